@@ -1,0 +1,14 @@
+/* strongmap/strongmap.h - umbrella header of libstrongmap. */
+#ifndef STRONGMAP_STRONGMAP_H
+#define STRONGMAP_STRONGMAP_H
+
+#include <strongmap/altsecid.h>
+#include <strongmap/cert.h>
+#include <strongmap/common.h>
+#include <strongmap/json.h>
+#include <strongmap/sid.h>
+
+/** Library version, "MAJOR.MINOR.PATCH". */
+const char *sm_version(void);
+
+#endif

@@ -1,0 +1,438 @@
+/*
+ * lib/util.c - arena, string buffer, hex, UTF-8, findings and error text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- arena ---------------------------------------------------------------------------- */
+
+#define ARENA_CHUNK 8192
+
+struct chunk {
+    struct chunk *next;
+    size_t used, size;
+    max_align_t data[]; /* payload */
+};
+
+struct arena {
+    struct chunk *head;
+};
+
+struct arena *arena_new(void)
+{
+    return calloc(1, sizeof(struct arena));
+}
+
+struct arena *arena_free(struct arena *a)
+{
+    if (!a)
+        return NULL;
+    for (struct chunk *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+    return NULL;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    const size_t align = sizeof(max_align_t);
+    size = (size + align - 1) & ~(align - 1);
+    if (size == 0)
+        size = align;
+    struct chunk *c = a->head;
+    if (!c || c->size - c->used < size) {
+        size_t csize = size > ARENA_CHUNK / 2 ? size : ARENA_CHUNK;
+        c = malloc(sizeof(*c) + csize);
+        if (!c)
+            return NULL;
+        c->size = csize;
+        c->used = 0;
+        /* A large one-off allocation goes behind the current chunk so the rest stays usable. */
+        if (a->head && csize != ARENA_CHUNK) {
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t len)
+{
+    char *p = arena_alloc(a, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+    return arena_strndup(a, s, strlen(s));
+}
+
+static char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    char *p = arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = arena_vprintf(a, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+/* ---- string buffer ------------------------------------------------------------------- */
+
+void sbuf_init(struct sbuf *b, struct arena *a)
+{
+    memset(b, 0, sizeof(*b));
+    b->arena = a;
+}
+
+static bool sbuf_grow(struct sbuf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p;
+    if (b->arena) {
+        p = arena_alloc(b->arena, cap);
+        if (p && b->len)
+            memcpy(p, b->p, b->len);
+    } else {
+        p = realloc(b->p, cap);
+    }
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void sbuf_put(struct sbuf *b, const char *s, size_t len)
+{
+    if (!sbuf_grow(b, len))
+        return;
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+void sbuf_putc(struct sbuf *b, char c)
+{
+    sbuf_put(b, &c, 1);
+}
+
+void sbuf_puts(struct sbuf *b, const char *s)
+{
+    sbuf_put(b, s, strlen(s));
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof(tmp)) {
+        sbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (!sbuf_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    if (!sbuf_grow(b, 2 * len))
+        return;
+    for (size_t i = 0; i < len; i++) {
+        b->p[b->len++] = digits[p[i] >> 4];
+        b->p[b->len++] = digits[p[i] & 15];
+    }
+    b->p[b->len] = '\0';
+}
+
+const char *sbuf_str(struct sbuf *b)
+{
+    if (b->oom)
+        return NULL;
+    if (!b->p)
+        return "";
+    return b->p;
+}
+
+void sbuf_release(struct sbuf *b)
+{
+    if (!b->arena)
+        free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- hex ------------------------------------------------------------------------------ */
+
+void hex_upper(const uint8_t *p, size_t len, char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize)
+{
+    if (len % 2 != 0 || len / 2 > outsize)
+        return -1;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    return (long)(len / 2);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at @p (max @len bytes), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t len, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t n;
+    uint32_t v, min;
+    if ((c & 0xe0) == 0xc0) {
+        n = 2, v = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3, v = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n > len)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+bool utf8_valid(const char *p, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_seq(u + i, len - i, &cp);
+        if (n == 0 || cp == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+void utf8_put(struct sbuf *b, uint32_t cp)
+{
+    char out[4];
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        cp = 0xfffd;
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        sbuf_put(b, out, 1);
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        sbuf_put(b, out, 2);
+    } else if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        sbuf_put(b, out, 3);
+    } else {
+        out[0] = (char)(0xf0 | cp >> 18);
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char)(0x80 | (cp & 0x3f));
+        sbuf_put(b, out, 4);
+    }
+}
+
+bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    bool replaced = false;
+    size_t start = 0, i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_seq(u + i, len - i, &cp);
+        if (n == 0 || cp == 0) {
+            sbuf_put(b, p + start, i - start);
+            utf8_put(b, 0xfffd);
+            replaced = true;
+            i += 1;
+            start = i;
+            continue;
+        }
+        i += n;
+    }
+    sbuf_put(b, p + start, i - start);
+    return replaced;
+}
+
+bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* ---- findings and errors ---------------------------------------------------------------- */
+
+int findings_add(struct sm_findings *f, struct arena *a, const char *code, enum sm_severity sev,
+                 const char *fix, const char *fmt, ...)
+{
+    if (f->n >= SM_MAX_FINDINGS) {
+        f->truncated = true;
+        return 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = arena_vprintf(a, fmt, ap);
+    va_end(ap);
+    if (!msg)
+        return -ENOMEM;
+    char *fixcopy = NULL;
+    if (fix && !(fixcopy = arena_strdup(a, fix)))
+        return -ENOMEM;
+    struct sm_finding *x = &f->v[f->n++];
+    x->code = code;
+    x->severity = sev;
+    x->message = msg;
+    x->fix = fixcopy;
+    return 0;
+}
+
+bool sm_findings_has(const struct sm_findings *f, const char *code)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+const char *sm_severity_name(enum sm_severity sev)
+{
+    switch (sev) {
+    case SM_SEV_INFO: return "info";
+    case SM_SEV_WARNING: return "warning";
+    case SM_SEV_ERROR: return "error";
+    }
+    return "error";
+}
+
+void errinfo_set(struct sm_errinfo *e, long offset, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    e->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof(e->text), fmt, ap);
+    va_end(ap);
+}
+
+const char *sm_strerror(int err)
+{
+    switch (err) {
+    case SM_OK: return "success";
+    case SM_E_FORMAT: return "input is not a PEM, DER or base64 certificate";
+    case SM_E_CERT: return "certificate is malformed";
+    case SM_E_TOO_MANY: return "too many items";
+    case SM_E_TOO_BIG: return "input too large";
+    case SM_E_SID: return "not a valid SID";
+    case SM_E_EMPTY: return "input is empty";
+    case SM_E_UTF8: return "text is not valid UTF-8";
+    default: break;
+    }
+    if (err < 0 && err > SM_E_BASE)
+        return strerror(-err);
+    return "unknown error";
+}
+
+const char *sm_version(void)
+{
+    return SM_VERSION;
+}

@@ -1,0 +1,87 @@
+/*
+ * lib/util.h - private helpers of libstrongmap: a bump arena that owns every string of a result,
+ * a growable string buffer, hex, UTF-8 and findings helpers. Not installed.
+ */
+#ifndef SM_LIB_UTIL_H
+#define SM_LIB_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <strongmap/common.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define SM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SM_PRINTF(f, a)
+#endif
+
+/*
+ * Arena: allocations live until arena_free(). Every result object (certificate set, parsed
+ * altSecurityIdentities value) owns one, so freeing a result is one call and building one costs
+ * a few mallocs instead of hundreds. On allocation failure the arena functions return NULL.
+ */
+struct arena;
+
+struct arena *arena_new(void);
+/** Frees @a and everything allocated from it; NULL is fine. Returns NULL. */
+struct arena *arena_free(struct arena *a);
+/** Zeroed memory, aligned for any type. */
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t len);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...) SM_PRINTF(2, 3);
+
+/* Growable NUL-terminated buffer. On allocation failure it sets ->oom and ignores writes. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+    struct arena *arena; /* when set, storage comes from the arena */
+};
+
+void sbuf_init(struct sbuf *b, struct arena *a);
+void sbuf_putc(struct sbuf *b, char c);
+void sbuf_put(struct sbuf *b, const char *s, size_t len);
+void sbuf_puts(struct sbuf *b, const char *s);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) SM_PRINTF(2, 3);
+/** Upper-case hex of @len bytes. */
+void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len);
+/** The string, "" when empty; NULL after an allocation failure. Owned by the buffer. */
+const char *sbuf_str(struct sbuf *b);
+/** Free a heap buffer (not needed for arena buffers). */
+void sbuf_release(struct sbuf *b);
+
+/** Upper-case hex of @len bytes into @out (2 * len + 1 bytes). */
+void hex_upper(const uint8_t *p, size_t len, char *out);
+/** Decode hex (either case) of @len chars into @out; returns bytes written or -1 when invalid. */
+long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize);
+
+/** True when @p[0..len) is valid UTF-8 without NUL bytes (no overlongs, no surrogates). */
+bool utf8_valid(const char *p, size_t len);
+/** Append one code point as UTF-8 (U+FFFD for invalid ones). */
+void utf8_put(struct sbuf *b, uint32_t cp);
+/**
+ * Append @p as UTF-8, replacing each invalid sequence and each NUL by U+FFFD. Returns true
+ * when something was replaced.
+ */
+bool utf8_sanitize(struct sbuf *b, const char *p, size_t len);
+
+/** ASCII case-insensitive equality of two byte strings. */
+bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
+
+/**
+ * Add a finding to @f. @code must have static storage; @message and @fix are copied into @a.
+ * Returns 0 or -ENOMEM. When the list is full the finding is dropped and ->truncated set.
+ */
+int findings_add(struct sm_findings *f, struct arena *a, const char *code, enum sm_severity sev,
+                 const char *fix, const char *fmt, ...) SM_PRINTF(6, 7);
+
+/** Copy @text into @e (when non-NULL) with @offset. */
+void errinfo_set(struct sm_errinfo *e, long offset, const char *fmt, ...) SM_PRINTF(3, 4);
+
+#endif
