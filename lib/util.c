@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strongmap/strongmap.h>
+
 #include "util.h"
 
 /* ---- arena ---------------------------------------------------------------------------- */
@@ -435,4 +437,21 @@ const char *sm_strerror(int err)
 const char *sm_version(void)
 {
     return SM_VERSION;
+}
+
+/* ---- base64 ----------------------------------------------------------------------------- */
+
+void sbuf_base64(struct sbuf *b, const uint8_t *p, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        char out[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], i + 1 < len ? tbl[(v >> 6) & 63] : '=',
+                        i + 2 < len ? tbl[v & 63] : '=' };
+        sbuf_put(b, out, 4);
+    }
 }

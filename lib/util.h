@@ -51,6 +51,8 @@ void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) SM_PRINTF(2, 3);
 /** Upper-case hex of @len bytes. */
 void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len);
+/** Standard base64 (with padding) of @len bytes. */
+void sbuf_base64(struct sbuf *b, const uint8_t *p, size_t len);
 /** The string, "" when empty; NULL after an allocation failure. Owned by the buffer. */
 const char *sbuf_str(struct sbuf *b);
 /** Free a heap buffer (not needed for arena buffers). */

@@ -20,14 +20,14 @@ extern "C" {
 
 /** One attribute of a Name, in DER order. */
 struct sm_name_attr {
-    const char *oid;       /**< dotted OID */
-    const char *ad_key;    /**< keyword the Windows KDC writes ("CN", "S", "OID.1.2.3") */
-    const char *rfc_key;   /**< keyword OpenSSL's RFC 2253 output uses ("CN", "ST", "UID", or OID) */
-    const char *value;     /**< value as UTF-8; "#<hex DER>" when not a string type */
-    int asn1_tag;          /**< ASN.1 string tag (12 UTF8String, 19 PrintableString, 30 BMPString) */
-    bool is_string;        /**< false: value is "#" + hex of the DER element */
-    bool lossy;            /**< value had bytes that are not valid in its type (replaced by U+FFFD) */
-    bool next_same_rdn;    /**< the next attribute belongs to the same (multi-valued) RDN */
+    const char *oid;     /**< dotted OID */
+    const char *ad_key;  /**< keyword the Windows KDC writes ("CN", "S", "OID.1.2.3") */
+    const char *rfc_key; /**< keyword OpenSSL's RFC 2253 output uses ("CN", "ST", "UID", or OID) */
+    const char *value;   /**< value as UTF-8; "#<hex DER>" when not a string type */
+    int asn1_tag;        /**< ASN.1 string tag (12 UTF8String, 19 PrintableString, 30 BMPString) */
+    bool is_string;      /**< false: value is "#" + hex of the DER element */
+    bool lossy;          /**< value had bytes that are not valid in its type (replaced by U+FFFD) */
+    bool next_same_rdn;  /**< the next attribute belongs to the same (multi-valued) RDN */
 };
 
 /** A subject or issuer Name in every form strongmap needs. */
@@ -35,10 +35,11 @@ struct sm_name {
     const struct sm_name_attr *attrs;
     size_t n_attrs;
     size_t n_rdns;
-    const char *rfc4514; /**< display order, RFC 4514 escaping (= openssl -nameopt RFC2253,-esc_msb) */
-    const char *ad;      /**< DER order, as the Windows KDC writes it in altSecurityIdentities */
-    const char *samba;   /**< what Samba 4.24 expects stored: RFC 4514 parts in DER order */
-    bool multi_valued;   /**< has an RDN with more than one attribute */
+    const char
+        *rfc4514;   /**< display order, RFC 4514 escaping (= openssl -nameopt RFC2253,-esc_msb) */
+    const char *ad; /**< DER order, as the Windows KDC writes it in altSecurityIdentities */
+    const char *samba; /**< what Samba 4.24 expects stored: RFC 4514 parts in DER order */
+    bool multi_valued; /**< has an RDN with more than one attribute */
 };
 
 /** GeneralName kinds, numbered as their context tags; UPN is the UPN otherName. */
@@ -75,12 +76,12 @@ const char *sm_sid_status_name(enum sm_sid_status st);
 /** What one SID carrier (extension or SAN URI) holds. */
 struct sm_sid_carrier {
     enum sm_sid_status status;
-    struct sm_sid sid;    /**< valid when status == SM_SID_VALID */
-    const char *text;     /**< the SID text as found (sanitised), or NULL */
-    const char *reason;   /**< why it is malformed, or NULL */
-    bool critical;        /**< extension marked critical */
-    bool canonical;       /**< text equals the canonical rendering (Samba compares text) */
-    unsigned count;       /**< SID otherNames in the extension / SID URIs in the SAN */
+    struct sm_sid sid;  /**< valid when status == SM_SID_VALID */
+    const char *text;   /**< the SID text as found (sanitised), or NULL */
+    const char *reason; /**< why it is malformed, or NULL */
+    bool critical;      /**< extension marked critical */
+    bool canonical;     /**< text equals the canonical rendering (Samba compares text) */
+    unsigned count;     /**< SID otherNames in the extension / SID URIs in the SAN */
 };
 
 enum sm_sid_source {
@@ -133,26 +134,26 @@ struct sm_ext {
 
 /** Certificate template information (1.3.6.1.4.1.311.21.7 and 1.3.6.1.4.1.311.20.2). */
 struct sm_template {
-    const char *oid; /**< v2 template OID or NULL */
+    const char *oid;   /**< v2 template OID or NULL */
     long major, minor; /**< -1 when absent */
     const char *name;  /**< v1 template name or NULL */
 };
 
 /** An analysed certificate. */
 struct sm_cert {
-    unsigned index;           /**< position in the input, from 0 */
-    const uint8_t *der;       /**< the certificate's DER (owned by the set) */
+    unsigned index;     /**< position in the input, from 0 */
+    const uint8_t *der; /**< the certificate's DER (owned by the set) */
     size_t der_len;
-    int version;              /**< 1, 2 or 3 */
+    int version; /**< 1, 2 or 3 */
     struct sm_name subject, issuer;
-    const char *serial;       /**< hex of the INTEGER content, sign byte kept, upper case */
-    bool serial_sign_byte;    /**< content starts with a 00 sign byte */
+    const char *serial;    /**< hex of the INTEGER content, sign byte kept, upper case */
+    bool serial_sign_byte; /**< content starts with a 00 sign byte */
     bool serial_negative;
     const char *not_before, *not_after; /**< RFC 3339 UTC */
     time_t not_before_t, not_after_t;
-    const char *key_type;     /**< "RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS", "DSA", or OID */
+    const char *key_type; /**< "RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS", "DSA", or OID */
     unsigned key_bits;
-    const char *key_curve;    /**< EC curve name, or NULL */
+    const char *key_curve; /**< EC curve name, or NULL */
     const char *sig_alg_oid, *sig_alg;
     char sha1[41], sha256[65]; /**< thumbprints, upper-case hex */
     char spki_sha1[41];        /**< SHA-1 of the SubjectPublicKeyInfo DER */
@@ -163,12 +164,12 @@ struct sm_cert {
     size_t n_san;
     struct sm_cert_sid sid;
     bool has_eku;
-    const char *const *eku;    /**< dotted OIDs */
+    const char *const *eku; /**< dotted OIDs */
     size_t n_eku;
     bool has_key_usage;
-    unsigned key_usage;        /**< bit 0 = digitalSignature (0x80 of the first byte), ... */
+    unsigned key_usage; /**< bit 0 = digitalSignature (0x80 of the first byte), ... */
     bool has_basic_constraints, is_ca;
-    int path_len;              /**< -1 when absent */
+    int path_len; /**< -1 when absent */
     struct sm_template tmpl;
     bool has_template;
     const char *const *crl_urls;
@@ -179,8 +180,8 @@ struct sm_cert {
     size_t n_aia_ocsp;
     const struct sm_ext *exts;
     size_t n_exts;
-    bool full_parse;           /**< mbedTLS parsed it whole (signature algorithm and key understood) */
-    const char *parse_note;    /**< why mbedTLS could not take it whole, or NULL */
+    bool full_parse;        /**< mbedTLS parsed it whole (signature algorithm and key understood) */
+    const char *parse_note; /**< why mbedTLS could not take it whole, or NULL */
     const struct sm_mapping *mappings;
     size_t n_mappings;
     struct sm_findings findings;
@@ -188,9 +189,9 @@ struct sm_cert {
 
 /** A block of the input that was not a certificate. */
 struct sm_input_error {
-    unsigned index;  /**< position among the certificate blocks of the input */
-    long offset;     /**< byte offset of the block in the input */
-    int code;        /**< SM_E_* */
+    unsigned index; /**< position among the certificate blocks of the input */
+    long offset;    /**< byte offset of the block in the input */
+    int code;       /**< SM_E_* */
     const char *message;
 };
 

@@ -13,15 +13,15 @@ extern "C" {
 
 #define SM_SID_MAX_SUBAUTH 15
 /** Longest canonical text: "S-255-" + 15 digits (48-bit authority) + 15 * "-4294967295". */
-#define SM_SID_TEXT_MAX    192
+#define SM_SID_TEXT_MAX 192
 /** Longest binary objectSid: 8 + 4 * 15 bytes. */
-#define SM_SID_BINARY_MAX  68
+#define SM_SID_BINARY_MAX 68
 
 /** OID of szOID_NTDS_CA_SECURITY_EXT and of the otherName inside it. */
 #define SM_OID_SID_EXTENSION "1.3.6.1.4.1.311.25.2"
 #define SM_OID_SID_OTHERNAME "1.3.6.1.4.1.311.25.2.1"
 /** Prefix of the SAN URI that carries a SID (KB5014754, Sept 2022). */
-#define SM_SID_URI_PREFIX    "tag:microsoft.com,2022-09-14:sid:"
+#define SM_SID_URI_PREFIX "tag:microsoft.com,2022-09-14:sid:"
 
 /** A SID in structured form. */
 struct sm_sid {

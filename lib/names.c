@@ -1,0 +1,303 @@
+/*
+ * lib/names.c - rendering X.509 Names three ways.
+ *
+ * RFC 4514: display order (last RDN first), attributes of a multi-valued RDN joined by "+" in
+ * reverse order too, escaping exactly as OpenSSL's "-nameopt RFC2253,-esc_msb" (so tests can
+ * compare with openssl at test time): `, + " \ < > ;` anywhere, `#` first, space first or last,
+ * control characters as \XX, non-string values as #<hex of DER>.
+ *
+ * AD (spec 3.1): DER order, "," between RDNs, " " inside a multi-valued RDN, the KDC's keywords,
+ * double quotes around values that are empty, have leading/trailing white space, or contain
+ * `, + = " < > # ;` or a newline; an embedded `"` is doubled.
+ *
+ * Samba (spec 6): Samba reverses the stored value on every comma and compares it with its
+ * RFC 4514 rendering, so the value to store is the RFC 4514 string split on every comma and
+ * rejoined in reverse order.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "names.h"
+
+struct keyword {
+    const char *oid;
+    const char *ad;  /* the Windows KDC's keyword, NULL: OID.<dotted> */
+    const char *rfc; /* OpenSSL's short name, NULL: dotted OID */
+};
+
+static const struct keyword keywords[] = {
+    { "2.5.4.3", "CN", "CN" },
+    { "2.5.4.4", "SN", "SN" },
+    { "2.5.4.5", "SERIALNUMBER", "serialNumber" },
+    { "2.5.4.6", "C", "C" },
+    { "2.5.4.7", "L", "L" },
+    { "2.5.4.8", "S", "ST" },
+    { "2.5.4.9", "STREET", "street" },
+    { "2.5.4.10", "O", "O" },
+    { "2.5.4.11", "OU", "OU" },
+    { "2.5.4.12", "T", "title" },
+    { "2.5.4.42", "G", "GN" },
+    { "2.5.4.43", "I", "initials" },
+    { "0.9.2342.19200300.100.1.25", "DC", "DC" },
+    { "1.2.840.113549.1.9.1", "E", "emailAddress" },
+    /* Known to OpenSSL only: the KDC writes OID.<dotted>. */
+    { "0.9.2342.19200300.100.1.1", NULL, "UID" },
+    { "0.9.2342.19200300.100.1.3", NULL, "mail" },
+    { "2.5.4.13", NULL, "description" },
+    { "2.5.4.15", NULL, "businessCategory" },
+    { "2.5.4.16", NULL, "postalAddress" },
+    { "2.5.4.17", NULL, "postalCode" },
+    { "2.5.4.18", NULL, "postOfficeBox" },
+    { "2.5.4.20", NULL, "telephoneNumber" },
+    { "2.5.4.41", NULL, "name" },
+    { "2.5.4.44", NULL, "generationQualifier" },
+    { "2.5.4.45", NULL, "x500UniqueIdentifier" },
+    { "2.5.4.46", NULL, "dnQualifier" },
+    { "2.5.4.65", NULL, "pseudonym" },
+    { "2.5.4.72", NULL, "role" },
+    { "2.5.4.97", NULL, "organizationIdentifier" },
+    { "1.2.840.113549.1.9.2", NULL, "unstructuredName" },
+    { "1.3.6.1.4.1.311.60.2.1.1", NULL, "jurisdictionL" },
+    { "1.3.6.1.4.1.311.60.2.1.2", NULL, "jurisdictionST" },
+    { "1.3.6.1.4.1.311.60.2.1.3", NULL, "jurisdictionC" },
+};
+
+static const struct keyword *keyword_find(const char *oid)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
+        if (strcmp(keywords[i].oid, oid) == 0)
+            return &keywords[i];
+    return NULL;
+}
+
+/* Bytes per character of a string type, OpenSSL's tag2nbyte: 0 = UTF-8, -1 = not a string. */
+static int string_width(int tag)
+{
+    switch (tag) {
+    case 12: return 0; /* UTF8String */
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22: /* Numeric, Printable, T61, Videotex, IA5 */
+    case 25:
+    case 26:
+    case 27: /* Graphic, Visible, General */ return 1;
+    case 28: return 4; /* UniversalString */
+    case 30: return 2; /* BMPString */
+    default: return -1;
+    }
+}
+
+int asn1_string_to_utf8(struct sbuf *b, int tag, const uint8_t *p, size_t len, bool *lossy)
+{
+    int w = string_width(tag);
+    *lossy = false;
+    switch (w) {
+    case 0: *lossy = utf8_sanitize(b, (const char *)p, len); return 1;
+    case 1:
+        /* Latin-1 (T61String is read as Latin-1, as Windows and OpenSSL do). */
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] == 0) {
+                utf8_put(b, 0xfffd);
+                *lossy = true;
+            } else {
+                utf8_put(b, p[i]);
+            }
+        }
+        return 1;
+    case 2: {
+        if (len % 2)
+            *lossy = true;
+        for (size_t i = 0; i + 1 < len; i += 2) {
+            uint32_t c = (uint32_t)p[i] << 8 | p[i + 1];
+            if (c >= 0xd800 && c <= 0xdbff && i + 3 < len) {
+                uint32_t lo = (uint32_t)p[i + 2] << 8 | p[i + 3];
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    utf8_put(b, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+                    i += 2;
+                    continue;
+                }
+            }
+            if (c == 0 || (c >= 0xd800 && c <= 0xdfff)) {
+                c = 0xfffd;
+                *lossy = true;
+            }
+            utf8_put(b, c);
+        }
+        return 1;
+    }
+    case 4:
+        if (len % 4)
+            *lossy = true;
+        for (size_t i = 0; i + 3 < len; i += 4) {
+            uint32_t c = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 |
+                         p[i + 3];
+            if (c == 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+                c = 0xfffd;
+                *lossy = true;
+            }
+            utf8_put(b, c);
+        }
+        return 1;
+    default: return 0;
+    }
+}
+
+/* DER header (tag + definite length) for a re-encoded element. */
+static void der_header(struct sbuf *b, int tag, size_t len)
+{
+    uint8_t h[6];
+    size_t n = 0;
+    h[n++] = (uint8_t)tag;
+    if (len < 0x80) {
+        h[n++] = (uint8_t)len;
+    } else {
+        size_t bytes = len > 0xffffff ? 4 : len > 0xffff ? 3 : len > 0xff ? 2 : 1;
+        h[n++] = (uint8_t)(0x80 | bytes);
+        for (size_t i = bytes; i > 0; i--)
+            h[n++] = (uint8_t)(len >> (8 * (i - 1)));
+    }
+    sbuf_hex(b, h, n);
+}
+
+int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, int tag,
+                  const uint8_t *p, size_t len)
+{
+    const struct keyword *k = keyword_find(oid);
+    struct sbuf b;
+    sbuf_init(&b, a);
+
+    attr->oid = arena_strdup(a, oid);
+    attr->asn1_tag = tag;
+    if (k && k->ad)
+        attr->ad_key = k->ad;
+    else
+        attr->ad_key = arena_printf(a, "OID.%s", oid);
+    attr->rfc_key = k ? k->rfc : attr->oid;
+    attr->is_string = asn1_string_to_utf8(&b, tag, p, len, &attr->lossy) == 1;
+    if (!attr->is_string) {
+        sbuf_putc(&b, '#');
+        der_header(&b, tag, len);
+        sbuf_hex(&b, p, len);
+    }
+    attr->value = sbuf_str(&b);
+    if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value)
+        return -ENOMEM;
+    return 0;
+}
+
+/* ---- RFC 4514 (OpenSSL RFC2253,-esc_msb) -------------------------------------------------- */
+
+static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
+{
+    const char *v = attr->value;
+    size_t n = strlen(v);
+    if (!attr->is_string) {
+        sbuf_put(b, v, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        /*
+         * OpenSSL decides first/last per character of the decoded string; for UTF8String it
+         * walks bytes. Only ASCII characters are ever escaped and multi-byte sequences never
+         * start or end with one, so byte positions give the same answer. As in OpenSSL, a
+         * one-character value only gets the "last" rule.
+         */
+        bool last = i + 1 == n;
+        bool first = i == 0 && !last;
+        if (c >= 0x80) {
+            sbuf_putc(b, (char)c);
+        } else if (strchr(",+\"\\<>;", c) && c != '\0') {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)c);
+        } else if ((c == '#' && first) || (c == ' ' && (first || last))) {
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            sbuf_printf(b, "\\%02X", c);
+        } else {
+            sbuf_putc(b, (char)c);
+        }
+    }
+}
+
+/* ---- AD form (spec 3.1) ------------------------------------------------------------------ */
+
+static bool ad_needs_quotes(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0)
+        return true;
+    if (strchr(" \t\r\n", v[0]) || strchr(" \t\r\n", v[n - 1]))
+        return true;
+    return strpbrk(v, ",+=\"<>#;\n\r") != NULL;
+}
+
+static void ad_value(struct sbuf *b, const struct sm_name_attr *attr)
+{
+    const char *v = attr->value;
+    if (!attr->is_string || !ad_needs_quotes(v)) {
+        sbuf_puts(b, v);
+        return;
+    }
+    sbuf_putc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"')
+            sbuf_putc(b, '"');
+        sbuf_putc(b, *v);
+    }
+    sbuf_putc(b, '"');
+}
+
+int name_render(struct arena *a, struct sm_name *name)
+{
+    struct sbuf rfc, ad, samba;
+    sbuf_init(&rfc, a);
+    sbuf_init(&ad, a);
+    sbuf_init(&samba, a);
+
+    name->n_rdns = 0;
+    name->multi_valued = false;
+    for (size_t i = 0; i < name->n_attrs; i++) {
+        const struct sm_name_attr *at = &name->attrs[i];
+        if (i > 0)
+            sbuf_putc(&ad, name->attrs[i - 1].next_same_rdn ? ' ' : ',');
+        sbuf_puts(&ad, at->ad_key);
+        sbuf_putc(&ad, '=');
+        ad_value(&ad, at);
+        if (!at->next_same_rdn || i + 1 == name->n_attrs)
+            name->n_rdns++;
+        else
+            name->multi_valued = true;
+    }
+    for (size_t k = name->n_attrs; k > 0; k--) {
+        const struct sm_name_attr *at = &name->attrs[k - 1];
+        if (k < name->n_attrs)
+            sbuf_putc(&rfc, at->next_same_rdn ? '+' : ',');
+        sbuf_puts(&rfc, at->rfc_key);
+        sbuf_putc(&rfc, '=');
+        rfc4514_value(&rfc, at);
+    }
+    const char *r = sbuf_str(&rfc);
+    if (!r)
+        return -ENOMEM;
+    /* Samba: split on every comma (escaped or not) and reverse. */
+    size_t seg_end = strlen(r);
+    for (size_t i = seg_end;; i--) {
+        if (i == 0 || r[i - 1] == ',') {
+            sbuf_put(&samba, r + i, seg_end - i);
+            if (i == 0)
+                break;
+            sbuf_putc(&samba, ',');
+            seg_end = i - 1;
+        }
+    }
+    name->rfc4514 = r;
+    name->ad = sbuf_str(&ad);
+    name->samba = sbuf_str(&samba);
+    if (!name->ad || !name->samba)
+        return -ENOMEM;
+    return 0;
+}
