@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,16 @@ static void usage(FILE *f)
             progname, progname, progname, progname, progname);
 }
 
-static int fail(const char *fmt, const char *a, const char *b)
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr; returns the exit status for bad input. */
+static int fail(const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "%s: ", progname);
-    fprintf(stderr, fmt, a, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return EXIT_INPUT;
 }
@@ -141,8 +148,8 @@ static int emit(char *json)
 /* Parse one input; on failure print one line and return EXIT_INPUT. */
 static int load_certs(const char *path, const struct opts *o, struct sm_certs **ret)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
     int r = read_input(path, &buf, &len);
     if (r < 0)
@@ -182,7 +189,7 @@ static int cmd_inspect(int argc, char **argv, const struct opts *o)
             char *json;
             if (sm_json_certs(certs, o->json_flags, &json) < 0) {
                 sm_certs_free(certs);
-                return fail("%s%s", "out of memory", "");
+                return fail("out of memory");
             }
             emit(json);
         }
@@ -208,7 +215,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
     size_t n = 0;
     int status = 0;
     if (!vals)
-        return fail("%s%s", "out of memory", "");
+        return fail("out of memory");
     if (o->cert_file && (status = load_certs(o->cert_file, o, &certs)) != 0)
         goto out;
     for (int i = 0; i < argc; i++) {
@@ -218,7 +225,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
         if (from_stdin) {
             int r = read_input(NULL, &stdin_buf, &list_len);
             if (r < 0) {
-                status = fail("stdin: %s%s", sm_strerror(r), "");
+                status = fail("stdin: %s", sm_strerror(r));
                 goto out;
             }
             list = stdin_buf;
@@ -232,7 +239,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
                 len--;
             if (!(from_stdin && len == 0)) {
                 if (n >= SM_MAX_ALTSEC_LIST) {
-                    status = fail("more than %s values%s", "256", "");
+                    status = fail("more than %d values", SM_MAX_ALTSEC_LIST);
                     goto out;
                 }
                 struct sm_errinfo e = { 0 };
@@ -255,7 +262,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
     }
     const struct sm_cert *cert = certs ? &certs->certs[0] : NULL;
     if (sm_altsec_lint(vals, n, cert) < 0) {
-        status = fail("%s%s", "out of memory", "");
+        status = fail("out of memory");
         goto out;
     }
     if (o->text) {
@@ -263,7 +270,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
     } else {
         char *json;
         if (sm_json_altsec(vals, n, cert, o->json_flags, &json) < 0) {
-            status = fail("%s%s", "out of memory", "");
+            status = fail("out of memory");
             goto out;
         }
         emit(json);
@@ -279,7 +286,7 @@ out:
 
 static int decode_binary_sid(const char *s, struct sm_sid *sid)
 {
-    uint8_t buf[SM_SID_BINARY_MAX];
+    uint8_t buf[SM_SID_BINARY_MAX] = { 0 };
     size_t n = strlen(s), len = 0;
     /* hex (with optional \ or : separators) ... */
     bool hex = true;
@@ -337,11 +344,11 @@ static int cmd_sid(int argc, char **argv, const struct opts *o)
         if (sm_sid_parse(argv[1], strlen(argv[1]), &sid, NULL, &e) < 0)
             return fail("\"%s\" is not a SID: %s", argv[1], e.text);
     } else if (decode_binary_sid(argv[1], &sid) < 0) {
-        return fail("\"%s\" is not a binary objectSid (hex or base64)%s", argv[1], "");
+        return fail("\"%s\" is not a binary objectSid (hex or base64)", argv[1]);
     }
     char *json;
     if (sm_json_sid(&sid, o->text ? 0 : o->json_flags, &json) < 0)
-        return fail("%s%s", "out of memory", "");
+        return fail("out of memory");
     if (o->text) {
         text_sid(stdout, json);
         free(json);
