@@ -1435,18 +1435,17 @@ static int add_block(struct block *blocks, size_t *n, struct block b)
     return 0;
 }
 
-static int split_der(const uint8_t *p, size_t len, long base, struct block *blocks, size_t *n)
+static int split_der(const uint8_t *p, size_t len, long base, const char *what,
+                     struct block *blocks, size_t *n)
 {
     size_t off = 0;
     while (off < len) {
         size_t l = der_seq_len(p + off, len - off);
         if (l == 0) {
             if (*n == 0)
-                return add_block(blocks, n,
-                                 (struct block){ .offset = base + (long)off,
-                                                 .err = SM_E_CERT,
-                                                 .msg = "not a DER certificate (bad outer "
-                                                        "SEQUENCE)" });
+                return add_block(
+                    blocks, n,
+                    (struct block){ .offset = base + (long)off, .err = SM_E_CERT, .msg = what });
             blocks[*n - 1].trailing += len - off;
             return 0;
         }
@@ -1554,7 +1553,9 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
         skip++;
     if (skip < len && p[skip] == 0x30) {
         format = "der";
-        r = split_der(p + skip, len - skip, (long)skip, blocks, &n);
+        r = split_der(p + skip, len - skip, (long)skip,
+                      "not a DER certificate (the outer SEQUENCE is invalid or truncated)", blocks,
+                      &n);
     } else if (find_str(p, p + len, "-----BEGIN ")) {
         format = "pem";
         r = split_pem(impl->a, p, len, blocks, &n, &other);
@@ -1575,7 +1576,9 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
             goto out_fail;
         }
         if (r == 0)
-            r = split_der(der, dlen, 0, blocks, &n);
+            r = split_der(der, dlen, 0,
+                          "the input is base64 text but does not decode to a DER certificate",
+                          blocks, &n);
     }
     if (r == SM_E_TOO_MANY) {
         errinfo_set(reterr, -1, "more than %d certificates in the input", SM_MAX_CERTS);
