@@ -1027,9 +1027,11 @@ static void build_mappings(struct ctx *x)
         /* Samba strips the DER sign byte, which is the last byte once reversed */
         rev_samba = hex_dup(a, r, c->serial_sign_byte ? slen - 1 : slen);
     }
+    /* Samba's parser starts a new tag at every '<': a name holding one can never match there */
+    bool samba_iss = !strchr(c->issuer.samba, '<'), samba_sub = !strchr(c->subject.samba, '<');
     if (rev)
         add_mapping(x, SM_MAP_ISSUER_SERIAL, arena_printf(a, "X509:<I>%s<SR>%s", iss, rev),
-                    arena_printf(a, "X509:<I>%s<SR>%s", c->issuer.samba, rev_samba), true);
+                    arena_printf(a, "X509:<I>%s<SR>%s", c->issuer.samba, rev_samba), samba_iss);
     if (c->ski)
         add_mapping(x, SM_MAP_SKI, arena_printf(a, "X509:<SKI>%s", c->ski), NULL, true);
     add_mapping(x, SM_MAP_SHA1_PUKEY, arena_printf(a, "X509:<SHA1-PUKEY>%s", c->sha1), NULL, true);
@@ -1043,9 +1045,10 @@ static void build_mappings(struct ctx *x)
     }
     if (c->subject.n_attrs) {
         add_mapping(x, SM_MAP_ISSUER_SUBJECT, arena_printf(a, "X509:<I>%s<S>%s", iss, sub),
-                    arena_printf(a, "X509:<I>%s<S>%s", c->issuer.samba, c->subject.samba), true);
+                    arena_printf(a, "X509:<I>%s<S>%s", c->issuer.samba, c->subject.samba),
+                    samba_iss && samba_sub);
         add_mapping(x, SM_MAP_SUBJECT_ONLY, arena_printf(a, "X509:<S>%s", sub),
-                    arena_printf(a, "X509:<S>%s", c->subject.samba), true);
+                    arena_printf(a, "X509:<S>%s", c->subject.samba), samba_sub);
     }
     for (size_t i = 0; i < c->n_san; i++)
         if (c->san[i].type == SM_SAN_EMAIL)
