@@ -37,7 +37,7 @@ struct view {
     size_t raw_len;
     int version;
     mbedtls_x509_buf serial;
-    const mbedtls_x509_name *issuer, *subject;
+    mbedtls_x509_buf issuer_raw, subject_raw; /* whole Name TLVs */
     mbedtls_x509_time valid_from, valid_to;
     mbedtls_x509_buf spki;   /* whole SubjectPublicKeyInfo TLV */
     mbedtls_x509_buf v3_ext; /* Extensions SEQUENCE TLV, p == NULL when absent */
@@ -256,55 +256,76 @@ static const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
 
 /* ---- names --------------------------------------------------------------------------- */
 
-static int convert_name(struct ctx *x, const mbedtls_x509_name *head, struct sm_name *out)
+/*
+ * Walk a Name (its whole SEQUENCE TLV): SEQUENCE OF SET OF AttributeTypeAndValue. Any value
+ * type is accepted (mbedTLS's own name parser refuses NumericString, VisibleString and
+ * non-string values, which openssl and Windows read); @attrs may be NULL to count only.
+ * Returns the number of attributes, or SM_E_CERT / SM_E_TOO_MANY / -ENOMEM.
+ */
+static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name_attr *attrs)
 {
-    size_t n = 0;
-    if (head->oid.p) /* an empty Name leaves the head node zeroed */
-        for (const mbedtls_x509_name *it = head; it; it = it->next)
+    unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + len;
+    size_t l, n = 0;
+    if (mbedtls_asn1_get_tag(&p, end, &l, TAG_SEQ) != 0 || p + l != end)
+        return SM_E_CERT;
+    while (p < end) {
+        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) != 0 ||
+            l == 0)
+            return SM_E_CERT;
+        unsigned char *set_end = p + l;
+        while (p < set_end) {
+            if (mbedtls_asn1_get_tag(&p, set_end, &l, TAG_SEQ) != 0)
+                return SM_E_CERT;
+            unsigned char *atv_end = p + l;
+            if (mbedtls_asn1_get_tag(&p, atv_end, &l, MBEDTLS_ASN1_OID) != 0)
+                return SM_E_CERT;
+            mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = l, .p = p };
+            p += l;
+            if (p >= atv_end)
+                return SM_E_CERT;
+            int tag = *p++;
+            if (mbedtls_asn1_get_len(&p, atv_end, &l) != 0 || p + l != atv_end)
+                return SM_E_CERT;
+            if (n >= SM_MAX_NAME_ATTRS)
+                return SM_E_TOO_MANY;
+            if (attrs) {
+                char dotted[128];
+                if (mbedtls_oid_get_numeric_string(dotted, sizeof(dotted), &oid) < 0)
+                    return SM_E_CERT;
+                int r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l);
+                if (r < 0)
+                    return r;
+                attrs[n].next_same_rdn = atv_end < set_end;
+            }
             n++;
-    if (n > SM_MAX_NAME_ATTRS)
-        return SM_E_TOO_MANY;
-    struct sm_name_attr *attrs = arena_alloc(x->a, (n ? n : 1) * sizeof(*attrs));
+            p = atv_end;
+        }
+    }
+    return (int)n;
+}
+
+static int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *out)
+{
+    int n = walk_name(x, der, len, NULL);
+    if (n < 0)
+        return n;
+    struct sm_name_attr *attrs = arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof(*attrs));
     if (!attrs)
         return -ENOMEM;
-    size_t i = 0;
-    if (n)
-        for (const mbedtls_x509_name *it = head; it; it = it->next, i++) {
-            char oid[128];
-            if (mbedtls_oid_get_numeric_string(oid, sizeof(oid), &it->oid) < 0)
-                strcpy(oid, "invalid-oid");
-            int r = name_attr_set(x->a, &attrs[i], oid, it->val.tag, it->val.p, it->val.len);
-            if (r < 0)
-                return r;
-            attrs[i].next_same_rdn = it->next_merged && it->next;
-        }
+    int r = walk_name(x, der, len, attrs);
+    if (r < 0)
+        return r;
     out->attrs = attrs;
-    out->n_attrs = n;
+    out->n_attrs = (size_t)n;
     return name_render(x->a, out);
 }
 
-/* A GeneralName directoryName: parse the Name with mbedTLS and render it as RFC 4514. */
+/* A GeneralName directoryName ([4] EXPLICIT Name) as RFC 4514, or NULL. */
 static const char *dirname_text(struct ctx *x, const uint8_t *p, size_t len)
 {
-    unsigned char *q = (unsigned char *)(uintptr_t)p, *end = q + len;
-    size_t l;
-    const char *res = NULL;
-    mbedtls_x509_name head;
-    memset(&head, 0, sizeof(head));
-    if (mbedtls_asn1_get_tag(&q, end, &l, TAG_SEQ) != 0)
-        return NULL;
-    if (l && mbedtls_x509_get_name(&q, q + l, &head) != 0)
-        goto out_free;
     struct sm_name name;
     memset(&name, 0, sizeof(name));
-    if (convert_name(x, &head, &name) == 0)
-        res = name.rfc4514;
-out_free:
-    for (mbedtls_x509_name *it = head.next, *next; it; it = next) {
-        next = it->next;
-        free(it);
-    }
-    return res;
+    return convert_name(x, p, len, &name) == 0 ? name.rfc4514 : NULL;
 }
 
 /* ---- SAN and the SID ------------------------------------------------------------------- */
@@ -913,32 +934,22 @@ static void set_time(struct ctx *x, const mbedtls_x509_time *t, const char **tex
 
 /* ---- the fallback walk for certificates mbedTLS refuses whole -------------------------- */
 
-struct walked {
-    mbedtls_x509_name issuer, subject;
-};
-
-static void walked_free(struct walked *w)
-{
-    mbedtls_x509_name *lists[2] = { w->issuer.next, w->subject.next };
-    for (size_t i = 0; i < 2; i++)
-        for (mbedtls_x509_name *it = lists[i], *next; it; it = next) {
-            next = it->next;
-            free(it);
-        }
-    memset(w, 0, sizeof(*w));
-}
-
-static int walk_name(unsigned char **p, const unsigned char *end, mbedtls_x509_name *head)
+/* Skip one TLV of the given tag, recording its span. */
+static int skip_tlv(unsigned char **p, const unsigned char *end, int tag, mbedtls_x509_buf *span)
 {
     size_t len;
-    if (mbedtls_asn1_get_tag(p, end, &len, TAG_SEQ) != 0)
+    unsigned char *start = *p;
+    if (mbedtls_asn1_get_tag(p, end, &len, tag) != 0)
         return -1;
-    if (len && mbedtls_x509_get_name(p, *p + len, head) != 0)
-        return -1;
+    *p += len;
+    if (span) {
+        span->p = start;
+        span->len = (size_t)(*p - start);
+    }
     return 0;
 }
 
-static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v, struct walked *w)
+static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v)
 {
     unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + der_len, *tbs_end;
     size_t len;
@@ -961,7 +972,7 @@ static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v, struct w
         return -1;
     if (mbedtls_x509_get_alg(&p, tbs_end, &alg, &params) != 0)
         return -1;
-    if (walk_name(&p, tbs_end, &w->issuer) != 0)
+    if (skip_tlv(&p, tbs_end, TAG_SEQ, &v->issuer_raw) != 0)
         return -1;
     if (mbedtls_asn1_get_tag(&p, tbs_end, &len, TAG_SEQ) != 0)
         return -1;
@@ -969,7 +980,7 @@ static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v, struct w
     if (mbedtls_x509_get_time(&p, vend, &v->valid_from) != 0 ||
         mbedtls_x509_get_time(&p, vend, &v->valid_to) != 0)
         return -1;
-    if (walk_name(&p, tbs_end, &w->subject) != 0)
+    if (skip_tlv(&p, tbs_end, TAG_SEQ, &v->subject_raw) != 0)
         return -1;
     v->spki.p = p;
     if (mbedtls_asn1_get_tag(&p, tbs_end, &len, TAG_SEQ) != 0)
@@ -990,8 +1001,6 @@ static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v, struct w
         return -1;
     v->raw = der;
     v->raw_len = (size_t)(end - der);
-    v->issuer = &w->issuer;
-    v->subject = &w->subject;
     return 0;
 }
 
@@ -1228,7 +1237,6 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
 {
     struct ctx *x = calloc(1, sizeof(*x));
     mbedtls_x509_crt crt;
-    struct walked w;
     struct view v;
     int ret;
 
@@ -1238,7 +1246,6 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     x->c = c;
     x->now = now;
     memset(&v, 0, sizeof(v));
-    memset(&w, 0, sizeof(w));
     mbedtls_x509_crt_init(&crt);
     c->path_len = -1;
     c->tmpl.major = c->tmpl.minor = -1;
@@ -1250,8 +1257,8 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
         v.raw_len = crt.raw.len;
         v.version = crt.version;
         v.serial = crt.serial;
-        v.issuer = &crt.issuer;
-        v.subject = &crt.subject;
+        v.issuer_raw = crt.issuer_raw;
+        v.subject_raw = crt.subject_raw;
         v.valid_from = crt.valid_from;
         v.valid_to = crt.valid_to;
         v.spki = crt.pk_raw;
@@ -1260,7 +1267,7 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     } else {
         char msg[160];
         mbedtls_strerror(ret, msg, sizeof(msg));
-        if (walk_tbs(der, len, &v, &w) != 0) {
+        if (walk_tbs(der, len, &v) != 0) {
             errinfo_set(e, -1, "not an X.509 certificate (%s)", msg);
             ret = SM_E_CERT;
             goto out;
@@ -1275,10 +1282,12 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     CHECK_ALLOC(x, c->serial);
     c->serial_negative = v.serial.len > 0 && (v.serial.p[0] & 0x80);
     c->serial_sign_byte = v.serial.len > 1 && v.serial.p[0] == 0 && (v.serial.p[1] & 0x80);
-    if ((ret = convert_name(x, v.subject, &c->subject)) < 0 ||
-        (ret = convert_name(x, v.issuer, &c->issuer)) < 0) {
+    if ((ret = convert_name(x, v.subject_raw.p, v.subject_raw.len, &c->subject)) < 0 ||
+        (ret = convert_name(x, v.issuer_raw.p, v.issuer_raw.len, &c->issuer)) < 0) {
         if (ret == SM_E_TOO_MANY)
             errinfo_set(e, -1, "a name has more than %d attributes", SM_MAX_NAME_ATTRS);
+        else if (ret == SM_E_CERT)
+            errinfo_set(e, -1, "the subject or issuer Name is malformed");
         goto out;
     }
     set_time(x, &v.valid_from, &c->not_before, &c->not_before_t);
@@ -1345,7 +1354,6 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     findings(x, trailing);
     ret = x->err;
 out:
-    walked_free(&w);
     mbedtls_x509_crt_free(&crt);
     free(x);
     return ret;

@@ -175,14 +175,16 @@ int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, i
     else
         attr->ad_key = arena_printf(a, "OID.%s", oid);
     attr->rfc_key = k ? k->rfc : attr->oid;
+    struct sbuf hex;
+    sbuf_init(&hex, a);
+    sbuf_putc(&hex, '#');
+    der_header(&hex, tag, len);
+    sbuf_hex(&hex, p, len);
+    attr->der_hex = sbuf_str(&hex);
     attr->is_string = asn1_string_to_utf8(&b, tag, p, len, &attr->lossy) == 1;
-    if (!attr->is_string) {
-        sbuf_putc(&b, '#');
-        der_header(&b, tag, len);
-        sbuf_hex(&b, p, len);
-    }
-    attr->value = sbuf_str(&b);
-    if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value)
+    attr->value = attr->is_string ? sbuf_str(&b) : attr->der_hex;
+    attr->rfc_hex = !k;
+    if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value || !attr->der_hex)
         return -ENOMEM;
     return 0;
 }
@@ -193,6 +195,11 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
 {
     const char *v = attr->value;
     size_t n = strlen(v);
+    /* OpenSSL (XN_FLAG_DUMP_UNKNOWN_FIELDS) and RFC 4514 2.4: a dotted type gets #<hex DER> */
+    if (attr->rfc_hex) {
+        sbuf_puts(b, attr->der_hex);
+        return;
+    }
     if (!attr->is_string) {
         sbuf_put(b, v, n);
         return;

@@ -24,10 +24,12 @@ struct sm_name_attr {
     const char *ad_key;  /**< keyword the Windows KDC writes ("CN", "S", "OID.1.2.3") */
     const char *rfc_key; /**< keyword OpenSSL's RFC 2253 output uses ("CN", "ST", "UID", or OID) */
     const char *value;   /**< value as UTF-8; "#<hex DER>" when not a string type */
+    const char *der_hex; /**< "#" + hex of the value's DER (RFC 4514 form for unnamed types) */
     int asn1_tag;        /**< ASN.1 string tag (12 UTF8String, 19 PrintableString, 30 BMPString) */
     bool is_string;      /**< false: value is "#" + hex of the DER element */
     bool lossy;          /**< value had bytes that are not valid in its type (replaced by U+FFFD) */
     bool next_same_rdn;  /**< the next attribute belongs to the same (multi-valued) RDN */
+    bool rfc_hex;        /**< the RFC 4514 form prints der_hex (type unknown to OpenSSL) */
 };
 
 /** A subject or issuer Name in every form strongmap needs. */

@@ -228,10 +228,8 @@ class TestBadInput(CliTestCase):
             with self.subTest(sid=bad):
                 self.assertBadInput(run(["sid", "extension", bad]), "not a SID")
 
-    # Known CLI bug: fail() echoes the argument verbatim, so an argument holding a newline
-    # produces two lines on stderr. Remove the marker once cli/strongmap.c escapes it; the
-    # runner then reports an "unexpected success" as a failure.
-    @unittest.expectedFailure
+    # Regression: fail() used to echo arguments verbatim, so a newline in an argument made
+    # two lines on stderr.
     def test_bad_input_with_newline_is_one_line(self):
         self.assertBadInput(run(["sid", "extension", "S-1-5-21-1\n"]), "not a SID")
         self.assertBadInput(run(["sid", "decode", "zz\nzz"]))
