@@ -18,6 +18,21 @@ multi-certificate PEM file, split here and fed to openssl one block at a time) t
   * not_before/after   == -startdate / -enddate (as RFC 3339 UTC)
   * key type/bits/curve and version, where openssl's -text says
 
+Intended differences and fixtures openssl cannot load are declared on the command line,
+each with its reason, and are still checked against OUR expected value:
+
+  --known-diff FILE FIELD VALUE REASON   FIELD (subject, issuer, not_before, ...: a field
+                          compared above under that name) of FILE is not compared with
+                          openssl; ours must equal VALUE (JSON) instead
+  --openssl-unreadable FILE REASON       openssl cannot load FILE: strongmap must still read
+                          it (exit 0, no input errors, one certificate per block), and
+                          sha1/sha256/der_length are checked against the bytes, the serial
+                          against `openssl asn1parse` (+ manifest.tsv); if openssl does load
+                          it after all, it is compared in full
+  --expect FILE PATH VALUE               ours at PATH (dotted, into the certificate's JSON,
+                          e.g. names.subject.attributes.0.asn1_tag) must equal VALUE (JSON)
+  --expect-finding FILE CODE             ours must report the finding CODE
+
 One line per mismatch (file, field, ours, openssl's), then `N passed, M failed`.
 Exit status 0 only when nothing mismatched and at least one certificate per fixture file
 was checked. Python 3 standard library only.
@@ -67,7 +82,8 @@ class OpensslError(Exception):
 
 
 class Checker:
-    def __init__(self, cli, openssl, certs_dir, verbose):
+    def __init__(self, cli, openssl, certs_dir, verbose, known_diffs=None, unreadable=None,
+                 expects=None, expect_findings=None):
         self.cli = cli
         self.openssl = openssl
         self.certs_dir = certs_dir
@@ -76,6 +92,11 @@ class Checker:
         self.failed = 0
         self.problems = 0  # file-level problems (not tied to one certificate)
         self.manifest = self._read_manifest()
+        self.known_diffs = known_diffs or {}          # (file, field) -> (value, reason)
+        self.known_diffs_used = set()
+        self.unreadable = unreadable or {}            # file -> reason
+        self.expects = expects or {}                  # file -> [(path, value)]
+        self.expect_findings = expect_findings or {}  # file -> [code]
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -154,27 +175,41 @@ class Checker:
         m = re.search(r"NIST CURVE: (\S+)", spki)
         facts["key_curve"] = m.group(1) if m else None
 
-        # The serial's INTEGER content bytes, located with asn1parse in openssl's DER:
-        # the first primitive INTEGER at depth 2 (TBSCertificate's serialNumber; the version
-        # INTEGER sits at depth 3 inside [0]).
+        facts["serial_der"] = self.asn1parse_serial(der)
+        return facts
+
+    def asn1parse_serial(self, der):
+        """The serial's INTEGER content bytes, located with asn1parse in DER: the first
+        primitive INTEGER at depth 2 (TBSCertificate's serialNumber; the version INTEGER
+        sits at depth 3 inside [0])."""
         out = self.run_openssl(["asn1parse", "-inform", "DER"], der).decode("utf-8", "replace")
-        facts["serial_der"] = None
         for line in out.split("\n"):
             m = re.match(r"\s*(\d+):d=(\d+)\s+hl=\s*(\d+)\s+l=\s*(\d+)\s+prim:\s+INTEGER\b", line)
             if m and m.group(2) == "2":
                 off, hl, ln = int(m.group(1)), int(m.group(3)), int(m.group(4))
-                facts["serial_der"] = der[off + hl:off + hl + ln].hex().upper()
-                break
-        if facts["serial_der"] is None:
-            raise OpensslError("asn1parse showed no serialNumber INTEGER")
-        return facts
+                return der[off + hl:off + hl + ln].hex().upper()
+        raise OpensslError("asn1parse showed no serialNumber INTEGER")
 
     # ---- the comparison ----------------------------------------------------------------
 
-    def compare(self, label, ours, o, manifest_row):
+    def compare(self, name, label, ours, o, manifest_row):
         bad = []
 
         def check(field, mine, theirs):
+            kd = self.known_diffs.get((name, field))
+            if kd is not None:
+                expected, reason = kd
+                self.known_diffs_used.add((name, field))
+                if mine != expected:
+                    bad.append((f"{field} (known difference from openssl)", mine, expected,
+                                "expected"))
+                elif mine != theirs:
+                    print(f"known-diff {label}: {field}: ours={show(mine)} "
+                          f"openssl={show(theirs)}: {reason}")
+                else:
+                    print(f"note {label}: {field}: listed as a known difference but openssl "
+                          f"agrees now: {show(mine)}")
+                return
             if mine != theirs:
                 bad.append((field, mine, theirs))
 
@@ -232,14 +267,60 @@ class Checker:
         if o["version"] is not None:
             check("version", ours.get("version"), o["version"])
 
-        for field, mine, theirs in bad:
-            print(f"MISMATCH {label}: {field}: ours={show(mine)} openssl={show(theirs)}")
+        self.finish(name, label, ours, bad)
+
+    def finish(self, name, label, ours, bad, what="openssl"):
+        """Adds the --expect / --expect-finding checks of `name`, prints, counts."""
+        for path, value in self.expects.get(name, []):
+            mine = json_path(ours, path)
+            if mine is not MISSING_PATH and mine == value:
+                continue
+            bad.append((f"{path} (--expect)", "(missing)" if mine is MISSING_PATH else mine,
+                        value, "expected"))
+        codes = [f.get("code") for f in (ours.get("findings") or []) if isinstance(f, dict)]
+        for code in self.expect_findings.get(name, []):
+            if code not in codes:
+                bad.append((f"finding {code} (--expect-finding)", codes, [code], "expected"))
+        for field, mine, theirs, *whose in bad:
+            print(f"MISMATCH {label}: {field}: ours={show(mine)} "
+                  f"{whose[0] if whose else what}={show(theirs)}")
         if bad:
             self.failed += 1
         else:
             self.passed += 1
             if self.verbose:
                 print(f"ok {label}")
+
+    def check_unreadable(self, name, label, ours, inform, data, err, manifest_row):
+        """openssl cannot load this certificate (declared with --openssl-unreadable): check
+        what can be checked without it."""
+        print(f"openssl-unreadable {label}: {self.unreadable[name]} (openssl: "
+              f"{err.splitlines()[0] if err else '?'}); checking ours without openssl x509")
+        bad = []
+        try:
+            der = pem_block_to_der(data) if inform == "PEM" else data
+        except ValueError as e:
+            bad.append(("certificate bytes", None, f"cannot decode the PEM block: {e}"))
+            der = b""
+
+        def check(field, mine, theirs):
+            if mine != theirs:
+                bad.append((field, mine, theirs))
+
+        check("sha1 (vs SHA-1 of the DER bytes)", ours.get("sha1"),
+              hashlib.sha1(der).hexdigest().upper())
+        check("sha256 (vs SHA-256 of the DER bytes)", ours.get("sha256"),
+              hashlib.sha256(der).hexdigest().upper())
+        check("der_length (vs the DER bytes)", ours.get("der_length"), len(der))
+        try:
+            check("serial (vs asn1parse INTEGER content)", ours.get("serial"),
+                  self.asn1parse_serial(der))
+        except OpensslError as e:
+            bad.append(("serial (vs asn1parse INTEGER content)", ours.get("serial"), str(e)))
+        if manifest_row is not None and "serial_hex" in manifest_row:
+            check("serial (vs manifest.tsv serial_hex)", ours.get("serial"),
+                  manifest_row["serial_hex"])
+        self.finish(name, label, ours, bad, what="expected")
 
     # ---- per file ----------------------------------------------------------------------
 
@@ -289,14 +370,20 @@ class Checker:
                 print(f"MISMATCH {label}: certificate: ours=(missing) openssl=(present)")
                 self.failed += 1
                 continue
+            row = self.manifest.get(name) if i == 0 else None
             try:
                 facts = self.openssl_facts(data, inform)
             except OpensslError as e:
-                print(f"MISMATCH {label}: openssl: {e}")
-                self.failed += 1
+                if name in self.unreadable:
+                    self.check_unreadable(name, label, certs[i], inform, data, str(e), row)
+                else:
+                    print(f"MISMATCH {label}: openssl: {e}")
+                    self.failed += 1
                 continue
-            row = self.manifest.get(name) if i == 0 else None
-            self.compare(label, certs[i], facts, row)
+            if name in self.unreadable:
+                print(f"note {label}: listed with --openssl-unreadable but openssl reads it: "
+                      f"compared in full")
+            self.compare(name, label, certs[i], facts, row)
 
     def file_problem(self, name, msg):
         print(f"MISMATCH {name}: {msg}")
@@ -451,13 +538,63 @@ def show(v):
     return json.dumps(v, ensure_ascii=False)
 
 
+MISSING_PATH = object()
+
+
+def json_path(doc, path):
+    """doc at a dotted path (list indexes as numbers), or MISSING_PATH."""
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return MISSING_PATH
+    return cur
+
+
+def pem_block_to_der(block):
+    body = re.sub(rb"-----[^-]+-----", b"", block)
+    return base64.b64decode(b"".join(body.split()), validate=True)
+
+
+def json_arg(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise SystemExit(f"compare.py: {what}: {text!r} is not JSON: {e}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cli", required=True, help="path of the strongmap binary")
     ap.add_argument("--certs", required=True, help="fixture directory (tests/data/certs)")
     ap.add_argument("--openssl", default="openssl")
     ap.add_argument("-v", "--verbose", action="store_true", help="print a line per good certificate")
+    ap.add_argument("--known-diff", nargs=4, action="append", default=[],
+                    metavar=("FILE", "FIELD", "VALUE", "REASON"),
+                    help="intended difference: FIELD of FILE is not compared with openssl; "
+                         "ours must equal VALUE (JSON) instead")
+    ap.add_argument("--openssl-unreadable", nargs=2, action="append", default=[],
+                    metavar=("FILE", "REASON"),
+                    help="openssl cannot load FILE: check ours without openssl x509")
+    ap.add_argument("--expect", nargs=3, action="append", default=[],
+                    metavar=("FILE", "PATH", "VALUE"),
+                    help="ours at PATH (dotted JSON path) must equal VALUE (JSON)")
+    ap.add_argument("--expect-finding", nargs=2, action="append", default=[],
+                    metavar=("FILE", "CODE"), help="ours must report the finding CODE")
     args = ap.parse_args()
+
+    known_diffs, unreadable, expects, expect_findings = {}, {}, {}, {}
+    for f, field, value, reason in args.known_diff:
+        known_diffs[(f, field)] = (json_arg(value, f"--known-diff {f} {field}"), reason)
+    for f, reason in args.openssl_unreadable:
+        unreadable[f] = reason
+    for f, path, value in args.expect:
+        expects.setdefault(f, []).append((path, json_arg(value, f"--expect {f} {path}")))
+    for f, code in args.expect_finding:
+        expect_findings.setdefault(f, []).append(code)
 
     try:
         fixtures = sorted(f for f in os.listdir(args.certs)
@@ -467,12 +604,24 @@ def main():
         print(f"FAIL: cannot list {args.certs}: {e}")
         print("0 passed, 1 failed")
         return 1
-    c = Checker(args.cli, args.openssl, args.certs, args.verbose)
+    c = Checker(args.cli, args.openssl, args.certs, args.verbose,
+                known_diffs, unreadable, expects, expect_findings)
     for f in fixtures:
         c.check_file(os.path.join(args.certs, f))
 
     checked = c.passed + c.failed
     failed = c.failed + c.problems
+    # every declared exception must name a fixture (and a compared field): no silent typos
+    named = ([(f, "--known-diff") for f, _ in known_diffs] + [(f, "--openssl-unreadable") for f in unreadable]
+             + [(f, "--expect") for f in expects] + [(f, "--expect-finding") for f in expect_findings])
+    for f, opt in named:
+        if f not in fixtures:
+            print(f"FAIL: {opt} {f}: no such fixture in {args.certs}")
+            failed += 1
+    for f, field in sorted(set(known_diffs) - c.known_diffs_used):
+        if f in fixtures:
+            print(f"FAIL: --known-diff {f} {field}: no such field was compared for {f}")
+            failed += 1
     if not fixtures or checked < len(fixtures):
         print(f"FAIL: checked {checked} certificate(s) for {len(fixtures)} fixture file(s)")
         failed = max(failed, 1)
