@@ -1,0 +1,124 @@
+/*
+ * api/problem.c - the one place that knows HTTP statuses for errors: the problem table, the
+ * engine/errno code -> problem mapping, and the RFC 9457 body (built by sm_json_problem()).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <strongmap/common.h>
+#include <strongmap/json.h>
+
+#include "api_internal.h"
+
+/* Longest detail sent to a client, in bytes. */
+#define PROBLEM_DETAIL_MAX 400
+
+/* Indexed by enum api_problem; codes are documented in openapi/strongmapd.yaml. */
+static const struct api_problem_info problems[API_P__COUNT] = {
+    [API_P_NOT_FOUND] = { "not-found", 404, "Not found" },
+    [API_P_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405, "Method not allowed" },
+    [API_P_BODY_TOO_LARGE] = { "body-too-large", 413, "Request body too large" },
+    [API_P_EMPTY_BODY] = { "empty-body", 400, "Empty request body" },
+    [API_P_BAD_CERTIFICATE] = { "bad-certificate", 400, "Not a readable certificate" },
+    [API_P_BAD_JSON] = { "bad-json", 400, "Malformed JSON" },
+    [API_P_MISSING_FIELD] = { "missing-field", 400, "Missing or invalid field" },
+    [API_P_BAD_REQUEST] = { "bad-request", 400, "Bad request" },
+    [API_P_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", 415, "Unsupported media type" },
+    [API_P_INTERNAL] = { "internal", 500, "Internal error" },
+    [API_P_UNAVAILABLE] = { "unavailable", 503, "Temporarily unavailable" },
+};
+
+const struct api_problem_info *problem_info(enum api_problem p)
+{
+    if ((unsigned)p >= API_P__COUNT)
+        p = API_P_INTERNAL;
+    return &problems[p];
+}
+
+enum api_problem problem_from_error(int err)
+{
+    switch (err) {
+    case SM_E_EMPTY: return API_P_EMPTY_BODY;
+    case SM_E_FORMAT:
+    case SM_E_CERT: return API_P_BAD_CERTIFICATE;
+    case SM_E_TOO_BIG:
+    case SM_E_TOO_MANY:
+    case -E2BIG: return API_P_BODY_TOO_LARGE;
+    case SM_E_SID:
+    case SM_E_UTF8:
+    case -EINVAL: return API_P_BAD_REQUEST;
+    case -ENOMEM: return API_P_UNAVAILABLE;
+    default: return API_P_INTERNAL;
+    }
+}
+
+/* Length of the valid UTF-8 sequence at @p (at most @len bytes), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t len)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0; /* no overlongs */
+    else if (c == 0xed)
+        hi = 0x9f; /* no surrogates */
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f; /* <= U+10FFFF */
+    if (len < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Copy @in into @out (@size bytes) as printable UTF-8: control characters become ' ', invalid
+ * bytes '?'; cut on a character boundary. */
+static void sanitize(const char *in, char *out, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t len = strlen(in), o = 0;
+
+    while (len > 0) {
+        size_t n = utf8_seq(p, len);
+        if (n == 0 || (n == 1 && (p[0] < 0x20 || p[0] == 0x7f))) {
+            if (o + 1 >= size)
+                break;
+            out[o++] = n == 0 ? '?' : ' ';
+            n = 1;
+        } else {
+            if (o + n >= size)
+                break;
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+        len -= n;
+    }
+    out[o] = '\0';
+}
+
+int problem_json(enum api_problem p, const char *detail, char **ret_json)
+{
+    const struct api_problem_info *info = problem_info(p);
+    char type[128], safe[PROBLEM_DETAIL_MAX + 1];
+
+    snprintf(type, sizeof(type), "%s%s", API_PROBLEM_TYPE_BASE, info->code);
+    if (detail)
+        sanitize(detail, safe, sizeof(safe));
+    return sm_json_problem(type, info->title, (int)info->status, detail ? safe : NULL, 0, ret_json);
+}

@@ -1,0 +1,212 @@
+/*
+ * daemon/log.c - stderr logger with journald priority prefixes (see log.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Longest line written; longer messages are cut and end in "...". */
+#define LOG_LINE_MAX 2048
+
+static bool log_verbose;
+
+void log_init(bool verbose)
+{
+    log_verbose = verbose;
+}
+
+bool log_enabled(enum log_prio prio)
+{
+    return prio != LOG_PRIO_DEBUG || log_verbose;
+}
+
+/* Write all of @buf to stderr, retrying short writes; errors are ignored (nowhere to report). */
+static void write_all(const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* A line being built; the last byte of @s is kept for the newline. */
+struct line {
+    char s[LOG_LINE_MAX];
+    size_t len;
+    bool cut;
+};
+
+static void line_vadd(struct line *l, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
+static void line_vadd(struct line *l, const char *fmt, va_list ap)
+{
+    size_t room = sizeof(l->s) - l->len;
+    int n;
+
+    if (l->cut)
+        return;
+    n = vsnprintf(l->s + l->len, room, fmt, ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= room) {
+        l->len = sizeof(l->s) - 1;
+        l->cut = true;
+    } else {
+        l->len += (size_t)n;
+    }
+}
+
+static void line_add(struct line *l, const char *fmt, ...) LOG_PRINTF(2, 3);
+static void line_add(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    line_vadd(l, fmt, ap);
+    va_end(ap);
+}
+
+/* Format "<N>message[: suffix]\n" into one buffer and write it at once. */
+static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_list ap)
+    LOG_PRINTF(3, 0);
+static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_list ap)
+{
+    struct line l = { .len = 0, .cut = false };
+    const size_t prefix = 3; /* "<N>" */
+
+    line_add(&l, "<%d>", (int)prio);
+    line_vadd(&l, fmt, ap);
+    /* Drop trailing newlines (libmicrohttpd ends its messages with one). */
+    while (l.len > prefix && (l.s[l.len - 1] == '\n' || l.s[l.len - 1] == '\r'))
+        l.len--;
+    if (suffix)
+        line_add(&l, ": %s", suffix);
+    if (l.cut)
+        memcpy(l.s + l.len - 3, "...", 3);
+    /* No control characters: a message must stay one line. */
+    for (size_t i = prefix; i < l.len; i++) {
+        unsigned char c = (unsigned char)l.s[i];
+        if (c < 0x20 || c == 0x7f)
+            l.s[i] = '?';
+    }
+    l.s[l.len++] = '\n';
+    write_all(l.s, l.len);
+}
+
+void log_vmsg(enum log_prio prio, const char *fmt, va_list ap)
+{
+    if (!log_enabled(prio))
+        return;
+    emit(prio, NULL, fmt, ap);
+}
+
+void log_msg(enum log_prio prio, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(prio, fmt, ap);
+    va_end(ap);
+}
+
+/* Log with strerror(@saved_errno) appended. */
+static void vlog_errno(enum log_prio prio, int saved_errno, const char *fmt, va_list ap)
+    LOG_PRINTF(3, 0);
+static void vlog_errno(enum log_prio prio, int saved_errno, const char *fmt, va_list ap)
+{
+    char ebuf[128];
+
+    if (strerror_r(saved_errno, ebuf, sizeof(ebuf)) != 0)
+        snprintf(ebuf, sizeof(ebuf), "error %d", saved_errno);
+    emit(prio, ebuf, fmt, ap);
+}
+
+void log_err(const char *fmt, ...)
+{
+    int saved_errno = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog_errno(LOG_PRIO_ERR, saved_errno, fmt, ap);
+    va_end(ap);
+    errno = saved_errno;
+}
+
+void log_warn(const char *fmt, ...)
+{
+    int saved_errno = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog_errno(LOG_PRIO_WARNING, saved_errno, fmt, ap);
+    va_end(ap);
+    errno = saved_errno;
+}
+
+void log_errx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(LOG_PRIO_ERR, fmt, ap);
+    va_end(ap);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(LOG_PRIO_WARNING, fmt, ap);
+    va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(LOG_PRIO_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_verbose)
+        return;
+    va_start(ap, fmt);
+    log_vmsg(LOG_PRIO_DEBUG, fmt, ap);
+    va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+    int saved_errno = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog_errno(LOG_PRIO_ERR, saved_errno, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(LOG_PRIO_ERR, fmt, ap);
+    va_end(ap);
+    exit(1);
+}

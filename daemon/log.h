@@ -1,0 +1,55 @@
+/*
+ * daemon/log.h - the daemon's logger: one line per message on stderr, prefixed with the syslog
+ * priority ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug) the way journald reads it.
+ *
+ * Used by daemon/ and api/ only: the engine (lib/) never logs. Each message is written with a
+ * single write(2), so lines from different threads do not interleave. Control characters in a
+ * message are replaced by '?', so client-supplied text cannot forge log lines; callers still
+ * must never pass certificate bodies or Authorization headers.
+ */
+#ifndef SM_DAEMON_LOG_H
+#define SM_DAEMON_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define LOG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define LOG_NORETURN     __attribute__((noreturn))
+#else
+#define LOG_PRINTF(f, a)
+#define LOG_NORETURN
+#endif
+
+/* Priorities, numbered as syslog's (RFC 5424 severities). */
+enum log_prio {
+    LOG_PRIO_ERR = 3,
+    LOG_PRIO_WARNING = 4,
+    LOG_PRIO_INFO = 6,
+    LOG_PRIO_DEBUG = 7,
+};
+
+/** Set up logging to stderr; @verbose enables debug messages. */
+void log_init(bool verbose);
+
+/** True when a message of @prio would be written (check before costly formatting). */
+bool log_enabled(enum log_prio prio);
+
+/** Log one line at @prio. */
+void log_msg(enum log_prio prio, const char *fmt, ...) LOG_PRINTF(2, 3);
+void log_vmsg(enum log_prio prio, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
+
+/** Error / warning with ": strerror(errno)" appended. */
+void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+/** Error / warning / info / debug without errno. */
+void log_errx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/** Log an error (with / without strerror(errno)) and exit(1). For start-up failures only. */
+LOG_NORETURN void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
+LOG_NORETURN void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+#endif

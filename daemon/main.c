@@ -1,0 +1,323 @@
+/*
+ * daemon/main.c - strongmapd: options, start-up order, the main loop over signal flags, and
+ * the graceful shutdown.
+ *
+ * Start-up: parse argv -> log_init -> refuse root -> bind the listening socket -> block the
+ * handled signals (worker threads inherit the mask) -> api_start -> READY=1 -> wait.
+ * SIGTERM / SIGINT: STOPPING=1 -> api_quiesce -> wait up to DRAIN_TIMEOUT_MS for requests in
+ * progress -> api_stop -> exit 0. A second signal exits at once (status 1).
+ *
+ * Exit status: 0 normal stop, 1 run-time failure, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "listen.h"
+#include "log.h"
+#include "notify.h"
+
+#ifndef SM_VERSION
+#define SM_VERSION "unknown"
+#endif
+
+#define DEFAULT_LISTEN   "127.0.0.1:8080"
+#define DRAIN_TIMEOUT_MS 10000
+#define DRAIN_POLL_MS    50
+#define EXIT_USAGE       2
+
+/* Set by the handlers, read by the main loop; the handled signals are blocked everywhere
+ * except inside pselect(), so there is no race between a test and the wait. */
+static volatile sig_atomic_t sig_stop; /* SIGTERM / SIGINT received (counted up to 2) */
+static volatile sig_atomic_t sig_hup;
+
+struct options {
+    const char *listen;
+    unsigned threads;
+    size_t max_body;
+    bool verbose;
+    bool allow_root;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: strongmapd [options]\n"
+            "Predicts whether a Windows domain controller strongly maps a client certificate\n"
+            "(KB5014754), over HTTP.\n"
+            "\n"
+            "  -l, --listen ADDR:PORT  address to listen on: IPv4 \"127.0.0.1:8080\" or IPv6\n"
+            "                          \"[::1]:8080\"; port 0 picks a free one (default %s)\n"
+            "  -t, --threads N         worker threads, 1..%u (default: online CPUs)\n"
+            "  -b, --max-body BYTES    request body limit, %u..%u; K and M suffixes allowed\n"
+            "                          (default %u = 256K)\n"
+            "      --allow-root        run even as root (not recommended)\n"
+            "  -v, --verbose           debug logging\n"
+            "  -V, --version           print the version and exit\n"
+            "  -h, --help              print this help and exit\n"
+            "\n"
+            "Logs go to stderr with syslog priority prefixes. SIGTERM or SIGINT stops after the\n"
+            "requests in progress (at most %d s); a second signal stops at once.\n",
+            DEFAULT_LISTEN, API_MAX_THREADS, API_MAX_BODY_MIN, API_MAX_BODY_MAX,
+            API_MAX_BODY_DEFAULT, DRAIN_TIMEOUT_MS / 1000);
+}
+
+/* Strict unsigned decimal with an optional binary suffix (K, KiB, M, MiB). 0 or -EINVAL. */
+static int parse_size(const char *s, bool suffixes, unsigned long long *ret)
+{
+    unsigned long long v, mult = 1;
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -EINVAL;
+    if (*end && suffixes) {
+        if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 || strcmp(end, "KiB") == 0)
+            mult = 1024;
+        else if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0 || strcmp(end, "MiB") == 0)
+            mult = 1024 * 1024;
+        else
+            return -EINVAL;
+    } else if (*end) {
+        return -EINVAL;
+    }
+    if (v > ~0ULL / mult)
+        return -EINVAL;
+    *ret = v * mult;
+    return 0;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        return 1;
+    if (n > (long)API_MAX_THREADS)
+        return API_MAX_THREADS;
+    return (unsigned)n;
+}
+
+/* Parse argv into @opt; exits on --help, --version and usage errors. */
+static void parse_args(int argc, char **argv, struct options *opt)
+{
+    enum { OPT_ALLOW_ROOT = 256 };
+    static const struct option longopts[] = {
+        { "listen", required_argument, NULL, 'l' },
+        { "threads", required_argument, NULL, 't' },
+        { "max-body", required_argument, NULL, 'b' },
+        { "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+        { "verbose", no_argument, NULL, 'v' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    unsigned long long v;
+    int c;
+
+    *opt = (struct options){
+        .listen = DEFAULT_LISTEN,
+        .threads = online_cpus(),
+        .max_body = API_MAX_BODY_DEFAULT,
+    };
+    while ((c = getopt_long(argc, argv, "l:t:b:vVh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': opt->listen = optarg; break;
+        case 't':
+            if (parse_size(optarg, false, &v) < 0 || v < 1 || v > API_MAX_THREADS) {
+                fprintf(stderr, "strongmapd: --threads must be 1..%u\n", API_MAX_THREADS);
+                goto out_usage;
+            }
+            opt->threads = (unsigned)v;
+            break;
+        case 'b':
+            if (parse_size(optarg, true, &v) < 0 || v < API_MAX_BODY_MIN || v > API_MAX_BODY_MAX) {
+                fprintf(stderr, "strongmapd: --max-body must be %u..%u bytes\n", API_MAX_BODY_MIN,
+                        API_MAX_BODY_MAX);
+                goto out_usage;
+            }
+            opt->max_body = (size_t)v;
+            break;
+        case OPT_ALLOW_ROOT: opt->allow_root = true; break;
+        case 'v': opt->verbose = true; break;
+        case 'V': printf("strongmapd %s\n", SM_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: goto out_usage;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strongmapd: unexpected argument '%s'\n", argv[optind]);
+        goto out_usage;
+    }
+    return;
+
+out_usage:
+    usage(stderr);
+    exit(EXIT_USAGE);
+}
+
+static void on_signal(int signo)
+{
+    if (signo == SIGHUP)
+        sig_hup = 1;
+    else if (sig_stop < 2)
+        sig_stop = sig_stop + 1;
+}
+
+/*
+ * Ignore SIGPIPE, install flag-only handlers for SIGTERM, SIGINT and SIGHUP, and block those
+ * three in this thread (threads started later inherit the block). *@ret_waitmask is the mask
+ * to wait with: the old one, with the three unblocked.
+ */
+static void signals_init(sigset_t *ret_waitmask)
+{
+    static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
+    struct sigaction sa;
+    sigset_t block;
+
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+        sigaddset(&block, handled[i]);
+    errno = pthread_sigmask(SIG_BLOCK, &block, ret_waitmask);
+    if (errno)
+        fatal("pthread_sigmask");
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+        sigdelset(ret_waitmask, handled[i]);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) < 0)
+        fatal("sigaction(SIGPIPE)");
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sa.sa_mask = block;
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+        if (sigaction(handled[i], &sa, NULL) < 0)
+            fatal("sigaction");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep up to @ms with the handled signals deliverable (@ms < 0: until a signal). */
+static void wait_signal(const sigset_t *waitmask, int ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+    (void)pselect(0, NULL, NULL, NULL, ms < 0 ? NULL : &ts, waitmask);
+}
+
+static void exit_now_if_insisted(void)
+{
+    if (sig_stop > 1) {
+        log_warnx("second stop signal, exiting now without waiting for requests");
+        _exit(1); /* worker threads are still running: no atexit handlers */
+    }
+}
+
+/* Graceful stop: refuse new connections, let requests in progress finish, stop. */
+static void shutdown_api(struct api *api, const sigset_t *waitmask)
+{
+    int64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    unsigned busy, conns = 0;
+    bool logged = false;
+    int ret;
+
+    ret = notify_send("STOPPING=1");
+    if (ret < 0)
+        log_debug("cannot notify the service manager: %s", strerror(-ret));
+    api_quiesce(api);
+    for (;;) {
+        exit_now_if_insisted();
+        busy = api_busy(api, &conns);
+        /* Idle keep-alive connections hold no work: only requests in progress count. */
+        if (busy == 0 || conns == 0)
+            break;
+        if (now_ms() >= deadline) {
+            log_warnx("%u requests still in progress after %d s, closing them", busy,
+                      DRAIN_TIMEOUT_MS / 1000);
+            break;
+        }
+        if (!logged) {
+            log_info("waiting for %u requests in progress (%u connections)", busy, conns);
+            logged = true;
+        }
+        wait_signal(waitmask, DRAIN_POLL_MS);
+    }
+    api_stop(api);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    struct api_config cfg;
+    struct api *api = NULL;
+    sigset_t waitmask;
+    char where[LISTEN_ADDR_TEXT_MAX], status[128];
+    int fd, ret;
+
+    parse_args(argc, argv, &opt);
+    log_init(opt.verbose);
+
+    if (geteuid() == 0 && !opt.allow_root)
+        fatalx("refusing to run as root: start strongmapd as an unprivileged user "
+               "(or pass --allow-root)");
+    if (listen_parse(opt.listen, &addr, &addr_len) < 0) {
+        fprintf(stderr, "strongmapd: bad --listen '%s': expected 127.0.0.1:8080 or [::1]:8080\n",
+                opt.listen);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    ret = listen_open(&addr, addr_len, &fd);
+    if (ret < 0)
+        fatalx("cannot listen on %s: %s", opt.listen, strerror(-ret));
+    listen_format_fd(fd, where, sizeof(where));
+
+    signals_init(&waitmask);
+    cfg = (struct api_config){ .listen_fd = fd, .threads = opt.threads, .max_body = opt.max_body };
+    ret = api_start(&cfg, &api); /* takes fd */
+    if (ret < 0)
+        fatalx("cannot start the HTTP server on %s: %s", where, strerror(-ret));
+    log_info("strongmapd %s listening on %s (%u threads, body limit %zu bytes)", SM_VERSION, where,
+             opt.threads, opt.max_body);
+
+    snprintf(status, sizeof(status), "READY=1\nSTATUS=Listening on %s", where);
+    ret = notify_send(status);
+    if (ret < 0)
+        log_warnx("cannot notify the service manager (NOTIFY_SOCKET): %s, ignoring",
+                  strerror(-ret));
+
+    while (!sig_stop) {
+        wait_signal(&waitmask, -1);
+        if (sig_hup) {
+            sig_hup = 0;
+            log_info("SIGHUP: nothing to reload yet, ignoring");
+        }
+    }
+    log_info("stop signal received, finishing requests in progress (at most %d s)",
+             DRAIN_TIMEOUT_MS / 1000);
+    shutdown_api(api, &waitmask);
+    log_info("stopped");
+    return 0;
+}
