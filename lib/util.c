@@ -228,7 +228,7 @@ void hex_upper(const uint8_t *p, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -244,7 +244,7 @@ long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize)
     if (len % 2 != 0 || len / 2 > outsize)
         return -1;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i / 2] = (uint8_t)(hi << 4 | lo);

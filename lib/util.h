@@ -60,6 +60,8 @@ void sbuf_release(struct sbuf *b);
 
 /** Upper-case hex of @len bytes into @out (2 * len + 1 bytes). */
 void hex_upper(const uint8_t *p, size_t len, char *out);
+/** Value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /** Decode hex (either case) of @len chars into @out; returns bytes written or -1 when invalid. */
 long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize);
 
