@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,10 +35,14 @@
 #define DRAIN_POLL_MS    50
 #define EXIT_USAGE       2
 
-/* Set by the handlers, read by the main loop; the handled signals are blocked everywhere
- * except inside pselect(), so there is no race between a test and the wait. */
+/*
+ * Set by the handlers, read by the main loop. The handled signals are blocked in every thread
+ * and only let through inside sigsuspend() (or taken with sigtimedwait()), so there is no race
+ * between testing a flag and waiting.
+ */
 static volatile sig_atomic_t sig_stop; /* SIGTERM / SIGINT received (counted up to 2) */
 static volatile sig_atomic_t sig_hup;
+static sigset_t sig_handled; /* SIGTERM, SIGINT, SIGHUP */
 
 struct options {
     const char *listen;
@@ -186,12 +189,11 @@ static void signals_init(sigset_t *ret_waitmask)
 {
     static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
     struct sigaction sa;
-    sigset_t block;
 
-    sigemptyset(&block);
+    sigemptyset(&sig_handled);
     for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-        sigaddset(&block, handled[i]);
-    errno = pthread_sigmask(SIG_BLOCK, &block, ret_waitmask);
+        sigaddset(&sig_handled, handled[i]);
+    errno = pthread_sigmask(SIG_BLOCK, &sig_handled, ret_waitmask);
     if (errno)
         fatal("pthread_sigmask");
     for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
@@ -204,7 +206,7 @@ static void signals_init(sigset_t *ret_waitmask)
         fatal("sigaction(SIGPIPE)");
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART;
-    sa.sa_mask = block;
+    sa.sa_mask = sig_handled;
     for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
         if (sigaction(handled[i], &sa, NULL) < 0)
             fatal("sigaction");
@@ -218,12 +220,22 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep up to @ms with the handled signals deliverable (@ms < 0: until a signal). */
+/*
+ * Wait for a handled signal, at most @ms milliseconds (@ms < 0: no limit). Either way the
+ * signal's flag is set when this returns.
+ */
 static void wait_signal(const sigset_t *waitmask, int ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+    int signo;
 
-    (void)pselect(0, NULL, NULL, NULL, ms < 0 ? NULL : &ts, waitmask);
+    if (ms < 0) {
+        (void)sigsuspend(waitmask); /* runs the handler */
+        return;
+    }
+    signo = sigtimedwait(&sig_handled, NULL, &ts); /* takes the signal: no handler runs */
+    if (signo > 0)
+        on_signal(signo);
 }
 
 static void exit_now_if_insisted(void)
@@ -244,7 +256,8 @@ static void shutdown_api(struct api *api, const sigset_t *waitmask)
 
     ret = notify_send("STOPPING=1");
     if (ret < 0)
-        log_debug("cannot notify the service manager: %s", strerror(-ret));
+        log_warnx("cannot notify the service manager (NOTIFY_SOCKET): %s, ignoring",
+                  strerror(-ret));
     api_quiesce(api);
     for (;;) {
         exit_now_if_insisted();

@@ -1,0 +1,142 @@
+/*
+ * strongmap/dir.h - the directory: accounts and the forest's NTAuth store, from LDAP (Active
+ * Directory, Samba, any server with an AD-like schema) or from an LDIF export.
+ *
+ * One interface, two backends. A struct sm_dir is used by one thread at a time (the daemon
+ * gives each worker its own); results own their memory and are freed with sm_accounts_free().
+ */
+#ifndef STRONGMAP_DIR_H
+#define STRONGMAP_DIR_H
+
+#include <time.h>
+
+#include <strongmap/common.h>
+#include <strongmap/sid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Directory errors (in addition to -ENOMEM, -EINVAL). */
+#define SM_E_DIR_DOWN    (-1100) /**< no directory server reachable / deadline passed */
+#define SM_E_DIR_REFUSED (-1101) /**< bind refused (credentials, TLS) */
+#define SM_E_DIR_LIMIT   (-1102) /**< a search returned more entries than allowed */
+
+#define SM_MAX_ACCOUNTS  16  /**< entries one lookup may return (more: SM_E_DIR_LIMIT) */
+#define SM_MAX_ALTSEC    64  /**< altSecurityIdentities values kept per account */
+#define SM_MAX_USERCERTS 16  /**< userCertificate values kept per account */
+#define SM_MAX_NAME      512 /**< bytes of an account name given to a lookup */
+
+/** userAccountControl bits that matter here. */
+#define SM_UAC_ACCOUNTDISABLE        0x0002u
+#define SM_UAC_WORKSTATION_TRUST     0x1000u
+#define SM_UAC_SERVER_TRUST          0x2000u
+#define SM_UAC_INTERDOMAIN_TRUST     0x0800u
+
+/** A binary attribute value (userCertificate, cACertificate). */
+struct sm_blob {
+    const uint8_t *data;
+    size_t len;
+};
+
+/** An account as read from the directory. Strings are UTF-8 and owned by the result. */
+struct sm_account {
+    const char *dn;
+    const char *sam;          /**< sAMAccountName, or NULL */
+    const char *upn;          /**< userPrincipalName, or NULL */
+    const char *dns_host;     /**< dNSHostName, or NULL */
+    bool has_sid;
+    struct sm_sid sid;        /**< objectSid */
+    bool has_created;
+    time_t created;           /**< whenCreated */
+    bool has_uac;
+    uint32_t uac;             /**< userAccountControl */
+    bool is_computer;         /**< objectClass computer (or a workstation/server trust UAC) */
+    const char *const *altsec; /**< altSecurityIdentities values */
+    size_t n_altsec;
+    const struct sm_blob *certs; /**< userCertificate values (DER) */
+    size_t n_certs;
+};
+
+/** Accounts found by one lookup (0..SM_MAX_ACCOUNTS). */
+struct sm_accounts {
+    const struct sm_account *v;
+    size_t n;
+};
+
+/** Free a lookup result; NULL is fine. Returns NULL. */
+struct sm_accounts *sm_accounts_free(struct sm_accounts *a);
+
+/** How to read an account name. */
+enum sm_lookup {
+    SM_LOOKUP_AUTO = 0, /**< decide from the form: S-1-..., CN=...,  NAME$, user@realm, DOMAIN\\x, x */
+    SM_LOOKUP_UPN,      /**< userPrincipalName */
+    SM_LOOKUP_SAM,      /**< sAMAccountName, with or without "DOMAIN\\" */
+    SM_LOOKUP_SID,      /**< objectSid from SID text */
+    SM_LOOKUP_DNS_HOST, /**< dNSHostName */
+    SM_LOOKUP_DN,       /**< distinguished name */
+};
+
+/** "auto", "upn", "sam", "sid", "dns_host", "dn". */
+const char *sm_lookup_name(enum sm_lookup how);
+
+struct sm_dir;
+
+/** LDAP backend settings. Strings are borrowed for the duration of sm_dir_open_ldap(). */
+struct sm_ldap_config {
+    const char *const *uris; /**< ldap:// or ldaps:// URIs, tried in order (failover) */
+    size_t n_uris;
+    const char *base;        /**< search base (the domain's DN) */
+    const char *bind_dn;     /**< simple bind DN, or NULL for anonymous / SASL */
+    const char *password;    /**< simple bind password (read from a file by the caller) */
+    const char *sasl_mech;   /**< "GSSAPI" for Kerberos with a keytab (KRB5_CLIENT_KTNAME), or NULL */
+    const char *ca_file;     /**< CA bundle for ldaps/StartTLS, or NULL for the system default */
+    bool starttls;           /**< StartTLS on ldap:// URIs */
+    unsigned connect_timeout_ms; /**< TCP connect deadline, default 3000 */
+    unsigned op_timeout_ms;      /**< per operation (bind, search), default 5000 */
+    unsigned tls_timeout_ms;     /**< TLS handshake watchdog, default 5000 */
+    const char *ntauth_dn;   /**< NTAuth store DN; default CN=NTAuthCertificates,CN=Public Key
+                                  Services,CN=Services,CN=Configuration,<base> */
+};
+
+/** Open an LDAP directory. Connects lazily: succeeds even when no server answers yet. */
+int sm_dir_open_ldap(const struct sm_ldap_config *cfg, struct sm_dir **ret,
+                     struct sm_errinfo *reterr);
+
+/**
+ * Open an LDIF export (libldap's ldif.h parser). Entries are kept in memory; the same queries
+ * answer as against a server. Returns 0, -ENOENT, -EINVAL (syntax, with the line in @reterr).
+ */
+int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *reterr);
+
+/** Close and free; NULL is fine. Returns NULL. */
+struct sm_dir *sm_dir_close(struct sm_dir *d);
+
+/** Look an account up by name. 0 with (*ret)->n == 0 when none exists. */
+int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name,
+                  struct sm_accounts **ret, struct sm_errinfo *reterr);
+
+/**
+ * Accounts holding any of @values in altSecurityIdentities (case-insensitive equality, as the
+ * attribute's matching rule). @n <= SM_MAX_ALTSEC.
+ */
+int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
+                       struct sm_accounts **ret, struct sm_errinfo *reterr);
+
+/**
+ * The forest's NTAuth store (cACertificate values) into *@ret (an sm_accounts with one pseudo
+ * account whose certs are the CA certificates; dn = the store's DN). Absent store: n == 0.
+ */
+int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
+
+/** Check that the directory answers (bind + base read). 0 or SM_E_DIR_DOWN/REFUSED. */
+int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr);
+
+/** "ldap" or "ldif". */
+const char *sm_dir_kind(const struct sm_dir *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
