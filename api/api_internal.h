@@ -104,7 +104,7 @@ struct api_problem_info {
 };
 
 /** Base of every problem type URI; the code follows. */
-#define API_PROBLEM_TYPE_BASE "https://strongmapd.dev/problems/"
+#define API_PROBLEM_TYPE_BASE "/problems/"
 
 /** The table entry of @p (static storage). */
 const struct api_problem_info *problem_info(enum api_problem p);
