@@ -28,10 +28,10 @@ extern "C" {
 #define SM_MAX_NAME      512 /**< bytes of an account name given to a lookup */
 
 /** userAccountControl bits that matter here. */
-#define SM_UAC_ACCOUNTDISABLE        0x0002u
-#define SM_UAC_WORKSTATION_TRUST     0x1000u
-#define SM_UAC_SERVER_TRUST          0x2000u
-#define SM_UAC_INTERDOMAIN_TRUST     0x0800u
+#define SM_UAC_ACCOUNTDISABLE    0x0002u
+#define SM_UAC_WORKSTATION_TRUST 0x1000u
+#define SM_UAC_SERVER_TRUST      0x2000u
+#define SM_UAC_INTERDOMAIN_TRUST 0x0800u
 
 /** A binary attribute value (userCertificate, cACertificate). */
 struct sm_blob {
@@ -42,16 +42,16 @@ struct sm_blob {
 /** An account as read from the directory. Strings are UTF-8 and owned by the result. */
 struct sm_account {
     const char *dn;
-    const char *sam;          /**< sAMAccountName, or NULL */
-    const char *upn;          /**< userPrincipalName, or NULL */
-    const char *dns_host;     /**< dNSHostName, or NULL */
+    const char *sam;      /**< sAMAccountName, or NULL */
+    const char *upn;      /**< userPrincipalName, or NULL */
+    const char *dns_host; /**< dNSHostName, or NULL */
     bool has_sid;
-    struct sm_sid sid;        /**< objectSid */
+    struct sm_sid sid; /**< objectSid */
     bool has_created;
-    time_t created;           /**< whenCreated */
+    time_t created; /**< whenCreated */
     bool has_uac;
-    uint32_t uac;             /**< userAccountControl */
-    bool is_computer;         /**< objectClass computer (or a workstation/server trust UAC) */
+    uint32_t uac;              /**< userAccountControl */
+    bool is_computer;          /**< objectClass computer (or a workstation/server trust UAC) */
     const char *const *altsec; /**< altSecurityIdentities values */
     size_t n_altsec;
     const struct sm_blob *certs; /**< userCertificate values (DER) */
@@ -69,10 +69,11 @@ struct sm_accounts *sm_accounts_free(struct sm_accounts *a);
 
 /** How to read an account name. */
 enum sm_lookup {
-    SM_LOOKUP_AUTO = 0, /**< decide from the form: S-1-..., CN=...,  NAME$, user@realm, DOMAIN\\x, x */
-    SM_LOOKUP_UPN,      /**< userPrincipalName */
-    SM_LOOKUP_SAM,      /**< sAMAccountName, with or without "DOMAIN\\" */
-    SM_LOOKUP_SID,      /**< objectSid from SID text */
+    SM_LOOKUP_AUTO =
+        0,         /**< decide from the form: S-1-..., CN=...,  NAME$, user@realm, DOMAIN\\x, x */
+    SM_LOOKUP_UPN, /**< userPrincipalName */
+    SM_LOOKUP_SAM, /**< sAMAccountName, with or without "DOMAIN\\" */
+    SM_LOOKUP_SID, /**< objectSid from SID text */
     SM_LOOKUP_DNS_HOST, /**< dNSHostName */
     SM_LOOKUP_DN,       /**< distinguished name */
 };
@@ -86,17 +87,17 @@ struct sm_dir;
 struct sm_ldap_config {
     const char *const *uris; /**< ldap:// or ldaps:// URIs, tried in order (failover) */
     size_t n_uris;
-    const char *base;        /**< search base (the domain's DN) */
-    const char *bind_dn;     /**< simple bind DN, or NULL for anonymous / SASL */
-    const char *password;    /**< simple bind password (read from a file by the caller) */
-    const char *sasl_mech;   /**< "GSSAPI" for Kerberos with a keytab (KRB5_CLIENT_KTNAME), or NULL */
-    const char *ca_file;     /**< CA bundle for ldaps/StartTLS, or NULL for the system default */
-    bool starttls;           /**< StartTLS on ldap:// URIs */
+    const char *base;      /**< search base (the domain's DN) */
+    const char *bind_dn;   /**< simple bind DN, or NULL for anonymous / SASL */
+    const char *password;  /**< simple bind password (read from a file by the caller) */
+    const char *sasl_mech; /**< "GSSAPI" for Kerberos with a keytab (KRB5_CLIENT_KTNAME), or NULL */
+    const char *ca_file;   /**< CA bundle for ldaps/StartTLS, or NULL for the system default */
+    bool starttls;         /**< StartTLS on ldap:// URIs */
     unsigned connect_timeout_ms; /**< TCP connect deadline, default 3000 */
     unsigned op_timeout_ms;      /**< per operation (bind, search), default 5000 */
     unsigned tls_timeout_ms;     /**< TLS handshake watchdog, default 5000 */
-    const char *ntauth_dn;   /**< NTAuth store DN; default CN=NTAuthCertificates,CN=Public Key
-                                  Services,CN=Services,CN=Configuration,<base> */
+    const char *ntauth_dn;       /**< NTAuth store DN; default CN=NTAuthCertificates,CN=Public Key
+                                      Services,CN=Services,CN=Configuration,<base> */
 };
 
 /** Open an LDAP directory. Connects lazily: succeeds even when no server answers yet. */
@@ -113,8 +114,8 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
 struct sm_dir *sm_dir_close(struct sm_dir *d);
 
 /** Look an account up by name. 0 with (*ret)->n == 0 when none exists. */
-int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name,
-                  struct sm_accounts **ret, struct sm_errinfo *reterr);
+int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct sm_accounts **ret,
+                  struct sm_errinfo *reterr);
 
 /**
  * Accounts holding any of @values in altSecurityIdentities (case-insensitive equality, as the
@@ -134,6 +135,29 @@ int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr);
 
 /** "ldap" or "ldif". */
 const char *sm_dir_kind(const struct sm_dir *d);
+
+/*
+ * A bounded cache of lookup results (positive and negative), shared by the sm_dir handles of
+ * several threads (internally locked). Keys are the query (kind + attribute + values, or DN);
+ * entries expire after their TTL; the least recently used entry goes when the cache is full.
+ */
+struct sm_dir_cache;
+
+struct sm_dir_cache_stats {
+    uint64_t hits, misses, insertions, evictions, expirations;
+    size_t entries;
+};
+
+/** @max_entries 0 disables caching. TTLs in seconds. NULL on OOM. */
+struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsigned negative_ttl_s);
+/** Free; NULL is fine; no sm_dir may use it any more. Returns NULL. */
+struct sm_dir_cache *sm_dir_cache_free(struct sm_dir_cache *c);
+/** Use @c (may be NULL: no cache) for @d's lookups; @c must outlive @d. */
+void sm_dir_set_cache(struct sm_dir *d, struct sm_dir_cache *c);
+/** Counters (thread-safe snapshot). */
+void sm_dir_cache_stats(struct sm_dir_cache *c, struct sm_dir_cache_stats *out);
+/** Drop every entry (e.g. after a reload). */
+void sm_dir_cache_clear(struct sm_dir_cache *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,58 @@
+/*
+ * lib/dir_internal.h - the contract between lib/dir.c (the public sm_dir_* functions, result
+ * objects, the lookup cache) and the backends: lib/dir_ldap.c (the only file that includes
+ * <ldap.h>) and lib/dir_ldif.c (libldap's ldif.h parser).
+ *
+ * A backend answers two questions, both about raw attribute values:
+ *   - which entries have @attr equal to one of @values (equality under the attribute's
+ *     matching rule: caseIgnoreMatch for the string attributes, octetStringMatch for
+ *     objectSid); only entries whose objectClass is user or computer; at most SM_MAX_ACCOUNTS,
+ *     more -> SM_E_DIR_LIMIT;
+ *   - what one entry (by DN) holds.
+ * For each entry found it calls raw_entry_begin() then raw_value() for each value of each
+ * attribute in DIR_ATTRS (binary-safe); dir.c turns raw entries into struct sm_account.
+ */
+#ifndef SM_LIB_DIR_INTERNAL_H
+#define SM_LIB_DIR_INTERNAL_H
+
+#include <strongmap/dir.h>
+
+#include "util.h"
+
+/* The attributes every account read returns (and the NTAuth store's cACertificate). */
+#define DIR_ATTRS_INIT                                                                             \
+    {                                                                                              \
+        "objectClass", "objectSid", "sAMAccountName", "userPrincipalName", "dNSHostName",          \
+            "userAccountControl", "whenCreated", "altSecurityIdentities", "userCertificate",       \
+            "cACertificate", NULL                                                                  \
+    }
+
+/* Raw entries collected by a backend for one query. Owned by dir.c. */
+struct raw_entries;
+
+/** Start a new entry with distinguished name @dn (@len bytes). 0, -ENOMEM or SM_E_DIR_LIMIT. */
+int raw_entry_begin(struct raw_entries *r, const char *dn, size_t len);
+/** Add one value of @attr (case-insensitive name) to the current entry. 0 or -ENOMEM. */
+int raw_value(struct raw_entries *r, const char *attr, const void *val, size_t len);
+
+struct dir_ops {
+    const char *kind; /* "ldap", "ldif" */
+    int (*find_eq)(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
+                   struct raw_entries *out, struct sm_errinfo *reterr);
+    /* Read one entry by DN (any objectClass; used for accounts by DN and the NTAuth store).
+       A missing entry is not an error: nothing is added. */
+    int (*read_dn)(struct sm_dir *d, const char *dn, struct raw_entries *out,
+                   struct sm_errinfo *reterr);
+    int (*ping)(struct sm_dir *d, struct sm_errinfo *reterr);
+    void (*free)(struct sm_dir *d);
+};
+
+/* Every backend's struct starts with this. */
+struct sm_dir {
+    const struct dir_ops *ops;
+    char *base;                 /* search base / domain DN (may be NULL for LDIF: derived) */
+    char *ntauth_dn;            /* NTAuth store DN */
+    struct sm_dir_cache *cache; /* shared, may be NULL */
+};
+
+#endif
