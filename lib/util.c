@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strongmap/dir.h>
 #include <strongmap/strongmap.h>
 
 #include "util.h"
@@ -429,6 +430,9 @@ const char *sm_strerror(int err)
     case SM_E_SID: return "not a valid SID";
     case SM_E_EMPTY: return "input is empty";
     case SM_E_UTF8: return "text is not valid UTF-8";
+    case SM_E_DIR_DOWN: return "directory unavailable";
+    case SM_E_DIR_REFUSED: return "directory refused the connection or bind";
+    case SM_E_DIR_LIMIT: return "directory search returned too many entries";
     default: break;
     }
     if (err < 0 && err > SM_E_BASE)

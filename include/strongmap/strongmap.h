@@ -5,8 +5,10 @@
 #include <strongmap/altsecid.h>
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
+#include <strongmap/dir.h>
 #include <strongmap/json.h>
 #include <strongmap/sid.h>
+#include <strongmap/verdict.h>
 
 /** Library version, "MAJOR.MINOR.PATCH". */
 const char *sm_version(void);

@@ -1,0 +1,887 @@
+/*
+ * lib/dir.c - the directory's public functions over a backend (lib/dir_internal.h): the raw
+ * entries a backend collects, their conversion to struct sm_account, the account-name forms
+ * of sm_dir_lookup(), and the lookup cache shared by the handles of several threads.
+ *
+ * Raw entries are one flat byte buffer of records (attribute index or DN marker, length,
+ * bytes). The cache stores a copy of that buffer, so a hit costs one memcpy and the
+ * conversion, never a backend call, and an entry is one malloc of exactly its size.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <strongmap/strongmap.h>
+
+#include "dir_internal.h"
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+#define DIR_MAX_VALUE     (64 * 1024) /* bytes of one attribute value or DN; larger: dropped */
+#define DIR_MAX_CLASSES   32          /* objectClass values kept per entry */
+#define DIR_MAX_CA_CERTS  256         /* cACertificate values kept (the NTAuth store) */
+#define CACHE_MAX_BUCKETS (1u << 16)
+#define CACHE_MIN_BUCKETS 16u
+#define NS_PER_S          1000000000LL
+
+/* The attributes, in the order of DIR_ATTRS_INIT. */
+enum attr {
+    A_OBJECTCLASS,
+    A_OBJECTSID,
+    A_SAM,
+    A_UPN,
+    A_DNS_HOST,
+    A_UAC,
+    A_WHEN_CREATED,
+    A_ALTSEC,
+    A_USER_CERT,
+    A_CA_CERT,
+    A__COUNT
+};
+
+static const char *const dir_attrs[] = DIR_ATTRS_INIT;
+_Static_assert(ARRAY_SIZE(dir_attrs) == A__COUNT + 1, "enum attr follows DIR_ATTRS_INIT");
+
+/* Values kept per entry; AD's single-valued attributes keep their first value. */
+static const unsigned attr_max[A__COUNT] = {
+    [A_OBJECTCLASS] = DIR_MAX_CLASSES,
+    [A_OBJECTSID] = 1,
+    [A_SAM] = 1,
+    [A_UPN] = 1,
+    [A_DNS_HOST] = 1,
+    [A_UAC] = 1,
+    [A_WHEN_CREATED] = 1,
+    [A_ALTSEC] = SM_MAX_ALTSEC,
+    [A_USER_CERT] = SM_MAX_USERCERTS,
+    [A_CA_CERT] = DIR_MAX_CA_CERTS,
+};
+
+/* Index of @name (case-insensitive; options such as ";binary" ignored), or -1. */
+static int attr_index(const char *name)
+{
+    size_t len = strcspn(name, ";");
+    for (int i = 0; i < A__COUNT; i++)
+        if (ascii_caseeq(name, len, dir_attrs[i], strlen(dir_attrs[i])))
+            return i;
+    return -1;
+}
+
+/* ---- raw entries -------------------------------------------------------------------------- */
+
+#define REC_DN  0xffu /* record kind of an entry's DN; other kinds are enum attr values */
+#define REC_HDR 5     /* kind (1 byte) + length (uint32_t, host order) */
+
+struct raw_entries {
+    struct sbuf buf;           /* records (heap) */
+    size_t n;                  /* entries begun */
+    unsigned counts[A__COUNT]; /* values kept in the current entry, per attribute */
+};
+
+struct rec {
+    unsigned kind;
+    const uint8_t *p;
+    size_t len;
+};
+
+static void raw_init(struct raw_entries *r)
+{
+    memset(r, 0, sizeof(*r));
+    sbuf_init(&r->buf, NULL);
+}
+
+static void raw_release(struct raw_entries *r)
+{
+    sbuf_release(&r->buf);
+}
+
+static int raw_put(struct raw_entries *r, unsigned kind, const void *p, size_t len)
+{
+    char hdr[REC_HDR];
+    uint32_t l = (uint32_t)len;
+    hdr[0] = (char)kind;
+    memcpy(hdr + 1, &l, sizeof(l));
+    sbuf_put(&r->buf, hdr, sizeof(hdr));
+    sbuf_put(&r->buf, p, len);
+    return r->buf.oom ? -ENOMEM : 0;
+}
+
+int raw_entry_begin(struct raw_entries *r, const char *dn, size_t len)
+{
+    if (r->n >= SM_MAX_ACCOUNTS || len > DIR_MAX_VALUE)
+        return SM_E_DIR_LIMIT;
+    r->n++;
+    memset(r->counts, 0, sizeof(r->counts));
+    return raw_put(r, REC_DN, dn, len);
+}
+
+int raw_value(struct raw_entries *r, const char *attr, const void *val, size_t len)
+{
+    int i = attr_index(attr);
+    /* Values of other attributes, beyond the per-attribute count, or absurdly large (no
+       certificate exceeds SM_MAX_CERT_DER) are not kept. */
+    if (r->n == 0 || i < 0 || len > DIR_MAX_VALUE || r->counts[i] >= attr_max[i])
+        return 0;
+    r->counts[i]++;
+    return raw_put(r, (unsigned)i, val, len);
+}
+
+/* Next record at *@off; false at the end. The buffer is always our own (backend or cache). */
+static bool rec_next(const struct raw_entries *r, size_t *off, struct rec *out)
+{
+    if (*off + REC_HDR > r->buf.len)
+        return false;
+    const uint8_t *b = (const uint8_t *)r->buf.p + *off;
+    uint32_t l;
+    memcpy(&l, b + 1, sizeof(l));
+    out->kind = b[0];
+    out->p = b + REC_HDR;
+    out->len = l;
+    *off += REC_HDR + l;
+    return true;
+}
+
+/* ---- conversion to struct sm_account ------------------------------------------------------ */
+
+struct result {
+    struct sm_accounts pub; /* first: sm_accounts_free() gets this pointer */
+    struct arena *arena;
+};
+
+enum conv {
+    CONV_FOUND,    /* entries of a search (the backend filtered them) */
+    CONV_ACCOUNTS, /* entries read by DN: only user and computer objects count */
+    CONV_NTAUTH,   /* the NTAuth store: cACertificate values become the pseudo account's certs */
+};
+
+/* UTF-8 copy of @p; invalid sequences and NUL bytes become U+FFFD. NULL on OOM. */
+static const char *arena_text(struct arena *a, const uint8_t *p, size_t len)
+{
+    const char *s = (const char *)p;
+    if (utf8_valid(s, len))
+        return arena_strndup(a, s, len);
+    struct sbuf b;
+    sbuf_init(&b, a);
+    utf8_sanitize(&b, s, len);
+    return sbuf_str(&b);
+}
+
+/* userAccountControl: AD writes it as a signed 32-bit decimal ("-2147483136"). */
+static bool parse_uac(const uint8_t *p, size_t len, uint32_t *out)
+{
+    size_t i = 0;
+    bool neg = len > 0 && p[0] == '-';
+    int64_t v = 0;
+    if (neg)
+        i = 1;
+    if (i == len || len > 11)
+        return false;
+    for (; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    if (neg ? v > 2147483648LL : v > 4294967295LL)
+        return false;
+    *out = (uint32_t)(neg ? -v : v); /* modulo 2^32: -2147483136 -> 0x80000200 */
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool digits(const uint8_t *p, size_t len, size_t at, size_t n, int *out)
+{
+    int v = 0;
+    if (at + n > len)
+        return false;
+    for (size_t i = at; i < at + n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/*
+ * whenCreated, GeneralizedTime (RFC 4517 3.3.13): YYYYMMDDHH[MM[SS]][(.|,)fraction] then Z or
+ * +/-HH[MM]. AD writes "20240101120000.0Z". A fraction counts for the last unit given
+ * (truncated to whole seconds). A time without a zone is invalid in LDAP: not accepted.
+ */
+static bool parse_gentime(const uint8_t *p, size_t len, time_t *out)
+{
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int year, mon, day, hour, min = 0, sec = 0, v;
+    int64_t unit = 3600, frac = 0, off = 0;
+    size_t i = 10;
+
+    if (!digits(p, len, 0, 4, &year) || !digits(p, len, 4, 2, &mon) ||
+        !digits(p, len, 6, 2, &day) || !digits(p, len, 8, 2, &hour))
+        return false;
+    if (digits(p, len, i, 2, &min)) {
+        i += 2, unit = 60;
+        if (digits(p, len, i, 2, &sec))
+            i += 2, unit = 1;
+    }
+    if (i < len && (p[i] == '.' || p[i] == ',')) {
+        int64_t num = 0, den = 1;
+        size_t start = ++i;
+        for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+            if (den < NS_PER_S)
+                num = num * 10 + (p[i] - '0'), den *= 10;
+        if (i == start)
+            return false;
+        frac = num * unit / den;
+    }
+    if (i < len && p[i] == 'Z') {
+        i++;
+    } else if (i < len && (p[i] == '+' || p[i] == '-')) {
+        int oh, om = 0;
+        int64_t sign = p[i] == '-' ? -1 : 1;
+        if (!digits(p, len, i + 1, 2, &oh) || oh > 23)
+            return false;
+        i += 3;
+        if (digits(p, len, i, 2, &om)) {
+            if (om > 59)
+                return false;
+            i += 2;
+        }
+        off = sign * (oh * 3600 + om * 60);
+    } else {
+        return false;
+    }
+    if (i != len || mon < 1 || mon > 12 || hour > 23 || min > 59 || sec > 60)
+        return false;
+    v = mdays[mon - 1] + (mon == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0));
+    if (day < 1 || day > v)
+        return false;
+    *out = (time_t)(days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec + frac -
+                    off);
+    return true;
+}
+
+/* Per-entry state while converting. */
+struct build {
+    struct sm_account *acc;
+    const char **altsec;
+    struct sm_blob *certs;
+    bool user, computer;
+};
+
+static int add_value(struct arena *a, enum conv mode, struct build *b, const struct rec *x)
+{
+    struct sm_account *acc = b->acc;
+    const char **str = NULL;
+
+    switch (x->kind) {
+    case A_OBJECTCLASS:
+        b->user |= ascii_caseeq((const char *)x->p, x->len, "user", 4);
+        b->computer |= ascii_caseeq((const char *)x->p, x->len, "computer", 8);
+        return 0;
+    case A_OBJECTSID: acc->has_sid = sm_sid_from_binary(x->p, x->len, &acc->sid) == 0; return 0;
+    case A_UAC: acc->has_uac = parse_uac(x->p, x->len, &acc->uac); return 0;
+    case A_WHEN_CREATED: acc->has_created = parse_gentime(x->p, x->len, &acc->created); return 0;
+    case A_SAM: str = &acc->sam; break;
+    case A_UPN: str = &acc->upn; break;
+    case A_DNS_HOST: str = &acc->dns_host; break;
+    case A_ALTSEC:
+        if (!b->altsec && !(b->altsec = arena_alloc(a, SM_MAX_ALTSEC * sizeof(*b->altsec))))
+            return -ENOMEM;
+        if (!(b->altsec[acc->n_altsec] = arena_text(a, x->p, x->len)))
+            return -ENOMEM;
+        acc->n_altsec++;
+        return 0;
+    case A_USER_CERT:
+    case A_CA_CERT: {
+        if ((x->kind == A_CA_CERT) != (mode == CONV_NTAUTH))
+            return 0;
+        size_t max = mode == CONV_NTAUTH ? DIR_MAX_CA_CERTS : SM_MAX_USERCERTS;
+        if (!b->certs && !(b->certs = arena_alloc(a, max * sizeof(*b->certs))))
+            return -ENOMEM;
+        uint8_t *copy = arena_alloc(a, x->len);
+        if (!copy)
+            return -ENOMEM;
+        memcpy(copy, x->p, x->len);
+        b->certs[acc->n_certs].data = copy;
+        b->certs[acc->n_certs].len = x->len;
+        acc->n_certs++;
+        return 0;
+    }
+    default: return 0;
+    }
+    return (*str = arena_text(a, x->p, x->len)) ? 0 : -ENOMEM;
+}
+
+/* Close the entry being built: true when it counts (is kept in the result). */
+static bool finish_entry(enum conv mode, struct build *b)
+{
+    struct sm_account *acc = b->acc;
+    acc->altsec = b->altsec;
+    acc->certs = b->certs;
+    acc->is_computer =
+        b->computer ||
+        (acc->has_uac && (acc->uac & (SM_UAC_WORKSTATION_TRUST | SM_UAC_SERVER_TRUST)));
+    return mode != CONV_ACCOUNTS || b->user || b->computer;
+}
+
+static int convert(const struct raw_entries *r, enum conv mode, struct sm_accounts **ret)
+{
+    struct arena *a = arena_new();
+    struct result *res = NULL;
+    struct sm_account *v = NULL;
+    struct build b = { 0 };
+    struct rec x;
+    size_t off = 0, n = 0;
+    int rc = -ENOMEM;
+
+    if (!a || !(res = arena_alloc(a, sizeof(*res))) ||
+        !(v = arena_alloc(a, (r->n ? r->n : 1) * sizeof(*v))))
+        goto out;
+    res->arena = a;
+    while (rec_next(r, &off, &x)) {
+        if (x.kind == REC_DN) {
+            if (b.acc && finish_entry(mode, &b))
+                n++;
+            memset(&v[n], 0, sizeof(v[n]));
+            b = (struct build){ .acc = &v[n] };
+            if (!(v[n].dn = arena_text(a, x.p, x.len)))
+                goto out;
+        } else if (b.acc && (rc = add_value(a, mode, &b, &x)) < 0) {
+            goto out;
+        }
+    }
+    if (b.acc && finish_entry(mode, &b))
+        n++;
+    res->pub.v = v;
+    res->pub.n = n;
+    *ret = &res->pub;
+    a = NULL;
+    rc = 0;
+out:
+    arena_free(a);
+    return rc;
+}
+
+struct sm_accounts *sm_accounts_free(struct sm_accounts *acc)
+{
+    if (acc)
+        arena_free(((struct result *)acc)->arena);
+    return NULL;
+}
+
+/* ---- cache ------------------------------------------------------------------------------- */
+
+struct cache_entry {
+    struct cache_entry *chain;       /* hash bucket */
+    struct cache_entry *prev, *next; /* LRU list: head is the most recently used */
+    uint64_t hash;
+    int64_t expires; /* CLOCK_MONOTONIC, ns */
+    size_t n;        /* raw entries */
+    size_t key_len, data_len;
+    uint8_t bytes[]; /* key, then the raw entries' records */
+};
+
+struct sm_dir_cache {
+    pthread_mutex_t lock;
+    size_t max_entries;
+    unsigned ttl_s, negative_ttl_s;
+    uint64_t seed;
+    struct cache_entry **buckets;
+    size_t n_buckets; /* a power of two */
+    struct cache_entry *head, *tail;
+    struct sm_dir_cache_stats st;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* FNV-1a over a random seed and the key. Chains are short for honest keys and can never be
+   longer than max_entries. */
+static uint64_t key_hash(const struct sm_dir_cache *c, const uint8_t *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL ^ c->seed;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsigned negative_ttl_s)
+{
+    struct sm_dir_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->max_entries = max_entries;
+    c->ttl_s = ttl_s;
+    c->negative_ttl_s = negative_ttl_s;
+    if (getrandom(&c->seed, sizeof(c->seed), GRND_NONBLOCK) != (ssize_t)sizeof(c->seed))
+        c->seed = (uint64_t)now_ns() ^ (uint64_t)(uintptr_t)c;
+    if (max_entries) {
+        size_t nb = CACHE_MIN_BUCKETS;
+        while (nb < max_entries && nb < CACHE_MAX_BUCKETS)
+            nb *= 2;
+        if (!(c->buckets = calloc(nb, sizeof(*c->buckets)))) {
+            free(c);
+            return NULL;
+        }
+        c->n_buckets = nb;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->buckets);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Unlink @e from its bucket and the LRU list and free it. Called with the lock held. */
+static void cache_drop(struct sm_dir_cache *c, struct cache_entry *e)
+{
+    struct cache_entry **pp = &c->buckets[e->hash & (c->n_buckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->chain;
+    *pp = e->chain;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    c->st.entries--;
+    free(e);
+}
+
+static struct cache_entry *cache_find(struct sm_dir_cache *c, uint64_t h, const uint8_t *key,
+                                      size_t len)
+{
+    for (struct cache_entry *e = c->buckets[h & (c->n_buckets - 1)]; e; e = e->chain)
+        if (e->hash == h && e->key_len == len && memcmp(e->bytes, key, len) == 0)
+            return e;
+    return NULL;
+}
+
+static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+/* 1 and @r filled on a hit, 0 on a miss, -ENOMEM. */
+static int cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct raw_entries *r)
+{
+    const uint8_t *k = (const uint8_t *)key->p;
+    uint64_t h = key_hash(c, k, key->len);
+    int rc = 0;
+
+    pthread_mutex_lock(&c->lock);
+    struct cache_entry *e = cache_find(c, h, k, key->len);
+    if (e && now_ns() >= e->expires) {
+        cache_drop(c, e);
+        c->st.expirations++;
+        e = NULL;
+    }
+    if (!e) {
+        c->st.misses++;
+        goto out;
+    }
+    if (e != c->head) { /* move to the front */
+        e->prev->next = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        else
+            c->tail = e->prev;
+        lru_push(c, e);
+    }
+    c->st.hits++;
+    sbuf_put(&r->buf, (const char *)e->bytes + e->key_len, e->data_len);
+    r->n = e->n;
+    rc = r->buf.oom ? -ENOMEM : 1;
+out:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Store a copy of @r under @key. Failing to cache is not an error. */
+static void cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct raw_entries *r)
+{
+    unsigned ttl = r->n ? c->ttl_s : c->negative_ttl_s;
+    if (ttl == 0)
+        return;
+    struct cache_entry *e = malloc(sizeof(*e) + key->len + r->buf.len);
+    if (!e)
+        return;
+    e->hash = key_hash(c, (const uint8_t *)key->p, key->len);
+    e->n = r->n;
+    e->key_len = key->len;
+    e->data_len = r->buf.len;
+    memcpy(e->bytes, key->p, key->len);
+    if (r->buf.len)
+        memcpy(e->bytes + key->len, r->buf.p, r->buf.len);
+
+    pthread_mutex_lock(&c->lock);
+    int64_t now = now_ns();
+    e->expires = now + (int64_t)ttl * NS_PER_S;
+    struct cache_entry *old = cache_find(c, e->hash, e->bytes, e->key_len);
+    if (old) /* another thread stored the same query meanwhile */
+        cache_drop(c, old);
+    while (c->st.entries >= c->max_entries && c->tail) {
+        if (now >= c->tail->expires)
+            c->st.expirations++;
+        else
+            c->st.evictions++;
+        cache_drop(c, c->tail);
+    }
+    e->chain = c->buckets[e->hash & (c->n_buckets - 1)];
+    c->buckets[e->hash & (c->n_buckets - 1)] = e;
+    lru_push(c, e);
+    c->st.entries++;
+    c->st.insertions++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Called with the lock held. */
+static void cache_drop_all(struct sm_dir_cache *c)
+{
+    for (struct cache_entry *e = c->head, *next; e; e = next) {
+        next = e->next;
+        free(e);
+    }
+    if (c->buckets)
+        memset(c->buckets, 0, c->n_buckets * sizeof(*c->buckets));
+    c->head = c->tail = NULL;
+    c->st.entries = 0;
+}
+
+void sm_dir_cache_clear(struct sm_dir_cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    cache_drop_all(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+struct sm_dir_cache *sm_dir_cache_free(struct sm_dir_cache *c)
+{
+    if (!c)
+        return NULL;
+    cache_drop_all(c);
+    pthread_mutex_destroy(&c->lock);
+    free(c->buckets);
+    free(c);
+    return NULL;
+}
+
+void sm_dir_cache_stats(struct sm_dir_cache *c, struct sm_dir_cache_stats *out)
+{
+    if (!c) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    *out = c->st;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void sm_dir_set_cache(struct sm_dir *d, struct sm_dir_cache *c)
+{
+    if (d)
+        d->cache = c;
+}
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+enum op { OP_FIND = 1, OP_READ = 2 };
+
+static void key_bytes(struct sbuf *key, const void *p, size_t len, bool fold)
+{
+    uint32_t l = (uint32_t)len;
+    sbuf_put(key, (const char *)&l, sizeof(l));
+    if (!fold) {
+        sbuf_put(key, p, len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = ((const char *)p)[i];
+        sbuf_putc(key, ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch);
+    }
+}
+
+/*
+ * The cache key: the directory (kind, base), the operation, the attribute and the values. The
+ * string attributes and DNs compare case-insensitively, so their case is folded: "ALICE" and
+ * "alice" share an entry. objectSid is compared as bytes.
+ */
+static void make_key(struct sbuf *key, const struct sm_dir *d, enum op op, const char *attr,
+                     const struct sm_blob *values, size_t n)
+{
+    bool fold = op == OP_READ || attr_index(attr) != A_OBJECTSID;
+    const char *base = d->base ? d->base : "";
+    key_bytes(key, d->ops->kind, strlen(d->ops->kind), false);
+    key_bytes(key, base, strlen(base), true);
+    sbuf_putc(key, (char)op);
+    key_bytes(key, attr, strlen(attr), true);
+    for (size_t i = 0; i < n; i++)
+        key_bytes(key, values[i].data, values[i].len, fold);
+}
+
+/*
+ * Run one backend operation (OP_FIND: @attr equal to one of @values; OP_READ: the entry whose
+ * DN is values[0], NUL-terminated), through the cache, and convert. Errors are never cached.
+ */
+static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm_blob *values,
+                 size_t n, enum conv mode, struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    struct raw_entries r;
+    struct sbuf key;
+    struct sm_dir_cache *c = d->cache && d->cache->max_entries ? d->cache : NULL;
+    int rc = 0;
+
+    raw_init(&r);
+    sbuf_init(&key, NULL);
+    if (c) {
+        make_key(&key, d, op, attr, values, n);
+        if (key.oom) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        if ((rc = cache_get(c, &key, &r)) < 0)
+            goto out;
+    }
+    if (rc == 0) {
+        if (op == OP_FIND)
+            rc = d->ops->find_eq(d, attr, values, n, &r, reterr);
+        else
+            rc = d->ops->read_dn(d, (const char *)values[0].data, &r, reterr);
+        if (rc == 0 && r.buf.oom)
+            rc = -ENOMEM;
+        if (rc < 0)
+            goto out;
+        if (c)
+            cache_put(c, &key, &r);
+    }
+    if ((rc = convert(&r, mode, ret)) < 0)
+        errinfo_set(reterr, -1, "out of memory");
+out:
+    raw_release(&r);
+    sbuf_release(&key);
+    return rc;
+}
+
+static int find(struct sm_dir *d, const char *attr, const void *value, size_t len,
+                struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    struct sm_blob v = { value, len };
+    return query(d, OP_FIND, attr, &v, 1, CONV_FOUND, ret, reterr);
+}
+
+static int read_dn(struct sm_dir *d, const char *dn, enum conv mode, struct sm_accounts **ret,
+                   struct sm_errinfo *reterr)
+{
+    struct sm_blob v = { (const uint8_t *)dn, strlen(dn) };
+    return query(d, OP_READ, "", &v, 1, mode, ret, reterr);
+}
+
+static int empty_result(struct sm_accounts **ret)
+{
+    struct raw_entries r;
+    raw_init(&r);
+    return convert(&r, CONV_FOUND, ret);
+}
+
+static bool starts_with_ci(const char *s, size_t len, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    return len >= plen && ascii_caseeq(s, plen, prefix, plen);
+}
+
+/*
+ * SM_LOOKUP_AUTO: the kind a name's form says. *@dns_then_sam is set for a dotted name
+ * without '@' ("ws01.example.com"): dNSHostName first, then sAMAccountName.
+ */
+static enum sm_lookup classify(const char *name, size_t len, bool *dns_then_sam)
+{
+    *dns_then_sam = false;
+    if (starts_with_ci(name, len, "S-1-"))
+        return SM_LOOKUP_SID;
+    if ((memchr(name, '=', len) && memchr(name, ',', len)) || starts_with_ci(name, len, "CN=") ||
+        starts_with_ci(name, len, "OU=") || starts_with_ci(name, len, "DC="))
+        return SM_LOOKUP_DN;
+    if (memchr(name, '\\', len))
+        return SM_LOOKUP_SAM;
+    if (memchr(name, '@', len))
+        return SM_LOOKUP_UPN;
+    if (name[len - 1] == '$')
+        return SM_LOOKUP_SAM;
+    if (memchr(name, '.', len)) {
+        *dns_then_sam = true;
+        return SM_LOOKUP_DNS_HOST;
+    }
+    return SM_LOOKUP_SAM;
+}
+
+int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct sm_accounts **ret,
+                  struct sm_errinfo *reterr)
+{
+    bool dns_then_sam = false;
+    size_t len;
+    int rc;
+
+    if (!d || !name || !ret) {
+        errinfo_set(reterr, -1, "no directory, name or result");
+        return -EINVAL;
+    }
+    len = strnlen(name, SM_MAX_NAME + 1);
+    if (len == 0) {
+        errinfo_set(reterr, -1, "empty account name");
+        return -EINVAL;
+    }
+    if (len > SM_MAX_NAME) {
+        errinfo_set(reterr, -1, "account name longer than %d bytes", SM_MAX_NAME);
+        return -EINVAL;
+    }
+    if (!utf8_valid(name, len)) {
+        errinfo_set(reterr, -1, "account name is not valid UTF-8");
+        return -EINVAL;
+    }
+    if (how == SM_LOOKUP_AUTO)
+        how = classify(name, len, &dns_then_sam);
+
+    switch (how) {
+    case SM_LOOKUP_SID: {
+        struct sm_sid sid;
+        struct sm_errinfo e = { .offset = -1 };
+        uint8_t bin[SM_SID_BINARY_MAX];
+        if (sm_sid_parse(name, len, &sid, NULL, &e) != 0) {
+            errinfo_set(reterr, e.offset, "account name is not a SID: %s", e.text);
+            return -EINVAL;
+        }
+        return find(d, "objectSid", bin, sm_sid_to_binary(&sid, bin), ret, reterr);
+    }
+    case SM_LOOKUP_DN: return read_dn(d, name, CONV_ACCOUNTS, ret, reterr);
+    case SM_LOOKUP_UPN: return find(d, "userPrincipalName", name, len, ret, reterr);
+    case SM_LOOKUP_DNS_HOST: {
+        struct sm_accounts *a = NULL;
+        if ((rc = find(d, "dNSHostName", name, len, &a, reterr)) < 0)
+            return rc;
+        if (a->n > 0 || !dns_then_sam) {
+            *ret = a;
+            return 0;
+        }
+        sm_accounts_free(a); /* a dotted name that is no host: a sAMAccountName ("j.smith") */
+        return find(d, "sAMAccountName", name, len, ret, reterr);
+    }
+    case SM_LOOKUP_SAM: {
+        const char *bs = memchr(name, '\\', len); /* "DOMAIN\sam": the part after the first \ */
+        if (bs) {
+            len -= (size_t)(bs + 1 - name);
+            name = bs + 1;
+        }
+        if (len == 0) {
+            errinfo_set(reterr, -1, "no account name after the domain");
+            return -EINVAL;
+        }
+        return find(d, "sAMAccountName", name, len, ret, reterr);
+    }
+    case SM_LOOKUP_AUTO: break;
+    }
+    errinfo_set(reterr, -1, "unknown lookup kind %d", (int)how);
+    return -EINVAL;
+}
+
+int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
+                       struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    struct sm_blob v[SM_MAX_ALTSEC];
+
+    if (!d || (!values && n) || !ret) {
+        errinfo_set(reterr, -1, "no directory, values or result");
+        return -EINVAL;
+    }
+    if (n > SM_MAX_ALTSEC) {
+        errinfo_set(reterr, -1, "%zu altSecurityIdentities values; at most %d are searched", n,
+                    SM_MAX_ALTSEC);
+        return -E2BIG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = values[i] ? strnlen(values[i], SM_MAX_ALTSEC_VALUE + 1) : 0;
+        if (len == 0 || len > SM_MAX_ALTSEC_VALUE || !utf8_valid(values[i], len)) {
+            errinfo_set(reterr, -1,
+                        "altSecurityIdentities value %zu is empty, longer than %d bytes or not "
+                        "UTF-8",
+                        i, SM_MAX_ALTSEC_VALUE);
+            return -EINVAL;
+        }
+        v[i].data = (const uint8_t *)values[i];
+        v[i].len = len;
+    }
+    if (n == 0)
+        return empty_result(ret);
+    return query(d, OP_FIND, "altSecurityIdentities", v, n, CONV_FOUND, ret, reterr);
+}
+
+int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    if (!d || !ret) {
+        errinfo_set(reterr, -1, "no directory or result");
+        return -EINVAL;
+    }
+    if (!d->ntauth_dn) /* no base known (an LDIF without a domain): no store */
+        return empty_result(ret);
+    return read_dn(d, d->ntauth_dn, CONV_NTAUTH, ret, reterr);
+}
+
+int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr)
+{
+    if (!d) {
+        errinfo_set(reterr, -1, "no directory");
+        return -EINVAL;
+    }
+    return d->ops->ping(d, reterr);
+}
+
+struct sm_dir *sm_dir_close(struct sm_dir *d)
+{
+    if (d)
+        d->ops->free(d); /* the backend frees everything, base and ntauth_dn included */
+    return NULL;
+}
+
+const char *sm_dir_kind(const struct sm_dir *d)
+{
+    return d && d->ops ? d->ops->kind : "none";
+}
+
+const char *sm_lookup_name(enum sm_lookup how)
+{
+    switch (how) {
+    case SM_LOOKUP_AUTO: return "auto";
+    case SM_LOOKUP_UPN: return "upn";
+    case SM_LOOKUP_SAM: return "sam";
+    case SM_LOOKUP_SID: return "sid";
+    case SM_LOOKUP_DNS_HOST: return "dns_host";
+    case SM_LOOKUP_DN: return "dn";
+    }
+    return "unknown";
+}

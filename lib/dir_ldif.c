@@ -1,0 +1,564 @@
+/*
+ * lib/dir_ldif.c - the LDIF backend: an export (ldifde, ldapsearch -LLL, slapcat) read into
+ * memory once, answering the same two questions as a server (lib/dir_internal.h).
+ *
+ * Lines are split here (LF or CRLF, "#" comments, continuation lines, blank lines between
+ * records, line numbers for errors); each logical line goes to libldap's ldif_parse_line2(),
+ * which splits "type: value" and decodes "type:: base64". ldif_read_record() is not used: it
+ * follows "include:" lines to other files, and its line counter cannot place an error inside a
+ * record. URL values ("type:< file:///...") are refused before libldap would open them.
+ *
+ * Only the attributes of DIR_ATTRS_INIT are kept. Queries are linear scans: an export is for
+ * tests and offline what-ifs, not for a directory of millions.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h> /* ldif.h needs FILE */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lber.h>
+#include <ldif.h>
+
+#include "dir_internal.h"
+
+#define LDIF_MAX_FILE (64 * 1024 * 1024) /* bytes of an LDIF file */
+
+#define NTAUTH_PREFIX "CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,"
+
+static const char *const dir_attrs[] = DIR_ATTRS_INIT;
+enum { ATTR_OBJECTCLASS = 0, ATTR_OBJECTSID = 1 }; /* positions in DIR_ATTRS_INIT */
+
+struct ldif_value {
+    unsigned attr; /* index into dir_attrs */
+    const uint8_t *p;
+    size_t len;
+};
+
+struct ldif_entry {
+    const char *dn;
+    size_t dn_len;
+    const char *ndn; /* normalised (dn_normalize) */
+    size_t ndn_len;
+    bool account; /* objectClass user or computer */
+    bool domain;  /* objectClass domain, domainDNS or dcObject */
+    const struct ldif_value *v;
+    size_t n;
+};
+
+struct ldif_dir {
+    struct sm_dir pub; /* first: the dir_ops get this pointer */
+    struct arena *arena;
+    struct ldif_entry *e; /* heap */
+    size_t n, cap;
+};
+
+static int attr_index(const char *name, size_t len)
+{
+    for (int i = 0; dir_attrs[i]; i++)
+        if (ascii_caseeq(name, len, dir_attrs[i], strlen(dir_attrs[i])))
+            return i;
+    return -1;
+}
+
+static bool is(const struct berval *bv, size_t len, const char *word)
+{
+    return ascii_caseeq(bv->bv_val, len, word, strlen(word));
+}
+
+/* ---- distinguished names ---------------------------------------------------------------- */
+
+/*
+ * Normal form for comparing DNs: ASCII lower case, no spaces around unescaped ',', '=' and
+ * '+', none at either end; escapes kept as written ("\," and "\2C" stay different, quoted
+ * RFC 1779 values are not unquoted). @out has room for @len bytes. Returns the length.
+ */
+static size_t dn_normalize(const char *in, size_t len, char *out)
+{
+    size_t i = 0, o = 0, keep = 0; /* keep: output that trimming must not cut (escapes) */
+    while (i < len && in[i] == ' ')
+        i++;
+    while (i < len) {
+        char c = in[i++];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c == '\\' && i < len) {
+            char e = in[i++];
+            out[o++] = c;
+            out[o++] = e >= 'A' && e <= 'Z' ? (char)(e + 32) : e;
+            keep = o;
+        } else if (c == ',' || c == '=' || c == '+') {
+            while (o > keep && out[o - 1] == ' ')
+                o--;
+            out[o++] = c;
+            while (i < len && in[i] == ' ')
+                i++;
+            keep = o;
+        } else {
+            out[o++] = c;
+        }
+    }
+    while (o > keep && out[o - 1] == ' ')
+        o--;
+    return o;
+}
+
+/* Offset in @dn where its trailing run of DC= RDNs begins, or @len when it has none. */
+static size_t dc_suffix(const char *dn, size_t len)
+{
+    size_t start = len; /* of the DC run found so far */
+    size_t rdn = 0;     /* start of the current RDN */
+    bool run = false;   /* the RDNs since start are all DC= */
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && dn[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (i < len && dn[i] != ',')
+            continue;
+        size_t s = rdn;
+        while (s < i && dn[s] == ' ')
+            s++;
+        size_t t = s;
+        if (i - s >= 2 && ascii_caseeq(dn + s, 2, "dc", 2)) {
+            t += 2;
+            while (t < i && dn[t] == ' ')
+                t++;
+        }
+        bool dc = t > s && t < i && dn[t] == '=';
+        if (dc && !run)
+            start = s;
+        run = dc;
+        if (!dc)
+            start = len;
+        rdn = i + 1;
+    }
+    return run ? start : len;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+struct parser {
+    struct ldif_dir *d;
+    const char *buf;
+    struct sm_errinfo *reterr;
+    bool seen;     /* a version line or a record was seen */
+    bool in_entry; /* a dn: line started the current record */
+    struct ldif_entry cur;
+    struct ldif_value *v; /* values of the current entry (heap) */
+    size_t n, cap;
+};
+
+static int syntax(struct parser *ps, const char *line, unsigned long lineno, const char *what)
+{
+    errinfo_set(ps->reterr, line - ps->buf, "line %lu: %s", lineno, what);
+    return -EINVAL;
+}
+
+static int add_value(struct parser *ps, unsigned attr, const char *val, size_t len)
+{
+    struct arena *a = ps->d->arena;
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? 2 * ps->cap : 16;
+        struct ldif_value *v = realloc(ps->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        ps->v = v;
+        ps->cap = cap;
+    }
+    uint8_t *copy = arena_alloc(a, len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, val, len);
+    ps->v[ps->n++] = (struct ldif_value){ attr, copy, len };
+    if (attr == ATTR_OBJECTCLASS) {
+        static const char *const accounts[] = { "user", "computer", NULL };
+        static const char *const domains[] = { "domain", "domainDNS", "dcObject", NULL };
+        for (size_t i = 0; accounts[i]; i++)
+            ps->cur.account |= ascii_caseeq(val, len, accounts[i], strlen(accounts[i]));
+        for (size_t i = 0; domains[i]; i++)
+            ps->cur.domain |= ascii_caseeq(val, len, domains[i], strlen(domains[i]));
+    }
+    return 0;
+}
+
+static int end_record(struct parser *ps)
+{
+    struct ldif_dir *d = ps->d;
+    if (!ps->in_entry)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        struct ldif_entry *e = realloc(d->e, cap * sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        d->e = e;
+        d->cap = cap;
+    }
+    struct ldif_value *v = arena_alloc(d->arena, (ps->n ? ps->n : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    if (ps->n)
+        memcpy(v, ps->v, ps->n * sizeof(*v));
+    ps->cur.v = v;
+    ps->cur.n = ps->n;
+    d->e[d->n++] = ps->cur;
+    ps->in_entry = false;
+    ps->n = 0;
+    return 0;
+}
+
+/* Standard base64 with padding, as libldap's decoder needs it: checked here because that
+   decoder reports bad input on stderr and reads a short last group up to the terminator. */
+static bool base64_ok(const char *s)
+{
+    while (isspace((unsigned char)*s)) /* as ldif_parse_line2() skips */
+        s++;
+    size_t n = strlen(s);
+    if (n == 0 || n % 4 != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) && c < 0x80) && c != '+' && c != '/' &&
+            !(c == '=' && i >= n - 2 && s[n - 1] == '='))
+            return false;
+    }
+    return true;
+}
+
+/* One logical line (continuations joined) of @len bytes; line[len] may be overwritten. */
+static int parse_line(struct parser *ps, char *line, size_t len, unsigned long lineno)
+{
+    struct berval type, value;
+    int freeval = 0;
+
+    line[len] = '\0';
+    /* ldif_parse_line2() would silently delete a CR (its continuation marker) from values */
+    if (memchr(line, '\r', len))
+        return syntax(ps, line, lineno, "carriage return inside a line");
+    const char *colon = memchr(line, ':', len);
+    if (colon && colon[1] == '<')
+        return syntax(ps, line, lineno, "URL values (\":<\") are not read");
+    if (colon && colon[1] == ':' && !base64_ok(colon + 2))
+        return syntax(ps, line, lineno, "bad base64 after \"::\"");
+    if (ldif_parse_line2(line, &type, &value, &freeval) != 0)
+        return syntax(ps, line, lineno, "not \"type: value\"");
+    if (freeval) { /* only for URL values, refused above */
+        ber_memfree(value.bv_val);
+        return syntax(ps, line, lineno, "unexpected value form");
+    }
+    size_t tlen = strcspn(type.bv_val, ";"); /* "userCertificate;binary" */
+    if (tlen == 0)
+        return syntax(ps, line, lineno, "empty attribute type");
+
+    if (!ps->in_entry) {
+        if (is(&type, tlen, "dn")) {
+            char *dn = arena_strndup(ps->d->arena, value.bv_val, value.bv_len);
+            char *ndn = arena_alloc(ps->d->arena, value.bv_len + 1);
+            if (!dn || !ndn)
+                return -ENOMEM;
+            ps->cur = (struct ldif_entry){ .dn = dn, .dn_len = value.bv_len, .ndn = ndn };
+            ps->cur.ndn_len = dn_normalize(dn, value.bv_len, ndn);
+            ps->in_entry = ps->seen = true;
+            return 0;
+        }
+        if (is(&type, tlen, "version") && !ps->seen) {
+            ps->seen = true;
+            if (value.bv_len != 1 || value.bv_val[0] != '1')
+                return syntax(ps, line, lineno, "only LDIF version 1 is known");
+            return 0;
+        }
+        return syntax(ps, line, lineno, "a record must begin with \"dn:\"");
+    }
+    if (is(&type, tlen, "dn"))
+        return syntax(ps, line, lineno, "a second \"dn:\" in one record (blank line missing?)");
+    if (is(&type, tlen, "changetype")) {
+        if (value.bv_len != 3 || !ascii_caseeq(value.bv_val, 3, "add", 3))
+            return syntax(ps, line, lineno, "change records other than \"add\" are not read");
+        return 0;
+    }
+    int i = attr_index(type.bv_val, tlen);
+    return i < 0 ? 0 : add_value(ps, (unsigned)i, value.bv_val, value.bv_len);
+}
+
+/*
+ * Split @buf (@len bytes, one spare byte after them) into logical lines and records. A
+ * continuation line (leading space) is appended in place to the line it continues, so every
+ * logical line starts where its first physical line did.
+ */
+static int parse(struct parser *ps, char *buf, size_t len)
+{
+    char *p = buf, *end = buf + len, *cur = NULL;
+    size_t cur_len = 0;
+    unsigned long lineno = 0, cur_line = 0;
+    bool comment = false;
+    int rc;
+
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        for (const char *q = buf; q < nul; q++)
+            lineno += *q == '\n';
+        return syntax(ps, nul, lineno + 1, "NUL byte");
+    }
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *next = nl ? nl + 1 : end;
+        size_t n = (size_t)((nl ? nl : end) - p);
+        lineno++;
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n && p[0] == ' ') {
+            if (!cur && !comment)
+                return syntax(ps, p, lineno, "continuation line without a line to continue");
+            if (cur) {
+                memmove(cur + cur_len, p + 1, n - 1);
+                cur_len += n - 1;
+            }
+        } else {
+            if (cur && (rc = parse_line(ps, cur, cur_len, cur_line)) < 0)
+                return rc;
+            cur = NULL;
+            comment = n && p[0] == '#';
+            if (n == 0) {
+                if ((rc = end_record(ps)) < 0)
+                    return rc;
+            } else if (!comment) {
+                cur = p;
+                cur_len = n;
+                cur_line = lineno;
+            }
+        }
+        p = next;
+    }
+    if (cur && (rc = parse_line(ps, cur, cur_len, cur_line)) < 0)
+        return rc;
+    return end_record(ps);
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_errinfo *reterr)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0, cap;
+    int fd, rc;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        errinfo_set(reterr, -1, "cannot open %s: %s", path, sm_strerror(rc));
+        return rc;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        errinfo_set(reterr, -1, "cannot stat %s: %s", path, sm_strerror(rc));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        errinfo_set(reterr, -1, "%s is not a regular file", path);
+        goto out;
+    }
+    if (st.st_size > LDIF_MAX_FILE) {
+        rc = SM_E_TOO_BIG;
+        errinfo_set(reterr, -1, "%s is larger than %d MiB", path, LDIF_MAX_FILE >> 20);
+        goto out;
+    }
+    cap = st.st_size > 0 ? (size_t)st.st_size + 2 : 4096; /* it may grow while we read */
+    for (;;) {
+        if (len + 1 >= cap) { /* keep one byte spare for the parser's terminator */
+            cap *= 2;
+            if (cap > (size_t)LDIF_MAX_FILE + 2)
+                cap = (size_t)LDIF_MAX_FILE + 2;
+        }
+        char *nb = realloc(buf, cap);
+        if (!nb) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        buf = nb;
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            errinfo_set(reterr, -1, "cannot read %s: %s", path, sm_strerror(rc));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > LDIF_MAX_FILE) {
+            rc = SM_E_TOO_BIG;
+            errinfo_set(reterr, -1, "%s is larger than %d MiB", path, LDIF_MAX_FILE >> 20);
+            goto out;
+        }
+    }
+    buf[len] = '\0';
+    *ret = buf;
+    *ret_len = len;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* ---- the backend ------------------------------------------------------------------------- */
+
+static bool value_eq(unsigned attr, const struct ldif_value *v, const struct sm_blob *b)
+{
+    if (v->len != b->len)
+        return false;
+    /* objectSid: octetStringMatch. The string attributes: caseIgnoreMatch folded for ASCII
+       only (AD folds Unicode too) and without its insignificant-space handling. */
+    if (attr == ATTR_OBJECTSID)
+        return memcmp(v->p, b->data, b->len) == 0;
+    return ascii_caseeq((const char *)v->p, v->len, (const char *)b->data, b->len);
+}
+
+static int emit(const struct ldif_entry *e, struct raw_entries *out)
+{
+    int rc = raw_entry_begin(out, e->dn, e->dn_len);
+    for (size_t i = 0; rc == 0 && i < e->n; i++)
+        rc = raw_value(out, dir_attrs[e->v[i].attr], e->v[i].p, e->v[i].len);
+    return rc;
+}
+
+static int ldif_find_eq(struct sm_dir *sd, const char *attr, const struct sm_blob *values, size_t n,
+                        struct raw_entries *out, struct sm_errinfo *reterr)
+{
+    const struct ldif_dir *d = (const struct ldif_dir *)sd;
+    int a = attr_index(attr, strlen(attr));
+    if (a < 0) {
+        errinfo_set(reterr, -1, "attribute %s is not searched", attr);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        bool hit = false;
+        if (!e->account)
+            continue;
+        for (size_t j = 0; j < e->n && !hit; j++) {
+            if (e->v[j].attr != (unsigned)a)
+                continue;
+            for (size_t k = 0; k < n && !hit; k++)
+                hit = value_eq((unsigned)a, &e->v[j], &values[k]);
+        }
+        if (!hit)
+            continue;
+        int rc = emit(e, out);
+        if (rc == SM_E_DIR_LIMIT)
+            errinfo_set(reterr, -1, "more than %d accounts have this %s", SM_MAX_ACCOUNTS, attr);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int ldif_read_dn(struct sm_dir *sd, const char *dn, struct raw_entries *out,
+                        struct sm_errinfo *reterr)
+{
+    const struct ldif_dir *d = (const struct ldif_dir *)sd;
+    size_t len = strlen(dn);
+    char *ndn = malloc(len + 1);
+    int rc = 0;
+    if (!ndn) {
+        errinfo_set(reterr, -1, "out of memory");
+        return -ENOMEM;
+    }
+    size_t nlen = dn_normalize(dn, len, ndn);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
+            rc = emit(e, out); /* the first entry of that name */
+            break;
+        }
+    }
+    free(ndn);
+    return rc;
+}
+
+static int ldif_ping(struct sm_dir *sd, struct sm_errinfo *reterr)
+{
+    (void)sd;
+    (void)reterr;
+    return 0;
+}
+
+static void ldif_free(struct sm_dir *sd)
+{
+    struct ldif_dir *d = (struct ldif_dir *)sd;
+    arena_free(d->arena); /* base and ntauth_dn live there */
+    free(d->e);
+    free(d);
+}
+
+static const struct dir_ops ldif_ops = {
+    .kind = "ldif",
+    .find_eq = ldif_find_eq,
+    .read_dn = ldif_read_dn,
+    .ping = ldif_ping,
+    .free = ldif_free,
+};
+
+/* The domain: the shortest DN of a domain object, else the shortest trailing DC= run. */
+static int derive_base(struct ldif_dir *d)
+{
+    const char *base = NULL;
+    size_t blen = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        if (e->domain && e->dn_len && (!base || e->dn_len < blen))
+            base = e->dn, blen = e->dn_len;
+    }
+    for (size_t i = 0; !base && i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        size_t s = dc_suffix(e->dn, e->dn_len);
+        if (s < e->dn_len && (!base || e->dn_len - s < blen))
+            base = e->dn + s, blen = e->dn_len - s;
+    }
+    if (!base)
+        return 0;
+    if (!(d->pub.base = arena_strndup(d->arena, base, blen)) ||
+        !(d->pub.ntauth_dn = arena_printf(d->arena, "%s%s", NTAUTH_PREFIX, d->pub.base)))
+        return -ENOMEM;
+    return 0;
+}
+
+int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *reterr)
+{
+    struct parser ps = { 0 };
+    struct ldif_dir *d = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!path || !ret) {
+        errinfo_set(reterr, -1, "no path or result");
+        return -EINVAL;
+    }
+    if ((rc = read_file(path, &buf, &len, reterr)) < 0)
+        return rc;
+    rc = -ENOMEM;
+    if (!(d = calloc(1, sizeof(*d))) || !(d->arena = arena_new()))
+        goto out;
+    d->pub.ops = &ldif_ops;
+    ps.d = d;
+    ps.buf = buf;
+    ps.reterr = reterr;
+    if ((rc = parse(&ps, buf, len)) < 0 || (rc = derive_base(d)) < 0)
+        goto out;
+    *ret = &d->pub;
+    d = NULL;
+out:
+    if (rc == -ENOMEM)
+        errinfo_set(reterr, -1, "out of memory");
+    if (d)
+        ldif_free(&d->pub);
+    free(ps.v);
+    free(buf);
+    return rc;
+}
