@@ -491,6 +491,196 @@ int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
     return r;
 }
 
+/* ---- verdicts ------------------------------------------------------------------------------ */
+
+static json_t *time_json(struct jb *jb, time_t t)
+{
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return json_null();
+    return jstr(jb, buf);
+}
+
+static json_t *account_json(struct jb *jb, const struct sm_account *a)
+{
+    char sid[SM_SID_TEXT_MAX];
+    if (!a)
+        return json_null();
+    json_t *o = json_object();
+    set(jb, o, "dn", jstr(jb, a->dn));
+    set(jb, o, "sam", jstr(jb, a->sam));
+    set(jb, o, "upn", jstr(jb, a->upn));
+    set(jb, o, "sid",
+        a->has_sid ? jstr(jb, sm_sid_format(&a->sid, sid, sizeof(sid))) : json_null());
+    set(jb, o, "created", a->has_created ? time_json(jb, a->created) : json_null());
+    set(jb, o, "enabled", json_boolean(!(a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE))));
+    set(jb, o, "computer", json_boolean(a->is_computer));
+    if (a->dns_host)
+        set(jb, o, "dns_host_name", jstr(jb, a->dns_host));
+    return o;
+}
+
+static json_t *kdc_error_json(struct jb *jb, const struct sm_kdc_error *e)
+{
+    if (!e->code)
+        return json_null();
+    json_t *o = json_object();
+    set(jb, o, "code", json_integer(e->code));
+    set(jb, o, "name", jstr(jb, e->name));
+    return o;
+}
+
+static json_t *event_json(struct jb *jb, const struct sm_event *e)
+{
+    if (!e->id)
+        return json_null();
+    json_t *o = json_object();
+    set(jb, o, "id", json_integer(e->id));
+    set(jb, o, "source", jstr(jb, "Microsoft-Windows-Kerberos-Key-Distribution-Center"));
+    set(jb, o, "level", jstr(jb, e->level));
+    set(jb, o, "text", jstr(jb, e->text));
+    return o;
+}
+
+static json_t *reasons_json(struct jb *jb, const struct sm_reason *r, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        set(jb, o, "code", jstr(jb, r[i].code));
+        set(jb, o, "message", jstr(jb, r[i].message));
+        push(jb, a, o);
+    }
+    return a;
+}
+
+static json_t *mapping_json(struct jb *jb, const struct sm_profile_outcome *o)
+{
+    if (!o->mapping_strength)
+        return json_null();
+    json_t *m = json_object();
+    set(jb, m, "strength", jstr(jb, o->mapping_strength));
+    set(jb, m, "method", jstr(jb, o->mapping_method));
+    return m;
+}
+
+static json_t *outcome_json(struct jb *jb, const struct sm_profile_outcome *o)
+{
+    json_t *j = json_object(), *paths = json_array();
+    set(jb, j, "profile", jstr(jb, sm_profile_name(o->profile.kind)));
+    set(jb, j, "mode", json_integer(o->profile.mode));
+    set(jb, j, "backdating_seconds", json_integer(o->profile.backdating_s));
+    set(jb, j, "outcome", jstr(jb, o->allow ? "allow" : "deny"));
+    set(jb, j, "kdc_error", kdc_error_json(jb, &o->kdc_error));
+    set(jb, j, "event", event_json(jb, &o->event));
+    set(jb, j, "mapping", mapping_json(jb, o));
+    for (size_t i = 0; i < o->n_paths; i++) {
+        json_t *p = json_object();
+        set(jb, p, "method", jstr(jb, o->paths[i].method));
+        set(jb, p, "strength", jstr(jb, o->paths[i].strength));
+        set(jb, p, "result", jstr(jb, o->paths[i].result));
+        if (o->paths[i].detail)
+            set(jb, p, "detail", jstr(jb, o->paths[i].detail));
+        push(jb, paths, p);
+    }
+    set(jb, j, "paths", paths);
+    set(jb, j, "reasons", reasons_json(jb, o->reasons, o->n_reasons));
+    return j;
+}
+
+static json_t *remediation_json(struct jb *jb, const struct sm_remediation *r)
+{
+    json_t *o = json_object(), *alts = json_array(), *steps = json_array();
+    set(jb, o, "altsecurityidentities", jstr(jb, r->altsec_value));
+    if (r->altsec_value_samba)
+        set(jb, o, "altsecurityidentities_samba", jstr(jb, r->altsec_value_samba));
+    for (size_t i = 0; i < ARRAY_SIZE(r->altsec_alternatives); i++)
+        if (r->altsec_alternatives[i])
+            push(jb, alts, jstr(jb, r->altsec_alternatives[i]));
+    set(jb, o, "altsecurityidentities_alternatives", alts);
+    json_t *re = json_object();
+    set(jb, re, "likely_issuer", jstr(jb, r->likely_issuer));
+    set(jb, re, "adcs", jstr(jb, r->reissue_adcs));
+    set(jb, re, "intune_pkcs", jstr(jb, r->reissue_intune_pkcs));
+    set(jb, re, "intune_scep", jstr(jb, r->reissue_scep));
+    set(jb, re, "other_ca", jstr(jb, r->reissue_other_ca));
+    set(jb, re, "sid_extension_der_base64", jstr(jb, r->sid_extension_der_base64));
+    set(jb, re, "sid_uri", jstr(jb, r->sid_uri));
+    set(jb, o, "reissue", re);
+    set(jb, o, "blocked_by", jstr(jb, r->blocked_by));
+    for (size_t i = 0; i < r->n_steps; i++)
+        push(jb, steps, jstr(jb, r->steps[i]));
+    set(jb, o, "steps", steps);
+    return o;
+}
+
+static json_t *verdict_obj(struct jb *jb, const struct sm_verdict *v)
+{
+    const struct sm_profile_outcome *p = v->primary;
+    json_t *o = json_object(), *profiles = json_array();
+    set(jb, o, "outcome", jstr(jb, v->allow ? "allow" : "deny"));
+    set(jb, o, "kdc_error", kdc_error_json(jb, &p->kdc_error));
+    set(jb, o, "event", event_json(jb, &p->event));
+    set(jb, o, "mapping", mapping_json(jb, p));
+    set(jb, o, "profile", jstr(jb, sm_profile_name(p->profile.kind)));
+    set(jb, o, "account", account_json(jb, v->account));
+    set(jb, o, "resolved_by", jstr(jb, sm_resolution_name(v->resolution)));
+    if (v->sid_owner)
+        set(jb, o, "sid_owner", account_json(jb, v->sid_owner));
+    json_t *cert = json_object();
+    set(jb, cert, "subject", jstr(jb, v->cert->subject.rfc4514));
+    set(jb, cert, "issuer", jstr(jb, v->cert->issuer.rfc4514));
+    set(jb, cert, "serial", jstr(jb, v->cert->serial));
+    set(jb, cert, "sha1", jstr(jb, v->cert->sha1));
+    set(jb, o, "certificate", cert);
+    json_t *primary = outcome_json(jb, p);
+    set(jb, o, "paths", json_incref(json_object_get(primary, "paths")));
+    json_decref(primary);
+    json_t *reasons = reasons_json(jb, v->reasons, v->n_reasons);
+    json_t *more = reasons_json(jb, p->reasons, p->n_reasons);
+    if (json_array_extend(reasons, more) != 0)
+        jb->oom = true;
+    json_decref(more);
+    set(jb, o, "reasons", reasons);
+    for (size_t i = 0; i < v->n_profiles; i++)
+        push(jb, profiles, outcome_json(jb, &v->profiles[i]));
+    set(jb, o, "profiles", profiles);
+    json_t *nt = json_object();
+    set(jb, nt, "known", json_boolean(v->ntauth_known));
+    set(jb, nt, "issuer_trusted",
+        v->ntauth_known ? json_boolean(v->issuer_in_ntauth) : json_null());
+    set(jb, o, "ntauth", nt);
+    set(jb, o, "remediation", remediation_json(jb, &v->remediation));
+    return o;
+}
+
+int sm_json_verdict(const struct sm_verdict *v, unsigned flags, char **ret_json)
+{
+    struct jb jb = { false };
+    return dump(&jb, verdict_obj(&jb, v), flags, ret_json);
+}
+
+int sm_json_account_status(const struct sm_account_status *s, unsigned flags, char **ret_json)
+{
+    struct jb jb = { false };
+    json_t *o = json_object(), *vals = json_array(), *certs = json_array(),
+           *profiles = json_array();
+    set(&jb, o, "account", account_json(&jb, s->account));
+    set(&jb, o, "status", jstr(&jb, sm_readiness_name(s->readiness)));
+    set(&jb, o, "reasons", reasons_json(&jb, s->reasons, s->n_reasons));
+    for (size_t i = 0; i < s->n_altsec; i++)
+        push(&jb, vals, altsec_json(&jb, s->altsec[i], NULL));
+    set(&jb, o, "altsecurityidentities", vals);
+    for (size_t i = 0; i < s->n_cert_verdicts; i++)
+        push(&jb, certs, verdict_obj(&jb, s->cert_verdicts[i]));
+    set(&jb, o, "certificates", certs);
+    for (size_t i = 0; i < s->n_profiles; i++)
+        push(&jb, profiles, jstr(&jb, sm_profile_name(s->profiles[i].kind)));
+    set(&jb, o, "profiles", profiles);
+    return dump(&jb, o, flags, ret_json);
+}
+
 /* ---- RFC 9457 ------------------------------------------------------------------------------ */
 
 int sm_json_problem(const char *type, const char *title, int status, const char *detail,

@@ -10,6 +10,7 @@
 #include <strongmap/altsecid.h>
 #include <strongmap/cert.h>
 #include <strongmap/sid.h>
+#include <strongmap/verdict.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,12 @@ int sm_json_altsec(struct sm_altsec *const *values, size_t n, const struct sm_ce
 
 /** {"sid": ..., "extension_der_base64": ..., "extension_der_hex": ..., "san_uri": ...}. */
 int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json);
+
+/** The verdict document (POST /v1/verdict, strongmap verdict). */
+int sm_json_verdict(const struct sm_verdict *v, unsigned flags, char **ret_json);
+
+/** The account status document (GET /v1/accounts/{name}, strongmap account). */
+int sm_json_account_status(const struct sm_account_status *s, unsigned flags, char **ret_json);
 
 /** An RFC 9457 problem document. @detail may be NULL. */
 int sm_json_problem(const char *type, const char *title, int status, const char *detail,

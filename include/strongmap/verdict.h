@@ -1,0 +1,182 @@
+/*
+ * strongmap/verdict.h - what a domain controller will do with a certificate (spec 2, 5, 6, 7):
+ * allow or deny, for which account, with which Kerberos error and KDC event, why, and the fix.
+ */
+#ifndef STRONGMAP_VERDICT_H
+#define STRONGMAP_VERDICT_H
+
+#include <strongmap/altsecid.h>
+#include <strongmap/cert.h>
+#include <strongmap/dir.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum sm_profile_kind {
+    SM_PROFILE_WINDOWS_2016 = 0, /**< no SAN URI SID, no X509IssuerSID */
+    SM_PROFILE_WINDOWS_2019,     /**< SAN URI SID, no X509IssuerSID */
+    SM_PROFILE_WINDOWS_2022,     /**< SAN URI SID, X509IssuerSID (also Windows Server 2025) */
+    SM_PROFILE_SAMBA,            /**< Samba 4.24 AD DC (spec 6) */
+};
+
+/** A DC model: kind + enforcement settings. */
+struct sm_profile {
+    enum sm_profile_kind kind;
+    int mode;          /**< Windows: 1 compatibility, 2 full; Samba: 0 none, 1, 2 */
+    long backdating_s; /**< CertificateBackdatingCompensation in seconds (Samba: minutes*60) */
+    bool use_san_upn;  /**< UseSubjectAltName: UPN implicit mapping on (default) */
+};
+
+#define SM_MAX_PROFILES 8
+
+/** Defaults for @kind: mode 2 (Samba: full), backdating 600 s (Samba 0), UPN mapping on. */
+void sm_profile_default(enum sm_profile_kind kind, struct sm_profile *ret);
+/** "windows-2016", "windows-2019", "windows-2022" ("windows-2025" is an alias), "samba". */
+int sm_profile_parse(const char *name, struct sm_profile *ret);
+/** Canonical name of a kind. */
+const char *sm_profile_name(enum sm_profile_kind kind);
+
+/** What to evaluate. */
+struct sm_verdict_input {
+    const struct sm_cert *cert; /**< may be NULL: the account's published certificates are used */
+    const char *account;        /**< may be NULL: resolved from the certificate */
+    const struct sm_profile *profiles; /**< NULL/0: windows-2022 in mode 2 */
+    size_t n_profiles;
+    time_t at; /**< evaluation time, 0 = now */
+};
+
+/** A Kerberos error as the KDC returns it. */
+struct sm_kdc_error {
+    int code;         /**< 0 = none */
+    const char *name; /**< "KDC_ERR_CERTIFICATE_MISMATCH" */
+};
+
+/** A KDC event the DC logs (System log, Kerberos-Key-Distribution-Center). */
+struct sm_event {
+    int id;            /**< 0 = none */
+    const char *level; /**< "error" or "warning" */
+    const char *text;
+};
+
+/** A code and plain words (static or owned by the verdict). */
+struct sm_reason {
+    const char *code;
+    const char *message;
+};
+
+/** One mapping path examined. */
+struct sm_path {
+    const char *method;   /**< "X509IssuerSerialNumber", "sid_extension", "upn_san", ... */
+    const char *strength; /**< "strong" or "weak" */
+    const char
+        *result; /**< "match", "no_match", "mismatch", "malformed", "unsupported", "absent" */
+    const char *detail;
+};
+
+#define SM_MAX_PATHS   24
+#define SM_MAX_REASONS 16
+
+/** The outcome for one DC profile. */
+struct sm_profile_outcome {
+    struct sm_profile profile;
+    bool allow;
+    struct sm_kdc_error kdc_error;
+    struct sm_event event;
+    const char *mapping_strength; /**< "strong", "weak" or NULL when denied before mapping */
+    const char *mapping_method;
+    struct sm_path paths[SM_MAX_PATHS];
+    size_t n_paths;
+    struct sm_reason reasons[SM_MAX_REASONS];
+    size_t n_reasons;
+};
+
+/** How the account was found. */
+enum sm_resolution {
+    SM_RESOLVED_NONE = 0,
+    SM_RESOLVED_NAMED,    /**< the client named it (request's account) */
+    SM_RESOLVED_UPN_SAN,  /**< certificate UPN = userPrincipalName */
+    SM_RESOLVED_DNS_SAN,  /**< certificate DNS name = dNSHostName (computers) */
+    SM_RESOLVED_EXPLICIT, /**< an altSecurityIdentities value of the account matches */
+};
+
+const char *sm_resolution_name(enum sm_resolution r);
+
+/** The remediation: what to change so the DC allows it. */
+struct sm_remediation {
+    const char *altsec_value;       /**< strong value to add to the account (Windows), or NULL */
+    const char *altsec_value_samba; /**< the same for Samba when it differs, or NULL */
+    const char *altsec_alternatives[3]; /**< other strong values (SKI, SHA1-PUKEY) */
+    const char *likely_issuer;          /**< "adcs", "intune_scep", "other_ca" */
+    const char *reissue_adcs, *reissue_intune_pkcs, *reissue_scep, *reissue_other_ca;
+    const char *sid_extension_der_base64; /**< for this account, or NULL */
+    const char *sid_uri;
+    const char *blocked_by; /**< why neither helps, or NULL */
+    const char *steps[8];   /**< ordered plain-words steps */
+    size_t n_steps;
+};
+
+/** The verdict. Owned by the object; free with sm_verdict_free(). */
+struct sm_verdict {
+    bool allow;                               /**< overall: deny if any profile denies */
+    const struct sm_profile_outcome *primary; /**< first denying profile, else the first */
+    const struct sm_profile_outcome *profiles;
+    size_t n_profiles;
+    enum sm_resolution resolution;
+    const struct sm_account *account;   /**< resolved account or NULL */
+    const struct sm_account *sid_owner; /**< account owning the certificate's SID when it is
+                                             another one, else NULL */
+    const struct sm_cert *cert; /**< the certificate evaluated (input's or a published one) */
+    struct sm_reason reasons[SM_MAX_REASONS]; /**< request-level facts (resolution, lookups) */
+    size_t n_reasons;
+    struct sm_remediation remediation;
+    bool ntauth_known; /**< the NTAuth store could be read */
+    bool issuer_in_ntauth;
+};
+
+/**
+ * Evaluate against the directory @dir (required: accounts decide everything). @in->cert must
+ * outlive the verdict. Errors: -EINVAL (no directory, neither certificate nor account, too many
+ * profiles, bad account name: reason in @reterr), SM_E_DIR_DOWN / SM_E_DIR_REFUSED /
+ * SM_E_DIR_LIMIT (directory), -ENOMEM. A missing account is a verdict (deny,
+ * KDC_ERR_C_PRINCIPAL_UNKNOWN), not an error.
+ */
+int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
+                        struct sm_verdict **ret, struct sm_errinfo *reterr);
+
+struct sm_verdict *sm_verdict_free(struct sm_verdict *v);
+
+/** Account status summary. */
+enum sm_readiness {
+    SM_READY = 0,   /**< a strong path exists and nothing blocks logon */
+    SM_AT_RISK = 1, /**< logon depends on something weak or on some DCs */
+    SM_BLOCKED = 2, /**< logon fails whatever the certificate */
+};
+
+const char *sm_readiness_name(enum sm_readiness r);
+
+/** Status of an account (no certificate given). */
+struct sm_account_status {
+    const struct sm_account *account; /**< NULL when not found */
+    enum sm_readiness readiness;
+    struct sm_reason reasons[SM_MAX_REASONS];
+    size_t n_reasons;
+    struct sm_altsec *const *altsec; /**< every value parsed and linted */
+    size_t n_altsec;
+    const struct sm_verdict *const *cert_verdicts; /**< one per published userCertificate */
+    size_t n_cert_verdicts;
+    const struct sm_profile *profiles;
+    size_t n_profiles;
+};
+
+int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_profile *profiles,
+                      size_t n_profiles, time_t at, struct sm_account_status **ret,
+                      struct sm_errinfo *reterr);
+
+struct sm_account_status *sm_account_status_free(struct sm_account_status *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

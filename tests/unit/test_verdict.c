@@ -1,0 +1,426 @@
+/*
+ * tests/unit/test_verdict.c - the decision rules of spec 5 and 6, one table row per rule,
+ * evaluated against a real directory (the LDIF backend over tests/data/dir/verdict.ldif.in,
+ * whose certificate placeholders are filled from the fixtures at test time).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <strongmap/strongmap.h>
+#include <strongmap/verdict.h>
+
+#define AT_2026         1780272000 /* 2026-06-01T00:00:00Z */
+#define NOT_BEFORE_2025 1735689600
+#define CAROL_CREATED   1893456000 /* 2030-01-01T00:00:00Z */
+
+static char ldif_path[256];
+static struct sm_dir *dir;
+
+static char *slurp(const char *rel, size_t *len)
+{
+    const char *base = getenv("SM_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", base ? base : "tests/data", rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* base64 of the first certificate's DER in a fixture */
+static char *cert_b64(const char *fixture)
+{
+    size_t len;
+    char *pem = slurp(fixture, &len);
+    struct sm_certs *c;
+    struct sm_errinfo e;
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &c, &e), 0);
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const uint8_t *p = c->certs[0].der;
+    size_t n = c->certs[0].der_len;
+    char *out = malloc(n / 3 * 4 + 8), *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v =
+            (uint32_t)p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    *o = '\0';
+    sm_certs_free(c);
+    free(pem);
+    return out;
+}
+
+static void replace(char **text, const char *key, const char *value)
+{
+    char *at = strstr(*text, key);
+    assert_non_null(at);
+    size_t n = strlen(*text) - strlen(key) + strlen(value) + 1;
+    char *out = malloc(n);
+    snprintf(out, n, "%.*s%s%s", (int)(at - *text), *text, value, at + strlen(key));
+    free(*text);
+    *text = out;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ldif = slurp("dir/verdict.ldif.in", &len);
+    char *ca = cert_b64("certs/issuing_ca.pem"), *up = cert_b64("certs/upn_only.pem");
+    replace(&ldif, "@ISSUING_CA@", ca);
+    replace(&ldif, "@USERCERT_UPN_ONLY@", up);
+    free(ca);
+    free(up);
+    snprintf(ldif_path, sizeof(ldif_path), "/tmp/sm-verdict-%ld.ldif", (long)getpid());
+    FILE *f = fopen(ldif_path, "w");
+    assert_non_null(f);
+    fputs(ldif, f);
+    fclose(f);
+    free(ldif);
+    struct sm_errinfo e = { 0 };
+    if (sm_dir_open_ldif(ldif_path, &dir, &e) != 0)
+        fail_msg("ldif: %s", e.text);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sm_dir_close(dir);
+    unlink(ldif_path);
+    return 0;
+}
+
+struct row {
+    const char *name;
+    const char *cert;    /* fixture, or NULL: the account's published certificate */
+    const char *account; /* NULL: resolved from the certificate */
+    const char *profile;
+    int mode;        /* 0: the profile's default */
+    long backdating; /* -1: default */
+    const char *outcome;
+    int kdc;   /* 0: none */
+    int event; /* 0: none */
+    const char *event_level;
+    const char *method; /* mapping method, NULL: no mapping reached */
+    const char *strength;
+    const char *reason; /* a reason code that must be present, or NULL */
+    const char *resolved_by;
+};
+
+static const struct row rows[] = {
+    /* step 3: the SID in the certificate */
+    { "sid extension matches", "certs/sid_ext.pem", NULL, "windows-2022", 0, -1, "allow", 0, 0,
+      NULL, "sid_extension", "strong", NULL, "upn_san" },
+    { "sid extension, 2016", "certs/sid_ext.pem", NULL, "windows-2016", 0, -1, "allow", 0, 0, NULL,
+      "sid_extension", "strong", NULL, "upn_san" },
+    { "sid URI on 2019", "certs/sid_uri.pem", NULL, "windows-2019", 0, -1, "allow", 0, 0, NULL,
+      "sid_san_uri", "strong", NULL, "upn_san" },
+    { "sid URI ignored by 2016", "certs/sid_uri.pem", NULL, "windows-2016", 0, -1, "deny", 66, 39,
+      "error", "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "sid URI ignored by samba", "certs/sid_uri.pem", NULL, "samba", 0, -1, "deny", 66, 0, NULL,
+      "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "extension wins over conflicting URI", "certs/sid_both_conflict.pem", NULL, "windows-2022", 0,
+      -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "upn_san" },
+    { "malformed extension: error 60, no event", "certs/sid_bad_oid.pem", NULL, "windows-2022", 0,
+      -1, "deny", 60, 0, NULL, NULL, NULL, "sid_malformed", "upn_san" },
+    { "two SIDs in the extension", "certs/sid_two.pem", NULL, "windows-2019", 0, -1, "deny", 60, 0,
+      NULL, NULL, NULL, "sid_malformed", "upn_san" },
+    { "samba ignores a malformed extension", "certs/sid_bad_oid.pem", NULL, "samba", 0, -1, "deny",
+      66, 0, NULL, "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "malformed URI on 2019", "certs/sid_uri_bad.pem", NULL, "windows-2019", 0, -1, "deny", 60, 0,
+      NULL, NULL, NULL, "sid_malformed", "upn_san" },
+    { "malformed URI ignored by 2016", "certs/sid_uri_bad.pem", NULL, "windows-2016", 0, -1, "deny",
+      66, 39, "error", "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "SID of another account: event 41", "certs/sid_ext.pem", "mallory", "windows-2022", 0, -1,
+      "deny", 66, 41, "error", NULL, NULL, "sid_mismatch", "named" },
+    /* step 4: weak mappings and the enforcement mode */
+    { "no SID, mode 2: event 39 error", "certs/upn_only.pem", NULL, "windows-2022", 0, -1, "deny",
+      66, 39, "error", "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "no SID, mode 1, account predates: allow + 39 warning", "certs/upn_only.pem", NULL,
+      "windows-2022", 1, -1, "allow", 0, 39, "warning", "upn_san", "weak", "weak_mapping_allowed",
+      "upn_san" },
+    { "mode 1, account after the certificate: event 40", "certs/empty_subject.pem", NULL,
+      "windows-2022", 1, -1, "deny", 66, 40, "error", "upn_san", "weak",
+      "certificate_predates_account", "upn_san" },
+    { "backdating boundary: equality allows", "certs/empty_subject.pem", NULL, "windows-2022", 1,
+      CAROL_CREATED - NOT_BEFORE_2025, "allow", 0, 39, "warning", "upn_san", "weak", NULL,
+      "upn_san" },
+    { "backdating boundary: one second short denies", "certs/empty_subject.pem", NULL,
+      "windows-2022", 1, CAROL_CREATED - NOT_BEFORE_2025 - 1, "deny", 66, 40, "error", "upn_san",
+      "weak", NULL, "upn_san" },
+    { "samba compatibility denies implicit-only", "certs/upn_only.pem", NULL, "samba", 1, -1,
+      "deny", 66, 0, NULL, "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "samba none allows", "certs/upn_only.pem", NULL, "samba", 0 + 100, -1, "allow", 0, 0, NULL,
+      "upn_san", "weak", NULL, "upn_san" },
+    /* step 1: strong explicit mappings */
+    { "strong explicit mapping, any case", "certs/upn_only.pem", "henry", "windows-2022", 0, -1,
+      "allow", 0, 0, NULL, "X509IssuerSerialNumber", "strong", NULL, "named" },
+    { "strong mapping wins over a mismatching SID", "certs/sid_ext.pem", "erin", "windows-2022", 0,
+      -1, "allow", 0, 0, NULL, "X509IssuerSerialNumber", "strong", "strong_mapping_sid_mismatch",
+      "named" },
+    { "X509IssuerSID on 2022", "certs/sid_ext.pem", "frank", "windows-2022", 0, -1, "allow", 0, 0,
+      NULL, "X509IssuerSID", "strong", NULL, "named" },
+    /* 2019 builds no X509IssuerSID: the certificate does not map to frank at all */
+    { "X509IssuerSID unsupported on 2019", "certs/sid_ext.pem", "frank", "windows-2019", 0, -1,
+      "deny", 75, 0, NULL, NULL, NULL, "name_mismatch", "named" },
+    { "resolved by explicit mapping", "certs/v1_cert.pem", NULL, "windows-2022", 0, -1, "allow", 0,
+      0, NULL, "X509IssuerSerialNumber", "strong", NULL, "explicit_mapping" },
+    { "computer by DNS name", "certs/computer_dns.pem", NULL, "windows-2022", 0, -1, "allow", 0, 0,
+      NULL, "sid_extension", "strong", NULL, "dns_san" },
+    /* checks outside KB5014754 */
+    { "no such account", "certs/sid_ext.pem", "nobody-here", "windows-2022", 0, -1, "deny", 6, 0,
+      NULL, NULL, NULL, "account_not_found", NULL },
+    { "certificate maps neither way to the named account", "certs/sid_ext.pem", "gina",
+      "windows-2022", 0, -1, "deny", 75, 0, NULL, NULL, NULL, "name_mismatch", "named" },
+    { "disabled account", "certs/multivalue_rdn.pem", NULL, "windows-2022", 0, -1, "deny", 18, 0,
+      NULL, NULL, NULL, "account_disabled", "upn_san" },
+    { "expired", "certs/expired.pem", NULL, "windows-2022", 0, -1, "deny", 71, 0, NULL, NULL, NULL,
+      "certificate_time_invalid", "upn_san" },
+    { "not yet valid", "certs/not_yet_valid.pem", NULL, "windows-2022", 0, -1, "deny", 71, 0, NULL,
+      NULL, NULL, "certificate_time_invalid", "upn_san" },
+    { "EKU without logon", "certs/eku_server_only.pem", NULL, "windows-2022", 0, -1, "deny", 77, 0,
+      NULL, NULL, NULL, "eku_not_logon", "upn_san" },
+    { "issuer not in NTAuth", "certs/ed25519.pem", NULL, "windows-2022", 0, -1, "deny", 62, 0, NULL,
+      NULL, NULL, "issuer_not_in_ntauth", "upn_san" },
+    { "samba does not use NTAuth", "certs/ed25519.pem", NULL, "samba", 0, -1, "allow", 0, 0, NULL,
+      "sid_extension", "strong", NULL, "upn_san" },
+    /* account only: the published certificate */
+    { "published certificate", NULL, "henry", "windows-2022", 0, -1, "allow", 0, 0, NULL,
+      "X509IssuerSerialNumber", "strong", NULL, "named" },
+};
+
+static const char *reason_codes(const struct sm_verdict *v, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < v->primary->n_reasons; i++) {
+        strncat(buf, v->primary->reasons[i].code, size - strlen(buf) - 2);
+        strncat(buf, " ", size - strlen(buf) - 1);
+    }
+    return buf;
+}
+
+static bool has_reason(const struct sm_verdict *v, const char *code)
+{
+    for (size_t i = 0; i < v->primary->n_reasons; i++)
+        if (strcmp(v->primary->reasons[i].code, code) == 0)
+            return true;
+    for (size_t i = 0; i < v->n_reasons; i++)
+        if (strcmp(v->reasons[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+static void run_row(const struct row *r)
+{
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    if (r->cert) {
+        size_t len;
+        char *pem = slurp(r->cert, &len);
+        struct sm_parse_opts po = { .now = AT_2026 };
+        assert_int_equal(sm_certs_parse(pem, len, &po, &certs, &e), 0);
+        free(pem);
+    }
+    struct sm_profile p;
+    assert_int_equal(sm_profile_parse(r->profile, &p), 0);
+    if (r->mode == 100)
+        p.mode = 0;
+    else if (r->mode)
+        p.mode = r->mode;
+    if (r->backdating >= 0)
+        p.backdating_s = r->backdating;
+    struct sm_verdict_input in = { .cert = certs ? &certs->certs[0] : NULL,
+                                   .account = r->account,
+                                   .profiles = &p,
+                                   .n_profiles = 1,
+                                   .at = AT_2026 };
+    struct sm_verdict *v = NULL;
+    int ret = sm_verdict_evaluate(dir, &in, &v, &e);
+    if (ret != 0)
+        fail_msg("%s: evaluate %d %s", r->name, ret, e.text);
+    const struct sm_profile_outcome *o = v->primary;
+    char codes[512];
+    if (strcmp(v->allow ? "allow" : "deny", r->outcome) != 0 || o->kdc_error.code != r->kdc ||
+        o->event.id != r->event)
+        fail_msg("%s: got %s kdc=%d event=%d (reasons: %s)", r->name, v->allow ? "allow" : "deny",
+                 o->kdc_error.code, o->event.id, reason_codes(v, codes, sizeof(codes)));
+    if (r->event_level && strcmp(o->event.level, r->event_level) != 0)
+        fail_msg("%s: event level %s", r->name, o->event.level);
+    if ((r->method == NULL) != (o->mapping_method == NULL) ||
+        (r->method && strcmp(r->method, o->mapping_method) != 0))
+        fail_msg("%s: mapping method %s", r->name, o->mapping_method ? o->mapping_method : "-");
+    if (r->strength && strcmp(r->strength, o->mapping_strength) != 0)
+        fail_msg("%s: strength %s", r->name, o->mapping_strength);
+    if (r->reason && !has_reason(v, r->reason))
+        fail_msg("%s: no reason %s (have: %s)", r->name, r->reason,
+                 reason_codes(v, codes, sizeof(codes)));
+    const char *rb = sm_resolution_name(v->resolution);
+    if ((r->resolved_by == NULL) != (rb == NULL) || (rb && strcmp(rb, r->resolved_by) != 0))
+        fail_msg("%s: resolved by %s", r->name, rb ? rb : "-");
+    if (o->kdc_error.code)
+        assert_non_null(o->kdc_error.name);
+    char *json;
+    assert_int_equal(sm_json_verdict(v, 0, &json), 0);
+    assert_non_null(strstr(json, v->allow ? "\"outcome\":\"allow\"" : "\"outcome\":\"deny\""));
+    free(json);
+    sm_verdict_free(v);
+    sm_certs_free(certs);
+}
+
+static void test_rules(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        run_row(&rows[i]);
+}
+
+static void test_fleet_and_remediation(void **state)
+{
+    (void)state;
+    size_t len;
+    char *pem = slurp("certs/sid_uri.pem", &len);
+    struct sm_certs *c;
+    struct sm_errinfo e;
+    struct sm_parse_opts po = { .now = AT_2026 };
+    assert_int_equal(sm_certs_parse(pem, len, &po, &c, &e), 0);
+    free(pem);
+    struct sm_profile fleet[3];
+    sm_profile_parse("windows-2022", &fleet[0]);
+    sm_profile_parse("windows-2016", &fleet[1]);
+    sm_profile_parse("samba", &fleet[2]);
+    struct sm_verdict_input in = {
+        .cert = &c->certs[0], .profiles = fleet, .n_profiles = 3, .at = AT_2026
+    };
+    struct sm_verdict *v;
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+    /* fails on some DCs: overall deny, primary = the first denying profile */
+    assert_false(v->allow);
+    assert_true(v->profiles[0].allow);
+    assert_false(v->profiles[1].allow);
+    assert_false(v->profiles[2].allow);
+    assert_int_equal(v->primary->profile.kind, SM_PROFILE_WINDOWS_2016);
+    /* remediation: the exact strong value and the SID extension for this account */
+    const struct sm_mapping *isn = sm_cert_mapping(&c->certs[0], SM_MAP_ISSUER_SERIAL);
+    assert_string_equal(v->remediation.altsec_value, isn->value);
+    assert_string_equal(
+        v->remediation.sid_uri,
+        "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-1105");
+    assert_non_null(v->remediation.sid_extension_der_base64);
+    assert_string_equal(v->remediation.likely_issuer, "intune_scep");
+    assert_null(v->remediation.blocked_by);
+    assert_true(v->remediation.n_steps >= 2);
+    sm_verdict_free(v);
+
+    /* blocked: disabled account */
+    in.account = "bob";
+    in.n_profiles = 1;
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+    assert_false(v->allow);
+    assert_non_null(v->remediation.blocked_by);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+}
+
+static void test_sid_owner(void **state)
+{
+    (void)state;
+    size_t len;
+    char *pem = slurp("certs/sid_ext.pem", &len);
+    struct sm_certs *c;
+    struct sm_errinfo e;
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &c, &e), 0);
+    free(pem);
+    struct sm_verdict_input in = { .cert = &c->certs[0], .account = "mallory", .at = AT_2026 };
+    struct sm_verdict *v;
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+    assert_non_null(v->sid_owner);
+    assert_string_equal(v->sid_owner->sam, "alice");
+    sm_verdict_free(v);
+    sm_certs_free(c);
+}
+
+static void test_account_status(void **state)
+{
+    (void)state;
+    struct sm_account_status *s;
+    struct sm_errinfo e;
+    assert_int_equal(sm_account_status(dir, "henry", NULL, 0, AT_2026, &s, &e), 0);
+    assert_int_equal(s->readiness, SM_READY);
+    assert_int_equal(s->n_altsec, 1);
+    assert_int_equal(s->n_cert_verdicts, 1);
+    assert_true(s->cert_verdicts[0]->allow);
+    char *json;
+    assert_int_equal(sm_json_account_status(s, 0, &json), 0);
+    assert_non_null(strstr(json, "\"status\":\"ready\""));
+    free(json);
+    sm_account_status_free(s);
+
+    assert_int_equal(sm_account_status(dir, "bob", NULL, 0, AT_2026, &s, &e), 0);
+    assert_int_equal(s->readiness, SM_BLOCKED);
+    sm_account_status_free(s);
+
+    assert_int_equal(sm_account_status(dir, "alice@example.com", NULL, 0, AT_2026, &s, &e), 0);
+    assert_int_equal(s->readiness, SM_AT_RISK);
+    sm_account_status_free(s);
+
+    assert_int_equal(sm_account_status(dir, "gina", NULL, 0, AT_2026, &s, &e), 0);
+    assert_int_equal(s->readiness, SM_READY); /* strong value, nothing published */
+    assert_int_equal(s->n_altsec, 2);
+    assert_int_equal(s->altsec[1]->kind, SM_ALTSEC_NOT_X509);
+    sm_account_status_free(s);
+
+    assert_int_equal(sm_account_status(dir, "nobody-here", NULL, 0, AT_2026, &s, &e), 0);
+    assert_null(s->account);
+    assert_int_equal(s->readiness, SM_BLOCKED);
+    sm_account_status_free(s);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    struct sm_verdict_input in = { 0 };
+    struct sm_verdict *v = NULL;
+    struct sm_errinfo e;
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), -EINVAL);
+    in.account = "alice";
+    assert_int_equal(sm_verdict_evaluate(NULL, &in, &v, &e), -EINVAL);
+    /* alice publishes no certificate */
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), -ENOENT);
+    assert_null(v);
+    struct sm_profile p;
+    assert_int_equal(sm_profile_parse("windows-2003", &p), -EINVAL);
+    assert_int_equal(sm_profile_parse("windows-2025", &p), 0);
+    assert_int_equal(p.kind, SM_PROFILE_WINDOWS_2022);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules),     cmocka_unit_test(test_fleet_and_remediation),
+        cmocka_unit_test(test_sid_owner), cmocka_unit_test(test_account_status),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
