@@ -451,6 +451,9 @@ static void evaluate_profile(struct ctx *x, const struct sm_profile *p, int ntau
         path(o, sid_method, "strong", "malformed", sid->reason);
     } else if (sid) {
         sid_state = acc->has_sid && sm_sid_equal(&sid->sid, &acc->sid) ? 1 : -1;
+        /* Samba compares the certificate's text byte for byte with its own rendering */
+        if (samba && sid_state == 1 && !sid->canonical)
+            sid_state = -1;
         path(o, sid_method, "strong", sid_state == 1 ? "match" : "mismatch",
              arena_strdup(x->a, sm_sid_format(&sid->sid, t1, sizeof(t1))));
     } else {
@@ -495,10 +498,16 @@ static void evaluate_profile(struct ctx *x, const struct sm_profile *p, int ntau
         deny(o, KDC_ERR_CERTIFICATE_MISMATCH);
         if (!samba)
             o->event = (struct sm_event){ 41, "error", EVENT_41_TEXT };
-        OUT_REASON(x, o, "sid_mismatch",
-                   "The certificate carries SID %s but the account's objectSid is %s.",
-                   sm_sid_format(&sid->sid, t1, sizeof(t1)),
-                   acc->has_sid ? sm_sid_format(&acc->sid, t2, sizeof(t2)) : "(none)");
+        if (samba && !sid->canonical && acc->has_sid && sm_sid_equal(&sid->sid, &acc->sid))
+            OUT_REASON(x, o, "sid_mismatch",
+                       "The certificate writes the account's SID as \"%s\"; Samba compares the "
+                       "text byte for byte with %s and sees another SID.",
+                       sid->text, sm_sid_format(&acc->sid, t2, sizeof(t2)));
+        else
+            OUT_REASON(x, o, "sid_mismatch",
+                       "The certificate carries SID %s but the account's objectSid is %s.",
+                       sm_sid_format(&sid->sid, t1, sizeof(t1)),
+                       acc->has_sid ? sm_sid_format(&acc->sid, t2, sizeof(t2)) : "(none)");
         return;
     }
     /* 4. weak mapping only */

@@ -153,6 +153,10 @@ static const struct row rows[] = {
       NULL, NULL, NULL, "sid_malformed", "upn_san" },
     { "malformed URI ignored by 2016", "certs/sid_uri_bad.pem", NULL, "windows-2016", 0, -1, "deny",
       66, 39, "error", "upn_san", "weak", "weak_mapping", "upn_san" },
+    { "non-canonical SID text: Windows compares binary", "certs/sid_noncanonical.pem", NULL,
+      "windows-2022", 0, -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "upn_san" },
+    { "non-canonical SID text: Samba compares text", "certs/sid_noncanonical.pem", NULL, "samba", 0,
+      -1, "deny", 66, 0, NULL, NULL, NULL, "sid_mismatch", "upn_san" },
     { "SID of another account: event 41", "certs/sid_ext.pem", "mallory", "windows-2022", 0, -1,
       "deny", 66, 41, "error", NULL, NULL, "sid_mismatch", "named" },
     /* step 4: weak mappings and the enforcement mode */
