@@ -577,3 +577,11 @@ rm -f "$HERE"/*.pem "$HERE"/*.der "$HERE"/*.b64 "$HERE"/*.key "$HERE"/manifest.t
 n=$(find "$OUT" -maxdepth 1 -type f | wc -l)
 mv "$OUT"/* "$HERE"/
 echo "gen.sh: wrote $n files to $HERE"
+
+# ---------------------------------------------------------------- dependents
+# Material derived from these certificates (new keys change it): the test directory, the
+# hand-encoded edge cases signed by the issuing CA, and the demo.
+python3 "$HERE/../dir/gen.py"
+python3 "$HERE/../edge/gen.py"
+python3 "$HERE/../../../examples/make-demo.py"
+echo "gen.sh: regenerated tests/data/dir, tests/data/edge and examples/"
