@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, then
 #   1. builds with gcc -Werror and runs every test tier through ctest (unit, cli, openssl, api),
-#   2. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them all again,
+#   2. runs the unit tests under valgrind, builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them all again,
 #   3. builds the libFuzzer targets with clang, replays their corpora and fuzzes each briefly,
 #   4. checks formatting against .clang-format.
 # Usage: ./test.sh [--quick]   (--quick: step 1 only)
@@ -22,6 +22,13 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" || failed+=("tests")
 
 if [ "$quick" -eq 0 ]; then
+    step "unit tests under valgrind (no leaks, no invalid accesses)"
+    for t in build/tests/test_*; do
+        [ -x "$t" ] || continue
+        SM_TEST_DATA="$PWD/tests/data" valgrind -q --error-exitcode=1 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect "$t" >/dev/null || failed+=("valgrind $(basename "$t")")
+    done
+
     step "build with ASan+UBSan and test"
     cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSM_SANITIZE=ON >/dev/null
     cmake --build build-asan -j"$jobs"

@@ -382,6 +382,12 @@ static void evaluate_profile(struct ctx *x, const struct sm_profile *p, int ntau
         const struct sm_altsec *a = x->altsec[i];
         if (a->kind == SM_ALTSEC_NOT_X509)
             continue;
+        /* the parsed values die with this call: paths keep a copy owned by the verdict */
+        const char *value = arena_strdup(x->a, a->value);
+        if (!value) {
+            x->err = -ENOMEM;
+            return;
+        }
         bool m, strong;
         const char *method;
         if (samba) {
@@ -390,18 +396,18 @@ static void evaluate_profile(struct ctx *x, const struct sm_profile *p, int ntau
             method = a->kind == SM_ALTSEC_MAPPING ? sm_map_type_name(a->type) : "invalid_value";
         } else {
             if (a->kind == SM_ALTSEC_INVALID) {
-                path(o, "invalid_value", NULL, "unsupported", a->value);
+                path(o, "invalid_value", NULL, "unsupported", value);
                 continue;
             }
             method = sm_map_type_name(a->type);
             strong = a->strong;
             if (!type_supported(p, a->type)) {
-                path(o, method, "strong", "unsupported", a->value);
+                path(o, method, "strong", "unsupported", value);
                 continue;
             }
             m = sm_altsec_matches(a, c);
         }
-        path(o, method, strong ? "strong" : "weak", m ? "match" : "no_match", a->value);
+        path(o, method, strong ? "strong" : "weak", m ? "match" : "no_match", value);
         if (m && strong && !strong_match)
             strong_match = a;
         if (m && !strong && !weak_match)

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config clang clang-format
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
-    openssl curl python3 python3-jsonschema python3-yaml
+    openssl curl python3 python3-jsonschema python3-yaml valgrind
 )
 
 missing=()
