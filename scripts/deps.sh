@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages strongmapd needs to build, test and run; only what is missing.
 # Usage: scripts/deps.sh            (as root, or with sudo available)
+#
+# The test suite starts its own slapd and Samba AD DC on loopback; the packages' own services
+# must not start (they would take ports 389/636/88), so installation runs with a policy-rc.d
+# that forbids service starts when the machine has none.
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config clang clang-format
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
     openssl curl python3 python3-jsonschema python3-yaml valgrind
+    # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
+    slapd ldap-utils libsasl2-modules-gssapi-mit
+    samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
+    krb5-user
 )
 
 missing=()
@@ -18,5 +26,14 @@ done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing: ${missing[*]}" >&2
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    added_policy=1
+fi
+cleanup() { [ "$added_policy" -eq 0 ] || $sudo rm -f "$policy"; }
+trap cleanup EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
