@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#include "options.h"
+
+struct dirpool;
+
 /*
  * Limits and defaults of the HTTP layer, in one place.
  * - Request bodies: capped at --max-body (413). A body over the cap is still read (and dropped)
@@ -31,9 +35,12 @@
 
 /** Settings of the HTTP API; copied by api_start(). */
 struct api_config {
-    int listen_fd;    /**< bound, listening TCP socket (IPv4 or IPv6) */
-    unsigned threads; /**< worker threads, 1..API_MAX_THREADS */
-    size_t max_body;  /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX */
+    int listen_fd;             /**< bound, listening TCP socket (IPv4 or IPv6) */
+    unsigned threads;          /**< worker threads, 1..API_MAX_THREADS */
+    size_t max_body;           /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX */
+    struct dirpool *dir;       /**< the directory (borrowed, outlives the server), NULL: none */
+    struct opt_profiles fleet; /**< profiles of a request that names none (n 0: the engine's
+                                    default, windows-2022) */
 };
 
 struct api;

@@ -13,7 +13,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include <strongmap/common.h>
+
 #include "api.h"
+#include "options.h"
 
 struct MHD_Connection; /* opaque here; only http.c looks inside */
 
@@ -22,6 +27,8 @@ struct MHD_Connection; /* opaque here; only http.c looks inside */
 #define API_LOG_METHOD_MAX 16
 /* "xxxxxxxx-" + up to 20 digits + NUL */
 #define API_REQUEST_ID_MAX 32
+/* Longest note (an engine error's reason) added to the access log line; longer ones are cut. */
+#define API_LOG_NOTE_MAX 200
 
 struct api_route;
 
@@ -37,6 +44,8 @@ struct api_request {
     /* For the access log: escaped and cut (control and non-ASCII bytes as \xNN). */
     char log_method[API_LOG_METHOD_MAX * 4 + 4];
     char log_path[API_LOG_PATH_MAX * 4 + 4];
+    char log_note[API_LOG_NOTE_MAX * 4 + 4]; /* see req_note() */
+    char *target; /* owned: the request target as sent (path and query, still %-encoded) */
     /* Routing, decided on the first handler call. */
     const struct api_route *route; /* NULL: no route for this path and method */
     bool path_known;               /* some route has this path (route == NULL -> 405) */
@@ -52,7 +61,8 @@ struct api_request {
     bool replied;
     unsigned status;
     size_t bytes;
-    const char *problem; /* problem code of an error response, or NULL */
+    const char *problem;  /* problem code of an error response, or NULL */
+    unsigned retry_after; /* seconds for a Retry-After header, 0: none */
     /* One extra response header (e.g. Allow for 405); static strings or req-owned. */
     const char *extra_header, *extra_value;
     char allow[64];
@@ -66,7 +76,8 @@ typedef int (*api_handler_fn)(struct api_request *req);
 
 struct api_route {
     const char *method; /* "GET" routes also answer HEAD */
-    const char *path;   /* exact match */
+    const char *path;   /* exact match; a path ending in "/{name}" matches any non-empty rest,
+                           "/" included (the handler reads it from req->target) */
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
 };
@@ -92,15 +103,21 @@ enum api_problem {
     API_P_MISSING_FIELD,
     API_P_BAD_REQUEST,
     API_P_UNSUPPORTED_MEDIA_TYPE,
+    API_P_NO_CERTIFICATE,
+    API_P_DIRECTORY_LIMIT,
     API_P_INTERNAL,
     API_P_UNAVAILABLE,
+    API_P_NO_DIRECTORY,
+    API_P_DIRECTORY_UNAVAILABLE,
+    API_P_DIRECTORY_REFUSED,
     API_P__COUNT
 };
 
 struct api_problem_info {
-    const char *code;  /* stable identifier, last segment of the type URI */
-    unsigned status;   /* HTTP status */
-    const char *title; /* short, constant summary */
+    const char *code;     /* stable identifier, last segment of the type URI */
+    unsigned status;      /* HTTP status */
+    const char *title;    /* short, constant summary */
+    unsigned retry_after; /* Retry-After seconds, 0: none */
 };
 
 /** Base of every problem type URI; the code follows. */
@@ -119,10 +136,22 @@ enum api_problem problem_from_error(int err);
  */
 int problem_json(enum api_problem p, const char *detail, char **ret_json);
 
+/** Length of the valid UTF-8 sequence at @p (at most @len bytes), or 0 when invalid. */
+size_t api_utf8_seq(const unsigned char *p, size_t len);
+
 /* ---- http.c: what handlers may use ---- */
 
 /** A request header (case-insensitive name), or NULL. Borrowed, valid during the request. */
 const char *req_header(const struct api_request *req, const char *name);
+
+/** The server's settings (directory, default profiles). */
+const struct api_config *req_config(const struct api_request *req);
+
+/**
+ * Add @text to the request's access log line as note="..." (escaped, cut at API_LOG_NOTE_MAX):
+ * the engine's reason for an error whose client-facing detail stays generic.
+ */
+void req_note(struct api_request *req, const char *text);
 
 /** 200 with @json as application/json. Ownership: takes @json (free()), also on failure. */
 int reply_json(struct api_request *req, char *json);
@@ -136,9 +165,64 @@ int reply_problem(struct api_request *req, enum api_problem p, const char *detai
 /** reply_problem(req, problem_from_error(err), detail). */
 int reply_error(struct api_request *req, int err, const char *detail);
 
+/* ---- params.c: reading requests; a failing function has answered (4xx) already ---- */
+
+enum body_kind {
+    BODY_RAW,
+    BODY_JSON,
+    BODY_UNSUPPORTED,
+};
+
+/** JSON (a JSON media type, or a body starting with '{'), raw, or an unsupported type. */
+enum body_kind body_kind(const char *ctype, const char *body, size_t len);
+
+/** Refuse a Content-Encoding other than identity (415). */
+int body_check_encoding(struct api_request *req);
+
+/** The body as a JSON object (*@ret_root: json_decref() it). 400 / 415 on failure. */
+int body_json(struct api_request *req, json_t **ret_root);
+
+/** Check an account name (@len bytes): 1..SM_MAX_NAME bytes of printable UTF-8. */
+int param_name(struct api_request *req, const char *field, const char *name, size_t len);
+
+/**
+ * %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL
+ * (nothing answered) for a bad escape or %00.
+ */
+int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len);
+
+/** What-if parameters of a verdict or an account status. */
+struct api_whatif {
+    struct opt_profiles profiles; /* n 0: the daemon's fleet */
+    struct opt_whatif w;
+    time_t at; /* 0: now */
+};
+
+void whatif_init(struct api_whatif *wi);
+int whatif_profile(struct api_request *req, struct api_whatif *wi, const char *name);
+int whatif_mode(struct api_request *req, struct api_whatif *wi, long long mode);
+int whatif_backdating(struct api_request *req, struct api_whatif *wi, long long seconds);
+int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text);
+/** The query string's profile (repeatable), mode, backdating_seconds and at. */
+int whatif_query(struct api_request *req, struct api_whatif *wi);
+/** Default profiles (the fleet), then the overrides, checked against every profile. */
+int whatif_finish(struct api_request *req, struct api_whatif *wi);
+
+/**
+ * Answer an engine error with its problem (problem_from_error()). Directory failures get a
+ * plain detail and their reason goes to the access log only; others send @e's text.
+ */
+int reply_engine_error(struct api_request *req, int err, const struct sm_errinfo *e);
+
+/** 503 no-directory. */
+int reply_no_directory(struct api_request *req);
+
 /* ---- handlers ---- */
 
 int h_health(struct api_request *req);
+int h_ready(struct api_request *req);
 int h_inspect(struct api_request *req);
+int h_verdict(struct api_request *req);
+int h_account(struct api_request *req);
 
 #endif

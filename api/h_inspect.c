@@ -18,79 +18,6 @@
 
 #include "api_internal.h"
 
-/* Media types accepted for a raw (non-JSON) body, compared without parameters. */
-static const char *const raw_types[] = {
-    "application/x-pem-file",
-    "application/pem-certificate-chain",
-    "application/pkix-cert",
-    "application/x-x509-ca-cert",
-    "application/x-x509-user-cert",
-    "application/octet-stream",
-    "text/plain",
-    "application/x-www-form-urlencoded", /* what `curl --data-binary @cert.pem` sends */
-};
-
-#define MEDIA_TYPE_MAX 128
-
-enum body_kind {
-    BODY_RAW,
-    BODY_JSON,
-    BODY_UNSUPPORTED,
-};
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* "Type/Sub ; charset=x" -> "type/sub" in @out; false when empty or too long. */
-static bool media_type(const char *ctype, char *out, size_t size)
-{
-    size_t len = 0;
-
-    while (is_space(*ctype))
-        ctype++;
-    for (; *ctype && *ctype != ';'; ctype++) {
-        if (len + 1 >= size)
-            return false;
-        char c = *ctype;
-        out[len++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    while (len > 0 && is_space(out[len - 1]))
-        len--;
-    out[len] = '\0';
-    return len > 0;
-}
-
-static enum body_kind body_kind(const char *ctype, const char *body, size_t len)
-{
-    char mt[MEDIA_TYPE_MAX];
-    size_t i = 0, mt_len;
-
-    while (i < len && is_space(body[i]))
-        i++;
-    if (i < len && body[i] == '{')
-        return BODY_JSON;
-    if (!ctype || !media_type(ctype, mt, sizeof(mt)))
-        return BODY_RAW; /* no type given: the engine sniffs PEM / DER / base64 */
-    mt_len = strlen(mt);
-    if (strcmp(mt, "application/json") == 0 ||
-        (mt_len > 5 && strcmp(mt + mt_len - 5, "+json") == 0))
-        return BODY_JSON;
-    for (size_t k = 0; k < sizeof(raw_types) / sizeof(raw_types[0]); k++)
-        if (strcmp(mt, raw_types[k]) == 0)
-            return BODY_RAW;
-    return BODY_UNSUPPORTED;
-}
-
-/* Case-insensitive comparison of a header value with a lower-case token, spaces trimmed. */
-static bool token_is(const char *value, const char *token)
-{
-    char buf[32];
-
-    return media_type(value, buf, sizeof(buf)) && strcmp(buf, token) == 0;
-}
-
 /*
  * Take the "certificate" member of a JSON body. Returns 0 with a borrowed string in @ret,
  * @ret_len (valid while *@ret_root lives: json_decref() it), or a negative code after replying.
@@ -125,7 +52,6 @@ static int json_certificate(struct api_request *req, json_t **ret_root, const ch
 
 int h_inspect(struct api_request *req)
 {
-    const char *cenc = req_header(req, "Content-Encoding");
     const char *input = req->body;
     size_t input_len = req->body_len;
     struct sm_errinfo err = { .offset = -1, .text = "" };
@@ -135,9 +61,8 @@ int h_inspect(struct api_request *req)
     char detail[sizeof(err.text) + 32];
     int ret;
 
-    if (cenc && !token_is(cenc, "identity"))
-        return reply_problem(req, API_P_UNSUPPORTED_MEDIA_TYPE,
-                             "Content-Encoding is not supported; send the body uncompressed");
+    if ((ret = body_check_encoding(req)) < 0)
+        return ret; /* answered */
     if (req->body_len == 0)
         return reply_problem(req, API_P_EMPTY_BODY,
                              "send a PEM or DER certificate, or {\"certificate\": \"...\"}");

@@ -57,17 +57,18 @@ struct api {
 /* ---- small helpers ---- */
 
 /*
- * Copy at most @max bytes of @s (@len bytes) into @out for a log line: printable ASCII as is,
- * everything else (and '"', '\\') as \xNN; "..." when cut. @out has room for 4 * max + 4.
+ * Copy at most @max bytes of @s (@len bytes) into @out for a log line: printable ASCII as is
+ * (the space too with @space), everything else (and '"', '\\') as \xNN; "..." when cut. @out
+ * has room for 4 * max + 4.
  */
-static void log_escape(const char *s, size_t len, size_t max, char *out)
+static void log_escape(const char *s, size_t len, size_t max, bool space, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
 
     for (size_t i = 0; i < len && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        if (((c == ' ' && space) || (c > 0x20 && c < 0x7f)) && c != '"' && c != '\\') {
             out[o++] = (char)c;
         } else {
             out[o++] = '\\';
@@ -145,6 +146,7 @@ static struct api_request *request_free(struct api_request *req)
 {
     if (req) {
         body_release(req->api, req);
+        free(req->target);
         free(req);
     }
     return NULL;
@@ -155,6 +157,16 @@ static struct api_request *request_free(struct api_request *req)
 const char *req_header(const struct api_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const struct api_config *req_config(const struct api_request *req)
+{
+    return &req->api->cfg;
+}
+
+void req_note(struct api_request *req, const char *text)
+{
+    log_escape(text, strlen(text), API_LOG_NOTE_MAX, true, req->log_note);
 }
 
 /*
@@ -189,10 +201,14 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
         ret = -ENOMEM;
         goto out_destroy;
     }
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE &&
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES) {
-        ret = -ENOMEM;
-        goto out_destroy;
+    if (req->retry_after) {
+        char secs[16];
+
+        snprintf(secs, sizeof(secs), "%u", req->retry_after);
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs) != MHD_YES) {
+            ret = -ENOMEM;
+            goto out_destroy;
+        }
     }
     /* Shutting down: the client must not reuse this connection. */
     if (atomic_load(&req->api->closing) &&
@@ -232,11 +248,13 @@ int reply_problem(struct api_request *req, enum api_problem p, const char *detai
     ret = problem_json(p, detail, &json);
     if (ret == 0) {
         req->problem = info->code;
+        req->retry_after = info->retry_after;
         ret = queue(req, info->status, CT_PROBLEM, json, strlen(json), true);
     }
     if (ret == -ENOMEM) {
         /* Out of memory: the static 503 needs no allocation but the response object. */
         req->problem = problem_info(API_P_UNAVAILABLE)->code;
+        req->retry_after = problem_info(API_P_UNAVAILABLE)->retry_after;
         ret = queue(req, MHD_HTTP_SERVICE_UNAVAILABLE, CT_PROBLEM,
                     (char *)(uintptr_t)problem_503_static, sizeof(problem_503_static) - 1, false);
     }
@@ -271,9 +289,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     strcpy(req->log_method, "-");
     if (!uri)
         uri = "";
+    /* Kept as sent: MHD decodes the path it hands to on_access(), and "%00" would cut it. */
+    req->target = strdup(uri);
+    if (!req->target) {
+        free(req);
+        return NULL;
+    }
     /* The raw request target without the query (never logged: it may carry secrets). */
     path_len = strcspn(uri, "?");
-    log_escape(uri, path_len, API_LOG_PATH_MAX, req->log_path);
+    log_escape(uri, path_len, API_LOG_PATH_MAX, false, req->log_path);
     atomic_fetch_add(&api->active, 1);
     return req;
 }
@@ -288,7 +312,7 @@ static enum MHD_Result first_call(struct api *api, struct api_request *req, cons
 
     req->started = true;
     req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    log_escape(method, strlen(method), API_LOG_METHOD_MAX, req->log_method);
+    log_escape(method, strlen(method), API_LOG_METHOD_MAX, false, req->log_method);
     req->route = route_lookup(method, url, &req->path_known);
     if (!req->route && req->path_known) {
         route_allow(url, req->allow, sizeof(req->allow));
@@ -440,11 +464,12 @@ static void access_log(const struct api_request *req, struct MHD_Connection *con
         return;
     log_msg(prio,
             "request id=%s method=%s path=\"%s\" status=%u bytes=%zu duration_us=%" PRId64
-            "%s%s%s%s",
+            "%s%s%s%s%s%s%s",
             req->id, req->log_method, req->log_path, status, req->bytes, elapsed_us(&req->start),
             req->problem ? " problem=" : "", req->problem ? req->problem : "",
             toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " end=" : "",
-            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? termination_name(toe) : "");
+            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? termination_name(toe) : "",
+            req->log_note[0] ? " note=\"" : "", req->log_note, req->log_note[0] ? "\"" : "");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

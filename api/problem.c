@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <strongmap/common.h>
+#include <strongmap/dir.h>
 #include <strongmap/json.h>
 
 #include "api_internal.h"
@@ -14,19 +15,32 @@
 /* Longest detail sent to a client, in bytes. */
 #define PROBLEM_DETAIL_MAX 400
 
-/* Indexed by enum api_problem; codes are documented in openapi/strongmapd.yaml. */
+/*
+ * Indexed by enum api_problem; codes are documented in openapi/strongmapd.yaml. The last column
+ * is the Retry-After of a 503 in seconds (0: none, the condition does not pass by itself).
+ *
+ * 422 marks a well-formed request that the directory's content leaves without an answer: the
+ * account publishes no certificate to evaluate, or a lookup matched more than SM_MAX_ACCOUNTS
+ * entries. Neither is the client's mistake (no 400), neither passes on a retry (no 503), and
+ * neither is a fault of strongmapd (no 500).
+ */
 static const struct api_problem_info problems[API_P__COUNT] = {
-    [API_P_NOT_FOUND] = { "not-found", 404, "Not found" },
-    [API_P_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405, "Method not allowed" },
-    [API_P_BODY_TOO_LARGE] = { "body-too-large", 413, "Request body too large" },
-    [API_P_EMPTY_BODY] = { "empty-body", 400, "Empty request body" },
-    [API_P_BAD_CERTIFICATE] = { "bad-certificate", 400, "Not a readable certificate" },
-    [API_P_BAD_JSON] = { "bad-json", 400, "Malformed JSON" },
-    [API_P_MISSING_FIELD] = { "missing-field", 400, "Missing or invalid field" },
-    [API_P_BAD_REQUEST] = { "bad-request", 400, "Bad request" },
-    [API_P_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", 415, "Unsupported media type" },
-    [API_P_INTERNAL] = { "internal", 500, "Internal error" },
-    [API_P_UNAVAILABLE] = { "unavailable", 503, "Temporarily unavailable" },
+    [API_P_NOT_FOUND] = { "not-found", 404, "Not found", 0 },
+    [API_P_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405, "Method not allowed", 0 },
+    [API_P_BODY_TOO_LARGE] = { "body-too-large", 413, "Request body too large", 0 },
+    [API_P_EMPTY_BODY] = { "empty-body", 400, "Empty request body", 0 },
+    [API_P_BAD_CERTIFICATE] = { "bad-certificate", 400, "Not a readable certificate", 0 },
+    [API_P_BAD_JSON] = { "bad-json", 400, "Malformed JSON", 0 },
+    [API_P_MISSING_FIELD] = { "missing-field", 400, "Missing or invalid field", 0 },
+    [API_P_BAD_REQUEST] = { "bad-request", 400, "Bad request", 0 },
+    [API_P_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", 415, "Unsupported media type", 0 },
+    [API_P_NO_CERTIFICATE] = { "no-certificate", 422, "No certificate to evaluate", 0 },
+    [API_P_DIRECTORY_LIMIT] = { "directory-limit", 422, "Too many directory entries", 0 },
+    [API_P_INTERNAL] = { "internal", 500, "Internal error", 0 },
+    [API_P_UNAVAILABLE] = { "unavailable", 503, "Temporarily unavailable", 1 },
+    [API_P_NO_DIRECTORY] = { "no-directory", 503, "No directory configured", 0 },
+    [API_P_DIRECTORY_UNAVAILABLE] = { "directory-unavailable", 503, "Directory unavailable", 5 },
+    [API_P_DIRECTORY_REFUSED] = { "directory-refused", 503, "Directory refused access", 30 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)
@@ -49,12 +63,15 @@ enum api_problem problem_from_error(int err)
     case SM_E_UTF8:
     case -EINVAL: return API_P_BAD_REQUEST;
     case -ENOMEM: return API_P_UNAVAILABLE;
+    case -ENOENT: return API_P_NO_CERTIFICATE; /* sm_verdict_evaluate(): nothing to evaluate */
+    case SM_E_DIR_DOWN: return API_P_DIRECTORY_UNAVAILABLE;
+    case SM_E_DIR_REFUSED: return API_P_DIRECTORY_REFUSED;
+    case SM_E_DIR_LIMIT: return API_P_DIRECTORY_LIMIT;
     default: return API_P_INTERNAL;
     }
 }
 
-/* Length of the valid UTF-8 sequence at @p (at most @len bytes), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t len)
+size_t api_utf8_seq(const unsigned char *p, size_t len)
 {
     unsigned char c = p[0];
     size_t n;
@@ -94,7 +111,7 @@ static void sanitize(const char *in, char *out, size_t size)
     size_t len = strlen(in), o = 0;
 
     while (len > 0) {
-        size_t n = utf8_seq(p, len);
+        size_t n = api_utf8_seq(p, len);
         if (n == 0 || (n == 1 && (p[0] < 0x20 || p[0] == 0x7f))) {
             if (o + 1 >= size)
                 break;

@@ -7,12 +7,28 @@
 
 #include "api_internal.h"
 
+/* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). */
 static const struct api_route routes[] = {
     { "GET", "/healthz", h_health, false },
+    { "GET", "/readyz", h_ready, false },
     { "POST", "/v1/inspect", h_inspect, true },
+    { "POST", "/v1/verdict", h_verdict, true },
+    { "GET", "/v1/accounts/{name}", h_account, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+#define PARAM_SUFFIX "{name}"
+
+/* Does @path match the route path @pattern (exactly, or with a non-empty last segment)? */
+static bool path_matches(const char *pattern, const char *path)
+{
+    size_t plen = strlen(pattern), slen = strlen(PARAM_SUFFIX);
+
+    if (plen > slen && strcmp(pattern + plen - slen, PARAM_SUFFIX) == 0)
+        return strncmp(pattern, path, plen - slen) == 0 && path[plen - slen] != '\0';
+    return strcmp(pattern, path) == 0;
+}
 
 const struct api_route *route_lookup(const char *method, const char *path, bool *ret_path_known)
 {
@@ -22,7 +38,7 @@ const struct api_route *route_lookup(const char *method, const char *path, bool 
     if (strcmp(method, "HEAD") == 0)
         method = "GET";
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (strcmp(routes[i].path, path) != 0)
+        if (!path_matches(routes[i].path, path))
             continue;
         known = true;
         if (strcmp(routes[i].method, method) == 0) {
@@ -45,7 +61,7 @@ char *route_allow(const char *path, char *buf, size_t size)
         const char *m = routes[i].method;
         int n;
 
-        if (strcmp(routes[i].path, path) != 0)
+        if (!path_matches(routes[i].path, path))
             continue;
         n = snprintf(buf + len, size - len, "%s%s%s", len ? ", " : "", m,
                      strcmp(m, "GET") == 0 ? ", HEAD" : "");

@@ -5,9 +5,13 @@
  *   strongmap altsecid lint [--text] [--pretty] [--cert FILE] VALUE...
  *   strongmap sid extension [--text] [--pretty] S-1-...
  *   strongmap sid decode [--text] [--pretty] HEX|BASE64
+ *   strongmap verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY
+ *   strongmap account NAME [WHAT-IF] DIRECTORY
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
- * Exit status: 0 success, 1 bad input (one line on stderr), 2 usage error.
+ * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
+ * 2 usage error, 3 verdict deny / account not ready, 4 directory unavailable. The directory
+ * flags and what-if options are those of strongmapd (daemon/options.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,10 +23,13 @@
 
 #include <strongmap/strongmap.h>
 
+#include "options.h"
 #include "text.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
+#define EXIT_DENY  3 /* verdict deny, account not ready: an answer, not an error */
+#define EXIT_DIR   4 /* the directory did not answer (unreachable, refused access) */
 
 static const char *progname = "strongmap";
 
@@ -31,6 +38,12 @@ struct opts {
     unsigned json_flags;
     time_t at;
     const char *cert_file;
+    /* verdict and account */
+    const char *account;
+    struct opt_profiles profiles; /* n 0: the engine's default, windows-2022 */
+    struct opt_whatif whatif;
+    struct opt_dir dir;
+    bool verdict_opts; /* --account / --profile / --mode / --backdating given */
 };
 
 static void usage(FILE *f)
@@ -40,6 +53,8 @@ static void usage(FILE *f)
             "       %s altsecid lint [--text] [--pretty] [--cert FILE] VALUE...\n"
             "       %s sid extension [--text] [--pretty] S-1-...\n"
             "       %s sid decode [--text] [--pretty] HEX|BASE64\n"
+            "       %s verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
+            "       %s account NAME [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -49,14 +64,30 @@ static void usage(FILE *f)
             "          stdin, one per line); with --cert, check them against a certificate\n"
             "sid       the SID extension (DER), SAN URI, objectSid and LDAP filter for a SID,\n"
             "          or decode a binary objectSid\n"
+            "verdict   what a domain controller does with the certificate in FILE (\"-\": stdin)\n"
+            "          at logon: allow or deny, for which account, the Kerberos error and KDC\n"
+            "          event, why, and the fix. With --account NAME alone, the account's\n"
+            "          published certificate is evaluated\n"
+            "account   is an account ready for strong mapping (ready, at_risk, blocked)?\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
-            "  --at TIME     evaluate validity at TIME (RFC 3339, e.g. 2026-01-01T00:00:00Z)\n"
+            "  --at TIME     evaluate at TIME (RFC 3339, e.g. 2026-01-01T00:00:00Z)\n"
             "  --cert FILE   certificate to lint values against\n"
+            "  --account NAME  the account to evaluate for: sAMAccountName, DOMAIN\\name, UPN,\n"
+            "                SID, DN or DNS host name (default: the one the certificate names)\n"
             "\n"
-            "Exit status: 0 success, 1 bad input, 2 usage error.\n",
-            progname, progname, progname, progname, progname);
+            "WHAT-IF (verdict, account):\n"
+            "  --profile P   DC profile: windows-2016, windows-2019, windows-2022 (also\n"
+            "                windows-2025), samba; repeat for a fleet (default windows-2022)\n"
+            "  --mode N      StrongCertificateBindingEnforcement for every profile: 1 or 2\n"
+            "                (Samba: 0, 1 or 2; default 2)\n"
+            "  --backdating S  CertificateBackdatingCompensation in seconds (default 600)\n"
+            "\n"
+            "DIRECTORY (verdict, account; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
+            "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
+            "error, 3 verdict deny or account not ready, 4 directory unavailable.\n",
+            progname, progname, progname, progname, progname, progname, progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -152,20 +183,6 @@ out:
     buf[len] = '\0';
     *ret_buf = buf;
     *ret_len = len;
-    return 0;
-}
-
-static int parse_time(const char *s, time_t *ret)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || (strcmp(end, "Z") != 0 && strcmp(end, "") != 0))
-        return -EINVAL;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -EINVAL;
-    *ret = t;
     return 0;
 }
 
@@ -389,84 +406,333 @@ static int cmd_sid(int argc, char **argv, const struct opts *o)
     return emit(json);
 }
 
+/* ---- verdict and account --------------------------------------------------------------- */
+
+/* Open the directory of @o; on failure print one line and return the exit status. */
+static int open_dir(const struct opts *o, struct sm_dir **ret)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    char *password = NULL, err[OPT_ERR_MAX];
+    int r;
+
+    if (o->dir.password_file &&
+        opt_read_password(o->dir.password_file, &password, err, sizeof(err)) < 0)
+        return fail("--ldap-password-file: %s", err);
+    r = opt_dir_open(&o->dir, password, false, ret, &e);
+    password = opt_password_free(password);
+    if (r == 0)
+        return 0;
+    if (o->dir.ldif)
+        return fail("%s", e.text[0] ? e.text : sm_strerror(r));
+    fail("LDAP settings: %s", e.text[0] ? e.text : sm_strerror(r));
+    return r == -EINVAL ? EXIT_USAGE : EXIT_INPUT;
+}
+
+/* One line for an engine error; the exit status that goes with it. */
+static int dir_fail(int r, const struct sm_errinfo *e)
+{
+    const char *text = e->text[0] ? e->text : sm_strerror(r);
+
+    if (r == SM_E_DIR_DOWN || r == SM_E_DIR_REFUSED) {
+        fail("directory: %s", text);
+        return EXIT_DIR;
+    }
+    return fail("%s", text);
+}
+
+/* Checks shared by verdict and account. */
+static int need_dir(const struct opts *o, const char *cmd)
+{
+    if (opt_dir_configured(&o->dir))
+        return 0;
+    fprintf(stderr, "%s: %s needs a directory: --ldif FILE, or --ldap-uri URI --ldap-base DN\n",
+            progname, cmd);
+    return EXIT_USAGE;
+}
+
+static int cmd_verdict(int argc, char **argv, const struct opts *o)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_certs *certs = NULL;
+    struct sm_verdict *v = NULL;
+    struct sm_dir *dir = NULL;
+    char *json;
+    int status;
+
+    if (argc > 1 || (argc == 0 && !o->account)) {
+        fprintf(stderr,
+                "%s: verdict needs one certificate FILE (\"-\": stdin), --account NAME, "
+                "or both\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if ((status = need_dir(o, "verdict")) != 0)
+        return status;
+    if (argc == 1 && (status = load_certs(argv[0], o, &certs)) != 0)
+        return status;
+    if ((status = open_dir(o, &dir)) != 0)
+        goto out;
+    struct sm_verdict_input in = {
+        .cert = certs ? &certs->certs[0] : NULL,
+        .account = o->account,
+        .profiles = o->profiles.v,
+        .n_profiles = o->profiles.n,
+        .at = o->at,
+    };
+    int r = sm_verdict_evaluate(dir, &in, &v, &e);
+    if (r < 0) {
+        status = dir_fail(r, &e);
+        goto out;
+    }
+    if (o->text) {
+        text_verdict(stdout, v);
+    } else {
+        if (sm_json_verdict(v, o->json_flags, &json) < 0) {
+            status = fail("out of memory");
+            goto out;
+        }
+        if (emit(json) != 0) {
+            status = EXIT_INPUT;
+            goto out;
+        }
+    }
+    status = v->allow ? 0 : EXIT_DENY;
+out:
+    sm_verdict_free(v);
+    sm_dir_close(dir);
+    sm_certs_free(certs);
+    return status;
+}
+
+static int cmd_account(int argc, char **argv, const struct opts *o)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_account_status *s = NULL;
+    struct sm_dir *dir = NULL;
+    char *json;
+    int status;
+
+    if (argc != 1 || o->account) {
+        fprintf(stderr, "%s: account takes one NAME (and no --account)\n", progname);
+        return EXIT_USAGE;
+    }
+    if ((status = need_dir(o, "account")) != 0)
+        return status;
+    if ((status = open_dir(o, &dir)) != 0)
+        return status;
+    int r = sm_account_status(dir, argv[0], o->profiles.v, o->profiles.n, o->at, &s, &e);
+    if (r < 0) {
+        status = dir_fail(r, &e);
+        goto out;
+    }
+    if (o->text) {
+        text_account_status(stdout, s);
+    } else {
+        if (sm_json_account_status(s, o->json_flags, &json) < 0) {
+            status = fail("out of memory");
+            goto out;
+        }
+        if (emit(json) != 0) {
+            status = EXIT_INPUT;
+            goto out;
+        }
+    }
+    status = s->readiness == SM_READY ? 0 : EXIT_DENY;
+out:
+    sm_account_status_free(s);
+    sm_dir_close(dir);
+    return status;
+}
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+enum {
+    OPT_TEXT = 't',
+    OPT_PRETTY = 'p',
+    OPT_AT = 'a',
+    OPT_CERT = 'c',
+    OPT_HELP = 'h',
+    OPT_VERSION = 'V',
+    OPT_ACCOUNT = 0x100,
+    OPT_PROFILE,
+    OPT_MODE,
+    OPT_BACKDATING,
+};
+
+static const struct option long_opts[] = {
+    { "text", no_argument, NULL, OPT_TEXT },
+    { "pretty", no_argument, NULL, OPT_PRETTY },
+    { "at", required_argument, NULL, OPT_AT },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "account", required_argument, NULL, OPT_ACCOUNT },
+    { "profile", required_argument, NULL, OPT_PROFILE },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "backdating", required_argument, NULL, OPT_BACKDATING },
+    OPT_DIR_LONGOPTS,
+    { NULL, 0, NULL, 0 },
+};
+
+/*
+ * Take option @id with @arg. Returns -1 to go on, or the exit status (0 after --help and
+ * --version, EXIT_USAGE with a message on stderr).
+ */
+static int take_option(struct opts *o, int id, const char *arg)
+{
+    unsigned long long n;
+    char err[OPT_ERR_MAX];
+
+    switch (id) {
+    case OPT_TEXT: o->text = true; break;
+    case OPT_PRETTY: o->json_flags |= SM_JSON_PRETTY; break;
+    case OPT_AT:
+        if (opt_parse_time(arg, &o->at) < 0) {
+            fprintf(stderr, "%s: --at: \"%s\" is not an RFC 3339 UTC time\n", progname, arg);
+            return EXIT_USAGE;
+        }
+        break;
+    case OPT_CERT: o->cert_file = arg; break;
+    case OPT_HELP: usage(stdout); return 0;
+    case OPT_VERSION: printf("strongmap %s\n", sm_version()); return 0;
+    case OPT_ACCOUNT:
+        o->account = arg; /* checked by the engine, as a NAME operand is */
+        o->verdict_opts = true;
+        break;
+    case OPT_PROFILE:
+        if (opt_profile_add(&o->profiles, arg, err, sizeof(err)) < 0)
+            goto out_err;
+        o->verdict_opts = true;
+        break;
+    case OPT_MODE:
+        if (opt_parse_ull(arg, 2, &n) < 0) {
+            fprintf(stderr, "%s: --mode: 1 or 2 (Samba: 0, 1 or 2)\n", progname);
+            return EXIT_USAGE;
+        }
+        o->whatif.mode = (int)n;
+        o->verdict_opts = true;
+        break;
+    case OPT_BACKDATING:
+        if (opt_parse_ull(arg, OPT_BACKDATING_MAX, &n) < 0) {
+            fprintf(stderr, "%s: --backdating: 0 to %lld seconds\n", progname, OPT_BACKDATING_MAX);
+            return EXIT_USAGE;
+        }
+        o->whatif.backdating_s = (long long)n;
+        o->verdict_opts = true;
+        break;
+    default:
+        if (opt_dir_set(&o->dir, id, arg, err, sizeof(err)) < 0)
+            goto out_err;
+        break;
+    }
+    return -1;
+
+out_err:
+    fprintf(stderr, "%s: %s\n", progname, err);
+    return EXIT_USAGE;
+}
+
+/*
+ * After the options: do they suit the command? The what-if is applied to the profiles (the
+ * engine's default profile when none is named). Returns -1 to go on, or EXIT_USAGE.
+ */
+static int check_options(struct opts *o, const char *cmd)
+{
+    bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0;
+    char err[OPT_ERR_MAX];
+
+    if (!dir_cmd && (o->verdict_opts || opt_dir_configured(&o->dir))) {
+        fprintf(stderr,
+                "%s: --account, --profile, --mode, --backdating and the directory flags "
+                "are for verdict and account\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if (!dir_cmd)
+        return -1;
+    if (opt_dir_check(&o->dir, err, sizeof(err)) < 0)
+        goto out_err;
+    if (o->profiles.n == 0 && (o->whatif.mode >= 0 || o->whatif.backdating_s >= 0))
+        opt_profile_add(&o->profiles, "windows-2022", err, sizeof(err));
+    if (opt_whatif_apply(&o->profiles, &o->whatif, err, sizeof(err)) < 0)
+        goto out_err;
+    return -1;
+
+out_err:
+    fprintf(stderr, "%s: %s\n", progname, err);
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-    static const struct option long_opts[] = {
-        { "text", no_argument, NULL, 't' },
-        { "pretty", no_argument, NULL, 'p' },
-        { "at", required_argument, NULL, 'a' },
-        { "cert", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct opts o = { 0 };
-    int c;
+    struct opts o = { .whatif = OPT_WHATIF_NONE };
+    int c, r;
 
     if (argc > 0 && argv[0][0])
         progname = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     /* options before the subcommand; those after it are gathered below */
     while ((c = getopt_long(argc, argv, "+tpa:c:hV", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 't': o.text = true; break;
-        case 'p': o.json_flags |= SM_JSON_PRETTY; break;
-        case 'a':
-            if (parse_time(optarg, &o.at) < 0) {
-                fprintf(stderr, "%s: --at: \"%s\" is not an RFC 3339 UTC time\n", progname, optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'c': o.cert_file = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("strongmap %s\n", sm_version()); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        if (c == '?' || c == ':') {
+            usage(stderr);
+            return EXIT_USAGE;
         }
+        if ((r = take_option(&o, c, optarg)) >= 0)
+            return r;
     }
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[optind];
-    /* gather options after the subcommand too, keeping operands in order */
-    int rest_argc = 0;
+    /* gather options after the subcommand too ("--name VALUE" or "--name=VALUE"), keeping
+       operands in order */
+    int rest_argc = 0, status = -1;
     char **rest = calloc((size_t)argc, sizeof(char *));
     if (!rest)
         return EXIT_INPUT;
-    for (int i = optind + 1; i < argc; i++) {
-        const char *a = argv[i];
+    for (int i = optind + 1; i < argc && status < 0; i++) {
+        const char *a = argv[i], *eq, *val = NULL;
+        const struct option *opt = NULL;
+        size_t len;
+
         if (strcmp(a, "--") == 0) {
             while (++i < argc)
                 rest[rest_argc++] = argv[i];
             break;
         }
-        if (strcmp(a, "--text") == 0) {
-            o.text = true;
-        } else if (strcmp(a, "--pretty") == 0) {
-            o.json_flags |= SM_JSON_PRETTY;
-        } else if ((strcmp(a, "--cert") == 0 || strcmp(a, "--at") == 0) && i + 1 < argc) {
-            if (a[2] == 'c') {
-                o.cert_file = argv[++i];
-            } else if (parse_time(argv[++i], &o.at) < 0) {
-                fprintf(stderr, "%s: --at: \"%s\" is not an RFC 3339 UTC time\n", progname,
-                        argv[i]);
-                free(rest);
-                return EXIT_USAGE;
-            }
-        } else if (strncmp(a, "--", 2) == 0) {
-            fprintf(stderr, "%s: unknown or incomplete option %s\n", progname, a);
-            free(rest);
-            return EXIT_USAGE;
-        } else {
+        if (strncmp(a, "--", 2) != 0) {
             rest[rest_argc++] = argv[i];
+            continue;
         }
+        eq = strchr(a, '=');
+        len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        for (const struct option *k = long_opts; k->name && !opt; k++)
+            if (strlen(k->name) == len && strncmp(k->name, a + 2, len) == 0)
+                opt = k;
+        if (opt && opt->has_arg == required_argument)
+            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!opt || (opt->has_arg == required_argument && !val) ||
+            (opt->has_arg == no_argument && eq)) {
+            fprintf(stderr, "%s: unknown or incomplete option %s\n", progname, a);
+            status = EXIT_USAGE;
+            break;
+        }
+        status = take_option(&o, opt->val, val);
     }
-    int status;
-    if (strcmp(cmd, "inspect") == 0) {
+    if (status < 0)
+        status = check_options(&o, cmd);
+    if (status >= 0) {
+        /* answered already: usage error, --help, --version */
+    } else if (strcmp(cmd, "inspect") == 0) {
         status = cmd_inspect(rest_argc, rest, &o);
     } else if (strcmp(cmd, "altsecid") == 0) {
         status = cmd_altsecid(rest_argc, rest, &o);
     } else if (strcmp(cmd, "sid") == 0) {
         status = cmd_sid(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "verdict") == 0) {
+        status = cmd_verdict(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "account") == 0) {
+        status = cmd_account(rest_argc, rest, &o);
     } else if (strcmp(cmd, "version") == 0) {
         printf("strongmap %s\n", sm_version());
         status = 0;

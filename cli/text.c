@@ -100,26 +100,35 @@ void text_certs(FILE *f, const struct sm_certs *certs)
         fprintf(f, "Block %u: not read: %s\n", certs->errors[i].index, certs->errors[i].message);
 }
 
-void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct sm_cert *cert)
+static void altsec_lines(FILE *f, struct sm_altsec *const *vals, size_t n,
+                         const struct sm_cert *cert, const char *in)
 {
     for (size_t i = 0; i < n; i++) {
         const struct sm_altsec *v = vals[i];
-        fprintf(f, "%s\n", v->value);
+        fprintf(f, "%s%s\n", in, v->value);
         switch (v->kind) {
         case SM_ALTSEC_MAPPING:
-            fprintf(f, "  %s, %s\n", sm_map_type_name(v->type), v->strong ? "strong" : "weak");
+            fprintf(f, "%s  %s, %s\n", in, sm_map_type_name(v->type),
+                    v->strong ? "strong" : "weak");
             break;
-        case SM_ALTSEC_NOT_X509: fprintf(f, "  not a certificate mapping\n"); break;
+        case SM_ALTSEC_NOT_X509: fprintf(f, "%s  not a certificate mapping\n", in); break;
         case SM_ALTSEC_INVALID:
-            fprintf(f, "  never matches on Windows: %s\n", v->invalid_reason);
+            fprintf(f, "%s  never matches on Windows: %s\n", in, v->invalid_reason);
             break;
         }
         if (cert)
-            fprintf(f, "  matches the certificate: Windows %s, Samba %s\n",
+            fprintf(f, "%s  matches the certificate: Windows %s, Samba %s\n", in,
                     sm_altsec_matches(v, cert) ? "yes" : "no",
                     sm_altsec_matches_samba(v, cert) ? "yes" : "no");
-        findings(f, &v->findings, "  ");
+        char ind[16];
+        snprintf(ind, sizeof(ind), "%s  ", in);
+        findings(f, &v->findings, ind);
     }
+}
+
+void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct sm_cert *cert)
+{
+    altsec_lines(f, vals, n, cert, "");
 }
 
 void text_sid(FILE *f, const char *json)
@@ -133,4 +142,156 @@ void text_sid(FILE *f, const char *json)
             fprintf(f, "%-26s %s\n", key, json_string_value(val));
     }
     json_decref(root);
+}
+
+/* ---- verdicts and account statuses ---------------------------------------------------------- */
+
+static void account_lines(FILE *f, const char *label, const struct sm_account *a)
+{
+    char sid[SM_SID_TEXT_MAX];
+
+    fprintf(f, "%-12s %s\n", label, a->dn);
+    fprintf(f, "%-12s sAMAccountName %s, UPN %s, SID %s, %s%s\n", "", a->sam ? a->sam : "-",
+            a->upn ? a->upn : "-", a->has_sid ? sm_sid_format(&a->sid, sid, sizeof(sid)) : "-",
+            a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "disabled" : "enabled",
+            a->is_computer ? ", computer" : "");
+}
+
+static void reasons(FILE *f, const struct sm_reason *r, size_t n, const char *indent)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s[%s] %s\n", indent, r[i].code, r[i].message);
+}
+
+/* "DENY  66 KDC_ERR_CERTIFICATE_MISMATCH, event 39 (error); weak upn_san" */
+static void outcome_line(FILE *f, const struct sm_profile_outcome *o)
+{
+    fprintf(f, "%-5s", o->allow ? "ALLOW" : "DENY");
+    if (o->kdc_error.code)
+        fprintf(f, "  %d %s", o->kdc_error.code, o->kdc_error.name);
+    if (o->event.id)
+        fprintf(f, "%s event %d (%s)", o->kdc_error.code ? "," : " ", o->event.id, o->event.level);
+    if (o->mapping_strength)
+        fprintf(f, "; %s %s", o->mapping_strength, o->mapping_method);
+    fputc('\n', f);
+}
+
+static const char *reissue_text(const struct sm_remediation *r)
+{
+    if (!r->likely_issuer)
+        return NULL;
+    if (strcmp(r->likely_issuer, "adcs") == 0)
+        return r->reissue_adcs;
+    if (strcmp(r->likely_issuer, "intune_scep") == 0)
+        return r->reissue_scep;
+    return r->reissue_other_ca;
+}
+
+void text_verdict(FILE *f, const struct sm_verdict *v)
+{
+    const struct sm_profile_outcome *p = v->primary;
+    const struct sm_remediation *r = &v->remediation;
+    const char *reissue = reissue_text(r);
+
+    fprintf(f, "%-12s %s on %s (mode %d, backdating %ld s)\n", "Verdict",
+            v->allow ? "ALLOW" : "DENY", sm_profile_name(p->profile.kind), p->profile.mode,
+            p->profile.backdating_s);
+    if (p->kdc_error.code)
+        fprintf(f, "%-12s %d %s\n", "KDC error", p->kdc_error.code, p->kdc_error.name);
+    if (p->event.id)
+        fprintf(f, "%-12s %d (%s): %s\n", "KDC event", p->event.id, p->event.level, p->event.text);
+    if (p->mapping_strength)
+        fprintf(f, "%-12s %s, %s\n", "Mapping", p->mapping_strength, p->mapping_method);
+    if (v->account) {
+        account_lines(f, "Account", v->account);
+        fprintf(f, "%-12s found by %s\n", "", sm_resolution_name(v->resolution));
+    } else {
+        fprintf(f, "%-12s (none found)\n", "Account");
+    }
+    if (v->sid_owner)
+        account_lines(f, "SID owner", v->sid_owner);
+    fprintf(f, "%-12s %s\n", "Certificate", v->cert->subject.rfc4514);
+    fprintf(f, "%-12s issuer %s, serial %s, SHA-1 %s\n", "", v->cert->issuer.rfc4514,
+            v->cert->serial, v->cert->sha1);
+    fprintf(f, "%-12s %s\n", "NTAuth",
+            !v->ntauth_known      ? "store not read"
+            : v->issuer_in_ntauth ? "the issuer is in the store"
+                                  : "the issuer is NOT in the store");
+    if (v->n_profiles > 1) {
+        fprintf(f, "Profiles\n");
+        for (size_t i = 0; i < v->n_profiles; i++) {
+            const struct sm_profile_outcome *o = &v->profiles[i];
+            fprintf(f, "  %-13s mode %d  ", sm_profile_name(o->profile.kind), o->profile.mode);
+            outcome_line(f, o);
+        }
+    }
+    fprintf(f, "Mapping paths (%s)\n", sm_profile_name(p->profile.kind));
+    for (size_t i = 0; i < p->n_paths; i++) {
+        const struct sm_path *x = &p->paths[i];
+        fprintf(f, "  %-6s %-22s %s", x->strength ? x->strength : "-", x->method, x->result);
+        if (x->detail)
+            fprintf(f, "%*s%s", (int)(12 - strlen(x->result)), "", x->detail);
+        fputc('\n', f);
+    }
+    if (v->n_reasons || p->n_reasons) {
+        fprintf(f, "Reasons\n");
+        reasons(f, v->reasons, v->n_reasons, "  ");
+        reasons(f, p->reasons, p->n_reasons, "  ");
+    }
+    fprintf(f, "Remediation\n");
+    if (r->blocked_by)
+        fprintf(f, "  blocked by: %s\n", r->blocked_by);
+    if (r->altsec_value)
+        fprintf(f, "  altSecurityIdentities  %s\n", r->altsec_value);
+    if (r->altsec_value_samba)
+        fprintf(f, "  (Samba)                %s\n", r->altsec_value_samba);
+    for (size_t i = 0; i < sizeof(r->altsec_alternatives) / sizeof(r->altsec_alternatives[0]); i++)
+        if (r->altsec_alternatives[i])
+            fprintf(f, "  (or)                   %s\n", r->altsec_alternatives[i]);
+    for (size_t i = 0; i < r->n_steps; i++)
+        fprintf(f, "  %zu. %s\n", i + 1, r->steps[i]);
+    if (reissue)
+        fprintf(f, "  re-issue (likely issuer: %s): %s\n", r->likely_issuer, reissue);
+    if (r->sid_extension_der_base64)
+        fprintf(f, "  SID extension (DER)    %s\n", r->sid_extension_der_base64);
+    if (r->sid_uri)
+        fprintf(f, "  SID URI                %s\n", r->sid_uri);
+}
+
+static const char *readiness_upper(enum sm_readiness r)
+{
+    switch (r) {
+    case SM_READY: return "READY";
+    case SM_AT_RISK: return "AT RISK";
+    case SM_BLOCKED: return "BLOCKED";
+    }
+    return "?";
+}
+
+void text_account_status(FILE *f, const struct sm_account_status *s)
+{
+    if (s->account)
+        account_lines(f, "Account", s->account);
+    else
+        fprintf(f, "%-12s (none found)\n", "Account");
+    fprintf(f, "%-12s %s\n", "Status", readiness_upper(s->readiness));
+    fprintf(f, "%-12s", "Profiles");
+    for (size_t i = 0; i < s->n_profiles; i++)
+        fprintf(f, "%s%s", i ? ", " : " ", sm_profile_name(s->profiles[i].kind));
+    fputc('\n', f);
+    if (s->n_reasons) {
+        fprintf(f, "Reasons\n");
+        reasons(f, s->reasons, s->n_reasons, "  ");
+    }
+    if (s->n_altsec) {
+        fprintf(f, "altSecurityIdentities\n");
+        altsec_lines(f, s->altsec, s->n_altsec, NULL, "  ");
+    }
+    fprintf(f, "Published certificates: %zu\n", s->n_cert_verdicts);
+    for (size_t i = 0; i < s->n_cert_verdicts; i++) {
+        const struct sm_verdict *v = s->cert_verdicts[i];
+        fprintf(f, "  %zu. %s (serial %s)\n     ", i + 1, v->cert->subject.rfc4514,
+                v->cert->serial);
+        outcome_line(f, v->primary);
+    }
 }

@@ -6,6 +6,11 @@ with http.client and raw sockets, validates every response body against the sche
 openapi/strongmapd.yaml gives for its route and status, and stops it with SIGTERM, checking
 that it exits 0 within a few seconds.
 
+The main daemon reads its directory from tests/data/dir/verdict.ldif.in, whose certificate
+placeholders are filled in at setup (the verdicts expected per certificate and account are
+those of tests/unit/test_verdict.c); other daemons run without a directory, or with an LDAP
+server that refuses connections.
+
     test_api.py --daemon build/daemon/strongmapd --data tests/data [unittest options]
 
 Needs python3-yaml and python3-jsonschema (Debian packages); exits 77 (ctest: skipped) when
@@ -13,6 +18,7 @@ they are missing.
 """
 
 import argparse
+import base64
 import copy
 import glob
 import http.client
@@ -44,6 +50,9 @@ START_TIMEOUT = 15.0  # seconds; generous for sanitizer builds
 STOP_TIMEOUT = 5.0
 PROBLEM_TYPE = re.compile(r"^/problems/[a-z][a-z-]*$")
 REQUEST_ID = re.compile(r"^[0-9a-f]{8}-[0-9]+$")
+AT = "2026-06-01T00:00:00Z"  # the evaluation time of tests/unit/test_verdict.c
+HENRY_SID = "S-1-5-21-1004336348-1177238915-682003330-1304"
+DOWN_LDAP = ["--ldap-uri", "ldap://127.0.0.1:1", "--ldap-base", "dc=example,dc=com"]
 
 
 # ---- OpenAPI -----------------------------------------------------------------------------------
@@ -193,18 +202,39 @@ DAEMON = None
 NOTIFY = None  # (socket, path) of the fake service manager
 NOTIFY_READY = None  # first datagram the daemon sent there
 TMPDIR = None
+LDIF = None  # the test directory, tests/data/dir/verdict.ldif.in filled in
+
+
+def pem_der_b64(path):
+    """base64 of the DER of the first certificate in a PEM file."""
+    with open(path, encoding="ascii") as f:
+        m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", f.read(), re.S)
+    return base64.b64encode(base64.b64decode("".join(m.group(1).split()))).decode()
+
+
+def make_ldif(tmpdir):
+    with open(os.path.join(ARGS.data, "dir", "verdict.ldif.in"), encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("@ISSUING_CA@", pem_der_b64(os.path.join(certs_dir(), "issuing_ca.pem")))
+    text = text.replace("@USERCERT_UPN_ONLY@",
+                        pem_der_b64(os.path.join(certs_dir(), "upn_only.pem")))
+    path = os.path.join(tmpdir, "verdict.ldif")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
 
 
 def setUpModule():
-    global SPEC, DAEMON, NOTIFY, NOTIFY_READY, TMPDIR
+    global SPEC, DAEMON, NOTIFY, NOTIFY_READY, TMPDIR, LDIF
     SPEC = Spec(OPENAPI)
     TMPDIR = tempfile.TemporaryDirectory(prefix="strongmapd-api-")
+    LDIF = make_ldif(TMPDIR.name)
     path = os.path.join(TMPDIR.name, "notify")
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     ns.bind(path)
     ns.settimeout(START_TIMEOUT)
     NOTIFY = (ns, path)
-    DAEMON = Daemon(notify_socket=path)
+    DAEMON = Daemon(extra_args=["--ldif", LDIF], notify_socket=path)
     try:
         NOTIFY_READY = ns.recv(4096).decode()
     except socket.timeout:
@@ -290,11 +320,12 @@ class Response:
 
 
 class ApiTestCase(unittest.TestCase):
-    def request(self, method, path, body=None, headers=None, conn=None, spec_path=None):
+    def request(self, method, path, body=None, headers=None, conn=None, spec_path=None,
+                daemon=None):
         """One request (on @conn or a fresh connection); checks and returns the Response."""
         own = conn is None
         if own:
-            conn = DAEMON.conn()
+            conn = (daemon or DAEMON).conn()
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -346,6 +377,22 @@ class ApiTestCase(unittest.TestCase):
         r = self.request("GET", "/healthz")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["status"], "ok")
+
+    def assertBadRequest(self, resp, field, code="bad-request"):
+        """400 with @code whose detail names @field."""
+        self.assertProblem(resp, 400, code)
+        self.assertIn(field, resp.json().get("detail", ""), resp.body[:300])
+
+    def verdict(self, doc, daemon=None, raw=None, ctype="application/json"):
+        """POST /v1/verdict with @doc as JSON (or the bytes @raw)."""
+        body = raw if raw is not None else json.dumps(doc)
+        headers = {"Content-Type": ctype} if ctype else {}
+        return self.request("POST", "/v1/verdict", body=body, headers=headers, daemon=daemon)
+
+    def account(self, name, query="", method="GET", daemon=None):
+        """GET /v1/accounts/@name (already %-encoded as it should be sent)."""
+        path = "/v1/accounts/" + name + ("?" + query if query else "")
+        return self.request(method, path, spec_path="/v1/accounts/{name}", daemon=daemon)
 
 
 def raw_exchange(d, data, read_until_close=True, timeout=15):
@@ -948,6 +995,579 @@ class T5Process(ApiTestCase):
         self.assertLess(time.monotonic() - t0, 2.0)
 
 
+# ---- verdicts, account statuses, readiness (the main daemon reads the test LDIF) -------------
+
+
+def pem_text(name):
+    return fixture(name).decode("ascii")
+
+
+class T6Verdict(ApiTestCase):
+    """POST /v1/verdict: one case per rule family; tests/unit/test_verdict.c has them all."""
+
+    def ok(self, doc):
+        r = self.verdict(dict(doc, at=doc.get("at", AT)))
+        self.assertEqual(r.status, 200, r.body[:400])
+        return r.json()
+
+    def assertOutcome(self, v, outcome, kdc=None, event=None, level=None, method=None,
+                      strength=None):
+        self.assertEqual(v["outcome"], outcome, v["reasons"])
+        self.assertEqual(v["kdc_error"] and v["kdc_error"]["code"], kdc)
+        self.assertEqual(v["event"] and v["event"]["id"], event)
+        if level:
+            self.assertEqual(v["event"]["level"], level)
+        self.assertEqual(v["mapping"] and v["mapping"]["method"], method)
+        if strength:
+            self.assertEqual(v["mapping"]["strength"], strength)
+
+    def test_sid_extension_allows(self):
+        v = self.ok({"certificate": pem_text("sid_ext.pem")})
+        self.assertOutcome(v, "allow", method="sid_extension", strength="strong")
+        self.assertEqual(v["resolved_by"], "upn_san")
+        self.assertEqual(v["account"]["sam"], "alice")
+        self.assertEqual(v["profile"], "windows-2022")
+        self.assertEqual([p["profile"] for p in v["profiles"]], ["windows-2022"])
+        self.assertEqual(v["ntauth"], {"known": True, "issuer_trusted": True})
+
+    def test_upn_only_denied_in_full_enforcement(self):
+        v = self.ok({"certificate": pem_text("upn_only.pem")})
+        self.assertOutcome(v, "deny", kdc=66, event=39, level="error", method="upn_san",
+                           strength="weak")
+        self.assertEqual(v["kdc_error"]["name"], "KDC_ERR_CERTIFICATE_MISMATCH")
+        self.assertIn("weak_mapping", [r["code"] for r in v["reasons"]])
+        # the fix: the exact strong value, and the SID extension for this account
+        self.assertTrue(v["remediation"]["altsecurityidentities"].startswith("X509:<I>"))
+        self.assertTrue(v["remediation"]["reissue"]["sid_uri"].endswith(
+            "S-1-5-21-1004336348-1177238915-682003330-1105"))
+
+    def test_upn_only_mode_1_allows_with_warning(self):
+        v = self.ok({"certificate": pem_text("upn_only.pem"), "mode": 1})
+        self.assertOutcome(v, "allow", event=39, level="warning", method="upn_san")
+        self.assertEqual(v["profiles"][0]["mode"], 1)
+
+    def test_expired(self):
+        v = self.ok({"certificate": pem_text("expired.pem")})
+        self.assertOutcome(v, "deny", kdc=71)
+
+    def test_base64_der(self):
+        b64 = fixture("sid_ext.b64").decode().strip()
+        v = self.ok({"certificate": b64})
+        self.assertOutcome(v, "allow", method="sid_extension")
+
+    def test_named_account_with_another_sid(self):
+        v = self.ok({"certificate": pem_text("sid_ext.pem"), "account": "mallory"})
+        self.assertOutcome(v, "deny", kdc=66, event=41)
+        self.assertEqual(v["resolved_by"], "named")
+        self.assertEqual(v["sid_owner"]["sam"], "alice")
+
+    def test_unknown_account_is_a_verdict(self):
+        v = self.ok({"certificate": pem_text("sid_ext.pem"), "account": "nobody-here"})
+        self.assertOutcome(v, "deny", kdc=6)
+        self.assertIsNone(v["account"])
+        self.assertIsNone(v["resolved_by"])
+
+    def test_account_only_uses_published_certificate(self):
+        v = self.ok({"account": "henry"})
+        self.assertOutcome(v, "allow", method="X509IssuerSerialNumber", strength="strong")
+        self.assertEqual(v["resolved_by"], "named")
+
+    def test_account_only_without_published_certificate(self):
+        for name in ("alice", "nobody-here"):
+            with self.subTest(account=name):
+                r = self.verdict({"account": name, "at": AT})
+                self.assertProblem(r, 422, "no-certificate")
+                self.assertIn("certificate", r.json()["detail"])
+
+    def test_fleet(self):
+        v = self.ok({"certificate": pem_text("sid_uri.pem"),
+                     "profile": ["windows-2022", "windows-2016", "samba"]})
+        self.assertEqual(v["outcome"], "deny")
+        self.assertEqual([p["profile"] for p in v["profiles"]],
+                         ["windows-2022", "windows-2016", "samba"])
+        self.assertEqual([p["outcome"] for p in v["profiles"]], ["allow", "deny", "deny"])
+        self.assertEqual(v["profile"], "windows-2016")  # the first denying one
+        self.assertEqual(v["event"]["id"], 39)
+
+    def test_profile_names(self):
+        v = self.ok({"certificate": pem_text("sid_ext.pem"), "profile": "Windows-2025"})
+        self.assertEqual(v["profile"], "windows-2022")
+        v = self.ok({"certificate": pem_text("sid_ext.pem"), "profile": ["samba"] * 8})
+        self.assertEqual(len(v["profiles"]), 8)
+
+    def test_samba_mode_0_allows(self):
+        v = self.ok({"certificate": pem_text("upn_only.pem"), "profile": "samba", "mode": 0})
+        self.assertOutcome(v, "allow", method="upn_san")
+
+    def test_backdating_boundary(self):
+        # carol was created 2030-01-01; empty_subject.pem's notBefore is 2025-01-01
+        gap = 1893456000 - 1735689600
+        doc = {"certificate": pem_text("empty_subject.pem"), "mode": 1}
+        v = self.ok(dict(doc, backdating_seconds=gap))
+        self.assertOutcome(v, "allow", event=39, method="upn_san")
+        self.assertEqual(v["profiles"][0]["backdating_seconds"], gap)
+        v = self.ok(dict(doc, backdating_seconds=gap - 1))
+        self.assertOutcome(v, "deny", kdc=66, event=40, method="upn_san")
+
+    def test_at_with_offset(self):
+        a = self.ok({"certificate": pem_text("upn_only.pem"), "at": AT})
+        b = self.ok({"certificate": pem_text("upn_only.pem"), "at": "2026-06-01T02:00:00.5+02:00"})
+        self.assertEqual(a, b)
+
+    def test_nulls_are_absent(self):
+        v = self.ok({"certificate": pem_text("sid_ext.pem"), "account": None})
+        self.assertEqual(v["resolved_by"], "upn_san")
+
+    def test_json_sniffed_without_type(self):
+        body = json.dumps({"certificate": pem_text("sid_ext.pem"), "at": AT})
+        for ctype in (None, "application/x-www-form-urlencoded", "application/problem+json"):
+            with self.subTest(ctype=ctype):
+                self.assertEqual(self.verdict(None, raw=body, ctype=ctype).status, 200)
+
+    def test_concurrent(self):
+        """Several clients at once on the shared directory handle and lookup cache."""
+        cases = [({"certificate": pem_text("sid_ext.pem"), "at": AT}, "allow"),
+                 ({"certificate": pem_text("upn_only.pem"), "at": AT}, "deny"),
+                 ({"account": "henry", "at": AT}, "allow")]
+        errors = []
+
+        def client(k):
+            conn = DAEMON.conn()
+            try:
+                for i in range(30):
+                    doc, want = cases[(i + k) % len(cases)]
+                    conn.request("POST", "/v1/verdict", body=json.dumps(doc),
+                                 headers={"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    got = json.loads(r.read())
+                    if r.status != 200 or got["outcome"] != want:
+                        errors.append((k, i, r.status))
+            except Exception as e:  # reported below
+                errors.append((k, repr(e)))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+
+
+class T7VerdictBadInput(ApiTestCase):
+    """Bad verdict requests: 4xx naming the field; the daemon stays healthy."""
+
+    def tearDown(self):
+        self.assertHealthy()
+
+    def test_not_json(self):
+        for raw in (b'{"certificate": SECRET-MARKER', b"{", b'{"a":1}{'):
+            with self.subTest(raw=raw):
+                self.assertProblem(self.verdict(None, raw=raw), 400, "bad-json")
+        self.assertProblem(self.verdict(None, raw=b"not json", ctype="application/json"), 400,
+                           "bad-json")
+
+    def test_duplicate_member(self):
+        raw = b'{"account": "henry", "account": "alice"}'
+        self.assertProblem(self.verdict(None, raw=raw), 400, "bad-json")
+
+    def test_not_an_object(self):
+        self.assertBadRequest(self.verdict(None, raw=b'["henry"]'), "object")
+        for raw in (b'"henry"', b"null", b"5"):  # Jansson wants an object or array at the top
+            with self.subTest(raw=raw):
+                self.assertProblem(self.verdict(None, raw=raw), 400, "bad-json")
+
+    def test_empty_body(self):
+        self.assertProblem(self.verdict(None, raw=b""), 400, "empty-body")
+
+    def test_neither_certificate_nor_account(self):
+        for doc in ({}, {"profile": "samba"}, {"certificate": None, "account": None}):
+            with self.subTest(doc=doc):
+                self.assertProblem(self.verdict(doc), 400, "missing-field")
+
+    def test_unknown_member(self):
+        r = self.verdict({"certificate": pem_text("sid_ext.pem"), "Mode": 1})
+        self.assertBadRequest(r, '"Mode"')
+
+    def test_certificate(self):
+        for value in (5, True, ["x"], {"pem": "x"}):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"certificate": value}), "certificate")
+        for value in ("", "hello SECRET-MARKER", "-----BEGIN CERTIFICATE-----\nAAAA\n"):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"certificate": value}), "certificate",
+                                      "bad-certificate")
+
+    def test_account(self):
+        for value in ("", "a" * 513, "al\nice", "al\x7fice", 5, ["henry"]):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"account": value}), "account")
+        # "\u0000": Jansson refuses the document
+        self.assertProblem(self.verdict({"account": "al\x00ice"}), 400, "bad-json")
+        # the engine's own checks: not a SID
+        self.assertBadRequest(self.verdict({"account": "S-1-x"}), "SID")
+
+    def test_profile(self):
+        pem = pem_text("sid_ext.pem")
+        for value in ("windows-2003", "", [], ["samba", 5], ["samba"] * 9, 5, None,
+                      {"name": "samba"}):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"certificate": pem, "profile": value}),
+                                      "profile")
+
+    def test_mode(self):
+        pem = pem_text("sid_ext.pem")
+        for value in (3, -1, "1", 1.0, True, None):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"certificate": pem, "mode": value}), "mode")
+        # 0 suits Samba only: also in a fleet
+        for profile in ("windows-2022", ["samba", "windows-2016"]):
+            with self.subTest(profile=profile):
+                r = self.verdict({"certificate": pem, "mode": 0, "profile": profile})
+                self.assertBadRequest(r, "mode")
+
+    def test_backdating(self):
+        pem = pem_text("sid_ext.pem")
+        for value in (-1, "600", 1.5, 2 ** 32, 2 ** 62, True):
+            with self.subTest(value=value):
+                r = self.verdict({"certificate": pem, "backdating_seconds": value})
+                self.assertBadRequest(r, "backdating_seconds")
+        # beyond 64 bits: Jansson refuses the document
+        r = self.verdict({"certificate": pem, "backdating_seconds": 2 ** 64})
+        self.assertProblem(r, 400, "bad-json")
+        r = self.verdict({"certificate": pem, "backdating_seconds": 2 ** 32 - 1, "at": AT})
+        self.assertEqual(r.status, 200)
+
+    def test_at(self):
+        pem = pem_text("sid_ext.pem")
+        for value in ("yesterday", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+                      "2026-06-01 00:00:00Z", "2026-06-01T00:00:00+25:00",
+                      "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "", 5, None):
+            with self.subTest(value=value):
+                self.assertBadRequest(self.verdict({"certificate": pem, "at": value}), "at")
+
+    def test_media_type_and_encoding(self):
+        body = json.dumps({"account": "henry"})
+        self.assertProblem(self.verdict(None, raw=b"-----BEGIN", ctype="image/png"), 415,
+                           "unsupported-media-type")
+        r = self.request("POST", "/v1/verdict", body=body,
+                         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertProblem(r, 415, "unsupported-media-type")
+
+    def test_body_too_large(self):
+        r = self.verdict(None, raw=b'{"certificate": "' + b"A" * (300 * 1024) + b'"}')
+        self.assertProblem(r, 413, "body-too-large")
+
+    def test_wrong_method(self):
+        r = self.request("GET", "/v1/verdict")
+        self.assertProblem(r, 405, "method-not-allowed")
+        self.assertEqual(r.headers["allow"], "POST")
+
+
+class T8Account(ApiTestCase):
+    """GET /v1/accounts/{name}."""
+
+    def status(self, name, query="at=" + AT):
+        r = self.account(name, query)
+        self.assertEqual(r.status, 200, r.body[:300])
+        return r.json()
+
+    def test_ready(self):
+        doc = self.status("henry")
+        self.assertEqual(doc["status"], "ready")
+        self.assertEqual(doc["account"]["sam"], "henry")
+        self.assertEqual(len(doc["altsecurityidentities"]), 1)
+        self.assertEqual(doc["altsecurityidentities"][0]["strength"], "strong")
+        self.assertEqual(len(doc["certificates"]), 1)
+        self.assertEqual(doc["certificates"][0]["outcome"], "allow")
+        self.assertEqual(doc["profiles"], ["windows-2022"])
+
+    def test_statuses(self):
+        for name, status in (("alice@example.com", "at_risk"), ("alice%40example.com", "at_risk"),
+                             ("bob", "blocked"), ("gina", "ready")):
+            with self.subTest(name=name):
+                self.assertEqual(self.status(name)["status"], status)
+
+    def test_name_forms(self):
+        for name in ("henry", "HENRY", "EXAMPLE%5Chenry", HENRY_SID,
+                     "cn=henry,cn=Users,dc=example,dc=com",
+                     "cn%3Dhenry%2Ccn%3DUsers%2Cdc%3Dexample%2Cdc%3Dcom",
+                     "henry%40example.com"):
+            with self.subTest(name=name):
+                doc = self.status(name)
+                self.assertEqual(doc["account"] and doc["account"]["sam"], "henry")
+
+    def test_not_found_is_an_answer(self):
+        for name in ("nobody-here", "a" * 512, "%E2%82%AC"):
+            with self.subTest(name=name[:20]):
+                doc = self.status(name)
+                self.assertIsNone(doc["account"])
+                self.assertEqual(doc["status"], "blocked")
+                self.assertEqual(doc["reasons"][0]["code"], "account_not_found")
+
+    def test_query(self):
+        doc = self.status("henry", "profile=windows-2016&profile=samba&at=" + AT)
+        self.assertEqual(doc["profiles"], ["windows-2016", "samba"])
+        self.assertEqual(len(doc["certificates"][0]["profiles"]), 2)
+        doc = self.status("henry", "profile=samba&mode=0&backdating_seconds=0&at=" + AT)
+        self.assertEqual(doc["certificates"][0]["profiles"][0]["mode"], 0)
+        self.assertEqual(self.account("henry", "").status, 200)  # at: now
+        self.assertEqual(self.account("henry", "at=2026-06-01T00%3A00%3A00Z").status, 200)
+
+    def test_head(self):
+        r = self.account("henry", method="HEAD")
+        self.assertEqual(r.status, 200)
+
+    def test_bad_names(self):
+        for name in ("he%00nry", "he%zznry", "henry%", "henry%4", "%FF", "%C3%28", "al%0Aice",
+                     "al%7Fice", "a" * 513):
+            with self.subTest(name=name[:20]):
+                self.assertBadRequest(self.account(name), "account")
+
+    def test_bad_query(self):
+        for query, field in (("foo=1", "foo"), ("profile=windows-2003", "profile"),
+                             ("mode=0", "mode"), ("mode=x", "mode"), ("mode=3", "mode"),
+                             ("mode=1&mode=2", "mode"), ("backdating_seconds=-1", "backdating"),
+                             ("backdating_seconds=4294967296", "backdating"), ("at=now", "at"),
+                             ("at=%00", "query"), ("profile=" + "&profile=".join(["samba"] * 9),
+                                                   "profile")):
+            with self.subTest(query=query[:40]):
+                self.assertBadRequest(self.account("henry", query), field)
+
+    def test_routes(self):
+        self.assertProblem(self.request("GET", "/v1/accounts/"), 404, "not-found")
+        self.assertProblem(self.request("GET", "/v1/accounts"), 404, "not-found")
+        r = self.account("henry", method="POST")
+        self.assertProblem(r, 405, "method-not-allowed")
+        self.assertEqual(r.headers["allow"], "GET, HEAD")
+
+
+class T9Ready(ApiTestCase):
+    def test_ready_ldif(self):
+        r = self.request("GET", "/readyz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"status": "ready", "directory": {"kind": "ldif", "state": "up"}})
+        self.assertEqual(self.request("HEAD", "/readyz").status, 200)
+
+
+# ---- daemons of their own: no directory, LDAP down, start-up checks ---------------------------
+
+
+class TAOtherDaemons(ApiTestCase):
+    def run_daemon(self, *args, timeout=10):
+        return subprocess.run([ARGS.daemon, "--allow-root", "--listen", "127.0.0.1:0", *args],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+
+    def stop(self, d):
+        rc, _ = d.stop()
+        self.assertEqual(rc, 0, d.log())
+        check_log_hygiene(d.log())
+
+    def test_without_directory(self):
+        d = Daemon()
+        try:
+            self.assertIn("no directory configured", d.log())
+            for r in (self.request("GET", "/readyz", daemon=d),
+                      self.verdict({"account": "henry"}, daemon=d),
+                      self.account("henry", daemon=d)):
+                self.assertProblem(r, 503, "no-directory")
+                self.assertIn("no directory configured", r.json()["detail"])
+                self.assertNotIn("retry-after", r.headers)
+            # bad input is still bad input, and inspect works without a directory
+            self.assertProblem(self.verdict({}, daemon=d), 400, "missing-field")
+            self.assertBadRequest(self.verdict({"account": "x", "mode": 7}, daemon=d), "mode")
+            self.assertBadRequest(self.account("a%00", daemon=d), "account")
+            r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"), daemon=d)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(self.request("GET", "/healthz", daemon=d).status, 200)
+        finally:
+            self.stop(d)
+
+    def test_ldap_down(self):
+        """No server listens: 503 at once with Retry-After, inspect keeps working."""
+        d = Daemon(extra_args=DOWN_LDAP)
+        try:
+            doc = {"certificate": pem_text("sid_ext.pem"), "at": AT}
+            for _ in range(3):
+                t0 = time.monotonic()
+                r = self.verdict(doc, daemon=d)
+                self.assertLess(time.monotonic() - t0, 1.0)
+                self.assertProblem(r, 503, "directory-unavailable")
+                self.assertEqual(r.headers.get("retry-after"), "5")
+                self.assertNotIn("127.0.0.1", r.json()["detail"])  # the reason is logged only
+            t0 = time.monotonic()
+            self.assertProblem(self.account("henry", daemon=d), 503, "directory-unavailable")
+            r = self.request("GET", "/readyz", daemon=d)
+            self.assertLess(time.monotonic() - t0, 2.0)
+            self.assertProblem(r, 503, "directory-unavailable")
+            r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"), daemon=d)
+            self.assertEqual(r.status, 200)
+            self.assertBadRequest(self.verdict({"account": "x", "profile": "nt4"}, daemon=d),
+                                  "profile")
+            deadline = time.monotonic() + 5
+            while 'problem=directory-unavailable note="' not in d.log():
+                self.assertLess(time.monotonic(), deadline, d.log())
+                time.sleep(0.05)
+            self.assertIn("directory (ldap) is not ready", d.log())
+        finally:
+            self.stop(d)
+
+    def test_ldap_down_concurrent_and_readyz_cached(self):
+        """Every worker takes a handle from the pool; /readyz probes at most once a second."""
+        d = Daemon(extra_args=DOWN_LDAP)
+        statuses = []
+        try:
+            def client():
+                conn = d.conn()
+                try:
+                    for _ in range(10):
+                        conn.request("POST", "/v1/verdict", body=json.dumps({"account": "henry"}),
+                                     headers={"Content-Type": "application/json"})
+                        r = conn.getresponse()
+                        r.read()
+                        statuses.append(r.status)
+                        conn.request("GET", "/readyz")
+                        r = conn.getresponse()
+                        r.read()
+                        statuses.append(r.status)
+                finally:
+                    conn.close()
+
+            threads = [threading.Thread(target=client) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            self.assertEqual(statuses, [503] * 120)
+            # the state did not change: one warning, not one per probe
+            self.assertEqual(d.log().count("directory (ldap) is not ready"), 1, d.log())
+        finally:
+            self.stop(d)
+
+    def test_default_fleet(self):
+        d = Daemon(extra_args=["--ldif", LDIF, "--profile", "windows-2016", "--profile", "samba",
+                               "--cache-size", "0"])
+        try:
+            r = self.verdict({"certificate": pem_text("sid_uri.pem"), "at": AT}, daemon=d)
+            self.assertEqual(r.status, 200, r.body[:300])
+            self.assertEqual([p["profile"] for p in r.json()["profiles"]],
+                             ["windows-2016", "samba"])
+            r = self.verdict({"certificate": pem_text("sid_uri.pem"), "at": AT,
+                              "profile": "windows-2019"}, daemon=d)
+            self.assertEqual([p["profile"] for p in r.json()["profiles"]], ["windows-2019"])
+            self.assertEqual(self.account("henry", daemon=d).json()["profiles"],
+                             ["windows-2016", "samba"])
+            # mode 0 does not suit the windows-2016 of the fleet
+            r = self.verdict({"account": "henry", "mode": 0}, daemon=d)
+            self.assertBadRequest(r, "mode")
+        finally:
+            self.stop(d)
+
+    def test_password_file(self):
+        """Read once at start, never logged; the server is contacted only when asked."""
+        pw = os.path.join(TMPDIR.name, "bind.pw")
+        with open(pw, "w", encoding="ascii") as f:
+            f.write("SECRET-MARKER-pw\n")
+        os.chmod(pw, 0o600)
+        d = Daemon(extra_args=DOWN_LDAP + ["--ldap-bind-dn", "cn=svc,dc=example,dc=com",
+                                           "--ldap-password-file", pw, "--ldap-starttls"])
+        try:
+            self.assertProblem(self.request("GET", "/readyz", daemon=d), 503,
+                               "directory-unavailable")
+            self.assertIn("simple bind as cn=svc", d.log())
+        finally:
+            self.stop(d)  # checks that SECRET-MARKER is not in the log
+
+    def test_start_failures(self):
+        pw = os.path.join(TMPDIR.name, "empty.pw")
+        with open(pw, "w", encoding="ascii") as f:
+            f.write("\n")
+        bad_ldif = os.path.join(ARGS.data, "dir", "bad_syntax.ldif")
+        cases = [
+            (["--ldif", bad_ldif], 1, b"line 11"),
+            (["--ldif", os.path.join(TMPDIR.name, "missing.ldif")], 1, b"missing.ldif"),
+            (DOWN_LDAP + ["--ldap-bind-dn", "cn=x", "--ldap-password-file", pw,
+                          "--ldap-starttls"], 1, b"empty"),
+            (DOWN_LDAP + ["--ldap-bind-dn", "cn=x", "--ldap-password-file", "/nonexistent"], 1,
+             b"/nonexistent"),
+            # a simple bind over ldap:// without StartTLS would send the password in clear
+            (DOWN_LDAP + ["--ldap-bind-dn", "cn=x,dc=example,dc=com", "--ldap-password-file",
+                          os.path.join(TMPDIR.name, "bind.pw")], 2, b"StartTLS"),
+        ]
+        with open(os.path.join(TMPDIR.name, "bind.pw"), "w", encoding="ascii") as f:
+            f.write("pw\n")
+        for args, rc, text in cases:
+            with self.subTest(args=args):
+                p = self.run_daemon(*args)
+                self.assertEqual(p.returncode, rc, p.stderr)
+                self.assertIn(text, p.stderr)
+
+    def test_usage_errors(self):
+        for args in (["--ldif", "a", "--ldap-uri", "ldap://x"] + DOWN_LDAP[2:],
+                     ["--ldif", "a", "--ldif", "b"],
+                     ["--ldap-uri", "ldap://x"],
+                     ["--ldap-base", "dc=x"],
+                     ["--ldap-starttls"],
+                     ["--ldap-uri", "http://x", "--ldap-base", "dc=x"],
+                     DOWN_LDAP + ["--ldap-bind-dn", "cn=x"],
+                     DOWN_LDAP + ["--ldap-password-file", "/dev/null"],
+                     DOWN_LDAP + ["--ldap-sasl-mech", "PLAIN"],
+                     DOWN_LDAP + ["--ldap-sasl-mech", "GSSAPI", "--ldap-bind-dn", "cn=x",
+                                  "--ldap-password-file", "/dev/null"],
+                     ["--profile", "windows-2003"],
+                     ["--profile", "samba"] * 9,
+                     ["--cache-size", "-1"], ["--cache-size", "x"], ["--cache-size", "10000001"],
+                     ["--cache-ttl", "86401"], ["--cache-negative-ttl", "1s"]):
+            with self.subTest(args=args):
+                p = self.run_daemon(*args)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(b"usage:", p.stderr)
+
+    def test_help_lists_directory_flags(self):
+        p = subprocess.run([ARGS.daemon, "--help"], capture_output=True, timeout=10)
+        for flag in (b"--ldif", b"--ldap-uri", b"--ldap-password-file", b"--profile",
+                     b"--cache-size", b"--cache-ttl", b"--cache-negative-ttl"):
+            self.assertIn(flag, p.stdout)
+
+
+class TBSameAsCli(ApiTestCase):
+    """The daemon serves the documents `strongmap verdict` / `strongmap account` print."""
+
+    def cli(self, *args):
+        if not ARGS.cli:
+            self.skipTest("no --cli given")
+        p = subprocess.run([ARGS.cli, *args, "--ldif", LDIF, "--at", AT], capture_output=True,
+                           timeout=30)
+        self.assertIn(p.returncode, (0, 3), p.stderr)
+        return json.loads(p.stdout)
+
+    def test_verdicts(self):
+        cases = [
+            ({"certificate": pem_text("upn_only.pem")}, [cert_path("upn_only.pem")]),
+            ({"certificate": pem_text("sid_uri.pem"), "profile": ["windows-2019", "samba"],
+              "mode": 1}, [cert_path("sid_uri.pem"), "--profile", "windows-2019", "--profile",
+                           "samba", "--mode", "1"]),
+            ({"account": "henry", "backdating_seconds": 0}, ["--account", "henry",
+                                                             "--backdating", "0"]),
+        ]
+        for doc, args in cases:
+            with self.subTest(args=args):
+                r = self.verdict(dict(doc, at=AT))
+                self.assertEqual(r.status, 200, r.body[:300])
+                self.assertEqual(r.json(), self.cli("verdict", *args))
+
+    def test_account(self):
+        r = self.account("henry", "profile=windows-2022&profile=samba&at=" + AT)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), self.cli("account", "henry", "--profile", "windows-2022",
+                                            "--profile", "samba"))
+
+
+def cert_path(name):
+    return os.path.join(certs_dir(), name)
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -955,8 +1575,11 @@ def main():
     p.add_argument("--data", default=os.path.join(ROOT, "tests", "data"),
                    help="tests/data directory (fixtures in certs/)")
     p.add_argument("--log", help="write the main daemon's stderr to this file at the end")
+    p.add_argument("--cli", help="path of the strongmap CLI (its documents must be the same)")
     ARGS, rest = p.parse_known_args()
     ARGS.daemon = os.path.abspath(ARGS.daemon)
+    if ARGS.cli:
+        ARGS.cli = os.path.abspath(ARGS.cli)
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
 
 

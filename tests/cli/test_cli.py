@@ -6,8 +6,10 @@
 Covers the exit status contract (0 ok, 1 bad input with exactly one line on stderr, 2 usage),
 input handling (files, stdin, several files, size limit), the inspect JSON contract for every
 fixture, --text/--pretty, `sid extension`/`sid decode` (spec section 4, checked with openssl
-asn1parse), `altsecid lint` with the KB5014754 example (spec section 3), and JSON validity for
-a certificate whose UTF8String CN holds invalid UTF-8. Ends with a line `N passed, M failed`.
+asn1parse), `altsecid lint` with the KB5014754 example (spec section 3), JSON validity for
+a certificate whose UTF8String CN holds invalid UTF-8, and `verdict`/`account` against the
+test LDIF (tests/data/dir/verdict.ldif.in; exit 0 allow/ready, 3 deny/not ready, 4 directory
+down). Ends with a line `N passed, M failed`.
 """
 
 import argparse
@@ -595,6 +597,231 @@ class TestAltsecid(CliTestCase):
         out = p.stdout.decode("utf-8")
         self.assertIn(self.UNREVERSED, out)
         self.assertIn(KB_VALUE, out)
+
+
+# ---- verdict and account (the directory: tests/data/dir/verdict.ldif.in, filled in) ------------
+
+AT = "2026-06-01T00:00:00Z"  # the evaluation time of tests/unit/test_verdict.c
+DOWN_LDAP = ["--ldap-uri", "ldap://127.0.0.1:1", "--ldap-base", "dc=example,dc=com"]
+
+
+def pem_der_b64(path):
+    with open(path, encoding="ascii") as f:
+        m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", f.read(), re.S)
+    return base64.b64encode(base64.b64decode("".join(m.group(1).split()))).decode()
+
+
+class DirTestCase(CliTestCase):
+    """Writes the test LDIF once; dir() is the directory flags with the fixed time."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sm-cli-dir-")
+        with open(os.path.join(CERTS, "..", "dir", "verdict.ldif.in"), encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace("@ISSUING_CA@", pem_der_b64(cert("issuing_ca.pem")))
+        text = text.replace("@USERCERT_UPN_ONLY@", pem_der_b64(cert("upn_only.pem")))
+        cls.ldif = os.path.join(cls.tmp, "verdict.ldif")
+        with open(cls.ldif, "w", encoding="utf-8") as f:
+            f.write(text)
+        cls.pw = os.path.join(cls.tmp, "bind.pw")
+        with open(cls.pw, "w", encoding="ascii") as f:
+            f.write("secret\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def dir(self):
+        return ["--ldif", self.ldif, "--at", AT]
+
+    def doc(self, args, code, stdin=None):
+        """Run; expect exit @code, nothing on stderr, one JSON document on stdout."""
+        p = run(args + self.dir(), stdin)
+        self.assertExit(p, code, args)
+        self.assertEqual(p.stderr, b"", args)
+        return json.loads(p.stdout.decode("utf-8"))
+
+
+class TestVerdict(DirTestCase):
+    def test_allow_exits_0(self):
+        v = self.doc(["verdict", cert("sid_ext.pem")], 0)
+        self.assertEqual(v["outcome"], "allow")
+        self.assertEqual(v["mapping"], {"strength": "strong", "method": "sid_extension"})
+        self.assertEqual(v["resolved_by"], "upn_san")
+        self.assertIsNone(v["kdc_error"])
+
+    def test_deny_exits_3(self):
+        v = self.doc(["verdict", cert("upn_only.pem")], 3)
+        self.assertEqual(v["outcome"], "deny")
+        self.assertEqual(v["kdc_error"]["code"], 66)
+        self.assertEqual((v["event"]["id"], v["event"]["level"]), (39, "error"))
+        v = self.doc(["verdict", cert("expired.pem")], 3)
+        self.assertEqual(v["kdc_error"]["code"], 71)
+
+    def test_mode_1(self):
+        v = self.doc(["verdict", cert("upn_only.pem"), "--mode", "1"], 0)
+        self.assertEqual((v["event"]["id"], v["event"]["level"]), (39, "warning"))
+        self.assertEqual(v["profiles"][0]["mode"], 1)
+
+    def test_stdin_and_formats(self):
+        with open(cert("upn_only.pem"), "rb") as f:
+            self.assertEqual(self.doc(["verdict", "-"], 3, f.read())["kdc_error"]["code"], 66)
+        for name in ("sid_ext.der", "sid_ext.b64"):
+            with self.subTest(name=name):
+                self.assertEqual(self.doc(["verdict", cert(name)], 0)["outcome"], "allow")
+
+    def test_account(self):
+        v = self.doc(["verdict", cert("sid_ext.pem"), "--account", "mallory"], 3)
+        self.assertEqual(v["event"]["id"], 41)
+        self.assertEqual(v["sid_owner"]["sam"], "alice")
+        v = self.doc(["verdict", "--account", "henry"], 0)  # its published certificate
+        self.assertEqual(v["mapping"]["method"], "X509IssuerSerialNumber")
+        self.assertEqual(v["resolved_by"], "named")
+        v = self.doc(["verdict", cert("sid_ext.pem"), "--account=nobody-here"], 3)
+        self.assertEqual(v["kdc_error"]["code"], 6)
+        self.assertIsNone(v["account"])
+
+    def test_fleet(self):
+        v = self.doc(["verdict", cert("sid_uri.pem"), "--profile", "windows-2022",
+                      "--profile", "windows-2016", "--profile", "samba"], 3)
+        self.assertEqual([(p["profile"], p["outcome"]) for p in v["profiles"]],
+                         [("windows-2022", "allow"), ("windows-2016", "deny"), ("samba", "deny")])
+        self.assertEqual(v["profile"], "windows-2016")
+        v = self.doc(["verdict", cert("upn_only.pem"), "--profile", "samba", "--mode", "0"], 0)
+        self.assertEqual(v["profiles"][0]["profile"], "samba")
+
+    def test_backdating(self):
+        gap = 1893456000 - 1735689600  # carol's whenCreated - empty_subject.pem's notBefore
+        args = ["verdict", cert("empty_subject.pem"), "--mode", "1", "--backdating"]
+        self.assertEqual(self.doc(args + [str(gap)], 0)["profiles"][0]["backdating_seconds"], gap)
+        self.assertEqual(self.doc(args + [str(gap - 1)], 3)["event"]["id"], 40)
+
+    def test_options_anywhere(self):
+        p = run(["--ldif", self.ldif, "--at", AT, "verdict", "--profile=samba", "--mode=0",
+                 cert("upn_only.pem")])
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["profiles"][0]["profile"], "samba")
+
+    def test_text_and_pretty(self):
+        p = run(["verdict", cert("upn_only.pem"), "--text"] + self.dir())
+        self.assertExit(p, 3)
+        out = p.stdout.decode()
+        for text in ("Verdict      DENY on windows-2022 (mode 2", "KDC error    66 "
+                     "KDC_ERR_CERTIFICATE_MISMATCH", "KDC event    39 (error)",
+                     "found by upn_san", "altSecurityIdentities  X509:<I>", "[weak_mapping]"):
+            self.assertIn(text, out)
+        p = run(["verdict", cert("upn_only.pem"), "--pretty"] + self.dir())
+        self.assertExit(p, 3)
+        self.assertGreater(p.stdout.count(b"\n"), 20)
+        json.loads(p.stdout)
+
+    def test_bad_input_exits_1(self):
+        bad_ldif = os.path.join(CERTS, "..", "dir", "bad_syntax.ldif")
+        self.assertBadInput(run(["verdict", "--account", "alice"] + self.dir()),
+                            "publishes no certificate")
+        self.assertBadInput(run(["verdict", os.path.join(self.tmp, "none.pem")] + self.dir()),
+                            "none.pem")
+        self.assertBadInput(run(["verdict", "-"] + self.dir(), b"not a certificate\n"), "stdin")
+        self.assertBadInput(run(["verdict", "--account", "a" * 513] + self.dir()), "512")
+        self.assertBadInput(run(["verdict", "--account", "S-1-x"] + self.dir()), "SID")
+        self.assertBadInput(run(["verdict", cert("sid_ext.pem"), "--ldif", bad_ldif]), "line 11")
+        self.assertBadInput(run(["verdict", cert("sid_ext.pem"), "--ldif",
+                                 os.path.join(self.tmp, "none.ldif")]), "none.ldif")
+        self.assertBadInput(run(["verdict", cert("sid_ext.pem")] + DOWN_LDAP +
+                                ["--ldap-bind-dn", "cn=x", "--ldap-password-file",
+                                 os.path.join(self.tmp, "none.pw"), "--ldap-starttls"]),
+                            "none.pw")
+
+    def test_directory_down_exits_4(self):
+        p = run(["verdict", cert("sid_ext.pem")] + DOWN_LDAP)
+        self.assertExit(p, 4)
+        self.assertEqual(p.stdout, b"")
+        err = p.stderr.decode()
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertTrue(err.startswith("strongmap: directory: "), err)
+        self.assertExit(run(["account", "henry"] + DOWN_LDAP), 4)
+
+    def test_usage_errors(self):
+        pem = cert("sid_ext.pem")
+        for args in (["verdict", pem],  # no directory
+                     ["verdict"] + self.dir(),  # neither FILE nor --account
+                     ["verdict", pem, pem] + self.dir(),
+                     ["verdict", pem, "--mode", "3"] + self.dir(),
+                     ["verdict", pem, "--mode", "0"] + self.dir(),  # windows-2022 takes 1 or 2
+                     ["verdict", pem, "--mode", "0", "--profile", "samba",
+                      "--profile", "windows-2016"] + self.dir(),
+                     ["verdict", pem, "--mode", "x"] + self.dir(),
+                     ["verdict", pem, "--backdating", "-1"] + self.dir(),
+                     ["verdict", pem, "--backdating", "4294967296"] + self.dir(),
+                     ["verdict", pem, "--profile", "windows-2003"] + self.dir(),
+                     ["verdict", pem, "--at", "soon"] + self.dir(),
+                     ["verdict", pem, "--account"],
+                     ["verdict", pem, "--ldif", self.ldif, "--ldap-uri", "ldap://x"],
+                     ["verdict", pem, "--ldap-uri", "ldap://x"],
+                     ["verdict", pem, "--ldap-uri", "https://x", "--ldap-base", "dc=x"],
+                     ["verdict", pem, "--ldap-sasl-mech", "PLAIN"] + DOWN_LDAP,
+                     ["verdict", pem, "--ldap-bind-dn", "cn=x"] + DOWN_LDAP,
+                     # a simple bind over ldap:// without StartTLS: refused by the backend
+                     ["verdict", pem, "--ldap-bind-dn", "cn=x,dc=example,dc=com",
+                      "--ldap-password-file", self.pw] + DOWN_LDAP,
+                     ["verdict", pem, "--text=yes"] + self.dir(),
+                     ["account"] + self.dir(),
+                     ["account", "a", "b"] + self.dir(),
+                     ["account", "henry", "--account", "x"] + self.dir(),
+                     ["inspect", pem, "--ldif", self.ldif],
+                     ["inspect", pem, "--profile", "samba"],
+                     ["sid", "extension", "S-1-5-21-1-2-3-4", "--mode", "1"]):
+            with self.subTest(args=args[:6]):
+                p = run(args)
+                self.assertExit(p, 2, args)
+                self.assertEqual(p.stdout, b"")
+                self.assertNotEqual(p.stderr, b"")
+
+    def test_usage_documents_exit_codes(self):
+        p = run(["--help"])
+        self.assertExit(p, 0)
+        for text in (b"verdict [FILE]", b"account NAME", b"--ldap-uri", b"--profile",
+                     b"3 verdict deny", b"4 directory unavailable"):
+            self.assertIn(text, p.stdout)
+
+
+class TestAccount(DirTestCase):
+    def test_statuses(self):
+        for name, status, code in (("henry", "ready", 0), ("gina", "ready", 0),
+                                   ("alice@example.com", "at_risk", 3), ("bob", "blocked", 3),
+                                   ("EXAMPLE\\henry", "ready", 0),
+                                   ("cn=henry,cn=Users,dc=example,dc=com", "ready", 0)):
+            with self.subTest(name=name):
+                self.assertEqual(self.doc(["account", name], code)["status"], status)
+
+    def test_document(self):
+        # Samba ignores henry's lower-case "x509:" value: at risk on this fleet
+        doc = self.doc(["account", "henry", "--profile", "windows-2016", "--profile", "samba"], 3)
+        self.assertEqual(doc["status"], "at_risk")
+        self.assertEqual(doc["account"]["sam"], "henry")
+        self.assertEqual(doc["profiles"], ["windows-2016", "samba"])
+        self.assertEqual(len(doc["certificates"]), 1)
+        self.assertEqual(len(doc["certificates"][0]["profiles"]), 2)
+        self.assertEqual(doc["altsecurityidentities"][0]["type"], "X509IssuerSerialNumber")
+
+    def test_not_found(self):
+        doc = self.doc(["account", "nobody-here"], 3)
+        self.assertIsNone(doc["account"])
+        self.assertEqual(doc["status"], "blocked")
+
+    def test_text(self):
+        p = run(["account", "henry", "--text"] + self.dir())
+        self.assertExit(p, 0)
+        out = p.stdout.decode()
+        for text in ("Account      cn=henry,", "Status       READY", "Published certificates: 1",
+                     "ALLOW; strong X509IssuerSerialNumber"):
+            self.assertIn(text, out)
+
+    def test_bad_names(self):
+        for name in ("", "a" * 513, "S-1-5-x"):
+            with self.subTest(name=name[:10]):
+                self.assertBadInput(run(["account", name] + self.dir()))
 
 
 # ---- runner -------------------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+/*
+ * api/dirpool.c - directory handles for the worker threads, the shared lookup cache and the
+ * cached readiness probe (see dirpool.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dirpool.h"
+#include "log.h"
+
+struct dirpool {
+    const char *kind;
+    struct sm_dir_cache *cache; /* owned, may be NULL */
+    bool shared;                /* LDIF: free[0] serves everyone */
+    pthread_mutex_t lock;       /* free, n_free */
+    pthread_cond_t returned;
+    struct sm_dir **all; /* every handle, owned */
+    struct sm_dir **free;
+    size_t n_all, n_free;
+    /* readiness */
+    struct sm_dir *probe;        /* LDAP: own handle with short deadlines; LDIF: NULL */
+    pthread_mutex_t probe_lock;  /* one probe at a time */
+    pthread_mutex_t state_lock;  /* the fields below */
+    bool checked;                /* a probe has finished */
+    int64_t checked_ms;          /* CLOCK_MONOTONIC of its end */
+    int state;                   /* its result */
+    struct sm_errinfo state_err; /* and reason */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void add_handle(struct dirpool *p, struct sm_dir *h)
+{
+    sm_dir_set_cache(h, p->cache);
+    p->all[p->n_all++] = h;
+    p->free[p->n_free++] = h;
+}
+
+int dirpool_open(const struct dirpool_config *cfg, struct dirpool **ret, struct sm_errinfo *reterr)
+{
+    bool ldif = cfg->dir->ldif != NULL;
+    size_t n = ldif ? 1 : (cfg->handles ? cfg->handles : 1);
+    struct dirpool *p;
+    struct sm_dir *h;
+    int r = -ENOMEM;
+
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->returned, NULL);
+    pthread_mutex_init(&p->probe_lock, NULL);
+    pthread_mutex_init(&p->state_lock, NULL);
+    p->shared = ldif;
+    p->kind = ldif ? "ldif" : "ldap";
+    p->all = calloc(n, sizeof(*p->all));
+    p->free = calloc(n, sizeof(*p->free));
+    if (!p->all || !p->free)
+        goto out_fail;
+    if (cfg->cache_size > 0) {
+        p->cache = sm_dir_cache_new(cfg->cache_size, cfg->cache_ttl_s, cfg->cache_negative_ttl_s);
+        if (!p->cache)
+            goto out_fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((r = opt_dir_open(cfg->dir, cfg->password, false, &h, reterr)) < 0)
+            goto out_fail;
+        add_handle(p, h);
+    }
+    if (!ldif && (r = opt_dir_open(cfg->dir, cfg->password, true, &p->probe, reterr)) < 0)
+        goto out_fail;
+    *ret = p;
+    return 0;
+
+out_fail:
+    if (r == -ENOMEM && reterr)
+        snprintf(reterr->text, sizeof(reterr->text), "out of memory");
+    dirpool_close(p);
+    return r;
+}
+
+struct dirpool *dirpool_close(struct dirpool *p)
+{
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < p->n_all; i++)
+        sm_dir_close(p->all[i]);
+    sm_dir_close(p->probe);
+    sm_dir_cache_free(p->cache);
+    free(p->all);
+    free(p->free);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->returned);
+    pthread_mutex_destroy(&p->probe_lock);
+    pthread_mutex_destroy(&p->state_lock);
+    free(p);
+    return NULL;
+}
+
+const char *dirpool_kind(const struct dirpool *p)
+{
+    return p->kind;
+}
+
+struct sm_dir *dirpool_acquire(struct dirpool *p)
+{
+    struct sm_dir *h;
+
+    if (p->shared)
+        return p->all[0];
+    pthread_mutex_lock(&p->lock);
+    while (p->n_free == 0)
+        pthread_cond_wait(&p->returned, &p->lock);
+    h = p->free[--p->n_free]; /* the most recently used: its connection is likely alive */
+    pthread_mutex_unlock(&p->lock);
+    return h;
+}
+
+void dirpool_release(struct dirpool *p, struct sm_dir *h)
+{
+    if (p->shared || !h)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->free[p->n_free++] = h;
+    pthread_cond_signal(&p->returned);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The last probe's answer if it is fresh enough (@any_age: however old). */
+static bool last_state(struct dirpool *p, bool any_age, int *ret, struct sm_errinfo *reterr)
+{
+    bool have;
+
+    pthread_mutex_lock(&p->state_lock);
+    have = p->checked && (any_age || now_ms() - p->checked_ms < DIRPOOL_READY_TTL_MS);
+    if (have) {
+        *ret = p->state;
+        if (reterr)
+            *reterr = p->state_err;
+    }
+    pthread_mutex_unlock(&p->state_lock);
+    return have;
+}
+
+int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_dir *h;
+    bool was_checked;
+    int r, before;
+
+    if (last_state(p, false, &r, reterr))
+        return r;
+    if (pthread_mutex_trylock(&p->probe_lock) != 0) {
+        /* Another thread is probing: its predecessor's answer will do. */
+        if (last_state(p, true, &r, reterr))
+            return r;
+        pthread_mutex_lock(&p->probe_lock); /* the very first probe: wait for it */
+    }
+    if (last_state(p, false, &r, reterr)) { /* answered while we waited */
+        pthread_mutex_unlock(&p->probe_lock);
+        return r;
+    }
+    h = p->probe ? p->probe : dirpool_acquire(p);
+    r = sm_dir_ping(h, &e);
+    if (!p->probe)
+        dirpool_release(p, h);
+    if (r < 0 && !e.text[0])
+        snprintf(e.text, sizeof(e.text), "%s", sm_strerror(r));
+
+    pthread_mutex_lock(&p->state_lock);
+    was_checked = p->checked;
+    before = p->state;
+    p->checked = true;
+    p->checked_ms = now_ms();
+    p->state = r;
+    p->state_err = e;
+    pthread_mutex_unlock(&p->state_lock);
+    pthread_mutex_unlock(&p->probe_lock);
+
+    if (r < 0 && (!was_checked || before == 0 || before != r))
+        log_warnx("directory (%s) is not ready: %s", p->kind, e.text);
+    else if (r == 0 && was_checked && before < 0)
+        log_info("directory (%s) answers again", p->kind);
+    if (reterr)
+        *reterr = e;
+    return r;
+}
+
+void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (p->cache)
+        sm_dir_cache_stats(p->cache, out);
+}

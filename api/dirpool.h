@@ -1,0 +1,68 @@
+/*
+ * api/dirpool.h - the directory as the HTTP handlers use it: a handle for each request in
+ * progress, one lookup cache for all of them, and a readiness probe whose answer is kept for
+ * DIRPOOL_READY_TTL_MS.
+ *
+ * A struct sm_dir serves one thread at a time (strongmap/dir.h) and the handlers run in
+ * libmicrohttpd's worker threads. For LDAP the pool holds one handle per worker, opened at start
+ * (connections are made lazily by the backend), all sharing one sm_dir_cache; a request takes one
+ * for its duration. A worker runs one request at a time, so a free handle always exists. An LDIF
+ * directory is instead one handle shared by every thread: lib/dir_ldif.c only reads its entries
+ * after sm_dir_open_ldif() (queries write nothing but their own results), so concurrent queries
+ * are safe, and a large export is held in memory once.
+ *
+ * Created by daemon/main.c before api_start(), closed after api_stop().
+ */
+#ifndef SM_API_DIRPOOL_H
+#define SM_API_DIRPOOL_H
+
+#include <stddef.h>
+
+#include <strongmap/dir.h>
+
+#include "options.h"
+
+/* How long a readiness answer is reused, so that /readyz cannot hammer the directory. */
+#define DIRPOOL_READY_TTL_MS 1000
+
+struct dirpool_config {
+    const struct opt_dir *dir; /* configured and checked (opt_dir_check) */
+    const char *password;      /* LDAP simple bind password or NULL; not kept by the pool */
+    unsigned handles;          /* LDAP: handles to open, one per worker thread */
+    size_t cache_size;         /* lookup cache entries, 0: no cache */
+    unsigned cache_ttl_s, cache_negative_ttl_s;
+};
+
+struct dirpool;
+
+/**
+ * Open the directory: LDIF is read and parsed (a syntax error fails, with its line in @reterr);
+ * LDAP handles are set up without connecting (a bad setting fails with -EINVAL). Returns 0,
+ * -ENOMEM or what sm_dir_open_ldif() / sm_dir_open_ldap() return.
+ */
+int dirpool_open(const struct dirpool_config *cfg, struct dirpool **ret, struct sm_errinfo *reterr);
+
+/** Close every handle and the cache; NULL is fine. No handle may be in use. Returns NULL. */
+struct dirpool *dirpool_close(struct dirpool *p);
+
+/** "ldif" or "ldap". */
+const char *dirpool_kind(const struct dirpool *p);
+
+/** A handle for the calling thread's exclusive use (waits while none is free). Never NULL. */
+struct sm_dir *dirpool_acquire(struct dirpool *p);
+
+/** Give back a handle from dirpool_acquire(). */
+void dirpool_release(struct dirpool *p, struct sm_dir *h);
+
+/**
+ * Does the directory answer? sm_dir_ping() on a probe handle with short deadlines
+ * (OPT_PROBE_TIMEOUT_MS), at most once per DIRPOOL_READY_TTL_MS: callers in between, or while a
+ * probe runs, get the last answer. 0, or SM_E_DIR_DOWN / SM_E_DIR_REFUSED / -ENOMEM with the
+ * reason in @reterr. A change of state is logged.
+ */
+int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr);
+
+/** Lookup cache counters (all zero without a cache). */
+void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * api/h_ready.c - GET /readyz: can strongmapd answer verdicts? It can when a directory is
+ * configured and answers (dirpool_ready(): one probe with short deadlines at most once a
+ * second, whatever the number of callers). /healthz stays a liveness check that touches
+ * nothing.
+ */
+#include <string.h>
+
+#include "api_internal.h"
+#include "dirpool.h"
+
+static const char ready_ldif[] =
+    "{\"status\":\"ready\",\"directory\":{\"kind\":\"ldif\",\"state\":\"up\"}}";
+static const char ready_ldap[] =
+    "{\"status\":\"ready\",\"directory\":{\"kind\":\"ldap\",\"state\":\"up\"}}";
+
+int h_ready(struct api_request *req)
+{
+    struct dirpool *dir = req_config(req)->dir;
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    int ret;
+
+    if (!dir)
+        return reply_no_directory(req);
+    ret = dirpool_ready(dir, &e);
+    if (ret < 0)
+        return reply_engine_error(req, ret, &e);
+    return reply_json_static(req, strcmp(dirpool_kind(dir), "ldif") == 0 ? ready_ldif : ready_ldap);
+}

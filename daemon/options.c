@@ -1,0 +1,323 @@
+/*
+ * daemon/options.c - directory flags, profiles, what-if overrides, times and the password file,
+ * shared by strongmapd, api/ and the strongmap CLI (see options.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+
+static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (size) {
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* ---- directory flags ---------------------------------------------------------------------- */
+
+static int set_once(const char **slot, const char *name, const char *arg, char *err, size_t size)
+{
+    if (*slot)
+        return fail(err, size, "--%s given twice", name);
+    if (!arg || !*arg || has_control(arg))
+        return fail(err, size, "--%s: empty or has control characters", name);
+    *slot = arg;
+    return 0;
+}
+
+int opt_dir_set(struct opt_dir *d, int flag, const char *arg, char *err, size_t size)
+{
+    switch (flag) {
+    case OPT_DIR_LDIF: return set_once(&d->ldif, "ldif", arg, err, size);
+    case OPT_DIR_LDAP_URI:
+        if (d->n_uris >= OPT_MAX_LDAP_URIS)
+            return fail(err, size, "--ldap-uri: at most %d URIs", OPT_MAX_LDAP_URIS);
+        if (!arg || has_control(arg) || strchr(arg, ' ') ||
+            (strncasecmp(arg, "ldap://", 7) != 0 && strncasecmp(arg, "ldaps://", 8) != 0))
+            return fail(err, size, "--ldap-uri: \"%.100s\" is not an ldap:// or ldaps:// URI",
+                        arg ? arg : "");
+        d->uris[d->n_uris++] = arg;
+        return 0;
+    case OPT_DIR_LDAP_BASE: return set_once(&d->base, "ldap-base", arg, err, size);
+    case OPT_DIR_LDAP_BIND_DN: return set_once(&d->bind_dn, "ldap-bind-dn", arg, err, size);
+    case OPT_DIR_LDAP_PASSWORD_FILE:
+        return set_once(&d->password_file, "ldap-password-file", arg, err, size);
+    case OPT_DIR_LDAP_CA_FILE: return set_once(&d->ca_file, "ldap-ca-file", arg, err, size);
+    case OPT_DIR_LDAP_STARTTLS: d->starttls = true; return 0;
+    case OPT_DIR_LDAP_SASL_MECH:
+        if (!arg || strcasecmp(arg, "GSSAPI") != 0)
+            return fail(err, size, "--ldap-sasl-mech: only GSSAPI is supported");
+        return set_once(&d->sasl_mech, "ldap-sasl-mech", "GSSAPI", err, size);
+    default: return fail(err, size, "not a directory flag");
+    }
+}
+
+bool opt_dir_configured(const struct opt_dir *d)
+{
+    return d->ldif || d->n_uris;
+}
+
+int opt_dir_check(const struct opt_dir *d, char *err, size_t size)
+{
+    bool ldap_opts =
+        d->base || d->bind_dn || d->password_file || d->ca_file || d->sasl_mech || d->starttls;
+
+    if (d->ldif && d->n_uris)
+        return fail(err, size, "--ldif and --ldap-uri exclude each other");
+    if (!d->n_uris && ldap_opts)
+        return fail(err, size, "the --ldap-* options need --ldap-uri");
+    if (d->n_uris && !d->base)
+        return fail(err, size, "--ldap-uri needs --ldap-base (the domain's DN)");
+    if (!d->bind_dn != !d->password_file)
+        return fail(err, size, "--ldap-bind-dn and --ldap-password-file go together");
+    if (d->bind_dn && d->sasl_mech)
+        return fail(err, size,
+                    "--ldap-bind-dn (simple bind) and --ldap-sasl-mech exclude each other");
+    return 0;
+}
+
+int opt_read_password(const char *path, char **ret, char *err, size_t size)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, r;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, size, "%s: %s", path, strerror(-r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        snprintf(err, size, "%s: %s", path, strerror(-r));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > OPT_PASSWORD_MAX) {
+        r = fail(err, size, "%s: not a regular file of at most %d bytes", path, OPT_PASSWORD_MAX);
+        goto out;
+    }
+    buf = malloc(OPT_PASSWORD_MAX + 2);
+    if (!buf) {
+        r = -ENOMEM;
+        snprintf(err, size, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, OPT_PASSWORD_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            snprintf(err, size, "%s: %s", path, strerror(-r));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > OPT_PASSWORD_MAX) {
+            r = fail(err, size, "%s: longer than %d bytes", path, OPT_PASSWORD_MAX);
+            goto out;
+        }
+    }
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    if (len == 0 || memchr(buf, '\0', len)) {
+        r = fail(err, size, "%s: the password is empty or holds a NUL byte", path);
+        goto out;
+    }
+    *ret = buf;
+    buf = NULL;
+    r = 0;
+out:
+    if (buf) {
+        explicit_bzero(buf, OPT_PASSWORD_MAX + 2);
+        free(buf);
+    }
+    close(fd);
+    return r;
+}
+
+char *opt_password_free(char *password)
+{
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+    }
+    return NULL;
+}
+
+int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, struct sm_dir **ret,
+                 struct sm_errinfo *reterr)
+{
+    struct sm_ldap_config cfg;
+
+    if (d->ldif)
+        return sm_dir_open_ldif(d->ldif, ret, reterr);
+    cfg = (struct sm_ldap_config){
+        .uris = d->uris,
+        .n_uris = d->n_uris,
+        .base = d->base,
+        .bind_dn = d->bind_dn,
+        .password = password,
+        .sasl_mech = d->sasl_mech,
+        .ca_file = d->ca_file,
+        .starttls = d->starttls,
+    };
+    if (probe)
+        cfg.connect_timeout_ms = cfg.op_timeout_ms = cfg.tls_timeout_ms = OPT_PROBE_TIMEOUT_MS;
+    return sm_dir_open_ldap(&cfg, ret, reterr);
+}
+
+/* ---- profiles and what-ifs ---------------------------------------------------------------- */
+
+int opt_profile_add(struct opt_profiles *p, const char *name, char *err, size_t size)
+{
+    if (p->n >= SM_MAX_PROFILES)
+        return fail(err, size, "at most %d profiles", SM_MAX_PROFILES);
+    if (sm_profile_parse(name, &p->v[p->n]) < 0)
+        return fail(err, size,
+                    "unknown profile \"%.64s\" (windows-2016, windows-2019, windows-2022, "
+                    "windows-2025, samba)",
+                    name);
+    p->n++;
+    return 0;
+}
+
+int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, char *err, size_t size)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        bool samba = p->v[i].kind == SM_PROFILE_SAMBA;
+
+        if (w->mode >= 0 && (w->mode > 2 || (!samba && w->mode < 1)))
+            return fail(err, size,
+                        "mode %d does not suit profile %s (Windows: 1 or 2, Samba: 0 to 2)",
+                        w->mode, sm_profile_name(p->v[i].kind));
+    }
+    if (w->backdating_s > OPT_BACKDATING_MAX)
+        return fail(err, size, "backdating must be 0..%lld seconds", OPT_BACKDATING_MAX);
+    for (size_t i = 0; i < p->n; i++) {
+        if (w->mode >= 0)
+            p->v[i].mode = w->mode;
+        if (w->backdating_s >= 0)
+            p->v[i].backdating_s = (long)w->backdating_s;
+    }
+    return 0;
+}
+
+/* ---- numbers and times -------------------------------------------------------------------- */
+
+int opt_parse_ull(const char *s, unsigned long long max, unsigned long long *ret)
+{
+    unsigned long long v = 0;
+
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d > max || v > max / 10 || v * 10 > max - d)
+            return -EINVAL;
+        v = v * 10 + d;
+    }
+    if (*s)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+/* @n digits at @s into *@out; false when they are not all digits. */
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static long long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int opt_parse_time(const char *s, time_t *ret)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    long long t;
+
+    /* YYYY-MM-DDTHH:MM:SS */
+    if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &sec))
+        return -EINVAL;
+    s += 19;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return -EINVAL;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    }
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+    } else if (*s == '+' || *s == '-') {
+        sign = *s == '-' ? -1 : 1;
+        if (!digits(s + 1, 2, &oh) || s[3] != ':' || !digits(s + 4, 2, &om) || oh > 23 || om > 59)
+            return -EINVAL;
+        s += 6;
+    }
+    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) ||
+        h > 23 || mi > 59 || sec > 60)
+        return -EINVAL;
+    if (sec == 60) /* a leap second: the instant after :59 */
+        sec = 59;
+    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    t -= sign * (oh * 3600 + om * 60);
+    if (t <= 0)
+        return -EINVAL;
+    *ret = (time_t)t;
+    return 0;
+}

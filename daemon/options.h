@@ -1,0 +1,132 @@
+/*
+ * daemon/options.h - what strongmapd, its HTTP API and the strongmap CLI read alike: the
+ * directory flags (--ldif, --ldap-*), DC profiles with their what-if overrides (mode,
+ * backdating), RFC 3339 times and the LDAP password file.
+ *
+ * A static library of its own (strongmap_options) so that the three share one definition and
+ * one set of error messages. Functions return 0 or -EINVAL (-errno for files) and write one
+ * line without a trailing newline into @err when they fail.
+ */
+#ifndef SM_DAEMON_OPTIONS_H
+#define SM_DAEMON_OPTIONS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <strongmap/dir.h>
+#include <strongmap/verdict.h>
+
+#define OPT_MAX_LDAP_URIS    16           /* --ldap-uri given at most this often */
+#define OPT_PASSWORD_MAX     1024         /* bytes of a bind password file */
+#define OPT_BACKDATING_MAX   4294967295LL /* CertificateBackdatingCompensation is a DWORD */
+#define OPT_PROBE_TIMEOUT_MS 1000 /* connect / operation / TLS deadline of a readiness probe */
+#define OPT_ERR_MAX          256  /* a good size for the @err buffers */
+
+/* getopt_long values of the directory flags (above any short option character). */
+enum opt_dir_flag {
+    OPT_DIR_LDIF = 0x1000,
+    OPT_DIR_LDAP_URI,
+    OPT_DIR_LDAP_BASE,
+    OPT_DIR_LDAP_BIND_DN,
+    OPT_DIR_LDAP_PASSWORD_FILE,
+    OPT_DIR_LDAP_CA_FILE,
+    OPT_DIR_LDAP_STARTTLS,
+    OPT_DIR_LDAP_SASL_MECH,
+};
+
+/* The directory flags as struct option initialisers, for a getopt_long table. */
+// clang-format off
+#define OPT_DIR_LONGOPTS \
+    { "ldif", required_argument, NULL, OPT_DIR_LDIF }, \
+    { "ldap-uri", required_argument, NULL, OPT_DIR_LDAP_URI }, \
+    { "ldap-base", required_argument, NULL, OPT_DIR_LDAP_BASE }, \
+    { "ldap-bind-dn", required_argument, NULL, OPT_DIR_LDAP_BIND_DN }, \
+    { "ldap-password-file", required_argument, NULL, OPT_DIR_LDAP_PASSWORD_FILE }, \
+    { "ldap-ca-file", required_argument, NULL, OPT_DIR_LDAP_CA_FILE }, \
+    { "ldap-starttls", no_argument, NULL, OPT_DIR_LDAP_STARTTLS }, \
+    { "ldap-sasl-mech", required_argument, NULL, OPT_DIR_LDAP_SASL_MECH }
+
+/* Their usage text, for both programs. */
+#define OPT_DIR_USAGE \
+    "  --ldif FILE             read the directory from an LDIF export\n" \
+    "  --ldap-uri URI          ldap:// or ldaps:// server; repeat for failover, tried in order\n" \
+    "  --ldap-base DN          search base: the domain's DN (needed with --ldap-uri)\n" \
+    "  --ldap-bind-dn DN       simple bind as DN (with --ldap-password-file)\n" \
+    "  --ldap-password-file F  the bind password: F's content, one trailing newline removed\n" \
+    "  --ldap-ca-file F        CA bundle for ldaps:// and StartTLS (default: the system's)\n" \
+    "  --ldap-starttls         StartTLS on ldap:// URIs (needed for a simple bind there)\n" \
+    "  --ldap-sasl-mech GSSAPI SASL bind with Kerberos (keytab in KRB5_CLIENT_KTNAME)\n"
+// clang-format on
+
+/** Where the directory is. All strings are borrowed from argv. */
+struct opt_dir {
+    const char *ldif;
+    const char *uris[OPT_MAX_LDAP_URIS];
+    size_t n_uris;
+    const char *base, *bind_dn, *password_file, *ca_file, *sasl_mech;
+    bool starttls;
+};
+
+/** Take directory flag @flag (enum opt_dir_flag) with @arg (NULL for --ldap-starttls). */
+int opt_dir_set(struct opt_dir *d, int flag, const char *arg, char *err, size_t size);
+
+/** After all flags: do they go together? */
+int opt_dir_check(const struct opt_dir *d, char *err, size_t size);
+
+/** A directory was configured (--ldif or --ldap-uri). */
+bool opt_dir_configured(const struct opt_dir *d);
+
+/**
+ * Read a bind password from @path: a regular file of at most OPT_PASSWORD_MAX bytes, one
+ * trailing "\n" (or "\r\n") removed, not empty, no NUL. *@ret is malloc()ed: release it with
+ * opt_password_free(), which wipes it first. Errors: -errno (with the file's name in @err) or
+ * -EINVAL.
+ */
+int opt_read_password(const char *path, char **ret, char *err, size_t size);
+
+/** Wipe and free a password from opt_read_password(); NULL is fine. Returns NULL. */
+char *opt_password_free(char *password);
+
+/**
+ * Open a handle on the directory of @d (configured, checked). @password: the bind password or
+ * NULL. @probe: short deadlines (OPT_PROBE_TIMEOUT_MS), for readiness checks. Returns what
+ * sm_dir_open_ldif() / sm_dir_open_ldap() return.
+ */
+int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, struct sm_dir **ret,
+                 struct sm_errinfo *reterr);
+
+/** A list of DC profiles (a fleet). */
+struct opt_profiles {
+    struct sm_profile v[SM_MAX_PROFILES];
+    size_t n;
+};
+
+/** Append the profile named @name ("windows-2016" ... "samba"), with its defaults. */
+int opt_profile_add(struct opt_profiles *p, const char *name, char *err, size_t size);
+
+/** Mode and backdating overrides; a negative value means "not given". */
+struct opt_whatif {
+    int mode;
+    long long backdating_s;
+};
+
+#define OPT_WHATIF_NONE ((struct opt_whatif){ .mode = -1, .backdating_s = -1 })
+
+/**
+ * Apply @w to every profile of @p. A mode must suit every profile: 1 or 2 for Windows, 0 to 2
+ * for Samba; backdating 0..OPT_BACKDATING_MAX seconds.
+ */
+int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, char *err, size_t size);
+
+/** Strict unsigned decimal no larger than @max. */
+int opt_parse_ull(const char *s, unsigned long long max, unsigned long long *ret);
+
+/**
+ * An RFC 3339 date-time ("2026-06-01T00:00:00Z", "...T02:00:00.5+02:00"; without an offset:
+ * UTC), from 1970-01-01T00:00:01Z to the year 9999. Fractions of a second are dropped.
+ */
+int opt_parse_time(const char *s, time_t *ret);
+
+#endif
