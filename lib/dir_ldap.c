@@ -17,14 +17,19 @@
  *
  * Deadlines (library-facts 3.3). LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (per address),
  * LDAP_OPT_TIMEOUT and the per-search timeout bound each operation, but nothing in libldap
- * bounds the TLS handshake: a peer that accepts and never answers hangs it forever (and with a
- * network timeout set, libldap busy-loops on the non-blocking socket). So each connection
- * attempt runs a watchdog thread; the connect callback (LDAP_OPT_CONNECT_CB) hands it the
- * socket once TCP is up, and when TLS plus the bind have not finished tls_timeout_ms later it
+ * bounds the TLS handshake: a peer that accepts and never answers hangs it forever. So each
+ * connection attempt runs a watchdog thread; the connect callback (LDAP_OPT_CONNECT_CB) hands it
+ * the socket once TCP is up, and when TLS plus the bind have not finished tls_timeout_ms later it
  * shutdown()s the socket, which makes libldap fail at once. The callback's delete hook clears
  * the socket under the same lock before libldap closes it, and the thread is joined before the
  * attempt returns, so a shutdown can never hit a reused descriptor. A connection attempt thus
  * takes at most connect_timeout_ms (per address of the host) + tls_timeout_ms.
+ * The connect callback also unsets the network timeout for the rest of the attempt: with it set,
+ * libldap 2.5 runs the handshake on a non-blocking socket without polling, a busy loop for as
+ * long as the peer stalls (measured: a full core; without it, about 2 ms of CPU per stalled
+ * second). Once the connection is up, a TLS socket is made non-blocking, the state libldap leaves
+ * it in by default, so that a TLS record cut short cannot block a read past an operation's
+ * deadline.
  *
  * Options are all set per handle, because libldap also reads /etc/ldap/ldap.conf, ~/.ldaprc
  * and LDAP* environment variables: LDAPv3, no referral chasing, no alias dereferencing, the
@@ -76,7 +81,7 @@
  * for over-limit answers; a page smaller than the limit keeps the page loop exercised by the
  * size-limit test at the cost of two round trips in that rare case.
  */
-#define PAGE_SIZE      8
+#define DIR_PAGE_SIZE  8
 #define MAX_PAGES      (SM_MAX_ACCOUNTS + 2)
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define NTAUTH_PREFIX  "CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,"
@@ -216,14 +221,6 @@ static bool attr_name_ok(const char *a)
     return a[i] == '\0';
 }
 
-static bool wanted_attr(const char *a)
-{
-    for (size_t i = 0; dir_attrs[i]; i++)
-        if (strcasecmp(a, dir_attrs[i]) == 0)
-            return true;
-    return false;
-}
-
 static bool dn_ok(const char *dn)
 {
     LDAPDN parsed = NULL;
@@ -242,19 +239,28 @@ static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *ad
 {
     struct watchdog *w = ctx->lc_arg;
     ber_socket_t s = -1;
-    (void)ld;
     (void)srv;
     (void)addr;
 
     ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &s);
     pthread_mutex_lock(&w->mu);
+    bool running = w->running;
+    pthread_mutex_unlock(&w->mu);
+    /* A connection libldap opens on its own, after the first was lost, would be unbound (and
+       in plain text after StartTLS): refused. connect_uri() makes every connection. */
+    if (!running)
+        return -1;
+    /* TCP is up: the network timeout has done its job. Left set, it makes libldap run the TLS
+       handshake on a non-blocking socket without polling (a busy loop for as long as a stalled
+       peer lasts); unset, the handshake blocks until it ends or the watchdog shuts it down. */
+    struct timeval infinite = { .tv_sec = -1, .tv_usec = 0 };
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &infinite);
+    pthread_mutex_lock(&w->mu);
     w->fd = s;
     w->tcp_up = true;
-    if (w->running) {
-        w->armed = true;
-        w->deadline = ts_add_ms(now_mono(), w->ms);
-        pthread_cond_signal(&w->cv);
-    }
+    w->armed = true;
+    w->deadline = ts_add_ms(now_mono(), w->ms);
+    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -412,6 +418,7 @@ static bool bind_refusal(int rc)
 {
     switch (rc) {
     case LDAP_INVALID_CREDENTIALS:
+    case LDAP_INVALID_DN_SYNTAX: /* a bind name this server does not take */
     case LDAP_INAPPROPRIATE_AUTH:
     case LDAP_STRONG_AUTH_REQUIRED:
     case LDAP_CONFIDENTIALITY_REQUIRED:
@@ -472,6 +479,13 @@ static int connect_uri(struct ldap_dir *l, const char *uri, LDAP **ret, bool *st
     }
     bool fired = watchdog_stop(&l->wd, wd_thread);
     if (rc == LDAP_SUCCESS && !fired) {
+        Sockbuf *sb = NULL;
+        /* As libldap leaves a TLS socket when a network timeout is set (see conn_add()):
+           non-blocking, so that a record cut short cannot block a read past the operation's
+           deadline. */
+        if (uses_tls(l, uri) && ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS &&
+            sb)
+            ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_NONBLOCK, (void *)1);
         *ret = ld;
         return 0;
     }
@@ -483,13 +497,14 @@ static int connect_uri(struct ldap_dir *l, const char *uri, LDAP **ret, bool *st
         snprintf(why, whysz, "%s: no TLS handshake and bind within %u ms", stage, l->tls_ms);
         err = SM_E_DIR_DOWN;
     } else if (rc == LDAP_NO_MEMORY) {
+        snprintf(why, whysz, "out of memory");
         err = -ENOMEM;
     } else if (tls_stage && strcmp(diag, "(unknown error code)") == 0) {
-        /* libldap 2.5 with GnuTLS: its own certificate check failed (tlsg_cert_verify()
-           returns -1, which gnutls_strerror() cannot name) */
+        /* libldap 2.5 with GnuTLS: its own certificate or host name check failed (both return
+           -1, which gnutls_strerror() cannot name) */
         snprintf(why, whysz,
-                 "%s: TLS refused: the server's certificate is not trusted by %s "
-                 "(unknown CA, expired or not yet valid)",
+                 "%s: TLS refused: the server's certificate is not accepted (not from a CA in %s, "
+                 "not for this host name, expired or not yet valid)",
                  stage, l->ca_file ? l->ca_file : SYSTEM_CA_FILE);
         err = SM_E_DIR_REFUSED;
     } else if (tls_stage && (contains_ci(diag, "certificate") || contains_ci(diag, "hostname"))) {
@@ -558,7 +573,7 @@ static int ensure_conn(struct ldap_dir *l, bool *fresh, struct sm_errinfo *reter
         return l->down_err;
     }
     for (size_t i = 0; i < l->n_uris; i++) {
-        char why[sizeof(reason)];
+        char why[sizeof(reason)] = "";
         LDAP *ld = NULL;
         bool stop = false;
         int rc = connect_uri(l, l->uris[i], &ld, &stop, why, sizeof(why));
@@ -590,7 +605,7 @@ static int ensure_conn(struct ldap_dir *l, bool *fresh, struct sm_errinfo *reter
 
 /* ---- searching ---- */
 
-/* Hand one entry to dir.c: its DN, then the values of the attributes it asked for. */
+/* Hand one entry to dir.c: its DN, then every value (dir.c keeps those of DIR_ATTRS). */
 static int add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out)
 {
     BerElement *ber = NULL;
@@ -601,12 +616,9 @@ static int add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out)
     ldap_memfree(dn);
     for (char *a = rc ? NULL : ldap_first_attribute(ld, e, &ber); a;
          a = ldap_next_attribute(ld, e, ber)) {
+        /* the name may carry options ("userCertificate;binary"): raw_value() ignores them */
         struct berval **vals = ldap_get_values_len(ld, e, a);
-        /* "userCertificate;binary", "altSecurityIdentities;range=0-1499": the type only */
-        char *semi = strchr(a, ';');
-        if (semi)
-            *semi = '\0';
-        for (size_t i = 0; rc == 0 && vals && wanted_attr(a) && vals[i]; i++)
+        for (size_t i = 0; rc == 0 && vals && vals[i]; i++)
             rc = raw_value(out, a, vals[i]->bv_val, vals[i]->bv_len);
         ldap_value_free_len(vals);
         ldap_memfree(a);
@@ -684,7 +696,7 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
         int code = LDAP_SUCCESS;
 
         if (paged) {
-            int rc = ldap_create_page_control(ld, PAGE_SIZE, &cookie, 0, &pctrl);
+            int rc = ldap_create_page_control(ld, DIR_PAGE_SIZE, &cookie, 0, &pctrl);
             if (rc != LDAP_SUCCESS) {
                 err = rc == LDAP_NO_MEMORY ? -ENOMEM : -EINVAL;
                 goto out;
@@ -925,8 +937,9 @@ static int check_config(const struct sm_ldap_config *cfg, struct sm_errinfo *ret
         errinfo_set(reterr, -1, "a simple bind DN and a SASL mechanism exclude each other");
         return -EINVAL;
     }
-    if (cfg->bind_dn && !dn_ok(cfg->bind_dn)) {
-        errinfo_set(reterr, -1, "the bind DN is not a distinguished name");
+    /* Active Directory also takes "user@domain" and "DOMAIN\\user" as a simple bind name */
+    if (cfg->bind_dn && (!cfg->bind_dn[0] || strlen(cfg->bind_dn) > MAX_DN_LEN)) {
+        errinfo_set(reterr, -1, "the bind DN is empty or too long");
         return -EINVAL;
     }
     if (cfg->bind_dn && (!cfg->password || !cfg->password[0])) {

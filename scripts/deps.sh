@@ -12,7 +12,7 @@ packages=(
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
     openssl curl python3 python3-jsonschema python3-yaml valgrind
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
-    slapd ldap-utils libsasl2-modules-gssapi-mit
+    slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
     krb5-user
 )
