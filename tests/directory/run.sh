@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# tests/directory/run.sh TEST_BINARY - the LDAP backend's tests against a real slapd.
+#
+# In a temporary directory: a test CA, a server certificate for IP:127.0.0.1 and a second,
+# unrelated CA (openssl); slapd with testad.schema and test.ldif.in on free loopback ports
+# (ldap:// and ldaps://); a "stalled" peer that accepts TCP connections and never answers; a
+# port where nothing listens. The URIs and files go to TEST_BINARY (cmocka) as SM_TEST_*
+# variables. Every wait is bounded; the EXIT trap stops the test binary, slapd, the KDC and the
+# stalled peer and removes the directory whichever way the script ends.
+#
+# For the GSSAPI case, an MIT Kerberos realm EXAMPLE.COM: krb5kdc on a free port, a keytab for
+# slapd (ldap/127.0.0.1) and a client keytab (svc-strongmap) that the test names in
+# KRB5_CLIENT_KTNAME.
+#
+# TEST_BINARY stops, starts, pauses and resumes slapd with "run.sh ctl DIR stop|start|pause|resume"
+# (the command is in SM_TEST_CTL). SM_TEST_FILTER=test_name runs one case.
+#
+# Needs the Debian packages slapd, ldap-utils, openssl, python3, krb5-kdc, krb5-admin-server and
+# libsasl2-modules-gssapi-mit.
+# shellcheck disable=SC2317 # functions run through wait_for and the traps
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SLAPD=${SLAPD:-/usr/sbin/slapd}
+SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
+KRB5KDC=${KRB5KDC:-/usr/sbin/krb5kdc}
+KDB5_UTIL=${KDB5_UTIL:-/usr/sbin/kdb5_util}
+KADMIN_LOCAL=${KADMIN_LOCAL:-/usr/sbin/kadmin.local}
+export LDAPNOINIT=1 # ldapsearch here ignores ldap.conf, ~/.ldaprc and LDAP* variables
+# sanitizer builds: a leak inside MIT Kerberos is not ours (see lsan.supp)
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
+die() {
+    echo "run.sh: $*" >&2
+    exit 1
+}
+
+# wait_for SECONDS CMD...: run CMD every 20 ms until it succeeds; fails after SECONDS.
+wait_for() {
+    local tries=$(($1 * 50))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.02
+    done
+}
+
+slapd_pid() {
+    cat "$D/slapd.pid" 2>/dev/null || true
+}
+
+slapd_ready() {
+    ldapsearch -x -H "ldap://127.0.0.1:$P_LDAP/" -b "" -s base -LLL namingContexts
+}
+
+# true when process $1 has ended (a zombie waiting for init to reap it counts as ended)
+pid_gone() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
+}
+
+start_slapd() {
+    "$SLAPD" -f "$D/slapd.conf" -h "ldap://127.0.0.1:$P_LDAP/ ldaps://127.0.0.1:$P_LDAPS/" ||
+        return 1
+    wait_for 10 slapd_ready
+}
+
+# stop_slapd: SIGKILL (the tests' "server died"; also the fastest cleanup) and wait for the end.
+stop_slapd() {
+    local pid
+    pid=$(slapd_pid)
+    [ -n "$pid" ] || return 0
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for 10 pid_gone "$pid" || return 1
+    rm -f "$D/slapd.pid"
+}
+
+# run.sh ctl DIR CMD: used by the test binary while the harness waits for it.
+if [ "${1:-}" = ctl ]; then
+    [ $# -eq 3 ] || die "usage: run.sh ctl DIR stop|start|pause|resume"
+    D=$2
+    # shellcheck source=/dev/null
+    . "$D/env.sh"
+    case $3 in
+    stop) stop_slapd ;;
+    start) start_slapd ;;
+    pause) kill -STOP "$(slapd_pid)" ;;
+    resume) kill -CONT "$(slapd_pid)" ;;
+    *) die "unknown ctl command $3" ;;
+    esac
+    exit
+fi
+
+[ $# -eq 1 ] || die "usage: run.sh TEST_BINARY"
+bin=$1
+for tool in "$SLAPD" "$SLAPADD" ldapsearch openssl python3 "$KRB5KDC" "$KDB5_UTIL" "$KADMIN_LOCAL"; do
+    command -v "$tool" >/dev/null ||
+        die "$tool not found (Debian: slapd ldap-utils openssl python3 krb5-kdc krb5-admin-server)"
+done
+[ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so ] || [ -n "$(ls /usr/lib/*/sasl2/libgssapiv2.so 2>/dev/null)" ] ||
+    die "the SASL GSSAPI module is missing (Debian: libsasl2-modules-gssapi-mit)"
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/sm-dirtest.XXXXXX")
+stall_pid=
+kdc_pid=
+bin_pid=
+cleanup() {
+    if [ -n "$bin_pid" ]; then
+        kill "$bin_pid" 2>/dev/null || true
+        wait "$bin_pid" 2>/dev/null || true
+    fi
+    stop_slapd || true
+    if [ -n "$kdc_pid" ]; then
+        kill "$kdc_pid" 2>/dev/null || true
+        wait "$kdc_pid" 2>/dev/null || true
+    fi
+    if [ -n "$stall_pid" ]; then
+        kill "$stall_pid" 2>/dev/null || true
+        wait "$stall_pid" 2>/dev/null || true
+    fi
+    rm -rf "$D"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- certificates ----
+cat >"$D/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+[user]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com
+EOF
+ossl() {
+    openssl "$@" 2>"$D/openssl.err" || {
+        cat "$D/openssl.err" >&2
+        die "openssl $1 failed"
+    }
+}
+newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+make_ca() { # NAME CN
+    ossl req -x509 -config "$D/openssl.cnf" -extensions ca "${newkey[@]}" -days 2 \
+        -subj "/CN=$2" -keyout "$D/$1.key" -out "$D/$1.pem"
+}
+make_leaf() { # NAME EXTENSIONS CN
+    ossl req -new -config "$D/openssl.cnf" "${newkey[@]}" -subj "/CN=$3" \
+        -keyout "$D/$1.key" -out "$D/$1.csr"
+    ossl x509 -req -in "$D/$1.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 2 \
+        -extfile "$D/openssl.cnf" -extensions "$2" -out "$D/$1.pem"
+}
+make_ca ca "strongmap test CA"
+make_ca other-ca "strongmap unrelated CA"
+make_leaf tls server 127.0.0.1
+make_leaf alice user "Alice Example"
+for c in ca other-ca alice; do
+    ossl x509 -in "$D/$c.pem" -outform DER -out "$D/$c.der"
+done
+b64() { base64 -w0 "$1"; }
+
+# ---- directory data ----
+sed -e "s|@ALICE_DER@|$(b64 "$D/alice.der")|" -e "s|@CA_DER@|$(b64 "$D/ca.der")|" \
+    -e "s|@OTHER_CA_DER@|$(b64 "$D/other-ca.der")|" "$here/test.ldif.in" >"$D/test.ldif"
+for team in 16 20; do # SM_MAX_ACCOUNTS accounts share one value, and more than that
+    for i in $(seq 1 "$team"); do
+        printf '\ndn: cn=team%s-%s,cn=Users,dc=example,dc=com\nobjectClass: user\ncn: team%s-%s\nsAMAccountName: team%s-%s\naltSecurityIdentities: X509:<RFC822>team%s@example.com\n' \
+            "$team" "$i" "$team" "$i" "$team" "$i" "$team"
+    done
+done >>"$D/test.ldif"
+
+free_ports() { # N: N distinct loopback ports free right now (TCP)
+    python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
+# ---- Kerberos: a realm for the GSSAPI case ----
+K=$D/krb5
+mkdir "$K"
+read -r P_KDC < <(free_ports 1) # a free TCP port: clients use TCP (udp_preference_limit)
+cat >"$K/krb5.conf" <<EOF
+[libdefaults]
+    default_realm = EXAMPLE.COM
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    udp_preference_limit = 1
+[realms]
+    EXAMPLE.COM = {
+        kdc = 127.0.0.1:$P_KDC
+    }
+EOF
+cat >"$K/kdc.conf" <<EOF
+[kdcdefaults]
+    kdc_ports = $P_KDC
+    kdc_tcp_ports = $P_KDC
+[realms]
+    EXAMPLE.COM = {
+        database_name = $K/principal
+        key_stash_file = $K/stash
+        acl_file = $K/kadm5.acl
+    }
+[logging]
+    kdc = FILE:$K/kdc.log
+EOF
+export KRB5_CONFIG=$K/krb5.conf KRB5_KDC_PROFILE=$K/kdc.conf
+kadmin() {
+    "$KADMIN_LOCAL" -q "$1" >>"$K/kadmin.log" 2>&1 || {
+        cat "$K/kadmin.log" >&2
+        die "kadmin.local: $1 failed"
+    }
+}
+"$KDB5_UTIL" create -s -r EXAMPLE.COM -P "master-$RANDOM$RANDOM" >"$K/kdb5_util.log" 2>&1 ||
+    die "kdb5_util create failed: $(cat "$K/kdb5_util.log")"
+kadmin "addprinc -randkey ldap/127.0.0.1"
+kadmin "addprinc -randkey svc-strongmap"
+kadmin "ktadd -k $K/ldap.keytab ldap/127.0.0.1"
+kadmin "ktadd -k $K/client.keytab svc-strongmap"
+"$KRB5KDC" -n -P "$K/kdc.pid" >"$K/krb5kdc.out" 2>&1 &
+kdc_pid=$!
+kdc_ready() {
+    : <>"/dev/tcp/127.0.0.1/$P_KDC"
+}
+wait_for 10 kdc_ready || die "krb5kdc did not start: $(cat "$K/krb5kdc.out")"
+export KRB5_KTNAME=$K/ldap.keytab # slapd's service key
+
+cat >"$D/slapd.conf" <<EOF
+include   /etc/ldap/schema/core.schema
+include   /etc/ldap/schema/cosine.schema
+include   /etc/ldap/schema/inetorgperson.schema
+include   $here/testad.schema
+pidfile   $D/slapd.pid
+argsfile  $D/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel  none
+TLSCertificateFile    $D/tls.pem
+TLSCertificateKeyFile $D/tls.key
+sasl-host  127.0.0.1
+sasl-realm EXAMPLE.COM
+database  mdb
+maxsize   67108864
+suffix    "dc=example,dc=com"
+rootdn    "cn=admin,dc=example,dc=com"
+directory $D/db
+index objectClass eq
+index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq
+index objectSid eq
+EOF
+mkdir "$D/db"
+"$SLAPADD" -q -f "$D/slapd.conf" -l "$D/test.ldif" || die "slapadd failed"
+
+# ---- slapd and the stalled peer ----
+started=
+for attempt in 1 2 3; do # a port taken between the choice and slapd's bind: choose again
+    read -r P_LDAP P_LDAPS P_DEAD < <(free_ports 3)
+    if start_slapd; then
+        started=1
+        break
+    fi
+    stop_slapd || true
+    echo "run.sh: slapd did not start on ports $P_LDAP/$P_LDAPS (attempt $attempt)" >&2
+done
+[ -n "$started" ] || die "slapd did not start"
+# what "run.sh ctl" needs to start slapd again
+printf 'P_LDAP=%q\nP_LDAPS=%q\nexport KRB5_CONFIG=%q KRB5_KTNAME=%q\n' \
+    "$P_LDAP" "$P_LDAPS" "$KRB5_CONFIG" "$KRB5_KTNAME" >"$D/env.sh"
+
+python3 -c '
+import os, signal, socket, sys
+signal.alarm(900)  # never outlive a lost harness by long
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])  # accepted, never answered
+' "$D/stall.port" &
+stall_pid=$!
+wait_for 10 test -s "$D/stall.port" || die "the stalled peer did not start"
+P_STALL=$(cat "$D/stall.port")
+
+export SM_TEST_LDAP_URI="ldap://127.0.0.1:$P_LDAP/"
+export SM_TEST_LDAPS_URI="ldaps://127.0.0.1:$P_LDAPS/"
+export SM_TEST_DEAD_URI="ldaps://127.0.0.1:$P_DEAD/"
+export SM_TEST_STALL_URI="ldaps://127.0.0.1:$P_STALL/"
+export SM_TEST_STALL_PLAIN_URI="ldap://127.0.0.1:$P_STALL/"
+# GSSAPI names the server by the URI's host, here ldap/127.0.0.1@EXAMPLE.COM. (Not "localhost":
+# libldap checks a certificate for "localhost" against the machine's host name.)
+export SM_TEST_KEYTAB="$K/client.keytab"
+export SM_TEST_BASE="dc=example,dc=com"
+export SM_TEST_BIND_DN="cn=svc-strongmap,cn=Users,dc=example,dc=com"
+export SM_TEST_BIND_PW="Correct-Horse-7"
+export SM_TEST_CA="$D/ca.pem"
+export SM_TEST_OTHER_CA="$D/other-ca.pem"
+export SM_TEST_CA_DER="$D/ca.der"
+export SM_TEST_OTHER_CA_DER="$D/other-ca.der"
+export SM_TEST_ALICE_DER="$D/alice.der"
+export SM_TEST_CTL="bash '$here/run.sh' ctl '$D'"
+unset KRB5_KTNAME KRB5_KDC_PROFILE # the test binary is a client
+
+# In the background, so that a signal to this script is handled at once (bash defers traps while
+# a foreground child runs); the EXIT trap stops the binary too.
+"$bin" &
+bin_pid=$!
+set +e
+wait "$bin_pid"
+rc=$?
+set -e
+bin_pid=
+exit "$rc"

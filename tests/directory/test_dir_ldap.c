@@ -1,0 +1,748 @@
+/*
+ * tests/directory/test_dir_ldap.c - the LDAP backend (lib/dir_ldap.c) through the public sm_dir
+ * API against a real slapd. Run by run.sh, which sets SM_TEST_* (URIs, CA files, the bind
+ * account, the command that stops and starts slapd). Cases that stop or pause slapd come last.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <strongmap/dir.h>
+#include <strongmap/sid.h>
+
+#define ALICE_DN "cn=Alice Example,cn=Users,dc=example,dc=com"
+#define BOB_DN   "cn=Bob Example,cn=Users,dc=example,dc=com"
+#define WS01_DN  "cn=WS01,cn=Computers,dc=example,dc=com"
+#define STAR_DN  "cn=Star,cn=Users,dc=example,dc=com"
+#define PAREN_DN "cn=Paren,cn=Users,dc=example,dc=com"
+#define DOMAIN   "S-1-5-21-1004336348-1177238915-682003330"
+#define TLS_MS   1000u
+/* "at once": far below every deadline in play (1 s and more), with room for a loaded machine */
+#define FAST_S 0.25
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !v[0])
+        fail_msg("%s is not set: run this test through tests/directory/run.sh", name);
+    return v;
+}
+
+static double mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the whole process (all threads). */
+static double cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void ctl(const char *what)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s", env("SM_TEST_CTL"), what);
+    int st = system(cmd);
+    if (st != 0)
+        fail_msg("\"%s\" failed (status %d)", cmd, st);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[4][8192];
+    static int next;
+    uint8_t *b = buf[next++ % 4];
+    if (!f)
+        fail_msg("cannot open %s", path);
+    *len = fread(b, 1, sizeof(buf[0]), f);
+    fclose(f);
+    return b;
+}
+
+static bool blob_is_file(const struct sm_blob *b, const char *path)
+{
+    size_t len;
+    const uint8_t *p = slurp(path, &len);
+    return b->len == len && memcmp(b->data, p, len) == 0;
+}
+
+/* ldaps://, the test CA, the service account; short deadlines. */
+static struct sm_ldap_config config(const char *const *uris, size_t n)
+{
+    struct sm_ldap_config c = {
+        .uris = uris,
+        .n_uris = n,
+        .base = env("SM_TEST_BASE"),
+        .bind_dn = env("SM_TEST_BIND_DN"),
+        .password = env("SM_TEST_BIND_PW"),
+        .ca_file = env("SM_TEST_CA"),
+        .connect_timeout_ms = 1000,
+        .op_timeout_ms = 2000,
+        .tls_timeout_ms = TLS_MS,
+    };
+    return c;
+}
+
+static struct sm_dir *open_cfg(const struct sm_ldap_config *c)
+{
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = { 0 };
+    int rc = sm_dir_open_ldap(c, &d, &e);
+    if (rc != 0)
+        fail_msg("sm_dir_open_ldap: %s (%s)", sm_strerror(rc), e.text);
+    assert_string_equal(sm_dir_kind(d), "ldap");
+    return d;
+}
+
+static struct sm_dir *open_ldaps(void)
+{
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    return open_cfg(&c);
+}
+
+static struct sm_accounts *lookup_n(struct sm_dir *d, enum sm_lookup how, const char *name,
+                                    size_t n)
+{
+    struct sm_accounts *a = NULL;
+    struct sm_errinfo e = { 0 };
+    int rc = sm_dir_lookup(d, how, name, &a, &e);
+    if (rc != 0)
+        fail_msg("lookup %s \"%s\": %s (%s)", sm_lookup_name(how), name, sm_strerror(rc), e.text);
+    if (a->n != n)
+        fail_msg("lookup %s \"%s\": %zu accounts, expected %zu", sm_lookup_name(how), name, a->n,
+                 n);
+    return a;
+}
+
+static void expect_one(struct sm_dir *d, enum sm_lookup how, const char *name, const char *dn)
+{
+    struct sm_accounts *a = lookup_n(d, how, name, 1);
+    if (strcasecmp(a->v[0].dn, dn) != 0)
+        fail_msg("lookup %s \"%s\" found %s, expected %s", sm_lookup_name(how), name, a->v[0].dn,
+                 dn);
+    sm_accounts_free(a);
+}
+
+static void expect_none(struct sm_dir *d, enum sm_lookup how, const char *name)
+{
+    sm_accounts_free(lookup_n(d, how, name, 0));
+}
+
+static int lookup_rc(struct sm_dir *d, const char *name, struct sm_errinfo *e)
+{
+    struct sm_accounts *a = NULL;
+    int rc = sm_dir_lookup(d, SM_LOOKUP_SAM, name, &a, e);
+    sm_accounts_free(a);
+    return rc;
+}
+
+/*
+ * After a failed connection pass: the next calls fail with @err, and one of three made at once
+ * is answered from the backoff without an attempt. (Only "one of": on a loaded machine the first
+ * 100 ms pause may pass between two calls; the pause doubles.)
+ */
+static bool backing_off(struct sm_dir *d, int err)
+{
+    bool seen = false;
+    for (int i = 0; i < 3; i++) {
+        struct sm_errinfo e = { 0 };
+        double t0 = mono();
+        assert_int_equal(lookup_rc(d, "alice", &e), err);
+        assert_true(mono() - t0 < FAST_S);
+        seen |= strstr(e.text, "next attempt") != NULL;
+    }
+    return seen;
+}
+
+static struct sm_accounts *altsec_n(struct sm_dir *d, const char *const *v, size_t nv, size_t n)
+{
+    struct sm_accounts *a = NULL;
+    struct sm_errinfo e = { 0 };
+    int rc = sm_dir_find_altsec(d, v, nv, &a, &e);
+    if (rc != 0)
+        fail_msg("find_altsec \"%s\": %s (%s)", v[0], sm_strerror(rc), e.text);
+    if (a->n != n)
+        fail_msg("find_altsec \"%s\": %zu accounts, expected %zu", v[0], a->n, n);
+    return a;
+}
+
+/* ASCII case-insensitive strstr. */
+static bool contains_ci(const char *hay, const char *needle)
+{
+    for (size_t n = strlen(needle); *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool has_dn(const struct sm_accounts *a, const char *dn)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (strcasecmp(a->v[i].dn, dn) == 0)
+            return true;
+    return false;
+}
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+static void test_open_checks(void **state)
+{
+    (void)state;
+    const char *plain[] = { env("SM_TEST_LDAP_URI") };
+    const char *http[] = { "http://127.0.0.1/" };
+    const char *dead[] = { env("SM_TEST_DEAD_URI") };
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = { 0 };
+    struct sm_ldap_config c = config(plain, 1);
+
+    /* a password must not cross ldap:// in clear */
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    assert_non_null(strstr(e.text, "StartTLS"));
+    c.starttls = true;
+    c.password = "";
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    c.password = NULL;
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    c.password = "x";
+    c.sasl_mech = "GSSAPI";
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+
+    c = config(http, 1);
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    c = config(dead, 0);
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    c = config(dead, 1);
+    c.base = "not a DN";
+    assert_int_equal(sm_dir_open_ldap(&c, &d, &e), -EINVAL);
+    assert_null(d);
+
+    /* lazy: opening succeeds although nothing listens */
+    c = config(dead, 1);
+    d = open_cfg(&c);
+    sm_dir_close(d);
+}
+
+/* ---- lookups ------------------------------------------------------------------------------- */
+
+static void test_lookup_forms(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    char sid[SM_SID_TEXT_MAX];
+
+    struct sm_accounts *a = lookup_n(d, SM_LOOKUP_UPN, "alice@example.com", 1);
+    const struct sm_account *al = &a->v[0];
+    assert_string_equal(al->dn, ALICE_DN);
+    assert_string_equal(al->sam, "alice");
+    assert_string_equal(al->upn, "alice@example.com");
+    assert_true(al->has_sid);
+    assert_string_equal(sm_sid_format(&al->sid, sid, sizeof(sid)), DOMAIN "-1105");
+    assert_true(al->has_uac);
+    assert_int_equal(al->uac, 512);
+    assert_true(al->has_created);
+    assert_false(al->is_computer);
+    assert_int_equal(al->n_altsec, 2);
+    assert_int_equal(al->n_certs, 1);
+    assert_true(blob_is_file(&al->certs[0], env("SM_TEST_ALICE_DER")));
+    sm_accounts_free(a);
+
+    expect_one(d, SM_LOOKUP_UPN, "ALICE@Example.COM", ALICE_DN);
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    expect_one(d, SM_LOOKUP_SAM, "EXAMPLE\\Alice", ALICE_DN);
+    expect_one(d, SM_LOOKUP_SID, DOMAIN "-1105", ALICE_DN);
+    expect_one(d, SM_LOOKUP_DN, "CN=alice example,CN=Users,DC=EXAMPLE,DC=com", ALICE_DN);
+    expect_one(d, SM_LOOKUP_AUTO, "alice@example.com", ALICE_DN);
+
+    a = lookup_n(d, SM_LOOKUP_SAM, "ws01$", 1);
+    assert_string_equal(a->v[0].dn, WS01_DN);
+    assert_true(a->v[0].is_computer);
+    assert_string_equal(a->v[0].dns_host, "ws01.example.com");
+    sm_accounts_free(a);
+    expect_one(d, SM_LOOKUP_DNS_HOST, "WS01.example.com", WS01_DN);
+
+    expect_none(d, SM_LOOKUP_SAM, "nobody");
+    expect_none(d, SM_LOOKUP_UPN, "alice@example.co");
+    expect_none(d, SM_LOOKUP_SID, DOMAIN "-9999");
+    expect_none(d, SM_LOOKUP_SID, DOMAIN); /* exact match only: no prefix of a SID */
+    expect_none(d, SM_LOOKUP_DN, "cn=Nobody,cn=Users,dc=example,dc=com");
+    expect_none(d, SM_LOOKUP_DN, "cn=Printer,dc=example,dc=com");        /* not an account */
+    expect_none(d, SM_LOOKUP_DN, "cn=x,cn=Elsewhere,dc=example,dc=com"); /* a referral */
+    expect_none(d, SM_LOOKUP_DN, "dc=example,dc=org");                   /* not this server's */
+
+    struct sm_accounts *r = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "garbage", &r, &e), -EINVAL);
+    assert_int_equal(sm_dir_ping(d, &e), 0);
+    sm_dir_close(d);
+}
+
+static void test_binary_sid(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    /* bob's RID 707340380 is the bytes 5C 28 29 2A ("\()*") and the SID holds NUL bytes */
+    expect_one(d, SM_LOOKUP_SID, DOMAIN "-707340380", BOB_DN);
+    expect_one(d, SM_LOOKUP_AUTO, DOMAIN "-707340380", BOB_DN);
+    /* 5C 28 29 00: differs in the last byte only */
+    expect_none(d, SM_LOOKUP_SID, DOMAIN "-2697308");
+    sm_dir_close(d);
+}
+
+static void test_altsec(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    const char *lower[] = { "x509:<i>dc=com,dc=example,cn=example test issuing ca<sr>0a1b2c3d" };
+    const char *two[] = { "X509:<SKI>f7c58be8b0c4512e32aa8a4bf9fa2ba4a7d6bbaf",
+                          "X509:<RFC822>BOB@EXAMPLE.COM", "X509:<RFC822>nobody@example.com" };
+    const char *none[] = { "X509:<SKI>f7c58be8b0c4512e32aa8a4bf9fa2ba4a7d6bba" };
+
+    struct sm_accounts *a = altsec_n(d, lower, 1, 1);
+    assert_string_equal(a->v[0].dn, ALICE_DN);
+    sm_accounts_free(a);
+    a = altsec_n(d, two, 3, 2);
+    assert_true(has_dn(a, ALICE_DN) && has_dn(a, BOB_DN));
+    sm_accounts_free(a);
+    sm_accounts_free(altsec_n(d, none, 1, 0));
+    sm_dir_close(d);
+}
+
+static void test_ntauth(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    struct sm_accounts *a = NULL;
+    struct sm_errinfo e = { 0 };
+
+    int rc = sm_dir_ntauth(d, &a, &e);
+    if (rc != 0)
+        fail_msg("ntauth: %s (%s)", sm_strerror(rc), e.text);
+    assert_int_equal(a->n, 1);
+    assert_non_null(strstr(a->v[0].dn, "NTAuthCertificates"));
+    assert_int_equal(a->v[0].n_certs, 2);
+    bool ca0 = blob_is_file(&a->v[0].certs[0], env("SM_TEST_CA_DER"));
+    bool ca1 = blob_is_file(&a->v[0].certs[1], env("SM_TEST_CA_DER"));
+    bool other0 = blob_is_file(&a->v[0].certs[0], env("SM_TEST_OTHER_CA_DER"));
+    bool other1 = blob_is_file(&a->v[0].certs[1], env("SM_TEST_OTHER_CA_DER"));
+    assert_true((ca0 && other1) || (ca1 && other0));
+    sm_accounts_free(a);
+    sm_dir_close(d);
+}
+
+/* Filter metacharacters in names are data: only exact matches, never a wildcard or a clause. */
+static void test_hostile_names(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    /* (backslashes go to UPN lookups: a SAM lookup reads "DOMAIN\\name") */
+    static const char *const nothing[] = {
+        "*",      "st*",    "*)(objectClass=*",      ")(", "alice)(sAMAccountName=*", "alice)",
+        "(alice", "alice*", "*)(|(sAMAccountName=*",
+    };
+
+    for (size_t i = 0; i < sizeof(nothing) / sizeof(nothing[0]); i++)
+        expect_none(d, SM_LOOKUP_SAM, nothing[i]);
+    expect_one(d, SM_LOOKUP_SAM, "star*", STAR_DN);
+    expect_one(d, SM_LOOKUP_SAM, "STAR*", STAR_DN);
+    expect_one(d, SM_LOOKUP_SAM, "paren)(x", PAREN_DN);
+    expect_one(d, SM_LOOKUP_UPN, "back\\slash@example.com", STAR_DN);
+    expect_none(d, SM_LOOKUP_UPN, "back\\5cslash@example.com");
+    expect_none(d, SM_LOOKUP_UPN, "*@example.com");
+    expect_none(d, SM_LOOKUP_UPN, "*");
+    expect_none(d, SM_LOOKUP_UPN, "\\");
+    expect_none(d, SM_LOOKUP_UPN, "\\2a");
+    expect_none(d, SM_LOOKUP_UPN, "alice\\40example.com"); /* \40 is '@' only when unescaped */
+    expect_none(d, SM_LOOKUP_DNS_HOST, "*");
+    expect_none(d, SM_LOOKUP_DN, "cn=*,cn=Users,dc=example,dc=com");
+
+    const char *paren[] = { "X509:<S>CN=a)(b*" };
+    const char *star[] = { "*" };
+    const char *prefix[] = { "X509:<S>CN=a)(b" };
+    struct sm_accounts *a = altsec_n(d, paren, 1, 1);
+    assert_string_equal(a->v[0].dn, PAREN_DN);
+    sm_accounts_free(a);
+    sm_accounts_free(altsec_n(d, star, 1, 0));
+    sm_accounts_free(altsec_n(d, prefix, 1, 0));
+    sm_dir_close(d);
+}
+
+static void test_size_limit(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    const char *team16[] = { "X509:<RFC822>team16@example.com" };
+    const char *team20[] = { "X509:<RFC822>team20@example.com" };
+    struct sm_accounts *a = NULL;
+    struct sm_errinfo e = { 0 };
+
+    /* SM_MAX_ACCOUNTS matches: all of them, over two pages */
+    sm_accounts_free(altsec_n(d, team16, 1, SM_MAX_ACCOUNTS));
+    int rc = sm_dir_find_altsec(d, team20, 1, &a, &e);
+    assert_int_equal(rc, SM_E_DIR_LIMIT);
+    assert_null(a);
+    printf("# 20 matches: %s\n", e.text);
+    /* the connection is still good */
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    sm_dir_close(d);
+}
+
+/* ---- transports and binds ------------------------------------------------------------------ */
+
+static void test_anonymous_plain(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAP_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.bind_dn = c.password = NULL;
+    c.ca_file = NULL;
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    assert_int_equal(sm_dir_ping(d, &e), 0);
+    sm_dir_close(d);
+}
+
+static void test_starttls(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAP_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.starttls = true;
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+    expect_one(d, SM_LOOKUP_UPN, "alice@example.com", ALICE_DN);
+    assert_int_equal(sm_dir_ping(d, &e), 0);
+    sm_dir_close(d);
+}
+
+static void expect_refused(const struct sm_ldap_config *c, const char *what, const char *needle)
+{
+    struct sm_dir *d = open_cfg(c);
+    struct sm_errinfo e = { 0 };
+    int rc = lookup_rc(d, "alice", &e);
+    printf("# %s: %s: %s\n", what, sm_strerror(rc), e.text);
+    assert_int_equal(rc, SM_E_DIR_REFUSED);
+    if (!contains_ci(e.text, needle))
+        fail_msg("%s: reason \"%s\" lacks \"%s\"", what, e.text, needle);
+    sm_dir_close(d);
+}
+
+static void test_wrong_ca(void **state)
+{
+    (void)state;
+    const char *ldaps[] = { env("SM_TEST_LDAPS_URI") };
+    const char *plain[] = { env("SM_TEST_LDAP_URI") };
+    struct sm_ldap_config c = config(ldaps, 1);
+
+    c.ca_file = env("SM_TEST_OTHER_CA");
+    expect_refused(&c, "ldaps, unrelated CA", "certificate");
+    c = config(plain, 1);
+    c.starttls = true;
+    c.ca_file = env("SM_TEST_OTHER_CA");
+    expect_refused(&c, "StartTLS, unrelated CA", "certificate");
+    c = config(ldaps, 1);
+    c.ca_file = "/nonexistent/ca.pem";
+    expect_refused(&c, "ldaps, missing CA file", "/nonexistent/ca.pem");
+}
+
+static void test_bad_password(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI"), env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 2);
+    c.password = "Wrong-Horse-8";
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+
+    int rc = lookup_rc(d, "alice", &e);
+    printf("# bad password: %s\n", e.text);
+    assert_int_equal(rc, SM_E_DIR_REFUSED);
+    assert_true(contains_ci(e.text, "invalid credentials"));
+    assert_null(strstr(e.text, "Wrong-Horse-8"));
+    /* invalid credentials stop the pass: the second URI was not tried (no lockout storm) */
+    assert_null(strchr(e.text, ';'));
+    /* backing off: the next call fails at once, with the same reason */
+    assert_true(backing_off(d, SM_E_DIR_REFUSED));
+    sm_dir_close(d);
+
+    c.password = env("SM_TEST_BIND_PW");
+    c.bind_dn = "cn=nobody,cn=Users,dc=example,dc=com";
+    d = open_cfg(&c);
+    assert_int_equal(lookup_rc(d, "alice", &e), SM_E_DIR_REFUSED);
+    sm_dir_close(d);
+    /* a name that is not a DN is the server's to judge (AD takes user@domain): slapd refuses */
+    c.bind_dn = "svc-strongmap@example.com";
+    d = open_cfg(&c);
+    assert_int_equal(lookup_rc(d, "alice", &e), SM_E_DIR_REFUSED);
+    printf("# bind name that is not a DN, slapd: %s\n", e.text);
+    sm_dir_close(d);
+}
+
+/* Kerberos with a client keytab (KRB5_CLIENT_KTNAME), as the daemon runs: over ldap:// (with
+   the SASL security layer) and over ldaps:// (without: maxssf=0). */
+static void test_gssapi(void **state)
+{
+    (void)state;
+    const char *plain[] = { env("SM_TEST_LDAP_URI") };
+    const char *tls[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_errinfo e = { 0 };
+
+    setenv("KRB5CCNAME", "MEMORY:strongmap-test", 1);
+    setenv("KRB5_CLIENT_KTNAME", env("SM_TEST_KEYTAB"), 1);
+    for (int i = 0; i < 2; i++) {
+        struct sm_ldap_config c = config(i ? tls : plain, 1);
+        c.bind_dn = c.password = NULL;
+        c.sasl_mech = "GSSAPI";
+        struct sm_dir *d = open_cfg(&c);
+        int rc = sm_dir_ping(d, &e);
+        if (rc != 0)
+            fail_msg("GSSAPI over %s: %s (%s)", c.uris[0], sm_strerror(rc), e.text);
+        expect_one(d, SM_LOOKUP_UPN, "alice@example.com", ALICE_DN);
+        sm_dir_close(d);
+    }
+    unsetenv("KRB5CCNAME");
+    unsetenv("KRB5_CLIENT_KTNAME");
+}
+
+/* SASL without credentials: refused at once, never a prompt (stdin is not read). */
+static void test_sasl_no_credentials(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.bind_dn = c.password = NULL;
+    c.sasl_mech = "GSSAPI";
+    setenv("KRB5CCNAME", "FILE:/nonexistent/ccache", 1);
+    setenv("KRB5_CLIENT_KTNAME", "/nonexistent/keytab", 1);
+    double t0 = mono();
+    expect_refused(&c, "GSSAPI without a ticket or keytab", "SASL bind refused");
+    assert_true(mono() - t0 < 2.0);
+    c.sasl_mech = "DIGEST-MD5"; /* would ask for a name and a password */
+    expect_refused(&c, "DIGEST-MD5 without answers", "SASL bind refused");
+    unsetenv("KRB5CCNAME");
+    unsetenv("KRB5_CLIENT_KTNAME");
+}
+
+static void test_ping_base(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.base = "dc=nowhere,dc=com";
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_dir_ping(d, &e), SM_E_DIR_REFUSED);
+    printf("# ping, missing base: %s\n", e.text);
+    assert_int_equal(lookup_rc(d, "alice", &e), SM_E_DIR_REFUSED);
+    sm_dir_close(d);
+}
+
+/* ---- failover and deadlines ---------------------------------------------------------------- */
+
+static void test_failover_dead(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_DEAD_URI"), env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 2);
+    struct sm_dir *d = open_cfg(&c);
+    double t0 = mono();
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    printf("# failover past a closed port: %.3f s\n", mono() - t0);
+    assert_true(mono() - t0 < 1.0);
+    sm_dir_close(d);
+}
+
+static void test_dead_backoff(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_DEAD_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+
+    assert_int_equal(lookup_rc(d, "alice", &e), SM_E_DIR_DOWN);
+    printf("# closed port: %s\n", e.text);
+    assert_true(backing_off(d, SM_E_DIR_DOWN));
+    assert_int_equal(sm_dir_ping(d, &e), SM_E_DIR_DOWN);
+    sm_dir_close(d);
+}
+
+/* A peer that accepts TCP and never answers the TLS handshake: the watchdog ends the attempt. */
+static void test_failover_stalled(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_STALL_URI"), env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 2);
+    struct sm_dir *d = open_cfg(&c);
+
+    double t0 = mono(), c0 = cpu();
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    double dt = mono() - t0, dc = cpu() - c0;
+    printf("# stalled ldaps peer then a good one: failover took %.3f s (tls_timeout %u ms), "
+           "CPU %.3f s\n",
+           dt, TLS_MS, dc);
+    assert_true(dt >= TLS_MS / 1000.0 * 0.9);
+    assert_true(dt < TLS_MS / 1000.0 + 1.5);
+    assert_true(dc < 0.5 * dt); /* waiting, not spinning on the non-blocking socket */
+    sm_dir_close(d);
+}
+
+static void test_stalled_only(void **state)
+{
+    (void)state;
+    const char *tls[] = { env("SM_TEST_STALL_URI") };
+    const char *plain[] = { env("SM_TEST_STALL_PLAIN_URI") };
+    struct sm_ldap_config c = config(tls, 1);
+    struct sm_errinfo e = { 0 };
+
+    struct sm_dir *d = open_cfg(&c);
+    double t0 = mono();
+    assert_int_equal(sm_dir_ping(d, &e), SM_E_DIR_DOWN);
+    double dt = mono() - t0;
+    printf("# stalled ldaps peer alone: %.3f s: %s\n", dt, e.text);
+    assert_true(dt < TLS_MS / 1000.0 + 1.5);
+    assert_non_null(strstr(e.text, "within"));
+    sm_dir_close(d);
+
+    /* StartTLS: the extended operation is never answered */
+    c = config(plain, 1);
+    c.starttls = true;
+    c.op_timeout_ms = 3000;
+    d = open_cfg(&c);
+    t0 = mono();
+    assert_int_equal(sm_dir_ping(d, &e), SM_E_DIR_DOWN);
+    dt = mono() - t0;
+    printf("# stalled StartTLS peer: %.3f s: %s\n", dt, e.text);
+    assert_true(dt < TLS_MS / 1000.0 + 1.5);
+    sm_dir_close(d);
+}
+
+/* ---- the server goes away (these cases stop and pause slapd: keep them last) -------------- */
+
+static void test_server_paused(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.op_timeout_ms = 1000;
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    ctl("pause");
+    double t0 = mono();
+    int rc = lookup_rc(d, "alice", &e);
+    double dt = mono() - t0;
+    printf("# slapd stopped (SIGSTOP), search: %.3f s: %s\n", dt, e.text);
+    assert_int_equal(rc, SM_E_DIR_DOWN);
+    assert_true(dt < 2.5);
+    /* reconnecting to the frozen server: TCP is accepted by the kernel, TLS never answers */
+    t0 = mono();
+    rc = lookup_rc(d, "alice", &e);
+    dt = mono() - t0;
+    printf("# slapd stopped, reconnect: %.3f s: %s\n", dt, e.text);
+    ctl("resume");
+    assert_int_equal(rc, SM_E_DIR_DOWN);
+    assert_true(dt < TLS_MS / 1000.0 + 1.5);
+
+    t0 = mono();
+    for (rc = -1; rc != 0 && mono() - t0 < 8.0; usleep(50 * 1000))
+        rc = lookup_rc(d, "alice", &e);
+    printf("# slapd resumed: the handle answered again after %.3f s\n", mono() - t0);
+    assert_int_equal(rc, 0);
+    sm_dir_close(d);
+}
+
+static void test_server_restart(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_errinfo e = { 0 };
+    int rc, fast = 0;
+
+    expect_one(d, SM_LOOKUP_SAM, "alice", ALICE_DN);
+    ctl("stop");
+    double t0 = mono();
+    rc = lookup_rc(d, "alice", &e);
+    double dt = mono() - t0;
+    printf("# slapd killed: %.3f s: %s\n", dt, e.text);
+    assert_int_equal(rc, SM_E_DIR_DOWN);
+    assert_true(dt < 1.0);
+    for (int i = 0; i < 5; i++) {
+        t0 = mono();
+        assert_int_equal(lookup_rc(d, "alice", &e), SM_E_DIR_DOWN);
+        fast += mono() - t0 < FAST_S;
+    }
+    assert_int_equal(fast, 5);
+
+    ctl("start");
+    t0 = mono();
+    int calls = 0;
+    for (rc = -1; rc != 0 && mono() - t0 < 8.0; calls++) {
+        rc = lookup_rc(d, "alice", &e);
+        if (rc != 0)
+            usleep(20 * 1000);
+    }
+    printf("# slapd restarted: the same handle answered after %.3f s (%d calls)\n", mono() - t0,
+           calls);
+    assert_int_equal(rc, 0);
+    expect_one(d, SM_LOOKUP_UPN, "alice@example.com", ALICE_DN);
+    sm_dir_close(d);
+}
+
+int main(void)
+{
+    /* libldap writes to sockets with write(): a peer that went away must not kill us */
+    signal(SIGPIPE, SIG_IGN);
+    alarm(120); /* a hang (a deadline not kept) fails the run instead of waiting for ctest */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_checks),
+        cmocka_unit_test(test_lookup_forms),
+        cmocka_unit_test(test_binary_sid),
+        cmocka_unit_test(test_altsec),
+        cmocka_unit_test(test_ntauth),
+        cmocka_unit_test(test_hostile_names),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_anonymous_plain),
+        cmocka_unit_test(test_starttls),
+        cmocka_unit_test(test_wrong_ca),
+        cmocka_unit_test(test_bad_password),
+        cmocka_unit_test(test_gssapi),
+        cmocka_unit_test(test_sasl_no_credentials),
+        cmocka_unit_test(test_ping_base),
+        cmocka_unit_test(test_failover_dead),
+        cmocka_unit_test(test_dead_backoff),
+        cmocka_unit_test(test_failover_stalled),
+        cmocka_unit_test(test_stalled_only),
+        cmocka_unit_test(test_server_paused),
+        cmocka_unit_test(test_server_restart),
+    };
+    if (getenv("SM_TEST_FILTER")) /* e.g. SM_TEST_FILTER=test_gssapi: one case */
+        cmocka_set_test_filter(getenv("SM_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
