@@ -2,8 +2,9 @@
  * strongmap/dir.h - the directory: accounts and the forest's NTAuth store, from LDAP (Active
  * Directory, Samba, any server with an AD-like schema) or from an LDIF export.
  *
- * One interface, two backends. A struct sm_dir is used by one thread at a time (the daemon
- * gives each worker its own); results own their memory and are freed with sm_accounts_free().
+ * One interface, two backends. An LDAP handle is used by one thread at a time (the daemon gives
+ * each worker its own); an LDIF handle is read-only after sm_dir_open_ldif() and may be queried
+ * from several threads at once. Results own their memory and are freed with sm_accounts_free().
  */
 #ifndef STRONGMAP_DIR_H
 #define STRONGMAP_DIR_H
