@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
 CC=clang cmake -S . -B build-fuzz -DSM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_cert fuzz_altsecid
-for t in cert altsecid; do
+cmake --build build-fuzz -j"$(nproc)"
+for src in tests/fuzz/fuzz_*.c; do
+    t=$(basename "$src" .c)
+    t=${t#fuzz_}
     bin=build-fuzz/tests/fuzz/fuzz_$t
     seeds=tests/fuzz/corpus/$t
     work=$(mktemp -d)
