@@ -43,6 +43,50 @@ struct api_config {
                                     default, windows-2022) */
 };
 
+/*
+ * Settings that a reload (SIGHUP) may change while requests are served. api_reconfigure()
+ * swaps them atomically: a request uses the snapshot it started with (refcounted), so a reload
+ * never fails a request in flight. Everything else in struct api_config needs a restart.
+ */
+enum api_scope {
+    API_SCOPE_NONE = 0,         /**< open: no token needed (healthz, readyz) */
+    API_SCOPE_CHECK = 1 << 0,   /**< inspect, verdict */
+    API_SCOPE_ACCOUNT = 1 << 1, /**< account status */
+    API_SCOPE_ADMIN = 1 << 2,   /**< anything that writes (later), metrics by default */
+};
+
+#define API_TOKEN_NAME_MAX 64
+
+/** A bearer token as configured: only the SHA-256 of the secret is kept. */
+struct api_token {
+    char name[API_TOKEN_NAME_MAX]; /**< for logs and metrics; never the secret */
+    unsigned char sha256[32];
+    unsigned scopes; /**< enum api_scope bits */
+};
+
+/** Routes whose required scope is configurable. */
+enum api_route_id {
+    API_ROUTE_INSPECT = 0,
+    API_ROUTE_VERDICT,
+    API_ROUTE_ACCOUNT,
+    API_ROUTE_METRICS,
+    API_ROUTE__COUNT
+};
+
+struct api_runtime {
+    const struct api_token *tokens; /**< n_tokens 0: no authentication (loopback default) */
+    size_t n_tokens;
+    unsigned route_scope[API_ROUTE__COUNT]; /**< required scope per route (API_SCOPE_NONE: open) */
+    double rate_per_s;     /**< requests per second per client (token, else IP); 0: unlimited */
+    unsigned rate_burst;   /**< token-bucket depth */
+    size_t max_body;       /**< request body cap in bytes */
+    unsigned max_certs;    /**< certificates per request (<= SM_MAX_CERTS) */
+    struct dirpool *dir;   /**< directory (borrowed until the runtime is released), NULL: none */
+    struct opt_profiles fleet;
+    const char *decision_log; /**< path of the JSON-lines decision log, NULL: off */
+    int log_level;         /**< syslog priority threshold (LOG_INFO, LOG_DEBUG, ...) */
+};
+
 struct api;
 
 /**
