@@ -86,9 +86,7 @@ char *arena_strdup(struct arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
-static char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SM_PRINTF(2, 0);
-
-static char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

@@ -35,6 +35,7 @@ void *arena_alloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) SM_PRINTF(2, 3);
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SM_PRINTF(2, 0);
 
 /* Growable NUL-terminated buffer. On allocation failure it sets ->oom and ignores writes. */
 struct sbuf {

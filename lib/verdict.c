@@ -146,12 +146,10 @@ static void reason(struct ctx *x, struct sm_reason *list, size_t *n, const char 
 {
     if (*n >= SM_MAX_REASONS)
         return;
-    char buf[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    const char *m = arena_vprintf(x->a, fmt, ap);
     va_end(ap);
-    const char *m = arena_strdup(x->a, buf);
     if (!m) {
         x->err = -ENOMEM;
         return;
@@ -569,12 +567,10 @@ static void step(struct ctx *x, const char *fmt, ...)
     struct sm_remediation *r = &x->v->pub.remediation;
     if (r->n_steps >= ARRAY_SIZE(r->steps))
         return;
-    char buf[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    const char *s = arena_vprintf(x->a, fmt, ap);
     va_end(ap);
-    const char *s = arena_strdup(x->a, buf);
     if (!s)
         x->err = -ENOMEM;
     else
@@ -878,12 +874,10 @@ static void status_reason(struct status_impl *s, const char *code, const char *f
     struct sm_account_status *p = &s->pub;
     if (p->n_reasons >= SM_MAX_REASONS)
         return;
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    const char *m = arena_vprintf(s->a, fmt, ap);
     va_end(ap);
-    const char *m = arena_strdup(s->a, buf);
     if (m)
         p->reasons[p->n_reasons++] = (struct sm_reason){ code, m };
 }
