@@ -1,5 +1,6 @@
 /*
- * api/api.h - the HTTP API as the daemon's main() sees it: start, quiesce, drain, stop.
+ * api/api.h - the HTTP API as the daemon's main() sees it: start, reconfigure (reload),
+ * quiesce, drain, stop.
  *
  * Private to daemon/ and api/. No libmicrohttpd type appears here: only the files in api/ include
  * <microhttpd.h>.
@@ -7,6 +8,7 @@
 #ifndef SM_API_H
 #define SM_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "options.h"
@@ -15,32 +17,88 @@ struct dirpool;
 
 /*
  * Limits and defaults of the HTTP layer, in one place.
- * - Request bodies: capped at --max-body (413). A body over the cap is still read (and dropped)
+ * - Request bodies: capped at max_body (413). A body over the cap is still read (and dropped)
  *   up to max(API_DRAIN_MIN, 4 x max_body), then the connection is closed. All body buffers
  *   together may use max(API_BODY_MEMORY_MIN, 2 x max_body); beyond that requests get 503.
  *   At most API_BODY_PREALLOC_MAX is reserved up front for a declared Content-Length.
  * - Connections: API_CONN_LIMIT at once, closed after API_CONN_TIMEOUT_S idle seconds, and
- *   API_CONN_MEMORY_LIMIT bytes for the request line and headers (more: 414 / 431).
+ *   API_CONN_MEMORY_LIMIT bytes for the request line and headers (more: 414 / 431), unless
+ *   struct api_config says otherwise.
+ * - Total request time: a request must be received and answered within API_REQUEST_TIMEOUT_S
+ *   of its request line, and within idle + request timeout of the connection's start or of the
+ *   previous response on it; a watchdog shuts the connection down when that passes, however
+ *   the client trickles (libmicrohttpd's own timeout only counts idle time).
  */
-#define API_MAX_BODY_DEFAULT  (256u * 1024)
-#define API_MAX_BODY_MIN      1024u
-#define API_MAX_BODY_MAX      (16u * 1024 * 1024)
-#define API_BODY_PREALLOC_MAX (64u * 1024)
-#define API_BODY_MEMORY_MIN   (32u * 1024 * 1024)
-#define API_DRAIN_MIN         (64u * 1024 * 1024)
-#define API_MAX_THREADS       256u
-#define API_CONN_LIMIT        1024u
-#define API_CONN_TIMEOUT_S    30u
-#define API_CONN_MEMORY_LIMIT (64u * 1024)
+#define API_MAX_BODY_DEFAULT       (256u * 1024)
+#define API_MAX_BODY_MIN           1024u
+#define API_MAX_BODY_MAX           (16u * 1024 * 1024)
+#define API_BODY_PREALLOC_MAX      (64u * 1024)
+#define API_BODY_MEMORY_MIN        (32u * 1024 * 1024)
+#define API_DRAIN_MIN              (64u * 1024 * 1024)
+#define API_MAX_THREADS            256u
+#define API_CONN_LIMIT             1024u
+#define API_CONN_LIMIT_MAX         65536u
+#define API_CONN_TIMEOUT_S         30u
+#define API_REQUEST_TIMEOUT_S      60u
+#define API_TIMEOUT_MAX_S          3600u
+#define API_CONN_MEMORY_LIMIT      (64u * 1024)
+#define API_CONN_MEMORY_MIN        (8u * 1024)
+#define API_CONN_MEMORY_MAX        (1024u * 1024)
+#define API_TLS_PEM_MAX            (1024u * 1024)
+#define API_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/** Settings of the HTTP API; copied by api_start(). */
+/**
+ * Settings of the HTTP API that need a restart; copied by api_start(). A zeroed field means
+ * its default, so a caller that sets only the first five fields gets plain HTTP with the
+ * limits above.
+ */
 struct api_config {
     int listen_fd;             /**< bound, listening TCP socket (IPv4 or IPv6) */
     unsigned threads;          /**< worker threads, 1..API_MAX_THREADS */
-    size_t max_body;           /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX */
-    struct dirpool *dir;       /**< the directory (borrowed, outlives the server), NULL: none */
+    size_t max_body;           /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX
+                                    (the first runtime's, when @runtime is NULL) */
+    struct dirpool *dir;       /**< the directory (borrowed, outlives the server), NULL: none
+                                    (the first runtime's, when @runtime is NULL) */
     struct opt_profiles fleet; /**< profiles of a request that names none (n 0: the engine's
-                                    default, windows-2022) */
+                                    default, windows-2022; the first runtime's, as @dir) */
+    /**
+     * The runtime settings to start with (deep-copied, as by api_reconfigure()), so that tokens
+     * and limits apply from the first request on. NULL: no tokens, no rate limit, and
+     * @max_body, @dir and @fleet above.
+     */
+    const struct api_runtime *runtime;
+
+    /*
+     * HTTPS. With @tls_cert_pem and @tls_key_pem (both or neither) the API speaks only HTTPS.
+     * PEM texts (NUL-terminated, at most API_TLS_PEM_MAX bytes), copied by api_start(): the
+     * daemon reads the files before it drops privileges. The key is wiped from memory at
+     * api_stop().
+     */
+    const char *tls_cert_pem;      /**< server certificate, then its chain; NULL: plain HTTP */
+    const char *tls_key_pem;       /**< its private key, unencrypted PEM */
+    const char *tls_client_ca_pem; /**< NULL: no client certificates. Else clients are asked
+                                        for one, verified against these CAs (with the TLS
+                                        client purpose when the certificate has EKUs); a
+                                        request that presents an invalid one gets 403
+                                        client-certificate-required, except on the open routes
+                                        (/healthz, /readyz) */
+    bool tls_client_required;      /**< also refuse (403, same code) a request without one */
+    const char *tls_priorities;    /**< GnuTLS priority string; NULL: API_TLS_PRIORITIES_DEFAULT
+                                        (TLS 1.2 and 1.3) */
+
+    /* Connection limits; 0 means the default given. */
+    unsigned conn_limit;        /**< connections at once (API_CONN_LIMIT), @threads to
+                                     API_CONN_LIMIT_MAX, shared equally by the worker threads;
+                                     a thread at its share stops accepting, so more wait in the
+                                     listen backlog until a connection closes */
+    unsigned per_ip_conn_limit; /**< connections at once from one IP address (0: no limit); more
+                                     are closed at once, without an answer */
+    unsigned idle_timeout_s;    /**< close a connection idle this long (API_CONN_TIMEOUT_S) */
+    unsigned request_timeout_s; /**< total time for one request (API_REQUEST_TIMEOUT_S), see
+                                     the limits above; 1..API_TIMEOUT_MAX_S */
+    size_t header_limit;        /**< bytes for the request line and headers of one request
+                                     (API_CONN_MEMORY_LIMIT), API_CONN_MEMORY_MIN..MAX; more:
+                                     414 / 431 from libmicrohttpd */
 };
 
 /*
@@ -50,21 +108,26 @@ struct api_config {
  */
 enum api_scope {
     API_SCOPE_NONE = 0,         /**< open: no token needed (healthz, readyz) */
-    API_SCOPE_CHECK = 1 << 0,   /**< inspect, verdict */
-    API_SCOPE_ACCOUNT = 1 << 1, /**< account status */
-    API_SCOPE_ADMIN = 1 << 2,   /**< anything that writes (later), metrics by default */
+    API_SCOPE_CHECK = 1 << 0,   /**< "check": inspect, verdict */
+    API_SCOPE_ACCOUNT = 1 << 1, /**< "account": account status */
+    API_SCOPE_ADMIN = 1 << 2,   /**< "admin": anything that writes (later); metrics too */
+    API_SCOPE_METRICS = 1 << 3, /**< "metrics": read /metrics only (for a Prometheus scraper) */
 };
 
-#define API_TOKEN_NAME_MAX 64
+#define API_SCOPE_ALL (API_SCOPE_CHECK | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN | API_SCOPE_METRICS)
+
+#define API_TOKEN_NAME_MAX 64  /**< bytes of a token name, NUL included */
+#define API_MAX_TOKENS     256 /**< tokens in one runtime */
 
 /** A bearer token as configured: only the SHA-256 of the secret is kept. */
 struct api_token {
-    char name[API_TOKEN_NAME_MAX]; /**< for logs and metrics; never the secret */
-    unsigned char sha256[32];
-    unsigned scopes; /**< enum api_scope bits */
+    char name[API_TOKEN_NAME_MAX]; /**< for logs and metrics; never the secret. 1..63 bytes of
+                                        [A-Za-z0-9._-] */
+    unsigned char sha256[32];      /**< SHA-256 of the secret a client sends after "Bearer " */
+    unsigned scopes;               /**< enum api_scope bits */
 };
 
-/** Routes whose required scope is configurable. */
+/** Routes whose required scope is configurable (/healthz and /readyz are always open). */
 enum api_route_id {
     API_ROUTE_INSPECT = 0,
     API_ROUTE_VERDICT,
@@ -73,30 +136,68 @@ enum api_route_id {
     API_ROUTE__COUNT
 };
 
+/*
+ * Defaults (api_runtime_init()): inspect and verdict need "check", account status "account",
+ * /metrics "metrics" or "admin". A token may use a route when its scopes hold any of the
+ * route's scope bits; API_SCOPE_NONE opens the route to requests without a token.
+ * Authentication is off altogether while n_tokens is 0 (the loopback default).
+ */
 struct api_runtime {
-    const struct api_token *tokens; /**< n_tokens 0: no authentication (loopback default) */
-    size_t n_tokens;
+    const struct api_token *tokens;         /**< n_tokens 0: no authentication (loopback default) */
+    size_t n_tokens;                        /**< 0..API_MAX_TOKENS */
     unsigned route_scope[API_ROUTE__COUNT]; /**< required scope per route (API_SCOPE_NONE: open) */
-    double rate_per_s;     /**< requests per second per client (token, else IP); 0: unlimited */
-    unsigned rate_burst;   /**< token-bucket depth */
-    size_t max_body;       /**< request body cap in bytes */
-    unsigned max_certs;    /**< certificates per request (<= SM_MAX_CERTS) */
-    struct dirpool *dir;   /**< directory (borrowed until the runtime is released), NULL: none */
+    double rate_per_s;   /**< requests per second per client (token name, else IP address; IPv6
+                              by /64); 0: unlimited. /healthz and /readyz are not limited */
+    unsigned rate_burst; /**< token-bucket depth; 0: max(1, rate_per_s rounded up) */
+    size_t max_body;     /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX */
+    unsigned max_certs;  /**< certificates per request, 1..SM_MAX_CERTS; 0: SM_MAX_CERTS. More:
+                              413 too-many-certificates */
+    struct dirpool *dir; /**< directory (borrowed until the runtime is released), NULL: none */
     struct opt_profiles fleet;
-    const char *decision_log; /**< path of the JSON-lines decision log, NULL: off */
-    int log_level;         /**< syslog priority threshold (LOG_INFO, LOG_DEBUG, ...) */
+    const char *decision_log; /**< path of the JSON-lines decision log, NULL: off. Opened
+                                   (O_APPEND, created 0640) by api_reconfigure() / api_start(),
+                                   so a reload reopens it after a rotation */
+    int log_level; /**< syslog priority threshold (LOG_INFO, LOG_DEBUG, ...): the daemon applies
+                        it to its logger; the API does not read it */
+    /**
+     * Called once for every runtime api_start() or api_reconfigure() accepted (never after a
+     * failed call), when no request uses it any more: it was replaced by api_reconfigure()
+     * and its last request completed, or api_stop() ran. From a worker thread or from the
+     * thread calling api_reconfigure() / api_stop(); e.g. to close a directory that the new
+     * runtime no longer uses. NULL: nothing to do.
+     */
+    void (*release)(void *arg);
+    void *release_arg;
 };
+
+/** Fill @rt with the defaults: no tokens, the route scopes above, no rate limit,
+ * API_MAX_BODY_DEFAULT, SM_MAX_CERTS, no directory, no decision log, LOG_INFO. */
+void api_runtime_init(struct api_runtime *rt);
+
+/**
+ * Parse a comma-separated list of scope names ("check,account"; "none" alone: API_SCOPE_NONE)
+ * into *@ret (enum api_scope bits). 0 or -EINVAL.
+ */
+int api_scopes_parse(const char *list, unsigned *ret);
+
+/** "check", "account", "admin", "metrics" for one scope bit; NULL for anything else. */
+const char *api_scope_name(unsigned scope);
+
+/** "inspect", "verdict", "account", "metrics"; NULL for anything else. */
+const char *api_route_name(enum api_route_id route);
 
 struct api;
 
 /**
  * Start serving on @cfg->listen_fd with a pool of @cfg->threads threads. Signals the caller
  * does not want delivered to worker threads must be blocked before this call (the threads
- * inherit the signal mask).
+ * inherit the signal mask). The first runtime is @cfg->runtime, or built from @cfg->max_body,
+ * @cfg->dir and @cfg->fleet.
  *
  * Ownership: takes @cfg->listen_fd, also on failure (libmicrohttpd may or may not have closed
  * it then: the caller must neither use nor close it). Returns 0 with *@ret_api set, -EINVAL for
- * a bad configuration, -ENOMEM, or -EIO when libmicrohttpd refused to start (it logged why).
+ * a bad configuration (the reason is logged), -ENOMEM, -errno from opening the decision log,
+ * or -EIO when libmicrohttpd refused to start (it logged why, e.g. an unreadable TLS key).
  */
 int api_start(const struct api_config *cfg, struct api **ret_api);
 
@@ -112,6 +213,20 @@ void api_quiesce(struct api *api);
  * included. Call from the thread that called api_start() only.
  */
 unsigned api_busy(struct api *api, unsigned *ret_connections);
+
+/**
+ * Replace the runtime settings. @rt is checked and deep-copied (tokens, decision log path,
+ * fleet; @rt->dir and @rt->release_arg are borrowed): the caller may free @rt and its strings
+ * on return. The decision log is opened here. On success the new settings apply to every
+ * request whose request line arrives afterwards; requests in progress finish with the
+ * settings they started with, and the old snapshot is released (its @release called) when the
+ * last of them completes, or at once when none is in progress. On failure nothing changes.
+ * Call from one thread at a time (the daemon's main thread).
+ *
+ * Returns 0, -EINVAL (a value out of range: an empty or duplicate token name, an unknown
+ * scope bit, a negative rate, ...), -ENOMEM, or -errno from opening the decision log.
+ */
+int api_reconfigure(struct api *api, const struct api_runtime *rt);
 
 /** Stop the threads, close every connection and the listening socket, free @api. NULL is fine.
  * Always returns NULL. */

@@ -8,6 +8,8 @@
 #ifndef SM_API_INTERNAL_H
 #define SM_API_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,12 +17,16 @@
 
 #include <jansson.h>
 
+#include <strongmap/cert.h>
 #include <strongmap/common.h>
 
 #include "api.h"
+#include "metrics.h"
 #include "options.h"
 
 struct MHD_Connection; /* opaque here; only http.c looks inside */
+struct MHD_Daemon;
+struct sm_verdict;
 
 /* Longest request path / method written to the access log (longer ones are cut, "..."). */
 #define API_LOG_PATH_MAX   200
@@ -31,16 +37,21 @@ struct MHD_Connection; /* opaque here; only http.c looks inside */
 #define API_LOG_NOTE_MAX 200
 
 struct api_route;
+struct api_snapshot;
+struct api_conn;
 
 /*
  * One HTTP request. Created when libmicrohttpd has read the request line (URI log callback),
  * freed only in the NOTIFY_COMPLETED callback. Owned by http.c; handlers borrow it.
  */
 struct api_request {
-    struct api *api;             /* borrowed: the server */
-    struct MHD_Connection *conn; /* borrowed: libmicrohttpd's connection */
-    char id[API_REQUEST_ID_MAX]; /* X-Request-Id */
-    struct timespec start;       /* CLOCK_MONOTONIC at the request line */
+    struct api *api;               /* borrowed: the server */
+    struct MHD_Connection *conn;   /* borrowed: libmicrohttpd's connection */
+    struct api_conn *cs;           /* borrowed: our state of the connection (client address) */
+    struct api_snapshot *rt;       /* owned reference: the runtime settings of this request */
+    const struct api_token *token; /* authenticated token (in rt), or NULL */
+    char id[API_REQUEST_ID_MAX];   /* X-Request-Id */
+    struct timespec start;         /* CLOCK_MONOTONIC at the request line */
     /* For the access log: escaped and cut (control and non-ASCII bytes as \xNN). */
     char log_method[API_LOG_METHOD_MAX * 4 + 4];
     char log_path[API_LOG_PATH_MAX * 4 + 4];
@@ -48,7 +59,11 @@ struct api_request {
     char *target; /* owned: the request target as sent (path and query, still %-encoded) */
     /* Routing, decided on the first handler call. */
     const struct api_route *route; /* NULL: no route for this path and method */
+    unsigned label;                /* route index for metrics (API_N_ROUTES: none) */
     bool path_known;               /* some route has this path (route == NULL -> 405) */
+    bool denied;                   /* refused at the first call (401, 403, 429), answered at
+                                      the end: deny, deny_retry, extra_header */
+    int deny;                      /* enum api_problem */
     bool started;                  /* the first handler call (headers only) is done */
     bool head;                     /* HEAD request: libmicrohttpd sends no body */
     /* Body: owned, NUL-terminated, at most api->cfg.max_body bytes. */
@@ -63,9 +78,10 @@ struct api_request {
     size_t bytes;
     const char *problem;  /* problem code of an error response, or NULL */
     unsigned retry_after; /* seconds for a Retry-After header, 0: none */
-    /* One extra response header (e.g. Allow for 405); static strings or req-owned. */
+    /* One extra response header (Allow for 405, WWW-Authenticate for 401 / 403); static
+     * strings or req-owned. */
     const char *extra_header, *extra_value;
-    char allow[64];
+    char hdr_buf[128]; /* extra_value when built per request */
 };
 
 /* ---- routes.c ---- */
@@ -80,7 +96,19 @@ struct api_route {
                            "/" included (the handler reads it from req->target) */
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
+    int scope;       /* enum api_route_id: its scope is configured; -1: always open, and not
+                        rate-limited (/healthz, /readyz) */
 };
+
+/* Routes in the table (routes.c checks it); metrics label requests without a route
+ * API_N_ROUTES ("other"). */
+#define API_N_ROUTES 6
+
+/** Position of @r in the route table, 0..API_N_ROUTES-1. */
+unsigned route_index(const struct api_route *r);
+
+/** The path of route @i, "other" for API_N_ROUTES. */
+const char *route_label(unsigned i);
 
 /**
  * The route for @method and @path, or NULL. *@ret_path_known tells whether any route has
@@ -110,6 +138,11 @@ enum api_problem {
     API_P_NO_DIRECTORY,
     API_P_DIRECTORY_UNAVAILABLE,
     API_P_DIRECTORY_REFUSED,
+    API_P_UNAUTHORIZED,
+    API_P_FORBIDDEN,
+    API_P_CLIENT_CERTIFICATE,
+    API_P_RATE_LIMITED,
+    API_P_TOO_MANY_CERTIFICATES,
     API_P__COUNT
 };
 
@@ -144,8 +177,11 @@ size_t api_utf8_seq(const unsigned char *p, size_t len);
 /** A request header (case-insensitive name), or NULL. Borrowed, valid during the request. */
 const char *req_header(const struct api_request *req, const char *name);
 
-/** The server's settings (directory, default profiles). */
-const struct api_config *req_config(const struct api_request *req);
+/** The runtime settings of the request (directory, default profiles, limits). */
+const struct api_runtime *req_runtime(const struct api_request *req);
+
+/** The client's IP address as text ("-" when unknown). */
+const char *req_client_ip(const struct api_request *req);
 
 /**
  * Add @text to the request's access log line as note="..." (escaped, cut at API_LOG_NOTE_MAX):
@@ -159,8 +195,15 @@ int reply_json(struct api_request *req, char *json);
 /** 200 with a static JSON text (never freed). */
 int reply_json_static(struct api_request *req, const char *json);
 
+/** 200 with @len bytes of @text as @ctype. Ownership: takes @text (free()), also on failure. */
+int reply_text(struct api_request *req, const char *ctype, char *text, size_t len);
+
 /** The problem response for @p with @detail (may be NULL; copied). */
 int reply_problem(struct api_request *req, enum api_problem p, const char *detail);
+
+/** The same with a Retry-After of @retry_after seconds (0: none), whatever @p's default. */
+int reply_problem_retry(struct api_request *req, enum api_problem p, const char *detail,
+                        unsigned retry_after);
 
 /** reply_problem(req, problem_from_error(err), detail). */
 int reply_error(struct api_request *req, int err, const char *detail);
@@ -209,6 +252,14 @@ int whatif_query(struct api_request *req, struct api_whatif *wi);
 int whatif_finish(struct api_request *req, struct api_whatif *wi);
 
 /**
+ * Read the certificates of @input (@len bytes) with @po (may be NULL), within the runtime's
+ * max_certs. On failure answers 400 / 413 (too-many-certificates) / 503 with the parser's
+ * reason, prefixed with @prefix (e.g. "certificate: ", or ""), and returns a negative code.
+ */
+int parse_certs(struct api_request *req, const char *input, size_t len,
+                const struct sm_parse_opts *po, const char *prefix, struct sm_certs **ret);
+
+/**
  * Answer an engine error with its problem (problem_from_error()). Directory failures get a
  * plain detail and their reason goes to the access log only; others send @e's text.
  */
@@ -224,5 +275,186 @@ int h_ready(struct api_request *req);
 int h_inspect(struct api_request *req);
 int h_verdict(struct api_request *req);
 int h_account(struct api_request *req);
+int h_metrics(struct api_request *req);
+
+/* ---- runtime.c: refcounted snapshots of struct api_runtime ---- */
+
+struct api_snapshot {
+    atomic_uint refs;
+    struct api_runtime rt; /* deep copy: rt.tokens -> tokens, rt.decision_log -> log_path */
+    struct api_token *tokens;
+    char *log_path;
+    int log_fd;             /* decision log, -1: off */
+    atomic_bool log_failed; /* a write failed (logged once per snapshot) */
+    unsigned max_certs;     /* resolved: 1..SM_MAX_CERTS */
+    unsigned burst;         /* resolved: >= 1 */
+    size_t body_mem_max;    /* all body buffers together (API_BODY_MEMORY_MIN rule) */
+    uint64_t drain_max;     /* bytes of body read before the connection is dropped */
+};
+
+/** Check and deep-copy @rt, open its decision log. 0, -EINVAL (logged), -ENOMEM, -errno. */
+int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret);
+
+/** The snapshot api_start() begins with (no other thread runs yet): @rt deep-copied. */
+int api_set_first_runtime(struct api *api, const struct api_runtime *rt);
+
+/** Take a reference on the current snapshot of @api. Never NULL. */
+struct api_snapshot *snapshot_get(struct api *api);
+
+/** Drop a reference; the last one frees @s and calls its release callback. NULL is fine. */
+void snapshot_put(struct api_snapshot *s);
+
+/* ---- conn.c: connections, client addresses and the total-request-time watchdog ---- */
+
+#define API_CLIENT_IP_MAX 48 /* IPv6 text and NUL */
+#define API_RATE_KEY_MAX  72 /* "ip:" + IPv6 /64 text, or "tok:" + token name */
+
+/** Our state of one connection (libmicrohttpd's socket context). */
+struct api_conn {
+    struct api_conn *prev, *next; /* in api->conns, under api->conns_lock */
+    int fd;
+    atomic_int_fast64_t deadline_ms; /* CLOCK_MONOTONIC; the watchdog cuts after it */
+    atomic_bool cut;                 /* the watchdog shut the connection down */
+    char ip[API_CLIENT_IP_MAX];      /* for logs */
+    char rate_key[API_RATE_KEY_MAX]; /* for the rate limiter: "ip:..." (IPv6: its /64) */
+};
+
+/** A connection starts: track it (*@ret NULL when out of memory). */
+void conn_started(struct api *api, int fd, const void *addr, struct api_conn **ret);
+/** A connection is closed (before libmicrohttpd closes its socket). */
+void conn_closed(struct api *api, struct api_conn *c);
+/** A request line arrived on @c / its request is complete: move the deadline. */
+void conn_request_begins(struct api *api, struct api_conn *c);
+void conn_request_ends(struct api *api, struct api_conn *c);
+/** Start / stop the watchdog thread. */
+int conn_watchdog_start(struct api *api);
+void conn_watchdog_stop(struct api *api);
+
+int64_t api_now_ms(void);
+
+/* ---- ratelimit.c: token buckets per client ---- */
+
+struct ratelimit;
+
+struct ratelimit *ratelimit_new(void);
+struct ratelimit *ratelimit_free(struct ratelimit *rl);
+
+/**
+ * Take one request from the bucket of @key (rate @rate per second, depth @burst). 0, or
+ * -EAGAIN with the seconds until a request is allowed again (rounded up, >= 1) in
+ * *@ret_retry_after.
+ */
+int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned burst,
+                   unsigned *ret_retry_after);
+
+/* ---- auth.c: bearer tokens and client certificates (GnuTLS) ---- */
+
+#define AUTH_MISSING (-1) /* no "Authorization: Bearer" header */
+#define AUTH_INVALID (-2) /* a bearer token that matches none */
+
+/** SHA-256 of @len bytes at @data. */
+void auth_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/**
+ * The token of @s that the Authorization header @value (may be NULL) presents: its index, or
+ * AUTH_MISSING / AUTH_INVALID. Every configured token is compared, in constant time.
+ */
+int auth_bearer(const struct api_snapshot *s, const char *value);
+
+/**
+ * Verify the client certificate of the TLS session @session (a gnutls_session_t) against the
+ * trusted CAs libmicrohttpd was given. 0 valid, -ENOENT none sent, -EACCES invalid.
+ */
+int auth_client_cert(void *session);
+
+/* ---- decision.c ---- */
+
+/** Append the decision log line of verdict @v (when the request's runtime has a log). */
+void decision_log(struct api_request *req, const struct sm_verdict *v);
+
+/* ---- metrics.c ---- */
+
+enum auth_failure {
+    AUTH_F_MISSING = 0,
+    AUTH_F_INVALID,
+    AUTH_F_SCOPE,
+    AUTH_F_CLIENT_CERT,
+    AUTH_F__COUNT
+};
+
+#define METRICS_STATUS_MIN  100
+#define METRICS_STATUS_N    500 /* 100..599 */
+#define METRICS_REASONS_MAX 128
+#define METRICS_REASON_LEN  48
+
+struct metrics_reason {
+    char code[METRICS_REASON_LEN];
+    atomic_uint_fast64_t n[2]; /* allow, deny */
+};
+
+struct api_metrics {
+    atomic_uint_fast64_t requests[API_N_ROUTES + 1][METRICS_STATUS_N];
+    atomic_uint_fast64_t unanswered[API_N_ROUTES + 1];
+    struct hist latency[API_N_ROUTES + 1];
+    atomic_uint_fast64_t connections, connections_open, request_timeouts;
+    atomic_uint_fast64_t rate_limited;
+    atomic_uint_fast64_t auth_failures[AUTH_F__COUNT];
+    atomic_uint_fast64_t verdicts[2]; /* allow, deny */
+    atomic_uint_fast64_t account_statuses[3];
+    atomic_uint_fast64_t decision_log_errors;
+    atomic_uint_fast64_t reloads;
+    /* reason codes seen, added under reasons_lock, read without it */
+    pthread_mutex_t reasons_lock;
+    atomic_size_t n_reasons;
+    struct metrics_reason reasons[METRICS_REASONS_MAX];
+    atomic_uint_fast64_t reasons_other[2];
+};
+
+void metrics_init(struct api_metrics *m);
+void metrics_destroy(struct api_metrics *m);
+
+static inline void metric_inc(atomic_uint_fast64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/** A request answered with @status (0: not answered) after @us microseconds. */
+void metrics_request(struct api_metrics *m, unsigned label, unsigned status, uint64_t us);
+
+/** A verdict, with its reasons. */
+void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v);
+
+/** The exposition of every metric into *@ret (free()), @ret_len bytes. 0 or -ENOMEM. */
+int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, size_t *ret_len);
+
+/* ---- the server (http.c) ---- */
+
+struct api {
+    struct api_config cfg; /* as given; its PEM pointers are not used after api_start() */
+    struct MHD_Daemon *mhd;
+    int listen_fd;       /* owned; closed by MHD_stop_daemon() unless quiesced */
+    bool quiesced;       /* main thread only */
+    atomic_bool running; /* MHD_start_daemon() has returned */
+    atomic_bool closing; /* responses carry "Connection: close" */
+    atomic_uint active;  /* requests between on_uri() and on_completed() */
+    atomic_uint_fast64_t next_id;
+    uint32_t id_prefix;     /* random per process, so ids differ across restarts */
+    atomic_size_t body_mem; /* bytes of body buffers allocated, all requests */
+    /* runtime settings: the current snapshot, swapped under rt_lock */
+    pthread_mutex_t rt_lock;
+    struct api_snapshot *rt;
+    /* HTTPS: owned copies of the PEM texts (NULL: plain HTTP) */
+    char *tls_cert, *tls_key, *tls_ca;
+    /* connections and the watchdog */
+    unsigned idle_timeout_s, request_timeout_s;
+    pthread_mutex_t conns_lock;
+    pthread_cond_t conns_cond; /* wakes the watchdog to stop */
+    struct api_conn *conns;    /* every open connection */
+    bool watchdog_stop;        /* under conns_lock */
+    bool watchdog_running;
+    pthread_t watchdog;
+    struct ratelimit *rl;
+    struct api_metrics metrics;
+};
 
 #endif

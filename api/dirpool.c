@@ -1,6 +1,8 @@
 /*
- * api/dirpool.c - directory handles for the worker threads, the shared lookup cache and the
- * cached readiness probe (see dirpool.h).
+ * api/dirpool.c - directory handles for the worker threads, the shared lookup cache, the
+ * cached readiness probe, and the directory metrics of GET /metrics: every engine call made
+ * on a pool's handle (dirpool_verdict(), dirpool_account_status(), the probe's sm_dir_ping())
+ * is counted and timed here (see dirpool.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +14,12 @@
 
 #include "dirpool.h"
 #include "log.h"
+#include "metrics.h"
+
+/* Directory metrics (dirpool.h), process-wide. */
+static atomic_uint_fast64_t m_ops[DIRPOOL_OP__COUNT];
+static atomic_uint_fast64_t m_errors[DIRPOOL_OP__COUNT][DIRPOOL_ERR__COUNT];
+static struct hist m_latency[DIRPOOL_OP__COUNT];
 
 struct dirpool {
     const char *kind;
@@ -38,6 +46,60 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Count one operation @op that started at @t0 (now_us()) and returned @r. */
+static void count_op(enum dirpool_op op, int64_t t0, int r)
+{
+    int64_t us = now_us() - t0;
+    int e = -1;
+
+    atomic_fetch_add_explicit(&m_ops[op], 1, memory_order_relaxed);
+    hist_observe(&m_latency[op], us > 0 ? (uint64_t)us : 0);
+    switch (r) {
+    case SM_E_DIR_DOWN: e = DIRPOOL_ERR_DOWN; break;
+    case SM_E_DIR_REFUSED: e = DIRPOOL_ERR_REFUSED; break;
+    case SM_E_DIR_LIMIT: e = DIRPOOL_ERR_LIMIT; break;
+    default: break;
+    }
+    if (e >= 0)
+        atomic_fetch_add_explicit(&m_errors[op][e], 1, memory_order_relaxed);
+}
+
+void dirpool_metrics(struct dirpool_metrics *out)
+{
+    for (size_t op = 0; op < DIRPOOL_OP__COUNT; op++) {
+        out->ops[op] = atomic_load_explicit(&m_ops[op], memory_order_relaxed);
+        for (size_t e = 0; e < DIRPOOL_ERR__COUNT; e++)
+            out->errors[op][e] = atomic_load_explicit(&m_errors[op][e], memory_order_relaxed);
+    }
+}
+
+const struct hist *dirpool_latency(unsigned op)
+{
+    return &m_latency[op < DIRPOOL_OP__COUNT ? op : 0];
+}
+
+const char *dirpool_op_name(unsigned op)
+{
+    static const char *const names[DIRPOOL_OP__COUNT] = { "verdict", "account", "ping" };
+
+    return op < DIRPOOL_OP__COUNT ? names[op] : "unknown";
+}
+
+const char *dirpool_err_name(unsigned err)
+{
+    static const char *const names[DIRPOOL_ERR__COUNT] = { "down", "refused", "limit" };
+
+    return err < DIRPOOL_ERR__COUNT ? names[err] : "unknown";
 }
 
 static void add_handle(struct dirpool *p, struct sm_dir *h)
@@ -158,6 +220,7 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
     struct sm_errinfo e = { .offset = -1, .text = "" };
     struct sm_dir *h;
     bool was_checked;
+    int64_t t0;
     int r, before;
 
     if (last_state(p, false, &r, reterr))
@@ -173,7 +236,9 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
         return r;
     }
     h = p->probe ? p->probe : dirpool_acquire(p);
+    t0 = now_us();
     r = sm_dir_ping(h, &e);
+    count_op(DIRPOOL_OP_PING, t0, r);
     if (!p->probe)
         dirpool_release(p, h);
     if (r < 0 && !e.text[0])
@@ -203,4 +268,31 @@ void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out)
     memset(out, 0, sizeof(*out));
     if (p->cache)
         sm_dir_cache_stats(p->cache, out);
+}
+
+int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
+                    struct sm_errinfo *reterr)
+{
+    struct sm_dir *h = dirpool_acquire(p);
+    int64_t t0 = now_us();
+    int r;
+
+    r = sm_verdict_evaluate(h, in, ret, reterr);
+    count_op(DIRPOOL_OP_VERDICT, t0, r);
+    dirpool_release(p, h);
+    return r;
+}
+
+int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
+                           size_t n_profiles, time_t at, struct sm_account_status **ret,
+                           struct sm_errinfo *reterr)
+{
+    struct sm_dir *h = dirpool_acquire(p);
+    int64_t t0 = now_us();
+    int r;
+
+    r = sm_account_status(h, name, profiles, n_profiles, at, ret, reterr);
+    count_op(DIRPOOL_OP_ACCOUNT, t0, r);
+    dirpool_release(p, h);
+    return r;
 }

@@ -18,7 +18,10 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include <strongmap/dir.h>
+#include <strongmap/verdict.h>
 
 #include "options.h"
 
@@ -64,5 +67,44 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr);
 
 /** Lookup cache counters (all zero without a cache). */
 void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out);
+
+/**
+ * sm_verdict_evaluate() / sm_account_status() on a handle of the pool (acquired and released
+ * here), counted in the directory metrics below. Same results as those.
+ */
+int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
+                    struct sm_errinfo *reterr);
+int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
+                           size_t n_profiles, time_t at, struct sm_account_status **ret,
+                           struct sm_errinfo *reterr);
+
+/*
+ * Directory metrics, for the whole process (they carry on across pools, as a reload may open a
+ * new one): operations, their failures and durations. An operation is one engine call against
+ * the directory: a verdict or an account status (one or more lookups, from the cache or the
+ * server), or a readiness probe (sm_dir_ping()).
+ */
+enum dirpool_op { DIRPOOL_OP_VERDICT = 0, DIRPOOL_OP_ACCOUNT, DIRPOOL_OP_PING, DIRPOOL_OP__COUNT };
+enum dirpool_err {
+    DIRPOOL_ERR_DOWN = 0, /* SM_E_DIR_DOWN */
+    DIRPOOL_ERR_REFUSED,  /* SM_E_DIR_REFUSED */
+    DIRPOOL_ERR_LIMIT,    /* SM_E_DIR_LIMIT */
+    DIRPOOL_ERR__COUNT
+};
+
+struct dirpool_metrics {
+    uint64_t ops[DIRPOOL_OP__COUNT];
+    uint64_t errors[DIRPOOL_OP__COUNT][DIRPOOL_ERR__COUNT];
+};
+
+struct hist;
+
+/** A snapshot of the counters. */
+void dirpool_metrics(struct dirpool_metrics *out);
+/** The duration histogram of @op. */
+const struct hist *dirpool_latency(unsigned op);
+/** "verdict", "account", "ping" / "down", "refused", "limit". */
+const char *dirpool_op_name(unsigned op);
+const char *dirpool_err_name(unsigned err);
 
 #endif

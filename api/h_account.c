@@ -21,11 +21,10 @@
 
 int h_account(struct api_request *req)
 {
-    struct dirpool *dir = req_config(req)->dir;
+    struct dirpool *dir = req_runtime(req)->dir;
     struct sm_errinfo e = { .offset = -1, .text = "" };
     struct sm_account_status *s = NULL;
     struct api_whatif wi;
-    struct sm_dir *h;
     size_t path_len = strcspn(req->target, "?"), len;
     const char *name;
     char *path, *json = NULL;
@@ -53,13 +52,13 @@ int h_account(struct api_request *req)
         goto out;
     }
 
-    h = dirpool_acquire(dir);
-    ret = sm_account_status(h, name, wi.profiles.v, wi.profiles.n, wi.at, &s, &e);
-    dirpool_release(dir, h);
+    ret = dirpool_account_status(dir, name, wi.profiles.v, wi.profiles.n, wi.at, &s, &e);
     if (ret < 0) {
         ret = reply_engine_error(req, ret, &e);
         goto out;
     }
+    if ((unsigned)s->readiness < 3)
+        metric_inc(&req->api->metrics.account_statuses[s->readiness]);
     ret = sm_json_account_status(s, 0, &json);
     if (ret < 0) {
         ret = reply_error(req, ret, NULL);

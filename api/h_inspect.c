@@ -54,11 +54,9 @@ int h_inspect(struct api_request *req)
 {
     const char *input = req->body;
     size_t input_len = req->body_len;
-    struct sm_errinfo err = { .offset = -1, .text = "" };
     struct sm_certs *certs = NULL;
     json_t *root = NULL;
     char *json = NULL;
-    char detail[sizeof(err.text) + 32];
     int ret;
 
     if ((ret = body_check_encoding(req)) < 0)
@@ -79,15 +77,8 @@ int h_inspect(struct api_request *req)
     case BODY_RAW: break;
     }
 
-    ret = sm_certs_parse(input, input_len, NULL, &certs, &err);
-    if (ret < 0) {
-        if (err.text[0] && err.offset >= 0)
-            snprintf(detail, sizeof(detail), "%s (at byte %ld)", err.text, err.offset);
-        else
-            snprintf(detail, sizeof(detail), "%s", err.text[0] ? err.text : sm_strerror(ret));
-        ret = reply_error(req, ret, detail);
-        goto out;
-    }
+    if ((ret = parse_certs(req, input, input_len, NULL, "", &certs)) < 0)
+        goto out; /* answered */
     ret = sm_json_certs(certs, 0, &json);
     if (ret < 0) {
         ret = reply_error(req, ret, NULL);

@@ -16,7 +16,7 @@ static const char ready_ldap[] =
 
 int h_ready(struct api_request *req)
 {
-    struct dirpool *dir = req_config(req)->dir;
+    struct dirpool *dir = req_runtime(req)->dir;
     struct sm_errinfo e = { .offset = -1, .text = "" };
     int ret;
 

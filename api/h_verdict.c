@@ -97,17 +97,15 @@ static int member(struct api_request *req, struct verdict_req *vr, const char *k
 
 int h_verdict(struct api_request *req)
 {
-    struct dirpool *dir = req_config(req)->dir;
+    struct dirpool *dir = req_runtime(req)->dir;
     struct sm_errinfo e = { .offset = -1, .text = "" };
     struct verdict_req vr = { 0 };
     struct sm_verdict_input in = { 0 };
     struct sm_certs *certs = NULL;
     struct sm_verdict *v = NULL;
-    struct sm_dir *h;
     json_t *root = NULL, *val;
     const char *key;
     char *json = NULL;
-    char detail[sizeof(e.text) + 48];
     int ret;
 
     whatif_init(&vr.wi);
@@ -132,13 +130,8 @@ int h_verdict(struct api_request *req)
             ret = reply_problem(req, API_P_BAD_CERTIFICATE, "certificate: empty");
             goto out;
         }
-        ret = sm_certs_parse(vr.cert, vr.cert_len, &po, &certs, &e);
-        if (ret < 0) {
-            snprintf(detail, sizeof(detail), "certificate: %s",
-                     e.text[0] ? e.text : sm_strerror(ret));
-            ret = reply_error(req, ret, detail);
-            goto out;
-        }
+        if ((ret = parse_certs(req, vr.cert, vr.cert_len, &po, "certificate: ", &certs)) < 0)
+            goto out; /* answered */
     }
     if (!dir) {
         ret = reply_no_directory(req);
@@ -152,13 +145,13 @@ int h_verdict(struct api_request *req)
         .n_profiles = vr.wi.profiles.n,
         .at = vr.wi.at,
     };
-    h = dirpool_acquire(dir);
-    ret = sm_verdict_evaluate(h, &in, &v, &e);
-    dirpool_release(dir, h);
+    ret = dirpool_verdict(dir, &in, &v, &e);
     if (ret < 0) {
         ret = reply_engine_error(req, ret, &e);
         goto out;
     }
+    metrics_verdict(&req->api->metrics, v);
+    decision_log(req, v);
     ret = sm_json_verdict(v, 0, &json);
     if (ret < 0) {
         ret = reply_error(req, ret, NULL);

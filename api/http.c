@@ -1,20 +1,27 @@
 /*
- * api/http.c - libmicrohttpd glue: daemon start/quiesce/stop, per-request state, the body cap,
- * response helpers, request ids and the access log.
+ * api/http.c - libmicrohttpd glue: daemon start/quiesce/stop, per-request state, admission
+ * (client certificate, bearer token, rate limit), the body cap, response helpers, request ids,
+ * metrics and the access log.
  *
  * Request life cycle (libmicrohttpd 0.9.75, see shared notes 2.3):
- *   on_uri()        request line read: allocate struct api_request (start time, id, log path)
- *   on_access() #1  headers read: route, Content-Length over the cap -> 413 at once (MHD then
- *                   closes without reading the body); otherwise answer nothing yet, so that
- *                   keep-alive survives
+ *   on_connection() connection opened / closed: client address, deadline (conn.c)
+ *   on_uri()        request line read: allocate struct api_request (start time, id, log path),
+ *                   take a reference on the current runtime settings
+ *   on_access() #1  headers read: route; admission: client certificate (403), rate limit (429),
+ *                   bearer token and scope (401 / 403); Content-Length over the cap -> 413.
+ *                   A refusal is answered at once when a body follows (MHD then closes without
+ *                   reading it), else at the end, so that keep-alive survives (answering on the
+ *                   first call makes MHD close the connection)
  *   on_access() #n  body data: keep it up to the cap; beyond the cap drop it and answer 413 at
  *                   the end (chunked uploads have no Content-Length)
- *   on_access() end dispatch to the route's handler, or 404 / 405 / 413
- *   on_completed()  response sent or connection gone: access log line, free the request
+ *   on_access() end dispatch to the route's handler, or 404 / 405 / 413 / the refusal
+ *   on_completed()  response sent or connection gone: metrics, access log line, free the
+ *                   request, release its runtime
  * Every response carries Content-Type, Cache-Control: no-store and X-Request-Id.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,21 +45,6 @@
 static const char problem_503_static[] =
     "{\"type\":\"" API_PROBLEM_TYPE_BASE "unavailable\",\"title\":\"Temporarily unavailable\","
     "\"status\":503}";
-
-struct api {
-    struct api_config cfg;
-    struct MHD_Daemon *mhd;
-    int listen_fd;       /* owned; closed by MHD_stop_daemon() unless quiesced */
-    bool quiesced;       /* main thread only */
-    atomic_bool running; /* MHD_start_daemon() has returned */
-    atomic_bool closing; /* responses carry "Connection: close" */
-    atomic_uint active;  /* requests between on_uri() and on_completed() */
-    atomic_uint_fast64_t next_id;
-    uint32_t id_prefix;     /* random per process, so ids differ across restarts */
-    uint64_t drain_max;     /* bytes of body read before the connection is dropped */
-    atomic_size_t body_mem; /* bytes of body buffers allocated, all requests */
-    size_t body_mem_max;    /* beyond this, requests get 503 (see API_BODY_MEMORY_MIN) */
-};
 
 /* ---- small helpers ---- */
 
@@ -119,7 +111,7 @@ static int body_grow(struct api *api, struct api_request *req, size_t cap)
     size_t delta = cap - req->body_cap;
     char *p;
 
-    if (atomic_fetch_add(&api->body_mem, delta) + delta > api->body_mem_max)
+    if (atomic_fetch_add(&api->body_mem, delta) + delta > req->rt->body_mem_max)
         goto out_unaccount;
     p = realloc(req->body, cap);
     if (!p)
@@ -146,6 +138,7 @@ static struct api_request *request_free(struct api_request *req)
 {
     if (req) {
         body_release(req->api, req);
+        snapshot_put(req->rt);
         free(req->target);
         free(req);
     }
@@ -159,9 +152,14 @@ const char *req_header(const struct api_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const struct api_config *req_config(const struct api_request *req)
+const struct api_runtime *req_runtime(const struct api_request *req)
 {
-    return &req->api->cfg;
+    return &req->rt->rt;
+}
+
+const char *req_client_ip(const struct api_request *req)
+{
+    return req->cs ? req->cs->ip : "-";
 }
 
 void req_note(struct api_request *req, const char *text)
@@ -239,7 +237,18 @@ int reply_json_static(struct api_request *req, const char *json)
     return queue(req, MHD_HTTP_OK, CT_JSON, (char *)(uintptr_t)json, strlen(json), false);
 }
 
+int reply_text(struct api_request *req, const char *ctype, char *text, size_t len)
+{
+    return queue(req, MHD_HTTP_OK, ctype, text, len, true);
+}
+
 int reply_problem(struct api_request *req, enum api_problem p, const char *detail)
+{
+    return reply_problem_retry(req, p, detail, problem_info(p)->retry_after);
+}
+
+int reply_problem_retry(struct api_request *req, enum api_problem p, const char *detail,
+                        unsigned retry_after)
 {
     const struct api_problem_info *info = problem_info(p);
     char *json = NULL;
@@ -248,7 +257,7 @@ int reply_problem(struct api_request *req, enum api_problem p, const char *detai
     ret = problem_json(p, detail, &json);
     if (ret == 0) {
         req->problem = info->code;
-        req->retry_after = info->retry_after;
+        req->retry_after = retry_after;
         ret = queue(req, info->status, CT_PROBLEM, json, strlen(json), true);
     }
     if (ret == -ENOMEM) {
@@ -275,14 +284,20 @@ int reply_error(struct api_request *req, int err, const char *detail)
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct api *api = cls;
+    const union MHD_ConnectionInfo *ci;
     struct api_request *req;
     size_t path_len;
 
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (!ci || !ci->socket_context)
+        return NULL; /* conn_started() ran out of memory: on_access() closes the connection */
     req = calloc(1, sizeof(*req));
     if (!req)
-        return NULL; /* on_access() closes the connection */
+        return NULL;
     req->api = api;
     req->conn = conn;
+    req->cs = ci->socket_context;
+    req->label = API_N_ROUTES;
     clock_gettime(CLOCK_MONOTONIC, &req->start);
     snprintf(req->id, sizeof(req->id), "%08" PRIx32 "-%" PRIu64, api->id_prefix,
              (uint64_t)atomic_fetch_add(&api->next_id, 1) + 1);
@@ -295,6 +310,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         free(req);
         return NULL;
     }
+    req->rt = snapshot_get(api);
+    conn_request_begins(api, req->cs);
     /* The raw request target without the query (never logged: it may carry secrets). */
     path_len = strcspn(uri, "?");
     log_escape(uri, path_len, API_LOG_PATH_MAX, false, req->log_path);
@@ -302,32 +319,187 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return req;
 }
 
-/* First call: headers only. Answers only an over-long Content-Length; else MHD_YES, no reply. */
+static void refusal_detail(const struct api_request *req, enum api_problem p, char *buf,
+                           size_t size);
+
+/*
+ * Refuse @req with @p (401, 403, 429): at once when a body follows (libmicrohttpd then closes
+ * the connection without reading it), else at the end of the request (keep-alive survives).
+ */
+static int reply_refusal(struct api_request *req)
+{
+    enum api_problem p = (enum api_problem)req->deny;
+    char detail[160];
+
+    refusal_detail(req, p, detail, sizeof(detail));
+    return reply_problem_retry(req, p, detail, req->retry_after);
+}
+
+static enum MHD_Result refuse(struct api_request *req, enum api_problem p, bool body_follows)
+{
+    req->denied = true;
+    req->deny = (int)p;
+    if (!body_follows)
+        return MHD_YES;
+    return reply_refusal(req) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* The client certificate of a TLS connection: 0, -ENOENT (none) or -EACCES (invalid). */
+static int client_cert(struct api_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+    return auth_client_cert(ci ? ci->tls_session : NULL);
+}
+
+/* The scope names of @bits, space-separated (as RFC 6750's scope attribute), into @buf. */
+static void scope_text(unsigned bits, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned b = 1; b & API_SCOPE_ALL; b <<= 1) {
+        if (!(bits & b))
+            continue;
+        int n = snprintf(buf + len, size - len, "%s%s", len ? " " : "", api_scope_name(b));
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+/*
+ * Who may ask what, decided on the headers: client certificate, then the rate limit (per token
+ * when a valid one came, else per address), then the token's scope. Returns API_P__COUNT when
+ * the request may go on, else the problem to answer; sets the WWW-Authenticate header and the
+ * Retry-After the answer needs.
+ */
+static enum api_problem admit(struct api *api, struct api_request *req)
+{
+    const struct api_snapshot *s = req->rt;
+    unsigned need = 0, retry;
+    int tok = AUTH_MISSING;
+    char key[API_RATE_KEY_MAX];
+
+    if (req->route && req->route->scope < 0)
+        return API_P__COUNT; /* /healthz, /readyz: always open */
+    if (api->tls_ca && req->route) {
+        int r = client_cert(req);
+        if (r == -EACCES || (r == -ENOENT && api->cfg.tls_client_required)) {
+            metric_inc(&api->metrics.auth_failures[AUTH_F_CLIENT_CERT]);
+            req_note(req, r == -EACCES ? "client certificate not valid" : "no client certificate");
+            return API_P_CLIENT_CERTIFICATE;
+        }
+    }
+    if (s->rt.n_tokens > 0 && req->route) {
+        need = s->rt.route_scope[req->route->scope];
+        tok = auth_bearer(s, req_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
+        if (tok >= 0)
+            req->token = &s->tokens[tok];
+    }
+    if (s->rt.rate_per_s > 0) {
+        if (req->token)
+            snprintf(key, sizeof(key), "tok:%s", req->token->name);
+        else
+            snprintf(key, sizeof(key), "%s", req->cs->rate_key);
+        if (ratelimit_take(api->rl, key, s->rt.rate_per_s, s->burst, &retry) < 0) {
+            metric_inc(&api->metrics.rate_limited);
+            req->retry_after = retry;
+            return API_P_RATE_LIMITED;
+        }
+    }
+    if (need == API_SCOPE_NONE)
+        return API_P__COUNT;
+    req->extra_header = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+    req->extra_value = req->hdr_buf;
+    if (tok == AUTH_MISSING) {
+        metric_inc(&api->metrics.auth_failures[AUTH_F_MISSING]);
+        snprintf(req->hdr_buf, sizeof(req->hdr_buf), "Bearer realm=\"strongmapd\"");
+        return API_P_UNAUTHORIZED;
+    }
+    if (tok == AUTH_INVALID) {
+        metric_inc(&api->metrics.auth_failures[AUTH_F_INVALID]);
+        snprintf(req->hdr_buf, sizeof(req->hdr_buf),
+                 "Bearer realm=\"strongmapd\", error=\"invalid_token\"");
+        return API_P_UNAUTHORIZED;
+    }
+    if (!(req->token->scopes & need)) {
+        char scopes[64];
+
+        metric_inc(&api->metrics.auth_failures[AUTH_F_SCOPE]);
+        scope_text(need, scopes, sizeof(scopes));
+        snprintf(req->hdr_buf, sizeof(req->hdr_buf),
+                 "Bearer realm=\"strongmapd\", error=\"insufficient_scope\", scope=\"%s\"", scopes);
+        return API_P_FORBIDDEN;
+    }
+    req->extra_header = NULL;
+    return API_P__COUNT;
+}
+
+/* The detail of refusal @p. */
+static void refusal_detail(const struct api_request *req, enum api_problem p, char *buf,
+                           size_t size)
+{
+    char scopes[64];
+
+    switch (p) {
+    case API_P_UNAUTHORIZED:
+        snprintf(buf, size, "%s",
+                 strstr(req->hdr_buf, "invalid_token") ? "the bearer token is not valid"
+                                                       : "send \"Authorization: Bearer <token>\"");
+        break;
+    case API_P_FORBIDDEN:
+        scope_text(req->rt->rt.route_scope[req->route->scope], scopes, sizeof(scopes));
+        snprintf(buf, size, "the token lacks the scope this route needs (%s)", scopes);
+        break;
+    case API_P_CLIENT_CERTIFICATE:
+        snprintf(buf, size, "present a client certificate issued by a CA this server trusts");
+        break;
+    case API_P_RATE_LIMITED:
+        snprintf(buf, size, "over %g requests per second for this client; retry in %u s",
+                 req->rt->rt.rate_per_s, req->retry_after);
+        break;
+    default: buf[0] = '\0'; break;
+    }
+}
+
+/* First call: headers only. Answers a refusal or an over-long Content-Length when a body
+ * follows; else MHD_YES, no reply. */
 static enum MHD_Result first_call(struct api *api, struct api_request *req, const char *url,
                                   const char *method)
 {
-    const char *cl;
+    const char *cl, *te;
     uint64_t len = 0;
-    bool have_len = false;
+    bool have_len = false, body_follows;
+    enum api_problem p;
 
     req->started = true;
     req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     log_escape(method, strlen(method), API_LOG_METHOD_MAX, false, req->log_method);
     req->route = route_lookup(method, url, &req->path_known);
+    if (req->route)
+        req->label = route_index(req->route);
     if (!req->route && req->path_known) {
-        route_allow(url, req->allow, sizeof(req->allow));
+        route_allow(url, req->hdr_buf, sizeof(req->hdr_buf));
         req->extra_header = MHD_HTTP_HEADER_ALLOW;
-        req->extra_value = req->allow;
+        req->extra_value = req->hdr_buf;
     }
 
     cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && parse_u64(cl, &len) == 0)
         have_len = true;
-    if (have_len && len > api->cfg.max_body) {
+    te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    body_follows = (have_len && len > 0) || (!have_len && te);
+
+    p = admit(api, req);
+    if (p != API_P__COUNT)
+        return refuse(req, p, body_follows);
+    if (have_len && len > req->rt->rt.max_body) {
         char detail[128];
 
         snprintf(detail, sizeof(detail), "the body has %" PRIu64 " bytes; the limit is %zu bytes",
-                 len, api->cfg.max_body);
+                 len, req->rt->rt.max_body);
         return reply_problem(req, API_P_BODY_TOO_LARGE, detail) == 0 ? MHD_YES : MHD_NO;
     }
     /* Size the buffer when the length is known (at most max_body here), but do not reserve
@@ -345,11 +517,11 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
     size_t need;
 
     req->body_seen += n;
-    if (req->body_seen > api->drain_max)
+    if (req->body_seen > req->rt->drain_max)
         return -E2BIG;
-    if (req->body_too_large || req->body_oom)
+    if (req->body_too_large || req->body_oom || req->denied)
         return 0;
-    if (req->body_seen > api->cfg.max_body) {
+    if (req->body_seen > req->rt->rt.max_body) {
         req->body_too_large = true;
         body_release(api, req); /* now: it will not be used */
         return 0;
@@ -362,8 +534,8 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
 
         if (cap < need)
             cap = need;
-        if (cap > api->cfg.max_body + 1)
-            cap = api->cfg.max_body + 1;
+        if (cap > req->rt->rt.max_body + 1)
+            cap = req->rt->rt.max_body + 1;
         if (body_grow(api, req, cap) < 0) {
             req->body_oom = true; /* 503 at the end */
             body_release(api, req);
@@ -377,15 +549,17 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
 }
 
 /* Last call: the whole request is in; answer it. */
-static int dispatch(struct api *api, struct api_request *req)
+static int dispatch(struct api_request *req)
 {
     int ret;
 
+    if (req->denied)
+        return reply_refusal(req);
     if (req->body_too_large) {
         char detail[96];
 
         snprintf(detail, sizeof(detail), "the body exceeds the limit of %zu bytes",
-                 api->cfg.max_body);
+                 req->rt->rt.max_body);
         return reply_problem(req, API_P_BODY_TOO_LARGE, detail);
     }
     if (req->body_oom)
@@ -425,7 +599,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
     if (req->replied)
         return MHD_YES;
-    return dispatch(api, req) == 0 ? MHD_YES : MHD_NO;
+    return dispatch(req) == 0 ? MHD_YES : MHD_NO;
 }
 
 static const char *termination_name(enum MHD_RequestTerminationCode toe)
@@ -441,20 +615,13 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe)
     return "unknown";
 }
 
-/* The one access log line of a request. Never logs bodies, queries or headers. */
-static void access_log(const struct api_request *req, struct MHD_Connection *conn,
-                       enum MHD_RequestTerminationCode toe)
+/* The one access log line of a request. Never logs bodies, queries, headers or tokens: the
+ * client is its address and, when it sent a valid bearer token, that token's name. */
+static void access_log(const struct api_request *req, unsigned status, int64_t us,
+                       enum MHD_RequestTerminationCode toe, bool cut)
 {
-    unsigned status = req->status;
     enum log_prio prio = LOG_PRIO_INFO;
-    const union MHD_ConnectionInfo *ci;
 
-    if (!req->replied) {
-        /* Answered by libmicrohttpd itself (e.g. 431), or not at all. */
-        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
-        if (ci)
-            status = ci->http_status;
-    }
     /* 4xx are the client's business (info); no answer at all deserves a look (warning). */
     if (status >= 500)
         prio = LOG_PRIO_ERR;
@@ -463,12 +630,15 @@ static void access_log(const struct api_request *req, struct MHD_Connection *con
     if (!log_enabled(prio))
         return;
     log_msg(prio,
-            "request id=%s method=%s path=\"%s\" status=%u bytes=%zu duration_us=%" PRId64
-            "%s%s%s%s%s%s%s",
-            req->id, req->log_method, req->log_path, status, req->bytes, elapsed_us(&req->start),
-            req->problem ? " problem=" : "", req->problem ? req->problem : "",
+            "request id=%s client=%s%s%s method=%s path=\"%s\" status=%u bytes=%zu "
+            "duration_us=%" PRId64 "%s%s%s%s%s%s%s",
+            req->id, req_client_ip(req), req->token ? " token=" : "",
+            req->token ? req->token->name : "", req->log_method, req->log_path, status, req->bytes,
+            us, req->problem ? " problem=" : "", req->problem ? req->problem : "",
             toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " end=" : "",
-            toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? termination_name(toe) : "",
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+            : cut                                      ? "deadline"
+                                                       : termination_name(toe),
             req->log_note[0] ? " note=\"" : "", req->log_note, req->log_note[0] ? "\"" : "");
 }
 
@@ -477,13 +647,45 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct api *api = cls;
     struct api_request *req = *con_cls;
+    const union MHD_ConnectionInfo *ci;
+    unsigned status;
+    int64_t us;
+    bool cut;
 
     if (!req)
         return;
     *con_cls = NULL;
-    access_log(req, conn, toe);
+    us = elapsed_us(&req->start);
+    status = req->status;
+    if (!req->replied) {
+        /* Answered by libmicrohttpd itself (e.g. 431), or not at all. */
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+        if (ci)
+            status = ci->http_status;
+    }
+    cut = atomic_load_explicit(&req->cs->cut, memory_order_relaxed);
+    metrics_request(&api->metrics, req->label, status, us > 0 ? (uint64_t)us : 0);
+    access_log(req, status, us, toe, cut);
+    conn_request_ends(api, req->cs);
     request_free(req);
     atomic_fetch_sub(&api->active, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct api *api = cls;
+    const union MHD_ConnectionInfo *fd, *addr;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        conn_started(api, fd ? fd->connect_fd : -1, addr ? addr->client_addr : NULL,
+                     (struct api_conn **)socket_context);
+    } else {
+        conn_closed(api, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /*
@@ -518,12 +720,104 @@ static uint32_t random_u32(void)
     return (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16);
 }
 
+/* Copy a PEM text of the configuration (NULL stays NULL). -EINVAL when too long. */
+static int pem_copy(const char *what, const char *pem, char **ret)
+{
+    size_t len;
+
+    *ret = NULL;
+    if (!pem)
+        return 0;
+    len = strnlen(pem, API_TLS_PEM_MAX + 1);
+    if (len == 0 || len > API_TLS_PEM_MAX) {
+        log_errx("the TLS %s must be 1 to %u bytes of PEM", what, API_TLS_PEM_MAX);
+        return -EINVAL;
+    }
+    *ret = strdup(pem);
+    return *ret ? 0 : -ENOMEM;
+}
+
+static void free_secret(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Free @api before or after a failed start (MHD not running). */
+static void api_free(struct api *api)
+{
+    conn_watchdog_stop(api);
+    snapshot_put(api->rt);
+    ratelimit_free(api->rl);
+    free(api->tls_cert);
+    free_secret(api->tls_key);
+    free(api->tls_ca);
+    metrics_destroy(&api->metrics);
+    pthread_mutex_destroy(&api->rt_lock);
+    pthread_mutex_destroy(&api->conns_lock);
+    pthread_cond_destroy(&api->conns_cond);
+    free(api);
+}
+
+/* Check the restart-only settings and resolve their defaults into @api. */
+static int config_check(struct api *api, const struct api_config *cfg)
+{
+    int r;
+
+    api->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : API_CONN_TIMEOUT_S;
+    api->request_timeout_s =
+        cfg->request_timeout_s ? cfg->request_timeout_s : API_REQUEST_TIMEOUT_S;
+    api->cfg.conn_limit = cfg->conn_limit ? cfg->conn_limit : API_CONN_LIMIT;
+    api->cfg.header_limit = cfg->header_limit ? cfg->header_limit : API_CONN_MEMORY_LIMIT;
+    if (api->idle_timeout_s > API_TIMEOUT_MAX_S || api->request_timeout_s > API_TIMEOUT_MAX_S) {
+        log_errx("timeouts must be 1 to %u seconds", API_TIMEOUT_MAX_S);
+        return -EINVAL;
+    }
+    if (api->cfg.conn_limit > API_CONN_LIMIT_MAX || api->cfg.conn_limit < cfg->threads ||
+        cfg->per_ip_conn_limit > api->cfg.conn_limit) {
+        log_errx("the connection limit must be %u (threads) to %u, the per-IP limit at most that",
+                 cfg->threads, API_CONN_LIMIT_MAX);
+        return -EINVAL;
+    }
+    if (api->cfg.header_limit < API_CONN_MEMORY_MIN ||
+        api->cfg.header_limit > API_CONN_MEMORY_MAX) {
+        log_errx("the header limit must be %u to %u bytes", API_CONN_MEMORY_MIN,
+                 API_CONN_MEMORY_MAX);
+        return -EINVAL;
+    }
+    if (!cfg->tls_cert_pem != !cfg->tls_key_pem ||
+        (!cfg->tls_cert_pem && (cfg->tls_client_ca_pem || cfg->tls_priorities))) {
+        log_errx("HTTPS needs both a certificate and a key (client CAs and priorities go with "
+                 "them)");
+        return -EINVAL;
+    }
+    if (cfg->tls_client_required && !cfg->tls_client_ca_pem) {
+        log_errx("requiring client certificates needs the CAs that issue them");
+        return -EINVAL;
+    }
+    if ((r = pem_copy("certificate", cfg->tls_cert_pem, &api->tls_cert)) < 0 ||
+        (r = pem_copy("key", cfg->tls_key_pem, &api->tls_key)) < 0 ||
+        (r = pem_copy("client CA", cfg->tls_client_ca_pem, &api->tls_ca)) < 0)
+        return r;
+    /* Not kept: api_start()'s caller owns them (and wipes the key). */
+    api->cfg.tls_cert_pem = api->cfg.tls_key_pem = api->cfg.tls_client_ca_pem = NULL;
+    api->cfg.runtime = NULL;
+    return 0;
+}
+
 int api_start(const struct api_config *cfg, struct api **ret_api)
 {
     struct sockaddr_storage ss;
     socklen_t ss_len = sizeof(ss);
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[5];
+    size_t n_tls = 0;
+    struct api_runtime first;
+    pthread_condattr_t ca;
     struct api *api;
+    int r;
 
     if (cfg->listen_fd < 0)
         return -EINVAL;
@@ -548,30 +842,71 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     atomic_init(&api->active, 0);
     atomic_init(&api->next_id, 0);
     api->id_prefix = random_u32();
-    api->drain_max = 4 * (uint64_t)cfg->max_body;
-    if (api->drain_max < API_DRAIN_MIN)
-        api->drain_max = API_DRAIN_MIN;
     atomic_init(&api->body_mem, 0);
-    api->body_mem_max = 2 * cfg->max_body;
-    if (api->body_mem_max < API_BODY_MEMORY_MIN)
-        api->body_mem_max = API_BODY_MEMORY_MIN;
+    metrics_init(&api->metrics);
+    pthread_mutex_init(&api->rt_lock, NULL);
+    pthread_mutex_init(&api->conns_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&api->conns_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    if (cfg->runtime) {
+        first = *cfg->runtime;
+    } else {
+        api_runtime_init(&first);
+        first.max_body = cfg->max_body;
+        first.dir = cfg->dir;
+        first.fleet = cfg->fleet;
+    }
+    if ((r = config_check(api, cfg)) < 0 || (r = api_set_first_runtime(api, &first)) < 0)
+        goto out_fail;
+    api->rl = ratelimit_new();
+    if (!api->rl) {
+        r = -ENOMEM;
+        goto out_fail;
+    }
+    if (api->tls_cert) {
+        flags |= MHD_USE_TLS;
+        tls[n_tls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert };
+        tls[n_tls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, api->tls_key };
+        tls[n_tls++] =
+            (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                     (void *)(uintptr_t)(cfg->tls_priorities
+                                                             ? cfg->tls_priorities
+                                                             : API_TLS_PRIORITIES_DEFAULT) };
+        if (api->tls_ca)
+            tls[n_tls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, api->tls_ca };
+    }
+    tls[n_tls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    if ((r = conn_watchdog_start(api)) < 0)
+        goto out_fail;
 
     /* The logger goes first so that start-up messages reach it too. */
     api->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY_LIMIT,
+        (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, api->cfg.conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        api->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, api->cfg.header_limit,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, api, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, api, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!api->mhd) {
-        free(api);
-        return -EIO;
+        r = -EIO;
+        goto out_free;
     }
     atomic_store(&api->running, true);
     *ret_api = api;
     return 0;
+
+out_fail:
+    close(cfg->listen_fd);
+out_free:
+    if (api->rt)
+        api->rt->rt.release = NULL; /* a failed start releases nothing of the caller's */
+    api_free(api);
+    return r;
 }
 
 void api_quiesce(struct api *api)
@@ -608,9 +943,9 @@ struct api *api_stop(struct api *api)
 {
     if (!api)
         return NULL;
-    MHD_stop_daemon(api->mhd);
+    MHD_stop_daemon(api->mhd); /* every request completes (on_completed()) before it returns */
     if (api->quiesced)
         close(api->listen_fd); /* MHD leaves a quiesced socket to us */
-    free(api);
+    api_free(api);
     return NULL;
 }

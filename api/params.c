@@ -245,11 +245,11 @@ int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text)
 
 int whatif_finish(struct api_request *req, struct api_whatif *wi)
 {
-    const struct api_config *cfg = req_config(req);
+    const struct api_runtime *rt = req_runtime(req);
     char err[OPT_ERR_MAX], detail[OPT_ERR_MAX + 16];
 
     if (wi->profiles.n == 0) {
-        wi->profiles = cfg->fleet;
+        wi->profiles = rt->fleet;
         if (wi->profiles.n == 0)
             opt_profile_add(&wi->profiles, "windows-2022", err, sizeof(err));
     }
@@ -330,6 +330,42 @@ int whatif_query(struct api_request *req, struct api_whatif *wi)
     }
     free(buf);
     return r;
+}
+
+/* ---- certificates ---------------------------------------------------------------------------- */
+
+int parse_certs(struct api_request *req, const char *input, size_t len,
+                const struct sm_parse_opts *po, const char *prefix, struct sm_certs **ret)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_certs *certs = NULL;
+    unsigned max = req->rt->max_certs;
+    char detail[sizeof(e.text) + 64];
+    size_t n;
+    int r;
+
+    r = sm_certs_parse(input, len, po, &certs, &e);
+    if (r == SM_E_TOO_MANY) {
+        snprintf(detail, sizeof(detail), "%smore than %u certificates in the request", prefix, max);
+        return reply_problem(req, API_P_TOO_MANY_CERTIFICATES, detail), r;
+    }
+    if (r < 0) {
+        if (e.text[0] && e.offset >= 0)
+            snprintf(detail, sizeof(detail), "%s%s (at byte %ld)", prefix, e.text, e.offset);
+        else
+            snprintf(detail, sizeof(detail), "%s%s", prefix, e.text[0] ? e.text : sm_strerror(r));
+        return reply_error(req, r, detail), r;
+    }
+    /* Blocks that were not certificates count too: each one was parsed. */
+    n = certs->n_certs + certs->n_errors;
+    if (n > max) {
+        sm_certs_free(certs);
+        snprintf(detail, sizeof(detail), "%s%zu certificates in the request; the limit is %u",
+                 prefix, n, max);
+        return reply_problem(req, API_P_TOO_MANY_CERTIFICATES, detail), SM_E_TOO_MANY;
+    }
+    *ret = certs;
+    return 0;
 }
 
 /* ---- engine errors -------------------------------------------------------------------------- */

@@ -41,6 +41,12 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_NO_DIRECTORY] = { "no-directory", 503, "No directory configured", 0 },
     [API_P_DIRECTORY_UNAVAILABLE] = { "directory-unavailable", 503, "Directory unavailable", 5 },
     [API_P_DIRECTORY_REFUSED] = { "directory-refused", 503, "Directory refused access", 30 },
+    [API_P_UNAUTHORIZED] = { "unauthorized", 401, "Authentication required", 0 },
+    [API_P_FORBIDDEN] = { "insufficient-scope", 403, "Token lacks the scope", 0 },
+    [API_P_CLIENT_CERTIFICATE] = { "client-certificate-required", 403,
+                                   "Valid client certificate required", 0 },
+    [API_P_RATE_LIMITED] = { "rate-limited", 429, "Too many requests", 1 },
+    [API_P_TOO_MANY_CERTIFICATES] = { "too-many-certificates", 413, "Too many certificates", 0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)

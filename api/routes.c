@@ -7,16 +7,30 @@
 
 #include "api_internal.h"
 
-/* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). */
+/* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). The last
+ * column is the route's configurable scope (struct api_runtime), -1: always open. */
 static const struct api_route routes[] = {
-    { "GET", "/healthz", h_health, false },
-    { "GET", "/readyz", h_ready, false },
-    { "POST", "/v1/inspect", h_inspect, true },
-    { "POST", "/v1/verdict", h_verdict, true },
-    { "GET", "/v1/accounts/{name}", h_account, false },
+    { "GET", "/healthz", h_health, false, -1 },
+    { "GET", "/readyz", h_ready, false, -1 },
+    { "POST", "/v1/inspect", h_inspect, true, API_ROUTE_INSPECT },
+    { "POST", "/v1/verdict", h_verdict, true, API_ROUTE_VERDICT },
+    { "GET", "/v1/accounts/{name}", h_account, false, API_ROUTE_ACCOUNT },
+    { "GET", "/metrics", h_metrics, false, API_ROUTE_METRICS },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+_Static_assert(N_ROUTES == API_N_ROUTES, "API_N_ROUTES must count the route table");
+
+unsigned route_index(const struct api_route *r)
+{
+    return (unsigned)(r - routes);
+}
+
+const char *route_label(unsigned i)
+{
+    return i < N_ROUTES ? routes[i].path : "other";
+}
 
 #define PARAM_SUFFIX "{name}"
 

@@ -9,9 +9,13 @@ that it exits 0 within a few seconds.
 The main daemon reads its directory from tests/data/dir/verdict.ldif.in, whose certificate
 placeholders are filled in at setup (the verdicts expected per certificate and account are
 those of tests/unit/test_verdict.c); other daemons run without a directory, or with an LDAP
-server that refuses connections.
+server that refuses connections. The API's security and operations features (bearer tokens,
+scopes, rate limits, HTTPS with client certificates, connection and time limits, metrics, the
+decision log, reloads) are tested through api_host (tests/api/api_host.c), which sets every
+field of struct api_config and struct api_runtime.
 
-    test_api.py --daemon build/daemon/strongmapd --data tests/data [unittest options]
+    test_api.py --daemon build/daemon/strongmapd --host build/tests/api/api_host
+                --data tests/data [unittest options]
 
 Needs python3-yaml and python3-jsonschema (Debian packages); exits 77 (ctest: skipped) when
 they are missing.
@@ -21,12 +25,16 @@ import argparse
 import base64
 import copy
 import glob
+import hashlib
 import http.client
 import json
+import math
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -95,6 +103,8 @@ class Spec:
         if path not in self.doc["paths"]:
             if status == 404:
                 return self.resolve(self.doc["components"]["responses"]["NotFound"])
+            if status == 429:  # unknown paths are rate-limited too (see info.description)
+                return self.resolve(self.doc["components"]["responses"]["RateLimited"])
             return None
         ops = self.doc["paths"][path]
         op = ops.get(method.lower())
@@ -122,8 +132,10 @@ class Daemon:
 
     LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 
-    def __init__(self, extra_args=(), listen="127.0.0.1:0", notify_socket=None):
+    def __init__(self, extra_args=(), listen="127.0.0.1:0", notify_socket=None, cmd=None,
+                 tls_ca=None):
         self.lines = []
+        self.tls_ca = tls_ca  # CA file: talk HTTPS
         self.lock = threading.Lock()
         self.ready = threading.Event()
         self.host = None
@@ -134,8 +146,9 @@ class Daemon:
             env["NOTIFY_SOCKET"] = notify_socket
         # Sanitizer builds: fail loudly on leaks and errors.
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        cmd = [ARGS.daemon, "--allow-root", "--listen", listen, "--threads", "2", "-v"]
-        cmd += list(extra_args)
+        if cmd is None:
+            cmd = [ARGS.daemon, "--allow-root"]
+        cmd = list(cmd) + ["--listen", listen, "--threads", "2", "-v"] + list(extra_args)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env)
@@ -163,8 +176,19 @@ class Daemon:
         with self.lock:
             return "\n".join(self.lines)
 
-    def conn(self, timeout=30):
+    def conn(self, timeout=30, cert=None):
+        if self.tls_ca:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                               context=tls_context(self.tls_ca, cert))
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def wait_log(self, text, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.02)
+        raise AssertionError(f"{text!r} not logged:\n{self.log()[-3000:]}")
 
     def raw(self, timeout=30):
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -321,11 +345,13 @@ class Response:
 
 class ApiTestCase(unittest.TestCase):
     def request(self, method, path, body=None, headers=None, conn=None, spec_path=None,
-                daemon=None):
+                daemon=None, token=None, cert=None):
         """One request (on @conn or a fresh connection); checks and returns the Response."""
         own = conn is None
         if own:
-            conn = (daemon or DAEMON).conn()
+            conn = (daemon or DAEMON).conn(cert=cert)
+        if token:
+            headers = dict(headers or {}, Authorization="Bearer " + token)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -346,8 +372,14 @@ class ApiTestCase(unittest.TestCase):
         ctype = h.get("content-type", "")
         if resp.status >= 400:
             self.assertEqual(ctype, "application/problem+json")
+        elif path == "/metrics":
+            self.assertEqual(ctype, "text/plain; version=0.0.4; charset=utf-8")
         else:
             self.assertEqual(ctype, "application/json")
+        if resp.status == 401:
+            self.assertTrue(h.get("www-authenticate", "").startswith("Bearer realm="), h)
+        if resp.status == 429:
+            self.assertRegex(h.get("retry-after", ""), r"^[1-9][0-9]*$")
         if resp.status == 405:
             self.assertIn("allow", h)
         spec_resp = SPEC.response(path, method, resp.status)
@@ -356,9 +388,13 @@ class ApiTestCase(unittest.TestCase):
         if method == "HEAD":
             self.assertEqual(resp.body, b"")
             return
-        self.assertIn(ctype, spec_resp.get("content", {}),
+        mtype = ctype.split(";")[0].strip()
+        self.assertIn(mtype, spec_resp.get("content", {}),
                       f"{method} {path} -> {resp.status}: {ctype} not documented")
-        schema = spec_resp["content"][ctype]["schema"]
+        schema = spec_resp["content"][mtype]["schema"]
+        if mtype == "text/plain":
+            parse_prometheus(self, resp.body.decode("utf-8"))
+            return
         doc = resp.json()
         try:
             SPEC.validate(schema, doc)
@@ -1564,6 +1600,791 @@ class TBSameAsCli(ApiTestCase):
                                             "--profile", "samba"))
 
 
+# ---- helpers of the security and operations tests ----------------------------------------------
+
+
+def tls_context(ca, cert=None):
+    """A client TLS context trusting @ca; @cert: (certificate file, key file)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False  # the test server certificate names localhost and 127.0.0.1
+    if cert:
+        ctx.load_cert_chain(*cert)
+    return ctx
+
+
+PROM_SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+    r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*)?\})? '
+    r'(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|[-+]Inf|NaN)$')
+PROM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"')
+
+
+def parse_prometheus(tc, text):
+    """Check @text against the Prometheus text format 0.0.4; returns {(name, labels): value}."""
+    types, samples = {}, {}
+    tc.assertTrue(text.endswith("\n"), "the exposition must end with a newline")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            tc.assertNotIn(name, types, f"TYPE of {name} given twice")
+            tc.assertIn(kind, ("counter", "gauge", "histogram", "summary", "untyped"))
+            types[name] = kind
+            continue
+        m = PROM_SAMPLE.match(line)
+        tc.assertIsNotNone(m, f"not a sample line: {line!r}")
+        name, labels = m.group(1), tuple(PROM_LABEL.findall(m.group(2) or ""))
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        tc.assertTrue(name in types or family in types, f"{name} has no TYPE line")
+        tc.assertNotIn((name, labels), samples, f"sample given twice: {line!r}")
+        samples[(name, labels)] = float(m.group(3))
+    # histograms: cumulative buckets ending with +Inf == _count
+    for name, kind in types.items():
+        if kind != "histogram":
+            continue
+        series = {}
+        for (n, labels), v in samples.items():
+            if n == name + "_bucket":
+                key = tuple(l for l in labels if l[0] != "le")
+                le = dict(labels)["le"]
+                series.setdefault(key, []).append((math.inf if le == "+Inf" else float(le), v))
+        tc.assertTrue(series, f"histogram {name} has no buckets")
+        for key, buckets in series.items():
+            buckets.sort()
+            counts = [v for _, v in buckets]
+            tc.assertEqual(counts, sorted(counts), f"{name}{key}: buckets not cumulative")
+            tc.assertEqual(buckets[-1][0], math.inf)
+            tc.assertEqual(samples[(name + "_count", key)], counts[-1])
+    return samples
+
+
+def metric(samples, name, **labels):
+    """The value of one sample (0 when absent: counters appear on first use)."""
+    want = tuple(sorted(labels.items()))
+    for (n, ls), v in samples.items():
+        if n == name and tuple(sorted(ls)) == want:
+            return v
+    return 0.0
+
+
+def token_hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PKI:
+    """A CA, a server certificate and client certificates, made with openssl at test time."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "pki")
+        os.makedirs(self.dir, exist_ok=True)
+        self.ca = self.make_ca("ca", "Test CA")
+        self.other_ca = self.make_ca("other", "Other CA")
+        self.server = self.issue("server", "ca", "localhost", "serverAuth",
+                                 "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        self.client = self.issue("client", "ca", "portal-client", "clientAuth")
+        self.foreign = self.issue("foreign", "other", "intruder", "clientAuth")
+        self.wrong_eku = self.issue("wrongeku", "ca", "server-as-client", "serverAuth")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self, *args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.dir)
+
+    def make_ca(self, name, cn):
+        self.run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", name + ".key", "-out", name + ".pem", "-subj", "/CN=" + cn,
+                 "-days", "2")
+        return self.path(name + ".pem")
+
+    def issue(self, name, ca, cn, eku, extra=""):
+        with open(self.path(name + ".ext"), "w", encoding="ascii") as f:
+            f.write(f"extendedKeyUsage={eku}\n{extra}")
+        self.run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
+        self.run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                 "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+        return (self.path(name + ".pem"), self.path(name + ".key"))
+
+
+def host(*args, runtime=None, tls_ca=None, ldif=True):
+    """An api_host (struct api_config from @args, struct api_runtime from the file text
+    @runtime)."""
+    if not ARGS.host:
+        raise unittest.SkipTest("no --host given")
+    extra = list(args)
+    if ldif:
+        extra += ["--ldif", LDIF]
+    if runtime is not None:
+        path = os.path.join(TMPDIR.name, f"runtime-{time.monotonic_ns()}.conf")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(runtime)
+        extra += ["--runtime", path]
+    d = Daemon(extra_args=extra, cmd=[ARGS.host], tls_ca=tls_ca)
+    d.runtime_path = extra[extra.index("--runtime") + 1] if runtime is not None else None
+    return d
+
+
+# Secrets of the test tokens: they must never reach a log (check_log_hygiene looks for the
+# marker).
+SECRET_CHECK = "SECRET-MARKER-check-0123456789"
+SECRET_ACCOUNT = "SECRET-MARKER-account-0123456789"
+SECRET_METRICS = "SECRET-MARKER-metrics-0123456789"
+SECRET_ADMIN = "SECRET-MARKER-admin-0123456789"
+TOKENS = (f"token portal {token_hash(SECRET_CHECK)} check\n"
+          f"token helpdesk {token_hash(SECRET_ACCOUNT)} account\n"
+          f"token prometheus {token_hash(SECRET_METRICS)} metrics\n"
+          f"token root {token_hash(SECRET_ADMIN)} admin\n")
+
+
+class HostTestCase(ApiTestCase):
+    def stop(self, d):
+        rc, _ = d.stop()
+        self.assertEqual(rc, 0, d.log())
+        check_log_hygiene(d.log())
+
+    def metrics(self, d, token=None):
+        r = self.request("GET", "/metrics", daemon=d, token=token)
+        self.assertEqual(r.status, 200, r.body[:300])
+        return parse_prometheus(self, r.body.decode())
+
+    def inspect(self, d, token=None, body=None, conn=None, cert=None):
+        return self.request("POST", "/v1/inspect", body=body or fixture("sid_ext.pem"),
+                            headers={"Content-Type": "application/x-pem-file"}, daemon=d,
+                            token=token, conn=conn, cert=cert)
+
+
+class TCMetrics(ApiTestCase):
+    """GET /metrics of the main daemon (no tokens: open)."""
+
+    def scrape(self):
+        r = self.request("GET", "/metrics")
+        self.assertEqual(r.status, 200, r.body[:300])
+        return parse_prometheus(self, r.body.decode())
+
+    def test_format_and_counters(self):
+        before = self.scrape()
+        self.assertEqual(metric(before, "strongmapd_build_info", version="0.1.0"), 1)
+        self.request("GET", "/healthz")
+        self.request("GET", "/nope")
+        v = self.verdict({"certificate": pem_text("upn_only.pem"), "at": AT})
+        self.assertEqual(v.json()["outcome"], "deny")
+        self.account("henry", "at=" + AT)
+        after = self.scrape()
+        for route, status in (("/healthz", "200"), ("other", "404"), ("/v1/verdict", "200"),
+                              ("/v1/accounts/{name}", "200")):
+            with self.subTest(route=route):
+                self.assertEqual(
+                    metric(after, "strongmapd_http_requests_total", route=route, status=status) -
+                    metric(before, "strongmapd_http_requests_total", route=route, status=status),
+                    1)
+        self.assertEqual(metric(after, "strongmapd_verdicts_total", outcome="deny") -
+                         metric(before, "strongmapd_verdicts_total", outcome="deny"), 1)
+        self.assertGreaterEqual(metric(after, "strongmapd_verdict_reasons_total", outcome="deny",
+                                       reason="weak_mapping"), 1)
+        self.assertEqual(metric(after, "strongmapd_directory_operations_total", op="verdict") -
+                         metric(before, "strongmapd_directory_operations_total", op="verdict"), 1)
+        self.assertEqual(metric(after, "strongmapd_account_statuses_total", status="ready") -
+                         metric(before, "strongmapd_account_statuses_total", status="ready"), 1)
+        hits = metric(after, "strongmapd_directory_cache_hits_total")
+        misses = metric(after, "strongmapd_directory_cache_misses_total")
+        self.assertGreater(hits + misses, 0)
+        self.assertGreaterEqual(metric(after, "strongmapd_http_connections_open"), 1)
+        self.assertGreater(metric(after, "strongmapd_http_request_duration_seconds_count",
+                                  route="/healthz"), 0)
+
+    def test_head(self):
+        self.assertEqual(self.request("HEAD", "/metrics").status, 200)
+        self.assertProblem(self.request("POST", "/metrics", body=b""), 405,
+                           "method-not-allowed")
+
+    def test_concurrent_scrapes(self):
+        """Scrapes while other clients count (the counters are shared by the threads)."""
+        errors = []
+
+        def client(k):
+            try:
+                for _ in range(30):
+                    path = "/metrics" if k % 2 else "/healthz"
+                    c = DAEMON.conn()
+                    c.request("GET", path)
+                    r = c.getresponse()
+                    r.read()
+                    c.close()
+                    if r.status != 200:
+                        errors.append(r.status)
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+
+class TDAuth(HostTestCase):
+    """Bearer tokens and scopes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = host(runtime=TOKENS)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc, _ = cls.d.stop()
+        check_log_hygiene(cls.d.log())
+        if rc != 0:
+            raise AssertionError(cls.d.log())
+
+    def test_open_routes(self):
+        for path in ("/healthz", "/readyz"):
+            with self.subTest(path=path):
+                self.assertEqual(self.request("GET", path, daemon=self.d).status, 200)
+                self.assertEqual(self.request("GET", path, daemon=self.d,
+                                              token="wrong-SECRET-MARKER").status, 200)
+
+    def test_missing_token(self):
+        r = self.inspect(self.d)
+        self.assertProblem(r, 401, "unauthorized")
+        self.assertEqual(r.headers["www-authenticate"], 'Bearer realm="strongmapd"')
+        r = self.account("henry", daemon=self.d)
+        self.assertProblem(r, 401, "unauthorized")
+        r = self.request("GET", "/v1/inspect", daemon=self.d)  # no route: 405 before auth
+        self.assertProblem(r, 405, "method-not-allowed")
+        r = self.request("GET", "/nope", daemon=self.d)
+        self.assertProblem(r, 404, "not-found")
+
+    def test_other_scheme_is_no_token(self):
+        r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"), daemon=self.d,
+                         headers={"Authorization": "Basic cG9ydGFsOlNFQ1JFVC1NQVJLRVI="})
+        self.assertProblem(r, 401, "unauthorized")
+
+    def test_invalid_token(self):
+        for tok in ("wrong-SECRET-MARKER", SECRET_CHECK + "x", SECRET_CHECK[:-1],
+                    SECRET_CHECK + " extra"):
+            with self.subTest(token=tok[-8:]):
+                r = self.inspect(self.d, token=tok)
+                self.assertProblem(r, 401, "unauthorized")
+                self.assertIn('error="invalid_token"', r.headers["www-authenticate"])
+
+    def test_scopes(self):
+        cases = [
+            (SECRET_CHECK, "POST", "/v1/inspect", 200),
+            (SECRET_CHECK, "POST", "/v1/verdict", 200),
+            (SECRET_CHECK, "GET", "/v1/accounts/henry", 403),
+            (SECRET_CHECK, "GET", "/metrics", 403),
+            (SECRET_ACCOUNT, "GET", "/v1/accounts/henry", 200),
+            (SECRET_ACCOUNT, "POST", "/v1/verdict", 403),
+            (SECRET_METRICS, "GET", "/metrics", 200),
+            (SECRET_METRICS, "POST", "/v1/inspect", 403),
+            (SECRET_ADMIN, "GET", "/metrics", 200),
+            (SECRET_ADMIN, "GET", "/v1/accounts/henry", 403),
+        ]
+        for secret, method, path, status in cases:
+            with self.subTest(secret=secret[14:21], path=path):
+                body = None
+                headers = {}
+                if path == "/v1/inspect":
+                    body = fixture("sid_ext.pem")
+                elif path == "/v1/verdict":
+                    body = json.dumps({"account": "henry", "at": AT})
+                    headers = {"Content-Type": "application/json"}
+                spec = "/v1/accounts/{name}" if path.startswith("/v1/accounts/") else None
+                r = self.request(method, path, body=body, headers=headers, daemon=self.d,
+                                 token=secret, spec_path=spec)
+                self.assertEqual(r.status, status, r.body[:300])
+                if status == 403:
+                    self.assertProblem(r, 403, "insufficient-scope")
+                    self.assertIn('error="insufficient_scope"', r.headers["www-authenticate"])
+
+    def test_token_name_logged_never_the_token(self):
+        r = self.inspect(self.d, token=SECRET_CHECK)
+        self.assertEqual(r.status, 200)
+        rid = r.headers["x-request-id"]
+        self.d.wait_log(f"id={rid} client=127.0.0.1 token=portal ")
+        check_log_hygiene(self.d.log())
+
+    def test_refusal_before_the_body(self):
+        """A refused request with a body is answered at once; the body is never read."""
+        s = self.d.raw()
+        try:
+            s.sendall(b"POST /v1/inspect HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: 200000\r\n\r\n")
+            out = b""
+            while True:  # answered and closed without our sending the body
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            s.close()
+        self.assertTrue(out.startswith(b"HTTP/1.1 401 "), out[:200])
+        self.assertIn(b"Connection: close", out)
+        headers, body = split_raw(out)
+        self.check("POST", "/v1/inspect", Response(401, headers, body))
+
+    def test_keep_alive_after_refusal(self):
+        """A refused request without a body leaves the connection open."""
+        conn = self.d.conn()
+        try:
+            r1 = self.request("GET", "/v1/accounts/henry", conn=conn,
+                              spec_path="/v1/accounts/{name}")
+            sock = conn.sock
+            r2 = self.request("GET", "/v1/accounts/henry", conn=conn, token=SECRET_ACCOUNT,
+                              spec_path="/v1/accounts/{name}")
+            self.assertEqual([r1.status, r2.status], [401, 200])
+            self.assertIs(conn.sock, sock, "the connection was reopened")
+        finally:
+            conn.close()
+
+    def test_auth_metrics(self):
+        before = self.metrics(self.d, SECRET_METRICS)
+        self.inspect(self.d)
+        self.inspect(self.d, token="wrong-SECRET-MARKER")
+        self.inspect(self.d, token=SECRET_ACCOUNT)
+        after = self.metrics(self.d, SECRET_ADMIN)
+        for reason in ("missing_token", "invalid_token", "insufficient_scope"):
+            with self.subTest(reason=reason):
+                self.assertEqual(
+                    metric(after, "strongmapd_http_auth_failures_total", reason=reason) -
+                    metric(before, "strongmapd_http_auth_failures_total", reason=reason), 1)
+
+
+class TERateLimit(HostTestCase):
+    def test_token_bucket(self):
+        d = host(runtime=TOKENS + "rate 0.5\nburst 3\nscope inspect none\n")
+        try:
+            statuses = [self.inspect(d, token=SECRET_CHECK).status for _ in range(5)]
+            self.assertEqual(statuses[:3], [200] * 3)
+            self.assertIn(429, statuses[3:])
+            r = self.inspect(d, token=SECRET_CHECK)
+            self.assertProblem(r, 429, "rate-limited")
+            self.assertIn(r.headers["retry-after"], ("1", "2"))  # 0.5/s: one every 2 s
+            # another client (an other token; no token: the address) has its own bucket
+            self.assertEqual(self.inspect(d, token=SECRET_ADMIN).status, 200)
+            self.assertEqual(self.inspect(d).status, 200)
+            # open routes are not limited
+            for _ in range(10):
+                self.assertEqual(self.request("GET", "/healthz", daemon=d).status, 200)
+            time.sleep(int(r.headers["retry-after"]) + 0.1)
+            self.assertEqual(self.inspect(d, token=SECRET_CHECK).status, 200)
+            samples = self.metrics(d, SECRET_METRICS)
+            self.assertGreaterEqual(metric(samples, "strongmapd_http_rate_limited_total"), 2)
+            d.wait_log("problem=rate-limited")
+        finally:
+            self.stop(d)
+
+    def test_retry_after_rounds_up(self):
+        d = host(runtime="rate 0.2\nburst 1\n")
+        try:
+            self.assertEqual(self.inspect(d).status, 200)
+            r = self.inspect(d)
+            self.assertProblem(r, 429, "rate-limited")
+            self.assertIn(r.headers["retry-after"], ("5", "4"))
+            # 404s are counted against the client too
+            self.assertEqual(self.request("GET", "/nope", daemon=d).status, 429)
+        finally:
+            self.stop(d)
+
+
+def pem_chain(n):
+    one = fixture("sid_ext.pem")
+    return one * n
+
+
+class TFLimits(HostTestCase):
+    def test_max_certs(self):
+        d = host(runtime="max_certs 2\n")
+        try:
+            self.assertEqual(self.inspect(d, body=pem_chain(2)).status, 200)
+            r = self.inspect(d, body=pem_chain(3))
+            self.assertProblem(r, 413, "too-many-certificates")
+            self.assertIn("limit is 2", r.json()["detail"])
+            r = self.request("POST", "/v1/verdict", daemon=d,
+                             body=json.dumps({"certificate": pem_chain(3).decode(), "at": AT}),
+                             headers={"Content-Type": "application/json"})
+            self.assertProblem(r, 413, "too-many-certificates")
+            self.assertIn("certificate: ", r.json()["detail"])
+        finally:
+            self.stop(d)
+
+    def test_engine_limits_are_4xx(self):
+        """33 certificates (SM_MAX_CERTS is 32); 300 SAN entries (SM_MAX_SAN is 256)."""
+        r = self.request("POST", "/v1/inspect", body=pem_chain(33))
+        self.assertProblem(r, 413, "too-many-certificates")
+        pki_dir = os.path.join(TMPDIR.name, "san")
+        os.makedirs(pki_dir, exist_ok=True)
+        san = "subjectAltName=" + ",".join(f"DNS:h{i}.example.com" for i in range(300))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+                        "-subj", "/CN=many", "-days", "2", "-addext", san],
+                       check=True, capture_output=True, cwd=pki_dir)
+        with open(os.path.join(pki_dir, "c.pem"), "rb") as f:
+            many = f.read()
+        r = self.request("POST", "/v1/inspect", body=many)
+        self.assertEqual(r.status, 400, r.body[:300])
+        self.assertIn("256 subjectAltName", r.json()["detail"])
+        r = self.verdict({"certificate": many.decode(), "at": AT})
+        self.assertEqual(r.status, 400, r.body[:300])
+
+    def test_header_limit(self):
+        d = host("--header-limit", "8192")
+        try:
+            big = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"h" * 9000 + b"\r\n\r\n"
+            status, _ = raw_exchange(d, big)
+            self.assertEqual(status, 431)
+            small = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"h" * 4000 + b"\r\n\r\n"
+            status, _ = raw_exchange(d, small, read_until_close=False)
+            self.assertEqual(status, 200)
+        finally:
+            self.stop(d)
+
+    def test_connection_limit(self):
+        """At the limit the server stops accepting: a third connection waits in the listen
+        backlog, unanswered, until one of the two others closes."""
+        d = host("--conn-limit", "2")
+        socks = []
+        try:
+            for _ in range(2):
+                c = d.conn()
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                socks.append(c)
+            extra = d.raw(timeout=1)
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                with self.assertRaises(socket.timeout):
+                    extra.recv(1024)
+                socks.pop().close()
+                extra.settimeout(10)
+                self.assertTrue(extra.recv(1024).startswith(b"HTTP/1.1 200 "))
+            finally:
+                extra.close()
+        finally:
+            for c in socks:
+                c.close()
+            self.stop(d)
+
+    def test_per_ip_connection_limit(self):
+        """Two keep-alive connections from one address are served; a third one is closed at
+        once, unanswered."""
+        d = host("--per-ip-limit", "2")
+        socks = []
+        try:
+            for _ in range(2):
+                c = d.conn()
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                socks.append(c)
+            extra = d.raw(timeout=5)
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                data = extra.recv(1024)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""
+            finally:
+                extra.close()
+            self.assertEqual(data, b"", "the third connection was answered")
+            for c in socks:  # the first two still work
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+        finally:
+            for c in socks:
+                c.close()
+            self.stop(d)
+
+    def test_trickling_client_is_cut(self):
+        """One byte every 0.3 s keeps libmicrohttpd's idle timeout from firing; the request
+        timeout (2 s, + idle 2 s before the request line) cuts it anyway, and others are served
+        meanwhile."""
+        d = host("--request-timeout", "2", "--idle-timeout", "2")
+        results = {}
+
+        def trickle(name, head, rest):
+            s = d.raw(timeout=20)
+            t0 = time.monotonic()
+            try:
+                s.sendall(head)
+                for b in rest:
+                    s.sendall(bytes([b]))
+                    time.sleep(0.3)
+                results[name] = None  # sent it all: not cut
+            except OSError:
+                results[name] = time.monotonic() - t0
+            finally:
+                s.close()
+
+        try:
+            cases = {
+                "request line": (b"", b"GET /healthz" + b"x" * 100),
+                "headers": (b"GET /healthz HTTP/1.1\r\n", b"X-Slow: " + b"s" * 100),
+                "body": (b"POST /v1/inspect HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n",
+                         b"b" * 1000),
+            }
+            threads = [threading.Thread(target=trickle, args=(k, *v)) for k, v in cases.items()]
+            for t in threads:
+                t.start()
+            time.sleep(1)
+            self.assertEqual(self.request("GET", "/healthz", daemon=d).status, 200)
+            for t in threads:
+                t.join(30)
+            # request line: idle + request timeout from the connection's start (4 s); headers and
+            # body: the request timeout from the request line (2 s); + watchdog period + send
+            limits = {"request line": 5.5, "headers": 3.5, "body": 3.5}
+            for name, took in results.items():
+                with self.subTest(trickle=name):
+                    self.assertIsNotNone(took, f"{name}: not cut")
+                    self.assertLess(took, limits[name])
+            d.wait_log("end=deadline")
+            samples = self.metrics(d)
+            self.assertEqual(metric(samples, "strongmapd_http_request_timeouts_total"), 3)
+        finally:
+            self.stop(d)
+
+
+class TGTls(HostTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = PKI(TMPDIR.name)
+
+    def tls_host(self, *extra):
+        p = self.pki
+        return host("--tls-cert", p.server[0], "--tls-key", p.server[1], *extra, runtime="",
+                    tls_ca=p.ca)
+
+    def test_https(self):
+        d = self.tls_host()
+        try:
+            self.assertEqual(self.request("GET", "/healthz", daemon=d).status, 200)
+            self.assertEqual(self.inspect(d).status, 200)
+            self.assertEqual(self.tls_version(d), "TLSv1.3")
+            # plain HTTP on the HTTPS port gets no answer
+            status, _ = raw_exchange(d, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", timeout=3)
+            self.assertIsNone(status)
+        finally:
+            self.stop(d)
+
+    def tls_version(self, d):
+        conn = d.conn()
+        try:
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return conn.sock.version()
+        finally:
+            conn.close()
+
+    def test_priorities(self):
+        d = self.tls_host("--tls-priorities", "NORMAL:-VERS-ALL:+VERS-TLS1.2")
+        try:
+            self.assertEqual(self.tls_version(d), "TLSv1.2")
+        finally:
+            self.stop(d)
+
+    def test_client_certificate_required(self):
+        p = self.pki
+        d = self.tls_host("--tls-client-ca", p.ca, "--tls-client-required")
+        try:
+            self.assertEqual(self.request("GET", "/healthz", daemon=d).status, 200)
+            self.assertEqual(self.request("GET", "/readyz", daemon=d).status, 200)
+            r = self.inspect(d)
+            self.assertProblem(r, 403, "client-certificate-required")
+            self.assertEqual(self.inspect(d, cert=p.client).status, 200)
+            for cert in (p.foreign, p.wrong_eku):
+                with self.subTest(cert=os.path.basename(cert[0])):
+                    self.assertProblem(self.inspect(d, cert=cert), 403,
+                                       "client-certificate-required")
+            r = self.request("GET", "/metrics", daemon=d, cert=p.client)  # needs a cert too
+            samples = parse_prometheus(self, r.body.decode())
+            self.assertEqual(metric(samples, "strongmapd_http_auth_failures_total",
+                                    reason="client_certificate"), 3)
+            d.wait_log('note="no client certificate"')
+            d.wait_log('note="client certificate not valid"')
+        finally:
+            self.stop(d)
+
+    def test_client_certificate_optional(self):
+        p = self.pki
+        d = self.tls_host("--tls-client-ca", p.ca)
+        try:
+            self.assertEqual(self.inspect(d).status, 200)
+            self.assertEqual(self.inspect(d, cert=p.client).status, 200)
+            self.assertProblem(self.inspect(d, cert=p.foreign), 403,
+                               "client-certificate-required")
+        finally:
+            self.stop(d)
+
+    def test_tokens_over_https(self):
+        d = host("--tls-cert", self.pki.server[0], "--tls-key", self.pki.server[1],
+                 runtime=TOKENS, tls_ca=self.pki.ca)
+        try:
+            self.assertProblem(self.inspect(d), 401, "unauthorized")
+            self.assertEqual(self.inspect(d, token=SECRET_CHECK).status, 200)
+        finally:
+            self.stop(d)
+
+    def test_bad_tls_settings(self):
+        p = subprocess.run([ARGS.host, "--tls-cert", self.pki.server[0], "--tls-key",
+                            self.pki.client[1]], capture_output=True, timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        p = subprocess.run([ARGS.host, "--tls-cert", self.pki.server[0]], capture_output=True,
+                           timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"both a certificate and a key", p.stderr)
+
+
+class THReloadAndDecisionLog(HostTestCase):
+    def write_runtime(self, d, text):
+        with open(d.runtime_path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def reload(self, d, text, expect="reloaded"):
+        self.write_runtime(d, text)
+        n = d.log().count(expect)
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while d.log().count(expect) == n:
+            self.assertLess(time.monotonic(), deadline, d.log()[-2000:])
+            time.sleep(0.02)
+
+    def test_reload_swaps_settings_not_requests_in_flight(self):
+        d = host(runtime="")
+        try:
+            self.assertEqual(self.inspect(d).status, 200)
+            # a request in flight: headers and part of the body sent under runtime 1
+            pem = fixture("sid_ext.pem")
+            s = d.raw()
+            s.sendall(b"POST /v1/inspect HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: " + str(len(pem)).encode() + b"\r\n\r\n" + pem[:10])
+            time.sleep(0.3)
+            self.reload(d, TOKENS)
+            # new requests need a token now
+            self.assertProblem(self.inspect(d), 401, "unauthorized")
+            self.assertEqual(self.inspect(d, token=SECRET_CHECK).status, 200)
+            # runtime 1 is still held by the request in flight
+            self.assertNotIn("runtime 1 released", d.log())
+            s.sendall(pem[10:])
+            out = b""
+            while b"\r\n\r\n" not in out:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            s.close()
+            self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out[:200])
+            d.wait_log("runtime 1 released")
+            self.assertNotIn("runtime 2 released", d.log())
+            # a bad runtime keeps the current one
+            self.reload(d, "token x nothex check\n", expect="reload failed")
+            self.assertEqual(self.inspect(d, token=SECRET_CHECK).status, 200)
+            self.reload(d, TOKENS + TOKENS.splitlines()[0] + "\n", expect="reload failed")
+            self.assertEqual(self.inspect(d, token=SECRET_CHECK).status, 200)
+            samples = self.metrics(d, SECRET_METRICS)
+            self.assertEqual(metric(samples, "strongmapd_runtime_reloads_total"), 1)
+        finally:
+            self.stop(d)
+        self.assertIn("runtime 2 released", d.log())  # the last one, at api_stop()
+
+    def test_reload_under_load(self):
+        """Reloads while clients send requests: none fails."""
+        d = host(runtime="")
+        errors, done = [], threading.Event()
+
+        def client():
+            conn = d.conn()
+            try:
+                while not done.is_set():
+                    conn.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"),
+                                 headers={"Authorization": "Bearer " + SECRET_CHECK})
+                    r = conn.getresponse()
+                    r.read()
+                    if r.status != 200:
+                        errors.append(r.status)
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+            finally:
+                conn.close()
+
+        try:
+            threads = [threading.Thread(target=client) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for i in range(10):
+                self.reload(d, TOKENS if i % 2 == 0 else "rate 10000\n")
+                time.sleep(0.05)
+            done.set()
+            for t in threads:
+                t.join(30)
+            self.assertEqual(errors, [])
+        finally:
+            self.stop(d)
+
+    def test_decision_log(self):
+        log1 = os.path.join(TMPDIR.name, f"decisions-{time.monotonic_ns()}.log")
+        d = host(runtime=TOKENS + f"decision_log {log1}\n")
+        try:
+            r = self.request(
+                "POST", "/v1/verdict", daemon=d, token=SECRET_CHECK,
+                body=json.dumps({"certificate": pem_text("upn_only.pem"), "at": AT,
+                                 "profile": ["windows-2022", "samba"]}),
+                headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 200)
+            v = r.json()
+            rid = r.headers["x-request-id"]
+            self.request("POST", "/v1/inspect", daemon=d, token=SECRET_CHECK,
+                         body=fixture("sid_ext.pem"))  # not a verdict: no line
+            r2 = self.request("POST", "/v1/verdict", daemon=d, token=SECRET_CHECK,
+                              body=json.dumps({"account": "henry", "at": AT}),
+                              headers={"Content-Type": "application/json"})
+            self.assertEqual(r2.status, 200)
+            with open(log1, encoding="utf-8") as f:
+                text = f.read()
+            self.assertNotIn("BEGIN CERTIFICATE", text)
+            self.assertNotIn("SECRET-MARKER", text)
+            lines = [json.loads(l) for l in text.splitlines()]
+            self.assertEqual(len(lines), 2)
+            first = lines[0]
+            self.assertEqual(first["request_id"], rid)
+            self.assertEqual(first["client"], "127.0.0.1")
+            self.assertEqual(first["token"], "portal")
+            self.assertEqual(first["outcome"], "deny")
+            self.assertEqual(first["kdc_error"], v["kdc_error"]["code"])
+            self.assertEqual(first["event"], v["event"]["id"])
+            self.assertEqual(first["account"], v["account"]["dn"])
+            self.assertEqual(first["profiles"], ["windows-2022", "samba"])
+            self.assertEqual(first["profile"], v["profile"])
+            self.assertIn("weak_mapping", first["reasons"])
+            self.assertEqual(first["certificate_sha1"], v["certificate"]["sha1"])
+            self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertEqual(lines[1]["outcome"], "allow")
+            self.assertIsNone(lines[1]["kdc_error"])
+            # rotation: rename, reload, the next line goes to a new file
+            os.rename(log1, log1 + ".1")
+            self.reload(d, TOKENS + f"decision_log {log1}\n")
+            self.request("POST", "/v1/verdict", daemon=d, token=SECRET_CHECK,
+                         body=json.dumps({"account": "henry", "at": AT}),
+                         headers={"Content-Type": "application/json"})
+            with open(log1, encoding="utf-8") as f:
+                self.assertEqual(len(f.read().splitlines()), 1)
+            with open(log1 + ".1", encoding="utf-8") as f:
+                self.assertEqual(len(f.read().splitlines()), 2)
+            # an unwritable path: the reload fails, the old log stays
+            self.reload(d, TOKENS + "decision_log /nonexistent/dir/x.log\n",
+                        expect="reload failed")
+        finally:
+            self.stop(d)
+        self.assertIn("cannot open the decision log /nonexistent/dir/x.log", d.log())
+
+
+
 def cert_path(name):
     return os.path.join(certs_dir(), name)
 
@@ -1576,10 +2397,13 @@ def main():
                    help="tests/data directory (fixtures in certs/)")
     p.add_argument("--log", help="write the main daemon's stderr to this file at the end")
     p.add_argument("--cli", help="path of the strongmap CLI (its documents must be the same)")
+    p.add_argument("--host", help="path of tests/api/api_host (security and operations tests)")
     ARGS, rest = p.parse_known_args()
     ARGS.daemon = os.path.abspath(ARGS.daemon)
     if ARGS.cli:
         ARGS.cli = os.path.abspath(ARGS.cli)
+    if ARGS.host:
+        ARGS.host = os.path.abspath(ARGS.host)
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
 
 

@@ -1,0 +1,86 @@
+/*
+ * api/auth.c - who is asking: bearer tokens (RFC 6750) and TLS client certificates. The only
+ * file of api/ that calls GnuTLS (libmicrohttpd's TLS library) directly.
+ *
+ * Tokens are kept as SHA-256 hashes of their secrets. A presented secret is hashed and compared
+ * with every configured hash, each comparison in constant time and without stopping at a
+ * match, so the time taken says nothing about which bytes or which token matched. The secret
+ * and its hash are wiped from the stack afterwards; neither is ever logged.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+
+#include "api_internal.h"
+
+/* Longest bearer secret looked at (longer: invalid). */
+#define BEARER_MAX 4096
+
+void auth_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
+        memset(out, 0, 32); /* cannot happen for SHA-256; matches no token (checked distinct) */
+}
+
+/* 1 when the 32 bytes at @a and @b are equal, else 0, in time independent of the contents. */
+static unsigned eq32(const unsigned char *a, const unsigned char *b)
+{
+    unsigned d = 0;
+
+    for (size_t i = 0; i < 32; i++)
+        d |= (unsigned)(a[i] ^ b[i]);
+    return 1u & ((d - 1u) >> 8); /* d in 0..255: d - 1 wraps only for 0 */
+}
+
+int auth_bearer(const struct api_snapshot *s, const char *value)
+{
+    unsigned char h[32];
+    size_t len;
+    unsigned found = 0, idx = 0;
+
+    if (!value)
+        return AUTH_MISSING;
+    value += strspn(value, " \t");
+    if (strncasecmp(value, "Bearer", 6) != 0 || (value[6] != ' ' && value[6] != '\t'))
+        return AUTH_MISSING; /* another scheme: as good as none */
+    value += 6;
+    value += strspn(value, " \t");
+    len = strcspn(value, " \t");
+    if (len == 0 || len > BEARER_MAX || value[len + strspn(value + len, " \t")] != '\0')
+        return AUTH_INVALID;
+    auth_sha256(value, len, h);
+    for (size_t i = 0; i < s->rt.n_tokens; i++) {
+        unsigned m = eq32(h, s->tokens[i].sha256);
+        unsigned mask = 0u - m; /* all ones on a match */
+
+        idx = (idx & ~mask) | ((unsigned)i & mask);
+        found |= m;
+    }
+    explicit_bzero(h, sizeof(h));
+    return found ? (int)idx : AUTH_INVALID;
+}
+
+int auth_client_cert(void *session)
+{
+    gnutls_session_t ses = session;
+    gnutls_typed_vdata_st purpose = {
+        .type = GNUTLS_DT_KEY_PURPOSE_OID,
+        .data = (void *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT,
+    };
+    unsigned int status = 0, n = 0;
+
+    if (!ses)
+        return -ENOENT;
+    if (!gnutls_certificate_get_peers(ses, &n) || n == 0)
+        return -ENOENT;
+    /* Chain to a trusted CA, validity dates, signatures, and the TLS client purpose when the
+     * certificate lists extended key usages. */
+    if (gnutls_certificate_verify_peers(ses, &purpose, 1, &status) < 0 || status != 0)
+        return -EACCES;
+    return 0;
+}

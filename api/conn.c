@@ -1,0 +1,184 @@
+/*
+ * api/conn.c - every open connection: its client address (for logs and the rate limiter) and
+ * its deadline, which a watchdog thread enforces.
+ *
+ * libmicrohttpd 0.9.75 only closes connections that stay idle (CONNECTION_TIMEOUT): a client
+ * that sends one byte now and then keeps its connection, and so a share of the server, for
+ * ever (shared notes 2.3). Here each connection carries a deadline:
+ *   - opened, or its previous response sent: now + idle timeout + request timeout (the next
+ *     request line must come, and its request complete, within that);
+ *   - request line received: at most now + request timeout.
+ * The watchdog looks every WATCHDOG_PERIOD_MS and shuts the socket of a connection past its
+ * deadline down (shutdown(2), from its own thread); libmicrohttpd then sees the end of the
+ * stream, closes the connection and ends its request (logged end=deadline).
+ *
+ * The socket is shut down under conns_lock, and libmicrohttpd tells us (conn_closed()) before
+ * it closes a socket, so the watchdog never touches a descriptor that was closed and reused.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "api_internal.h"
+#include "log.h"
+
+#define WATCHDOG_PERIOD_MS 250
+
+int64_t api_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The client address as text, and its rate-limiter key (IPv6: the /64 it belongs to). */
+static void client_address(const struct sockaddr *sa, struct api_conn *c)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    strcpy(c->ip, "-");
+    strcpy(c->rate_key, "ip:-");
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+        if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf))) {
+            snprintf(c->ip, sizeof(c->ip), "%s", buf);
+            snprintf(c->rate_key, sizeof(c->rate_key), "ip:%s", buf);
+        }
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        struct in6_addr net = in6->sin6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof(buf))) {
+                snprintf(c->ip, sizeof(c->ip), "%s", buf);
+                snprintf(c->rate_key, sizeof(c->rate_key), "ip:%s", buf);
+            }
+            return;
+        }
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)))
+            snprintf(c->ip, sizeof(c->ip), "%s", buf);
+        memset(&net.s6_addr[8], 0, 8);
+        if (inet_ntop(AF_INET6, &net, buf, sizeof(buf)))
+            snprintf(c->rate_key, sizeof(c->rate_key), "ip:%s/64", buf);
+    }
+}
+
+static int64_t idle_deadline(const struct api *api)
+{
+    return api_now_ms() + 1000 * (int64_t)(api->idle_timeout_s + api->request_timeout_s);
+}
+
+void conn_started(struct api *api, int fd, const void *addr, struct api_conn **ret)
+{
+    struct api_conn *c = calloc(1, sizeof(*c));
+
+    *ret = c;
+    metric_inc(&api->metrics.connections);
+    atomic_fetch_add_explicit(&api->metrics.connections_open, 1, memory_order_relaxed);
+    if (!c)
+        return; /* on_uri() refuses its requests */
+    c->fd = fd;
+    atomic_init(&c->deadline_ms, idle_deadline(api));
+    atomic_init(&c->cut, false);
+    client_address(addr, c);
+    pthread_mutex_lock(&api->conns_lock);
+    c->next = api->conns;
+    if (api->conns)
+        api->conns->prev = c;
+    api->conns = c;
+    pthread_mutex_unlock(&api->conns_lock);
+}
+
+void conn_closed(struct api *api, struct api_conn *c)
+{
+    atomic_fetch_sub_explicit(&api->metrics.connections_open, 1, memory_order_relaxed);
+    if (!c)
+        return;
+    pthread_mutex_lock(&api->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        api->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&api->conns_lock);
+    free(c);
+}
+
+void conn_request_begins(struct api *api, struct api_conn *c)
+{
+    int64_t d = api_now_ms() + 1000 * (int64_t)api->request_timeout_s;
+
+    if (d < atomic_load_explicit(&c->deadline_ms, memory_order_relaxed))
+        atomic_store_explicit(&c->deadline_ms, d, memory_order_relaxed);
+}
+
+void conn_request_ends(struct api *api, struct api_conn *c)
+{
+    atomic_store_explicit(&c->deadline_ms, idle_deadline(api), memory_order_relaxed);
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct api *api = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&api->conns_lock);
+    while (!api->watchdog_stop) {
+        int64_t now = api_now_ms();
+
+        for (struct api_conn *c = api->conns; c; c = c->next) {
+            if (atomic_load_explicit(&c->cut, memory_order_relaxed) ||
+                atomic_load_explicit(&c->deadline_ms, memory_order_relaxed) > now)
+                continue;
+            atomic_store_explicit(&c->cut, true, memory_order_relaxed);
+            metric_inc(&api->metrics.request_timeouts);
+            (void)shutdown(c->fd, SHUT_RDWR);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&api->conns_cond, &api->conns_lock, &ts);
+    }
+    pthread_mutex_unlock(&api->conns_lock);
+    return NULL;
+}
+
+int conn_watchdog_start(struct api *api)
+{
+    int r;
+
+    api->watchdog_stop = false;
+    r = pthread_create(&api->watchdog, NULL, watchdog_main, api);
+    if (r != 0) {
+        errno = r;
+        log_err("cannot start the request watchdog thread");
+        return -r;
+    }
+    api->watchdog_running = true;
+    return 0;
+}
+
+void conn_watchdog_stop(struct api *api)
+{
+    if (!api->watchdog_running)
+        return;
+    pthread_mutex_lock(&api->conns_lock);
+    api->watchdog_stop = true;
+    pthread_cond_signal(&api->conns_cond);
+    pthread_mutex_unlock(&api->conns_lock);
+    pthread_join(api->watchdog, NULL);
+    api->watchdog_running = false;
+}

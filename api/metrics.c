@@ -1,0 +1,347 @@
+/*
+ * api/metrics.c - counting and the Prometheus text exposition of GET /metrics.
+ *
+ * Names (all prefixed strongmapd_):
+ *   build_info{version}                                  gauge 1
+ *   http_requests_total{route,status}                    counter, answered requests
+ *   http_requests_unanswered_total{route}                counter, cut or abandoned requests
+ *   http_request_duration_seconds{route}                 histogram, request line to last byte
+ *   http_requests_in_progress                            gauge
+ *   http_connections_open / http_connections_total       gauge / counter
+ *   http_request_timeouts_total                          counter, connections the watchdog cut
+ *   http_rate_limited_total                              counter, 429 answers
+ *   http_auth_failures_total{reason}                     counter, 401 / 403 answers
+ *   verdicts_total{outcome}                              counter
+ *   verdict_reasons_total{outcome,reason}                counter, reason codes of verdicts
+ *   account_statuses_total{status}                       counter
+ *   directory_operations_total{op}                       counter (op: verdict, account, ping)
+ *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
+ *   directory_operation_duration_seconds{op}             histogram
+ *   directory_cache_{hits,misses,evictions,expirations}_total, directory_cache_entries
+ *   decision_log_errors_total, runtime_reloads_total     counters
+ * Route labels are the paths of openapi/strongmapd.yaml ("/v1/accounts/{name}"), "other" for
+ * requests no route matched, so label sets stay bounded whatever clients send.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <strongmap/verdict.h>
+
+#include "api_internal.h"
+#include "dirpool.h"
+
+#ifndef SM_VERSION
+#define SM_VERSION "unknown"
+#endif
+
+static const uint64_t hist_bounds_us[HIST_BUCKETS] = HIST_BOUNDS_US;
+
+static uint64_t load(const atomic_uint_fast64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void hist_observe(struct hist *h, uint64_t us)
+{
+    size_t i = 0;
+
+    while (i < HIST_BUCKETS && us > hist_bounds_us[i])
+        i++;
+    atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+}
+
+void mbuf_printf(struct mbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 16384;
+        while (cap - b->len <= (size_t)n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+void hist_render(struct mbuf *b, const char *name, const char *help, const char *labels,
+                 const struct hist *h)
+{
+    uint64_t cum = 0, sum = load(&h->sum_us);
+    const char *sep = labels[0] ? "," : "";
+
+    if (help)
+        mbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+        cum += load(&h->bucket[i]);
+        mbuf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                    (double)hist_bounds_us[i] / 1e6, (unsigned long long)cum);
+    }
+    cum += load(&h->bucket[HIST_BUCKETS]);
+    mbuf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cum);
+    mbuf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum / 1e6, name,
+                labels, (unsigned long long)cum);
+}
+
+void metrics_init(struct api_metrics *m)
+{
+    memset(m, 0, sizeof(*m)); /* all-zero atomics are valid zero counters on this platform */
+    pthread_mutex_init(&m->reasons_lock, NULL);
+}
+
+void metrics_destroy(struct api_metrics *m)
+{
+    pthread_mutex_destroy(&m->reasons_lock);
+}
+
+void metrics_request(struct api_metrics *m, unsigned label, unsigned status, uint64_t us)
+{
+    if (label > API_N_ROUTES)
+        label = API_N_ROUTES;
+    if (status >= METRICS_STATUS_MIN && status < METRICS_STATUS_MIN + METRICS_STATUS_N)
+        metric_inc(&m->requests[label][status - METRICS_STATUS_MIN]);
+    else
+        metric_inc(&m->unanswered[label]);
+    hist_observe(&m->latency[label], us);
+}
+
+/* Reason codes are [a-z0-9_], as the engine writes them (and the OpenAPI document says). */
+static bool code_ok(const char *code)
+{
+    size_t len = strlen(code);
+
+    if (len == 0 || len >= METRICS_REASON_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((code[i] >= 'a' && code[i] <= 'z') || (code[i] >= '0' && code[i] <= '9') ||
+              code[i] == '_'))
+            return false;
+    return true;
+}
+
+static void count_reason(struct api_metrics *m, const char *code, unsigned outcome)
+{
+    size_t n = atomic_load_explicit(&m->n_reasons, memory_order_acquire);
+
+    if (!code || !code_ok(code)) {
+        metric_inc(&m->reasons_other[outcome]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m->reasons[i].code, code) == 0) {
+            metric_inc(&m->reasons[i].n[outcome]);
+            return;
+        }
+    }
+    /* a code not seen yet: add it under the lock (another thread may have just done so) */
+    pthread_mutex_lock(&m->reasons_lock);
+    n = atomic_load_explicit(&m->n_reasons, memory_order_relaxed);
+    size_t i = 0;
+    while (i < n && strcmp(m->reasons[i].code, code) != 0)
+        i++;
+    if (i == n && n < METRICS_REASONS_MAX) {
+        snprintf(m->reasons[n].code, sizeof(m->reasons[n].code), "%s", code);
+        atomic_store_explicit(&m->n_reasons, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->reasons_lock);
+    if (i < METRICS_REASONS_MAX)
+        metric_inc(&m->reasons[i].n[outcome]);
+    else
+        metric_inc(&m->reasons_other[outcome]);
+}
+
+void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v)
+{
+    unsigned outcome = v->allow ? 0 : 1;
+
+    metric_inc(&m->verdicts[outcome]);
+    for (size_t i = 0; i < v->n_reasons; i++)
+        count_reason(m, v->reasons[i].code, outcome);
+    if (v->primary)
+        for (size_t i = 0; i < v->primary->n_reasons; i++)
+            count_reason(m, v->primary->reasons[i].code, outcome);
+}
+
+static void counter(struct mbuf *b, const char *name, const char *help, uint64_t v)
+{
+    mbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                (unsigned long long)v);
+}
+
+static void gauge(struct mbuf *b, const char *name, const char *help, uint64_t v)
+{
+    mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+                (unsigned long long)v);
+}
+
+static void header(struct mbuf *b, const char *name, const char *type, const char *help)
+{
+    mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *const outcomes[2] = { "allow", "deny" };
+
+static void render_http(struct mbuf *b, struct api *api)
+{
+    struct api_metrics *m = &api->metrics;
+    static const char *const auth_reasons[AUTH_F__COUNT] = { "missing_token", "invalid_token",
+                                                             "insufficient_scope",
+                                                             "client_certificate" };
+    char labels[96];
+
+    header(b, "strongmapd_http_requests_total", "counter",
+           "Requests answered, by route and HTTP status.");
+    for (unsigned r = 0; r <= API_N_ROUTES; r++)
+        for (unsigned s = 0; s < METRICS_STATUS_N; s++) {
+            uint64_t v = load(&m->requests[r][s]);
+            if (v)
+                mbuf_printf(b, "strongmapd_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                            route_label(r), s + METRICS_STATUS_MIN, (unsigned long long)v);
+        }
+    header(b, "strongmapd_http_requests_unanswered_total", "counter",
+           "Requests that ended without an answer (client gone, connection cut).");
+    for (unsigned r = 0; r <= API_N_ROUTES; r++)
+        mbuf_printf(b, "strongmapd_http_requests_unanswered_total{route=\"%s\"} %llu\n",
+                    route_label(r), (unsigned long long)load(&m->unanswered[r]));
+    header(b, "strongmapd_http_request_duration_seconds", "histogram",
+           "Time from the request line to the last byte of the answer, by route.");
+    for (unsigned r = 0; r <= API_N_ROUTES; r++) {
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_label(r));
+        hist_render(b, "strongmapd_http_request_duration_seconds", NULL, labels, &m->latency[r]);
+    }
+    gauge(b, "strongmapd_http_requests_in_progress", "Requests received and not yet answered.",
+          atomic_load(&api->active));
+    gauge(b, "strongmapd_http_connections_open", "Open client connections.",
+          load(&m->connections_open));
+    counter(b, "strongmapd_http_connections_total", "Client connections accepted.",
+            load(&m->connections));
+    counter(b, "strongmapd_http_request_timeouts_total",
+            "Connections shut down because a request took longer than the request timeout.",
+            load(&m->request_timeouts));
+    counter(b, "strongmapd_http_rate_limited_total",
+            "Requests refused with 429 by the per-client rate limit.", load(&m->rate_limited));
+    header(b, "strongmapd_http_auth_failures_total", "counter",
+           "Requests refused with 401 or 403, by reason.");
+    for (unsigned i = 0; i < AUTH_F__COUNT; i++)
+        mbuf_printf(b, "strongmapd_http_auth_failures_total{reason=\"%s\"} %llu\n", auth_reasons[i],
+                    (unsigned long long)load(&m->auth_failures[i]));
+}
+
+static void render_verdicts(struct mbuf *b, struct api_metrics *m)
+{
+    static const char *const statuses[3] = { "ready", "at_risk", "blocked" };
+    size_t n = atomic_load_explicit(&m->n_reasons, memory_order_acquire);
+
+    header(b, "strongmapd_verdicts_total", "counter", "Verdicts answered, by outcome.");
+    for (unsigned o = 0; o < 2; o++)
+        mbuf_printf(b, "strongmapd_verdicts_total{outcome=\"%s\"} %llu\n", outcomes[o],
+                    (unsigned long long)load(&m->verdicts[o]));
+    header(b, "strongmapd_verdict_reasons_total", "counter",
+           "Reason codes of the verdicts answered (request-level and primary profile), by "
+           "outcome.");
+    for (size_t i = 0; i < n; i++)
+        for (unsigned o = 0; o < 2; o++) {
+            uint64_t v = load(&m->reasons[i].n[o]);
+            if (v)
+                mbuf_printf(b,
+                            "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
+                            outcomes[o], m->reasons[i].code, (unsigned long long)v);
+        }
+    for (unsigned o = 0; o < 2; o++) {
+        uint64_t v = load(&m->reasons_other[o]);
+        if (v)
+            mbuf_printf(b,
+                        "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"other\"} %llu\n",
+                        outcomes[o], (unsigned long long)v);
+    }
+    header(b, "strongmapd_account_statuses_total", "counter",
+           "Account statuses answered, by status.");
+    for (unsigned i = 0; i < 3; i++)
+        mbuf_printf(b, "strongmapd_account_statuses_total{status=\"%s\"} %llu\n", statuses[i],
+                    (unsigned long long)load(&m->account_statuses[i]));
+}
+
+static void render_directory(struct mbuf *b, const struct api_snapshot *s)
+{
+    struct dirpool_metrics dm;
+    struct sm_dir_cache_stats cs = { 0 };
+    char labels[64];
+
+    dirpool_metrics(&dm);
+    if (s->rt.dir)
+        dirpool_cache_stats(s->rt.dir, &cs);
+    header(b, "strongmapd_directory_operations_total", "counter",
+           "Directory operations (a verdict or an account status: one or more lookups, from "
+           "the cache or the server; a readiness probe), by operation.");
+    for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++)
+        mbuf_printf(b, "strongmapd_directory_operations_total{op=\"%s\"} %llu\n",
+                    dirpool_op_name(op), (unsigned long long)dm.ops[op]);
+    header(b, "strongmapd_directory_errors_total", "counter",
+           "Directory operations that failed, by operation and error.");
+    for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++)
+        for (unsigned e = 0; e < DIRPOOL_ERR__COUNT; e++)
+            mbuf_printf(b, "strongmapd_directory_errors_total{op=\"%s\",error=\"%s\"} %llu\n",
+                        dirpool_op_name(op), dirpool_err_name(e),
+                        (unsigned long long)dm.errors[op][e]);
+    header(b, "strongmapd_directory_operation_duration_seconds", "histogram",
+           "Duration of directory operations, by operation.");
+    for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++) {
+        snprintf(labels, sizeof(labels), "op=\"%s\"", dirpool_op_name(op));
+        hist_render(b, "strongmapd_directory_operation_duration_seconds", NULL, labels,
+                    dirpool_latency(op));
+    }
+    counter(b, "strongmapd_directory_cache_hits_total", "Lookups answered by the cache.", cs.hits);
+    counter(b, "strongmapd_directory_cache_misses_total", "Lookups the cache could not answer.",
+            cs.misses);
+    counter(b, "strongmapd_directory_cache_evictions_total", "Cache entries dropped to make room.",
+            cs.evictions);
+    counter(b, "strongmapd_directory_cache_expirations_total", "Cache entries expired.",
+            cs.expirations);
+    gauge(b, "strongmapd_directory_cache_entries", "Entries in the lookup cache.", cs.entries);
+}
+
+int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, size_t *ret_len)
+{
+    struct mbuf b = { 0 };
+
+    header(&b, "strongmapd_build_info", "gauge", "The version of strongmapd.");
+    mbuf_printf(&b, "strongmapd_build_info{version=\"%s\"} 1\n", SM_VERSION);
+    render_http(&b, api);
+    render_verdicts(&b, &api->metrics);
+    render_directory(&b, s);
+    counter(&b, "strongmapd_decision_log_errors_total",
+            "Decision log lines that could not be "
+            "written.",
+            load(&api->metrics.decision_log_errors));
+    counter(&b, "strongmapd_runtime_reloads_total", "Runtime settings replaced (reloads).",
+            load(&api->metrics.reloads));
+    if (b.failed) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    *ret = b.p;
+    *ret_len = b.len;
+    return 0;
+}
