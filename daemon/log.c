@@ -2,6 +2,7 @@
  * daemon/log.c - stderr logger with journald priority prefixes (see log.h).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +13,31 @@
 /* Longest line written; longer messages are cut and end in "...". */
 #define LOG_LINE_MAX 2048
 
-static bool log_verbose;
+/* The least important priority written; changed by a reload while threads log. */
+static atomic_int log_level = LOG_PRIO_INFO;
 
 void log_init(bool verbose)
 {
-    log_verbose = verbose;
+    log_set_level(verbose ? LOG_PRIO_DEBUG : LOG_PRIO_INFO);
+}
+
+void log_set_level(int prio)
+{
+    if (prio < LOG_PRIO_ERR)
+        prio = LOG_PRIO_ERR;
+    if (prio > LOG_PRIO_DEBUG)
+        prio = LOG_PRIO_DEBUG;
+    atomic_store_explicit(&log_level, prio, memory_order_relaxed);
+}
+
+int log_get_level(void)
+{
+    return atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 bool log_enabled(enum log_prio prio)
 {
-    return prio != LOG_PRIO_DEBUG || log_verbose;
+    return (int)prio <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 /* Write all of @buf to stderr, retrying short writes; errors are ignored (nowhere to report). */
@@ -183,7 +199,7 @@ void log_debug(const char *fmt, ...)
 {
     va_list ap;
 
-    if (!log_verbose)
+    if (!log_enabled(LOG_PRIO_DEBUG))
         return;
     va_start(ap, fmt);
     log_vmsg(LOG_PRIO_DEBUG, fmt, ap);

@@ -29,8 +29,17 @@ enum log_prio {
     LOG_PRIO_DEBUG = 7,
 };
 
-/** Set up logging to stderr; @verbose enables debug messages. */
+/** Set up logging to stderr; @verbose enables debug messages (else info and above). */
 void log_init(bool verbose);
+
+/**
+ * Write messages of priority @prio and more important ones only (LOG_PRIO_ERR ..
+ * LOG_PRIO_DEBUG; clamped). Safe while other threads log; errors are always written.
+ */
+void log_set_level(int prio);
+
+/** The current threshold (enum log_prio value). */
+int log_get_level(void);
 
 /** True when a message of @prio would be written (check before costly formatting). */
 bool log_enabled(enum log_prio prio);

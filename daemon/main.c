@@ -1,51 +1,65 @@
 /*
- * daemon/main.c - strongmapd: options, start-up order, the main loop over signal flags, and
- * the graceful shutdown.
+ * daemon/main.c - strongmapd: arguments, the configuration, the start-up order, the main loop
+ * over signal flags, the reload and the graceful shutdown.
  *
- * Start-up: parse argv -> log_init -> refuse root -> open the directory (LDIF parsed and
- * checked, LDAP handles set up; the bind password is read and wiped again) -> bind the
- * listening socket -> block the handled signals (worker threads inherit the mask) -> api_start
- * -> READY=1 -> wait.
+ * Start-up: parse argv -> read the configuration (strongmapd.conf, then the flags over it)
+ * [-p: print it and exit; -n: check it and the files it names, "configuration OK", exit] ->
+ * log level -> refuse root unless told to drop privileges (user=) or to stay (allow_root=) ->
+ * take the listening sockets from the service manager (LISTEN_FDS) or bind them -> open the
+ * directory (LDIF parsed and checked, LDAP handles set up; the bind password is read and wiped
+ * again) -> read the TLS files -> drop privileges -> block the handled signals (worker threads
+ * inherit the mask) -> api_start() for each socket -> READY=1 -> wait.
+ *
+ * SIGHUP: RELOADING=1 -> read the configuration again (same file, same flags) and open its
+ * directory into a new snapshot -> api_reconfigure() every server with it -> READY=1. Any error
+ * keeps the running snapshot (logged at warning); a changed restart-only directive is logged
+ * and ignored. A snapshot (configuration + directory) is freed when no server and no request
+ * uses it any more (the runtime's release callback).
+ *
  * SIGTERM / SIGINT: STOPPING=1 -> api_quiesce -> wait up to DRAIN_TIMEOUT_MS for requests in
- * progress -> api_stop -> close the directory -> exit 0. A second signal exits at once
- * (status 1).
+ * progress -> api_stop -> exit 0. A second signal exits at once (status 1).
  *
- * Exit status: 0 normal stop, 1 run-time failure, 2 usage error.
+ * Exit status: 0 normal stop (or -n / -p success), 1 configuration or run-time failure,
+ * 2 usage error (a bad flag).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "config.h"
 #include "dirpool.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "privdrop.h"
 
 #ifndef SM_VERSION
 #define SM_VERSION "unknown"
 #endif
 
-#define DEFAULT_LISTEN   "127.0.0.1:8080"
 #define DRAIN_TIMEOUT_MS 10000
 #define DRAIN_POLL_MS    50
 #define EXIT_USAGE       2
+#define MAX_SERVERS      16 /* one per listening socket */
 
-#define CACHE_SIZE_DEFAULT         10000
-#define CACHE_SIZE_MAX             10000000
-#define CACHE_TTL_DEFAULT          60
-#define CACHE_NEGATIVE_TTL_DEFAULT 10
-#define CACHE_TTL_MAX              86400
+_Static_assert(CFG_MAX_LISTEN <= MAX_SERVERS && LISTEN_INHERITED_MAX <= MAX_SERVERS,
+               "a server for every socket");
 
 /*
  * Set by the handlers, read by the main loop. The handled signals are blocked in every thread
@@ -56,200 +70,523 @@ static volatile sig_atomic_t sig_stop; /* SIGTERM / SIGINT received (counted up 
 static volatile sig_atomic_t sig_hup;
 static sigset_t sig_handled; /* SIGTERM, SIGINT, SIGHUP */
 
-struct options {
-    const char *listen;
-    unsigned threads;
-    size_t max_body;
-    bool verbose;
-    bool allow_root;
-    struct opt_dir dir;
-    struct opt_profiles fleet;
-    size_t cache_size;
-    unsigned cache_ttl, cache_negative_ttl;
+/* A directive given on the command line, applied over the file at start and at each reload. */
+struct flag {
+    int id;            /* enum cfg_id, or FLAG_OPTION for -o */
+    const char *value; /* borrowed from argv; NULL for a flag without argument */
+    char as[48];       /* how messages name it: "--threads", "-t" */
 };
+
+#define FLAG_OPTION (-1)
+
+struct args {
+    const char *config; /* -c; NULL: CFG_DEFAULT_PATH when it exists */
+    bool check, print;
+    struct flag *flags;
+    size_t n_flags;
+};
+
+/*
+ * A configuration in force and the directory opened from it. Each server's runtime holds a
+ * reference (released by api/ when no request uses it any more), and the main thread holds one
+ * on the current snapshot.
+ */
+struct snapshot {
+    struct cfg *cfg;
+    bool owns_cfg; /* false for the first: its cfg is `boot`, freed at exit */
+    struct dirpool *dir;
+    atomic_uint refs;
+};
+
+static struct cfg *boot;         /* the configuration started with: restart-only settings */
+static struct snapshot *current; /* the configuration in force */
+static struct api *servers[MAX_SERVERS];
+static size_t n_servers;
+
+/* ---- arguments ---------------------------------------------------------------------------- */
+
+/* Short options that stand for directives. */
+static const struct {
+    char letter;
+    enum cfg_id id;
+} shorts[] = {
+    { 'l', CFG_LISTEN },
+    { 't', CFG_THREADS },
+    { 'b', CFG_MAX_BODY },
+    { 'u', CFG_USER },
+};
+
+/* @text from column @col (the cursor is one blank before it) to column @width, then a newline. */
+static void print_wrapped(FILE *f, const char *text, int col, int width)
+{
+    int at = col;
+
+    fputc(' ', f);
+    while (*text) {
+        int word = (int)strcspn(text, " ");
+
+        if (at > col && at + 1 + word > width) {
+            fprintf(f, "\n%*s", col, "");
+            at = col;
+        }
+        fprintf(f, "%s%.*s", at > col ? " " : "", word, text);
+        at += (at > col) + word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
 
 static void usage(FILE *f)
 {
+    const char *section = "";
+
     fprintf(f,
-            "usage: strongmapd [options]\n"
+            "usage: strongmapd [-c FILE] [-n | -p] [-v] [--DIRECTIVE VALUE ...]\n"
+            "                  [-o SECTION.KEY=VALUE ...]\n"
             "Predicts whether a Windows domain controller strongly maps a client certificate\n"
             "(KB5014754), over HTTP.\n"
             "\n"
-            "  -l, --listen ADDR:PORT  address to listen on: IPv4 \"127.0.0.1:8080\" or IPv6\n"
-            "                          \"[::1]:8080\"; port 0 picks a free one (default %s)\n"
-            "  -t, --threads N         worker threads, 1..%u (default: online CPUs)\n"
-            "  -b, --max-body BYTES    request body limit, %u..%u; K and M suffixes allowed\n"
-            "                          (default %u = 256K)\n"
-            "      --allow-root        run even as root (not recommended)\n"
-            "  -v, --verbose           debug logging\n"
-            "  -V, --version           print the version and exit\n"
-            "  -h, --help              print this help and exit\n"
+            "  -c, --config FILE        configuration file (default %s when it\n"
+            "                           exists, else built-in defaults): strongmapd.conf(5)\n"
+            "  -n, --check              check the configuration and the files it names, print\n"
+            "                           \"configuration OK\" and exit\n"
+            "  -p, --print              print the effective configuration and exit\n"
+            "  -o, --option S.KEY=VAL   set any directive, e.g. -o limits.rate=50\n"
+            "  -v, --verbose            debug logging (log level = debug)\n"
+            "  -V, --version            print the version and exit\n"
+            "  -h, --help               print this help and exit\n"
             "\n"
-            "Directory (for POST /v1/verdict, GET /v1/accounts/{name}, GET /readyz; without\n"
-            "one those answer 503 and POST /v1/inspect still works):\n" OPT_DIR_USAGE
-            "  --profile P             a DC profile of the fleet verdicts are made for, by\n"
-            "                          default: windows-2016, windows-2019, windows-2022 (also\n"
-            "                          windows-2025), samba; repeatable (default windows-2022)\n"
-            "  --cache-size N          directory lookups cached, 0..%u, 0 = none (default %u)\n"
-            "  --cache-ttl S           seconds a lookup is cached, 0..%u (default %u)\n"
-            "  --cache-negative-ttl S  the same for lookups that found nothing (default %u)\n"
-            "\n"
-            "Logs go to stderr with syslog priority prefixes. SIGTERM or SIGINT stops after the\n"
-            "requests in progress (at most %d s); a second signal stops at once.\n",
-            DEFAULT_LISTEN, API_MAX_THREADS, API_MAX_BODY_MIN, API_MAX_BODY_MAX,
-            API_MAX_BODY_DEFAULT, CACHE_SIZE_MAX, CACHE_SIZE_DEFAULT, CACHE_TTL_MAX,
-            CACHE_TTL_DEFAULT, CACHE_NEGATIVE_TTL_DEFAULT, DRAIN_TIMEOUT_MS / 1000);
-}
+            "Every directive is also a flag; flags win over the file (the first flag of a\n"
+            "repeatable directive replaces the file's values):\n",
+            CFG_DEFAULT_PATH);
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        const struct cfg_directive_info *d = cfg_directive((enum cfg_id)i);
+        char left[64], letter[8] = "    ";
 
-/* Strict unsigned decimal with an optional binary suffix (K, KiB, M, MiB). 0 or -EINVAL. */
-static int parse_size(const char *s, bool suffixes, unsigned long long *ret)
-{
-    unsigned long long v, mult = 1;
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -EINVAL;
-    if (*end && suffixes) {
-        if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 || strcmp(end, "KiB") == 0)
-            mult = 1024;
-        else if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0 || strcmp(end, "MiB") == 0)
-            mult = 1024 * 1024;
-        else
-            return -EINVAL;
-    } else if (*end) {
-        return -EINVAL;
+        if (strcmp(section, d->section) != 0) {
+            section = d->section;
+            fprintf(f, "  [%s]\n", section);
+        }
+        for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++)
+            if (shorts[k].id == (enum cfg_id)i)
+                snprintf(letter, sizeof(letter), "-%c, ", shorts[k].letter);
+        snprintf(left, sizeof(left), "%s--%s%s%s", letter, d->flag, d->arg ? " " : "",
+                 d->arg ? d->arg : "");
+        fprintf(f, "  %-31s", left);
+        print_wrapped(f, d->help, 34, 96);
     }
-    if (v > ~0ULL / mult)
-        return -EINVAL;
-    *ret = v * mult;
-    return 0;
+    fprintf(f,
+            "\n"
+            "Logs go to stderr with syslog priority prefixes. SIGHUP reloads the\n"
+            "configuration; SIGTERM or SIGINT stops after the requests in progress (at most\n"
+            "%d s); a second signal stops at once. See strongmapd(8).\n",
+            DRAIN_TIMEOUT_MS / 1000);
 }
 
-static unsigned online_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+#define OPT_DIRECTIVE 0x1000 /* getopt value of directive i: OPT_DIRECTIVE + i */
 
-    if (n < 1)
-        return 1;
-    if (n > (long)API_MAX_THREADS)
-        return API_MAX_THREADS;
-    return (unsigned)n;
-}
-
-/* Parse argv into @opt; exits on --help, --version and usage errors. */
-static void parse_args(int argc, char **argv, struct options *opt)
+static void parse_args(int argc, char **argv, struct args *a)
 {
-    enum {
-        OPT_ALLOW_ROOT = 256,
-        OPT_PROFILE,
-        OPT_CACHE_SIZE,
-        OPT_CACHE_TTL,
-        OPT_CACHE_NEGATIVE_TTL,
-    };
-    static const struct option longopts[] = {
-        { "listen", required_argument, NULL, 'l' },
-        { "threads", required_argument, NULL, 't' },
-        { "max-body", required_argument, NULL, 'b' },
-        { "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
-        OPT_DIR_LONGOPTS,
-        { "profile", required_argument, NULL, OPT_PROFILE },
-        { "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
-        { "cache-ttl", required_argument, NULL, OPT_CACHE_TTL },
-        { "cache-negative-ttl", required_argument, NULL, OPT_CACHE_NEGATIVE_TTL },
-        { "verbose", no_argument, NULL, 'v' },
-        { "version", no_argument, NULL, 'V' },
+    static struct option longopts[CFG__COUNT + 8];
+    static const struct option own[] = {
+        { "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
+        { "print", no_argument, NULL, 'p' },        { "option", required_argument, NULL, 'o' },
+        { "verbose", no_argument, NULL, 'v' },      { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
     };
-    unsigned long long v;
-    char err[OPT_ERR_MAX];
+    size_t n = 0;
     int c;
 
-    *opt = (struct options){
-        .listen = DEFAULT_LISTEN,
-        .threads = online_cpus(),
-        .max_body = API_MAX_BODY_DEFAULT,
-        .cache_size = CACHE_SIZE_DEFAULT,
-        .cache_ttl = CACHE_TTL_DEFAULT,
-        .cache_negative_ttl = CACHE_NEGATIVE_TTL_DEFAULT,
-    };
-    while ((c = getopt_long(argc, argv, "l:t:b:vVh", longopts, NULL)) != -1) {
+    memset(a, 0, sizeof(*a));
+    a->flags = calloc((size_t)argc + 1, sizeof(*a->flags));
+    if (!a->flags)
+        fatal("calloc");
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        longopts[n++] = own[i];
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        const struct cfg_directive_info *d = cfg_directive((enum cfg_id)i);
+        longopts[n++] = (struct option){ d->flag, d->arg ? required_argument : no_argument, NULL,
+                                         OPT_DIRECTIVE + (int)i };
+    }
+    longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+    while ((c = getopt_long(argc, argv, "c:npo:vVhl:t:b:u:", longopts, NULL)) != -1) {
+        struct flag *f = &a->flags[a->n_flags];
+
         switch (c) {
-        case 'l': opt->listen = optarg; break;
-        case 't':
-            if (parse_size(optarg, false, &v) < 0 || v < 1 || v > API_MAX_THREADS) {
-                fprintf(stderr, "strongmapd: --threads must be 1..%u\n", API_MAX_THREADS);
-                goto out_usage;
-            }
-            opt->threads = (unsigned)v;
+        case 'c': a->config = optarg; break;
+        case 'n': a->check = true; break;
+        case 'p': a->print = true; break;
+        case 'o':
+            *f = (struct flag){ .id = FLAG_OPTION, .value = optarg };
+            snprintf(f->as, sizeof(f->as), "-o");
+            a->n_flags++;
             break;
-        case 'b':
-            if (parse_size(optarg, true, &v) < 0 || v < API_MAX_BODY_MIN || v > API_MAX_BODY_MAX) {
-                fprintf(stderr, "strongmapd: --max-body must be %u..%u bytes\n", API_MAX_BODY_MIN,
-                        API_MAX_BODY_MAX);
-                goto out_usage;
-            }
-            opt->max_body = (size_t)v;
+        case 'v':
+            *f = (struct flag){ .id = CFG_LOG_LEVEL, .value = "debug" };
+            snprintf(f->as, sizeof(f->as), "-v");
+            a->n_flags++;
             break;
-        case OPT_ALLOW_ROOT: opt->allow_root = true; break;
-        case OPT_DIR_LDIF:
-        case OPT_DIR_LDAP_URI:
-        case OPT_DIR_LDAP_BASE:
-        case OPT_DIR_LDAP_BIND_DN:
-        case OPT_DIR_LDAP_PASSWORD_FILE:
-        case OPT_DIR_LDAP_CA_FILE:
-        case OPT_DIR_LDAP_STARTTLS:
-        case OPT_DIR_LDAP_SASL_MECH:
-            if (opt_dir_set(&opt->dir, c, optarg, err, sizeof(err)) < 0)
-                goto out_usage_err;
-            break;
-        case OPT_PROFILE:
-            if (opt_profile_add(&opt->fleet, optarg, err, sizeof(err)) < 0)
-                goto out_usage_err;
-            break;
-        case OPT_CACHE_SIZE:
-            if (opt_parse_ull(optarg, CACHE_SIZE_MAX, &v) < 0) {
-                fprintf(stderr, "strongmapd: --cache-size must be 0..%u\n", CACHE_SIZE_MAX);
-                goto out_usage;
-            }
-            opt->cache_size = (size_t)v;
-            break;
-        case OPT_CACHE_TTL:
-        case OPT_CACHE_NEGATIVE_TTL:
-            if (opt_parse_ull(optarg, CACHE_TTL_MAX, &v) < 0) {
-                fprintf(stderr, "strongmapd: --%s must be 0..%u seconds\n",
-                        c == OPT_CACHE_TTL ? "cache-ttl" : "cache-negative-ttl", CACHE_TTL_MAX);
-                goto out_usage;
-            }
-            if (c == OPT_CACHE_TTL)
-                opt->cache_ttl = (unsigned)v;
-            else
-                opt->cache_negative_ttl = (unsigned)v;
-            break;
-        case 'v': opt->verbose = true; break;
         case 'V': printf("strongmapd %s\n", SM_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
-        default: goto out_usage;
+        case '?': goto out_usage;
+        default:
+            if (c >= OPT_DIRECTIVE && c < OPT_DIRECTIVE + CFG__COUNT) {
+                *f = (struct flag){ .id = c - OPT_DIRECTIVE, .value = optarg };
+                snprintf(f->as, sizeof(f->as), "--%s", cfg_directive((enum cfg_id)f->id)->flag);
+                a->n_flags++;
+                break;
+            }
+            for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++)
+                if (c == shorts[k].letter) {
+                    *f = (struct flag){ .id = (int)shorts[k].id, .value = optarg };
+                    snprintf(f->as, sizeof(f->as), "-%c", c);
+                    a->n_flags++;
+                }
+            break;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "strongmapd: unexpected argument '%s'\n", argv[optind]);
         goto out_usage;
     }
-    if (opt_dir_check(&opt->dir, err, sizeof(err)) < 0)
-        goto out_usage_err;
+    if (a->check && a->print) {
+        fprintf(stderr, "strongmapd: -n and -p exclude each other\n");
+        goto out_usage;
+    }
     return;
 
-out_usage_err:
-    fprintf(stderr, "strongmapd: %s\n", err);
 out_usage:
     usage(stderr);
     exit(EXIT_USAGE);
 }
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+/* The file to read: -c, else the default when it exists; NULL: built-in defaults. */
+static const char *config_path(const struct args *a)
+{
+    struct stat st;
+
+    if (a->config)
+        return a->config;
+    if (stat(CFG_DEFAULT_PATH, &st) == 0 || errno != ENOENT)
+        return CFG_DEFAULT_PATH; /* unreadable: cfg_load_file() says why */
+    return NULL;
+}
+
+/* Read and check the configuration of @a: the file, then the flags. */
+static int load_config(const struct args *a, struct cfg **ret, struct cfg_error *e)
+{
+    const char *path = config_path(a);
+    struct cfg *c = cfg_new();
+    int r = 0;
+
+    if (!c) {
+        snprintf(e->text, sizeof(e->text), "out of memory");
+        e->origin = CFG_ORIGIN_DEFAULT;
+        return -ENOMEM;
+    }
+    if (path && (r = cfg_load_file(c, path, e)) < 0)
+        goto out;
+    for (size_t i = 0; i < a->n_flags; i++) {
+        const struct flag *f = &a->flags[i];
+        r = f->id == FLAG_OPTION ? cfg_set_option(c, f->value, e)
+                                 : cfg_set(c, (enum cfg_id)f->id, f->value, f->as, e);
+        if (r < 0)
+            goto out;
+    }
+    r = cfg_finish(c, e);
+out:
+    if (r < 0)
+        return (cfg_free(c), r);
+    *ret = c;
+    return 0;
+}
+
+/* ---- files named by the configuration ----------------------------------------------------- */
+
+struct tls_files {
+    char *cert, *key, *client_ca; /* NUL-terminated PEM, or NULL */
+    size_t key_size;
+};
+
+static void tls_files_free(struct tls_files *t)
+{
+    if (t->key) {
+        explicit_bzero(t->key, t->key_size);
+        free(t->key);
+    }
+    free(t->cert);
+    free(t->client_ca);
+    memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Read the PEM file of directive @id into *@ret (NUL-terminated; *@ret_size: bytes allocated).
+ * @label: what it must hold ("CERTIFICATE", "PRIVATE KEY").
+ */
+static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const char *label,
+                    char **ret, size_t *ret_size, char *err, size_t size)
+{
+    char where[CFG_ERR_MAX], begin[64], *buf = NULL;
+    struct stat st;
+    size_t len = 0, cap = 0;
+    int fd, r;
+
+    cfg_where(c, id, where, sizeof(where));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, size, "%s: cannot read %s: %s", where, path, strerror(-r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)API_TLS_PEM_MAX) {
+        snprintf(err, size, "%s: %s is not a regular file of at most %u bytes", where, path,
+                 API_TLS_PEM_MAX);
+        r = -EINVAL;
+        goto out;
+    }
+    cap = (size_t)st.st_size + 1;
+    buf = calloc(1, cap);
+    if (!buf) {
+        r = -ENOMEM;
+        snprintf(err, size, "%s: out of memory", where);
+        goto out;
+    }
+    while (len < cap - 1) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            snprintf(err, size, "%s: cannot read %s: %s", where, path, strerror(-r));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
+    if (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+        snprintf(err, size, "%s: %s holds an encrypted key: give it unencrypted (mode 0600)", where,
+                 path);
+        r = -EINVAL;
+        goto out;
+    }
+    if (!strstr(buf, begin) &&
+        !(strcmp(label, "PRIVATE KEY") == 0 && strstr(buf, " PRIVATE KEY-----"))) {
+        snprintf(err, size, "%s: %s holds no PEM %s", where, path, label);
+        r = -EINVAL;
+        goto out;
+    }
+    *ret = buf;
+    *ret_size = cap;
+    buf = NULL;
+    r = 0;
+out:
+    if (buf) {
+        explicit_bzero(buf, cap);
+        free(buf);
+    }
+    close(fd);
+    return r;
+}
+
+static int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t size)
+{
+    size_t ignored;
+    int r = 0;
+
+    memset(t, 0, sizeof(*t));
+    if (!c->tls_cert)
+        return 0;
+    r = read_pem(c, CFG_TLS_CERT, c->tls_cert, "CERTIFICATE", &t->cert, &ignored, err, size);
+    if (r == 0)
+        r = read_pem(c, CFG_TLS_KEY, c->tls_key, "PRIVATE KEY", &t->key, &t->key_size, err, size);
+    if (r == 0 && c->tls_client_ca)
+        r = read_pem(c, CFG_TLS_CLIENT_CA, c->tls_client_ca, "CERTIFICATE", &t->client_ca, &ignored,
+                     err, size);
+    if (r < 0)
+        tls_files_free(t);
+    return r;
+}
+
+/* ---- snapshots: a configuration and its directory ----------------------------------------- */
+
+/* One line naming the fleet: "windows-2022, samba". */
+static void fleet_text(const struct opt_profiles *fleet, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < fleet->n && len < size; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                         sm_profile_name(fleet->v[i].kind));
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
+static void log_directory(const struct cfg *c, unsigned handles)
+{
+    struct opt_dir dir, *d = &dir;
+    char fleet[128];
+
+    cfg_dir(c, d);
+    if (d->ldif)
+        log_info("directory: LDIF export %s", d->ldif);
+    else if (d->n_uris)
+        log_info("directory: LDAP %s%s%s, base %s, %s%s%s, %u connections at most", d->uris[0],
+                 d->n_uris > 1 ? " and failover servers" : "", d->starttls ? " (StartTLS)" : "",
+                 d->base,
+                 d->bind_dn     ? "simple bind as "
+                 : d->sasl_mech ? "SASL "
+                                : "",
+                 d->bind_dn     ? d->bind_dn
+                 : d->sasl_mech ? d->sasl_mech
+                                : "anonymous",
+                 d->bind_dn || d->sasl_mech ? "" : " bind", handles);
+    else
+        log_info("no directory configured (ldif or ldap_uri): verdicts and account statuses "
+                 "answer 503");
+    if ((d->ldif || d->n_uris) && c->cache_size)
+        log_info("lookup cache: %llu entries, %llu s (not found: %llu s)", c->cache_size,
+                 c->cache_ttl, c->cache_negative_ttl);
+    else if (d->ldif || d->n_uris)
+        log_info("lookup cache: off");
+    fleet_text(&c->fleet, fleet, sizeof(fleet));
+    log_info("default DC profiles: %s", fleet);
+}
+
+/*
+ * Open the directory @c names (*@ret NULL when none): the bind password is read once, here, and
+ * wiped once the handles hold their copies. On failure @err names the directive; -EINVAL means
+ * LDAP settings the backend refuses, other codes an unreadable or unparsable file (-EIO) or
+ * no memory.
+ */
+static int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
+                          size_t size)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct dirpool_config dc;
+    struct opt_dir d;
+    char *password = NULL, perr[OPT_ERR_MAX], where[CFG_ERR_MAX / 2];
+    int r;
+
+    cfg_dir(c, &d);
+    *ret = NULL;
+    if (!opt_dir_configured(&d))
+        return 0;
+    if (d.password_file) {
+        r = opt_read_password(d.password_file, &password, perr, sizeof(perr));
+        if (r < 0) {
+            snprintf(err, size, "%s: %s",
+                     cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), perr);
+            return r == -EINVAL ? -EIO : r; /* a file's content, not a setting */
+        }
+    }
+    dc = (struct dirpool_config){
+        .dir = &d,
+        .password = password,
+        .handles = handles,
+        .cache_size = (size_t)c->cache_size,
+        .cache_ttl_s = (unsigned)c->cache_ttl,
+        .cache_negative_ttl_s = (unsigned)c->cache_negative_ttl,
+    };
+    r = dirpool_open(&dc, ret, &e);
+    password = opt_password_free(password);
+    if (r < 0 && d.ldif) {
+        snprintf(err, size, "%s: cannot read the LDIF export %s: %s",
+                 cfg_where(c, CFG_LDIF, where, sizeof(where)), d.ldif,
+                 e.text[0] ? e.text : sm_strerror(r));
+        return r == -EINVAL ? -EIO : r;
+    }
+    if (r == -EINVAL)
+        snprintf(err, size, "LDAP settings refused (%s): %s",
+                 cfg_where(c, CFG_LDAP_URI, where, sizeof(where)), e.text);
+    else if (r < 0)
+        snprintf(err, size, "cannot set up the LDAP directory: %s",
+                 e.text[0] ? e.text : sm_strerror(r));
+    return r;
+}
+
+static void close_directory(struct dirpool *dir)
+{
+    struct sm_dir_cache_stats st;
+
+    if (!dir)
+        return;
+    dirpool_cache_stats(dir, &st);
+    log_debug("lookup cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " insertions, %" PRIu64
+              " evictions, %" PRIu64 " expirations, %zu entries",
+              st.hits, st.misses, st.insertions, st.evictions, st.expirations, st.entries);
+    dirpool_close(dir);
+}
+
+static void snapshot_unref(struct snapshot *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    close_directory(s->dir);
+    if (s->owns_cfg)
+        cfg_free(s->cfg);
+    free(s);
+}
+
+/* api/ calls this when a runtime built from the snapshot is no longer used (any thread). */
+static void snapshot_release(void *arg)
+{
+    snapshot_unref(arg);
+}
+
+/* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
+static int snapshot_new(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret,
+                        char *err, size_t size)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    int r;
+
+    if (!s) {
+        snprintf(err, size, "out of memory");
+        return -ENOMEM;
+    }
+    if ((r = open_directory(c, handles, &s->dir, err, size)) < 0) {
+        free(s);
+        return r;
+    }
+    s->cfg = c;
+    s->owns_cfg = owns;
+    atomic_init(&s->refs, 1); /* the caller's */
+    *ret = s;
+    return 0;
+}
+
+/* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
+static void runtime_of(struct snapshot *s, struct api_runtime *rt)
+{
+    const struct cfg *c = s->cfg;
+
+    api_runtime_init(rt);
+    rt->tokens = c->tokens;
+    rt->n_tokens = c->n_tokens;
+    memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
+    rt->rate_per_s = c->rate;
+    rt->rate_burst = c->burst;
+    rt->max_body = (size_t)c->max_body;
+    rt->max_certs = c->max_certs;
+    rt->dir = s->dir;
+    rt->fleet = c->fleet;
+    rt->decision_log = c->decision_log;
+    rt->log_level = c->log_level;
+    rt->release = snapshot_release;
+    rt->release_arg = s;
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
 
 static void on_signal(int signo)
 {
@@ -325,22 +662,32 @@ static void exit_now_if_insisted(void)
     }
 }
 
+static void notify(const char *state)
+{
+    int r = notify_send(state);
+
+    if (r < 0)
+        log_warnx("cannot notify the service manager (NOTIFY_SOCKET): %s, ignoring", strerror(-r));
+}
+
 /* Graceful stop: refuse new connections, let requests in progress finish, stop. */
-static void shutdown_api(struct api *api, const sigset_t *waitmask)
+static void shutdown_servers(const sigset_t *waitmask)
 {
     int64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
-    unsigned busy, conns = 0;
     bool logged = false;
-    int ret;
 
-    ret = notify_send("STOPPING=1");
-    if (ret < 0)
-        log_warnx("cannot notify the service manager (NOTIFY_SOCKET): %s, ignoring",
-                  strerror(-ret));
-    api_quiesce(api);
+    notify("STOPPING=1");
+    for (size_t i = 0; i < n_servers; i++)
+        api_quiesce(servers[i]);
     for (;;) {
+        unsigned busy = 0, conns = 0;
+
         exit_now_if_insisted();
-        busy = api_busy(api, &conns);
+        for (size_t i = 0; i < n_servers; i++) {
+            unsigned c = 0;
+            busy += api_busy(servers[i], &c);
+            conns += c;
+        }
         /* Idle keep-alive connections hold no work: only requests in progress count. */
         if (busy == 0 || conns == 0)
             break;
@@ -355,166 +702,319 @@ static void shutdown_api(struct api *api, const sigset_t *waitmask)
         }
         wait_signal(waitmask, DRAIN_POLL_MS);
     }
-    api_stop(api);
+    for (size_t i = 0; i < n_servers; i++)
+        servers[i] = api_stop(servers[i]);
 }
 
-/* One line naming the fleet: "windows-2022, samba". */
-static void fleet_text(const struct opt_profiles *fleet, char *buf, size_t size)
-{
-    size_t len = 0;
-
-    snprintf(buf, size, "windows-2022 (default)");
-    for (size_t i = 0; i < fleet->n && len < size; i++) {
-        int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
-                         sm_profile_name(fleet->v[i].kind));
-        if (n < 0)
-            break;
-        len += (size_t)n;
-    }
-}
+/* ---- reload ------------------------------------------------------------------------------- */
 
 /*
- * Open the directory of @opt, or return NULL when none is configured. The bind password is read
- * once, here, and wiped once the handles hold their copies. Exits on failure: 2 for LDAP
- * settings the backend refuses, 1 for an unreadable password file or LDIF export (with the
- * line of a syntax error).
+ * Make @next the runtime of every server. On a failure the servers already switched go back to
+ * @prev, so that all serve the same settings. Returns 0 or the failure's code.
  */
-static struct dirpool *open_directory(const struct options *opt)
+static int install(struct snapshot *next, struct snapshot *prev, char *err, size_t size)
 {
-    const struct opt_dir *d = &opt->dir;
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    struct dirpool_config dc;
-    struct dirpool *dir = NULL;
-    char *password = NULL, err[OPT_ERR_MAX], fleet[128];
-    int ret;
+    struct api_runtime rt, old;
+    size_t i;
+    int r = 0;
 
-    if (!opt_dir_configured(d)) {
-        log_info("no directory configured (--ldif or --ldap-uri): verdicts and account "
-                 "statuses answer 503");
-        return NULL;
+    runtime_of(next, &rt);
+    for (i = 0; i < n_servers; i++) {
+        atomic_fetch_add(&next->refs, 1);
+        if ((r = api_reconfigure(servers[i], &rt)) < 0) {
+            atomic_fetch_sub(&next->refs, 1);
+            snprintf(err, size, "the HTTP server refused the new settings: %s", strerror(-r));
+            break;
+        }
     }
-    if (d->password_file) {
-        ret = opt_read_password(d->password_file, &password, err, sizeof(err));
-        if (ret < 0)
-            fatalx("--ldap-password-file: %s", err);
+    if (r == 0)
+        return 0;
+    runtime_of(prev, &old);
+    while (i-- > 0) {
+        atomic_fetch_add(&prev->refs, 1);
+        if (api_reconfigure(servers[i], &old) < 0) {
+            atomic_fetch_sub(&prev->refs, 1);
+            log_errx("reload: server %zu keeps the new settings: it refused to go back", i);
+        }
     }
-    dc = (struct dirpool_config){
-        .dir = d,
-        .password = password,
-        .handles = opt->threads,
-        .cache_size = opt->cache_size,
-        .cache_ttl_s = opt->cache_ttl,
-        .cache_negative_ttl_s = opt->cache_negative_ttl,
-    };
-    ret = dirpool_open(&dc, &dir, &e);
-    password = opt_password_free(password);
-    if (ret < 0 && d->ldif)
-        fatalx("cannot read the LDIF export %s: %s", d->ldif,
-               e.text[0] ? e.text : sm_strerror(ret));
-    if (ret == -EINVAL) {
-        log_errx("LDAP settings refused: %s", e.text);
-        exit(EXIT_USAGE);
-    }
-    if (ret < 0)
-        fatalx("cannot set up the LDAP directory: %s", e.text[0] ? e.text : sm_strerror(ret));
-
-    if (d->ldif)
-        log_info("directory: LDIF export %s", d->ldif);
-    else
-        log_info("directory: LDAP %s%s%s, base %s, %s%s%s, %u connections at most", d->uris[0],
-                 d->n_uris > 1 ? " and failover servers" : "", d->starttls ? " (StartTLS)" : "",
-                 d->base,
-                 d->bind_dn     ? "simple bind as "
-                 : d->sasl_mech ? "SASL "
-                                : "",
-                 d->bind_dn     ? d->bind_dn
-                 : d->sasl_mech ? d->sasl_mech
-                                : "anonymous",
-                 d->bind_dn || d->sasl_mech ? "" : " bind", opt->threads);
-    if (opt->cache_size)
-        log_info("lookup cache: %zu entries, %u s (not found: %u s)", opt->cache_size,
-                 opt->cache_ttl, opt->cache_negative_ttl);
-    else
-        log_info("lookup cache: off");
-    fleet_text(&opt->fleet, fleet, sizeof(fleet));
-    log_info("default DC profiles: %s", fleet);
-    return dir;
+    return r;
 }
 
-static void close_directory(struct dirpool *dir)
+static void reload(const struct args *a)
 {
-    struct sm_dir_cache_stats st;
+    struct cfg_error e = { .text = "", .origin = 0 };
+    struct snapshot *next = NULL;
+    struct timespec ts;
+    struct cfg *c = NULL;
+    char state[128], where[CFG_ERR_MAX], err[CFG_ERR_MAX + 64];
+    const char *path = config_path(a);
+    unsigned changed = 0;
+    int r;
 
-    if (!dir)
-        return;
-    dirpool_cache_stats(dir, &st);
-    log_debug("lookup cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " insertions, %" PRIu64
-              " evictions, %" PRIu64 " expirations, %zu entries",
-              st.hits, st.misses, st.insertions, st.evictions, st.expirations, st.entries);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    notify(state);
+    log_info("SIGHUP: reloading the configuration (%s)", path ? path : "built-in defaults");
+
+    if (load_config(a, &c, &e) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", e.text);
+        goto out;
+    }
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        if (!cfg_directive((enum cfg_id)i)->restart || cfg_same(boot, c, (enum cfg_id)i))
+            continue;
+        log_warnx("reload: %s changed: needs a restart, ignoring",
+                  cfg_where(c, (enum cfg_id)i, where, sizeof(where)));
+        changed++;
+    }
+    r = snapshot_new(c, true, boot->threads * (unsigned)n_servers, &next, err, sizeof(err));
+    if (r < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        cfg_free(c);
+        goto out;
+    }
+    if (install(next, current, err, sizeof(err)) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        snapshot_unref(next);
+        goto out;
+    }
+    snapshot_unref(current);
+    current = next;
+    log_set_level(c->log_level);
+    log_directory(c, boot->threads * (unsigned)n_servers);
+    log_info("configuration reloaded: %zu tokens%s", c->n_tokens,
+             changed ? "; restart for the other changes" : "");
+out:
+    notify("READY=1\nSTATUS=Serving");
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+/* Exit for a configuration error: 2 with the usage for a bad flag, else 1. */
+static void config_failed(const struct cfg_error *e, bool plain)
+{
+    if (e->origin == CFG_ORIGIN_CMDLINE) {
+        fprintf(stderr, "strongmapd: %s\n", e->text);
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    if (plain) {
+        fprintf(stderr, "strongmapd: %s\n", e->text);
+        exit(1);
+    }
+    fatalx("%s", e->text);
+}
+
+/* -n: the files the configuration names can be read and parsed; exits. */
+static void check_only(struct cfg *c)
+{
+    struct privdrop pd;
+    struct tls_files tls;
+    struct dirpool *dir = NULL;
+    char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2];
+    int r;
+
+    if ((r = tls_files_read(c, &tls, err, sizeof(err))) < 0)
+        goto out_fail;
+    tls_files_free(&tls);
+    if (c->user) {
+        char why[256];
+
+        if ((r = privdrop_resolve(c->user, c->group, &pd, why, sizeof(why))) < 0) {
+            snprintf(err, sizeof(err), "%s: %s", cfg_where(c, CFG_USER, where, sizeof(where)), why);
+            goto out_fail;
+        }
+    }
+    if (c->decision_log) {
+        char *dirname = strdup(c->decision_log), *slash = dirname ? strrchr(dirname, '/') : NULL;
+        struct stat st;
+
+        if (slash)
+            *(slash == dirname ? slash + 1 : slash) = '\0';
+        if (dirname && slash && (stat(dirname, &st) < 0 || !S_ISDIR(st.st_mode))) {
+            snprintf(err, sizeof(err), "%s: the directory %s does not exist",
+                     cfg_where(c, CFG_DECISION_LOG, where, sizeof(where)), dirname);
+            free(dirname);
+            goto out_fail;
+        }
+        free(dirname);
+    }
+    if ((r = open_directory(c, 1, &dir, err, sizeof(err))) < 0)
+        goto out_fail;
     dirpool_close(dir);
+    cfg_free(c);
+    fprintf(stderr, "configuration OK\n");
+    exit(0);
+
+out_fail:
+    fprintf(stderr, "strongmapd: %s\n", err);
+    exit(1);
+}
+
+static bool is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    return false;
+}
+
+/* The listening sockets: from the service manager, else bound as listen= says. */
+static size_t open_sockets(const struct cfg *c, int *fds)
+{
+    char err[256];
+    int n = listen_inherited(fds, LISTEN_INHERITED_MAX, err, sizeof(err));
+
+    if (n < 0)
+        fatalx("socket activation: %s", err);
+    if (n > 0) {
+        log_info("socket activation: %d socket%s from the service manager (listen= is not used)", n,
+                 n > 1 ? "s" : "");
+        return (size_t)n;
+    }
+    for (size_t i = 0; i < c->n_listen; i++) {
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        int r;
+
+        if (listen_parse(c->listen[i], &addr, &addr_len) < 0)
+            fatalx("cannot listen on %s: not an address", c->listen[i]); /* checked before */
+        if ((r = listen_open(&addr, addr_len, &fds[i])) < 0)
+            fatalx("cannot listen on %s: %s", c->listen[i], strerror(-r));
+    }
+    return c->n_listen;
 }
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    struct api_config cfg;
-    struct api *api = NULL;
-    struct dirpool *dir;
+    static struct args a;
+    struct cfg_error e = { .text = "", .origin = 0 };
+    struct tls_files tls;
+    struct privdrop pd;
+    struct api_runtime rt;
     sigset_t waitmask;
-    char where[LISTEN_ADDR_TEXT_MAX], status[128];
-    int fd, ret;
+    int fds[MAX_SERVERS];
+    size_t n_fds, len;
+    char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2], status[512], addr[LISTEN_ADDR_TEXT_MAX];
+    char *open_addr = NULL;
+    bool drop = false;
+    int r;
 
-    parse_args(argc, argv, &opt);
-    log_init(opt.verbose);
-
-    if (geteuid() == 0 && !opt.allow_root)
-        fatalx("refusing to run as root: start strongmapd as an unprivileged user "
-               "(or pass --allow-root)");
-    if (listen_parse(opt.listen, &addr, &addr_len) < 0) {
-        fprintf(stderr, "strongmapd: bad --listen '%s': expected 127.0.0.1:8080 or [::1]:8080\n",
-                opt.listen);
-        usage(stderr);
-        return EXIT_USAGE;
+    parse_args(argc, argv, &a);
+    log_init(false);
+    if (load_config(&a, &boot, &e) < 0)
+        config_failed(&e, a.check || a.print);
+    if (a.print) {
+        cfg_dump(boot, stdout);
+        cfg_free(boot);
+        free(a.flags);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
-    dir = open_directory(&opt);
-    ret = listen_open(&addr, addr_len, &fd);
-    if (ret < 0)
-        fatalx("cannot listen on %s: %s", opt.listen, strerror(-ret));
-    listen_format_fd(fd, where, sizeof(where));
+    if (a.check) {
+        free(a.flags);
+        check_only(boot); /* exits */
+    }
+    log_set_level(boot->log_level);
+
+    /* Root: only to drop privileges (user=), or when told to stay (allow_root=). */
+    if (boot->user) {
+        if (privdrop_resolve(boot->user, boot->group, &pd, err, sizeof(err)) < 0)
+            fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), err);
+        if (geteuid() == 0)
+            drop = true;
+        else if (geteuid() != pd.uid)
+            fatalx("%s: cannot switch to user %s: not started as root",
+                   cfg_where(boot, CFG_USER, where, sizeof(where)), boot->user);
+    } else if (geteuid() == 0) {
+        if (!boot->allow_root)
+            fatalx("refusing to run as root: set user= (--user) to drop privileges once the "
+                   "sockets and keys are open, or allow_root= (--allow-root)");
+        log_warnx("running as root (allow_root): not recommended");
+    }
+
+    /* Everything that may need root: sockets, directory (password, LDIF), TLS files. */
+    n_fds = open_sockets(boot, fds);
+    r = snapshot_new(boot, false, boot->threads * (unsigned)n_fds, &current, err, sizeof(err));
+    if (r == -EINVAL) { /* LDAP settings the backend refuses: a usage error when flags gave them */
+        log_errx("%s", err);
+        exit(boot->origin[CFG_LDAP_URI] == CFG_ORIGIN_CMDLINE ? EXIT_USAGE : 1);
+    }
+    if (r < 0)
+        fatalx("%s", err);
+    log_directory(boot, boot->threads * (unsigned)n_fds);
+    if (tls_files_read(boot, &tls, err, sizeof(err)) < 0)
+        fatalx("%s", err);
+    if (drop) {
+        if (privdrop_apply(&pd, err, sizeof(err)) < 0)
+            fatalx("%s", err);
+        log_info("running as user %s, group %s", pd.user, pd.group);
+    }
 
     signals_init(&waitmask);
-    cfg = (struct api_config){
-        .listen_fd = fd,
-        .threads = opt.threads,
-        .max_body = opt.max_body,
-        .dir = dir,
-        .fleet = opt.fleet,
-    };
-    ret = api_start(&cfg, &api); /* takes fd */
-    if (ret < 0)
-        fatalx("cannot start the HTTP server on %s: %s", where, strerror(-ret));
-    log_info("strongmapd %s listening on %s (%u threads, body limit %zu bytes)", SM_VERSION, where,
-             opt.threads, opt.max_body);
+    runtime_of(current, &rt);
+    len = (size_t)snprintf(status, sizeof(status), "READY=1\nSTATUS=Listening on ");
+    for (size_t i = 0; i < n_fds; i++) {
+        struct api_config cfg = {
+            .listen_fd = fds[i],
+            .threads = boot->threads,
+            .max_body = (size_t)boot->max_body,
+            .dir = current->dir,
+            .fleet = boot->fleet,
+            .runtime = &rt,
+            .tls_cert_pem = tls.cert,
+            .tls_key_pem = tls.key,
+            .tls_client_ca_pem = tls.client_ca,
+            .tls_client_required = tls.client_ca && boot->tls_client_required,
+            .tls_priorities = tls.cert ? boot->tls_priorities : NULL,
+            .conn_limit = boot->connections,
+            .per_ip_conn_limit = boot->connections_per_ip,
+            .idle_timeout_s = boot->idle_timeout,
+            .request_timeout_s = boot->request_timeout,
+            .header_limit = (size_t)boot->max_header,
+        };
 
-    snprintf(status, sizeof(status), "READY=1\nSTATUS=Listening on %s", where);
-    ret = notify_send(status);
-    if (ret < 0)
-        log_warnx("cannot notify the service manager (NOTIFY_SOCKET): %s, ignoring",
-                  strerror(-ret));
+        listen_format_fd(fds[i], addr, sizeof(addr));
+        if (!is_loopback(fds[i]) && !open_addr)
+            open_addr = strdup(addr);
+        atomic_fetch_add(&current->refs, 1);      /* the server's runtime */
+        r = api_start(&cfg, &servers[n_servers]); /* takes fds[i] */
+        if (r < 0)
+            fatalx("cannot start the HTTP server on %s: %s", addr, strerror(-r));
+        n_servers++;
+        log_info("strongmapd %s listening on %s (%s%u threads, body limit %llu bytes)", SM_VERSION,
+                 addr, tls.cert ? "HTTPS, " : "", boot->threads, boot->max_body);
+        if (len < sizeof(status))
+            len +=
+                (size_t)snprintf(status + len, sizeof(status) - len, "%s%s", i ? ", " : "", addr);
+    }
+    tls_files_free(&tls); /* api_start() copied them */
+    if (open_addr && boot->n_tokens == 0)
+        log_warnx("listening on %s, not a loopback address, without [auth] token: anyone who "
+                  "reaches it can query the service",
+                  open_addr);
+    free(open_addr);
+    notify(status);
 
     while (!sig_stop) {
         wait_signal(&waitmask, -1);
-        if (sig_hup) {
+        if (sig_hup && !sig_stop) {
             sig_hup = 0;
-            log_info("SIGHUP: nothing to reload yet, ignoring");
+            reload(&a);
         }
     }
     log_info("stop signal received, finishing requests in progress (at most %d s)",
              DRAIN_TIMEOUT_MS / 1000);
-    shutdown_api(api, &waitmask);
-    close_directory(dir);
+    shutdown_servers(&waitmask);
+    snapshot_unref(current); /* the servers released theirs in api_stop() */
+    cfg_free(boot);
+    free(a.flags);
     log_info("stopped");
     return 0;
 }

@@ -174,6 +174,12 @@ char *opt_password_free(char *password)
     return NULL;
 }
 
+/* A readiness probe's deadline: OPT_PROBE_TIMEOUT_MS, or the configured one when shorter. */
+static unsigned probe_ms(unsigned configured)
+{
+    return configured && configured < OPT_PROBE_TIMEOUT_MS ? configured : OPT_PROBE_TIMEOUT_MS;
+}
+
 int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, struct sm_dir **ret,
                  struct sm_errinfo *reterr)
 {
@@ -190,9 +196,15 @@ int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, stru
         .sasl_mech = d->sasl_mech,
         .ca_file = d->ca_file,
         .starttls = d->starttls,
+        .connect_timeout_ms = d->connect_timeout_ms,
+        .op_timeout_ms = d->op_timeout_ms,
+        .tls_timeout_ms = d->tls_timeout_ms,
     };
-    if (probe)
-        cfg.connect_timeout_ms = cfg.op_timeout_ms = cfg.tls_timeout_ms = OPT_PROBE_TIMEOUT_MS;
+    if (probe) {
+        cfg.connect_timeout_ms = probe_ms(d->connect_timeout_ms);
+        cfg.op_timeout_ms = probe_ms(d->op_timeout_ms);
+        cfg.tls_timeout_ms = probe_ms(d->tls_timeout_ms);
+    }
     return sm_dir_open_ldap(&cfg, ret, reterr);
 }
 

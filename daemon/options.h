@@ -67,6 +67,8 @@ struct opt_dir {
     size_t n_uris;
     const char *base, *bind_dn, *password_file, *ca_file, *sasl_mech;
     bool starttls;
+    /* LDAP deadlines in milliseconds, 0: the backend's default (strongmap/dir.h) */
+    unsigned connect_timeout_ms, op_timeout_ms, tls_timeout_ms;
 };
 
 /** Take directory flag @flag (enum opt_dir_flag) with @arg (NULL for --ldap-starttls). */
@@ -91,7 +93,8 @@ char *opt_password_free(char *password);
 
 /**
  * Open a handle on the directory of @d (configured, checked). @password: the bind password or
- * NULL. @probe: short deadlines (OPT_PROBE_TIMEOUT_MS), for readiness checks. Returns what
+ * NULL. @probe: short deadlines (OPT_PROBE_TIMEOUT_MS, or @d's when shorter), for readiness
+ * checks. Returns what
  * sm_dir_open_ldif() / sm_dir_open_ldap() return.
  */
 int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, struct sm_dir **ret,

@@ -10,11 +10,14 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config clang clang-format
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
-    openssl curl python3 python3-jsonschema python3-yaml valgrind
+    libinih-dev
+    openssl curl python3 python3-jsonschema python3-yaml valgrind wrk
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
     krb5-user
+    # packaging test: cpack DEB, man page lint, unit checks
+    dpkg-dev mandoc groff-base systemd
 )
 
 missing=()

@@ -1,0 +1,204 @@
+/*
+ * daemon/config.h - strongmapd's configuration: strongmapd.conf(5) read with libinih, the
+ * command-line flags applied over it, checked as a whole, and printed back (-p).
+ *
+ * One table in config.c drives everything: for each directive its section, key, flag, type,
+ * bounds, default, where it is stored, whether a reload may change it and whether its value is a
+ * secret. A struct cfg is one immutable snapshot once cfg_finish() has accepted it; a reload
+ * builds a new one and keeps the old one on any error.
+ *
+ * Order: cfg_new() (built-in defaults) -> cfg_load_file() or cfg_load_string() -> cfg_set() for
+ * each command-line flag (flags win; the first flag of a repeatable directive replaces the
+ * file's values) -> cfg_finish() (cross-checks, computed defaults) -> use, cfg_dump().
+ *
+ * Errors: the functions return 0 or a negative errno and fill a struct cfg_error whose text
+ * names the place: "FILE:LINE: key: reason" for the file, "--flag: reason" for the command
+ * line. Config code does not log.
+ */
+#ifndef SM_DAEMON_CONFIG_H
+#define SM_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "api.h"
+#include "options.h"
+
+#ifndef CFG_DEFAULT_PATH
+#define CFG_DEFAULT_PATH "/etc/strongmapd/strongmapd.conf"
+#endif
+#define CFG_FILE_MAX   (1024 * 1024) /* bytes of a configuration file */
+#define CFG_MAX_LISTEN 16            /* listen addresses */
+#define CFG_ERR_MAX    512           /* struct cfg_error text */
+
+/* Where a value came from: a line of the file (> 0), or one of these. */
+#define CFG_ORIGIN_DEFAULT 0
+#define CFG_ORIGIN_CMDLINE (-1)
+
+/* The directives, in table order (config.c). */
+enum cfg_id {
+    CFG_LISTEN,
+    CFG_THREADS,
+    CFG_USER,
+    CFG_GROUP,
+    CFG_ALLOW_ROOT,
+    CFG_TLS_CERT,
+    CFG_TLS_KEY,
+    CFG_TLS_CLIENT_CA,
+    CFG_TLS_CLIENT_REQUIRED,
+    CFG_TLS_PRIORITIES,
+    CFG_TOKEN,
+    CFG_SCOPE_INSPECT,
+    CFG_SCOPE_VERDICT,
+    CFG_SCOPE_ACCOUNT,
+    CFG_SCOPE_METRICS,
+    CFG_LDIF,
+    CFG_LDAP_URI,
+    CFG_LDAP_BASE,
+    CFG_LDAP_BIND_DN,
+    CFG_LDAP_PASSWORD_FILE,
+    CFG_LDAP_CA_FILE,
+    CFG_LDAP_STARTTLS,
+    CFG_LDAP_SASL_MECH,
+    CFG_CONNECT_TIMEOUT,
+    CFG_OP_TIMEOUT,
+    CFG_TLS_TIMEOUT,
+    CFG_PROFILE,
+    CFG_MODE,
+    CFG_BACKDATING,
+    CFG_CACHE_SIZE,
+    CFG_CACHE_TTL,
+    CFG_CACHE_NEGATIVE_TTL,
+    CFG_MAX_BODY,
+    CFG_MAX_HEADER,
+    CFG_CONNECTIONS,
+    CFG_CONNECTIONS_PER_IP,
+    CFG_IDLE_TIMEOUT,
+    CFG_REQUEST_TIMEOUT,
+    CFG_RATE,
+    CFG_BURST,
+    CFG_MAX_CERTS,
+    CFG_LOG_LEVEL,
+    CFG_DECISION_LOG,
+    CFG__COUNT
+};
+
+/** What a directive's table entry says about it (for the flag table and the help text). */
+struct cfg_directive_info {
+    const char *section, *key; /* "server", "listen" */
+    const char *flag;          /* long option without "--" ("listen") */
+    const char *arg;           /* argument name for the help ("ADDR:PORT"), NULL: no argument */
+    const char *help;          /* one line */
+    bool repeatable, restart;
+};
+
+/** The entry of directive @id (static storage). */
+const struct cfg_directive_info *cfg_directive(enum cfg_id id);
+
+struct cfg_error {
+    char text[CFG_ERR_MAX];
+    int origin; /* where the faulty value came from: a file line, CFG_ORIGIN_CMDLINE, or
+                   CFG_ORIGIN_DEFAULT when the error is the file's as a whole (unreadable) */
+};
+
+/** One configuration. Strings are owned by it; read it, never write it after cfg_finish(). */
+struct cfg {
+    /* [server] */
+    char *listen[CFG_MAX_LISTEN];
+    size_t n_listen;
+    unsigned threads; /* 0 until cfg_finish(): the online CPUs */
+    char *user, *group;
+    bool allow_root;
+    /* [tls] */
+    char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
+    bool tls_client_required;
+    /* [auth] */
+    struct api_token tokens[API_MAX_TOKENS];
+    size_t n_tokens;
+    unsigned route_scope[API_ROUTE__COUNT];
+    /* [directory] */
+    char *ldif;
+    char *ldap_uri[OPT_MAX_LDAP_URIS];
+    size_t n_ldap_uri;
+    char *ldap_base, *ldap_bind_dn, *ldap_password_file, *ldap_ca_file, *ldap_sasl_mech;
+    bool ldap_starttls;
+    unsigned connect_timeout_ms, op_timeout_ms, tls_timeout_ms;
+    /* [profiles]: after cfg_finish() the fleet has mode and backdating applied */
+    struct opt_profiles fleet;
+    long long mode, backdating; /* -1: each profile's default */
+    /* [cache] */
+    unsigned long long cache_size, cache_ttl, cache_negative_ttl;
+    /* [limits] */
+    unsigned long long max_body, max_header;
+    unsigned connections, connections_per_ip, idle_timeout, request_timeout;
+    double rate;
+    unsigned burst, max_certs;
+    /* [log] */
+    int log_level; /* syslog priority: 3 error, 4 warning, 6 info, 7 debug */
+    char *decision_log;
+
+    /* bookkeeping */
+    char *path;             /* the file read, or NULL */
+    int origin[CFG__COUNT]; /* see CFG_ORIGIN_* */
+    bool cmdline_set[CFG__COUNT];
+    bool finished;
+};
+
+/** A configuration holding the built-in defaults, or NULL (out of memory). */
+struct cfg *cfg_new(void);
+
+/** Free @c; NULL is fine. Returns NULL. */
+struct cfg *cfg_free(struct cfg *c);
+
+/**
+ * Read the file at @path (a regular file of at most CFG_FILE_MAX bytes) into @c. Relative paths
+ * in it are taken relative to the file's directory. Returns 0, -errno (unreadable) or -EINVAL
+ * (the first error, with its line).
+ */
+int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e);
+
+/**
+ * The same from memory: @len bytes at @text (need not be NUL-terminated; a NUL byte is an
+ * error), named @name in messages. Relative paths stay relative.
+ */
+int cfg_load_string(struct cfg *c, const char *name, const char *text, size_t len,
+                    struct cfg_error *e);
+
+/**
+ * Apply one command-line flag: directive @id set to @value (NULL for a flag without argument:
+ * "yes"). @as names the flag in messages ("--threads"). Returns 0 or -EINVAL.
+ */
+int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct cfg_error *e);
+
+/**
+ * The same for "-o SECTION.KEY=VALUE" (or "SECTION.KEY" alone for a boolean: yes).
+ */
+int cfg_set_option(struct cfg *c, const char *assignment, struct cfg_error *e);
+
+/**
+ * Check the directives together (the directory's, TLS cert and key, mode and backdating against
+ * the profiles, ...) and fill in computed defaults. Returns 0 or -EINVAL; e->origin tells
+ * whether the offending value came from the command line.
+ */
+int cfg_finish(struct cfg *c, struct cfg_error *e);
+
+/**
+ * Where directive @id got its value, for a message about it: "FILE:LINE: key" or "--flag"
+ * (or "key" for a default). Returns @buf.
+ */
+char *cfg_where(const struct cfg *c, enum cfg_id id, char *buf, size_t size);
+
+/**
+ * Print @c (finished) as a configuration file: every directive with its effective value, unset
+ * ones commented out. Token hashes are shown as "***"; no file a directive names is read.
+ */
+void cfg_dump(const struct cfg *c, FILE *f);
+
+/** Do @a and @b hold the same value for directive @id? */
+bool cfg_same(const struct cfg *a, const struct cfg *b, enum cfg_id id);
+
+/** The directory settings of @c as options.h describes them (strings borrowed from @c). */
+void cfg_dir(const struct cfg *c, struct opt_dir *ret);
+
+#endif

@@ -1,0 +1,810 @@
+#!/usr/bin/env python3
+"""System tests of strongmapd as a process: its configuration file and flags, reload, systemd
+protocols and privileges.
+
+  TConfig       strongmapd -n (configuration OK, or the error with its file and line, for a table
+                of bad files), -p (effective configuration, secrets masked, flags over the
+                file), the documents naming every directive
+  TReload       SIGHUP changes what requests get (a token, the DC profiles' mode); a bad file or
+                directory keeps the running configuration (logged); restart-only directives are
+                ignored; RELOADING=1 + MONOTONIC_USEC and READY=1 on a fake NOTIFY_SOCKET
+  TReloadLoad   8 keep-alive clients, thousands of requests, 20 reloads: no request fails
+  TSocket       socket activation: LISTEN_FDS / LISTEN_PID with the sockets at fd 3.., through
+                a small python wrapper that execs the daemon
+  TPrivileges   (root only) refusing root, --user nobody (Uid in /proc/<pid>/status), files
+                read before the drop (TLS key, LDIF in a root-only directory)
+
+python3 standard library only, plus openssl(1) for a throw-away TLS certificate.
+
+    test_system.py --daemon build/daemon/strongmapd [--source .] [unittest args, e.g. TConfig]
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import pwd
+import grp
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARGS = None
+START_TIMEOUT = 20.0  # sanitizer builds start slowly
+TOKEN_SECRET = "s3cret-system-test-token"
+TOKEN_HASH = hashlib.sha256(TOKEN_SECRET.encode()).hexdigest()
+LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
+
+
+def src(*parts):
+    return os.path.join(ARGS.source, *parts)
+
+
+def cert_json(name):
+    with open(src("examples", "certs", name), encoding="ascii") as f:
+        return json.dumps({"certificate": f.read()})
+
+
+def env_for(no_leaks=False):
+    env = dict(os.environ)
+    for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        env.pop(k, None)
+    if no_leaks:
+        # A process that dropped root is not dumpable: LeakSanitizer cannot ptrace it at exit.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    return env
+
+
+class Daemon:
+    """One strongmapd process; its stderr lines are collected by a thread."""
+
+    def __init__(self, args, env=None, listeners=1, prefix=(), pass_fds=(), preexec_fn=None):
+        self.lines = []
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.addrs = []
+        self.eof = False
+        cmd = list(prefix) + [ARGS.daemon] + list(args)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env or env_for(),
+                                     pass_fds=pass_fds, preexec_fn=preexec_fn)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        with self.lock:
+            ok = self.changed.wait_for(lambda: len(self.addrs) >= listeners or self.eof,
+                                       START_TIMEOUT)
+        if not ok or len(self.addrs) < listeners:
+            self.kill()
+            raise AssertionError("daemon did not start:\n" + self.log())
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.lock:
+                self.lines.append(line)
+                m = LISTEN_RE.search(line)
+                if m:
+                    self.addrs.append((m.group(1).strip("[]"), int(m.group(2))))
+                self.changed.notify_all()
+        with self.lock:
+            self.eof = True
+            self.changed.notify_all()
+
+    def log(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+    def wait_log(self, pattern, count=1, timeout=15.0):
+        """Wait until @pattern (regex) matched @count lines; returns the last match."""
+        rx = re.compile(pattern)
+
+        def found():
+            return [m for m in map(rx.search, self.lines) if m]
+
+        with self.lock:
+            self.changed.wait_for(lambda: len(found()) >= count or self.eof, timeout)
+            hits = found()
+        if len(hits) < count:
+            raise AssertionError(f"no {count} log lines match {pattern!r}:\n" + self.log())
+        return hits[-1]
+
+    def conn(self, i=0, timeout=30, context=None):
+        host, port = self.addrs[i]
+        if context:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, i=0, context=None):
+        c = self.conn(i, context=context)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def verdict(self, name="alice-no-sid.pem", headers=None):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        status, body = self.request("POST", "/v1/verdict", cert_json(name), h)
+        return status, json.loads(body)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("daemon did not stop:\n" + self.log())
+        self.reader.join(5)
+        self.proc.stderr.close()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(5)
+        self.proc.stderr.close()
+
+
+class Notify:
+    """A fake service manager: an AF_UNIX datagram socket, its messages collected."""
+
+    def __init__(self, tmpdir):
+        self.path = os.path.join(tmpdir, f"notify-{os.getpid()}-{id(self)}")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o777)
+        self.sock.settimeout(0.2)
+        self.msgs = []
+
+    def wait(self, pred, timeout=15.0):
+        """Receive until @pred(all messages so far) holds."""
+        deadline = time.monotonic() + timeout
+        while not pred(self.msgs):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not the notifications expected: {self.msgs!r}")
+            try:
+                self.msgs.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+
+    def count(self, prefix):
+        return sum(m.startswith(prefix) for m in self.msgs)
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="strongmapd-system-")
+        os.chmod(self.tmp, 0o755)  # a daemon that dropped root must still reach its files
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            d.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def conf(self, text, name="strongmapd.conf"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        return path
+
+    def run_daemon(self, *args, env=None, timeout=30):
+        return subprocess.run([ARGS.daemon, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, env=env or env_for())
+
+    def start(self, *args, **kw):
+        d = Daemon(args, **kw)
+        self.daemons.append(d)
+        return d
+
+    def stop(self, d):
+        rc = d.stop()
+        self.assertEqual(rc, 0, d.log())
+        for line in d.log().splitlines():
+            self.assertRegex(line, r"^<[0-7]>", "log line without a priority prefix")
+        self.assertNotIn(TOKEN_SECRET, d.log())
+        self.assertNotIn(TOKEN_HASH, d.log())
+
+
+ROOT_OK = ["--allow-root"] if os.geteuid() == 0 else []
+
+
+# ---- configuration: -n, -p, flags, documents ------------------------------------------------
+
+
+class TConfig(Base):
+    def check(self, text, *flags):
+        path = self.conf(text)
+        return path, self.run_daemon("-n", "-c", path, *flags)
+
+    def test_example_and_defaults_are_ok(self):
+        for args in (["-c", src("examples", "strongmapd.conf")], ["-c", "/dev/null"]):
+            with self.subTest(args=args):
+                p = self.run_daemon("-n", *args)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(b"configuration OK", p.stderr)
+
+    def test_good_file(self):
+        ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), ldif)
+        path, p = self.check(
+            "# every section, values at their bounds\n"
+            "[server]\n  listen = 127.0.0.1:0\n\tlisten = [::1]:0\nthreads = 256\n"
+            "[auth]\ntoken = ops:%s:check,account\nscope.metrics = none ; open\n"
+            "[directory]\nldif = demo.ldif\n"  # relative to the file's directory
+            "[profiles]\nprofile = samba\nprofile = windows-2016\nmode = 1\nbackdating = 0\n"
+            "[cache]\nsize = 0\nttl = 86400\n"
+            "[limits]\nmax_body = 16M\nmax_header = 8K\nrate = 0.5\nburst = 1\n"
+            "[log]\nlevel = debug\n" % TOKEN_HASH)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, b"configuration OK\n")
+
+    def test_bad_files(self):
+        ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), ldif)
+        empty_pw = self.conf("", "empty.pw")
+        notpem = self.conf("not a key\n", "key.txt")
+        bad_ldif = src("tests", "data", "dir", "bad_syntax.ldif")
+        long_line = "[directory]\nldap_base = " + "dc=x," * 60 + "dc=com\n"
+        cases = [
+            # (file text, line of the error, text the message has)
+            ("[server]\nthreads = 0\n", 2, "threads: 0 is below the minimum 1"),
+            ("[server]\nthreads = 257\n", 2, "threads: 257 is above the maximum 256"),
+            ("[server]\nthreads = four\n", 2, 'threads: "four" is not a number'),
+            ("# x\n[server]\nthreads = 2\nthreads = 3\n", 4, "given twice (first on line 3)"),
+            ("[server]\nthread = 2\n", 2, "thread: unknown key in [server]"),
+            ("[srv]\nthreads = 2\n", 2, "unknown section [srv]"),
+            ("threads = 2\n", 1, "outside a section"),
+            ("[server\nthreads = 2\n", 1, "a section header without ']'"),
+            ("[server]\n\njust words\n", 3, 'expected "key = value"'),
+            ("[server]\nlisten = localhost:80\n", 2, "listen: \"localhost:80\" is not"),
+            ("[server]\nlisten = 127.0.0.1:65536\n", 2, "listen:"),
+            ("[server]\nallow_root = maybe\n", 2, "allow_root: \"maybe\" is not yes or no"),
+            ("[server]\ngroup = nogroup\n", 2, "group needs user"),
+            ("[tls]\ncert = /x.pem\n", 2, "cert needs key"),
+            ("[tls]\nclient_ca = /ca.pem\n", 2, "client_ca needs cert"),
+            ("[tls]\ncert = /nonexistent/c.pem\nkey = /nonexistent/k.pem\n", 2,
+             "cert: cannot read /nonexistent/c.pem"),
+            ("[tls]\ncert = %s\nkey = %s\n" % (src("tests", "data", "certs", "upn_only.pem"),
+                                               notpem), 3, "holds no PEM PRIVATE KEY"),
+            ("[auth]\ntoken = ops\n", 2, "token: expected NAME:SHA256:SCOPES"),
+            ("[auth]\ntoken = ops:abcd:check\n", 2, "64 hexadecimal digits"),
+            ("[auth]\ntoken = ops:%s:root\n" % TOKEN_HASH, 2, "token: expected scopes"),
+            ("[auth]\ntoken = a:%s:check\ntoken = a:%s:check\n" % (TOKEN_HASH, "0" * 64), 3,
+             "the name a is given twice"),
+            ("[auth]\nscope.inspect = everyone\n", 2, "scope.inspect: \"everyone\""),
+            ("[directory]\nldif = %s\nldap_uri = ldap://x\nldap_base = dc=x\n" % ldif, 3,
+             "ldap_uri and ldif exclude each other"),
+            ("[directory]\nldap_uri = ldap://127.0.0.1:1\n", 2, "ldap_uri needs ldap_base"),
+            ("[directory]\nldap_uri = http://x\n", 2, "is not an ldap:// or ldaps:// URI"),
+            ("[directory]\nldap_base = dc=x\n", 2, "ldap_base needs ldap_uri"),
+            ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=x\n"
+             "ldap_bind_dn = cn=x\n", 4, "ldap_bind_dn needs ldap_password_file"),
+            ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=x\n"
+             "ldap_sasl_mech = PLAIN\n", 4, "only GSSAPI"),
+            ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=x\n"
+             "ldap_bind_dn = cn=x\nldap_password_file = %s\nldap_starttls = yes\n" % empty_pw,
+             5, "empty"),
+            ("[directory]\nconnect_timeout = 50ms\n", 2, "50ms is below the minimum 100ms"),
+            ("[directory]\nop_timeout = 5 minutes\n", 2, "is not a time"),
+            ("[directory]\nldif = /nonexistent.ldif\n", 2, "ldif: cannot read the LDIF export"),
+            ("[directory]\nldif = %s\n" % bad_ldif, 2, "line 11"),
+            ("[profiles]\nprofile = windows-2003\n", 2, "unknown profile"),
+            ("[profiles]\nmode = 0\n", 2, "mode 0 does not suit profile windows-2022"),
+            ("[profiles]\nmode = 3\n", 2, "mode: 3 is above the maximum 2"),
+            ("[cache]\nttl = 86401\n", 2, "ttl: 86401 is above the maximum 86400"),
+            ("[cache]\nsize = -1\n", 2, "size: \"-1\" is not a number"),
+            ("[limits]\nmax_body = 17M\n", 2, "max_body: 17M is above the maximum 16M"),
+            ("[limits]\nmax_body = 1G\n", 2, "is not a size"),
+            ("[limits]\nrate = fast\n", 2, "rate: \"fast\" is not a number"),
+            ("[limits]\nmax_certs = 0\n", 2, "max_certs: 0 is below the minimum 1"),
+            ("[limits]\nconnections = \n", 2, "connections: empty value"),
+            ("[log]\nlevel = loud\n", 2, "unknown level \"loud\""),
+            ("[log]\ndecision_log = /nonexistent/dir/d.log\n", 2, "does not exist"),
+            ("[server]\nuser = no-such-user-here\n", 2, "no such user"),
+            ("[server]\nuser = root\n", 2, "is root"),
+            (long_line, 2, "the line is longer than"),
+            ("[server]\nthreads = 2\x00\n", 2, "a NUL byte"),
+            ("[server]\nthreads = \x1b[31m2\n", 2, "control characters"),
+        ]
+        for text, line, fragment in cases:
+            with self.subTest(text=text[:60]):
+                path, p = self.check(text)
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 1, err)
+                self.assertIn(f"{path}:{line}: ", err)
+                self.assertIn(fragment, err)
+                self.assertEqual(len(err.splitlines()), 1, err)  # one line, no usage
+
+    def test_missing_file(self):
+        p = self.run_daemon("-n", "-c", os.path.join(self.tmp, "missing.conf"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"missing.conf: No such file", p.stderr)
+
+    def test_bad_flags_are_usage_errors(self):
+        for args in (["--threads", "0"], ["--rate", "x"], ["-o", "limits.nope=1"],
+                     ["-o", "rate=1"], ["--ldap-uri", "ldap://x"], ["--tls-cert", "/c.pem"],
+                     ["--ldif", "a", "--ldif", "b"], ["-n", "-p"], ["--log-level", "loud"]):
+            with self.subTest(args=args):
+                p = self.run_daemon("-c", "/dev/null", *args)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(b"usage:", p.stderr)
+
+    def test_print_masks_secrets(self):
+        pwfile = os.path.join(self.tmp, "never-read.pw")  # does not even exist: -p reads no file
+        path = self.conf(
+            "[auth]\ntoken = ops:%s:check,account\ntoken = scraper:%s:metrics\n"
+            "[directory]\nldap_uri = ldaps://dc1.example.com\nldap_uri = ldaps://dc2.example.com\n"
+            "ldap_base = dc=example,dc=com\nldap_bind_dn = cn=svc,dc=example,dc=com\n"
+            "ldap_password_file = %s\n" % (TOKEN_HASH, "ab" * 32, pwfile))
+        p = self.run_daemon("-p", "-c", path)
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("token = ops:***:check,account\n", out)
+        self.assertIn("token = scraper:***:metrics\n", out)
+        self.assertNotIn(TOKEN_HASH, out)
+        self.assertNotIn("ab" * 32, out)
+        self.assertIn(f"ldap_password_file = {pwfile}\n", out)
+        self.assertIn("ldap_uri = ldaps://dc1.example.com\nldap_uri = ldaps://dc2.example.com\n",
+                      out)
+
+    def test_flags_override_file(self):
+        path = self.conf("[server]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\nthreads = 3\n"
+                         "[limits]\nrate = 5\n[profiles]\nprofile = samba\n[log]\nlevel = error\n")
+        p = self.run_daemon("-p", "-c", path)
+        out = p.stdout.decode()
+        self.assertIn("listen = 127.0.0.1:1\nlisten = 127.0.0.1:2\n", out)
+        self.assertIn("threads = 3\n", out)
+        p = self.run_daemon("-p", "-c", path, "--threads", "5", "-l", "[::1]:9",
+                            "-o", "limits.rate=7.5", "--profile", "windows-2016",
+                            "--profile", "windows-2019", "-v")
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("\nlisten = [::1]:9\nthreads = 5\n", out)  # the file's two are replaced
+        self.assertIn("rate = 7.5\n", out)
+        self.assertIn("profile = windows-2016\nprofile = windows-2019\n", out)
+        self.assertIn("level = debug\n", out)
+
+    def test_print_round_trip(self):
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\n[limits]\nmax_body = 1048576\n"
+                         "[directory]\nconnect_timeout = 1500ms\n")
+        first = self.run_daemon("-p", "-c", path, "--idle-timeout", "9").stdout.decode()
+        self.assertIn("max_body = 1M\n", first)
+        self.assertIn("connect_timeout = 1500ms\n", first)
+        again = self.conf(first, "again.conf")
+        p = self.run_daemon("-n", "-c", again)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        second = self.run_daemon("-p", "-c", again).stdout.decode()
+        self.assertEqual(first.splitlines()[2:], second.splitlines()[2:])
+
+    def test_documents_name_every_directive(self):
+        out = self.run_daemon("-p", "-c", "/dev/null").stdout.decode()
+        keys, section = [], None
+        for line in out.splitlines():
+            m = re.match(r"^\[(\w+)\]$", line)
+            if m:
+                section = m.group(1)
+            m = re.match(r"^#?([a-z_.]+) =", line)
+            if m:
+                keys.append((section, m.group(1)))
+        self.assertGreater(len(keys), 40)
+
+        def man(name):
+            with open(src("daemon", name), encoding="utf-8") as f:
+                return f.read().replace("\\-", "-").replace("\\&", "")
+
+        conf5, daemon8 = man("strongmapd.conf.5"), man("strongmapd.8")
+        with open(src("examples", "strongmapd.conf"), encoding="utf-8") as f:
+            example = f.read()
+        for section, key in keys:
+            with self.subTest(key=f"{section}.{key}"):
+                self.assertRegex(conf5, r'(?m)^\.BI "%s = "' % re.escape(key))
+                self.assertIn(f".SH [{section}]", conf5)
+                self.assertRegex(example, r"(?m)^# %s = " % re.escape(key))
+        help_text = self.run_daemon("--help").stdout.decode()
+        flags = set(re.findall(r"(--[a-z-]+)", help_text))
+        self.assertGreater(len(flags), 45)
+        for flag in flags:
+            with self.subTest(flag=flag):
+                self.assertRegex(conf5 + daemon8, re.escape(flag) + r"\b")
+
+
+# ---- reload --------------------------------------------------------------------------------
+
+
+RELOAD_CONF = """[server]
+listen = 127.0.0.1:0
+threads = 2
+[directory]
+ldif = {ldif}
+[profiles]
+profile = windows-2022
+mode = {mode}
+{auth}
+"""
+
+
+class TReload(Base):
+    def setUp(self):
+        super().setUp()
+        self.ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), self.ldif)
+        os.chmod(self.ldif, 0o644)
+        self.notify = Notify(self.tmp)
+
+    def tearDown(self):
+        self.notify.close()
+        super().tearDown()
+
+    def write(self, mode=2, auth=""):
+        return self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=mode, auth=auth))
+
+    def reload(self, d, n):
+        """SIGHUP, then wait for the n-th reload's RELOADING=1 and its READY=1."""
+        before = time.clock_gettime(time.CLOCK_MONOTONIC)
+        d.signal(signal.SIGHUP)
+        self.notify.wait(lambda ms: self.notify.count("RELOADING=1") >= n and
+                         self.notify.count("READY=1") >= n + 1)
+        after = time.clock_gettime(time.CLOCK_MONOTONIC)
+        msg = [m for m in self.notify.msgs if m.startswith("RELOADING=1")][n - 1]
+        usec = int(re.search(r"^MONOTONIC_USEC=(\d+)$", msg, re.M).group(1))
+        self.assertLessEqual(before * 1e6 - 1e3, usec)  # CLOCK_MONOTONIC, in microseconds
+        self.assertLessEqual(usec, after * 1e6 + 1e3)
+        d.wait_log(r"configuration reloaded|reload failed", count=n)
+
+    def test_reload_changes_answers(self):
+        path = self.write(mode=2)
+        env = env_for()
+        env["NOTIFY_SOCKET"] = self.notify.path
+        d = self.start("-c", path, *ROOT_OK, env=env)
+        self.notify.wait(lambda ms: self.notify.count("READY=1") == 1)
+        status, v = d.verdict()
+        self.assertEqual((status, v["outcome"]), (200, "deny"), v)
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
+        # mode 1 (compatibility) and a token: the same request is allowed, with the token
+        self.write(mode=1, auth="[auth]\ntoken = ops:%s:check,account" % TOKEN_HASH)
+        self.reload(d, 1)
+        d.wait_log(r"configuration reloaded: 1 tokens")
+        status, _ = d.verdict()
+        self.assertEqual(status, 401)
+        status, v = d.verdict(headers={"Authorization": "Bearer " + TOKEN_SECRET})
+        self.assertEqual((status, v["outcome"]), (200, "allow"), v)
+
+        # a bad file: the running configuration stays (token and mode), the log says why
+        bad = self.conf("[profiles]\nmode = 1\nprofile = nonsense\n")
+        self.assertEqual(bad, path)
+        self.reload(d, 2)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: "
+                   + re.escape(path) + r":3: profile: unknown profile")
+        status, v = d.verdict(headers={"Authorization": "Bearer " + TOKEN_SECRET})
+        self.assertEqual((status, v["outcome"]), (200, "allow"), v)
+        self.assertEqual(d.verdict()[0], 401)
+
+        # a good file whose directory does not parse: kept as well
+        with open(self.ldif, "a", encoding="ascii") as f:
+            f.write("\ndn: CN=Broken,DC=example,DC=com\nsAMAccountName broken\n")
+        self.write(mode=2)
+        self.reload(d, 3)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: .*ldif: cannot read "
+                   r"the LDIF export")
+        status, v = d.verdict(headers={"Authorization": "Bearer " + TOKEN_SECRET})
+        self.assertEqual((status, v["outcome"]), (200, "allow"), v)
+        self.assertEqual(d.request("GET", "/readyz")[0], 200)
+
+        # restart-only directives are reported and ignored, the rest applies
+        shutil.copy(src("examples", "demo.ldif"), self.ldif)
+        self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2, auth="").replace(
+            "threads = 2", "threads = 3").replace("127.0.0.1:0", "127.0.0.1:1"))
+        self.reload(d, 4)
+        d.wait_log(r"^<4>reload: .*:2: listen changed: needs a restart, ignoring")
+        d.wait_log(r"^<4>reload: .*:3: threads changed: needs a restart, ignoring")
+        status, v = d.verdict()
+        self.assertEqual((status, v["outcome"]), (200, "deny"), v)  # no token, mode 2 again
+
+        # every reload, failed or not, ended with READY=1; the stop says STOPPING=1
+        self.stop(d)
+        self.notify.wait(lambda ms: self.notify.count("STOPPING=1") == 1)
+        seq = [m.split("=")[0] for m in self.notify.msgs]
+        self.assertEqual(seq, ["READY"] + ["RELOADING", "READY"] * 4 + ["STOPPING"], seq)
+
+    def test_flags_survive_reload(self):
+        path = self.write(mode=2)
+        d = self.start("-c", path, "--mode", "1", *ROOT_OK)
+        self.assertEqual(d.verdict()[1]["outcome"], "allow")
+        self.write(mode=2, auth="[log]\nlevel = debug")
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"configuration reloaded")
+        self.assertEqual(d.verdict()[1]["outcome"], "allow")  # --mode 1 still wins
+        self.stop(d)
+
+    def test_several_addresses(self):
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\nlisten = 127.0.0.1:0\nthreads = 1\n")
+        d = self.start("-c", path, *ROOT_OK, listeners=2)
+        self.assertNotEqual(d.addrs[0], d.addrs[1])
+        for i in (0, 1):
+            self.assertEqual(d.request("GET", "/healthz", i=i)[0], 200)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"configuration reloaded")
+        for i in (0, 1):
+            self.assertEqual(d.request("GET", "/healthz", i=i)[0], 200)
+        self.stop(d)
+
+
+class TReloadLoad(Base):
+    """Config reload under load: no request fails."""
+
+    CLIENTS = 8
+    PER_CLIENT = 500
+    RELOADS = 20
+
+    def test_reload_under_load(self):
+        ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), ldif)
+        confs = [self.conf(RELOAD_CONF.format(ldif=ldif, mode=m, auth="[cache]\nsize = %d" % s),
+                           f"c{m}.conf") for m, s in ((2, 10000), (1, 0))]
+        with open(confs[0], encoding="utf-8") as f:
+            live = self.conf(f.read())
+        d = self.start("-c", live, "--threads", "4", *ROOT_OK)
+        body = cert_json("alice-no-sid.pem")
+        failures, outcomes, done = [], set(), [0]
+        lock = threading.Lock()
+
+        def client(k):
+            c = d.conn(timeout=60)
+            try:
+                for i in range(self.PER_CLIENT):
+                    try:
+                        if i % 3 == 2:
+                            c.request("GET", "/readyz")
+                        else:
+                            c.request("POST", "/v1/verdict", body,
+                                      {"Content-Type": "application/json"})
+                        r = c.getresponse()
+                        data = r.read()
+                        if r.status != 200:
+                            raise AssertionError(f"status {r.status}: {data[:200]!r}")
+                        if i % 3 != 2:
+                            with lock:
+                                outcomes.add(json.loads(data)["outcome"])
+                        if r.getheader("Connection", "").lower() == "close":
+                            raise AssertionError("the server closed a keep-alive connection")
+                    except Exception as e:  # noqa: BLE001 - every failure counts
+                        with lock:
+                            failures.append(f"client {k} request {i}: {e!r}")
+                        c.close()
+                        c = d.conn(timeout=60)
+                    with lock:
+                        done[0] += 1
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        total = self.CLIENTS * self.PER_CLIENT
+        for n in range(self.RELOADS):
+            # spread the reloads over the run
+            while True:
+                with lock:
+                    if done[0] >= total * (n + 1) // (self.RELOADS + 2):
+                        break
+                time.sleep(0.005)
+            shutil.copy(confs[(n + 1) % 2], live)
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"configuration reloaded", count=n + 1, timeout=60)
+        for t in threads:
+            t.join(300)
+        self.assertEqual(failures[:10], [], f"{len(failures)} failed requests")
+        self.assertEqual(done[0], total)
+        self.assertEqual(outcomes, {"allow", "deny"})  # the reloads did change the answer
+        self.assertEqual(d.log().count("configuration reloaded"), self.RELOADS)
+        self.assertNotIn("reload failed", d.log())
+        self.stop(d)
+
+
+# ---- socket activation ---------------------------------------------------------------------
+
+# The service manager's part (sd_listen_fds(3)): the descriptors named in argv[1] are moved to
+# 3, 4, ..., LISTEN_PID is set to this process, which keeps its pid across the exec.
+WRAPPER = """
+import fcntl, os, sys
+fds = [int(x) for x in sys.argv[1].split(",")]
+high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
+for fd in fds:
+    os.close(fd)
+for i, fd in enumerate(high):
+    os.dup2(fd, 3 + i)
+    os.close(fd)
+os.environ["LISTEN_FDS"] = str(len(fds))
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+class TSocket(Base):
+    def listening(self, host="127.0.0.1"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        s.listen(16)
+        return s
+
+    def wrapper(self, socks):
+        fds = [s.fileno() for s in socks]
+        return (sys.executable, "-c", WRAPPER, ",".join(map(str, fds))), tuple(fds)
+
+    def test_inherited_sockets_are_used(self):
+        socks = [self.listening(), self.listening()]
+        ports = sorted(s.getsockname()[1] for s in socks)
+        path = self.conf("[server]\nlisten = 127.0.0.1:1\nthreads = 1\n")  # would fail to bind
+        prefix, keep = self.wrapper(socks)
+        d = self.start("-c", path, *ROOT_OK, listeners=2, prefix=prefix, pass_fds=keep)
+        for s in socks:
+            s.close()  # the daemon holds its own copies
+        self.assertEqual(sorted(p for _, p in d.addrs), ports)
+        d.wait_log(r"socket activation: 2 sockets from the service manager")
+        for i in (0, 1):
+            self.assertEqual(d.request("GET", "/healthz", i=i)[0], 200)
+        fds = os.listdir(f"/proc/{d.proc.pid}/fd")
+        self.assertIn("3", fds)
+        self.assertIn("4", fds)
+        self.stop(d)
+
+    def test_other_pid_is_ignored(self):
+        s = self.listening()
+        env = env_for()
+        env.update(LISTEN_FDS="1", LISTEN_PID="1")  # for another process: bind as configured
+        d = self.start("--listen", "127.0.0.1:0", "--threads", "1", *ROOT_OK, env=env)
+        self.assertNotEqual(d.addrs[0][1], s.getsockname()[1])
+        self.assertNotIn("socket activation", d.log())
+        s.close()
+        self.stop(d)
+
+    def test_unusable_socket_is_refused(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # bound, not listening
+        s.bind(("127.0.0.1", 0))
+        prefix, keep = self.wrapper([s])
+        p = subprocess.run([*prefix, ARGS.daemon, "-c", "/dev/null", *ROOT_OK], env=env_for(),
+                           pass_fds=keep, capture_output=True, timeout=30)
+        s.close()
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"socket activation: descriptor 3 is not listening", p.stderr)
+
+
+# ---- privileges ----------------------------------------------------------------------------
+
+
+def ids(pid):
+    out = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Uid", "Gid", "Groups", "CapEff", "CapPrm"):
+                out[k] = v.split()
+    return out
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class TPrivileges(Base):
+    def setUp(self):
+        super().setUp()
+        self.nobody = pwd.getpwnam("nobody")
+        self.private = os.path.join(self.tmp, "private")  # root's only
+        os.mkdir(self.private, 0o700)
+
+    def test_refuses_root(self):
+        p = self.run_daemon("-c", "/dev/null", "--listen", "127.0.0.1:0")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"refusing to run as root", p.stderr)
+        self.assertIn(b"user=", p.stderr)
+
+    def test_allow_root(self):
+        d = self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--allow-root")
+        self.assertEqual(ids(d.proc.pid)["Uid"], ["0"] * 4)
+        d.wait_log(r"^<4>running as root")
+        self.stop(d)
+
+    def test_drop_to_nobody(self):
+        ldif = os.path.join(self.private, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), ldif)
+        os.chmod(ldif, 0o600)
+        key, cert = os.path.join(self.private, "key.pem"), os.path.join(self.private, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        os.chmod(key, 0o600)
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\nthreads = 2\nuser = nobody\n"
+                         "[tls]\ncert = private/cert.pem\nkey = private/key.pem\n"
+                         "[directory]\nldif = private/demo.ldif\n")
+        d = self.start("-c", path, env=env_for(no_leaks=True))
+        d.wait_log(r"running as user nobody, group \S+")
+        st = ids(d.proc.pid)
+        uid, gid = self.nobody.pw_uid, self.nobody.pw_gid
+        self.assertEqual(st["Uid"], [str(uid)] * 4)
+        self.assertEqual(st["Gid"], [str(gid)] * 4)
+        self.assertEqual(st["Groups"], [str(gid)])
+        self.assertEqual(int(st["CapEff"][0], 16), 0)
+        self.assertEqual(int(st["CapPrm"][0], 16), 0)
+        ctx = ssl.create_default_context(cafile=cert)
+        # the key and the LDIF were read as root, before the drop
+        self.assertEqual(d.request("GET", "/readyz", context=ctx)[0], 200)
+        status, body = d.request("POST", "/v1/verdict", cert_json("alice-no-sid.pem"),
+                                 {"Content-Type": "application/json"}, context=ctx)
+        self.assertEqual(status, 200, body)
+        # a reload runs as nobody: the root-only LDIF cannot be read again, the old one stays
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: .*Permission denied")
+        self.assertEqual(d.request("GET", "/readyz", context=ctx)[0], 200)
+        self.stop(d)
+
+    def test_group_and_numeric_user(self):
+        gid = grp.getgrnam("nogroup").gr_gid if self._has_group("nogroup") else 65534
+        d = self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--user",
+                       str(self.nobody.pw_uid), "--group", str(gid), env=env_for(no_leaks=True))
+        st = ids(d.proc.pid)
+        self.assertEqual(st["Uid"], [str(self.nobody.pw_uid)] * 4)
+        self.assertEqual(st["Gid"], [str(gid)] * 4)
+        self.stop(d)
+
+    @staticmethod
+    def _has_group(name):
+        try:
+            grp.getgrnam(name)
+            return True
+        except KeyError:
+            return False
+
+    def test_unprivileged_start(self):
+        """Started as an ordinary user (as systemd does with User=): no flag needed."""
+        nobody = ["setpriv", f"--reuid={self.nobody.pw_uid}", f"--regid={self.nobody.pw_gid}",
+                  "--clear-groups"]
+        d = self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", prefix=nobody,
+                       env=env_for(no_leaks=True))
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+        self.stop(d)
+        d = self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--user", "nobody",
+                       prefix=nobody, env=env_for(no_leaks=True))  # already that user: fine
+        self.stop(d)
+        p = subprocess.run(nobody + [ARGS.daemon, "-c", "/dev/null", "--listen", "127.0.0.1:0",
+                                     "--user", "daemon"], capture_output=True, timeout=30,
+                           env=env_for(no_leaks=True))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"not started as root", p.stderr)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--source", default=os.path.dirname(os.path.dirname(HERE)))
+    ARGS, rest = p.parse_known_args()
+    ARGS.daemon = os.path.abspath(ARGS.daemon)
+    ARGS.source = os.path.abspath(ARGS.source)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
+
+
+if __name__ == "__main__":
+    main()
