@@ -84,9 +84,13 @@ static int parse_u64(const char *s, uint64_t *ret)
     if (*s < '0' || *s > '9')
         return -EINVAL;
     for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -EINVAL;
-        v = v * 10 + (uint64_t)(*s - '0');
+        uint64_t d = (uint64_t)(*s - '0');
+        /* saturate: a length past 2^64 - 1 is simply too large (libmicrohttpd accepts up to
+           it, so "not a number" would leave the client waiting for a body) */
+        if (v > UINT64_MAX / 10 || v * 10 > UINT64_MAX - d)
+            v = UINT64_MAX;
+        else
+            v = v * 10 + d;
     }
     if (*s)
         return -EINVAL;

@@ -113,6 +113,8 @@ struct ldap_dir {
 
     LDAP *ld;       /* the connection (TLS and bind done), or NULL */
     size_t uri_idx; /* which URI ld talks to */
+    size_t first;   /* URI a connection pass starts with: the one after a stalled server */
+    size_t stalls;  /* operation timeouts in a row, one per URI at most before backing off */
 
     unsigned backoff_ms; /* 0: no failure since the last successful connect */
     struct timespec retry_at;
@@ -554,6 +556,19 @@ static void reason_add(char *buf, size_t size, const char *uri, const char *why)
     append(buf, size, why);
 }
 
+/* After a failed pass: calls fail fast with @err until the (doubling) backoff expires. */
+static void back_off(struct ldap_dir *l, int err, const char *reason)
+{
+    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (l->backoff_ms > BACKOFF_MAX_MS)
+        l->backoff_ms = BACKOFF_MAX_MS;
+    l->retry_at = ts_add_ms(now_mono(), l->backoff_ms);
+    l->down_err = err;
+    l->first = 0; /* the next pass tries the servers in their configured order again */
+    l->stalls = 0;
+    copy_line(l->down_reason, sizeof(l->down_reason), reason);
+}
+
 /*
  * Make sure l->ld is a bound connection. *fresh tells whether it was made by this call. While
  * backing off after a failed pass, fail at once with the last error.
@@ -572,7 +587,8 @@ static int ensure_conn(struct ldap_dir *l, bool *fresh, struct sm_errinfo *reter
                     ts_diff_ms(l->retry_at, now));
         return l->down_err;
     }
-    for (size_t i = 0; i < l->n_uris; i++) {
+    for (size_t k = 0; k < l->n_uris; k++) {
+        size_t i = (l->first + k) % l->n_uris;
         char why[sizeof(reason)] = "";
         LDAP *ld = NULL;
         bool stop = false;
@@ -593,12 +609,7 @@ static int ensure_conn(struct ldap_dir *l, bool *fresh, struct sm_errinfo *reter
         if (stop)
             break;
     }
-    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : BACKOFF_FIRST_MS;
-    if (l->backoff_ms > BACKOFF_MAX_MS)
-        l->backoff_ms = BACKOFF_MAX_MS;
-    l->retry_at = ts_add_ms(now_mono(), l->backoff_ms);
-    l->down_err = refused ? SM_E_DIR_REFUSED : SM_E_DIR_DOWN;
-    memcpy(l->down_reason, reason, sizeof(reason));
+    back_off(l, refused ? SM_E_DIR_REFUSED : SM_E_DIR_DOWN, reason);
     errinfo_set(reterr, -1, "%s", reason);
     return l->down_err;
 }
@@ -662,8 +673,18 @@ static int search_error(struct ldap_dir *l, int rc, const char *diag, bool *lost
         drop_conn(l);
         return SM_E_DIR_DOWN;
     case LDAP_TIMEOUT:
+        /*
+         * A server that accepted the connection but does not answer: next time start with the
+         * next URI (the caller repeats the search there at once), and once every URI has
+         * stalled, back off so that requests fail fast instead of each waiting the deadline.
+         */
         errinfo_set(reterr, -1, "%s: no answer within %u ms", uri, l->op_ms);
         drop_conn(l);
+        l->first = (l->uri_idx + 1) % l->n_uris;
+        if (++l->stalls >= l->n_uris)
+            back_off(l, SM_E_DIR_DOWN, reterr ? reterr->text : "no answer");
+        else
+            *lost = true;
         return SM_E_DIR_DOWN;
     default:
         errinfo_set(reterr, -1, "%s: search failed: %s%s%s", uri, ldap_err2string(rc), sep, diag);
@@ -783,7 +804,10 @@ static int search(struct ldap_dir *l, const char *base, int scope, const char *f
         if (rc < 0)
             return rc;
         rc = search_once(l, base, scope, filter, attrs, paged, out, &lost, reterr);
-        if (!(lost && !fresh && attempt == 0))
+        if (rc == 0)
+            l->stalls = 0;
+        /* repeat once on a kept connection found dead, and after each stalled server */
+        if (!lost || (fresh && l->stalls == 0) || attempt >= (int)l->n_uris)
             return rc;
     }
 }
