@@ -1775,10 +1775,15 @@ class TCMetrics(ApiTestCase):
         for route, status in (("/healthz", "200"), ("other", "404"), ("/v1/verdict", "200"),
                               ("/v1/accounts/{name}", "200")):
             with self.subTest(route=route):
-                self.assertEqual(
-                    metric(after, "strongmapd_http_requests_total", route=route, status=status) -
-                    metric(before, "strongmapd_http_requests_total", route=route, status=status),
-                    1)
+                delta = (metric(after, "strongmapd_http_requests_total", route=route,
+                                status=status) -
+                         metric(before, "strongmapd_http_requests_total", route=route,
+                                status=status))
+                if route == "/healthz":
+                    # the harness's own liveness probes may land in between (seen in CI)
+                    self.assertGreaterEqual(delta, 1)
+                else:
+                    self.assertEqual(delta, 1)
         self.assertEqual(metric(after, "strongmapd_verdicts_total", outcome="deny") -
                          metric(before, "strongmapd_verdicts_total", outcome="deny"), 1)
         self.assertGreaterEqual(metric(after, "strongmapd_verdict_reasons_total", outcome="deny",

@@ -759,9 +759,10 @@ ADMIN_DN="CN=Administrator,CN=Users,$BASE"
 LDAPS_ARGS=(--ldap-uri ldaps://127.0.0.1 --ldap-base "$BASE" --ldap-bind-dn "$ADMIN_DN"
     --ldap-password-file "$WORK/ldap.pw" --ldap-ca-file "$PKI/tls_ca.pem")
 
-if ! "$DAEMON" --help 2>&1 | grep -q -- '--ldap-uri'; then
-    fail "daemon: strongmapd --help has no --ldap-uri: the LDAP directory checks did not run" \
-        "$("$DAEMON" --help 2>&1 | head -n 5)"
+if ! "$DAEMON" -c /dev/null --ldap-uri ldap://127.0.0.1:1 --ldap-base "$BASE" -p 2>&1 |
+    grep -q 'ldap_uri'; then
+    fail "daemon: strongmapd does not take --ldap-uri: the LDAP directory checks did not run" \
+        "$("$DAEMON" -c /dev/null --ldap-uri ldap://127.0.0.1:1 --ldap-base "$BASE" -p 2>&1 | head -n 5)"
 else
     # ---- simple bind over ldaps: every verdict
     CUR=ldaps

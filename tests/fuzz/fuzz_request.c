@@ -1,0 +1,269 @@
+/*
+ * tests/fuzz/fuzz_request.c - libFuzzer target: reading HTTP API requests, through the handlers
+ * themselves (api/h_verdict.c, h_inspect.c, h_account.c and what they call in api/params.c:
+ * body_check_encoding(), body_kind(), body_json(), the verdict members, param_name(),
+ * pct_decode(), whatif_*(), parse_certs(); then the engine and the JSON rendering).
+ *
+ * Input: byte 0 chooses the request, the rest is its body (or, for the account route, its
+ * request target after "/v1/accounts/", cut at the first NUL as an HTTP target cannot hold one):
+ *   bits 0-1  route: 0 and 3 POST /v1/verdict, 1 POST /v1/inspect, 2 GET /v1/accounts/{name}
+ *   bits 2-4  Content-Type: one of content_types[] (0: none)
+ *   bits 5-6  Content-Encoding: none, "identity", "gzip", " Identity ; q=1"
+ *
+ * Only the libmicrohttpd boundary is replaced: this file defines the six MHD functions that
+ * api/http.c calls for a request (header lookup, response creation, headers, queueing,
+ * destruction), so req_header(), reply_*() and the problem documents run as in the daemon. The
+ * directory is examples/demo.ldif (found from this file's path, or SM_FUZZ_LDIF), opened once
+ * through dirpool without a cache, so that verdicts and account statuses run to the end; when
+ * it cannot be opened the handlers answer 503 no-directory after parsing.
+ *
+ * Beyond crashes, leaks and sanitizer reports, the target aborts when a handler breaks the
+ * contract of api_internal.h: it must answer exactly once (or return a negative code, which
+ * http.c answers with reply_error()), never 5xx when the directory is there (500 is an internal
+ * error: an engine code problem.c does not know), and every body must be JSON (a problem's
+ * "status" equal to the HTTP status).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api_internal.h"
+#include "dirpool.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- libmicrohttpd, as http.c sees it for one request ---- */
+
+struct MHD_Connection {
+    const char *content_type; /* request headers */
+    const char *content_encoding;
+    unsigned queued; /* MHD_queue_response() calls */
+    unsigned status;
+};
+
+struct MHD_Response {
+    char *buf;
+    size_t len;
+    MHD_ContentReaderFreeCallback free_cb;
+    char ctype[64];
+};
+
+const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                                        const char *key)
+{
+    if (kind != MHD_HEADER_KIND || !c)
+        return NULL;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+        return c->content_type;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) == 0)
+        return c->content_encoding;
+    return NULL;
+}
+
+static struct MHD_Response *response_new(size_t len, void *buf, MHD_ContentReaderFreeCallback cb)
+{
+    struct MHD_Response *r = calloc(1, sizeof(*r));
+
+    if (r) {
+        r->buf = buf;
+        r->len = len;
+        r->free_cb = cb;
+    }
+    return r;
+}
+
+struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer,
+                                                     enum MHD_ResponseMemoryMode mode)
+{
+    if (mode != MHD_RESPMEM_PERSISTENT)
+        abort(); /* http.c only passes static texts this way */
+    return response_new(size, buffer, NULL);
+}
+
+struct MHD_Response *
+MHD_create_response_from_buffer_with_free_callback(size_t size, void *buffer,
+                                                   MHD_ContentReaderFreeCallback crfc)
+{
+    return response_new(size, buffer, crfc);
+}
+
+enum MHD_Result MHD_add_response_header(struct MHD_Response *r, const char *header,
+                                        const char *content)
+{
+    if (!r || !header || !content || strpbrk(content, "\r\n"))
+        abort(); /* a header value with CR/LF would split the response */
+    if (strcasecmp(header, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+        snprintf(r->ctype, sizeof(r->ctype), "%s", content);
+    return MHD_YES;
+}
+
+static void check_body(const struct MHD_Response *r, unsigned status)
+{
+    json_error_t jerr;
+    json_t *doc;
+
+    if (strcmp(r->ctype, "application/json") != 0 &&
+        strcmp(r->ctype, "application/problem+json") != 0)
+        abort(); /* the routes fuzzed here answer JSON only */
+    doc = json_loadb(r->buf, r->len, 0, &jerr);
+    if (!doc)
+        abort();
+    if (status >= 400) {
+        json_t *st = json_object_get(doc, "status");
+        json_t *type = json_object_get(doc, "type");
+        if (strcmp(r->ctype, "application/problem+json") != 0 || !json_is_integer(st) ||
+            json_integer_value(st) != (json_int_t)status || !json_is_string(type) ||
+            strncmp(json_string_value(type), API_PROBLEM_TYPE_BASE,
+                    strlen(API_PROBLEM_TYPE_BASE)) != 0)
+            abort();
+    } else if (strcmp(r->ctype, "application/json") != 0 || !json_is_object(doc)) {
+        abort();
+    }
+    json_decref(doc);
+}
+
+enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status,
+                                   struct MHD_Response *r)
+{
+    if (!c || !r || ++c->queued > 1)
+        abort(); /* answered twice */
+    c->status = status;
+    check_body(r, status);
+    return MHD_YES;
+}
+
+void MHD_destroy_response(struct MHD_Response *r)
+{
+    if (!r)
+        return;
+    if (r->free_cb)
+        r->free_cb(r->buf);
+    free(r);
+}
+
+/* ---- the server's state ---- */
+
+static const char *const content_types[8] = {
+    NULL,
+    "application/json",
+    "application/x-pem-file",
+    "application/pkix-cert",
+    "text/plain; charset=utf-8",
+    "application/merge-patch+json",
+    "image/png",
+    " APPLICATION/JSON ; charset=utf-8",
+};
+static const char *const content_encodings[4] = { NULL, "identity", "gzip", " Identity ; q=1" };
+
+static struct api server;
+static struct api_snapshot *snapshot;
+static struct dirpool *dir;
+
+static void setup(void)
+{
+    static char ldif[4096];
+    struct api_runtime rt;
+    struct opt_dir od = { 0 };
+    struct dirpool_config dc = { 0 };
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    const char *env = getenv("SM_FUZZ_LDIF");
+
+    if (env) {
+        snprintf(ldif, sizeof(ldif), "%s", env);
+    } else {
+        /* this file is <root>/tests/fuzz/fuzz_request.c */
+        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_request.c");
+        int n = tail ? (int)(tail - __FILE__) : 0;
+        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
+    }
+    od.ldif = ldif;
+    dc.dir = &od;
+    dc.handles = 1;
+    dc.cache_size = 0; /* no state from one input to the next */
+    if (dirpool_open(&dc, &dir, &e) < 0) {
+        fprintf(stderr, "fuzz_request: no directory (%s: %s); verdicts answer 503\n", ldif, e.text);
+        dir = NULL;
+    }
+    metrics_init(&server.metrics);
+    api_runtime_init(&rt);
+    rt.dir = dir;
+    if (snapshot_new(&rt, &snapshot) < 0)
+        abort();
+}
+
+/* ---- one request ---- */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char prefix[] = "/v1/accounts/";
+    struct MHD_Connection conn = { 0 };
+    struct api_request *req;
+    unsigned sel;
+    int ret;
+
+    if (!snapshot)
+        setup();
+    if (size < 1)
+        return 0;
+    sel = data[0];
+    data++;
+    size--;
+
+    req = calloc(1, sizeof(*req));
+    if (!req)
+        return 0;
+    req->api = &server;
+    req->conn = &conn;
+    req->rt = snapshot;
+    strcpy(req->id, "fuzz-1");
+    conn.content_type = content_types[(sel >> 2) & 7];
+    conn.content_encoding = content_encodings[(sel >> 5) & 3];
+
+    switch (sel & 3) {
+    case 2: {
+        size_t n = strnlen((const char *)data, size);
+
+        req->target = malloc(sizeof(prefix) + n);
+        if (!req->target)
+            goto out;
+        memcpy(req->target, prefix, sizeof(prefix) - 1);
+        memcpy(req->target + sizeof(prefix) - 1, data, n);
+        req->target[sizeof(prefix) - 1 + n] = '\0';
+        ret = h_account(req);
+        break;
+    }
+    default:
+        /* the body as http.c keeps it: its own buffer, NUL-terminated */
+        req->body = malloc(size + 1);
+        if (!req->body)
+            goto out;
+        memcpy(req->body, data, size);
+        req->body[size] = '\0';
+        req->body_len = size;
+        req->body_cap = size + 1;
+        ret = (sel & 3) == 1 ? h_inspect(req) : h_verdict(req);
+        break;
+    }
+    /* http.c's dispatch(): a handler that returns an error without answering gets
+       reply_error(); one that returns 0 without answering is a bug. */
+    if (!req->replied) {
+        if (ret >= 0)
+            abort();
+        reply_error(req, ret, NULL);
+    }
+    if (conn.queued != 1 || !req->replied || conn.status != req->status)
+        abort();
+    if (conn.status == 500 || (conn.status >= 500 && dir))
+        abort();
+
+out:
+    free(req->body);
+    free(req->target);
+    free(req);
+    return 0;
+}
