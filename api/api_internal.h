@@ -82,6 +82,12 @@ struct api_request {
      * strings or req-owned. */
     const char *extra_header, *extra_value;
     char hdr_buf[128]; /* extra_value when built per request */
+    /* Directory-bound routes run on the job pool with the connection suspended: the response
+       is built there and queued by the next handler call after the resume. */
+    bool deferred;                /* handed to the job pool (set before suspending) */
+    struct MHD_Response *pending; /* owned: the response to queue after the resume */
+    unsigned pending_status;
+    struct api_request *job_next; /* job queue link (under api->jobs_lock) */
 };
 
 /* ---- routes.c ---- */
@@ -96,6 +102,7 @@ struct api_route {
                            "/" included (the handler reads it from req->target) */
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
+    bool directory;  /* may wait on the directory: runs on the job pool, off MHD's threads */
     int scope;       /* enum api_route_id: its scope is configured; -1: always open, and not
                         rate-limited (/healthz, /readyz) */
 };
@@ -455,6 +462,14 @@ struct api {
     pthread_t watchdog;
     struct ratelimit *rl;
     struct api_metrics metrics;
+    /* job pool for directory-bound requests, so that a stalled directory never blocks
+       libmicrohttpd's threads (and with them /healthz and /v1/inspect) */
+    pthread_mutex_t jobs_lock;
+    pthread_cond_t jobs_cond;
+    struct api_request *jobs_head, *jobs_tail;
+    bool jobs_stop; /* under jobs_lock */
+    pthread_t *job_threads;
+    unsigned n_job_threads;
 };
 
 #endif

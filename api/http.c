@@ -141,6 +141,8 @@ static void body_release(struct api *api, struct api_request *req)
 static struct api_request *request_free(struct api_request *req)
 {
     if (req) {
+        if (req->pending)
+            MHD_destroy_response(req->pending);
         body_release(req->api, req);
         snapshot_put(req->rt);
         free(req->target);
@@ -218,7 +220,12 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
         ret = -ENOMEM;
         goto out_destroy;
     }
-    if (MHD_queue_response(req->conn, status, resp) != MHD_YES) {
+    if (req->deferred) {
+        /* on a job thread: the connection is suspended; queued after the resume */
+        req->pending = resp;
+        req->pending_status = status;
+        resp = NULL;
+    } else if (MHD_queue_response(req->conn, status, resp) != MHD_YES) {
         ret = -EIO;
         goto out_destroy;
     }
@@ -227,7 +234,8 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
     req->bytes = req->head ? 0 : len;
 
 out_destroy:
-    MHD_destroy_response(resp); /* the connection holds its own reference */
+    if (resp)
+        MHD_destroy_response(resp); /* the connection holds its own reference */
     return ret;
 }
 
@@ -552,11 +560,21 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
     return 0;
 }
 
+/* The route's handler, and the fallbacks when it did not answer. */
+static int run_handler(struct api_request *req)
+{
+    int ret = req->route->handler(req);
+    if (req->replied)
+        return 0; /* a handler may answer an error itself and return its code */
+    if (ret < 0)
+        return reply_error(req, ret, NULL);
+    log_errx("request %s: handler returned without a response", req->id);
+    return reply_problem(req, API_P_INTERNAL, NULL);
+}
+
 /* Last call: the whole request is in; answer it. */
 static int dispatch(struct api_request *req)
 {
-    int ret;
-
     if (req->denied)
         return reply_refusal(req);
     if (req->body_too_large) {
@@ -573,13 +591,46 @@ static int dispatch(struct api_request *req)
             return reply_problem(req, API_P_METHOD_NOT_ALLOWED, NULL);
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     }
-    ret = req->route->handler(req);
-    if (req->replied)
-        return 0; /* a handler may answer an error itself and return its code */
-    if (ret < 0)
-        return reply_error(req, ret, NULL);
-    log_errx("request %s: handler returned without a response", req->id);
-    return reply_problem(req, API_P_INTERNAL, NULL);
+    if (req->route->directory && req->api->n_job_threads) {
+        /* may wait on the directory: off libmicrohttpd's thread, which stays free for others */
+        req->deferred = true;
+        MHD_suspend_connection(req->conn);
+        pthread_mutex_lock(&req->api->jobs_lock);
+        if (req->api->jobs_tail)
+            req->api->jobs_tail->job_next = req;
+        else
+            req->api->jobs_head = req;
+        req->api->jobs_tail = req;
+        pthread_cond_signal(&req->api->jobs_cond);
+        pthread_mutex_unlock(&req->api->jobs_lock);
+        return 0;
+    }
+    return run_handler(req);
+}
+
+/* One job thread: runs directory-bound handlers, then resumes their connections. */
+static void *job_main(void *arg)
+{
+    struct api *api = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&api->jobs_lock);
+        while (!api->jobs_head && !api->jobs_stop)
+            pthread_cond_wait(&api->jobs_cond, &api->jobs_lock);
+        struct api_request *req = api->jobs_head;
+        if (!req) { /* stopping and nothing left */
+            pthread_mutex_unlock(&api->jobs_lock);
+            return NULL;
+        }
+        api->jobs_head = req->job_next;
+        if (!api->jobs_head)
+            api->jobs_tail = NULL;
+        req->job_next = NULL;
+        pthread_mutex_unlock(&api->jobs_lock);
+        if (run_handler(req) < 0 && !req->replied)
+            log_errx("request %s: no response could be built", req->id);
+        MHD_resume_connection(req->conn);
+    }
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -600,6 +651,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         n = *upload_data_size;
         *upload_data_size = 0;
         return body_add(api, req, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+    }
+    if (req->deferred) {
+        /* resumed after its job: queue the response it built (none: out of memory, close) */
+        if (!req->pending)
+            return req->pending_status == 0 ? MHD_NO : MHD_YES;
+        struct MHD_Response *resp = req->pending;
+        req->pending = NULL;
+        enum MHD_Result r = MHD_queue_response(conn, req->pending_status, resp);
+        MHD_destroy_response(resp);
+        return r;
     }
     if (req->replied)
         return MHD_YES;
@@ -750,8 +811,40 @@ static void free_secret(char *s)
 }
 
 /* Free @api before or after a failed start (MHD not running). */
+/* Start one job thread per worker thread (as many as the directory pool has handles). */
+static int jobs_start(struct api *api, unsigned n)
+{
+    api->job_threads = calloc(n, sizeof(*api->job_threads));
+    if (!api->job_threads)
+        return -ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        if (pthread_create(&api->job_threads[i], NULL, job_main, api) != 0)
+            return -EAGAIN; /* the ones started are joined by jobs_stop() */
+        api->n_job_threads = i + 1;
+    }
+    return 0;
+}
+
+/* Let the job threads finish what is queued (each resumes its connection), then join them.
+ * Before MHD_stop_daemon(): libmicrohttpd must not be stopped with suspended connections. */
+static void jobs_stop(struct api *api)
+{
+    pthread_mutex_lock(&api->jobs_lock);
+    api->jobs_stop = true;
+    pthread_cond_broadcast(&api->jobs_cond);
+    pthread_mutex_unlock(&api->jobs_lock);
+    for (unsigned i = 0; i < api->n_job_threads; i++)
+        pthread_join(api->job_threads[i], NULL);
+    api->n_job_threads = 0;
+    free(api->job_threads);
+    api->job_threads = NULL;
+}
+
 static void api_free(struct api *api)
 {
+    jobs_stop(api);
+    pthread_mutex_destroy(&api->jobs_lock);
+    pthread_cond_destroy(&api->jobs_cond);
     conn_watchdog_stop(api);
     snapshot_put(api->rt);
     ratelimit_free(api->rl);
@@ -850,6 +943,8 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     metrics_init(&api->metrics);
     pthread_mutex_init(&api->rt_lock, NULL);
     pthread_mutex_init(&api->conns_lock, NULL);
+    pthread_mutex_init(&api->jobs_lock, NULL);
+    pthread_cond_init(&api->jobs_cond, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&api->conns_cond, &ca);
@@ -885,6 +980,9 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     tls[n_tls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     if ((r = conn_watchdog_start(api)) < 0)
         goto out_fail;
+    if ((r = jobs_start(api, cfg->threads)) < 0)
+        goto out_fail;
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
 
     /* The logger goes first so that start-up messages reach it too. */
     api->mhd = MHD_start_daemon(
@@ -947,6 +1045,7 @@ struct api *api_stop(struct api *api)
 {
     if (!api)
         return NULL;
+    jobs_stop(api);            /* resumes every suspended connection first */
     MHD_stop_daemon(api->mhd); /* every request completes (on_completed()) before it returns */
     if (api->quiesced)
         close(api->listen_fd); /* MHD leaves a quiesced socket to us */

@@ -10,12 +10,13 @@
 /* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). The last
  * column is the route's configurable scope (struct api_runtime), -1: always open. */
 static const struct api_route routes[] = {
-    { "GET", "/healthz", h_health, false, -1 },
-    { "GET", "/readyz", h_ready, false, -1 },
-    { "POST", "/v1/inspect", h_inspect, true, API_ROUTE_INSPECT },
-    { "POST", "/v1/verdict", h_verdict, true, API_ROUTE_VERDICT },
-    { "GET", "/v1/accounts/{name}", h_account, false, API_ROUTE_ACCOUNT },
-    { "GET", "/metrics", h_metrics, false, API_ROUTE_METRICS },
+    /* method, path, handler, takes a body, waits on the directory, scope */
+    { "GET", "/healthz", h_health, false, false, -1 },
+    { "GET", "/readyz", h_ready, false, true, -1 },
+    { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT },
+    { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT },
+    { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT },
+    { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

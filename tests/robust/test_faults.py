@@ -18,10 +18,9 @@ goes to the directory (with the cache, lookups made before an outage keep answer
    latency measured), no connection errors; after the restart every verdict is 200 again
    (time to recovery measured).
 4. A stalled peer as the only URI, plain ldap:// and ldaps://: verdicts get 503 within
-   deadline + margin, sequentially and 3 at once; /healthz meanwhile waits at most one deadline
-   (directory calls share libmicrohttpd's worker threads; the number is printed).
+   deadline + margin, sequentially and 3 at once; /healthz stays fast meanwhile.
 5. A stalled peer as the first URI, slapd second: verdicts are answered within deadline +
-   margin and fail over to slapd (200); /healthz as in 4.
+   margin and fail over to slapd (200); /healthz stays fast meanwhile.
    For 4 and 5 the daemon runs ONE worker thread: with two, which request waits behind which
    depends on how libmicrohttpd's threads happen to accept the connections, and the checks
    would pass or fail by chance.
@@ -54,6 +53,7 @@ BACKOFF_MAX_S = 5.0
 LOAD_CLIENTS = 8
 # Stalled peers: the daemon runs one worker thread (one LDAP handle, one backoff), so that
 # which request waits on what does not depend on how connections spread over threads.
+HEALTH_S = 1.0  # /healthz while the directory stalls (measured ~1 ms)
 STALL_CLIENTS = 3
 STALL_PAUSE_S = 0.5  # > the backoff's first step (100 ms)
 
@@ -393,11 +393,10 @@ def stalled_checks(res, args, d, label, expect_status):
     res.check(f"{label}: concurrent verdicts {want}", all(s == want for s in cst), f"{cst}")
     worst = max(hl) if hl else float("inf")
     res.number(f"{label}: /healthz meanwhile: {len(hl)} requests, max", f"{worst:.3f}", "s")
-    # Known limit: directory calls run on libmicrohttpd's worker threads, so a /healthz that
-    # lands on a thread busy with a stalled verdict waits for it, at most one deadline (the
-    # daemon fails fast after that). What must hold: no hang beyond the deadline + margin.
-    res.check(f"{label}: /healthz never waits beyond the directory deadline + margin "
-              f"({bound:.0f} s) while verdicts wait on the directory", worst <= bound,
+    # Directory-bound requests run on the daemon's job pool with their connection suspended,
+    # so libmicrohttpd's threads (and /healthz) never wait on the directory.
+    res.check(f"{label}: /healthz stays fast (< {HEALTH_S} s) while verdicts wait on the "
+              "directory", worst < HEALTH_S,
               f"max {worst:.2f} s")
 
 
