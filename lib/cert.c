@@ -9,7 +9,9 @@
  * mbedTLS's own field parsers instead, so those certificates still get every fact.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +21,11 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
-#include <mbedtls/sha1.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
 #include <strongmap/cert.h>
 
+#include "hash.h"
 #include "names.h"
 #include "util.h"
 
@@ -44,23 +45,23 @@ struct view {
     mbedtls_x509_buf sig_oid;
 };
 
-/* Per-certificate analysis context. */
+/*
+ * Per-certificate analysis context. Only the part before @eku is zeroed when a context is made:
+ * the arrays (9 KB) are read only below their counts, and zeroing them cost more than a
+ * twentieth of the whole analysis.
+ */
 struct ctx {
     struct arena *a;
     struct sm_cert *c;
     time_t now;
+    size_t n_eku, n_crl, n_aia_i, n_aia_o, n_maps;
+    int err; /* first allocation failure */
     /* collected while walking extensions */
     const char *eku[SM_MAX_LIST];
-    size_t n_eku;
     const char *crl[SM_MAX_LIST];
-    size_t n_crl;
     const char *aia_i[SM_MAX_LIST];
-    size_t n_aia_i;
     const char *aia_o[SM_MAX_LIST];
-    size_t n_aia_o;
     struct sm_mapping maps[SM_MAP__COUNT + SM_MAX_SAN];
-    size_t n_maps;
-    int err; /* first allocation failure */
 };
 
 #define CHECK_ALLOC(ctx, p)                                                                        \
@@ -71,10 +72,106 @@ struct ctx {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
+/*
+ * The dotted text of a DER OID (contents only) into @buf; its length, or -1 when the OID is
+ * empty, truncated, has an arc above 2^64 - 1 or does not fit. The first subidentifier is split
+ * as X.690 8.19.4 says (so 2.999 reads as 2.999). Called for every name attribute, extension and
+ * EKU of every certificate: mbedTLS's version formats each arc with snprintf, a quarter of the
+ * whole analysis (docs/performance.md).
+ */
+static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
+{
+    /* the OIDs nearly every certificate carries, by their DER (generated, not typed) */
+#define COMMON_OID(der, dotted)                                                                    \
+    {                                                                                              \
+        der, sizeof(der) - 1, dotted, sizeof(dotted) - 1                                           \
+    }
+    static const struct {
+        const char *der;
+        size_t len;
+        const char *dotted;
+        size_t dlen;
+    } common[] = {
+        COMMON_OID("\x55\x04\x03", "2.5.4.3"),
+        COMMON_OID("\x55\x04\x06", "2.5.4.6"),
+        COMMON_OID("\x55\x04\x07", "2.5.4.7"),
+        COMMON_OID("\x55\x04\x08", "2.5.4.8"),
+        COMMON_OID("\x55\x04\x0a", "2.5.4.10"),
+        COMMON_OID("\x55\x04\x0b", "2.5.4.11"),
+        COMMON_OID("\x55\x04\x05", "2.5.4.5"),
+        COMMON_OID("\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", "0.9.2342.19200300.100.1.25"),
+        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", "1.2.840.113549.1.9.1"),
+        COMMON_OID("\x55\x1d\x0e", "2.5.29.14"),
+        COMMON_OID("\x55\x1d\x0f", "2.5.29.15"),
+        COMMON_OID("\x55\x1d\x11", "2.5.29.17"),
+        COMMON_OID("\x55\x1d\x13", "2.5.29.19"),
+        COMMON_OID("\x55\x1d\x1f", "2.5.29.31"),
+        COMMON_OID("\x55\x1d\x20", "2.5.29.32"),
+        COMMON_OID("\x55\x1d\x23", "2.5.29.35"),
+        COMMON_OID("\x55\x1d\x25", "2.5.29.37"),
+        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x01\x01", "1.3.6.1.5.5.7.1.1"),
+        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x19\x02", "1.3.6.1.4.1.311.25.2"),
+        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x07", "1.3.6.1.4.1.311.21.7"),
+        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02", "1.3.6.1.4.1.311.20.2"),
+        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x0a", "1.3.6.1.4.1.311.21.10"),
+        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x01", "1.3.6.1.5.5.7.3.1"),
+        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x02", "1.3.6.1.5.5.7.3.2"),
+        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x02", "1.3.6.1.4.1.311.20.2.2"),
+        COMMON_OID("\x2b\x06\x01\x05\x02\x03\x04", "1.3.6.1.5.2.3.4"),
+        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", "1.2.840.113549.1.1.11"),
+        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", "1.2.840.113549.1.1.1"),
+        COMMON_OID("\x2a\x86\x48\xce\x3d\x04\x03\x02", "1.2.840.10045.4.3.2"),
+        COMMON_OID("\x2a\x86\x48\xce\x3d\x02\x01", "1.2.840.10045.2.1"),
+        COMMON_OID("\x2a\x86\x48\xce\x3d\x03\x01\x07", "1.2.840.10045.3.1.7"),
+    };
+    size_t o = 0;
+    bool first = true;
+#undef COMMON_OID
+    for (size_t i = 0; i < ARRAY_SIZE(common); i++)
+        if (common[i].len == len && (uint8_t)common[i].der[len - 1] == p[len - 1] &&
+            memcmp(common[i].der, p, len) == 0) {
+            if (common[i].dlen >= cap)
+                return -1;
+            memcpy(buf, common[i].dotted, common[i].dlen + 1);
+            return (int)common[i].dlen;
+        }
+    if (len == 0 || (p[len - 1] & 0x80))
+        return -1;
+    for (size_t i = 0; i < len;) {
+        uint64_t v = 0;
+        do {
+            if (v > (UINT64_MAX >> 7))
+                return -1;
+            v = (v << 7) | (p[i] & 0x7f);
+        } while (p[i++] & 0x80);
+        if (first) {
+            unsigned top = v < 40 ? 0 : v < 80 ? 1 : 2;
+            if (cap - o < 3)
+                return -1;
+            buf[o++] = (char)('0' + top);
+            v -= 40u * top;
+            first = false;
+        }
+        char digits[20];
+        size_t nd = 0;
+        do {
+            digits[nd++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        if (cap - o < nd + 2)
+            return -1;
+        buf[o++] = '.';
+        while (nd)
+            buf[o++] = digits[--nd];
+    }
+    buf[o] = '\0';
+    return (int)o;
+}
+
 static const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid)
 {
     char buf[128];
-    int n = mbedtls_oid_get_numeric_string(buf, sizeof(buf), oid);
+    int n = oid_text(oid->p, oid->len, buf, sizeof(buf));
     if (n < 0)
         return arena_strdup(a, "invalid-oid");
     return arena_strndup(a, buf, (size_t)n);
@@ -176,11 +273,41 @@ static const struct oid_name oid_names[] = {
     { "1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1" },
 };
 
-const char *sm_oid_name(const char *dotted)
+/*
+ * The table in strcmp order, for a binary search: sm_oid_name() runs for every extension, EKU
+ * and signature of every certificate, and a linear scan cost more than the name walk itself.
+ * Sorted once, at the first call, so the source table can stay grouped by kind.
+ */
+static const struct oid_name *oid_sorted[ARRAY_SIZE(oid_names)];
+static pthread_once_t oid_sorted_once = PTHREAD_ONCE_INIT;
+
+static int oid_name_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct oid_name *const *)a)->oid,
+                  (*(const struct oid_name *const *)b)->oid);
+}
+
+static void oid_sort(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(oid_names); i++)
-        if (strcmp(oid_names[i].oid, dotted) == 0)
-            return oid_names[i].name;
+        oid_sorted[i] = &oid_names[i];
+    qsort(oid_sorted, ARRAY_SIZE(oid_sorted), sizeof(oid_sorted[0]), oid_name_cmp);
+}
+
+const char *sm_oid_name(const char *dotted)
+{
+    size_t lo = 0, hi = ARRAY_SIZE(oid_sorted);
+    pthread_once(&oid_sorted_once, oid_sort);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(oid_sorted[mid]->oid, dotted);
+        if (c == 0)
+            return oid_sorted[mid]->name;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -290,7 +417,8 @@ static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_na
                 return SM_E_TOO_MANY;
             if (attrs) {
                 char dotted[128];
-                if (mbedtls_oid_get_numeric_string(dotted, sizeof(dotted), &oid) < 0)
+                memset(&attrs[n], 0, sizeof(attrs[n]));
+                if (oid_text(oid.p, oid.len, dotted, sizeof(dotted)) < 0)
                     return SM_E_CERT;
                 int r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l);
                 if (r < 0)
@@ -306,15 +434,14 @@ static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_na
 
 static int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *out)
 {
-    int n = walk_name(x, der, len, NULL);
+    struct sm_name_attr tmp[SM_MAX_NAME_ATTRS]; /* one walk, then a right-sized copy */
+    int n = walk_name(x, der, len, tmp);
     if (n < 0)
         return n;
     struct sm_name_attr *attrs = arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof(*attrs));
     if (!attrs)
         return -ENOMEM;
-    int r = walk_name(x, der, len, attrs);
-    if (r < 0)
-        return r;
+    memcpy(attrs, tmp, (size_t)n * sizeof(*attrs));
     out->attrs = attrs;
     out->n_attrs = (size_t)n;
     return name_render(x->a, out);
@@ -878,8 +1005,8 @@ static void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
         return;
     if (mbedtls_asn1_get_bitstring(&p, end, &bits) != 0)
         return;
-    uint8_t h[20];
-    mbedtls_sha1_ret(bits.p, bits.len, h);
+    uint8_t h[SM_SHA1_LEN];
+    sm_sha1(bits.p, bits.len, h);
     hex_upper(h, 20, c->spk_sha1);
 
     if (OID_IS(&alg, OID_RSA) || OID_IS(&alg, OID_RSA_PSS)) {
@@ -927,9 +1054,26 @@ static void set_time(struct ctx *x, const mbedtls_x509_time *t, const char **tex
     tm.tm_min = t->min;
     tm.tm_sec = t->sec;
     *tt = timegm(&tm);
-    *text = arena_printf(x->a, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour,
-                         t->min, t->sec);
-    CHECK_ALLOC(x, *text);
+    /* RFC 3339, "%04d-%02d-%02dT%02d:%02d:%02dZ" without printf (mbedTLS bounds every field) */
+    char *s = arena_alloc(x->a, sizeof("YYYY-MM-DDTHH:MM:SSZ"));
+    CHECK_ALLOC(x, s);
+    if (!s)
+        return;
+    const int v[6] = { t->year, t->mon, t->day, t->hour, t->min, t->sec };
+    static const char sep[6] = { '-', '-', 'T', ':', ':', 'Z' };
+    char *o = s;
+    for (int i = 0; i < 6; i++) {
+        unsigned u = v[i] < 0 ? 0 : (unsigned)v[i];
+        if (i == 0) {
+            *o++ = (char)('0' + u / 1000 % 10);
+            *o++ = (char)('0' + u / 100 % 10);
+        }
+        *o++ = (char)('0' + u / 10 % 10);
+        *o++ = (char)('0' + u % 10);
+        *o++ = sep[i];
+    }
+    *o = '\0';
+    *text = s;
 }
 
 /* ---- the fallback walk for certificates mbedTLS refuses whole -------------------------- */
@@ -1039,30 +1183,30 @@ static void build_mappings(struct ctx *x)
     /* Samba's parser starts a new tag at every '<': a name holding one can never match there */
     bool samba_iss = !strchr(c->issuer.samba, '<'), samba_sub = !strchr(c->subject.samba, '<');
     if (rev)
-        add_mapping(x, SM_MAP_ISSUER_SERIAL, arena_printf(a, "X509:<I>%s<SR>%s", iss, rev),
-                    arena_printf(a, "X509:<I>%s<SR>%s", c->issuer.samba, rev_samba), samba_iss);
+        add_mapping(x, SM_MAP_ISSUER_SERIAL, arena_cat(a, "X509:<I>", iss, "<SR>", rev, NULL),
+                    arena_cat(a, "X509:<I>", c->issuer.samba, "<SR>", rev_samba, NULL), samba_iss);
     if (c->ski)
-        add_mapping(x, SM_MAP_SKI, arena_printf(a, "X509:<SKI>%s", c->ski), NULL, true);
-    add_mapping(x, SM_MAP_SHA1_PUKEY, arena_printf(a, "X509:<SHA1-PUKEY>%s", c->sha1), NULL, true);
+        add_mapping(x, SM_MAP_SKI, arena_cat(a, "X509:<SKI>", c->ski, NULL), NULL, true);
+    add_mapping(x, SM_MAP_SHA1_PUKEY, arena_cat(a, "X509:<SHA1-PUKEY>", c->sha1, NULL), NULL, true);
     if (c->sid.status == SM_SID_VALID) {
         const struct sm_sid *sid =
             c->sid.source == SM_SID_SOURCE_EXTENSION ? &c->sid.extension.sid : &c->sid.uri.sid;
         char st[SM_SID_TEXT_MAX];
         sm_sid_format(sid, st, sizeof(st));
-        add_mapping(x, SM_MAP_ISSUER_SID, arena_printf(a, "X509:<I>%s<SID>%s", iss, st), NULL,
+        add_mapping(x, SM_MAP_ISSUER_SID, arena_cat(a, "X509:<I>", iss, "<SID>", st, NULL), NULL,
                     false);
     }
     if (c->subject.n_attrs) {
-        add_mapping(x, SM_MAP_ISSUER_SUBJECT, arena_printf(a, "X509:<I>%s<S>%s", iss, sub),
-                    arena_printf(a, "X509:<I>%s<S>%s", c->issuer.samba, c->subject.samba),
+        add_mapping(x, SM_MAP_ISSUER_SUBJECT, arena_cat(a, "X509:<I>", iss, "<S>", sub, NULL),
+                    arena_cat(a, "X509:<I>", c->issuer.samba, "<S>", c->subject.samba, NULL),
                     samba_iss && samba_sub);
-        add_mapping(x, SM_MAP_SUBJECT_ONLY, arena_printf(a, "X509:<S>%s", sub),
-                    arena_printf(a, "X509:<S>%s", c->subject.samba), samba_sub);
+        add_mapping(x, SM_MAP_SUBJECT_ONLY, arena_cat(a, "X509:<S>", sub, NULL),
+                    arena_cat(a, "X509:<S>", c->subject.samba, NULL), samba_sub);
     }
     for (size_t i = 0; i < c->n_san; i++)
         if (c->san[i].type == SM_SAN_EMAIL)
-            add_mapping(x, SM_MAP_RFC822, arena_printf(a, "X509:<RFC822>%s", c->san[i].value), NULL,
-                        true);
+            add_mapping(x, SM_MAP_RFC822, arena_cat(a, "X509:<RFC822>", c->san[i].value, NULL),
+                        NULL, true);
     struct sm_mapping *m = arena_alloc(a, (x->n_maps ? x->n_maps : 1) * sizeof(*m));
     CHECK_ALLOC(x, m);
     if (m)
@@ -1235,13 +1379,14 @@ static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const
 static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
                    struct sm_cert *c, struct sm_errinfo *e)
 {
-    struct ctx *x = calloc(1, sizeof(*x));
+    struct ctx *x = malloc(sizeof(*x));
     mbedtls_x509_crt crt;
     struct view v;
     int ret;
 
     if (!x)
         return -ENOMEM;
+    memset(x, 0, offsetof(struct ctx, eku));
     x->a = a;
     x->c = c;
     x->now = now;
@@ -1293,12 +1438,12 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     set_time(x, &v.valid_from, &c->not_before, &c->not_before_t);
     set_time(x, &v.valid_to, &c->not_after, &c->not_after_t);
 
-    uint8_t h[32];
-    mbedtls_sha1_ret(v.raw, v.raw_len, h);
+    uint8_t h[SM_SHA256_LEN];
+    sm_sha1(v.raw, v.raw_len, h);
     hex_upper(h, 20, c->sha1);
-    mbedtls_sha256_ret(v.raw, v.raw_len, h, 0);
+    sm_sha256(v.raw, v.raw_len, h);
     hex_upper(h, 32, c->sha256);
-    mbedtls_sha1_ret(v.spki.p, v.spki.len, h);
+    sm_sha1(v.spki.p, v.spki.len, h);
     hex_upper(h, 20, c->spki_sha1);
     analyse_spki(x, &v.spki);
     c->sig_alg_oid = oid_dotted(a, &v.sig_oid);

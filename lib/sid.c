@@ -63,30 +63,43 @@ static void describe_char(char c, char *buf, size_t size)
         snprintf(buf, size, "byte 0x%02X", u);
 }
 
+/* The name of a SID component for a message: @name, or "sub-authority N" when @sub > 0. */
+static const char *component(char *buf, size_t size, const char *name, unsigned sub)
+{
+    if (!sub)
+        return name;
+    snprintf(buf, size, "sub-authority %u", sub);
+    return buf;
+}
+
 /*
- * Read a decimal component starting at *pos, ending at '-' or the end of the text. @what names
- * the component for messages. Fails on an empty component, a non-digit, or a value above @max.
+ * Read a decimal component starting at *pos, ending at '-' or the end of the text. @name (or,
+ * when @sub > 0, "sub-authority @sub") names the component for messages. Fails on an empty
+ * component, a non-digit, or a value above @max.
  */
-static int read_decimal(const char *text, size_t len, size_t *pos, uint64_t max, const char *what,
-                        uint64_t *ret, struct sm_errinfo *reterr)
+static int read_decimal(const char *text, size_t len, size_t *pos, uint64_t max, const char *name,
+                        unsigned sub, uint64_t *ret, struct sm_errinfo *reterr)
 {
     size_t i = *pos;
     uint64_t v = 0;
+    char what[32]; /* formatted only for a message: this runs for every SID read */
 
     if (i >= len || text[i] == '-') {
-        errinfo_set(reterr, (long)i, "%s is empty", what);
+        errinfo_set(reterr, (long)i, "%s is empty", component(what, sizeof(what), name, sub));
         return SM_E_SID;
     }
     for (; i < len && text[i] != '-'; i++) {
         if (!is_digit(text[i])) {
             char d[16];
             describe_char(text[i], d, sizeof(d));
-            errinfo_set(reterr, (long)i, "%s in %s is not a decimal digit", d, what);
+            errinfo_set(reterr, (long)i, "%s in %s is not a decimal digit", d,
+                        component(what, sizeof(what), name, sub));
             return SM_E_SID;
         }
         v = v * 10 + (uint64_t)(text[i] - '0');
         if (v > max) {
-            errinfo_set(reterr, (long)*pos, "%s exceeds %" PRIu64, what, max);
+            errinfo_set(reterr, (long)*pos, "%s exceeds %" PRIu64,
+                        component(what, sizeof(what), name, sub), max);
             return SM_E_SID;
         }
     }
@@ -144,7 +157,7 @@ int sm_sid_parse(const char *text, size_t len, struct sm_sid *ret, bool *ret_can
     }
     pos = 2;
 
-    r = read_decimal(text, len, &pos, SUBAUTH_MAX, "revision", &v, reterr);
+    r = read_decimal(text, len, &pos, SUBAUTH_MAX, "revision", 0, &v, reterr);
     if (r < 0)
         return r;
     if (v != SID_REVISION) {
@@ -163,21 +176,20 @@ int sm_sid_parse(const char *text, size_t len, struct sm_sid *ret, bool *ret_can
         pos += 2;
         r = read_hex_authority(text, len, &pos, &v, reterr);
     } else {
-        r = read_decimal(text, len, &pos, AUTHORITY_LIMIT - 1, "identifier authority", &v, reterr);
+        r = read_decimal(text, len, &pos, AUTHORITY_LIMIT - 1, "identifier authority", 0, &v,
+                         reterr);
     }
     if (r < 0)
         return r;
     sid.authority = v;
 
     while (pos < len) {
-        char what[32];
         pos++; /* '-' */
         if (sid.n_sub == SM_SID_MAX_SUBAUTH) {
             errinfo_set(reterr, (long)pos, "more than %d sub-authorities", SM_SID_MAX_SUBAUTH);
             return SM_E_SID;
         }
-        snprintf(what, sizeof(what), "sub-authority %u", (unsigned)sid.n_sub + 1);
-        r = read_decimal(text, len, &pos, SUBAUTH_MAX, what, &v, reterr);
+        r = read_decimal(text, len, &pos, SUBAUTH_MAX, NULL, (unsigned)sid.n_sub + 1, &v, reterr);
         if (r < 0)
             return r;
         sid.sub[sid.n_sub++] = (uint32_t)v;
@@ -197,28 +209,49 @@ int sm_sid_parse(const char *text, size_t len, struct sm_sid *ret, bool *ret_can
     return 0;
 }
 
+/* Append decimal @v at *off; false (nothing written) when it would not fit with its NUL. */
+static bool put_dec(char *buf, size_t size, size_t *off, char lead, uint64_t v)
+{
+    char d[21];
+    size_t n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (size - *off < n + 2)
+        return false;
+    buf[(*off)++] = lead;
+    while (n)
+        buf[(*off)++] = d[--n];
+    buf[*off] = '\0';
+    return true;
+}
+
 char *sm_sid_format(const struct sm_sid *sid, char *buf, size_t size)
 {
     size_t off = 0;
-    int n;
 
     if (size == 0)
         return buf;
     buf[0] = '\0';
-    if (sid->authority >= (UINT64_C(1) << 32))
-        n = snprintf(buf, size, "S-%u-0x%012" PRIx64, (unsigned)sid->revision,
-                     sid->authority & (AUTHORITY_LIMIT - 1));
-    else
-        n = snprintf(buf, size, "S-%u-%" PRIu64, (unsigned)sid->revision, sid->authority);
-    if (n < 0 || (size_t)n >= size)
+    if (size < 3)
         return buf;
-    off = (size_t)n;
-    for (unsigned i = 0; i < sid->n_sub && i < SM_SID_MAX_SUBAUTH; i++) {
-        n = snprintf(buf + off, size - off, "-%" PRIu32, sid->sub[i]);
+    buf[off++] = 'S';
+    buf[off] = '\0';
+    if (!put_dec(buf, size, &off, '-', sid->revision))
+        return buf;
+    if (sid->authority >= (UINT64_C(1) << 32)) {
+        int n = snprintf(buf + off, size - off, "-0x%012" PRIx64,
+                         sid->authority & (AUTHORITY_LIMIT - 1));
         if (n < 0 || (size_t)n >= size - off)
-            break;
+            return buf;
         off += (size_t)n;
+    } else if (!put_dec(buf, size, &off, '-', sid->authority)) {
+        return buf;
     }
+    for (unsigned i = 0; i < sid->n_sub && i < SM_SID_MAX_SUBAUTH; i++)
+        if (!put_dec(buf, size, &off, '-', sid->sub[i]))
+            break;
     return buf;
 }
 

@@ -42,7 +42,8 @@ struct arena *arena_free(struct arena *a)
     return NULL;
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* Uninitialised memory, aligned for any type. */
+static void *arena_alloc_raw(struct arena *a, size_t size)
 {
     const size_t align = sizeof(max_align_t);
     size = (size + align - 1) & ~(align - 1);
@@ -67,13 +68,20 @@ void *arena_alloc(struct arena *a, size_t size)
     }
     void *p = (char *)c->data + c->used;
     c->used += size;
-    memset(p, 0, size);
+    return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    void *p = arena_alloc_raw(a, size);
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t len)
 {
-    char *p = arena_alloc(a, len + 1);
+    char *p = arena_alloc_raw(a, len + 1);
     if (!p)
         return NULL;
     memcpy(p, s, len);
@@ -98,6 +106,30 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
     if (!p)
         return NULL;
     vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *arena_cat(struct arena *a, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    const char *s;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *)))
+        len += strlen(s);
+    va_end(ap);
+    char *p = arena_alloc_raw(a, len + 1), *o = p;
+    if (!p)
+        return NULL;
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *))) {
+        size_t n = strlen(s);
+        memcpy(o, s, n);
+        o += n;
+    }
+    va_end(ap);
+    *o = '\0';
     return p;
 }
 
@@ -129,7 +161,7 @@ static bool sbuf_grow(struct sbuf *b, size_t extra)
         cap *= 2;
     char *p;
     if (b->arena) {
-        p = arena_alloc(b->arena, cap);
+        p = arena_alloc_raw(b->arena, cap);
         if (p && b->len)
             memcpy(p, b->p, b->len);
     } else {

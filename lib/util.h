@@ -34,6 +34,8 @@ struct arena *arena_free(struct arena *a);
 void *arena_alloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);
+/** The concatenation of the strings given, up to a NULL (a cheaper arena_printf("%s%s")). */
+char *arena_cat(struct arena *a, ...) __attribute__((sentinel));
 char *arena_printf(struct arena *a, const char *fmt, ...) SM_PRINTF(2, 3);
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SM_PRINTF(2, 0);
 

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config clang clang-format
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
-    libinih-dev
+    libinih-dev nettle-dev
     openssl curl python3 python3-jsonschema python3-yaml valgrind wrk
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
@@ -18,6 +18,8 @@ packages=(
     krb5-user
     # packaging test: cpack DEB, man page lint, unit checks
     dpkg-dev mandoc groff-base systemd
+    # benchmarks (bench/run.sh): the nginx baseline, the libsss_certmap peer, hyperfine
+    nginx-light libsss-certmap-dev libtalloc-dev hyperfine
 )
 
 missing=()
