@@ -1,169 +1,151 @@
 /*
- * lib/json.c - the JSON documents of the CLI and the API, built with Jansson.
+ * lib/json.c - the JSON documents of the CLI and the API, written with the streaming writer
+ * of jsonw.c straight into one buffer (no document model).
  *
- * Every string put into JSON comes from the engine, which guarantees valid UTF-8; jstr() still
- * falls back to a marker rather than letting Jansson silently drop a value. Allocation failures
- * are collected in struct jb and reported once as -ENOMEM.
+ * The output is byte for byte what the earlier Jansson renderer (json_dumps with
+ * JSON_PRESERVE_ORDER and JSON_COMPACT or JSON_INDENT(2)) printed: same member order, same
+ * escaping, same layout. Every string comes from the engine, which guarantees valid UTF-8; the
+ * writer still puts a marker rather than invalid JSON. Allocation failures are sticky in the
+ * writer and reported once, as -ENOMEM, by jsonw_finish().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
+#include <time.h>
 
 #include <strongmap/json.h>
 
+#include "jsonw.h"
 #include "util.h"
 
-struct jb {
-    bool oom;
-};
-
-static json_t *jstr(struct jb *jb, const char *s)
+static void start(struct jsonw *w, unsigned flags)
 {
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (!v)
-        v = json_string("\xef\xbf\xbd (not UTF-8)");
-    if (!v)
-        jb->oom = true;
-    return v;
+    jsonw_init(w, flags & SM_JSON_PRETTY ? JSONW_PRETTY : 0);
 }
 
-static void set(struct jb *jb, json_t *obj, const char *key, json_t *v)
+static int finish(struct jsonw *w, char **ret_json)
 {
-    if (!v || !obj || json_object_set_new(obj, key, v) != 0)
-        jb->oom = true;
+    return jsonw_finish(w, ret_json, NULL);
 }
 
-static void push(struct jb *jb, json_t *arr, json_t *v)
+/* A key that is not a literal (jsonw_key() takes literals). */
+static void dyn_key(struct jsonw *w, const char *key)
 {
-    if (!v || !arr || json_array_append_new(arr, v) != 0)
-        jb->oom = true;
+    jsonw_keyn(w, key, strlen(key));
 }
 
-static json_t *str_array(struct jb *jb, const char *const *v, size_t n)
+static void str_array(struct jsonw *w, const char *const *v, size_t n)
 {
-    json_t *a = json_array();
+    jsonw_array_begin(w);
     for (size_t i = 0; i < n; i++)
-        push(jb, a, jstr(jb, v[i]));
-    return a;
+        jsonw_string(w, v[i]);
+    jsonw_array_end(w);
 }
 
-static json_t *findings_json(struct jb *jb, const struct sm_findings *f)
+static void findings_json(struct jsonw *w, const struct sm_findings *f)
 {
-    json_t *a = json_array();
+    jsonw_key(w, "findings");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < f->n; i++) {
-        json_t *o = json_object();
-        set(jb, o, "code", jstr(jb, f->v[i].code));
-        set(jb, o, "severity", jstr(jb, sm_severity_name(f->v[i].severity)));
-        set(jb, o, "message", jstr(jb, f->v[i].message));
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "code", f->v[i].code);
+        jsonw_kstr(w, "severity", sm_severity_name(f->v[i].severity));
+        jsonw_kstr(w, "message", f->v[i].message);
         if (f->v[i].fix)
-            set(jb, o, "fix", jstr(jb, f->v[i].fix));
-        push(jb, a, o);
+            jsonw_kstr(w, "fix", f->v[i].fix);
+        jsonw_object_end(w);
     }
     if (f->truncated) {
-        json_t *o = json_object();
-        set(jb, o, "code", jstr(jb, "findings_truncated"));
-        set(jb, o, "severity", jstr(jb, "info"));
-        set(jb, o, "message", jstr(jb, "More findings were raised than are shown."));
-        push(jb, a, o);
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "code", "findings_truncated");
+        jsonw_kstr(w, "severity", "info");
+        jsonw_kstr(w, "message", "More findings were raised than are shown.");
+        jsonw_object_end(w);
     }
-    return a;
-}
-
-static int dump(struct jb *jb, json_t *root, unsigned flags, char **ret_json)
-{
-    if (jb->oom || !root) {
-        json_decref(root);
-        return -ENOMEM;
-    }
-    size_t jf = JSON_PRESERVE_ORDER | JSON_COMPACT;
-    if (flags & SM_JSON_PRETTY)
-        jf = JSON_PRESERVE_ORDER | JSON_INDENT(2);
-    char *s = json_dumps(root, jf);
-    json_decref(root);
-    if (!s)
-        return -ENOMEM;
-    *ret_json = s;
-    return 0;
+    jsonw_array_end(w);
 }
 
 /* ---- certificates ---------------------------------------------------------------------- */
 
-static json_t *name_json(struct jb *jb, const struct sm_name *n)
+static void name_json(struct jsonw *w, const struct sm_name *n)
 {
-    json_t *o = json_object(), *attrs = json_array();
-    set(jb, o, "rfc4514", jstr(jb, n->rfc4514));
-    set(jb, o, "ad", jstr(jb, n->ad));
-    set(jb, o, "samba", jstr(jb, n->samba));
-    set(jb, o, "rdns", json_integer((json_int_t)n->n_rdns));
-    set(jb, o, "multi_valued", json_boolean(n->multi_valued));
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "rfc4514", n->rfc4514);
+    jsonw_kstr(w, "ad", n->ad);
+    jsonw_kstr(w, "samba", n->samba);
+    jsonw_kint(w, "rdns", (int64_t)n->n_rdns);
+    jsonw_kbool(w, "multi_valued", n->multi_valued);
+    jsonw_key(w, "attributes");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < n->n_attrs; i++) {
         const struct sm_name_attr *at = &n->attrs[i];
-        json_t *a = json_object();
-        set(jb, a, "oid", jstr(jb, at->oid));
-        set(jb, a, "key", jstr(jb, at->rfc_key));
-        set(jb, a, "ad_key", jstr(jb, at->ad_key));
-        set(jb, a, "value", jstr(jb, at->value));
-        set(jb, a, "asn1_tag", json_integer(at->asn1_tag));
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "oid", at->oid);
+        jsonw_kstr(w, "key", at->rfc_key);
+        jsonw_kstr(w, "ad_key", at->ad_key);
+        jsonw_kstr(w, "value", at->value);
+        jsonw_kint(w, "asn1_tag", at->asn1_tag);
         if (at->lossy)
-            set(jb, a, "lossy", json_true());
+            jsonw_kbool(w, "lossy", true);
         if (at->next_same_rdn)
-            set(jb, a, "same_rdn_as_next", json_true());
-        push(jb, attrs, a);
+            jsonw_kbool(w, "same_rdn_as_next", true);
+        jsonw_object_end(w);
     }
-    set(jb, o, "attributes", attrs);
-    return o;
+    jsonw_array_end(w);
+    jsonw_object_end(w);
 }
 
-static json_t *carrier_json(struct jb *jb, const struct sm_sid_carrier *c, bool ext)
+/* A SID carrier; @value is its SID's text when valid (else NULL). */
+static void carrier_json(struct jsonw *w, const struct sm_sid_carrier *c, const char *value,
+                         bool ext)
 {
-    char t[SM_SID_TEXT_MAX];
-    json_t *o = json_object();
-    set(jb, o, "status", jstr(jb, sm_sid_status_name(c->status)));
-    set(jb, o, "value",
-        c->status == SM_SID_VALID ? jstr(jb, sm_sid_format(&c->sid, t, sizeof(t))) : json_null());
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "status", sm_sid_status_name(c->status));
+    jsonw_kstr(w, "value", value);
     if (c->status != SM_SID_ABSENT)
-        set(jb, o, "text", jstr(jb, c->text));
+        jsonw_kstr(w, "text", c->text);
     if (c->reason)
-        set(jb, o, "reason", jstr(jb, c->reason));
+        jsonw_kstr(w, "reason", c->reason);
     if (ext && c->status != SM_SID_ABSENT)
-        set(jb, o, "critical", json_boolean(c->critical));
+        jsonw_kbool(w, "critical", c->critical);
     if (c->status != SM_SID_ABSENT)
-        set(jb, o, "count", json_integer(c->count));
-    return o;
+        jsonw_kint(w, "count", c->count);
+    jsonw_object_end(w);
 }
 
-static json_t *sid_json(struct jb *jb, const struct sm_cert *c)
+static void sid_json(struct jsonw *w, const struct sm_cert *c)
 {
     const struct sm_cert_sid *s = &c->sid;
     static const char *const sources[] = { NULL, "extension", "san_uri" };
-    const struct sm_sid_carrier *used = s->source == SM_SID_SOURCE_EXTENSION ? &s->extension
-                                        : s->source == SM_SID_SOURCE_SAN_URI ? &s->uri
-                                                                             : NULL;
-    char t[SM_SID_TEXT_MAX];
-    json_t *o = json_object();
-    set(jb, o, "value",
-        used && used->status == SM_SID_VALID ? jstr(jb, sm_sid_format(&used->sid, t, sizeof(t)))
-                                             : json_null());
-    set(jb, o, "source", jstr(jb, sources[s->source]));
-    set(jb, o, "status", jstr(jb, sm_sid_status_name(s->status)));
-    set(jb, o, "conflict", json_boolean(s->conflict));
+    const struct sm_sid_carrier *e = &s->extension, *u = &s->uri;
+    char et[SM_SID_TEXT_MAX], ut[SM_SID_TEXT_MAX];
+    /* each carrier's SID text, formatted once */
+    const char *ev = e->status == SM_SID_VALID ? sm_sid_format(&e->sid, et, sizeof(et)) : NULL;
+    const char *uv = u->status == SM_SID_VALID ? sm_sid_format(&u->sid, ut, sizeof(ut)) : NULL;
+    jsonw_key(w, "sid");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "value",
+               s->source == SM_SID_SOURCE_EXTENSION ? ev
+               : s->source == SM_SID_SOURCE_SAN_URI ? uv
+                                                    : NULL);
+    jsonw_kstr(w, "source", sources[s->source]);
+    jsonw_kstr(w, "status", sm_sid_status_name(s->status));
+    jsonw_kbool(w, "conflict", s->conflict);
     /* What each DC family reads (spec 4 and 6). */
-    json_t *seen = json_object();
-    const struct sm_sid_carrier *e = &s->extension;
-    set(jb, seen, "windows_2019_plus", jstr(jb, sources[s->source]));
-    set(jb, seen, "windows_2016", jstr(jb, e->status != SM_SID_ABSENT ? "extension" : NULL));
-    set(jb, seen, "samba", jstr(jb, e->status == SM_SID_VALID ? "extension" : NULL));
-    set(jb, o, "used_by", seen);
-    set(jb, o, "extension", carrier_json(jb, &s->extension, true));
-    set(jb, o, "san_uri", carrier_json(jb, &s->uri, false));
-    return o;
+    jsonw_key(w, "used_by");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "windows_2019_plus", sources[s->source]);
+    jsonw_kstr(w, "windows_2016", e->status != SM_SID_ABSENT ? "extension" : NULL);
+    jsonw_kstr(w, "samba", e->status == SM_SID_VALID ? "extension" : NULL);
+    jsonw_object_end(w);
+    jsonw_key(w, "extension");
+    carrier_json(w, e, ev, true);
+    jsonw_key(w, "san_uri");
+    carrier_json(w, u, uv, false);
+    jsonw_object_end(w);
 }
 
-static json_t *san_json(struct jb *jb, const struct sm_cert *c)
+static void san_json(struct jsonw *w, const struct sm_cert *c)
 {
     static const struct {
         enum sm_san_type t;
@@ -180,93 +162,134 @@ static json_t *san_json(struct jb *jb, const struct sm_cert *c)
         { SM_SAN_X400, "x400" },
         { SM_SAN_EDIPARTY, "edi_party" },
     };
-    json_t *o = json_object();
+    jsonw_key(w, "san");
+    jsonw_object_begin(w);
     for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-        json_t *a = json_array();
+        /* the contract's eight keys always appear; the rarer ones only when present */
+        if (k >= 8) {
+            size_t i = 0;
+            while (i < c->n_san && c->san[i].type != keys[k].t)
+                i++;
+            if (i == c->n_san)
+                continue;
+        }
+        dyn_key(w, keys[k].key);
+        jsonw_array_begin(w);
         for (size_t i = 0; i < c->n_san; i++) {
             const struct sm_san *s = &c->san[i];
             if (s->type != keys[k].t)
                 continue;
             if (s->type == SM_SAN_OTHER) {
-                json_t *x = json_object();
-                set(jb, x, "oid", jstr(jb, s->oid));
-                set(jb, x, "value", jstr(jb, s->value));
-                push(jb, a, x);
+                jsonw_object_begin(w);
+                jsonw_kstr(w, "oid", s->oid);
+                jsonw_kstr(w, "value", s->value);
+                jsonw_object_end(w);
             } else {
-                push(jb, a, jstr(jb, s->value));
+                jsonw_string(w, s->value);
             }
         }
-        /* the contract's six keys always appear; the rarer ones only when present */
-        if (k >= 8 && json_array_size(a) == 0) {
-            json_decref(a);
-            continue;
-        }
-        set(jb, o, keys[k].key, a);
+        jsonw_array_end(w);
     }
-    return o;
+    jsonw_object_end(w);
 }
 
-static json_t *eku_json(struct jb *jb, const struct sm_cert *c)
+static void eku_json(struct jsonw *w, const struct sm_cert *c)
 {
-    json_t *a = json_array();
+    jsonw_key(w, "eku");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < c->n_eku; i++) {
-        json_t *o = json_object();
-        set(jb, o, "oid", jstr(jb, c->eku[i]));
-        set(jb, o, "name", jstr(jb, sm_oid_name(c->eku[i])));
-        push(jb, a, o);
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "oid", c->eku[i]);
+        jsonw_kstr(w, "name", sm_oid_name(c->eku[i]));
+        jsonw_object_end(w);
     }
-    return a;
+    jsonw_array_end(w);
 }
 
-static json_t *key_usage_json(struct jb *jb, const struct sm_cert *c)
+static void key_usage_json(struct jsonw *w, const struct sm_cert *c)
 {
     static const char *const bits[] = { "digitalSignature", "nonRepudiation", "keyEncipherment",
                                         "dataEncipherment", "keyAgreement",   "keyCertSign",
                                         "cRLSign",          "encipherOnly",   "decipherOnly" };
-    if (!c->has_key_usage)
-        return json_null();
-    json_t *a = json_array();
+    jsonw_key(w, "key_usage");
+    if (!c->has_key_usage) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_array_begin(w);
     for (unsigned i = 0; i < ARRAY_SIZE(bits); i++) {
         /* bit i of the BIT STRING: byte i/8, mask 0x80 >> (i%8); stored little-endian by byte */
         unsigned mask = (0x80u >> (i % 8)) << (8 * (i / 8));
         if (c->key_usage & mask)
-            push(jb, a, jstr(jb, bits[i]));
+            jsonw_string(w, bits[i]);
     }
-    return a;
+    jsonw_array_end(w);
 }
 
-static json_t *mappings_json(struct jb *jb, const struct sm_cert *c, json_t **details)
+/*
+ * "mappings": one member per type, in enum order, the last mapping of the type or null; then
+ * "X509RFC822", an array of them all. (The Jansson renderer set the null members first and
+ * replaced them in place, so a later mapping of a type won.) Then "mapping_details".
+ */
+static void mappings_json(struct jsonw *w, const struct sm_cert *c)
 {
-    json_t *o = json_object(), *rfc822 = json_array();
-    *details = json_array();
-    for (int t = 0; t < SM_MAP__COUNT; t++)
-        if (t != SM_MAP_RFC822)
-            set(jb, o, sm_map_type_name(t), json_null());
+    jsonw_key(w, "mappings");
+    jsonw_object_begin(w);
+    for (int t = 0; t < SM_MAP__COUNT; t++) {
+        if (t == SM_MAP_RFC822)
+            continue;
+        const char *value = NULL;
+        for (size_t i = 0; i < c->n_mappings; i++)
+            if ((int)c->mappings[i].type == t)
+                value = c->mappings[i].value;
+        dyn_key(w, sm_map_type_name(t));
+        jsonw_string(w, value);
+    }
+    /* out-of-range types all map to one name, after the known ones */
+    bool unknown = false;
+    const char *unknown_value = NULL;
+    for (size_t i = 0; i < c->n_mappings; i++) {
+        if ((unsigned)c->mappings[i].type >= SM_MAP__COUNT) {
+            unknown = true;
+            unknown_value = c->mappings[i].value;
+        }
+    }
+    if (unknown) {
+        dyn_key(w, sm_map_type_name(SM_MAP__COUNT));
+        jsonw_string(w, unknown_value);
+    }
+    jsonw_key(w, "X509RFC822");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < c->n_mappings; i++)
+        if (c->mappings[i].type == SM_MAP_RFC822)
+            jsonw_string(w, c->mappings[i].value);
+    jsonw_array_end(w);
+    jsonw_object_end(w);
+
+    jsonw_key(w, "mapping_details");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < c->n_mappings; i++) {
         const struct sm_mapping *m = &c->mappings[i];
-        if (m->type == SM_MAP_RFC822)
-            push(jb, rfc822, jstr(jb, m->value));
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "type", sm_map_type_name(m->type));
+        jsonw_kstr(w, "value", m->value);
+        jsonw_kstr(w, "strength", sm_map_type_strong(m->type) ? "strong" : "weak");
+        jsonw_kbool(w, "samba_supported", m->samba_supported);
+        if (m->samba_supported)
+            jsonw_kstr(w, "samba_value", m->samba ? m->samba : m->value);
         else
-            set(jb, o, sm_map_type_name(m->type), jstr(jb, m->value));
-        json_t *d = json_object();
-        set(jb, d, "type", jstr(jb, sm_map_type_name(m->type)));
-        set(jb, d, "value", jstr(jb, m->value));
-        set(jb, d, "strength", jstr(jb, sm_map_type_strong(m->type) ? "strong" : "weak"));
-        set(jb, d, "samba_supported", json_boolean(m->samba_supported));
-        set(jb, d, "samba_value",
-            m->samba_supported ? jstr(jb, m->samba ? m->samba : m->value) : json_null());
+            jsonw_knull(w, "samba_value");
         if (m->type == SM_MAP_ISSUER_SID)
-            set(jb, d, "note",
-                jstr(jb, "Honoured by Windows Server 2022 and later DCs with the September "
-                         "2025 update; not by Samba."));
+            jsonw_kstr(w, "note",
+                       "Honoured by Windows Server 2022 and later DCs with the September "
+                       "2025 update; not by Samba.");
         if (m->type == SM_MAP_SHA1_PUKEY)
-            set(jb, d, "note",
-                jstr(jb, "The SHA-1 thumbprint of the whole certificate, which is what DCs "
-                         "compare despite the name (spec 3.1)."));
-        push(jb, *details, d);
+            jsonw_kstr(w, "note",
+                       "The SHA-1 thumbprint of the whole certificate, which is what DCs "
+                       "compare despite the name (spec 3.1).");
+        jsonw_object_end(w);
     }
-    set(jb, o, "X509RFC822", rfc822);
-    return o;
+    jsonw_array_end(w);
 }
 
 static const char *validity_status(const struct sm_cert *c)
@@ -278,407 +301,508 @@ static const char *validity_status(const struct sm_cert *c)
     return "valid";
 }
 
-static json_t *cert_json(struct jb *jb, const struct sm_cert *c)
+/* An integer, or null when negative (absent). */
+static void int_or_null(struct jsonw *w, int64_t v)
 {
-    json_t *o = json_object();
-    set(jb, o, "index", json_integer(c->index));
-    set(jb, o, "subject", jstr(jb, c->subject.rfc4514));
-    set(jb, o, "issuer", jstr(jb, c->issuer.rfc4514));
-    set(jb, o, "subject_ad", jstr(jb, c->subject.ad));
-    set(jb, o, "issuer_ad", jstr(jb, c->issuer.ad));
-    set(jb, o, "serial", jstr(jb, c->serial));
-    set(jb, o, "version", json_integer(c->version));
-    set(jb, o, "not_before", jstr(jb, c->not_before));
-    set(jb, o, "not_after", jstr(jb, c->not_after));
-    set(jb, o, "validity", jstr(jb, validity_status(c)));
-    json_t *key = json_object();
-    set(jb, key, "type", jstr(jb, c->key_type));
-    set(jb, key, "bits", json_integer(c->key_bits));
-    set(jb, key, "curve", jstr(jb, c->key_curve));
-    set(jb, o, "key", key);
-    json_t *sig = json_object();
-    set(jb, sig, "oid", jstr(jb, c->sig_alg_oid));
-    set(jb, sig, "name", jstr(jb, c->sig_alg));
-    set(jb, o, "signature_algorithm", sig);
-    set(jb, o, "sha1", jstr(jb, c->sha1));
-    set(jb, o, "sha256", jstr(jb, c->sha256));
-    set(jb, o, "spki_sha1", jstr(jb, c->spki_sha1));
-    set(jb, o, "public_key_sha1", jstr(jb, c->spk_sha1));
-    set(jb, o, "ski", jstr(jb, c->ski));
-    set(jb, o, "aki", jstr(jb, c->aki));
-    set(jb, o, "san", san_json(jb, c));
-    set(jb, o, "sid", sid_json(jb, c));
-    set(jb, o, "eku", eku_json(jb, c));
-    set(jb, o, "eku_present", json_boolean(c->has_eku));
-    set(jb, o, "key_usage", key_usage_json(jb, c));
+    if (v >= 0)
+        jsonw_int(w, v);
+    else
+        jsonw_null(w);
+}
+
+static void cert_json(struct jsonw *w, const struct sm_cert *c)
+{
+    jsonw_object_begin(w);
+    jsonw_kint(w, "index", c->index);
+    jsonw_kstr(w, "subject", c->subject.rfc4514);
+    jsonw_kstr(w, "issuer", c->issuer.rfc4514);
+    jsonw_kstr(w, "subject_ad", c->subject.ad);
+    jsonw_kstr(w, "issuer_ad", c->issuer.ad);
+    jsonw_kstr(w, "serial", c->serial);
+    jsonw_kint(w, "version", c->version);
+    jsonw_kstr(w, "not_before", c->not_before);
+    jsonw_kstr(w, "not_after", c->not_after);
+    jsonw_kstr(w, "validity", validity_status(c));
+    jsonw_key(w, "key");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "type", c->key_type);
+    jsonw_kint(w, "bits", c->key_bits);
+    jsonw_kstr(w, "curve", c->key_curve);
+    jsonw_object_end(w);
+    jsonw_key(w, "signature_algorithm");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "oid", c->sig_alg_oid);
+    jsonw_kstr(w, "name", c->sig_alg);
+    jsonw_object_end(w);
+    jsonw_kstr(w, "sha1", c->sha1);
+    jsonw_kstr(w, "sha256", c->sha256);
+    jsonw_kstr(w, "spki_sha1", c->spki_sha1);
+    jsonw_kstr(w, "public_key_sha1", c->spk_sha1);
+    jsonw_kstr(w, "ski", c->ski);
+    jsonw_kstr(w, "aki", c->aki);
+    san_json(w, c);
+    sid_json(w, c);
+    eku_json(w, c);
+    jsonw_kbool(w, "eku_present", c->has_eku);
+    key_usage_json(w, c);
+    jsonw_key(w, "basic_constraints");
     if (c->has_basic_constraints) {
-        json_t *bc = json_object();
-        set(jb, bc, "ca", json_boolean(c->is_ca));
-        set(jb, bc, "path_len", c->path_len >= 0 ? json_integer(c->path_len) : json_null());
-        set(jb, o, "basic_constraints", bc);
+        jsonw_object_begin(w);
+        jsonw_kbool(w, "ca", c->is_ca);
+        jsonw_key(w, "path_len");
+        int_or_null(w, c->path_len);
+        jsonw_object_end(w);
     } else {
-        set(jb, o, "basic_constraints", json_null());
+        jsonw_null(w);
     }
+    jsonw_key(w, "template");
     if (c->has_template) {
-        json_t *t = json_object();
-        set(jb, t, "oid", jstr(jb, c->tmpl.oid));
-        set(jb, t, "major_version", c->tmpl.major >= 0 ? json_integer(c->tmpl.major) : json_null());
-        set(jb, t, "minor_version", c->tmpl.minor >= 0 ? json_integer(c->tmpl.minor) : json_null());
-        set(jb, t, "name", jstr(jb, c->tmpl.name));
-        set(jb, o, "template", t);
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "oid", c->tmpl.oid);
+        jsonw_key(w, "major_version");
+        int_or_null(w, c->tmpl.major);
+        jsonw_key(w, "minor_version");
+        int_or_null(w, c->tmpl.minor);
+        jsonw_kstr(w, "name", c->tmpl.name);
+        jsonw_object_end(w);
     } else {
-        set(jb, o, "template", json_null());
+        jsonw_null(w);
     }
-    set(jb, o, "crl_urls", str_array(jb, c->crl_urls, c->n_crl_urls));
-    json_t *aia = json_object();
-    set(jb, aia, "ca_issuers", str_array(jb, c->aia_issuers, c->n_aia_issuers));
-    set(jb, aia, "ocsp", str_array(jb, c->aia_ocsp, c->n_aia_ocsp));
-    set(jb, o, "aia", aia);
-    json_t *exts = json_array();
+    jsonw_key(w, "crl_urls");
+    str_array(w, c->crl_urls, c->n_crl_urls);
+    jsonw_key(w, "aia");
+    jsonw_object_begin(w);
+    jsonw_key(w, "ca_issuers");
+    str_array(w, c->aia_issuers, c->n_aia_issuers);
+    jsonw_key(w, "ocsp");
+    str_array(w, c->aia_ocsp, c->n_aia_ocsp);
+    jsonw_object_end(w);
+    jsonw_key(w, "extensions");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < c->n_exts; i++) {
-        json_t *e = json_object();
-        set(jb, e, "oid", jstr(jb, c->exts[i].oid));
-        set(jb, e, "name", jstr(jb, c->exts[i].name));
-        set(jb, e, "critical", json_boolean(c->exts[i].critical));
-        push(jb, exts, e);
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "oid", c->exts[i].oid);
+        jsonw_kstr(w, "name", c->exts[i].name);
+        jsonw_kbool(w, "critical", c->exts[i].critical);
+        jsonw_object_end(w);
     }
-    set(jb, o, "extensions", exts);
-    json_t *details;
-    set(jb, o, "mappings", mappings_json(jb, c, &details));
-    set(jb, o, "mapping_details", details);
-    set(jb, o, "findings", findings_json(jb, &c->findings));
-    json_t *names = json_object();
-    set(jb, names, "subject", name_json(jb, &c->subject));
-    set(jb, names, "issuer", name_json(jb, &c->issuer));
-    set(jb, o, "names", names);
-    set(jb, o, "parsed_by", jstr(jb, c->full_parse ? "mbedtls" : "field_walk"));
+    jsonw_array_end(w);
+    mappings_json(w, c);
+    findings_json(w, &c->findings);
+    jsonw_key(w, "names");
+    jsonw_object_begin(w);
+    jsonw_key(w, "subject");
+    name_json(w, &c->subject);
+    jsonw_key(w, "issuer");
+    name_json(w, &c->issuer);
+    jsonw_object_end(w);
+    jsonw_kstr(w, "parsed_by", c->full_parse ? "mbedtls" : "field_walk");
     if (c->parse_note)
-        set(jb, o, "parse_note", jstr(jb, c->parse_note));
-    set(jb, o, "der_length", json_integer((json_int_t)c->der_len));
-    return o;
+        jsonw_kstr(w, "parse_note", c->parse_note);
+    jsonw_kint(w, "der_length", (int64_t)c->der_len);
+    jsonw_object_end(w);
 }
 
 int sm_json_certs(const struct sm_certs *certs, unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
-    json_t *root = json_object(), *list = json_array(), *errs = json_array();
+    struct jsonw w;
+    start(&w, flags);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, "certificates");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < certs->n_certs; i++)
-        push(&jb, list, cert_json(&jb, &certs->certs[i]));
+        cert_json(&w, &certs->certs[i]);
+    jsonw_array_end(&w);
+    jsonw_key(&w, "errors");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < certs->n_errors; i++) {
         const struct sm_input_error *e = &certs->errors[i];
-        json_t *o = json_object();
-        set(&jb, o, "index", json_integer(e->index));
-        set(&jb, o, "offset", e->offset >= 0 ? json_integer(e->offset) : json_null());
-        set(&jb, o, "code", jstr(&jb, e->code == SM_E_FORMAT ? "bad_encoding" : "bad_certificate"));
-        set(&jb, o, "message", jstr(&jb, e->message));
-        push(&jb, errs, o);
+        jsonw_object_begin(&w);
+        jsonw_kint(&w, "index", e->index);
+        jsonw_key(&w, "offset");
+        int_or_null(&w, e->offset);
+        jsonw_kstr(&w, "code", e->code == SM_E_FORMAT ? "bad_encoding" : "bad_certificate");
+        jsonw_kstr(&w, "message", e->message);
+        jsonw_object_end(&w);
     }
-    set(&jb, root, "certificates", list);
-    set(&jb, root, "errors", errs);
-    set(&jb, root, "format", jstr(&jb, certs->format));
-    return dump(&jb, root, flags, ret_json);
+    jsonw_array_end(&w);
+    jsonw_kstr(&w, "format", certs->format);
+    jsonw_object_end(&w);
+    return finish(&w, ret_json);
 }
 
 /* ---- altSecurityIdentities -------------------------------------------------------------- */
 
-static json_t *altsec_json(struct jb *jb, const struct sm_altsec *v, const struct sm_cert *cert)
+static void altsec_json(struct jsonw *w, const struct sm_altsec *v, const struct sm_cert *cert)
 {
     static const char *const kinds[] = { "mapping", "not_x509", "invalid" };
-    json_t *o = json_object();
-    set(jb, o, "value", jstr(jb, v->value));
-    set(jb, o, "kind", jstr(jb, kinds[v->kind]));
-    set(jb, o, "type",
-        v->kind == SM_ALTSEC_MAPPING ? jstr(jb, sm_map_type_name(v->type)) : json_null());
-    set(jb, o, "strength",
-        v->kind == SM_ALTSEC_MAPPING ? jstr(jb, v->strong ? "strong" : "weak") : json_null());
+    bool mapping = v->kind == SM_ALTSEC_MAPPING;
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "value", v->value);
+    jsonw_kstr(w, "kind", kinds[v->kind]);
+    jsonw_kstr(w, "type", mapping ? sm_map_type_name(v->type) : NULL);
+    jsonw_kstr(w, "strength", mapping ? (v->strong ? "strong" : "weak") : NULL);
     if (v->invalid_reason)
-        set(jb, o, "invalid_reason", jstr(jb, v->invalid_reason));
+        jsonw_kstr(w, "invalid_reason", v->invalid_reason);
     if (v->samba_may_match)
-        set(jb, o, "samba_may_match", json_true());
-    json_t *f = json_object();
+        jsonw_kbool(w, "samba_may_match", true);
     const struct {
         const char *k, *v;
     } fields[] = { { "issuer", v->issuer }, { "subject", v->subject }, { "serial", v->serial },
                    { "ski", v->ski },       { "sha1", v->sha1 },       { "sid", v->sid },
                    { "rfc822", v->rfc822 } };
-    for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-        if (fields[i].v)
-            set(jb, f, fields[i].k, jstr(jb, fields[i].v));
-    set(jb, o, "fields", f);
-    if (cert) {
-        set(jb, o, "matches", json_boolean(sm_altsec_matches(v, cert)));
-        set(jb, o, "matches_samba", json_boolean(sm_altsec_matches_samba(v, cert)));
+    jsonw_key(w, "fields");
+    jsonw_object_begin(w);
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        if (fields[i].v) {
+            dyn_key(w, fields[i].k);
+            jsonw_string(w, fields[i].v);
+        }
     }
-    set(jb, o, "findings", findings_json(jb, &v->findings));
-    return o;
+    jsonw_object_end(w);
+    if (cert) {
+        jsonw_kbool(w, "matches", sm_altsec_matches(v, cert));
+        jsonw_kbool(w, "matches_samba", sm_altsec_matches_samba(v, cert));
+    }
+    findings_json(w, &v->findings);
+    jsonw_object_end(w);
 }
 
 int sm_json_altsec(struct sm_altsec *const *values, size_t n, const struct sm_cert *cert,
                    unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
-    json_t *root = json_object(), *list = json_array();
+    struct jsonw w;
+    start(&w, flags);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, "values");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < n; i++)
-        push(&jb, list, altsec_json(&jb, values[i], cert));
-    set(&jb, root, "values", list);
+        altsec_json(&w, values[i], cert);
+    jsonw_array_end(&w);
     if (cert) {
-        json_t *c = json_object();
-        set(&jb, c, "subject", jstr(&jb, cert->subject.rfc4514));
-        set(&jb, c, "issuer", jstr(&jb, cert->issuer.rfc4514));
-        set(&jb, c, "serial", jstr(&jb, cert->serial));
-        set(&jb, c, "sha1", jstr(&jb, cert->sha1));
-        json_t *strong = json_array();
+        jsonw_key(&w, "certificate");
+        jsonw_object_begin(&w);
+        jsonw_kstr(&w, "subject", cert->subject.rfc4514);
+        jsonw_kstr(&w, "issuer", cert->issuer.rfc4514);
+        jsonw_kstr(&w, "serial", cert->serial);
+        jsonw_kstr(&w, "sha1", cert->sha1);
+        jsonw_key(&w, "strong_mappings");
+        jsonw_array_begin(&w);
         for (size_t i = 0; i < cert->n_mappings; i++)
             if (sm_map_type_strong(cert->mappings[i].type))
-                push(&jb, strong, jstr(&jb, cert->mappings[i].value));
-        set(&jb, c, "strong_mappings", strong);
-        set(&jb, root, "certificate", c);
+                jsonw_string(&w, cert->mappings[i].value);
+        jsonw_array_end(&w);
+        jsonw_object_end(&w);
     }
-    return dump(&jb, root, flags, ret_json);
+    jsonw_object_end(&w);
+    return finish(&w, ret_json);
 }
 
 /* ---- SID -------------------------------------------------------------------------------- */
 
+/* The text built in @b as a string value; @b is then emptied for the next one. */
+static void buf_string(struct jsonw *w, struct sbuf *b)
+{
+    if (b->oom)
+        jsonw_null(w); /* not written: sm_json_sid() returns -ENOMEM */
+    else
+        jsonw_stringn(w, b->p ? b->p : "", b->len);
+    b->len = 0;
+}
+
 int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
     char text[SM_SID_TEXT_MAX];
     uint8_t der[256], bin[SM_SID_BINARY_MAX];
     long dlen = sm_sid_extension_der(sid, der, sizeof(der));
     size_t blen = sm_sid_to_binary(sid, bin);
+    struct jsonw w;
     struct sbuf b;
-    json_t *root = json_object();
+    bool oom;
     int r;
 
-    if (dlen < 0) {
-        json_decref(root);
+    if (dlen < 0)
         return (int)dlen;
-    }
     sm_sid_format(sid, text, sizeof(text));
-    set(&jb, root, "sid", jstr(&jb, text));
-
+    start(&w, flags);
     sbuf_init(&b, NULL);
+    jsonw_object_begin(&w);
+    jsonw_kstr(&w, "sid", text);
+    jsonw_kstr(&w, "extension_oid", SM_OID_SID_EXTENSION);
     sbuf_hex(&b, der, (size_t)dlen);
-    set(&jb, root, "extension_oid", jstr(&jb, SM_OID_SID_EXTENSION));
-    set(&jb, root, "extension_der_hex", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "extension_der_hex");
+    buf_string(&w, &b);
     sbuf_base64(&b, der, (size_t)dlen);
-    set(&jb, root, "extension_der_base64", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "extension_der_base64");
+    buf_string(&w, &b);
     sbuf_puts(&b, SM_OID_SID_EXTENSION " = DER:");
     for (long i = 0; i < dlen; i++)
         sbuf_printf(&b, "%s%02X", i ? ":" : "", der[i]);
-    set(&jb, root, "openssl_extension_config", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "openssl_extension_config");
+    buf_string(&w, &b);
     sbuf_printf(&b, "%s%s", SM_SID_URI_PREFIX, text);
-    set(&jb, root, "san_uri", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "san_uri");
+    buf_string(&w, &b);
     sbuf_hex(&b, bin, blen);
-    set(&jb, root, "object_sid_hex", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "object_sid_hex");
+    buf_string(&w, &b);
     sbuf_base64(&b, bin, blen);
-    set(&jb, root, "object_sid_base64", jstr(&jb, sbuf_str(&b)));
-    b.len = 0;
+    jsonw_key(&w, "object_sid_base64");
+    buf_string(&w, &b);
     sbuf_puts(&b, "(objectSid=");
     for (size_t i = 0; i < blen; i++)
         sbuf_printf(&b, "\\%02x", bin[i]);
     sbuf_putc(&b, ')');
-    set(&jb, root, "ldap_filter", jstr(&jb, sbuf_str(&b)));
-    if (b.oom)
-        jb.oom = true;
+    jsonw_key(&w, "ldap_filter");
+    buf_string(&w, &b);
+    jsonw_object_end(&w);
+    oom = b.oom;
     sbuf_release(&b);
-    r = dump(&jb, root, flags, ret_json);
+    if (oom) {
+        jsonw_release(&w);
+        return -ENOMEM;
+    }
+    r = finish(&w, ret_json);
     return r;
 }
 
 /* ---- verdicts ------------------------------------------------------------------------------ */
 
-static json_t *time_json(struct jb *jb, time_t t)
+static void time_json(struct jsonw *w, time_t t)
 {
     struct tm tm;
     char buf[32];
     if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_null();
-    return jstr(jb, buf);
+        jsonw_null(w);
+    else
+        jsonw_string(w, buf);
 }
 
-static json_t *account_json(struct jb *jb, const struct sm_account *a)
+static void account_json(struct jsonw *w, const struct sm_account *a)
 {
     char sid[SM_SID_TEXT_MAX];
-    if (!a)
-        return json_null();
-    json_t *o = json_object();
-    set(jb, o, "dn", jstr(jb, a->dn));
-    set(jb, o, "sam", jstr(jb, a->sam));
-    set(jb, o, "upn", jstr(jb, a->upn));
-    set(jb, o, "sid",
-        a->has_sid ? jstr(jb, sm_sid_format(&a->sid, sid, sizeof(sid))) : json_null());
-    set(jb, o, "created", a->has_created ? time_json(jb, a->created) : json_null());
-    set(jb, o, "enabled", json_boolean(!(a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE))));
-    set(jb, o, "computer", json_boolean(a->is_computer));
+    if (!a) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "dn", a->dn);
+    jsonw_kstr(w, "sam", a->sam);
+    jsonw_kstr(w, "upn", a->upn);
+    jsonw_kstr(w, "sid", a->has_sid ? sm_sid_format(&a->sid, sid, sizeof(sid)) : NULL);
+    jsonw_key(w, "created");
+    if (a->has_created)
+        time_json(w, a->created);
+    else
+        jsonw_null(w);
+    jsonw_kbool(w, "enabled", !(a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE)));
+    jsonw_kbool(w, "computer", a->is_computer);
     if (a->dns_host)
-        set(jb, o, "dns_host_name", jstr(jb, a->dns_host));
-    return o;
+        jsonw_kstr(w, "dns_host_name", a->dns_host);
+    jsonw_object_end(w);
 }
 
-static json_t *kdc_error_json(struct jb *jb, const struct sm_kdc_error *e)
+static void kdc_error_json(struct jsonw *w, const struct sm_kdc_error *e)
 {
-    if (!e->code)
-        return json_null();
-    json_t *o = json_object();
-    set(jb, o, "code", json_integer(e->code));
-    set(jb, o, "name", jstr(jb, e->name));
-    return o;
+    jsonw_key(w, "kdc_error");
+    if (!e->code) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_object_begin(w);
+    jsonw_kint(w, "code", e->code);
+    jsonw_kstr(w, "name", e->name);
+    jsonw_object_end(w);
 }
 
-static json_t *event_json(struct jb *jb, const struct sm_event *e)
+static void event_json(struct jsonw *w, const struct sm_event *e)
 {
-    if (!e->id)
-        return json_null();
-    json_t *o = json_object();
-    set(jb, o, "id", json_integer(e->id));
-    set(jb, o, "source", jstr(jb, "Microsoft-Windows-Kerberos-Key-Distribution-Center"));
-    set(jb, o, "level", jstr(jb, e->level));
-    set(jb, o, "text", jstr(jb, e->text));
-    return o;
+    jsonw_key(w, "event");
+    if (!e->id) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_object_begin(w);
+    jsonw_kint(w, "id", e->id);
+    jsonw_kstr(w, "source", "Microsoft-Windows-Kerberos-Key-Distribution-Center");
+    jsonw_kstr(w, "level", e->level);
+    jsonw_kstr(w, "text", e->text);
+    jsonw_object_end(w);
 }
 
-static json_t *reasons_json(struct jb *jb, const struct sm_reason *r, size_t n)
+/* The elements of a reasons array (the caller opens and closes it). */
+static void reasons_items(struct jsonw *w, const struct sm_reason *r, size_t n)
 {
-    json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        set(jb, o, "code", jstr(jb, r[i].code));
-        set(jb, o, "message", jstr(jb, r[i].message));
-        push(jb, a, o);
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "code", r[i].code);
+        jsonw_kstr(w, "message", r[i].message);
+        jsonw_object_end(w);
     }
-    return a;
 }
 
-static json_t *mapping_json(struct jb *jb, const struct sm_profile_outcome *o)
+static void reasons_json(struct jsonw *w, const struct sm_reason *r, size_t n)
 {
-    if (!o->mapping_strength)
-        return json_null();
-    json_t *m = json_object();
-    set(jb, m, "strength", jstr(jb, o->mapping_strength));
-    set(jb, m, "method", jstr(jb, o->mapping_method));
-    return m;
+    jsonw_key(w, "reasons");
+    jsonw_array_begin(w);
+    reasons_items(w, r, n);
+    jsonw_array_end(w);
 }
 
-static json_t *outcome_json(struct jb *jb, const struct sm_profile_outcome *o)
+static void mapping_json(struct jsonw *w, const struct sm_profile_outcome *o)
 {
-    json_t *j = json_object(), *paths = json_array();
-    set(jb, j, "profile", jstr(jb, sm_profile_name(o->profile.kind)));
-    set(jb, j, "mode", json_integer(o->profile.mode));
-    set(jb, j, "backdating_seconds", json_integer(o->profile.backdating_s));
-    set(jb, j, "outcome", jstr(jb, o->allow ? "allow" : "deny"));
-    set(jb, j, "kdc_error", kdc_error_json(jb, &o->kdc_error));
-    set(jb, j, "event", event_json(jb, &o->event));
-    set(jb, j, "mapping", mapping_json(jb, o));
+    jsonw_key(w, "mapping");
+    if (!o->mapping_strength) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "strength", o->mapping_strength);
+    jsonw_kstr(w, "method", o->mapping_method);
+    jsonw_object_end(w);
+}
+
+static void paths_json(struct jsonw *w, const struct sm_profile_outcome *o)
+{
+    jsonw_key(w, "paths");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < o->n_paths; i++) {
-        json_t *p = json_object();
-        set(jb, p, "method", jstr(jb, o->paths[i].method));
-        set(jb, p, "strength", jstr(jb, o->paths[i].strength));
-        set(jb, p, "result", jstr(jb, o->paths[i].result));
+        jsonw_object_begin(w);
+        jsonw_kstr(w, "method", o->paths[i].method);
+        jsonw_kstr(w, "strength", o->paths[i].strength);
+        jsonw_kstr(w, "result", o->paths[i].result);
         if (o->paths[i].detail)
-            set(jb, p, "detail", jstr(jb, o->paths[i].detail));
-        push(jb, paths, p);
+            jsonw_kstr(w, "detail", o->paths[i].detail);
+        jsonw_object_end(w);
     }
-    set(jb, j, "paths", paths);
-    set(jb, j, "reasons", reasons_json(jb, o->reasons, o->n_reasons));
-    return j;
+    jsonw_array_end(w);
 }
 
-static json_t *remediation_json(struct jb *jb, const struct sm_remediation *r)
+static void outcome_json(struct jsonw *w, const struct sm_profile_outcome *o)
 {
-    json_t *o = json_object(), *alts = json_array(), *steps = json_array();
-    set(jb, o, "altsecurityidentities", jstr(jb, r->altsec_value));
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "profile", sm_profile_name(o->profile.kind));
+    jsonw_kint(w, "mode", o->profile.mode);
+    jsonw_kint(w, "backdating_seconds", o->profile.backdating_s);
+    jsonw_kstr(w, "outcome", o->allow ? "allow" : "deny");
+    kdc_error_json(w, &o->kdc_error);
+    event_json(w, &o->event);
+    mapping_json(w, o);
+    paths_json(w, o);
+    reasons_json(w, o->reasons, o->n_reasons);
+    jsonw_object_end(w);
+}
+
+static void remediation_json(struct jsonw *w, const struct sm_remediation *r)
+{
+    jsonw_key(w, "remediation");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "altsecurityidentities", r->altsec_value);
     if (r->altsec_value_samba)
-        set(jb, o, "altsecurityidentities_samba", jstr(jb, r->altsec_value_samba));
+        jsonw_kstr(w, "altsecurityidentities_samba", r->altsec_value_samba);
+    jsonw_key(w, "altsecurityidentities_alternatives");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < ARRAY_SIZE(r->altsec_alternatives); i++)
         if (r->altsec_alternatives[i])
-            push(jb, alts, jstr(jb, r->altsec_alternatives[i]));
-    set(jb, o, "altsecurityidentities_alternatives", alts);
-    json_t *re = json_object();
-    set(jb, re, "likely_issuer", jstr(jb, r->likely_issuer));
-    set(jb, re, "adcs", jstr(jb, r->reissue_adcs));
-    set(jb, re, "intune_pkcs", jstr(jb, r->reissue_intune_pkcs));
-    set(jb, re, "intune_scep", jstr(jb, r->reissue_scep));
-    set(jb, re, "other_ca", jstr(jb, r->reissue_other_ca));
-    set(jb, re, "sid_extension_der_base64", jstr(jb, r->sid_extension_der_base64));
-    set(jb, re, "sid_uri", jstr(jb, r->sid_uri));
-    set(jb, o, "reissue", re);
-    set(jb, o, "blocked_by", jstr(jb, r->blocked_by));
-    for (size_t i = 0; i < r->n_steps; i++)
-        push(jb, steps, jstr(jb, r->steps[i]));
-    set(jb, o, "steps", steps);
-    return o;
+            jsonw_string(w, r->altsec_alternatives[i]);
+    jsonw_array_end(w);
+    jsonw_key(w, "reissue");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "likely_issuer", r->likely_issuer);
+    jsonw_kstr(w, "adcs", r->reissue_adcs);
+    jsonw_kstr(w, "intune_pkcs", r->reissue_intune_pkcs);
+    jsonw_kstr(w, "intune_scep", r->reissue_scep);
+    jsonw_kstr(w, "other_ca", r->reissue_other_ca);
+    jsonw_kstr(w, "sid_extension_der_base64", r->sid_extension_der_base64);
+    jsonw_kstr(w, "sid_uri", r->sid_uri);
+    jsonw_object_end(w);
+    jsonw_kstr(w, "blocked_by", r->blocked_by);
+    jsonw_key(w, "steps");
+    str_array(w, r->steps, r->n_steps);
+    jsonw_object_end(w);
 }
 
-static json_t *verdict_obj(struct jb *jb, const struct sm_verdict *v)
+static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
 {
     const struct sm_profile_outcome *p = v->primary;
-    json_t *o = json_object(), *profiles = json_array();
-    set(jb, o, "outcome", jstr(jb, v->allow ? "allow" : "deny"));
-    set(jb, o, "kdc_error", kdc_error_json(jb, &p->kdc_error));
-    set(jb, o, "event", event_json(jb, &p->event));
-    set(jb, o, "mapping", mapping_json(jb, p));
-    set(jb, o, "profile", jstr(jb, sm_profile_name(p->profile.kind)));
-    set(jb, o, "account", account_json(jb, v->account));
-    set(jb, o, "resolved_by", jstr(jb, sm_resolution_name(v->resolution)));
-    if (v->sid_owner)
-        set(jb, o, "sid_owner", account_json(jb, v->sid_owner));
-    json_t *cert = json_object();
-    set(jb, cert, "subject", jstr(jb, v->cert->subject.rfc4514));
-    set(jb, cert, "issuer", jstr(jb, v->cert->issuer.rfc4514));
-    set(jb, cert, "serial", jstr(jb, v->cert->serial));
-    set(jb, cert, "sha1", jstr(jb, v->cert->sha1));
-    set(jb, o, "certificate", cert);
-    json_t *primary = outcome_json(jb, p);
-    set(jb, o, "paths", json_incref(json_object_get(primary, "paths")));
-    json_decref(primary);
-    json_t *reasons = reasons_json(jb, v->reasons, v->n_reasons);
-    json_t *more = reasons_json(jb, p->reasons, p->n_reasons);
-    if (json_array_extend(reasons, more) != 0)
-        jb->oom = true;
-    json_decref(more);
-    set(jb, o, "reasons", reasons);
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "outcome", v->allow ? "allow" : "deny");
+    kdc_error_json(w, &p->kdc_error);
+    event_json(w, &p->event);
+    mapping_json(w, p);
+    jsonw_kstr(w, "profile", sm_profile_name(p->profile.kind));
+    jsonw_key(w, "account");
+    account_json(w, v->account);
+    jsonw_kstr(w, "resolved_by", sm_resolution_name(v->resolution));
+    if (v->sid_owner) {
+        jsonw_key(w, "sid_owner");
+        account_json(w, v->sid_owner);
+    }
+    jsonw_key(w, "certificate");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "subject", v->cert->subject.rfc4514);
+    jsonw_kstr(w, "issuer", v->cert->issuer.rfc4514);
+    jsonw_kstr(w, "serial", v->cert->serial);
+    jsonw_kstr(w, "sha1", v->cert->sha1);
+    jsonw_object_end(w);
+    paths_json(w, p); /* the primary profile's */
+    /* the verdict's own reasons, then the primary profile's */
+    jsonw_key(w, "reasons");
+    jsonw_array_begin(w);
+    reasons_items(w, v->reasons, v->n_reasons);
+    reasons_items(w, p->reasons, p->n_reasons);
+    jsonw_array_end(w);
+    jsonw_key(w, "profiles");
+    jsonw_array_begin(w);
     for (size_t i = 0; i < v->n_profiles; i++)
-        push(jb, profiles, outcome_json(jb, &v->profiles[i]));
-    set(jb, o, "profiles", profiles);
-    json_t *nt = json_object();
-    set(jb, nt, "known", json_boolean(v->ntauth_known));
-    set(jb, nt, "issuer_trusted",
-        v->ntauth_known ? json_boolean(v->issuer_in_ntauth) : json_null());
-    set(jb, o, "ntauth", nt);
-    set(jb, o, "remediation", remediation_json(jb, &v->remediation));
-    return o;
+        outcome_json(w, &v->profiles[i]);
+    jsonw_array_end(w);
+    jsonw_key(w, "ntauth");
+    jsonw_object_begin(w);
+    jsonw_kbool(w, "known", v->ntauth_known);
+    if (v->ntauth_known)
+        jsonw_kbool(w, "issuer_trusted", v->issuer_in_ntauth);
+    else
+        jsonw_knull(w, "issuer_trusted");
+    jsonw_object_end(w);
+    remediation_json(w, &v->remediation);
+    jsonw_object_end(w);
 }
 
 int sm_json_verdict(const struct sm_verdict *v, unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
-    return dump(&jb, verdict_obj(&jb, v), flags, ret_json);
+    struct jsonw w;
+    start(&w, flags);
+    verdict_obj(&w, v);
+    return finish(&w, ret_json);
 }
 
 int sm_json_account_status(const struct sm_account_status *s, unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
-    json_t *o = json_object(), *vals = json_array(), *certs = json_array(),
-           *profiles = json_array();
-    set(&jb, o, "account", account_json(&jb, s->account));
-    set(&jb, o, "status", jstr(&jb, sm_readiness_name(s->readiness)));
-    set(&jb, o, "reasons", reasons_json(&jb, s->reasons, s->n_reasons));
+    struct jsonw w;
+    start(&w, flags);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, "account");
+    account_json(&w, s->account);
+    jsonw_kstr(&w, "status", sm_readiness_name(s->readiness));
+    reasons_json(&w, s->reasons, s->n_reasons);
+    jsonw_key(&w, "altsecurityidentities");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < s->n_altsec; i++)
-        push(&jb, vals, altsec_json(&jb, s->altsec[i], NULL));
-    set(&jb, o, "altsecurityidentities", vals);
+        altsec_json(&w, s->altsec[i], NULL);
+    jsonw_array_end(&w);
+    jsonw_key(&w, "certificates");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < s->n_cert_verdicts; i++)
-        push(&jb, certs, verdict_obj(&jb, s->cert_verdicts[i]));
-    set(&jb, o, "certificates", certs);
+        verdict_obj(&w, s->cert_verdicts[i]);
+    jsonw_array_end(&w);
+    jsonw_key(&w, "profiles");
+    jsonw_array_begin(&w);
     for (size_t i = 0; i < s->n_profiles; i++)
-        push(&jb, profiles, jstr(&jb, sm_profile_name(s->profiles[i].kind)));
-    set(&jb, o, "profiles", profiles);
-    return dump(&jb, o, flags, ret_json);
+        jsonw_string(&w, sm_profile_name(s->profiles[i].kind));
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    return finish(&w, ret_json);
 }
 
 /* ---- RFC 9457 ------------------------------------------------------------------------------ */
@@ -686,18 +810,29 @@ int sm_json_account_status(const struct sm_account_status *s, unsigned flags, ch
 int sm_json_problem(const char *type, const char *title, int status, const char *detail,
                     unsigned flags, char **ret_json)
 {
-    struct jb jb = { false };
-    json_t *root = json_object();
-    set(&jb, root, "type", jstr(&jb, type));
-    set(&jb, root, "title", jstr(&jb, title));
-    set(&jb, root, "status", json_integer(status));
+    struct jsonw w;
+    start(&w, flags);
+    jsonw_object_begin(&w);
+    jsonw_kstr(&w, "type", type);
+    jsonw_kstr(&w, "title", title);
+    jsonw_kint(&w, "status", status);
     if (detail) {
         /* details may quote input: never let invalid UTF-8 drop the field */
         struct sbuf b;
         sbuf_init(&b, NULL);
         utf8_sanitize(&b, detail, strlen(detail));
-        set(&jb, root, "detail", jstr(&jb, sbuf_str(&b)));
+        jsonw_key(&w, "detail");
+        if (b.oom)
+            jsonw_null(&w);
+        else
+            jsonw_stringn(&w, b.p ? b.p : "", b.len);
+        bool oom = b.oom;
         sbuf_release(&b);
+        if (oom) {
+            jsonw_release(&w);
+            return -ENOMEM;
+        }
     }
-    return dump(&jb, root, flags, ret_json);
+    jsonw_object_end(&w);
+    return finish(&w, ret_json);
 }
