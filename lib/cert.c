@@ -18,7 +18,6 @@
 #include <arpa/inet.h>
 
 #include <mbedtls/asn1.h>
-#include <mbedtls/base64.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
@@ -75,9 +74,9 @@ struct ctx {
 /*
  * The dotted text of a DER OID (contents only) into @buf; its length, or -1 when the OID is
  * empty, truncated, has an arc above 2^64 - 1 or does not fit. The first subidentifier is split
- * as X.690 8.19.4 says (so 2.999 reads as 2.999). Called for every name attribute, extension and
- * EKU of every certificate: mbedTLS's version formats each arc with snprintf, a quarter of the
- * whole analysis (docs/performance.md).
+ * as X.690 8.19.4 says (2.999 reads as 2.999; tests/data/edge/oid_arc_999.der). Called for every
+ * name attribute, extension and EKU of every certificate: mbedtls_oid_get_numeric_string()
+ * formats each arc with snprintf, a quarter of the whole analysis (docs/performance.md).
  */
 static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
 {
@@ -1519,12 +1518,6 @@ struct certs_impl {
     struct arena *a;
 };
 
-static bool is_b64(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/' || c == '=';
-}
-
 static bool is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
@@ -1533,35 +1526,15 @@ static bool is_space(unsigned char c)
 /* Decode base64 text (white space allowed anywhere) into the arena. */
 static int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **ret, size_t *ret_len)
 {
-    uint8_t *clean = malloc(len + 1);
-    if (!clean)
+    uint8_t *out = arena_alloc(a, len / 4 * 3 + 3);
+    if (!out)
         return -ENOMEM;
-    size_t n = 0;
-    int r = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (is_space(p[i]))
-            continue;
-        if (!is_b64(p[i])) {
-            r = SM_E_FORMAT;
-            goto out;
-        }
-        clean[n++] = p[i];
-    }
-    size_t olen = 0;
-    uint8_t *out = arena_alloc(a, n / 4 * 3 + 3);
-    if (!out) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (n == 0 || mbedtls_base64_decode(out, n / 4 * 3 + 3, &olen, clean, n) != 0) {
-        r = SM_E_FORMAT;
-        goto out;
-    }
+    long n = base64_decode_ws((const char *)p, len, out);
+    if (n <= 0)
+        return SM_E_FORMAT;
     *ret = out;
-    *ret_len = olen;
-out:
-    free(clean);
-    return r;
+    *ret_len = (size_t)n;
+    return 0;
 }
 
 /* Length of the DER element at @p (tag 0x30), or 0 when it does not fit in @len. */
@@ -1746,6 +1719,11 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
     }
     if (r < 0)
         goto out_fail;
+    if (n == 0) { /* never with the splitters above; a guard for errs[0] below */
+        errinfo_set(reterr, -1, "the input holds no certificate");
+        r = SM_E_FORMAT;
+        goto out_fail;
+    }
 
     struct sm_cert *certs = arena_alloc(impl->a, n * sizeof(*certs));
     struct sm_input_error *errs = arena_alloc(impl->a, n * sizeof(*errs));

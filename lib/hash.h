@@ -1,8 +1,9 @@
 /*
- * lib/hash.h - SHA-1 and SHA-256 of a byte string, for thumbprints and key hashes. Not installed.
+ * lib/hash.h - SHA-1 and SHA-256 for thumbprints and key hashes. Not installed.
  *
- * lib/hash.c is the only file that includes Nettle: its x86-64 code uses the SHA extensions when
- * the CPU has them (about 6x faster than mbedTLS 2.28's portable C here; docs/performance.md).
+ * lib/hash.c is the only file that includes Nettle, whose SHA code uses the CPU's SHA
+ * extensions when there are any: 6x faster than mbedTLS 2.28's portable C here
+ * (docs/performance.md).
  */
 #ifndef SM_LIB_HASH_H
 #define SM_LIB_HASH_H

@@ -175,16 +175,20 @@ int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, i
     else
         attr->ad_key = arena_printf(a, "OID.%s", oid);
     attr->rfc_key = k ? k->rfc : attr->oid;
-    struct sbuf hex;
-    sbuf_init(&hex, a);
-    sbuf_putc(&hex, '#');
-    der_header(&hex, tag, len);
-    sbuf_hex(&hex, p, len);
-    attr->der_hex = sbuf_str(&hex);
     attr->is_string = asn1_string_to_utf8(&b, tag, p, len, &attr->lossy) == 1;
-    attr->value = attr->is_string ? sbuf_str(&b) : attr->der_hex;
     attr->rfc_hex = !k;
-    if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value || !attr->der_hex)
+    /* the hex form is printed only for a type without a name or a value that is no string */
+    if (attr->rfc_hex || !attr->is_string) {
+        struct sbuf hex;
+        sbuf_init(&hex, a);
+        sbuf_putc(&hex, '#');
+        der_header(&hex, tag, len);
+        sbuf_hex(&hex, p, len);
+        if (!(attr->der_hex = sbuf_str(&hex)))
+            return -ENOMEM;
+    }
+    attr->value = attr->is_string ? sbuf_str(&b) : attr->der_hex;
+    if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value)
         return -ENOMEM;
     return 0;
 }
@@ -204,6 +208,7 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
         sbuf_put(b, v, n);
         return;
     }
+    size_t run = 0; /* start of the characters not yet written (they need no escape) */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
         /*
@@ -214,20 +219,22 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
          */
         bool last = i + 1 == n;
         bool first = i == 0 && !last;
-        if (c >= 0x80) {
-            sbuf_putc(b, (char)c);
-        } else if (strchr(",+\"\\<>;", c) && c != '\0') {
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)c);
-        } else if ((c == '#' && first) || (c == ' ' && (first || last))) {
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)c);
-        } else if (c < 0x20 || c == 0x7f) {
-            sbuf_printf(b, "\\%02X", c);
+        bool hex = c < 0x20 || c == 0x7f;
+        if (c >= 0x80 || (!hex && !strchr(",+\"\\<>;", c) &&
+                          !((c == '#' && first) || (c == ' ' && (first || last)))))
+            continue;
+        sbuf_put(b, v + run, i - run);
+        run = i + 1;
+        if (hex) {
+            static const char digits[] = "0123456789ABCDEF";
+            char e[3] = { '\\', digits[c >> 4], digits[c & 15] };
+            sbuf_put(b, e, sizeof(e));
         } else {
-            sbuf_putc(b, (char)c);
+            char e[2] = { '\\', (char)c };
+            sbuf_put(b, e, sizeof(e));
         }
     }
+    sbuf_put(b, v + run, n - run);
 }
 
 /* ---- AD form (spec 3.1) ------------------------------------------------------------------ */

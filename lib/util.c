@@ -187,7 +187,10 @@ void sbuf_put(struct sbuf *b, const char *s, size_t len)
 
 void sbuf_putc(struct sbuf *b, char c)
 {
-    sbuf_put(b, &c, 1);
+    if (b->len + 2 > b->cap && !sbuf_grow(b, 1))
+        return;
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
 }
 
 void sbuf_puts(struct sbuf *b, const char *s)
@@ -490,4 +493,68 @@ void sbuf_base64(struct sbuf *b, const uint8_t *p, size_t len)
                         i + 2 < len ? tbl[v & 63] : '=' };
         sbuf_put(b, out, 4);
     }
+}
+
+/* base64 alphabet value, B64_SPACE, B64_PAD or B64_BAD for each byte (generated) */
+#define B64_BAD   (-1)
+#define B64_SPACE (-2)
+#define B64_PAD   (-3)
+/* clang-format off */
+static const signed char b64_value[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -2, -2, -2, -2, -2, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -3, -1, -1,
+    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+/* clang-format on */
+
+long base64_decode_ws(const char *text, size_t len, uint8_t *out)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    uint32_t acc = 0;
+    size_t o = 0, k = 0, pad = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_value[p[i]];
+        if (v >= 0) {
+            if (pad)
+                return -1; /* data after padding */
+            acc = acc << 6 | (uint32_t)v;
+            if (++k == 4) {
+                out[o++] = (uint8_t)(acc >> 16);
+                out[o++] = (uint8_t)(acc >> 8);
+                out[o++] = (uint8_t)acc;
+                acc = 0;
+                k = 0;
+            }
+        } else if (v == B64_PAD) {
+            if (k < 2 || ++pad > 2 || k + pad > 4)
+                return -1;
+        } else if (v == B64_BAD) {
+            return -1;
+        }
+    }
+    if (pad) {
+        if (k + pad != 4)
+            return -1;
+        acc <<= 6 * pad;
+        out[o++] = (uint8_t)(acc >> 16);
+        if (pad == 1)
+            out[o++] = (uint8_t)(acc >> 8);
+    } else if (k) {
+        return -1; /* not a multiple of four characters */
+    }
+    return (long)o;
 }

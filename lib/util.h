@@ -61,6 +61,12 @@ const char *sbuf_str(struct sbuf *b);
 /** Free a heap buffer (not needed for arena buffers). */
 void sbuf_release(struct sbuf *b);
 
+/**
+ * Decode standard base64 with white space anywhere (PEM bodies) into @out, which holds
+ * @len / 4 * 3 bytes. The characters other than white space must be a multiple of four, with
+ * at most two '=' and only at the end. Returns the bytes written, or -1 when invalid.
+ */
+long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 /** Upper-case hex of @len bytes into @out (2 * len + 1 bytes). */
 void hex_upper(const uint8_t *p, size_t len, char *out);
 /** Value of one hex digit (either case), or -1. */

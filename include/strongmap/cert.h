@@ -24,7 +24,8 @@ struct sm_name_attr {
     const char *ad_key;  /**< keyword the Windows KDC writes ("CN", "S", "OID.1.2.3") */
     const char *rfc_key; /**< keyword OpenSSL's RFC 2253 output uses ("CN", "ST", "UID", or OID) */
     const char *value;   /**< value as UTF-8; "#<hex DER>" when not a string type */
-    const char *der_hex; /**< "#" + hex of the value's DER (RFC 4514 form for unnamed types) */
+    const char *der_hex; /**< "#" + hex of the value's DER when is_string is false or rfc_hex
+                              is true (the RFC 4514 form then prints it); else NULL */
     int asn1_tag;        /**< ASN.1 string tag (12 UTF8String, 19 PrintableString, 30 BMPString) */
     bool is_string;      /**< false: value is "#" + hex of the DER element */
     bool lossy;          /**< value had bytes that are not valid in its type (replaced by U+FFFD) */

@@ -447,6 +447,43 @@ static int parse_str(const char *in, size_t len, struct sm_certs **c, struct sm_
     return sm_certs_parse(in, len, NULL, c, e);
 }
 
+/* base64 input: white space anywhere, padding only at the end, whole quanta only */
+static void test_base64_input(void **state)
+{
+    (void)state;
+    struct sm_certs *c = NULL;
+    struct sm_errinfo e;
+    size_t len;
+    char *b64 = read_fixture("sid_ext.b64", &len);
+    char *spaced = malloc(2 * len + 1);
+    assert_non_null(spaced);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        spaced[n++] = b64[i];
+        if (i % 7 == 3)
+            spaced[n++] = i % 2 ? '\t' : ' ';
+    }
+    assert_int_equal(parse_str(spaced, n, &c, &e), 0);
+    assert_int_equal(c->n_certs, 1);
+    assert_string_equal(c->format, "base64");
+    c = sm_certs_free(c);
+    free(spaced);
+    free(b64);
+
+    /* decodes (to a truncated DER): SM_E_CERT; does not decode: SM_E_FORMAT */
+    assert_int_equal(parse_str("MA==", 4, &c, &e), SM_E_CERT);
+    assert_int_equal(parse_str(" M A = = ", 9, &c, &e), SM_E_CERT);
+    assert_int_equal(parse_str("MAA=", 4, &c, &e), SM_E_CERT);
+    assert_int_equal(parse_str("MA=", 3, &c, &e), SM_E_FORMAT);      /* not whole quanta */
+    assert_int_equal(parse_str("MAA", 3, &c, &e), SM_E_FORMAT);      /* no padding */
+    assert_int_equal(parse_str("M===", 4, &c, &e), SM_E_FORMAT);     /* three '=' */
+    assert_int_equal(parse_str("MA=A", 4, &c, &e), SM_E_FORMAT);     /* data after '=' */
+    assert_int_equal(parse_str("MA==MAAA", 8, &c, &e), SM_E_FORMAT); /* data after padding */
+    assert_int_equal(parse_str("MAA.", 4, &c, &e), SM_E_FORMAT);     /* not the alphabet */
+    assert_int_equal(parse_str("MA-_", 4, &c, &e), SM_E_FORMAT);     /* base64url is not PEM */
+    assert_null(c);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -574,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_eku_and_validity),
         cmocka_unit_test(test_all_san_and_template),
         cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_base64_input),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_json_contract),

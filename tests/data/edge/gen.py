@@ -95,6 +95,9 @@ CASES = {
                "two domainComponent RDNs as IA5String"),
     "cr_lf": (0x1019, [[(CN, UTF8, b"a\r\nb")]],
               "UTF8String with CR LF inside"),
+    "oid_arc_999": (0x101A, [[("2.999.1", UTF8, b"v")]],
+                    "attribute type 2.999.1: a first subidentifier (1079) of two bytes, above 80 "
+                    "(strongmap's own OID-to-text must split it as 2.999)"),
 }
 
 SHA256_RSA = bytes.fromhex("300D06092A864886F70D01010B0500")  # AlgorithmIdentifier, NULL params
