@@ -32,7 +32,7 @@ struct dirpool;
 #define API_MAX_BODY_DEFAULT       (256u * 1024)
 #define API_MAX_BODY_MIN           1024u
 #define API_MAX_BODY_MAX           (16u * 1024 * 1024)
-#define API_BODY_PREALLOC_MAX      (64u * 1024)
+#define API_BODY_PREALLOC_MAX      (16u * 1024)
 #define API_BODY_MEMORY_MIN        (32u * 1024 * 1024)
 #define API_DRAIN_MIN              (64u * 1024 * 1024)
 #define API_MAX_THREADS            256u
@@ -41,7 +41,7 @@ struct dirpool;
 #define API_CONN_TIMEOUT_S         30u
 #define API_REQUEST_TIMEOUT_S      60u
 #define API_TIMEOUT_MAX_S          3600u
-#define API_CONN_MEMORY_LIMIT      (64u * 1024)
+#define API_CONN_MEMORY_LIMIT      (16u * 1024)
 #define API_CONN_MEMORY_MIN        (8u * 1024)
 #define API_CONN_MEMORY_MAX        (1024u * 1024)
 #define API_TLS_PEM_MAX            (1024u * 1024)

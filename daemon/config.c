@@ -165,7 +165,7 @@ static const struct directive table[CFG__COUNT] = {
               API_MAX_BODY_MIN, API_MAX_BODY_MAX, "256K", max_body,
               "request body limit; K and M suffixes"),
     DIRECTIVE(CFG_MAX_HEADER, "limits", "max_header", "max-header", "BYTES", T_SIZE, F_RESTART,
-              API_CONN_MEMORY_MIN, API_CONN_MEMORY_MAX, "64K", max_header,
+              API_CONN_MEMORY_MIN, API_CONN_MEMORY_MAX, "16K", max_header,
               "memory for a request's line and headers"),
     DIRECTIVE(CFG_CONNECTIONS, "limits", "connections", "connections", "N", T_UINT, F_RESTART, 1,
               API_CONN_LIMIT_MAX, "1024", connections, "connections at once, per address"),
