@@ -252,6 +252,11 @@ static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *ad
        in plain text after StartTLS): refused. connect_uri() makes every connection. */
     if (!running)
         return -1;
+    /* Read ahead: libldap otherwise reads each message's header and body with separate
+       read()s (docs/performance.md). The TCP layer is added after this callback, so the
+       read-ahead layer goes one level up to sit above it (and below TLS). */
+    if (ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER + 1, NULL) != 0)
+        return -1;
     /* TCP is up: the network timeout has done its job. Left set, it makes libldap run the TLS
        handshake on a non-blocking socket without polling (a busy loop for as long as a stalled
        peer lasts); unset, the handshake blocks until it ends or the watchdog shuts it down. */

@@ -82,25 +82,34 @@ static void replace(char **text, const char *key, const char *value)
     *text = out;
 }
 
-static int setup(void **state)
+/* The test directory with @ntauth_pem as the NTAuth store's certificate, written to @path. */
+static struct sm_dir *open_dir(const char *ntauth_pem, char *path, size_t pathsz)
 {
-    (void)state;
     size_t len;
     char *ldif = slurp("dir/verdict.ldif.in", &len);
-    char *ca = cert_b64("certs/issuing_ca.pem"), *up = cert_b64("certs/upn_only.pem");
+    char *ca = cert_b64(ntauth_pem), *up = cert_b64("certs/upn_only.pem");
     replace(&ldif, "@ISSUING_CA@", ca);
     replace(&ldif, "@USERCERT_UPN_ONLY@", up);
     free(ca);
     free(up);
-    snprintf(ldif_path, sizeof(ldif_path), "/tmp/sm-verdict-%ld.ldif", (long)getpid());
-    FILE *f = fopen(ldif_path, "w");
+    snprintf(path, pathsz, "/tmp/sm-verdict-%ld-%s.ldif", (long)getpid(),
+             strchr(ntauth_pem, '/') + 1);
+    FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(ldif, f);
     fclose(f);
     free(ldif);
     struct sm_errinfo e = { 0 };
-    if (sm_dir_open_ldif(ldif_path, &dir, &e) != 0)
+    struct sm_dir *d = NULL;
+    if (sm_dir_open_ldif(path, &d, &e) != 0)
         fail_msg("ldif: %s", e.text);
+    return d;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = open_dir("certs/issuing_ca.pem", ldif_path, sizeof(ldif_path));
     return 0;
 }
 
@@ -401,6 +410,41 @@ static void test_account_status(void **state)
     sm_account_status_free(s);
 }
 
+/*
+ * The NTAuth store's analysis is kept for the store's bytes (lib/verdict.c): a store that
+ * changes between verdicts, here three directories in turn, must be read anew each time.
+ */
+static void test_ntauth_store_changes(void **state)
+{
+    (void)state;
+    char other_path[300];
+    struct sm_dir *other = open_dir("certs/root_ca.pem", other_path, sizeof(other_path));
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    size_t len;
+    char *pem = slurp("certs/sid_ext.pem", &len);
+    struct sm_parse_opts po = { .now = AT_2026 };
+    assert_int_equal(sm_certs_parse(pem, len, &po, &certs, &e), 0);
+    free(pem);
+    struct sm_profile p;
+    assert_int_equal(sm_profile_parse("windows-2022", &p), 0);
+    struct sm_verdict_input in = {
+        .cert = &certs->certs[0], .profiles = &p, .n_profiles = 1, .at = AT_2026
+    };
+    const bool want[] = { true, false, true, false };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct sm_verdict *v = NULL;
+        assert_int_equal(sm_verdict_evaluate(want[i] ? dir : other, &in, &v, &e), 0);
+        assert_true(v->ntauth_known);
+        assert_int_equal(v->issuer_in_ntauth, want[i]);
+        assert_int_equal(v->allow, want[i]);
+        sm_verdict_free(v);
+    }
+    sm_certs_free(certs);
+    sm_dir_close(other);
+    unlink(other_path);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -422,8 +466,11 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules),     cmocka_unit_test(test_fleet_and_remediation),
-        cmocka_unit_test(test_sid_owner), cmocka_unit_test(test_account_status),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_fleet_and_remediation),
+        cmocka_unit_test(test_sid_owner),
+        cmocka_unit_test(test_account_status),
+        cmocka_unit_test(test_ntauth_store_changes),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
