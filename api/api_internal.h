@@ -253,8 +253,11 @@ int whatif_profile(struct api_request *req, struct api_whatif *wi, const char *n
 int whatif_mode(struct api_request *req, struct api_whatif *wi, long long mode);
 int whatif_backdating(struct api_request *req, struct api_whatif *wi, long long seconds);
 int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text);
-/** The query string's profile (repeatable), mode, backdating_seconds and at. */
-int whatif_query(struct api_request *req, struct api_whatif *wi);
+/**
+ * The query string's profile (repeatable), mode, backdating_seconds and at; with @ret_account
+ * also "account" (checked as param_name() does, a malloc'd copy for the caller, else NULL).
+ */
+int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_account);
 /** Default profiles (the fleet), then the overrides, checked against every profile. */
 int whatif_finish(struct api_request *req, struct api_whatif *wi);
 

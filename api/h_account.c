@@ -45,7 +45,7 @@ int h_account(struct api_request *req)
     if ((ret = param_name(req, "account", name, len - strlen(ACCOUNTS_PREFIX))) < 0)
         goto out;
     whatif_init(&wi);
-    if ((ret = whatif_query(req, &wi)) < 0 || (ret = whatif_finish(req, &wi)) < 0)
+    if ((ret = whatif_query(req, &wi, NULL)) < 0 || (ret = whatif_finish(req, &wi)) < 0)
         goto out;
     if (!dir) {
         ret = reply_no_directory(req);

@@ -3,14 +3,19 @@
  * account, on a fleet of DC profiles; the same document as `strongmap verdict`
  * (sm_json_verdict()).
  *
- * The body is a JSON object: "certificate" (PEM or base64 DER; the first certificate is
- * evaluated) and/or "account", then the optional "profile" (a name or an array of names),
- * "mode", "backdating_seconds" and "at". Members are checked before the directory is touched,
- * so bad input gets its 400 even while the directory is down; unknown members are refused
- * rather than ignored, as a misspelt what-if would silently give another verdict.
+ * The body is either a JSON object: "certificate" (PEM or base64 DER; the first certificate
+ * is evaluated) and/or "account", then the optional "profile" (a name or an array of names),
+ * "mode", "backdating_seconds" and "at"; or the certificate itself (PEM, DER or base64, the
+ * media types /v1/inspect takes), with the same options in the query string (profile
+ * repeatable). The second form spares the JSON parse of the PEM text, which costs Jansson
+ * more than the whole verdict with a warm cache (docs/performance.md). Options are checked
+ * before the directory is touched, so bad input gets its 400 even while the directory is
+ * down; unknown members and parameters are refused rather than ignored, as a misspelt what-if
+ * would silently give another verdict.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -23,9 +28,10 @@
 #include "dirpool.h"
 
 struct verdict_req {
-    const char *cert; /* borrowed from the JSON document, or NULL */
+    const char *cert; /* borrowed from the JSON document or the body, or NULL */
     size_t cert_len;
     const char *account; /* borrowed, or NULL */
+    char *query_account; /* owned: "account" from the query string */
     struct api_whatif wi;
 };
 
@@ -95,6 +101,38 @@ static int member(struct api_request *req, struct verdict_req *vr, const char *k
     return bad(req, detail);
 }
 
+/* A certificate body: options from the query string. */
+static int read_raw(struct api_request *req, struct verdict_req *vr)
+{
+    int ret = whatif_query(req, &vr->wi, &vr->query_account);
+    if (ret < 0)
+        return ret; /* answered */
+    vr->cert = req->body;
+    vr->cert_len = req->body_len;
+    vr->account = vr->query_account;
+    return 0;
+}
+
+/* A JSON body: options from its members; a query string would be a second, ignored set. */
+static int read_json(struct api_request *req, struct verdict_req *vr, json_t **root)
+{
+    const char *q = strchr(req->target, '?'), *key;
+    json_t *val;
+    int ret;
+
+    if (q && q[1])
+        return bad(req, "query: parameters go with a certificate body; with a JSON body, give "
+                        "them as members");
+    if ((ret = body_json(req, root)) < 0)
+        return ret; /* answered */
+    json_object_foreach(*root, key, val)
+    {
+        if ((ret = member(req, vr, key, val)) < 0)
+            return ret;
+    }
+    return 0;
+}
+
 int h_verdict(struct api_request *req)
 {
     struct dirpool *dir = req_runtime(req)->dir;
@@ -103,19 +141,28 @@ int h_verdict(struct api_request *req)
     struct sm_verdict_input in = { 0 };
     struct sm_certs *certs = NULL;
     struct sm_verdict *v = NULL;
-    json_t *root = NULL, *val;
-    const char *key;
+    json_t *root = NULL;
     char *json = NULL;
-    int ret;
+    int ret = 0;
 
     whatif_init(&vr.wi);
-    if ((ret = body_json(req, &root)) < 0)
-        return ret; /* answered */
-    json_object_foreach(root, key, val)
-    {
-        if ((ret = member(req, &vr, key, val)) < 0)
-            goto out;
+    if (body_check_encoding(req) < 0)
+        return -EINVAL; /* answered */
+    if (req->body_len == 0)
+        return reply_problem(req, API_P_EMPTY_BODY,
+                             "send a JSON object, or a certificate (PEM or DER)"),
+               -EINVAL;
+    switch (body_kind(req_header(req, "Content-Type"), req->body, req->body_len)) {
+    case BODY_UNSUPPORTED:
+        return reply_problem(req, API_P_UNSUPPORTED_MEDIA_TYPE,
+                             "send application/json, or a certificate as application/x-pem-file "
+                             "or application/pkix-cert"),
+               -EINVAL;
+    case BODY_RAW: ret = read_raw(req, &vr); break;
+    case BODY_JSON: ret = read_json(req, &vr, &root); break;
     }
+    if (ret < 0)
+        goto out; /* answered */
     if (!vr.cert && !vr.account) {
         ret = reply_problem(req, API_P_MISSING_FIELD,
                             "give \"certificate\" (PEM or base64 DER), \"account\", or both");
@@ -163,5 +210,6 @@ out:
     sm_verdict_free(v);
     sm_certs_free(certs);
     json_decref(root);
+    free(vr.query_account);
     return ret;
 }

@@ -274,12 +274,14 @@ static int query_int(struct api_request *req, const char *key, const char *v, lo
     return 0;
 }
 
-int whatif_query(struct api_request *req, struct api_whatif *wi)
+int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_account)
 {
     const char *q = strchr(req->target, '?');
     char *buf;
     int r = 0;
 
+    if (ret_account)
+        *ret_account = NULL;
     if (!q || !q[1])
         return 0;
     q++;
@@ -317,11 +319,19 @@ int whatif_query(struct api_request *req, struct api_whatif *wi)
                 r = whatif_backdating(req, wi, n);
         } else if (strcmp(key, "at") == 0) {
             r = whatif_at(req, wi, val);
+        } else if (ret_account && strcmp(key, "account") == 0) {
+            if (*ret_account)
+                r = bad(req, "account: given twice");
+            else if ((r = param_name(req, "account", val, vlen)) == 0 &&
+                     !(*ret_account = strdup(val))) {
+                reply_error(req, -ENOMEM, NULL);
+                r = -ENOMEM;
+            }
         } else {
-            char detail[128];
+            char detail[160];
             snprintf(detail, sizeof(detail),
-                     "query: unknown parameter \"%.40s\" (profile, mode, backdating_seconds, at)",
-                     key);
+                     "query: unknown parameter \"%.40s\" (%sprofile, mode, backdating_seconds, at)",
+                     key, ret_account ? "account, " : "");
             r = bad(req, detail);
         }
         q += len;
@@ -329,6 +339,10 @@ int whatif_query(struct api_request *req, struct api_whatif *wi)
             q++;
     }
     free(buf);
+    if (r < 0 && ret_account) {
+        free(*ret_account);
+        *ret_account = NULL;
+    }
     return r;
 }
 

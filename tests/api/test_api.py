@@ -1160,6 +1160,33 @@ class T6Verdict(ApiTestCase):
             with self.subTest(ctype=ctype):
                 self.assertEqual(self.verdict(None, raw=body, ctype=ctype).status, 200)
 
+    def test_certificate_body(self):
+        """The certificate itself as the body, options in the query string: the same verdicts
+        as the JSON form."""
+        pem = fixture("sid_ext.pem")
+        der = base64.b64decode("".join(l for l in pem.decode().splitlines() if "-----" not in l))
+        want = self.ok({"certificate": pem_text("sid_ext.pem")})
+        for body, ctype in ((pem, "application/x-pem-file"), (der, "application/pkix-cert"),
+                            (pem, "text/plain"), (pem, None)):
+            with self.subTest(ctype=ctype):
+                r = self.request("POST", "/v1/verdict?at=" + AT, body=body,
+                                 headers={"Content-Type": ctype} if ctype else {})
+                self.assertEqual(r.status, 200, r.body[:300])
+                self.assertEqual(r.json(), want)
+        # every option of the JSON form, from the query string
+        q = "at=%s&profile=windows-2016&profile=samba&mode=1&backdating_seconds=60" % AT
+        r = self.request("POST", "/v1/verdict?" + q, body=fixture("upn_only.pem"),
+                         headers={"Content-Type": "application/x-pem-file"})
+        self.assertEqual(r.status, 200, r.body[:300])
+        want = self.ok({"certificate": pem_text("upn_only.pem"),
+                        "profile": ["windows-2016", "samba"], "mode": 1,
+                        "backdating_seconds": 60})
+        self.assertEqual(r.json(), want)
+        r = self.request("POST", "/v1/verdict?account=mallory&at=" + AT, body=pem,
+                         headers={"Content-Type": "application/x-pem-file"})
+        self.assertEqual(r.json(), self.ok({"certificate": pem_text("sid_ext.pem"),
+                                            "account": "mallory"}))
+
     def test_concurrent(self):
         """Several clients at once on the shared directory handle and lookup cache."""
         cases = [({"certificate": pem_text("sid_ext.pem"), "at": AT}, "allow"),
@@ -1282,6 +1309,28 @@ class T7VerdictBadInput(ApiTestCase):
                       "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "", 5, None):
             with self.subTest(value=value):
                 self.assertBadRequest(self.verdict({"certificate": pem, "at": value}), "at")
+
+    def test_certificate_body_query(self):
+        pem = fixture("sid_ext.pem")
+
+        def post(query, body=pem, ctype="application/x-pem-file"):
+            return self.request("POST", "/v1/verdict" + query, body=body,
+                                headers={"Content-Type": ctype})
+
+        for query, field in (("?Mode=1", '"Mode"'), ("?certificate=x", '"certificate"'),
+                             ("?mode=x", "mode"), ("?mode=7", "mode"), ("?profile=nt4", "profile"),
+                             ("?at=yesterday", "at"), ("?account=", "account"),
+                             ("?account=al%0Aice", "account"), ("?account=a&account=b", "account"),
+                             ("?account=" + "a" * 513, "account"), ("?at=%zz", "query"),
+                             ("?backdating_seconds=-1", "backdating_seconds")):
+            with self.subTest(query=query):
+                self.assertBadRequest(post(query), field)
+        # a JSON body takes its options as members, never from the query string
+        self.assertBadRequest(post("?mode=1", json.dumps({"account": "henry"}),
+                                   "application/json"), "query")
+        for body in (b"garbage SECRET-MARKER", b"-----BEGIN CERTIFICATE-----\nAAAA\n"):
+            with self.subTest(body=body):
+                self.assertProblem(post("", body), 400, "bad-certificate")
 
     def test_media_type_and_encoding(self):
         body = json.dumps({"account": "henry"})
