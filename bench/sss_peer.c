@@ -2,7 +2,7 @@
  * bench/sss_peer.c - the peer: SSSD's libsss_certmap making the same AD mapping strings, in
  * process, on one core.
  *
- *   sss_peer [--seconds S] [--cpu N] [--print] CERT...
+ *   sss_peer [--mode filter|expand] [--seconds S] [--cpu N] [--print] CERT...
  *
  * CERT files are PEM (every CERTIFICATE block is used) or DER; all are read into memory first.
  * One libsss_certmap context with one rule is set up before timing:
@@ -24,8 +24,11 @@
  * The filter is then split into its three values and the escapes are undone, giving exactly
  *   X509:<I>issuer<SR>serial-reversed   X509:<SKI>ski   X509:<I>issuer<S>subject
  * after which the filter is freed. Splitting is unambiguous because a value can hold no raw
- * '(' or ')'. (Three contexts with one rule each and sss_certmap_expand_mapping_rule() give
- * the same strings verbatim but parse the certificate three times: about 3x slower.)
+ * '(' or ')'.
+ * --mode expand: three contexts with one rule each (the three templates alone), and per
+ * certificate three sss_certmap_expand_mapping_rule() calls, which give the strings verbatim
+ * but parse the certificate three times (about 3x slower): the way to get the strings
+ * themselves rather than a search filter. The default is --mode filter, the fast way above.
  *
  * The process is pinned to CPU N (default 0) and loops for S seconds of wall time (default 3),
  * reading CLOCK_MONOTONIC every 64 iterations. Output: one JSON line,
@@ -57,6 +60,12 @@
     "LDAPU1:(|" ITEM "X509:<I>{issuer_dn!ad_x500}<SR>{serial_number!hex_ur})" ITEM                 \
     "X509:<SKI>{subject_key_id!hex_u})" ITEM                                                       \
     "X509:<I>{issuer_dn!ad_x500}<S>{subject_dn!ad_x500}))"
+
+static const char *const expand_rules[N_STRINGS] = {
+    "LDAPU1:X509:<I>{issuer_dn!ad_x500}<SR>{serial_number!hex_ur}",
+    "LDAPU1:X509:<SKI>{subject_key_id!hex_u}",
+    "LDAPU1:X509:<I>{issuer_dn!ad_x500}<S>{subject_dn!ad_x500}",
+};
 
 static const char *const string_names[N_STRINGS] = { "X509IssuerSerialNumber", "X509SKI",
                                                      "X509IssuerSubject" };
@@ -295,9 +304,47 @@ static int split_filter(const char *filter, struct strings *s)
     return strcmp(p, ")") == 0 ? 0 : -EPROTO;
 }
 
+/* --mode expand: one context per string (NULL in filter mode). */
+static struct sss_certmap_ctx *expand_ctx[N_STRINGS];
+
+/* --mode expand: the three strings of @c, one sss_certmap_expand_mapping_rule() each. */
+static int expand_strings(const struct cert *c, struct strings *s)
+{
+    size_t off[N_STRINGS], used = 0;
+    for (size_t k = 0; k < N_STRINGS; k++) {
+        char *v = NULL, **domains = NULL;
+        int r = sss_certmap_expand_mapping_rule(expand_ctx[k], c->der, c->len, &v, &domains);
+        if (r != 0) {
+            fprintf(stderr, "sss_peer: %s: certificate %zu: sss_certmap_expand_mapping_rule: %s\n",
+                    c->path, c->index, r == ENOENT ? "no mapping (no SKI?)" : strerror(r));
+            return -r;
+        }
+        size_t n = strlen(v) + 1;
+        if (used + n > s->cap) {
+            size_t cap = 2 * (used + n);
+            char *p = realloc(s->buf, cap);
+            if (!p) {
+                sss_certmap_free_filter_and_domains(v, domains);
+                return -ENOMEM;
+            }
+            s->buf = p;
+            s->cap = cap;
+        }
+        memcpy(s->buf + used, v, n);
+        off[k] = used;
+        used += n;
+        sss_certmap_free_filter_and_domains(v, domains);
+    }
+    for (size_t k = 0; k < N_STRINGS; k++)
+        s->v[k] = s->buf + off[k];
+    return 0;
+}
+
 /* One iteration: the three strings of @c into @s (valid until the next call). */
 static int make_strings(struct sss_certmap_ctx *ctx, const struct cert *c, struct strings *s)
 {
+    if (expand_ctx[0])
+        return expand_strings(c, s);
     char *filter = NULL;
     char **domains = NULL;
     int r = sss_certmap_get_search_filter(ctx, c->der, c->len, &filter, &domains);
@@ -360,15 +407,18 @@ static int run(struct sss_certmap_ctx *ctx, const struct input *in, struct strin
             break;
     }
     double cpu_s = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    printf("{\"tool\":\"libsss_certmap\",\"certs\":%llu,\"seconds\":%.3f,\"certs_per_s\":%.0f,"
+    printf("{\"tool\":\"libsss_certmap\",\"mode\":\"%s\",\"certs\":%llu,\"seconds\":%.3f,\"certs_"
+           "per_s\":%.0f,"
            "\"strings_per_cert\":%d,\"cpu_seconds\":%.3f}\n",
-           iters, t1 - t0, (double)iters / (t1 - t0), N_STRINGS, cpu_s);
+           expand_ctx[0] ? "expand" : "filter", iters, t1 - t0, (double)iters / (t1 - t0),
+           N_STRINGS, cpu_s);
     return fflush(stdout) == 0 ? 0 : -EIO;
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: sss_peer [--seconds S] [--cpu N] [--print] CERT...\n");
+    fprintf(stderr,
+            "usage: sss_peer [--mode filter|expand] [--seconds S] [--cpu N] [--print] CERT...\n");
     return 2;
 }
 
@@ -378,7 +428,7 @@ int main(int argc, char **argv)
     struct strings s = { .buf = NULL };
     struct sss_certmap_ctx *ctx = NULL;
     double seconds = 3.0;
-    int cpu = 0, print = 0, r = 0, i;
+    int cpu = 0, print = 0, expand = 0, r = 0, i;
 
     for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         char *end;
@@ -396,6 +446,12 @@ int main(int argc, char **argv)
             if (errno || end == argv[i] || *end || v < 0 || v >= CPU_SETSIZE)
                 return usage();
             cpu = (int)v;
+        } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "expand") == 0)
+                expand = 1;
+            else if (strcmp(argv[i], "filter") != 0)
+                return usage();
         } else if (strcmp(argv[i], "--print") == 0) {
             print = 1;
         } else {
@@ -418,8 +474,18 @@ int main(int argc, char **argv)
         r = -r;
         goto out;
     }
+    for (size_t k = 0; expand && k < N_STRINGS; k++) {
+        if ((r = sss_certmap_init(NULL, NULL, NULL, &expand_ctx[k])) != 0 ||
+            (r = sss_certmap_add_rule(expand_ctx[k], 0, MATCH_RULE, expand_rules[k], NULL)) != 0) {
+            fprintf(stderr, "sss_peer: expand rule %zu: %s\n", k, strerror(r));
+            r = -r;
+            goto out;
+        }
+    }
     r = print ? print_strings(ctx, &in, &s) : run(ctx, &in, &s, seconds, cpu);
 out:
+    for (size_t k = 0; k < N_STRINGS; k++)
+        sss_certmap_free_ctx(expand_ctx[k]);
     sss_certmap_free_ctx(ctx);
     free(s.buf);
     for (size_t k = 0; k < in.n; k++)

@@ -560,7 +560,8 @@ def demo_ldif_for_slapd():
 class Slapd:
     """slapd with examples/demo.ldif on 127.0.0.1 (ldap:// and, with @tls, ldaps://)."""
 
-    def __init__(self, tmp, tls=False):
+    def __init__(self, tmp, tls=False, ldif_text=None):
+        """@ldif_text: what to load instead of the demo directory (already in slapd's form)."""
         for tool in (SLAPD, SLAPADD, "ldapsearch"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} not found (Debian: slapd ldap-utils)")
@@ -572,7 +573,7 @@ class Slapd:
         if tls:
             self._make_tls()
         with open(os.path.join(self.dir, "demo.ldif"), "w", encoding="utf-8") as f:
-            f.write(demo_ldif_for_slapd())
+            f.write(ldif_text if ldif_text is not None else demo_ldif_for_slapd())
         conf = [
             "include   /etc/ldap/schema/core.schema",
             "include   /etc/ldap/schema/cosine.schema",

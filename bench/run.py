@@ -1,0 +1,530 @@
+#!/usr/bin/python3
+"""bench/run.py - strongmapd's benchmarks, each beside a baseline measured in the same run.
+
+Run through bench/run.sh (which installs what is missing and builds). What it measures, and the
+targets of issue 5 (docs/performance.md explains each and shows a run):
+
+  http      GET /healthz, POST /v1/inspect (a 1.2 KB RSA-2048 certificate, PEM) and
+            POST /v1/verdict with a warm directory cache (in both request forms: the JSON
+            object, and the PEM body with options in the query string), each against nginx
+            serving a static file holding the very reply strongmapd gave (same size, same
+            Content-Type) to the same request, with the same wrk settings, rounds interleaved
+            (nginx, strongmapd, nginx, ...).
+  directory POST /v1/verdict with the cache off against bench/ldap_client, a minimal libldap
+            client doing the same LDAP searches as one verdict, both against one slapd holding
+            10,000 AD-like accounts (bench/gen_directory.py).
+  latency   p50/p99 of inspect and warm verdicts at half of the peak measured above (wrk paced
+            with a per-connection delay; the rate reached is reported).
+  engine    bench/engine_bench (strongmapd's engine, one core) against bench/sss_peer (SSSD's
+            libsss_certmap) making the same mapping strings for the same certificates.
+  memory    RSS idle, and with 1,000 open keep-alive connections.
+  startup   exec to READY=1 (sd_notify) with the LDIF demo directory.
+
+Usage: bench/run.py --build DIR [--smoke] [--duration S] [--rounds N] [--connections N]
+                    [--json FILE] [--only PART,...]
+--smoke runs every part for about a second (CI keeps the harness working with it); its numbers
+mean nothing. Exit status: 0 when every part ran (a missed target is reported, not an error),
+1 when a part failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "robust"))
+import robustlib as rl  # noqa: E402  (Daemon, Slapd, spawn, free_ports: shared with the tests)
+
+EXAMPLES = os.path.join(ROOT, "examples")
+TARGETS = {
+    "healthz": 1.0,
+    "inspect": 0.7,
+    "verdict_warm": 0.6,
+    "verdict_warm_pem": 0.6,
+    "verdict_nocache": 0.8,
+    "p99_ms": 5.0,
+    "engine_per_s": 150000,
+    "engine_vs_sss": 100,
+    "rss_idle_mib": 8,
+    "rss_1000_mib": 64,
+    "start_ms": 50,
+}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---- load generator --------------------------------------------------------------------------
+
+
+class WrkResult:
+    def __init__(self, out):
+        self.out = out
+        m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+        if not m:
+            raise RuntimeError("wrk printed no rate:\n" + out)
+        self.rps = float(m.group(1))
+        m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        self.non2xx = int(m.group(1)) if m else 0
+        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        self.errors = sum(int(x) for x in m.groups()) if m else 0
+        self.pct = {}
+        for p, v, unit in re.findall(r"^\s+(50|75|90|99)%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M):
+            self.pct[int(p)] = float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0):
+    cmd = ["wrk", "-t", str(min(threads, conns)), "-c", str(conns), "-d", f"{seconds}s",
+           "--latency", "--timeout", "10s"]
+    env = dict(os.environ)
+    if body is not None:
+        cmd += ["-s", os.path.join(HERE, "post.lua")]
+        env.update(BODY_FILE=body, CONTENT_TYPE=ctype or "application/json",
+                   DELAY_MS=str(delay_ms))
+    cmd.append(url)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"wrk failed ({r.returncode}): {r.stderr[-500:]}")
+    return WrkResult(r.stdout)
+
+
+# ---- nginx, the HTTP ceiling -----------------------------------------------------------------
+
+
+class Nginx:
+    """nginx with its own configuration on a free loopback port, serving files from root/.
+    POST to a static file is answered with the file (error_page 405 =200), so the same wrk
+    script drives both servers."""
+
+    def __init__(self, tmp, workers):
+        self.dir = os.path.join(tmp, "nginx")
+        self.root = os.path.join(self.dir, "root")
+        os.makedirs(self.root)
+        self.port = rl.free_ports(1)[0]
+        d = self.dir
+        conf = f"""worker_processes {workers};
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 60s;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    default_type application/json;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {self.root};
+        location / {{ error_page 405 =200 $uri; }}
+    }}
+}}
+"""
+        self.conf = os.path.join(d, "nginx.conf")
+        with open(self.conf, "w", encoding="ascii") as f:
+            f.write(conf)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = rl.spawn([nginx, "-e", f"{d}/error.log", "-c", self.conf],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start")
+
+    def put(self, name, body):
+        with open(os.path.join(self.root, name), "wb") as f:
+            f.write(body)
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        rl.stop_process(self.proc, signal.SIGQUIT)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def get(d, method, path, body=None, ctype=None):
+    headers = {"Content-Type": ctype} if ctype else None
+    r = rl.http(d, method, path, body=body, headers=headers)
+    if r.status != 200:
+        raise RuntimeError(f"{method} {path}: HTTP {r.status}: {r.body[:300]!r}")
+    return r.body
+
+
+def run_tool(cmd, timeout):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {r.stderr[-800:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def med(xs):
+    return statistics.median(xs) if xs else 0.0
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.build = os.path.abspath(args.build)
+        self.daemon_bin = os.path.join(self.build, "daemon", "strongmapd")
+        self.bin = lambda name: os.path.join(self.build, "bench", name)
+        self.tmp = tempfile.mkdtemp(prefix="strongmap-bench.")
+        os.chmod(self.tmp, 0o755)  # nginx's workers (nobody when started as root) read its root
+        self.results = {"machine": machine(), "settings": {
+            "duration_s": args.duration, "rounds": args.rounds, "connections": args.connections,
+            "wrk_threads": 2, "daemon_threads": args.threads, "nginx_workers": args.threads}}
+        self.failed = []
+        self.procs = []
+        self.slapd = None
+        self.nginx = None
+
+    # -- fixtures --
+
+    def setup(self):
+        out = os.path.join(self.tmp, "dir")
+        t = time.monotonic()
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_directory.py"), "--accounts",
+                        str(self.a.accounts), "--out", out], check=True, timeout=300)
+        self.ldif = os.path.join(out, "bench.ldif")
+        self.cert_pem = os.path.join(out, "bench.pem")
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        self.cert_der_len = len(rl.pem_to_der(pem))
+        self.verdict_body = os.path.join(self.tmp, "verdict.json")
+        with open(self.verdict_body, "w", encoding="ascii") as f:
+            json.dump({"certificate": pem.decode()}, f)
+        log(f"directory: {self.a.accounts} accounts generated in {time.monotonic() - t:.1f} s; "
+            f"certificate {self.cert_der_len} bytes DER")
+        t = time.monotonic()
+        with open(self.ldif, encoding="utf-8") as f:
+            self.slapd = rl.Slapd(self.tmp, ldif_text=f.read())
+        self.slapd.start()
+        log(f"slapd: loaded and answering in {time.monotonic() - t:.1f} s ({self.slapd.uri})")
+
+    def daemon(self, *extra, log_level="warning"):
+        d = rl.Daemon(self.daemon_bin, ["--log-level", log_level] + list(extra),
+                      threads=self.a.threads, quiet=True)
+        self.procs.append(d)
+        return d
+
+    def ldap_args(self):
+        return ["--ldap-uri", self.slapd.uri, "--ldap-base", rl.BASE_DN]
+
+    def part(self, name, fn):
+        if self.a.only and name not in self.a.only:
+            return
+        log(f"\n== {name} ==")
+        try:
+            fn()
+        except Exception as e:  # one part failing must not hide the others' numbers
+            self.failed.append(name)
+            log(f"FAILED {name}: {type(e).__name__}: {e}")
+
+    # -- parts --
+
+    def http(self):
+        d = self.daemon(*self.ldap_args())
+        self.nginx = self.nginx or Nginx(self.tmp, self.a.threads)
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        with open(self.verdict_body, "rb") as f:
+            vbody = f.read()
+        cases = [
+            ("healthz", "GET", "/healthz", None, None, None),
+            ("inspect", "POST", "/v1/inspect", pem, self.cert_pem, "application/x-pem-file"),
+            ("verdict_warm", "POST", "/v1/verdict", vbody, self.verdict_body, "application/json"),
+            ("verdict_warm_pem", "POST", "/v1/verdict", pem, self.cert_pem,
+             "application/x-pem-file"),
+        ]
+        out = {}
+        for name, method, path, body, body_file, ctype in cases:
+            reply = get(d, method, path, body, ctype)  # also warms the directory cache
+            if name.startswith("verdict") and b'"outcome":"allow"' not in reply:
+                raise RuntimeError("the benchmark certificate's verdict is not allow: " +
+                                   reply[:400].decode("utf-8", "replace"))
+            static = self.nginx.put(name, reply)
+            url = f"http://127.0.0.1:{d.port}{path}"
+            sm, ng = [], []
+            for _ in range(self.a.rounds):
+                for runs, u in ((ng, static), (sm, url)):
+                    r = wrk(u, self.a.duration, self.a.connections, body=body_file, ctype=ctype)
+                    if r.non2xx or r.errors:
+                        raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket "
+                                           f"errors against {u}")
+                    runs.append(r.rps)
+            ratio = med(sm) / med(ng)
+            out[name] = {"reply_bytes": len(reply), "strongmapd_rps": sm, "nginx_rps": ng,
+                         "ratio": round(ratio, 3), "target": TARGETS[name]}
+            log(f"{name:16} reply {len(reply):5} B  strongmapd {med(sm):9.0f} req/s  nginx "
+                f"{med(ng):9.0f} req/s  ratio {ratio:.2f} (target >= {TARGETS[name]})")
+        self.results["http"] = out
+
+    def directory(self):
+        d = self.daemon(*self.ldap_args(), "--cache-size", "0")
+        get(d, "POST", "/v1/verdict", open(self.verdict_body, "rb").read(), "application/json")
+        url = f"http://127.0.0.1:{d.port}/v1/verdict"
+        client = [self.bin("ldap_client"), "--uri", self.slapd.uri, "--base", rl.BASE_DN,
+                  "--upn", self.upn(), "--threads", str(self.a.threads), "--seconds",
+                  str(self.a.duration)]
+        forms = (("json", self.verdict_body, "application/json"),
+                 ("pem", self.cert_pem, "application/x-pem-file"))
+        sm = {form: [] for form, _, _ in forms}
+        lc = []
+        for _ in range(self.a.rounds):
+            lc.append(run_tool(client, self.a.duration + 60)["verdicts_per_s"])
+            for form, body, ctype in forms:
+                r = wrk(url, self.a.duration, self.a.connections, body=body, ctype=ctype)
+                if r.non2xx or r.errors:
+                    raise RuntimeError(f"verdict without cache ({form}): {r.non2xx} non-2xx, "
+                                       f"{r.errors} socket errors")
+                sm[form].append(r.rps)
+        out = {"ldap_client_verdicts_per_s": lc, "ldap_client_threads": self.a.threads,
+               "target": TARGETS["verdict_nocache"]}
+        for form, _, _ in forms:
+            ratio = med(sm[form]) / med(lc)
+            out[form] = {"strongmapd_rps": sm[form], "ratio": round(ratio, 3)}
+            log(f"verdict ({form} body), cache off: strongmapd {med(sm[form]):8.0f} req/s  "
+                f"minimal LDAP client {med(lc):8.0f} verdicts/s ({self.a.threads} threads)  "
+                f"ratio {ratio:.2f} (target >= {TARGETS['verdict_nocache']})")
+        self.results["directory"] = out
+
+    def upn(self):
+        with open(self.cert_pem, "rb") as f:
+            der = rl.pem_to_der(f.read())
+        m = re.search(rb"(u\d{5}@example\.com)", der)
+        if not m:
+            raise RuntimeError("no UPN in the benchmark certificate")
+        return m.group(1).decode()
+
+    def latency(self):
+        peaks = self.results.get("http")
+        d = self.daemon(*self.ldap_args())
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        get(d, "POST", "/v1/verdict", open(self.verdict_body, "rb").read(), "application/json")
+        out = {}
+        for name, path, body_file, ctype in (
+                ("inspect", "/v1/inspect", self.cert_pem, "application/x-pem-file"),
+                ("verdict_warm", "/v1/verdict", self.verdict_body, "application/json"),
+                ("verdict_warm_pem", "/v1/verdict", self.cert_pem, "application/x-pem-file")):
+            url = f"http://127.0.0.1:{d.port}{path}"
+            if peaks and name in peaks:
+                peak = med(peaks[name]["strongmapd_rps"])
+            else:
+                peak = wrk(url, self.a.duration, self.a.connections, body=body_file,
+                           ctype=ctype).rps
+            want = peak / 2
+            # wrk paces each connection with a delay (whole milliseconds) after each response:
+            # rate = conns / (delay + latency). Start from the delay alone, then correct once.
+            pause = 2
+            conns = max(1, round(want * pause / 1000))
+            probe = wrk(url, max(1, self.a.duration // 3), conns, body=body_file, ctype=ctype,
+                        delay_ms=pause)
+            conns = max(1, round(conns * want / max(probe.rps, 1)))
+            r = wrk(url, self.a.duration, conns, body=body_file, ctype=ctype, delay_ms=pause)
+            if r.non2xx or r.errors:
+                raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket errors")
+            out[name] = {"peak_rps": round(peak), "target_rps": round(want),
+                         "reached_rps": round(r.rps), "connections": conns, "delay_ms": pause,
+                         "p50_ms": r.pct.get(50), "p90_ms": r.pct.get(90),
+                         "p99_ms": r.pct.get(99), "target_p99_ms": TARGETS["p99_ms"]}
+            log(f"{name:16} at {r.rps:8.0f} req/s (half of {peak:.0f}; {conns} connections, "
+                f"{pause} ms pause): p50 {r.pct.get(50)} ms  p90 {r.pct.get(90)} ms  "
+                f"p99 {r.pct.get(99)} ms (target <= {TARGETS['p99_ms']})")
+        self.results["latency"] = out
+
+    def engine(self):
+        certs = [self.cert_pem, os.path.join(EXAMPLES, "certs", "alice-sid.pem")]
+        secs = str(max(1, self.a.duration // 2))
+        eng, js, sss, sss3 = [], [], [], []
+        for _ in range(self.a.rounds):
+            eng.append(run_tool([self.bin("engine_bench"), "--cpu", "1", "--seconds", secs] +
+                                certs, 120)["certs_per_s"])
+            js.append(run_tool([self.bin("engine_bench"), "--json", "--cpu", "1", "--seconds",
+                                secs] + certs, 120)["certs_per_s"])
+            sss.append(run_tool([self.bin("sss_peer"), "--cpu", "1", "--seconds", secs] + certs,
+                                120)["certs_per_s"])
+            sss3.append(run_tool([self.bin("sss_peer"), "--mode", "expand", "--cpu", "1",
+                                  "--seconds", secs] + certs, 120)["certs_per_s"])
+        ratio = med(eng) / med(sss)
+        self.results["engine"] = {
+            "certificates": [os.path.relpath(c, ROOT) if c.startswith(ROOT) else
+                             os.path.basename(c) for c in certs],
+            "strongmap_per_s": eng, "strongmap_with_json_per_s": js,
+            "sss_certmap_filter_per_s": sss, "sss_certmap_expand_per_s": sss3,
+            "ratio_vs_filter": round(ratio, 1), "ratio_vs_expand": round(med(eng) / med(sss3), 1),
+            "target_per_s": TARGETS["engine_per_s"], "target_ratio": TARGETS["engine_vs_sss"]}
+        log(f"engine: {med(eng):9.0f} certificates/s on one core (target >= "
+            f"{TARGETS['engine_per_s']}); with the /v1/inspect JSON {med(js):9.0f}/s")
+        log(f"libsss_certmap: {med(sss):9.0f}/s (one search filter with the three strings), "
+            f"{med(sss3):9.0f}/s (three expanded rules); ratio {ratio:.0f}x and "
+            f"{med(eng) / med(sss3):.0f}x (target >= {TARGETS['engine_vs_sss']}x)")
+
+    def memory(self):
+        d = self.daemon("--ldif", os.path.join(EXAMPLES, "demo.ldif"))
+        time.sleep(0.5)
+        idle = d.rss_kib()
+        n = self.a.keepalive
+        rl.raise_nofile(n + 256)
+        socks = []
+        req = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
+        try:
+            for _ in range(n):
+                s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+                s.sendall(req)
+                socks.append(s)
+            for s in socks:
+                buf = b""
+                while b"\r\n\r\n" not in buf or not buf.endswith(b"}"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        raise RuntimeError("a keep-alive connection was closed")
+                    buf += chunk
+            time.sleep(0.5)
+            held = d.rss_kib()
+            still = sum(1 for s in socks if _open(s))
+        finally:
+            for s in socks:
+                s.close()
+        self.results["memory"] = {"rss_idle_kib": idle, "rss_keepalive_kib": held,
+                                  "keepalive_connections": n, "still_open": still,
+                                  "target_idle_mib": TARGETS["rss_idle_mib"],
+                                  "target_keepalive_mib": TARGETS["rss_1000_mib"]}
+        log(f"RSS idle {idle / 1024:.1f} MiB (target <= {TARGETS['rss_idle_mib']}); with {n} "
+            f"keep-alive connections ({still} still open) {held / 1024:.1f} MiB (target <= "
+            f"{TARGETS['rss_1000_mib']})")
+
+    def startup(self):
+        times = []
+        for _ in range(self.a.starts):
+            times.append(start_to_ready(self.daemon_bin, self.a.threads))
+        times.sort()
+        self.results["startup"] = {"runs": len(times), "median_ms": round(med(times), 2),
+                                   "max_ms": round(times[-1], 2), "min_ms": round(times[0], 2),
+                                   "target_ms": TARGETS["start_ms"]}
+        log(f"start to READY=1 (LDIF demo): median {med(times):.1f} ms, min {times[0]:.1f}, max "
+            f"{times[-1]:.1f} over {len(times)} starts (target <= {TARGETS['start_ms']})")
+
+    def run(self):
+        try:
+            self.setup()
+            self.part("http", self.http)
+            self.part("directory", self.directory)
+            self.part("latency", self.latency)
+            self.part("engine", self.engine)
+            self.part("memory", self.memory)
+            self.part("startup", self.startup)
+        finally:
+            for d in self.procs:
+                d.kill()
+            if self.nginx:
+                self.nginx.stop()
+            if self.slapd:
+                self.slapd.kill()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.a.json:
+            with open(self.a.json, "w", encoding="utf-8") as f:
+                json.dump(self.results, f, indent=1)
+                f.write("\n")
+        if self.failed:
+            log("\nparts that failed: " + ", ".join(self.failed))
+            return 1
+        return 0
+
+
+def _open(s):
+    try:
+        s.setblocking(False)
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def start_to_ready(binary, threads):
+    """Milliseconds from exec to the daemon's READY=1 on a NOTIFY_SOCKET of ours."""
+    path = os.path.join(tempfile.mkdtemp(prefix="sm-notify."), "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(10)
+    port = rl.free_ports(1)[0]
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    cmd = [binary, "-c", "/dev/null", "--allow-root", "--listen", f"127.0.0.1:{port}",
+           "--threads", str(threads), "--log-level", "warning", "--ldif",
+           os.path.join(EXAMPLES, "demo.ldif")]
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            msg = s.recv(4096).decode("ascii", "replace")
+            if "READY=1" in msg.split("\n"):
+                return (time.monotonic() - t0) * 1000
+    finally:
+        rl.stop_process(p)
+        s.close()
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def machine():
+    info = {"cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            info["cpu"] = m.group(1).strip() if m else "?"
+    except OSError:
+        pass
+    for tool, cmd in (("wrk", ["wrk", "--version"]), ("nginx", ["nginx", "-v"])):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            info[tool] = (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            info[tool] = "?"
+    info["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return info
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build", required=True, help="CMake build directory")
+    p.add_argument("--smoke", action="store_true", help="a second per part (CI)")
+    p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per comparison")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections")
+    p.add_argument("--threads", type=int, default=2, help="daemon threads and nginx workers")
+    p.add_argument("--accounts", type=int, default=10000)
+    p.add_argument("--keepalive", type=int, default=1000)
+    p.add_argument("--starts", type=int, default=20)
+    p.add_argument("--only", type=lambda s: s.split(","), help="parts to run")
+    p.add_argument("--json", help="write the results here")
+    a = p.parse_args()
+    if a.smoke:
+        a.duration, a.rounds, a.keepalive, a.starts = 1, 1, 50, 2
+        a.accounts = min(a.accounts, 200)
+    rl.raise_nofile(8192)
+    return Bench(a).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

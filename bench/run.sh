@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The benchmarks (not tests): installs what is missing, builds an optimised tree in build-bench/
+# and runs bench/run.py, which prints every figure beside its baseline from the same run.
+# Usage: bench/run.sh [--smoke] [--json FILE] [--only http,directory,latency,engine,memory,startup]
+#                     [--duration S] [--rounds N] [--connections N]
+# A full run takes about seven minutes; --smoke takes seconds (CI runs it: bench.smoke).
+# Run it on an otherwise idle machine: docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSM_TESTS=OFF >/dev/null
+cmake --build build-bench -j"$(nproc)" >/dev/null
+exec /usr/bin/python3 bench/run.py --build build-bench "$@"
