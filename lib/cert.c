@@ -71,6 +71,71 @@ struct ctx {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
+/* The OIDs nearly every certificate carries, by their DER (generated, not typed). */
+#define COMMON_OID(der, dotted)                                                                    \
+    {                                                                                              \
+        der, sizeof(der) - 1, dotted, sizeof(dotted) - 1                                           \
+    }
+static const struct {
+    const char *der;
+    size_t len;
+    const char *dotted;
+    size_t dlen;
+} common_oids[] = {
+    COMMON_OID("\x55\x04\x03", "2.5.4.3"),
+    COMMON_OID("\x55\x04\x06", "2.5.4.6"),
+    COMMON_OID("\x55\x04\x07", "2.5.4.7"),
+    COMMON_OID("\x55\x04\x08", "2.5.4.8"),
+    COMMON_OID("\x55\x04\x0a", "2.5.4.10"),
+    COMMON_OID("\x55\x04\x0b", "2.5.4.11"),
+    COMMON_OID("\x55\x04\x05", "2.5.4.5"),
+    COMMON_OID("\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", "0.9.2342.19200300.100.1.25"),
+    COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", "1.2.840.113549.1.9.1"),
+    COMMON_OID("\x55\x1d\x0e", "2.5.29.14"),
+    COMMON_OID("\x55\x1d\x0f", "2.5.29.15"),
+    COMMON_OID("\x55\x1d\x11", "2.5.29.17"),
+    COMMON_OID("\x55\x1d\x13", "2.5.29.19"),
+    COMMON_OID("\x55\x1d\x1f", "2.5.29.31"),
+    COMMON_OID("\x55\x1d\x20", "2.5.29.32"),
+    COMMON_OID("\x55\x1d\x23", "2.5.29.35"),
+    COMMON_OID("\x55\x1d\x25", "2.5.29.37"),
+    COMMON_OID("\x2b\x06\x01\x05\x05\x07\x01\x01", "1.3.6.1.5.5.7.1.1"),
+    COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x19\x02", "1.3.6.1.4.1.311.25.2"),
+    COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x07", "1.3.6.1.4.1.311.21.7"),
+    COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02", "1.3.6.1.4.1.311.20.2"),
+    COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x0a", "1.3.6.1.4.1.311.21.10"),
+    COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x01", "1.3.6.1.5.5.7.3.1"),
+    COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x02", "1.3.6.1.5.5.7.3.2"),
+    COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x02", "1.3.6.1.4.1.311.20.2.2"),
+    COMMON_OID("\x2b\x06\x01\x05\x02\x03\x04", "1.3.6.1.5.2.3.4"),
+    COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", "1.2.840.113549.1.1.11"),
+    COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", "1.2.840.113549.1.1.1"),
+    COMMON_OID("\x2a\x86\x48\xce\x3d\x04\x03\x02", "1.2.840.10045.4.3.2"),
+    COMMON_OID("\x2a\x86\x48\xce\x3d\x02\x01", "1.2.840.10045.2.1"),
+    COMMON_OID("\x2a\x86\x48\xce\x3d\x03\x01\x07", "1.2.840.10045.3.1.7"),
+};
+#undef COMMON_OID
+
+/* sm_oid_name() of each common OID, filled once. */
+static const char *common_oid_names[ARRAY_SIZE(common_oids)];
+static pthread_once_t common_oid_names_once = PTHREAD_ONCE_INIT;
+
+static void common_oid_names_fill(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(common_oids); i++)
+        common_oid_names[i] = sm_oid_name(common_oids[i].dotted);
+}
+
+/* Index of the DER OID @p in common_oids, or -1. */
+static int common_oid(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(common_oids); i++)
+        if (common_oids[i].len == len && (uint8_t)common_oids[i].der[len - 1] == p[len - 1] &&
+            memcmp(common_oids[i].der, p, len) == 0)
+            return (int)i;
+    return -1;
+}
+
 /*
  * The dotted text of a DER OID (contents only) into @buf; its length, or -1 when the OID is
  * empty, truncated, has an arc above 2^64 - 1 or does not fit. The first subidentifier is split
@@ -80,60 +145,8 @@ struct ctx {
  */
 static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
 {
-    /* the OIDs nearly every certificate carries, by their DER (generated, not typed) */
-#define COMMON_OID(der, dotted)                                                                    \
-    {                                                                                              \
-        der, sizeof(der) - 1, dotted, sizeof(dotted) - 1                                           \
-    }
-    static const struct {
-        const char *der;
-        size_t len;
-        const char *dotted;
-        size_t dlen;
-    } common[] = {
-        COMMON_OID("\x55\x04\x03", "2.5.4.3"),
-        COMMON_OID("\x55\x04\x06", "2.5.4.6"),
-        COMMON_OID("\x55\x04\x07", "2.5.4.7"),
-        COMMON_OID("\x55\x04\x08", "2.5.4.8"),
-        COMMON_OID("\x55\x04\x0a", "2.5.4.10"),
-        COMMON_OID("\x55\x04\x0b", "2.5.4.11"),
-        COMMON_OID("\x55\x04\x05", "2.5.4.5"),
-        COMMON_OID("\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", "0.9.2342.19200300.100.1.25"),
-        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", "1.2.840.113549.1.9.1"),
-        COMMON_OID("\x55\x1d\x0e", "2.5.29.14"),
-        COMMON_OID("\x55\x1d\x0f", "2.5.29.15"),
-        COMMON_OID("\x55\x1d\x11", "2.5.29.17"),
-        COMMON_OID("\x55\x1d\x13", "2.5.29.19"),
-        COMMON_OID("\x55\x1d\x1f", "2.5.29.31"),
-        COMMON_OID("\x55\x1d\x20", "2.5.29.32"),
-        COMMON_OID("\x55\x1d\x23", "2.5.29.35"),
-        COMMON_OID("\x55\x1d\x25", "2.5.29.37"),
-        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x01\x01", "1.3.6.1.5.5.7.1.1"),
-        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x19\x02", "1.3.6.1.4.1.311.25.2"),
-        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x07", "1.3.6.1.4.1.311.21.7"),
-        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02", "1.3.6.1.4.1.311.20.2"),
-        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x15\x0a", "1.3.6.1.4.1.311.21.10"),
-        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x01", "1.3.6.1.5.5.7.3.1"),
-        COMMON_OID("\x2b\x06\x01\x05\x05\x07\x03\x02", "1.3.6.1.5.5.7.3.2"),
-        COMMON_OID("\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x02", "1.3.6.1.4.1.311.20.2.2"),
-        COMMON_OID("\x2b\x06\x01\x05\x02\x03\x04", "1.3.6.1.5.2.3.4"),
-        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", "1.2.840.113549.1.1.11"),
-        COMMON_OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", "1.2.840.113549.1.1.1"),
-        COMMON_OID("\x2a\x86\x48\xce\x3d\x04\x03\x02", "1.2.840.10045.4.3.2"),
-        COMMON_OID("\x2a\x86\x48\xce\x3d\x02\x01", "1.2.840.10045.2.1"),
-        COMMON_OID("\x2a\x86\x48\xce\x3d\x03\x01\x07", "1.2.840.10045.3.1.7"),
-    };
     size_t o = 0;
     bool first = true;
-#undef COMMON_OID
-    for (size_t i = 0; i < ARRAY_SIZE(common); i++)
-        if (common[i].len == len && (uint8_t)common[i].der[len - 1] == p[len - 1] &&
-            memcmp(common[i].der, p, len) == 0) {
-            if (common[i].dlen >= cap)
-                return -1;
-            memcpy(buf, common[i].dotted, common[i].dlen + 1);
-            return (int)common[i].dlen;
-        }
     if (len == 0 || (p[len - 1] & 0x80))
         return -1;
     for (size_t i = 0; i < len;) {
@@ -167,13 +180,31 @@ static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
     return (int)o;
 }
 
-static const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid)
+/*
+ * The dotted text of @oid: a static string for a common OID, else one in the arena
+ * ("invalid-oid" when it cannot be read). With @name, also its sm_oid_name().
+ */
+static const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name)
 {
+    int k = common_oid(oid->p, oid->len);
+    if (k >= 0) {
+        if (name) {
+            pthread_once(&common_oid_names_once, common_oid_names_fill);
+            *name = common_oid_names[k];
+        }
+        return common_oids[k].dotted;
+    }
     char buf[128];
     int n = oid_text(oid->p, oid->len, buf, sizeof(buf));
-    if (n < 0)
-        return arena_strdup(a, "invalid-oid");
-    return arena_strndup(a, buf, (size_t)n);
+    const char *d = n < 0 ? arena_strdup(a, "invalid-oid") : arena_strndup(a, buf, (size_t)n);
+    if (name)
+        *name = d ? sm_oid_name(d) : NULL;
+    return d;
+}
+
+static const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid)
+{
+    return oid_dotted_name(a, oid, NULL);
 }
 
 static bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)
@@ -415,11 +446,19 @@ static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_na
             if (n >= SM_MAX_NAME_ATTRS)
                 return SM_E_TOO_MANY;
             if (attrs) {
-                char dotted[128];
+                char buf[128];
+                const char *dotted;
+                int k = common_oid(oid.p, oid.len), r;
                 memset(&attrs[n], 0, sizeof(attrs[n]));
-                if (oid_text(oid.p, oid.len, dotted, sizeof(dotted)) < 0)
-                    return SM_E_CERT;
-                int r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l);
+                if (k >= 0) {
+                    dotted = common_oids[k].dotted;
+                } else {
+                    if ((r = oid_text(oid.p, oid.len, buf, sizeof(buf))) < 0)
+                        return SM_E_CERT;
+                    if (!(dotted = arena_strndup(x->a, buf, (size_t)r)))
+                        return -ENOMEM;
+                }
+                r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l);
                 if (r < 0)
                     return r;
                 attrs[n].next_same_rdn = atv_end < set_end;
@@ -917,11 +956,10 @@ static int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3)
         if (n >= SM_MAX_EXTENSIONS)
             return SM_E_TOO_MANY;
         struct sm_ext *e = &exts[n++];
-        e->oid = oid_dotted(x->a, &oid);
+        e->oid = oid_dotted_name(x->a, &oid, &e->name);
         CHECK_ALLOC(x, e->oid);
         if (!e->oid)
             return -ENOMEM;
-        e->name = sm_oid_name(e->oid);
         e->critical = crit != 0;
         e->understood = true;
         for (size_t k = 0; k + 1 < n; k++)
@@ -1445,9 +1483,8 @@ static int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trail
     sm_sha1(v.spki.p, v.spki.len, h);
     hex_upper(h, 20, c->spki_sha1);
     analyse_spki(x, &v.spki);
-    c->sig_alg_oid = oid_dotted(a, &v.sig_oid);
+    c->sig_alg_oid = oid_dotted_name(a, &v.sig_oid, &c->sig_alg);
     CHECK_ALLOC(x, c->sig_alg_oid);
-    c->sig_alg = c->sig_alg_oid ? sm_oid_name(c->sig_alg_oid) : NULL;
     if (!c->sig_alg)
         c->sig_alg = c->sig_alg_oid;
 

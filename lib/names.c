@@ -168,7 +168,7 @@ int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, i
     struct sbuf b;
     sbuf_init(&b, a);
 
-    attr->oid = arena_strdup(a, oid);
+    attr->oid = oid;
     attr->asn1_tag = tag;
     if (k && k->ad)
         attr->ad_key = k->ad;

@@ -11,8 +11,9 @@
 #include "util.h"
 
 /**
- * Fill @attr from one AttributeTypeAndValue: @oid dotted, @tag and @p/@len the value's tag and
- * content bytes. Strings are copied into @a. Returns 0 or -ENOMEM.
+ * Fill @attr from one AttributeTypeAndValue: @oid dotted (kept, not copied: static or in @a),
+ * @tag and @p/@len the value's tag and content bytes. Other strings are copied into @a.
+ * Returns 0 or -ENOMEM.
  */
 int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, int tag,
                   const uint8_t *p, size_t len);
