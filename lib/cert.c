@@ -116,23 +116,43 @@ static const struct {
 };
 #undef COMMON_OID
 
-/* sm_oid_name() of each common OID, filled once. */
+/*
+ * sm_oid_name() of each common OID, and an index of the table by a hash of the DER's length
+ * and last byte (a linear scan cost more than formatting did for rare OIDs), built once.
+ */
+#define COMMON_OID_BUCKETS 64
 static const char *common_oid_names[ARRAY_SIZE(common_oids)];
-static pthread_once_t common_oid_names_once = PTHREAD_ONCE_INIT;
+static signed char common_oid_first[COMMON_OID_BUCKETS]; /* -1: empty */
+static signed char common_oid_next[ARRAY_SIZE(common_oids)];
+static pthread_once_t common_oid_once = PTHREAD_ONCE_INIT;
 
-static void common_oid_names_fill(void)
+static unsigned common_oid_bucket(size_t len, uint8_t last)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(common_oids); i++)
+    return (unsigned)(len * 31u + last) % COMMON_OID_BUCKETS;
+}
+
+static void common_oid_init(void)
+{
+    memset(common_oid_first, -1, sizeof(common_oid_first));
+    for (size_t i = ARRAY_SIZE(common_oids); i-- > 0;) {
+        unsigned b = common_oid_bucket(common_oids[i].len,
+                                       (uint8_t)common_oids[i].der[common_oids[i].len - 1]);
         common_oid_names[i] = sm_oid_name(common_oids[i].dotted);
+        common_oid_next[i] = common_oid_first[b];
+        common_oid_first[b] = (signed char)i;
+    }
 }
 
 /* Index of the DER OID @p in common_oids, or -1. */
 static int common_oid(const uint8_t *p, size_t len)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(common_oids); i++)
-        if (common_oids[i].len == len && (uint8_t)common_oids[i].der[len - 1] == p[len - 1] &&
-            memcmp(common_oids[i].der, p, len) == 0)
-            return (int)i;
+    if (len == 0)
+        return -1;
+    pthread_once(&common_oid_once, common_oid_init);
+    for (int i = common_oid_first[common_oid_bucket(len, p[len - 1])]; i >= 0;
+         i = common_oid_next[i])
+        if (common_oids[i].len == len && memcmp(common_oids[i].der, p, len) == 0)
+            return i;
     return -1;
 }
 
@@ -188,10 +208,8 @@ static const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid,
 {
     int k = common_oid(oid->p, oid->len);
     if (k >= 0) {
-        if (name) {
-            pthread_once(&common_oid_names_once, common_oid_names_fill);
+        if (name)
             *name = common_oid_names[k];
-        }
         return common_oids[k].dotted;
     }
     char buf[128];

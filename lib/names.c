@@ -15,6 +15,8 @@
  * rejoined in reverse order.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
@@ -62,11 +64,37 @@ static const struct keyword keywords[] = {
     { "1.3.6.1.4.1.311.60.2.1.3", NULL, "jurisdictionC" },
 };
 
-static const struct keyword *keyword_find(const char *oid)
+/* The table in strcmp order for a binary search (every attribute of every name), sorted once. */
+static const struct keyword *keywords_sorted[ARRAY_SIZE(keywords)];
+static pthread_once_t keywords_once = PTHREAD_ONCE_INIT;
+
+static int keyword_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct keyword *const *)a)->oid,
+                  (*(const struct keyword *const *)b)->oid);
+}
+
+static void keywords_sort(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
-        if (strcmp(keywords[i].oid, oid) == 0)
-            return &keywords[i];
+        keywords_sorted[i] = &keywords[i];
+    qsort(keywords_sorted, ARRAY_SIZE(keywords_sorted), sizeof(keywords_sorted[0]), keyword_cmp);
+}
+
+static const struct keyword *keyword_find(const char *oid)
+{
+    size_t lo = 0, hi = ARRAY_SIZE(keywords_sorted);
+    pthread_once(&keywords_once, keywords_sort);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(keywords_sorted[mid]->oid, oid);
+        if (c == 0)
+            return keywords_sorted[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -220,8 +248,10 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
         bool last = i + 1 == n;
         bool first = i == 0 && !last;
         bool hex = c < 0x20 || c == 0x7f;
-        if (c >= 0x80 || (!hex && !strchr(",+\"\\<>;", c) &&
-                          !((c == '#' && first) || (c == ' ' && (first || last)))))
+        bool special =
+            c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';';
+        if (c >= 0x80 ||
+            (!hex && !special && !((c == '#' && first) || (c == ' ' && (first || last)))))
             continue;
         sbuf_put(b, v + run, i - run);
         run = i + 1;

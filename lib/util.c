@@ -178,7 +178,7 @@ static bool sbuf_grow(struct sbuf *b, size_t extra)
 
 void sbuf_put(struct sbuf *b, const char *s, size_t len)
 {
-    if (!sbuf_grow(b, len))
+    if (b->len + len + 1 > b->cap && !sbuf_grow(b, len))
         return;
     memcpy(b->p + b->len, s, len);
     b->len += len;
@@ -256,8 +256,9 @@ void hex_upper(const uint8_t *p, size_t len, char *out)
 {
     static const char digits[] = "0123456789ABCDEF";
     for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
+        uint8_t v = p[i];
+        out[2 * i] = digits[v >> 4];
+        out[2 * i + 1] = digits[v & 15];
     }
     out[2 * len] = '\0';
 }
