@@ -277,10 +277,11 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
         if (sm_certs_parse(s->certs[i].data, s->certs[i].len, NULL, &certs, &e) != 0)
             continue;
         const struct sm_cert *cc = &certs->certs[0];
+        bool has_ski = cc->ski != NULL;
         ca[n].subject = strdup(cc->subject.rfc4514);
-        ca[n].ski = cc->ski ? strdup(cc->ski) : NULL;
+        ca[n].ski = has_ski ? strdup(cc->ski) : NULL;
         sm_certs_free(certs);
-        if (!ca[n].subject || (cc->ski && !ca[n].ski)) {
+        if (!ca[n].subject || (has_ski && !ca[n].ski)) {
             ntauth_cas_free(ca, n + 1);
             return -ENOMEM;
         }
