@@ -5,8 +5,10 @@
  * pct_decode(), whatif_*(), parse_certs(); then the engine and the JSON rendering).
  *
  * Input: byte 0 chooses the request, the rest is its body (or, for the account route, its
- * request target after "/v1/accounts/", cut at the first NUL as an HTTP target cannot hold one):
- *   bits 0-1  route: 0 and 3 POST /v1/verdict, 1 POST /v1/inspect, 2 GET /v1/accounts/{name}
+ * request target after "/v1/accounts/", cut at the first NUL as an HTTP target cannot hold one;
+ * for route 3, the query string up to the first NUL, then the body):
+ *   bits 0-1  route: 0 POST /v1/verdict, 1 POST /v1/inspect, 2 GET /v1/accounts/{name},
+ *             3 POST /v1/verdict?<query> (the certificate-body form's options)
  *   bits 2-4  Content-Type: one of content_types[] (0: none)
  *   bits 5-6  Content-Encoding: none, "identity", "gzip", " Identity ; q=1"
  *
@@ -198,9 +200,25 @@ static void setup(void)
 
 /* ---- one request ---- */
 
+/* "@prefix" + the bytes up to the first NUL (an HTTP target holds none); @data and @size
+   move past them and the NUL. */
+static char *make_target(const char *prefix, const uint8_t **data, size_t *size)
+{
+    size_t plen = strlen(prefix), n = strnlen((const char *)*data, *size);
+    char *t = malloc(plen + n + 1);
+    if (!t)
+        return NULL;
+    memcpy(t, prefix, plen);
+    memcpy(t + plen, *data, n);
+    t[plen + n] = '\0';
+    n = n < *size ? n + 1 : n; /* and the NUL */
+    *data += n;
+    *size -= n;
+    return t;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char prefix[] = "/v1/accounts/";
     struct MHD_Connection conn = { 0 };
     struct api_request *req;
     unsigned sel;
@@ -225,19 +243,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conn.content_encoding = content_encodings[(sel >> 5) & 3];
 
     switch (sel & 3) {
-    case 2: {
-        size_t n = strnlen((const char *)data, size);
-
-        req->target = malloc(sizeof(prefix) + n);
-        if (!req->target)
+    case 2:
+        if (!(req->target = make_target("/v1/accounts/", &data, &size)))
             goto out;
-        memcpy(req->target, prefix, sizeof(prefix) - 1);
-        memcpy(req->target + sizeof(prefix) - 1, data, n);
-        req->target[sizeof(prefix) - 1 + n] = '\0';
         ret = h_account(req);
         break;
-    }
     default:
+        /* the target as http.c keeps it (never NULL there) */
+        if ((sel & 3) == 3)
+            req->target = make_target("/v1/verdict?", &data, &size);
+        else
+            req->target = strdup((sel & 3) == 1 ? "/v1/inspect" : "/v1/verdict");
+        if (!req->target)
+            goto out;
         /* the body as http.c keeps it: its own buffer, NUL-terminated */
         req->body = malloc(size + 1);
         if (!req->body)
