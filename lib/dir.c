@@ -189,17 +189,6 @@ static bool parse_uac(const uint8_t *p, size_t len, uint32_t *out)
     return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static bool digits(const uint8_t *p, size_t len, size_t at, size_t n, int *out)
 {
     int v = 0;
@@ -266,8 +255,8 @@ static bool parse_gentime(const uint8_t *p, size_t len, time_t *out)
     v = mdays[mon - 1] + (mon == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0));
     if (day < 1 || day > v)
         return false;
-    *out = (time_t)(days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec + frac -
-                    off);
+    *out = (time_t)(days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 +
+                    min * 60 + sec + frac - off);
     return true;
 }
 

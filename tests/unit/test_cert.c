@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -520,6 +521,45 @@ static void test_base64_roundtrip(void **state)
     }
 }
 
+/* days_from_civil() against timegm() for every date (including days past a month's end, which
+   both count on into the next month), and the fixtures' not_before_t/not_after_t against
+   timegm() of their RFC 3339 text. */
+static time_t timegm_of(const char *text)
+{
+    struct tm tm = { 0 };
+    assert_int_equal(sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static void test_validity_times(void **state)
+{
+    (void)state;
+    /* every day of years 1 to 2200 and 9990 to 9999, against timegm() */
+    for (int y = 1; y <= 9999; y = y == 2200 ? 9990 : y + 1)
+        for (int m = 1; m <= 12; m++)
+            for (int d = 1; d <= 31; d++) {
+                struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+                long long want = (long long)timegm(&tm);
+                assert_int_equal(days_from_civil(y, (unsigned)m, (unsigned)d) * 86400, want);
+            }
+    static const char *const files[] = { "sid_ext.pem", "expired.pem", "not_yet_valid.pem",
+                                         "v1_cert.pem", "ed25519.pem", "rsa_pss.pem",
+                                         "chain.pem" };
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        struct sm_certs *s = load(files[f]);
+        for (size_t i = 0; i < s->n_certs; i++) {
+            const struct sm_cert *c = &s->certs[i];
+            assert_int_equal((long long)c->not_before_t, (long long)timegm_of(c->not_before));
+            assert_int_equal((long long)c->not_after_t, (long long)timegm_of(c->not_after));
+        }
+        sm_certs_free(s);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -649,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_base64_input),
         cmocka_unit_test(test_base64_roundtrip),
+        cmocka_unit_test(test_validity_times),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_json_contract),
