@@ -47,6 +47,8 @@ ROOT = os.path.dirname(HERE)
 DEMO_LDIF = os.path.join(ROOT, "examples", "demo.ldif")
 CA_PEM = os.path.join(ROOT, "tests", "data", "certs", "issuing_ca.pem")
 CA_KEY = os.path.join(ROOT, "tests", "data", "certs", "issuing_ca.key")
+sys.path.insert(0, os.path.join(ROOT, "tests", "robust"))
+import robustlib  # noqa: E402  (demo_ldif_for_slapd: the demo in slapd's form, as the tests load it)
 
 BASE_DN = "dc=example,dc=com"
 BENCH_OU = f"ou=Bench,{BASE_DN}"
@@ -54,11 +56,6 @@ DNS_DOMAIN = "example.com"
 DOMAIN_SID = (21, 1000, 2000, 3000)  # S-1-5-21-1000-2000-3000
 RID_BASE = 1000
 ISSUER_ALTSEC = "DC=com,DC=example,CN=Example Issuing CA"  # AD's order, as in demo.ldif
-NTAUTH_PARENTS = [
-    ("cn=Configuration," + BASE_DN, "Configuration"),
-    ("cn=Services,cn=Configuration," + BASE_DN, "Services"),
-    ("cn=Public Key Services,cn=Services,cn=Configuration," + BASE_DN, "Public Key Services"),
-]
 UPN_OID = "1.3.6.1.4.1.311.20.2.3"
 SID_EXT_OID = "1.3.6.1.4.1.311.25.2"
 SID_EXT_TYPE_OID = "1.3.6.1.4.1.311.25.2.1"
@@ -124,48 +121,18 @@ def b64(data):
 
 
 def demo_blocks(ca_der):
-    """examples/demo.ldif as slapd with testad.schema takes it (tests/robust/robustlib.py's
-    demo_ldif_for_slapd()), the NTAuth store with @ca_der added when it lacks it."""
-    with open(DEMO_LDIF, encoding="utf-8") as f:
-        src = f.read()
-    blocks = []
-    for block in src.strip().split("\n\n"):
-        lines = []
-        for line in block.split("\n"):
-            if line.startswith("#"):
-                continue
-            if line.startswith(" ") and lines:
-                lines[-1] += line[1:]
-            else:
-                lines.append(line)
-        out = []
-        ca_values = []
-        for line in lines:
-            key, _, val = line.partition(":")
-            k = key.lower()
-            if k == "objectclass":
-                v = val.strip()
-                if v.lower() == "person":
-                    continue
-                if v.lower() == "certificationauthority":
-                    v = "testNTAuthStore"
-                line = "objectClass: " + v
-            elif k in ("usercertificate", "cacertificate"):
-                line = key + ";binary:" + val
-                if k == "cacertificate" and val.startswith(":"):
-                    ca_values.append(base64.b64decode(val[1:].strip()))
-            out.append(line)
-        if not out:
+    """examples/demo.ldif as slapd with testad.schema takes it (robustlib.demo_ldif_for_slapd(),
+    shared with the tests), the NTAuth store with @ca_der added when it lacks it."""
+    blocks = robustlib.demo_ldif_for_slapd().strip().split("\n\n")
+    for i, block in enumerate(blocks):
+        if not block.lower().startswith("dn: cn=ntauthcertificates"):
             continue
-        if out[0].lower().startswith("dn: cn=ntauthcertificates"):
-            for dn, cn in NTAUTH_PARENTS:
-                blocks.append(f"dn: {dn}\nobjectClass: container\ncn: {cn}")
-            if ca_der not in ca_values:
-                out.append("cACertificate;binary:: " + b64(ca_der))
-        blocks.append("\n".join(out))
-    if not any(b.lower().startswith("dn: cn=ntauthcertificates") for b in blocks):
-        die(f"{DEMO_LDIF} has no NTAuth store")
-    return blocks
+        have = [base64.b64decode(line.split("::", 1)[1].strip()) for line in block.split("\n")
+                if line.lower().startswith("cacertificate;binary::")]
+        if ca_der not in have:
+            blocks[i] = block + "\ncACertificate;binary:: " + b64(ca_der)
+        return blocks
+    die(f"{DEMO_LDIF} has no NTAuth store")
 
 
 def serial_sr(rng):

@@ -185,16 +185,12 @@ static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
             first = false;
         }
         char digits[20];
-        size_t nd = 0;
-        do {
-            digits[nd++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
+        size_t nd = dec_u64(v, digits);
         if (cap - o < nd + 2)
             return -1;
         buf[o++] = '.';
-        while (nd)
-            buf[o++] = digits[--nd];
+        memcpy(buf + o, digits, nd);
+        o += nd;
     }
     buf[o] = '\0';
     return (int)o;
@@ -344,19 +340,10 @@ static void oid_sort(void)
 
 const char *sm_oid_name(const char *dotted)
 {
-    size_t lo = 0, hi = ARRAY_SIZE(oid_sorted);
+    const struct oid_name key = { .oid = dotted }, *k = &key, *const * hit;
     pthread_once(&oid_sorted_once, oid_sort);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(oid_sorted[mid]->oid, dotted);
-        if (c == 0)
-            return oid_sorted[mid]->name;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    hit = bsearch(&k, oid_sorted, ARRAY_SIZE(oid_sorted), sizeof(oid_sorted[0]), oid_name_cmp);
+    return hit ? (*hit)->name : NULL;
 }
 
 /* Critical extensions a Windows DC understands (CryptoAPI): anything else breaks the chain. */

@@ -83,19 +83,11 @@ static void keywords_sort(void)
 
 static const struct keyword *keyword_find(const char *oid)
 {
-    size_t lo = 0, hi = ARRAY_SIZE(keywords_sorted);
+    const struct keyword key = { .oid = oid }, *k = &key, *const * hit;
     pthread_once(&keywords_once, keywords_sort);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(keywords_sorted[mid]->oid, oid);
-        if (c == 0)
-            return keywords_sorted[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    hit = bsearch(&k, keywords_sorted, ARRAY_SIZE(keywords_sorted), sizeof(keywords_sorted[0]),
+                  keyword_cmp);
+    return hit ? *hit : NULL;
 }
 
 /* Bytes per character of a string type, OpenSSL's tag2nbyte: 0 = UTF-8, -1 = not a string. */

@@ -212,17 +212,13 @@ int sm_sid_parse(const char *text, size_t len, struct sm_sid *ret, bool *ret_can
 /* Append decimal @v at *off; false (nothing written) when it would not fit with its NUL. */
 static bool put_dec(char *buf, size_t size, size_t *off, char lead, uint64_t v)
 {
-    char d[21];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    char d[20];
+    size_t n = dec_u64(v, d);
     if (size - *off < n + 2)
         return false;
     buf[(*off)++] = lead;
-    while (n)
-        buf[(*off)++] = d[--n];
+    memcpy(buf + *off, d, n);
+    *off += n;
     buf[*off] = '\0';
     return true;
 }

@@ -252,6 +252,19 @@ void sbuf_release(struct sbuf *b)
 
 /* ---- hex ------------------------------------------------------------------------------ */
 
+size_t dec_u64(uint64_t v, char out[20])
+{
+    char rev[20];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    return n;
+}
+
 void hex_upper(const uint8_t *p, size_t len, char *out)
 {
     static const char digits[] = "0123456789ABCDEF";

@@ -67,6 +67,8 @@ void sbuf_release(struct sbuf *b);
  * at most two '=' and only at the end. Returns the bytes written, or -1 when invalid.
  */
 long base64_decode_ws(const char *text, size_t len, uint8_t *out);
+/** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
+size_t dec_u64(uint64_t v, char out[20]);
 /** Upper-case hex of @len bytes into @out (2 * len + 1 bytes). */
 void hex_upper(const uint8_t *p, size_t len, char *out);
 /** Value of one hex digit (either case), or -1. */
