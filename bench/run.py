@@ -81,7 +81,7 @@ class WrkResult:
         self.errors = sum(int(x) for x in m.groups()) if m else 0
         self.pct = {}
         for p, v, unit in re.findall(r"^\s+(50|75|90|99)%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M):
-            self.pct[int(p)] = float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+            self.pct[int(p)] = round(float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 3)
 
 
 def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0):
