@@ -200,19 +200,38 @@ static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
  * The dotted text of @oid: a static string for a common OID, else one in the arena
  * ("invalid-oid" when it cannot be read). With @name, also its sm_oid_name().
  */
-static const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name)
+/*
+ * The dotted text of the DER OID @p/@len into *@ret: static for a common OID, else in the arena;
+ * with @name, also its sm_oid_name(). 0, SM_E_CERT (not a readable OID) or -ENOMEM.
+ */
+static int oid_lookup(struct arena *a, const uint8_t *p, size_t len, const char **ret,
+                      const char **name)
 {
-    int k = common_oid(oid->p, oid->len);
+    int k = common_oid(p, len);
     if (k >= 0) {
+        *ret = common_oids[k].dotted;
         if (name)
             *name = common_oid_names[k];
-        return common_oids[k].dotted;
+        return 0;
     }
     char buf[128];
-    int n = oid_text(oid->p, oid->len, buf, sizeof(buf));
-    const char *d = n < 0 ? arena_strdup(a, "invalid-oid") : arena_strndup(a, buf, (size_t)n);
+    int n = oid_text(p, len, buf, sizeof(buf));
+    if (n < 0)
+        return SM_E_CERT;
+    if (!(*ret = arena_strndup(a, buf, (size_t)n)))
+        return -ENOMEM;
     if (name)
-        *name = d ? sm_oid_name(d) : NULL;
+        *name = sm_oid_name(*ret);
+    return 0;
+}
+
+static const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name)
+{
+    const char *d = NULL;
+    if (name)
+        *name = NULL;
+    if (oid_lookup(a, oid->p, oid->len, &d, name) == SM_E_CERT)
+        d = arena_strdup(a, "invalid-oid");
     return d;
 }
 
@@ -421,7 +440,7 @@ static const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
 /*
  * Walk a Name (its whole SEQUENCE TLV): SEQUENCE OF SET OF AttributeTypeAndValue. Any value
  * type is accepted (mbedTLS's own name parser refuses NumericString, VisibleString and
- * non-string values, which openssl and Windows read); @attrs may be NULL to count only.
+ * non-string values, which openssl and Windows read); @attrs holds SM_MAX_NAME_ATTRS.
  * Returns the number of attributes, or SM_E_CERT / SM_E_TOO_MANY / -ENOMEM.
  */
 static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name_attr *attrs)
@@ -450,24 +469,14 @@ static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_na
                 return SM_E_CERT;
             if (n >= SM_MAX_NAME_ATTRS)
                 return SM_E_TOO_MANY;
-            if (attrs) {
-                char buf[128];
-                const char *dotted;
-                int k = common_oid(oid.p, oid.len), r;
-                memset(&attrs[n], 0, sizeof(attrs[n]));
-                if (k >= 0) {
-                    dotted = common_oids[k].dotted;
-                } else {
-                    if ((r = oid_text(oid.p, oid.len, buf, sizeof(buf))) < 0)
-                        return SM_E_CERT;
-                    if (!(dotted = arena_strndup(x->a, buf, (size_t)r)))
-                        return -ENOMEM;
-                }
-                r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l);
-                if (r < 0)
-                    return r;
-                attrs[n].next_same_rdn = atv_end < set_end;
-            }
+            const char *dotted;
+            int r = oid_lookup(x->a, oid.p, oid.len, &dotted, NULL);
+            if (r < 0)
+                return r;
+            memset(&attrs[n], 0, sizeof(attrs[n]));
+            if ((r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l)) < 0)
+                return r;
+            attrs[n].next_same_rdn = atv_end < set_end;
             n++;
             p = atv_end;
         }
