@@ -19,17 +19,22 @@ little-endian length, a 1-byte identifier and the value:
 
     0x01 KeyID        SHA-256 of the KeyMaterial value
     0x02 KeyHash      SHA-256 of all the entries that follow it
-    0x03 KeyMaterial  the RSA public key: BCRYPT_RSAKEY_BLOB ("RSA1", the form of user
-                      Windows Hello keys) or, with --material der, the DER RSAPublicKey
-                      (PKCS #1, the form of computer keys)
+    0x03 KeyMaterial  the RSA public key, --material:
+                        bcrypt  BCRYPT_RSAKEY_BLOB ("RSA1"), the form Windows Hello writes for
+                                user keys (default)
+                        spki    DER SubjectPublicKeyInfo, what `samba-tool user keytrust`
+                                writes and the only DER form Samba's KDC reads
+                        der     DER RSAPublicKey (PKCS #1), what DSInternals writes for
+                                computer keys (Samba's KDC does not read it)
     0x04 KeyUsage     0x01 KEY_USAGE_NGC (--usage changes it, for negative tests)
     0x05 KeySource    0x00 KEY_SOURCE_AD
     0x06 DeviceId     16-byte GUID (Windows byte order), --device-id or random
     0x08 KeyApproximateLastLogonTimeStamp   FILETIME, only with --last-logon
     0x09 KeyCreationTime                    FILETIME (--created, default now)
 
-`--computer` leaves out what [MS-ADTS] 3.1.1.5.3.1.1.6 forbids on a computer's validated write
-(CustomKeyInformation, KeyApproximateLastLogonTimeStamp) and uses DER key material.
+`--computer` refuses what [MS-ADTS] 3.1.1.5.3.1.1.6 forbids on a computer's validated write
+(KeyApproximateLastLogonTimeStamp; CustomKeyInformation is never written) and defaults the key
+material to der.
 Options for negative tests: --bad-keyid (KeyID of other bytes), --no-keyhash, --version N.
 
 `show` prints the decoded fields as JSON (owner, version, key_id, usage, source, device_id,
@@ -99,6 +104,27 @@ def der_uint(b):
 def rsa_public_key_der(n, e):
     body = der_uint(n) + der_uint(e)
     return b"\x30" + der_len(len(body)) + body
+
+
+RSA_ALG_ID = bytes.fromhex("300d06092a864886f70d0101010500")  # rsaEncryption, NULL
+
+
+def spki_der(n, e):
+    rpk = rsa_public_key_der(n, e)
+    bits = b"\x03" + der_len(len(rpk) + 1) + b"\x00" + rpk
+    body = RSA_ALG_ID + bits
+    return b"\x30" + der_len(len(body)) + body
+
+
+def parse_spki(der):
+    """(modulus, exponent) from a DER SubjectPublicKeyInfo holding an RSA key."""
+    tag, s, end = der_read(der, 0)
+    if tag != 0x30 or end != len(der) or der[s:s + len(RSA_ALG_ID)] != RSA_ALG_ID:
+        raise Error("SubjectPublicKeyInfo: not one SEQUENCE with rsaEncryption")
+    tag, bs, be = der_read(der, s + len(RSA_ALG_ID))
+    if tag != 0x03 or be != end or be - bs < 2 or der[bs] != 0:
+        raise Error("SubjectPublicKeyInfo: bad BIT STRING")
+    return parse_rsa_public_key(der[bs + 1:be])
 
 
 def parse_rsa_public_key(der):
@@ -229,12 +255,18 @@ def show(value):
             e, n = mat[24:24 + cbe], mat[24 + cbe:24 + cbe + cbn]
             out.update(key_kind="rsa", key_bits=bits)
         else:
-            n, e = parse_rsa_public_key(mat)
+            try:
+                n, e = parse_spki(mat)
+                out["der_form"] = "spki"
+            except Error:
+                n, e = parse_rsa_public_key(mat)
+                out["der_form"] = "rsapublickey"
             out.update(key_kind="der", key_bits=int.from_bytes(n, "big").bit_length())
         out["modulus"] = n.hex().upper()
         out["exponent"] = e.hex().upper()
         rpk = rsa_public_key_der(n, e)
         out["rsa_public_key_sha1"] = hashlib.sha1(rpk).hexdigest().upper()
+        out["spki_sha1"] = hashlib.sha1(spki_der(n, e)).hexdigest().upper()
     if KEY_ID in vals:
         out["key_id"] = vals[KEY_ID][0].hex().upper()
         if KEY_MATERIAL in vals:
@@ -272,8 +304,9 @@ def main(argv=None):
     mk.add_argument("--no-device-id", action="store_true", help="leave DeviceId out")
     mk.add_argument("--created", type=parse_time, help="KeyCreationTime, ISO 8601 (UTC)")
     mk.add_argument("--last-logon", type=parse_time, help="add KeyApproximateLastLogonTimeStamp")
-    mk.add_argument("--material", choices=("bcrypt", "der"), default=None,
-                    help="key material: BCRYPT_RSAKEY_BLOB (default) or DER RSAPublicKey")
+    mk.add_argument("--material", choices=("bcrypt", "spki", "der"), default=None,
+                    help="key material: BCRYPT_RSAKEY_BLOB (default), DER SubjectPublicKeyInfo "
+                    "or DER RSAPublicKey")
     mk.add_argument("--computer", action="store_true",
                     help="computer key: DER material, no last-logon entry")
     mk.add_argument("--usage", default="ngc",
@@ -293,7 +326,8 @@ def main(argv=None):
             return 0
         n, e = rsa_key_from_pem(args.pem)
         kind = args.material or ("der" if args.computer else "bcrypt")
-        material = rsa_public_key_der(n, e) if kind == "der" else bcrypt_rsa_public_blob(n, e)
+        material = {"der": rsa_public_key_der, "spki": spki_der,
+                    "bcrypt": bcrypt_rsa_public_blob}[kind](n, e)
         usage = USAGES.get(args.usage.lower())
         if usage is None:
             usage = int(args.usage, 0)

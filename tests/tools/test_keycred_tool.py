@@ -53,7 +53,8 @@ class KeycredTool(unittest.TestCase):
         paths = rsa_fixtures()
         self.assertGreater(len(paths), 10)
         for path in paths:
-            for extra in ([], ["--computer"]):
+            for extra, kind, form in (([], "rsa", None), (["--computer"], "der", "rsapublickey"),
+                                      (["--material", "spki"], "der", "spki")):
                 with self.subTest(cert=os.path.basename(path), extra=extra):
                     value = run("make", "--owner", OWNER, *extra, path).stdout.strip()
                     m = re.fullmatch(r"B:(\d+):([0-9A-F]+):(.*)", value)
@@ -71,7 +72,10 @@ class KeycredTool(unittest.TestCase):
                     text = openssl("x509", "-in", path, "-noout", "-text").decode()
                     bits = int(re.search(r"Public-Key: \((\d+) bit\)", text).group(1))
                     self.assertEqual(got["key_bits"], bits)
-                    self.assertEqual(got["key_kind"], "der" if extra else "rsa")
+                    spki = openssl("x509", "-in", path, "-noout", "-pubkey")
+                    spki = openssl("pkey", "-pubin", "-outform", "DER", data=spki)
+                    self.assertEqual(got["spki_sha1"], hashlib.sha1(spki).hexdigest().upper())
+                    self.assertEqual((got["key_kind"], got.get("der_form")), (kind, form))
                     self.assertTrue(got["key_id_ok"])
                     self.assertTrue(got["key_hash_ok"])
                     self.assertEqual((got["usage"], got["source"], got["version"]), (1, 0, 512))
