@@ -29,6 +29,10 @@
  *     KDC reads) or DER RSAPublicKey (what DSInternals writes for computer keys).
  * A TPM key blob ("PCPM"), FIDO JSON (2.2.20.5.2) and anything else give no key (->key_error).
  *
+ * KeyUsage numbers: NGC 0x01, FIDO 0x07, FEK 0x08 as DSInternals, impacket and Metasploit
+ * write them from 2.2.20.1; Samba's keycredlink.idl numbers FIDO 0x02 and FEK 0x03, which
+ * changes nothing for key trust (only NGC counts, in Samba's KDC as here).
+ *
  * Matching: the key is re-encoded as a DER RSAPublicKey (minimal INTEGERs) and hashed, which
  * is what struct sm_cert.spk_sha1 holds for an RSA certificate, and as the SubjectPublicKeyInfo
  * with rsaEncryption and NULL parameters (sm_cert.spki_sha1).
