@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -582,6 +583,7 @@ static void runtime_of(struct snapshot *s, struct api_runtime *rt)
     rt->fleet = c->fleet;
     rt->decision_log = c->decision_log;
     rt->log_level = c->log_level;
+    rt->health_details = c->health_details;
     rt->release = snapshot_release;
     rt->release_arg = s;
 }
@@ -907,8 +909,12 @@ int main(int argc, char **argv)
     bool drop = false;
     int r;
 
-    parse_args(argc, argv, &a);
     log_init(false);
+    /* Before any key or password is read: no core dump holds them, and no other process of
+     * the same user may ptrace this one or read its /proc/<pid>/mem (root still can). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fatal("prctl(PR_SET_DUMPABLE)");
+    parse_args(argc, argv, &a);
     if (load_config(&a, &boot, &e) < 0)
         config_failed(&e, a.check || a.print);
     if (a.print) {

@@ -148,6 +148,8 @@ if [ -f "$svc" ]; then
     grep -qx 'Type=notify' "$svc" || fail "the service is not Type=notify"
     grep -qx 'NotifyAccess=main' "$svc" || fail "the service lacks NotifyAccess=main"
     grep -qx 'User=strongmapd' "$svc" || fail "the service does not run as strongmapd"
+    # no core dump may hold the TLS key or the bind password (the daemon is also not dumpable)
+    grep -qx 'LimitCORE=0' "$svc" || fail "the service lacks LimitCORE=0"
     grep -Eq '^ExecStart=/usr/sbin/strongmapd -c /etc/strongmapd/strongmapd\.conf$' "$svc" ||
         fail "ExecStart is not strongmapd -c /etc/strongmapd/strongmapd.conf"
     grep -Eq '^ExecStartPre=/usr/sbin/strongmapd -n -c /etc/strongmapd/strongmapd\.conf$' "$svc" ||

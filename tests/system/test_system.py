@@ -794,6 +794,58 @@ class TPrivileges(Base):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn(b"not started as root", p.stderr)
 
+    def test_no_core_dump_of_the_key(self):
+        """Issue 15 point 11: started unprivileged (as the unit does) with HTTPS, the daemon
+        is not dumpable: no core file holding the TLS key when it crashes, and another process
+        of the same user can neither read /proc/<pid>/mem nor its environment."""
+        work = os.path.join(self.tmp, "work")  # the daemon's cwd: core_pattern "core" goes here
+        os.mkdir(work)
+        key, cert = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "2", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        for path in (work, key, cert):
+            os.chown(path, self.nobody.pw_uid, self.nobody.pw_gid)
+        os.chmod(key, 0o600)
+        with open(key, encoding="ascii") as f:
+            key_line = f.read().splitlines()[1].encode()  # a line of the key's base64
+        as_nobody = ["setpriv", f"--reuid={self.nobody.pw_uid}",
+                     f"--regid={self.nobody.pw_gid}", "--clear-groups"]
+
+        def unlimited_core():
+            import resource
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            os.chdir(work)
+
+        d = self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--tls-cert", cert,
+                       "--tls-key", key, prefix=as_nobody, preexec_fn=unlimited_core,
+                       env=env_for(no_leaks=True))
+        pid = d.proc.pid
+        self.assertEqual(ids(pid)["Uid"], [str(self.nobody.pw_uid)] * 4)
+        # proc(5): the files of a process that is not dumpable belong to root
+        self.assertEqual(os.stat(f"/proc/{pid}/mem").st_uid, 0)
+        p = subprocess.run(as_nobody + ["cat", f"/proc/{pid}/environ"], capture_output=True,
+                           timeout=30)
+        self.assertNotEqual(p.returncode, 0, "the same user read /proc/<pid>/environ")
+        self.assertIn(b"Permission denied", p.stderr)
+        # a crash: the kernel writes no core (core_pattern "core", RLIMIT_CORE unlimited)
+        with open("/proc/sys/kernel/core_pattern", encoding="ascii") as f:
+            pattern = f.read().strip()
+        with open(ARGS.daemon, "rb") as f:
+            sanitized = b"__asan_init" in f.read()  # ASan turns core dumps off by itself
+        d.signal(signal.SIGABRT)
+        d.proc.wait(15)
+        d.kill()
+        if pattern.startswith("|") or "/" in pattern or sanitized:
+            return  # cores go to a handler elsewhere: only /proc was checked
+        cores = [n for n in os.listdir(work) if n.startswith("core")]
+        for name in cores:
+            with open(os.path.join(work, name), "rb") as f:
+                self.assertFalse(key_line in f.read(), f"the TLS key is in the core dump {name}")
+        self.assertEqual(cores, [])
+
 
 def main():
     global ARGS
