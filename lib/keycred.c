@@ -24,13 +24,17 @@
  * 3.1.5.2.1.4 points to [MS-ADTS] 2.2.20.5.1), written in one of these forms:
  *   - BCRYPT_RSAKEY_BLOB with magic "RSA1" (BCRYPT_RSAPUBLIC_MAGIC): six little-endian ULONGs
  *     Magic, BitLength, cbPublicExp, cbModulus, cbPrime1, cbPrime2, then the exponent and the
- *     modulus, big-endian (bcrypt.h documentation). Windows writes user keys this way.
- *   - DER SubjectPublicKeyInfo (what samba-tool user keytrust writes, the DER form Samba's
- *     KDC reads) or DER RSAPublicKey (what DSInternals writes for computer keys).
+ *     modulus, big-endian (bcrypt.h documentation). Typical of user keys written by Windows
+ *     (DSInternals), and what Whisker/pywhisker write.
+ *   - DER RSAPublicKey (RFC 8017 A.1.1): the form 2.2.20.5.1 names, as bloodyAD's source
+ *     quotes it (it calls the BCRYPT form undocumented in [MS-ADTS]); bloodyAD writes it, and
+ *     DSInternals for computer keys. Samba's KDC does not read this form.
+ *   - DER SubjectPublicKeyInfo: what samba-tool user keytrust writes, the DER form Samba's
+ *     KDC reads.
  * A TPM key blob ("PCPM"), FIDO JSON (2.2.20.5.2) and anything else give no key (->key_error).
  *
- * KeyUsage numbers: NGC 0x01, FIDO 0x07, FEK 0x08 as DSInternals, impacket and Metasploit
- * write them from 2.2.20.1; Samba's keycredlink.idl numbers FIDO 0x02 and FEK 0x03, which
+ * KeyUsage numbers: NGC 0x01, FIDO 0x07, FEK 0x08 as DSInternals, bloodyAD and Metasploit
+ * take them from 2.2.20.1; Samba's keycredlink.idl numbers FIDO 0x02 and FEK 0x03, which
  * changes nothing for key trust (only NGC counts, in Samba's KDC as here).
  *
  * Matching: the key is re-encoded as a DER RSAPublicKey (minimal INTEGERs) and hashed, which

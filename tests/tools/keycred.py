@@ -24,8 +24,9 @@ little-endian length, a 1-byte identifier and the value:
                                 user keys (default)
                         spki    DER SubjectPublicKeyInfo, what `samba-tool user keytrust`
                                 writes and the only DER form Samba's KDC reads
-                        der     DER RSAPublicKey (PKCS #1), what DSInternals writes for
-                                computer keys (Samba's KDC does not read it)
+                        der     DER RSAPublicKey (PKCS #1, RFC 8017 A.1.1), what bloodyAD
+                                writes and DSInternals for computer keys (Samba's KDC does
+                                not read it)
     0x04 KeyUsage     0x01 KEY_USAGE_NGC (--usage changes it, for negative tests)
     0x05 KeySource    0x00 KEY_SOURCE_AD
     0x06 DeviceId     16-byte GUID (Windows byte order), --device-id or random
