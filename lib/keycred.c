@@ -25,7 +25,7 @@
  *   - BCRYPT_RSAKEY_BLOB with magic "RSA1" (BCRYPT_RSAPUBLIC_MAGIC): six little-endian ULONGs
  *     Magic, BitLength, cbPublicExp, cbModulus, cbPrime1, cbPrime2, then the exponent and the
  *     modulus, big-endian (bcrypt.h documentation). Typical of user keys written by Windows
- *     (DSInternals), and what Whisker/pywhisker write.
+ *     (DSInternals), and what DSInternals (so Whisker) writes for user keys.
  *   - DER RSAPublicKey (RFC 8017 A.1.1): the form 2.2.20.5.1 names, as bloodyAD's source
  *     quotes it (it calls the BCRYPT form undocumented in [MS-ADTS]); bloodyAD writes it, and
  *     DSInternals for computer keys. Samba's KDC does not read this form.
