@@ -87,12 +87,14 @@ struct sm_keycred {
     /* What the value is good for. */
     bool logon_key;    /**< valid, KeyUsage NGC and an RSA key was read: a key a KDC considers
                             for key trust (FIDO, FEK, STK... keys never map a certificate) */
-    bool samba_usable; /**< Samba 4.24's KDC would load this value: its checks (version
-                            0x200, identifiers 1-9 with their sizes, exactly one KeyUsage
-                            = NGC, exactly one KeyMaterial it decodes: BCRYPT RSA1 with
-                            exponent up to 8 bytes and no primes, or SubjectPublicKeyInfo).
+    bool samba_usable; /**< Samba's KDC would load this value, by the checks in its source
+                            (source4/kdc/db-glue.c unpack_key_credential_link_blob(),
+                            librpc/ndr/ndr_keycredlink.c): version 0x200, identifiers 1-9
+                            with their sizes, exactly one KeyUsage = NGC, exactly one
+                            KeyMaterial it decodes (BCRYPT RSA1 with exponent up to 8 bytes
+                            and no primes, or SubjectPublicKeyInfo; not a bare RSAPublicKey).
                             TPM key material (which Samba also reads) is not decoded here
-                            and reads as false. */
+                            and reads as false. Not yet checked against a running Samba. */
     struct sm_findings findings; /**< codes: keyid_mismatch, keyid_missing, keyhash_mismatch,
                                       keyhash_missing, entries_unsorted, key_size,
                                       bitlength_mismatch, source_not_ad, usage_not_ngc,
