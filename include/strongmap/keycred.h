@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define SM_MAX_KEYCRED_VALUE   (64 * 1024) /**< characters of one value (DN-Binary text) */
+#define SM_MAX_KEYCRED_VALUE   (64 * 1024) /**< bytes of one value (DN-Binary text) */
 #define SM_MAX_KEYCRED_ENTRIES 32          /**< KEYCREDENTIALLINK_ENTRY structures per blob */
 #define SM_MAX_KEYCRED_BITS    16384       /**< RSA modulus size read from key material */
 
@@ -96,9 +96,8 @@ struct sm_keycred {
                             TPM key material (which Samba also reads) is not decoded here
                             and reads as false. Not yet checked against a running Samba. */
     struct sm_findings findings; /**< codes: keyid_mismatch, keyid_missing, keyhash_mismatch,
-                                      keyhash_missing, entries_unsorted, key_size,
-                                      bitlength_mismatch, source_not_ad, usage_not_ngc,
-                                      time_out_of_range */
+                                      keyhash_missing, key_size, bitlength_mismatch,
+                                      source_not_ad, usage_not_ngc, time_out_of_range */
 };
 
 /**
@@ -108,9 +107,9 @@ struct sm_keycred {
  * A value that is not a well-formed blob does not fail the call: it comes back with ->valid
  * false and ->invalid_reason (not DN-Binary, odd or bad hex, count mismatch, version other
  * than 0x200, truncated or oversized entry, entry of the wrong size for its identifier,
- * unknown identifier, duplicate identifier, more than SM_MAX_KEYCRED_ENTRIES entries, missing
- * KeyMaterial or KeyUsage). Key material that gives no RSA key sets ->key_error. A KeyID or
- * KeyHash that does not match is a finding.
+ * unknown identifier, duplicate identifier, entries not sorted by identifier, more than
+ * SM_MAX_KEYCRED_ENTRIES entries, missing KeyMaterial or KeyUsage). Key material that gives no RSA
+ * key sets ->key_error. A KeyID or KeyHash that does not match is a finding.
  *
  * Fails only with SM_E_EMPTY, SM_E_TOO_BIG (over SM_MAX_KEYCRED_VALUE), SM_E_UTF8 (the text
  * is not UTF-8 or holds a NUL) or -ENOMEM, with a one-line reason in @reterr (may be NULL);
