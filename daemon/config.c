@@ -523,11 +523,10 @@ static int set_value(struct cfg *c, const struct directive *d, const char *v, co
     case T_PROFILE: {
         struct sm_profile *p = (struct sm_profile *)field(c, d) + idx;
 
-        if (sm_profile_parse(v, p) < 0)
-            return reason(err,
-                          "unknown profile \"%s\" (windows-2016, windows-2019, windows-2022, "
-                          "windows-2025, samba)",
-                          clean(v, 32, val, sizeof(val)));
+        struct sm_errinfo e = { .offset = -1 };
+
+        if (sm_profile_parse(v, p, &e) < 0)
+            return reason(err, "%s", e.text);
         break;
     }
     case T_TOKEN: {
@@ -1121,7 +1120,7 @@ static bool value_text(const struct cfg *c, const struct directive *d, size_t i,
         return true;
     }
     case T_PROFILE:
-        snprintf(buf, size, "%s", sm_profile_name(((const struct sm_profile *)f)[i].kind));
+        sm_profile_format((const struct sm_profile *)f + i, buf, size);
         return true;
     case T_STR:
     case T_PATH:

@@ -214,11 +214,9 @@ int opt_profile_add(struct opt_profiles *p, const char *name, char *err, size_t 
 {
     if (p->n >= SM_MAX_PROFILES)
         return fail(err, size, "at most %d profiles", SM_MAX_PROFILES);
-    if (sm_profile_parse(name, &p->v[p->n]) < 0)
-        return fail(err, size,
-                    "unknown profile \"%.64s\" (windows-2016, windows-2019, windows-2022, "
-                    "windows-2025, samba)",
-                    name);
+    struct sm_errinfo e = { .offset = -1 };
+    if (sm_profile_parse(name, &p->v[p->n], &e) < 0)
+        return fail(err, size, "%s", e.text);
     p->n++;
     return 0;
 }

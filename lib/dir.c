@@ -39,6 +39,7 @@ enum attr {
     A_ALTSEC,
     A_USER_CERT,
     A_CA_CERT,
+    A_KEYCRED,
     A__COUNT
 };
 
@@ -57,6 +58,7 @@ static const unsigned attr_max[A__COUNT] = {
     [A_ALTSEC] = SM_MAX_ALTSEC,
     [A_USER_CERT] = SM_MAX_USERCERTS,
     [A_CA_CERT] = DIR_MAX_CA_CERTS,
+    [A_KEYCRED] = SM_MAX_KEYCREDS,
 };
 
 /* Index of @name (case-insensitive; options such as ";binary" ignored), or -1. */
@@ -264,6 +266,7 @@ static bool parse_gentime(const uint8_t *p, size_t len, time_t *out)
 struct build {
     struct sm_account *acc;
     const char **altsec;
+    const char **keycreds;
     struct sm_blob *certs;
     bool user, computer;
 };
@@ -291,6 +294,13 @@ static int add_value(struct arena *a, enum conv mode, struct build *b, const str
             return -ENOMEM;
         acc->n_altsec++;
         return 0;
+    case A_KEYCRED:
+        if (!b->keycreds && !(b->keycreds = arena_alloc(a, SM_MAX_KEYCREDS * sizeof(*b->keycreds))))
+            return -ENOMEM;
+        if (!(b->keycreds[acc->n_keycreds] = arena_text(a, x->p, x->len)))
+            return -ENOMEM;
+        acc->n_keycreds++;
+        return 0;
     case A_USER_CERT:
     case A_CA_CERT: {
         if ((x->kind == A_CA_CERT) != (mode == CONV_NTAUTH))
@@ -317,6 +327,7 @@ static bool finish_entry(enum conv mode, struct build *b)
 {
     struct sm_account *acc = b->acc;
     acc->altsec = b->altsec;
+    acc->keycreds = b->keycreds;
     acc->certs = b->certs;
     acc->is_computer =
         b->computer ||
@@ -768,7 +779,14 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
         }
         return find(d, "objectSid", bin, sm_sid_to_binary(&sid, bin), ret, reterr);
     }
-    case SM_LOOKUP_DN: return read_dn(d, name, CONV_ACCOUNTS, ret, reterr);
+    case SM_LOOKUP_DN:
+        if (d->base && (rc = dir_dn_within(name, d->base)) < 0) {
+            errinfo_set(reterr, -1, "%s",
+                        rc == -EPERM ? "the distinguished name is not under the directory's base"
+                                     : "not a distinguished name");
+            return rc;
+        }
+        return read_dn(d, name, CONV_ACCOUNTS, ret, reterr);
     case SM_LOOKUP_UPN: return find(d, "userPrincipalName", name, len, ret, reterr);
     case SM_LOOKUP_DNS_HOST: {
         struct sm_accounts *a = NULL;

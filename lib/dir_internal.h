@@ -24,7 +24,7 @@
     {                                                                                              \
         "objectClass", "objectSid", "sAMAccountName", "userPrincipalName", "dNSHostName",          \
             "userAccountControl", "whenCreated", "altSecurityIdentities", "userCertificate",       \
-            "cACertificate", NULL                                                                  \
+            "cACertificate", "msDS-KeyCredentialLink", NULL                                        \
     }
 
 /* Raw entries collected by a backend for one query. Owned by dir.c. */
@@ -46,6 +46,13 @@ struct dir_ops {
     int (*ping)(struct sm_dir *d, struct sm_errinfo *reterr);
     void (*free)(struct sm_dir *d);
 };
+
+/*
+ * Is @dn the DN @base or an entry below it? Both are parsed as LDAPv3 DNs (libldap's
+ * ldap_str2dn, in lib/dir_ldap.c); RDNs compare with ASCII case folded, as AD's DNs do.
+ * 0 within, -EPERM outside, -EINVAL when @dn is no DN. Defined in lib/dir_ldap.c.
+ */
+int dir_dn_within(const char *dn, const char *base);
 
 /* Every backend's struct starts with this. */
 struct sm_dir {

@@ -865,6 +865,51 @@ out:
     return rc;
 }
 
+/* Do two AVAs name the same type and value (ASCII case folded)? */
+static bool ava_eq(const LDAPAVA *a, const LDAPAVA *b)
+{
+    return ascii_caseeq(a->la_attr.bv_val, a->la_attr.bv_len, b->la_attr.bv_val,
+                        b->la_attr.bv_len) &&
+           ascii_caseeq(a->la_value.bv_val, a->la_value.bv_len, b->la_value.bv_val,
+                        b->la_value.bv_len);
+}
+
+int dir_dn_within(const char *dn, const char *base)
+{
+    LDAPDN pdn = NULL, pbase = NULL;
+    size_t nd = 0, nb = 0;
+    bool within = false;
+    int rc = -EINVAL;
+
+    if (ldap_str2dn(dn, &pdn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !pdn)
+        goto out;
+    rc = -EPERM;
+    if (ldap_str2dn(base, &pbase, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+        goto out;
+    while (pdn && pdn[nd])
+        nd++;
+    while (pbase && pbase[nb])
+        nb++;
+    if (nd < nb)
+        goto out;
+    within = true;
+    for (size_t i = 0; i < nb && within; i++) {
+        LDAPRDN rd = pdn[nd - nb + i], rb = pbase[i];
+        size_t k = 0;
+        for (; rd[k] && rb[k]; k++)
+            if (!ava_eq(rd[k], rb[k]))
+                within = false;
+        if (rd[k] || rb[k]) /* multi-valued RDNs of different sizes */
+            within = false;
+    }
+    if (within)
+        rc = 0;
+out:
+    ldap_dnfree(pdn);
+    ldap_dnfree(pbase);
+    return rc;
+}
+
 static int ldap_read_dn(struct sm_dir *d, const char *dn, struct raw_entries *out,
                         struct sm_errinfo *reterr)
 {

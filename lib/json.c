@@ -615,18 +615,60 @@ static void kdc_error_json(struct jsonw *w, const struct sm_kdc_error *e)
     jsonw_object_end(w);
 }
 
-static void event_json(struct jsonw *w, const struct sm_event *e)
+static void event_obj(struct jsonw *w, const struct sm_event *e)
 {
-    jsonw_key(w, "event");
-    if (!e->id) {
-        jsonw_null(w);
-        return;
-    }
     jsonw_object_begin(w);
     jsonw_kint(w, "id", e->id);
     jsonw_kstr(w, "source", "Microsoft-Windows-Kerberos-Key-Distribution-Center");
     jsonw_kstr(w, "level", e->level);
     jsonw_kstr(w, "text", e->text);
+    jsonw_object_end(w);
+}
+
+static void event_json(struct jsonw *w, const struct sm_event *e)
+{
+    jsonw_key(w, "event");
+    if (!e->id)
+        jsonw_null(w);
+    else
+        event_obj(w, e);
+}
+
+static void events_json(struct jsonw *w, const struct sm_profile_outcome *o)
+{
+    jsonw_key(w, "events");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < o->n_events; i++)
+        event_obj(w, &o->events[i]);
+    jsonw_array_end(w);
+}
+
+/* The DC settings an outcome was evaluated with, every default resolved. */
+static void settings_json(struct jsonw *w, const struct sm_profile_outcome *o)
+{
+    const struct sm_profile *p = &o->profile;
+    bool windows = p->kind != SM_PROFILE_SAMBA;
+    char spec[SM_PROFILE_TEXT_MAX], day[16];
+
+    jsonw_key(w, "settings");
+    jsonw_object_begin(w);
+    jsonw_kstr(w, "spec", sm_profile_format(p, spec, sizeof(spec)));
+    if (windows) {
+        struct tm tm;
+        gmtime_r(&p->update, &tm);
+        strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+        jsonw_kstr(w, "update", day);
+        jsonw_kbool(w, "update_given", o->profile_update_given);
+        jsonw_kbool(w, "use_subject_alt_name", p->use_subject_alt_name);
+        jsonw_kint(w, "ntauth_policy_bypass", p->ntauth_bypass);
+    } else {
+        jsonw_knull(w, "update");
+        jsonw_kbool(w, "update_given", false);
+        jsonw_kbool(w, "use_subject_alt_name", true);
+        jsonw_knull(w, "ntauth_policy_bypass");
+    }
+    jsonw_kbool(w, "reads_san_uri_sid", o->san_uri_sid);
+    jsonw_kbool(w, "honours_x509_issuer_sid", o->issuer_sid_mapping);
     jsonw_object_end(w);
 }
 
@@ -684,9 +726,11 @@ static void outcome_json(struct jsonw *w, const struct sm_profile_outcome *o)
     jsonw_kstr(w, "profile", sm_profile_name(o->profile.kind));
     jsonw_kint(w, "mode", o->profile.mode);
     jsonw_kint(w, "backdating_seconds", o->profile.backdating_s);
+    settings_json(w, o);
     jsonw_kstr(w, "outcome", o->allow ? "allow" : "deny");
     kdc_error_json(w, &o->kdc_error);
     event_json(w, &o->event);
+    events_json(w, o);
     mapping_json(w, o);
     paths_json(w, o);
     reasons_json(w, o->reasons, o->n_reasons);
@@ -709,6 +753,7 @@ static void remediation_json(struct jsonw *w, const struct sm_remediation *r)
     jsonw_key(w, "reissue");
     jsonw_object_begin(w);
     jsonw_kstr(w, "likely_issuer", r->likely_issuer);
+    jsonw_kstr(w, "likely_issuer_why", r->likely_issuer_why);
     jsonw_kstr(w, "adcs", r->reissue_adcs);
     jsonw_kstr(w, "intune_pkcs", r->reissue_intune_pkcs);
     jsonw_kstr(w, "intune_scep", r->reissue_scep);
@@ -717,6 +762,7 @@ static void remediation_json(struct jsonw *w, const struct sm_remediation *r)
     jsonw_kstr(w, "sid_uri", r->sid_uri);
     jsonw_object_end(w);
     jsonw_kstr(w, "blocked_by", r->blocked_by);
+    jsonw_kstr(w, "powershell", r->powershell);
     jsonw_key(w, "steps");
     str_array(w, r->steps, r->n_steps);
     jsonw_object_end(w);
@@ -729,6 +775,7 @@ static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
     jsonw_kstr(w, "outcome", v->allow ? "allow" : "deny");
     kdc_error_json(w, &p->kdc_error);
     event_json(w, &p->event);
+    events_json(w, p);
     mapping_json(w, p);
     jsonw_kstr(w, "profile", sm_profile_name(p->profile.kind));
     jsonw_key(w, "account");
@@ -766,6 +813,7 @@ static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
         jsonw_knull(w, "issuer_trusted");
     jsonw_object_end(w);
     remediation_json(w, &v->remediation);
+    jsonw_kint(w, "directory_lookups", v->lookups);
     jsonw_object_end(w);
 }
 

@@ -26,6 +26,7 @@ extern "C" {
 #define SM_MAX_ACCOUNTS  16  /**< entries one lookup may return (more: SM_E_DIR_LIMIT) */
 #define SM_MAX_ALTSEC    64  /**< altSecurityIdentities values kept per account */
 #define SM_MAX_USERCERTS 16  /**< userCertificate values kept per account */
+#define SM_MAX_KEYCREDS  16  /**< msDS-KeyCredentialLink values kept per account */
 #define SM_MAX_NAME      512 /**< bytes of an account name given to a lookup */
 
 /** userAccountControl bits that matter here. */
@@ -57,6 +58,9 @@ struct sm_account {
     size_t n_altsec;
     const struct sm_blob *certs; /**< userCertificate values (DER) */
     size_t n_certs;
+    const char *const *keycreds; /**< msDS-KeyCredentialLink values as LDAP writes them
+                                      (DN-Binary: "B:<hex length>:<hex>:<DN>") */
+    size_t n_keycreds;
 };
 
 /** Accounts found by one lookup (0..SM_MAX_ACCOUNTS). */
@@ -114,7 +118,11 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
 /** Close and free; NULL is fine. Returns NULL. */
 struct sm_dir *sm_dir_close(struct sm_dir *d);
 
-/** Look an account up by name. 0 with (*ret)->n == 0 when none exists. */
+/**
+ * Look an account up by name. 0 with (*ret)->n == 0 when none exists. A distinguished name
+ * outside the directory's base (the configured search base; an LDIF's domain) is refused with
+ * -EPERM: names come from clients, and the base is what the operator chose to expose.
+ */
 int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct sm_accounts **ret,
                   struct sm_errinfo *reterr);
 

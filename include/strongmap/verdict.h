@@ -16,26 +16,55 @@ extern "C" {
 enum sm_profile_kind {
     SM_PROFILE_WINDOWS_2016 = 0, /**< no SAN URI SID, no X509IssuerSID */
     SM_PROFILE_WINDOWS_2019,     /**< SAN URI SID, no X509IssuerSID */
-    SM_PROFILE_WINDOWS_2022,     /**< SAN URI SID, X509IssuerSID (also Windows Server 2025) */
-    SM_PROFILE_SAMBA,            /**< Samba 4.24 AD DC (spec 6) */
+    SM_PROFILE_WINDOWS_2022,     /**< SAN URI SID, X509IssuerSID from the 2025-09-09 update (also
+                                      Windows Server 2025) */
+    SM_PROFILE_SAMBA,            /**< Samba 4.24 AD DC (docs/mapping-rules.md, Samba) */
 };
 
-/** A DC model: kind + enforcement settings. */
+#define SM_MODE_DEFAULT     (-1) /**< the enforcement mode the DC runs by default */
+#define SM_NTAUTH_DEFAULT   (-1) /**< AllowNtAuthPolicyBypass as the DC's update level sets it */
+#define SM_BACKDATING_MAX   (100L * 365 * 86400) /**< seconds of backdating compensation */
+#define SM_PROFILE_SPEC_MAX 256                  /**< bytes of a profile specification */
+#define SM_PROFILE_TEXT_MAX 160                  /**< bytes sm_profile_format() writes at most */
+
+/**
+ * A DC model: kind plus the settings a DC administrator (or Microsoft's updates) control. Every
+ * option defaults to a fully patched DC with default settings (sm_profile_default()); the
+ * time-dependent defaults follow the evaluation time (the request's "at").
+ */
 struct sm_profile {
     enum sm_profile_kind kind;
-    int mode;          /**< Windows: 1 compatibility, 2 full; Samba: 0 none, 1, 2 */
-    long backdating_s; /**< CertificateBackdatingCompensation in seconds (Samba: minutes*60) */
-    bool use_san_upn;  /**< UseSubjectAltName: UPN implicit mapping on (default) */
+    int mode;          /**< SM_MODE_DEFAULT, or Windows StrongCertificateBindingEnforcement 1
+                            (compatibility) / 2 (full); Samba "strong certificate binding enforcement"
+                            0 none / 1 compatibility / 2 full */
+    long backdating_s; /**< CertificateBackdatingCompensation in seconds (Samba: its
+                            minutes * 60); -1: the DC's default (Windows 600, Samba 0) */
+    bool use_subject_alt_name; /**< Windows UseSubjectAltName (default 1); 0 turns off the
+                                    certificate's UPN and SID: only explicit mappings remain */
+    time_t update;     /**< release day (00:00 UTC) of the latest monthly update the DC runs;
+                            0: every update released by the evaluation time */
+    int ntauth_bypass; /**< Windows AllowNtAuthPolicyBypass (KB5057784): SM_NTAUTH_DEFAULT, 0 no
+                            NTAuth check for explicit mappings, 1 audit (event 45), 2 enforce */
 };
 
 #define SM_MAX_PROFILES 8
 
-/** Defaults for @kind: mode 2 (Samba: full), backdating 600 s (Samba 0), UPN mapping on. */
+/** Defaults for @kind: every option as a fully patched DC with default settings has it. */
 void sm_profile_default(enum sm_profile_kind kind, struct sm_profile *ret);
-/** "windows-2016", "windows-2019", "windows-2022" ("windows-2025" is an alias), "samba". */
-int sm_profile_parse(const char *name, struct sm_profile *ret);
+/**
+ * Parse a profile specification: a name ("windows-2016", "windows-2019", "windows-2022",
+ * "windows-2025" (= windows-2022), "samba"), optionally followed by options, each
+ * ",key=value": mode (or StrongCertificateBindingEnforcement; Samba: 0, 1, 2 or none,
+ * compatibility, full), backdating (seconds; or CertificateBackdatingCompensation),
+ * update (YYYY-MM-DD or "current"), UseSubjectAltName (0 or 1), AllowNtAuthPolicyBypass
+ * (0, 1 or 2). Keys are case-insensitive. 0, or -EINVAL with the reason in @reterr (may be NULL).
+ */
+int sm_profile_parse(const char *spec, struct sm_profile *ret, struct sm_errinfo *reterr);
 /** Canonical name of a kind. */
 const char *sm_profile_name(enum sm_profile_kind kind);
+/** @p as a specification sm_profile_parse() reads back (options that differ from the default
+ *  only), into @buf (at least SM_PROFILE_TEXT_MAX bytes). Returns @buf. */
+char *sm_profile_format(const struct sm_profile *p, char *buf, size_t size);
 
 /** What to evaluate. */
 struct sm_verdict_input {
@@ -59,6 +88,8 @@ struct sm_event {
     const char *text;
 };
 
+#define SM_MAX_EVENTS 3
+
 /** A code and plain words (static or owned by the verdict). */
 struct sm_reason {
     const char *code;
@@ -79,10 +110,16 @@ struct sm_path {
 
 /** The outcome for one DC profile. */
 struct sm_profile_outcome {
-    struct sm_profile profile;
+    struct sm_profile profile; /**< as evaluated: every default resolved (mode, backdating_s,
+                                    update, ntauth_bypass) */
+    bool profile_update_given; /**< profile.update was given, not the evaluation time */
+    bool san_uri_sid;          /**< this DC reads the SID from the SAN URI */
+    bool issuer_sid_mapping;   /**< this DC honours X509IssuerSID */
     bool allow;
     struct sm_kdc_error kdc_error;
-    struct sm_event event;
+    struct sm_event event; /**< the event tied to the outcome (events[0]), or id 0 */
+    struct sm_event events[SM_MAX_EVENTS]; /**< every event the DC logs for the request */
+    size_t n_events;
     const char *mapping_strength; /**< "strong", "weak" or NULL when denied before mapping */
     const char *mapping_method;
     struct sm_path paths[SM_MAX_PATHS];
@@ -94,11 +131,16 @@ struct sm_profile_outcome {
 /** How the account was found. */
 enum sm_resolution {
     SM_RESOLVED_NONE = 0,
-    SM_RESOLVED_NAMED,    /**< the client named it (request's account) */
-    SM_RESOLVED_UPN_SAN,  /**< certificate UPN = userPrincipalName */
-    SM_RESOLVED_DNS_SAN,  /**< certificate DNS name = dNSHostName (computers) */
-    SM_RESOLVED_EXPLICIT, /**< an altSecurityIdentities value of the account matches */
+    SM_RESOLVED_NAMED,        /**< the client named it (request's account) */
+    SM_RESOLVED_UPN_SAN,      /**< certificate UPN = userPrincipalName */
+    SM_RESOLVED_DNS_SAN,      /**< certificate DNS name: first label + "$" = sAMAccountName and the
+                                   rest = the account's DNS domain (MS-PKCA 3.1.5.2.1.1) */
+    SM_RESOLVED_EXPLICIT,     /**< an altSecurityIdentities value of the account matches */
+    SM_RESOLVED_IMPLICIT_UPN, /**< certificate UPN = sAMAccountName@<the account's DNS domain> */
 };
+
+/** Directory lookups one verdict may cause (each a search or read; more: refused). */
+#define SM_MAX_VERDICT_LOOKUPS 8
 
 const char *sm_resolution_name(enum sm_resolution r);
 
@@ -107,11 +149,14 @@ struct sm_remediation {
     const char *altsec_value;       /**< strong value to add to the account (Windows), or NULL */
     const char *altsec_value_samba; /**< the same for Samba when it differs, or NULL */
     const char *altsec_alternatives[3]; /**< other strong values (SKI, SHA1-PUKEY) */
-    const char *likely_issuer;          /**< "adcs", "intune_scep", "other_ca" */
+    const char *likely_issuer;     /**< "adcs_online", "adcs_offline", "intune_scep", "other_ca" */
+    const char *likely_issuer_why; /**< what was seen, and what cannot be told from it */
     const char *reissue_adcs, *reissue_intune_pkcs, *reissue_scep, *reissue_other_ca;
     const char *sid_extension_der_base64; /**< for this account, or NULL */
     const char *sid_uri;
     const char *blocked_by; /**< why neither helps, or NULL */
+    const char *powershell; /**< the command that adds altsec_value (Set-ADUser or
+                                 Set-ADComputer; every value quoted), or NULL */
     const char *steps[8];   /**< ordered plain-words steps */
     size_t n_steps;
 };
@@ -132,6 +177,7 @@ struct sm_verdict {
     struct sm_remediation remediation;
     bool ntauth_known; /**< the NTAuth store could be read */
     bool issuer_in_ntauth;
+    unsigned lookups; /**< directory lookups the verdict made (<= SM_MAX_VERDICT_LOOKUPS) */
 };
 
 /**

@@ -246,6 +246,28 @@ static void test_open_checks(void **state)
 
 /* ---- lookups ------------------------------------------------------------------------------- */
 
+/*
+ * A client-supplied DN outside the configured base is refused, although the server holds the
+ * entry and the bind may read it (GET /v1/accounts/<DN> returned that object's SID, UPN and
+ * mappings). Here the base is cn=Users, and WS01 lives in cn=Computers on the same server.
+ */
+static void test_dn_outside_base(void **state)
+{
+    (void)state;
+    const char *u[] = { env("SM_TEST_LDAPS_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.base = "cn=Users,dc=example,dc=com";
+    struct sm_dir *d = open_cfg(&c);
+    struct sm_accounts *a = NULL;
+    struct sm_errinfo e = { 0 };
+
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, WS01_DN, &a, &e), -EPERM);
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_AUTO, WS01_DN, &a, &e), -EPERM);
+    assert_null(a);
+    expect_one(d, SM_LOOKUP_DN, ALICE_DN, ALICE_DN); /* inside: still read */
+    sm_dir_close(d);
+}
+
 static void test_lookup_forms(void **state)
 {
     (void)state;
@@ -289,10 +311,12 @@ static void test_lookup_forms(void **state)
     expect_none(d, SM_LOOKUP_DN, "cn=Nobody,cn=Users,dc=example,dc=com");
     expect_none(d, SM_LOOKUP_DN, "cn=Printer,dc=example,dc=com");        /* not an account */
     expect_none(d, SM_LOOKUP_DN, "cn=x,cn=Elsewhere,dc=example,dc=com"); /* a referral */
-    expect_none(d, SM_LOOKUP_DN, "dc=example,dc=org");                   /* not this server's */
 
+    /* a DN outside the base is refused before any request reaches the server */
     struct sm_accounts *r = NULL;
     struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "dc=example,dc=org", &r, &e), -EPERM);
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "cn=config", &r, &e), -EPERM);
     assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "garbage", &r, &e), -EINVAL);
     assert_int_equal(sm_dir_ping(d, &e), 0);
     sm_dir_close(d);
@@ -721,25 +745,16 @@ int main(void)
     alarm(120); /* a hang (a deadline not kept) fails the run instead of waiting for ctest */
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_checks),
-        cmocka_unit_test(test_lookup_forms),
-        cmocka_unit_test(test_binary_sid),
-        cmocka_unit_test(test_altsec),
-        cmocka_unit_test(test_ntauth),
-        cmocka_unit_test(test_hostile_names),
-        cmocka_unit_test(test_size_limit),
-        cmocka_unit_test(test_anonymous_plain),
-        cmocka_unit_test(test_starttls),
-        cmocka_unit_test(test_wrong_ca),
-        cmocka_unit_test(test_bad_password),
-        cmocka_unit_test(test_gssapi),
-        cmocka_unit_test(test_sasl_no_credentials),
-        cmocka_unit_test(test_ping_base),
-        cmocka_unit_test(test_failover_dead),
-        cmocka_unit_test(test_dead_backoff),
-        cmocka_unit_test(test_failover_stalled),
-        cmocka_unit_test(test_stalled_only),
-        cmocka_unit_test(test_server_paused),
+        cmocka_unit_test(test_open_checks),     cmocka_unit_test(test_lookup_forms),
+        cmocka_unit_test(test_dn_outside_base), cmocka_unit_test(test_binary_sid),
+        cmocka_unit_test(test_altsec),          cmocka_unit_test(test_ntauth),
+        cmocka_unit_test(test_hostile_names),   cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_anonymous_plain), cmocka_unit_test(test_starttls),
+        cmocka_unit_test(test_wrong_ca),        cmocka_unit_test(test_bad_password),
+        cmocka_unit_test(test_gssapi),          cmocka_unit_test(test_sasl_no_credentials),
+        cmocka_unit_test(test_ping_base),       cmocka_unit_test(test_failover_dead),
+        cmocka_unit_test(test_dead_backoff),    cmocka_unit_test(test_failover_stalled),
+        cmocka_unit_test(test_stalled_only),    cmocka_unit_test(test_server_paused),
         cmocka_unit_test(test_server_restart),
     };
     if (getenv("SM_TEST_FILTER")) /* e.g. SM_TEST_FILTER=test_gssapi: one case */

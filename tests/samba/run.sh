@@ -792,8 +792,10 @@ else
             paths.sid_extension.result=mismatch reasons.sid_mismatch?
         verdict strong_altsec dave_explicit - - 200 outcome=allow mapping.strength=strong \
             mapping.method=X509IssuerSerialNumber account.sam=dave resolved_by=explicit_mapping
-        verdict strong_altsec_samba dave_explicit - samba 200 outcome=allow \
-            profiles.samba.mapping.method=X509IssuerSerialNumber
+        # Samba 4.24's KDC passes the binding check (strong mapping) but then needs a UPN SAN
+        # naming the account; this certificate has none (75, as a real 4.24 KDC answers)
+        verdict strong_altsec_samba dave_explicit - samba 200 outcome=deny kdc_error.code=75 \
+            profiles.samba.mapping.method=X509IssuerSerialNumber reasons.samba_upn_required?
         verdict weak_altsec erin_explicit - - 200 outcome=deny kdc_error.code=66 event.id=39 \
             account.sam=erin resolved_by=explicit_mapping mapping.strength=weak \
             mapping.method=X509IssuerSubject "remediation.altsecurityidentities=$ERIN_STRONG"

@@ -242,8 +242,11 @@ static void test_explicit_kinds(void **state)
     assert_string_equal(found_dn(d, SM_LOOKUP_DNS_HOST, "j.smith"), ""); /* no SAM fallback */
     assert_string_equal(found_dn(d, SM_LOOKUP_DN, "cn=ws01,cn=computers,dc=example,dc=com"),
                         WS01_DN);
-    /* "alice" in DN form is not a DN: nothing by that name */
-    assert_string_equal(found_dn(d, SM_LOOKUP_DN, "alice"), "");
+    /* "alice" in DN form is not a DN: refused */
+    struct sm_accounts *none = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "alice", &none, &e), -EINVAL);
+    assert_null(none);
 }
 
 static void test_not_accounts(void **state)
@@ -1141,6 +1144,40 @@ static void test_cache_threads(void **state)
 
 /* ---- small things --------------------------------------------------------------------------- */
 
+/*
+ * A client-supplied DN outside the directory's base is refused, even when the entry exists
+ * (issue: GET /v1/accounts/<DN outside the base> returned that object's data); inside the base
+ * the DN's case and spacing do not matter.
+ */
+static void test_dn_outside_base(void **state)
+{
+    (void)state;
+    static const char ldif[] = "dn: dc=example,dc=com\nobjectClass: domain\ndc: example\n\n"
+                               "dn: cn=in,dc=example,dc=com\nobjectClass: user\ncn: in\n"
+                               "sAMAccountName: in\n\n"
+                               "dn: cn=out,o=elsewhere\nobjectClass: user\ncn: out\n"
+                               "sAMAccountName: out\n\n"
+                               "dn: cn=sneaky,dc=example,dc=com,o=elsewhere\nobjectClass: user\n"
+                               "cn: sneaky\nsAMAccountName: sneaky\n";
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = { 0 };
+    struct sm_accounts *a = NULL;
+    assert_int_equal(open_text(ldif, sizeof(ldif) - 1, &d, &e), 0);
+    assert_string_equal(found_dn(d, SM_LOOKUP_DN, "cn=in,dc=example,dc=com"),
+                        "cn=in,dc=example,dc=com");
+    assert_string_equal(found_dn(d, SM_LOOKUP_DN, "CN=in, DC=Example, DC=COM"),
+                        "cn=in,dc=example,dc=com");
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "cn=out,o=elsewhere", &a, &e), -EPERM);
+    assert_non_null(strstr(e.text, "base"));
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_AUTO, "cn=out,o=elsewhere", &a, &e), -EPERM);
+    assert_int_equal(
+        sm_dir_lookup(d, SM_LOOKUP_DN, "cn=sneaky,dc=example,dc=com,o=elsewhere", &a, &e), -EPERM);
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "cn=config", &a, &e), -EPERM);
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_DN, "cn=a,,dc=example,dc=com", &a, &e), -EINVAL);
+    assert_null(a);
+    sm_dir_close(d);
+}
+
 static void test_misc(void **state)
 {
     (void)state;
@@ -1190,6 +1227,7 @@ int main(void)
         cmocka_unit_test(test_cache_lru),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_cache_threads),
+        cmocka_unit_test(test_dn_outside_base),
         cmocka_unit_test(test_misc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,7 +149,7 @@ static const struct row rows[] = {
     { "sid URI ignored by 2016", "certs/sid_uri.pem", NULL, "windows-2016", 0, -1, "deny", 66, 39,
       "error", "upn_san", "weak", "weak_mapping", "upn_san" },
     { "sid URI ignored by samba", "certs/sid_uri.pem", NULL, "samba", 0, -1, "deny", 66, 0, NULL,
-      "upn_san", "weak", "weak_mapping", "upn_san" },
+      NULL, NULL, "weak_mapping", "upn_san" },
     { "extension wins over conflicting URI", "certs/sid_both_conflict.pem", NULL, "windows-2022", 0,
       -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "upn_san" },
     { "malformed extension: error 60, no event", "certs/sid_bad_oid.pem", NULL, "windows-2022", 0,
@@ -157,7 +157,7 @@ static const struct row rows[] = {
     { "two SIDs in the extension", "certs/sid_two.pem", NULL, "windows-2019", 0, -1, "deny", 60, 0,
       NULL, NULL, NULL, "sid_malformed", "upn_san" },
     { "samba ignores a malformed extension", "certs/sid_bad_oid.pem", NULL, "samba", 0, -1, "deny",
-      66, 0, NULL, "upn_san", "weak", "weak_mapping", "upn_san" },
+      66, 0, NULL, NULL, NULL, "weak_mapping", "upn_san" },
     { "malformed URI on 2019", "certs/sid_uri_bad.pem", NULL, "windows-2019", 0, -1, "deny", 60, 0,
       NULL, NULL, NULL, "sid_malformed", "upn_san" },
     { "malformed URI ignored by 2016", "certs/sid_uri_bad.pem", NULL, "windows-2016", 0, -1, "deny",
@@ -184,7 +184,7 @@ static const struct row rows[] = {
       "windows-2022", 1, CAROL_CREATED - NOT_BEFORE_2025 - 1, "deny", 66, 40, "error", "upn_san",
       "weak", NULL, "upn_san" },
     { "samba compatibility denies implicit-only", "certs/upn_only.pem", NULL, "samba", 1, -1,
-      "deny", 66, 0, NULL, "upn_san", "weak", "weak_mapping", "upn_san" },
+      "deny", 66, 0, NULL, NULL, NULL, "weak_mapping", "upn_san" },
     { "samba none allows", "certs/upn_only.pem", NULL, "samba", 0 + 100, -1, "allow", 0, 0, NULL,
       "upn_san", "weak", NULL, "upn_san" },
     /* step 1: strong explicit mappings */
@@ -215,10 +215,73 @@ static const struct row rows[] = {
       NULL, NULL, "certificate_time_invalid", "upn_san" },
     { "EKU without logon", "certs/eku_server_only.pem", NULL, "windows-2022", 0, -1, "deny", 77, 0,
       NULL, NULL, NULL, "eku_not_logon", "upn_san" },
-    { "issuer not in NTAuth", "certs/ed25519.pem", NULL, "windows-2022", 0, -1, "deny", 62, 0, NULL,
-      NULL, NULL, "issuer_not_in_ntauth", "upn_san" },
+    { "issuer not in NTAuth: event 21", "certs/ed25519.pem", NULL, "windows-2022", 0, -1, "deny",
+      62, 21, "error", NULL, NULL, "issuer_not_in_ntauth", "upn_san" },
     { "samba does not use NTAuth", "certs/ed25519.pem", NULL, "samba", 0, -1, "allow", 0, 0, NULL,
       "sid_extension", "strong", NULL, "upn_san" },
+    /* the implicit UPN: sAMAccountName@<the account's DNS domain> */
+    { "implicit UPN, no SID: weak (39)", "verdict/implicit_upn.pem", NULL, "windows-2022", 0, -1,
+      "deny", 66, 39, "error", "upn_san", "weak", "weak_mapping", "implicit_upn" },
+    { "implicit UPN with the SID: strong", "verdict/implicit_upn_sid.pem", NULL, "windows-2022", 0,
+      -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "implicit_upn" },
+    { "named by the implicit UPN", "verdict/implicit_upn_sid.pem", "ivan@example.com",
+      "windows-2022", 0, -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "named" },
+    { "samba: the implicit UPN passes the name check", "verdict/implicit_upn_sid.pem", NULL,
+      "samba", 0, -1, "allow", 0, 0, NULL, "sid_extension", "strong", NULL, "implicit_upn" },
+    /* computers: host label + "$" = sAMAccountName, never dNSHostName (MS-PKCA 3.1.5.2.1.1) */
+    { "Certifried: a copied dNSHostName maps nothing", "verdict/computer_dc01.pem", NULL,
+      "windows-2022", 0, -1, "deny", 6, 0, NULL, NULL, NULL, "account_not_found", NULL },
+    { "computer whose dNSHostName another account copies", "certs/computer_dns.pem", NULL,
+      "windows-2022", 0, -1, "allow", 0, 0, NULL, "sid_extension", "strong", "dns_host_elsewhere",
+      "dns_san" },
+    { "dNSHostName disagrees with the host rule", "verdict/computer_two_dns.pem", NULL,
+      "windows-2022", 0, -1, "deny", 66, 39, "error", "dns_san", "weak", "dns_host_disagrees",
+      "dns_san" },
+    { "only the first DNS name counts", "verdict/computer_two_dns.pem", NULL, "windows-2022", 0, -1,
+      "deny", 66, 39, "error", "dns_san", "weak", "dns_san_ignored", "dns_san" },
+    /* Samba 4.24 as a real KDC answered */
+    { "samba: a strong mapping without a UPN SAN: 75", "certs/v1_cert.pem", NULL, "samba", 0, -1,
+      "deny", 75, 0, NULL, "X509IssuerSerialNumber", "strong", "samba_upn_required",
+      "explicit_mapping" },
+    { "samba: another account's SID under the right UPN: 66", "verdict/alice_sid_other.pem", NULL,
+      "samba", 0, -1, "deny", 66, 0, NULL, NULL, NULL, "sid_mismatch", "upn_san" },
+    { "samba none: a wrong SID passes", "verdict/alice_sid_other.pem", NULL, "samba", 100, -1,
+      "allow", 0, 0, NULL, "upn_san", "weak", "binding_not_checked", "upn_san" },
+    { "samba: another account's certificate: 66 before 75", "certs/sid_ext.pem", "mallory", "samba",
+      0, -1, "deny", 66, 0, NULL, NULL, NULL, "sid_mismatch", "named" },
+    { "samba: expired: 31", "certs/expired.pem", NULL, "samba", 0, -1, "deny", 31, 0, NULL, NULL,
+      NULL, "certificate_time_invalid", "upn_san" },
+    { "samba: disabled before validity", "certs/expired.pem", "bob", "samba", 0, -1, "deny", 18, 0,
+      NULL, NULL, NULL, "account_disabled", "named" },
+    { "samba: no client EKU check", "certs/eku_server_only.pem", NULL, "samba", 0, -1, "allow", 0,
+      0, NULL, "sid_extension", "strong", "eku_not_checked", "upn_san" },
+    { "samba stops at the first match (weak)", "certs/upn_only.pem", "judy", "samba", 0, -1, "deny",
+      66, 0, NULL, NULL, NULL, "weak_mapping", "named" },
+    { "windows takes the strong match after a weak one", "certs/upn_only.pem", "judy",
+      "windows-2022", 0, -1, "allow", 0, 0, NULL, "X509IssuerSerialNumber", "strong", NULL,
+      "named" },
+    /* UseSubjectAltName = 0: neither the UPN nor the SID */
+    { "UseSubjectAltName=0: the SID does not count", "certs/sid_ext.pem", NULL,
+      "windows-2022,UseSubjectAltName=0", 0, -1, "deny", 6, 0, NULL, NULL, NULL,
+      "use_subject_alt_name_off", "upn_san" },
+    { "UseSubjectAltName=0, named: 75", "certs/sid_ext.pem", "alice",
+      "windows-2022,UseSubjectAltName=0", 0, -1, "deny", 75, 0, NULL, NULL, NULL, "name_mismatch",
+      "named" },
+    { "UseSubjectAltName=0, strong explicit mapping", "certs/v1_cert.pem", NULL,
+      "windows-2022,UseSubjectAltName=0", 0, -1, "allow", 0, 0, NULL, "X509IssuerSerialNumber",
+      "strong", NULL, "explicit_mapping" },
+    /* update levels */
+    { "X509IssuerSID before the 2025-09-09 update", "certs/sid_ext.pem", "frank",
+      "windows-2022,update=2025-08-12", 0, -1, "deny", 75, 0, NULL, NULL, NULL, "name_mismatch",
+      "named" },
+    { "mode 1 on a current DC is a what-if", "certs/upn_only.pem", NULL, "windows-2022", 1, -1,
+      "allow", 0, 39, "warning", "upn_san", "weak", "compatibility_whatif", "upn_san" },
+    { "mode 1 ignored from the 2025-09-09 update", "certs/upn_only.pem", NULL,
+      "windows-2022,mode=1,update=2025-10-14", 0, -1, "deny", 66, 39, "error", "upn_san", "weak",
+      "compatibility_ignored", "upn_san" },
+    { "before February 2025 compatibility was the default", "certs/upn_only.pem", NULL,
+      "windows-2019,update=2025-01-14", 0, -1, "allow", 0, 39, "warning", "upn_san", "weak",
+      "compatibility_whatif", "upn_san" },
     /* account only: the published certificate */
     { "published certificate", NULL, "henry", "windows-2022", 0, -1, "allow", 0, 0, NULL,
       "X509IssuerSerialNumber", "strong", NULL, "named" },
@@ -257,7 +320,8 @@ static void run_row(const struct row *r)
         free(pem);
     }
     struct sm_profile p;
-    assert_int_equal(sm_profile_parse(r->profile, &p), 0);
+    if (sm_profile_parse(r->profile, &p, &e) != 0)
+        fail_msg("%s: profile %s: %s", r->name, r->profile, e.text);
     if (r->mode == 100)
         p.mode = 0;
     else if (r->mode)
@@ -320,9 +384,9 @@ static void test_fleet_and_remediation(void **state)
     assert_int_equal(sm_certs_parse(pem, len, &po, &c, &e), 0);
     free(pem);
     struct sm_profile fleet[3];
-    sm_profile_parse("windows-2022", &fleet[0]);
-    sm_profile_parse("windows-2016", &fleet[1]);
-    sm_profile_parse("samba", &fleet[2]);
+    sm_profile_parse("windows-2022", &fleet[0], NULL);
+    sm_profile_parse("windows-2016", &fleet[1], NULL);
+    sm_profile_parse("samba", &fleet[2], NULL);
     struct sm_verdict_input in = {
         .cert = &c->certs[0], .profiles = fleet, .n_profiles = 3, .at = AT_2026
     };
@@ -427,7 +491,7 @@ static void test_ntauth_store_changes(void **state)
     assert_int_equal(sm_certs_parse(pem, len, &po, &certs, &e), 0);
     free(pem);
     struct sm_profile p;
-    assert_int_equal(sm_profile_parse("windows-2022", &p), 0);
+    assert_int_equal(sm_profile_parse("windows-2022", &p, NULL), 0);
     struct sm_verdict_input in = {
         .cert = &certs->certs[0], .profiles = &p, .n_profiles = 1, .at = AT_2026
     };
@@ -458,8 +522,8 @@ static void test_bad_input(void **state)
     assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), -ENOENT);
     assert_null(v);
     struct sm_profile p;
-    assert_int_equal(sm_profile_parse("windows-2003", &p), -EINVAL);
-    assert_int_equal(sm_profile_parse("windows-2025", &p), 0);
+    assert_int_equal(sm_profile_parse("windows-2003", &p, NULL), -EINVAL);
+    assert_int_equal(sm_profile_parse("windows-2025", &p, NULL), 0);
     assert_int_equal(p.kind, SM_PROFILE_WINDOWS_2022);
 }
 

@@ -1,0 +1,138 @@
+/*
+ * lib/ntauth.c - is a certificate's issuing CA in the forest's NTAuth store
+ * (CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,<forest>,
+ * attribute cACertificate)? The store is read from the directory (or its cache) for every
+ * verdict; what the check needs of each CA certificate is kept for the store's exact bytes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <strongmap/strongmap.h>
+
+#include "verdict_internal.h"
+
+/*
+ * What the NTAuth check needs of each CA certificate in the store (subject and SKI), kept for
+ * the store's exact bytes: analysing every CA certificate again for every verdict cost more
+ * than the verdict's own certificate (docs/performance.md). The store is still read from the
+ * directory (or its cache) each time; only this pure function of its bytes is remembered, for
+ * the last store seen, process-wide.
+ */
+struct ntauth_ca {
+    char *subject; /* RFC 4514 */
+    char *ski;     /* NULL when absent */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    uint8_t *raw; /* the store's certificates, each as a 4-byte length and the DER */
+    size_t raw_len;
+    struct ntauth_ca *ca;
+    size_t n; /* certificates that parsed */
+} ntauth_memo = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void ntauth_cas_free(struct ntauth_ca *ca, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ca[i].subject);
+        free(ca[i].ski);
+    }
+    free(ca);
+}
+
+/* The store's bytes in the memo's key form (malloc'd), or NULL. */
+static uint8_t *ntauth_key(const struct sm_account *s, size_t *ret_len)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < s->n_certs; i++)
+        len += 4 + s->certs[i].len;
+    uint8_t *k = malloc(len ? len : 1), *o = k;
+    if (!k)
+        return NULL;
+    for (size_t i = 0; i < s->n_certs; i++) {
+        size_t l = s->certs[i].len;
+        *o++ = (uint8_t)(l >> 24);
+        *o++ = (uint8_t)(l >> 16);
+        *o++ = (uint8_t)(l >> 8);
+        *o++ = (uint8_t)l;
+        memcpy(o, s->certs[i].data, l);
+        o += l;
+    }
+    *ret_len = len;
+    return k;
+}
+
+/* Analyse the store's certificates: 0, or -ENOMEM. */
+static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size_t *ret_n)
+{
+    struct ntauth_ca *ca = calloc(s->n_certs ? s->n_certs : 1, sizeof(*ca));
+    size_t n = 0;
+    if (!ca)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n_certs; i++) {
+        struct sm_certs *certs = NULL;
+        struct sm_errinfo e;
+        if (sm_certs_parse(s->certs[i].data, s->certs[i].len, NULL, &certs, &e) != 0)
+            continue;
+        const struct sm_cert *cc = &certs->certs[0];
+        bool has_ski = cc->ski != NULL;
+        ca[n].subject = strdup(cc->subject.rfc4514);
+        ca[n].ski = has_ski ? strdup(cc->ski) : NULL;
+        sm_certs_free(certs);
+        if (!ca[n].subject || (has_ski && !ca[n].ski)) {
+            ntauth_cas_free(ca, n + 1);
+            return -ENOMEM;
+        }
+        n++;
+    }
+    *ret = ca;
+    *ret_n = n;
+    return 0;
+}
+
+/* Is the issuing CA in the forest's NTAuth store? -1 unknown, 0 no, 1 yes. */
+enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
+{
+    struct sm_accounts *store = NULL;
+    struct sm_errinfo e;
+    uint8_t *key = NULL;
+    size_t klen = 0;
+    enum ntauth_state found = NTAUTH_UNKNOWN;
+
+    if (sm_dir_ntauth(dir, &store, &e) != 0 || !store)
+        return NTAUTH_UNKNOWN;
+    if (store->n == 0 || !(key = ntauth_key(&store->v[0], &klen)))
+        goto out;
+    pthread_mutex_lock(&ntauth_memo.mu);
+    if (!ntauth_memo.raw || ntauth_memo.raw_len != klen ||
+        memcmp(ntauth_memo.raw, key, klen) != 0) {
+        struct ntauth_ca *ca = NULL;
+        size_t n = 0;
+        if (ntauth_parse(&store->v[0], &ca, &n) != 0) {
+            pthread_mutex_unlock(&ntauth_memo.mu);
+            goto out;
+        }
+        ntauth_cas_free(ntauth_memo.ca, ntauth_memo.n);
+        free(ntauth_memo.raw);
+        ntauth_memo.raw = key;
+        ntauth_memo.raw_len = klen;
+        ntauth_memo.ca = ca;
+        ntauth_memo.n = n;
+        key = NULL; /* the memo owns it */
+    }
+    found = NTAUTH_ABSENT;
+    for (size_t i = 0; i < ntauth_memo.n && found == NTAUTH_ABSENT; i++) {
+        const struct ntauth_ca *ca = &ntauth_memo.ca[i];
+        if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
+            (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
+            found = NTAUTH_PRESENT;
+    }
+    pthread_mutex_unlock(&ntauth_memo.mu);
+out:
+    free(key);
+    sm_accounts_free(store);
+    return found;
+}

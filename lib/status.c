@@ -1,0 +1,186 @@
+/*
+ * lib/status.c - an account's readiness for certificate logon: every altSecurityIdentities
+ * value parsed and linted, every published certificate (userCertificate) through the full
+ * verdict, and a summary: ready, at risk or blocked.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <strongmap/strongmap.h>
+
+#include "verdict_internal.h"
+
+const char *sm_readiness_name(enum sm_readiness r)
+{
+    static const char *const names[] = { "ready", "at_risk", "blocked" };
+    return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "blocked";
+}
+
+struct status_impl {
+    struct sm_account_status pub;
+    struct arena *a;
+    struct sm_accounts *acc;
+    struct sm_altsec *altsec[SM_MAX_ALTSEC];
+    struct sm_verdict *verdicts[SM_MAX_USERCERTS];
+    struct sm_certs *certs[SM_MAX_USERCERTS];
+    struct sm_profile profiles[SM_MAX_PROFILES];
+};
+
+struct sm_account_status *sm_account_status_free(struct sm_account_status *pub)
+{
+    if (!pub)
+        return NULL;
+    struct status_impl *s = (struct status_impl *)(void *)pub;
+    for (size_t i = 0; i < SM_MAX_ALTSEC; i++)
+        sm_altsec_free(s->altsec[i]);
+    for (size_t i = 0; i < SM_MAX_USERCERTS; i++) {
+        sm_verdict_free(s->verdicts[i]);
+        sm_certs_free(s->certs[i]);
+    }
+    sm_accounts_free(s->acc);
+    arena_free(s->a);
+    free(s);
+    return NULL;
+}
+
+static void status_reason(struct status_impl *s, const char *code, const char *fmt, ...)
+    SM_PRINTF(3, 4);
+
+static void status_reason(struct status_impl *s, const char *code, const char *fmt, ...)
+{
+    struct sm_account_status *p = &s->pub;
+    if (p->n_reasons >= SM_MAX_REASONS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    const char *m = arena_vprintf(s->a, fmt, ap);
+    va_end(ap);
+    if (m)
+        p->reasons[p->n_reasons++] = (struct sm_reason){ code, m };
+}
+
+static bool verdict_all_strong(const struct sm_verdict *v)
+{
+    if (!v->allow)
+        return false;
+    for (size_t i = 0; i < v->n_profiles; i++)
+        if (!v->profiles[i].mapping_strength ||
+            strcmp(v->profiles[i].mapping_strength, "strong") != 0)
+            return false;
+    return true;
+}
+
+int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_profile *profiles,
+                      size_t n_profiles, time_t at, struct sm_account_status **ret,
+                      struct sm_errinfo *reterr)
+{
+    struct status_impl *s;
+    int r;
+
+    if (!dir || !name) {
+        errinfo_set(reterr, -1, "no directory or no account name");
+        return -EINVAL;
+    }
+    if (n_profiles > SM_MAX_PROFILES) {
+        errinfo_set(reterr, -1, "at most %d profiles", SM_MAX_PROFILES);
+        return -EINVAL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s || !(s->a = arena_new())) {
+        free(s);
+        return -ENOMEM;
+    }
+    if (!profiles || n_profiles == 0) {
+        sm_profile_default(SM_PROFILE_WINDOWS_2022, &s->profiles[0]);
+        n_profiles = 1;
+    } else {
+        memcpy(s->profiles, profiles, n_profiles * sizeof(*profiles));
+    }
+    s->pub.profiles = s->profiles;
+    s->pub.n_profiles = n_profiles;
+    if ((r = sm_dir_lookup(dir, SM_LOOKUP_AUTO, name, &s->acc, reterr)) < 0)
+        goto out_fail;
+    if (s->acc->n == 0) {
+        s->pub.readiness = SM_BLOCKED;
+        status_reason(s, "account_not_found", "No account answers to \"%s\".", name);
+        *ret = &s->pub;
+        return 0;
+    }
+    const struct sm_account *acc = &s->acc->v[0];
+    s->pub.account = acc;
+
+    /* every explicit mapping, parsed and linted together */
+    size_t n = 0;
+    bool strong_value = false;
+    for (size_t i = 0; i < acc->n_altsec && n < SM_MAX_ALTSEC; i++) {
+        struct sm_errinfo e;
+        if (sm_altsec_parse(acc->altsec[i], strlen(acc->altsec[i]), &s->altsec[n], &e) == 0)
+            n++;
+    }
+    if ((r = sm_altsec_lint(s->altsec, n, NULL)) < 0)
+        goto out_fail;
+    for (size_t i = 0; i < n; i++)
+        if (s->altsec[i]->kind == SM_ALTSEC_MAPPING && s->altsec[i]->strong)
+            strong_value = true;
+    s->pub.altsec = s->altsec;
+    s->pub.n_altsec = n;
+
+    /* every published certificate, through the full verdict */
+    size_t nv = 0;
+    bool any_strong_cert = false, any_cert_denied = false;
+    for (size_t i = 0; i < acc->n_certs && nv < SM_MAX_USERCERTS; i++) {
+        struct sm_parse_opts po = { .now = at };
+        struct sm_errinfo e;
+        if (sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &s->certs[nv], &e) != 0)
+            continue;
+        struct sm_verdict_input in = { .cert = &s->certs[nv]->certs[0],
+                                       .account = acc->dn,
+                                       .profiles = s->profiles,
+                                       .n_profiles = n_profiles,
+                                       .at = at };
+        if ((r = sm_verdict_evaluate(dir, &in, &s->verdicts[nv], reterr)) < 0)
+            goto out_fail;
+        if (verdict_all_strong(s->verdicts[nv]))
+            any_strong_cert = true;
+        if (!s->verdicts[nv]->allow)
+            any_cert_denied = true;
+        nv++;
+    }
+    s->pub.cert_verdicts = (const struct sm_verdict *const *)s->verdicts;
+    s->pub.n_cert_verdicts = nv;
+
+    bool disabled = acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE);
+    if (disabled) {
+        s->pub.readiness = SM_BLOCKED;
+        status_reason(s, "account_disabled", "The account is disabled: every logon fails.");
+    } else if (any_strong_cert) {
+        s->pub.readiness = SM_READY;
+        status_reason(s, "strong_certificate",
+                      "A published certificate maps strongly on every DC profile evaluated.");
+    } else if (strong_value && nv == 0) {
+        s->pub.readiness = SM_READY;
+        status_reason(s, "strong_mapping",
+                      "The account holds a strong altSecurityIdentities value (no published "
+                      "certificate to check it against).");
+    } else {
+        s->pub.readiness = SM_AT_RISK;
+        if (nv == 0 && !strong_value)
+            status_reason(s, "no_strong_path",
+                          "No strong altSecurityIdentities value and no published certificate: "
+                          "a certificate for this account must carry its SID to log on.");
+        if (any_cert_denied)
+            status_reason(s, "published_certificate_denied",
+                          "At least one published certificate would be denied.");
+        if (nv && !any_cert_denied)
+            status_reason(s, "weak_only",
+                          "Published certificates are allowed only through weak mappings.");
+    }
+    *ret = &s->pub;
+    return 0;
+
+out_fail:
+    sm_account_status_free(&s->pub);
+    return r;
+}
