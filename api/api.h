@@ -29,23 +29,27 @@ struct dirpool;
  *   previous response on it; a watchdog shuts the connection down when that passes, however
  *   the client trickles (libmicrohttpd's own timeout only counts idle time).
  */
-#define API_MAX_BODY_DEFAULT       (256u * 1024)
-#define API_MAX_BODY_MIN           1024u
-#define API_MAX_BODY_MAX           (16u * 1024 * 1024)
-#define API_BODY_PREALLOC_MAX      (16u * 1024)
-#define API_BODY_MEMORY_MIN        (32u * 1024 * 1024)
-#define API_DRAIN_MIN              (64u * 1024 * 1024)
-#define API_MAX_THREADS            256u
-#define API_CONN_LIMIT             1024u
-#define API_CONN_LIMIT_MAX         65536u
-#define API_CONN_TIMEOUT_S         30u
-#define API_REQUEST_TIMEOUT_S      60u
-#define API_TIMEOUT_MAX_S          3600u
-#define API_CONN_MEMORY_LIMIT      (16u * 1024)
-#define API_CONN_MEMORY_MIN        (8u * 1024)
-#define API_CONN_MEMORY_MAX        (1024u * 1024)
-#define API_TLS_PEM_MAX            (1024u * 1024)
-#define API_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define API_MAX_BODY_DEFAULT  (256u * 1024)
+#define API_MAX_BODY_MIN      1024u
+#define API_MAX_BODY_MAX      (16u * 1024 * 1024)
+#define API_BODY_PREALLOC_MAX (16u * 1024)
+#define API_BODY_MEMORY_MIN   (32u * 1024 * 1024)
+#define API_DRAIN_MIN         (64u * 1024 * 1024)
+#define API_MAX_THREADS       256u
+#define API_CONN_LIMIT        1024u
+#define API_CONN_LIMIT_MAX    65536u
+#define API_CONN_TIMEOUT_S    30u
+#define API_REQUEST_TIMEOUT_S 60u
+#define API_TIMEOUT_MAX_S     3600u
+#define API_CONN_MEMORY_LIMIT (16u * 1024)
+#define API_CONN_MEMORY_MIN   (8u * 1024)
+#define API_CONN_MEMORY_MAX   (1024u * 1024)
+#define API_TLS_PEM_MAX       (1024u * 1024)
+
+/* TLS 1.3, and TLS 1.2 with forward-secret key exchange and AEAD ciphers only */
+#define API_TLS_PRIORITIES_DEFAULT                                                                 \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:"      \
+    "+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
 
 /**
  * Settings of the HTTP API that need a restart; copied by api_start(). A zeroed field means
@@ -182,6 +186,12 @@ int api_scopes_parse(const char *list, unsigned *ret);
 
 /** "check", "account", "admin", "metrics" for one scope bit; NULL for anything else. */
 const char *api_scope_name(unsigned scope);
+
+/**
+ * Does GnuTLS accept the priority string @prio (api_config.tls_priorities)? 0, or -EINVAL
+ * with a one-line reason naming where it stopped reading in @err.
+ */
+int api_tls_priorities_check(const char *prio, char *err, size_t size);
 
 /** "inspect", "verdict", "account", "metrics"; NULL for anything else. */
 const char *api_route_name(enum api_route_id route);

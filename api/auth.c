@@ -1,6 +1,7 @@
 /*
- * api/auth.c - who is asking: bearer tokens (RFC 6750) and TLS client certificates. The only
- * file of api/ that calls GnuTLS (libmicrohttpd's TLS library) directly.
+ * api/auth.c - who is asking: bearer tokens (RFC 6750) and TLS client certificates; and the
+ * check of a TLS priority string. The only file of api/ that calls GnuTLS (libmicrohttpd's TLS
+ * library) directly.
  *
  * Tokens are kept as SHA-256 hashes of their secrets. A presented secret is hashed and compared
  * with every configured hash, each comparison in constant time and without stopping at a
@@ -9,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -63,6 +65,21 @@ int auth_bearer(const struct api_snapshot *s, const char *value)
     }
     explicit_bzero(h, sizeof(h));
     return found ? (int)idx : AUTH_INVALID;
+}
+
+int api_tls_priorities_check(const char *prio, char *err, size_t size)
+{
+    gnutls_priority_t p;
+    const char *at = NULL;
+    int r = gnutls_priority_init(&p, prio, &at);
+
+    if (r < 0) {
+        snprintf(err, size, "GnuTLS refuses the priority string at \"%.48s\": %s", at ? at : prio,
+                 gnutls_strerror(r));
+        return -EINVAL;
+    }
+    gnutls_priority_deinit(p);
+    return 0;
 }
 
 int auth_client_cert(void *session)

@@ -102,7 +102,7 @@ static const struct directive table[CFG__COUNT] = {
               "with client_ca: refuse requests without a client certificate"),
     DIRECTIVE(CFG_TLS_PRIORITIES, "tls", "priorities", "tls-priorities", "STRING", T_STR,
               F_RESTART, 0, 1024, API_TLS_PRIORITIES_DEFAULT, tls_priorities,
-              "GnuTLS priority string"),
+              "GnuTLS priority string (default: TLS 1.3, TLS 1.2 with ECDHE/DHE and AEAD)"),
 
     LIST(CFG_TOKEN, "auth", "token", "token", "NAME:SHA256:SCOPES", T_TOKEN, F_SECRET, NULL,
          tokens, n_tokens, API_MAX_TOKENS,
@@ -1021,6 +1021,12 @@ int cfg_finish(struct cfg *c, struct cfg_error *e)
                         "(client certificates need HTTPS)", e);
     if (c->group && !c->user)
         return conflict(c, CFG_GROUP, "needs", CFG_USER, NULL, e);
+    if (c->tls_priorities && api_tls_priorities_check(c->tls_priorities, why, sizeof(why)) < 0) {
+        snprintf(e->text, sizeof(e->text), "%s: %s",
+                 cfg_where(c, CFG_TLS_PRIORITIES, where, sizeof(where)), why);
+        e->origin = c->origin[CFG_TLS_PRIORITIES];
+        return -EINVAL;
+    }
     if (opt_whatif_apply(&c->fleet, &w, why, sizeof(why)) < 0) {
         enum cfg_id id = c->mode >= 0 ? CFG_MODE : CFG_BACKDATING;
         snprintf(e->text, sizeof(e->text), "%s: %s", cfg_where(c, id, where, sizeof(where)), why);

@@ -12,6 +12,8 @@ packages=(
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
     libinih-dev nettle-dev
     openssl curl python3 python3-jsonschema python3-yaml valgrind wrk
+    # system tests: the cipher suites HTTPS offers, probed with gnutls-cli too
+    gnutls-bin
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools

@@ -9,12 +9,15 @@ protocols and privileges.
                 directory keeps the running configuration (logged); restart-only directives are
                 ignored; RELOADING=1 + MONOTONIC_USEC and READY=1 on a fake NOTIFY_SOCKET
   TReloadLoad   8 keep-alive clients, thousands of requests, 20 reloads: no request fails
+  TTls          the cipher suites HTTPS offers, probed with openssl s_client and gnutls-cli:
+                forward-secret AEAD only by default; [tls] priorities, checked by -n
   TSocket       socket activation: LISTEN_FDS / LISTEN_PID with the sockets at fd 3.., through
                 a small python wrapper that execs the daemon
   TPrivileges   (root only) refusing root, --user nobody (Uid in /proc/<pid>/status), files
                 read before the drop (TLS key, LDIF in a root-only directory)
 
-python3 standard library only, plus openssl(1) for a throw-away TLS certificate.
+python3 standard library only, plus openssl(1) for throw-away TLS certificates and as a TLS
+client, and gnutls-cli(1) (gnutls-bin).
 
     test_system.py --daemon build/daemon/strongmapd [--source .] [unittest args, e.g. TConfig]
 """
@@ -623,6 +626,108 @@ class TReloadLoad(Base):
         self.assertEqual(d.log().count("configuration reloaded"), self.RELOADS)
         self.assertNotIn("reload failed", d.log())
         self.stop(d)
+
+
+# ---- TLS ------------------------------------------------------------------------------------
+
+
+def need(tool):
+    path = shutil.which(tool)
+    if not path:
+        raise AssertionError(f"{tool} is not installed (scripts/deps.sh)")
+    return path
+
+
+class TTls(Base):
+    """The cipher suites HTTPS offers (issue 15 point 10): by default forward-secret AEAD suites
+    only, TLS 1.3 and 1.2; [tls] priorities changes them and is checked by -n. Probed with
+    openssl s_client and gnutls-cli against an RSA certificate, which static-RSA key exchange
+    needs."""
+
+    def setUp(self):
+        super().setUp()
+        self.key = os.path.join(self.tmp, "key.pem")
+        self.cert = os.path.join(self.tmp, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=localhost", "-days", "2", "-keyout", self.key,
+                        "-out", self.cert], check=True, capture_output=True)
+        os.chmod(self.key, 0o600)
+
+    def https(self, *flags):
+        return self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--tls-cert", self.cert,
+                          "--tls-key", self.key, *ROOT_OK, *flags)
+
+    @staticmethod
+    def s_client(d, *args):
+        """True when openssl s_client completes a handshake with @args."""
+        host, port = d.addrs[0]
+        p = subprocess.run([need("openssl"), "s_client", "-connect", f"{host}:{port}", "-brief",
+                            *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        out = p.stdout + p.stderr
+        return p.returncode == 0 and b"Ciphersuite" in out
+
+    @staticmethod
+    def gnutls_cli(d, priority):
+        host, port = d.addrs[0]
+        p = subprocess.run([need("gnutls-cli"), "--insecure", "--port", str(port),
+                            "--priority", priority, host], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=30)
+        return p.returncode == 0 and b"Handshake was completed" in p.stdout
+
+    def test_default_offers_forward_secret_aead_only(self):
+        d = self.https()
+        refused = [  # TLS 1.2 suites a client can ask for by name (OpenSSL's names)
+            ("-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0"),  # static RSA, CBC-SHA1
+            ("-tls1_2", "-cipher", "AES256-GCM-SHA384:@SECLEVEL=0"),  # static RSA, AEAD
+            ("-tls1_2", "-cipher", "AES128-SHA256:@SECLEVEL=0"),  # static RSA, CBC-SHA256
+            ("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"),  # CBC-SHA1
+            ("-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA:@SECLEVEL=0"),  # CBC-SHA1
+            ("-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"),  # not GCM nor ChaCha20
+            ("-tls1_1", "-cipher", "ALL:@SECLEVEL=0"),
+        ]
+        accepted = [
+            ("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"),
+            ("-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"),
+            ("-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305"),
+            ("-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"),
+            ("-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"),
+            ("-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"),
+        ]
+        for args in refused:
+            with self.subTest(openssl=args):
+                self.assertFalse(self.s_client(d, *args), "handshake completed")
+        for args in accepted:
+            with self.subTest(openssl=args):
+                self.assertTrue(self.s_client(d, *args), "handshake failed")
+        tls12 = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
+        for prio, ok in ((tls12 + ":-KX-ALL:+RSA", False),
+                         (tls12 + ":-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC:-MAC-ALL:+SHA1:+SHA256",
+                          False),
+                         (tls12 + ":-CIPHER-ALL:+CAMELLIA-128-GCM:+AES-128-CCM", False),
+                         (tls12 + ":-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-128-GCM", True),
+                         ("NORMAL:-VERS-ALL:+VERS-TLS1.3", True)):
+            with self.subTest(gnutls=prio):
+                self.assertEqual(self.gnutls_cli(d, prio), ok)
+        self.assertEqual(d.request("GET", "/healthz", context=ssl._create_unverified_context())[0],
+                         200)
+        self.stop(d)
+
+    def test_priorities_directive(self):
+        d = self.https("--tls-priorities", "NORMAL:-VERS-ALL:+VERS-TLS1.2:%SERVER_PRECEDENCE")
+        self.assertTrue(self.s_client(d, "-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0"))
+        self.assertFalse(self.s_client(d, "-tls1_3"))
+        self.stop(d)
+
+    def test_bad_priorities_are_refused_by_check(self):
+        path = self.conf("[tls]\ncert = %s\nkey = %s\n# a typo\npriorities = NORMAL:+AES-128-GMC\n"
+                         % (self.cert, self.key))
+        p = self.run_daemon("-n", "-c", path)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"{path}:5: priorities: GnuTLS refuses".encode(), p.stderr)
+        self.assertIn(b"+AES-128-GMC", p.stderr)
+        p = self.run_daemon("-n", "-c", "/dev/null", "--tls-priorities", "NORMAL:%NOPE")
+        self.assertEqual(p.returncode, 2, p.stderr)  # a bad flag value: a usage error
+        self.assertIn(b"--tls-priorities: GnuTLS refuses", p.stderr)
 
 
 # ---- socket activation ---------------------------------------------------------------------
