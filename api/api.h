@@ -163,6 +163,8 @@ struct api_runtime {
                                    so a reload reopens it after a rotation */
     int log_level; /**< syslog priority threshold (LOG_INFO, LOG_DEBUG, ...): the daemon applies
                         it to its logger; the API does not read it */
+    bool health_details; /**< /healthz names the version and /readyz the directory kind (both
+                              answer without authentication); false: status only */
     /**
      * Called once for every runtime api_start() or api_reconfigure() accepted (never after a
      * failed call), when no request uses it any more: it was replaced by api_reconfigure()

@@ -2,13 +2,14 @@
  * api/h_ready.c - GET /readyz: can strongmapd answer verdicts? It can when a directory is
  * configured and answers (dirpool_ready(): one probe with short deadlines at most once a
  * second, whatever the number of callers). /healthz stays a liveness check that touches
- * nothing.
+ * nothing. Open to anyone: the directory's kind is named only with health_details.
  */
 #include <string.h>
 
 #include "api_internal.h"
 #include "dirpool.h"
 
+static const char ready[] = "{\"status\":\"ready\"}";
 static const char ready_ldif[] =
     "{\"status\":\"ready\",\"directory\":{\"kind\":\"ldif\",\"state\":\"up\"}}";
 static const char ready_ldap[] =
@@ -25,5 +26,7 @@ int h_ready(struct api_request *req)
     ret = dirpool_ready(dir, &e);
     if (ret < 0)
         return reply_engine_error(req, ret, &e);
+    if (!req_runtime(req)->health_details)
+        return reply_json_static(req, ready);
     return reply_json_static(req, strcmp(dirpool_kind(dir), "ldif") == 0 ? ready_ldif : ready_ldap);
 }

@@ -89,6 +89,9 @@ static const struct directive table[CFG__COUNT] = {
               group, "and to GROUP (default: USER's primary group)"),
     DIRECTIVE(CFG_ALLOW_ROOT, "server", "allow_root", "allow-root", NULL, T_BOOL, F_RESTART, 0,
               0, "no", allow_root, "run even as root, without user= (not recommended)"),
+    DIRECTIVE(CFG_HEALTH_DETAILS, "server", "health_details", "health-details", "BOOL", T_BOOL, 0,
+              0, 0, "no", health_details,
+              "/healthz and /readyz (open to all) name the version and the directory kind"),
 
     DIRECTIVE(CFG_TLS_CERT, "tls", "cert", "tls-cert", "FILE", T_PATH, F_RESTART, 0,
               CFG_VALUE_MAX, NULL, tls_cert, "HTTPS: certificate chain (PEM)"),

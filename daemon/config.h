@@ -43,6 +43,7 @@ enum cfg_id {
     CFG_USER,
     CFG_GROUP,
     CFG_ALLOW_ROOT,
+    CFG_HEALTH_DETAILS,
     CFG_TLS_CERT,
     CFG_TLS_KEY,
     CFG_TLS_CLIENT_CA,
@@ -110,6 +111,7 @@ struct cfg {
     unsigned threads; /* 0 until cfg_finish(): the online CPUs */
     char *user, *group;
     bool allow_root;
+    bool health_details;
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

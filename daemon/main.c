@@ -583,6 +583,7 @@ static void runtime_of(struct snapshot *s, struct api_runtime *rt)
     rt->fleet = c->fleet;
     rt->decision_log = c->decision_log;
     rt->log_level = c->log_level;
+    rt->health_details = c->health_details;
     rt->release = snapshot_release;
     rt->release_arg = s;
 }

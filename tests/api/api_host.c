@@ -12,6 +12,7 @@
  * Runtime file, one setting per line ('#' comments):
  *   token NAME SHA256-HEX SCOPES     scope ROUTE SCOPES       rate PER-SECOND    burst N
  *   max_body BYTES    max_certs N    decision_log PATH        profile NAME
+ *   health_details yes|no
  * SCOPES: "check,account,admin,metrics" or "none". Each runtime's release is logged
  * ("runtime N released"), so tests can see when a replaced one is freed.
  */
@@ -132,6 +133,8 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
             rt->max_certs = (unsigned)strtoul(w[1], NULL, 10);
         } else if (strcmp(w[0], "decision_log") == 0 && n == 2) {
             rt->decision_log = w[1];
+        } else if (strcmp(w[0], "health_details") == 0 && n == 2) {
+            rt->health_details = strcmp(w[1], "yes") == 0;
         } else if (strcmp(w[0], "profile") == 0 && n == 2) {
             if (opt_profile_add(&rt->fleet, w[1], err, sizeof(err)) < 0)
                 goto out_bad;

@@ -498,9 +498,10 @@ class T0Spec(unittest.TestCase):
 
 class T1Health(ApiTestCase):
     def test_healthz(self):
+        """Open to anyone: the status only, no version (health_details defaults to no)."""
         r = self.request("GET", "/healthz")
         self.assertEqual(r.status, 200)
-        self.assertEqual(r.json()["status"], "ok")
+        self.assertEqual(r.json(), {"status": "ok"})
 
     def test_healthz_head(self):
         r = self.request("HEAD", "/healthz")
@@ -1430,10 +1431,25 @@ class T8Account(ApiTestCase):
 
 class T9Ready(ApiTestCase):
     def test_ready_ldif(self):
+        """Open to anyone: the status only, not the directory's kind (health_details no)."""
         r = self.request("GET", "/readyz")
         self.assertEqual(r.status, 200)
-        self.assertEqual(r.json(), {"status": "ready", "directory": {"kind": "ldif", "state": "up"}})
+        self.assertEqual(r.json(), {"status": "ready"})
         self.assertEqual(self.request("HEAD", "/readyz").status, 200)
+
+    def test_health_details(self):
+        """health_details = yes: /healthz names the version, /readyz the directory's kind."""
+        d = Daemon(extra_args=["--ldif", LDIF, "--health-details", "yes"])
+        try:
+            r = self.request("GET", "/healthz", daemon=d)
+            self.assertEqual(set(r.json()), {"status", "version"})
+            self.assertEqual(r.json()["version"], SPEC.doc["info"]["version"])
+            r = self.request("GET", "/readyz", daemon=d)
+            self.assertEqual(r.json(), {"status": "ready",
+                                        "directory": {"kind": "ldif", "state": "up"}})
+        finally:
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
 
 
 # ---- daemons of their own: no directory, LDAP down, start-up checks ---------------------------

@@ -766,7 +766,7 @@ if ! "$DAEMON" -c /dev/null --ldap-uri ldap://127.0.0.1:1 --ldap-base "$BASE" -p
 else
     # ---- simple bind over ldaps: every verdict
     CUR=ldaps
-    if start_daemon ldaps -- "${LDAPS_ARGS[@]}"; then
+    if start_daemon ldaps -- "${LDAPS_ARGS[@]}" --health-details yes; then
         verdict sid_extension alice_sid - - 200 outcome=allow kdc_error=null event=null \
             mapping.strength=strong mapping.method=sid_extension account.sam=alice \
             "account.sid=${SID[alice]}" resolved_by=upn_san ntauth.known=true ntauth.issuer_trusted=true
