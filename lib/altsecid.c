@@ -1234,12 +1234,23 @@ static int lint_value(struct lint *l)
                  v->samba_strong ? "strong" : "weak");
     }
 
-    if (v->kind == SM_ALTSEC_MAPPING && !v->strong)
+    if (v->kind == SM_ALTSEC_MAPPING && !v->strong && cert && cert->sid.status == SM_SID_VALID)
+        LINT_ADD(l, "weak_mapping", SM_SEV_WARNING, cert_value(cert, SM_MAP_ISSUER_SERIAL),
+                 "%s is a weak mapping: under full enforcement (the default since February 2025, "
+                 "the only mode since September 2025) it does not map a certificate on its own. "
+                 "This certificate carries the SID %s: if that is the account's SID, the DC maps "
+                 "it strongly through the SID and this value adds nothing; otherwise use a strong "
+                 "mapping such as X509IssuerSerialNumber",
+                 type_name(v->type),
+                 cert->sid.source == SM_SID_SOURCE_SAN_URI ? cert->sid.uri.text
+                                                           : cert->sid.extension.text);
+    else if (v->kind == SM_ALTSEC_MAPPING && !v->strong)
         LINT_ADD(l, "weak_mapping", SM_SEV_WARNING,
                  cert ? cert_value(cert, SM_MAP_ISSUER_SERIAL) : NULL,
                  "%s is a weak mapping: under full enforcement (the default since February 2025, "
-                 "the only mode since September 2025) a DC does not accept it for certificate "
-                 "logon; use a strong mapping such as X509IssuerSerialNumber",
+                 "the only mode since September 2025) a DC accepts it only for a certificate that "
+                 "also carries the account's SID (which maps strongly by itself); use a strong "
+                 "mapping such as X509IssuerSerialNumber",
                  type_name(v->type));
     if (v->kind == SM_ALTSEC_MAPPING && v->type == SM_MAP_ISSUER_SID)
         LINT_ADD(l, "issuer_sid_support", SM_SEV_INFO, NULL,

@@ -444,6 +444,11 @@ static const struct lint_case {
     { A_ISSUER_SID, 0, "issuer_sid_support", SM_SEV_INFO, NOFIX, "Windows Server 2022", NULL },
     { A_ISSUER_SUBJ, 0, "weak_mapping", SM_SEV_WARNING, A_ISSUER_SERIAL,
       "X509IssuerSubject is a weak mapping", NULL },
+    /* certificate A carries a SID: the weak value is not what decides */
+    { A_ISSUER_SUBJ, 0, "weak_mapping", SM_SEV_WARNING, A_ISSUER_SERIAL,
+      "This certificate carries the SID " A_SID ": if that is the account's SID", NULL },
+    { "X509:<I>" ISSUER_AD "<S>" BOB_AD, 1, "weak_mapping", SM_SEV_WARNING, ANYFIX,
+      "accepts it only for a certificate that also carries the account's SID", NULL },
     { A_SUBJECT, 0, "matches", SM_SEV_INFO, NOFIX, "(X509SubjectOnly, weak)", NULL },
     { "X509:<RFC822>ALICE@contoso.com", 0, "matches", SM_SEV_INFO, NOFIX,
       "Samba 4.24 does not match it", "rfc822_mismatch" },

@@ -18,6 +18,8 @@
 #include <strongmap/strongmap.h>
 #include <strongmap/verdict.h>
 
+#include "verdict_internal.h" /* ps_quote() */
+
 #define AT_2026         1780272000 /* 2026-06-01T00:00:00Z */
 #define NOT_BEFORE_2025 1735689600
 #define CAROL_CREATED   1893456000 /* 2030-01-01T00:00:00Z */
@@ -509,6 +511,315 @@ static void test_ntauth_store_changes(void **state)
     unlink(other_path);
 }
 
+/* One verdict for @cert_fixture (NULL: none) and @account on the profiles in @spec. */
+static struct sm_verdict *verdict_on(struct sm_dir *d, const char *cert_fixture,
+                                     const char *account, const char *spec, struct sm_certs **certs)
+{
+    struct sm_errinfo e = { 0 };
+    struct sm_profile p[SM_MAX_PROFILES];
+    size_t n = 0;
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        if (sm_profile_parse(t, &p[n++], &e) != 0)
+            fail_msg("profile %s: %s", t, e.text);
+    *certs = NULL;
+    if (cert_fixture) {
+        size_t len;
+        char *pem = slurp(cert_fixture, &len);
+        struct sm_parse_opts po = { .now = AT_2026 };
+        assert_int_equal(sm_certs_parse(pem, len, &po, certs, &e), 0);
+        free(pem);
+    }
+    struct sm_verdict_input in = { .cert = *certs ? &(*certs)->certs[0] : NULL,
+                                   .account = account,
+                                   .profiles = p,
+                                   .n_profiles = n,
+                                   .at = AT_2026 };
+    struct sm_verdict *v = NULL;
+    if (sm_verdict_evaluate(d, &in, &v, &e) != 0)
+        fail_msg("%s / %s: %s", cert_fixture, account ? account : "-", e.text);
+    return v;
+}
+
+static bool any_step(const struct sm_verdict *v, const char *needle)
+{
+    for (size_t i = 0; i < v->remediation.n_steps; i++)
+        if (strstr(v->remediation.steps[i], needle))
+            return true;
+    return false;
+}
+
+/*
+ * KB5057784: a certificate from a CA outside NTAuth, mapped by a strong altSecurityIdentities
+ * value, by the DC's update level and AllowNtAuthPolicyBypass; other paths always need NTAuth.
+ */
+static void test_ntauth_phases(void **state)
+{
+    (void)state;
+    char other_path[300];
+    struct sm_dir *other = open_dir("certs/root_ca.pem", other_path, sizeof(other_path));
+    static const struct {
+        const char *cert, *account, *spec;
+        bool allow;
+        int kdc, event;
+        const char *reason;
+    } phases[] = {
+        { "certs/upn_only.pem", "henry", "windows-2022", false, 62, 21, "issuer_not_in_ntauth" },
+        { "certs/upn_only.pem", "henry", "windows-2022,update=2025-05-13", true, 0, 45,
+          "ntauth_audit" },
+        { "certs/upn_only.pem", "henry", "windows-2022,update=2025-03-11", true, 0, 0, NULL },
+        { "certs/upn_only.pem", "henry", "windows-2022,update=2025-08-12,AllowNtAuthPolicyBypass=1",
+          true, 0, 45, "ntauth_audit" },
+        { "certs/upn_only.pem", "henry", "windows-2022,update=2025-08-12,AllowNtAuthPolicyBypass=0",
+          true, 0, 45, "ntauth_bypass_ignored" },
+        { "certs/upn_only.pem", "henry", "windows-2022,update=2025-11-11,AllowNtAuthPolicyBypass=1",
+          false, 62, 21, "ntauth_bypass_ignored" },
+        /* the SID path: NTAuth was always required */
+        { "certs/sid_ext.pem", NULL, "windows-2022,update=2025-03-11", false, 62, 21,
+          "issuer_not_in_ntauth" },
+        /* Samba has no NTAuth store */
+        { "certs/sid_ext.pem", NULL, "samba", true, 0, 0, "pkinit_anchors" },
+    };
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        struct sm_certs *c;
+        struct sm_verdict *v =
+            verdict_on(other, phases[i].cert, phases[i].account, phases[i].spec, &c);
+        char codes[512];
+        if (v->allow != phases[i].allow || v->primary->kdc_error.code != phases[i].kdc ||
+            v->primary->event.id != phases[i].event ||
+            (phases[i].reason && !has_reason(v, phases[i].reason)))
+            fail_msg("%s %s: %s kdc %d event %d (%s)", phases[i].cert, phases[i].spec,
+                     v->allow ? "allow" : "deny", v->primary->kdc_error.code, v->primary->event.id,
+                     reason_codes(v, codes, sizeof(codes)));
+        sm_verdict_free(v);
+        sm_certs_free(c);
+    }
+    sm_dir_close(other);
+    unlink(other_path);
+}
+
+/* The KDC's event texts, the re-issue advice and the hints are the sources' own. */
+static void test_texts(void **state)
+{
+    (void)state;
+    struct sm_certs *c;
+    struct sm_verdict *v;
+    static const char fwlink[] =
+        " See https://go.microsoft.com/fwlink/?linkid=2189925 to learn more.";
+
+    /* event 40: its own text, not event 39's plus a sentence */
+    v = verdict_on(dir, "certs/empty_subject.pem", NULL, "windows-2022,mode=1", &c);
+    assert_int_equal(v->primary->event.id, 40);
+    const char *t = v->primary->event.text;
+    assert_null(strstr(t, "Such certificates should"));
+    assert_non_null(strstr(t, "The certificate also predated the user it mapped to, so it was "
+                              "rejected."));
+    assert_string_equal(t + strlen(t) - strlen(fwlink), fwlink);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+    /* event 39 and 41 end with the fwlink sentence too */
+    v = verdict_on(dir, "certs/upn_only.pem", NULL, "windows-2022", &c);
+    t = v->primary->event.text;
+    assert_int_equal(v->primary->event.id, 39);
+    assert_string_equal(t + strlen(t) - strlen(fwlink), fwlink);
+    /* Intune SCEP: the URI value is the variable alone; the tag: prefix is Intune's */
+    const char *scep = v->remediation.reissue_scep;
+    assert_non_null(strstr(scep, "{{OnPremisesSecurityIdentifier}} alone"));
+    assert_null(strstr(scep, "sid:{{"));
+    assert_non_null(strstr(scep, "hybrid-joined"));
+    assert_non_null(strstr(scep, "Entra-only"));
+    assert_non_null(strstr(v->remediation.reissue_intune_pkcs, "6.2406.0.1001"));
+    /* no template extension: not AD CS */
+    assert_string_equal(v->remediation.likely_issuer, "other_ca");
+    assert_string_equal(v->remediation.powershell,
+                        "Set-ADUser -Identity 'alice' -Add @{altSecurityIdentities='X509:<I>DC=com,"
+                        "DC=example,CN=Example Issuing CA<SR>10006F5E4D3C2B1A'}");
+    sm_verdict_free(v);
+    sm_certs_free(c);
+    v = verdict_on(dir, "certs/sid_ext.pem", "mallory", "windows-2022", &c);
+    t = v->primary->event.text;
+    assert_int_equal(v->primary->event.id, 41);
+    assert_string_equal(t + strlen(t) - strlen(fwlink), fwlink);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+
+    /* a strong mapping with another account's SID: allowed, and MS-PKCA agrees */
+    v = verdict_on(dir, "certs/sid_ext.pem", "erin", "windows-2022", &c);
+    assert_true(v->allow);
+    assert_true(has_reason(v, "strong_mapping_sid_mismatch"));
+    for (size_t i = 0; i < v->primary->n_reasons; i++)
+        if (strcmp(v->primary->reasons[i].code, "strong_mapping_sid_mismatch") == 0) {
+            assert_non_null(strstr(v->primary->reasons[i].message, "MS-PKCA 3.1.5.2.1.6"));
+            assert_null(strstr(v->primary->reasons[i].message, "must fail"));
+        }
+    assert_false(has_reason(v, "compatibility_whatif"));
+    sm_verdict_free(v);
+    sm_certs_free(c);
+
+    /* a computer account: Set-ADComputer */
+    v = verdict_on(dir, "verdict/computer_two_dns.pem", NULL, "windows-2022", &c);
+    assert_non_null(v->remediation.powershell);
+    assert_true(strncmp(v->remediation.powershell, "Set-ADComputer -Identity 'ws03$' ", 33) == 0);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+
+    /* issuer hints: an online template (subject from AD) vs an offline one */
+    v = verdict_on(dir, "certs/template.pem", "gina", "windows-2022", &c);
+    assert_string_equal(v->remediation.likely_issuer, "adcs_online");
+    sm_verdict_free(v);
+    sm_certs_free(c);
+    v = verdict_on(dir, "verdict/offline_template.pem", NULL, "windows-2022", &c);
+    assert_string_equal(v->remediation.likely_issuer, "adcs_offline");
+    assert_non_null(strstr(v->remediation.likely_issuer_why, "cannot be told"));
+    sm_verdict_free(v);
+    sm_certs_free(c);
+
+    /* a malformed SAN URI fails with 60 only where the URI is read (2019+), not on 2016 */
+    v = verdict_on(dir, "certs/sid_uri_bad.pem", NULL, "windows-2016 windows-2022", &c);
+    assert_int_equal(v->profiles[0].kdc_error.code, 66);
+    assert_int_equal(v->profiles[1].kdc_error.code, 60);
+    assert_true(any_step(v, "windows-2022 fail the logon with error 60"));
+    assert_false(any_step(v, "windows-2016 fail"));
+    assert_false(any_step(v, "every Windows DC"));
+    sm_verdict_free(v);
+    sm_certs_free(c);
+
+    /* mode 1: every output that uses it says it is a what-if for unpatched DCs */
+    v = verdict_on(dir, "certs/upn_only.pem", NULL, "windows-2022,mode=1", &c);
+    assert_true(has_reason(v, "compatibility_whatif"));
+    char *json;
+    assert_int_equal(sm_json_verdict(v, 0, &json), 0);
+    assert_non_null(strstr(json, "\"update\":\"2025-08-12\""));
+    free(json);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+}
+
+/*
+ * PowerShell: every value goes into the command as one single-quoted string, with ' and the
+ * typographic quotes U+2018..U+201B doubled: an account named e'$(calc)' must not turn the
+ * suggested fix into a command that runs calc.
+ */
+static void test_powershell_quoting(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new();
+    static const struct {
+        const char *in, *out;
+    } q[] = {
+        { "alice", "'alice'" },
+        { "e'$(calc)'", "'e''$(calc)'''" },
+        { "a\xe2\x80\x98"
+          "b\xe2\x80\x99"
+          "c\xe2\x80\x9a"
+          "d\xe2\x80\x9b",
+          "'a\xe2\x80\x98\xe2\x80\x98"
+          "b\xe2\x80\x99\xe2\x80\x99"
+          "c\xe2\x80\x9a\xe2\x80\x9a"
+          "d\xe2\x80\x9b\xe2\x80\x9b'" },
+        { "`;$x\n\"", "'`;$x\n\"'" },         /* nothing else is special inside single quotes */
+        { "\xe2\x80\x9c", "'\xe2\x80\x9c'" }, /* U+201C is a double quote: left alone */
+        { "", "''" },
+    };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+        assert_string_equal(ps_quote(a, q[i].in), q[i].out);
+    arena_free(a);
+
+    /* the account from the directory: sAMAccountName e'$(calc)'‘’‚‛`;x */
+    struct sm_certs *c;
+    struct sm_verdict *v =
+        verdict_on(dir, "certs/upn_only.pem", "eve@example.com", "windows-2022", &c);
+    assert_string_equal(v->remediation.powershell,
+                        "Set-ADUser -Identity 'e''$(calc)''\xe2\x80\x98\xe2\x80\x98"
+                        "\xe2\x80\x99\xe2\x80\x99\xe2\x80\x9a\xe2\x80\x9a\xe2\x80\x9b\xe2\x80\x9b"
+                        "`;x' -Add @{altSecurityIdentities='X509:<I>DC=com,DC=example,CN=Example "
+                        "Issuing CA<SR>10006F5E4D3C2B1A'}");
+    assert_true(any_step(v, v->remediation.powershell));
+    sm_verdict_free(v);
+    sm_certs_free(c);
+}
+
+/* A certificate with 256 DNS names causes a bounded number of directory lookups. */
+static void test_lookup_bound(void **state)
+{
+    (void)state;
+    struct sm_dir_cache *cache = sm_dir_cache_new(1000, 60, 60);
+    struct sm_dir_cache_stats st;
+    struct sm_certs *c;
+    sm_dir_set_cache(dir, cache);
+    struct sm_verdict *v = verdict_on(dir, "verdict/many_dns.pem", NULL, "windows-2022", &c);
+    sm_dir_cache_stats(cache, &st);
+    assert_true(st.hits + st.misses <= SM_MAX_VERDICT_LOOKUPS);
+    assert_int_equal(st.hits + st.misses, v->lookups);
+    assert_false(v->allow);
+    assert_int_equal(v->primary->kdc_error.code, 6);
+    sm_verdict_free(v);
+    sm_certs_free(c);
+    sm_dir_set_cache(dir, NULL);
+    sm_dir_cache_free(cache);
+}
+
+/* Profile specifications: options, their errors, and the canonical form. */
+static void test_profile_specs(void **state)
+{
+    (void)state;
+    struct sm_profile p;
+    struct sm_errinfo e;
+    char buf[SM_PROFILE_TEXT_MAX];
+    assert_int_equal(sm_profile_parse("Windows-2025,update=2025-08-12,usesubjectaltname=0,"
+                                      "AllowNtAuthPolicyBypass=1,mode=1,backdating=60",
+                                      &p, &e),
+                     0);
+    assert_int_equal(p.kind, SM_PROFILE_WINDOWS_2022);
+    assert_false(p.use_subject_alt_name);
+    assert_int_equal(p.ntauth_bypass, 1);
+    assert_int_equal(p.mode, 1);
+    assert_int_equal(p.backdating_s, 60);
+    assert_string_equal(sm_profile_format(&p, buf, sizeof(buf)),
+                        "windows-2022,mode=1,backdating=60,update=2025-08-12,UseSubjectAltName=0,"
+                        "AllowNtAuthPolicyBypass=1");
+    assert_int_equal(sm_profile_parse("samba,mode=none", &p, &e), 0);
+    assert_int_equal(p.mode, 0);
+    assert_string_equal(sm_profile_format(&p, buf, sizeof(buf)), "samba,mode=0");
+    static const char *const bad[] = {
+        "windows-2003",
+        "windows-2022,",
+        "windows-2022,update",
+        "windows-2022,update=2025-02-30",
+        "windows-2022,update=2021-01-12",
+        "windows-2022,mode=0",
+        "windows-2022,mode=3",
+        "windows-2022,UseSubjectAltName=2",
+        "windows-2022,AllowNtAuthPolicyBypass=3",
+        "windows-2022,colour=blue",
+        "samba,update=2025-08-12",
+        "samba,mode=partial",
+        "windows-2022,backdating=-1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e.text[0] = '\0';
+        if (sm_profile_parse(bad[i], &p, &e) != -EINVAL)
+            fail_msg("accepted %s", bad[i]);
+        assert_true(strlen(e.text) > 0);
+    }
+    /* a DC older than KB5014754 is not modelled: the evaluation time decides the default */
+    struct sm_certs *c;
+    size_t len;
+    char *pem = slurp("certs/sid_ext.pem", &len);
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &c, &e), 0);
+    free(pem);
+    sm_profile_parse("windows-2022", &p, NULL);
+    struct sm_verdict_input in = {
+        .cert = &c->certs[0], .profiles = &p, .n_profiles = 1, .at = 1609459200 /* 2021 */
+    };
+    struct sm_verdict *v = NULL;
+    assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), -EINVAL);
+    assert_non_null(strstr(e.text, "KB5014754"));
+    assert_null(v);
+    sm_certs_free(c);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -535,6 +846,11 @@ int main(void)
         cmocka_unit_test(test_sid_owner),
         cmocka_unit_test(test_account_status),
         cmocka_unit_test(test_ntauth_store_changes),
+        cmocka_unit_test(test_ntauth_phases),
+        cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_powershell_quoting),
+        cmocka_unit_test(test_lookup_bound),
+        cmocka_unit_test(test_profile_specs),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
