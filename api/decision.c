@@ -2,7 +2,8 @@
  * api/decision.c - the decision log: one JSON line per verdict answered, appended with one
  * write(2) to the file of the request's runtime (opened O_APPEND by api_reconfigure(), so a
  * reload after a rotation reopens it). Lines never hold a certificate body, only its SHA-1
- * thumbprint:
+ * thumbprint. Lines are ASCII: non-ASCII text (a DN from the directory) is written as \u
+ * escapes, so that no U+2028 or U+0085 in a value can split a line for a log reader.
  *
  *   {"time":"2026-06-01T00:00:00.123Z","request_id":"1a2b3c4d-7","client":"127.0.0.1",
  *    "token":"portal","account":"CN=alice,...","outcome":"deny","kdc_error":66,"event":39,
@@ -106,7 +107,7 @@ void decision_log(struct api_request *req, const struct sm_verdict *v)
         return;
     doc = line_json(req, v);
     if (doc)
-        line = json_dumps(doc, JSON_COMPACT);
+        line = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII); /* one line, ASCII only */
     json_decref(doc);
     if (line) {
         len = strlen(line);

@@ -1,5 +1,11 @@
 /*
  * daemon/log.c - stderr logger with journald priority prefixes (see log.h).
+ *
+ * Every line is printable ASCII whatever its message holds: any other byte (controls, DEL,
+ * and every byte of 0x80 and above, so also U+0085, U+2028, U+2029 and invalid UTF-8, which
+ * log readers may take for line ends) is written as \xNN. A message quoting a client's bytes
+ * (a request path in one of libmicrohttpd's messages, a directory server's error text) thus
+ * stays on its own line and cannot pass for another one.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -55,7 +61,7 @@ static void write_all(const char *buf, size_t len)
     }
 }
 
-/* A line being built; the last byte of @s is kept for the newline. */
+/* A line being built (before escaping); the last byte of @s is kept for the newline. */
 struct line {
     char s[LOG_LINE_MAX];
     size_t len;
@@ -91,6 +97,41 @@ static void line_add(struct line *l, const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * Copy @len bytes of @in to @out (room for @size bytes, the newline included) with every byte
+ * but printable ASCII as \xNN; when they do not fit, cut at a whole escape and end in "...".
+ * Returns the bytes written, the newline included.
+ */
+static size_t escape_line(const char *in, size_t len, bool cut, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, room = size - 1 - 3; /* the newline; "..." */
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        bool plain = c >= 0x20 && c < 0x7f;
+
+        if (o + (plain ? 1 : 4) > room) {
+            cut = true;
+            break;
+        }
+        if (plain) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (cut) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o++] = '\n';
+    return o;
+}
+
 /* Format "<N>message[: suffix]\n" into one buffer and write it at once. */
 static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_list ap)
     LOG_PRINTF(3, 0);
@@ -98,6 +139,8 @@ static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_lis
 {
     struct line l = { .len = 0, .cut = false };
     const size_t prefix = 3; /* "<N>" */
+    char out[LOG_LINE_MAX];
+    size_t n;
 
     line_add(&l, "<%d>", (int)prio);
     line_vadd(&l, fmt, ap);
@@ -106,16 +149,10 @@ static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_lis
         l.len--;
     if (suffix)
         line_add(&l, ": %s", suffix);
-    if (l.cut)
-        memcpy(l.s + l.len - 3, "...", 3);
-    /* No control characters: a message must stay one line. */
-    for (size_t i = prefix; i < l.len; i++) {
-        unsigned char c = (unsigned char)l.s[i];
-        if (c < 0x20 || c == 0x7f)
-            l.s[i] = '?';
-    }
-    l.s[l.len++] = '\n';
-    write_all(l.s, l.len);
+    memcpy(out, l.s, prefix);
+    n = prefix +
+        escape_line(l.s + prefix, l.len - prefix, l.cut, out + prefix, sizeof(out) - prefix);
+    write_all(out, n);
 }
 
 void log_vmsg(enum log_prio prio, const char *fmt, va_list ap)

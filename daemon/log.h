@@ -3,8 +3,9 @@
  * priority ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug) the way journald reads it.
  *
  * Used by daemon/ and api/ only: the engine (lib/) never logs. Each message is written with a
- * single write(2), so lines from different threads do not interleave. Control characters in a
- * message are replaced by '?', so client-supplied text cannot forge log lines; callers still
+ * single write(2), so lines from different threads do not interleave. Every byte of a message
+ * that is not printable ASCII is written as \xNN (controls, and all of UTF-8: U+0085 and U+2028
+ * end lines for some readers), so client-supplied text cannot forge log lines; callers still
  * must never pass certificate bodies or Authorization headers.
  */
 #ifndef SM_DAEMON_LOG_H
