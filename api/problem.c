@@ -67,7 +67,8 @@ enum api_problem problem_from_error(int err)
     case -E2BIG: return API_P_BODY_TOO_LARGE;
     case SM_E_SID:
     case SM_E_UTF8:
-    case -EINVAL: return API_P_BAD_REQUEST;
+    case -EINVAL:
+    case -EPERM: return API_P_BAD_REQUEST; /* sm_dir_lookup(): a DN outside the base */
     case -ENOMEM: return API_P_UNAVAILABLE;
     case -ENOENT: return API_P_NO_CERTIFICATE; /* sm_verdict_evaluate(): nothing to evaluate */
     case SM_E_DIR_DOWN: return API_P_DIRECTORY_UNAVAILABLE;

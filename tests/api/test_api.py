@@ -1384,6 +1384,15 @@ class T8Account(ApiTestCase):
                 doc = self.status(name)
                 self.assertEqual(doc["account"] and doc["account"]["sam"], "henry")
 
+    def test_dn_outside_the_base(self):
+        """A DN outside the directory's base is refused (400), never looked up, never a 500."""
+        for name in ("cn=config", "cn%3Dx%2Co%3Delsewhere", "cn=henry,cn=Users,dc=example,dc=org"):
+            with self.subTest(name=name):
+                r = self.account(name)
+                self.assertBadRequest(r, "base")
+        r = self.verdict({"account": "cn=config", "certificate": pem_text("sid_ext.pem")})
+        self.assertBadRequest(r, "base")
+
     def test_not_found_is_an_answer(self):
         for name in ("nobody-here", "a" * 512, "%E2%82%AC"):
             with self.subTest(name=name[:20]):
