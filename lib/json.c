@@ -768,6 +768,33 @@ static void remediation_json(struct jsonw *w, const struct sm_remediation *r)
     jsonw_object_end(w);
 }
 
+/* The account's key trust credentials (msDS-KeyCredentialLink), and which holds the key. */
+static void keycreds_json(struct jsonw *w, const struct sm_verdict *v)
+{
+    jsonw_key(w, "key_credentials");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < v->n_keycreds; i++) {
+        const struct sm_keycred *k = v->keycreds[i].cred;
+        jsonw_object_begin(w);
+        jsonw_kbool(w, "matches", v->keycreds[i].matches);
+        jsonw_kbool(w, "valid", k->valid);
+        jsonw_kstr(w, "invalid_reason", k->invalid_reason);
+        jsonw_kstr(w, "usage", k->usage_name);
+        jsonw_kstr(w, "source", k->source_name);
+        jsonw_kstr(w, "device_id", k->device_id);
+        jsonw_kstr(w, "created", k->created);
+        jsonw_kstr(w, "key_id", k->key_id);
+        jsonw_kstr(w, "key_format", k->key_format);
+        jsonw_kint(w, "key_bits", k->key_bits);
+        jsonw_kstr(w, "key_error", k->key_error);
+        jsonw_kbool(w, "logon_key", k->logon_key);
+        jsonw_kbool(w, "samba_usable", k->samba_usable);
+        findings_json(w, &k->findings);
+        jsonw_object_end(w);
+    }
+    jsonw_array_end(w);
+}
+
 static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
 {
     const struct sm_profile_outcome *p = v->primary;
@@ -812,6 +839,7 @@ static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
     else
         jsonw_knull(w, "issuer_trusted");
     jsonw_object_end(w);
+    keycreds_json(w, v);
     remediation_json(w, &v->remediation);
     jsonw_kint(w, "directory_lookups", v->lookups);
     jsonw_object_end(w);

@@ -100,6 +100,8 @@ enum upn_form {
 struct verdict_impl {
     struct sm_verdict pub;
     struct arena *a;
+    struct sm_keycred *keycred[SM_MAX_KEYCREDS];
+    struct sm_verdict_keycred keycreds[SM_MAX_KEYCREDS];
     struct sm_accounts *owned[SM_MAX_VERDICT_LOOKUPS];
     size_t n_owned;
     struct sm_certs *owned_certs; /* a published certificate, when the input had none */
@@ -121,6 +123,8 @@ struct ctx {
     const char *dns;        /* the certificate's first DNS SAN, or NULL */
     bool dns_match;         /* first label + "$" = sAMAccountName, rest = the account's domain */
     const char *acc_domain; /* the account's DNS domain (its DN's DC= parts), or NULL */
+    bool keytrust_windows;  /* an NGC key credential holds the certificate's public key */
+    bool keytrust_samba;    /* ... one Samba's KDC loads */
     enum ntauth_state ntauth;
     int err;
 };
@@ -469,6 +473,36 @@ static int account_facts(struct ctx *x, struct sm_errinfo *e)
     return 0;
 }
 
+/*
+ * Key trust (Windows Hello for Business): the account's msDS-KeyCredentialLink values, parsed,
+ * and whether one holds the certificate's public key (MS-PKCA 3.1.5.2.1.4).
+ */
+static int key_trust(struct ctx *x)
+{
+    struct sm_verdict *v = &x->v->pub;
+    const struct sm_account *acc = v->account;
+    size_t n = 0;
+
+    for (size_t i = 0; acc && i < acc->n_keycreds && n < SM_MAX_KEYCREDS; i++) {
+        struct sm_keycred *k = NULL;
+        struct sm_errinfo e;
+        int r = sm_keycred_parse(acc->keycreds[i], strlen(acc->keycreds[i]), &k, &e);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0)
+            continue; /* not even text: nothing a KDC could read either */
+        bool m = k->key_kind && sm_keycred_matches(k, x->cert);
+        x->v->keycred[n] = k;
+        x->v->keycreds[n] = (struct sm_verdict_keycred){ k, m };
+        x->keytrust_windows |= m && k->logon_key;
+        x->keytrust_samba |= m && k->samba_usable;
+        n++;
+    }
+    v->keycreds = x->v->keycreds;
+    v->n_keycreds = n;
+    return 0;
+}
+
 /* ---- certificate facts ----------------------------------------------------------------------- */
 
 /* The SID a DC of this profile reads: the extension first; the URI on Windows 2019+ only. */
@@ -567,7 +601,25 @@ static bool ntauth_subject(enum sm_map_type t)
 struct matches {
     const struct sm_altsec *strong, *weak; /* first strong / weak explicit match */
     bool upn, dns;                         /* implicit mappings (weak) */
+    bool key_trust;                        /* msDS-KeyCredentialLink holds the key (strong) */
 };
+
+static void key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool samba)
+{
+    const struct sm_verdict *v = &x->v->pub;
+    for (size_t i = 0; i < v->n_keycreds; i++) {
+        const struct sm_keycred *k = v->keycreds[i].cred;
+        bool usable = samba ? k->samba_usable : k->logon_key;
+        path(o, "key_trust", "strong",
+             !usable                  ? "unsupported"
+             : v->keycreds[i].matches ? "match"
+                                      : "no_match",
+             !k->valid ? k->invalid_reason
+             : !usable ? (samba ? "Samba's KDC does not load this value"
+                                : "not a Windows Hello (NGC) key with an RSA public key")
+                       : k->device_id);
+    }
+}
 
 static void windows_explicit(struct ctx *x, const struct profile_eval *pe,
                              struct sm_profile_outcome *o, struct matches *m)
@@ -677,10 +729,16 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
     if (acc) {
         windows_explicit(x, pe, o, &m);
         windows_implicit(x, pe, o, &m);
+        key_trust_paths(x, o, false);
+        m.key_trust = x->keytrust_windows;
     }
     /* NTAuth: always for implicit and SID mappings; for explicit ones since KB5057784 */
     const struct sm_altsec *em = m.strong ? m.strong : m.weak;
-    if (x->ntauth == NTAUTH_ABSENT && em && (ntauth_subject(em->type) || p->ntauth_bypass == 2)) {
+    if (x->ntauth == NTAUTH_ABSENT && m.key_trust) {
+        path(o, "ntauth", NULL, "not_checked",
+             "key trust: the KDC ignores certificate chain errors (MS-PKCA 3.1.5.2.1.4)");
+    } else if (x->ntauth == NTAUTH_ABSENT && em &&
+               (ntauth_subject(em->type) || p->ntauth_bypass == 2)) {
         if (p->ntauth_bypass == 2) {
             deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
             event(o, 21, "error",
@@ -716,7 +774,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         OUT_REASON(x, o, "account_not_found", "The DC finds no account for this certificate.");
         return;
     }
-    bool mapped = m.strong || m.weak || m.upn || m.dns;
+    bool mapped = m.strong || m.weak || m.upn || m.dns || m.key_trust;
     if (!mapped && res != SM_RESOLVED_NAMED) {
         /* found through something this DC does not use (X509IssuerSID before its update, the
            certificate's names with UseSubjectAltName = 0) */
@@ -763,6 +821,11 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
                        "Allowed through the strong mapping, although the certificate carries "
                        "another SID: the KDC checks the SID only when no strong explicit "
                        "mapping matched (MS-PKCA 3.1.5.2.1.6).");
+        return;
+    } /* key trust: the account holds the certificate's public key */
+    if (m.key_trust) {
+        o->mapping_strength = "strong";
+        o->mapping_method = "key_trust";
         return;
     }
     /* 3. the SID in the certificate */
@@ -888,6 +951,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
     const struct sm_sid_carrier *sid;
     const char *sid_method = "sid_extension";
     enum sid_state st = read_sid(x, pe, o, &sid, &sid_method);
+    key_trust_paths(x, o, true);
 
     /* the binding check (skipped in "none") */
     if (p->mode == 0) {
@@ -901,6 +965,9 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
             OUT_REASON(x, o, "strong_mapping_sid_mismatch",
                        "Allowed through the strong mapping, although the certificate carries "
                        "another SID: Samba checks the SID only when no strong mapping matched.");
+    } else if (x->keytrust_samba) {
+        o->mapping_strength = "strong";
+        o->mapping_method = "key_trust";
     } else if (st == SID_MATCH) {
         o->mapping_strength = "strong";
         o->mapping_method = "sid_extension";
@@ -969,6 +1036,8 @@ struct sm_verdict *sm_verdict_free(struct sm_verdict *pub)
     struct verdict_impl *v = impl_of(pub);
     for (size_t i = 0; i < v->n_owned; i++)
         sm_accounts_free(v->owned[i]);
+    for (size_t i = 0; i < SM_MAX_KEYCREDS; i++)
+        sm_keycred_free(v->keycred[i]);
     sm_certs_free(v->owned_certs);
     arena_free(v->a);
     free(v);
@@ -1088,7 +1157,8 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
         cert_names(&x);
     }
     v->cert = x.cert;
-    if ((r = account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0)
+    if ((r = account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
+        (r = key_trust(&x)) < 0)
         goto out_fail;
 
     /* the account's explicit mappings, parsed once for all profiles, in attribute order */

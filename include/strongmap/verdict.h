@@ -8,6 +8,7 @@
 #include <strongmap/altsecid.h>
 #include <strongmap/cert.h>
 #include <strongmap/dir.h>
+#include <strongmap/keycred.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +162,12 @@ struct sm_remediation {
     size_t n_steps;
 };
 
+/** One of the account's msDS-KeyCredentialLink values (key trust), parsed. */
+struct sm_verdict_keycred {
+    const struct sm_keycred *cred;
+    bool matches; /**< holds the public key of the certificate evaluated */
+};
+
 /** The verdict. Owned by the object; free with sm_verdict_free(). */
 struct sm_verdict {
     bool allow;                               /**< overall: deny if any profile denies */
@@ -178,6 +185,8 @@ struct sm_verdict {
     bool ntauth_known; /**< the NTAuth store could be read */
     bool issuer_in_ntauth;
     unsigned lookups; /**< directory lookups the verdict made (<= SM_MAX_VERDICT_LOOKUPS) */
+    const struct sm_verdict_keycred *keycreds; /**< the account's key trust credentials */
+    size_t n_keycreds;
 };
 
 /**

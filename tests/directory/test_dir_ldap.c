@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <strongmap/dir.h>
+#include <strongmap/keycred.h>
 #include <strongmap/sid.h>
 
 #define ALICE_DN "cn=Alice Example,cn=Users,dc=example,dc=com"
@@ -287,6 +288,14 @@ static void test_lookup_forms(void **state)
     assert_false(al->is_computer);
     assert_int_equal(al->n_altsec, 2);
     assert_int_equal(al->n_certs, 1);
+    /* key trust: msDS-KeyCredentialLink comes back as the DN-Binary text */
+    assert_int_equal(al->n_keycreds, 1);
+    assert_true(strncmp(al->keycreds[0], "B:", 2) == 0);
+    struct sm_keycred *kc = NULL;
+    assert_int_equal(sm_keycred_parse(al->keycreds[0], strlen(al->keycreds[0]), &kc, NULL), 0);
+    assert_true(kc->valid);
+    assert_string_equal(kc->usage_name, "NGC");
+    sm_keycred_free(kc);
     assert_true(blob_is_file(&al->certs[0], env("SM_TEST_ALICE_DER")));
     sm_accounts_free(a);
 

@@ -90,10 +90,19 @@ static struct sm_dir *open_dir(const char *ntauth_pem, char *path, size_t pathsz
     size_t len;
     char *ldif = slurp("dir/verdict.ldif.in", &len);
     char *ca = cert_b64(ntauth_pem), *up = cert_b64("certs/upn_only.pem");
+    size_t n1, n2;
+    char *k1 = slurp("verdict/whfb_keycred_bcrypt.txt", &n1);
+    char *k2 = slurp("verdict/whfb_keycred_spki.txt", &n2);
+    k1[strcspn(k1, "\n")] = '\0';
+    k2[strcspn(k2, "\n")] = '\0';
     replace(&ldif, "@ISSUING_CA@", ca);
     replace(&ldif, "@USERCERT_UPN_ONLY@", up);
+    replace(&ldif, "@KEYCRED_BCRYPT@", k1);
+    replace(&ldif, "@KEYCRED_SPKI@", k2);
     free(ca);
     free(up);
+    free(k1);
+    free(k2);
     snprintf(path, pathsz, "/tmp/sm-verdict-%ld-%s.ldif", (long)getpid(),
              strchr(ntauth_pem, '/') + 1);
     FILE *f = fopen(path, "w");
@@ -284,6 +293,13 @@ static const struct row rows[] = {
     { "before February 2025 compatibility was the default", "certs/upn_only.pem", NULL,
       "windows-2019,update=2025-01-14", 0, -1, "allow", 0, 39, "warning", "upn_san", "weak",
       "compatibility_whatif", "upn_san" },
+    /* key trust (Windows Hello for Business): msDS-KeyCredentialLink holds the key */
+    { "key trust: strong, chain errors ignored", "verdict/whfb.pem", NULL, "windows-2022", 0, -1,
+      "allow", 0, 0, NULL, "key_trust", "strong", NULL, "upn_san" },
+    { "a self-signed certificate without key trust: 62", "verdict/whfb.pem", "alice",
+      "windows-2022", 0, -1, "deny", 62, 21, "error", NULL, NULL, "issuer_not_in_ntauth", "named" },
+    { "samba: key trust", "verdict/whfb.pem", NULL, "samba", 0, -1, "allow", 0, 0, NULL,
+      "key_trust", "strong", NULL, "upn_san" },
     /* account only: the published certificate */
     { "published certificate", NULL, "henry", "windows-2022", 0, -1, "allow", 0, 0, NULL,
       "X509IssuerSerialNumber", "strong", NULL, "named" },

@@ -85,6 +85,12 @@ subjectAltName = @san_alice
 1.3.6.1.4.1.311.21.7 = ASN1:SEQUENCE:tmpl_offline
 [x_many_dns]
 subjectAltName = @san_many
+[san_kate]
+otherName.1 = $UPN_OID;UTF8:kate@example.com
+[x_whfb]
+subjectAltName = @san_kate
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
 CNF
 
 # every section gets the common extensions (openssl's .include is for files, not sections)
@@ -97,7 +103,9 @@ common = ("basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,key
 out = []
 for block in text.split("\n["):
     head = block.split("]", 1)[0]
-    if head.startswith("x_"):
+    if head == "x_whfb":  # self-signed, as a Windows Hello for Business client makes it
+        block = block.rstrip("\n") + "\nbasicConstraints = CA:FALSE\nsubjectKeyIdentifier = hash\n"
+    elif head.startswith("x_"):
         if "extendedKeyUsage" not in block:
             block = block.rstrip("\n") + "\nextendedKeyUsage = clientAuth,1.3.6.1.4.1.311.20.2.2\n"
         block = block.rstrip("\n") + "\n" + common
@@ -116,6 +124,25 @@ issue() { # issue NAME SERIAL SUBJECT SECTION
         -startdate 20250101000000Z -enddate 20350101000000Z -extensions "$4" \
         -in "$WORK/$1.csr" -out "$HERE/$1.pem" 2>"$WORK/$1.log" || { cat "$WORK/$1.log" >&2; exit 1; }
 }
+
+# whfb.pem: a self-signed key trust certificate (Windows Hello for Business) for kate, and the
+# msDS-KeyCredentialLink values holding its key, as Windows (BCRYPT key material) and
+# samba-tool (SubjectPublicKeyInfo) write them; verdict.ldif.in's @KEYCRED_*@ take them.
+whfb() {
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/whfb.key" 2>/dev/null
+    openssl req -new -key "$WORK/whfb.key" -subj '/CN=kate@example.com' -out "$WORK/whfb.csr"
+    echo 1A2B3C4D5E6F0108 >"$WORK/serial"
+    openssl ca -batch -config "$WORK/ca.cnf" -notext -preserveDN -utf8 -selfsign \
+        -keyfile "$WORK/whfb.key" -startdate 20250101000000Z -enddate 20550101000000Z \
+        -extensions x_whfb -in "$WORK/whfb.csr" -out "$HERE/whfb.pem" 2>"$WORK/whfb.log" ||
+        { cat "$WORK/whfb.log" >&2; exit 1; }
+    local owner="CN=kate,CN=Users,DC=example,DC=com"
+    python3 "$HERE/../../tools/keycred.py" make --owner "$owner" --created 2025-01-02T08:00:00Z \
+        --device-id 6d1e6c1a-7f43-4b8e-9a3e-2f0c5d7e8a91 "$HERE/whfb.pem" >"$HERE/whfb_keycred_bcrypt.txt"
+    python3 "$HERE/../../tools/keycred.py" make --owner "$owner" --created 2025-01-02T08:00:00Z \
+        --no-device-id --material spki "$HERE/whfb.pem" >"$HERE/whfb_keycred_spki.txt"
+}
+whfb
 
 issue implicit_upn 1A2B3C4D5E6F0101 '/CN=ivan@example.com' x_implicit_upn
 issue implicit_upn_sid 1A2B3C4D5E6F0102 '/CN=ivan@example.com' x_implicit_upn_sid
