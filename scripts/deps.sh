@@ -18,6 +18,8 @@ packages=(
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
     krb5-user
+    # samba-kdc tier: a Debian 13 root with Samba 4.24+ from trixie-backports (tests/samba-kdc)
+    debootstrap
     # packaging test: cpack DEB, man page lint, unit checks
     dpkg-dev mandoc groff-base systemd
     # benchmarks (bench/run.sh): the nginx baseline, the libsss_certmap peer, hyperfine
