@@ -58,20 +58,23 @@ struct directive {
     const char *def;             /* default as text, NULL: unset */
     size_t off;                  /* the field in struct cfg */
     size_t count_off, max_n;     /* repeatable: the size_t count, the array's size */
+    unsigned flags;              /* F_* */
 };
 
 #define F_REPEAT  1u
 #define F_RESTART 2u
 #define F_SECRET  4u
+#define F_LIMIT   8u  /* a number whose larger value is looser (cfg_looser()) */
+#define F_NOLIMIT 16u /* with F_LIMIT: 0 means no limit at all, the loosest */
 
 /* clang-format off */
 #define DIRECTIVE(id, sec, key, flag, arg, type, fl, lo, hi, def, field, help) \
     [id] = { { sec, key, flag, arg, help, false, ((fl) & F_RESTART) != 0 }, type, \
-             ((fl) & F_SECRET) != 0, lo, hi, def, offsetof(struct cfg, field), 0, 0 }
+             ((fl) & F_SECRET) != 0, lo, hi, def, offsetof(struct cfg, field), 0, 0, fl }
 #define LIST(id, sec, key, flag, arg, type, fl, def, field, count, n, help) \
     [id] = { { sec, key, flag, arg, help, true, ((fl) & F_RESTART) != 0 }, type, \
              ((fl) & F_SECRET) != 0, 0, 0, def, offsetof(struct cfg, field), \
-             offsetof(struct cfg, count), n }
+             offsetof(struct cfg, count), n, fl }
 
 /*
  * The directives. Bounds and defaults here are the documented ones (strongmapd.conf(5),
@@ -121,6 +124,10 @@ static const struct directive table[CFG__COUNT] = {
     DIRECTIVE(CFG_SCOPE_METRICS, "auth", "scope.metrics", "scope-metrics", "SCOPES", T_SCOPE, 0,
               0, 0, "metrics,admin", route_scope[API_ROUTE_METRICS],
               "scopes GET /metrics accepts"),
+    DIRECTIVE(CFG_ALLOW_UNAUTHENTICATED, "auth", "allow_unauthenticated",
+              "allow-unauthenticated", NULL, T_BOOL, 0, 0, 0, "no", allow_unauthenticated,
+              "without tokens: serve every route to anyone, also on an address other than "
+              "loopback, and accept a reload that drops every token"),
 
     DIRECTIVE(CFG_LDIF, "directory", "ldif", "ldif", "FILE", T_PATH, 0, 0, CFG_VALUE_MAX, NULL,
               ldif, "read the directory from an LDIF export"),
@@ -140,11 +147,11 @@ static const struct directive table[CFG__COUNT] = {
     DIRECTIVE(CFG_LDAP_SASL_MECH, "directory", "ldap_sasl_mech", "ldap-sasl-mech", "GSSAPI",
               T_SASL, 0, 0, 0, NULL, ldap_sasl_mech, "SASL bind with Kerberos"),
     DIRECTIVE(CFG_CONNECT_TIMEOUT, "directory", "connect_timeout", "ldap-connect-timeout", "TIME",
-              T_MS, 0, 100, 300000, "3s", connect_timeout_ms, "LDAP TCP connect deadline"),
-    DIRECTIVE(CFG_OP_TIMEOUT, "directory", "op_timeout", "ldap-op-timeout", "TIME", T_MS, 0, 100,
-              300000, "5s", op_timeout_ms, "LDAP operation (bind, search) deadline"),
-    DIRECTIVE(CFG_TLS_TIMEOUT, "directory", "tls_timeout", "ldap-tls-timeout", "TIME", T_MS, 0,
-              100, 300000, "5s", tls_timeout_ms, "LDAP TLS handshake deadline"),
+              T_MS, F_LIMIT, 100, 300000, "3s", connect_timeout_ms, "LDAP TCP connect deadline"),
+    DIRECTIVE(CFG_OP_TIMEOUT, "directory", "op_timeout", "ldap-op-timeout", "TIME", T_MS,
+              F_LIMIT, 100, 300000, "5s", op_timeout_ms, "LDAP operation (bind, search) deadline"),
+    DIRECTIVE(CFG_TLS_TIMEOUT, "directory", "tls_timeout", "ldap-tls-timeout", "TIME", T_MS,
+              F_LIMIT, 100, 300000, "5s", tls_timeout_ms, "LDAP TLS handshake deadline"),
 
     LIST(CFG_PROFILE, "profiles", "profile", "profile", "NAME", T_PROFILE, 0, "windows-2022",
          fleet.v, fleet.n, SM_MAX_PROFILES,
@@ -158,35 +165,36 @@ static const struct directive table[CFG__COUNT] = {
 
     DIRECTIVE(CFG_CACHE_SIZE, "cache", "size", "cache-size", "N", T_ULL, 0, 0, 10000000, "10000",
               cache_size, "directory lookups cached, 0: none"),
-    DIRECTIVE(CFG_CACHE_TTL, "cache", "ttl", "cache-ttl", "SECONDS", T_ULL, 0, 0, 86400, "60",
-              cache_ttl, "seconds a lookup is cached"),
+    DIRECTIVE(CFG_CACHE_TTL, "cache", "ttl", "cache-ttl", "SECONDS", T_ULL, F_LIMIT, 0, 86400,
+              "60", cache_ttl, "seconds a lookup is cached"),
     DIRECTIVE(CFG_CACHE_NEGATIVE_TTL, "cache", "negative_ttl", "cache-negative-ttl", "SECONDS",
-              T_ULL, 0, 0, 86400, "10", cache_negative_ttl,
+              T_ULL, F_LIMIT, 0, 86400, "10", cache_negative_ttl,
               "seconds a lookup that found nothing is cached"),
 
-    DIRECTIVE(CFG_MAX_BODY, "limits", "max_body", "max-body", "BYTES", T_SIZE, 0,
+    DIRECTIVE(CFG_MAX_BODY, "limits", "max_body", "max-body", "BYTES", T_SIZE, F_LIMIT,
               API_MAX_BODY_MIN, API_MAX_BODY_MAX, "256K", max_body,
               "request body limit; K and M suffixes"),
-    DIRECTIVE(CFG_MAX_HEADER, "limits", "max_header", "max-header", "BYTES", T_SIZE, F_RESTART,
-              API_CONN_MEMORY_MIN, API_CONN_MEMORY_MAX, "16K", max_header,
+    DIRECTIVE(CFG_MAX_HEADER, "limits", "max_header", "max-header", "BYTES", T_SIZE,
+              F_RESTART | F_LIMIT, API_CONN_MEMORY_MIN, API_CONN_MEMORY_MAX, "16K", max_header,
               "memory for a request's line and headers"),
-    DIRECTIVE(CFG_CONNECTIONS, "limits", "connections", "connections", "N", T_UINT, F_RESTART, 1,
-              API_CONN_LIMIT_MAX, "1024", connections, "connections at once, per address"),
+    DIRECTIVE(CFG_CONNECTIONS, "limits", "connections", "connections", "N", T_UINT,
+              F_RESTART | F_LIMIT, 1, API_CONN_LIMIT_MAX, "1024", connections,
+              "connections at once, per address"),
     DIRECTIVE(CFG_CONNECTIONS_PER_IP, "limits", "connections_per_ip", "connections-per-ip", "N",
-              T_UINT, F_RESTART, 0, 65535, "0", connections_per_ip,
+              T_UINT, F_RESTART | F_LIMIT | F_NOLIMIT, 0, 65535, "0", connections_per_ip,
               "connections at once from one IP address, 0: no limit"),
     DIRECTIVE(CFG_IDLE_TIMEOUT, "limits", "idle_timeout", "idle-timeout", "SECONDS", T_UINT,
-              F_RESTART, 1, API_TIMEOUT_MAX_S, "30", idle_timeout,
+              F_RESTART | F_LIMIT, 1, API_TIMEOUT_MAX_S, "30", idle_timeout,
               "an idle connection is closed after"),
     DIRECTIVE(CFG_REQUEST_TIMEOUT, "limits", "request_timeout", "request-timeout", "SECONDS",
-              T_UINT, F_RESTART, 1, API_TIMEOUT_MAX_S, "60", request_timeout,
+              T_UINT, F_RESTART | F_LIMIT, 1, API_TIMEOUT_MAX_S, "60", request_timeout,
               "a request must arrive whole within"),
-    DIRECTIVE(CFG_RATE, "limits", "rate", "rate", "PER_SECOND", T_DOUBLE, 0, 0, 1000000, "0",
-              rate, "requests per second per client (token, else IP), 0: no limit"),
+    DIRECTIVE(CFG_RATE, "limits", "rate", "rate", "PER_SECOND", T_DOUBLE, F_LIMIT | F_NOLIMIT, 0,
+              1000000, "0", rate, "requests per second per client (token, else IP), 0: no limit"),
     DIRECTIVE(CFG_BURST, "limits", "burst", "burst", "N", T_UINT, 0, 0, 1000000, "0", burst,
               "token-bucket depth, 0: the rate rounded up (at least 1)"),
-    DIRECTIVE(CFG_MAX_CERTS, "limits", "max_certs", "max-certs", "N", T_UINT, 0, 1, SM_MAX_CERTS,
-              "32", max_certs, "certificates in one request"),
+    DIRECTIVE(CFG_MAX_CERTS, "limits", "max_certs", "max-certs", "N", T_UINT, F_LIMIT, 1,
+              SM_MAX_CERTS, "32", max_certs, "certificates in one request"),
 
     DIRECTIVE(CFG_LOG_LEVEL, "log", "level", "log-level", "LEVEL", T_LEVEL, 0, 0, 0, "info",
               log_level, "error, warning, info or debug"),
@@ -1128,9 +1136,7 @@ static bool value_text(const struct cfg *c, const struct directive *d, size_t i,
                  scope_text(t->scopes, sc, sizeof(sc)));
         return true;
     }
-    case T_PROFILE:
-        sm_profile_format((const struct sm_profile *)f + i, buf, size);
-        return true;
+    case T_PROFILE: sm_profile_format((const struct sm_profile *)f + i, buf, size); return true;
     case T_STR:
     case T_PATH:
     case T_SASL:
@@ -1203,4 +1209,96 @@ void cfg_dir(const struct cfg *c, struct opt_dir *ret)
     ret->connect_timeout_ms = c->connect_timeout_ms;
     ret->op_timeout_ms = c->op_timeout_ms;
     ret->tls_timeout_ms = c->tls_timeout_ms;
+}
+
+/* ---- reloads: what a new configuration loosens -------------------------------------------- */
+
+/* The value of a number directive (F_LIMIT) as a double. */
+static double number(const struct cfg *c, const struct directive *d)
+{
+    const void *f = cfield(c, d);
+
+    switch (d->type) {
+    case T_UINT:
+    case T_MS: return *(const unsigned *)f;
+    case T_ULL:
+    case T_SIZE: return (double)*(const unsigned long long *)f;
+    case T_DOUBLE: return *(const double *)f;
+    default: return 0;
+    }
+}
+
+/* The token-bucket depth in force: burst, or the rate rounded up (at least 1). */
+static double burst_of(const struct cfg *c)
+{
+    if (c->burst)
+        return c->burst;
+    return c->rate > 1 ? ceil(c->rate) : 1;
+}
+
+/* URIs of @c that are plain ldap:// without StartTLS. */
+static size_t plain_ldap(const struct cfg *c)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < c->n_ldap_uri && !c->ldap_starttls; i++)
+        n += strncasecmp(c->ldap_uri[i], "ldaps://", 8) != 0;
+    return n;
+}
+
+bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
+{
+    const struct directive *d = &table[id];
+
+    if (cfg_same(prev, next, id))
+        return false;
+    if (d->flags & F_LIMIT) {
+        double a = number(prev, d), b = number(next, d);
+
+        if (d->flags & F_NOLIMIT)
+            return b == 0 || (a != 0 && b > a);
+        return b > a;
+    }
+    switch (id) {
+    case CFG_TOKEN: return next->n_tokens == 0;
+    case CFG_SCOPE_INSPECT:
+    case CFG_SCOPE_VERDICT:
+    case CFG_SCOPE_ACCOUNT:
+    case CFG_SCOPE_METRICS: {
+        unsigned a = *(const unsigned *)cfield(prev, d), b = *(const unsigned *)cfield(next, d);
+
+        return (a != API_SCOPE_NONE && b == API_SCOPE_NONE) || (b & ~a) != 0;
+    }
+    case CFG_ALLOW_UNAUTHENTICATED:
+    case CFG_ALLOW_ROOT: return *(const bool *)cfield(next, d);
+    case CFG_TLS_CERT:
+    case CFG_TLS_CLIENT_CA:
+    case CFG_LDAP_CA_FILE:
+    case CFG_DECISION_LOG: return is_set(prev, id) && !is_set(next, id);
+    case CFG_TLS_CLIENT_REQUIRED: return prev->tls_client_required && !next->tls_client_required;
+    case CFG_LDAP_STARTTLS: return prev->ldap_starttls && !next->ldap_starttls;
+    case CFG_LDAP_URI: return plain_ldap(next) > plain_ldap(prev);
+    case CFG_BURST: return next->rate > 0 && burst_of(next) > burst_of(prev);
+    default: return false;
+    }
+}
+
+char *cfg_value(const struct cfg *c, enum cfg_id id, char *buf, size_t size)
+{
+    const struct directive *d = &table[id];
+    size_t n = d->i.repeatable ? ccount_of(c, d) : 1, len = 0;
+    char one[CFG_VALUE_MAX + 256];
+
+    snprintf(buf, size, "(none)");
+    for (size_t k = 0; k < n && len + 1 < size; k++) {
+        int w;
+
+        if (!value_text(c, d, k, one, sizeof(one)))
+            continue;
+        w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", one);
+        if (w < 0)
+            break;
+        len += (size_t)w < size - len ? (size_t)w : size - len - 1;
+    }
+    return buf;
 }

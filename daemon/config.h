@@ -54,6 +54,7 @@ enum cfg_id {
     CFG_SCOPE_VERDICT,
     CFG_SCOPE_ACCOUNT,
     CFG_SCOPE_METRICS,
+    CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
     CFG_LDAP_URI,
     CFG_LDAP_BASE,
@@ -119,6 +120,7 @@ struct cfg {
     struct api_token tokens[API_MAX_TOKENS];
     size_t n_tokens;
     unsigned route_scope[API_ROUTE__COUNT];
+    bool allow_unauthenticated; /* no tokens: fine on any address, and at a reload */
     /* [directory] */
     char *ldif;
     char *ldap_uri[OPT_MAX_LDAP_URIS];
@@ -199,6 +201,22 @@ void cfg_dump(const struct cfg *c, FILE *f);
 
 /** Do @a and @b hold the same value for directive @id? */
 bool cfg_same(const struct cfg *a, const struct cfg *b, enum cfg_id id);
+
+/**
+ * Is @next's value of directive @id looser than @prev's, for a reload's warnings? A limit
+ * (F_LIMIT in the table: a body, header or connection limit, a timeout, a cache lifetime, the
+ * rate, the certificates per request) grown, or turned off where 0 means no limit; every token
+ * gone; a route accepting more scopes or none; allow_unauthenticated or allow_root turned on;
+ * HTTPS, client certificates, the LDAP CA file, StartTLS or the decision log turned off; more
+ * plain ldap:// URIs. Anything else: false.
+ */
+bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id);
+
+/**
+ * The value of directive @id in @c as configuration text (repeated values joined by ", ",
+ * "(none)" when unset, secrets masked as cfg_dump() does), cut to fit @size. Returns @buf.
+ */
+char *cfg_value(const struct cfg *c, enum cfg_id id, char *buf, size_t size);
 
 /** The directory settings of @c as options.h describes them (strings borrowed from @c). */
 void cfg_dir(const struct cfg *c, struct opt_dir *ret);

@@ -5,16 +5,18 @@
  * Start-up: parse argv -> read the configuration (strongmapd.conf, then the flags over it)
  * [-p: print it and exit; -n: check it and the files it names, "configuration OK", exit] ->
  * log level -> refuse root unless told to drop privileges (user=) or to stay (allow_root=) ->
- * take the listening sockets from the service manager (LISTEN_FDS) or bind them -> open the
+ * take the listening sockets from the service manager (LISTEN_FDS) or bind them; no tokens on
+ * one that is not loopback needs allow_unauthenticated= -> open the
  * directory (LDIF parsed and checked, LDAP handles set up; the bind password is read and wiped
  * again) -> read the TLS files -> drop privileges -> block the handled signals (worker threads
  * inherit the mask) -> api_start() for each socket -> READY=1 -> wait.
  *
- * SIGHUP: RELOADING=1 -> read the configuration again (same file, same flags) and open its
- * directory into a new snapshot -> api_reconfigure() every server with it -> READY=1. Any error
- * keeps the running snapshot (logged at warning); a changed restart-only directive is logged
- * and ignored. A snapshot (configuration + directory) is freed when no server and no request
- * uses it any more (the runtime's release callback).
+ * SIGHUP: RELOADING=1 -> read the configuration again (same file, same flags), refuse it when
+ * it lowers the security level (check_reload()) -> open its directory into a new snapshot ->
+ * api_reconfigure() every server with it -> warn about each setting it loosens -> READY=1. Any
+ * error or refusal keeps the running snapshot (logged at warning); a changed restart-only
+ * directive is logged and ignored. A snapshot (configuration + directory) is freed when no server
+ * and no request uses it any more (the runtime's release callback).
  *
  * SIGTERM / SIGINT: STOPPING=1 -> api_quiesce -> wait up to DRAIN_TIMEOUT_MS for requests in
  * progress -> api_stop -> exit 0. A second signal exits at once (status 1).
@@ -103,6 +105,7 @@ static struct cfg *boot;         /* the configuration started with: restart-only
 static struct snapshot *current; /* the configuration in force */
 static struct api *servers[MAX_SERVERS];
 static size_t n_servers;
+static bool loopback_only; /* every listening socket is on a loopback address */
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
@@ -708,6 +711,97 @@ static void shutdown_servers(const sigset_t *waitmask)
         servers[i] = api_stop(servers[i]);
 }
 
+/* ---- authentication and other security settings ------------------------------------------ */
+
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+static bool addr_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static bool is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && addr_loopback(&ss);
+}
+
+/*
+ * Without any token every route answers anyone: fine on loopback only (the default), else
+ * only when the configuration says so (allow_unauthenticated). @where names the first address
+ * that is not a loopback one (NULL: all are). Returns 0, or -EPERM with the reason in @err.
+ */
+static int check_unauthenticated(const struct cfg *c, const char *where, char *err, size_t size)
+{
+    if (c->n_tokens > 0 || !where || c->allow_unauthenticated)
+        return 0;
+    snprintf(err, size,
+             "listening on %s, not a loopback address, without any [auth] token: every route "
+             "would answer anyone; add tokens, or set allow_unauthenticated = yes "
+             "(--allow-unauthenticated) if that is meant",
+             where);
+    return -EPERM;
+}
+
+/*
+ * Does @next lower the security level of the running configuration in a way a reload must not
+ * do silently? Every token dropped (unless @next says allow_unauthenticated = yes); HTTPS,
+ * client certificates or their requirement dropped (restart-only settings: a reload would
+ * not apply it, the next start would). Returns 0, or -EPERM with the reason in @err.
+ */
+static int check_reload(const struct cfg *prev, const struct cfg *next, char *err, size_t size)
+{
+    if (next->n_tokens == 0 && !next->allow_unauthenticated &&
+        (prev->n_tokens > 0 || !loopback_only)) {
+        snprintf(err, size,
+                 "the new configuration has no [auth] token: every route would answer without "
+                 "authentication (set allow_unauthenticated = yes if that is meant)");
+        return -EPERM;
+    }
+    if (boot->tls_cert && !next->tls_cert) {
+        snprintf(err, size,
+                 "the new configuration has no [tls] cert and key: it would serve plain HTTP "
+                 "(HTTPS changes only at a restart)");
+        return -EPERM;
+    }
+    if (boot->tls_client_ca && !next->tls_client_ca) {
+        snprintf(err, size,
+                 "the new configuration has no [tls] client_ca: client certificates would no "
+                 "longer be checked (that changes only at a restart)");
+        return -EPERM;
+    }
+    if (boot->tls_client_ca && boot->tls_client_required && !next->tls_client_required) {
+        snprintf(err, size,
+                 "the new configuration says client_required = no: requests without a client "
+                 "certificate would be served (that changes only at a restart)");
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Warn about each reloadable setting @next loosens against @prev (it is applied). */
+static void log_loosened(const struct cfg *prev, const struct cfg *next)
+{
+    char where[CFG_ERR_MAX], a[256], b[256];
+
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        enum cfg_id id = (enum cfg_id)i;
+
+        if (cfg_directive(id)->restart || !cfg_looser(prev, next, id))
+            continue;
+        log_warnx("reload: %s loosened: %s -> %s", cfg_where(next, id, where, sizeof(where)),
+                  cfg_value(prev, id, a, sizeof(a)), cfg_value(next, id, b, sizeof(b)));
+    }
+}
+
 /* ---- reload ------------------------------------------------------------------------------- */
 
 /*
@@ -763,11 +857,17 @@ static void reload(const struct args *a)
         log_warnx("reload failed, keeping the running configuration: %s", e.text);
         goto out;
     }
+    if (check_reload(current->cfg, c, err, sizeof(err)) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        cfg_free(c);
+        goto out;
+    }
     for (size_t i = 0; i < CFG__COUNT; i++) {
         if (!cfg_directive((enum cfg_id)i)->restart || cfg_same(boot, c, (enum cfg_id)i))
             continue;
-        log_warnx("reload: %s changed: needs a restart, ignoring",
-                  cfg_where(c, (enum cfg_id)i, where, sizeof(where)));
+        log_warnx("reload: %s changed%s: needs a restart, ignoring",
+                  cfg_where(c, (enum cfg_id)i, where, sizeof(where)),
+                  cfg_looser(boot, c, (enum cfg_id)i) ? " (looser)" : "");
         changed++;
     }
     r = snapshot_new(c, true, boot->threads * (unsigned)n_servers, &next, err, sizeof(err));
@@ -781,6 +881,7 @@ static void reload(const struct args *a)
         snapshot_unref(next);
         goto out;
     }
+    log_loosened(current->cfg, c);
     snapshot_unref(current);
     current = next;
     log_set_level(c->log_level);
@@ -817,6 +918,14 @@ static void check_only(struct cfg *c)
     char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2];
     int r;
 
+    for (size_t i = 0; i < c->n_listen; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        if (listen_parse(c->listen[i], &ss, &len) == 0 && !addr_loopback(&ss) &&
+            check_unauthenticated(c, c->listen[i], err, sizeof(err)) < 0)
+            goto out_fail;
+    }
     if ((r = tls_files_read(c, &tls, err, sizeof(err))) < 0)
         goto out_fail;
     tls_files_free(&tls);
@@ -852,20 +961,6 @@ static void check_only(struct cfg *c)
 out_fail:
     fprintf(stderr, "strongmapd: %s\n", err);
     exit(1);
-}
-
-static bool is_loopback(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return false;
-    if (ss.ss_family == AF_INET)
-        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss.ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
-    return false;
 }
 
 /* The listening sockets: from the service manager, else bound as listen= says. */
@@ -947,6 +1042,16 @@ int main(int argc, char **argv)
 
     /* Everything that may need root: sockets, directory (password, LDIF), TLS files. */
     n_fds = open_sockets(boot, fds);
+    loopback_only = true;
+    for (size_t i = 0; i < n_fds; i++) {
+        if (is_loopback(fds[i]))
+            continue;
+        if (loopback_only)
+            listen_format_fd(fds[i], addr, sizeof(addr));
+        loopback_only = false;
+    }
+    if (check_unauthenticated(boot, loopback_only ? NULL : addr, err, sizeof(err)) < 0)
+        fatalx("%s", err);
     r = snapshot_new(boot, false, boot->threads * (unsigned)n_fds, &current, err, sizeof(err));
     if (r == -EINVAL) { /* LDAP settings the backend refuses: a usage error when flags gave them */
         log_errx("%s", err);
@@ -1000,10 +1105,10 @@ int main(int argc, char **argv)
             len +=
                 (size_t)snprintf(status + len, sizeof(status) - len, "%s%s", i ? ", " : "", addr);
     }
-    tls_files_free(&tls); /* api_start() copied them */
-    if (open_addr && boot->n_tokens == 0)
-        log_warnx("listening on %s, not a loopback address, without [auth] token: anyone who "
-                  "reaches it can query the service",
+    tls_files_free(&tls);                 /* api_start() copied them */
+    if (open_addr && boot->n_tokens == 0) /* allow_unauthenticated, checked above */
+        log_warnx("listening on %s, not a loopback address, without [auth] token "
+                  "(allow_unauthenticated): anyone who reaches it can query the service",
                   open_addr);
     free(open_addr);
     notify(status);

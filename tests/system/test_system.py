@@ -341,6 +341,35 @@ class TConfig(Base):
                 self.assertIn(fragment, err)
                 self.assertEqual(len(err.splitlines()), 1, err)  # one line, no usage
 
+    def test_no_tokens_needs_loopback(self):
+        """Issue 15 point 1: without tokens every route is open; that is the default on
+        loopback, and needs allow_unauthenticated = yes on any other address."""
+        refused = "not a loopback address, without any [auth] token: every route would answer"
+        for listen in ("0.0.0.0:0", "[::]:0", "192.0.2.1:8080"):
+            with self.subTest(listen=listen):
+                path, p = self.check("[server]\nlisten = 127.0.0.1:0\nlisten = %s\n" % listen)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(f"listening on {listen}, {refused}".encode(), p.stderr)
+        for text in ("[server]\nlisten = 0.0.0.0:0\n[auth]\nallow_unauthenticated = yes\n",
+                     "[server]\nlisten = [::]:0\n[auth]\ntoken = ops:%s:check\n" % TOKEN_HASH,
+                     "[server]\nlisten = 127.0.0.2:0\nlisten = [::1]:0\n"
+                     "listen = [::ffff:127.0.0.1]:0\n"):
+            with self.subTest(text=text):
+                path, p = self.check(text)
+                self.assertEqual(p.returncode, 0, p.stderr)
+        # the start itself, not only -n
+        try:
+            p = self.run_daemon("-c", "/dev/null", "--listen", "0.0.0.0:0", *ROOT_OK, timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("started on 0.0.0.0 without a token")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(refused.encode(), p.stderr)
+        d = self.start("-c", "/dev/null", "--listen", "0.0.0.0:0", "--allow-unauthenticated",
+                       *ROOT_OK)
+        d.wait_log(r"^<4>listening on 0\.0\.0\.0:\d+, not a loopback address, without \[auth\] "
+                   r"token \(allow_unauthenticated\)")
+        self.stop(d)
+
     def test_missing_file(self):
         p = self.run_daemon("-n", "-c", os.path.join(self.tmp, "missing.conf"))
         self.assertEqual(p.returncode, 1)
@@ -509,7 +538,7 @@ class TReload(Base):
         # a good file whose directory does not parse: kept as well
         with open(self.ldif, "a", encoding="ascii") as f:
             f.write("\ndn: CN=Broken,DC=example,DC=com\nsAMAccountName broken\n")
-        self.write(mode=2)
+        self.write(mode=2, auth="[auth]\ntoken = ops:%s:check,account" % TOKEN_HASH)
         self.reload(d, 3)
         d.wait_log(r"^<4>reload failed, keeping the running configuration: .*ldif: cannot read "
                    r"the LDIF export")
@@ -519,19 +548,145 @@ class TReload(Base):
 
         # restart-only directives are reported and ignored, the rest applies
         shutil.copy(src("examples", "demo.ldif"), self.ldif)
-        self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2, auth="").replace(
+        self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2,
+                                     auth="[auth]\nallow_unauthenticated = yes").replace(
             "threads = 2", "threads = 3").replace("127.0.0.1:0", "127.0.0.1:1"))
         self.reload(d, 4)
         d.wait_log(r"^<4>reload: .*:2: listen changed: needs a restart, ignoring")
         d.wait_log(r"^<4>reload: .*:3: threads changed: needs a restart, ignoring")
         status, v = d.verdict()
         self.assertEqual((status, v["outcome"]), (200, "deny"), v)  # no token, mode 2 again
+        d.wait_log(r"^<4>reload: token loosened: ops:\*\*\*:check,account -> \(none\)$")
 
         # every reload, failed or not, ended with READY=1; the stop says STOPPING=1
         self.stop(d)
         self.notify.wait(lambda ms: self.notify.count("STOPPING=1") == 1)
         seq = [m.split("=")[0] for m in self.notify.msgs]
         self.assertEqual(seq, ["READY"] + ["RELOADING", "READY"] * 4 + ["STOPPING"], seq)
+
+    def test_reload_never_drops_authentication(self):
+        """Issue 15 point 1: a file without tokens (empty, or cut short by a rewrite) must not
+        turn authentication off at a SIGHUP, unless it says allow_unauthenticated = yes;
+        loosened limits are warned about."""
+        auth = "[auth]\ntoken = ops:%s:check,account" % TOKEN_HASH
+        path = self.write(mode=2, auth=auth)
+        env = env_for()
+        env["NOTIFY_SOCKET"] = self.notify.path
+        d = self.start("-c", path, *ROOT_OK, env=env)
+        self.notify.wait(lambda ms: self.notify.count("READY=1") == 1)
+        bearer = {"Authorization": "Bearer " + TOKEN_SECRET}
+        self.assertEqual(d.verdict()[0], 401)
+        full = RELOAD_CONF.format(ldif=self.ldif, mode=1, auth="")
+        cut = full[:full.index("[profiles]")]  # a rewrite caught half-way: mode 1, no [auth]
+        n = 0
+        for text in ("", cut, full):
+            with self.subTest(text=text):
+                self.conf(text)
+                n += 1
+                self.reload(d, n)
+                self.assertEqual(d.verdict()[0], 401)
+                d.wait_log(r"^<4>reload failed, keeping the running configuration: the new "
+                           r"configuration has no \[auth\] token: every route would answer "
+                           r"without authentication \(set allow_unauthenticated = yes", count=n)
+                status, v = d.verdict(headers=bearer)
+                self.assertEqual((status, v["outcome"]), (200, "deny"), v)  # mode 2 stays
+        self.assertNotIn("configuration reloaded", d.log())
+
+        # loosened limits are applied, with a warning each
+        self.conf(full.replace("mode = 1", "mode = 2") + auth + "\nscope.metrics = none\n"
+                  "[limits]\nmax_body = 1M\nrate = 0\nmax_certs = 32\nidle_timeout = 300\n"
+                  "[cache]\nttl = 600\n")
+        n += 1
+        self.reload(d, n)
+        d.wait_log(r"configuration reloaded: 1 tokens")
+        for line in (r"max_body loosened: 256K -> 1M", r"scope.metrics loosened: admin,metrics "
+                     r"-> none", r"ttl loosened: 60 -> 600",
+                     r"idle_timeout changed \(looser\): needs a restart, ignoring"):
+            d.wait_log(r"^<4>reload: .*" + line + "$")
+        self.assertNotIn("max_certs loosened", d.log())  # the same as before
+        self.assertEqual(d.verdict()[0], 401)
+        self.assertEqual(d.request("GET", "/metrics")[0], 200)  # scope.metrics = none
+
+        # said explicitly: no tokens, every route open
+        self.conf(full + "[auth]\nallow_unauthenticated = yes\n")
+        n += 1
+        self.reload(d, n)
+        d.wait_log(r"configuration reloaded: 0 tokens")
+        d.wait_log(r"^<4>reload: token loosened: ops:\*\*\*:check,account -> \(none\)$")
+        d.wait_log(r"^<4>reload: .*allow_unauthenticated loosened: no -> yes$")
+        status, v = d.verdict()
+        self.assertEqual((status, v["outcome"]), (200, "allow"), v)  # open, mode 1
+
+        # back to a token: never refused
+        self.write(mode=2, auth=auth)
+        n += 1
+        self.reload(d, n)
+        d.wait_log(r"configuration reloaded: 1 tokens")
+        self.assertEqual(d.verdict()[0], 401)
+        self.stop(d)
+        self.notify.wait(lambda ms: self.notify.count("STOPPING=1") == 1)
+        self.assertEqual(self.notify.count("READY=1"), n + 1)  # every reload ended with READY=1
+
+    def test_reload_keeps_https_and_client_certificates(self):
+        """A reload cannot turn HTTPS or client certificates off (restart-only), and a file
+        that would is refused as a whole rather than applied in part."""
+        pki = self.pki()
+        tls = ("[tls]\ncert = %s\nkey = %s\nclient_ca = %s\n"
+               % (pki["server.pem"], pki["server.key"], pki["ca.pem"]))
+        auth = "[auth]\ntoken = ops:%s:check,account\n" % TOKEN_HASH
+        path = self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2, auth=tls + auth))
+        d = self.start("-c", path, *ROOT_OK)
+        ctx = ssl.create_default_context(cafile=pki["ca.pem"])
+        ctx.load_cert_chain(pki["client.pem"], pki["client.key"])
+        ctx.check_hostname = False
+        bearer = {"Authorization": "Bearer " + TOKEN_SECRET,
+                  "Content-Type": "application/json"}
+        n = 0
+        for text, why in (
+                (RELOAD_CONF.format(ldif=self.ldif, mode=1, auth=auth),
+                 r"no \[tls\] cert and key: it would serve plain HTTP"),
+                (RELOAD_CONF.format(ldif=self.ldif, mode=1, auth=tls.replace(
+                    "client_ca = %s\n" % pki["ca.pem"], "") + auth),
+                 r"no \[tls\] client_ca: client certificates would no longer be checked"),
+                (RELOAD_CONF.format(ldif=self.ldif, mode=1,
+                                    auth=tls + "client_required = no\n" + auth),
+                 r"client_required = no: requests without a client certificate")):
+            self.conf(text)
+            n += 1
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"configuration reloaded|reload failed", count=n)
+            status, body = d.request("POST", "/v1/verdict", cert_json("alice-no-sid.pem"),
+                                     bearer, context=ctx)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["outcome"], "deny")  # mode 2: nothing applied
+            d.wait_log(r"^<4>reload failed, keeping the running configuration: the new "
+                       r"configuration (has|says) " + why)
+        self.assertNotIn("configuration reloaded", d.log())
+        self.stop(d)
+
+    def pki(self):
+        """A CA, a server certificate for 127.0.0.1 and a client certificate (openssl)."""
+        out = {}
+        d = self.tmp
+
+        def run(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-subj", "/CN=system test CA", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+            "keyUsage=critical,keyCertSign")
+        for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                          ("client", "extendedKeyUsage=clientAuth")):
+            with open(os.path.join(d, name + ".ext"), "w", encoding="ascii") as f:
+                f.write(ext + "\n")
+            run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-subj", "/CN=" + name, "-keyout", name + ".key", "-out", name + ".csr")
+            run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", name + ".ext", "-out", name + ".pem")
+        for name in ("ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key"):
+            out[name] = os.path.join(d, name)
+        return out
 
     def test_flags_survive_reload(self):
         path = self.write(mode=2)
@@ -786,6 +941,31 @@ class TSocket(Base):
         self.assertNotIn("socket activation", d.log())
         s.close()
         self.stop(d)
+
+    def test_inherited_open_socket_needs_tokens(self):
+        """A socket from the service manager on a non-loopback address: no tokens needs
+        allow_unauthenticated = yes too (issue 15 point 1)."""
+        for extra, ok in (((), False), (("--allow-unauthenticated",), True),
+                          (("--token", "ops:%s:check" % TOKEN_HASH), True)):
+            with self.subTest(extra=extra):
+                s = self.listening("0.0.0.0")
+                prefix, keep = self.wrapper([s])
+                if ok:
+                    d = self.start("-c", "/dev/null", *ROOT_OK, *extra, prefix=prefix,
+                                   pass_fds=keep)
+                    s.close()
+                    self.stop(d)
+                    continue
+                try:
+                    p = subprocess.run([*prefix, ARGS.daemon, "-c", "/dev/null", *ROOT_OK],
+                                       env=env_for(), pass_fds=keep, capture_output=True,
+                                       timeout=20)
+                except subprocess.TimeoutExpired:
+                    self.fail("served a non-loopback socket without a token")
+                finally:
+                    s.close()
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(b"not a loopback address, without any [auth] token", p.stderr)
 
     def test_unusable_socket_is_refused(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # bound, not listening
