@@ -773,7 +773,7 @@ static void keycreds_json(struct jsonw *w, const struct sm_verdict *v)
 {
     jsonw_key(w, "key_credentials");
     jsonw_array_begin(w);
-    for (size_t i = 0; i < v->n_keycreds; i++) {
+    for (size_t i = 0; i < v->n_keycreds && !v->redacted; i++) {
         const struct sm_keycred *k = v->keycreds[i].cred;
         jsonw_object_begin(w);
         jsonw_kbool(w, "matches", v->keycreds[i].matches);
@@ -806,9 +806,10 @@ static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
     mapping_json(w, p);
     jsonw_kstr(w, "profile", sm_profile_name(p->profile.kind));
     jsonw_key(w, "account");
-    account_json(w, v->account);
+    account_json(w, v->redacted ? NULL : v->account);
     jsonw_kstr(w, "resolved_by", sm_resolution_name(v->resolution));
-    if (v->sid_owner) {
+    jsonw_kbool(w, "account_redacted", v->redacted);
+    if (v->sid_owner && !v->redacted) {
         jsonw_key(w, "sid_owner");
         account_json(w, v->sid_owner);
     }

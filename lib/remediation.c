@@ -179,8 +179,13 @@ static void reissue_texts(struct rctx *x, const struct sm_account *acc)
         "hybrid-joined devices: Entra-only devices have no on-premises SID and need an explicit "
         "mapping (altSecurityIdentities) instead. Windows Server 2019 and later DCs read the "
         "URI; 2016 and Samba do not.";
-    if (!acc || !acc->has_sid)
+    if (!acc || !acc->has_sid || x->v->redacted) {
+        r->reissue_other_ca = "Any other CA: add the non-critical extension "
+                              "1.3.6.1.4.1.311.25.2 holding the account's SID, or the SAN URI "
+                              "tag:microsoft.com,2022-09-14:sid:<SID> for Windows Server 2019+ "
+                              "DCs only.";
         return;
+    }
     char sid[SM_SID_TEXT_MAX];
     uint8_t der[256];
     long n = sm_sid_extension_der(&acc->sid, der, sizeof(der));
@@ -248,7 +253,7 @@ int remediate(struct sm_verdict *v, struct arena *a)
         r->altsec_alternatives[na++] = sha->value;
     likely_issuer(&x, c);
     reissue_texts(&x, acc);
-    if (acc && r->altsec_value) {
+    if (acc && r->altsec_value && !v->redacted) {
         const char *id = ps_quote(a, acc->sam ? acc->sam : acc->dn);
         const char *val = ps_quote(a, r->altsec_value);
         r->powershell =
@@ -265,7 +270,10 @@ int remediate(struct sm_verdict *v, struct arena *a)
         step(&x, "%s", r->blocked_by);
         return x.err;
     }
-    if (v->sid_owner)
+    if (v->sid_owner && v->redacted)
+        step(&x, "The certificate's SID belongs to another account: it was issued for another "
+                 "account. Re-issue it for the right account.");
+    else if (v->sid_owner)
         step(&x,
              "The certificate's SID belongs to %s, not to %s: it was issued for another "
              "account. Re-issue it for the right account.",
@@ -276,6 +284,11 @@ int remediate(struct sm_verdict *v, struct arena *a)
              "for it, %s fail the logon with error 60. Re-issue it; the mapping below works "
              "around it meanwhile.",
              profiles_with_error(&x, 60));
+    if (r->altsec_value && v->redacted)
+        step(&x,
+             "Quickest: add the strong mapping %s to the account's altSecurityIdentities (one "
+             "value per certificate; Microsoft recommends X509IssuerSerialNumber).",
+             r->altsec_value);
     if (r->powershell)
         step(&x,
              "Quickest: add the strong mapping to %s: %s (one value per certificate; Microsoft "

@@ -126,8 +126,15 @@ struct ctx {
     bool keytrust_windows;  /* an NGC key credential holds the certificate's public key */
     bool keytrust_samba;    /* ... one Samba's KDC loads */
     enum ntauth_state ntauth;
+    bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */
     int err;
 };
+
+/* How texts name an account: its DN, or nothing the caller may not see. */
+static const char *who(const struct ctx *x, const struct sm_account *a)
+{
+    return x->redact ? "the account" : a->dn;
+}
 
 static void reason(struct ctx *x, struct sm_reason *list, size_t *n, const char *code,
                    const char *fmt, ...) SM_PRINTF(5, 6);
@@ -286,7 +293,7 @@ static int find_by_upn(struct ctx *x, const char *upn, const struct sm_account *
         if (found->n > 1)
             REQ_REASON(x, "ambiguous_account",
                        "%zu accounts have userPrincipalName %s; the first (%s) is evaluated.",
-                       found->n, upn, found->v[0].dn);
+                       found->n, upn, who(x, &found->v[0]));
         *ret = first(found);
         *form = UPN_EXPLICIT;
         return 0;
@@ -350,7 +357,7 @@ static int resolve_named(struct ctx *x, const char *named, struct sm_errinfo *e)
     if (found && found->n > 1)
         REQ_REASON(x, "ambiguous_account",
                    "%zu accounts answer to \"%s\"; the first (%s) is evaluated.", found->n, named,
-                   found->v[0].dn);
+                   who(x, &found->v[0]));
     v->account = first(found);
     if (!v->account && strchr(named, '@') && !strchr(named, '=')) {
         const struct sm_account *acc;
@@ -410,7 +417,7 @@ static int resolve_from_cert(struct ctx *x, struct sm_errinfo *e)
                            "%zu accounts hold an altSecurityIdentities value of this "
                            "certificate; the KDC cannot tell which is meant. The first (%s) is "
                            "evaluated.",
-                           found->n, found->v[0].dn);
+                           found->n, who(x, &found->v[0]));
             v->resolution = SM_RESOLVED_EXPLICIT;
             v->account = &found->v[0];
         }
@@ -453,10 +460,10 @@ static int account_facts(struct ctx *x, struct sm_errinfo *e)
     x->dns_match = host_rule_of(x->dns, acc, x->acc_domain);
     if (x->dns_match && acc->dns_host && !name_eq(acc->dns_host, x->dns))
         REQ_REASON(x, "dns_host_disagrees",
-                   "The certificate's DNS name %s maps to %s by its sAMAccountName (%s), but the "
+                   "The certificate's DNS name %s maps to %s by its sAMAccountName, but the "
                    "account's dNSHostName is %s. The KDC goes by the sAMAccountName; check "
                    "which host the certificate was meant for.",
-                   x->dns, acc->dn, acc->sam, acc->dns_host);
+                   x->dns, who(x, acc), x->redact ? "another name" : acc->dns_host);
     /* another account claiming the name through dNSHostName */
     const struct sm_accounts *holders;
     int r;
@@ -469,7 +476,7 @@ static int account_facts(struct ctx *x, struct sm_errinfo *e)
                        "certificate by sAMAccountName, not by dNSHostName. A dNSHostName copied "
                        "from another host is how the 2022 \"Certifried\" attack (CVE-2022-26923) "
                        "impersonated DCs: check who set it.",
-                       holders->v[i].dn, x->dns);
+                       x->redact ? "Another account" : holders->v[i].dn, x->dns);
     return 0;
 }
 
@@ -580,8 +587,12 @@ static void sid_mismatch_reason(struct ctx *x, struct sm_profile_outcome *o,
     if (samba && !sid->canonical && acc->has_sid && sm_sid_equal(&sid->sid, &acc->sid))
         OUT_REASON(x, o, "sid_mismatch",
                    "The certificate writes the account's SID as \"%s\"; Samba compares the text "
-                   "byte for byte with %s and sees another SID.",
-                   sid->text, sid_text(x, &acc->sid));
+                   "byte for byte with its own rendering (%s) and sees another SID.",
+                   sid->text, x->redact ? "without leading zeros" : sid_text(x, &acc->sid));
+    else if (x->redact)
+        OUT_REASON(x, o, "sid_mismatch",
+                   "The certificate carries SID %s, which is not the account's objectSid.",
+                   sid_text(x, &sid->sid));
     else
         OUT_REASON(x, o, "sid_mismatch",
                    "The certificate carries SID %s but the account's objectSid is %s.",
@@ -614,10 +625,11 @@ static void key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool sa
              !usable                  ? "unsupported"
              : v->keycreds[i].matches ? "match"
                                       : "no_match",
-             !k->valid ? k->invalid_reason
-             : !usable ? (samba ? "Samba's KDC does not load this value"
-                                : "not a Windows Hello (NGC) key with an RSA public key")
-                       : k->device_id);
+             !k->valid   ? k->invalid_reason
+             : !usable   ? (samba ? "Samba's KDC does not load this value"
+                                  : "not a Windows Hello (NGC) key with an RSA public key")
+             : x->redact ? NULL
+                         : k->device_id);
     }
 }
 
@@ -630,8 +642,8 @@ static void windows_explicit(struct ctx *x, const struct profile_eval *pe,
         if (a->kind == SM_ALTSEC_NOT_X509)
             continue;
         /* the parsed values die with the request: paths keep a copy owned by the verdict */
-        const char *value = arena_strdup(x->a, a->value);
-        if (!value) {
+        const char *value = x->redact ? NULL : arena_strdup(x->a, a->value);
+        if (!value && !x->redact) {
             x->err = -ENOMEM;
             return;
         }
@@ -663,7 +675,7 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
         m->upn = x->upn_form == UPN_EXPLICIT || x->upn_form == UPN_IMPLICIT;
         path(o, "upn_san", "weak", m->upn ? "match" : "no_match",
              x->upn_form == UPN_IMPLICIT
-                 ? arena_printf(x->a, "%s (implicit UPN: sAMAccountName@%s)", x->upn, x->acc_domain)
+                 ? arena_printf(x->a, "%s (the implicit UPN: sAMAccountName@domain)", x->upn)
                  : x->upn);
     }
     if (!x->dns || !acc->is_computer)
@@ -674,8 +686,10 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
     }
     m->dns = x->dns_match;
     path(o, "dns_san", "weak", m->dns ? "match" : "no_match",
-         arena_printf(x->a, "%s (host label + \"$\" = sAMAccountName %s, domain %s)", x->dns,
-                      acc->sam ? acc->sam : "-", x->acc_domain ? x->acc_domain : "-"));
+         arena_printf(x->a,
+                      "%s (host label + \"$\" %s the sAMAccountName, the rest %s the "
+                      "account's domain)",
+                      x->dns, m->dns ? "is" : "is not or", m->dns ? "is" : "is not"));
 }
 
 static void profile_notes(struct ctx *x, const struct profile_eval *pe,
@@ -700,6 +714,17 @@ static void profile_notes(struct ctx *x, const struct profile_eval *pe,
         OUT_REASON(x, o, "use_subject_alt_name_off",
                    "UseSubjectAltName = 0: the DC uses neither the certificate's UPN nor its SID; "
                    "only altSecurityIdentities values map it.");
+}
+
+/* Event 21 names the user (its first sentence; the DC adds the chain status). */
+static const char *event21(struct ctx *x, const struct sm_account *acc)
+{
+    return arena_printf(x->a,
+                        "The client certificate for the user %s is not valid, and resulted in a "
+                        "failed smartcard logon.",
+                        x->redact  ? "(the account)"
+                        : acc->sam ? acc->sam
+                                   : acc->dn);
 }
 
 static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
@@ -741,11 +766,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
                (ntauth_subject(em->type) || p->ntauth_bypass == 2)) {
         if (p->ntauth_bypass == 2) {
             deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
-            event(o, 21, "error",
-                  arena_printf(x->a,
-                               "The client certificate for the user %s is not valid, and "
-                               "resulted in a failed smartcard logon.",
-                               acc->sam ? acc->sam : acc->dn));
+            event(o, 21, "error", event21(x, acc));
             OUT_REASON(x, o, "issuer_not_in_ntauth",
                        "The issuing CA (%s) is not in the forest's NTAuth store; since "
                        "KB5057784 a DC enforces this for altSecurityIdentities mappings too.",
@@ -759,11 +780,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
     } else if (x->ntauth == NTAUTH_ABSENT && !em) {
         deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
         if (acc)
-            event(o, 21, "error",
-                  arena_printf(x->a,
-                               "The client certificate for the user %s is not valid, and "
-                               "resulted in a failed smartcard logon.",
-                               acc->sam ? acc->sam : acc->dn));
+            event(o, 21, "error", event21(x, acc));
         OUT_REASON(x, o, "issuer_not_in_ntauth",
                    "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
                    "certificate logon only from CAs published there.",
@@ -780,7 +797,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
            certificate's names with UseSubjectAltName = 0) */
         deny(o, KDC_ERR_C_PRINCIPAL_UNKNOWN);
         OUT_REASON(x, o, "account_not_found", "This DC does not find %s from the certificate: %s.",
-                   acc->dn,
+                   who(x, acc),
                    !p->use_subject_alt_name ? "with UseSubjectAltName = 0 it ignores the "
                                               "certificate's names and no altSecurityIdentities "
                                               "value maps it"
@@ -792,11 +809,11 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         OUT_REASON(x, o, "name_mismatch",
                    "The certificate maps to %s neither implicitly (UPN or DNS name) nor through "
                    "an altSecurityIdentities value.",
-                   acc->dn);
+                   who(x, acc));
     }
     if (acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE)) {
         deny(o, KDC_ERR_CLIENT_REVOKED);
-        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", acc->dn);
+        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", who(x, acc));
     }
     const struct sm_sid_carrier *sid;
     const char *sid_method = "sid";
@@ -911,7 +928,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
     }
     if (acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE)) {
         deny(o, KDC_ERR_CLIENT_REVOKED);
-        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", acc->dn);
+        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", who(x, acc));
         return;
     }
     if (x->at < c->not_before_t || x->at > c->not_after_t) {
@@ -932,8 +949,8 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         const struct sm_altsec *a = x->altsec[i];
         if (a->kind == SM_ALTSEC_NOT_X509)
             continue;
-        const char *value = arena_strdup(x->a, a->value);
-        if (!value) {
+        const char *value = x->redact ? NULL : arena_strdup(x->a, a->value);
+        if (!value && !x->redact) {
             x->err = -ENOMEM;
             return;
         }
@@ -1012,7 +1029,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
                    x->n_upn > 1 ? "The certificate has more than one UPN SAN."
                    : x->upn     ? "The certificate's UPN SAN names another account."
                                 : "The certificate has no UPN SAN.",
-                   acc->dn);
+                   who(x, acc));
         return;
     }
     if (!o->mapping_method) {
@@ -1130,6 +1147,7 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     memset(&x, 0, sizeof(x));
     x.dir = dir;
     x.at = in->at ? in->at : time(NULL);
+    x.redact = in->redact_account;
     for (size_t i = 0; i < n_profiles; i++)
         if ((r = profile_resolve(&profiles[i], x.at, &pe[i], reterr)) < 0)
             return r;
@@ -1157,6 +1175,7 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
         cert_names(&x);
     }
     v->cert = x.cert;
+    v->redacted = x.redact;
     if ((r = account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
         (r = key_trust(&x)) < 0)
         goto out_fail;

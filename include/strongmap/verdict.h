@@ -73,7 +73,11 @@ struct sm_verdict_input {
     const char *account;        /**< may be NULL: resolved from the certificate */
     const struct sm_profile *profiles; /**< NULL/0: windows-2022 in mode 2 */
     size_t n_profiles;
-    time_t at; /**< evaluation time, 0 = now */
+    time_t at;           /**< evaluation time, 0 = now */
+    bool redact_account; /**< the caller may not see account data: the verdict then names no
+                              account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
+                              altSecurityIdentities, key credentials, creation time) in any text,
+                              path or remediation; the outcome, codes and events stay */
 };
 
 /** A Kerberos error as the KDC returns it. */
@@ -185,6 +189,8 @@ struct sm_verdict {
     bool ntauth_known; /**< the NTAuth store could be read */
     bool issuer_in_ntauth;
     unsigned lookups; /**< directory lookups the verdict made (<= SM_MAX_VERDICT_LOOKUPS) */
+    bool redacted;    /**< made with redact_account: account, sid_owner and keycreds are for
+                           the engine only and must not be shown */
     const struct sm_verdict_keycred *keycreds; /**< the account's key trust credentials */
     size_t n_keycreds;
 };

@@ -836,6 +836,87 @@ static void test_profile_specs(void **state)
     sm_certs_free(c);
 }
 
+/*
+ * A caller that may not see account data (the API's check scope) gets verdicts that name no
+ * account attribute anywhere: not in the account object, the reasons, the paths, the events or
+ * the remediation. The outcome, error and event stay the DC's.
+ */
+static void test_redacted(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cert, *account, *spec;
+    } cases[] = {
+        { "certs/upn_only.pem", NULL, "windows-2022 samba" },
+        { "certs/sid_ext.pem", "erin", "windows-2022" },
+        { "certs/sid_ext.pem", "mallory", "windows-2022 samba" },
+        { "verdict/computer_two_dns.pem", NULL, "windows-2022" },
+        { "certs/computer_dns.pem", NULL, "windows-2022" },
+        { "verdict/whfb.pem", NULL, "windows-2022 samba" },
+        { "certs/upn_only.pem", "eve@example.com", "windows-2022" },
+        { "certs/upn_only.pem", "judy", "windows-2022 samba" },
+        { "certs/multivalue_rdn.pem", NULL, "windows-2022" },
+        { "verdict/alice_sid_other.pem", NULL, "windows-2022 samba" },
+    };
+    /* account attributes of the test directory that no certificate above carries */
+    static const char *const secret[] = {
+        "dc=example,dc=com",
+        "DC=example,DC=com<",
+        "\"sam\"",
+        "other.example.com",
+        "6d1e6c1a",
+        "e''$(calc)",
+        "e'$(calc)",
+        "682003330-1301", /* erin's SID */
+        "682003330-1300", /* mallory's */
+        "Set-AD",
+        "\"dns_host_name\"",
+        "whenCreated",
+        "\"key_id\"",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sm_errinfo e = { 0 };
+        struct sm_profile p[4];
+        size_t n = 0;
+        char buf[128];
+        snprintf(buf, sizeof(buf), "%s", cases[i].spec);
+        for (char *s = NULL, *t = strtok_r(buf, " ", &s); t; t = strtok_r(NULL, " ", &s))
+            assert_int_equal(sm_profile_parse(t, &p[n++], NULL), 0);
+        size_t len;
+        char *pem = slurp(cases[i].cert, &len);
+        struct sm_certs *c;
+        struct sm_parse_opts po = { .now = AT_2026 };
+        assert_int_equal(sm_certs_parse(pem, len, &po, &c, &e), 0);
+        free(pem);
+        struct sm_verdict_input in = { .cert = &c->certs[0],
+                                       .account = cases[i].account,
+                                       .profiles = p,
+                                       .n_profiles = n,
+                                       .at = AT_2026,
+                                       .redact_account = true };
+        struct sm_verdict *v = NULL, *full = NULL;
+        assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+        in.redact_account = false;
+        assert_int_equal(sm_verdict_evaluate(dir, &in, &full, &e), 0);
+        /* the same decision */
+        assert_int_equal(v->allow, full->allow);
+        assert_int_equal(v->primary->kdc_error.code, full->primary->kdc_error.code);
+        assert_int_equal(v->primary->event.id, full->primary->event.id);
+        char *json;
+        assert_int_equal(sm_json_verdict(v, 0, &json), 0);
+        assert_non_null(strstr(json, "\"account\":null"));
+        assert_non_null(strstr(json, "\"account_redacted\":true"));
+        for (size_t k = 0; k < sizeof(secret) / sizeof(secret[0]); k++)
+            if (strstr(json, secret[k]))
+                fail_msg("%s/%s: redacted verdict shows \"%s\": %s", cases[i].cert,
+                         cases[i].account ? cases[i].account : "-", secret[k], json);
+        free(json);
+        sm_verdict_free(v);
+        sm_verdict_free(full);
+        sm_certs_free(c);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -867,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_powershell_quoting),
         cmocka_unit_test(test_lookup_bound),
         cmocka_unit_test(test_profile_specs),
+        cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
