@@ -125,6 +125,7 @@ struct ctx {
     const char *acc_domain; /* the account's DNS domain (its DN's DC= parts), or NULL */
     bool keytrust_windows;  /* an NGC key credential holds the certificate's public key */
     bool keytrust_samba;    /* ... one Samba's KDC loads */
+    int samba_anchored;     /* the issuer is among Samba's pkinit_anchors: 1, 0, -1 not known */
     enum ntauth_state ntauth;
     bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */
     int err;
@@ -917,10 +918,11 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
     const struct sm_profile *p = &pe->p;
     const struct sm_altsec *first_match = NULL;
 
-    OUT_REASON(x, o, "pkinit_anchors",
-               "Samba does not use the NTAuth store: its KDC accepts certificates from the CAs "
-               "in pkinit_anchors (krb5.conf [kdc]), which strongmapd cannot read; it assumes "
-               "the issuer is one of them.");
+    if (x->samba_anchored < 0)
+        OUT_REASON(x, o, "pkinit_anchors",
+                   "Samba does not use the NTAuth store: its KDC accepts certificates from the "
+                   "CAs in pkinit_anchors (krb5.conf [kdc]). They were not given to strongmapd, "
+                   "so it assumes the issuer is one of them.");
     if (!acc) {
         deny(o, KDC_ERR_C_PRINCIPAL_UNKNOWN);
         OUT_REASON(x, o, "account_not_found", "The DC finds no account for this certificate.");
@@ -931,20 +933,47 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", who(x, acc));
         return;
     }
-    if (x->at < c->not_before_t || x->at > c->not_after_t) {
-        deny(o, KRB_AP_ERR_BAD_INTEGRITY);
-        OUT_REASON(x, o, "certificate_time_invalid",
-                   "The certificate is not valid at the evaluation time (%s .. %s); Samba's "
-                   "KDC answers KRB_AP_ERR_BAD_INTEGRITY (its certificate check fails).",
-                   c->not_before, c->not_after);
-        return;
+    key_trust_paths(x, o, true);
+    if (x->samba_anchored == 0) {
+        /* not validated by pkinit_anchors: only key trust lets it in, and then Samba checks no
+           binding at all; its name check still applies */
+        if (!x->keytrust_samba) {
+            deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+            OUT_REASON(x, o, "issuer_not_anchored",
+                       "The issuing CA (%s) is not among Samba's pkinit_anchors, and no "
+                       "msDS-KeyCredentialLink value of the account holds the certificate's key.",
+                       c->issuer.rfc4514);
+            return;
+        }
+        o->mapping_strength = "strong";
+        o->mapping_method = "key_trust";
+        OUT_REASON(x, o, "key_trust_unanchored",
+                   "The issuing CA is not among Samba's pkinit_anchors, but the account's "
+                   "msDS-KeyCredentialLink holds the certificate's key: Samba accepts it without "
+                   "a binding check.");
+    } else {
+        if (x->at < c->not_before_t || x->at > c->not_after_t) {
+            deny(o, KRB_AP_ERR_BAD_INTEGRITY);
+            OUT_REASON(x, o, "certificate_time_invalid",
+                       "The certificate is not valid at the evaluation time (%s .. %s); Samba's "
+                       "KDC answers KRB_AP_ERR_BAD_INTEGRITY (its certificate check fails).",
+                       c->not_before, c->not_after);
+            return;
+        }
+        if (x->keytrust_samba)
+            OUT_REASON(x, o, "key_trust_not_used",
+                       "The account's msDS-KeyCredentialLink holds the certificate's key, but "
+                       "Samba looks at it only for certificates its pkinit_anchors do not "
+                       "validate; this one they do.");
     }
     if (sm_findings_has(&c->findings, "eku_not_logon"))
         OUT_REASON(x, o, "eku_not_checked",
                    "Samba checks no client EKU, so the certificate's EKU does not stop it here; "
                    "a Windows DC denies it (KDC_ERR_INCONSISTENT_KEY_PURPOSE).");
 
-    /* explicit mappings in attribute order: Samba stops at the first that matches */
+    /* explicit mappings in attribute order: in full enforcement Samba considers strong values
+       only and stops at the first that matches; in compatibility mode the first that matches
+       decides, weak or strong */
     for (size_t i = 0; i < x->n_altsec; i++) {
         const struct sm_altsec *a = x->altsec[i];
         if (a->kind == SM_ALTSEC_NOT_X509)
@@ -956,22 +985,24 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         }
         const char *method =
             a->kind == SM_ALTSEC_MAPPING ? sm_map_type_name(a->type) : "invalid_value";
-        if (first_match) {
-            path(o, method, a->samba_strong ? "strong" : "weak", "not_checked", value);
+        const char *strength = a->samba_strong ? "strong" : "weak";
+        if (first_match || (p->mode == 2 && !a->samba_strong)) {
+            path(o, method, strength, "not_checked", value);
             continue;
         }
         bool hit = sm_altsec_matches_samba(a, c);
-        path(o, method, a->samba_strong ? "strong" : "weak", hit ? "match" : "no_match", value);
+        path(o, method, strength, hit ? "match" : "no_match", value);
         if (hit)
             first_match = a;
     }
     const struct sm_sid_carrier *sid;
     const char *sid_method = "sid_extension";
     enum sid_state st = read_sid(x, pe, o, &sid, &sid_method);
-    key_trust_paths(x, o, true);
 
-    /* the binding check (skipped in "none") */
-    if (p->mode == 0) {
+    /* the binding check (skipped in "none", and for key trust without an anchor) */
+    if (x->samba_anchored == 0) {
+        /* key trust: decided above */
+    } else if (p->mode == 0) {
         OUT_REASON(x, o, "binding_not_checked",
                    "strong certificate binding enforcement = none: Samba checks neither "
                    "mappings nor the SID.");
@@ -982,9 +1013,6 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
             OUT_REASON(x, o, "strong_mapping_sid_mismatch",
                        "Allowed through the strong mapping, although the certificate carries "
                        "another SID: Samba checks the SID only when no strong mapping matched.");
-    } else if (x->keytrust_samba) {
-        o->mapping_strength = "strong";
-        o->mapping_method = "key_trust";
     } else if (st == SID_MATCH) {
         o->mapping_strength = "strong";
         o->mapping_method = "sid_extension";
@@ -1000,17 +1028,15 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         } else {
             deny(o, KDC_ERR_CERTIFICATE_MISMATCH);
             OUT_REASON(x, o, "weak_mapping",
-                       p->mode == 2
-                           ? (first_match
-                                  ? "The first altSecurityIdentities value that matches is weak, "
-                                    "and Samba stops at the first match; in full enforcement it "
-                                    "needs a strong mapping or the SID extension."
-                                  : "Samba in full enforcement needs a strong "
-                                    "altSecurityIdentities mapping or the SID extension.")
-                       : first_match ? "Samba in compatibility mode rejects a weak mapping of a "
-                                       "certificate issued before the account existed."
-                                     : "Samba in compatibility mode denies a certificate with "
-                                       "neither an explicit mapping nor a SID.");
+                       p->mode == 2 ? "Samba in full enforcement needs a strong "
+                                      "altSecurityIdentities mapping or the SID extension; it "
+                                      "does not consider weak values."
+                       : first_match
+                           ? "Samba in compatibility mode stops at the first value that "
+                             "matches; this one is weak, and the certificate was issued before "
+                             "the account existed (beyond the backdating compensation)."
+                           : "Samba in compatibility mode denies a certificate with neither an "
+                             "explicit mapping nor a SID.");
             return;
         }
     }
@@ -1078,6 +1104,20 @@ static void cert_names(struct ctx *x)
         if (c->san[i].type == SM_SAN_DNS && !x->dns)
             x->dns = c->san[i].value;
     }
+}
+
+/* Is @c's issuer among @anchors (by subject, and key identifier when both have one)? */
+static int samba_anchored(const struct sm_certs *anchors, const struct sm_cert *c)
+{
+    if (!anchors) /* not given: assumed, but a self-issued certificate is nobody's anchor */
+        return strcmp(c->subject.rfc4514, c->issuer.rfc4514) == 0 ? 0 : -1;
+    for (size_t i = 0; i < anchors->n_certs; i++) {
+        const struct sm_cert *ca = &anchors->certs[i];
+        if (strcmp(ca->subject.rfc4514, c->issuer.rfc4514) == 0 &&
+            (!ca->ski || !c->aki || strcasecmp(ca->ski, c->aki) == 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* Account only: its first readable published certificate. */
@@ -1176,6 +1216,7 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     }
     v->cert = x.cert;
     v->redacted = x.redact;
+    x.samba_anchored = samba_anchored(in->samba_anchors, x.cert);
     if ((r = account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
         (r = key_trust(&x)) < 0)
         goto out_fail;

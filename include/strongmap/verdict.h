@@ -73,7 +73,11 @@ struct sm_verdict_input {
     const char *account;        /**< may be NULL: resolved from the certificate */
     const struct sm_profile *profiles; /**< NULL/0: windows-2022 in mode 2 */
     size_t n_profiles;
-    time_t at;           /**< evaluation time, 0 = now */
+    time_t at;                            /**< evaluation time, 0 = now */
+    const struct sm_certs *samba_anchors; /**< the CA certificates Samba's KDC trusts (its
+                                               pkinit_anchors), or NULL: not known, assumed
+                                               to include the issuer (unless the certificate
+                                               is self-issued) */
     bool redact_account; /**< the caller may not see account data: the verdict then names no
                               account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
                               altSecurityIdentities, key credentials, creation time) in any text,

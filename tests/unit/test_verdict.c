@@ -228,8 +228,8 @@ static const struct row rows[] = {
       NULL, NULL, NULL, "eku_not_logon", "upn_san" },
     { "issuer not in NTAuth: event 21", "certs/ed25519.pem", NULL, "windows-2022", 0, -1, "deny",
       62, 21, "error", NULL, NULL, "issuer_not_in_ntauth", "upn_san" },
-    { "samba does not use NTAuth", "certs/ed25519.pem", NULL, "samba", 0, -1, "allow", 0, 0, NULL,
-      "sid_extension", "strong", NULL, "upn_san" },
+    { "samba: a self-issued certificate is nobody's pkinit anchor", "certs/ed25519.pem", NULL,
+      "samba", 0, -1, "deny", 62, 0, NULL, NULL, NULL, "issuer_not_anchored", "upn_san" },
     /* the implicit UPN: sAMAccountName@<the account's DNS domain> */
     { "implicit UPN, no SID: weak (39)", "verdict/implicit_upn.pem", NULL, "windows-2022", 0, -1,
       "deny", 66, 39, "error", "upn_san", "weak", "weak_mapping", "implicit_upn" },
@@ -266,8 +266,10 @@ static const struct row rows[] = {
       NULL, NULL, NULL, "account_disabled", "named" },
     { "samba: no client EKU check", "certs/eku_server_only.pem", NULL, "samba", 0, -1, "allow", 0,
       0, NULL, "sid_extension", "strong", "eku_not_checked", "upn_san" },
-    { "samba stops at the first match (weak)", "certs/upn_only.pem", "judy", "samba", 0, -1, "deny",
-      66, 0, NULL, NULL, NULL, "weak_mapping", "named" },
+    { "samba full: weak values are not considered", "certs/upn_only.pem", "judy", "samba", 0, -1,
+      "deny", 75, 0, NULL, "X509IssuerSerialNumber", "strong", "samba_upn_required", "named" },
+    { "samba compatibility: the first match decides (weak)", "certs/upn_only.pem", "judy", "samba",
+      1, -1, "deny", 75, 0, NULL, "X509IssuerSubject", "weak", "samba_upn_required", "named" },
     { "windows takes the strong match after a weak one", "certs/upn_only.pem", "judy",
       "windows-2022", 0, -1, "allow", 0, 0, NULL, "X509IssuerSerialNumber", "strong", NULL,
       "named" },
@@ -917,6 +919,78 @@ static void test_redacted(void **state)
     }
 }
 
+/*
+ * Samba's KDC validates a certificate against its pkinit_anchors; only a certificate they do
+ * not validate is tried against msDS-KeyCredentialLink, and then no binding check follows
+ * (observed on Samba 4.24.8 by tests/samba-kdc).
+ */
+static void test_samba_anchors(void **state)
+{
+    (void)state;
+    struct sm_certs *issuing = NULL, *root = NULL, *self = NULL;
+    struct sm_errinfo e = { 0 };
+    size_t len;
+    char *pem = slurp("certs/issuing_ca.pem", &len);
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &issuing, &e), 0);
+    free(pem);
+    pem = slurp("certs/root_ca.pem", &len);
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &root, &e), 0);
+    free(pem);
+    pem = slurp("verdict/whfb.pem", &len);
+    assert_int_equal(sm_certs_parse(pem, len, NULL, &self, &e), 0);
+    free(pem);
+    static const struct {
+        const char *cert, *account, *spec;
+        int anchors; /* 0 issuing CA, 1 root only, 2 the self-signed certificate itself */
+        int kdc;     /* 0: allow */
+        const char *method, *reason;
+    } cases[] = {
+        { "certs/sid_ext.pem", NULL, "samba", 0, 0, "sid_extension", NULL },
+        { "certs/sid_ext.pem", NULL, "samba", 1, 62, NULL, "issuer_not_anchored" },
+        { "certs/sid_ext.pem", NULL, "samba,mode=none", 1, 62, NULL, "issuer_not_anchored" },
+        /* key trust only for a certificate the anchors do not validate, in every mode */
+        { "verdict/whfb.pem", NULL, "samba", 0, 0, "key_trust", "key_trust_unanchored" },
+        { "verdict/whfb.pem", NULL, "samba,mode=compatibility", 0, 0, "key_trust", NULL },
+        { "verdict/whfb.pem", "alice", "samba", 0, 62, NULL, "issuer_not_anchored" },
+        /* validated by the anchors: the link is not looked at, the binding check decides */
+        { "verdict/whfb.pem", NULL, "samba", 2, 66, NULL, "key_trust_not_used" },
+        { "verdict/whfb.pem", NULL, "samba,mode=none", 2, 0, "upn_san", "key_trust_not_used" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sm_profile p;
+        struct sm_certs *c = NULL;
+        assert_int_equal(sm_profile_parse(cases[i].spec, &p, NULL), 0);
+        pem = slurp(cases[i].cert, &len);
+        struct sm_parse_opts po = { .now = AT_2026 };
+        assert_int_equal(sm_certs_parse(pem, len, &po, &c, &e), 0);
+        free(pem);
+        struct sm_verdict_input in = { .cert = &c->certs[0],
+                                       .account = cases[i].account,
+                                       .profiles = &p,
+                                       .n_profiles = 1,
+                                       .at = AT_2026,
+                                       .samba_anchors = cases[i].anchors == 0   ? issuing
+                                                        : cases[i].anchors == 1 ? root
+                                                                                : self };
+        struct sm_verdict *v = NULL;
+        assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+        char codes[512];
+        const char *m = v->primary->mapping_method;
+        if (v->primary->kdc_error.code != cases[i].kdc || v->allow != (cases[i].kdc == 0) ||
+            (cases[i].method ? !m || strcmp(m, cases[i].method) != 0 : m && v->allow) ||
+            (cases[i].reason && !has_reason(v, cases[i].reason)))
+            fail_msg("case %zu (%s %s anchors %d): kdc %d method %s (%s)", i, cases[i].cert,
+                     cases[i].spec, cases[i].anchors, v->primary->kdc_error.code, m ? m : "-",
+                     reason_codes(v, codes, sizeof(codes)));
+        assert_false(has_reason(v, "pkinit_anchors")); /* the anchors were given */
+        sm_verdict_free(v);
+        sm_certs_free(c);
+    }
+    sm_certs_free(issuing);
+    sm_certs_free(root);
+    sm_certs_free(self);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -949,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_lookup_bound),
         cmocka_unit_test(test_profile_specs),
         cmocka_unit_test(test_redacted),
+        cmocka_unit_test(test_samba_anchors),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
