@@ -127,6 +127,18 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
     s->pub.altsec = s->altsec;
     s->pub.n_altsec = n;
 
+    /* key trust credentials (Windows Hello for Business) a Windows KDC would use */
+    size_t n_keys = 0;
+    for (size_t i = 0; i < acc->n_keycreds; i++) {
+        struct sm_keycred *k = NULL;
+        if (sm_keycred_parse(acc->keycreds[i], strlen(acc->keycreds[i]), &k, NULL) == -ENOMEM) {
+            r = -ENOMEM;
+            goto out_fail;
+        }
+        n_keys += k && k->logon_key;
+        sm_keycred_free(k);
+    }
+
     /* every published certificate, through the full verdict */
     size_t nv = 0;
     bool any_strong_cert = false, any_cert_denied = false;
@@ -164,9 +176,15 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         status_reason(s, "strong_mapping",
                       "The account holds a strong altSecurityIdentities value (no published "
                       "certificate to check it against).");
+    } else if (n_keys && nv == 0) {
+        s->pub.readiness = SM_READY;
+        status_reason(s, "key_trust",
+                      "The account holds %zu Windows Hello for Business key trust credential%s "
+                      "(msDS-KeyCredentialLink): a certificate with that key maps strongly.",
+                      n_keys, n_keys == 1 ? "" : "s");
     } else {
         s->pub.readiness = SM_AT_RISK;
-        if (nv == 0 && !strong_value)
+        if (nv == 0 && !strong_value && !n_keys)
             status_reason(s, "no_strong_path",
                           "No strong altSecurityIdentities value and no published certificate: "
                           "a certificate for this account must carry its SID to log on.");

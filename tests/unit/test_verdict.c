@@ -488,6 +488,12 @@ static void test_account_status(void **state)
     assert_int_equal(s->altsec[1]->kind, SM_ALTSEC_NOT_X509);
     sm_account_status_free(s);
 
+    /* key trust: kate has Windows Hello for Business credentials and nothing else */
+    assert_int_equal(sm_account_status(dir, "kate", NULL, 0, AT_2026, &s, &e), 0);
+    assert_int_equal(s->readiness, SM_READY);
+    assert_string_equal(s->reasons[0].code, "key_trust");
+    sm_account_status_free(s);
+
     assert_int_equal(sm_account_status(dir, "nobody-here", NULL, 0, AT_2026, &s, &e), 0);
     assert_null(s->account);
     assert_int_equal(s->readiness, SM_BLOCKED);
