@@ -416,7 +416,7 @@ static int open_dir(const struct opts *o, struct sm_dir **ret)
     int r;
 
     if (o->dir.password_file &&
-        opt_read_password(o->dir.password_file, &password, err, sizeof(err)) < 0)
+        opt_read_password(o->dir.password_file, NULL, NULL, &password, err, sizeof(err)) < 0)
         return fail("--ldap-password-file: %s", err);
     r = opt_dir_open(&o->dir, password, false, ret, &e);
     password = opt_password_free(password);

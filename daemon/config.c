@@ -25,6 +25,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "fileperm.h"
 #include "listen.h"
 #include "log.h"
 
@@ -814,6 +815,9 @@ int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e)
                  CFG_FILE_MAX);
         r = -EINVAL;
         goto out;
+    } else if ((r = fperm_check(&st, path, FPERM_CONFIG, FPERM_NO_UID, e->text, sizeof(e->text))) <
+               0) {
+        goto out; /* writable by others, or theirs */
     }
     buf = malloc((size_t)st.st_size + 1);
     if (!buf) {

@@ -157,8 +157,9 @@ struct cfg *cfg_free(struct cfg *c);
 
 /**
  * Read the file at @path (a regular file of at most CFG_FILE_MAX bytes) into @c. Relative paths
- * in it are taken relative to the file's directory. Returns 0, -errno (unreadable) or -EINVAL
- * (the first error, with its line).
+ * in it are taken relative to the file's directory. Returns 0, -errno (unreadable), -EPERM (a
+ * file others may write, or another user's: fileperm.h) or -EINVAL (the first error, with its
+ * line).
  */
 int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e);
 

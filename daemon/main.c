@@ -46,6 +46,7 @@
 #include "api.h"
 #include "config.h"
 #include "dirpool.h"
+#include "fileperm.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
@@ -105,7 +106,8 @@ static struct cfg *boot;         /* the configuration started with: restart-only
 static struct snapshot *current; /* the configuration in force */
 static struct api *servers[MAX_SERVERS];
 static size_t n_servers;
-static bool loopback_only; /* every listening socket is on a loopback address */
+static bool loopback_only;               /* every listening socket is on a loopback address */
+static uid_t service_uid = FPERM_NO_UID; /* user=, resolved: may own the files named */
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
@@ -311,6 +313,67 @@ out:
 
 /* ---- files named by the configuration ----------------------------------------------------- */
 
+/*
+ * Owner and mode of the file at @path (status @st) for what it holds (fileperm.h): a warning is
+ * logged, a refusal returned (-EPERM, "@where: why" in @err).
+ */
+static int perm_check(const struct stat *st, const char *path, enum fperm_kind kind,
+                      const char *where, char *err, size_t size)
+{
+    char msg[512];
+    int r = fperm_check(st, path, kind, service_uid, msg, sizeof(msg));
+
+    if (r == FPERM_WARN)
+        log_warnx("%s: %s", where, msg);
+    else if (r < 0)
+        snprintf(err, size, "%s: %s", where, msg);
+    return r < 0 ? r : 0;
+}
+
+/* The same by path, for files a library opens itself; a missing file is left to it. */
+static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path,
+                           enum fperm_kind kind, char *err, size_t size)
+{
+    char where[CFG_ERR_MAX / 2];
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return 0;
+    return perm_check(&st, path, kind, cfg_where(c, id, where, sizeof(where)), err, size);
+}
+
+/* opt_read_password()'s check of the bind password file. */
+static int password_check(const struct stat *st, const char *path, void *arg, char *err,
+                          size_t size)
+{
+    (void)arg;
+    return fperm_check(st, path, FPERM_SECRET, service_uid, err, size) < 0 ? -EPERM : 0;
+}
+
+/*
+ * The files @c names that libraries open themselves: the LDIF export, the LDAP CA bundle, the
+ * Kerberos keytab (KRB5_CLIENT_KTNAME, with GSSAPI) and the decision log (when it exists).
+ */
+static int check_named_files(const struct cfg *c, char *err, size_t size)
+{
+    const char *kt = getenv("KRB5_CLIENT_KTNAME");
+    int r = 0;
+
+    if (c->ldif)
+        r = perm_check_path(c, CFG_LDIF, c->ldif, FPERM_DATA, err, size);
+    if (r == 0 && c->ldap_ca_file)
+        r = perm_check_path(c, CFG_LDAP_CA_FILE, c->ldap_ca_file, FPERM_DATA, err, size);
+    if (r == 0 && c->ldap_sasl_mech && kt) {
+        if (strncmp(kt, "FILE:", 5) == 0)
+            kt += 5;
+        if (kt[0] == '/')
+            r = perm_check_path(c, CFG_LDAP_SASL_MECH, kt, FPERM_SECRET, err, size);
+    }
+    if (r == 0 && c->decision_log)
+        r = perm_check_path(c, CFG_DECISION_LOG, c->decision_log, FPERM_DATA, err, size);
+    return r;
+}
+
 struct tls_files {
     char *cert, *key, *client_ca; /* NUL-terminated PEM, or NULL */
     size_t key_size;
@@ -352,6 +415,9 @@ static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const
         r = -EINVAL;
         goto out;
     }
+    if ((r = perm_check(&st, path, id == CFG_TLS_KEY ? FPERM_SECRET : FPERM_DATA, where, err,
+                        size)) < 0)
+        goto out;
     cap = (size_t)st.st_size + 1;
     buf = calloc(1, cap);
     if (!buf) {
@@ -483,10 +549,12 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
 
     cfg_dir(c, &d);
     *ret = NULL;
+    if ((r = check_named_files(c, err, size)) < 0)
+        return r;
     if (!opt_dir_configured(&d))
         return 0;
     if (d.password_file) {
-        r = opt_read_password(d.password_file, &password, perr, sizeof(perr));
+        r = opt_read_password(d.password_file, password_check, NULL, &password, perr, sizeof(perr));
         if (r < 0) {
             snprintf(err, size, "%s: %s",
                      cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), perr);
@@ -926,9 +994,6 @@ static void check_only(struct cfg *c)
             check_unauthenticated(c, c->listen[i], err, sizeof(err)) < 0)
             goto out_fail;
     }
-    if ((r = tls_files_read(c, &tls, err, sizeof(err))) < 0)
-        goto out_fail;
-    tls_files_free(&tls);
     if (c->user) {
         char why[256];
 
@@ -936,7 +1001,11 @@ static void check_only(struct cfg *c)
             snprintf(err, sizeof(err), "%s: %s", cfg_where(c, CFG_USER, where, sizeof(where)), why);
             goto out_fail;
         }
+        service_uid = pd.uid;
     }
+    if ((r = tls_files_read(c, &tls, err, sizeof(err))) < 0)
+        goto out_fail;
+    tls_files_free(&tls);
     if (c->decision_log) {
         char *dirname = strdup(c->decision_log), *slash = dirname ? strrchr(dirname, '/') : NULL;
         struct stat st;
@@ -1028,6 +1097,7 @@ int main(int argc, char **argv)
     if (boot->user) {
         if (privdrop_resolve(boot->user, boot->group, &pd, err, sizeof(err)) < 0)
             fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), err);
+        service_uid = pd.uid;
         if (geteuid() == 0)
             drop = true;
         else if (geteuid() != pd.uid)

@@ -99,7 +99,8 @@ int opt_dir_check(const struct opt_dir *d, char *err, size_t size)
     return 0;
 }
 
-int opt_read_password(const char *path, char **ret, char *err, size_t size)
+int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret, char *err,
+                      size_t size)
 {
     struct stat st;
     char *buf = NULL;
@@ -121,6 +122,8 @@ int opt_read_password(const char *path, char **ret, char *err, size_t size)
         r = fail(err, size, "%s: not a regular file of at most %d bytes", path, OPT_PASSWORD_MAX);
         goto out;
     }
+    if (check && (r = check(&st, path, arg, err, size)) < 0)
+        goto out;
     buf = malloc(OPT_PASSWORD_MAX + 2);
     if (!buf) {
         r = -ENOMEM;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <time.h>
 
+struct stat;
+
 #include <strongmap/dir.h>
 #include <strongmap/verdict.h>
 
@@ -80,13 +82,19 @@ int opt_dir_check(const struct opt_dir *d, char *err, size_t size);
 /** A directory was configured (--ldif or --ldap-uri). */
 bool opt_dir_configured(const struct opt_dir *d);
 
+/** A check of a file's fstat() before it is read: 0, or a negative code with @err filled. */
+typedef int opt_file_check(const struct stat *st, const char *path, void *arg, char *err,
+                           size_t size);
+
 /**
  * Read a bind password from @path: a regular file of at most OPT_PASSWORD_MAX bytes, one
- * trailing "\n" (or "\r\n") removed, not empty, no NUL. *@ret is malloc()ed: release it with
- * opt_password_free(), which wipes it first. Errors: -errno (with the file's name in @err) or
- * -EINVAL.
+ * trailing "\n" (or "\r\n") removed, not empty, no NUL. @check (NULL: none) is called with
+ * @arg and the open file's status before anything is read; its error refuses the file. *@ret is
+ * malloc()ed: release it with opt_password_free(), which wipes it first. Errors: -errno (with
+ * the file's name in @err), -EINVAL, or @check's.
  */
-int opt_read_password(const char *path, char **ret, char *err, size_t size);
+int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret, char *err,
+                      size_t size);
 
 /** Wipe and free a password from opt_read_password(); NULL is fine. Returns NULL. */
 char *opt_password_free(char *password);

@@ -846,6 +846,7 @@ else
     # ---- wrong password: the verdict is a directory error, not a crash or an "allow"
     CUR=badpw
     printf 'wrong-password' >"$WORK/bad.pw"
+    chmod 600 "$WORK/bad.pw" # strongmapd refuses a password file others can read
     if start_daemon badpw -- --ldap-uri ldaps://127.0.0.1 --ldap-base "$BASE" --ldap-bind-dn "$ADMIN_DN" \
         --ldap-password-file "$WORK/bad.pw" --ldap-ca-file "$PKI/tls_ca.pem"; then
         http readyz GET /readyz

@@ -9,6 +9,9 @@ protocols and privileges.
                 directory keeps the running configuration (logged); restart-only directives are
                 ignored; RELOADING=1 + MONOTONIC_USEC and READY=1 on a fake NOTIFY_SOCKET
   TReloadLoad   8 keep-alive clients, thousands of requests, 20 reloads: no request fails
+  TPerms        (root only) owners and modes of the configuration, the TLS key, the bind
+                password, the keytab and the other files named: refused or warned about by -n,
+                at start and at a reload
   TTls          the cipher suites HTTPS offers, probed with openssl s_client and gnutls-cli:
                 forward-secret AEAD only by default; [tls] priorities, checked by -n
   TSocket       socket activation: LISTEN_FDS / LISTEN_PID with the sockets at fd 3.., through
@@ -269,6 +272,8 @@ class TConfig(Base):
         shutil.copy(src("examples", "demo.ldif"), ldif)
         empty_pw = self.conf("", "empty.pw")
         notpem = self.conf("not a key\n", "key.txt")
+        for secret in (empty_pw, notpem):
+            os.chmod(secret, 0o600)
         bad_ldif = src("tests", "data", "dir", "bad_syntax.ldif")
         long_line = "[directory]\nldap_base = " + "dc=x," * 60 + "dc=com\n"
         cases = [
@@ -309,7 +314,7 @@ class TConfig(Base):
              "ldap_sasl_mech = PLAIN\n", 4, "only GSSAPI"),
             ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=x\n"
              "ldap_bind_dn = cn=x\nldap_password_file = %s\nldap_starttls = yes\n" % empty_pw,
-             5, "empty"),
+             5, "the password is empty"),
             ("[directory]\nconnect_timeout = 50ms\n", 2, "50ms is below the minimum 100ms"),
             ("[directory]\nop_timeout = 5 minutes\n", 2, "is not a time"),
             ("[directory]\nldif = /nonexistent.ldif\n", 2, "ldif: cannot read the LDIF export"),
@@ -883,6 +888,167 @@ class TTls(Base):
         p = self.run_daemon("-n", "-c", "/dev/null", "--tls-priorities", "NORMAL:%NOPE")
         self.assertEqual(p.returncode, 2, p.stderr)  # a bad flag value: a usage error
         self.assertIn(b"--tls-priorities: GnuTLS refuses", p.stderr)
+
+
+# ---- permissions of the files named ---------------------------------------------------------
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root (files of other owners and groups)")
+class TPerms(Base):
+    """Issue 15 point 9: owners and modes of the configuration, the secrets (TLS key, bind
+    password, keytab) and the other files named, checked as OpenSSH checks its keys and
+    configuration; by -n, at start and at a reload."""
+
+    def setUp(self):
+        super().setUp()
+        self.nobody = pwd.getpwnam("nobody")
+        self.other_gid = grp.getgrnam("daemon").gr_gid  # nobody's own group, nor root's
+        self.key = os.path.join(self.tmp, "key.pem")
+        self.cert = os.path.join(self.tmp, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "2", "-keyout", self.key, "-out", self.cert],
+                       check=True, capture_output=True)
+        self.pw = self.conf("secret\n", "bind.pw")
+        self.ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), self.ldif)
+        for path, mode in ((self.key, 0o600), (self.pw, 0o600), (self.cert, 0o644),
+                           (self.ldif, 0o644)):
+            os.chmod(path, mode)
+
+    def set(self, path, mode, uid=0, gid=0):
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+
+    def check(self, text, *flags, env=None):
+        p = self.run_daemon("-n", "-c", self.conf(text, "check.conf"), *flags, env=env)
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+
+    def tls_conf(self):
+        return "[tls]\ncert = %s\nkey = %s\n" % (self.cert, self.key)
+
+    def ldap_conf(self, extra=""):
+        return ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=example,dc=com\n"
+                "ldap_bind_dn = cn=svc,dc=example,dc=com\nldap_password_file = %s\n"
+                "ldap_starttls = yes\n%s" % (self.pw, extra))
+
+    def test_configuration_file(self):
+        nobody, other = self.nobody.pw_uid, self.other_gid
+        cases = [  # mode, uid, gid, refused because
+            (0o644, 0, 0, None), (0o640, 0, other, None), (0o600, 0, 0, None),
+            (0o664, 0, 0, None),  # root's own group
+            (0o666, 0, 0, "is writable by everyone (mode 0666): chmod o-w"),
+            (0o646, 0, 0, "is writable by everyone"),
+            (0o664, 0, other, "is writable by group %d (mode 0664), not its owner's own group: "
+                              "chmod g-w" % other),
+            (0o644, nobody, 0, "belongs to uid %d, neither root nor the user strongmapd runs "
+                               "as" % nobody),
+        ]
+        for mode, uid, gid, why in cases:
+            with self.subTest(mode=oct(mode), uid=uid, gid=gid):
+                path = self.conf("[server]\nthreads = 1\n", "perm.conf")
+                self.set(path, mode, uid, gid)
+                for opt in ("-n", "-p"):
+                    p = self.run_daemon(opt, "-c", path)
+                    err = p.stderr.decode()
+                    if why is None:
+                        self.assertEqual(p.returncode, 0, err)
+                    else:
+                        self.assertEqual(p.returncode, 1, err)
+                        self.assertIn(f"strongmapd: {path} {why}", err)
+
+    def test_secrets(self):
+        nobody, other = self.nobody.pw_uid, self.other_gid
+        user = "[server]\nuser = nobody\n"  # strongmapd would switch to nobody
+        cases = [  # mode, uid, gid, configuration, refused because (None: fine)
+            (0o600, 0, 0, "", None), (0o400, 0, 0, "", None),
+            (0o640, 0, other, "", None),  # root:strongmapd 0640, as the unit needs
+            (0o600, nobody, other, user, None),
+            (0o640, nobody, self.nobody.pw_gid, user, None),  # nobody's own group
+            (0o644, 0, 0, "", "holds a secret and is readable by everyone (mode 0644): "
+                              "chmod 0600"),
+            (0o604, 0, 0, "", "holds a secret and is readable by everyone"),
+            (0o666, 0, 0, "", "holds a secret and is writable by everyone (mode 0666)"),
+            (0o660, 0, other, "", "holds a secret and is writable by group %d" % other),
+            (0o640, nobody, other, user, "holds a secret, belongs to uid %d and is readable by "
+                                         "group %d (mode 0640): chmod 0600 it" % (nobody, other)),
+            (0o600, nobody, 0, "", "holds a secret and belongs to uid %d, neither root nor the "
+                                   "user strongmapd runs as" % nobody),
+        ]
+        for name, path, key in (("TLS key", self.key, "key"),
+                                ("bind password", self.pw, "ldap_password_file")):
+            for mode, uid, gid, conf, why in cases:
+                with self.subTest(file=name, mode=oct(mode), uid=uid, gid=gid, conf=conf):
+                    self.set(path, mode, uid, gid)
+                    rc, err = self.check(conf + self.tls_conf() + self.ldap_conf())
+                    if why is None:
+                        self.assertEqual(rc, 0, err)
+                        self.assertEqual(err, "configuration OK\n")
+                    else:
+                        self.assertEqual(rc, 1, err)
+                        self.assertRegex(err, r"^strongmapd: .*check\.conf:\d+: %s: %s %s" % (
+                            key, re.escape(path), re.escape(why)))
+            self.set(path, 0o600)
+        # a Kerberos keytab (KRB5_CLIENT_KTNAME) is a secret too
+        keytab = os.path.join(self.tmp, "svc.keytab")
+        with open(keytab, "wb") as f:
+            f.write(b"\x05\x02")
+        os.chmod(keytab, 0o644)
+        env = env_for()
+        env["KRB5_CLIENT_KTNAME"] = "FILE:" + keytab
+        rc, err = self.check("[directory]\nldap_uri = ldap://dc1.example.com\n"
+                             "ldap_base = dc=example,dc=com\nldap_sasl_mech = GSSAPI\n", env=env)
+        self.assertEqual(rc, 1, err)
+        self.assertIn(f"ldap_sasl_mech: {keytab} holds a secret and is readable by everyone", err)
+
+    def test_other_files(self):
+        nobody, other = self.nobody.pw_uid, self.other_gid
+        log = os.path.join(self.tmp, "decisions.jsonl")
+        open(log, "w", encoding="ascii").close()
+        for name, path, text, key in (
+                ("certificate", self.cert, self.tls_conf(), "cert"),
+                ("client CA", self.cert, self.tls_conf() + "client_ca = %s\n" % self.cert,
+                 "cert"),
+                ("LDIF", self.ldif, "[directory]\nldif = %s\n" % self.ldif, "ldif"),
+                ("LDAP CA", self.cert, self.ldap_conf("ldap_ca_file = %s\n" % self.cert),
+                 "cert|ldap_ca_file"),
+                ("decision log", log, "[log]\ndecision_log = %s\n" % log, "decision_log")):
+            with self.subTest(file=name):
+                self.set(path, 0o666)
+                rc, err = self.check(text)
+                self.assertEqual(rc, 1, err)
+                self.assertRegex(err, r"^strongmapd: .*check\.conf:\d+: (%s): %s is writable by "
+                                 r"everyone \(mode 0666\)" % (key, re.escape(path)))
+                # group-writable or another owner: a warning, not a refusal
+                for mode, uid, gid, why in ((0o664, 0, other, "is writable by group %d" % other),
+                                            (0o644, nobody, 0, "belongs to uid %d" % nobody)):
+                    self.set(path, mode, uid, gid)
+                    rc, err = self.check(text)
+                    self.assertEqual(rc, 0, err)
+                    self.assertRegex(err, r"(?m)^<4>.*check\.conf:\d+: (%s): %s %s" % (
+                        key, re.escape(path), re.escape(why)))
+                self.set(path, 0o644)
+
+    def test_start_and_reload(self):
+        """Not only -n: the start refuses an open key, a reload an open password or LDIF."""
+        self.set(self.key, 0o644)
+        p = self.run_daemon("-c", self.conf(self.tls_conf() + "[server]\nlisten = 127.0.0.1:0\n"),
+                            *ROOT_OK)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"holds a secret and is readable by everyone (mode 0644)", p.stderr)
+        self.set(self.key, 0o600)
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\n[auth]\ntoken = ops:%s:check\n%s"
+                         % (TOKEN_HASH, self.ldap_conf()))
+        d = self.start("-c", path, *ROOT_OK)
+        self.set(self.pw, 0o644)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: .*ldap_password_file: "
+                   + re.escape(self.pw) + r" holds a secret and is readable by everyone")
+        self.set(path, 0o666)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: "
+                   + re.escape(path) + r" is writable by everyone")
+        self.stop(d)
 
 
 # ---- socket activation ---------------------------------------------------------------------
