@@ -92,25 +92,10 @@ static void usage(FILE *f)
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Length of a valid UTF-8 sequence at @p (at most @n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-        return 0;
-    return len;
-}
-
 /*
  * One line on stderr; returns the exit status for bad input. Arguments may quote user input:
- * control characters and bytes that are not UTF-8 are written as \xHH so the message stays one
- * line of valid text.
+ * control characters and bytes that are not UTF-8 are written as \xhh (text_escaped()) so the
+ * message stays one line of valid text.
  */
 static int fail(const char *fmt, ...)
 {
@@ -120,18 +105,7 @@ static int fail(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     fprintf(stderr, "%s: ", progname);
-    const unsigned char *p = (const unsigned char *)msg;
-    size_t n = strlen(msg);
-    for (size_t i = 0; i < n;) {
-        size_t l = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 1;
-        if (p[i] < 0x20 || p[i] == 0x7f || l == 0) {
-            fprintf(stderr, "\\x%02X", p[i]);
-            i++;
-        } else {
-            fwrite(p + i, 1, l, stderr);
-            i += l;
-        }
-    }
+    text_escaped(stderr, msg, strlen(msg));
     fputc('\n', stderr);
     return EXIT_INPUT;
 }
@@ -227,12 +201,12 @@ static int cmd_inspect(int argc, char **argv, const struct opts *o)
         if (certs->n_errors) {
             status = EXIT_INPUT;
             for (size_t k = 0; k < certs->n_errors; k++)
-                fprintf(stderr, "%s: %s: block %u: %s\n", progname, path ? path : "stdin",
-                        certs->errors[k].index, certs->errors[k].message);
+                text_printf(stderr, "%s: %s: block %u: %s\n", progname, path ? path : "stdin",
+                            certs->errors[k].index, certs->errors[k].message);
         }
         if (o->text) {
             if (nfiles > 1)
-                printf("==> %s <==\n", path);
+                text_printf(stdout, "==> %s <==\n", path);
             text_certs(stdout, certs);
         } else {
             char *json;

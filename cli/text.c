@@ -1,17 +1,109 @@
-/* cli/text.c - human-readable output. The JSON documents are the contract; this is a view. */
+/*
+ * cli/text.c - human-readable output. The JSON documents are the contract; this is a view.
+ *
+ * Every line goes through text_printf(): what certificates and directories bring (names, SANs,
+ * DNs, account names, findings quoting them) may hold bytes a terminal acts on, so everything
+ * but printable text is written as \xNN, as the daemon's logs do (these keep printable UTF-8).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "text.h"
 
+/* Length of a valid UTF-8 sequence at @p (at most @n bytes), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
+
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/*
+ * A code point a terminal acts on or that changes how the text around it reads: C0 and C1
+ * controls, DEL, LINE and PARAGRAPH SEPARATOR, the bidirectional marks, embeddings, overrides
+ * and isolates (Unicode UAX #9).
+ */
+static bool unsafe(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+           cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void text_escaped(FILE *f, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; i < len;) {
+        size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, len - i);
+        uint32_t cp = p[i];
+
+        if (l > 1) {
+            cp &= 0x7fu >> l;
+            for (size_t k = 1; k < l; k++)
+                cp = cp << 6 | (p[i + k] & 0x3fu);
+        }
+        if (l == 0 || unsafe(cp)) {
+            for (size_t k = 0; k < (l ? l : 1); k++)
+                fprintf(f, "\\x%02x", p[i + k]);
+            i += l ? l : 1;
+        } else {
+            fwrite(p + i, 1, l, f);
+            i += l;
+        }
+    }
+}
+
+void text_printf(FILE *f, const char *fmt, ...)
+{
+    char small[512], *buf = small;
+    size_t flen = strlen(fmt);
+    bool newline = flen > 0 && fmt[flen - 1] == '\n';
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(small)) {
+        buf = malloc((size_t)n + 1);
+        if (!buf) {
+            fputs("(out of memory)\n", f);
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    text_escaped(f, buf, (size_t)n - newline);
+    if (newline)
+        fputc('\n', f);
+    if (buf != small)
+        free(buf);
+}
+
 static void findings(FILE *f, const struct sm_findings *fs, const char *indent)
 {
     for (size_t i = 0; i < fs->n; i++) {
         const struct sm_finding *x = &fs->v[i];
-        fprintf(f, "%s[%s] %s: %s\n", indent, sm_severity_name(x->severity), x->code, x->message);
+        text_printf(f, "%s[%s] %s: %s\n", indent, sm_severity_name(x->severity), x->code,
+                    x->message);
         if (x->fix)
-            fprintf(f, "%s    fix: %s\n", indent, x->fix);
+            text_printf(f, "%s    fix: %s\n", indent, x->fix);
     }
 }
 
@@ -36,12 +128,12 @@ static void carrier(FILE *f, const char *label, const struct sm_sid_carrier *c)
 {
     char t[SM_SID_TEXT_MAX];
     switch (c->status) {
-    case SM_SID_ABSENT: fprintf(f, "    %-10s absent\n", label); break;
+    case SM_SID_ABSENT: text_printf(f, "    %-10s absent\n", label); break;
     case SM_SID_VALID:
-        fprintf(f, "    %-10s %s%s\n", label, sm_sid_format(&c->sid, t, sizeof(t)),
-                c->critical ? " (critical)" : "");
+        text_printf(f, "    %-10s %s%s\n", label, sm_sid_format(&c->sid, t, sizeof(t)),
+                    c->critical ? " (critical)" : "");
         break;
-    case SM_SID_MALFORMED: fprintf(f, "    %-10s MALFORMED: %s\n", label, c->reason); break;
+    case SM_SID_MALFORMED: text_printf(f, "    %-10s MALFORMED: %s\n", label, c->reason); break;
     }
 }
 
@@ -49,55 +141,56 @@ void text_certs(FILE *f, const struct sm_certs *certs)
 {
     for (size_t i = 0; i < certs->n_certs; i++) {
         const struct sm_cert *c = &certs->certs[i];
-        fprintf(f, "Certificate %u\n", c->index);
-        fprintf(f, "  Subject    %s\n", c->subject.rfc4514);
-        fprintf(f, "  Issuer     %s\n", c->issuer.rfc4514);
-        fprintf(f, "  Serial     %s\n", c->serial);
-        fprintf(f, "  Validity   %s .. %s\n", c->not_before, c->not_after);
-        fprintf(f, "  Key        %s %u%s%s\n", c->key_type, c->key_bits, c->key_curve ? " " : "",
-                c->key_curve ? c->key_curve : "");
-        fprintf(f, "  SHA-1      %s\n", c->sha1);
-        fprintf(f, "  SKI        %s\n", c->ski ? c->ski : "(none)");
+        text_printf(f, "Certificate %u\n", c->index);
+        text_printf(f, "  Subject    %s\n", c->subject.rfc4514);
+        text_printf(f, "  Issuer     %s\n", c->issuer.rfc4514);
+        text_printf(f, "  Serial     %s\n", c->serial);
+        text_printf(f, "  Validity   %s .. %s\n", c->not_before, c->not_after);
+        text_printf(f, "  Key        %s %u%s%s\n", c->key_type, c->key_bits,
+                    c->key_curve ? " " : "", c->key_curve ? c->key_curve : "");
+        text_printf(f, "  SHA-1      %s\n", c->sha1);
+        text_printf(f, "  SKI        %s\n", c->ski ? c->ski : "(none)");
         for (size_t k = 0; k < c->n_san; k++)
-            fprintf(f, "  SAN        %s %s%s%s\n", san_label(c->san[k].type), c->san[k].value,
-                    c->san[k].oid && c->san[k].type == SM_SAN_OTHER ? " oid " : "",
-                    c->san[k].oid && c->san[k].type == SM_SAN_OTHER ? c->san[k].oid : "");
-        fprintf(f, "  SID        ");
+            text_printf(f, "  SAN        %s %s%s%s\n", san_label(c->san[k].type), c->san[k].value,
+                        c->san[k].oid && c->san[k].type == SM_SAN_OTHER ? " oid " : "",
+                        c->san[k].oid && c->san[k].type == SM_SAN_OTHER ? c->san[k].oid : "");
+        text_printf(f, "  SID        ");
         if (c->sid.source == SM_SID_SOURCE_NONE)
-            fprintf(f, "none\n");
+            text_printf(f, "none\n");
         else
-            fprintf(f, "%s from the %s\n", sm_sid_status_name(c->sid.status),
-                    c->sid.source == SM_SID_SOURCE_EXTENSION ? "extension" : "SAN URI");
+            text_printf(f, "%s from the %s\n", sm_sid_status_name(c->sid.status),
+                        c->sid.source == SM_SID_SOURCE_EXTENSION ? "extension" : "SAN URI");
         carrier(f, "extension", &c->sid.extension);
         carrier(f, "SAN URI", &c->sid.uri);
-        fprintf(f, "  EKU        ");
+        text_printf(f, "  EKU        ");
         if (!c->has_eku)
-            fprintf(f, "(no extension: any purpose)");
+            text_printf(f, "(no extension: any purpose)");
         for (size_t k = 0; k < c->n_eku; k++) {
             const char *nm = sm_oid_name(c->eku[k]);
-            fprintf(f, "%s%s", k ? ", " : "", nm ? nm : c->eku[k]);
+            text_printf(f, "%s%s", k ? ", " : "", nm ? nm : c->eku[k]);
         }
         fputc('\n', f);
         if (c->has_template)
-            fprintf(f, "  Template   %s%s%s\n", c->tmpl.name ? c->tmpl.name : "",
-                    c->tmpl.name && c->tmpl.oid ? " " : "", c->tmpl.oid ? c->tmpl.oid : "");
-        fprintf(f, "  altSecurityIdentities a DC builds for it:\n");
+            text_printf(f, "  Template   %s%s%s\n", c->tmpl.name ? c->tmpl.name : "",
+                        c->tmpl.name && c->tmpl.oid ? " " : "", c->tmpl.oid ? c->tmpl.oid : "");
+        text_printf(f, "  altSecurityIdentities a DC builds for it:\n");
         for (size_t k = 0; k < c->n_mappings; k++) {
             const struct sm_mapping *m = &c->mappings[k];
-            fprintf(f, "    %-6s %-22s %s\n", sm_map_type_strong(m->type) ? "strong" : "weak",
-                    sm_map_type_name(m->type), m->value);
+            text_printf(f, "    %-6s %-22s %s\n", sm_map_type_strong(m->type) ? "strong" : "weak",
+                        sm_map_type_name(m->type), m->value);
             if (m->samba)
-                fprintf(f, "    %-6s %-22s %s\n", "", "(Samba)", m->samba);
+                text_printf(f, "    %-6s %-22s %s\n", "", "(Samba)", m->samba);
         }
         if (c->findings.n) {
-            fprintf(f, "  Findings:\n");
+            text_printf(f, "  Findings:\n");
             findings(f, &c->findings, "    ");
         }
         if (i + 1 < certs->n_certs)
             fputc('\n', f);
     }
     for (size_t i = 0; i < certs->n_errors; i++)
-        fprintf(f, "Block %u: not read: %s\n", certs->errors[i].index, certs->errors[i].message);
+        text_printf(f, "Block %u: not read: %s\n", certs->errors[i].index,
+                    certs->errors[i].message);
 }
 
 static void altsec_lines(FILE *f, struct sm_altsec *const *vals, size_t n,
@@ -105,21 +198,21 @@ static void altsec_lines(FILE *f, struct sm_altsec *const *vals, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         const struct sm_altsec *v = vals[i];
-        fprintf(f, "%s%s\n", in, v->value);
+        text_printf(f, "%s%s\n", in, v->value);
         switch (v->kind) {
         case SM_ALTSEC_MAPPING:
-            fprintf(f, "%s  %s, %s\n", in, sm_map_type_name(v->type),
-                    v->strong ? "strong" : "weak");
+            text_printf(f, "%s  %s, %s\n", in, sm_map_type_name(v->type),
+                        v->strong ? "strong" : "weak");
             break;
-        case SM_ALTSEC_NOT_X509: fprintf(f, "%s  not a certificate mapping\n", in); break;
+        case SM_ALTSEC_NOT_X509: text_printf(f, "%s  not a certificate mapping\n", in); break;
         case SM_ALTSEC_INVALID:
-            fprintf(f, "%s  never matches on Windows: %s\n", in, v->invalid_reason);
+            text_printf(f, "%s  never matches on Windows: %s\n", in, v->invalid_reason);
             break;
         }
         if (cert)
-            fprintf(f, "%s  matches the certificate: Windows %s, Samba %s\n", in,
-                    sm_altsec_matches(v, cert) ? "yes" : "no",
-                    sm_altsec_matches_samba(v, cert) ? "yes" : "no");
+            text_printf(f, "%s  matches the certificate: Windows %s, Samba %s\n", in,
+                        sm_altsec_matches(v, cert) ? "yes" : "no",
+                        sm_altsec_matches_samba(v, cert) ? "yes" : "no");
         char ind[16];
         snprintf(ind, sizeof(ind), "%s  ", in);
         findings(f, &v->findings, ind);
@@ -139,7 +232,7 @@ void text_sid(FILE *f, const char *json)
     json_object_foreach(root, key, val)
     {
         if (json_is_string(val))
-            fprintf(f, "%-26s %s\n", key, json_string_value(val));
+            text_printf(f, "%-26s %s\n", key, json_string_value(val));
     }
     json_decref(root);
 }
@@ -150,29 +243,30 @@ static void account_lines(FILE *f, const char *label, const struct sm_account *a
 {
     char sid[SM_SID_TEXT_MAX];
 
-    fprintf(f, "%-12s %s\n", label, a->dn);
-    fprintf(f, "%-12s sAMAccountName %s, UPN %s, SID %s, %s%s\n", "", a->sam ? a->sam : "-",
-            a->upn ? a->upn : "-", a->has_sid ? sm_sid_format(&a->sid, sid, sizeof(sid)) : "-",
-            a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "disabled" : "enabled",
-            a->is_computer ? ", computer" : "");
+    text_printf(f, "%-12s %s\n", label, a->dn);
+    text_printf(f, "%-12s sAMAccountName %s, UPN %s, SID %s, %s%s\n", "", a->sam ? a->sam : "-",
+                a->upn ? a->upn : "-", a->has_sid ? sm_sid_format(&a->sid, sid, sizeof(sid)) : "-",
+                a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "disabled" : "enabled",
+                a->is_computer ? ", computer" : "");
 }
 
 static void reasons(FILE *f, const struct sm_reason *r, size_t n, const char *indent)
 {
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s[%s] %s\n", indent, r[i].code, r[i].message);
+        text_printf(f, "%s[%s] %s\n", indent, r[i].code, r[i].message);
 }
 
 /* "DENY  66 KDC_ERR_CERTIFICATE_MISMATCH, event 39 (error); weak upn_san" */
 static void outcome_line(FILE *f, const struct sm_profile_outcome *o)
 {
-    fprintf(f, "%-5s", o->allow ? "ALLOW" : "DENY");
+    text_printf(f, "%-5s", o->allow ? "ALLOW" : "DENY");
     if (o->kdc_error.code)
-        fprintf(f, "  %d %s", o->kdc_error.code, o->kdc_error.name);
+        text_printf(f, "  %d %s", o->kdc_error.code, o->kdc_error.name);
     if (o->event.id)
-        fprintf(f, "%s event %d (%s)", o->kdc_error.code ? "," : " ", o->event.id, o->event.level);
+        text_printf(f, "%s event %d (%s)", o->kdc_error.code ? "," : " ", o->event.id,
+                    o->event.level);
     if (o->mapping_strength)
-        fprintf(f, "; %s %s", o->mapping_strength, o->mapping_method);
+        text_printf(f, "; %s %s", o->mapping_strength, o->mapping_method);
     fputc('\n', f);
 }
 
@@ -193,69 +287,70 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
     const struct sm_remediation *r = &v->remediation;
     const char *reissue = reissue_text(r);
 
-    fprintf(f, "%-12s %s on %s (mode %d, backdating %ld s)\n", "Verdict",
-            v->allow ? "ALLOW" : "DENY", sm_profile_name(p->profile.kind), p->profile.mode,
-            p->profile.backdating_s);
+    text_printf(f, "%-12s %s on %s (mode %d, backdating %ld s)\n", "Verdict",
+                v->allow ? "ALLOW" : "DENY", sm_profile_name(p->profile.kind), p->profile.mode,
+                p->profile.backdating_s);
     if (p->kdc_error.code)
-        fprintf(f, "%-12s %d %s\n", "KDC error", p->kdc_error.code, p->kdc_error.name);
+        text_printf(f, "%-12s %d %s\n", "KDC error", p->kdc_error.code, p->kdc_error.name);
     if (p->event.id)
-        fprintf(f, "%-12s %d (%s): %s\n", "KDC event", p->event.id, p->event.level, p->event.text);
+        text_printf(f, "%-12s %d (%s): %s\n", "KDC event", p->event.id, p->event.level,
+                    p->event.text);
     if (p->mapping_strength)
-        fprintf(f, "%-12s %s, %s\n", "Mapping", p->mapping_strength, p->mapping_method);
+        text_printf(f, "%-12s %s, %s\n", "Mapping", p->mapping_strength, p->mapping_method);
     if (v->account) {
         account_lines(f, "Account", v->account);
-        fprintf(f, "%-12s found by %s\n", "", sm_resolution_name(v->resolution));
+        text_printf(f, "%-12s found by %s\n", "", sm_resolution_name(v->resolution));
     } else {
-        fprintf(f, "%-12s (none found)\n", "Account");
+        text_printf(f, "%-12s (none found)\n", "Account");
     }
     if (v->sid_owner)
         account_lines(f, "SID owner", v->sid_owner);
-    fprintf(f, "%-12s %s\n", "Certificate", v->cert->subject.rfc4514);
-    fprintf(f, "%-12s issuer %s, serial %s, SHA-1 %s\n", "", v->cert->issuer.rfc4514,
-            v->cert->serial, v->cert->sha1);
-    fprintf(f, "%-12s %s\n", "NTAuth",
-            !v->ntauth_known      ? "store not read"
-            : v->issuer_in_ntauth ? "the issuer is in the store"
-                                  : "the issuer is NOT in the store");
+    text_printf(f, "%-12s %s\n", "Certificate", v->cert->subject.rfc4514);
+    text_printf(f, "%-12s issuer %s, serial %s, SHA-1 %s\n", "", v->cert->issuer.rfc4514,
+                v->cert->serial, v->cert->sha1);
+    text_printf(f, "%-12s %s\n", "NTAuth",
+                !v->ntauth_known      ? "store not read"
+                : v->issuer_in_ntauth ? "the issuer is in the store"
+                                      : "the issuer is NOT in the store");
     if (v->n_profiles > 1) {
-        fprintf(f, "Profiles\n");
+        text_printf(f, "Profiles\n");
         for (size_t i = 0; i < v->n_profiles; i++) {
             const struct sm_profile_outcome *o = &v->profiles[i];
-            fprintf(f, "  %-13s mode %d  ", sm_profile_name(o->profile.kind), o->profile.mode);
+            text_printf(f, "  %-13s mode %d  ", sm_profile_name(o->profile.kind), o->profile.mode);
             outcome_line(f, o);
         }
     }
-    fprintf(f, "Mapping paths (%s)\n", sm_profile_name(p->profile.kind));
+    text_printf(f, "Mapping paths (%s)\n", sm_profile_name(p->profile.kind));
     for (size_t i = 0; i < p->n_paths; i++) {
         const struct sm_path *x = &p->paths[i];
-        fprintf(f, "  %-6s %-22s %s", x->strength ? x->strength : "-", x->method, x->result);
+        text_printf(f, "  %-6s %-22s %s", x->strength ? x->strength : "-", x->method, x->result);
         if (x->detail)
-            fprintf(f, "%*s%s", (int)(12 - strlen(x->result)), "", x->detail);
+            text_printf(f, "%*s%s", (int)(12 - strlen(x->result)), "", x->detail);
         fputc('\n', f);
     }
     if (v->n_reasons || p->n_reasons) {
-        fprintf(f, "Reasons\n");
+        text_printf(f, "Reasons\n");
         reasons(f, v->reasons, v->n_reasons, "  ");
         reasons(f, p->reasons, p->n_reasons, "  ");
     }
-    fprintf(f, "Remediation\n");
+    text_printf(f, "Remediation\n");
     if (r->blocked_by)
-        fprintf(f, "  blocked by: %s\n", r->blocked_by);
+        text_printf(f, "  blocked by: %s\n", r->blocked_by);
     if (r->altsec_value)
-        fprintf(f, "  altSecurityIdentities  %s\n", r->altsec_value);
+        text_printf(f, "  altSecurityIdentities  %s\n", r->altsec_value);
     if (r->altsec_value_samba)
-        fprintf(f, "  (Samba)                %s\n", r->altsec_value_samba);
+        text_printf(f, "  (Samba)                %s\n", r->altsec_value_samba);
     for (size_t i = 0; i < sizeof(r->altsec_alternatives) / sizeof(r->altsec_alternatives[0]); i++)
         if (r->altsec_alternatives[i])
-            fprintf(f, "  (or)                   %s\n", r->altsec_alternatives[i]);
+            text_printf(f, "  (or)                   %s\n", r->altsec_alternatives[i]);
     for (size_t i = 0; i < r->n_steps; i++)
-        fprintf(f, "  %zu. %s\n", i + 1, r->steps[i]);
+        text_printf(f, "  %zu. %s\n", i + 1, r->steps[i]);
     if (reissue)
-        fprintf(f, "  re-issue (likely issuer: %s): %s\n", r->likely_issuer, reissue);
+        text_printf(f, "  re-issue (likely issuer: %s): %s\n", r->likely_issuer, reissue);
     if (r->sid_extension_der_base64)
-        fprintf(f, "  SID extension (DER)    %s\n", r->sid_extension_der_base64);
+        text_printf(f, "  SID extension (DER)    %s\n", r->sid_extension_der_base64);
     if (r->sid_uri)
-        fprintf(f, "  SID URI                %s\n", r->sid_uri);
+        text_printf(f, "  SID URI                %s\n", r->sid_uri);
 }
 
 static const char *readiness_upper(enum sm_readiness r)
@@ -273,25 +368,25 @@ void text_account_status(FILE *f, const struct sm_account_status *s)
     if (s->account)
         account_lines(f, "Account", s->account);
     else
-        fprintf(f, "%-12s (none found)\n", "Account");
-    fprintf(f, "%-12s %s\n", "Status", readiness_upper(s->readiness));
-    fprintf(f, "%-12s", "Profiles");
+        text_printf(f, "%-12s (none found)\n", "Account");
+    text_printf(f, "%-12s %s\n", "Status", readiness_upper(s->readiness));
+    text_printf(f, "%-12s", "Profiles");
     for (size_t i = 0; i < s->n_profiles; i++)
-        fprintf(f, "%s%s", i ? ", " : " ", sm_profile_name(s->profiles[i].kind));
+        text_printf(f, "%s%s", i ? ", " : " ", sm_profile_name(s->profiles[i].kind));
     fputc('\n', f);
     if (s->n_reasons) {
-        fprintf(f, "Reasons\n");
+        text_printf(f, "Reasons\n");
         reasons(f, s->reasons, s->n_reasons, "  ");
     }
     if (s->n_altsec) {
-        fprintf(f, "altSecurityIdentities\n");
+        text_printf(f, "altSecurityIdentities\n");
         altsec_lines(f, s->altsec, s->n_altsec, NULL, "  ");
     }
-    fprintf(f, "Published certificates: %zu\n", s->n_cert_verdicts);
+    text_printf(f, "Published certificates: %zu\n", s->n_cert_verdicts);
     for (size_t i = 0; i < s->n_cert_verdicts; i++) {
         const struct sm_verdict *v = s->cert_verdicts[i];
-        fprintf(f, "  %zu. %s (serial %s)\n     ", i + 1, v->cert->subject.rfc4514,
-                v->cert->serial);
+        text_printf(f, "  %zu. %s (serial %s)\n", i + 1, v->cert->subject.rfc4514, v->cert->serial);
+        fputs("     ", f);
         outcome_line(f, v->primary);
     }
 }

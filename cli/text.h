@@ -6,6 +6,16 @@
 
 #include <strongmap/strongmap.h>
 
+/**
+ * Write @len bytes of @s to @f, everything a terminal would act on written as \xNN per byte:
+ * C0 and C1 controls (ESC, CR, LF, ...), DEL, U+2028 and U+2029, the bidirectional formatting
+ * characters, and bytes that are not UTF-8. Printable UTF-8 is kept.
+ */
+void text_escaped(FILE *f, const char *s, size_t len);
+
+/** printf to @f through text_escaped(); a newline ending @fmt is written as a newline. */
+void text_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void text_certs(FILE *f, const struct sm_certs *certs);
 void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct sm_cert *cert);
 /** Print the fields of a sm_json_sid() document, one per line. */

@@ -824,6 +824,116 @@ class TestAccount(DirTestCase):
                 self.assertBadInput(run(["account", name] + self.dir()))
 
 
+# ---- terminal escapes in --text output (issue 15 point 8) ---------------------------------------
+
+def der_tlv(tag, body):
+    n = len(body)
+    length = bytes([n]) if n < 128 else bytes([0x81, n]) if n < 256 else b"\x82" + n.to_bytes(2, "big")
+    return bytes([tag]) + length + body
+
+
+def der_oid(text):
+    parts = [int(x) for x in text.split(".")]
+    body = bytes([40 * parts[0] + parts[1]])
+    for v in parts[2:]:
+        chunk = [v & 0x7F]
+        v >>= 7
+        while v:
+            chunk.append(0x80 | (v & 0x7F))
+            v >>= 7
+        body += bytes(reversed(chunk))
+    return der_tlv(0x06, body)
+
+
+# What a terminal acts on, or what reorders text: C0 but newline, DEL, C1, U+2028/U+2029, the
+# bidirectional marks, embeddings, overrides and isolates.
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+class TestTerminalEscapes(CliTestCase):
+    """--text output escapes what certificates and directories bring: ESC sequences (clear the
+    screen, set the title, colours), CR and LF (forged lines), C1 controls, bidi overrides.
+    The fixture is made here with openssl: subject and SAN values hold them."""
+
+    CN = "evil\x1b[2J\rspoof\nline"
+    O = "M\u00fcller \u202egnp.exe\u202c c1 \u009b31m"
+    UPN = "upn\x1b]0;title\x07\u2028x@example.com"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sm-cli-esc-")
+        san = der_tlv(0x30, der_tlv(0x82, b"dns\x1b[2J.example.com")
+                      + der_tlv(0x81, b"mail\r\nBcc:x@example.com")
+                      + der_tlv(0x86, b"https://x.example/\x1b[31mred")
+                      + der_tlv(0xA0, der_oid("1.3.6.1.4.1.311.20.2.3")
+                                + der_tlv(0xA0, der_tlv(0x0C, cls.UPN.encode()))))
+        cnf = os.path.join(cls.tmp, "req.cnf")
+        with open(cnf, "w", encoding="ascii") as f:
+            f.write("[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = utf8only\n"
+                    "[dn]\nCN = x\n[ext]\nsubjectAltName = DER:%s\n" % san.hex())
+        cls.cert = os.path.join(cls.tmp, "escapes.pem")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                        os.path.join(cls.tmp, "key.pem"), "-out", cls.cert, "-days", "2",
+                        "-config", cnf, "-extensions", "ext", "-utf8",
+                        "-subj", "/CN=%s/O=%s" % (cls.CN, cls.O)],
+                       check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def safe_text(self, p, code=0):
+        self.assertExit(p, code)
+        out = p.stdout.decode("utf-8")  # valid UTF-8 as well
+        bad = sorted({hex(ord(c)) for c in UNSAFE.findall(out)})
+        self.assertEqual(bad, [], "unescaped characters in --text output")
+        return out
+
+    def test_inspect(self):
+        out = self.safe_text(run(["inspect", "--text", self.cert]))
+        for line in ("  SAN        DNS dns\\x1b[2J.example.com\n",
+                     "  SAN        email mail\\x0d\\x0aBcc:x@example.com\n",
+                     "  SAN        URI https://x.example/\\x1b[31mred\n",
+                     "  SAN        UPN upn\\x1b]0;title\\x07\\xe2\\x80\\xa8x@example.com\n"):
+            self.assertIn(line, out)
+        # the AD form of the names (altSecurityIdentities) quotes them raw; the subject line is
+        # RFC 4514, which escapes C0 itself but not C1 nor bidi
+        self.assertIn('<S>CN="evil\\x1b[2J\\x0dspoof\\x0aline",O=M\u00fcller '
+                      '\\xe2\\x80\\xaegnp.exe\\xe2\\x80\\xac c1 \\xc2\\x9b31m\n', out)
+        self.assertIn("M\u00fcller", out)  # printable UTF-8 stays as it is
+        self.assertNotRegex(out, r"(?m)^(spoof|line|Bcc:)")  # no line forged by a CR or LF
+
+    def test_altsecid_lint(self):
+        value = "X509:<RFC822>a\x1b[2J\r\n\u202eb@example.com"
+        out = self.safe_text(run(["altsecid", "lint", "--text", "--cert", self.cert, value]))
+        self.assertIn("X509:<RFC822>a\\x1b[2J\\x0d\\x0a\\xe2\\x80\\xaeb@example.com\n", out)
+
+    def test_account_from_the_directory(self):
+        """Directory values (a computer account anyone may create) are escaped too."""
+        sam = "evil\x1b[2J\r\x9b$"
+        ldif = os.path.join(self.tmp, "esc.ldif")
+        b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
+        with open(ldif, "w", encoding="ascii") as f:
+            f.write("dn: dc=example,dc=com\nobjectClass: domain\ndc: example\n\n"
+                    "dn:: %s\nobjectClass: user\ncn:: %s\nsAMAccountName:: %s\n"
+                    "userPrincipalName:: %s\nuserAccountControl: 512\n"
+                    "altSecurityIdentities:: %s\n"
+                    % (b64("cn=evil\x1b[2J,dc=example,dc=com"), b64("evil\x1b[2J"), b64(sam),
+                       b64(self.UPN), b64("X509:<RFC822>m\x1b[2J@example.com")))
+        p = run(["account", sam, "--text", "--ldif", ldif, "--at", AT])
+        out = self.safe_text(p, 3)
+        self.assertIn("sAMAccountName evil\\x1b[2J\\x0d\\xc2\\x9b$", out)
+        self.assertIn("X509:<RFC822>m\\x1b[2J@example.com", out)
+
+    def test_error_messages(self):
+        """A bad value quoted in an error: one line, escaped the same way."""
+        p = run(["altsecid", "lint", "X509:<I>\x1b[2J\u202e" + "a" * 5000])  # too long
+        err = self.assertBadInput(p)
+        self.assertIsNone(UNSAFE.search(err[:-1]), err)
+        self.assertIn("\\x1b[2J\\xe2\\x80\\xae", err)
+
+
 # ---- runner -------------------------------------------------------------------------------------
 
 def main():
