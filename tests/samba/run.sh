@@ -363,6 +363,7 @@ run samba-tool computer create WS01 --prepare-oldjoin -H "$SAM" -s "$SMBCONF"
 run samba-tool spn add "ldap/$GSS_HOST" "$NETBIOS\$" -H "$SAM" -s "$SMBCONF"
 # the service user's keys for GSSAPI (client keytab)
 run samba-tool domain exportkeytab "$WORK/svc.keytab" --principal="svc-strongmap@$REALM" -s "$SMBCONF"
+chmod 600 "$WORK/svc.keytab" # strongmapd refuses a keytab others may read
 say "accounts: $(elapsed "$T") s"
 
 # sid_of SAM: objectSid as text, from sam.ldb
