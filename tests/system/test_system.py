@@ -574,7 +574,7 @@ class TReload(Base):
         turn authentication off at a SIGHUP, unless it says allow_unauthenticated = yes;
         loosened limits are warned about."""
         auth = "[auth]\ntoken = ops:%s:check,account" % TOKEN_HASH
-        path = self.write(mode=2, auth=auth)
+        path = self.write(mode=2, auth=auth + "\n[limits]\nrate = 1000")
         env = env_for()
         env["NOTIFY_SOCKET"] = self.notify.path
         d = self.start("-c", path, *ROOT_OK, env=env)
@@ -605,7 +605,7 @@ class TReload(Base):
         self.reload(d, n)
         d.wait_log(r"configuration reloaded: 1 tokens")
         for line in (r"max_body loosened: 256K -> 1M", r"scope.metrics loosened: admin,metrics "
-                     r"-> none", r"ttl loosened: 60 -> 600",
+                     r"-> none", r"ttl loosened: 60 -> 600", r"rate loosened: 1000 -> 0",
                      r"idle_timeout changed \(looser\): needs a restart, ignoring"):
             d.wait_log(r"^<4>reload: .*" + line + "$")
         self.assertNotIn("max_certs loosened", d.log())  # the same as before
