@@ -1,5 +1,5 @@
 /*
- * strongmap/altsecid.h - altSecurityIdentities values: parse, classify, match, lint (spec 3).
+ * strongmap/altsecid.h - altSecurityIdentities: parse, match, lint (docs/mapping-rules.md 2.4).
  */
 #ifndef STRONGMAP_ALTSECID_H
 #define STRONGMAP_ALTSECID_H
@@ -56,11 +56,11 @@ struct sm_altsec *sm_altsec_free(struct sm_altsec *v);
  */
 bool sm_altsec_matches(const struct sm_altsec *v, const struct sm_cert *cert);
 
-/** Same for Samba 4.24's rules (spec 6). */
+/** Same for Samba 4.24's rules (docs/mapping-rules.md 3). */
 bool sm_altsec_matches_samba(const struct sm_altsec *v, const struct sm_cert *cert);
 
 /**
- * Lint @n values together (spec 3.2): never-matching forms, display-order issuers, ", "
+ * Lint @n values together: never-matching forms, display-order issuers, ", "
  * separators, unreversed serials, sign-byte errors, SHA1-PUKEY over the key, SKI mismatch,
  * duplicates. When @cert is given (may be NULL) each finding names the corrected value, and a
  * value that matches is reported as such. Findings are added to each value's list (linting
