@@ -102,7 +102,7 @@ struct sm_cert_sid {
     bool conflict;             /**< both carriers valid and different */
 };
 
-/** altSecurityIdentities mapping types (spec 3). */
+/** altSecurityIdentities mapping types (docs/mapping-rules.md 2.4). */
 enum sm_map_type {
     SM_MAP_ISSUER_SERIAL = 0, /**< X509IssuerSerialNumber, strong */
     SM_MAP_SKI,               /**< X509SKI, strong */

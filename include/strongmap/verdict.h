@@ -1,5 +1,5 @@
 /*
- * strongmap/verdict.h - what a domain controller will do with a certificate (spec 2, 5, 6, 7):
+ * strongmap/verdict.h - what a DC will do with a certificate (docs/mapping-rules.md 2 and 3):
  * allow or deny, for which account, with which Kerberos error and KDC event, why, and the fix.
  */
 #ifndef STRONGMAP_VERDICT_H
