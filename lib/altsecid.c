@@ -1,12 +1,12 @@
 /*
  * lib/altsecid.c - altSecurityIdentities values: parse, classify, match (Windows and Samba),
- * lint (spec sections 3, 3.1, 3.2 and 6). Plain C, no third-party headers.
+ * lint (docs/mapping-rules.md 2.4 and 3). Plain C, no third-party headers.
  *
  * Two readers of the same string are modelled:
  *
  * Windows. The KDC builds candidate strings from the certificate ("X509:<I>issuer<SR>serial",
  * ...) and looks for an account holding an equal value; the attribute's LDAP equality rule is
- * case-insensitive (spec 3). So the header "X509:", the tag names and the hex digits may be in
+ * case-insensitive. So the header "X509:", the tag names and the hex digits may be in
  * any case, and everything else must be exactly what the KDC builds: tags in the KDC's order,
  * no text before the first tag, no spaces after the RDN separators. sm_altsec_parse() reads a
  * value this way and classifies it by its set of tags; sm_altsec_matches() compares it with
@@ -791,7 +791,7 @@ int sm_altsec_parse(const char *value, size_t len, struct sm_altsec **ret,
     v->invalid_reason = arena_strdup(a, w.reason);
     if (!v->invalid_reason)
         goto out_nomem;
-    /* Samba reads fields where Windows compares whole strings (spec 6). */
+    /* Samba reads fields where Windows compares whole strings (docs/mapping-rules.md 3). */
     v->samba_may_match = samba_parse(v->value, len, &sm);
     r = findings_add(&v->findings, a, "never_matches", SM_SEV_ERROR, NULL,
                      "never matches on Windows: %s%s", w.reason,
@@ -1097,7 +1097,7 @@ static int check_sha1(struct lint *l)
         LINT_ADD(l, "sha1_pukey_over_key", SM_SEV_WARNING, l->fix,
                  "<SHA1-PUKEY> holds the SHA-1 of the public key; despite the name the KDC "
                  "(and Samba) compare the SHA-1 of the whole certificate, its thumbprint %s "
-                 "(Microsoft's text says \"public key\": predicted not to match, see spec 8.1)",
+                 "(Microsoft's text says \"public key\": predicted not to match)",
                  cert->sha1);
         return 0;
     }
