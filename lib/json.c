@@ -131,7 +131,7 @@ static void sid_json(struct jsonw *w, const struct sm_cert *c)
     jsonw_kstr(w, "source", sources[s->source]);
     jsonw_kstr(w, "status", sm_sid_status_name(s->status));
     jsonw_kbool(w, "conflict", s->conflict);
-    /* What each DC family reads (spec 4 and 6). */
+    /* What each DC family reads (docs/mapping-rules.md 2.5 and 3). */
     jsonw_key(w, "used_by");
     jsonw_object_begin(w);
     jsonw_kstr(w, "windows_2019_plus", sources[s->source]);
@@ -286,7 +286,7 @@ static void mappings_json(struct jsonw *w, const struct sm_cert *c)
         if (m->type == SM_MAP_SHA1_PUKEY)
             jsonw_kstr(w, "note",
                        "The SHA-1 thumbprint of the whole certificate, which is what DCs "
-                       "compare despite the name (spec 3.1).");
+                       "compare despite the name (docs/mapping-rules.md 6.1).");
         jsonw_object_end(w);
     }
     jsonw_array_end(w);
