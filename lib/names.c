@@ -1,16 +1,16 @@
 /*
- * lib/names.c - rendering X.509 Names three ways.
+ * lib/names.c - rendering X.509 Names three ways (docs/mapping-rules.md 2.4 and 3).
  *
  * RFC 4514: display order (last RDN first), attributes of a multi-valued RDN joined by "+" in
  * reverse order too, escaping exactly as OpenSSL's "-nameopt RFC2253,-esc_msb" (so tests can
  * compare with openssl at test time): `, + " \ < > ;` anywhere, `#` first, space first or last,
  * control characters as \XX, non-string values as #<hex of DER>.
  *
- * AD (spec 3.1): DER order, "," between RDNs, " " inside a multi-valued RDN, the KDC's keywords,
+ * AD: DER order, "," between RDNs, " " inside a multi-valued RDN, the KDC's keywords,
  * double quotes around values that are empty, have leading/trailing white space, or contain
  * `, + = " < > # ;` or a newline; an embedded `"` is doubled.
  *
- * Samba (spec 6): Samba reverses the stored value on every comma and compares it with its
+ * Samba: Samba reverses the stored value on every comma and compares it with its
  * RFC 4514 rendering, so the value to store is the RFC 4514 string split on every comma and
  * rejoined in reverse order.
  */
@@ -259,7 +259,7 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
     sbuf_put(b, v + run, n - run);
 }
 
-/* ---- AD form (spec 3.1) ------------------------------------------------------------------ */
+/* ---- AD form ----------------------------------------------------------------------------- */
 
 static bool ad_needs_quotes(const char *v)
 {
