@@ -1,6 +1,6 @@
 /*
  * lib/sid.c - Windows security identifiers: text <-> structure <-> binary objectSid, and the DER
- * of the 1.3.6.1.4.1.311.25.2 extension (spec section 4). Plain C, no third-party headers.
+ * of the 1.3.6.1.4.1.311.25.2 extension (mapping-rules.md 2.5). Plain C, no third-party headers.
  *
  * Text syntax accepted by sm_sid_parse() (what ConvertStringSidToSid accepts, spelled out):
  *
