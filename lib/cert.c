@@ -933,7 +933,7 @@ static void parse_template_name(struct ctx *x, const uint8_t *val, size_t vlen)
     }
 }
 
-/* Walk the Extensions SEQUENCE (facts file 1.3). */
+/* Walk the Extensions SEQUENCE: mbedTLS 2.28 leaves SKI, AKI, CRLDP, AIA, the SID undecoded. */
 static int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3)
 {
     struct sm_cert *c = x->c;
