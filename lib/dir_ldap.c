@@ -4,7 +4,7 @@
  *
  * One handle, one connection. A struct sm_dir from sm_dir_open_ldap() holds at most one LDAP
  * connection and must not be used by two threads at once: the daemon gives each worker its own
- * handle (library-facts 3.2: one connection per thread is also the fastest). The connection is
+ * handle (measured: one connection per thread is faster than a shared one). The connection is
  * made lazily by the first call that needs it and kept; a call whose connection turns out to be
  * dead (the server closed it while idle) reconnects once and repeats the request.
  *
@@ -15,7 +15,7 @@
  * An invalid-credentials answer stops the pass early: the account is the same on every domain
  * controller, and each further attempt would count towards its lockout.
  *
- * Deadlines (library-facts 3.3). LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (per address),
+ * Deadlines (as measured). LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (per address),
  * LDAP_OPT_TIMEOUT and the per-search timeout bound each operation, but nothing in libldap
  * bounds the TLS handshake: a peer that accepts and never answers hangs it forever. So each
  * connection attempt runs a watchdog thread; the connect callback (LDAP_OPT_CONNECT_CB) hands it
