@@ -4,7 +4,7 @@
  * Under systemd the unit starts strongmapd as its own user and none of this runs. Started as
  * root (another init system, a container), the daemon opens what needs root first (listening
  * sockets, TLS key, bind password, LDIF), then calls privdrop_apply(): setgroups, setresgid,
- * setresuid, and a check that root cannot be regained (the OpenBSD sequence, style-anchors 6).
+ * setresuid, and a check that root cannot be regained (OpenBSD ntpd's sequence).
  */
 #ifndef SM_DAEMON_PRIVDROP_H
 #define SM_DAEMON_PRIVDROP_H
