@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_altsecid.c - altSecurityIdentities parse, classify, match, lint (spec 3, 6).
+ * tests/unit/test_altsecid.c - altSecurityIdentities parse, match, lint (docs/mapping-rules.md).
  *
  * The certificates are built by hand (struct sm_cert) so these tests depend only on util.c,
  * sid.c and altsecid.c.

@@ -89,7 +89,7 @@ static void test_sid_extension(void **state)
     char sha[128];
     snprintf(sha, sizeof(sha), "X509:<SHA1-PUKEY>%s", c->sha1);
     assert_string_equal(mapping(c, SM_MAP_SHA1_PUKEY), sha);
-    /* the SKI openssl wrote ("hash") is the SHA-1 of the key bits (facts file 1.3) */
+    /* the SKI openssl wrote ("hash") is the SHA-1 of the key bits (RFC 5280 4.2.1.2, (1)) */
     assert_string_equal(c->ski, c->spk_sha1);
     assert_int_equal(c->n_san, 1);
     assert_int_equal(c->san[0].type, SM_SAN_UPN);

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_sid.c - SID text, binary objectSid and the SID extension DER (spec 4).
+ * tests/unit/test_sid.c - SID text, binary objectSid, the SID extension DER (docs/mapping-rules.md)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,7 +360,7 @@ static void test_extension_spec_bytes(void **state)
 
 static void test_extension_library_notes_bytes(void **state)
 {
-    /* The openssl-made SID extension measured in shared/notes/library-facts.md 1.2. */
+    /* The SID extension as openssl 3.0 writes it from an ASN.1 config for this SID. */
     static const char text[] = "S-1-5-21-1004336348-1177238915-682003330-1105";
     static const uint8_t head[] = { 0x30, 0x3f, 0xa0, 0x3d, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
                                     0x01, 0x82, 0x37, 0x19, 0x02, 0x01, 0xa0, 0x2f, 0x04, 0x2d };

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_verdict.c - the decision rules of spec 5 and 6, one table row per rule,
+ * tests/unit/test_verdict.c - the rules of docs/mapping-rules.md 2 and 3, one table row per rule,
  * evaluated against a real directory (the LDIF backend over tests/data/dir/verdict.ldif.in,
  * whose certificate placeholders are filled from the fixtures at test time).
  */
