@@ -5,8 +5,8 @@
 
 Covers the exit status contract (0 ok, 1 bad input with exactly one line on stderr, 2 usage),
 input handling (files, stdin, several files, size limit), the inspect JSON contract for every
-fixture, --text/--pretty, `sid extension`/`sid decode` (spec section 4, checked with openssl
-asn1parse), `altsecid lint` with the KB5014754 example (spec section 3), JSON validity for
+fixture, --text/--pretty, `sid extension`/`sid decode` (MS-WCCE 2.2.2.7.7.4, checked with openssl
+asn1parse), `altsecid lint` with the KB5014754 example (docs/mapping-rules.md 2.4), JSON validity for
 a certificate whose UTF8String CN holds invalid UTF-8, and `verdict`/`account` against the
 test LDIF (tests/data/dir/verdict.ldif.in; exit 0 allow/ready, 3 deny/not ready, 4 directory
 down). Ends with a line `N passed, M failed`.
@@ -33,7 +33,7 @@ OPENSSL = shutil.which("openssl")
 MAX_INPUT = 1024 * 1024  # SM_MAX_INPUT
 MAX_CERTS = 32  # SM_MAX_CERTS
 SPEC_SID = "S-1-5-21-12494900-2147801102-4061876462-500"
-SPEC_EXT_PREFIX = "303DA03B060A2B060104018237190201A02D042B"  # spec section 4
+SPEC_EXT_PREFIX = "303DA03B060A2B060104018237190201A02D042B"  # MS-WCCE 2.2.2.7.7.4
 SID_URI_PREFIX = "tag:microsoft.com,2022-09-14:sid:"
 SID_EXT_OID = "1.3.6.1.4.1.311.25.2"
 SID_OTHERNAME_OID = "1.3.6.1.4.1.311.25.2.1"
@@ -376,7 +376,7 @@ class TestInspect(CliTestCase):
         for f in c["findings"]:
             for k in ("code", "severity", "message"):
                 self.assertIsInstance(f[k], str, k)
-        # spec 3.1: how a DC writes the strong mappings
+        # docs/mapping-rules.md 2.4: how a DC writes the strong mappings
         self.assertEqual(c["mappings"]["X509IssuerSerialNumber"],
                          "X509:<I>%s<SR>%s" % (c["issuer_ad"], reverse_serial(c["serial"])))
         self.assertEqual(c["mappings"]["X509SHA1PublicKey"], "X509:<SHA1-PUKEY>" + c["sha1"])
