@@ -28,7 +28,7 @@ DEMO = {
     "alice-server-eku.pem": ("eku_server_only.pem", "deny: EKU without logon, error 77"),
     "alice-untrusted-ca.pem": ("ed25519.pem", "deny: issuer not in NTAuth, error 62"),
     "bob.pem": ("multivalue_rdn.pem", "deny: bob is disabled, error 18"),
-    "carol-no-sid.pem": ("empty_subject.pem", "deny (mode 1: event 40, account newer than cert)"),
+    "carol-no-sid.pem": ("empty_subject.pem", "deny (mode 1, a what-if for DCs before 2025-09-09: event 40, account newer than cert)"),
     "ws01.pem": ("computer_dns.pem", "allow: computer by DNS name, SID matches"),
     "v1-mapped.pem": ("v1_cert.pem", "allow: explicit X509IssuerSerialNumber on gina"),
 }
