@@ -132,7 +132,7 @@ keyUsage = critical,keyCertSign,cRLSign,digitalSignature
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 
-# ---- SID extension values (spec section 4)
+# ---- SID extension values (MS-WCCE 2.2.2.7.7.4; docs/mapping-rules.md 2.5)
 [sid_1105]
 other = IMPLICIT:0,SEQUENCE:on_1105
 [sid_1106]
