@@ -1,6 +1,6 @@
 /*
  * lib/profile.c - DC profiles: their names, their options, and what a DC of a given update
- * level does by default (docs/mapping-rules.md, "DC families and update levels").
+ * level does by default (docs/mapping-rules.md 2.2 and 5).
  *
  * A profile is a kind (Windows Server 2016, 2019, 2022/2025, Samba 4.24) plus the settings an
  * administrator or Microsoft's monthly updates control. Every option defaults to a fully
