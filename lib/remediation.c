@@ -2,7 +2,7 @@
  * lib/remediation.c - what to change so the DC allows the certificate: the exact strong
  * altSecurityIdentities value and the PowerShell command that adds it, how to re-issue with the
  * account's SID for the CA that most likely issued the certificate, or why neither helps.
- * docs/mapping-rules.md ("Remediation") gives the sources of each text.
+ * docs/mapping-rules.md, section 8, gives the sources of each text.
  */
 #include <errno.h>
 #include <stdarg.h>
