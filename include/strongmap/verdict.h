@@ -19,7 +19,7 @@ enum sm_profile_kind {
     SM_PROFILE_WINDOWS_2019,     /**< SAN URI SID, no X509IssuerSID */
     SM_PROFILE_WINDOWS_2022,     /**< SAN URI SID, X509IssuerSID from the 2025-09-09 update (also
                                       Windows Server 2025) */
-    SM_PROFILE_SAMBA,            /**< Samba 4.24 AD DC (docs/mapping-rules.md, Samba) */
+    SM_PROFILE_SAMBA,            /**< Samba 4.24 AD DC (docs/mapping-rules.md 3) */
 };
 
 #define SM_MODE_DEFAULT     (-1) /**< the enforcement mode the DC runs by default */
