@@ -21,30 +21,35 @@ struct dirpool;
  *   up to max(API_DRAIN_MIN, 4 x max_body), then the connection is closed. All body buffers
  *   together may use max(API_BODY_MEMORY_MIN, 2 x max_body); beyond that requests get 503.
  *   At most API_BODY_PREALLOC_MAX is reserved up front for a declared Content-Length.
- * - Connections: API_CONN_LIMIT at once, closed after API_CONN_TIMEOUT_S idle seconds, and
- *   API_CONN_MEMORY_LIMIT bytes for the request line and headers (more: 414 / 431), unless
- *   struct api_config says otherwise.
+ * - Connections: API_CONN_LIMIT at once (more are closed at once, unanswered), closed after
+ *   API_CONN_TIMEOUT_S idle seconds, and API_CONN_MEMORY_LIMIT bytes for the request line and
+ *   headers, each header counted with API_HEAD_FIELD_COST bytes of bookkeeping (more: 431 or
+ *   414), unless struct api_config says otherwise. libmicrohttpd gets API_CONN_MEMORY_RESERVE
+ *   bytes more per connection, so that every request within the limit can be answered.
  * - Total request time: a request must be received and answered within API_REQUEST_TIMEOUT_S
  *   of its request line, and within idle + request timeout of the connection's start or of the
  *   previous response on it; a watchdog shuts the connection down when that passes, however
  *   the client trickles (libmicrohttpd's own timeout only counts idle time).
  */
-#define API_MAX_BODY_DEFAULT  (256u * 1024)
-#define API_MAX_BODY_MIN      1024u
-#define API_MAX_BODY_MAX      (16u * 1024 * 1024)
-#define API_BODY_PREALLOC_MAX (16u * 1024)
-#define API_BODY_MEMORY_MIN   (32u * 1024 * 1024)
-#define API_DRAIN_MIN         (64u * 1024 * 1024)
-#define API_MAX_THREADS       256u
-#define API_CONN_LIMIT        1024u
-#define API_CONN_LIMIT_MAX    65536u
-#define API_CONN_TIMEOUT_S    30u
-#define API_REQUEST_TIMEOUT_S 60u
-#define API_TIMEOUT_MAX_S     3600u
-#define API_CONN_MEMORY_LIMIT (16u * 1024)
-#define API_CONN_MEMORY_MIN   (8u * 1024)
-#define API_CONN_MEMORY_MAX   (1024u * 1024)
-#define API_TLS_PEM_MAX       (1024u * 1024)
+#define API_MAX_BODY_DEFAULT      (256u * 1024)
+#define API_MAX_BODY_MIN          1024u
+#define API_MAX_BODY_MAX          (16u * 1024 * 1024)
+#define API_BODY_PREALLOC_MAX     (16u * 1024)
+#define API_BODY_MEMORY_MIN       (32u * 1024 * 1024)
+#define API_DRAIN_MIN             (64u * 1024 * 1024)
+#define API_MAX_THREADS           256u
+#define API_CONN_LIMIT            1024u
+#define API_CONN_LIMIT_MAX        65536u
+#define API_CONN_TIMEOUT_S        30u
+#define API_REQUEST_TIMEOUT_S     60u
+#define API_TIMEOUT_MAX_S         3600u
+#define API_CONN_MEMORY_LIMIT     (16u * 1024)
+#define API_CONN_MEMORY_MIN       (8u * 1024)
+#define API_CONN_MEMORY_MAX       (1024u * 1024)
+#define API_CONN_MEMORY_RESERVE   4096u
+#define API_HEAD_FIELD_COST       64u
+#define API_CONN_SPARE_PER_THREAD 64u
+#define API_TLS_PEM_MAX           (1024u * 1024)
 
 /* TLS 1.3, and TLS 1.2 with forward-secret key exchange and AEAD ciphers only */
 #define API_TLS_PRIORITIES_DEFAULT                                                                 \
@@ -92,17 +97,20 @@ struct api_config {
 
     /* Connection limits; 0 means the default given. */
     unsigned conn_limit;        /**< connections at once (API_CONN_LIMIT), @threads to
-                                     API_CONN_LIMIT_MAX, shared equally by the worker threads;
-                                     a thread at its share stops accepting, so more wait in the
-                                     listen backlog until a connection closes */
-    unsigned per_ip_conn_limit; /**< connections at once from one IP address (0: no limit); more
-                                     are closed at once, without an answer */
+                                     API_CONN_LIMIT_MAX; more are closed at once, without an
+                                     answer (libmicrohttpd's own limit is API_CONN_SPARE_PER_THREAD
+                                     per thread higher, so that it keeps accepting) */
+    unsigned per_ip_conn_limit; /**< connections at once from one client (0: no limit): an IPv4
+                                     address, or the /64 of an IPv6 address, as the rate limit
+                                     counts them; more are closed at once, without an answer */
     unsigned idle_timeout_s;    /**< close a connection idle this long (API_CONN_TIMEOUT_S) */
     unsigned request_timeout_s; /**< total time for one request (API_REQUEST_TIMEOUT_S), see
                                      the limits above; 1..API_TIMEOUT_MAX_S */
     size_t header_limit;        /**< bytes for the request line and headers of one request
-                                     (API_CONN_MEMORY_LIMIT), API_CONN_MEMORY_MIN..MAX; more:
-                                     414 / 431 from libmicrohttpd */
+                                     (API_CONN_MEMORY_LIMIT), API_CONN_MEMORY_MIN..MAX, with
+                                     API_HEAD_FIELD_COST per header; more: 431 header-too-large
+                                     (a head past the limit and the reserve: 414 or 431 from
+                                     libmicrohttpd) */
 };
 
 /*

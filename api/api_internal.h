@@ -39,6 +39,7 @@ struct sm_verdict;
 struct api_route;
 struct api_snapshot;
 struct api_conn;
+struct conn_client;
 
 /*
  * One HTTP request. Created when libmicrohttpd has read the request line (URI log callback),
@@ -56,7 +57,9 @@ struct api_request {
     char log_method[API_LOG_METHOD_MAX * 4 + 4];
     char log_path[API_LOG_PATH_MAX * 4 + 4];
     char log_note[API_LOG_NOTE_MAX * 4 + 4]; /* see req_note() */
-    char *target; /* owned: the request target as sent (path and query, still %-encoded) */
+    char *target;          /* owned: the request target as sent (path and query, still %-encoded) */
+    const char *target_at; /* where libmicrohttpd had the target (compared, never read) */
+    bool close;            /* the response carries "Connection: close" */
     /* Routing, decided on the first handler call. */
     const struct api_route *route; /* NULL: no route for this path and method */
     unsigned label;                /* route index for metrics (API_N_ROUTES: none) */
@@ -150,6 +153,8 @@ enum api_problem {
     API_P_CLIENT_CERTIFICATE,
     API_P_RATE_LIMITED,
     API_P_TOO_MANY_CERTIFICATES,
+    API_P_EXPECTATION_FAILED,
+    API_P_HEADER_TOO_LARGE,
     API_P__COUNT
 };
 
@@ -178,6 +183,42 @@ int problem_json(enum api_problem p, const char *detail, char **ret_json);
 
 /** Length of the valid UTF-8 sequence at @p (at most @len bytes), or 0 when invalid. */
 size_t api_utf8_seq(const unsigned char *p, size_t len);
+
+/* ---- head.c: the request head, checked before anything else ---- */
+
+/*
+ * One request head being checked: head_begin(), head_field() for every field line in order,
+ * head_finish(). The pointers are libmicrohttpd's: into the head it parsed in place.
+ */
+struct head_check {
+    const char *end; /* end of the head (with the walk) */
+    const char *eol; /* where the last line seen ends: its first NUL (with the walk) */
+    bool walk;       /* the head is laid out as head.c expects: check the layout */
+    bool http10;     /* an HTTP/1.0 request */
+    unsigned n_fields, n_host, n_cl, n_te, n_expect;
+    const char *content_length; /* the first Content-Length value, or NULL */
+    bool expect_failed;         /* an expectation other than 100-continue: 417 */
+    const char *bad;            /* the first problem found (static text; 400), NULL: none */
+};
+
+/**
+ * Start checking a head of @size bytes at @head (libmicrohttpd's request line and fields, as it
+ * parsed them in place; NULL: its layout is unknown, only the text is checked), whose request
+ * line has @method, the request target @target (a copy of the string that was at @target_at)
+ * and @version. A problem in the request line is kept for head_finish().
+ */
+void head_begin(struct head_check *h, const char *head, size_t size, const char *method,
+                const char *target_at, const char *target, const char *version);
+
+/** One field line, in order. 0, or -1 when the head is refused (stop: the reason is kept). */
+int head_field(struct head_check *h, const char *name, const char *value);
+
+/**
+ * The verdict: -1 with h->bad set when the head must be refused with 400 and the connection
+ * closed (framing, Host, NUL bytes, folded lines, names and values of the wrong characters);
+ * else 0, with h->expect_failed telling whether 417 is due.
+ */
+int head_finish(struct head_check *h);
 
 /* ---- http.c: what handlers may use ---- */
 
@@ -325,11 +366,32 @@ struct api_conn {
     int fd;
     atomic_int_fast64_t deadline_ms; /* CLOCK_MONOTONIC; the watchdog cuts after it */
     atomic_bool cut;                 /* the watchdog shut the connection down */
+    bool admitted;                   /* counted against the connection limits (else refused:
+                                        shut down at once, none of its requests served) */
     char ip[API_CLIENT_IP_MAX];      /* for logs */
     char rate_key[API_RATE_KEY_MAX]; /* for the rate limiter: "ip:..." (IPv6: its /64) */
 };
 
-/** A connection starts: track it (*@ret NULL when out of memory). */
+/* Buckets of the per-client connection counts (only with a per-IP limit). */
+#define API_CONN_CLIENT_BUCKETS 1024
+
+enum conn_admit {
+    API_CONN_ADMIT = 0,
+    API_CONN_OVER_LIMIT,  /* conn_limit connections are open */
+    API_CONN_OVER_PER_IP, /* per_ip_conn_limit connections of this client (IPv6: /64) are open */
+};
+
+/** The per-client counts (api->cfg.per_ip_conn_limit set). 0 or -ENOMEM. */
+int conn_clients_init(struct api *api);
+void conn_clients_free(struct api *api);
+/** Would a connection from @addr (a struct sockaddr) be admitted now? (a first, cheap look) */
+enum conn_admit conn_may_accept(struct api *api, const void *addr);
+/** Count a connection turned away for @why (metrics). */
+void conn_refused(struct api *api, enum conn_admit why);
+/**
+ * A connection starts: track it (*@ret NULL when out of memory) and count it against the
+ * limits; one over a limit is shut down at once (->admitted false).
+ */
 void conn_started(struct api *api, int fd, const void *addr, struct api_conn **ret);
 /** A connection is closed (before libmicrohttpd closes its socket). */
 void conn_closed(struct api *api, struct api_conn *c);
@@ -407,6 +469,7 @@ struct api_metrics {
     atomic_uint_fast64_t unanswered[API_N_ROUTES + 1];
     struct hist latency[API_N_ROUTES + 1];
     atomic_uint_fast64_t connections, connections_open, request_timeouts;
+    atomic_uint_fast64_t connections_refused[2]; /* over the limit, over the per-IP limit */
     atomic_uint_fast64_t rate_limited;
     atomic_uint_fast64_t auth_failures[AUTH_F__COUNT];
     atomic_uint_fast64_t verdicts[2]; /* allow, deny */
@@ -458,9 +521,13 @@ struct api {
     /* connections and the watchdog */
     unsigned idle_timeout_s, request_timeout_s;
     pthread_mutex_t conns_lock;
-    pthread_cond_t conns_cond; /* wakes the watchdog to stop */
-    struct api_conn *conns;    /* every open connection */
-    bool watchdog_stop;        /* under conns_lock */
+    pthread_cond_t conns_cond;    /* wakes the watchdog to stop */
+    struct api_conn *conns;       /* every open connection */
+    unsigned conns_admitted;      /* connections counted against conn_limit (under conns_lock) */
+    struct conn_client **clients; /* per-client counts, API_CONN_CLIENT_BUCKETS chains (under
+                                     conns_lock); NULL without a per-IP limit */
+    bool head_walk;               /* head.c may check the head's layout (libmicrohttpd 0.9.75) */
+    bool watchdog_stop;           /* under conns_lock */
     bool watchdog_running;
     pthread_t watchdog;
     struct ratelimit *rl;

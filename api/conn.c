@@ -14,10 +14,18 @@
  *
  * The socket is shut down under conns_lock, and libmicrohttpd tells us (conn_closed()) before
  * it closes a socket, so the watchdog never touches a descriptor that was closed and reused.
+ *
+ * The connection limits are kept here too, so that a connection over them is closed at once
+ * (libmicrohttpd stops accepting at its own limit, leaving clients in the listen backlog, and
+ * counts its per-IP limit by exact address). A client is its rate-limiter key: an IPv4 address,
+ * or the /64 of an IPv6 address (one host usually holds a whole /64). conn_may_accept() turns
+ * a connection away before libmicrohttpd sets it up; conn_started() decides for good under
+ * conns_lock and shuts a connection over a limit down, which closes it without an answer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +85,126 @@ static int64_t idle_deadline(const struct api *api)
     return api_now_ms() + 1000 * (int64_t)(api->idle_timeout_s + api->request_timeout_s);
 }
 
+/* ---- connections per client (under conns_lock) ---- */
+
+struct conn_client {
+    struct conn_client *next;
+    unsigned n; /* admitted connections of this client */
+    char key[API_RATE_KEY_MAX];
+};
+
+static size_t client_bucket(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % API_CONN_CLIENT_BUCKETS;
+}
+
+static struct conn_client **client_find(struct api *api, const char *key)
+{
+    struct conn_client **pp = &api->clients[client_bucket(key)];
+
+    while (*pp && strcmp((*pp)->key, key) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Which limit a new connection of client @key is over: API_CONN_ADMIT or a refusal. */
+static enum conn_admit over_limit(struct api *api, const char *key)
+{
+    struct conn_client **pp;
+
+    if (api->conns_admitted >= api->cfg.conn_limit)
+        return API_CONN_OVER_LIMIT;
+    if (api->cfg.per_ip_conn_limit == 0)
+        return API_CONN_ADMIT;
+    pp = client_find(api, key);
+    return *pp && (*pp)->n >= api->cfg.per_ip_conn_limit ? API_CONN_OVER_PER_IP : API_CONN_ADMIT;
+}
+
+/* Count a connection of @key; -ENOMEM when its client cannot be tracked. */
+static int client_add(struct api *api, const char *key)
+{
+    struct conn_client **pp;
+
+    if (api->cfg.per_ip_conn_limit > 0) {
+        pp = client_find(api, key);
+        if (!*pp) {
+            *pp = calloc(1, sizeof(**pp));
+            if (!*pp)
+                return -ENOMEM;
+            snprintf((*pp)->key, sizeof((*pp)->key), "%s", key);
+        }
+        (*pp)->n++;
+    }
+    api->conns_admitted++;
+    return 0;
+}
+
+static void client_remove(struct api *api, const char *key)
+{
+    struct conn_client **pp, *gone;
+
+    api->conns_admitted--;
+    if (api->cfg.per_ip_conn_limit == 0)
+        return;
+    pp = client_find(api, key);
+    if (*pp && --(*pp)->n == 0) {
+        gone = *pp;
+        *pp = gone->next;
+        free(gone);
+    }
+}
+
+int conn_clients_init(struct api *api)
+{
+    if (api->cfg.per_ip_conn_limit == 0)
+        return 0;
+    api->clients = calloc(API_CONN_CLIENT_BUCKETS, sizeof(*api->clients));
+    return api->clients ? 0 : -ENOMEM;
+}
+
+void conn_clients_free(struct api *api)
+{
+    if (!api->clients)
+        return;
+    for (size_t i = 0; i < API_CONN_CLIENT_BUCKETS; i++) {
+        while (api->clients[i]) {
+            struct conn_client *next = api->clients[i]->next;
+            free(api->clients[i]);
+            api->clients[i] = next;
+        }
+    }
+    free(api->clients);
+    api->clients = NULL;
+}
+
+enum conn_admit conn_may_accept(struct api *api, const void *addr)
+{
+    struct api_conn c;
+    enum conn_admit r;
+
+    client_address(addr, &c);
+    pthread_mutex_lock(&api->conns_lock);
+    r = over_limit(api, c.rate_key);
+    pthread_mutex_unlock(&api->conns_lock);
+    return r;
+}
+
+void conn_refused(struct api *api, enum conn_admit why)
+{
+    if (why == API_CONN_OVER_LIMIT)
+        metric_inc(&api->metrics.connections_refused[0]);
+    else if (why == API_CONN_OVER_PER_IP)
+        metric_inc(&api->metrics.connections_refused[1]);
+}
+
 void conn_started(struct api *api, int fd, const void *addr, struct api_conn **ret)
 {
     struct api_conn *c = calloc(1, sizeof(*c));
+    enum conn_admit why;
 
     *ret = c;
     metric_inc(&api->metrics.connections);
@@ -91,11 +216,18 @@ void conn_started(struct api *api, int fd, const void *addr, struct api_conn **r
     atomic_init(&c->cut, false);
     client_address(addr, c);
     pthread_mutex_lock(&api->conns_lock);
+    why = over_limit(api, c->rate_key);
+    if (why == API_CONN_ADMIT && client_add(api, c->rate_key) < 0)
+        why = API_CONN_OVER_LIMIT; /* cannot count it: as if over the limit */
+    c->admitted = why == API_CONN_ADMIT;
     c->next = api->conns;
     if (api->conns)
         api->conns->prev = c;
     api->conns = c;
+    if (!c->admitted)
+        (void)shutdown(fd, SHUT_RDWR); /* closed without an answer; on_uri() serves nothing */
     pthread_mutex_unlock(&api->conns_lock);
+    conn_refused(api, why);
 }
 
 void conn_closed(struct api *api, struct api_conn *c)
@@ -104,6 +236,8 @@ void conn_closed(struct api *api, struct api_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&api->conns_lock);
+    if (c->admitted)
+        client_remove(api, c->rate_key);
     if (c->prev)
         c->prev->next = c->next;
     else

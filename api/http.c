@@ -7,8 +7,10 @@
  *   on_connection() connection opened / closed: client address, deadline (conn.c)
  *   on_uri()        request line read: allocate struct api_request (start time, id, log path),
  *                   take a reference on the current runtime settings
- *   on_access() #1  headers read: route; admission: client certificate (403), rate limit (429),
- *                   bearer token and scope (401 / 403); Content-Length over the cap -> 413.
+ *   on_access() #1  headers read: the head's size (431), framing, Host, Expect and bytes
+ *                   (head.c: 400 / 417, answered at once, connection closed); route;
+ *                   admission: client certificate (403), rate limit (429), bearer token and
+ *                   scope (401 / 403); Content-Length over the cap -> 413.
  *                   A refusal is answered at once when a body follows (MHD then closes without
  *                   reading it), else at the end, so that keep-alive survives (answering on the
  *                   first call makes MHD close the connection)
@@ -214,8 +216,8 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
             goto out_destroy;
         }
     }
-    /* Shutting down: the client must not reuse this connection. */
-    if (atomic_load(&req->api->closing) &&
+    /* Shutting down, or a malformed request: the client must not reuse this connection. */
+    if ((req->close || atomic_load(&req->api->closing)) &&
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
         ret = -ENOMEM;
         goto out_destroy;
@@ -301,8 +303,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     size_t path_len;
 
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (!ci || !ci->socket_context)
-        return NULL; /* conn_started() ran out of memory: on_access() closes the connection */
+    if (!ci || !ci->socket_context || !((struct api_conn *)ci->socket_context)->admitted)
+        return NULL; /* out of memory, or over a connection limit: on_access() closes it */
     req = calloc(1, sizeof(*req));
     if (!req)
         return NULL;
@@ -314,6 +316,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     snprintf(req->id, sizeof(req->id), "%08" PRIx32 "-%" PRIu64, api->id_prefix,
              (uint64_t)atomic_fetch_add(&api->next_id, 1) + 1);
     strcpy(req->log_method, "-");
+    req->target_at = uri;
     if (!uri)
         uri = "";
     /* Kept as sent: MHD decodes the path it hands to on_access(), and "%00" would cut it. */
@@ -476,15 +479,83 @@ static void refusal_detail(const struct api_request *req, enum api_problem p, ch
     }
 }
 
-/* First call: headers only. Answers a refusal or an over-long Content-Length when a body
- * follows; else MHD_YES, no reply. */
+static enum MHD_Result head_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    return head_field(cls, key, value ? value : "") == 0 ? MHD_YES : MHD_NO;
+}
+
+/* Answer @p at once and close the connection (libmicrohttpd reads none of the body). */
+static enum MHD_Result refuse_head(struct api_request *req, enum api_problem p, const char *detail)
+{
+    req->close = true;
+    req->extra_header = NULL; /* no Allow: the request is refused as a whole */
+    return reply_problem(req, p, detail) == 0 ? MHD_YES : MHD_NO;
+}
+
+/*
+ * The head as a whole: its size against max_header (libmicrohttpd's pool holds it, a record
+ * per header, GET argument and cookie, a copy of the cookies, and the response head), then
+ * head.c's checks. Returns true when the request was answered or is to be dropped (*@ret).
+ */
+static bool head_refused(struct api *api, struct api_request *req, const char *method,
+                         const char *version, enum MHD_Result *ret)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Cookie");
+    size_t head_size = ci ? ci->header_size : 0, cost;
+    struct head_check h;
+    char detail[160];
+    int n;
+
+    n = MHD_get_connection_values(
+        req->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND | MHD_COOKIE_KIND, NULL, NULL);
+    cost = head_size + (size_t)(n > 0 ? n : 0) * API_HEAD_FIELD_COST +
+           (cookie ? strlen(cookie) + 1 : 0);
+    if (cost > api->cfg.header_limit) {
+        /* Within the reserve but for its last KiB: answer 431 (its head fits in what is
+           left). Past that libmicrohttpd may not be able to build any response: close, and
+           say so in the access log. */
+        if (cost > api->cfg.header_limit + API_CONN_MEMORY_RESERVE - 1024) {
+            req_note(req, "request head too large to answer; closed without a response");
+            *ret = MHD_NO;
+            return true;
+        }
+        snprintf(detail, sizeof(detail),
+                 "the request head needs %zu bytes (%d headers and arguments at %u bytes each "
+                 "included); the limit is %zu",
+                 cost, n, API_HEAD_FIELD_COST, api->cfg.header_limit);
+        *ret = refuse_head(req, API_P_HEADER_TOO_LARGE, detail);
+        return true;
+    }
+    head_begin(&h, api->head_walk ? method : NULL, head_size, method, req->target_at, req->target,
+               version);
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, head_iter, &h);
+    if (head_finish(&h) < 0) {
+        req_note(req, h.bad);
+        *ret = refuse_head(req, API_P_BAD_REQUEST, h.bad);
+        return true;
+    }
+    if (h.expect_failed) {
+        *ret = refuse_head(req, API_P_EXPECTATION_FAILED,
+                           "the only expectation supported is \"Expect: 100-continue\"");
+        return true;
+    }
+    return false;
+}
+
+/* First call: headers only. Answers a malformed head, a refusal or an over-long Content-Length
+ * when a body follows; else MHD_YES, no reply. */
 static enum MHD_Result first_call(struct api *api, struct api_request *req, const char *url,
-                                  const char *method)
+                                  const char *method, const char *version)
 {
     const char *cl, *te;
     uint64_t len = 0;
     bool have_len = false, body_follows;
     enum api_problem p;
+    enum MHD_Result ret;
 
     req->started = true;
     req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -497,7 +568,10 @@ static enum MHD_Result first_call(struct api *api, struct api_request *req, cons
         req->extra_header = MHD_HTTP_HEADER_ALLOW;
         req->extra_value = req->hdr_buf;
     }
+    if (head_refused(api, req, method, version, &ret))
+        return ret;
 
+    /* After head.c: Transfer-Encoding is chunked and alone, or Content-Length (one value). */
     cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && parse_u64(cl, &len) == 0)
         have_len = true;
@@ -641,12 +715,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     struct api_request *req = *con_cls;
     size_t n;
 
-    (void)version;
     if (!req)
         return MHD_NO; /* on_uri() ran out of memory: close the connection */
     req->conn = conn;
     if (!req->started)
-        return first_call(api, req, url, method);
+        return first_call(api, req, url, method, version ? version : "");
     if (*upload_data_size != 0) {
         n = *upload_data_size;
         *upload_data_size = 0;
@@ -734,6 +807,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_request_ends(api, req->cs);
     request_free(req);
     atomic_fetch_sub(&api->active, 1);
+}
+
+/* A first look before libmicrohttpd sets a connection up: one over a limit is closed at once. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct api *api = cls;
+    enum conn_admit why;
+
+    (void)addrlen;
+    why = conn_may_accept(api, addr);
+    if (why == API_CONN_ADMIT)
+        return MHD_YES;
+    conn_refused(api, why);
+    return MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -848,6 +935,7 @@ static void api_free(struct api *api)
     conn_watchdog_stop(api);
     snapshot_put(api->rt);
     ratelimit_free(api->rl);
+    conn_clients_free(api);
     free(api->tls_cert);
     free_secret(api->tls_key);
     free(api->tls_ca);
@@ -958,8 +1046,16 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
         first.dir = cfg->dir;
         first.fleet = cfg->fleet;
     }
-    if ((r = config_check(api, cfg)) < 0 || (r = api_set_first_runtime(api, &first)) < 0)
+    if ((r = config_check(api, cfg)) < 0 || (r = api_set_first_runtime(api, &first)) < 0 ||
+        (r = conn_clients_init(api)) < 0)
         goto out_fail;
+    /* head.c knows how 0.9.75 lays a parsed head out; with another version it checks the
+       fields' text only */
+    api->head_walk = strcmp(MHD_get_version(), "0.9.75") == 0;
+    if (!api->head_walk)
+        log_warnx("libmicrohttpd %s: NUL bytes and folded lines in request headers are not "
+                  "checked (strongmapd knows 0.9.75)",
+                  MHD_get_version());
     api->rl = ratelimit_new();
     if (!api->rl) {
         r = -ENOMEM;
@@ -984,16 +1080,19 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
         goto out_fail;
     flags |= MHD_ALLOW_SUSPEND_RESUME;
 
-    /* The logger goes first so that start-up messages reach it too. */
+    /* The logger goes first so that start-up messages reach it too. The connection limits are
+       conn.c's, so that a connection over them is closed at once: libmicrohttpd's own limit is
+       higher (at it, it stops accepting) and it has no per-IP limit. Its memory per connection
+       holds the head (header_limit) and the response head (the reserve). */
     api->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
+        flags, 0, on_accept, api, on_access, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, api->cfg.conn_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        api->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, api->cfg.header_limit,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, api, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, api, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
-        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        api->cfg.conn_limit + API_CONN_SPARE_PER_THREAD * cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, api->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        api->cfg.header_limit + API_CONN_MEMORY_RESERVE, MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        api, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!api->mhd) {
         r = -EIO;
         goto out_free;

@@ -8,6 +8,8 @@
  *   http_request_duration_seconds{route}                 histogram, request line to last byte
  *   http_requests_in_progress                            gauge
  *   http_connections_open / http_connections_total       gauge / counter
+ *   http_connections_refused_total{limit}                counter, closed at once: over
+ *                                                        "connections" or "connections_per_ip"
  *   http_request_timeouts_total                          counter, connections the watchdog cut
  *   http_rate_limited_total                              counter, 429 answers
  *   http_auth_failures_total{reason}                     counter, 401 / 403 answers
@@ -237,6 +239,12 @@ static void render_http(struct mbuf *b, struct api *api)
           load(&m->connections_open));
     counter(b, "strongmapd_http_connections_total", "Client connections accepted.",
             load(&m->connections));
+    header(b, "strongmapd_http_connections_refused_total", "counter",
+           "Connections closed at once, unanswered, by the limit they were over.");
+    mbuf_printf(b, "strongmapd_http_connections_refused_total{limit=\"connections\"} %llu\n",
+                (unsigned long long)load(&m->connections_refused[0]));
+    mbuf_printf(b, "strongmapd_http_connections_refused_total{limit=\"connections_per_ip\"} %llu\n",
+                (unsigned long long)load(&m->connections_refused[1]));
     counter(b, "strongmapd_http_request_timeouts_total",
             "Connections shut down because a request took longer than the request timeout.",
             load(&m->request_timeouts));

@@ -47,6 +47,8 @@ static const struct api_problem_info problems[API_P__COUNT] = {
                                    "Valid client certificate required", 0 },
     [API_P_RATE_LIMITED] = { "rate-limited", 429, "Too many requests", 1 },
     [API_P_TOO_MANY_CERTIFICATES] = { "too-many-certificates", 413, "Too many certificates", 0 },
+    [API_P_EXPECTATION_FAILED] = { "expectation-failed", 417, "Expectation not supported", 0 },
+    [API_P_HEADER_TOO_LARGE] = { "header-too-large", 431, "Request header too large", 0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)

@@ -183,7 +183,7 @@ static const struct directive table[CFG__COUNT] = {
               "connections at once, per address"),
     DIRECTIVE(CFG_CONNECTIONS_PER_IP, "limits", "connections_per_ip", "connections-per-ip", "N",
               T_UINT, F_RESTART | F_LIMIT | F_NOLIMIT, 0, 65535, "0", connections_per_ip,
-              "connections at once from one IP address, 0: no limit"),
+              "connections at once from one client (IPv6: its /64), 0: no limit"),
     DIRECTIVE(CFG_IDLE_TIMEOUT, "limits", "idle_timeout", "idle-timeout", "SECONDS", T_UINT,
               F_RESTART | F_LIMIT, 1, API_TIMEOUT_MAX_S, "30", idle_timeout,
               "an idle connection is closed after"),

@@ -11,6 +11,9 @@
  *             3 POST /v1/verdict?<query> (the certificate-body form's options)
  *   bits 2-4  Content-Type: one of content_types[] (0: none)
  *   bits 5-6  Content-Encoding: none, "identity", "gzip", " Identity ; q=1"
+ *   bit 7     instead: the rest is a raw request head (request line, header lines, empty line)
+ *             for api/head.c, laid out in a buffer as libmicrohttpd 0.9.75 parses it in place
+ *             (fuzz_head() below); the other bits are ignored
  *
  * Only the libmicrohttpd boundary is replaced: this file defines the six MHD functions that
  * api/http.c calls for a request (header lookup, response creation, headers, queueing,
@@ -23,7 +26,10 @@
  * contract of api_internal.h: it must answer exactly once (or return a negative code, which
  * http.c answers with reply_error()), never 5xx when the directory is there (500 is an internal
  * error: an engine code problem.c does not know), and every body must be JSON (a problem's
- * "status" equal to the HTTP status).
+ * "status" equal to the HTTP status). For a raw head it aborts when head.c accepts one that
+ * must be refused: a NUL byte (but one right before a line's end, which the layout cannot always
+ * show), a bare CR, a folded line, two Host headers or none in HTTP/1.1, Content-Length with
+ * Transfer-Encoding, two different lengths, a transfer coding other than chunked.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -217,6 +223,154 @@ static char *make_target(const char *prefix, const uint8_t **data, size_t *size)
     return t;
 }
 
+/* ---- request heads (selector bit 7) ---- */
+
+#define HEAD_FIELDS_MAX 128
+
+/*
+ * The next line of @buf from *@pos (up to @len), as libmicrohttpd 0.9.75 reads one: it ends at
+ * CRLF or at a bare LF, which are overwritten with NUL; *@ret_len is its length without them.
+ * NULL when no line end follows.
+ */
+static char *next_line(char *buf, size_t len, size_t *pos, size_t *ret_len)
+{
+    for (size_t i = *pos; i < len; i++) {
+        if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')) {
+            char *line = buf + *pos;
+            size_t skip = buf[i] == '\r' ? 2 : 1;
+
+            *ret_len = i - *pos;
+            memset(buf + i, 0, skip);
+            *pos = i + skip;
+            return line;
+        }
+    }
+    return NULL;
+}
+
+/* Must head.c refuse the raw head @raw (@len bytes) for its bytes? */
+static bool raw_bytes_bad(const uint8_t *raw, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (raw[i] == 0 && !(i + 1 < len && raw[i + 1] == '\n') &&
+            !(i + 2 < len && raw[i + 1] == '\r' && raw[i + 2] == '\n'))
+            return true; /* a NUL, but right before a line's end */
+        if (raw[i] == '\r' && !(i + 1 < len && raw[i + 1] == '\n'))
+            return true; /* a bare CR */
+        if (i > 0 && raw[i - 1] == '\n' && (raw[i] == ' ' || raw[i] == '\t'))
+            return true; /* a line starting with a blank: obs-fold */
+    }
+    return false;
+}
+
+static void fuzz_head(const uint8_t *data, size_t size)
+{
+    struct {
+        char *name, *value;
+    } f[HEAD_FIELDS_MAX];
+    char *buf, *folded[HEAD_FIELDS_MAX], *line, *uri, *sp, *version = NULL;
+    size_t pos = 0, n = 0, n_folded = 0, line_len;
+    struct head_check h;
+    unsigned hosts = 0, cls = 0, tes = 0;
+    const char *cl = NULL;
+    bool cl_differ = false, te_other = false;
+
+    buf = malloc(size + 1);
+    if (!buf)
+        return;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    /* the request line: method, blanks, target, the last blank, version (as 0.9.75 splits it) */
+    line = next_line(buf, size, &pos, &line_len);
+    if (!line)
+        goto out;
+    sp = memchr(line, ' ', line_len);
+    if (!sp || sp == line)
+        goto out;
+    *sp = '\0';
+    uri = sp + 1;
+    while (uri < line + line_len && *uri == ' ')
+        uri++;
+    for (char *v = line + line_len - 1; v > uri; v--) {
+        if (*v == ' ') {
+            version = v + 1;
+            *v = '\0';
+            break;
+        }
+    }
+    if (!version || line + line_len - version != 8 ||
+        (memcmp(version, "HTTP/1.1", 8) != 0 && memcmp(version, "HTTP/1.0", 8) != 0))
+        goto out; /* libmicrohttpd refuses the version */
+    /* the header lines, up to the empty line */
+    for (;;) {
+        char *colon;
+
+        line = next_line(buf, size, &pos, &line_len);
+        if (!line)
+            goto out; /* no end of head: libmicrohttpd waits for more */
+        if (line[0] == '\0')
+            break;
+        if (line[0] == ' ' || line[0] == '\t') {
+            /* obs-fold: 0.9.75 appends the continuation to the previous field's name, in a
+               new allocation */
+            char *cont = line, *joined;
+
+            if (n == 0 || n_folded == HEAD_FIELDS_MAX)
+                goto out;
+            while (*cont == ' ' || *cont == '\t')
+                cont++;
+            joined = malloc(strlen(f[n - 1].name) + strlen(cont) + 1);
+            if (!joined)
+                goto out;
+            strcpy(joined, f[n - 1].name);
+            strcat(joined, cont);
+            f[n - 1].name = folded[n_folded++] = joined;
+            continue;
+        }
+        colon = strchr(line, ':');
+        if (!colon || n == HEAD_FIELDS_MAX)
+            goto out; /* libmicrohttpd: 400 */
+        *colon++ = '\0';
+        while (*colon == ' ' || *colon == '\t')
+            colon++;
+        f[n].name = line;
+        f[n].value = colon;
+        n++;
+    }
+    head_begin(&h, buf, pos, buf, uri, uri, version);
+    for (size_t i = 0; i < n; i++)
+        if (head_field(&h, f[i].name, f[i].value) < 0)
+            break;
+    if (head_finish(&h) < 0) {
+        if (!h.bad)
+            abort(); /* refused without a reason */
+        goto out;
+    }
+    /* accepted: nothing a proxy could read differently */
+    if (raw_bytes_bad(data, pos))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(f[i].name, "Host") == 0)
+            hosts++;
+        if (strcasecmp(f[i].name, "Content-Length") == 0) {
+            cl_differ |= cls++ > 0 && strcmp(cl, f[i].value) != 0;
+            cl = f[i].value;
+        }
+        if (strcasecmp(f[i].name, "Transfer-Encoding") == 0) {
+            tes++;
+            te_other |= strcasecmp(f[i].value, "chunked") != 0;
+        }
+    }
+    if (hosts > 1 || (hosts == 0 && strcmp(version, "HTTP/1.0") != 0) || cl_differ ||
+        (cls && tes) || tes > 1 || te_other)
+        abort();
+
+out:
+    for (size_t i = 0; i < n_folded; i++)
+        free(folded[i]);
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct MHD_Connection conn = { 0 };
@@ -231,6 +385,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sel = data[0];
     data++;
     size--;
+    if (sel & 0x80) {
+        fuzz_head(data, size);
+        return 0;
+    }
 
     req = calloc(1, sizeof(*req));
     if (!req)
