@@ -843,8 +843,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 /*
  * libmicrohttpd's own messages (MHD_USE_ERROR_LOG), one line each. At start-up they explain a
  * failure (error); once running they are mostly about one client's broken request, which the
- * access log line records too, so they are info. They may name the request path (the logger
- * replaces control characters), never header values or bodies.
+ * access log line records too, so they are info. They may name the request path, decoded (the
+ * logger writes every byte that is not printable ASCII as \xNN), never header values or bodies.
  */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
