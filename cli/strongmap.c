@@ -43,7 +43,8 @@ struct opts {
     struct opt_profiles profiles; /* n 0: the engine's default, windows-2022 */
     struct opt_whatif whatif;
     struct opt_dir dir;
-    bool verdict_opts; /* --account / --profile / --mode / --backdating given */
+    const char *samba_anchors; /* --samba-anchors FILE */
+    bool verdict_opts;         /* --account / --profile / --mode / --backdating given */
 };
 
 static void usage(FILE *f)
@@ -79,10 +80,14 @@ static void usage(FILE *f)
             "\n"
             "WHAT-IF (verdict, account):\n"
             "  --profile P   DC profile: windows-2016, windows-2019, windows-2022 (also\n"
-            "                windows-2025), samba; repeat for a fleet (default windows-2022)\n"
+            "                windows-2025), samba; repeat for a fleet (default windows-2022).\n"
+            "                Options follow as ,key=value: mode, backdating, update=YYYY-MM-DD,\n"
+            "                UseSubjectAltName=0|1, AllowNtAuthPolicyBypass=0|1|2\n"
             "  --mode N      StrongCertificateBindingEnforcement for every profile: 1 or 2\n"
             "                (Samba: 0, 1 or 2; default 2)\n"
             "  --backdating S  CertificateBackdatingCompensation in seconds (default 600)\n"
+            "  --samba-anchors FILE  the CA certificates Samba's KDC trusts (its\n"
+            "                pkinit_anchors); without it they are assumed to include the issuer\n"
             "\n"
             "DIRECTORY (verdict, account; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
             "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
@@ -427,7 +432,7 @@ static int need_dir(const struct opts *o, const char *cmd)
 static int cmd_verdict(int argc, char **argv, const struct opts *o)
 {
     struct sm_errinfo e = { .offset = -1, .text = "" };
-    struct sm_certs *certs = NULL;
+    struct sm_certs *certs = NULL, *anchors = NULL;
     struct sm_verdict *v = NULL;
     struct sm_dir *dir = NULL;
     char *json;
@@ -444,6 +449,8 @@ static int cmd_verdict(int argc, char **argv, const struct opts *o)
         return status;
     if (argc == 1 && (status = load_certs(argv[0], o, &certs)) != 0)
         return status;
+    if (o->samba_anchors && (status = load_certs(o->samba_anchors, o, &anchors)) != 0)
+        goto out;
     if ((status = open_dir(o, &dir)) != 0)
         goto out;
     struct sm_verdict_input in = {
@@ -452,6 +459,7 @@ static int cmd_verdict(int argc, char **argv, const struct opts *o)
         .profiles = o->profiles.v,
         .n_profiles = o->profiles.n,
         .at = o->at,
+        .samba_anchors = anchors,
     };
     int r = sm_verdict_evaluate(dir, &in, &v, &e);
     if (r < 0) {
@@ -475,6 +483,7 @@ out:
     sm_verdict_free(v);
     sm_dir_close(dir);
     sm_certs_free(certs);
+    sm_certs_free(anchors);
     return status;
 }
 
@@ -531,6 +540,7 @@ enum {
     OPT_PROFILE,
     OPT_MODE,
     OPT_BACKDATING,
+    OPT_SAMBA_ANCHORS,
 };
 
 static const struct option long_opts[] = {
@@ -544,6 +554,7 @@ static const struct option long_opts[] = {
     { "profile", required_argument, NULL, OPT_PROFILE },
     { "mode", required_argument, NULL, OPT_MODE },
     { "backdating", required_argument, NULL, OPT_BACKDATING },
+    { "samba-anchors", required_argument, NULL, OPT_SAMBA_ANCHORS },
     OPT_DIR_LONGOPTS,
     { NULL, 0, NULL, 0 },
 };
@@ -592,6 +603,10 @@ static int take_option(struct opts *o, int id, const char *arg)
             return EXIT_USAGE;
         }
         o->whatif.backdating_s = (long long)n;
+        o->verdict_opts = true;
+        break;
+    case OPT_SAMBA_ANCHORS:
+        o->samba_anchors = arg;
         o->verdict_opts = true;
         break;
     default:

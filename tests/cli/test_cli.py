@@ -621,6 +621,10 @@ class DirTestCase(CliTestCase):
             text = f.read()
         text = text.replace("@ISSUING_CA@", pem_der_b64(cert("issuing_ca.pem")))
         text = text.replace("@USERCERT_UPN_ONLY@", pem_der_b64(cert("upn_only.pem")))
+        for key, name in (("@KEYCRED_BCRYPT@", "whfb_keycred_bcrypt.txt"),
+                          ("@KEYCRED_SPKI@", "whfb_keycred_spki.txt")):
+            with open(os.path.join(CERTS, "..", "verdict", name), encoding="ascii") as f:
+                text = text.replace(key, f.read().strip())
         cls.ldif = os.path.join(cls.tmp, "verdict.ldif")
         with open(cls.ldif, "w", encoding="utf-8") as f:
             f.write(text)
@@ -690,6 +694,44 @@ class TestVerdict(DirTestCase):
         self.assertEqual(v["profile"], "windows-2016")
         v = self.doc(["verdict", cert("upn_only.pem"), "--profile", "samba", "--mode", "0"], 0)
         self.assertEqual(v["profiles"][0]["profile"], "samba")
+
+    def test_profile_options(self):
+        """A profile with options (docs/mapping-rules.md): the update level and UseSubjectAltName."""
+        v = self.doc(["verdict", cert("sid_ext.pem"), "--account", "frank",
+                      "--profile", "windows-2022,update=2025-08-12"], 3)
+        self.assertEqual(v["kdc_error"]["code"], 75)  # X509IssuerSID only from 2025-09-09
+        self.assertEqual(v["profiles"][0]["settings"]["update"], "2025-08-12")
+        self.assertFalse(v["profiles"][0]["settings"]["honours_x509_issuer_sid"])
+        v = self.doc(["verdict", cert("sid_ext.pem"), "--account", "frank"], 0)
+        self.assertTrue(v["profiles"][0]["settings"]["honours_x509_issuer_sid"])
+        v = self.doc(["verdict", cert("sid_ext.pem"), "--profile", "windows-2019,UseSubjectAltName=0"], 3)
+        self.assertEqual(v["kdc_error"]["code"], 6)
+        p = run(["verdict", cert("sid_ext.pem"), "--profile", "windows-2022,colour=blue"] + self.dir())
+        self.assertExit(p, 2, "unknown option")
+        self.assertIn(b"unknown option", p.stderr)
+
+    def test_mode_1_is_a_what_if(self):
+        v = self.doc(["verdict", cert("upn_only.pem"), "--mode", "1"], 0)
+        self.assertIn("compatibility_whatif", [r["code"] for r in v["profiles"][0]["reasons"]])
+        self.assertEqual(v["profiles"][0]["settings"]["update"], "2025-08-12")
+        p = run(["verdict", cert("upn_only.pem"), "--mode", "1", "--text"] + self.dir())
+        self.assertIn(b"What-if", p.stdout)
+
+    def test_samba_anchors(self):
+        """--samba-anchors: the CAs Samba's KDC trusts; another issuer is 62."""
+        args = ["verdict", cert("sid_ext.pem"), "--profile", "samba", "--samba-anchors"]
+        self.assertEqual(self.doc(args + [cert("issuing_ca.pem")], 0)["outcome"], "allow")
+        v = self.doc(args + [cert("root_ca.pem")], 3)
+        self.assertEqual(v["kdc_error"]["code"], 62)
+        p = run(args + ["/nonexistent.pem"] + self.dir())
+        self.assertExit(p, 1, "missing anchors file")
+
+    def test_key_trust(self):
+        whfb = os.path.join(CERTS, "..", "verdict", "whfb.pem")
+        v = self.doc(["verdict", whfb], 0)
+        self.assertEqual(v["mapping"], {"strength": "strong", "method": "key_trust"})
+        self.assertEqual(len(v["key_credentials"]), 2)
+        self.assertTrue(all(k["matches"] for k in v["key_credentials"]))
 
     def test_backdating(self):
         gap = 1893456000 - 1735689600  # carol's whenCreated - empty_subject.pem's notBefore

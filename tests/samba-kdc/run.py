@@ -789,7 +789,9 @@ subjectAltName = IP:{self.args.address},DNS:kdc24.{cases.DNS_DOMAIN}
                "--profile", "samba", "--mode", str(mode), "--backdating", str(comp * 60),
                "--ldap-uri", f"ldaps://{self.args.address}", "--ldap-base", cases.BASE,
                "--ldap-bind-dn", ADMIN_DN, "--ldap-password-file", self.pwfile,
-               "--ldap-ca-file", self.w("pki", "issuing_ca.pem")]
+               "--ldap-ca-file", self.w("pki", "issuing_ca.pem"),
+               # the KDC's pkinit_anchors (krb5.conf [kdc] above), as an operator gives them
+               "--samba-anchors", self.w("pki", "issuing_ca.pem")]
         t = Timer()
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False,
