@@ -739,7 +739,19 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
     bool ntauth_audit = false;
 
     profile_notes(x, pe, o);
-    /* certificate checks first: the KDC validates before it maps */
+    /* the account the client names first (an unknown one is 6, a disabled one 18, whatever the
+       certificate), then the certificate's validity, its purpose and its issuer, then the
+       mapping (docs/mapping-rules.md) */
+    if (!acc) {
+        deny(o, KDC_ERR_C_PRINCIPAL_UNKNOWN);
+        OUT_REASON(x, o, "account_not_found", "The DC finds no account for this certificate.");
+        return;
+    }
+    if (acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE)) {
+        deny(o, KDC_ERR_CLIENT_REVOKED);
+        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", who(x, acc));
+    }
+
     if (x->at < c->not_before_t || x->at > c->not_after_t) {
         deny(o, KDC_ERR_INVALID_CERTIFICATE);
         OUT_REASON(x, o, "certificate_time_invalid",
@@ -752,12 +764,10 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
                    "The certificate's EKU allows neither Client Authentication nor Smart Card "
                    "Logon (nor id-pkinit-KPClientAuth, anyExtendedKeyUsage).");
     }
-    if (acc) {
-        windows_explicit(x, pe, o, &m);
-        windows_implicit(x, pe, o, &m);
-        key_trust_paths(x, o, false);
-        m.key_trust = x->keytrust_windows;
-    }
+    windows_explicit(x, pe, o, &m);
+    windows_implicit(x, pe, o, &m);
+    key_trust_paths(x, o, false);
+    m.key_trust = x->keytrust_windows;
     /* NTAuth: always for implicit and SID mappings; for explicit ones since KB5057784 */
     const struct sm_altsec *em = m.strong ? m.strong : m.weak;
     if (x->ntauth == NTAUTH_ABSENT && m.key_trust) {
@@ -780,17 +790,11 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         }
     } else if (x->ntauth == NTAUTH_ABSENT && !em) {
         deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
-        if (acc)
-            event(o, 21, "error", event21(x, acc));
+        event(o, 21, "error", event21(x, acc));
         OUT_REASON(x, o, "issuer_not_in_ntauth",
                    "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
                    "certificate logon only from CAs published there.",
                    c->issuer.rfc4514);
-    }
-    if (!acc) {
-        deny(o, KDC_ERR_C_PRINCIPAL_UNKNOWN);
-        OUT_REASON(x, o, "account_not_found", "The DC finds no account for this certificate.");
-        return;
     }
     bool mapped = m.strong || m.weak || m.upn || m.dns || m.key_trust;
     if (!mapped && res != SM_RESOLVED_NAMED) {
@@ -811,10 +815,6 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
                    "The certificate maps to %s neither implicitly (UPN or DNS name) nor through "
                    "an altSecurityIdentities value.",
                    who(x, acc));
-    }
-    if (acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE)) {
-        deny(o, KDC_ERR_CLIENT_REVOKED);
-        OUT_REASON(x, o, "account_disabled", "The account %s is disabled.", who(x, acc));
     }
     const struct sm_sid_carrier *sid;
     const char *sid_method = "sid";

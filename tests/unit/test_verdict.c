@@ -230,6 +230,11 @@ static const struct row rows[] = {
       62, 21, "error", NULL, NULL, "issuer_not_in_ntauth", "upn_san" },
     { "samba: a self-issued certificate is nobody's pkinit anchor", "certs/ed25519.pem", NULL,
       "samba", 0, -1, "deny", 62, 0, NULL, NULL, NULL, "issuer_not_anchored", "upn_san" },
+    /* the account comes first: the KDC looks up the name the client gives before the certificate */
+    { "unknown account before an expired certificate: 6", "certs/expired.pem", "nobody-here",
+      "windows-2022", 0, -1, "deny", 6, 0, NULL, NULL, NULL, "account_not_found", NULL },
+    { "disabled account before an expired certificate: 18", "certs/expired.pem", "bob",
+      "windows-2022", 0, -1, "deny", 18, 0, NULL, NULL, NULL, "account_disabled", "named" },
     /* the implicit UPN: sAMAccountName@<the account's DNS domain> */
     { "implicit UPN, no SID: weak (39)", "verdict/implicit_upn.pem", NULL, "windows-2022", 0, -1,
       "deny", 66, 39, "error", "upn_san", "weak", "weak_mapping", "implicit_upn" },
