@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -287,14 +288,20 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
     const struct sm_remediation *r = &v->remediation;
     const char *reissue = reissue_text(r);
 
-    text_printf(f, "%-12s %s on %s (mode %d, backdating %ld s)\n", "Verdict",
+    char update[40] = "";
+    if (p->profile.kind != SM_PROFILE_SAMBA) {
+        struct tm tm;
+        gmtime_r(&p->profile.update, &tm);
+        strftime(update, sizeof(update), ", DC update %Y-%m-%d", &tm);
+    }
+    text_printf(f, "%-12s %s on %s (mode %d, backdating %ld s%s)\n", "Verdict",
                 v->allow ? "ALLOW" : "DENY", sm_profile_name(p->profile.kind), p->profile.mode,
-                p->profile.backdating_s);
+                p->profile.backdating_s, update);
     if (p->kdc_error.code)
         text_printf(f, "%-12s %d %s\n", "KDC error", p->kdc_error.code, p->kdc_error.name);
-    if (p->event.id)
-        text_printf(f, "%-12s %d (%s): %s\n", "KDC event", p->event.id, p->event.level,
-                    p->event.text);
+    for (size_t i = 0; i < p->n_events; i++)
+        text_printf(f, "%-12s %d (%s): %s\n", i ? "" : "KDC event", p->events[i].id,
+                    p->events[i].level, p->events[i].text);
     if (p->mapping_strength)
         text_printf(f, "%-12s %s, %s\n", "Mapping", p->mapping_strength, p->mapping_method);
     if (v->account) {
@@ -305,6 +312,15 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
     }
     if (v->sid_owner)
         account_lines(f, "SID owner", v->sid_owner);
+    if (v->n_keycreds) {
+        size_t hold = 0;
+        for (size_t i = 0; i < v->n_keycreds; i++)
+            hold += v->keycreds[i].matches;
+        text_printf(f,
+                    "%-12s %zu msDS-KeyCredentialLink value%s, %zu holding this "
+                    "certificate's key\n",
+                    "Key trust", v->n_keycreds, v->n_keycreds == 1 ? "" : "s", hold);
+    }
     text_printf(f, "%-12s %s\n", "Certificate", v->cert->subject.rfc4514);
     text_printf(f, "%-12s issuer %s, serial %s, SHA-1 %s\n", "", v->cert->issuer.rfc4514,
                 v->cert->serial, v->cert->sha1);
