@@ -145,19 +145,29 @@ enum api_route_id {
     API_ROUTE_VERDICT,
     API_ROUTE_ACCOUNT,
     API_ROUTE_METRICS,
+    API_ROUTE_HEALTHZ,
+    API_ROUTE_READYZ,
     API_ROUTE__COUNT
 };
 
 /*
  * Defaults (api_runtime_init()): inspect and verdict need "check", account status "account",
- * /metrics "metrics" or "admin". A token may use a route when its scopes hold any of the
- * route's scope bits; API_SCOPE_NONE opens the route to requests without a token.
- * Authentication is off altogether while n_tokens is 0 (the loopback default).
+ * /metrics "metrics" or "admin", /healthz and /readyz nothing (probes carry no token; when
+ * open they also skip the client-certificate check and the rate limit). A token may use a route
+ * when its scopes hold any of the route's scope bits; API_SCOPE_NONE opens the route to
+ * requests without a token. Authentication is off altogether while n_tokens is 0 (the loopback
+ * default).
+ *
+ * What a route answers may hold account data (DN, sAMAccountName, UPN, SID, enabled state,
+ * altSecurityIdentities, key credentials): only a request whose token holds one of
+ * account_data_scope's bits gets it (default "account" or "admin"); any other answer is made
+ * without it (a verdict with account_redacted). API_SCOPE_NONE: every caller may see it.
  */
 struct api_runtime {
     const struct api_token *tokens;         /**< n_tokens 0: no authentication (loopback default) */
     size_t n_tokens;                        /**< 0..API_MAX_TOKENS */
     unsigned route_scope[API_ROUTE__COUNT]; /**< required scope per route (API_SCOPE_NONE: open) */
+    unsigned account_data_scope;            /**< scopes that see account data in answers */
     double rate_per_s;   /**< requests per second per client (token name, else IP address; IPv6
                               by /64); 0: unlimited. /healthz and /readyz are not limited */
     unsigned rate_burst; /**< token-bucket depth; 0: max(1, rate_per_s rounded up) */

@@ -106,9 +106,16 @@ struct api_route {
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
     bool directory;  /* may wait on the directory: runs on the job pool, off MHD's threads */
-    int scope;       /* enum api_route_id: its scope is configured; -1: always open, and not
-                        rate-limited (/healthz, /readyz) */
+    int scope;       /* enum api_route_id: whose scope is configured (route_scope[scope]) */
+    bool probe;      /* /healthz, /readyz: when open (scope none), also no client-certificate
+                        check and no rate limit */
 };
+
+/*
+ * May the request see account data in its answer (api_runtime.account_data_scope)? Always
+ * when authentication is off (no tokens); else only with a token holding one of its scopes.
+ */
+bool req_sees_accounts(const struct api_request *req);
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */

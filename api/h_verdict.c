@@ -191,6 +191,7 @@ int h_verdict(struct api_request *req)
         .profiles = vr.wi.profiles.v,
         .n_profiles = vr.wi.profiles.n,
         .at = vr.wi.at,
+        .redact_account = !req_sees_accounts(req),
     };
     ret = dirpool_verdict(dir, &in, &v, &e);
     if (ret < 0) {

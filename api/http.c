@@ -390,6 +390,15 @@ static void scope_text(unsigned bits, char *buf, size_t size)
  * the request may go on, else the problem to answer; sets the WWW-Authenticate header and the
  * Retry-After the answer needs.
  */
+bool req_sees_accounts(const struct api_request *req)
+{
+    const struct api_runtime *rt = &req->rt->rt;
+
+    if (rt->n_tokens == 0 || rt->account_data_scope == API_SCOPE_NONE)
+        return true;
+    return req->token && (req->token->scopes & rt->account_data_scope);
+}
+
 static enum api_problem admit(struct api *api, struct api_request *req)
 {
     const struct api_snapshot *s = req->rt;
@@ -397,8 +406,8 @@ static enum api_problem admit(struct api *api, struct api_request *req)
     int tok = AUTH_MISSING;
     char key[API_RATE_KEY_MAX];
 
-    if (req->route && req->route->scope < 0)
-        return API_P__COUNT; /* /healthz, /readyz: always open */
+    if (req->route && req->route->probe && s->rt.route_scope[req->route->scope] == API_SCOPE_NONE)
+        return API_P__COUNT; /* /healthz, /readyz open (the default): no other check either */
     if (api->tls_ca && req->route) {
         int r = client_cert(req);
         if (r == -EACCES || (r == -ENOENT && api->cfg.tls_client_required)) {

@@ -7,16 +7,17 @@
 
 #include "api_internal.h"
 
-/* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). The last
- * column is the route's configurable scope (struct api_runtime), -1: always open. */
+/* Paths are written as in openapi/strongmapd.yaml (tests/api compares the two). Every route
+ * has a configurable scope (struct api_runtime.route_scope, [auth] scope.* in the
+ * configuration); probes (/healthz, /readyz) are open by default. */
 static const struct api_route routes[] = {
-    /* method, path, handler, takes a body, waits on the directory, scope */
-    { "GET", "/healthz", h_health, false, false, -1 },
-    { "GET", "/readyz", h_ready, false, true, -1 },
-    { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT },
-    { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT },
-    { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT },
-    { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS },
+    /* method, path, handler, takes a body, waits on the directory, scope, probe */
+    { "GET", "/healthz", h_health, false, false, API_ROUTE_HEALTHZ, true },
+    { "GET", "/readyz", h_ready, false, true, API_ROUTE_READYZ, true },
+    { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT, false },
+    { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT, false },
+    { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false },
+    { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -22,7 +22,7 @@
 
 static const char *const scope_names[] = { "check", "account", "admin", "metrics" };
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict", "account",
-                                                           "metrics" };
+                                                           "metrics", "healthz", "readyz" };
 
 #define N_SCOPES  (sizeof(scope_names) / sizeof(scope_names[0]))
 #define RATE_MAX  1000000.0 /* requests per second: beyond, "unlimited" is meant */
@@ -35,6 +35,9 @@ void api_runtime_init(struct api_runtime *rt)
     rt->route_scope[API_ROUTE_VERDICT] = API_SCOPE_CHECK;
     rt->route_scope[API_ROUTE_ACCOUNT] = API_SCOPE_ACCOUNT;
     rt->route_scope[API_ROUTE_METRICS] = API_SCOPE_METRICS | API_SCOPE_ADMIN;
+    rt->route_scope[API_ROUTE_HEALTHZ] = API_SCOPE_NONE;
+    rt->route_scope[API_ROUTE_READYZ] = API_SCOPE_NONE;
+    rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
     rt->log_level = LOG_PRIO_INFO;
 }
@@ -136,6 +139,10 @@ static int runtime_check(const struct api_runtime *rt)
             log_errx("API settings: route %s: unknown scope bits", route_names[r]);
             return -EINVAL;
         }
+    }
+    if (rt->account_data_scope & ~(unsigned)API_SCOPE_ALL) {
+        log_errx("API settings: account data: unknown scope bits");
+        return -EINVAL;
     }
     if (!(rt->rate_per_s >= 0 && rt->rate_per_s <= RATE_MAX) || rt->rate_burst > BURST_MAX) {
         log_errx("API settings: the rate must be 0 to %.0f requests per second, the burst at "

@@ -125,6 +125,15 @@ static const struct directive table[CFG__COUNT] = {
     DIRECTIVE(CFG_SCOPE_METRICS, "auth", "scope.metrics", "scope-metrics", "SCOPES", T_SCOPE, 0,
               0, 0, "metrics,admin", route_scope[API_ROUTE_METRICS],
               "scopes GET /metrics accepts"),
+    DIRECTIVE(CFG_SCOPE_HEALTHZ, "auth", "scope.healthz", "scope-healthz", "SCOPES", T_SCOPE, 0,
+              0, 0, "none", route_scope[API_ROUTE_HEALTHZ],
+              "scopes GET /healthz accepts (none: open to probes)"),
+    DIRECTIVE(CFG_SCOPE_READYZ, "auth", "scope.readyz", "scope-readyz", "SCOPES", T_SCOPE, 0, 0,
+              0, "none", route_scope[API_ROUTE_READYZ],
+              "scopes GET /readyz accepts (none: open to probes)"),
+    DIRECTIVE(CFG_SCOPE_ACCOUNT_DATA, "auth", "scope.account_data", "scope-account-data",
+              "SCOPES", T_SCOPE, 0, 0, 0, "account,admin", account_data_scope,
+              "scopes whose requests see account data (DN, SID, UPN, mappings) in verdicts"),
     DIRECTIVE(CFG_ALLOW_UNAUTHENTICATED, "auth", "allow_unauthenticated",
               "allow-unauthenticated", NULL, T_BOOL, 0, 0, 0, "no", allow_unauthenticated,
               "without tokens: serve every route to anyone, also on an address other than "
@@ -1268,7 +1277,10 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_SCOPE_INSPECT:
     case CFG_SCOPE_VERDICT:
     case CFG_SCOPE_ACCOUNT:
-    case CFG_SCOPE_METRICS: {
+    case CFG_SCOPE_METRICS:
+    case CFG_SCOPE_HEALTHZ:
+    case CFG_SCOPE_READYZ:
+    case CFG_SCOPE_ACCOUNT_DATA: {
         unsigned a = *(const unsigned *)cfield(prev, d), b = *(const unsigned *)cfield(next, d);
 
         return (a != API_SCOPE_NONE && b == API_SCOPE_NONE) || (b & ~a) != 0;

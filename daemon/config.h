@@ -54,6 +54,9 @@ enum cfg_id {
     CFG_SCOPE_VERDICT,
     CFG_SCOPE_ACCOUNT,
     CFG_SCOPE_METRICS,
+    CFG_SCOPE_HEALTHZ,
+    CFG_SCOPE_READYZ,
+    CFG_SCOPE_ACCOUNT_DATA,
     CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
     CFG_LDAP_URI,
@@ -120,7 +123,8 @@ struct cfg {
     struct api_token tokens[API_MAX_TOKENS];
     size_t n_tokens;
     unsigned route_scope[API_ROUTE__COUNT];
-    bool allow_unauthenticated; /* no tokens: fine on any address, and at a reload */
+    unsigned account_data_scope; /* scopes that see account data in answers */
+    bool allow_unauthenticated;  /* no tokens: fine on any address, and at a reload */
     /* [directory] */
     char *ldif;
     char *ldap_uri[OPT_MAX_LDAP_URIS];

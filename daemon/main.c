@@ -646,6 +646,7 @@ static void runtime_of(struct snapshot *s, struct api_runtime *rt)
     rt->tokens = c->tokens;
     rt->n_tokens = c->n_tokens;
     memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
+    rt->account_data_scope = c->account_data_scope;
     rt->rate_per_s = c->rate;
     rt->rate_burst = c->burst;
     rt->max_body = (size_t)c->max_body;

@@ -119,6 +119,9 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
             if (api_scopes_parse(w[3], &t->scopes) < 0)
                 goto out_bad;
             rt->n_tokens++;
+        } else if (strcmp(w[0], "scope") == 0 && n == 3 && strcmp(w[1], "account_data") == 0) {
+            if (api_scopes_parse(w[2], &rt->account_data_scope) < 0)
+                goto out_bad;
         } else if (strcmp(w[0], "scope") == 0 && n == 3) {
             int r = route_id(w[1]);
             if (r < 0 || api_scopes_parse(w[2], &rt->route_scope[r]) < 0)

@@ -1980,6 +1980,56 @@ class TDAuth(HostTestCase):
                     self.assertProblem(r, 403, "insufficient-scope")
                     self.assertIn('error="insufficient_scope"', r.headers["www-authenticate"])
 
+    def verdict_as(self, d, secret, doc):
+        r = self.request("POST", "/v1/verdict", body=json.dumps(doc).encode(), daemon=d,
+                         headers={"Content-Type": "application/json"}, token=secret)
+        self.assertEqual(r.status, 200, r.body[:300])
+        return r.body.decode(), json.loads(r.body)
+
+    def test_account_data(self):
+        """A check token learns the verdict but no account attribute; account tokens see them."""
+        d = host(runtime=TOKENS + "scope verdict check,account\n")
+        try:
+            doc = {"certificate": pem_text("sid_ext.pem"), "account": "mallory", "at": AT}
+            text, v = self.verdict_as(d, SECRET_CHECK, doc)
+            self.assertIsNone(v["account"])
+            self.assertTrue(v["account_redacted"])
+            self.assertNotIn("sid_owner", v)
+            self.assertEqual((v["kdc_error"]["code"], v["event"]["id"]), (66, 41))
+            self.assertIn("sid_mismatch", [r["code"] for r in v["reasons"]])
+            for secret in ("mallory,", "dc=example,dc=com", "682003330-1300", '"sam"',
+                           "Set-ADUser", "sid_extension_der_base64\":\"M"):
+                self.assertNotIn(secret, text)
+            text, v = self.verdict_as(d, SECRET_ACCOUNT, doc)
+            self.assertFalse(v["account_redacted"])
+            self.assertEqual(v["account"]["sam"], "mallory")
+            self.assertEqual(v["sid_owner"]["sam"], "alice")
+            self.assertIn("Set-ADUser", text)
+        finally:
+            self.stop(d)
+        # the same token sees account data when the operator says so
+        d = host(runtime=TOKENS + "scope account_data none\n")
+        try:
+            _, v = self.verdict_as(d, SECRET_CHECK, {"account": "henry", "at": AT})
+            self.assertFalse(v["account_redacted"])
+            self.assertEqual(v["account"]["sam"], "henry")
+        finally:
+            self.stop(d)
+
+    def test_probe_scopes(self):
+        """/healthz and /readyz are open by default, and take a scope like every route."""
+        d = host(runtime=TOKENS + "scope healthz check\nscope readyz metrics\n")
+        try:
+            self.assertProblem(self.request("GET", "/healthz", daemon=d), 401, "unauthorized")
+            self.assertEqual(self.request("GET", "/healthz", daemon=d,
+                                          token=SECRET_CHECK).status, 200)
+            self.assertProblem(self.request("GET", "/readyz", daemon=d, token=SECRET_CHECK), 403,
+                               "insufficient-scope")
+            self.assertEqual(self.request("GET", "/readyz", daemon=d,
+                                          token=SECRET_METRICS).status, 200)
+        finally:
+            self.stop(d)
+
     def test_token_name_logged_never_the_token(self):
         r = self.inspect(self.d, token=SECRET_CHECK)
         self.assertEqual(r.status, 200)
@@ -2446,7 +2496,9 @@ class THReloadAndDecisionLog(HostTestCase):
             self.assertEqual(first["outcome"], "deny")
             self.assertEqual(first["kdc_error"], v["kdc_error"]["code"])
             self.assertEqual(first["event"], v["event"]["id"])
-            self.assertEqual(first["account"], v["account"]["dn"])
+            # the operator's log names the account; the check token's answer did not
+            self.assertIsNone(v["account"])
+            self.assertEqual(first["account"], "cn=alice,cn=Users,dc=example,dc=com")
             self.assertEqual(first["profiles"], ["windows-2022", "samba"])
             self.assertEqual(first["profile"], v["profile"])
             self.assertIn("weak_mapping", first["reasons"])
