@@ -479,7 +479,9 @@ struct api_metrics {
     atomic_uint_fast64_t connections_refused[2]; /* over the limit, over the per-IP limit */
     atomic_uint_fast64_t rate_limited;
     atomic_uint_fast64_t auth_failures[AUTH_F__COUNT];
-    atomic_uint_fast64_t verdicts[2]; /* allow, deny */
+    atomic_uint_fast64_t verdicts[2];           /* allow, deny */
+    atomic_uint_fast64_t verdict_lookups;       /* directory lookups verdicts made */
+    atomic_uint_fast64_t verdict_lookup_limits; /* verdicts that used SM_MAX_VERDICT_LOOKUPS */
     atomic_uint_fast64_t account_statuses[3];
     atomic_uint_fast64_t decision_log_errors;
     atomic_uint_fast64_t reloads;

@@ -15,6 +15,8 @@
  *   http_auth_failures_total{reason}                     counter, 401 / 403 answers
  *   verdicts_total{outcome}                              counter
  *   verdict_reasons_total{outcome,reason}                counter, reason codes of verdicts
+ *   verdict_directory_lookups_total                      counter, lookups verdicts made
+ *   verdict_lookup_limit_total                           counter, verdicts at the lookup limit
  *   account_statuses_total{status}                       counter
  *   directory_operations_total{op}                       counter (op: verdict, account, ping)
  *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
@@ -179,6 +181,9 @@ void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v)
     unsigned outcome = v->allow ? 0 : 1;
 
     metric_inc(&m->verdicts[outcome]);
+    atomic_fetch_add_explicit(&m->verdict_lookups, v->lookups, memory_order_relaxed);
+    if (v->lookups >= SM_MAX_VERDICT_LOOKUPS)
+        metric_inc(&m->verdict_lookup_limits);
     for (size_t i = 0; i < v->n_reasons; i++)
         count_reason(m, v->reasons[i].code, outcome);
     if (v->primary)
@@ -266,6 +271,12 @@ static void render_verdicts(struct mbuf *b, struct api_metrics *m)
     for (unsigned o = 0; o < 2; o++)
         mbuf_printf(b, "strongmapd_verdicts_total{outcome=\"%s\"} %llu\n", outcomes[o],
                     (unsigned long long)load(&m->verdicts[o]));
+    counter(b, "strongmapd_verdict_directory_lookups_total",
+            "Directory searches and reads the verdicts answered made (each at most the limit).",
+            load(&m->verdict_lookups));
+    counter(b, "strongmapd_verdict_lookup_limit_total",
+            "Verdicts that made as many directory lookups as one verdict may (8).",
+            load(&m->verdict_lookup_limits));
     header(b, "strongmapd_verdict_reasons_total", "counter",
            "Reason codes of the verdicts answered (request-level and primary profile), by "
            "outcome.");

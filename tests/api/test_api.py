@@ -1874,6 +1874,21 @@ class TCMetrics(ApiTestCase):
         self.assertGreater(metric(after, "strongmapd_http_request_duration_seconds_count",
                                   route="/healthz"), 0)
 
+    def test_verdict_lookups(self):
+        """A certificate with 256 DNS names: a bounded number of directory lookups, counted."""
+        with open(os.path.join(ARGS.data, "verdict", "many_dns.pem"), encoding="ascii") as f:
+            pem = f.read()
+        before = self.scrape()
+        v = self.verdict({"certificate": pem, "at": AT}).json()
+        after = self.scrape()
+        self.assertLessEqual(v["directory_lookups"], 8)
+        self.assertGreater(v["directory_lookups"], 0)
+        self.assertEqual(metric(after, "strongmapd_verdict_directory_lookups_total") -
+                         metric(before, "strongmapd_verdict_directory_lookups_total"),
+                         v["directory_lookups"])
+        self.assertEqual(metric(after, "strongmapd_verdict_lookup_limit_total"),
+                         metric(before, "strongmapd_verdict_lookup_limit_total"))
+
     def test_head(self):
         self.assertEqual(self.request("HEAD", "/metrics").status, 200)
         self.assertProblem(self.request("POST", "/metrics", body=b""), 405,
