@@ -176,6 +176,8 @@ struct api_runtime {
                               413 too-many-certificates */
     struct dirpool *dir; /**< directory (borrowed until the runtime is released), NULL: none */
     struct opt_profiles fleet;
+    const struct sm_certs *samba_anchors; /**< Samba's pkinit_anchors for verdicts, NULL: not
+                                               known (borrowed until the runtime is released) */
     const char *decision_log; /**< path of the JSON-lines decision log, NULL: off. Opened
                                    (O_APPEND, created 0640) by api_reconfigure() / api_start(),
                                    so a reload reopens it after a rotation */

@@ -192,6 +192,7 @@ int h_verdict(struct api_request *req)
         .n_profiles = vr.wi.profiles.n,
         .at = vr.wi.at,
         .redact_account = !req_sees_accounts(req),
+        .samba_anchors = req_runtime(req)->samba_anchors,
     };
     ret = dirpool_verdict(dir, &in, &v, &e);
     if (ret < 0) {

@@ -167,6 +167,9 @@ static const struct directive table[CFG__COUNT] = {
          fleet.v, fleet.n, SM_MAX_PROFILES,
          "DC profile verdicts are made for: windows-2016, windows-2019, windows-2022, "
          "windows-2025, samba; repeatable"),
+    DIRECTIVE(CFG_SAMBA_ANCHORS, "profiles", "samba_pkinit_anchors", "samba-pkinit-anchors",
+              "FILE", T_PATH, 0, 0, CFG_VALUE_MAX, NULL, samba_anchors,
+              "the CA certificates Samba's KDC trusts (its pkinit_anchors), PEM or DER"),
     DIRECTIVE(CFG_MODE, "profiles", "mode", "mode", "N", T_OPTNUM, 0, 0, 2, NULL, mode,
               "StrongCertificateBindingEnforcement (default: the profile's)"),
     DIRECTIVE(CFG_BACKDATING, "profiles", "backdating", "backdating", "SECONDS", T_OPTNUM, 0, 0,

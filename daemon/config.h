@@ -70,6 +70,7 @@ enum cfg_id {
     CFG_OP_TIMEOUT,
     CFG_TLS_TIMEOUT,
     CFG_PROFILE,
+    CFG_SAMBA_ANCHORS,
     CFG_MODE,
     CFG_BACKDATING,
     CFG_CACHE_SIZE,
@@ -134,6 +135,7 @@ struct cfg {
     unsigned connect_timeout_ms, op_timeout_ms, tls_timeout_ms;
     /* [profiles]: after cfg_finish() the fleet has mode and backdating applied */
     struct opt_profiles fleet;
+    char *samba_anchors;        /* Samba's pkinit_anchors (PEM/DER certificates), or NULL */
     long long mode, backdating; /* -1: each profile's default */
     /* [cache] */
     unsigned long long cache_size, cache_ttl, cache_negative_ttl;

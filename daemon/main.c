@@ -99,6 +99,7 @@ struct snapshot {
     struct cfg *cfg;
     bool owns_cfg; /* false for the first: its cfg is `boot`, freed at exit */
     struct dirpool *dir;
+    struct sm_certs *samba_anchors; /* samba_pkinit_anchors, parsed; NULL: not configured */
     atomic_uint refs;
 };
 
@@ -538,6 +539,51 @@ static void log_directory(const struct cfg *c, unsigned handles)
  * LDAP settings the backend refuses, other codes an unreadable or unparsable file (-EIO) or
  * no memory.
  */
+/* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
+static int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, size_t size)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    char where[CFG_ERR_MAX / 2], *buf = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    int r;
+
+    *ret = NULL;
+    if (!c->samba_anchors)
+        return 0;
+    cfg_where(c, CFG_SAMBA_ANCHORS, where, sizeof(where));
+    if ((r = perm_check_path(c, CFG_SAMBA_ANCHORS, c->samba_anchors, FPERM_DATA, err, size)) < 0)
+        return r;
+    if (!(f = fopen(c->samba_anchors, "rb")) || !(buf = malloc(SM_MAX_INPUT + 1))) {
+        r = f ? -ENOMEM : -errno;
+        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors, strerror(-r));
+        goto out;
+    }
+    len = fread(buf, 1, SM_MAX_INPUT + 1, f);
+    if (ferror(f) || len > SM_MAX_INPUT) {
+        r = -EIO;
+        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors,
+                 len > SM_MAX_INPUT ? "larger than 1 MiB" : "read error");
+        goto out;
+    }
+    if ((r = sm_certs_parse(buf, len, NULL, ret, &e)) < 0) {
+        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors, e.text);
+        r = -EIO;
+        goto out;
+    }
+    if ((*ret)->n_errors) {
+        snprintf(err, size, "%s: %s: a certificate does not parse: %s", where, c->samba_anchors,
+                 (*ret)->errors[0].message);
+        *ret = sm_certs_free(*ret);
+        r = -EIO;
+    }
+out:
+    free(buf);
+    if (f)
+        fclose(f);
+    return r;
+}
+
 static int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
                           size_t size)
 {
@@ -604,6 +650,7 @@ static void snapshot_unref(struct snapshot *s)
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     close_directory(s->dir);
+    sm_certs_free(s->samba_anchors);
     if (s->owns_cfg)
         cfg_free(s->cfg);
     free(s);
@@ -630,6 +677,11 @@ static int snapshot_new(struct cfg *c, bool owns, unsigned handles, struct snaps
         free(s);
         return r;
     }
+    if ((r = load_samba_anchors(c, &s->samba_anchors, err, size)) < 0) {
+        close_directory(s->dir);
+        free(s);
+        return r;
+    }
     s->cfg = c;
     s->owns_cfg = owns;
     atomic_init(&s->refs, 1); /* the caller's */
@@ -653,6 +705,7 @@ static void runtime_of(struct snapshot *s, struct api_runtime *rt)
     rt->max_certs = c->max_certs;
     rt->dir = s->dir;
     rt->fleet = c->fleet;
+    rt->samba_anchors = s->samba_anchors;
     rt->decision_log = c->decision_log;
     rt->log_level = c->log_level;
     rt->health_details = c->health_details;
@@ -1024,6 +1077,10 @@ static void check_only(struct cfg *c)
     if ((r = open_directory(c, 1, &dir, err, sizeof(err))) < 0)
         goto out_fail;
     dirpool_close(dir);
+    struct sm_certs *anchors = NULL;
+    if ((r = load_samba_anchors(c, &anchors, err, sizeof(err))) < 0)
+        goto out_fail;
+    sm_certs_free(anchors);
     cfg_free(c);
     fprintf(stderr, "configuration OK\n");
     exit(0);

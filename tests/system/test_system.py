@@ -693,6 +693,39 @@ class TReload(Base):
             out[name] = os.path.join(d, name)
         return out
 
+    def test_samba_anchors(self):
+        """samba_pkinit_anchors: Samba's KDC trusts these CAs; a reload takes a new set, and a
+        bad file is refused (by -n too) with the running set kept."""
+        def pem(name):
+            with open(src("tests", "data", "certs", name), encoding="ascii") as f:
+                return f.read()
+
+        anchors = self.conf(pem("issuing_ca.pem"), "anchors.pem")
+        samba = ("[profiles]\nprofile = samba\nsamba_pkinit_anchors = %s\n" % anchors)
+        path = self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2, auth="").replace(
+            "[profiles]\nprofile = windows-2022\nmode = 2\n", samba))
+        self.assertEqual(self.run_daemon("-n", "-c", path).returncode, 0)
+        env = env_for()
+        env["NOTIFY_SOCKET"] = self.notify.path
+        d = self.start("-c", path, *ROOT_OK, env=env)
+        self.notify.wait(lambda ms: self.notify.count("READY=1") == 1)
+        status, v = d.verdict("alice-sid.pem")
+        self.assertEqual((status, v["outcome"]), (200, "allow"), v)
+        # the KDC trusts only the root: the issuing CA is no anchor
+        self.conf(pem("root_ca.pem"), "anchors.pem")
+        self.reload(d, 1)
+        status, v = d.verdict("alice-sid.pem")
+        self.assertEqual((status, v["kdc_error"]["code"]), (200, 62), v)
+        # not certificates: -n says so, a reload keeps the running set
+        self.conf("not a certificate\n", "anchors.pem")
+        p = self.run_daemon("-n", "-c", path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"samba_pkinit_anchors", p.stderr)
+        self.reload(d, 2)
+        d.wait_log(r"reload failed, keeping the running configuration: .*samba_pkinit_anchors")
+        self.assertEqual(d.verdict("alice-sid.pem")[1]["kdc_error"]["code"], 62)
+        self.stop(d)
+
     def test_flags_survive_reload(self):
         path = self.write(mode=2)
         d = self.start("-c", path, "--mode", "1", *ROOT_OK)
