@@ -279,6 +279,23 @@ static const struct sm_account *first(const struct sm_accounts *a)
     return a && a->n ? &a->v[0] : NULL;
 }
 
+/* The account with sAMAccountName @sam for which @rule(@name, account, its domain) holds. */
+static int find_sam(struct ctx *x, const char *sam, const char *name,
+                    bool (*rule)(const char *, const struct sm_account *, const char *),
+                    const struct sm_account **ret, struct sm_errinfo *e)
+{
+    const struct sm_accounts *found;
+    int r;
+
+    *ret = NULL;
+    if ((r = lookup(x, SM_LOOKUP_SAM, sam, &found, e)) < 0)
+        return r;
+    for (size_t i = 0; found && i < found->n && !*ret; i++)
+        if (rule(name, &found->v[i], dn_domain(x->a, found->v[i].dn)))
+            *ret = &found->v[i];
+    return 0;
+}
+
 /* The account @upn names: userPrincipalName first, else the implicit UPN. */
 static int find_by_upn(struct ctx *x, const char *upn, const struct sm_account **ret,
                        enum upn_form *form, struct sm_errinfo *e)
@@ -306,14 +323,10 @@ static int find_by_upn(struct ctx *x, const char *upn, const struct sm_account *
     sam[at - upn] = '\0';
     if (strchr(sam, '\\'))
         return 0; /* not a sAMAccountName */
-    if ((r = lookup(x, SM_LOOKUP_SAM, sam, &found, e)) < 0)
+    if ((r = find_sam(x, sam, upn, implicit_upn_of, ret, e)) < 0)
         return r;
-    for (size_t i = 0; found && i < found->n; i++)
-        if (implicit_upn_of(upn, &found->v[i], dn_domain(x->a, found->v[i].dn))) {
-            *ret = &found->v[i];
-            *form = UPN_IMPLICIT;
-            return 0;
-        }
+    if (*ret)
+        *form = UPN_IMPLICIT;
     return 0;
 }
 
@@ -321,9 +334,7 @@ static int find_by_upn(struct ctx *x, const char *upn, const struct sm_account *
 static int find_by_host(struct ctx *x, const char *dns, const struct sm_account **ret,
                         struct sm_errinfo *e)
 {
-    const struct sm_accounts *found;
     const char *dot = strchr(dns, '.');
-    int r;
 
     *ret = NULL;
     if (!dot || dot == dns || (size_t)(dot - dns) + 1 >= SM_MAX_NAME)
@@ -333,14 +344,7 @@ static int find_by_host(struct ctx *x, const char *dns, const struct sm_account 
     memcpy(sam, dns, label);
     sam[label] = '$';
     sam[label + 1] = '\0';
-    if ((r = lookup(x, SM_LOOKUP_SAM, sam, &found, e)) < 0)
-        return r;
-    for (size_t i = 0; found && i < found->n; i++)
-        if (host_rule_of(dns, &found->v[i], dn_domain(x->a, found->v[i].dn))) {
-            *ret = &found->v[i];
-            return 0;
-        }
-    return 0;
+    return find_sam(x, sam, dns, host_rule_of, ret, e);
 }
 
 /* ---- account resolution ------------------------------------------------------------------------
