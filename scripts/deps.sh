@@ -20,8 +20,8 @@ packages=(
     krb5-user
     # samba-kdc tier: a Debian 13 root with Samba 4.24+ from trixie-backports (tests/samba-kdc)
     debootstrap
-    # packaging test: cpack DEB, man page lint, unit checks
-    dpkg-dev mandoc groff-base systemd
+    # packaging test: cpack DEB, lintian, man page lint, unit checks
+    dpkg-dev lintian mandoc groff-base systemd
     # benchmarks (bench/run.sh): the nginx baseline, the libsss_certmap peer, hyperfine
     nginx-light libsss-certmap-dev libtalloc-dev hyperfine
 )
