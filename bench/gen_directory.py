@@ -6,7 +6,7 @@ strongly to one of them, for the benchmarks (python3 stdlib + the openssl comman
 
 writes
   DIR/bench.ldif  examples/demo.ldif (its certificates still work), in the form slapd with
-                  tests/robust/testad.schema takes (as tests/robust/robustlib.py loads it: no
+                  tests/data/schema/testad.schema takes (as tests/robust/robustlib.py loads it: no
                   second structural class, the NTAuth store as testNTAuthStore with its parent
                   containers, binary attributes with ;binary), plus under ou=Bench:
                   - users cn=u00001 ... (sAMAccountName, userPrincipalName uNNNNN@example.com,

@@ -2,7 +2,7 @@
 # tests/directory/run.sh TEST_BINARY - the LDAP backend's tests against a real slapd.
 #
 # In a temporary directory: a test CA, a server certificate for IP:127.0.0.1 and a second,
-# unrelated CA (openssl); slapd with testad.schema and test.ldif.in on free loopback ports
+# unrelated CA (openssl); slapd with tests/data/schema/testad.schema and test.ldif.in on free loopback ports
 # (ldap:// and ldaps://); a "stalled" peer that accepts TCP connections and never answers; a
 # port where nothing listens. The URIs and files go to TEST_BINARY (cmocka) as SM_TEST_*
 # variables. Every wait is bounded; the EXIT trap stops the test binary, slapd, the KDC and the
@@ -251,7 +251,7 @@ cat >"$D/slapd.conf" <<EOF
 include   /etc/ldap/schema/core.schema
 include   /etc/ldap/schema/cosine.schema
 include   /etc/ldap/schema/inetorgperson.schema
-include   $here/testad.schema
+include   $here/../data/schema/testad.schema
 pidfile   $D/slapd.pid
 argsfile  $D/slapd.args
 modulepath /usr/lib/ldap

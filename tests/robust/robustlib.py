@@ -11,9 +11,9 @@
 - problem_errors(): what is wrong with a response that should be RFC 9457 problem+json
   (validated against openapi/strongmapd.yaml's Problem schema when python3-yaml and
   python3-jsonschema are installed, as scripts/deps.sh does).
-- Slapd: a real slapd on loopback with an AD-like schema (testad.schema, copied from
-  tests/directory) holding examples/demo.ldif, started in the foreground so that it can be
-  killed and restarted on the same port; optional TLS (a throw-away CA from openssl).
+- Slapd: a real slapd on loopback with the tests' AD-like schema (tests/data/schema) holding
+  examples/demo.ldif, started in the foreground so that it can be killed and restarted on the
+  same port; optional TLS (a throw-away CA from openssl).
 - StalledPeer: a listener that accepts TCP connections and never answers.
 
 SM_ROBUST_DAEMON_ARGS (whitespace-separated) is appended to every strongmapd command line, e.g.
@@ -41,6 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 OPENAPI = os.path.join(ROOT, "openapi", "strongmapd.yaml")
 EXAMPLES = os.path.join(ROOT, "examples")
 CERTS = os.path.join(EXAMPLES, "certs")
+SCHEMA = os.path.join(ROOT, "tests", "data", "schema", "testad.schema")
 
 PROBLEM_TYPE = re.compile(r"^/problems/[a-z][a-z-]*$")
 START_TIMEOUT = 20.0  # seconds for the daemon's "listening on" line (sanitizer builds are slow)
@@ -578,7 +579,7 @@ class Slapd:
             "include   /etc/ldap/schema/core.schema",
             "include   /etc/ldap/schema/cosine.schema",
             "include   /etc/ldap/schema/inetorgperson.schema",
-            f"include   {os.path.join(HERE, 'testad.schema')}",
+            f"include   {SCHEMA}",
             f"pidfile   {self.dir}/slapd.pid",
             f"argsfile  {self.dir}/slapd.args",
             "modulepath /usr/lib/ldap",

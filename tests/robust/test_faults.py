@@ -4,8 +4,8 @@
     test_faults.py --daemon build/daemon/strongmapd [--deadline 5] [--margin 2]
 
 slapd (Debian's, in the foreground, on free loopback ports) serves examples/demo.ldif with an
-AD-like schema (testad.schema, copied from tests/directory); a stalled peer accepts TCP
-connections and never answers. Every daemon runs with --cache-size 0, so that each verdict
+AD-like schema (tests/data/schema/testad.schema); a stalled peer accepts TCP connections and
+never answers. Every daemon runs with --cache-size 0, so that each verdict
 goes to the directory (with the cache, lookups made before an outage keep answering 200).
 
 1. Directory down at start: the daemon starts; /healthz 200; /readyz 503; /v1/inspect 200;
