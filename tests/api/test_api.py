@@ -23,7 +23,6 @@ they are missing.
 
 import argparse
 import base64
-import copy
 import glob
 import hashlib
 import http.client
@@ -42,16 +41,16 @@ import threading
 import time
 import unittest
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
 try:
     import jsonschema
-    import yaml
+    from openapi import Spec  # tests/lib/openapi.py (python3-yaml, python3-jsonschema)
 except ImportError as e:  # pragma: no cover
     print(f"SKIP: {e} (install python3-yaml python3-jsonschema)")
     sys.exit(77)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-OPENAPI = os.path.join(ROOT, "openapi", "strongmapd.yaml")
 
 ARGS = None  # set in main()
 START_TIMEOUT = 15.0  # seconds; generous for sanitizer builds
@@ -61,64 +60,6 @@ REQUEST_ID = re.compile(r"^[0-9a-f]{8}-[0-9]+$")
 AT = "2026-06-01T00:00:00Z"  # the evaluation time of tests/unit/test_verdict.c
 HENRY_SID = "S-1-5-21-1004336348-1177238915-682003330-1304"
 DOWN_LDAP = ["--ldap-uri", "ldap://127.0.0.1:1", "--ldap-base", "dc=example,dc=com"]
-
-
-# ---- OpenAPI -----------------------------------------------------------------------------------
-
-
-class Spec:
-    """openapi/strongmapd.yaml with every local $ref resolved, and schema look-ups."""
-
-    def __init__(self, path):
-        with open(path, encoding="utf-8") as f:
-            self.doc = yaml.safe_load(f)
-        self.validator_cls = jsonschema.Draft202012Validator
-
-    def _pointer(self, ref):
-        assert ref.startswith("#/"), ref
-        node = self.doc
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
-
-    def resolve(self, node, depth=0):
-        if depth > 50:
-            raise RecursionError("$ref cycle in openapi document")
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = self.resolve(self._pointer(node["$ref"]), depth + 1)
-                siblings = {k: v for k, v in node.items() if k != "$ref"}
-                if siblings:
-                    merged = copy.deepcopy(target)
-                    merged.update(self.resolve(siblings, depth + 1))
-                    return merged
-                return target
-            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.resolve(v, depth + 1) for v in node]
-        return node
-
-    def response(self, path, method, status):
-        """The resolved response object, or None when the document does not list it."""
-        if path not in self.doc["paths"]:
-            if status == 404:
-                return self.resolve(self.doc["components"]["responses"]["NotFound"])
-            if status == 429:  # unknown paths are rate-limited too (see info.description)
-                return self.resolve(self.doc["components"]["responses"]["RateLimited"])
-            return None
-        ops = self.doc["paths"][path]
-        op = ops.get(method.lower())
-        if op is None and method == "HEAD":
-            op = ops.get("get")
-        if op is None:
-            if status == 405:
-                return self.resolve(self.doc["components"]["responses"]["MethodNotAllowed"])
-            return None
-        resp = op["responses"].get(str(status)) or op["responses"].get("default")
-        return self.resolve(resp) if resp is not None else None
-
-    def validate(self, schema, instance):
-        self.validator_cls(schema, format_checker=jsonschema.FormatChecker()).validate(instance)
 
 
 SPEC = None
@@ -250,7 +191,7 @@ def make_ldif(tmpdir):
 
 def setUpModule():
     global SPEC, DAEMON, NOTIFY, NOTIFY_READY, TMPDIR, LDIF
-    SPEC = Spec(OPENAPI)
+    SPEC = Spec()
     TMPDIR = tempfile.TemporaryDirectory(prefix="strongmapd-api-")
     LDIF = make_ldif(TMPDIR.name)
     path = os.path.join(TMPDIR.name, "notify")

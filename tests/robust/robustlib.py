@@ -9,8 +9,8 @@
   thread that keeps the last lines and counts error lines; RSS from /proc.
 - http() / raw(): one request on a fresh connection, timed.
 - problem_errors(): what is wrong with a response that should be RFC 9457 problem+json
-  (validated against openapi/strongmapd.yaml's Problem schema when python3-yaml and
-  python3-jsonschema are installed, as scripts/deps.sh does).
+  (validated against openapi/strongmapd.yaml's Problem schema by tests/lib/openapi.py when
+  python3-yaml and python3-jsonschema are installed, as scripts/deps.sh does).
 - Slapd: a real slapd on loopback with the tests' AD-like schema (tests/data/schema) holding
   examples/demo.ldif, started in the foreground so that it can be killed and restarted on the
   same port; optional TLS (a throw-away CA from openssl).
@@ -22,7 +22,6 @@ to lift a limit whose default changed.
 
 import base64
 import collections
-import copy
 import http.client as httpclient
 import json
 import os
@@ -38,6 +37,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # openapi.py: shared with tests/api
 OPENAPI = os.path.join(ROOT, "openapi", "strongmapd.yaml")
 EXAMPLES = os.path.join(ROOT, "examples")
 CERTS = os.path.join(EXAMPLES, "certs")
@@ -372,64 +372,13 @@ def split_raw(out):
 # ---- OpenAPI ---------------------------------------------------------------------------------
 
 
-class Spec:
-    """openapi/strongmapd.yaml with local $refs resolved; None when the modules are missing."""
-
-    def __init__(self):
-        import jsonschema  # noqa: F401 (python3-jsonschema)
-        import yaml  # python3-yaml
-
-        self.jsonschema = jsonschema
-        with open(OPENAPI, encoding="utf-8") as f:
-            self.doc = yaml.safe_load(f)
-
-    def _pointer(self, ref):
-        node = self.doc
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
-
-    def resolve(self, node, depth=0):
-        if depth > 50:
-            raise RecursionError("$ref cycle")
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = self.resolve(self._pointer(node["$ref"]), depth + 1)
-                rest = {k: v for k, v in node.items() if k != "$ref"}
-                if rest:
-                    target = copy.deepcopy(target)
-                    target.update(self.resolve(rest, depth + 1))
-                return target
-            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.resolve(v, depth + 1) for v in node]
-        return node
-
-    def problem_error(self, doc):
-        schema = self.resolve(self.doc["components"]["schemas"]["Problem"])
-        v = self.jsonschema.Draft202012Validator(
-            schema, format_checker=self.jsonschema.FormatChecker())
-        errs = sorted(v.iter_errors(doc), key=lambda e: list(e.path))
-        return errs[0].message if errs else None
-
-    def documented(self, path, method, status):
-        """Is @status listed for @method @path (None: the route is not in the document)?"""
-        paths = self.doc.get("paths", {})
-        op = None
-        for p, ops in paths.items():
-            if p == path or (p.endswith("/{name}") and path.startswith(p[:-len("{name}")])):
-                op = ops.get(method.lower()) or (ops.get("get") if method == "HEAD" else None)
-                break
-        if op is None:
-            return None
-        return str(status) in op.get("responses", {}) or "default" in op.get("responses", {})
-
-
 def load_spec():
+    """tests/lib/openapi.py's Spec, or None when python3-yaml or python3-jsonschema is missing."""
     try:
-        return Spec()
+        from openapi import Spec
     except ImportError:
         return None
+    return Spec(OPENAPI)
 
 
 SPEC = load_spec()
