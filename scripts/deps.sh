@@ -20,8 +20,9 @@ packages=(
     krb5-user
     # samba-kdc tier: a Debian 13 root with Samba 4.24+ from trixie-backports (tests/samba-kdc)
     debootstrap
-    # packaging test: cpack DEB, lintian, man page lint, unit checks
-    dpkg-dev lintian mandoc groff-base systemd
+    # packaging test: cpack DEB, lintian, the DEP-5 copyright file (python3-debian), man page
+    # lint, unit checks
+    dpkg-dev lintian python3-debian mandoc groff-base systemd
     # benchmarks (bench/run.sh): the nginx baseline, the libsss_certmap peer, hyperfine
     nginx-light libsss-certmap-dev libtalloc-dev hyperfine
 )
