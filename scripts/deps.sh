@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages strongmapd needs to build, test and run; only what is missing.
-# Usage: scripts/deps.sh            (as root, or with sudo available)
+# Install the Debian 12 packages strongmapd needs; only what is missing.
+# Usage: scripts/deps.sh [run|bench|test]     (as root, or with sudo available; default: test)
+#   run    build the daemon and CLI, and try them (./run.sh)
+#   bench  run, and what the benchmarks measure against (bench/run.sh)
+#   test   run, bench (ctest runs bench.smoke) and every test tier (./test.sh)
 #
 # The test suite starts its own slapd and Samba AD DC on loopback; the packages' own services
 # must not start (they would take ports 389/636/88), so installation runs with a policy-rc.d
 # that forbids service starts when the machine has none.
 set -euo pipefail
 
-packages=(
-    build-essential cmake pkg-config clang clang-format
-    libmbedtls-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libldap-dev
+# building (the compiler, and the libraries the build finds with pkg-config or links) and
+# trying it: curl and jq are what the two commands ./run.sh prints use
+run_packages=(
+    build-essential cmake pkg-config
+    libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev
     libinih-dev nettle-dev
-    openssl curl python3 python3-jsonschema python3-yaml valgrind wrk
+    curl jq
+)
+# benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,
+# openssl for the generated directory's certificates, the libsss_certmap peer, hyperfine
+bench_packages=(
+    python3 openssl wrk nginx-light slapd ldap-utils libsss-certmap-dev libtalloc-dev hyperfine
+)
+# the test tiers, on top of the two sets above (bench.smoke is a test)
+test_packages=(
+    clang clang-format libcmocka-dev
+    openssl python3-jsonschema python3-yaml valgrind
+    # openapi.lint also needs Node.js >= 20.19 with npm: the machine's (NodeSource's nodejs);
+    # Debian 12's nodejs is 18. npm installs the linter itself (tests/openapi/lint.sh).
     # system tests: the cipher suites HTTPS offers, probed with gnutls-cli too
     gnutls-bin
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
@@ -23,9 +40,16 @@ packages=(
     # packaging test: cpack DEB, lintian, the DEP-5 copyright file (python3-debian), man page
     # lint, unit checks
     dpkg-dev lintian python3-debian mandoc groff-base systemd
-    # benchmarks (bench/run.sh): the nginx baseline, the libsss_certmap peer, hyperfine
-    nginx-light libsss-certmap-dev libtalloc-dev hyperfine
 )
+case "${1:-test}" in
+    run) packages=("${run_packages[@]}") ;;
+    bench) packages=("${run_packages[@]}" "${bench_packages[@]}") ;;
+    test) packages=("${run_packages[@]}" "${bench_packages[@]}" "${test_packages[@]}") ;;
+    *)
+        echo "usage: scripts/deps.sh [run|bench|test]" >&2
+        exit 2
+        ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
