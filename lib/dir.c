@@ -7,6 +7,7 @@
  * bytes). The cache stores a copy of that buffer, so a hit costs one memcpy and the
  * conversion, never a backend call, and an entry is one malloc of exactly its size.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -546,6 +547,9 @@ static void cache_put(struct sm_dir_cache *c, const struct sbuf *key, const stru
     if (old) /* another thread stored the same query meanwhile */
         cache_drop(c, old);
     while (c->st.entries >= c->max_entries && c->tail) {
+        /* the LRU list ends at its tail, so cache_drop() moves c->tail back to the previous
+           entry and the loop never reads the entry it freed */
+        assert(!c->tail->next);
         if (now >= c->tail->expires)
             c->st.expirations++;
         else
