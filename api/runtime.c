@@ -9,6 +9,7 @@
  * last request still using it frees it. The lock is held only for a pointer load and an
  * increment, never while anything blocks.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -211,6 +212,7 @@ int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret)
         s->log_fd = open(s->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
         if (s->log_fd < 0) {
             r = -errno;
+            assert(r < 0); /* open() sets errno when it fails: *ret is written on 0 only */
             log_err("cannot open the decision log %s", s->log_path);
             snapshot_free(s);
             return r;

@@ -19,6 +19,7 @@
  * strings (the ones bench/sss_peer makes with libsss_certmap) instead, for a cross-check.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -55,8 +56,10 @@ static int load(const char *path, struct input *in)
     int r = 0;
 
     if (!f) {
-        fprintf(stderr, "engine_bench: %s: %s\n", path, strerror(errno));
-        return -errno;
+        r = -errno;    /* before fprintf() may change errno */
+        assert(r < 0); /* fopen() sets errno when it fails: main() reads in->n on 0 only */
+        fprintf(stderr, "engine_bench: %s: %s\n", path, strerror(-r));
+        return r;
     }
     for (;;) {
         if (len == cap) {
@@ -207,8 +210,8 @@ int main(int argc, char **argv)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof(set), &set) != 0) {
-        fprintf(stderr, "engine_bench: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
         r = -errno;
+        fprintf(stderr, "engine_bench: cannot pin to CPU %d: %s\n", cpu, strerror(-r));
         goto out;
     }
     r = run(&in, seconds, max_iters, json);

@@ -41,6 +41,7 @@
  * Errors: one line on stderr, exit 1; usage: exit 2.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -174,7 +175,8 @@ static int load(const char *path, struct input *in)
 
     if (!f) {
         r = -errno;
-        fprintf(stderr, "sss_peer: %s: %s\n", path, strerror(errno));
+        assert(r < 0); /* fopen() sets errno when it fails: main() reads in->v on 0 only */
+        fprintf(stderr, "sss_peer: %s: %s\n", path, strerror(-r));
         return r;
     }
     for (;;) {

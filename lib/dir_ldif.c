@@ -11,6 +11,7 @@
  * Only the attributes of DIR_ATTRS_INIT are kept. Queries are linear scans: an export is for
  * tests and offline what-ifs, not for a directory of millions.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -345,13 +346,16 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_er
     size_t len = 0, cap;
     int fd, rc;
 
+    /* open(), fstat() and read() set errno when they fail: rc < 0, and *ret is set on 0 only */
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = -errno;
+        assert(rc < 0);
         errinfo_set(reterr, -1, "cannot open %s: %s", path, sm_strerror(rc));
         return rc;
     }
     if (fstat(fd, &st) != 0) {
         rc = -errno;
+        assert(rc < 0);
         errinfo_set(reterr, -1, "cannot stat %s: %s", path, sm_strerror(rc));
         goto out;
     }
@@ -383,6 +387,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_er
             continue;
         if (r < 0) {
             rc = -errno;
+            assert(rc < 0);
             errinfo_set(reterr, -1, "cannot read %s: %s", path, sm_strerror(rc));
             goto out;
         }
