@@ -442,7 +442,7 @@ static enum api_problem admit(struct api *api, struct api_request *req)
         snprintf(req->hdr_buf, sizeof(req->hdr_buf), "Bearer realm=\"strongmapd\"");
         return API_P_UNAUTHORIZED;
     }
-    if (tok == AUTH_INVALID) {
+    if (tok < 0) { /* AUTH_INVALID: auth_bearer() returns nothing else below 0 */
         metric_inc(&api->metrics.auth_failures[AUTH_F_INVALID]);
         snprintf(req->hdr_buf, sizeof(req->hdr_buf),
                  "Bearer realm=\"strongmapd\", error=\"invalid_token\"");

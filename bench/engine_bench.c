@@ -79,6 +79,7 @@ static int load(const char *path, struct input *in)
         fprintf(stderr, "engine_bench: %s: %s\n", path, e.text);
         goto out;
     }
+    assert(certs->n_certs > 0); /* sm_certs_parse() returns 0 with at least one: run() needs it */
     for (size_t i = 0; i < certs->n_certs; i++) {
         const struct sm_cert *c = &certs->certs[i];
         if (in->n == MAX_CERTS) {

@@ -13,6 +13,7 @@
  * 2 usage error, 3 verdict deny / account not ready, 4 directory unavailable. The directory
  * flags and what-if options are those of strongmapd (daemon/options.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -203,6 +204,7 @@ static int cmd_inspect(int argc, char **argv, const struct opts *o)
             status = r;
             continue;
         }
+        assert(certs); /* load_certs() returns 0 only with *ret set */
         if (certs->n_errors) {
             status = EXIT_INPUT;
             for (size_t k = 0; k < certs->n_errors; k++)

@@ -521,6 +521,7 @@ static int derive_base(struct ldif_dir *d)
     }
     for (size_t i = 0; !base && i < d->n; i++) {
         const struct ldif_entry *e = &d->e[i];
+        assert(e->dn); /* every record begins with its "dn:" line (parse_line()) */
         size_t s = dc_suffix(e->dn, e->dn_len);
         if (s < e->dn_len && (!base || e->dn_len - s < blen))
             base = e->dn + s, blen = e->dn_len - s;

@@ -4,6 +4,7 @@
  * account's SID for the CA that most likely issued the certificate, or why neither helps.
  * docs/mapping-rules.md, section 8, gives the sources of each text.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,11 +274,13 @@ int remediate(struct sm_verdict *v, struct arena *a)
     if (v->sid_owner && v->redacted)
         step(&x, "The certificate's SID belongs to another account: it was issued for another "
                  "account. Re-issue it for the right account.");
-    else if (v->sid_owner)
+    else if (v->sid_owner) {
+        assert(acc); /* sid_owner() in verdict.c sets it only when there is an account */
         step(&x,
              "The certificate's SID belongs to %s, not to %s: it was issued for another "
              "account. Re-issue it for the right account.",
              v->sid_owner->dn, acc->dn);
+    }
     if (any_reason(v, "sid_malformed"))
         step(&x,
              "The certificate's SID is malformed: without a strong altSecurityIdentities value "
