@@ -131,7 +131,7 @@ static int run(const struct input *in, double seconds, unsigned long long max_it
 {
     unsigned long long iters = 0, strings = 0;
     struct sm_parse_opts opts = { .now = time(NULL) };
-    double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t1 = t0;
+    double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t1;
 
     for (;;) {
         for (int k = 0; k < 64; k++, iters++) {

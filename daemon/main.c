@@ -1038,7 +1038,6 @@ static void check_only(struct cfg *c)
     struct tls_files tls;
     struct dirpool *dir = NULL;
     char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2];
-    int r;
 
     for (size_t i = 0; i < c->n_listen; i++) {
         struct sockaddr_storage ss;
@@ -1051,13 +1050,13 @@ static void check_only(struct cfg *c)
     if (c->user) {
         char why[256];
 
-        if ((r = privdrop_resolve(c->user, c->group, &pd, why, sizeof(why))) < 0) {
+        if (privdrop_resolve(c->user, c->group, &pd, why, sizeof(why)) < 0) {
             snprintf(err, sizeof(err), "%s: %s", cfg_where(c, CFG_USER, where, sizeof(where)), why);
             goto out_fail;
         }
         service_uid = pd.uid;
     }
-    if ((r = tls_files_read(c, &tls, err, sizeof(err))) < 0)
+    if (tls_files_read(c, &tls, err, sizeof(err)) < 0)
         goto out_fail;
     tls_files_free(&tls);
     if (c->decision_log) {
@@ -1074,11 +1073,11 @@ static void check_only(struct cfg *c)
         }
         free(dirname);
     }
-    if ((r = open_directory(c, 1, &dir, err, sizeof(err))) < 0)
+    if (open_directory(c, 1, &dir, err, sizeof(err)) < 0)
         goto out_fail;
     dirpool_close(dir);
     struct sm_certs *anchors = NULL;
-    if ((r = load_samba_anchors(c, &anchors, err, sizeof(err))) < 0)
+    if (load_samba_anchors(c, &anchors, err, sizeof(err)) < 0)
         goto out_fail;
     sm_certs_free(anchors);
     cfg_free(c);

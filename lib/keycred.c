@@ -659,6 +659,7 @@ static const char *usage_name(unsigned u)
     }
 }
 
+/* The fields of the entries read_entries() found, and findings about them. 0 or -ENOMEM. */
 static int read_fields(struct walk *w)
 {
     struct sm_keycred *k = w->k;
@@ -749,7 +750,6 @@ int sm_keycred_parse(const char *value, size_t len, struct sm_keycred **ret,
     struct keycred_impl *x;
     struct walk w = { 0 };
     struct arena *a;
-    int r;
 
     if (!value || len == 0) {
         errinfo_set(reterr, 0, "msDS-KeyCredentialLink value is empty");
@@ -777,10 +777,11 @@ int sm_keycred_parse(const char *value, size_t len, struct sm_keycred **ret,
     w.k->usage = -1;
     w.k->source = -1;
 
-    if ((r = read_text(&w, value, len)) < 0)
+    /* these fail only for memory; a malformed value is read as invalid, not as an error */
+    if (read_text(&w, value, len) < 0)
         goto out_nomem;
     if (w.blob) {
-        if ((r = read_entries(&w)) < 0 || (r = read_fields(&w)) < 0)
+        if (read_entries(&w) < 0 || read_fields(&w) < 0)
             goto out_nomem;
     } else {
         w.samba_ok = false;
