@@ -110,6 +110,16 @@ static const uint8_t *tlv(const uint8_t *p, const uint8_t *end, uint8_t *tag,
     return p + i + n;
 }
 
+/* tlv() where the DER must parse: the test fails otherwise. */
+static const uint8_t *tlv_ok(const uint8_t *p, const uint8_t *end, uint8_t *tag,
+                             const uint8_t **content, size_t *len)
+{
+    const uint8_t *next = tlv(p, end, tag, content, len);
+    if (!next)
+        fail_msg("the certificate's DER does not parse");
+    return next;
+}
+
 /* The key of a certificate, as bytes of its own DER. */
 struct key {
     const uint8_t *spki, *rpk; /* SubjectPublicKeyInfo, RSAPublicKey (BIT STRING contents) */
@@ -124,23 +134,21 @@ static void cert_key(const struct sm_cert *c, struct key *k)
     size_t len, tlen;
     uint8_t tag;
     memset(k, 0, sizeof(*k));
-    assert_non_null(tlv(p, end, &tag, &v, &len)); /* Certificate */
-    assert_non_null(tlv(v, v + len, &tag, &tbs, &tlen));
+    tlv_ok(p, end, &tag, &v, &len); /* Certificate */
+    tlv_ok(v, v + len, &tag, &tbs, &tlen);
     q = tbs;
     const uint8_t *tend = tbs + tlen;
     if (q[0] == 0xa0) /* version */
-        q = tlv(q, tend, &tag, &v, &len);
+        q = tlv_ok(q, tend, &tag, &v, &len);
     for (int i = 0; i < 5; i++) /* serial, signature, issuer, validity, subject */
-        q = tlv(q, tend, &tag, &v, &len);
-    assert_non_null(q);
+        q = tlv_ok(q, tend, &tag, &v, &len);
     k->spki = q;
-    const uint8_t *after = tlv(q, tend, &tag, &v, &len);
-    assert_non_null(after);
+    const uint8_t *after = tlv_ok(q, tend, &tag, &v, &len);
     k->spki_len = (size_t)(after - q);
     const uint8_t *alg, *bits;
     size_t alen, blen;
-    const uint8_t *r = tlv(v, v + len, &tag, &alg, &alen); /* AlgorithmIdentifier */
-    assert_non_null(tlv(r, v + len, &tag, &bits, &blen));
+    const uint8_t *r = tlv_ok(v, v + len, &tag, &alg, &alen); /* AlgorithmIdentifier */
+    tlv_ok(r, v + len, &tag, &bits, &blen);
     assert_int_equal(tag, 0x03);
     k->rpk = bits + 1;
     k->rpk_len = blen - 1;
@@ -148,9 +156,8 @@ static void cert_key(const struct sm_cert *c, struct key *k)
     size_t slen;
     if (!tlv(k->rpk, k->rpk + k->rpk_len, &tag, &s, &slen) || tag != 0x30)
         return; /* not RSA */
-    const uint8_t *x = tlv(s, s + slen, &tag, &k->n, &k->n_len);
-    assert_non_null(x);
-    assert_non_null(tlv(x, s + slen, &tag, &k->e, &k->e_len));
+    const uint8_t *x = tlv_ok(s, s + slen, &tag, &k->n, &k->n_len);
+    tlv_ok(x, s + slen, &tag, &k->e, &k->e_len);
 }
 
 static size_t put32(uint8_t *o, uint32_t v)
