@@ -6,7 +6,7 @@ strongly to one of them, for the benchmarks (python3 stdlib + the openssl comman
 
 writes
   DIR/bench.ldif  examples/demo.ldif (its certificates still work), in the form slapd with
-                  tests/data/schema/testad.schema takes (as tests/robust/robustlib.py loads it: no
+                  tests/data/schema/testad.schema takes (as tests/lib/slapd.py loads it: no
                   second structural class, the NTAuth store as testNTAuthStore with its parent
                   containers, binary attributes with ;binary), plus under ou=Bench:
                   - users cn=u00001 ... (sAMAccountName, userPrincipalName uNNNNN@example.com,
@@ -47,8 +47,8 @@ ROOT = os.path.dirname(HERE)
 DEMO_LDIF = os.path.join(ROOT, "examples", "demo.ldif")
 CA_PEM = os.path.join(ROOT, "tests", "data", "certs", "issuing_ca.pem")
 CA_KEY = os.path.join(ROOT, "tests", "data", "certs", "issuing_ca.key")
-sys.path.insert(0, os.path.join(ROOT, "tests", "robust"))
-import robustlib  # noqa: E402  (demo_ldif_for_slapd: the demo in slapd's form, as the tests load it)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import slapd  # noqa: E402  (demo_ldif_for_slapd: the demo in slapd's form, as the tests load it)
 
 BASE_DN = "dc=example,dc=com"
 BENCH_OU = f"ou=Bench,{BASE_DN}"
@@ -121,9 +121,9 @@ def b64(data):
 
 
 def demo_blocks(ca_der):
-    """examples/demo.ldif as slapd with testad.schema takes it (robustlib.demo_ldif_for_slapd(),
+    """examples/demo.ldif as slapd with testad.schema takes it (slapd.demo_ldif_for_slapd(),
     shared with the tests), the NTAuth store with @ca_der added when it lacks it."""
-    blocks = robustlib.demo_ldif_for_slapd().strip().split("\n\n")
+    blocks = slapd.demo_ldif_for_slapd().strip().split("\n\n")
     for i, block in enumerate(blocks):
         if not block.lower().startswith("dn: cn=ntauthcertificates"):
             continue

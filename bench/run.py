@@ -43,7 +43,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "robust"))
-import robustlib as rl  # noqa: E402  (Daemon, Slapd, spawn, free_ports: shared with the tests)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import robustlib as rl  # noqa: E402  (Daemon, http, spawn, free_ports: shared with the tests)
+import slapd  # noqa: E402  (the tests' slapd harness)
 
 EXAMPLES = os.path.join(ROOT, "examples")
 TARGETS = {
@@ -224,8 +226,8 @@ class Bench:
             f"certificate {self.cert_der_len} bytes DER")
         t = time.monotonic()
         with open(self.ldif, encoding="utf-8") as f:
-            self.slapd = rl.Slapd(self.tmp, ldif_text=f.read())
-        self.slapd.start()
+            self.slapd = slapd.Slapd(self.tmp, ldif_text=f.read())
+        self.slapd.start_anywhere()
         log(f"slapd: loaded and answering in {time.monotonic() - t:.1f} s ({self.slapd.uri})")
 
     def daemon(self, *extra, log_level="warning"):
@@ -235,7 +237,7 @@ class Bench:
         return d
 
     def ldap_args(self):
-        return ["--ldap-uri", self.slapd.uri, "--ldap-base", rl.BASE_DN]
+        return ["--ldap-uri", self.slapd.uri, "--ldap-base", slapd.BASE_DN]
 
     def part(self, name, fn):
         if self.a.only and name not in self.a.only:
@@ -290,7 +292,7 @@ class Bench:
         d = self.daemon(*self.ldap_args(), "--cache-size", "0")
         get(d, "POST", "/v1/verdict", open(self.verdict_body, "rb").read(), "application/json")
         url = f"http://127.0.0.1:{d.port}/v1/verdict"
-        client = [self.bin("ldap_client"), "--uri", self.slapd.uri, "--base", rl.BASE_DN,
+        client = [self.bin("ldap_client"), "--uri", self.slapd.uri, "--base", slapd.BASE_DN,
                   "--upn", self.upn(), "--threads", str(self.a.threads), "--seconds",
                   str(self.a.duration)]
         forms = (("json", self.verdict_body, "application/json"),

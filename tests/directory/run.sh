@@ -2,17 +2,18 @@
 # tests/directory/run.sh TEST_BINARY - the LDAP backend's tests against a real slapd.
 #
 # In a temporary directory: a test CA, a server certificate for IP:127.0.0.1 and a second,
-# unrelated CA (openssl); slapd with tests/data/schema/testad.schema and test.ldif.in on free loopback ports
-# (ldap:// and ldaps://); a "stalled" peer that accepts TCP connections and never answers; a
-# port where nothing listens. The URIs and files go to TEST_BINARY (cmocka) as SM_TEST_*
-# variables. Every wait is bounded; the EXIT trap stops the test binary, slapd, the KDC and the
-# stalled peer and removes the directory whichever way the script ends.
+# unrelated CA (openssl); slapd with test.ldif.in on free loopback ports (ldap:// and ldaps://)
+# and a "stalled" peer that accepts TCP connections and never answers, both from the tests'
+# slapd harness (tests/lib/slapd.py); a port where nothing listens. The URIs and files go to
+# TEST_BINARY (cmocka) as SM_TEST_* variables. Every wait is bounded; the EXIT trap stops the
+# test binary, slapd, the KDC and the stalled peer and removes the directory whichever way the
+# script ends.
 #
 # For the GSSAPI case, an MIT Kerberos realm EXAMPLE.COM: krb5kdc on a free port, a keytab for
 # slapd (ldap/127.0.0.1) and a client keytab (svc-strongmap) that the test names in
 # KRB5_CLIENT_KTNAME.
 #
-# TEST_BINARY stops, starts, pauses and resumes slapd with "run.sh ctl DIR stop|start|pause|resume"
+# TEST_BINARY stops, starts, pauses and resumes slapd with "slapd.py ctl DIR stop|start|pause|resume"
 # (the command is in SM_TEST_CTL). SM_TEST_FILTER=test_name runs one case.
 #
 # Needs the Debian packages slapd, ldap-utils, openssl, python3, krb5-kdc, krb5-admin-server and
@@ -21,8 +22,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SLAPD=${SLAPD:-/usr/sbin/slapd}
-SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
+lib=$(cd "$here/../lib" && pwd)
 KRB5KDC=${KRB5KDC:-/usr/sbin/krb5kdc}
 KDB5_UTIL=${KDB5_UTIL:-/usr/sbin/kdb5_util}
 KADMIN_LOCAL=${KADMIN_LOCAL:-/usr/sbin/kadmin.local}
@@ -46,57 +46,14 @@ wait_for() {
     done
 }
 
-slapd_pid() {
-    cat "$D/slapd.pid" 2>/dev/null || true
+# slapd.py CMD ...: the tests' slapd harness (see tests/lib/slapd.py)
+slapd_py() {
+    python3 "$lib/slapd.py" "$@"
 }
-
-slapd_ready() {
-    ldapsearch -x -H "ldap://127.0.0.1:$P_LDAP/" -b "" -s base -LLL namingContexts
-}
-
-# true when process $1 has ended (a zombie waiting for init to reap it counts as ended)
-pid_gone() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-    [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
-}
-
-start_slapd() {
-    "$SLAPD" -f "$D/slapd.conf" -h "ldap://127.0.0.1:$P_LDAP/ ldaps://127.0.0.1:$P_LDAPS/" ||
-        return 1
-    wait_for 10 slapd_ready
-}
-
-# stop_slapd: SIGKILL (the tests' "server died"; also the fastest cleanup) and wait for the end.
-stop_slapd() {
-    local pid
-    pid=$(slapd_pid)
-    [ -n "$pid" ] || return 0
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_for 10 pid_gone "$pid" || return 1
-    rm -f "$D/slapd.pid"
-}
-
-# run.sh ctl DIR CMD: used by the test binary while the harness waits for it.
-if [ "${1:-}" = ctl ]; then
-    [ $# -eq 3 ] || die "usage: run.sh ctl DIR stop|start|pause|resume"
-    D=$2
-    # shellcheck source=/dev/null
-    . "$D/env.sh"
-    case $3 in
-    stop) stop_slapd ;;
-    start) start_slapd ;;
-    pause) kill -STOP "$(slapd_pid)" ;;
-    resume) kill -CONT "$(slapd_pid)" ;;
-    *) die "unknown ctl command $3" ;;
-    esac
-    exit
-fi
 
 [ $# -eq 1 ] || die "usage: run.sh TEST_BINARY"
 bin=$1
-for tool in "$SLAPD" "$SLAPADD" ldapsearch openssl python3 "$KRB5KDC" "$KDB5_UTIL" "$KADMIN_LOCAL"; do
+for tool in openssl python3 "$KRB5KDC" "$KDB5_UTIL" "$KADMIN_LOCAL"; do
     command -v "$tool" >/dev/null ||
         die "$tool not found (Debian: slapd ldap-utils openssl python3 krb5-kdc krb5-admin-server)"
 done
@@ -112,7 +69,9 @@ cleanup() {
         kill "$bin_pid" 2>/dev/null || true
         wait "$bin_pid" 2>/dev/null || true
     fi
-    stop_slapd || true
+    if [ -e "$D/slapd/state.json" ]; then
+        slapd_py ctl "$D" stop || true
+    fi
     if [ -n "$kdc_pid" ]; then
         kill "$kdc_pid" 2>/dev/null || true
         wait "$kdc_pid" 2>/dev/null || true
@@ -187,19 +146,10 @@ for team in 16 20; do # SM_MAX_ACCOUNTS accounts share one value, and more than 
     done
 done >>"$D/test.ldif"
 
-free_ports() { # N: N distinct loopback ports free right now (TCP)
-    python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
-}
-
 # ---- Kerberos: a realm for the GSSAPI case ----
 K=$D/krb5
 mkdir "$K"
-read -r P_KDC < <(free_ports 1) # a free TCP port: clients use TCP (udp_preference_limit)
+read -r P_KDC P_DEAD < <(slapd_py free-ports 2) # clients use TCP (udp_preference_limit)
 cat >"$K/krb5.conf" <<EOF
 [libdefaults]
     default_realm = EXAMPLE.COM
@@ -245,69 +195,20 @@ kdc_ready() {
     : <>"/dev/tcp/127.0.0.1/$P_KDC"
 }
 wait_for 10 kdc_ready || die "krb5kdc did not start: $(cat "$K/krb5kdc.out")"
-export KRB5_KTNAME=$K/ldap.keytab # slapd's service key
 
-cat >"$D/slapd.conf" <<EOF
-include   /etc/ldap/schema/core.schema
-include   /etc/ldap/schema/cosine.schema
-include   /etc/ldap/schema/inetorgperson.schema
-include   $here/../data/schema/testad.schema
-pidfile   $D/slapd.pid
-argsfile  $D/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel  none
-TLSCertificateFile    $D/tls.pem
-TLSCertificateKeyFile $D/tls.key
-sasl-host  127.0.0.1
-sasl-realm EXAMPLE.COM
-database  mdb
-maxsize   67108864
-suffix    "dc=example,dc=com"
-rootdn    "cn=admin,dc=example,dc=com"
-directory $D/db
-index objectClass eq
-index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq
-index objectSid eq
-EOF
-mkdir "$D/db"
-"$SLAPADD" -q -f "$D/slapd.conf" -l "$D/test.ldif" || die "slapadd failed"
+# ---- slapd (its service key: ldap.keytab) and the stalled peer ----
+out=$(slapd_py start "$D" --ldif "$D/test.ldif" --tls "$D/tls.pem" "$D/tls.key" \
+    --sasl-realm EXAMPLE.COM --env "KRB5_CONFIG=$KRB5_CONFIG" --env "KRB5_KTNAME=$K/ldap.keytab") ||
+    die "slapd did not start"
+eval "$out" # SLAPD_URI, SLAPD_TLS_URI
 
-# ---- slapd and the stalled peer ----
-started=
-for attempt in 1 2 3; do # a port taken between the choice and slapd's bind: choose again
-    read -r P_LDAP P_LDAPS P_DEAD < <(free_ports 3)
-    if start_slapd; then
-        started=1
-        break
-    fi
-    stop_slapd || true
-    echo "run.sh: slapd did not start on ports $P_LDAP/$P_LDAPS (attempt $attempt)" >&2
-done
-[ -n "$started" ] || die "slapd did not start"
-# what "run.sh ctl" needs to start slapd again
-printf 'P_LDAP=%q\nP_LDAPS=%q\nexport KRB5_CONFIG=%q KRB5_KTNAME=%q\n' \
-    "$P_LDAP" "$P_LDAPS" "$KRB5_CONFIG" "$KRB5_KTNAME" >"$D/env.sh"
-
-python3 -c '
-import os, signal, socket, sys
-signal.alarm(900)  # never outlive a lost harness by long
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(s.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    held.append(s.accept()[0])  # accepted, never answered
-' "$D/stall.port" &
+python3 "$lib/slapd.py" stalled-peer "$D/stall.port" & # not through a function: $! is its pid
 stall_pid=$!
 wait_for 10 test -s "$D/stall.port" || die "the stalled peer did not start"
 P_STALL=$(cat "$D/stall.port")
 
-export SM_TEST_LDAP_URI="ldap://127.0.0.1:$P_LDAP/"
-export SM_TEST_LDAPS_URI="ldaps://127.0.0.1:$P_LDAPS/"
+export SM_TEST_LDAP_URI="$SLAPD_URI"
+export SM_TEST_LDAPS_URI="$SLAPD_TLS_URI"
 export SM_TEST_DEAD_URI="ldaps://127.0.0.1:$P_DEAD/"
 export SM_TEST_STALL_URI="ldaps://127.0.0.1:$P_STALL/"
 export SM_TEST_STALL_PLAIN_URI="ldap://127.0.0.1:$P_STALL/"
@@ -322,8 +223,8 @@ export SM_TEST_OTHER_CA="$D/other-ca.pem"
 export SM_TEST_CA_DER="$D/ca.der"
 export SM_TEST_OTHER_CA_DER="$D/other-ca.der"
 export SM_TEST_ALICE_DER="$D/alice.der"
-export SM_TEST_CTL="bash '$here/run.sh' ctl '$D'"
-unset KRB5_KTNAME KRB5_KDC_PROFILE # the test binary is a client
+export SM_TEST_CTL="python3 '$lib/slapd.py' ctl '$D'"
+unset KRB5_KDC_PROFILE # the test binary is a client
 
 # In the background, so that a signal to this script is handled at once (bash defers traps while
 # a foreground child runs); the EXIT trap stops the binary too.

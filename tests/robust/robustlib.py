@@ -11,10 +11,10 @@
 - problem_errors(): what is wrong with a response that should be RFC 9457 problem+json
   (validated against openapi/strongmapd.yaml's Problem schema by tests/lib/openapi.py when
   python3-yaml and python3-jsonschema are installed, as scripts/deps.sh does).
-- Slapd: a real slapd on loopback with the tests' AD-like schema (tests/data/schema) holding
-  examples/demo.ldif, started in the foreground so that it can be killed and restarted on the
-  same port; optional TLS (a throw-away CA from openssl).
-- StalledPeer: a listener that accepts TCP connections and never answers.
+- Slapd, StalledPeer (tests/lib/slapd.py, the tests' one slapd harness): a real slapd on
+  loopback holding examples/demo.ldif, killed and restarted on the same port; a listener that
+  accepts TCP connections and never answers. spawn(), stop_process(), free_ports():
+  tests/lib/procs.py.
 
 SM_ROBUST_DAEMON_ARGS (whitespace-separated) is appended to every strongmapd command line, e.g.
 to lift a limit whose default changed.
@@ -37,11 +37,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # openapi.py: shared with tests/api
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from procs import free_ports, spawn, stop_process  # noqa: E402,F401 (the tests use R.spawn ...)
+from slapd import BASE_DN, Slapd, StalledPeer  # noqa: E402,F401 (one slapd harness for all)
+
 OPENAPI = os.path.join(ROOT, "openapi", "strongmapd.yaml")
 EXAMPLES = os.path.join(ROOT, "examples")
 CERTS = os.path.join(EXAMPLES, "certs")
-SCHEMA = os.path.join(ROOT, "tests", "data", "schema", "testad.schema")
 
 PROBLEM_TYPE = re.compile(r"^/problems/[a-z][a-z-]*$")
 START_TIMEOUT = 20.0  # seconds for the daemon's "listening on" line (sanitizer builds are slow)
@@ -118,44 +120,6 @@ def raise_nofile(want=8192):
 
 
 # ---- processes -------------------------------------------------------------------------------
-
-SETPRIV = shutil.which("setpriv")
-
-
-def spawn(cmd, **kw):
-    """Popen @cmd so that it gets SIGKILL when this process dies (call from the main thread:
-    the death signal follows the thread that forked)."""
-    if SETPRIV:
-        cmd = [SETPRIV, "--pdeathsig", "KILL", "--"] + list(cmd)
-    return subprocess.Popen(cmd, **kw)
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
-    """Signal @proc (by its pid) and reap it; SIGKILL after @timeout. Returns its status."""
-    if proc is None:
-        return None
-    if proc.poll() is None:
-        try:
-            proc.send_signal(sig)
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return proc.wait()
-
-
-def free_ports(n):
-    """@n distinct loopback TCP ports free right now."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
 
 _HELP = {}
 
@@ -451,214 +415,7 @@ def percentile(values, p):
     return v[k]
 
 
-# ---- directory ---------------------------------------------------------------------------------
-
-SLAPD = os.environ.get("SLAPD", "/usr/sbin/slapd")
-SLAPADD = os.environ.get("SLAPADD", "/usr/sbin/slapadd")
-BASE_DN = "dc=example,dc=com"
-NTAUTH_PARENTS = """dn: cn=Configuration,dc=example,dc=com
-objectClass: container
-cn: Configuration
-
-dn: cn=Services,cn=Configuration,dc=example,dc=com
-objectClass: container
-cn: Services
-
-dn: cn=Public Key Services,cn=Services,cn=Configuration,dc=example,dc=com
-objectClass: container
-cn: Public Key Services
-"""
-
-
-def demo_ldif_for_slapd():
-    """examples/demo.ldif in the form slapd with testad.schema takes: no second structural
-    class (person), the NTAuth store as testNTAuthStore (AD's certificationAuthority needs CRL
-    values in slapd) with its parent containers, binary attributes with ;binary."""
-    with open(os.path.join(EXAMPLES, "demo.ldif"), encoding="utf-8") as f:
-        src = f.read()
-    blocks = []
-    for block in src.strip().split("\n\n"):
-        lines = []
-        for line in block.split("\n"):
-            if line.startswith("#"):
-                continue
-            if line.startswith(" ") and lines:
-                lines[-1] += line[1:]
-            else:
-                lines.append(line)
-        out = []
-        for line in lines:
-            key, _, val = line.partition(":")
-            k = key.lower()
-            if k == "objectclass":
-                v = val.strip()
-                if v.lower() == "person":
-                    continue
-                if v.lower() == "certificationauthority":
-                    v = "testNTAuthStore"
-                line = "objectClass: " + v
-            elif k in ("usercertificate", "cacertificate"):
-                line = key + ";binary:" + val
-            out.append(line)
-        if out:
-            if out[0].lower().startswith("dn: cn=ntauthcertificates"):
-                blocks.append(NTAUTH_PARENTS.strip())
-            blocks.append("\n".join(out))
-    return "\n\n".join(blocks) + "\n"
-
-
-class Slapd:
-    """slapd with examples/demo.ldif on 127.0.0.1 (ldap:// and, with @tls, ldaps://)."""
-
-    def __init__(self, tmp, tls=False, ldif_text=None):
-        """@ldif_text: what to load instead of the demo directory (already in slapd's form)."""
-        for tool in (SLAPD, SLAPADD, "ldapsearch"):
-            if not shutil.which(tool):
-                raise RuntimeError(f"{tool} not found (Debian: slapd ldap-utils)")
-        self.dir = os.path.join(tmp, "slapd")
-        os.mkdir(self.dir)
-        self.proc = None
-        self.tls = tls
-        self.ca = None
-        if tls:
-            self._make_tls()
-        with open(os.path.join(self.dir, "demo.ldif"), "w", encoding="utf-8") as f:
-            f.write(ldif_text if ldif_text is not None else demo_ldif_for_slapd())
-        conf = [
-            "include   /etc/ldap/schema/core.schema",
-            "include   /etc/ldap/schema/cosine.schema",
-            "include   /etc/ldap/schema/inetorgperson.schema",
-            f"include   {SCHEMA}",
-            f"pidfile   {self.dir}/slapd.pid",
-            f"argsfile  {self.dir}/slapd.args",
-            "modulepath /usr/lib/ldap",
-            "moduleload back_mdb",
-            "loglevel  none",
-        ]
-        if tls:
-            conf += [f"TLSCertificateFile    {self.dir}/tls.pem",
-                     f"TLSCertificateKeyFile {self.dir}/tls.key"]
-        conf += [
-            "database  mdb",
-            "maxsize   67108864",
-            f'suffix    "{BASE_DN}"',
-            f'rootdn    "cn=admin,{BASE_DN}"',
-            f"directory {self.dir}/db",
-            "index objectClass eq",
-            "index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq",
-            "index objectSid eq",
-        ]
-        self.conf = os.path.join(self.dir, "slapd.conf")
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write("\n".join(conf) + "\n")
-        os.mkdir(os.path.join(self.dir, "db"))
-        r = subprocess.run([SLAPADD, "-q", "-f", self.conf, "-l",
-                            os.path.join(self.dir, "demo.ldif")],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("slapadd failed: " + r.stderr[-2000:])
-        self.port, self.tls_port = free_ports(2)
-
-    def _make_tls(self):
-        d = self.dir
-        cnf = os.path.join(d, "openssl.cnf")
-        with open(cnf, "w", encoding="ascii") as f:
-            f.write("[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
-                    "[ca]\nbasicConstraints = critical, CA:TRUE\n"
-                    "keyUsage = critical, keyCertSign, cRLSign\n"
-                    "[server]\nbasicConstraints = critical, CA:FALSE\n"
-                    "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n"
-                    "subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-
-        def ossl(*args):
-            r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True,
-                               timeout=60)
-            if r.returncode != 0:
-                raise RuntimeError(f"openssl {args[0]} failed: {r.stderr[-1000:]}")
-
-        ossl("req", "-x509", "-config", cnf, "-extensions", "ca", *key, "-days", "2",
-             "-subj", "/CN=strongmapd robust test CA", "-keyout", f"{d}/ca.key", "-out",
-             f"{d}/ca.pem")
-        ossl("req", "-new", "-config", cnf, *key, "-subj", "/CN=127.0.0.1", "-keyout",
-             f"{d}/tls.key", "-out", f"{d}/tls.csr")
-        ossl("x509", "-req", "-in", f"{d}/tls.csr", "-CA", f"{d}/ca.pem", "-CAkey",
-             f"{d}/ca.key", "-set_serial", "0x" + os.urandom(8).hex(), "-days", "2",
-             "-extfile", cnf, "-extensions", "server", "-out", f"{d}/tls.pem")
-        self.ca = f"{d}/ca.pem"
-
-    @property
-    def uri(self):
-        return f"ldap://127.0.0.1:{self.port}/"
-
-    @property
-    def tls_uri(self):
-        return f"ldaps://127.0.0.1:{self.tls_port}/"
-
-    def ready(self):
-        r = subprocess.run(["ldapsearch", "-x", "-H", self.uri, "-b", "", "-s", "base", "-LLL",
-                            "namingContexts"], capture_output=True, timeout=10,
-                           env=dict(os.environ, LDAPNOINIT="1"))
-        return r.returncode == 0
-
-    def start(self, timeout=15.0):
-        """Start on the same ports as before; returns when it answers a search."""
-        if self.proc is not None and self.proc.poll() is None:
-            return
-        urls = self.uri + (" " + self.tls_uri if self.tls else "")
-        self.proc = spawn([SLAPD, "-d", "0", "-f", self.conf, "-h", urls],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"slapd exited with {self.proc.returncode} (ports "
-                                   f"{self.port}/{self.tls_port})")
-            if self.ready():
-                return
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError("slapd did not answer within %.0f s" % timeout)
-
-    def kill(self):
-        """SIGKILL (the tests' "server died") and reap."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait()
-
-
-class StalledPeer:
-    """Accepts TCP connections on 127.0.0.1 and never answers (nor closes them)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        self.held = []
-        self.stopped = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(c)
-
-    def close(self):
-        self.stopped = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(5)
-        for c in self.held:
-            c.close()
+# ---- files, the command line ----------------------------------------------------------------
 
 
 def make_tmpdir(prefix):
