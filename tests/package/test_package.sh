@@ -9,7 +9,7 @@
 # Usage: test_package.sh CPACK BUILD_DIR SOURCE_DIR SCRATCH_DIR
 # Needs: cpack, dpkg-deb, dpkg-shlibdeps and dpkg-parsechangelog (dpkg-dev), lintian,
 # python3-debian, systemd-analyze, systemd-sysusers and systemd-tmpfiles (systemd), mandoc,
-# groff (groff-base), a C compiler; every one missing is a failure.
+# groff (groff-base), readelf (binutils), a C compiler; every one missing is a failure.
 set -euo pipefail
 
 cpack=$1 build=$2 src=$3 scratch=$4
@@ -23,7 +23,7 @@ ok() { echo "ok: $*"; }
 
 cc=${CC:-cc}
 for tool in "$cpack" dpkg-deb dpkg-shlibdeps dpkg-parsechangelog lintian systemd-analyze \
-    systemd-sysusers systemd-tmpfiles mandoc groff gzip "$cc"; do
+    systemd-sysusers systemd-tmpfiles mandoc groff gzip readelf "$cc"; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh)"
 done
 # python3-debian is the Debian python's module (a python3 earlier in PATH may not have it)
@@ -252,6 +252,19 @@ if [ -f "$svc" ]; then
         fail "systemd-analyze verify"
     fi
 fi
+
+# ---- the programs: full RELRO (GOT read-only after start-up: -z relro -z now) ---------------
+for prog in usr/sbin/strongmapd usr/bin/strongmap; do
+    if [ ! -f "$root/$prog" ]; then
+        continue # reported above
+    fi
+    dyn=$(readelf -dW "$root/$prog") hdr=$(readelf -lW "$root/$prog")
+    if grep -q GNU_RELRO <<<"$hdr" && grep -Eq '\(FLAGS_1\).* NOW( |$)' <<<"$dyn"; then
+        ok "/$prog: full RELRO"
+    else
+        fail "/$prog is not linked with -z relro -z now"
+    fi
+done
 
 # ---- sysusers.d and tmpfiles.d, applied to an empty root -----------------------------------
 sysroot=$scratch/sysroot
