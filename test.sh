@@ -3,7 +3,8 @@
 #   1. builds with gcc -Werror and runs every test tier through ctest (unit, cli, openssl, api),
 #   2. runs the unit tests under valgrind, builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them all again,
 #   3. builds the libFuzzer targets with clang, replays their corpora and fuzzes each briefly,
-#   4. checks formatting against .clang-format.
+#   4. runs the clang static analyzer over a fresh build (tests/scan.sh; any report fails),
+#   5. checks formatting against .clang-format.
 # Usage: ./test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -37,6 +38,9 @@ if [ "$quick" -eq 0 ]; then
 
     step "fuzz targets (clang libFuzzer)"
     tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" || failed+=("fuzzing")
+
+    step "static analysis (clang scan-build over a fresh build, about 2 minutes)"
+    tests/scan.sh || failed+=("static analysis")
 
     step "formatting"
     tests/lint.sh || failed+=("formatting")

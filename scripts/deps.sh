@@ -26,6 +26,8 @@ bench_packages=(
 # the test tiers, on top of the two sets above (bench.smoke is a test)
 test_packages=(
     clang clang-format libcmocka-dev
+    # the static analyzer (scan-build) of that clang: tests/scan.sh
+    clang-tools
     openssl python3-jsonschema python3-yaml valgrind
     # openapi.lint also needs Node.js >= 20.19 with npm: the machine's (NodeSource's nodejs);
     # Debian 12's nodejs is 18. npm installs the linter itself (tests/openapi/lint.sh).
