@@ -51,10 +51,12 @@ struct dirpool;
 #define API_CONN_SPARE_PER_THREAD 64u
 #define API_TLS_PEM_MAX           (1024u * 1024)
 
-/* TLS 1.3, and TLS 1.2 with forward-secret key exchange and AEAD ciphers only */
+/* TLS 1.3 and 1.2, ECDHE key exchange (elliptic-curve groups only: libmicrohttpd gets no DH
+   parameters, and finite-field DHE would work only for clients offering RFC 7919 groups) and
+   AEAD ciphers only */
 #define API_TLS_PRIORITIES_DEFAULT                                                                 \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:"      \
-    "+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
+    "+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-EC-ALL"
 
 /**
  * Settings of the HTTP API that need a restart; copied by api_start(). A zeroed field means

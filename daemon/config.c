@@ -109,7 +109,7 @@ static const struct directive table[CFG__COUNT] = {
               "with client_ca: refuse requests without a client certificate"),
     DIRECTIVE(CFG_TLS_PRIORITIES, "tls", "priorities", "tls-priorities", "STRING", T_STR,
               F_RESTART, 0, 1024, API_TLS_PRIORITIES_DEFAULT, tls_priorities,
-              "GnuTLS priority string (default: TLS 1.3, TLS 1.2 with ECDHE/DHE and AEAD)"),
+              "GnuTLS priority string (default: TLS 1.3 and 1.2 with ECDHE and AEAD)"),
 
     LIST(CFG_TOKEN, "auth", "token", "token", "NAME:SHA256:SCOPES", T_TOKEN, F_SECRET, NULL,
          tokens, n_tokens, API_MAX_TOKENS,

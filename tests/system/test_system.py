@@ -877,6 +877,8 @@ class TTls(Base):
             ("-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA:@SECLEVEL=0"),  # CBC-SHA1
             ("-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"),  # not GCM nor ChaCha20
             ("-tls1_1", "-cipher", "ALL:@SECLEVEL=0"),
+            ("-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"),  # finite-field DH
+            ("-tls1_3", "-groups", "ffdhe2048"),
         ]
         accepted = [
             ("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"),
@@ -898,6 +900,12 @@ class TTls(Base):
                           False),
                          (tls12 + ":-CIPHER-ALL:+CAMELLIA-128-GCM:+AES-128-CCM", False),
                          (tls12 + ":-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-128-GCM", True),
+                         # GnuTLS clients offer RFC 7919 groups, which a GnuTLS server takes
+                         # for DHE even without DH parameters: only ECDHE is the default
+                         (tls12 + ":-KX-ALL:+DHE-RSA", False),
+                         ("NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-FFDHE2048", False),
+                         ("NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519", True),
+                         ("NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1", True),
                          ("NORMAL:-VERS-ALL:+VERS-TLS1.3", True)):
             with self.subTest(gnutls=prio):
                 self.assertEqual(self.gnutls_cli(d, prio), ok)
