@@ -5,8 +5,8 @@
 # As root, the daemon drops to the unprivileged user "nobody" after start-up.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+scripts/deps.sh run   # only what building and running need; ./test.sh installs the rest
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSM_TESTS=OFF -DSM_BENCH=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--listen 127.0.0.1:8080 --ldif examples/demo.ldif)

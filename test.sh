@@ -12,13 +12,13 @@ jobs=$(nproc)
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-scripts/deps.sh
+scripts/deps.sh test
 
 step() { printf '\n==== %s ====\n' "$*"; }
 failed=()
 
 step "build (gcc, -Werror) and test"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSM_TESTS=ON -DSM_BENCH=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" || failed+=("tests")
 

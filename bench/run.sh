@@ -7,7 +7,7 @@
 # Run it on an otherwise idle machine: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh bench
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSM_TESTS=OFF >/dev/null
 cmake --build build-bench -j"$(nproc)" >/dev/null
 exec /usr/bin/python3 bench/run.py --build build-bench "$@"

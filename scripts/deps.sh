@@ -10,13 +10,14 @@
 # that forbids service starts when the machine has none.
 set -euo pipefail
 
-# building (the compiler, and the libraries the build finds with pkg-config or links) and
-# trying it: curl and jq are what the two commands ./run.sh prints use
+# building (the compiler, and the libraries the build finds with pkg-config or links: lib/dir_ldap.c
+# includes SASL's header) and running: Cyrus SASL's GSSAPI module for Kerberos binds to AD
+# (--ldap-sasl-mech GSSAPI); curl and jq are what the two commands ./run.sh prints use
 run_packages=(
     build-essential cmake pkg-config
-    libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev
+    libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev libsasl2-dev
     libinih-dev nettle-dev
-    curl jq
+    libsasl2-modules-gssapi-mit curl jq
 )
 # benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,
 # openssl for the generated directory's certificates, the libsss_certmap peer, hyperfine
