@@ -46,6 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
+import pki  # noqa: E402  (tests/lib/pki.py)
+
 try:
     import jsonschema
     from openapi import Spec  # tests/lib/openapi.py (python3-yaml, python3-jsonschema)
@@ -1694,39 +1696,22 @@ def token_hash(secret):
 
 
 class PKI:
-    """A CA, a server certificate and client certificates, made with openssl at test time."""
+    """A CA, a server certificate and client certificates, made at test time (tests/lib/pki.py:
+    the tests' CA configuration, EC P-256 keys, valid for 2 days)."""
 
     def __init__(self, tmp):
-        self.dir = os.path.join(tmp, "pki")
-        os.makedirs(self.dir, exist_ok=True)
-        self.ca = self.make_ca("ca", "Test CA")
-        self.other_ca = self.make_ca("other", "Other CA")
-        self.server = self.issue("server", "ca", "localhost", "serverAuth",
-                                 "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        self.client = self.issue("client", "ca", "portal-client", "clientAuth")
-        self.foreign = self.issue("foreign", "other", "intruder", "clientAuth")
-        self.wrong_eku = self.issue("wrongeku", "ca", "server-as-client", "serverAuth")
+        p = pki.Pki(os.path.join(tmp, "pki"))
+        self.ca = p.ca("ca", "/CN=Test CA")
+        self.other_ca = p.ca("other", "/CN=Other CA")
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
+        def issue(name, ca, cn, section, extra=""):
+            return (p.issue(name, ca, "/CN=" + cn, section, extra), p.path(name, ".key"))
 
-    def run(self, *args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.dir)
-
-    def make_ca(self, name, cn):
-        self.run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", name + ".key", "-out", name + ".pem", "-subj", "/CN=" + cn,
-                 "-days", "2")
-        return self.path(name + ".pem")
-
-    def issue(self, name, ca, cn, eku, extra=""):
-        with open(self.path(name + ".ext"), "w", encoding="ascii") as f:
-            f.write(f"extendedKeyUsage={eku}\n{extra}")
-        self.run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
-        self.run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-                 "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
-        return (self.path(name + ".pem"), self.path(name + ".key"))
+        self.server = issue("server", "ca", "localhost", "server_ext")  # DNS:localhost, 127.0.0.1
+        self.client = issue("client", "ca", "portal-client", "client_ext")
+        self.foreign = issue("foreign", "other", "intruder", "client_ext")
+        self.wrong_eku = issue("wrongeku", "ca", "server-as-client", "client_ext",
+                               "extendedKeyUsage = serverAuth")
 
 
 def host(*args, runtime=None, tls_ca=None, ldif=True):

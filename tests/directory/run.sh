@@ -2,7 +2,7 @@
 # tests/directory/run.sh TEST_BINARY - the LDAP backend's tests against a real slapd.
 #
 # In a temporary directory: a test CA, a server certificate for IP:127.0.0.1 and a second,
-# unrelated CA (openssl); slapd with test.ldif.in on free loopback ports (ldap:// and ldaps://)
+# unrelated CA (tests/lib/pki.py); slapd with test.ldif.in on free loopback ports (ldap:// and ldaps://)
 # and a "stalled" peer that accepts TCP connections and never answers, both from the tests'
 # slapd harness (tests/lib/slapd.py); a port where nothing listens. The URIs and files go to
 # TEST_BINARY (cmocka) as SM_TEST_* variables. Every wait is bounded; the EXIT trap stops the
@@ -87,53 +87,16 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# ---- certificates ----
-cat >"$D/openssl.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-[user]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com
-EOF
-ossl() {
-    openssl "$@" 2>"$D/openssl.err" || {
-        cat "$D/openssl.err" >&2
-        die "openssl $1 failed"
-    }
+# ---- certificates (tests/lib/pki.py, the tests' one CA configuration) ----
+pki() {
+    python3 "$lib/pki.py" "$@" || die "pki.py $* failed"
 }
-newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-make_ca() { # NAME CN
-    ossl req -x509 -config "$D/openssl.cnf" -extensions ca "${newkey[@]}" -days 2 \
-        -subj "/CN=$2" -keyout "$D/$1.key" -out "$D/$1.pem"
-}
-make_leaf() { # NAME EXTENSIONS CN
-    ossl req -new -config "$D/openssl.cnf" "${newkey[@]}" -subj "/CN=$3" \
-        -keyout "$D/$1.key" -out "$D/$1.csr"
-    ossl x509 -req -in "$D/$1.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
-        -set_serial "0x$(openssl rand -hex 8)" -days 2 \
-        -extfile "$D/openssl.cnf" -extensions "$2" -out "$D/$1.pem"
-}
-make_ca ca "strongmap test CA"
-make_ca other-ca "strongmap unrelated CA"
-make_leaf tls server 127.0.0.1
-make_leaf alice user "Alice Example"
-for c in ca other-ca alice; do
-    ossl x509 -in "$D/$c.pem" -outform DER -out "$D/$c.der"
-done
+pki ca "$D" ca "/CN=strongmap test CA" --der
+pki ca "$D" other-ca "/CN=strongmap unrelated CA" --der
+pki issue "$D" tls ca /CN=127.0.0.1 server_ext
+pki issue "$D" alice ca "/CN=Alice Example" client_ext \
+    "subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com" --der
+
 b64() { base64 -w0 "$1"; }
 
 # ---- directory data ----

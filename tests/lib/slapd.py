@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/lib/slapd.py - the one slapd harness of the tests and benchmarks (python3 stdlib, the
-Debian packages slapd and ldap-utils; openssl for TLS).
+Debian packages slapd and ldap-utils; openssl for TLS, through tests/lib/pki.py).
 
 A real slapd (OpenLDAP) on 127.0.0.1 serving an AD-like domain (dc=example,dc=com) with the
 tests' schema, tests/data/schema/testad.schema: ldap:// and, with TLS, ldaps://. Every wait is
@@ -43,6 +43,7 @@ import sys
 import threading
 import time
 
+from pki import Pki
 from procs import free_ports, pid_gone, spawn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -174,33 +175,11 @@ class Slapd:
         self._save()
 
     def _make_tls(self):
-        d = self.dir
-        cnf = os.path.join(d, "openssl.cnf")
-        with open(cnf, "w", encoding="ascii") as f:
-            f.write("[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
-                    "[ca]\nbasicConstraints = critical, CA:TRUE\n"
-                    "keyUsage = critical, keyCertSign, cRLSign\n"
-                    "[server]\nbasicConstraints = critical, CA:FALSE\n"
-                    "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n"
-                    "subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-
-        def ossl(*args):
-            r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True,
-                               timeout=60)
-            if r.returncode != 0:
-                raise RuntimeError(f"openssl {args[0]} failed: {r.stderr[-1000:]}")
-
-        ossl("req", "-x509", "-config", cnf, "-extensions", "ca", *key, "-days", "2",
-             "-subj", "/CN=strongmapd robust test CA", "-keyout", f"{d}/ca.key", "-out",
-             f"{d}/ca.pem")
-        ossl("req", "-new", "-config", cnf, *key, "-subj", "/CN=127.0.0.1", "-keyout",
-             f"{d}/tls.key", "-out", f"{d}/tls.csr")
-        ossl("x509", "-req", "-in", f"{d}/tls.csr", "-CA", f"{d}/ca.pem", "-CAkey",
-             f"{d}/ca.key", "-set_serial", "0x" + os.urandom(8).hex(), "-days", "2",
-             "-extfile", cnf, "-extensions", "server", "-out", f"{d}/tls.pem")
-        self.ca = f"{d}/ca.pem"
-        self.tls_cert, self.tls_key = f"{d}/tls.pem", f"{d}/tls.key"
+        """A throw-away CA (self.ca) and a server certificate for 127.0.0.1 (tests/lib/pki.py)."""
+        p = Pki(os.path.join(self.dir, "pki"))
+        self.ca = p.ca("ca", "/CN=strongmapd slapd test CA")
+        self.tls_cert = p.issue("tls", "ca", "/CN=127.0.0.1", "server_ext")
+        self.tls_key = p.path("tls", ".key")
 
     # -- the state the command line shares between its calls --
 

@@ -45,6 +45,9 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import pki  # noqa: E402  (tests/lib/pki.py)
+
 ARGS = None
 START_TIMEOUT = 20.0  # sanitizer builds start slowly
 TOKEN_SECRET = "s3cret-system-test-token"
@@ -670,28 +673,13 @@ class TReload(Base):
         self.stop(d)
 
     def pki(self):
-        """A CA, a server certificate for 127.0.0.1 and a client certificate (openssl)."""
-        out = {}
-        d = self.tmp
-
-        def run(*args):
-            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-
-        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-subj", "/CN=system test CA", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-            "keyUsage=critical,keyCertSign")
-        for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
-                          ("client", "extendedKeyUsage=clientAuth")):
-            with open(os.path.join(d, name + ".ext"), "w", encoding="ascii") as f:
-                f.write(ext + "\n")
-            run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-subj", "/CN=" + name, "-keyout", name + ".key", "-out", name + ".csr")
-            run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", name + ".ext", "-out", name + ".pem")
-        for name in ("ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key"):
-            out[name] = os.path.join(d, name)
-        return out
+        """A CA, a server certificate for 127.0.0.1, a client certificate (tests/lib/pki.py)."""
+        p = pki.Pki(os.path.join(self.tmp, "pki"))
+        p.ca("ca", "/CN=system test CA")
+        p.issue("server", "ca", "/CN=server", "server_ext")
+        p.issue("client", "ca", "/CN=client", "client_ext")
+        return {name + suffix: p.path(name, suffix)
+                for name in ("ca", "server", "client") for suffix in (".pem", ".key")}
 
     def test_samba_anchors(self):
         """samba_pkinit_anchors: Samba's KDC trusts these CAs; a reload takes a new set, and a
