@@ -56,20 +56,16 @@ def ext_text(section, extra=""):
     """The [ext] section: @section's lines of ca.cnf (or none), changed and extended by
     @extra (see the module's text)."""
     lines = list(sections()[section]) if section else []
-    rest = []
+    keys = [line.split("=", 1)[0].strip() for line in lines]
+    added, rest = [], []
     for line in extra.splitlines():
         if rest or line.strip().startswith("["):
             rest.append(line)
-            continue
-        if not line.strip():
-            continue
-        key = line.split("=", 1)[0].strip()
-        same = [i for i, old in enumerate(lines) if old.split("=", 1)[0].strip() == key]
-        if same:
-            lines[same[0]] = line
-        else:
-            lines.append(line)
-    return "[ext]\n" + "\n".join(lines + rest) + "\n"
+        elif line.split("=", 1)[0].strip() in keys:
+            lines[keys.index(line.split("=", 1)[0].strip())] = line
+        elif line.strip():
+            added.append(line)
+    return "[ext]\n" + "\n".join(lines + added + rest) + "\n"
 
 
 class Pki:

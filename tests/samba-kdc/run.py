@@ -46,8 +46,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import cases  # noqa: E402
 import kdcroot  # noqa: E402
+import pki  # noqa: E402  (tests/lib/pki.py)
 
 ADDRESS = "127.0.0.24"
 ADMIN_PW = "Passw0rd!Test1"
@@ -217,63 +219,17 @@ class Tier:
         kdcroot.clear_state(self.cache)
 
     # -------------------------------------------------------------- PKI
-    def openssl(self, *args, **kw):
-        return self.run(["openssl"] + list(args), what="openssl " + args[0], **kw)
-
-    def newkey(self, path):
-        self.openssl("genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-                     "-out", path)
-        os.chmod(path, 0o600)
-
     def pki_init(self):
-        pki = self.w("pki")
-        os.makedirs(os.path.join(pki, "db"))
-        open(os.path.join(pki, "db", "index.txt"), "w", encoding="utf-8").close()
-        with open(os.path.join(pki, "ca.cnf"), "w", encoding="utf-8") as f:
-            f.write(f"""[ca]
-default_ca = CA_default
-[CA_default]
-dir = {pki}/db
-database = $dir/index.txt
-new_certs_dir = $dir
-serial = $dir/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-copy_extensions = none
-email_in_dn = no
-[policy_any]
-[req]
-distinguished_name = dn
-prompt = no
-string_mask = utf8only
-[dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign,digitalSignature
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-""")
+        """pki/: certificates made with the tests' CA configuration (tests/lib/pki.py), every
+        openssl command through run() (the step log)."""
+        self.pki = pki.Pki(self.w("pki"), run=lambda cmd, env: self.run(
+            cmd, what="openssl " + cmd[1], env=env))
 
     def sign(self, name, ca, serial, subject, ext_text, start, end):
-        """Leaf pki/NAME.pem (key NAME.key) signed by pki/CA.pem from START to END."""
-        pki = self.w("pki")
-        key, pem = f"{pki}/{name}.key", f"{pki}/{name}.pem"
-        ext = f"{pki}/{name}.ext"
-        with open(ext, "w", encoding="utf-8") as f:
-            f.write("[ext]\n" + ext_text)
-        if not os.path.exists(key):
-            self.newkey(key)
-        self.openssl("req", "-new", "-config", f"{pki}/ca.cnf", "-key", key, "-subj", subject,
-                     "-out", f"{pki}/{name}.csr")
-        with open(f"{pki}/db/serial", "w", encoding="utf-8") as f:
-            f.write(serial + "\n")
-        self.openssl("ca", "-batch", "-config", f"{pki}/ca.cnf", "-notext", "-preserveDN",
-                     "-startdate", gtime(start), "-enddate", gtime(end), "-cert", f"{pki}/{ca}.pem",
-                     "-keyfile", f"{pki}/{ca}.key", "-extfile", ext, "-extensions", "ext",
-                     "-in", f"{pki}/{name}.csr", "-out", pem)
-        return pem
+        """Leaf pki/NAME.pem (key NAME.key, RSA) signed by pki/CA.pem from START to END with
+        the extension lines (and sections) EXT_TEXT."""
+        return self.pki.issue(name, ca, subject, None, ext_text, key="rsa", start=gtime(start),
+                              end=gtime(end), serial=serial)
 
     def keys_ahead(self, names):
         """RSA keys pki/NAME.key for the names, two openssl processes at a time (the machine's
@@ -295,22 +251,14 @@ authorityKeyIdentifier = keyid:always
                     raise SetupError(f"openssl genpkey: {e}") from e
 
     def pki_infrastructure(self):
-        pki = self.w("pki")
         long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
         far = NOW + datetime.timedelta(days=5 * 365)
         for ca, serial, subj in (
                 ("issuing_ca", "01", "/DC=test/DC=example/CN=KDC Test Issuing CA"),
                 ("rogue_ca", "02", "/DC=test/DC=example/CN=Rogue CA Not Trusted By The KDC")):
-            self.newkey(f"{pki}/{ca}.key")
             # -days from now would not cover the expired case's shifted client clock
-            self.openssl("req", "-new", "-config", f"{pki}/ca.cnf", "-key", f"{pki}/{ca}.key",
-                         "-subj", subj, "-out", f"{pki}/{ca}.csr")
-            with open(f"{pki}/db/serial", "w", encoding="utf-8") as f:
-                f.write(serial + "\n")
-            self.openssl("ca", "-batch", "-selfsign", "-config", f"{pki}/ca.cnf", "-notext",
-                         "-preserveDN", "-startdate", gtime(long_ago), "-enddate", gtime(far),
-                         "-keyfile", f"{pki}/{ca}.key", "-extensions", "ca_ext",
-                         "-in", f"{pki}/{ca}.csr", "-out", f"{pki}/{ca}.pem")
+            self.pki.ca(ca, subj, key="rsa", start=gtime(long_ago), end=gtime(far),
+                        serial=serial)
         realm = cases.REALM
         # the KDC: EKU id-pkinit-KPKdc, SAN id-pkinit-san krbtgt/REALM@REALM (RFC 4556 3.2.2)
         self.sign("kdc", "issuing_ca", "0B01", "/CN=kdc24." + cases.DNS_DOMAIN, f"""\
