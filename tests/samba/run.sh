@@ -6,8 +6,9 @@
 # In a temporary directory, with every wait bounded and a trap that stops whatever this script
 # started (by PID / process group) on every exit path:
 #   1. test CAs and a TLS server certificate (SAN IP:127.0.0.1, DNS:<host>, <host>.example.test,
-#      localhost) made with openssl; a Samba AD DC provisioned for EXAMPLE.TEST / EXAMPLE with
-#      its own smb.conf (loopback only, every path inside the directory, LDAP/CLDAP/KDC only);
+#      localhost) made with openssl and the tests' CA configuration (tests/lib/ca.cnf); a Samba
+#      AD DC provisioned for EXAMPLE.TEST / EXAMPLE with its own smb.conf (loopback only, every
+#      path inside the directory, LDAP/CLDAP/KDC only);
 #   2. accounts made with samba-tool (alice, bob (disabled), carol, dave, erin, the GSSAPI service
 #      user svc-strongmap, computer WS01$), their objectSid read back, altSecurityIdentities
 #      (strong X509IssuerSerialNumber on dave, weak X509IssuerSubject on erin), alice's
@@ -235,41 +236,18 @@ NETBIOS=${NETBIOS^^}
 
 # ---------------------------------------------------------------- PKI
 PKI=$WORK/pki
-mkdir -p "$PKI/db/newcerts"
+mkdir -p "$PKI/db"
 : >"$PKI/db/index.txt"
-cat >"$PKI/ca.cnf" <<EOF
-[ca]
-default_ca = CA_default
-[CA_default]
-dir = $PKI/db
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-copy_extensions = none
-email_in_dn = yes
-[policy_any]
-[req]
-distinguished_name = dn
-prompt = no
-string_mask = utf8only
-[dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign,digitalSignature
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
+# the tests' one CA configuration; its CA database in $SM_CA_DIR
+CA_CNF=$HERE/../lib/ca.cnf
+export SM_CA_DIR=$PKI/db
 
 newkey() { run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 
 # mkca NAME SUBJECT: self-signed CA $PKI/NAME.pem / NAME.key
 mkca() {
     newkey "$PKI/$1.key"
-    run openssl req -new -x509 -config "$PKI/ca.cnf" -extensions ca_ext -key "$PKI/$1.key" \
+    run openssl req -new -x509 -config "$CA_CNF" -extensions ca_ext -key "$PKI/$1.key" \
         -subj "$2" -days 3650 -out "$PKI/$1.pem"
 }
 
@@ -277,11 +255,11 @@ mkca() {
 issue() {
     local name=$1 ca=$2 serial=$3 subj=$4 ext=$5 start=${6:-} end=${7:-}
     newkey "$PKI/$name.key"
-    run openssl req -new -config "$PKI/ca.cnf" -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr"
+    run openssl req -new -config "$CA_CNF" -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr"
     echo "$serial" >"$PKI/db/serial"
     local -a dates=(-days 825)
     [ -z "$start" ] || dates=(-startdate "$start" -enddate "$end")
-    run openssl ca -batch -config "$PKI/ca.cnf" -notext -preserveDN "${dates[@]}" \
+    run openssl ca -batch -config "$CA_CNF" -notext -preserveDN "${dates[@]}" \
         -cert "$PKI/$ca.pem" -keyfile "$PKI/$ca.key" -extfile "$ext" -extensions ext \
         -in "$PKI/$name.csr" -out "$PKI/$name.pem"
 }
