@@ -267,7 +267,7 @@ static void outcome_line(FILE *f, const struct sm_profile_outcome *o)
         text_printf(f, "%s event %d (%s)", o->kdc_error.code ? "," : " ", o->event.id,
                     o->event.level);
     if (o->mapping_strength)
-        text_printf(f, "; %s %s", o->mapping_strength, o->mapping_method);
+        text_printf(f, "; %s %s", sm_strength_name(o->mapping_strength), o->mapping_method);
     fputc('\n', f);
 }
 
@@ -303,7 +303,8 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
         text_printf(f, "%-12s %d (%s): %s\n", i ? "" : "KDC event", p->events[i].id,
                     p->events[i].level, p->events[i].text);
     if (p->mapping_strength)
-        text_printf(f, "%-12s %s, %s\n", "Mapping", p->mapping_strength, p->mapping_method);
+        text_printf(f, "%-12s %s, %s\n", "Mapping", sm_strength_name(p->mapping_strength),
+                    p->mapping_method);
     if (v->account) {
         account_lines(f, "Account", v->account);
         text_printf(f, "%-12s found by %s\n", "", sm_resolution_name(v->resolution));
@@ -339,9 +340,11 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
     text_printf(f, "Mapping paths (%s)\n", sm_profile_name(p->profile.kind));
     for (size_t i = 0; i < p->n_paths; i++) {
         const struct sm_path *x = &p->paths[i];
-        text_printf(f, "  %-6s %-22s %s", x->strength ? x->strength : "-", x->method, x->result);
+        const char *strength = sm_strength_name(x->strength),
+                   *result = sm_path_result_name(x->result);
+        text_printf(f, "  %-6s %-22s %s", strength ? strength : "-", x->method, result);
         if (x->detail)
-            text_printf(f, "%*s%s", (int)(12 - strlen(x->result)), "", x->detail);
+            text_printf(f, "%*s%s", (int)(12 - strlen(result)), "", x->detail);
         fputc('\n', f);
     }
     if (v->n_reasons || p->n_reasons) {

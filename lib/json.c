@@ -699,7 +699,7 @@ static void mapping_json(struct jsonw *w, const struct sm_profile_outcome *o)
         return;
     }
     jsonw_object_begin(w);
-    jsonw_kstr(w, "strength", o->mapping_strength);
+    jsonw_kstr(w, "strength", sm_strength_name(o->mapping_strength));
     jsonw_kstr(w, "method", o->mapping_method);
     jsonw_object_end(w);
 }
@@ -711,8 +711,8 @@ static void paths_json(struct jsonw *w, const struct sm_profile_outcome *o)
     for (size_t i = 0; i < o->n_paths; i++) {
         jsonw_object_begin(w);
         jsonw_kstr(w, "method", o->paths[i].method);
-        jsonw_kstr(w, "strength", o->paths[i].strength);
-        jsonw_kstr(w, "result", o->paths[i].result);
+        jsonw_kstr(w, "strength", sm_strength_name(o->paths[i].strength));
+        jsonw_kstr(w, "result", sm_path_result_name(o->paths[i].result));
         if (o->paths[i].detail)
             jsonw_kstr(w, "detail", o->paths[i].detail);
         jsonw_object_end(w);

@@ -234,8 +234,7 @@ int remediate(struct sm_verdict *v, struct arena *a)
     bool all_strong = true;
 
     for (size_t i = 0; i < v->n_profiles; i++)
-        if (!v->profiles[i].allow || !v->profiles[i].mapping_strength ||
-            strcmp(v->profiles[i].mapping_strength, "strong") != 0)
+        if (!v->profiles[i].allow || v->profiles[i].mapping_strength != SM_STRENGTH_STRONG)
             all_strong = false;
     if (all_strong)
         return 0;

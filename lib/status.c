@@ -66,8 +66,7 @@ static bool verdict_all_strong(const struct sm_verdict *v)
     if (!v->allow)
         return false;
     for (size_t i = 0; i < v->n_profiles; i++)
-        if (!v->profiles[i].mapping_strength ||
-            strcmp(v->profiles[i].mapping_strength, "strong") != 0)
+        if (v->profiles[i].mapping_strength != SM_STRENGTH_STRONG)
             return false;
     return true;
 }

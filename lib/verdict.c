@@ -24,6 +24,18 @@
 
 #include "verdict_internal.h"
 
+const char *sm_strength_name(enum sm_strength s)
+{
+    return s == SM_STRENGTH_STRONG ? "strong" : s == SM_STRENGTH_WEAK ? "weak" : NULL;
+}
+
+const char *sm_path_result_name(enum sm_path_result r)
+{
+    static const char *const names[] = { "match",       "no_match", "mismatch",   "malformed",
+                                         "unsupported", "absent",   "not_checked" };
+    return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "unknown";
+}
+
 const char *sm_resolution_name(enum sm_resolution r)
 {
     static const char *const names[] = {
@@ -162,8 +174,8 @@ static void reason(struct ctx *x, struct sm_reason *list, size_t *n, const char 
 #define REQ_REASON(x, code, ...)                                                                   \
     reason((x), (x)->v->pub.reasons, &(x)->v->pub.n_reasons, (code), __VA_ARGS__)
 
-static void path(struct sm_profile_outcome *o, const char *method, const char *strength,
-                 const char *result, const char *detail)
+static void path(struct sm_profile_outcome *o, const char *method, enum sm_strength strength,
+                 enum sm_path_result result, const char *detail)
 {
     if (o->n_paths >= SM_MAX_PATHS)
         return;
@@ -560,11 +572,12 @@ static enum sid_state read_sid(struct ctx *x, const struct profile_eval *pe,
     *ret = sid;
     if (!pe->p.use_subject_alt_name) {
         if (c->sid.status != SM_SID_ABSENT)
-            path(o, "sid", "strong", "unsupported", "UseSubjectAltName = 0: the DC ignores it");
+            path(o, "sid", SM_STRENGTH_STRONG, SM_PATH_UNSUPPORTED,
+                 "UseSubjectAltName = 0: the DC ignores it");
         return SID_NONE;
     }
     if (!sid) {
-        path(o, "sid", "strong", "absent",
+        path(o, "sid", SM_STRENGTH_STRONG, SM_PATH_ABSENT,
              !pe->san_uri_sid && c->sid.uri.status != SM_SID_ABSENT
                  ? "Windows Server 2016 does not read the SAN URI"
              : samba && c->sid.extension.status == SM_SID_MALFORMED
@@ -574,14 +587,15 @@ static enum sid_state read_sid(struct ctx *x, const struct profile_eval *pe,
         return SID_NONE;
     }
     if (sid->status == SM_SID_MALFORMED) {
-        path(o, *method, "strong", "malformed", sid->reason);
+        path(o, *method, SM_STRENGTH_STRONG, SM_PATH_MALFORMED, sid->reason);
         return SID_MALFORMED;
     }
     st = acc->has_sid && sm_sid_equal(&sid->sid, &acc->sid) ? SID_MATCH : SID_MISMATCH;
     /* Samba compares the certificate's text byte for byte with its own rendering */
     if (samba && st == SID_MATCH && !sid->canonical)
         st = SID_MISMATCH;
-    path(o, *method, "strong", st == SID_MATCH ? "match" : "mismatch", sid_text(x, &sid->sid));
+    path(o, *method, SM_STRENGTH_STRONG, st == SID_MATCH ? SM_PATH_MATCH : SM_PATH_MISMATCH,
+         sid_text(x, &sid->sid));
     return st;
 }
 
@@ -626,10 +640,10 @@ static void key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool sa
     for (size_t i = 0; i < v->n_keycreds; i++) {
         const struct sm_keycred *k = v->keycreds[i].cred;
         bool usable = samba ? k->samba_usable : k->logon_key;
-        path(o, "key_trust", "strong",
-             !usable                  ? "unsupported"
-             : v->keycreds[i].matches ? "match"
-                                      : "no_match",
+        path(o, "key_trust", SM_STRENGTH_STRONG,
+             !usable                  ? SM_PATH_UNSUPPORTED
+             : v->keycreds[i].matches ? SM_PATH_MATCH
+                                      : SM_PATH_NO_MATCH,
              !k->valid   ? k->invalid_reason
              : !usable   ? (samba ? "Samba's KDC does not load this value"
                                   : "not a Windows Hello (NGC) key with an RSA public key")
@@ -653,16 +667,17 @@ static void windows_explicit(struct ctx *x, const struct profile_eval *pe,
             return;
         }
         if (a->kind == SM_ALTSEC_INVALID) {
-            path(o, "invalid_value", NULL, "unsupported", value);
+            path(o, "invalid_value", SM_STRENGTH_NONE, SM_PATH_UNSUPPORTED, value);
             continue;
         }
         const char *method = sm_map_type_name(a->type);
         if (a->type == SM_MAP_ISSUER_SID && !pe->issuer_sid) {
-            path(o, method, "strong", "unsupported", value);
+            path(o, method, SM_STRENGTH_STRONG, SM_PATH_UNSUPPORTED, value);
             continue;
         }
         bool hit = sm_altsec_matches(a, c);
-        path(o, method, a->strong ? "strong" : "weak", hit ? "match" : "no_match", value);
+        path(o, method, a->strong ? SM_STRENGTH_STRONG : SM_STRENGTH_WEAK,
+             hit ? SM_PATH_MATCH : SM_PATH_NO_MATCH, value);
         if (hit && a->strong && !m->strong)
             m->strong = a;
         if (hit && !a->strong && !m->weak)
@@ -675,10 +690,11 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
 {
     const struct sm_account *acc = x->v->pub.account;
     if (x->upn && !pe->p.use_subject_alt_name) {
-        path(o, "upn_san", "weak", "unsupported", "UseSubjectAltName = 0: the DC ignores it");
+        path(o, "upn_san", SM_STRENGTH_WEAK, SM_PATH_UNSUPPORTED,
+             "UseSubjectAltName = 0: the DC ignores it");
     } else if (x->upn) {
         m->upn = x->upn_form == UPN_EXPLICIT || x->upn_form == UPN_IMPLICIT;
-        path(o, "upn_san", "weak", m->upn ? "match" : "no_match",
+        path(o, "upn_san", SM_STRENGTH_WEAK, m->upn ? SM_PATH_MATCH : SM_PATH_NO_MATCH,
              x->upn_form == UPN_IMPLICIT
                  ? arena_printf(x->a, "%s (the implicit UPN: sAMAccountName@domain)", x->upn)
                  : x->upn);
@@ -686,11 +702,12 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
     if (!x->dns || !acc->is_computer)
         return;
     if (!pe->p.use_subject_alt_name) {
-        path(o, "dns_san", "weak", "unsupported", "UseSubjectAltName = 0: the DC ignores it");
+        path(o, "dns_san", SM_STRENGTH_WEAK, SM_PATH_UNSUPPORTED,
+             "UseSubjectAltName = 0: the DC ignores it");
         return;
     }
     m->dns = x->dns_match;
-    path(o, "dns_san", "weak", m->dns ? "match" : "no_match",
+    path(o, "dns_san", SM_STRENGTH_WEAK, m->dns ? SM_PATH_MATCH : SM_PATH_NO_MATCH,
          arena_printf(x->a,
                       "%s (host label + \"$\" %s the sAMAccountName, the rest %s the "
                       "account's domain)",
@@ -775,7 +792,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
     /* NTAuth: always for implicit and SID mappings; for explicit ones since KB5057784 */
     const struct sm_altsec *em = m.strong ? m.strong : m.weak;
     if (x->ntauth == NTAUTH_ABSENT && m.key_trust) {
-        path(o, "ntauth", NULL, "not_checked",
+        path(o, "ntauth", SM_STRENGTH_NONE, SM_PATH_NOT_CHECKED,
              "key trust: the KDC ignores certificate chain errors (MS-PKCA 3.1.5.2.1.4)");
     } else if (x->ntauth == NTAUTH_ABSENT && em &&
                (ntauth_subject(em->type) || p->ntauth_bypass == 2)) {
@@ -789,7 +806,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         } else if (p->ntauth_bypass == 1) {
             ntauth_audit = true; /* allowed, event 45 (audit) */
         } else {
-            path(o, "ntauth", NULL, "not_checked",
+            path(o, "ntauth", SM_STRENGTH_NONE, SM_PATH_NOT_CHECKED,
                  "before KB5057784 an explicit mapping skips the NTAuth check");
         }
     } else if (x->ntauth == NTAUTH_ABSENT && !em) {
@@ -836,7 +853,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
 
     /* 1. a strong explicit mapping: allow; the SID is not checked on this path */
     if (m.strong) {
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = sm_map_type_name(m.strong->type);
         if (st == SID_MISMATCH)
             OUT_REASON(x, o, "strong_mapping_sid_mismatch",
@@ -846,7 +863,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         return;
     } /* key trust: the account holds the certificate's public key */
     if (m.key_trust) {
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = "key_trust";
         return;
     }
@@ -860,7 +877,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         return;
     }
     if (st == SID_MATCH) {
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = sid_method;
         return;
     }
@@ -871,7 +888,7 @@ static void evaluate_windows(struct ctx *x, const struct profile_eval *pe,
         return;
     }
     /* 4. a weak mapping only */
-    o->mapping_strength = "weak";
+    o->mapping_strength = SM_STRENGTH_WEAK;
     o->mapping_method = m.weak  ? sm_map_type_name(m.weak->type)
                         : m.upn ? "upn_san"
                         : m.dns ? "dns_san"
@@ -949,7 +966,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
                        c->issuer.rfc4514);
             return;
         }
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = "key_trust";
         OUT_REASON(x, o, "key_trust_unanchored",
                    "The issuing CA is not among Samba's pkinit_anchors, but the account's "
@@ -989,13 +1006,13 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         }
         const char *method =
             a->kind == SM_ALTSEC_MAPPING ? sm_map_type_name(a->type) : "invalid_value";
-        const char *strength = a->samba_strong ? "strong" : "weak";
+        enum sm_strength strength = a->samba_strong ? SM_STRENGTH_STRONG : SM_STRENGTH_WEAK;
         if (first_match || (p->mode == 2 && !a->samba_strong)) {
-            path(o, method, strength, "not_checked", value);
+            path(o, method, strength, SM_PATH_NOT_CHECKED, value);
             continue;
         }
         bool hit = sm_altsec_matches_samba(a, c);
-        path(o, method, strength, hit ? "match" : "no_match", value);
+        path(o, method, strength, hit ? SM_PATH_MATCH : SM_PATH_NO_MATCH, value);
         if (hit)
             first_match = a;
     }
@@ -1011,14 +1028,14 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
                    "strong certificate binding enforcement = none: Samba checks neither "
                    "mappings nor the SID.");
     } else if (first_match && first_match->samba_strong) {
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = sm_map_type_name(first_match->type);
         if (st == SID_MISMATCH)
             OUT_REASON(x, o, "strong_mapping_sid_mismatch",
                        "Allowed through the strong mapping, although the certificate carries "
                        "another SID: Samba checks the SID only when no strong mapping matched.");
     } else if (st == SID_MATCH) {
-        o->mapping_strength = "strong";
+        o->mapping_strength = SM_STRENGTH_STRONG;
         o->mapping_method = "sid_extension";
     } else if (st == SID_MISMATCH) {
         deny(o, KDC_ERR_CERTIFICATE_MISMATCH);
@@ -1027,7 +1044,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
     } else {
         bool backdated_ok = !acc->has_created || c->not_before_t + p->backdating_s >= acc->created;
         if (p->mode == 1 && first_match && backdated_ok) {
-            o->mapping_strength = "weak";
+            o->mapping_strength = SM_STRENGTH_WEAK;
             o->mapping_method = sm_map_type_name(first_match->type);
         } else {
             deny(o, KDC_ERR_CERTIFICATE_MISMATCH);
@@ -1046,10 +1063,10 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
     }
     /* the name check: one UPN SAN naming this account */
     bool name_ok = samba_name_ok(x);
-    path(o, "upn_san", NULL,
-         name_ok  ? "match"
-         : x->upn ? "no_match"
-                  : "absent",
+    path(o, "upn_san", SM_STRENGTH_NONE,
+         name_ok  ? SM_PATH_MATCH
+         : x->upn ? SM_PATH_NO_MATCH
+                  : SM_PATH_ABSENT,
          x->n_upn > 1 ? "more than one UPN SAN" : x->upn);
     if (!name_ok) {
         deny(o, KDC_ERR_CLIENT_NAME_MISMATCH);
@@ -1063,7 +1080,7 @@ static void evaluate_samba(struct ctx *x, const struct profile_eval *pe,
         return;
     }
     if (!o->mapping_method) {
-        o->mapping_strength = "weak";
+        o->mapping_strength = SM_STRENGTH_WEAK;
         o->mapping_method = "upn_san";
     }
 }

@@ -105,12 +105,35 @@ struct sm_reason {
     const char *message;
 };
 
+/** How strongly a path maps a certificate (MS-PKCA's strong and weak mappings). */
+enum sm_strength {
+    SM_STRENGTH_NONE = 0, /**< no mapping (denied before one was reached), or not applicable */
+    SM_STRENGTH_WEAK,
+    SM_STRENGTH_STRONG,
+};
+
+/** "weak", "strong"; NULL for SM_STRENGTH_NONE. */
+const char *sm_strength_name(enum sm_strength s);
+
+/** What the DC found on one mapping path. */
+enum sm_path_result {
+    SM_PATH_MATCH = 0,
+    SM_PATH_NO_MATCH,
+    SM_PATH_MISMATCH,    /**< a SID that is another account's */
+    SM_PATH_MALFORMED,   /**< a SID the DC cannot read */
+    SM_PATH_UNSUPPORTED, /**< this DC does not use the path */
+    SM_PATH_ABSENT,      /**< the certificate does not carry it */
+    SM_PATH_NOT_CHECKED, /**< the DC stops before it (Samba's first match; NTAuth skipped) */
+};
+
+/** "match", "no_match", "mismatch", "malformed", "unsupported", "absent", "not_checked". */
+const char *sm_path_result_name(enum sm_path_result r);
+
 /** One mapping path examined. */
 struct sm_path {
-    const char *method;   /**< "X509IssuerSerialNumber", "sid_extension", "upn_san", ... */
-    const char *strength; /**< "strong" or "weak" */
-    const char
-        *result; /**< "match", "no_match", "mismatch", "malformed", "unsupported", "absent" */
+    const char *method; /**< "X509IssuerSerialNumber", "sid_extension", "upn_san", ... */
+    enum sm_strength strength;
+    enum sm_path_result result;
     const char *detail;
 };
 
@@ -129,7 +152,7 @@ struct sm_profile_outcome {
     struct sm_event event; /**< the event tied to the outcome (events[0]), or id 0 */
     struct sm_event events[SM_MAX_EVENTS]; /**< every event the DC logs for the request */
     size_t n_events;
-    const char *mapping_strength; /**< "strong", "weak" or NULL when denied before mapping */
+    enum sm_strength mapping_strength; /**< SM_STRENGTH_NONE when denied before mapping */
     const char *mapping_method;
     struct sm_path paths[SM_MAX_PATHS];
     size_t n_paths;

@@ -373,8 +373,8 @@ static void run_row(const struct row *r)
     if ((r->method == NULL) != (o->mapping_method == NULL) ||
         (r->method && strcmp(r->method, o->mapping_method) != 0))
         fail_msg("%s: mapping method %s", r->name, o->mapping_method ? o->mapping_method : "-");
-    if (r->strength && strcmp(r->strength, o->mapping_strength) != 0)
-        fail_msg("%s: strength %s", r->name, o->mapping_strength);
+    if (r->strength && strcmp(r->strength, sm_strength_name(o->mapping_strength)) != 0)
+        fail_msg("%s: strength %s", r->name, sm_strength_name(o->mapping_strength));
     if (r->reason && !has_reason(v, r->reason))
         fail_msg("%s: no reason %s (have: %s)", r->name, r->reason,
                  reason_codes(v, codes, sizeof(codes)));
