@@ -22,10 +22,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongmapd-certs.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 OUT=$WORK/out
-CADIR=$WORK/ca
 LOG=$WORK/log
-mkdir -p "$OUT" "$CADIR/newcerts" "$WORK/keys" "$WORK/csr"
-: >"$CADIR/index.txt"
+mkdir -p "$OUT" "$WORK/ca" "$WORK/keys" "$WORK/csr"
+# the tests' one CA configuration (openssl req's utf8only requests and openssl ca), its CA
+# database in $SM_CA_DIR; the leaves' extension sections are in $EXT (below)
+CA_CNF=$HERE/../../lib/ca.cnf
+export SM_CA_DIR=$WORK/ca
+: >"$SM_CA_DIR/index.txt"
 : >"$LOG"
 
 SID_1105=S-1-5-21-1004336348-1177238915-682003330-1105
@@ -48,15 +51,8 @@ run() {
 }
 
 # ---------------------------------------------------------------- request configs
-# utf8only: every string attribute except DC (IA5) and C (Printable) becomes UTF8String.
-cat >"$WORK/req_utf8.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-string_mask = utf8only
-[dn]
-CN = unused
-EOF
+# utf8only (req=utf8, the default): $CA_CNF's; every string attribute except DC (IA5) and C
+# (Printable) becomes UTF8String.
 
 # default mask: PrintableString when possible, else T61String (Latin-1), else BMPString.
 cat >"$WORK/req_default.cnf" <<'EOF'
@@ -100,38 +96,10 @@ string_mask = utf8only
 CN = unused
 EOF
 
-# ---------------------------------------------------------------- CA config + extensions
-CNF=$WORK/ca.cnf
-cat >"$CNF" <<EOF
-[ca]
-default_ca = CA_default
-
-[CA_default]
-dir = $CADIR
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-copy_extensions = none
-email_in_dn = yes
-
-# empty policy + -preserveDN: the subject of the request is copied unchanged
-[policy_any]
-
-[root_ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign,digitalSignature
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-
-[issuing_ca_ext]
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign,digitalSignature
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-
+# ---------------------------------------------------------------- leaf extensions
+# (the CAs' sections, ca_ext and issuing_ca_ext, are $CA_CNF's)
+EXT=$WORK/ext.cnf
+cat >"$EXT" <<EOF
 # ---- SID extension values (MS-WCCE 2.2.2.7.7.4; docs/mapping-rules.md 2.5)
 [sid_1105]
 other = IMPLICIT:0,SEQUENCE:on_1105
@@ -266,7 +234,7 @@ ext() {
         for k in "${order[@]}"; do
             if [[ -n "${val[$k]}" ]]; then printf '%s = %s\n' "$k" "${val[$k]}"; fi
         done
-    } >>"$CNF"
+    } >>"$EXT"
 }
 
 # ---------------------------------------------------------------- keys, requests, issuing
@@ -316,11 +284,12 @@ issue() {
             *) echo "issue: bad option $kv" >&2; exit 1 ;;
         esac
     done
-    local k=$WORK/keys/$name.key csr=$WORK/csr/$name.csr
+    local k=$WORK/keys/$name.key csr=$WORK/csr/$name.csr reqcnf=$WORK/req_$req.cnf
+    [[ $req != utf8 ]] || reqcnf=$CA_CNF
     newkey "$k" "$key"
-    run openssl req -new -config "$WORK/req_$req.cnf" -key "$k" -utf8 -multivalue-rdn \
+    run openssl req -new -config "$reqcnf" -key "$k" -utf8 -multivalue-rdn \
         -subj "$subj" -out "$csr"
-    echo "$serial" >"$CADIR/serial"
+    echo "$serial" >"$SM_CA_DIR/serial"
     local -a sign
     case $signer in
         issuing) sign=(-cert "$WORK/keys/issuing_ca.pem" -keyfile "$WORK/keys/issuing_ca.key") ;;
@@ -328,8 +297,8 @@ issue() {
         self) sign=(-selfsign -keyfile "$k") ;;
         *) echo "issue: bad signer $signer" >&2; exit 1 ;;
     esac
-    [[ $sect != - ]] && sign+=(-extensions "$sect")
-    run openssl ca -batch -config "$CNF" -notext -preserveDN -utf8 -multivalue-rdn \
+    [[ $sect != - ]] && sign+=(-extfile "$EXT" -extensions "$sect")
+    run openssl ca -batch -config "$CA_CNF" -notext -preserveDN -utf8 -multivalue-rdn \
         -startdate "$start" -enddate "$end" -in "$csr" -out "$OUT/$name.pem" \
         "${sign[@]}" ${extra[@]+"${extra[@]}"}
 }
@@ -368,18 +337,18 @@ ext x_template 1.3.6.1.4.1.311.21.7=ASN1:SEQUENCE:tmpl_v2 1.3.6.1.4.1.311.20.2=A
 
 # ---------------------------------------------------------------- CAs
 newkey "$WORK/keys/root_ca.key" rsa
-run openssl req -new -config "$WORK/req_utf8.cnf" -key "$WORK/keys/root_ca.key" \
+run openssl req -new -config "$CA_CNF" -key "$WORK/keys/root_ca.key" \
     -subj '/DC=com/DC=example/CN=Example Root CA' -out "$WORK/csr/root_ca.csr"
-echo 01 >"$CADIR/serial"
-run openssl ca -batch -config "$CNF" -notext -preserveDN -selfsign \
+echo 01 >"$SM_CA_DIR/serial"
+run openssl ca -batch -config "$CA_CNF" -notext -preserveDN -selfsign \
     -keyfile "$WORK/keys/root_ca.key" -startdate 20200101000000Z -enddate 21200101000000Z \
-    -extensions root_ca_ext -in "$WORK/csr/root_ca.csr" -out "$WORK/keys/root_ca.pem"
+    -extensions ca_ext -in "$WORK/csr/root_ca.csr" -out "$WORK/keys/root_ca.pem"
 
 newkey "$WORK/keys/issuing_ca.key" rsa
-run openssl req -new -config "$WORK/req_utf8.cnf" -key "$WORK/keys/issuing_ca.key" \
+run openssl req -new -config "$CA_CNF" -key "$WORK/keys/issuing_ca.key" \
     -subj '/DC=com/DC=example/CN=Example Issuing CA' -out "$WORK/csr/issuing_ca.csr"
-echo 02 >"$CADIR/serial"
-run openssl ca -batch -config "$CNF" -notext -preserveDN \
+echo 02 >"$SM_CA_DIR/serial"
+run openssl ca -batch -config "$CA_CNF" -notext -preserveDN \
     -cert "$WORK/keys/root_ca.pem" -keyfile "$WORK/keys/root_ca.key" \
     -startdate 20200101000000Z -enddate 21100101000000Z \
     -extensions issuing_ca_ext -in "$WORK/csr/issuing_ca.csr" -out "$WORK/keys/issuing_ca.pem"

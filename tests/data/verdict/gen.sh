@@ -13,26 +13,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CA=$HERE/../certs
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongmapd-verdict-certs.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/newcerts"
+# the tests' one CA configuration, its CA database in $SM_CA_DIR; the extensions in ext.cnf
+CA_CNF=$HERE/../../lib/ca.cnf
+export SM_CA_DIR=$WORK
 : >"$WORK/index.txt"
 
 DOM=S-1-5-21-1004336348-1177238915-682003330
 UPN_OID=1.3.6.1.4.1.311.20.2.3
 
-cat >"$WORK/ca.cnf" <<CNF
-[ca]
-default_ca = CA_default
-[CA_default]
-dir = $WORK
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-copy_extensions = none
-[policy_any]
-
+cat >"$WORK/ext.cnf" <<CNF
 [sid_1110]
 other = IMPLICIT:0,SEQUENCE:on_1110
 [on_1110]
@@ -94,7 +83,7 @@ extendedKeyUsage = clientAuth
 CNF
 
 # every section gets the common extensions (openssl's .include is for files, not sections)
-python3 - "$WORK/ca.cnf" <<'PY'
+python3 - "$WORK/ext.cnf" <<'PY'
 import sys
 p = sys.argv[1]
 text = open(p).read().replace(".include = base\n", "")
@@ -117,11 +106,12 @@ PY
 
 issue() { # issue NAME SERIAL SUBJECT SECTION
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/$1.key" 2>/dev/null
-    openssl req -new -key "$WORK/$1.key" -subj "$3" -out "$WORK/$1.csr"
+    openssl req -new -config "$CA_CNF" -key "$WORK/$1.key" -subj "$3" -out "$WORK/$1.csr"
     echo "$2" >"$WORK/serial"
-    openssl ca -batch -config "$WORK/ca.cnf" -notext -preserveDN -utf8 \
+    openssl ca -batch -config "$CA_CNF" -notext -preserveDN -utf8 \
         -cert "$CA/issuing_ca.pem" -keyfile "$CA/issuing_ca.key" \
-        -startdate 20250101000000Z -enddate 20350101000000Z -extensions "$4" \
+        -startdate 20250101000000Z -enddate 20350101000000Z \
+        -extfile "$WORK/ext.cnf" -extensions "$4" \
         -in "$WORK/$1.csr" -out "$HERE/$1.pem" 2>"$WORK/$1.log" || { cat "$WORK/$1.log" >&2; exit 1; }
 }
 
@@ -130,11 +120,13 @@ issue() { # issue NAME SERIAL SUBJECT SECTION
 # samba-tool (SubjectPublicKeyInfo) write them; verdict.ldif.in's @KEYCRED_*@ take them.
 whfb() {
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/whfb.key" 2>/dev/null
-    openssl req -new -key "$WORK/whfb.key" -subj '/CN=kate@example.com' -out "$WORK/whfb.csr"
+    openssl req -new -config "$CA_CNF" -key "$WORK/whfb.key" -subj '/CN=kate@example.com' \
+        -out "$WORK/whfb.csr"
     echo 1A2B3C4D5E6F0108 >"$WORK/serial"
-    openssl ca -batch -config "$WORK/ca.cnf" -notext -preserveDN -utf8 -selfsign \
+    openssl ca -batch -config "$CA_CNF" -notext -preserveDN -utf8 -selfsign \
         -keyfile "$WORK/whfb.key" -startdate 20250101000000Z -enddate 20550101000000Z \
-        -extensions x_whfb -in "$WORK/whfb.csr" -out "$HERE/whfb.pem" 2>"$WORK/whfb.log" ||
+        -extfile "$WORK/ext.cnf" -extensions x_whfb -in "$WORK/whfb.csr" -out "$HERE/whfb.pem" \
+        2>"$WORK/whfb.log" ||
         { cat "$WORK/whfb.log" >&2; exit 1; }
     local owner="CN=kate,CN=Users,DC=example,DC=com"
     python3 "$HERE/../../tools/keycred.py" make --owner "$owner" --created 2025-01-02T08:00:00Z \
