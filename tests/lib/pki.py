@@ -167,10 +167,8 @@ def main():
         if a.der:
             pki.der(a.name)
     except (PkiError, OSError, subprocess.SubprocessError) as e:
-        print(f"pki.py {a.cmd} {a.name}: {e}", file=sys.stderr)
-        return 1
-    return 0
+        sys.exit(f"pki.py {a.cmd} {a.name}: {e}")  # the message to stderr, exit status 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
