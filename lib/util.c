@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <strongmap/dir.h>
 #include <strongmap/strongmap.h>
 
 #include "util.h"
@@ -464,32 +463,6 @@ void errinfo_set(struct sm_errinfo *e, long offset, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->text, sizeof(e->text), fmt, ap);
     va_end(ap);
-}
-
-const char *sm_strerror(int err)
-{
-    switch (err) {
-    case SM_OK: return "success";
-    case SM_E_FORMAT: return "input is not a PEM, DER or base64 certificate";
-    case SM_E_CERT: return "certificate is malformed";
-    case SM_E_TOO_MANY: return "too many items";
-    case SM_E_TOO_BIG: return "input too large";
-    case SM_E_SID: return "not a valid SID";
-    case SM_E_EMPTY: return "input is empty";
-    case SM_E_UTF8: return "text is not valid UTF-8";
-    case SM_E_DIR_DOWN: return "directory unavailable";
-    case SM_E_DIR_REFUSED: return "directory refused the connection or bind";
-    case SM_E_DIR_LIMIT: return "directory search returned too many entries";
-    default: break;
-    }
-    if (err < 0 && err > SM_E_BASE)
-        return strerror(-err);
-    return "unknown error";
-}
-
-const char *sm_version(void)
-{
-    return SM_VERSION;
 }
 
 /* ---- base64 ----------------------------------------------------------------------------- */

@@ -27,6 +27,10 @@ enum sm_err {
     SM_E_SID = -1005,      /**< text is not a SID */
     SM_E_EMPTY = -1006,    /**< input is empty */
     SM_E_UTF8 = -1007,     /**< text is not valid UTF-8 */
+    /* the directory (strongmap/dir.h) */
+    SM_E_DIR_DOWN = -1100,    /**< no directory server reachable / deadline passed */
+    SM_E_DIR_REFUSED = -1101, /**< bind refused (credentials, TLS) */
+    SM_E_DIR_LIMIT = -1102,   /**< a search returned more entries than allowed */
 };
 
 /** Text for an error code (negative errno or SM_E_*); never NULL. */

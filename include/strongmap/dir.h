@@ -18,10 +18,8 @@
 extern "C" {
 #endif
 
-/** Directory errors (in addition to -ENOMEM, -EINVAL). */
-#define SM_E_DIR_DOWN    (-1100) /**< no directory server reachable / deadline passed */
-#define SM_E_DIR_REFUSED (-1101) /**< bind refused (credentials, TLS) */
-#define SM_E_DIR_LIMIT   (-1102) /**< a search returned more entries than allowed */
+/* Directory errors: SM_E_DIR_DOWN, SM_E_DIR_REFUSED, SM_E_DIR_LIMIT (enum sm_err in
+ * strongmap/common.h), in addition to -ENOMEM, -EINVAL, -EPERM. */
 
 #define SM_MAX_ACCOUNTS  16  /**< entries one lookup may return (more: SM_E_DIR_LIMIT) */
 #define SM_MAX_ALTSEC    64  /**< altSecurityIdentities values kept per account */
