@@ -874,8 +874,10 @@ int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr)
 
 struct sm_dir *sm_dir_close(struct sm_dir *d)
 {
-    if (d)
+    if (d) {
+        dir_ntauth_memo_free(d);
         d->ops->free(d); /* the backend frees everything, base and ntauth_dn included */
+    }
     return NULL;
 }
 

@@ -54,9 +54,15 @@ struct dir_ops {
  */
 int dir_dn_within(const char *dn, const char *base);
 
-/* Every backend's struct starts with this. */
+struct ntauth_memo;
+
+/* Free @d's NTAuth memo (lib/ntauth.c); sm_dir_close() calls it before the backend's free. */
+void dir_ntauth_memo_free(struct sm_dir *d);
+
+/* Every backend's struct starts with this (zeroed by the backend). */
 struct sm_dir {
     const struct dir_ops *ops;
+    _Atomic(struct ntauth_memo *) ntauth_memo; /* lib/ntauth.c, made on first use */
     char *base;                 /* search base / domain DN (may be NULL for LDIF: derived) */
     char *ntauth_dn;            /* NTAuth store DN */
     struct sm_dir_cache *cache; /* shared, may be NULL */

@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <strongmap/strongmap.h>
 
+#include "dir_internal.h"
 #include "verdict_internal.h"
 
 /*
@@ -19,20 +21,21 @@
  * the store's exact bytes: analysing every CA certificate again for every verdict cost more
  * than the verdict's own certificate (docs/performance.md). The store is still read from the
  * directory (or its cache) each time; only this pure function of its bytes is remembered, for
- * the last store seen, process-wide.
+ * the last store the directory handle saw (struct sm_dir's memo: no state shared between
+ * directories).
  */
 struct ntauth_ca {
     char *subject; /* RFC 4514 */
     char *ski;     /* NULL when absent */
 };
 
-static struct {
-    pthread_mutex_t mu;
-    uint8_t *raw; /* the store's certificates, each as a 4-byte length and the DER */
+struct ntauth_memo {
+    pthread_mutex_t mu; /* an LDIF handle serves several threads at once */
+    uint8_t *raw;       /* the store's certificates, each as a 4-byte length and the DER */
     size_t raw_len;
     struct ntauth_ca *ca;
     size_t n; /* certificates that parsed */
-} ntauth_memo = { .mu = PTHREAD_MUTEX_INITIALIZER };
+};
 
 static void ntauth_cas_free(struct ntauth_ca *ca, size_t n)
 {
@@ -94,8 +97,38 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
 }
 
 /* Is the issuing CA in the forest's NTAuth store? -1 unknown, 0 no, 1 yes. */
+/* @d's memo, made on first use (NULL on OOM: then nothing is remembered). */
+static struct ntauth_memo *memo_of(struct sm_dir *d)
+{
+    struct ntauth_memo *m = atomic_load_explicit(&d->ntauth_memo, memory_order_acquire), *none;
+    if (m)
+        return m;
+    if (!(m = calloc(1, sizeof(*m))))
+        return NULL;
+    pthread_mutex_init(&m->mu, NULL);
+    none = NULL;
+    if (atomic_compare_exchange_strong_explicit(&d->ntauth_memo, &none, m, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return m;
+    pthread_mutex_destroy(&m->mu); /* another thread made it first */
+    free(m);
+    return none;
+}
+
+void dir_ntauth_memo_free(struct sm_dir *d)
+{
+    struct ntauth_memo *m = atomic_load_explicit(&d->ntauth_memo, memory_order_acquire);
+    if (!m)
+        return;
+    ntauth_cas_free(m->ca, m->n);
+    free(m->raw);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
 enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
 {
+    struct ntauth_memo *memo = memo_of(dir);
     struct sm_accounts *store = NULL;
     struct sm_errinfo e;
     uint8_t *key = NULL;
@@ -104,33 +137,32 @@ enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
 
     if (sm_dir_ntauth(dir, &store, &e) != 0 || !store)
         return NTAUTH_UNKNOWN;
-    if (store->n == 0 || !(key = ntauth_key(&store->v[0], &klen)))
+    if (store->n == 0 || !memo || !(key = ntauth_key(&store->v[0], &klen)))
         goto out;
-    pthread_mutex_lock(&ntauth_memo.mu);
-    if (!ntauth_memo.raw || ntauth_memo.raw_len != klen ||
-        memcmp(ntauth_memo.raw, key, klen) != 0) {
+    pthread_mutex_lock(&memo->mu);
+    if (!memo->raw || memo->raw_len != klen || memcmp(memo->raw, key, klen) != 0) {
         struct ntauth_ca *ca = NULL;
         size_t n = 0;
         if (ntauth_parse(&store->v[0], &ca, &n) != 0) {
-            pthread_mutex_unlock(&ntauth_memo.mu);
+            pthread_mutex_unlock(&memo->mu);
             goto out;
         }
-        ntauth_cas_free(ntauth_memo.ca, ntauth_memo.n);
-        free(ntauth_memo.raw);
-        ntauth_memo.raw = key;
-        ntauth_memo.raw_len = klen;
-        ntauth_memo.ca = ca;
-        ntauth_memo.n = n;
+        ntauth_cas_free(memo->ca, memo->n);
+        free(memo->raw);
+        memo->raw = key;
+        memo->raw_len = klen;
+        memo->ca = ca;
+        memo->n = n;
         key = NULL; /* the memo owns it */
     }
     found = NTAUTH_ABSENT;
-    for (size_t i = 0; i < ntauth_memo.n && found == NTAUTH_ABSENT; i++) {
-        const struct ntauth_ca *ca = &ntauth_memo.ca[i];
+    for (size_t i = 0; i < memo->n && found == NTAUTH_ABSENT; i++) {
+        const struct ntauth_ca *ca = &memo->ca[i];
         if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
             (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
             found = NTAUTH_PRESENT;
     }
-    pthread_mutex_unlock(&ntauth_memo.mu);
+    pthread_mutex_unlock(&memo->mu);
 out:
     free(key);
     sm_accounts_free(store);

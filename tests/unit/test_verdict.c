@@ -4,6 +4,7 @@
  * whose certificate placeholders are filled from the fixtures at test time).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1002,6 +1003,66 @@ static void test_samba_anchors(void **state)
     sm_certs_free(self);
 }
 
+struct ntauth_job {
+    struct sm_dir *d;
+    const struct sm_cert *cert;
+    bool want;
+    int bad;
+};
+
+static void *ntauth_worker(void *arg)
+{
+    struct ntauth_job *j = arg;
+    struct sm_profile p;
+    sm_profile_parse("windows-2022", &p, NULL);
+    struct sm_verdict_input in = {
+        .cert = j->cert, .profiles = &p, .n_profiles = 1, .at = AT_2026
+    };
+    for (int i = 0; i < 200; i++) {
+        struct sm_verdict *v = NULL;
+        struct sm_errinfo e;
+        if (sm_verdict_evaluate(j->d, &in, &v, &e) != 0 || v->issuer_in_ntauth != j->want)
+            j->bad++;
+        sm_verdict_free(v);
+    }
+    return NULL;
+}
+
+/*
+ * Each directory remembers the analysis of its own NTAuth store: two directories with different
+ * stores, each used from two threads at once (an LDIF handle serves several threads), answer
+ * for their own store every time.
+ */
+static void test_ntauth_threads(void **state)
+{
+    (void)state;
+    char other_path[300];
+    struct sm_dir *other = open_dir("certs/root_ca.pem", other_path, sizeof(other_path));
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    size_t len;
+    char *pem = slurp("certs/sid_ext.pem", &len);
+    struct sm_parse_opts po = { .now = AT_2026 };
+    assert_int_equal(sm_certs_parse(pem, len, &po, &certs, &e), 0);
+    free(pem);
+    struct ntauth_job jobs[4] = {
+        { dir, &certs->certs[0], true, 0 },
+        { other, &certs->certs[0], false, 0 },
+        { dir, &certs->certs[0], true, 0 },
+        { other, &certs->certs[0], false, 0 },
+    };
+    pthread_t t[4];
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, ntauth_worker, &jobs[i]), 0);
+    for (size_t i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+    sm_certs_free(certs);
+    sm_dir_close(other);
+    unlink(other_path);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -1035,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_profile_specs),
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_samba_anchors),
+        cmocka_unit_test(test_ntauth_threads),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
