@@ -1,5 +1,5 @@
 /*
- * daemon/log.c - stderr logger with journald priority prefixes (see log.h).
+ * common/log.c - stderr logger with journald priority prefixes (see log.h).
  *
  * Every line is printable ASCII whatever its message holds: any other byte (controls, DEL,
  * and every byte of 0x80 and above, so also U+0085, U+2028, U+2029 and invalid UTF-8, which

@@ -1,5 +1,5 @@
 /*
- * daemon/log.h - the daemon's logger: one line per message on stderr, prefixed with the syslog
+ * common/log.h - the daemon's logger: one line per message on stderr, prefixed with the syslog
  * priority ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug) the way journald reads it.
  *
  * Used by daemon/ and api/ only: the engine (lib/) never logs. Each message is written with a
@@ -8,8 +8,8 @@
  * end lines for some readers), so client-supplied text cannot forge log lines; callers still
  * must never pass certificate bodies or Authorization headers.
  */
-#ifndef SM_DAEMON_LOG_H
-#define SM_DAEMON_LOG_H
+#ifndef SM_COMMON_LOG_H
+#define SM_COMMON_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * daemon/options.c - directory flags, profiles, what-if overrides, times and the password file,
+ * common/options.c - directory flags, profiles, what-if overrides, times and the password file,
  * shared by strongmapd, api/ and the strongmap CLI (see options.h).
  */
 #include <errno.h>

@@ -1,14 +1,14 @@
 /*
- * daemon/options.h - what strongmapd, its HTTP API and the strongmap CLI read alike: the
+ * common/options.h - what strongmapd, its HTTP API and the strongmap CLI read alike: the
  * directory flags (--ldif, --ldap-*), DC profiles with their what-if overrides (mode,
  * backdating), RFC 3339 times and the LDAP password file.
  *
- * A static library of its own (strongmap_options) so that the three share one definition and
- * one set of error messages. Functions return 0 or -EINVAL (-errno for files) and write one
+ * In common/ (the library strongmap_common) so that the three share one definition and one set
+ * of error messages. Functions return 0 or -EINVAL (-errno for files) and write one
  * line without a trailing newline into @err when they fail.
  */
-#ifndef SM_DAEMON_OPTIONS_H
-#define SM_DAEMON_OPTIONS_H
+#ifndef SM_COMMON_OPTIONS_H
+#define SM_COMMON_OPTIONS_H
 
 #include <getopt.h>
 #include <stdbool.h>
