@@ -41,21 +41,9 @@
 #define SM_VERSION "unknown"
 #endif
 
-static const uint64_t hist_bounds_us[HIST_BUCKETS] = HIST_BOUNDS_US;
-
 static uint64_t load(const atomic_uint_fast64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-void hist_observe(struct hist *h, uint64_t us)
-{
-    size_t i = 0;
-
-    while (i < HIST_BUCKETS && us > hist_bounds_us[i])
-        i++;
-    atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
 }
 
 void mbuf_printf(struct mbuf *b, const char *fmt, ...)

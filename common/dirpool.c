@@ -1,5 +1,5 @@
 /*
- * api/dirpool.c - directory handles for the worker threads, the shared lookup cache, the
+ * common/dirpool.c - directory handles for the worker threads, the shared lookup cache, the
  * cached readiness probe, and the directory metrics of GET /metrics: every engine call made
  * on a pool's handle (dirpool_verdict(), dirpool_account_status(), the probe's sm_dir_ping())
  * is counted and timed here (see dirpool.h).
@@ -13,8 +13,8 @@
 #include <time.h>
 
 #include "dirpool.h"
+#include "hist.h"
 #include "log.h"
-#include "metrics.h"
 
 /* Directory metrics (dirpool.h), process-wide. */
 static atomic_uint_fast64_t m_ops[DIRPOOL_OP__COUNT];

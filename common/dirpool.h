@@ -1,5 +1,5 @@
 /*
- * api/dirpool.h - the directory as the HTTP handlers use it: a handle for each request in
+ * common/dirpool.h - the directory as the HTTP handlers use it: a handle for each request in
  * progress, one lookup cache for all of them, and a readiness probe whose answer is kept for
  * DIRPOOL_READY_TTL_MS.
  *
@@ -11,18 +11,20 @@
  * after sm_dir_open_ldif() (queries write nothing but their own results), so concurrent queries
  * are safe, and a large export is held in memory once.
  *
- * Created by daemon/main.c before api_start(), closed after api_stop().
+ * Created by daemon/main.c before api_start(), closed after api_stop(). The pool knows nothing
+ * of HTTP: it counts its operations (below) and api/metrics.c reads the counters for GET
+ * /metrics through dirpool_metrics() and dirpool_latency().
  */
-#ifndef SM_API_DIRPOOL_H
-#define SM_API_DIRPOOL_H
+#ifndef SM_COMMON_DIRPOOL_H
+#define SM_COMMON_DIRPOOL_H
 
 #include <stddef.h>
-
 #include <stdint.h>
 
 #include <strongmap/dir.h>
 #include <strongmap/verdict.h>
 
+#include "hist.h"
 #include "options.h"
 
 /* How long a readiness answer is reused, so that /readyz cannot hammer the directory. */
@@ -96,8 +98,6 @@ struct dirpool_metrics {
     uint64_t ops[DIRPOOL_OP__COUNT];
     uint64_t errors[DIRPOOL_OP__COUNT][DIRPOOL_ERR__COUNT];
 };
-
-struct hist;
 
 /** A snapshot of the counters. */
 void dirpool_metrics(struct dirpool_metrics *out);
