@@ -1,14 +1,15 @@
 /*
  * api/problem.c - the one place that knows HTTP statuses for errors: the problem table, the
- * engine/errno code -> problem mapping, and the RFC 9457 body (built by sm_json_problem()).
+ * engine/errno code -> problem mapping, and the RFC 9457 body. The engine knows nothing of HTTP:
+ * it returns error codes, and this file makes them problems.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <strongmap/common.h>
-#include <strongmap/dir.h>
-#include <strongmap/json.h>
 
 #include "api_internal.h"
 
@@ -142,9 +143,25 @@ int problem_json(enum api_problem p, const char *detail, char **ret_json)
 {
     const struct api_problem_info *info = problem_info(p);
     char type[128], safe[PROBLEM_DETAIL_MAX + 1];
+    json_t *doc;
+    char *text = NULL;
 
     snprintf(type, sizeof(type), "%s%s", API_PROBLEM_TYPE_BASE, info->code);
-    if (detail)
+    /* {"type", "title", "status"[, "detail"]}, in this order. sanitize() leaves valid UTF-8,
+     * which json_string() takes: only an allocation can fail. */
+    doc = json_pack("{s:s, s:s, s:i}", "type", type, "title", info->title, "status",
+                    (int)info->status);
+    if (doc && detail) {
         sanitize(detail, safe, sizeof(safe));
-    return sm_json_problem(type, info->title, (int)info->status, detail ? safe : NULL, 0, ret_json);
+        if (json_object_set_new(doc, "detail", json_string(safe)) < 0)
+            goto out;
+    }
+    if (doc)
+        text = json_dumps(doc, JSON_COMPACT);
+out:
+    json_decref(doc);
+    if (!text)
+        return -ENOMEM;
+    *ret_json = text;
+    return 0;
 }

@@ -881,35 +881,3 @@ int sm_json_account_status(const struct sm_account_status *s, unsigned flags, ch
     jsonw_object_end(&w);
     return finish(&w, ret_json);
 }
-
-/* ---- RFC 9457 ------------------------------------------------------------------------------ */
-
-int sm_json_problem(const char *type, const char *title, int status, const char *detail,
-                    unsigned flags, char **ret_json)
-{
-    struct jsonw w;
-    start(&w, flags);
-    jsonw_object_begin(&w);
-    jsonw_kstr(&w, "type", type);
-    jsonw_kstr(&w, "title", title);
-    jsonw_kint(&w, "status", status);
-    if (detail) {
-        /* details may quote input: never let invalid UTF-8 drop the field */
-        struct sbuf b;
-        sbuf_init(&b, NULL);
-        utf8_sanitize(&b, detail, strlen(detail));
-        jsonw_key(&w, "detail");
-        if (b.oom)
-            jsonw_null(&w);
-        else
-            jsonw_stringn(&w, b.p ? b.p : "", b.len);
-        bool oom = b.oom;
-        sbuf_release(&b);
-        if (oom) {
-            jsonw_release(&w);
-            return -ENOMEM;
-        }
-    }
-    jsonw_object_end(&w);
-    return finish(&w, ret_json);
-}

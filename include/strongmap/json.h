@@ -36,10 +36,6 @@ int sm_json_verdict(const struct sm_verdict *v, unsigned flags, char **ret_json)
 /** The account status document (GET /v1/accounts/{name}, strongmap account). */
 int sm_json_account_status(const struct sm_account_status *s, unsigned flags, char **ret_json);
 
-/** An RFC 9457 problem document. @detail may be NULL. */
-int sm_json_problem(const char *type, const char *title, int status, const char *detail,
-                    unsigned flags, char **ret_json);
-
 #ifdef __cplusplus
 }
 #endif
