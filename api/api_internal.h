@@ -21,7 +21,7 @@
 #include <strongmap/common.h>
 
 #include "api.h"
-#include "metrics.h"
+#include "hist.h"
 #include "options.h"
 
 struct MHD_Connection; /* opaque here; only http.c looks inside */
@@ -451,7 +451,13 @@ int auth_client_cert(void *session);
 /** Append the decision log line of verdict @v (when the request's runtime has a log). */
 void decision_log(struct api_request *req, const struct sm_verdict *v);
 
-/* ---- metrics.c ---- */
+/* ---- metrics.c: the counters behind GET /metrics (Prometheus text format 0.0.4) ----
+ *
+ * Every counter is a 64-bit atomic updated with relaxed ordering: a request adds to a handful
+ * of them (its route and status, one latency bucket, a few more for verdicts), and a scrape
+ * reads them all without stopping anyone. A scrape may see one request's counters half
+ * updated; Prometheus does not mind. The directory pool counts its own operations
+ * (common/dirpool.h), which metrics_render() reads. */
 
 enum auth_failure {
     AUTH_F_MISSING = 0,

@@ -36,6 +36,7 @@
 
 #include "api_internal.h"
 #include "dirpool.h"
+#include "hist.h"
 
 #ifndef SM_VERSION
 #define SM_VERSION "unknown"
@@ -46,7 +47,17 @@ static uint64_t load(const atomic_uint_fast64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-void mbuf_printf(struct mbuf *b, const char *fmt, ...)
+/* A growing text buffer for the exposition; on allocation failure it stops growing and
+ * remembers (@failed). */
+struct mbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void mbuf_printf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mbuf_printf(struct mbuf *b, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -78,8 +89,10 @@ void mbuf_printf(struct mbuf *b, const char *fmt, ...)
     }
 }
 
-void hist_render(struct mbuf *b, const char *name, const char *help, const char *labels,
-                 const struct hist *h)
+/* Write @h as the histogram @name with the label set @labels (e.g. `route="/healthz"`, or ""),
+ * after a `# HELP` / `# TYPE` header when @help is not NULL. */
+static void hist_render(struct mbuf *b, const char *name, const char *help, const char *labels,
+                        const struct hist *h)
 {
     uint64_t cum = 0, sum = load(&h->sum_us);
     const char *sep = labels[0] ? "," : "";

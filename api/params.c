@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 #include "api_internal.h"
-#include "dirpool.h"
 
 /* Media types accepted for a raw (non-JSON) body, compared without parameters. */
 static const char *const raw_types[] = {
