@@ -1,0 +1,117 @@
+/*
+ * lib/cert_internal.h - what the parts of the certificate analysis share: lib/cert_mbedtls.c (the
+ * mbedTLS wrapper: parsing, Names, key, validity, the fallback walk, one certificate's analysis),
+ * lib/cert_ext.c (the extension parsers), lib/cert_oid.c (OID text and the OID tables),
+ * lib/cert_map.c (mapping strings and findings) and lib/cert_input.c (input framing). Only these
+ * files include mbedTLS (and this header).
+ */
+#ifndef SM_LIB_CERT_INTERNAL_H
+#define SM_LIB_CERT_INTERNAL_H
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/x509_crt.h>
+
+#include <strongmap/cert.h>
+
+#include "util.h"
+
+#define TAG_SEQ  (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
+#define TAG_CTX0 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0)
+
+/*
+ * Per-certificate analysis context. Only the part before @eku is zeroed when a context is made:
+ * the arrays (9 KB) are read only below their counts, and zeroing them cost more than a
+ * twentieth of the whole analysis.
+ */
+struct ctx {
+    struct arena *a;
+    struct sm_cert *c;
+    time_t now;
+    size_t n_eku, n_crl, n_aia_i, n_aia_o, n_maps;
+    int err; /* first allocation failure */
+    /* collected while walking extensions */
+    const char *eku[SM_MAX_LIST];
+    const char *crl[SM_MAX_LIST];
+    const char *aia_i[SM_MAX_LIST];
+    const char *aia_o[SM_MAX_LIST];
+    struct sm_mapping maps[SM_MAP__COUNT + SM_MAX_SAN];
+};
+
+#define CHECK_ALLOC(ctx, p)                                                                        \
+    do {                                                                                           \
+        if (!(p))                                                                                  \
+            (ctx)->err = -ENOMEM;                                                                  \
+    } while (0)
+
+/* ---- lib/cert_oid.c ---- */
+
+static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)
+{
+    return oid->len == len && memcmp(oid->p, der, len) == 0;
+}
+
+#define OID_IS(oid, lit) oid_is((oid), (lit), sizeof(lit) - 1)
+
+/* OIDs in DER (contents only). */
+#define OID_SID_EXT   "\x2b\x06\x01\x04\x01\x82\x37\x19\x02"
+#define OID_SID_ON    "\x2b\x06\x01\x04\x01\x82\x37\x19\x02\x01"
+#define OID_UPN       "\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x03"
+#define OID_TMPL_V2   "\x2b\x06\x01\x04\x01\x82\x37\x15\x07"
+#define OID_TMPL_NAME "\x2b\x06\x01\x04\x01\x82\x37\x14\x02"
+#define OID_AIA       "\x2b\x06\x01\x05\x05\x07\x01\x01"
+#define OID_AD_OCSP   "\x2b\x06\x01\x05\x05\x07\x30\x01"
+#define OID_AD_CAISS  "\x2b\x06\x01\x05\x05\x07\x30\x02"
+#define OID_SKI       "\x55\x1d\x0e"
+#define OID_KU        "\x55\x1d\x0f"
+#define OID_SAN       "\x55\x1d\x11"
+#define OID_BC        "\x55\x1d\x13"
+#define OID_CRLDP     "\x55\x1d\x1f"
+#define OID_AKI       "\x55\x1d\x23"
+#define OID_EKU       "\x55\x1d\x25"
+#define OID_RSA       "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
+#define OID_RSA_PSS   "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"
+#define OID_EC        "\x2a\x86\x48\xce\x3d\x02\x01"
+#define OID_DSA       "\x2a\x86\x48\xce\x38\x04\x01"
+#define OID_ED25519   "\x2b\x65\x70"
+#define OID_ED448     "\x2b\x65\x71"
+
+/*
+ * The dotted text of the DER OID @p/@len into *@ret: static for a common OID, else in the arena;
+ * with @name, also its sm_oid_name(). 0, SM_E_CERT (not a readable OID) or -ENOMEM.
+ */
+int oid_lookup(struct arena *a, const uint8_t *p, size_t len, const char **ret, const char **name);
+/* The dotted text of @oid ("invalid-oid" when unreadable); with @name, also its sm_oid_name(). */
+const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name);
+const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid);
+/* Critical extensions a Windows DC understands (CryptoAPI): anything else breaks the chain. */
+bool windows_knows_critical(const char *dotted);
+
+/* ---- lib/cert_mbedtls.c ---- */
+
+const char *hex_dup(struct arena *a, const uint8_t *p, size_t len);
+/* The Name TLV @der/@len into @out (strings in the arena). 0, SM_E_CERT, SM_E_TOO_MANY, -ENOMEM. */
+int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *out);
+/*
+ * Analyse the DER certificate @der (owned by the arena). Returns 0, or SM_E_CERT with the
+ * reason in @e, or -ENOMEM / SM_E_TOO_MANY.
+ */
+int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
+            struct sm_cert *c, struct sm_errinfo *e);
+
+/* ---- lib/cert_ext.c ---- */
+
+/* Walk the Extensions SEQUENCE: mbedTLS 2.28 leaves SKI, AKI, CRLDP, AIA, the SID undecoded. */
+int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3);
+
+/* ---- lib/cert_map.c ---- */
+
+void add_finding(struct ctx *x, const char *code, enum sm_severity sev, const char *fix,
+                 const char *fmt, ...) SM_PRINTF(5, 6);
+void build_mappings(struct ctx *x);
+void findings(struct ctx *x, size_t trailing);
+
+#endif
