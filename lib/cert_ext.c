@@ -73,13 +73,14 @@ static bool prefix_caseeq(const uint8_t *p, size_t len, const char *prefix)
 
 static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), names;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0 || p + len != end) {
+    if (der_seq(&in, &names) != 0 || in.p != in.end) {
         add_finding(x, "san_malformed", SM_SEV_ERROR, NULL,
                     "The subjectAltName extension is not a valid GeneralNames SEQUENCE.");
         return 0;
     }
+    unsigned char *p = names.p, *end = names.end;
     /* count first, so the array is exact and the limit is checked before any work */
     size_t count = 0;
     for (unsigned char *q = p; q < end; count++) {
@@ -202,7 +203,7 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
 static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, bool critical)
 {
     struct sm_sid_carrier *car = &x->c->sid.extension;
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), names;
     size_t len;
     unsigned found = 0;
     const uint8_t *text = NULL;
@@ -210,18 +211,19 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
 
     car->critical = critical;
     car->status = SM_SID_MALFORMED;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0) {
+    if (der_seq(&in, &names) != 0) {
         car->reason = "the extension value is not a SEQUENCE of GeneralName";
         return;
     }
-    if (p + len != end) {
+    if (in.p != in.end) {
         car->reason = "the extension value has bytes after the SEQUENCE";
         return;
     }
-    if (len == 0) {
+    if (names.p == names.end) {
         car->reason = "the extension is empty (no SID otherName)";
         return;
     }
+    unsigned char *p = names.p, *end = names.end;
     while (p < end) {
         unsigned char *q = p, *gend;
         if (mbedtls_asn1_get_tag(&q, end, &len, TAG_CTX0) != 0) {
@@ -276,17 +278,16 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
 
 static void parse_eku(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), seq;
     size_t len;
     x->c->has_eku = true;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &seq) != 0)
         goto bad;
-    end = p + len;
-    while (p < end) {
-        if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_OID) != 0)
+    while (seq.p < seq.end) {
+        if (mbedtls_asn1_get_tag(&seq.p, seq.end, &len, MBEDTLS_ASN1_OID) != 0)
             goto bad;
-        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = p };
-        p += len;
+        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = seq.p };
+        seq.p += len;
         if (x->n_eku < SM_MAX_LIST)
             x->eku[x->n_eku++] = oid_dotted(x->a, &oid);
     }
@@ -298,9 +299,9 @@ bad:
 
 static void parse_ku(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen);
     mbedtls_asn1_bitstring bs;
-    if (mbedtls_asn1_get_bitstring(&p, end, &bs) != 0) {
+    if (mbedtls_asn1_get_bitstring(&in.p, in.end, &bs) != 0) {
         add_finding(x, "key_usage_malformed", SM_SEV_ERROR, NULL,
                     "The keyUsage extension is malformed.");
         return;
@@ -314,16 +315,15 @@ static void parse_ku(struct ctx *x, const uint8_t *val, size_t vlen)
 
 static void parse_bc(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
-    size_t len;
+    struct der in = der_at(val, vlen), seq;
     int ca = 0, pl = -1;
     x->c->has_basic_constraints = true;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &seq) != 0)
         goto bad;
-    end = p + len;
-    if (p < end && *p == MBEDTLS_ASN1_BOOLEAN && mbedtls_asn1_get_bool(&p, end, &ca) != 0)
+    if (seq.p < seq.end && *seq.p == MBEDTLS_ASN1_BOOLEAN &&
+        mbedtls_asn1_get_bool(&seq.p, seq.end, &ca) != 0)
         goto bad;
-    if (p < end && mbedtls_asn1_get_int(&p, end, &pl) != 0)
+    if (seq.p < seq.end && mbedtls_asn1_get_int(&seq.p, seq.end, &pl) != 0)
         goto bad;
     x->c->is_ca = ca != 0;
     x->c->path_len = pl;
@@ -335,27 +335,26 @@ bad:
 
 static void parse_ski(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen);
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0 || p + len != end ||
-        len == 0) {
+    if (mbedtls_asn1_get_tag(&in.p, in.end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
+        in.p + len != in.end || len == 0) {
         add_finding(x, "ski_malformed", SM_SEV_ERROR, NULL,
                     "The subjectKeyIdentifier extension is not an OCTET STRING.");
         return;
     }
-    x->c->ski = hex_dup(x->a, p, len);
+    x->c->ski = hex_dup(x->a, in.p, len);
     CHECK_ALLOC(x, x->c->ski);
 }
 
 static void parse_aki(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), seq;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &seq) != 0)
         return;
-    end = p + len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) == 0) {
-        x->c->aki = hex_dup(x->a, p, len);
+    if (mbedtls_asn1_get_tag(&seq.p, seq.end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) == 0) {
+        x->c->aki = hex_dup(x->a, seq.p, len);
         CHECK_ALLOC(x, x->c->aki);
     }
 }
@@ -380,67 +379,60 @@ static void collect_uris(struct ctx *x, unsigned char *p, const unsigned char *e
 
 static void parse_crldp(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), points, dp;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &points) != 0)
         return;
-    end = p + len;
-    while (p < end) {
-        if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    while (points.p < points.end) {
+        if (der_seq(&points, &dp) != 0)
             return;
-        unsigned char *dp = p, *dpend = p + len;
-        p = dpend;
         /* distributionPoint [0] { fullName [0] GeneralNames } */
-        if (mbedtls_asn1_get_tag(&dp, dpend, &len, TAG_CTX0) != 0)
+        if (mbedtls_asn1_get_tag(&dp.p, dp.end, &len, TAG_CTX0) != 0)
             continue;
-        unsigned char *dpn_end = dp + len;
-        if (mbedtls_asn1_get_tag(&dp, dpn_end, &len, TAG_CTX0) != 0)
+        unsigned char *dpn_end = dp.p + len;
+        if (mbedtls_asn1_get_tag(&dp.p, dpn_end, &len, TAG_CTX0) != 0)
             continue;
-        collect_uris(x, dp, dp + len, x->crl, &x->n_crl);
+        collect_uris(x, dp.p, dp.p + len, x->crl, &x->n_crl);
     }
 }
 
 static void parse_aia(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), descs, ad;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &descs) != 0)
         return;
-    end = p + len;
-    while (p < end) {
-        if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    while (descs.p < descs.end) {
+        if (der_seq(&descs, &ad) != 0)
             return;
-        unsigned char *ad = p, *adend = p + len;
-        p = adend;
-        if (mbedtls_asn1_get_tag(&ad, adend, &len, MBEDTLS_ASN1_OID) != 0)
+        if (mbedtls_asn1_get_tag(&ad.p, ad.end, &len, MBEDTLS_ASN1_OID) != 0)
             continue;
-        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = ad };
-        ad += len;
+        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = ad.p };
+        ad.p += len;
         if (OID_IS(&oid, OID_AD_CAISS))
-            collect_uris(x, ad, adend, x->aia_i, &x->n_aia_i);
+            collect_uris(x, ad.p, ad.end, x->aia_i, &x->n_aia_i);
         else if (OID_IS(&oid, OID_AD_OCSP))
-            collect_uris(x, ad, adend, x->aia_o, &x->n_aia_o);
+            collect_uris(x, ad.p, ad.end, x->aia_o, &x->n_aia_o);
     }
 }
 
 static void parse_template_v2(struct ctx *x, const uint8_t *val, size_t vlen)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
+    struct der in = der_at(val, vlen), seq;
     size_t len;
     struct sm_template *t = &x->c->tmpl;
     x->c->has_template = true;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &seq) != 0)
         return;
-    end = p + len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_OID) != 0)
+    if (mbedtls_asn1_get_tag(&seq.p, seq.end, &len, MBEDTLS_ASN1_OID) != 0)
         return;
-    mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = p };
-    p += len;
+    mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = seq.p };
+    seq.p += len;
     t->oid = oid_dotted(x->a, &oid);
     int v;
-    if (p < end && mbedtls_asn1_get_int(&p, end, &v) == 0)
+    if (seq.p < seq.end && mbedtls_asn1_get_int(&seq.p, seq.end, &v) == 0)
         t->major = v;
-    if (p < end && mbedtls_asn1_get_int(&p, end, &v) == 0)
+    if (seq.p < seq.end && mbedtls_asn1_get_int(&seq.p, seq.end, &v) == 0)
         t->minor = v;
 }
 
@@ -448,15 +440,15 @@ static void parse_template_name(struct ctx *x, const uint8_t *val, size_t vlen)
 {
     if (vlen < 2)
         return;
-    unsigned char *p = (unsigned char *)(uintptr_t)val, *end = p + vlen;
-    int tag = *p;
+    struct der in = der_at(val, vlen);
+    int tag = *in.p;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, (unsigned char)tag) != 0)
+    if (mbedtls_asn1_get_tag(&in.p, in.end, &len, (unsigned char)tag) != 0)
         return;
     struct sbuf b;
     sbuf_init(&b, x->a);
     bool lossy;
-    if (asn1_string_to_utf8(&b, tag, p, len, &lossy) == 1) {
+    if (asn1_string_to_utf8(&b, tag, in.p, len, &lossy) == 1) {
         x->c->has_template = true;
         x->c->tmpl.name = sbuf_str(&b);
     }
@@ -468,34 +460,30 @@ int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3)
     struct sm_cert *c = x->c;
     if (!v3->p || v3->len == 0)
         return 0;
-    unsigned char *p = v3->p, *end = v3->p + v3->len;
+    struct der in = der_at(v3->p, v3->len), list, ext;
     size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &list) != 0)
         return SM_E_CERT;
-    end = p + len;
     struct sm_ext *exts = arena_alloc(x->a, SM_MAX_EXTENSIONS * sizeof(*exts));
     if (!exts)
         return -ENOMEM;
     size_t n = 0;
     bool seen_san = false;
-    while (p < end) {
-        unsigned char *eend;
+    while (list.p < list.end) {
         int crit = 0;
-        if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+        if (der_seq(&list, &ext) != 0)
             return SM_E_CERT;
-        eend = p + len;
-        if (mbedtls_asn1_get_tag(&p, eend, &len, MBEDTLS_ASN1_OID) != 0)
+        if (mbedtls_asn1_get_tag(&ext.p, ext.end, &len, MBEDTLS_ASN1_OID) != 0)
             return SM_E_CERT;
-        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = p };
-        p += len;
-        int r = mbedtls_asn1_get_bool(&p, eend, &crit);
+        mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = ext.p };
+        ext.p += len;
+        int r = mbedtls_asn1_get_bool(&ext.p, ext.end, &crit);
         if (r != 0 && r != MBEDTLS_ERR_ASN1_UNEXPECTED_TAG)
             return SM_E_CERT;
-        if (mbedtls_asn1_get_tag(&p, eend, &len, MBEDTLS_ASN1_OCTET_STRING) != 0)
+        if (mbedtls_asn1_get_tag(&ext.p, ext.end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0)
             return SM_E_CERT;
-        const uint8_t *val = p;
+        const uint8_t *val = ext.p;
         size_t vlen = len;
-        p = eend;
         if (n >= SM_MAX_EXTENSIONS)
             return SM_E_TOO_MANY;
         struct sm_ext *e = &exts[n++];

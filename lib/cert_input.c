@@ -47,11 +47,10 @@ static int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **r
 /* Length of the DER element at @p (tag 0x30), or 0 when it does not fit in @len. */
 static size_t der_seq_len(const uint8_t *p, size_t len)
 {
-    unsigned char *q = (unsigned char *)(uintptr_t)p;
-    size_t l;
-    if (mbedtls_asn1_get_tag(&q, q + len, &l, TAG_SEQ) != 0)
+    struct der in = der_at(p, len), seq;
+    if (der_seq(&in, &seq) != 0)
         return 0;
-    return (size_t)(q - p) + l;
+    return (size_t)(in.p - p);
 }
 
 static const uint8_t *find_str(const uint8_t *p, const uint8_t *end, const char *s)

@@ -47,6 +47,38 @@ struct ctx {
             (ctx)->err = -ENOMEM;                                                                  \
     } while (0)
 
+/* ---- reading DER ---- */
+
+/*
+ * A reading position in DER: the bytes [p, end) not read yet. mbedTLS's readers take
+ * non-const pointers and never write through them; der_at() is where the const goes.
+ */
+struct der {
+    unsigned char *p, *end;
+};
+
+static inline struct der der_at(const void *p, size_t len)
+{
+    unsigned char *q = (unsigned char *)(uintptr_t)p;
+    return (struct der){ q, q + len };
+}
+
+/*
+ * The SEQUENCE at the start of @in: 0 with *@seq its contents and @in moved past it, or -1 when
+ * @in does not start with a SEQUENCE that fits in it (@in is then left anywhere in its bytes).
+ * Bytes after the SEQUENCE are the caller's to check (@in->p != @in->end).
+ */
+static inline int der_seq(struct der *in, struct der *seq)
+{
+    size_t len;
+    if (mbedtls_asn1_get_tag(&in->p, in->end, &len, TAG_SEQ) != 0)
+        return -1;
+    seq->p = in->p;
+    seq->end = in->p + len;
+    in->p = seq->end;
+    return 0;
+}
+
 /* ---- lib/cert_oid.c ---- */
 
 static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)

@@ -54,27 +54,28 @@ const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
  */
 static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name_attr *attrs)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + len;
+    struct der in = der_at(der, len), name, set, atv;
     size_t l, n = 0;
-    if (mbedtls_asn1_get_tag(&p, end, &l, TAG_SEQ) != 0 || p + l != end)
+    if (der_seq(&in, &name) != 0 || in.p != in.end)
         return SM_E_CERT;
-    while (p < end) {
-        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) != 0 ||
+    while (name.p < name.end) {
+        if (mbedtls_asn1_get_tag(&name.p, name.end, &l,
+                                 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) != 0 ||
             l == 0)
             return SM_E_CERT;
-        unsigned char *set_end = p + l;
-        while (p < set_end) {
-            if (mbedtls_asn1_get_tag(&p, set_end, &l, TAG_SEQ) != 0)
+        set = (struct der){ name.p, name.p + l };
+        name.p = set.end;
+        while (set.p < set.end) {
+            if (der_seq(&set, &atv) != 0)
                 return SM_E_CERT;
-            unsigned char *atv_end = p + l;
-            if (mbedtls_asn1_get_tag(&p, atv_end, &l, MBEDTLS_ASN1_OID) != 0)
+            if (mbedtls_asn1_get_tag(&atv.p, atv.end, &l, MBEDTLS_ASN1_OID) != 0)
                 return SM_E_CERT;
-            mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = l, .p = p };
-            p += l;
-            if (p >= atv_end)
+            mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = l, .p = atv.p };
+            atv.p += l;
+            if (atv.p >= atv.end)
                 return SM_E_CERT;
-            int tag = *p++;
-            if (mbedtls_asn1_get_len(&p, atv_end, &l) != 0 || p + l != atv_end)
+            int tag = *atv.p++;
+            if (mbedtls_asn1_get_len(&atv.p, atv.end, &l) != 0 || atv.p + l != atv.end)
                 return SM_E_CERT;
             if (n >= SM_MAX_NAME_ATTRS)
                 return SM_E_TOO_MANY;
@@ -83,11 +84,10 @@ static int walk_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_na
             if (r < 0)
                 return r;
             memset(&attrs[n], 0, sizeof(attrs[n]));
-            if ((r = name_attr_set(x->a, &attrs[n], dotted, tag, p, l)) < 0)
+            if ((r = name_attr_set(x->a, &attrs[n], dotted, tag, atv.p, l)) < 0)
                 return r;
-            attrs[n].next_same_rdn = atv_end < set_end;
+            attrs[n].next_same_rdn = set.p < set.end;
             n++;
-            p = atv_end;
         }
     }
     return (int)n;
@@ -126,18 +126,17 @@ static unsigned int_bits(const uint8_t *p, size_t len)
 static void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
 {
     struct sm_cert *c = x->c;
-    unsigned char *p = spki->p, *end = spki->p + spki->len;
+    struct der in = der_at(spki->p, spki->len), seq;
     size_t len;
     mbedtls_x509_buf alg, params;
     mbedtls_asn1_bitstring bits;
 
     c->key_type = "unknown";
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &seq) != 0)
         return;
-    end = p + len;
-    if (mbedtls_asn1_get_alg(&p, end, &alg, &params) != 0)
+    if (mbedtls_asn1_get_alg(&seq.p, seq.end, &alg, &params) != 0)
         return;
-    if (mbedtls_asn1_get_bitstring(&p, end, &bits) != 0)
+    if (mbedtls_asn1_get_bitstring(&seq.p, seq.end, &bits) != 0)
         return;
     uint8_t h[SM_SHA1_LEN];
     sm_sha1(bits.p, bits.len, h);
@@ -223,16 +222,13 @@ static int skip_tlv(unsigned char **p, const unsigned char *end, int tag, mbedtl
 
 static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + der_len, *tbs_end;
+    struct der in = der_at(der, der_len), cert, tbs;
     size_t len;
     mbedtls_x509_buf alg, params;
 
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
+    if (der_seq(&in, &cert) != 0 || der_seq(&cert, &tbs) != 0)
         return -1;
-    end = p + len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, TAG_SEQ) != 0)
-        return -1;
-    tbs_end = p + len;
+    unsigned char *p = tbs.p, *tbs_end = tbs.end;
     v->version = 1;
     if (mbedtls_asn1_get_tag(&p, tbs_end, &len, TAG_CTX0) == 0) {
         int ver;
@@ -268,11 +264,10 @@ static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v)
     }
     if (p < tbs_end && mbedtls_x509_get_ext(&p, tbs_end, &v->v3_ext, 3) != 0)
         return -1;
-    p = tbs_end;
-    if (mbedtls_x509_get_alg(&p, end, &v->sig_oid, &params) != 0)
+    if (mbedtls_x509_get_alg(&cert.p, cert.end, &v->sig_oid, &params) != 0)
         return -1;
     v->raw = der;
-    v->raw_len = (size_t)(end - der);
+    v->raw_len = (size_t)(cert.end - der);
     return 0;
 }
 
