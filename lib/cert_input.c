@@ -249,7 +249,7 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
             struct sm_cert *c = &certs[nc];
             memset(c, 0, sizeof(*c));
             c->index = (unsigned)i;
-            code = analyse(impl->a, b->der, b->len, b->trailing, now, c, &e);
+            code = cert_analyse(impl->a, b->der, b->len, b->trailing, now, c, &e);
             if (code == -ENOMEM) {
                 r = code;
                 goto out_fail;

@@ -124,6 +124,7 @@ bool windows_knows_critical(const char *dotted);
 
 /* ---- lib/cert_mbedtls.c ---- */
 
+/* Upper-case hex of @len bytes at @p, in @a; NULL on allocation failure. */
 const char *hex_dup(struct arena *a, const uint8_t *p, size_t len);
 /* The Name TLV @der/@len into @out (strings in the arena). 0, SM_E_CERT, SM_E_TOO_MANY, -ENOMEM. */
 int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *out);
@@ -131,8 +132,8 @@ int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *
  * Analyse the DER certificate @der (owned by the arena). Returns 0, or SM_E_CERT with the
  * reason in @e, or -ENOMEM / SM_E_TOO_MANY.
  */
-int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
-            struct sm_cert *c, struct sm_errinfo *e);
+int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
+                 struct sm_cert *c, struct sm_errinfo *e);
 
 /* ---- lib/cert_ext.c ---- */
 
@@ -141,9 +142,12 @@ int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3);
 
 /* ---- lib/cert_map.c ---- */
 
+/* Add a finding to the certificate (message at most 511 bytes); x->err on allocation failure. */
 void add_finding(struct ctx *x, const char *code, enum sm_severity sev, const char *fix,
                  const char *fmt, ...) SM_PRINTF(5, 6);
+/* The altSecurityIdentities strings the KDC (and Samba) builds for x->c, into c->mappings. */
 void build_mappings(struct ctx *x);
-void findings(struct ctx *x, size_t trailing);
+/* The findings about x->c once every fact is read; @trailing: bytes after its DER. */
+void cert_findings(struct ctx *x, size_t trailing);
 
 #endif

@@ -150,7 +150,7 @@ static void sid_findings(struct ctx *x)
                     sm_sid_format(e->status == SM_SID_VALID ? &e->sid : &u->sid, t1, sizeof(t1)));
 }
 
-void findings(struct ctx *x, size_t trailing)
+void cert_findings(struct ctx *x, size_t trailing)
 {
     struct sm_cert *c = x->c;
 

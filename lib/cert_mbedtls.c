@@ -285,8 +285,8 @@ static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const
  * Analyse the DER certificate @der (owned by the arena). Returns 0, or SM_E_CERT with the
  * reason in @e, or -ENOMEM / SM_E_TOO_MANY.
  */
-int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
-            struct sm_cert *c, struct sm_errinfo *e)
+int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
+                 struct sm_cert *c, struct sm_errinfo *e)
 {
     struct ctx *x = malloc(sizeof(*x));
     mbedtls_x509_crt crt;
@@ -404,7 +404,7 @@ int analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, ti
                   !sm_sid_equal(&s->extension.sid, &s->uri.sid);
 
     build_mappings(x);
-    findings(x, trailing);
+    cert_findings(x, trailing);
     ret = x->err;
 out:
     mbedtls_x509_crt_free(&crt);

@@ -136,10 +136,6 @@ static int oid_text(const uint8_t *p, size_t len, char *buf, size_t cap)
 }
 
 /*
- * The dotted text of @oid: a static string for a common OID, else one in the arena
- * ("invalid-oid" when it cannot be read). With @name, also its sm_oid_name().
- */
-/*
  * The dotted text of the DER OID @p/@len into *@ret: static for a common OID, else in the arena;
  * with @name, also its sm_oid_name(). 0, SM_E_CERT (not a readable OID) or -ENOMEM.
  */
