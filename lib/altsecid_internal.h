@@ -25,6 +25,7 @@ enum tag { TAG_I, TAG_S, TAG_SR, TAG_SKI, TAG_SHA1, TAG_SID, TAG_RFC822, TAG__CO
 
 #define BIT(t) (1u << (t))
 
+/* The tag names as the KDC writes them ("SHA1-PUKEY" for TAG_SHA1). */
 extern const char *const tag_names[TAG__COUNT];
 
 /* The tags of each type, in the order the KDC writes them. */
@@ -55,6 +56,7 @@ static inline bool is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* ASCII case-insensitive equality of two strings; false when either is NULL. */
 bool str_caseeq(const char *a, const char *b);
 
 /* The built string the value equals, or NULL. */
@@ -71,6 +73,7 @@ struct samba_map {
 
 /* parse_certificate_mapping() of Samba 4.24, over a byte string. */
 bool samba_parse(const char *s, size_t len, struct samba_map *m);
+/* Strong for Samba: <SKI>, <SHA1-PUKEY>, or <I> with <SR>. */
 bool samba_is_strong(const struct samba_map *m);
 /* Hex of @hex's bytes in reverse order into @out (len + 1 bytes); @len is even. */
 void reverse_hex(const char *hex, size_t len, char *out);
