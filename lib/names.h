@@ -1,7 +1,7 @@
 /*
  * lib/names.h - X.509 Name rendering: ASN.1 string decoding to UTF-8, RFC 4514 (as OpenSSL's
  * RFC2253,-esc_msb prints it), the Windows KDC's altSecurityIdentities form, and Samba's form.
- * No mbedTLS types: cert.c hands over tag + content bytes.
+ * No mbedTLS types: lib/cert_mbedtls.c hands over tag + content bytes.
  */
 #ifndef SM_LIB_NAMES_H
 #define SM_LIB_NAMES_H

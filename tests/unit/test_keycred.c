@@ -3,7 +3,7 @@
  *
  * The blobs are built here from the keys of the fixture certificates (tests/data/certs): the
  * certificate's own SubjectPublicKeyInfo and RSAPublicKey bytes, or a BCRYPT_RSAKEY_BLOB made
- * from its modulus and exponent. The expected key hashes are the ones lib/cert.c computed
+ * from its modulus and exponent. The expected key hashes are the ones lib/cert_mbedtls.c computed
  * over the certificate's bytes, an independent path. tests/data/keycred holds values made by
  * tests/tools/keycred.py.
  *
