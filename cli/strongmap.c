@@ -377,13 +377,14 @@ static int cmd_sid(int argc, char **argv, const struct opts *o)
         return fail("\"%s\" is not a binary objectSid (hex or base64)", argv[1]);
     }
     char *json;
-    if (sm_json_sid(&sid, o->text ? 0 : o->json_flags, &json) < 0)
-        return fail("out of memory");
+    int r;
     if (o->text) {
-        text_sid(stdout, json);
-        free(json);
+        if ((r = text_sid(stdout, &sid)) < 0)
+            return fail("%s", sm_strerror(r));
         return 0;
     }
+    if (sm_json_sid(&sid, o->json_flags, &json) < 0)
+        return fail("out of memory");
     return emit(json);
 }
 

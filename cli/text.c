@@ -1,5 +1,7 @@
 /*
- * cli/text.c - human-readable output. The JSON documents are the contract; this is a view.
+ * cli/text.c - human-readable output. The JSON documents are the contract; this is a view of
+ * the same engine structures (struct sm_certs, sm_altsec, sm_sid, sm_verdict,
+ * sm_account_status), never a parse of the documents.
  *
  * Every line goes through text_printf(): what certificates and directories bring (names, SANs,
  * DNs, account names, findings quoting them) may hold bytes a terminal acts on, so everything
@@ -11,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "text.h"
 
@@ -225,17 +225,66 @@ void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct 
     altsec_lines(f, vals, n, cert, "");
 }
 
-void text_sid(FILE *f, const char *json)
+/* Upper-case hex of @n bytes into @out (2 * @n + 1 bytes). */
+static void hex_upper(char *out, const uint8_t *p, size_t n)
 {
-    json_t *root = json_loads(json, 0, NULL);
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val)
-    {
-        if (json_is_string(val))
-            text_printf(f, "%-26s %s\n", key, json_string_value(val));
+    static const char digits[] = "0123456789ABCDEF";
+
+    for (size_t i = 0; i < n; i++) {
+        *out++ = digits[p[i] >> 4];
+        *out++ = digits[p[i] & 15];
     }
-    json_decref(root);
+    *out = '\0';
+}
+
+/* Base64 (RFC 4648, padded) of @n bytes into @out (4 * ((@n + 2) / 3) + 1 bytes). */
+static void base64(char *out, const uint8_t *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *out++ = tbl[v >> 18];
+        *out++ = tbl[v >> 12 & 63];
+        *out++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+        *out++ = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    *out = '\0';
+}
+
+int text_sid(FILE *f, const struct sm_sid *sid)
+{
+    char text[SM_SID_TEXT_MAX], line[SM_SID_BINARY_MAX * 3 + 16];
+    uint8_t der[256], bin[SM_SID_BINARY_MAX];
+    char der_text[sizeof(der) * 3 + 32]; /* the longest of the DER's three renderings */
+    long dlen = sm_sid_extension_der(sid, der, sizeof(der));
+    size_t blen = sm_sid_to_binary(sid, bin), k;
+
+    if (dlen < 0)
+        return (int)dlen;
+    sm_sid_format(sid, text, sizeof(text));
+    text_printf(f, "%-26s %s\n", "sid", text);
+    text_printf(f, "%-26s %s\n", "extension_oid", SM_OID_SID_EXTENSION);
+    hex_upper(der_text, der, (size_t)dlen);
+    text_printf(f, "%-26s %s\n", "extension_der_hex", der_text);
+    base64(der_text, der, (size_t)dlen);
+    text_printf(f, "%-26s %s\n", "extension_der_base64", der_text);
+    k = (size_t)snprintf(der_text, sizeof(der_text), "%s = DER:", SM_OID_SID_EXTENSION);
+    for (long i = 0; i < dlen; i++)
+        k += (size_t)snprintf(der_text + k, sizeof(der_text) - k, "%s%02X", i ? ":" : "", der[i]);
+    text_printf(f, "%-26s %s\n", "openssl_extension_config", der_text);
+    text_printf(f, "%-26s %s%s\n", "san_uri", SM_SID_URI_PREFIX, text);
+    hex_upper(line, bin, blen);
+    text_printf(f, "%-26s %s\n", "object_sid_hex", line);
+    base64(line, bin, blen);
+    text_printf(f, "%-26s %s\n", "object_sid_base64", line);
+    k = (size_t)snprintf(line, sizeof(line), "(objectSid=");
+    for (size_t i = 0; i < blen; i++)
+        k += (size_t)snprintf(line + k, sizeof(line) - k, "\\%02x", bin[i]);
+    snprintf(line + k, sizeof(line) - k, ")");
+    text_printf(f, "%-26s %s\n", "ldap_filter", line);
+    return 0;
 }
 
 /* ---- verdicts and account statuses ---------------------------------------------------------- */

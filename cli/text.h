@@ -18,8 +18,11 @@ void text_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2,
 
 void text_certs(FILE *f, const struct sm_certs *certs);
 void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct sm_cert *cert);
-/** Print the fields of a sm_json_sid() document, one per line. */
-void text_sid(FILE *f, const char *json);
+/**
+ * Print the forms of @sid, one per line, labelled with the keys of sm_json_sid()'s document and
+ * in its order. Returns 0, or a negative code when the extension cannot be encoded.
+ */
+int text_sid(FILE *f, const struct sm_sid *sid);
 void text_verdict(FILE *f, const struct sm_verdict *v);
 void text_account_status(FILE *f, const struct sm_account_status *s);
 

@@ -504,6 +504,21 @@ class TestSid(CliTestCase):
         self.assertIn(SPEC_EXT_PREFIX, out)
         self.assertIn(SID_URI_PREFIX + SPEC_SID, out)
 
+    def test_text_is_the_document(self):
+        """--text renders the SID itself (cli/text.c); it must say what the JSON says, key by key
+        in its order. The SIDs give every length of binary and DER modulo 3 (base64 padding)."""
+        longest = "S-1-281474976710655-" + "-".join(["4294967295"] * 15)
+        sids = (SPEC_SID, "S-1-5-32-544", "S-1-1-0", "S-1-5-18", "S-1-5-21-1-2-3-500",
+                "S-1-5-21-4294967295-0-1-2", "S-1-5-21-1-2", "S-1-5-21-10-20", longest)
+        for sid in sids:
+            for cmd, value in (("extension", sid), ("decode", sid_binary(sid).hex())):
+                with self.subTest(sid=sid, cmd=cmd):
+                    doc = self.json_ok(["sid", cmd, value])
+                    p = run(["sid", cmd, "--text", value])
+                    self.assertExit(p, 0)
+                    want = "".join("%-26s %s\n" % (k, v) for k, v in doc.items())
+                    self.assertEqual(p.stdout.decode(), want)
+
     def test_decode(self):
         want = "S-1-5-21-1004336348-1177238915-682003330-1100"
         binary = sid_binary(want)
