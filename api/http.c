@@ -1,7 +1,8 @@
 /*
- * api/http.c - libmicrohttpd glue: daemon start/quiesce/stop, per-request state, admission
- * (client certificate, bearer token, rate limit), the body cap, response helpers, request ids,
- * metrics and the access log.
+ * api/http.c - libmicrohttpd glue: the server's start, quiesce and stop (api.h), and a request's
+ * life cycle through libmicrohttpd's callbacks: per-request state, request ids, the body cap and
+ * buffer, dispatch to the route's handler, metrics and the access log. Admission is admit.c's,
+ * the job pool jobs.c's, the responses reply.c's (http_internal.h: what they share).
  *
  * Request life cycle (libmicrohttpd 0.9.75, see shared notes 2.3):
  *   on_connection() connection opened / closed: client address, deadline (conn.c)
@@ -9,17 +10,18 @@
  *                   take a reference on the current runtime settings
  *   on_access() #1  headers read: the head's size (431), framing, Host, Expect and bytes
  *                   (head.c: 400 / 417, answered at once, connection closed); route;
- *                   admission: client certificate (403), rate limit (429), bearer token and
- *                   scope (401 / 403); Content-Length over the cap -> 413.
+ *                   admission (admit.c): client certificate (403), rate limit (429), bearer
+ *                   token and scope (401 / 403); Content-Length over the cap -> 413.
  *                   A refusal is answered at once when a body follows (MHD then closes without
  *                   reading it), else at the end, so that keep-alive survives (answering on the
  *                   first call makes MHD close the connection)
  *   on_access() #n  body data: keep it up to the cap; beyond the cap drop it and answer 413 at
  *                   the end (chunked uploads have no Content-Length)
- *   on_access() end dispatch to the route's handler, or 404 / 405 / 413 / the refusal
+ *   on_access() end dispatch to the route's handler (directory-bound routes: on the job pool,
+ *                   jobs.c), or 404 / 405 / 413 / the refusal
  *   on_completed()  response sent or connection gone: metrics, access log line, free the
  *                   request, release its runtime
- * Every response carries Content-Type, Cache-Control: no-store and X-Request-Id.
+ * Every response carries Content-Type, Cache-Control: no-store and X-Request-Id (reply.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,15 +40,8 @@
 #include <strongmap/common.h>
 
 #include "api_internal.h"
+#include "http_internal.h"
 #include "log.h"
-
-#define CT_JSON    "application/json"
-#define CT_PROBLEM "application/problem+json"
-
-/* Served when even building a problem document fails (out of memory). */
-static const char problem_503_static[] =
-    "{\"type\":\"" API_PROBLEM_TYPE_BASE "unavailable\",\"title\":\"Temporarily unavailable\","
-    "\"status\":503}";
 
 /* ---- small helpers ---- */
 
@@ -55,7 +50,7 @@ static const char problem_503_static[] =
  * (the space too with @space), everything else (and '"', '\\') as \xNN; "..." when cut. @out
  * has room for 4 * max + 4.
  */
-static void log_escape(const char *s, size_t len, size_t max, bool space, char *out)
+void log_escape(const char *s, size_t len, size_t max, bool space, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
@@ -153,146 +148,6 @@ static struct api_request *request_free(struct api_request *req)
     return NULL;
 }
 
-/* ---- responses ---- */
-
-const char *req_header(const struct api_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const struct api_runtime *req_runtime(const struct api_request *req)
-{
-    return &req->rt->rt;
-}
-
-const char *req_client_ip(const struct api_request *req)
-{
-    return req->cs ? req->cs->ip : "-";
-}
-
-void req_note(struct api_request *req, const char *text)
-{
-    log_escape(text, strlen(text), API_LOG_NOTE_MAX, true, req->log_note);
-}
-
-/*
- * Queue @body (@len bytes) with @status and the common headers. Ownership: with @owned, takes
- * @body (free()), also on failure; otherwise @body is static. Returns 0, -ENOMEM or -EIO.
- */
-static int queue(struct api_request *req, unsigned status, const char *ctype, char *body,
-                 size_t len, bool owned)
-{
-    struct MHD_Response *resp;
-    int ret = 0;
-
-    if (owned)
-        resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
-    else
-        resp =
-            MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        if (owned)
-            free(body);
-        return -ENOMEM;
-    }
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
-        MHD_add_response_header(resp, "X-Request-Id", req->id) != MHD_YES) {
-        ret = -ENOMEM;
-        goto out_destroy;
-    }
-    if (req->extra_header &&
-        MHD_add_response_header(resp, req->extra_header, req->extra_value) != MHD_YES) {
-        ret = -ENOMEM;
-        goto out_destroy;
-    }
-    if (req->retry_after) {
-        char secs[16];
-
-        snprintf(secs, sizeof(secs), "%u", req->retry_after);
-        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs) != MHD_YES) {
-            ret = -ENOMEM;
-            goto out_destroy;
-        }
-    }
-    /* Shutting down, or a malformed request: the client must not reuse this connection. */
-    if ((req->close || atomic_load(&req->api->closing)) &&
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
-        ret = -ENOMEM;
-        goto out_destroy;
-    }
-    if (req->deferred) {
-        /* on a job thread: the connection is suspended; queued after the resume */
-        req->pending = resp;
-        req->pending_status = status;
-        resp = NULL;
-    } else if (MHD_queue_response(req->conn, status, resp) != MHD_YES) {
-        ret = -EIO;
-        goto out_destroy;
-    }
-    req->replied = true;
-    req->status = status;
-    req->bytes = req->head ? 0 : len;
-
-out_destroy:
-    if (resp)
-        MHD_destroy_response(resp); /* the connection holds its own reference */
-    return ret;
-}
-
-int reply_json(struct api_request *req, char *json)
-{
-    return queue(req, MHD_HTTP_OK, CT_JSON, json, strlen(json), true);
-}
-
-int reply_json_static(struct api_request *req, const char *json)
-{
-    return queue(req, MHD_HTTP_OK, CT_JSON, (char *)(uintptr_t)json, strlen(json), false);
-}
-
-int reply_text(struct api_request *req, const char *ctype, char *text, size_t len)
-{
-    return queue(req, MHD_HTTP_OK, ctype, text, len, true);
-}
-
-int reply_problem(struct api_request *req, enum api_problem p, const char *detail)
-{
-    return reply_problem_retry(req, p, detail, problem_info(p)->retry_after);
-}
-
-int reply_problem_retry(struct api_request *req, enum api_problem p, const char *detail,
-                        unsigned retry_after)
-{
-    const struct api_problem_info *info = problem_info(p);
-    char *json = NULL;
-    int ret;
-
-    ret = problem_json(p, detail, &json);
-    if (ret == 0) {
-        req->problem = info->code;
-        req->retry_after = retry_after;
-        ret = queue(req, info->status, CT_PROBLEM, json, strlen(json), true);
-    }
-    if (ret == -ENOMEM) {
-        /* Out of memory: the static 503 needs no allocation but the response object. */
-        req->problem = problem_info(API_P_UNAVAILABLE)->code;
-        req->retry_after = problem_info(API_P_UNAVAILABLE)->retry_after;
-        ret = queue(req, MHD_HTTP_SERVICE_UNAVAILABLE, CT_PROBLEM,
-                    (char *)(uintptr_t)problem_503_static, sizeof(problem_503_static) - 1, false);
-    }
-    return ret;
-}
-
-int reply_error(struct api_request *req, int err, const char *detail)
-{
-    enum api_problem p = problem_from_error(err);
-
-    if (p == API_P_INTERNAL)
-        log_errx("request %s: unexpected error %d (%s)", req->id, err, sm_strerror(err));
-    return reply_problem(req, p, detail);
-}
-
 /* ---- request life cycle ---- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -334,22 +189,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return req;
 }
 
-static void refusal_detail(const struct api_request *req, enum api_problem p, char *buf,
-                           size_t size);
-
-/*
- * Refuse @req with @p (401, 403, 429): at once when a body follows (libmicrohttpd then closes
- * the connection without reading it), else at the end of the request (keep-alive survives).
- */
-static int reply_refusal(struct api_request *req)
-{
-    enum api_problem p = (enum api_problem)req->deny;
-    char detail[160];
-
-    refusal_detail(req, p, detail, sizeof(detail));
-    return reply_problem_retry(req, p, detail, req->retry_after);
-}
-
 static enum MHD_Result refuse(struct api_request *req, enum api_problem p, bool body_follows)
 {
     req->denied = true;
@@ -357,135 +196,6 @@ static enum MHD_Result refuse(struct api_request *req, enum api_problem p, bool 
     if (!body_follows)
         return MHD_YES;
     return reply_refusal(req) == 0 ? MHD_YES : MHD_NO;
-}
-
-/* The client certificate of a TLS connection: 0, -ENOENT (none) or -EACCES (invalid). */
-static int client_cert(struct api_request *req)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-
-    return auth_client_cert(ci ? ci->tls_session : NULL);
-}
-
-/* The scope names of @bits, space-separated (as RFC 6750's scope attribute), into @buf. */
-static void scope_text(unsigned bits, char *buf, size_t size)
-{
-    size_t len = 0;
-
-    buf[0] = '\0';
-    for (unsigned b = 1; b & API_SCOPE_ALL; b <<= 1) {
-        if (!(bits & b))
-            continue;
-        int n = snprintf(buf + len, size - len, "%s%s", len ? " " : "", api_scope_name(b));
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
-/*
- * Who may ask what, decided on the headers: client certificate, then the rate limit (per token
- * when a valid one came, else per address), then the token's scope. Returns API_P__COUNT when
- * the request may go on, else the problem to answer; sets the WWW-Authenticate header and the
- * Retry-After the answer needs.
- */
-bool req_sees_accounts(const struct api_request *req)
-{
-    const struct api_runtime *rt = &req->rt->rt;
-
-    if (rt->n_tokens == 0 || rt->account_data_scope == API_SCOPE_NONE)
-        return true;
-    return req->token && (req->token->scopes & rt->account_data_scope);
-}
-
-static enum api_problem admit(struct api *api, struct api_request *req)
-{
-    const struct api_snapshot *s = req->rt;
-    unsigned need = 0, retry;
-    int tok = AUTH_MISSING;
-    char key[API_RATE_KEY_MAX];
-
-    if (req->route && req->route->probe && s->rt.route_scope[req->route->scope] == API_SCOPE_NONE)
-        return API_P__COUNT; /* /healthz, /readyz open (the default): no other check either */
-    if (api->tls_ca && req->route) {
-        int r = client_cert(req);
-        if (r == -EACCES || (r == -ENOENT && api->cfg.tls_client_required)) {
-            metric_inc(&api->metrics.auth_failures[AUTH_F_CLIENT_CERT]);
-            req_note(req, r == -EACCES ? "client certificate not valid" : "no client certificate");
-            return API_P_CLIENT_CERTIFICATE;
-        }
-    }
-    if (s->rt.n_tokens > 0 && req->route) {
-        need = s->rt.route_scope[req->route->scope];
-        tok = auth_bearer(s, req_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
-        if (tok >= 0)
-            req->token = &s->tokens[tok];
-    }
-    if (s->rt.rate_per_s > 0) {
-        if (req->token)
-            snprintf(key, sizeof(key), "tok:%s", req->token->name);
-        else
-            snprintf(key, sizeof(key), "%s", req->cs->rate_key);
-        if (ratelimit_take(api->rl, key, s->rt.rate_per_s, s->burst, &retry) < 0) {
-            metric_inc(&api->metrics.rate_limited);
-            req->retry_after = retry;
-            return API_P_RATE_LIMITED;
-        }
-    }
-    if (need == API_SCOPE_NONE)
-        return API_P__COUNT;
-    req->extra_header = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-    req->extra_value = req->hdr_buf;
-    if (tok == AUTH_MISSING) {
-        metric_inc(&api->metrics.auth_failures[AUTH_F_MISSING]);
-        snprintf(req->hdr_buf, sizeof(req->hdr_buf), "Bearer realm=\"strongmapd\"");
-        return API_P_UNAUTHORIZED;
-    }
-    if (tok < 0) { /* AUTH_INVALID: auth_bearer() returns nothing else below 0 */
-        metric_inc(&api->metrics.auth_failures[AUTH_F_INVALID]);
-        snprintf(req->hdr_buf, sizeof(req->hdr_buf),
-                 "Bearer realm=\"strongmapd\", error=\"invalid_token\"");
-        return API_P_UNAUTHORIZED;
-    }
-    if (!(req->token->scopes & need)) {
-        char scopes[64];
-
-        metric_inc(&api->metrics.auth_failures[AUTH_F_SCOPE]);
-        scope_text(need, scopes, sizeof(scopes));
-        snprintf(req->hdr_buf, sizeof(req->hdr_buf),
-                 "Bearer realm=\"strongmapd\", error=\"insufficient_scope\", scope=\"%s\"", scopes);
-        return API_P_FORBIDDEN;
-    }
-    req->extra_header = NULL;
-    return API_P__COUNT;
-}
-
-/* The detail of refusal @p. */
-static void refusal_detail(const struct api_request *req, enum api_problem p, char *buf,
-                           size_t size)
-{
-    char scopes[64];
-
-    switch (p) {
-    case API_P_UNAUTHORIZED:
-        snprintf(buf, size, "%s",
-                 strstr(req->hdr_buf, "invalid_token") ? "the bearer token is not valid"
-                                                       : "send \"Authorization: Bearer <token>\"");
-        break;
-    case API_P_FORBIDDEN:
-        scope_text(req->rt->rt.route_scope[req->route->scope], scopes, sizeof(scopes));
-        snprintf(buf, size, "the token lacks the scope this route needs (%s)", scopes);
-        break;
-    case API_P_CLIENT_CERTIFICATE:
-        snprintf(buf, size, "present a client certificate issued by a CA this server trusts");
-        break;
-    case API_P_RATE_LIMITED:
-        snprintf(buf, size, "over %g requests per second for this client; retry in %u s",
-                 req->rt->rt.rate_per_s, req->retry_after);
-        break;
-    default: buf[0] = '\0'; break;
-    }
 }
 
 static enum MHD_Result head_iter(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -644,7 +354,7 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
 }
 
 /* The route's handler, and the fallbacks when it did not answer. */
-static int run_handler(struct api_request *req)
+int run_handler(struct api_request *req)
 {
     int ret = req->route->handler(req);
     if (req->replied)
@@ -689,31 +399,6 @@ static int dispatch(struct api_request *req)
         return 0;
     }
     return run_handler(req);
-}
-
-/* One job thread: runs directory-bound handlers, then resumes their connections. */
-static void *job_main(void *arg)
-{
-    struct api *api = arg;
-
-    for (;;) {
-        pthread_mutex_lock(&api->jobs_lock);
-        while (!api->jobs_head && !api->jobs_stop)
-            pthread_cond_wait(&api->jobs_cond, &api->jobs_lock);
-        struct api_request *req = api->jobs_head;
-        if (!req) { /* stopping and nothing left */
-            pthread_mutex_unlock(&api->jobs_lock);
-            return NULL;
-        }
-        api->jobs_head = req->job_next;
-        if (!api->jobs_head)
-            api->jobs_tail = NULL;
-        req->job_next = NULL;
-        pthread_mutex_unlock(&api->jobs_lock);
-        if (run_handler(req) < 0 && !req->replied)
-            log_errx("request %s: no response could be built", req->id);
-        MHD_resume_connection(req->conn);
-    }
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -907,35 +592,6 @@ static void free_secret(char *s)
 }
 
 /* Free @api before or after a failed start (MHD not running). */
-/* Start one job thread per worker thread (as many as the directory pool has handles). */
-static int jobs_start(struct api *api, unsigned n)
-{
-    api->job_threads = calloc(n, sizeof(*api->job_threads));
-    if (!api->job_threads)
-        return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        if (pthread_create(&api->job_threads[i], NULL, job_main, api) != 0)
-            return -EAGAIN; /* the ones started are joined by jobs_stop() */
-        api->n_job_threads = i + 1;
-    }
-    return 0;
-}
-
-/* Let the job threads finish what is queued (each resumes its connection), then join them.
- * Before MHD_stop_daemon(): libmicrohttpd must not be stopped with suspended connections. */
-static void jobs_stop(struct api *api)
-{
-    pthread_mutex_lock(&api->jobs_lock);
-    api->jobs_stop = true;
-    pthread_cond_broadcast(&api->jobs_cond);
-    pthread_mutex_unlock(&api->jobs_lock);
-    for (unsigned i = 0; i < api->n_job_threads; i++)
-        pthread_join(api->job_threads[i], NULL);
-    api->n_job_threads = 0;
-    free(api->job_threads);
-    api->job_threads = NULL;
-}
-
 static void api_free(struct api *api)
 {
     jobs_stop(api);
