@@ -1,0 +1,117 @@
+/*
+ * daemon/daemon_internal.h - private to the strongmapd program's own files: main.c (start-up,
+ * arguments, sockets, privileges, the signal loop), reload.c (snapshots of the configuration and
+ * its directory, the reload) and files.c (the files the configuration names, read and checked).
+ */
+#ifndef SM_DAEMON_INTERNAL_H
+#define SM_DAEMON_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <strongmap/cert.h>
+
+#include "api.h"
+#include "config.h"
+#include "dirpool.h"
+
+#define MAX_SERVERS 16 /* one per listening socket */
+
+/* A directive given on the command line, applied over the file at start and at each reload. */
+struct flag {
+    int id;            /* enum cfg_id, or FLAG_OPTION for -o */
+    const char *value; /* borrowed from argv; NULL for a flag without argument */
+    char as[48];       /* how messages name it: "--threads", "-t" */
+};
+
+#define FLAG_OPTION (-1)
+
+struct args {
+    const char *config; /* -c; NULL: CFG_DEFAULT_PATH when it exists */
+    bool check, print;
+    struct flag *flags;
+    size_t n_flags;
+};
+
+/*
+ * A configuration in force and the directory opened from it. Each server's runtime holds a
+ * reference (released by api/ when no request uses it any more), and the main thread holds one
+ * on the current snapshot.
+ */
+struct snapshot {
+    struct cfg *cfg;
+    bool owns_cfg; /* false for the first: its cfg is `boot`, freed at exit */
+    struct dirpool *dir;
+    struct sm_certs *samba_anchors; /* samba_pkinit_anchors, parsed; NULL: not configured */
+    atomic_uint refs;
+};
+
+/* ---- main.c: the process ---- */
+
+extern struct cfg *boot;         /* the configuration started with: restart-only settings */
+extern struct snapshot *current; /* the configuration in force */
+extern struct api *servers[MAX_SERVERS];
+extern size_t n_servers;
+extern bool loopback_only; /* every listening socket is on a loopback address */
+extern uid_t service_uid;  /* user=, resolved: may own the files named */
+
+/* The file to read: -c, else the default when it exists; NULL: built-in defaults. */
+const char *config_path(const struct args *a);
+
+/* Read and check the configuration of @a: the file, then the flags. */
+int load_config(const struct args *a, struct cfg **ret, struct cfg_error *e);
+
+/* Tell the service manager @state (sd_notify); a failure is logged. */
+void notify(const char *state);
+
+/* ---- files.c: the files the configuration names ---- */
+
+struct tls_files {
+    char *cert, *key, *client_ca; /* NUL-terminated PEM, or NULL */
+    size_t key_size;
+};
+
+void tls_files_free(struct tls_files *t);
+
+/* Read the TLS files of @c ([tls] cert, key, client_ca) into @t; -errno with @err set. */
+int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t size);
+
+/* opt_read_password()'s check of the bind password file. */
+int password_check(const struct stat *st, const char *path, void *arg, char *err, size_t size);
+
+/*
+ * The files @c names that libraries open themselves: the LDIF export, the LDAP CA bundle, the
+ * Kerberos keytab (KRB5_CLIENT_KTNAME, with GSSAPI) and the decision log (when it exists).
+ */
+int check_named_files(const struct cfg *c, char *err, size_t size);
+
+/* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
+int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, size_t size);
+
+/* ---- reload.c: snapshots and the reload ---- */
+
+/* The directory, the lookup cache and the default DC profiles of @c, at info level. */
+void log_directory(const struct cfg *c, unsigned handles);
+
+/* Open the directory @c names (*@ret NULL when none); see reload.c. */
+int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
+                   size_t size);
+
+/* Drop a reference on @s; the last one closes its directory and frees it. NULL is fine. */
+void snapshot_unref(struct snapshot *s);
+
+/* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
+int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret, char *err,
+                  size_t size);
+
+/* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
+void runtime_of(struct snapshot *s, struct api_runtime *rt);
+
+/* SIGHUP: read the configuration again and make it the runtime of every server, or keep the
+ * running one (logged). */
+void reload(const struct args *a);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * daemon/reload.c - snapshots and the reload. A snapshot is a configuration and the directory
+ * opened from it (with the Samba anchors it names); api/ gets it as a runtime (runtime_of()) and
+ * releases it when no server and no request uses it any more.
+ *
+ * SIGHUP: RELOADING=1 -> read the configuration again (same file, same flags), refuse it when
+ * it lowers the security level (check_reload()) -> open its directory into a new snapshot ->
+ * api_reconfigure() every server with it -> warn about each setting it loosens -> READY=1. Any
+ * error or refusal keeps the running snapshot (logged at warning); a changed restart-only
+ * directive is logged and ignored.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "config.h"
+#include "daemon_internal.h"
+#include "dirpool.h"
+#include "log.h"
+#include "options.h"
+
+/* ---- snapshots: a configuration and its directory ----------------------------------------- */
+
+/* One line naming the fleet: "windows-2022, samba". */
+static void fleet_text(const struct opt_profiles *fleet, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < fleet->n && len < size; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                         sm_profile_name(fleet->v[i].kind));
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
+void log_directory(const struct cfg *c, unsigned handles)
+{
+    struct opt_dir dir, *d = &dir;
+    char fleet[128];
+
+    cfg_dir(c, d);
+    if (d->ldif)
+        log_info("directory: LDIF export %s", d->ldif);
+    else if (d->n_uris)
+        log_info("directory: LDAP %s%s%s, base %s, %s%s%s, %u connections at most", d->uris[0],
+                 d->n_uris > 1 ? " and failover servers" : "", d->starttls ? " (StartTLS)" : "",
+                 d->base,
+                 d->bind_dn     ? "simple bind as "
+                 : d->sasl_mech ? "SASL "
+                                : "",
+                 d->bind_dn     ? d->bind_dn
+                 : d->sasl_mech ? d->sasl_mech
+                                : "anonymous",
+                 d->bind_dn || d->sasl_mech ? "" : " bind", handles);
+    else
+        log_info("no directory configured (ldif or ldap_uri): verdicts and account statuses "
+                 "answer 503");
+    if ((d->ldif || d->n_uris) && c->cache_size)
+        log_info("lookup cache: %llu entries, %llu s (not found: %llu s)", c->cache_size,
+                 c->cache_ttl, c->cache_negative_ttl);
+    else if (d->ldif || d->n_uris)
+        log_info("lookup cache: off");
+    fleet_text(&c->fleet, fleet, sizeof(fleet));
+    log_info("default DC profiles: %s", fleet);
+}
+
+/*
+ * Open the directory @c names (*@ret NULL when none): the bind password is read once, here, and
+ * wiped once the handles hold their copies. On failure @err names the directive; -EINVAL means
+ * LDAP settings the backend refuses, other codes an unreadable or unparsable file (-EIO) or
+ * no memory.
+ */
+int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
+                   size_t size)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct dirpool_config dc;
+    struct opt_dir d;
+    char *password = NULL, perr[OPT_ERR_MAX], where[CFG_ERR_MAX / 2];
+    int r;
+
+    cfg_dir(c, &d);
+    *ret = NULL;
+    if ((r = check_named_files(c, err, size)) < 0)
+        return r;
+    if (!opt_dir_configured(&d))
+        return 0;
+    if (d.password_file) {
+        r = opt_read_password(d.password_file, password_check, NULL, &password, perr, sizeof(perr));
+        if (r < 0) {
+            snprintf(err, size, "%s: %s",
+                     cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), perr);
+            return r == -EINVAL ? -EIO : r; /* a file's content, not a setting */
+        }
+    }
+    dc = (struct dirpool_config){
+        .dir = &d,
+        .password = password,
+        .handles = handles,
+        .cache_size = (size_t)c->cache_size,
+        .cache_ttl_s = (unsigned)c->cache_ttl,
+        .cache_negative_ttl_s = (unsigned)c->cache_negative_ttl,
+    };
+    r = dirpool_open(&dc, ret, &e);
+    password = opt_password_free(password);
+    if (r < 0 && d.ldif) {
+        snprintf(err, size, "%s: cannot read the LDIF export %s: %s",
+                 cfg_where(c, CFG_LDIF, where, sizeof(where)), d.ldif,
+                 e.text[0] ? e.text : sm_strerror(r));
+        return r == -EINVAL ? -EIO : r;
+    }
+    if (r == -EINVAL)
+        snprintf(err, size, "LDAP settings refused (%s): %s",
+                 cfg_where(c, CFG_LDAP_URI, where, sizeof(where)), e.text);
+    else if (r < 0)
+        snprintf(err, size, "cannot set up the LDAP directory: %s",
+                 e.text[0] ? e.text : sm_strerror(r));
+    return r;
+}
+
+static void close_directory(struct dirpool *dir)
+{
+    struct sm_dir_cache_stats st;
+
+    if (!dir)
+        return;
+    dirpool_cache_stats(dir, &st);
+    log_debug("lookup cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " insertions, %" PRIu64
+              " evictions, %" PRIu64 " expirations, %zu entries",
+              st.hits, st.misses, st.insertions, st.evictions, st.expirations, st.entries);
+    dirpool_close(dir);
+}
+
+void snapshot_unref(struct snapshot *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    close_directory(s->dir);
+    sm_certs_free(s->samba_anchors);
+    if (s->owns_cfg)
+        cfg_free(s->cfg);
+    free(s);
+}
+
+/* api/ calls this when a runtime built from the snapshot is no longer used (any thread). */
+static void snapshot_release(void *arg)
+{
+    snapshot_unref(arg);
+}
+
+/* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
+int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret, char *err,
+                  size_t size)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    int r;
+
+    if (!s) {
+        snprintf(err, size, "out of memory");
+        return -ENOMEM;
+    }
+    if ((r = open_directory(c, handles, &s->dir, err, size)) < 0) {
+        free(s);
+        return r;
+    }
+    if ((r = load_samba_anchors(c, &s->samba_anchors, err, size)) < 0) {
+        close_directory(s->dir);
+        free(s);
+        return r;
+    }
+    s->cfg = c;
+    s->owns_cfg = owns;
+    atomic_init(&s->refs, 1); /* the caller's */
+    *ret = s;
+    return 0;
+}
+
+/* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
+void runtime_of(struct snapshot *s, struct api_runtime *rt)
+{
+    const struct cfg *c = s->cfg;
+
+    api_runtime_init(rt);
+    rt->tokens = c->tokens;
+    rt->n_tokens = c->n_tokens;
+    memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
+    rt->account_data_scope = c->account_data_scope;
+    rt->rate_per_s = c->rate;
+    rt->rate_burst = c->burst;
+    rt->max_body = (size_t)c->max_body;
+    rt->max_certs = c->max_certs;
+    rt->dir = s->dir;
+    rt->fleet = c->fleet;
+    rt->samba_anchors = s->samba_anchors;
+    rt->decision_log = c->decision_log;
+    rt->log_level = c->log_level;
+    rt->health_details = c->health_details;
+    rt->release = snapshot_release;
+    rt->release_arg = s;
+}
+
+/* ---- the security checks of a reload ------------------------------------------------------ */
+
+/*
+ * Does @next lower the security level of the running configuration in a way a reload must not
+ * do silently? Every token dropped (unless @next says allow_unauthenticated = yes); HTTPS,
+ * client certificates or their requirement dropped (restart-only settings: a reload would
+ * not apply it, the next start would). Returns 0, or -EPERM with the reason in @err.
+ */
+static int check_reload(const struct cfg *prev, const struct cfg *next, char *err, size_t size)
+{
+    if (next->n_tokens == 0 && !next->allow_unauthenticated &&
+        (prev->n_tokens > 0 || !loopback_only)) {
+        snprintf(err, size,
+                 "the new configuration has no [auth] token: every route would answer without "
+                 "authentication (set allow_unauthenticated = yes if that is meant)");
+        return -EPERM;
+    }
+    if (boot->tls_cert && !next->tls_cert) {
+        snprintf(err, size,
+                 "the new configuration has no [tls] cert and key: it would serve plain HTTP "
+                 "(HTTPS changes only at a restart)");
+        return -EPERM;
+    }
+    if (boot->tls_client_ca && !next->tls_client_ca) {
+        snprintf(err, size,
+                 "the new configuration has no [tls] client_ca: client certificates would no "
+                 "longer be checked (that changes only at a restart)");
+        return -EPERM;
+    }
+    if (boot->tls_client_ca && boot->tls_client_required && !next->tls_client_required) {
+        snprintf(err, size,
+                 "the new configuration says client_required = no: requests without a client "
+                 "certificate would be served (that changes only at a restart)");
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Warn about each reloadable setting @next loosens against @prev (it is applied). */
+static void log_loosened(const struct cfg *prev, const struct cfg *next)
+{
+    char where[CFG_ERR_MAX], a[256], b[256];
+
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        enum cfg_id id = (enum cfg_id)i;
+
+        if (cfg_directive(id)->restart || !cfg_looser(prev, next, id))
+            continue;
+        log_warnx("reload: %s loosened: %s -> %s", cfg_where(next, id, where, sizeof(where)),
+                  cfg_value(prev, id, a, sizeof(a)), cfg_value(next, id, b, sizeof(b)));
+    }
+}
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+/*
+ * Make @next the runtime of every server. On a failure the servers already switched go back to
+ * @prev, so that all serve the same settings. Returns 0 or the failure's code.
+ */
+static int install(struct snapshot *next, struct snapshot *prev, char *err, size_t size)
+{
+    struct api_runtime rt, old;
+    size_t i;
+    int r = 0;
+
+    runtime_of(next, &rt);
+    for (i = 0; i < n_servers; i++) {
+        atomic_fetch_add(&next->refs, 1);
+        if ((r = api_reconfigure(servers[i], &rt)) < 0) {
+            atomic_fetch_sub(&next->refs, 1);
+            snprintf(err, size, "the HTTP server refused the new settings: %s", strerror(-r));
+            break;
+        }
+    }
+    if (r == 0)
+        return 0;
+    runtime_of(prev, &old);
+    while (i-- > 0) {
+        atomic_fetch_add(&prev->refs, 1);
+        if (api_reconfigure(servers[i], &old) < 0) {
+            atomic_fetch_sub(&prev->refs, 1);
+            log_errx("reload: server %zu keeps the new settings: it refused to go back", i);
+        }
+    }
+    return r;
+}
+
+void reload(const struct args *a)
+{
+    struct cfg_error e = { .text = "", .origin = 0 };
+    struct snapshot *next = NULL;
+    struct timespec ts;
+    struct cfg *c = NULL;
+    char state[128], where[CFG_ERR_MAX], err[CFG_ERR_MAX + 64];
+    const char *path = config_path(a);
+    unsigned changed = 0;
+    int r;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    notify(state);
+    log_info("SIGHUP: reloading the configuration (%s)", path ? path : "built-in defaults");
+
+    if (load_config(a, &c, &e) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", e.text);
+        goto out;
+    }
+    if (check_reload(current->cfg, c, err, sizeof(err)) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        cfg_free(c);
+        goto out;
+    }
+    for (size_t i = 0; i < CFG__COUNT; i++) {
+        if (!cfg_directive((enum cfg_id)i)->restart || cfg_same(boot, c, (enum cfg_id)i))
+            continue;
+        log_warnx("reload: %s changed%s: needs a restart, ignoring",
+                  cfg_where(c, (enum cfg_id)i, where, sizeof(where)),
+                  cfg_looser(boot, c, (enum cfg_id)i) ? " (looser)" : "");
+        changed++;
+    }
+    r = snapshot_open(c, true, boot->threads * (unsigned)n_servers, &next, err, sizeof(err));
+    if (r < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        cfg_free(c);
+        goto out;
+    }
+    if (install(next, current, err, sizeof(err)) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", err);
+        snapshot_unref(next);
+        goto out;
+    }
+    log_loosened(current->cfg, c);
+    snapshot_unref(current);
+    current = next;
+    log_set_level(c->log_level);
+    log_directory(c, boot->threads * (unsigned)n_servers);
+    log_info("configuration reloaded: %zu tokens%s", c->n_tokens,
+             changed ? "; restart for the other changes" : "");
+out:
+    notify("READY=1\nSTATUS=Serving");
+}
