@@ -40,12 +40,7 @@ static void scope_text(unsigned bits, char *buf, size_t size)
     }
 }
 
-/*
- * Who may ask what, decided on the headers: client certificate, then the rate limit (per token
- * when a valid one came, else per address), then the token's scope. Returns API_P__COUNT when
- * the request may go on, else the problem to answer; sets the WWW-Authenticate header and the
- * Retry-After the answer needs.
- */
+/* No tokens, or no account_data scope: everyone; else a token holding one of its scopes. */
 bool req_sees_accounts(const struct api_request *req)
 {
     const struct api_runtime *rt = &req->rt->rt;
@@ -55,6 +50,12 @@ bool req_sees_accounts(const struct api_request *req)
     return req->token && (req->token->scopes & rt->account_data_scope);
 }
 
+/*
+ * Who may ask what, decided on the headers: client certificate, then the rate limit (per token
+ * when a valid one came, else per address), then the token's scope. Returns API_P__COUNT when
+ * the request may go on, else the problem to answer; sets the WWW-Authenticate header and the
+ * Retry-After the answer needs.
+ */
 enum api_problem admit(struct api *api, struct api_request *req)
 {
     const struct api_snapshot *s = req->rt;

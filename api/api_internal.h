@@ -24,7 +24,7 @@
 #include "hist.h"
 #include "options.h"
 
-struct MHD_Connection; /* opaque here; only http.c looks inside */
+struct MHD_Connection; /* opaque here; only the server's files (http_internal.h) look inside */
 struct MHD_Daemon;
 struct sm_verdict;
 
@@ -112,7 +112,7 @@ struct api_route {
 };
 
 /*
- * May the request see account data in its answer (api_runtime.account_data_scope)? Always
+ * May the request see account data in its answer (api_runtime.account_data_scope; admit.c)? Always
  * when authentication is off (no tokens); else only with a token holding one of its scopes.
  */
 bool req_sees_accounts(const struct api_request *req);
@@ -227,7 +227,7 @@ int head_field(struct head_check *h, const char *name, const char *value);
  */
 int head_finish(struct head_check *h);
 
-/* ---- http.c: what handlers may use ---- */
+/* ---- reply.c: what handlers may use ---- */
 
 /** A request header (case-insensitive name), or NULL. Borrowed, valid during the request. */
 const char *req_header(const struct api_request *req, const char *name);
@@ -515,7 +515,7 @@ void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v);
 /** The exposition of every metric into *@ret (free()), @ret_len bytes. 0 or -ENOMEM. */
 int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, size_t *ret_len);
 
-/* ---- the server (http.c) ---- */
+/* ---- the server (http.c, admit.c, jobs.c, reply.c) ---- */
 
 struct api {
     struct api_config cfg; /* as given; its PEM pointers are not used after api_start() */

@@ -4,7 +4,7 @@
  * buffer, dispatch to the route's handler, metrics and the access log. Admission is admit.c's,
  * the job pool jobs.c's, the responses reply.c's (http_internal.h: what they share).
  *
- * Request life cycle (libmicrohttpd 0.9.75, see shared notes 2.3):
+ * Request life cycle (libmicrohttpd 0.9.75):
  *   on_connection() connection opened / closed: client address, deadline (conn.c)
  *   on_uri()        request line read: allocate struct api_request (start time, id, log path),
  *                   take a reference on the current runtime settings
@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,8 +35,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-
-#include <strongmap/common.h>
 
 #include "api_internal.h"
 #include "http_internal.h"
@@ -386,16 +383,7 @@ static int dispatch(struct api_request *req)
     }
     if (req->route->directory && req->api->n_job_threads) {
         /* may wait on the directory: off libmicrohttpd's thread, which stays free for others */
-        req->deferred = true;
-        MHD_suspend_connection(req->conn);
-        pthread_mutex_lock(&req->api->jobs_lock);
-        if (req->api->jobs_tail)
-            req->api->jobs_tail->job_next = req;
-        else
-            req->api->jobs_head = req;
-        req->api->jobs_tail = req;
-        pthread_cond_signal(&req->api->jobs_cond);
-        pthread_mutex_unlock(&req->api->jobs_lock);
+        jobs_submit(req);
         return 0;
     }
     return run_handler(req);

@@ -41,6 +41,12 @@ int reply_refusal(struct api_request *req);
 /** Start @n job threads. 0, -ENOMEM or -EAGAIN (those started are joined by jobs_stop()). */
 int jobs_start(struct api *api, unsigned n);
 
+/**
+ * Run @req's handler on a job thread (api->n_job_threads > 0): its connection is suspended now
+ * and resumed once the handler has answered; reply.c keeps the response until then.
+ */
+void jobs_submit(struct api_request *req);
+
 /** Let the job threads finish what is queued, then join them (before MHD_stop_daemon()). */
 void jobs_stop(struct api *api);
 

@@ -39,6 +39,24 @@ static void *job_main(void *arg)
     }
 }
 
+/* Hand @req to the job pool: its connection is suspended until a job thread has run its
+ * handler (the response waits in req->pending) and resumes it. */
+void jobs_submit(struct api_request *req)
+{
+    struct api *api = req->api;
+
+    req->deferred = true;
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&api->jobs_lock);
+    if (api->jobs_tail)
+        api->jobs_tail->job_next = req;
+    else
+        api->jobs_head = req;
+    api->jobs_tail = req;
+    pthread_cond_signal(&api->jobs_cond);
+    pthread_mutex_unlock(&api->jobs_lock);
+}
+
 /* Start one job thread per worker thread (as many as the directory pool has handles). */
 int jobs_start(struct api *api, unsigned n)
 {
