@@ -23,9 +23,7 @@
  * 2 usage error (a bad flag).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -49,7 +47,6 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
-#include "options.h"
 #include "privdrop.h"
 
 #ifndef SM_VERSION
