@@ -16,7 +16,7 @@
  *             (fuzz_head() below); the other bits are ignored
  *
  * Only the libmicrohttpd boundary is replaced: this file defines the six MHD functions that
- * api/http.c calls for a request (header lookup, response creation, headers, queueing,
+ * api/reply.c calls for a request (header lookup, response creation, headers, queueing,
  * destruction), so req_header(), reply_*() and the problem documents run as in the daemon. The
  * directory is examples/demo.ldif (found from this file's path, or SM_FUZZ_LDIF), opened once
  * through dirpool without a cache, so that verdicts and account statuses run to the end; when
@@ -45,7 +45,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- libmicrohttpd, as http.c sees it for one request ---- */
+/* ---- libmicrohttpd, as reply.c sees it for one request ---- */
 
 struct MHD_Connection {
     const char *content_type; /* request headers */
@@ -89,7 +89,7 @@ struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer,
                                                      enum MHD_ResponseMemoryMode mode)
 {
     if (mode != MHD_RESPMEM_PERSISTENT)
-        abort(); /* http.c only passes static texts this way */
+        abort(); /* reply.c only passes static texts this way */
     return response_new(size, buffer, NULL);
 }
 
