@@ -79,6 +79,15 @@ static inline int der_seq(struct der *in, struct der *seq)
     return 0;
 }
 
+/* Upper-case hex of @len bytes at @p, in @a; NULL on allocation failure. */
+static inline const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
+{
+    char *s = arena_alloc(a, 2 * len + 1);
+    if (s)
+        hex_upper(p, len, s);
+    return s;
+}
+
 /* ---- lib/cert_oid.c ---- */
 
 static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)
@@ -117,15 +126,27 @@ static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t l
  */
 int oid_lookup(struct arena *a, const uint8_t *p, size_t len, const char **ret, const char **name);
 /* The dotted text of @oid ("invalid-oid" when unreadable); with @name, also its sm_oid_name(). */
-const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name);
-const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid);
+static inline const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid,
+                                          const char **name)
+{
+    const char *d = NULL;
+    if (name)
+        *name = NULL;
+    if (oid_lookup(a, oid->p, oid->len, &d, name) == SM_E_CERT)
+        d = arena_strdup(a, "invalid-oid");
+    return d;
+}
+
+static inline const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid)
+{
+    return oid_dotted_name(a, oid, NULL);
+}
+
 /* Critical extensions a Windows DC understands (CryptoAPI): anything else breaks the chain. */
 bool windows_knows_critical(const char *dotted);
 
 /* ---- lib/cert_mbedtls.c ---- */
 
-/* Upper-case hex of @len bytes at @p, in @a; NULL on allocation failure. */
-const char *hex_dup(struct arena *a, const uint8_t *p, size_t len);
 /* The Name TLV @der/@len into @out (strings in the arena). 0, SM_E_CERT, SM_E_TOO_MANY, -ENOMEM. */
 int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *out);
 /*

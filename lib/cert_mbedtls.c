@@ -36,14 +36,6 @@ struct view {
     mbedtls_x509_buf sig_oid;
 };
 
-const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
-{
-    char *s = arena_alloc(a, 2 * len + 1);
-    if (s)
-        hex_upper(p, len, s);
-    return s;
-}
-
 /* ---- names --------------------------------------------------------------------------- */
 
 /*

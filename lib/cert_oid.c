@@ -159,21 +159,6 @@ int oid_lookup(struct arena *a, const uint8_t *p, size_t len, const char **ret, 
     return 0;
 }
 
-const char *oid_dotted_name(struct arena *a, const mbedtls_x509_buf *oid, const char **name)
-{
-    const char *d = NULL;
-    if (name)
-        *name = NULL;
-    if (oid_lookup(a, oid->p, oid->len, &d, name) == SM_E_CERT)
-        d = arena_strdup(a, "invalid-oid");
-    return d;
-}
-
-const char *oid_dotted(struct arena *a, const mbedtls_x509_buf *oid)
-{
-    return oid_dotted_name(a, oid, NULL);
-}
-
 struct oid_name {
     const char *oid, *name;
 };
