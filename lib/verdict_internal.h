@@ -54,4 +54,96 @@ const char *ps_quote(struct arena *a, const char *s);
 /** Fill @v's remediation (texts allocated in @a). 0 or -ENOMEM. */
 int remediate(struct sm_verdict *v, struct arena *a);
 
+/* ---- the evaluation (lib/verdict.c, lib/resolve.c, lib/verdict_windows.c, verdict_samba.c) ----
+ */
+
+/* Kerberos errors (RFC 4120, RFC 4556) */
+#define KDC_ERR_C_PRINCIPAL_UNKNOWN      6
+#define KDC_ERR_CLIENT_REVOKED           18
+#define KRB_AP_ERR_BAD_INTEGRITY         31
+#define KRB_ERR_GENERIC                  60
+#define KDC_ERR_CLIENT_NOT_TRUSTED       62
+#define KDC_ERR_CERTIFICATE_MISMATCH     66
+#define KDC_ERR_INVALID_CERTIFICATE      71
+#define KDC_ERR_CLIENT_NAME_MISMATCH     75
+#define KDC_ERR_INCONSISTENT_KEY_PURPOSE 77
+
+/* How the certificate's first UPN SAN relates to the account. */
+enum upn_form {
+    UPN_NONE = 0, /* no UPN SAN */
+    UPN_EXPLICIT, /* equals userPrincipalName */
+    UPN_IMPLICIT, /* equals sAMAccountName@<the account's DNS domain> */
+    UPN_OTHER,    /* names something else */
+};
+
+struct verdict_impl {
+    struct sm_verdict pub;
+    struct arena *a;
+    struct sm_keycred *keycred[SM_MAX_KEYCREDS];
+    struct sm_verdict_keycred keycreds[SM_MAX_KEYCREDS];
+    struct sm_accounts *owned[SM_MAX_VERDICT_LOOKUPS];
+    size_t n_owned;
+    struct sm_certs *owned_certs; /* a published certificate, when the input had none */
+    struct sm_profile_outcome outcomes[SM_MAX_PROFILES];
+};
+
+struct ctx {
+    struct verdict_impl *v;
+    struct arena *a;
+    struct sm_dir *dir;
+    const struct sm_cert *cert;
+    time_t at;
+    struct sm_altsec *altsec[SM_MAX_ALTSEC]; /* the account's values, parsed, attribute order */
+    size_t n_altsec;
+    /* facts the same for every profile */
+    const char *upn;        /* the certificate's first UPN SAN, or NULL */
+    size_t n_upn;           /* UPN SANs in the certificate */
+    enum upn_form upn_form; /* for the resolved account */
+    const char *dns;        /* the certificate's first DNS SAN, or NULL */
+    bool dns_match;         /* first label + "$" = sAMAccountName, rest = the account's domain */
+    const char *acc_domain; /* the account's DNS domain (its DN's DC= parts), or NULL */
+    bool keytrust_windows;  /* an NGC key credential holds the certificate's public key */
+    bool keytrust_samba;    /* ... one Samba's KDC loads */
+    int samba_anchored;     /* the issuer is among Samba's pkinit_anchors: 1, 0, -1 not known */
+    enum ntauth_state ntauth;
+    bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */
+    int err;
+};
+
+enum sid_state { SID_NONE = 0, SID_MATCH, SID_MISMATCH, SID_MALFORMED };
+
+/* lib/verdict.c: the outcome's building blocks */
+const char *vx_who(const struct ctx *x, const struct sm_account *a);
+void vx_reason(struct ctx *x, struct sm_reason *list, size_t *n, const char *code, const char *fmt,
+               ...) SM_PRINTF(5, 6);
+#define OUT_REASON(x, o, code, ...)                                                                \
+    vx_reason((x), (o)->reasons, &(o)->n_reasons, (code), __VA_ARGS__)
+#define REQ_REASON(x, code, ...)                                                                   \
+    vx_reason((x), (x)->v->pub.reasons, &(x)->v->pub.n_reasons, (code), __VA_ARGS__)
+void vx_path(struct sm_profile_outcome *o, const char *method, enum sm_strength strength,
+             enum sm_path_result result, const char *detail);
+void vx_deny(struct sm_profile_outcome *o, int code);
+void vx_event(struct sm_profile_outcome *o, int id, const char *level, const char *text);
+enum sid_state vx_read_sid(struct ctx *x, const struct profile_eval *pe,
+                           struct sm_profile_outcome *o, const struct sm_sid_carrier **ret,
+                           const char **method);
+void vx_sid_mismatch_reason(struct ctx *x, struct sm_profile_outcome *o,
+                            const struct sm_sid_carrier *sid, bool samba);
+void vx_key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool samba);
+
+/* lib/resolve.c: the account, and the facts every profile shares */
+bool vx_budget(struct ctx *x);
+int vx_lookup(struct ctx *x, enum sm_lookup how, const char *name, const struct sm_accounts **ret,
+              struct sm_errinfo *e);
+const struct sm_account *vx_first(const struct sm_accounts *a);
+int vx_resolve_named(struct ctx *x, const char *named, struct sm_errinfo *e);
+int vx_resolve_from_cert(struct ctx *x, struct sm_errinfo *e);
+int vx_account_facts(struct ctx *x, struct sm_errinfo *e);
+int vx_key_trust(struct ctx *x);
+
+/* lib/verdict_windows.c, lib/verdict_samba.c: one profile's outcome */
+void vx_evaluate_windows(struct ctx *x, const struct profile_eval *pe,
+                         struct sm_profile_outcome *o);
+void vx_evaluate_samba(struct ctx *x, const struct profile_eval *pe, struct sm_profile_outcome *o);
+
 #endif
