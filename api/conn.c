@@ -4,7 +4,7 @@
  *
  * libmicrohttpd 0.9.75 only closes connections that stay idle (CONNECTION_TIMEOUT): a client
  * that sends one byte now and then keeps its connection, and so a share of the server, for
- * ever (shared notes 2.3). Here each connection carries a deadline:
+ * ever (measured with libmicrohttpd 0.9.75). Here each connection carries a deadline:
  *   - opened, or its previous response sent: now + idle timeout + request timeout (the next
  *     request line must come, and its request complete, within that);
  *   - request line received: at most now + request timeout.

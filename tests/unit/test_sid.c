@@ -333,7 +333,8 @@ static void test_equal(void **state)
 
 static void test_extension_spec_bytes(void **state)
 {
-    /* Spec 4: the DER for S-1-5-21-12494900-2147801102-4061876462-500. */
+    /* docs/mapping-rules.md 2.5 (MS-WCCE): the DER for S-1-5-21-12494900-2147801102-4061876462-500.
+     */
     static const char text[] = "S-1-5-21-12494900-2147801102-4061876462-500";
     static const uint8_t head[] = { 0x30, 0x3d, 0xa0, 0x3b, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
                                     0x01, 0x82, 0x37, 0x19, 0x02, 0x01, 0xa0, 0x2d, 0x04, 0x2b };

@@ -487,7 +487,7 @@ o=$OUT
 row root_ca.pem $o/root_ca.pem absent absent yes "root CA DC=com,DC=example,CN=Example Root CA, self-signed, 2020-01-01..2120-01-01"
 row issuing_ca.pem $o/issuing_ca.pem absent absent yes "issuing CA DC=com,DC=example,CN=Example Issuing CA, signs every leaf except ed25519, 2020-01-01..2110-01-01"
 row ca_cert.pem $o/ca_cert.pem absent absent yes "copy of issuing_ca.pem (basicConstraints critical CA:TRUE, pathlen:0)"
-row sid_ext.pem $o/sid_ext.pem "$V5" absent yes "SID extension (spec 4 layout) + UPN alice@example.com"
+row sid_ext.pem $o/sid_ext.pem "$V5" absent yes "SID extension (MS-WCCE layout) + UPN alice@example.com"
 row sid_ext.der $o/sid_ext.pem "$V5" absent yes "sid_ext.pem as DER"
 row sid_ext.b64 $o/sid_ext.pem "$V5" absent yes "sid_ext.der as base64 on one line (newline-terminated), no PEM armour; parses_in_mbedtls refers to the decoded DER (mbedtls_x509_crt_parse rejects the raw file)"
 row sid_uri.pem $o/sid_uri.pem absent "$V5" yes "SAN URI tag:microsoft.com,2022-09-14:sid:...-1105 + UPN, no SID extension"
