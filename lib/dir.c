@@ -488,8 +488,10 @@ static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
         c->tail = e;
 }
 
-/* 1 and @r filled on a hit, 0 on a miss, -ENOMEM. */
-static int cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct raw_entries *r)
+/* 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a miss;
+   -ENOMEM. */
+static int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *data,
+                         size_t *n)
 {
     const uint8_t *k = (const uint8_t *)key->p;
     uint64_t h = key_hash(c, k, key->len);
@@ -515,30 +517,32 @@ static int cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct raw_
         lru_push(c, e);
     }
     c->st.hits++;
-    sbuf_put(&r->buf, (const char *)e->bytes + e->key_len, e->data_len);
-    r->n = e->n;
-    rc = r->buf.oom ? -ENOMEM : 1;
+    sbuf_put(data, (const char *)e->bytes + e->key_len, e->data_len);
+    *n = e->n;
+    rc = data->oom ? -ENOMEM : 1;
 out:
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
 
-/* Store a copy of @r under @key. Failing to cache is not an error. */
-static void cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct raw_entries *r)
+/* Store a copy of the records in @data (@n entries) under @key. Failing to cache is not an
+   error. */
+static void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct sbuf *data,
+                          size_t n)
 {
-    unsigned ttl = r->n ? c->ttl_s : c->negative_ttl_s;
+    unsigned ttl = n ? c->ttl_s : c->negative_ttl_s;
     if (ttl == 0)
         return;
-    struct cache_entry *e = malloc(sizeof(*e) + key->len + r->buf.len);
+    struct cache_entry *e = malloc(sizeof(*e) + key->len + data->len);
     if (!e)
         return;
     e->hash = key_hash(c, (const uint8_t *)key->p, key->len);
-    e->n = r->n;
+    e->n = n;
     e->key_len = key->len;
-    e->data_len = r->buf.len;
+    e->data_len = data->len;
     memcpy(e->bytes, key->p, key->len);
-    if (r->buf.len)
-        memcpy(e->bytes + key->len, r->buf.p, r->buf.len);
+    if (data->len)
+        memcpy(e->bytes + key->len, data->p, data->len);
 
     pthread_mutex_lock(&c->lock);
     int64_t now = now_ns();
@@ -575,6 +579,12 @@ static void cache_drop_all(struct sm_dir_cache *c)
         memset(c->buckets, 0, c->n_buckets * sizeof(*c->buckets));
     c->head = c->tail = NULL;
     c->st.entries = 0;
+}
+
+/* Does @c (may be NULL) store anything? */
+static bool dir_cache_stores(const struct sm_dir_cache *c)
+{
+    return c && c->max_entries;
 }
 
 void sm_dir_cache_clear(struct sm_dir_cache *c)
@@ -659,7 +669,7 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
 {
     struct raw_entries r;
     struct sbuf key;
-    struct sm_dir_cache *c = d->cache && d->cache->max_entries ? d->cache : NULL;
+    struct sm_dir_cache *c = dir_cache_stores(d->cache) ? d->cache : NULL;
     int rc = 0;
 
     raw_init(&r);
@@ -670,7 +680,7 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
             rc = -ENOMEM;
             goto out;
         }
-        if ((rc = cache_get(c, &key, &r)) < 0)
+        if ((rc = dir_cache_get(c, &key, &r.buf, &r.n)) < 0)
             goto out;
     }
     if (rc == 0) {
@@ -683,7 +693,7 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
         if (rc < 0)
             goto out;
         if (c)
-            cache_put(c, &key, &r);
+            dir_cache_put(c, &key, &r.buf, r.n);
     }
     if ((rc = convert(&r, mode, ret)) < 0)
         errinfo_set(reterr, -1, "out of memory");
