@@ -1,18 +1,15 @@
 /*
  * lib/dir.c - the directory's public functions over a backend (lib/dir_internal.h): the raw
  * entries a backend collects, their conversion to struct sm_account, the account-name forms
- * of sm_dir_lookup(), and the lookup cache shared by the handles of several threads.
+ * of sm_dir_lookup(), and the queries through the lookup cache (lib/dir_cache.c).
  *
  * Raw entries are one flat byte buffer of records (attribute index or DN marker, length,
  * bytes). The cache stores a copy of that buffer, so a hit costs one memcpy and the
  * conversion, never a backend call, and an entry is one malloc of exactly its size.
  */
-#include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <strongmap/strongmap.h>
@@ -21,12 +18,10 @@
 
 /* ---- limits ----------------------------------------------------------------------------- */
 
-#define DIR_MAX_VALUE     (64 * 1024) /* bytes of one attribute value or DN; larger: dropped */
-#define DIR_MAX_CLASSES   32          /* objectClass values kept per entry */
-#define DIR_MAX_CA_CERTS  256         /* cACertificate values kept (the NTAuth store) */
-#define CACHE_MAX_BUCKETS (1u << 16)
-#define CACHE_MIN_BUCKETS 16u
-#define NS_PER_S          1000000000LL
+#define DIR_MAX_VALUE    (64 * 1024) /* bytes of one attribute value or DN; larger: dropped */
+#define DIR_MAX_CLASSES  32          /* objectClass values kept per entry */
+#define DIR_MAX_CA_CERTS 256         /* cACertificate values kept (the NTAuth store) */
+#define NS_PER_S         1000000000LL
 
 /* The attributes, in the order of DIR_ATTRS_INIT. */
 enum attr {
@@ -379,249 +374,6 @@ struct sm_accounts *sm_accounts_free(struct sm_accounts *acc)
     if (acc)
         arena_free(((struct result *)acc)->arena);
     return NULL;
-}
-
-/* ---- cache ------------------------------------------------------------------------------- */
-
-struct cache_entry {
-    struct cache_entry *chain;       /* hash bucket */
-    struct cache_entry *prev, *next; /* LRU list: head is the most recently used */
-    uint64_t hash;
-    int64_t expires; /* CLOCK_MONOTONIC, ns */
-    size_t n;        /* raw entries */
-    size_t key_len, data_len;
-    uint8_t bytes[]; /* key, then the raw entries' records */
-};
-
-struct sm_dir_cache {
-    pthread_mutex_t lock;
-    size_t max_entries;
-    unsigned ttl_s, negative_ttl_s;
-    uint64_t seed;
-    struct cache_entry **buckets;
-    size_t n_buckets; /* a power of two */
-    struct cache_entry *head, *tail;
-    struct sm_dir_cache_stats st;
-};
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-/* FNV-1a over a random seed and the key. Chains are short for honest keys and can never be
-   longer than max_entries. */
-static uint64_t key_hash(const struct sm_dir_cache *c, const uint8_t *p, size_t len)
-{
-    uint64_t h = 14695981039346656037ULL ^ c->seed;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
-struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsigned negative_ttl_s)
-{
-    struct sm_dir_cache *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->max_entries = max_entries;
-    c->ttl_s = ttl_s;
-    c->negative_ttl_s = negative_ttl_s;
-    if (getrandom(&c->seed, sizeof(c->seed), GRND_NONBLOCK) != (ssize_t)sizeof(c->seed))
-        c->seed = (uint64_t)now_ns() ^ (uint64_t)(uintptr_t)c;
-    if (max_entries) {
-        size_t nb = CACHE_MIN_BUCKETS;
-        while (nb < max_entries && nb < CACHE_MAX_BUCKETS)
-            nb *= 2;
-        if (!(c->buckets = calloc(nb, sizeof(*c->buckets)))) {
-            free(c);
-            return NULL;
-        }
-        c->n_buckets = nb;
-    }
-    if (pthread_mutex_init(&c->lock, NULL) != 0) {
-        free(c->buckets);
-        free(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Unlink @e from its bucket and the LRU list and free it. Called with the lock held. */
-static void cache_drop(struct sm_dir_cache *c, struct cache_entry *e)
-{
-    struct cache_entry **pp = &c->buckets[e->hash & (c->n_buckets - 1)];
-    while (*pp != e)
-        pp = &(*pp)->chain;
-    *pp = e->chain;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    c->st.entries--;
-    free(e);
-}
-
-static struct cache_entry *cache_find(struct sm_dir_cache *c, uint64_t h, const uint8_t *key,
-                                      size_t len)
-{
-    for (struct cache_entry *e = c->buckets[h & (c->n_buckets - 1)]; e; e = e->chain)
-        if (e->hash == h && e->key_len == len && memcmp(e->bytes, key, len) == 0)
-            return e;
-    return NULL;
-}
-
-static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
-}
-
-/* 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a miss;
-   -ENOMEM. */
-static int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *data,
-                         size_t *n)
-{
-    const uint8_t *k = (const uint8_t *)key->p;
-    uint64_t h = key_hash(c, k, key->len);
-    int rc = 0;
-
-    pthread_mutex_lock(&c->lock);
-    struct cache_entry *e = cache_find(c, h, k, key->len);
-    if (e && now_ns() >= e->expires) {
-        cache_drop(c, e);
-        c->st.expirations++;
-        e = NULL;
-    }
-    if (!e) {
-        c->st.misses++;
-        goto out;
-    }
-    if (e != c->head) { /* move to the front */
-        e->prev->next = e->next;
-        if (e->next)
-            e->next->prev = e->prev;
-        else
-            c->tail = e->prev;
-        lru_push(c, e);
-    }
-    c->st.hits++;
-    sbuf_put(data, (const char *)e->bytes + e->key_len, e->data_len);
-    *n = e->n;
-    rc = data->oom ? -ENOMEM : 1;
-out:
-    pthread_mutex_unlock(&c->lock);
-    return rc;
-}
-
-/* Store a copy of the records in @data (@n entries) under @key. Failing to cache is not an
-   error. */
-static void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct sbuf *data,
-                          size_t n)
-{
-    unsigned ttl = n ? c->ttl_s : c->negative_ttl_s;
-    if (ttl == 0)
-        return;
-    struct cache_entry *e = malloc(sizeof(*e) + key->len + data->len);
-    if (!e)
-        return;
-    e->hash = key_hash(c, (const uint8_t *)key->p, key->len);
-    e->n = n;
-    e->key_len = key->len;
-    e->data_len = data->len;
-    memcpy(e->bytes, key->p, key->len);
-    if (data->len)
-        memcpy(e->bytes + key->len, data->p, data->len);
-
-    pthread_mutex_lock(&c->lock);
-    int64_t now = now_ns();
-    e->expires = now + (int64_t)ttl * NS_PER_S;
-    struct cache_entry *old = cache_find(c, e->hash, e->bytes, e->key_len);
-    if (old) /* another thread stored the same query meanwhile */
-        cache_drop(c, old);
-    while (c->st.entries >= c->max_entries && c->tail) {
-        /* the LRU list ends at its tail, so cache_drop() moves c->tail back to the previous
-           entry and the loop never reads the entry it freed */
-        assert(!c->tail->next);
-        if (now >= c->tail->expires)
-            c->st.expirations++;
-        else
-            c->st.evictions++;
-        cache_drop(c, c->tail);
-    }
-    e->chain = c->buckets[e->hash & (c->n_buckets - 1)];
-    c->buckets[e->hash & (c->n_buckets - 1)] = e;
-    lru_push(c, e);
-    c->st.entries++;
-    c->st.insertions++;
-    pthread_mutex_unlock(&c->lock);
-}
-
-/* Called with the lock held. */
-static void cache_drop_all(struct sm_dir_cache *c)
-{
-    for (struct cache_entry *e = c->head, *next; e; e = next) {
-        next = e->next;
-        free(e);
-    }
-    if (c->buckets)
-        memset(c->buckets, 0, c->n_buckets * sizeof(*c->buckets));
-    c->head = c->tail = NULL;
-    c->st.entries = 0;
-}
-
-/* Does @c (may be NULL) store anything? */
-static bool dir_cache_stores(const struct sm_dir_cache *c)
-{
-    return c && c->max_entries;
-}
-
-void sm_dir_cache_clear(struct sm_dir_cache *c)
-{
-    if (!c)
-        return;
-    pthread_mutex_lock(&c->lock);
-    cache_drop_all(c);
-    pthread_mutex_unlock(&c->lock);
-}
-
-struct sm_dir_cache *sm_dir_cache_free(struct sm_dir_cache *c)
-{
-    if (!c)
-        return NULL;
-    cache_drop_all(c);
-    pthread_mutex_destroy(&c->lock);
-    free(c->buckets);
-    free(c);
-    return NULL;
-}
-
-void sm_dir_cache_stats(struct sm_dir_cache *c, struct sm_dir_cache_stats *out)
-{
-    if (!c) {
-        memset(out, 0, sizeof(*out));
-        return;
-    }
-    pthread_mutex_lock(&c->lock);
-    *out = c->st;
-    pthread_mutex_unlock(&c->lock);
-}
-
-void sm_dir_set_cache(struct sm_dir *d, struct sm_dir_cache *c)
-{
-    if (d)
-        d->cache = c;
 }
 
 /* ---- queries ------------------------------------------------------------------------------ */

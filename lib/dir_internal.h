@@ -1,7 +1,8 @@
 /*
  * lib/dir_internal.h - the contract between lib/dir.c (the public sm_dir_* functions, result
- * objects, the lookup cache) and the backends: lib/dir_ldap.c (the only file that includes
- * <ldap.h>) and lib/dir_ldif.c (libldap's ldif.h parser).
+ * objects) and the backends: lib/dir_ldap.c (the only file that includes <ldap.h>) and
+ * lib/dir_ldif.c (libldap's ldif.h parser); and what lib/dir.c asks of the lookup cache
+ * (lib/dir_cache.c).
  *
  * A backend answers two questions, both about raw attribute values:
  *   - which entries have @attr equal to one of @values (equality under the attribute's
@@ -58,6 +59,20 @@ struct ntauth_memo;
 
 /* Free @d's NTAuth memo (lib/ntauth.c); sm_dir_close() calls it before the backend's free. */
 void dir_ntauth_memo_free(struct sm_dir *d);
+
+/*
+ * The lookup cache (lib/dir_cache.c), keyed by the bytes lib/dir.c builds for a query. Each
+ * takes the cache's lock.
+ */
+/** Does @c (may be NULL) store anything? A cache of 0 entries does not. */
+bool dir_cache_stores(const struct sm_dir_cache *c);
+/** 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a
+    miss; -ENOMEM. */
+int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *data, size_t *n);
+/** Store a copy of the records in @data (@n entries) under @key, with the TTL for answers with
+    entries or without. Failing to cache is not an error. */
+void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct sbuf *data,
+                   size_t n);
 
 /* Every backend's struct starts with this (zeroed by the backend). */
 struct sm_dir {
