@@ -1,0 +1,41 @@
+/*
+ * lib/json_internal.h - what the files of the engine's JSON documents share: lib/json.c (the
+ * shared pieces, the altSecurityIdentities and SID documents), lib/json_cert.c (certificates)
+ * and lib/json_verdict.c (verdicts, account status). Not sm_-prefixed: libstrongmap keeps
+ * these local.
+ */
+#ifndef SM_LIB_JSON_INTERNAL_H
+#define SM_LIB_JSON_INTERNAL_H
+
+#include <string.h>
+
+#include <strongmap/json.h>
+
+#include "jsonw.h"
+
+/* Every document: start() sets @w up for @flags (SM_JSON_PRETTY); finish() hands the text over
+   in *@ret_json (0) or returns -ENOMEM. */
+static inline void start(struct jsonw *w, unsigned flags)
+{
+    jsonw_init(w, flags & SM_JSON_PRETTY ? JSONW_PRETTY : 0);
+}
+
+static inline int finish(struct jsonw *w, char **ret_json)
+{
+    return jsonw_finish(w, ret_json, NULL);
+}
+
+/* A key that is not a literal (jsonw_key() takes literals). */
+static inline void dyn_key(struct jsonw *w, const char *key)
+{
+    jsonw_keyn(w, key, strlen(key));
+}
+
+/* An array of the @n strings in @v. */
+void str_array(struct jsonw *w, const char *const *v, size_t n);
+/* "findings": [...], with a closing "findings_truncated" item when some were left out. */
+void findings_json(struct jsonw *w, const struct sm_findings *f);
+/* One altSecurityIdentities value as an object; matched against @cert when not NULL. */
+void altsec_json(struct jsonw *w, const struct sm_altsec *v, const struct sm_cert *cert);
+
+#endif
