@@ -337,6 +337,40 @@ static bool watchdog_stop(struct watchdog *w, pthread_t thread)
     return w->fired; /* the thread has ended: no lock needed */
 }
 
+/*
+ * Set up @l's watchdog and the connect callback that arms it (it must live as long as any LDAP*
+ * of the handle). 0 or -ENOMEM; nothing to undo on failure.
+ */
+static int watchdog_init(struct ldap_dir *l)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    l->wd.fd = -1;
+    if (pthread_condattr_init(&ca) != 0)
+        return -ENOMEM;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&l->wd.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return -ENOMEM;
+    if (pthread_mutex_init(&l->wd.mu, NULL) != 0) {
+        pthread_cond_destroy(&l->wd.cv);
+        return -ENOMEM;
+    }
+    l->conncb.lc_add = conn_add;
+    l->conncb.lc_del = conn_del;
+    l->conncb.lc_arg = &l->wd;
+    return 0;
+}
+
+/* Undo watchdog_init(); no connection attempt may be running. */
+static void watchdog_destroy(struct watchdog *w)
+{
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
 /* ---- connecting ---- */
 
 /* Never prompt: every SASL question gets its default or an empty answer. */
@@ -960,8 +994,7 @@ static void ldap_free(struct sm_dir *d)
     free(l->ca_file);
     free(l->hdr.base);
     free(l->hdr.ntauth_dn);
-    pthread_cond_destroy(&l->wd.cv);
-    pthread_mutex_destroy(&l->wd.mu);
+    watchdog_destroy(&l->wd);
     free(l);
 }
 
@@ -1051,27 +1084,10 @@ int sm_dir_open_ldap(const struct sm_ldap_config *cfg, struct sm_dir **ret,
     if (!l)
         return -ENOMEM;
     l->hdr.ops = &ldap_ops;
-    l->wd.fd = -1;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0) {
+    if (watchdog_init(l) < 0) {
         free(l);
         return -ENOMEM;
     }
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    rc = pthread_cond_init(&l->wd.cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0) {
-        free(l);
-        return -ENOMEM;
-    }
-    if (pthread_mutex_init(&l->wd.mu, NULL) != 0) {
-        pthread_cond_destroy(&l->wd.cv);
-        free(l);
-        return -ENOMEM;
-    }
-    l->conncb.lc_add = conn_add;
-    l->conncb.lc_del = conn_del;
-    l->conncb.lc_arg = &l->wd;
 
     l->uris = calloc(cfg->n_uris, sizeof(*l->uris));
     if (!l->uris)
