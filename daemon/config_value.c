@@ -1,0 +1,380 @@
+/*
+ * daemon/config_value.c - a directive's value from text: each type's syntax and bounds (numbers
+ * with their units, booleans, tokens, scopes, levels, profiles, addresses, URIs, paths), the
+ * reason of a refusal without its place. The defaults, the command line and the file all set
+ * values through set_value() (config_internal.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "config_internal.h"
+#include "listen.h"
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int reason(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reason(char *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, REASON_MAX, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message. */
+const char *clean(const char *s, size_t max, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; s[i] && i < max && o + 4 < size; i++)
+        buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (strlen(s) > max && o + 4 < size) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no blank. 0, -EINVAL or -ERANGE. */
+static int parse_ull(const char *s, const char **end, unsigned long long *ret)
+{
+    unsigned long long v = 0;
+
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    if (end)
+        *end = s;
+    else if (*s)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+/* A number as the type writes it: "256K", "3s", "500ms", "12". */
+void fmt_num(enum type t, unsigned long long v, char *buf, size_t size)
+{
+    if (t == T_SIZE && v && v % (1024 * 1024) == 0)
+        snprintf(buf, size, "%lluM", v / (1024 * 1024));
+    else if (t == T_SIZE && v && v % 1024 == 0)
+        snprintf(buf, size, "%lluK", v / 1024);
+    else if (t == T_MS && v % 1000 == 0)
+        snprintf(buf, size, "%llus", v / 1000);
+    else if (t == T_MS)
+        snprintf(buf, size, "%llums", v);
+    else
+        snprintf(buf, size, "%llu", v);
+}
+
+static int check_bounds(const struct directive *d, unsigned long long v, const char *text,
+                        char *err)
+{
+    char lim[32], val[64];
+
+    if (v >= d->min && v <= d->max)
+        return 0;
+    clean(text, 32, val, sizeof(val));
+    fmt_num(d->type, v < d->min ? d->min : d->max, lim, sizeof(lim));
+    return reason(err, "%s is %s the %s %s", val, v < d->min ? "below" : "above",
+                  v < d->min ? "minimum" : "maximum", lim);
+}
+
+/* A number of the directive's type (T_UINT, T_ULL, T_SIZE, T_MS, T_OPTNUM), bounds checked. */
+static int parse_number(const struct directive *d, const char *v, unsigned long long *ret,
+                        char *err)
+{
+    unsigned long long n, mult = 1;
+    const char *end;
+    char val[64];
+    int r;
+
+    clean(v, 32, val, sizeof(val));
+    r = parse_ull(v, &end, &n);
+    if (r == -ERANGE)
+        return reason(err, "%s is above the maximum", val);
+    if (r < 0)
+        return reason(err, "\"%s\" is not a number", val);
+    if (d->type == T_SIZE && *end) {
+        if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 || strcmp(end, "KiB") == 0)
+            mult = 1024;
+        else if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0 || strcmp(end, "MiB") == 0)
+            mult = 1024 * 1024;
+        else
+            return reason(err, "\"%s\" is not a size (bytes, or with a K or M suffix)", val);
+    } else if (d->type == T_MS) {
+        if (*end == '\0' || strcmp(end, "s") == 0)
+            mult = 1000;
+        else if (strcmp(end, "ms") == 0)
+            mult = 1;
+        else
+            return reason(err, "\"%s\" is not a time (seconds, or with an s or ms suffix)", val);
+    } else if (*end) {
+        return reason(err, "\"%s\" is not a number", val);
+    }
+    if (n > ULLONG_MAX / mult)
+        return reason(err, "%s is above the maximum", val);
+    n *= mult;
+    if ((r = check_bounds(d, n, v, err)) < 0)
+        return r;
+    *ret = n;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *ret, char *err)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+    char val[64];
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *ret = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *ret = false;
+            return 0;
+        }
+    }
+    return reason(err, "\"%s\" is not yes or no", clean(v, 32, val, sizeof(val)));
+}
+
+static int pick(const char *v, const char *const *names, size_t n, const char *what, size_t *ret,
+                char *err)
+{
+    char val[64], list[128] = "";
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *ret = i;
+            return 0;
+        }
+    for (size_t i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+        strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+    }
+    return reason(err, "unknown %s \"%s\" (%s)", what, clean(v, 32, val, sizeof(val)), list);
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* "NAME:SHA256HEX:SCOPE[,SCOPE...]" */
+static int parse_token(const char *v, struct api_token *t, char *err)
+{
+    const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    size_t name_len;
+
+    if (!c2)
+        return reason(err, "expected NAME:SHA256:SCOPES, e.g. ops:<64 hex digits>:check,account");
+    memset(t, 0, sizeof(*t));
+    name_len = (size_t)(c1 - v);
+    if (name_len == 0 || name_len >= API_TOKEN_NAME_MAX)
+        return reason(err, "the name must be 1 to %d characters", API_TOKEN_NAME_MAX - 1);
+    for (size_t i = 0; i < name_len; i++)
+        if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
+            return reason(err, "the name may hold letters, digits, '.', '_' and '-' only");
+    memcpy(t->name, v, name_len);
+    if (c2 - c1 - 1 != 64)
+        return reason(err, "the hash must be 64 hexadecimal digits: the SHA-256 of the secret "
+                           "(printf %%s SECRET | sha256sum)");
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval(c1[1 + 2 * i]), lo = hexval(c1[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return reason(err, "the hash must be 64 hexadecimal digits");
+        t->sha256[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (api_scopes_parse(c2 + 1, &t->scopes) < 0 || t->scopes == API_SCOPE_NONE)
+        return reason(err, "expected scopes after the hash: check, account, admin, metrics, "
+                           "comma-separated");
+    return 0;
+}
+
+/* ---- setting one value -------------------------------------------------------------------- */
+
+void clear(struct cfg *c, const struct directive *d)
+{
+    if (d->type == T_LISTEN || d->type == T_URI) {
+        char **v = field(c, d);
+        for (size_t i = 0; i < *count_of(c, d); i++)
+            free(v[i]);
+    }
+    if (d->i.repeatable)
+        *count_of(c, d) = 0;
+    else if (d->type == T_STR || d->type == T_PATH || d->type == T_SASL) {
+        char **s = field(c, d);
+        free(*s);
+        *s = NULL;
+    }
+}
+
+/* A copy of @v, joined to @base when it is a relative path. NULL: out of memory. */
+static char *copy_value(const struct directive *d, const char *v, const char *base)
+{
+    char *s;
+
+    if (d->type != T_PATH || v[0] == '/' || !base)
+        return strdup(v);
+    s = malloc(strlen(base) + strlen(v) + 2);
+    if (s)
+        sprintf(s, "%s/%s", base, v);
+    return s;
+}
+
+/*
+ * Set @d to @v (text). @base: directory for relative paths, or NULL. A reason without place
+ * goes into @err (REASON_MAX bytes).
+ */
+int set_value(struct cfg *c, const struct directive *d, const char *v, const char *base, char *err)
+{
+    unsigned long long n = 0;
+    size_t k = 0, idx = 0;
+    char val[64];
+    int r;
+
+    if (!*v)
+        return reason(err, "empty value");
+    if (has_control(v))
+        return reason(err, "the value holds control characters");
+    if (d->i.repeatable) {
+        idx = *count_of(c, d);
+        if (idx >= d->max_n)
+            return reason(err, "given more than %zu times", d->max_n);
+    }
+    switch (d->type) {
+    case T_UINT:
+    case T_ULL:
+    case T_SIZE:
+    case T_MS:
+    case T_OPTNUM:
+        if ((r = parse_number(d, v, &n, err)) < 0)
+            return r;
+        if (d->type == T_ULL || d->type == T_SIZE)
+            *(unsigned long long *)field(c, d) = n;
+        else if (d->type == T_OPTNUM)
+            *(long long *)field(c, d) = (long long)n;
+        else
+            *(unsigned *)field(c, d) = (unsigned)n;
+        return 0;
+    case T_DOUBLE: {
+        char *end;
+        double x;
+
+        errno = 0;
+        x = strtod(v, &end);
+        if (*v < '0' || *v > '9' || *end || errno || !isfinite(x))
+            return reason(err, "\"%s\" is not a number", clean(v, 32, val, sizeof(val)));
+        if (x < (double)d->min || x > (double)d->max)
+            return reason(err, "%s is %s the %s %llu", clean(v, 32, val, sizeof(val)),
+                          x < (double)d->min ? "below" : "above",
+                          x < (double)d->min ? "minimum" : "maximum",
+                          x < (double)d->min ? d->min : d->max);
+        *(double *)field(c, d) = x;
+        return 0;
+    }
+    case T_BOOL: return parse_bool(v, field(c, d), err);
+    case T_SCOPE:
+        if (api_scopes_parse(v, field(c, d)) < 0)
+            return reason(err,
+                          "\"%s\" is not none, or a comma-separated list of check, "
+                          "account, admin, metrics",
+                          clean(v, 32, val, sizeof(val)));
+        return 0;
+    case T_LEVEL:
+        if ((r = pick(v, level_names, 4, "level", &k, err)) < 0)
+            return r;
+        *(int *)field(c, d) = level_prios[k];
+        return 0;
+    case T_PROFILE: {
+        struct sm_profile *p = (struct sm_profile *)field(c, d) + idx;
+
+        struct sm_errinfo e = { .offset = -1 };
+
+        if (sm_profile_parse(v, p, &e) < 0)
+            return reason(err, "%s", e.text);
+        break;
+    }
+    case T_TOKEN: {
+        struct api_token *t = field(c, d), tok;
+
+        if ((r = parse_token(v, &tok, err)) < 0)
+            return r;
+        for (size_t i = 0; i < idx; i++) {
+            if (strcmp(t[i].name, tok.name) == 0)
+                return reason(err, "the name %s is given twice", tok.name);
+            if (memcmp(t[i].sha256, tok.sha256, sizeof(tok.sha256)) == 0)
+                return reason(err, "%s and %s have the same hash", t[i].name, tok.name);
+        }
+        t[idx] = tok;
+        break;
+    }
+    case T_LISTEN:
+    case T_URI:
+    case T_STR:
+    case T_PATH:
+    case T_SASL: {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char *s;
+
+        if (d->type == T_LISTEN && listen_parse(v, &ss, &len) < 0)
+            return reason(err, "\"%s\" is not IPV4:PORT or [IPV6]:PORT (numeric, port 0..65535)",
+                          clean(v, 64, val, sizeof(val)));
+        if (d->type == T_URI && (strchr(v, ' ') || (strncasecmp(v, "ldap://", 7) != 0 &&
+                                                    strncasecmp(v, "ldaps://", 8) != 0)))
+            return reason(err, "\"%s\" is not an ldap:// or ldaps:// URI",
+                          clean(v, 64, val, sizeof(val)));
+        if (d->type == T_SASL && strcasecmp(v, "GSSAPI") != 0)
+            return reason(err, "only GSSAPI is supported");
+        if ((d->type == T_STR || d->type == T_PATH) && strlen(v) > d->max)
+            return reason(err, "longer than %llu bytes", d->max);
+        s = copy_value(d, d->type == T_SASL ? "GSSAPI" : v, base);
+        if (!s)
+            return reason(err, "out of memory");
+        if (d->i.repeatable) {
+            ((char **)field(c, d))[idx] = s;
+        } else {
+            char **slot = field(c, d);
+            free(*slot);
+            *slot = s;
+        }
+        break;
+    }
+    }
+    if (d->i.repeatable)
+        (*count_of(c, d))++;
+    return 0;
+}
