@@ -40,7 +40,7 @@
  * The directives. Bounds and defaults here are the documented ones (strongmapd.conf(5),
  * examples/strongmapd.conf); tests/system checks that both documents name every key.
  */
-const struct directive table[CFG__COUNT] = {
+const struct directive directives[CFG__COUNT] = {
     LIST(CFG_LISTEN, "server", "listen", "listen", "ADDR:PORT", T_LISTEN, F_RESTART,
          "127.0.0.1:8080", listen, n_listen, CFG_MAX_LISTEN,
          "address to listen on, 127.0.0.1:8080 or [::1]:8080; repeatable"),
@@ -180,29 +180,7 @@ const int level_prios[] = { LOG_PRIO_ERR, LOG_PRIO_WARNING, LOG_PRIO_INFO, LOG_P
 
 const struct cfg_directive_info *cfg_directive(enum cfg_id id)
 {
-    return &table[id].i;
-}
-
-/* ---- small helpers ------------------------------------------------------------------------ */
-
-void *field(struct cfg *c, const struct directive *d)
-{
-    return (char *)c + d->off;
-}
-
-const void *cfield(const struct cfg *c, const struct directive *d)
-{
-    return (const char *)c + d->off;
-}
-
-size_t *count_of(struct cfg *c, const struct directive *d)
-{
-    return (size_t *)(void *)((char *)c + d->count_off);
-}
-
-size_t ccount_of(const struct cfg *c, const struct directive *d)
-{
-    return *(const size_t *)(const void *)((const char *)c + d->count_off);
+    return &directives[id].i;
 }
 
 /* ---- construction ------------------------------------------------------------------------- */
@@ -216,7 +194,7 @@ struct cfg *cfg_new(void)
         return NULL;
     c->mode = c->backdating = -1;
     for (size_t i = 0; i < CFG__COUNT; i++) {
-        if (table[i].def && set_value(c, &table[i], table[i].def, NULL, err) < 0)
+        if (directives[i].def && set_value(c, &directives[i], directives[i].def, NULL, err) < 0)
             return cfg_free(c); /* a bad default: only out of memory can get here */
     }
     return c;
@@ -227,18 +205,18 @@ struct cfg *cfg_free(struct cfg *c)
     if (!c)
         return NULL;
     for (size_t i = 0; i < CFG__COUNT; i++)
-        clear(c, &table[i]);
+        clear_value(c, &directives[i]);
     explicit_bzero(c->tokens, sizeof(c->tokens));
     free(c->path);
     free(c);
     return NULL;
 }
 
-const struct directive *find(const char *section, const char *key)
+const struct directive *find_directive(const char *section, const char *key)
 {
     for (size_t i = 0; i < CFG__COUNT; i++)
-        if (strcmp(table[i].i.section, section) == 0 && strcmp(table[i].i.key, key) == 0)
-            return &table[i];
+        if (strcmp(directives[i].i.section, section) == 0 && strcmp(directives[i].i.key, key) == 0)
+            return &directives[i];
     return NULL;
 }
 
@@ -246,7 +224,7 @@ const struct directive *find(const char *section, const char *key)
 
 int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct cfg_error *e)
 {
-    const struct directive *d = &table[id];
+    const struct directive *d = &directives[id];
     char why[REASON_MAX];
 
     e->origin = CFG_ORIGIN_CMDLINE;
@@ -262,7 +240,7 @@ int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, st
         return -EINVAL;
     }
     if (d->i.repeatable && !c->cmdline_set[id])
-        clear(c, d); /* flags replace the file's values */
+        clear_value(c, d); /* flags replace the file's values */
     if (set_value(c, d, value, NULL, why) < 0) {
         snprintf(e->text, sizeof(e->text), "%s: %s", as, why);
         return -EINVAL;
@@ -290,26 +268,26 @@ int cfg_set_option(struct cfg *c, const char *assignment, struct cfg_error *e)
     section[sl] = '\0';
     memcpy(key, dot + 1, kl);
     key[kl] = '\0';
-    d = find(section, key);
+    d = find_directive(section, key);
     if (!d) {
         snprintf(e->text, sizeof(e->text), "-o %s: no such directive",
-                 clean(assignment, 64, a, sizeof(a)));
+                 printable(assignment, 64, a, sizeof(a)));
         return -EINVAL;
     }
     snprintf(as, sizeof(as), "-o %s.%s", section, key);
-    return cfg_set(c, (enum cfg_id)(d - table), eq ? eq + 1 : NULL, as, e);
+    return cfg_set(c, (enum cfg_id)(d - directives), eq ? eq + 1 : NULL, as, e);
 
 out_bad:
     snprintf(e->text, sizeof(e->text), "-o %s: expected SECTION.KEY=VALUE",
-             clean(assignment, 64, a, sizeof(a)));
+             printable(assignment, 64, a, sizeof(a)));
     return -EINVAL;
 }
 
 /* ---- cross-checks ------------------------------------------------------------------------- */
 
-bool is_set(const struct cfg *c, enum cfg_id id)
+bool has_value(const struct cfg *c, enum cfg_id id)
 {
-    const struct directive *d = &table[id];
+    const struct directive *d = &directives[id];
     const void *f = cfield(c, d);
 
     if (d->i.repeatable)
@@ -329,21 +307,21 @@ static const char *name_of(const struct cfg *c, enum cfg_id id, bool cmdline, ch
                            size_t size)
 {
     if (c->origin[id] == CFG_ORIGIN_CMDLINE || (cmdline && c->origin[id] == CFG_ORIGIN_DEFAULT)) {
-        snprintf(buf, size, "--%s", table[id].i.flag);
+        snprintf(buf, size, "--%s", directives[id].i.flag);
         return buf;
     }
-    return table[id].i.key;
+    return directives[id].i.key;
 }
 
 char *cfg_where(const struct cfg *c, enum cfg_id id, char *buf, size_t size)
 {
     if (c->origin[id] > 0)
         snprintf(buf, size, "%s:%d: %s", c->path ? c->path : "config", c->origin[id],
-                 table[id].i.key);
+                 directives[id].i.key);
     else if (c->origin[id] == CFG_ORIGIN_CMDLINE)
-        snprintf(buf, size, "--%s", table[id].i.flag);
+        snprintf(buf, size, "--%s", directives[id].i.flag);
     else
-        snprintf(buf, size, "%s", table[id].i.key);
+        snprintf(buf, size, "%s", directives[id].i.key);
     return buf;
 }
 
@@ -372,7 +350,7 @@ static int check_directory(const struct cfg *c, struct cfg_error *e)
     if (c->ldif && c->n_ldap_uri)
         return conflict(c, CFG_LDAP_URI, "and", CFG_LDIF, "exclude each other", e);
     for (size_t i = 0; i < sizeof(ldap_only) / sizeof(ldap_only[0]); i++)
-        if (!c->n_ldap_uri && is_set(c, ldap_only[i]))
+        if (!c->n_ldap_uri && has_value(c, ldap_only[i]))
             return conflict(c, ldap_only[i], "needs", CFG_LDAP_URI, NULL, e);
     if (c->n_ldap_uri && !c->ldap_base)
         return conflict(c, CFG_LDAP_URI, "needs", CFG_LDAP_BASE, "(the domain's DN)", e);

@@ -27,7 +27,7 @@
 static bool known_section(const char *section)
 {
     for (size_t i = 0; i < CFG__COUNT; i++)
-        if (strcmp(table[i].i.section, section) == 0)
+        if (strcmp(directives[i].i.section, section) == 0)
             return true;
     return false;
 }
@@ -51,7 +51,7 @@ static void parse_error(struct parse *ps, const char *key, const char *why)
     ps->err_line = ps->lineno;
     if (key)
         snprintf(ps->err, sizeof(ps->err), "%s:%d: %s: %s", ps->name, ps->lineno,
-                 clean(key, 64, k, sizeof(k)), why);
+                 printable(key, 64, k, sizeof(k)), why);
     else
         snprintf(ps->err, sizeof(ps->err), "%s:%d: %s", ps->name, ps->lineno, why);
 }
@@ -102,25 +102,26 @@ static int on_value(void *user, const char *section, const char *key, const char
         parse_error(ps, key, "outside a section ([server], [tls], ...)");
         return 0;
     }
-    d = find(section, key);
+    d = find_directive(section, key);
     if (!d) {
         if (known_section(section))
             snprintf(why, sizeof(why), "unknown key in [%s]", section);
         else
-            snprintf(why, sizeof(why), "unknown section [%s]", clean(section, 48, s, sizeof(s)));
+            snprintf(why, sizeof(why), "unknown section [%s]",
+                     printable(section, 48, s, sizeof(s)));
         parse_error(ps, key, why);
         return 0;
     }
-    id = (size_t)(d - table);
+    id = (size_t)(d - directives);
     if (c->origin[id] > 0 && !d->i.repeatable) {
         snprintf(why, sizeof(why), "given twice (first on line %d)", c->origin[id]);
         parse_error(ps, key, why);
         return 0;
     }
     if (d->i.repeatable && c->origin[id] <= 0)
-        clear(c, d); /* the file's values replace the default */
+        clear_value(c, d); /* the file's values replace the default */
     if (set_value(c, d, value, ps->base, why) < 0) {
-        parse_error(ps, clean(key, 48, k, sizeof(k)), why);
+        parse_error(ps, printable(key, 48, k, sizeof(k)), why);
         return 0;
     }
     if (c->origin[id] <= 0)

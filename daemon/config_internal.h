@@ -52,37 +52,55 @@ struct directive {
 #define F_LIMIT   8u  /* a number whose larger value is looser (cfg_looser()) */
 #define F_NOLIMIT 16u /* with F_LIMIT: 0 means no limit at all, the loosest */
 
+/* Where @d's value lies in @c (a repeatable directive: its array), and its count. */
+static inline void *field(struct cfg *c, const struct directive *d)
+{
+    return (char *)c + d->off;
+}
+
+static inline const void *cfield(const struct cfg *c, const struct directive *d)
+{
+    return (const char *)c + d->off;
+}
+
+static inline size_t *count_of(struct cfg *c, const struct directive *d)
+{
+    return (size_t *)(void *)((char *)c + d->count_off);
+}
+
+static inline size_t ccount_of(const struct cfg *c, const struct directive *d)
+{
+    return *(const size_t *)(const void *)((const char *)c + d->count_off);
+}
+
 /* ---- config.c ---- */
 
 /* The directives, indexed by enum cfg_id. */
-extern const struct directive table[CFG__COUNT];
+extern const struct directive directives[CFG__COUNT];
 
 /* [log] level: the names and their syslog priorities, in the same order (4 of each). */
 extern const char *const level_names[];
 extern const int level_prios[];
 
-/* Where @d's value lies in @c (a repeatable directive: its array), and its count. */
-void *field(struct cfg *c, const struct directive *d);
-const void *cfield(const struct cfg *c, const struct directive *d);
-size_t *count_of(struct cfg *c, const struct directive *d);
-size_t ccount_of(const struct cfg *c, const struct directive *d);
-
 /* The directive [@section] @key, or NULL. */
-const struct directive *find(const char *section, const char *key);
+const struct directive *find_directive(const char *section, const char *key);
 
-/* Does @c give directive @id a value (a string, a true boolean, a count, a number >= 0)? */
-bool is_set(const struct cfg *c, enum cfg_id id);
+/*
+ * Does @c give directive @id a value: a string, at least one value of a repeatable directive, a
+ * boolean that is yes, mode or backdating (>= 0)? Every other number always has one.
+ */
+bool has_value(const struct cfg *c, enum cfg_id id);
 
 /* ---- config_value.c ---- */
 
 /* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message. */
-const char *clean(const char *s, size_t max, char *buf, size_t size);
+const char *printable(const char *s, size_t max, char *buf, size_t size);
 
 /* A number as the type writes it: "256K", "3s", "500ms", "12". */
 void fmt_num(enum type t, unsigned long long v, char *buf, size_t size);
 
 /* Unset @d in @c: its strings freed, a repeatable directive's count 0. */
-void clear(struct cfg *c, const struct directive *d);
+void clear_value(struct cfg *c, const struct directive *d);
 
 /*
  * Set @d to @v (text). @base: directory for relative paths, or NULL. A reason without place

@@ -21,7 +21,7 @@ static bool same_str(const char *a, const char *b)
 
 bool cfg_same(const struct cfg *a, const struct cfg *b, enum cfg_id id)
 {
-    const struct directive *d = &table[id];
+    const struct directive *d = &directives[id];
     const void *fa = cfield(a, d), *fb = cfield(b, d);
     size_t n;
 
@@ -136,7 +136,7 @@ void cfg_dump(const struct cfg *c, FILE *f)
             c->path ? c->path : "built-in defaults");
     fprintf(f, "# token hashes are masked (***); unset directives are commented out\n");
     for (size_t i = 0; i < CFG__COUNT; i++) {
-        const struct directive *d = &table[i];
+        const struct directive *d = &directives[i];
         size_t n = d->i.repeatable ? ccount_of(c, d) : 1;
         bool any = false;
 
@@ -192,7 +192,7 @@ static size_t plain_ldap(const struct cfg *c)
 
 bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
 {
-    const struct directive *d = &table[id];
+    const struct directive *d = &directives[id];
 
     if (cfg_same(prev, next, id))
         return false;
@@ -221,7 +221,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_TLS_CERT:
     case CFG_TLS_CLIENT_CA:
     case CFG_LDAP_CA_FILE:
-    case CFG_DECISION_LOG: return is_set(prev, id) && !is_set(next, id);
+    case CFG_DECISION_LOG: return has_value(prev, id) && !has_value(next, id);
     case CFG_TLS_CLIENT_REQUIRED: return prev->tls_client_required && !next->tls_client_required;
     case CFG_LDAP_STARTTLS: return prev->ldap_starttls && !next->ldap_starttls;
     case CFG_LDAP_URI: return plain_ldap(next) > plain_ldap(prev);
@@ -232,7 +232,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
 
 char *cfg_value(const struct cfg *c, enum cfg_id id, char *buf, size_t size)
 {
-    const struct directive *d = &table[id];
+    const struct directive *d = &directives[id];
     size_t n = d->i.repeatable ? ccount_of(c, d) : 1, len = 0;
     char one[CFG_VALUE_MAX + 256];
 

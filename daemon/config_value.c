@@ -33,7 +33,7 @@ static int reason(char *err, const char *fmt, ...)
 }
 
 /* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message. */
-const char *clean(const char *s, size_t max, char *buf, size_t size)
+const char *printable(const char *s, size_t max, char *buf, size_t size)
 {
     size_t o = 0;
 
@@ -98,7 +98,7 @@ static int check_bounds(const struct directive *d, unsigned long long v, const c
 
     if (v >= d->min && v <= d->max)
         return 0;
-    clean(text, 32, val, sizeof(val));
+    printable(text, 32, val, sizeof(val));
     fmt_num(d->type, v < d->min ? d->min : d->max, lim, sizeof(lim));
     return reason(err, "%s is %s the %s %s", val, v < d->min ? "below" : "above",
                   v < d->min ? "minimum" : "maximum", lim);
@@ -113,7 +113,7 @@ static int parse_number(const struct directive *d, const char *v, unsigned long 
     char val[64];
     int r;
 
-    clean(v, 32, val, sizeof(val));
+    printable(v, 32, val, sizeof(val));
     r = parse_ull(v, &end, &n);
     if (r == -ERANGE)
         return reason(err, "%s is above the maximum", val);
@@ -161,7 +161,7 @@ static int parse_bool(const char *v, bool *ret, char *err)
             return 0;
         }
     }
-    return reason(err, "\"%s\" is not yes or no", clean(v, 32, val, sizeof(val)));
+    return reason(err, "\"%s\" is not yes or no", printable(v, 32, val, sizeof(val)));
 }
 
 static int pick(const char *v, const char *const *names, size_t n, const char *what, size_t *ret,
@@ -178,7 +178,7 @@ static int pick(const char *v, const char *const *names, size_t n, const char *w
         strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
         strncat(list, names[i], sizeof(list) - strlen(list) - 1);
     }
-    return reason(err, "unknown %s \"%s\" (%s)", what, clean(v, 32, val, sizeof(val)), list);
+    return reason(err, "unknown %s \"%s\" (%s)", what, printable(v, 32, val, sizeof(val)), list);
 }
 
 static int hexval(int ch)
@@ -225,7 +225,7 @@ static int parse_token(const char *v, struct api_token *t, char *err)
 
 /* ---- setting one value -------------------------------------------------------------------- */
 
-void clear(struct cfg *c, const struct directive *d)
+void clear_value(struct cfg *c, const struct directive *d)
 {
     if (d->type == T_LISTEN || d->type == T_URI) {
         char **v = field(c, d);
@@ -296,9 +296,9 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
         errno = 0;
         x = strtod(v, &end);
         if (*v < '0' || *v > '9' || *end || errno || !isfinite(x))
-            return reason(err, "\"%s\" is not a number", clean(v, 32, val, sizeof(val)));
+            return reason(err, "\"%s\" is not a number", printable(v, 32, val, sizeof(val)));
         if (x < (double)d->min || x > (double)d->max)
-            return reason(err, "%s is %s the %s %llu", clean(v, 32, val, sizeof(val)),
+            return reason(err, "%s is %s the %s %llu", printable(v, 32, val, sizeof(val)),
                           x < (double)d->min ? "below" : "above",
                           x < (double)d->min ? "minimum" : "maximum",
                           x < (double)d->min ? d->min : d->max);
@@ -311,7 +311,7 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
             return reason(err,
                           "\"%s\" is not none, or a comma-separated list of check, "
                           "account, admin, metrics",
-                          clean(v, 32, val, sizeof(val)));
+                          printable(v, 32, val, sizeof(val)));
         return 0;
     case T_LEVEL:
         if ((r = pick(v, level_names, 4, "level", &k, err)) < 0)
@@ -352,11 +352,11 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
 
         if (d->type == T_LISTEN && listen_parse(v, &ss, &len) < 0)
             return reason(err, "\"%s\" is not IPV4:PORT or [IPV6]:PORT (numeric, port 0..65535)",
-                          clean(v, 64, val, sizeof(val)));
+                          printable(v, 64, val, sizeof(val)));
         if (d->type == T_URI && (strchr(v, ' ') || (strncasecmp(v, "ldap://", 7) != 0 &&
                                                     strncasecmp(v, "ldaps://", 8) != 0)))
             return reason(err, "\"%s\" is not an ldap:// or ldaps:// URI",
-                          clean(v, 64, val, sizeof(val)));
+                          printable(v, 64, val, sizeof(val)));
         if (d->type == T_SASL && strcasecmp(v, "GSSAPI") != 0)
             return reason(err, "only GSSAPI is supported");
         if ((d->type == T_STR || d->type == T_PATH) && strlen(v) > d->max)
