@@ -6,25 +6,15 @@
  * config_file.c (strongmapd.conf through libinih) and config_print.c (values as text, -p, and
  * the comparison of two configurations for a reload).
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "config_internal.h"
-#include "fileperm.h"
-#include "listen.h"
 #include "log.h"
 
 /* clang-format off */
