@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/fuzz_config.c - libFuzzer target: strongmapd.conf (daemon/config.c). The input is
+ * tests/fuzz/fuzz_config.c - libFuzzer target: strongmapd.conf (daemon/config*.c). The input is
  * read as a configuration file; each of its lines is also given as a command-line
  * "-o SECTION.KEY=VALUE" over the file's values (whether the file was accepted or not); then the
  * whole is checked and printed back (strongmapd -p).
