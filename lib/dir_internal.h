@@ -1,8 +1,8 @@
 /*
  * lib/dir_internal.h - the contract between lib/dir.c (the public sm_dir_* functions, result
- * objects) and the backends: lib/dir_ldap.c (the only file that includes <ldap.h>) and
- * lib/dir_ldif.c (libldap's ldif.h parser); and what lib/dir.c asks of the lookup cache
- * (lib/dir_cache.c).
+ * objects) and the backends: lib/dir_ldap.c with lib/dir_ldap_conn.c (the only files that
+ * include <ldap.h>) and lib/dir_ldif.c (libldap's ldif.h parser); and what lib/dir.c asks of
+ * the lookup cache (lib/dir_cache.c).
  *
  * A backend answers two questions, both about raw attribute values:
  *   - which entries have @attr equal to one of @values (equality under the attribute's
