@@ -2,6 +2,10 @@
  * lib/keycred.c - msDS-KeyCredentialLink values (Windows Hello for Business key trust).
  * Plain C: hashing through lib/hash.c, DER read and written by the small code below.
  *
+ * One file past 800 lines, because it has one job: each section below (the DN-Binary text, the
+ * entries, the times, the key material, the fields) is a step of reading one value, specified
+ * here, and nothing else uses them.
+ *
  * The value. LDAP returns the DN-Binary syntax "B:<count>:<hex>:<DN>", count being the number
  * of hex digits ([MS-ADTS] 3.1.1.5.3.1.1.6 names its binary part a KEYCREDENTIALLINK_BLOB).
  *
