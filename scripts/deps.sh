@@ -10,9 +10,9 @@
 # that forbids service starts when the machine has none.
 set -euo pipefail
 
-# building (the compiler, and the libraries the build finds with pkg-config or links: lib/dir_ldap.c
-# includes SASL's header) and running: Cyrus SASL's GSSAPI module for Kerberos binds to AD
-# (--ldap-sasl-mech GSSAPI); curl and jq are what the two commands ./run.sh prints use
+# building (the compiler, and the libraries the build finds with pkg-config or links:
+# lib/dir_ldap_conn.c includes SASL's header) and running: Cyrus SASL's GSSAPI module for Kerberos
+# binds to AD (--ldap-sasl-mech GSSAPI); curl and jq are what the two commands ./run.sh prints use
 run_packages=(
     build-essential cmake pkg-config
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev libsasl2-dev

@@ -30,7 +30,7 @@ The deadline is the daemon's LDAP deadline for connect, each operation and TLS, 
 without these flags has the built-in 5 s, lib/dir_ldap.c). The margin (2 s) covers a loaded
 2-core machine running slapd, the daemon and this test: the measured overshoot is about 10 ms.
 "Fast" (directory refusing connections) is 1.5 s; measured: about 1 ms. Recovery must come
-within the backoff's cap (5 s, lib/dir_ldap.c BACKOFF_MAX_MS) + the margin (+ 1 s of polling).
+within the backoff's cap (5 s, lib/dir_ldap_conn.c BACKOFF_MAX_MS) + the margin (+ 1 s of polling).
 
 Prints one line per check and ends with "N passed, M failed" (exit 1 on a failure).
 Needs slapd, ldap-utils and openssl.
