@@ -13,8 +13,6 @@
  * the pieces every document uses (lib/json_internal.h).
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <strongmap/json.h>
 

@@ -3,9 +3,6 @@
  * SAN, SID, EKU, key usage, the altSecurityIdentities strings a DC builds, and findings.
  * What the documents share is in lib/json.c (lib/json_internal.h).
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <strongmap/json.h>
 

@@ -3,9 +3,6 @@
  * document (sm_json_account_status(), whose certificates are verdicts). What the documents
  * share is in lib/json.c (lib/json_internal.h).
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <strongmap/json.h>
