@@ -15,9 +15,10 @@
  *             for api/head.c, laid out in a buffer as libmicrohttpd 0.9.75 parses it in place
  *             (fuzz_head() below); the other bits are ignored
  *
- * Only the libmicrohttpd boundary is replaced: this file defines the six MHD functions that
- * api/reply.c calls for a request (header lookup, response creation, headers, queueing,
- * destruction), so req_header(), reply_*() and the problem documents run as in the daemon. The
+ * Only the libmicrohttpd boundary is replaced: tests/lib/fake_mhd.c defines the six MHD
+ * functions that api/reply.c calls for a request (header lookup, response creation, headers,
+ * queueing, destruction) and records the responses, so req_header(), reply_*() and the problem
+ * documents run as in the daemon (tests/unit/test_api_handlers.c uses the same fake). The
  * directory is examples/demo.ldif (found from this file's path, or SM_FUZZ_LDIF), opened once
  * through dirpool without a cache, so that verdicts and account statuses run to the end; when
  * it cannot be opened the handlers answer 503 no-directory after parsing.
@@ -42,81 +43,20 @@
 
 #include "api_internal.h"
 #include "dirpool.h"
+#include "fake_mhd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- libmicrohttpd, as reply.c sees it for one request ---- */
-
-struct MHD_Connection {
-    const char *content_type; /* request headers */
-    const char *content_encoding;
-    unsigned queued; /* MHD_queue_response() calls */
-    unsigned status;
-};
-
-struct MHD_Response {
-    char *buf;
-    size_t len;
-    MHD_ContentReaderFreeCallback free_cb;
-    char ctype[64];
-};
-
-const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
-                                        const char *key)
-{
-    if (kind != MHD_HEADER_KIND || !c)
-        return NULL;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
-        return c->content_type;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) == 0)
-        return c->content_encoding;
-    return NULL;
-}
-
-static struct MHD_Response *response_new(size_t len, void *buf, MHD_ContentReaderFreeCallback cb)
-{
-    struct MHD_Response *r = calloc(1, sizeof(*r));
-
-    if (r) {
-        r->buf = buf;
-        r->len = len;
-        r->free_cb = cb;
-    }
-    return r;
-}
-
-struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer,
-                                                     enum MHD_ResponseMemoryMode mode)
-{
-    if (mode != MHD_RESPMEM_PERSISTENT)
-        abort(); /* reply.c only passes static texts this way */
-    return response_new(size, buffer, NULL);
-}
-
-struct MHD_Response *
-MHD_create_response_from_buffer_with_free_callback(size_t size, void *buffer,
-                                                   MHD_ContentReaderFreeCallback crfc)
-{
-    return response_new(size, buffer, crfc);
-}
-
-enum MHD_Result MHD_add_response_header(struct MHD_Response *r, const char *header,
-                                        const char *content)
-{
-    if (!r || !header || !content || strpbrk(content, "\r\n"))
-        abort(); /* a header value with CR/LF would split the response */
-    if (strcasecmp(header, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
-        snprintf(r->ctype, sizeof(r->ctype), "%s", content);
-    return MHD_YES;
-}
+/* ---- the responses, as tests/lib/fake_mhd.c recorded them ---- */
 
 static void check_body(const struct MHD_Response *r, unsigned status)
 {
+    const char *ctype = fake_mhd_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     json_error_t jerr;
     json_t *doc;
 
-    if (strcmp(r->ctype, "application/json") != 0 &&
-        strcmp(r->ctype, "application/problem+json") != 0)
+    if (!ctype ||
+        (strcmp(ctype, "application/json") != 0 && strcmp(ctype, "application/problem+json") != 0))
         abort(); /* the routes fuzzed here answer JSON only */
     doc = json_loadb(r->buf, r->len, 0, &jerr);
     if (!doc)
@@ -124,34 +64,15 @@ static void check_body(const struct MHD_Response *r, unsigned status)
     if (status >= 400) {
         json_t *st = json_object_get(doc, "status");
         json_t *type = json_object_get(doc, "type");
-        if (strcmp(r->ctype, "application/problem+json") != 0 || !json_is_integer(st) ||
+        if (strcmp(ctype, "application/problem+json") != 0 || !json_is_integer(st) ||
             json_integer_value(st) != (json_int_t)status || !json_is_string(type) ||
             strncmp(json_string_value(type), API_PROBLEM_TYPE_BASE,
                     strlen(API_PROBLEM_TYPE_BASE)) != 0)
             abort();
-    } else if (strcmp(r->ctype, "application/json") != 0 || !json_is_object(doc)) {
+    } else if (strcmp(ctype, "application/json") != 0 || !json_is_object(doc)) {
         abort();
     }
     json_decref(doc);
-}
-
-enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status,
-                                   struct MHD_Response *r)
-{
-    if (!c || !r || ++c->queued > 1)
-        abort(); /* answered twice */
-    c->status = status;
-    check_body(r, status);
-    return MHD_YES;
-}
-
-void MHD_destroy_response(struct MHD_Response *r)
-{
-    if (!r)
-        return;
-    if (r->free_cb)
-        r->free_cb(r->buf);
-    free(r);
 }
 
 /* ---- the server's state ---- */
@@ -397,8 +318,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req->conn = &conn;
     req->rt = snapshot;
     strcpy(req->id, "fuzz-1");
-    conn.content_type = content_types[(sel >> 2) & 7];
-    conn.content_encoding = content_encodings[(sel >> 5) & 3];
+    fake_mhd_set_header(&conn, MHD_HTTP_HEADER_CONTENT_TYPE, content_types[(sel >> 2) & 7]);
+    fake_mhd_set_header(&conn, MHD_HTTP_HEADER_CONTENT_ENCODING, content_encodings[(sel >> 5) & 3]);
 
     switch (sel & 3) {
     case 2:
@@ -433,11 +354,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         reply_error(req, ret, NULL);
     }
     if (conn.queued != 1 || !req->replied || conn.status != req->status)
-        abort();
+        abort(); /* answered twice, or not as reply.c recorded */
     if (conn.status == 500 || (conn.status >= 500 && dir))
         abort();
+    check_body(conn.response, conn.status);
 
 out:
+    fake_mhd_clear(&conn);
     free(req->body);
     free(req->target);
     free(req);
