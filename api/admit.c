@@ -6,6 +6,7 @@
  * calls admit() once the head is read and answers a refusal at once or at the end of the
  * request (reply_refusal()).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,7 @@ enum api_problem admit(struct api *api, struct api_request *req)
                  "Bearer realm=\"strongmapd\", error=\"invalid_token\"");
         return API_P_UNAUTHORIZED;
     }
+    assert(req->token); /* tok >= 0: set from s->tokens above (n_tokens > 0) */
     if (!(req->token->scopes & need)) {
         char scopes[64];
 
