@@ -48,11 +48,32 @@ const char *sm_strerror(int err);
 #define SM_MAX_ALTSEC_VALUE 4096          /**< bytes of one altSecurityIdentities value */
 #define SM_MAX_ALTSEC_LIST  256           /**< values linted together */
 
-/** Caller-owned detail for a failed parse, in the spirit of json_error_t. */
-struct sm_errinfo {
-    long offset;    /**< byte offset in the input where the problem was found, or -1 */
-    char text[200]; /**< one line, no trailing newline */
+/** Where the value at fault came from (struct sm_errinfo). */
+enum sm_origin {
+    SM_ORIGIN_INPUT = 0, /**< the input being read: a certificate, a request, a file's content */
+    SM_ORIGIN_CONFIG,    /**< a configuration file (a directive's value, or the file itself) */
+    SM_ORIGIN_ARGUMENT,  /**< a command-line argument */
 };
+
+/**
+ * Caller-owned detail of an error, in the spirit of json_error_t: the one way the engine, the
+ * daemon and the API report it. @text says it all in one line, ready to print; the other
+ * members place it for a program. The engine writes @offset and @text only: a caller that
+ * reads the others initialises them (SM_ERRINFO_INIT).
+ */
+struct sm_errinfo {
+    long offset;           /**< byte offset in the input where the problem was found, or -1 */
+    int line;              /**< line of the input or configuration file (1-based), or 0 */
+    enum sm_origin origin; /**< where the value at fault came from */
+    const char *field;     /**< the member, parameter or directive at fault (static storage or
+                                the caller's, e.g. "mode"), or NULL */
+    char text[512];        /**< one line, no trailing newline */
+};
+
+/** An empty struct sm_errinfo: no offset, line or field, origin input, no text. */
+// clang-format off
+#define SM_ERRINFO_INIT { .offset = -1 }
+// clang-format on
 
 /** Severity of a finding. */
 enum sm_severity {
