@@ -199,10 +199,11 @@ void whatif_init(struct api_whatif *wi)
 
 int whatif_profile(struct api_request *req, struct api_whatif *wi, const char *name)
 {
-    char err[OPT_ERR_MAX], detail[OPT_ERR_MAX + 16];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char detail[sizeof(e.text) + 16];
 
-    if (opt_profile_add(&wi->profiles, name, err, sizeof(err)) < 0) {
-        snprintf(detail, sizeof(detail), "profile: %s", err);
+    if (opt_profile_add(&wi->profiles, name, &e) < 0) {
+        snprintf(detail, sizeof(detail), "profile: %s", e.text);
         return bad(req, detail);
     }
     return 0;
@@ -245,15 +246,16 @@ int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text)
 int whatif_finish(struct api_request *req, struct api_whatif *wi)
 {
     const struct api_runtime *rt = req_runtime(req);
-    char err[OPT_ERR_MAX], detail[OPT_ERR_MAX + 16];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char detail[sizeof(e.text) + 16];
 
     if (wi->profiles.n == 0) {
         wi->profiles = rt->fleet;
         if (wi->profiles.n == 0)
-            opt_profile_add(&wi->profiles, "windows-2022", err, sizeof(err));
+            opt_profile_add(&wi->profiles, "windows-2022", NULL);
     }
-    if (opt_whatif_apply(&wi->profiles, &wi->w, err, sizeof(err)) < 0) {
-        snprintf(detail, sizeof(detail), "mode: %s", err); /* backdating was checked already */
+    if (opt_whatif_apply(&wi->profiles, &wi->w, &e) < 0) {
+        snprintf(detail, sizeof(detail), "mode: %s", e.text); /* backdating was checked already */
         return bad(req, detail);
     }
     return 0;

@@ -393,13 +393,13 @@ static int cmd_sid(int argc, char **argv, const struct opts *o)
 /* Open the directory of @o; on failure print one line and return the exit status. */
 static int open_dir(const struct opts *o, struct sm_dir **ret)
 {
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    char *password = NULL, err[OPT_ERR_MAX];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char *password = NULL;
     int r;
 
     if (o->dir.password_file &&
-        opt_read_password(o->dir.password_file, NULL, NULL, &password, err, sizeof(err)) < 0)
-        return fail("--ldap-password-file: %s", err);
+        opt_read_password(o->dir.password_file, NULL, NULL, &password, &e) < 0)
+        return fail("--ldap-password-file: %s", e.text);
     r = opt_dir_open(&o->dir, password, false, ret, &e);
     password = opt_password_free(password);
     if (r == 0)
@@ -569,7 +569,7 @@ static const struct option long_opts[] = {
 static int take_option(struct opts *o, int id, const char *arg)
 {
     unsigned long long n;
-    char err[OPT_ERR_MAX];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
 
     switch (id) {
     case OPT_TEXT: o->text = true; break;
@@ -588,7 +588,7 @@ static int take_option(struct opts *o, int id, const char *arg)
         o->verdict_opts = true;
         break;
     case OPT_PROFILE:
-        if (opt_profile_add(&o->profiles, arg, err, sizeof(err)) < 0)
+        if (opt_profile_add(&o->profiles, arg, &e) < 0)
             goto out_err;
         o->verdict_opts = true;
         break;
@@ -613,14 +613,14 @@ static int take_option(struct opts *o, int id, const char *arg)
         o->verdict_opts = true;
         break;
     default:
-        if (opt_dir_set(&o->dir, id, arg, err, sizeof(err)) < 0)
+        if (opt_dir_set(&o->dir, id, arg, &e) < 0)
             goto out_err;
         break;
     }
     return -1;
 
 out_err:
-    fprintf(stderr, "%s: %s\n", progname, err);
+    fprintf(stderr, "%s: %s\n", progname, e.text);
     return EXIT_USAGE;
 }
 
@@ -631,7 +631,7 @@ out_err:
 static int check_options(struct opts *o, const char *cmd)
 {
     bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0;
-    char err[OPT_ERR_MAX];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
 
     if (!dir_cmd && (o->verdict_opts || opt_dir_configured(&o->dir))) {
         fprintf(stderr,
@@ -642,16 +642,16 @@ static int check_options(struct opts *o, const char *cmd)
     }
     if (!dir_cmd)
         return -1;
-    if (opt_dir_check(&o->dir, err, sizeof(err)) < 0)
+    if (opt_dir_check(&o->dir, &e) < 0)
         goto out_err;
     if (o->profiles.n == 0 && (o->whatif.mode >= 0 || o->whatif.backdating_s >= 0))
-        opt_profile_add(&o->profiles, "windows-2022", err, sizeof(err));
-    if (opt_whatif_apply(&o->profiles, &o->whatif, err, sizeof(err)) < 0)
+        opt_profile_add(&o->profiles, "windows-2022", NULL);
+    if (opt_whatif_apply(&o->profiles, &o->whatif, &e) < 0)
         goto out_err;
     return -1;
 
 out_err:
-    fprintf(stderr, "%s: %s\n", progname, err);
+    fprintf(stderr, "%s: %s\n", progname, e.text);
     return EXIT_USAGE;
 }
 

@@ -14,17 +14,46 @@
 
 #include "options.h"
 
-static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fill @e (may be NULL; its origin stays the caller's): @field (static) and the text of @fmt.
+ * Returns @r. */
+static int vfail(struct sm_errinfo *e, int r, const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static int fail(char *err, size_t size, const char *fmt, ...)
+static int vfail(struct sm_errinfo *e, int r, const char *field, const char *fmt, va_list ap)
+{
+    if (e) {
+        e->field = field;
+        vsnprintf(e->text, sizeof(e->text), fmt, ap);
+    }
+    return r;
+}
+
+static int fail(struct sm_errinfo *e, int r, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct sm_errinfo *e, int r, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
-    if (size) {
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    vfail(e, r, field, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The same for the command-line flag @flag ("--ldif", static): origin argument, -EINVAL. */
+static int fail_flag(struct sm_errinfo *e, const char *flag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_flag(struct sm_errinfo *e, const char *flag, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e)
+        e->origin = SM_ORIGIN_ARGUMENT;
+    va_start(ap, fmt);
+    vfail(e, -EINVAL, flag, fmt, ap);
+    va_end(ap);
     return -EINVAL;
 }
 
@@ -38,40 +67,42 @@ static bool has_control(const char *s)
 
 /* ---- directory flags ---------------------------------------------------------------------- */
 
-static int set_once(const char **slot, const char *name, const char *arg, char *err, size_t size)
+/* @flag: "--ldif" (static) */
+static int set_once(const char **slot, const char *flag, const char *arg, struct sm_errinfo *e)
 {
     if (*slot)
-        return fail(err, size, "--%s given twice", name);
+        return fail_flag(e, flag, "%s given twice", flag);
     if (!arg || !*arg || has_control(arg))
-        return fail(err, size, "--%s: empty or has control characters", name);
+        return fail_flag(e, flag, "%s: empty or has control characters", flag);
     *slot = arg;
     return 0;
 }
 
-int opt_dir_set(struct opt_dir *d, int flag, const char *arg, char *err, size_t size)
+int opt_dir_set(struct opt_dir *d, int flag, const char *arg, struct sm_errinfo *e)
 {
     switch (flag) {
-    case OPT_DIR_LDIF: return set_once(&d->ldif, "ldif", arg, err, size);
+    case OPT_DIR_LDIF: return set_once(&d->ldif, "--ldif", arg, e);
     case OPT_DIR_LDAP_URI:
         if (d->n_uris >= OPT_MAX_LDAP_URIS)
-            return fail(err, size, "--ldap-uri: at most %d URIs", OPT_MAX_LDAP_URIS);
+            return fail_flag(e, "--ldap-uri", "--ldap-uri: at most %d URIs", OPT_MAX_LDAP_URIS);
         if (!arg || has_control(arg) || strchr(arg, ' ') ||
             (strncasecmp(arg, "ldap://", 7) != 0 && strncasecmp(arg, "ldaps://", 8) != 0))
-            return fail(err, size, "--ldap-uri: \"%.100s\" is not an ldap:// or ldaps:// URI",
-                        arg ? arg : "");
+            return fail_flag(e, "--ldap-uri",
+                             "--ldap-uri: \"%.100s\" is not an ldap:// or ldaps:// URI",
+                             arg ? arg : "");
         d->uris[d->n_uris++] = arg;
         return 0;
-    case OPT_DIR_LDAP_BASE: return set_once(&d->base, "ldap-base", arg, err, size);
-    case OPT_DIR_LDAP_BIND_DN: return set_once(&d->bind_dn, "ldap-bind-dn", arg, err, size);
+    case OPT_DIR_LDAP_BASE: return set_once(&d->base, "--ldap-base", arg, e);
+    case OPT_DIR_LDAP_BIND_DN: return set_once(&d->bind_dn, "--ldap-bind-dn", arg, e);
     case OPT_DIR_LDAP_PASSWORD_FILE:
-        return set_once(&d->password_file, "ldap-password-file", arg, err, size);
-    case OPT_DIR_LDAP_CA_FILE: return set_once(&d->ca_file, "ldap-ca-file", arg, err, size);
+        return set_once(&d->password_file, "--ldap-password-file", arg, e);
+    case OPT_DIR_LDAP_CA_FILE: return set_once(&d->ca_file, "--ldap-ca-file", arg, e);
     case OPT_DIR_LDAP_STARTTLS: d->starttls = true; return 0;
     case OPT_DIR_LDAP_SASL_MECH:
         if (!arg || strcasecmp(arg, "GSSAPI") != 0)
-            return fail(err, size, "--ldap-sasl-mech: only GSSAPI is supported");
-        return set_once(&d->sasl_mech, "ldap-sasl-mech", "GSSAPI", err, size);
-    default: return fail(err, size, "not a directory flag");
+            return fail_flag(e, "--ldap-sasl-mech", "--ldap-sasl-mech: only GSSAPI is supported");
+        return set_once(&d->sasl_mech, "--ldap-sasl-mech", "GSSAPI", e);
+    default: return fail_flag(e, NULL, "not a directory flag");
     }
 }
 
@@ -80,27 +111,28 @@ bool opt_dir_configured(const struct opt_dir *d)
     return d->ldif || d->n_uris;
 }
 
-int opt_dir_check(const struct opt_dir *d, char *err, size_t size)
+int opt_dir_check(const struct opt_dir *d, struct sm_errinfo *e)
 {
     bool ldap_opts =
         d->base || d->bind_dn || d->password_file || d->ca_file || d->sasl_mech || d->starttls;
 
     if (d->ldif && d->n_uris)
-        return fail(err, size, "--ldif and --ldap-uri exclude each other");
+        return fail_flag(e, "--ldap-uri", "--ldif and --ldap-uri exclude each other");
     if (!d->n_uris && ldap_opts)
-        return fail(err, size, "the --ldap-* options need --ldap-uri");
+        return fail_flag(e, "--ldap-uri", "the --ldap-* options need --ldap-uri");
     if (d->n_uris && !d->base)
-        return fail(err, size, "--ldap-uri needs --ldap-base (the domain's DN)");
+        return fail_flag(e, "--ldap-base", "--ldap-uri needs --ldap-base (the domain's DN)");
     if (!d->bind_dn != !d->password_file)
-        return fail(err, size, "--ldap-bind-dn and --ldap-password-file go together");
+        return fail_flag(e, d->bind_dn ? "--ldap-password-file" : "--ldap-bind-dn",
+                         "--ldap-bind-dn and --ldap-password-file go together");
     if (d->bind_dn && d->sasl_mech)
-        return fail(err, size,
-                    "--ldap-bind-dn (simple bind) and --ldap-sasl-mech exclude each other");
+        return fail_flag(e, "--ldap-sasl-mech",
+                         "--ldap-bind-dn (simple bind) and --ldap-sasl-mech exclude each other");
     return 0;
 }
 
-int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret, char *err,
-                      size_t size)
+int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret,
+                      struct sm_errinfo *e)
 {
     struct stat st;
     char *buf = NULL;
@@ -110,24 +142,23 @@ int opt_read_password(const char *path, opt_file_check *check, void *arg, char *
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         r = -errno;
-        snprintf(err, size, "%s: %s", path, strerror(-r));
-        return r;
+        return fail(e, r, NULL, "%s: %s", path, strerror(-r));
     }
     if (fstat(fd, &st) < 0) {
         r = -errno;
-        snprintf(err, size, "%s: %s", path, strerror(-r));
+        fail(e, r, NULL, "%s: %s", path, strerror(-r));
         goto out;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > OPT_PASSWORD_MAX) {
-        r = fail(err, size, "%s: not a regular file of at most %d bytes", path, OPT_PASSWORD_MAX);
+        r = fail(e, -EINVAL, NULL, "%s: not a regular file of at most %d bytes", path,
+                 OPT_PASSWORD_MAX);
         goto out;
     }
-    if (check && (r = check(&st, path, arg, err, size)) < 0)
+    if (check && (r = check(&st, path, arg, e)) < 0)
         goto out;
     buf = malloc(OPT_PASSWORD_MAX + 2);
     if (!buf) {
-        r = -ENOMEM;
-        snprintf(err, size, "out of memory");
+        r = fail(e, -ENOMEM, NULL, "out of memory");
         goto out;
     }
     for (;;) {
@@ -136,14 +167,14 @@ int opt_read_password(const char *path, opt_file_check *check, void *arg, char *
             continue;
         if (n < 0) {
             r = -errno;
-            snprintf(err, size, "%s: %s", path, strerror(-r));
+            fail(e, r, NULL, "%s: %s", path, strerror(-r));
             goto out;
         }
         if (n == 0)
             break;
         len += (size_t)n;
         if (len > OPT_PASSWORD_MAX) {
-            r = fail(err, size, "%s: longer than %d bytes", path, OPT_PASSWORD_MAX);
+            r = fail(e, -EINVAL, NULL, "%s: longer than %d bytes", path, OPT_PASSWORD_MAX);
             goto out;
         }
     }
@@ -153,7 +184,7 @@ int opt_read_password(const char *path, opt_file_check *check, void *arg, char *
         len--;
     buf[len] = '\0';
     if (len == 0 || memchr(buf, '\0', len)) {
-        r = fail(err, size, "%s: the password is empty or holds a NUL byte", path);
+        r = fail(e, -EINVAL, NULL, "%s: the password is empty or holds a NUL byte", path);
         goto out;
     }
     *ret = buf;
@@ -213,29 +244,31 @@ int opt_dir_open(const struct opt_dir *d, const char *password, bool probe, stru
 
 /* ---- profiles and what-ifs ---------------------------------------------------------------- */
 
-int opt_profile_add(struct opt_profiles *p, const char *name, char *err, size_t size)
+int opt_profile_add(struct opt_profiles *p, const char *name, struct sm_errinfo *e)
 {
+    struct sm_errinfo pe = SM_ERRINFO_INIT;
+
     if (p->n >= SM_MAX_PROFILES)
-        return fail(err, size, "at most %d profiles", SM_MAX_PROFILES);
-    struct sm_errinfo e = { .offset = -1 };
-    if (sm_profile_parse(name, &p->v[p->n], &e) < 0)
-        return fail(err, size, "%s", e.text);
+        return fail(e, -EINVAL, "profile", "at most %d profiles", SM_MAX_PROFILES);
+    if (sm_profile_parse(name, &p->v[p->n], &pe) < 0)
+        return fail(e, -EINVAL, "profile", "%s", pe.text);
     p->n++;
     return 0;
 }
 
-int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, char *err, size_t size)
+int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, struct sm_errinfo *e)
 {
     for (size_t i = 0; i < p->n; i++) {
         bool samba = p->v[i].kind == SM_PROFILE_SAMBA;
 
         if (w->mode >= 0 && (w->mode > 2 || (!samba && w->mode < 1)))
-            return fail(err, size,
+            return fail(e, -EINVAL, "mode",
                         "mode %d does not suit profile %s (Windows: 1 or 2, Samba: 0 to 2)",
                         w->mode, sm_profile_name(p->v[i].kind));
     }
     if (w->backdating_s > OPT_BACKDATING_MAX)
-        return fail(err, size, "backdating must be 0..%lld seconds", OPT_BACKDATING_MAX);
+        return fail(e, -EINVAL, "backdating", "backdating must be 0..%lld seconds",
+                    OPT_BACKDATING_MAX);
     for (size_t i = 0; i < p->n; i++) {
         if (w->mode >= 0)
             p->v[i].mode = w->mode;

@@ -4,8 +4,10 @@
  * backdating), RFC 3339 times and the LDAP password file.
  *
  * In common/ (the library strongmap_common) so that the three share one definition and one set
- * of error messages. Functions return 0 or -EINVAL (-errno for files) and write one
- * line without a trailing newline into @err when they fail.
+ * of error messages. Functions return 0 or -EINVAL (-errno for files) and, when they fail, fill
+ * @e (struct sm_errinfo; may be NULL): its text one line, its field what the text names
+ * ("--ldap-uri", "profile", "mode"); the directory flags' origin is SM_ORIGIN_ARGUMENT, the
+ * others leave the caller's.
  */
 #ifndef SM_COMMON_OPTIONS_H
 #define SM_COMMON_OPTIONS_H
@@ -24,7 +26,6 @@ struct stat;
 #define OPT_PASSWORD_MAX     1024         /* bytes of a bind password file */
 #define OPT_BACKDATING_MAX   4294967295LL /* CertificateBackdatingCompensation is a DWORD */
 #define OPT_PROBE_TIMEOUT_MS 1000 /* connect / operation / TLS deadline of a readiness probe */
-#define OPT_ERR_MAX          256  /* a good size for the @err buffers */
 
 /* getopt_long values of the directory flags (above any short option character). */
 enum opt_dir_flag {
@@ -74,27 +75,27 @@ struct opt_dir {
 };
 
 /** Take directory flag @flag (enum opt_dir_flag) with @arg (NULL for --ldap-starttls). */
-int opt_dir_set(struct opt_dir *d, int flag, const char *arg, char *err, size_t size);
+int opt_dir_set(struct opt_dir *d, int flag, const char *arg, struct sm_errinfo *e);
 
 /** After all flags: do they go together? */
-int opt_dir_check(const struct opt_dir *d, char *err, size_t size);
+int opt_dir_check(const struct opt_dir *d, struct sm_errinfo *e);
 
 /** A directory was configured (--ldif or --ldap-uri). */
 bool opt_dir_configured(const struct opt_dir *d);
 
-/** A check of a file's fstat() before it is read: 0, or a negative code with @err filled. */
-typedef int opt_file_check(const struct stat *st, const char *path, void *arg, char *err,
-                           size_t size);
+/** A check of a file's fstat() before it is read: 0, or a negative code with @e filled. */
+typedef int opt_file_check(const struct stat *st, const char *path, void *arg,
+                           struct sm_errinfo *e);
 
 /**
  * Read a bind password from @path: a regular file of at most OPT_PASSWORD_MAX bytes, one
  * trailing "\n" (or "\r\n") removed, not empty, no NUL. @check (NULL: none) is called with
  * @arg and the open file's status before anything is read; its error refuses the file. *@ret is
  * malloc()ed: release it with opt_password_free(), which wipes it first. Errors: -errno (with
- * the file's name in @err), -EINVAL, or @check's.
+ * the file's name in @e), -EINVAL, or @check's.
  */
-int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret, char *err,
-                      size_t size);
+int opt_read_password(const char *path, opt_file_check *check, void *arg, char **ret,
+                      struct sm_errinfo *e);
 
 /** Wipe and free a password from opt_read_password(); NULL is fine. Returns NULL. */
 char *opt_password_free(char *password);
@@ -115,7 +116,7 @@ struct opt_profiles {
 };
 
 /** Append the profile named @name ("windows-2016" ... "samba"), with its defaults. */
-int opt_profile_add(struct opt_profiles *p, const char *name, char *err, size_t size);
+int opt_profile_add(struct opt_profiles *p, const char *name, struct sm_errinfo *e);
 
 /** Mode and backdating overrides; a negative value means "not given". */
 struct opt_whatif {
@@ -129,7 +130,7 @@ struct opt_whatif {
  * Apply @w to every profile of @p. A mode must suit every profile: 1 or 2 for Windows, 0 to 2
  * for Samba; backdating 0..OPT_BACKDATING_MAX seconds.
  */
-int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, char *err, size_t size);
+int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, struct sm_errinfo *e);
 
 /** Strict unsigned decimal no larger than @max. */
 int opt_parse_ull(const char *s, unsigned long long max, unsigned long long *ret);

@@ -368,7 +368,8 @@ static unsigned online_cpus(void)
 int cfg_finish(struct cfg *c, struct cfg_error *e)
 {
     struct opt_whatif w = { .mode = (int)c->mode, .backdating_s = c->backdating };
-    char why[OPT_ERR_MAX], where[CFG_ERR_MAX / 2];
+    struct sm_errinfo oe = SM_ERRINFO_INIT;
+    char why[CFG_ERR_MAX / 2], where[CFG_ERR_MAX / 2];
     int r;
 
     if (c->finished)
@@ -390,9 +391,10 @@ int cfg_finish(struct cfg *c, struct cfg_error *e)
         e->origin = c->origin[CFG_TLS_PRIORITIES];
         return -EINVAL;
     }
-    if (opt_whatif_apply(&c->fleet, &w, why, sizeof(why)) < 0) {
+    if (opt_whatif_apply(&c->fleet, &w, &oe) < 0) {
         enum cfg_id id = c->mode >= 0 ? CFG_MODE : CFG_BACKDATING;
-        snprintf(e->text, sizeof(e->text), "%s: %s", cfg_where(c, id, where, sizeof(where)), why);
+        snprintf(e->text, sizeof(e->text), "%s: %.200s", cfg_where(c, id, where, sizeof(where)),
+                 oe.text);
         e->origin = c->origin[id];
         return -EINVAL;
     }

@@ -80,7 +80,7 @@ void tls_files_free(struct tls_files *t);
 int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t size);
 
 /* opt_read_password()'s check of the bind password file. */
-int password_check(const struct stat *st, const char *path, void *arg, char *err, size_t size);
+int password_check(const struct stat *st, const char *path, void *arg, struct sm_errinfo *e);
 
 /*
  * The files @c names that libraries open themselves: the LDIF export, the LDAP CA bundle, the

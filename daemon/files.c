@@ -47,10 +47,11 @@ static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path
 }
 
 /* opt_read_password()'s check of the bind password file. */
-int password_check(const struct stat *st, const char *path, void *arg, char *err, size_t size)
+int password_check(const struct stat *st, const char *path, void *arg, struct sm_errinfo *e)
 {
     (void)arg;
-    return fperm_check(st, path, FPERM_SECRET, service_uid, err, size) < 0 ? -EPERM : 0;
+    return fperm_check(st, path, FPERM_SECRET, service_uid, e->text, sizeof(e->text)) < 0 ? -EPERM
+                                                                                          : 0;
 }
 
 /*

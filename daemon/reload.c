@@ -80,10 +80,10 @@ void log_directory(const struct cfg *c, unsigned handles)
 int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
                    size_t size)
 {
-    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
     struct dirpool_config dc;
     struct opt_dir d;
-    char *password = NULL, perr[OPT_ERR_MAX], where[CFG_ERR_MAX / 2];
+    char *password = NULL, where[CFG_ERR_MAX / 2];
     int r;
 
     cfg_dir(c, &d);
@@ -93,10 +93,10 @@ int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, 
     if (!opt_dir_configured(&d))
         return 0;
     if (d.password_file) {
-        r = opt_read_password(d.password_file, password_check, NULL, &password, perr, sizeof(perr));
+        r = opt_read_password(d.password_file, password_check, NULL, &password, &e);
         if (r < 0) {
             snprintf(err, size, "%s: %s",
-                     cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), perr);
+                     cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), e.text);
             return r == -EINVAL ? -EIO : r; /* a file's content, not a setting */
         }
     }

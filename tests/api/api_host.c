@@ -85,7 +85,7 @@ static int route_id(const char *name)
 static int load_runtime(const char *path, struct dirpool *dir, struct api_runtime *rt,
                         struct api_token *tokens, char **keep)
 {
-    char *text, *line, *save = NULL, err[OPT_ERR_MAX];
+    char *text, *line, *save = NULL;
 
     api_runtime_init(rt);
     rt->dir = dir;
@@ -139,7 +139,7 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
         } else if (strcmp(w[0], "health_details") == 0 && n == 2) {
             rt->health_details = strcmp(w[1], "yes") == 0;
         } else if (strcmp(w[0], "profile") == 0 && n == 2) {
-            if (opt_profile_add(&rt->fleet, w[1], err, sizeof(err)) < 0)
+            if (opt_profile_add(&rt->fleet, w[1], NULL) < 0)
                 goto out_bad;
         } else {
             goto out_bad;
