@@ -188,6 +188,7 @@ int cfg_load_string(struct cfg *c, const char *name, const char *text, size_t le
 
 int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e)
 {
+    struct sm_errinfo pe = SM_ERRINFO_INIT;
     struct stat st;
     char *buf = NULL, *base = NULL, *slash;
     size_t len = 0;
@@ -208,8 +209,8 @@ int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e)
                  CFG_FILE_MAX);
         r = -EINVAL;
         goto out;
-    } else if ((r = fperm_check(&st, path, FPERM_CONFIG, FPERM_NO_UID, e->text, sizeof(e->text))) <
-               0) {
+    } else if ((r = fperm_check(&st, path, FPERM_CONFIG, FPERM_NO_UID, &pe)) < 0) {
+        memcpy(e->text, pe.text, sizeof(e->text));
         goto out; /* writable by others, or theirs */
     }
     buf = malloc((size_t)st.st_size + 1);

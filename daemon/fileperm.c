@@ -48,20 +48,20 @@ static bool private_group(uid_t uid, gid_t gid)
     return r;
 }
 
-static int say(int r, char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(int r, char *msg, size_t size, const char *fmt, ...)
+static int say(int r, struct sm_errinfo *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int say(int r, struct sm_errinfo *e, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
+    vsnprintf(e->text, sizeof(e->text), fmt, ap);
     va_end(ap);
     return r;
 }
 
 int fperm_check(const struct stat *st, const char *path, enum fperm_kind kind, uid_t service_uid,
-                char *msg, size_t size)
+                struct sm_errinfo *e)
 {
     unsigned mode = (unsigned)st->st_mode & 07777;
     bool owner_ok = st->st_uid == 0 || st->st_uid == geteuid() ||
@@ -70,12 +70,12 @@ int fperm_check(const struct stat *st, const char *path, enum fperm_kind kind, u
     const char *what = kind == FPERM_SECRET ? "holds a secret and " : "";
 
     if (mode & S_IWOTH)
-        return say(-EPERM, msg, size, "%s %sis writable by everyone (mode %04o): chmod o-w %s",
-                   path, what, mode, path);
+        return say(-EPERM, e, "%s %sis writable by everyone (mode %04o): chmod o-w %s", path, what,
+                   mode, path);
     if (!owner_ok) {
         int r = kind == FPERM_DATA ? FPERM_WARN : -EPERM;
 
-        return say(r, msg, size,
+        return say(r, e,
                    "%s %sbelongs to uid %u, neither root nor the user strongmapd runs as: "
                    "that user can change it%s",
                    path, what, (unsigned)st->st_uid, r < 0 ? " (chown root it)" : "");
@@ -83,19 +83,18 @@ int fperm_check(const struct stat *st, const char *path, enum fperm_kind kind, u
     if (group_writable) {
         int r = kind == FPERM_DATA ? FPERM_WARN : -EPERM;
 
-        return say(r, msg, size,
-                   "%s %sis writable by group %u (mode %04o), not its owner's own group%s", path,
-                   what, (unsigned)st->st_gid, mode, r < 0 ? ": chmod g-w it" : "");
+        return say(r, e, "%s %sis writable by group %u (mode %04o), not its owner's own group%s",
+                   path, what, (unsigned)st->st_gid, mode, r < 0 ? ": chmod g-w it" : "");
     }
     if (kind != FPERM_SECRET)
         return 0;
     if (mode & S_IROTH)
-        return say(-EPERM, msg, size,
+        return say(-EPERM, e,
                    "%s holds a secret and is readable by everyone (mode %04o): chmod 0600 it, "
                    "or 0640 with owner root and the service's group",
                    path, mode);
     if ((mode & S_IRGRP) && st->st_uid != 0 && !private_group(st->st_uid, st->st_gid))
-        return say(-EPERM, msg, size,
+        return say(-EPERM, e,
                    "%s holds a secret, belongs to uid %u and is readable by group %u (mode "
                    "%04o): chmod 0600 it, or give it to root with mode 0640",
                    path, (unsigned)st->st_uid, (unsigned)st->st_gid, mode);

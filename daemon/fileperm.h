@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <strongmap/common.h>
+
 #define FPERM_WARN   1           /* acceptable, but say why */
 #define FPERM_NO_UID ((uid_t)-1) /* no service user */
 
@@ -40,10 +42,10 @@ enum fperm_kind {
 /**
  * Check @st (from fstat() or stat() of @path) for a file holding @kind. @service_uid: the user
  * the daemon runs as after dropping root (FPERM_NO_UID: none), an owner accepted besides root
- * and the effective user. Returns 0; FPERM_WARN with one line in @msg; or -EPERM with one line
- * in @msg saying what is wrong and how to fix it ("chmod 0600 ...").
+ * and the effective user. Returns 0; FPERM_WARN with one line in @e's text; or -EPERM with one
+ * line in @e's text saying what is wrong and how to fix it ("chmod 0600 ...").
  */
 int fperm_check(const struct stat *st, const char *path, enum fperm_kind kind, uid_t service_uid,
-                char *msg, size_t size);
+                struct sm_errinfo *e);
 
 #endif

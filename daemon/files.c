@@ -24,13 +24,13 @@
 static int perm_check(const struct stat *st, const char *path, enum fperm_kind kind,
                       const char *where, char *err, size_t size)
 {
-    char msg[512];
-    int r = fperm_check(st, path, kind, service_uid, msg, sizeof(msg));
+    struct sm_errinfo pe = SM_ERRINFO_INIT;
+    int r = fperm_check(st, path, kind, service_uid, &pe);
 
     if (r == FPERM_WARN)
-        log_warnx("%s: %s", where, msg);
+        log_warnx("%s: %s", where, pe.text);
     else if (r < 0)
-        snprintf(err, size, "%s: %s", where, msg);
+        snprintf(err, size, "%s: %s", where, pe.text);
     return r < 0 ? r : 0;
 }
 
@@ -50,8 +50,7 @@ static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path
 int password_check(const struct stat *st, const char *path, void *arg, struct sm_errinfo *e)
 {
     (void)arg;
-    return fperm_check(st, path, FPERM_SECRET, service_uid, e->text, sizeof(e->text)) < 0 ? -EPERM
-                                                                                          : 0;
+    return fperm_check(st, path, FPERM_SECRET, service_uid, e) < 0 ? -EPERM : 0;
 }
 
 /*

@@ -109,7 +109,7 @@ out_errno:
 #define LISTEN_FDS_START 3 /* SD_LISTEN_FDS_START */
 
 /* Is @fd a listening TCP socket over IPv4 or IPv6? Makes it non-blocking and close-on-exec. */
-static int check_inherited(int fd, char *err, size_t size)
+static int check_inherited(int fd, struct sm_errinfo *e)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -118,30 +118,31 @@ static int check_inherited(int fd, char *err, size_t size)
     struct stat st;
 
     if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-        snprintf(err, size, "descriptor %d is not a socket", fd);
+        snprintf(e->text, sizeof(e->text), "descriptor %d is not a socket", fd);
         return -EINVAL;
     }
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) < 0 || type != SOCK_STREAM ||
         getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
         (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-        snprintf(err, size, "descriptor %d is not a TCP socket (IPv4 or IPv6)", fd);
+        snprintf(e->text, sizeof(e->text), "descriptor %d is not a TCP socket (IPv4 or IPv6)", fd);
         return -EINVAL;
     }
     olen = sizeof(int);
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) < 0 || !listening) {
-        snprintf(err, size, "descriptor %d is not listening (the socket unit needs Accept=no)", fd);
+        snprintf(e->text, sizeof(e->text),
+                 "descriptor %d is not listening (the socket unit needs Accept=no)", fd);
         return -EINVAL;
     }
     flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
         fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-        snprintf(err, size, "descriptor %d: %s", fd, strerror(errno));
+        snprintf(e->text, sizeof(e->text), "descriptor %d: %s", fd, strerror(errno));
         return -EINVAL;
     }
     return 0;
 }
 
-int listen_inherited(int *ret_fds, size_t max, char *err, size_t size)
+int listen_inherited(int *ret_fds, size_t max, struct sm_errinfo *e)
 {
     const char *pid_text = getenv("LISTEN_PID"), *fds_text = getenv("LISTEN_FDS");
     unsigned long pid, n;
@@ -157,18 +158,18 @@ int listen_inherited(int *ret_fds, size_t max, char *err, size_t size)
     errno = 0;
     n = strtoul(fds_text, &end, 10);
     if (errno || *end || !*fds_text) {
-        snprintf(err, size, "LISTEN_FDS=%.20s is not a number", fds_text);
+        snprintf(e->text, sizeof(e->text), "LISTEN_FDS=%.20s is not a number", fds_text);
         r = -EINVAL;
         goto out;
     }
     if (n > max) {
-        snprintf(err, size, "LISTEN_FDS=%lu: at most %zu sockets", n, max);
+        snprintf(e->text, sizeof(e->text), "LISTEN_FDS=%lu: at most %zu sockets", n, max);
         r = -EINVAL;
         goto out;
     }
     for (unsigned long i = 0; i < n; i++) {
         int fd = LISTEN_FDS_START + (int)i;
-        if ((r = check_inherited(fd, err, size)) < 0)
+        if ((r = check_inherited(fd, e)) < 0)
             goto out;
         ret_fds[i] = fd;
     }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <strongmap/common.h>
+
 /** Longest text listen_format() writes, NUL included ("[v6 address]:65535"). */
 #define LISTEN_ADDR_TEXT_MAX 64
 
@@ -34,9 +36,9 @@ int listen_open(const struct sockaddr_storage *addr, socklen_t len, int *ret_fd)
  * Each must be a listening TCP socket (IPv4 or IPv6); it is made non-blocking and close-on-exec.
  * The variables (and $LISTEN_FDNAMES) are removed from the environment either way.
  * Returns N (0: no sockets passed) with the descriptors in @ret_fds (at most @max; owned by the
- * caller), or -EINVAL with the reason in @err.
+ * caller), or -EINVAL with the reason in @e.
  */
-int listen_inherited(int *ret_fds, size_t max, char *err, size_t size);
+int listen_inherited(int *ret_fds, size_t max, struct sm_errinfo *e);
 
 /** The address a socket is bound to, as "1.2.3.4:80" or "[::1]:80", into @buf. Returns @buf. */
 char *listen_format_fd(int fd, char *buf, size_t size);

@@ -472,10 +472,11 @@ static void check_only(struct cfg *c)
             goto out_fail;
     }
     if (c->user) {
-        char why[256];
+        struct sm_errinfo pe = SM_ERRINFO_INIT;
 
-        if (privdrop_resolve(c->user, c->group, &pd, why, sizeof(why)) < 0) {
-            snprintf(err, sizeof(err), "%s: %s", cfg_where(c, CFG_USER, where, sizeof(where)), why);
+        if (privdrop_resolve(c->user, c->group, &pd, &pe) < 0) {
+            snprintf(err, sizeof(err), "%s: %.200s", cfg_where(c, CFG_USER, where, sizeof(where)),
+                     pe.text);
             goto out_fail;
         }
         service_uid = pd.uid;
@@ -516,11 +517,11 @@ out_fail:
 /* The listening sockets: from the service manager, else bound as listen= says. */
 static size_t open_sockets(const struct cfg *c, int *fds)
 {
-    char err[256];
-    int n = listen_inherited(fds, LISTEN_INHERITED_MAX, err, sizeof(err));
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int n = listen_inherited(fds, LISTEN_INHERITED_MAX, &e);
 
     if (n < 0)
-        fatalx("socket activation: %s", err);
+        fatalx("socket activation: %s", e.text);
     if (n > 0) {
         log_info("socket activation: %d socket%s from the service manager (listen= is not used)", n,
                  n > 1 ? "s" : "");
@@ -543,6 +544,7 @@ int main(int argc, char **argv)
 {
     static struct args a;
     struct cfg_error e = { .text = "", .origin = 0 };
+    struct sm_errinfo pe = SM_ERRINFO_INIT;
     struct tls_files tls;
     struct privdrop pd;
     struct api_runtime rt;
@@ -576,8 +578,8 @@ int main(int argc, char **argv)
 
     /* Root: only to drop privileges (user=), or when told to stay (allow_root=). */
     if (boot->user) {
-        if (privdrop_resolve(boot->user, boot->group, &pd, err, sizeof(err)) < 0)
-            fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), err);
+        if (privdrop_resolve(boot->user, boot->group, &pd, &pe) < 0)
+            fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), pe.text);
         service_uid = pd.uid;
         if (geteuid() == 0)
             drop = true;
@@ -614,8 +616,8 @@ int main(int argc, char **argv)
     if (tls_files_read(boot, &tls, err, sizeof(err)) < 0)
         fatalx("%s", err);
     if (drop) {
-        if (privdrop_apply(&pd, err, sizeof(err)) < 0)
-            fatalx("%s", err);
+        if (privdrop_apply(&pd, &pe) < 0)
+            fatalx("%s", pe.text);
         log_info("running as user %s, group %s", pd.user, pd.group);
     }
 

@@ -28,8 +28,8 @@ static int parse_id(const char *s, unsigned long *ret)
     return 0;
 }
 
-int privdrop_resolve(const char *user, const char *group, struct privdrop *ret, char *err,
-                     size_t size)
+int privdrop_resolve(const char *user, const char *group, struct privdrop *ret,
+                     struct sm_errinfo *e)
 {
     struct privdrop p;
     const struct passwd *pw;
@@ -46,11 +46,11 @@ int privdrop_resolve(const char *user, const char *group, struct privdrop *ret, 
         p.uid = (uid_t)id;
         p.gid = (gid_t)id; /* a bare uid without a group: its own number */
     } else {
-        snprintf(err, size, "user %.64s: no such user", user);
+        snprintf(e->text, sizeof(e->text), "user %.64s: no such user", user);
         return -ENOENT;
     }
     if (p.uid == 0) {
-        snprintf(err, size, "user %.64s is root: name an unprivileged user", user);
+        snprintf(e->text, sizeof(e->text), "user %.64s is root: name an unprivileged user", user);
         return -EINVAL;
     }
     snprintf(p.user, sizeof(p.user), "%s", user);
@@ -62,7 +62,7 @@ int privdrop_resolve(const char *user, const char *group, struct privdrop *ret, 
         } else if (parse_id(group, &id) == 0) {
             p.gid = (gid_t)id;
         } else {
-            snprintf(err, size, "group %.64s: no such group", group);
+            snprintf(e->text, sizeof(e->text), "group %.64s: no such group", group);
             return -ENOENT;
         }
         snprintf(p.group, sizeof(p.group), "%s", group);
@@ -74,14 +74,15 @@ int privdrop_resolve(const char *user, const char *group, struct privdrop *ret, 
             snprintf(p.group, sizeof(p.group), "%lu", (unsigned long)p.gid);
     }
     if (p.gid == 0) {
-        snprintf(err, size, "group %s is root's: name an unprivileged group", p.group);
+        snprintf(e->text, sizeof(e->text), "group %s is root's: name an unprivileged group",
+                 p.group);
         return -EINVAL;
     }
     *ret = p;
     return 0;
 }
 
-int privdrop_apply(const struct privdrop *p, char *err, size_t size)
+int privdrop_apply(const struct privdrop *p, struct sm_errinfo *e)
 {
     uid_t ruid, euid, suid;
     gid_t rgid, egid, sgid;
@@ -90,19 +91,20 @@ int privdrop_apply(const struct privdrop *p, char *err, size_t size)
     if (setgroups(1, &p->gid) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
         setresuid(p->uid, p->uid, p->uid) < 0) {
         r = -errno;
-        snprintf(err, size, "cannot switch to user %s, group %s: %s", p->user, p->group,
-                 strerror(-r));
+        snprintf(e->text, sizeof(e->text), "cannot switch to user %s, group %s: %s", p->user,
+                 p->group, strerror(-r));
         return r;
     }
     if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0 ||
         ruid != p->uid || euid != p->uid || suid != p->uid || rgid != p->gid || egid != p->gid ||
         sgid != p->gid) {
-        snprintf(err, size, "switched to user %s, group %s, but the ids do not match", p->user,
-                 p->group);
+        snprintf(e->text, sizeof(e->text),
+                 "switched to user %s, group %s, but the ids do not match", p->user, p->group);
         return -EPERM;
     }
     if (setuid(0) == 0 || seteuid(0) == 0) {
-        snprintf(err, size, "switched to user %s, yet root could be regained", p->user);
+        snprintf(e->text, sizeof(e->text), "switched to user %s, yet root could be regained",
+                 p->user);
         return -EPERM;
     }
     return 0;

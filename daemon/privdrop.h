@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <strongmap/common.h>
+
 struct privdrop {
     uid_t uid;
     gid_t gid;
@@ -21,16 +23,16 @@ struct privdrop {
 /**
  * Look up @user (a name or a numeric uid) and @group (a name or a numeric gid; NULL: the
  * user's primary group) while the account databases are still readable. Refuses uid 0.
- * Returns 0 or -EINVAL / -ENOENT with the reason in @err.
+ * Returns 0 or -EINVAL / -ENOENT with the reason in @e.
  */
-int privdrop_resolve(const char *user, const char *group, struct privdrop *ret, char *err,
-                     size_t size);
+int privdrop_resolve(const char *user, const char *group, struct privdrop *ret,
+                     struct sm_errinfo *e);
 
 /**
  * Become @p: supplementary groups reduced to @p->gid, real/effective/saved gid and uid set, then
  * verified (setuid(0) must fail, the ids must be @p's). The whole process changes (glibc applies
- * it to every thread). Returns 0 or -errno with the reason in @err.
+ * it to every thread). Returns 0 or -errno with the reason in @e.
  */
-int privdrop_apply(const struct privdrop *p, char *err, size_t size);
+int privdrop_apply(const struct privdrop *p, struct sm_errinfo *e);
 
 #endif
