@@ -7,6 +7,7 @@
  * the comparison of two configurations for a reload).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,12 +213,14 @@ const struct directive *find_directive(const char *section, const char *key)
 
 /* ---- command line ------------------------------------------------------------------------- */
 
-int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct cfg_error *e)
+int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct sm_errinfo *e)
 {
     const struct directive *d = &directives[id];
     char why[REASON_MAX];
 
-    e->origin = CFG_ORIGIN_CMDLINE;
+    e->origin = SM_ORIGIN_ARGUMENT;
+    e->line = 0;
+    e->field = d->i.key;
     if (!value) {
         if (d->type != T_BOOL) {
             snprintf(e->text, sizeof(e->text), "%s needs a value", as);
@@ -240,14 +243,16 @@ int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, st
     return 0;
 }
 
-int cfg_set_option(struct cfg *c, const char *assignment, struct cfg_error *e)
+int cfg_set_option(struct cfg *c, const char *assignment, struct sm_errinfo *e)
 {
     const char *dot = strchr(assignment, '.'), *eq = strchr(assignment, '=');
     char section[32], key[48], as[128], a[80];
     const struct directive *d;
     size_t sl, kl;
 
-    e->origin = CFG_ORIGIN_CMDLINE;
+    e->origin = SM_ORIGIN_ARGUMENT;
+    e->line = 0;
+    e->field = NULL;
     if (!dot || (eq && eq < dot))
         goto out_bad;
     sl = (size_t)(dot - assignment);
@@ -315,9 +320,33 @@ char *cfg_where(const struct cfg *c, enum cfg_id id, char *buf, size_t size)
     return buf;
 }
 
+void cfg_error_at(const struct cfg *c, enum cfg_id id, struct sm_errinfo *e)
+{
+    e->field = directives[id].i.key;
+    e->origin = c->origin[id] == CFG_ORIGIN_CMDLINE ? SM_ORIGIN_ARGUMENT : SM_ORIGIN_CONFIG;
+    e->line = c->origin[id] > 0 ? c->origin[id] : 0;
+}
+
+int cfg_fail(const struct cfg *c, enum cfg_id id, struct sm_errinfo *e, int r, const char *fmt, ...)
+{
+    size_t len;
+    va_list ap;
+
+    cfg_where(c, id, e->text, sizeof(e->text));
+    len = strlen(e->text);
+    if (len + 2 < sizeof(e->text)) {
+        memcpy(e->text + len, ": ", 3);
+        va_start(ap, fmt);
+        vsnprintf(e->text + len + 2, sizeof(e->text) - len - 2, fmt, ap);
+        va_end(ap);
+    }
+    cfg_error_at(c, id, e);
+    return r;
+}
+
 /* "@a <text> @b[ <tail>]", placed at @a's origin. */
 static int conflict(const struct cfg *c, enum cfg_id a, const char *text, enum cfg_id b,
-                    const char *tail, struct cfg_error *e)
+                    const char *tail, struct sm_errinfo *e)
 {
     bool cmdline = c->origin[a] == CFG_ORIGIN_CMDLINE;
     char na[64], nb[64], at[CFG_ERR_MAX / 2] = "";
@@ -326,11 +355,11 @@ static int conflict(const struct cfg *c, enum cfg_id a, const char *text, enum c
         snprintf(at, sizeof(at), "%s:%d: ", c->path ? c->path : "config", c->origin[a]);
     snprintf(e->text, sizeof(e->text), "%s%s %s %s%s%s", at, name_of(c, a, cmdline, na, sizeof(na)),
              text, name_of(c, b, cmdline, nb, sizeof(nb)), tail ? " " : "", tail ? tail : "");
-    e->origin = c->origin[a];
+    cfg_error_at(c, a, e);
     return -EINVAL;
 }
 
-static int check_directory(const struct cfg *c, struct cfg_error *e)
+static int check_directory(const struct cfg *c, struct sm_errinfo *e)
 {
     static const enum cfg_id ldap_only[] = {
         CFG_LDAP_BASE,    CFG_LDAP_BIND_DN,  CFG_LDAP_PASSWORD_FILE,
@@ -365,11 +394,11 @@ static unsigned online_cpus(void)
     return (unsigned)n;
 }
 
-int cfg_finish(struct cfg *c, struct cfg_error *e)
+int cfg_finish(struct cfg *c, struct sm_errinfo *e)
 {
     struct opt_whatif w = { .mode = (int)c->mode, .backdating_s = c->backdating };
     struct sm_errinfo oe = SM_ERRINFO_INIT;
-    char why[CFG_ERR_MAX / 2], where[CFG_ERR_MAX / 2];
+    char why[CFG_ERR_MAX / 2];
     int r;
 
     if (c->finished)
@@ -385,19 +414,10 @@ int cfg_finish(struct cfg *c, struct cfg_error *e)
                         "(client certificates need HTTPS)", e);
     if (c->group && !c->user)
         return conflict(c, CFG_GROUP, "needs", CFG_USER, NULL, e);
-    if (c->tls_priorities && api_tls_priorities_check(c->tls_priorities, why, sizeof(why)) < 0) {
-        snprintf(e->text, sizeof(e->text), "%s: %s",
-                 cfg_where(c, CFG_TLS_PRIORITIES, where, sizeof(where)), why);
-        e->origin = c->origin[CFG_TLS_PRIORITIES];
-        return -EINVAL;
-    }
-    if (opt_whatif_apply(&c->fleet, &w, &oe) < 0) {
-        enum cfg_id id = c->mode >= 0 ? CFG_MODE : CFG_BACKDATING;
-        snprintf(e->text, sizeof(e->text), "%s: %.200s", cfg_where(c, id, where, sizeof(where)),
-                 oe.text);
-        e->origin = c->origin[id];
-        return -EINVAL;
-    }
+    if (c->tls_priorities && api_tls_priorities_check(c->tls_priorities, why, sizeof(why)) < 0)
+        return cfg_fail(c, CFG_TLS_PRIORITIES, e, -EINVAL, "%s", why);
+    if (opt_whatif_apply(&c->fleet, &w, &oe) < 0)
+        return cfg_fail(c, c->mode >= 0 ? CFG_MODE : CFG_BACKDATING, e, -EINVAL, "%s", oe.text);
     if (c->threads == 0)
         c->threads = online_cpus();
     c->finished = true;

@@ -11,9 +11,11 @@
  * each command-line flag (flags win; the first flag of a repeatable directive replaces the
  * file's values) -> cfg_finish() (cross-checks, computed defaults) -> use, cfg_dump().
  *
- * Errors: the functions return 0 or a negative errno and fill a struct cfg_error whose text
+ * Errors: the functions return 0 or a negative errno and fill a struct sm_errinfo whose text
  * names the place: "FILE:LINE: key: reason" for the file, "--flag: reason" for the command
- * line. Config code does not log.
+ * line; its origin is SM_ORIGIN_ARGUMENT for the command line, else SM_ORIGIN_CONFIG with the
+ * file's line (0: the file as a whole, or a default), and its field the directive's key when
+ * one is at fault. Config code does not log.
  */
 #ifndef SM_DAEMON_CONFIG_H
 #define SM_DAEMON_CONFIG_H
@@ -21,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include <strongmap/common.h>
 
 #include "api.h"
 #include "options.h"
@@ -30,7 +34,7 @@
 #endif
 #define CFG_FILE_MAX   (1024 * 1024) /* bytes of a configuration file */
 #define CFG_MAX_LISTEN 16            /* listen addresses */
-#define CFG_ERR_MAX    512           /* struct cfg_error text */
+#define CFG_ERR_MAX    512           /* a message about the configuration (struct sm_errinfo) */
 
 /* Where a value came from: a line of the file (> 0), or one of these. */
 #define CFG_ORIGIN_DEFAULT 0
@@ -102,12 +106,6 @@ struct cfg_directive_info {
 /** The entry of directive @id (static storage). */
 const struct cfg_directive_info *cfg_directive(enum cfg_id id);
 
-struct cfg_error {
-    char text[CFG_ERR_MAX];
-    int origin; /* where the faulty value came from: a file line, CFG_ORIGIN_CMDLINE, or
-                   CFG_ORIGIN_DEFAULT when the error is the file's as a whole (unreadable) */
-};
-
 /** One configuration. Strings are owned by it; read it, never write it after cfg_finish(). */
 struct cfg {
     /* [server] */
@@ -167,38 +165,53 @@ struct cfg *cfg_free(struct cfg *c);
  * file others may write, or another user's: fileperm.h) or -EINVAL (the first error, with its
  * line).
  */
-int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e);
+int cfg_load_file(struct cfg *c, const char *path, struct sm_errinfo *e);
 
 /**
  * The same from memory: @len bytes at @text (need not be NUL-terminated; a NUL byte is an
  * error), named @name in messages. Relative paths stay relative.
  */
 int cfg_load_string(struct cfg *c, const char *name, const char *text, size_t len,
-                    struct cfg_error *e);
+                    struct sm_errinfo *e);
 
 /**
  * Apply one command-line flag: directive @id set to @value (NULL for a flag without argument:
  * "yes"). @as names the flag in messages ("--threads"). Returns 0 or -EINVAL.
  */
-int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct cfg_error *e);
+int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct sm_errinfo *e);
 
 /**
  * The same for "-o SECTION.KEY=VALUE" (or "SECTION.KEY" alone for a boolean: yes).
  */
-int cfg_set_option(struct cfg *c, const char *assignment, struct cfg_error *e);
+int cfg_set_option(struct cfg *c, const char *assignment, struct sm_errinfo *e);
 
 /**
  * Check the directives together (the directory's, TLS cert and key, mode and backdating against
  * the profiles, ...) and fill in computed defaults. Returns 0 or -EINVAL; e->origin tells
  * whether the offending value came from the command line.
  */
-int cfg_finish(struct cfg *c, struct cfg_error *e);
+int cfg_finish(struct cfg *c, struct sm_errinfo *e);
 
 /**
  * Where directive @id got its value, for a message about it: "FILE:LINE: key" or "--flag"
  * (or "key" for a default). Returns @buf.
  */
 char *cfg_where(const struct cfg *c, enum cfg_id id, char *buf, size_t size);
+
+/**
+ * Place @e at directive @id of @c: its field the directive's key, its origin and line where the
+ * value came from (SM_ORIGIN_ARGUMENT: the command line; SM_ORIGIN_CONFIG: a line of the file,
+ * 0 for a default).
+ */
+void cfg_error_at(const struct cfg *c, enum cfg_id id, struct sm_errinfo *e);
+
+/**
+ * Fill @e about directive @id of @c (a file it names, a value the system refuses): the text is
+ * cfg_where()'s "FILE:LINE: key" (or "--flag") followed by ": " and @fmt's, placed as
+ * cfg_error_at() does. Returns @r.
+ */
+int cfg_fail(const struct cfg *c, enum cfg_id id, struct sm_errinfo *e, int r, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /**
  * Print @c (finished) as a configuration file: every directive with its effective value, unset

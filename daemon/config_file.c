@@ -34,21 +34,25 @@ static bool known_section(const char *section)
 
 struct parse {
     struct cfg *c;
-    const char *name;    /* for messages */
-    const char *base;    /* directory of relative paths, or NULL */
-    const char *p, *end; /* input left */
-    int lineno;          /* lines handed to libinih so far */
-    int err_line;        /* first error of ours (0: none) */
+    const char *name;      /* for messages */
+    const char *base;      /* directory of relative paths, or NULL */
+    const char *p, *end;   /* input left */
+    int lineno;            /* lines handed to libinih so far */
+    int err_line;          /* first error of ours (0: none) */
+    const char *err_field; /* its directive's key (static), or NULL */
     char err[CFG_ERR_MAX];
 };
 
-static void parse_error(struct parse *ps, const char *key, const char *why)
+/* The first error: on the current line, about @key (NULL: the line), of directive @d (or NULL). */
+static void parse_error(struct parse *ps, const char *key, const struct directive *d,
+                        const char *why)
 {
     char k[80];
 
     if (ps->err_line)
         return;
     ps->err_line = ps->lineno;
+    ps->err_field = d ? d->i.key : NULL;
     if (key)
         snprintf(ps->err, sizeof(ps->err), "%s:%d: %s: %s", ps->name, ps->lineno,
                  printable(key, 64, k, sizeof(k)), why);
@@ -75,11 +79,11 @@ static char *reader(char *str, int num, void *stream)
         len--;
     }
     if (memchr(s, '\0', len)) {
-        parse_error(ps, NULL, "a NUL byte");
+        parse_error(ps, NULL, NULL, "a NUL byte");
         len = 0;
     } else if (len > (size_t)num - 2) {
         snprintf(why, sizeof(why), "the line is longer than %d bytes", num - 2);
-        parse_error(ps, NULL, why);
+        parse_error(ps, NULL, NULL, why);
         len = 0;
     }
     memcpy(str, s, len);
@@ -99,7 +103,7 @@ static int on_value(void *user, const char *section, const char *key, const char
     if (ps->err_line)
         return 1; /* the first error is the one reported */
     if (!*section) {
-        parse_error(ps, key, "outside a section ([server], [tls], ...)");
+        parse_error(ps, key, NULL, "outside a section ([server], [tls], ...)");
         return 0;
     }
     d = find_directive(section, key);
@@ -109,19 +113,19 @@ static int on_value(void *user, const char *section, const char *key, const char
         else
             snprintf(why, sizeof(why), "unknown section [%s]",
                      printable(section, 48, s, sizeof(s)));
-        parse_error(ps, key, why);
+        parse_error(ps, key, NULL, why);
         return 0;
     }
     id = (size_t)(d - directives);
     if (c->origin[id] > 0 && !d->i.repeatable) {
         snprintf(why, sizeof(why), "given twice (first on line %d)", c->origin[id]);
-        parse_error(ps, key, why);
+        parse_error(ps, key, d, why);
         return 0;
     }
     if (d->i.repeatable && c->origin[id] <= 0)
         clear_value(c, d); /* the file's values replace the default */
     if (set_value(c, d, value, ps->base, why) < 0) {
-        parse_error(ps, printable(key, 48, k, sizeof(k)), why);
+        parse_error(ps, printable(key, 48, k, sizeof(k)), d, why);
         return 0;
     }
     if (c->origin[id] <= 0)
@@ -152,49 +156,53 @@ static void line_at(const char *text, size_t len, int n, char *buf, size_t size)
 }
 
 static int load(struct cfg *c, const char *name, const char *base, const char *text, size_t len,
-                struct cfg_error *e)
+                struct sm_errinfo *e)
 {
     struct parse ps = { .c = c, .name = name, .base = base, .p = text, .end = text + len };
     char line[64];
     int r;
 
+    e->origin = SM_ORIGIN_CONFIG;
+    e->line = 0;
+    e->field = NULL;
     r = ini_parse_stream(reader, &ps, on_value, &ps);
     if (r > 0 && (!ps.err_line || r < ps.err_line)) {
         line_at(text, len, r, line, sizeof(line));
         snprintf(e->text, sizeof(e->text), "%s:%d: %s", name, r,
                  line[0] == '[' ? "a section header without ']'"
                                 : "expected \"key = value\", a [section] or a # comment");
-        e->origin = r;
+        e->line = r;
         return -EINVAL;
     }
     if (r < 0) {
         snprintf(e->text, sizeof(e->text), "%s: cannot parse (libinih error %d)", name, r);
-        e->origin = CFG_ORIGIN_DEFAULT;
         return -EINVAL;
     }
     if (ps.err_line) {
         memcpy(e->text, ps.err, sizeof(e->text));
-        e->origin = ps.err_line;
+        e->line = ps.err_line;
+        e->field = ps.err_field;
         return -EINVAL;
     }
     return 0;
 }
 
 int cfg_load_string(struct cfg *c, const char *name, const char *text, size_t len,
-                    struct cfg_error *e)
+                    struct sm_errinfo *e)
 {
     return load(c, name, NULL, text, len, e);
 }
 
-int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e)
+int cfg_load_file(struct cfg *c, const char *path, struct sm_errinfo *e)
 {
-    struct sm_errinfo pe = SM_ERRINFO_INIT;
     struct stat st;
     char *buf = NULL, *base = NULL, *slash;
     size_t len = 0;
     int fd, r;
 
-    e->origin = CFG_ORIGIN_DEFAULT;
+    e->origin = SM_ORIGIN_CONFIG; /* the file as a whole: no line, no field */
+    e->line = 0;
+    e->field = NULL;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         r = -errno;
@@ -209,8 +217,7 @@ int cfg_load_file(struct cfg *c, const char *path, struct cfg_error *e)
                  CFG_FILE_MAX);
         r = -EINVAL;
         goto out;
-    } else if ((r = fperm_check(&st, path, FPERM_CONFIG, FPERM_NO_UID, &pe)) < 0) {
-        memcpy(e->text, pe.text, sizeof(e->text));
+    } else if ((r = fperm_check(&st, path, FPERM_CONFIG, FPERM_NO_UID, e)) < 0) {
         goto out; /* writable by others, or theirs */
     }
     buf = malloc((size_t)st.st_size + 1);

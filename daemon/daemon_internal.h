@@ -62,7 +62,7 @@ extern uid_t service_uid;  /* user=, resolved: may own the files named */
 const char *config_path(const struct args *a);
 
 /* Read and check the configuration of @a: the file, then the flags. */
-int load_config(const struct args *a, struct cfg **ret, struct cfg_error *e);
+int load_config(const struct args *a, struct cfg **ret, struct sm_errinfo *e);
 
 /* Tell the service manager @state (sd_notify); a failure is logged. */
 void notify(const char *state);

@@ -250,7 +250,7 @@ const char *config_path(const struct args *a)
 }
 
 /* Read and check the configuration of @a: the file, then the flags. */
-int load_config(const struct args *a, struct cfg **ret, struct cfg_error *e)
+int load_config(const struct args *a, struct cfg **ret, struct sm_errinfo *e)
 {
     const char *path = config_path(a);
     struct cfg *c = cfg_new();
@@ -258,7 +258,7 @@ int load_config(const struct args *a, struct cfg **ret, struct cfg_error *e)
 
     if (!c) {
         snprintf(e->text, sizeof(e->text), "out of memory");
-        e->origin = CFG_ORIGIN_DEFAULT;
+        e->origin = SM_ORIGIN_CONFIG;
         return -ENOMEM;
     }
     if (path && (r = cfg_load_file(c, path, e)) < 0)
@@ -441,9 +441,9 @@ static int check_unauthenticated(const struct cfg *c, const char *where, char *e
 /* ---- start-up ----------------------------------------------------------------------------- */
 
 /* Exit for a configuration error: 2 with the usage for a bad flag, else 1. */
-static void config_failed(const struct cfg_error *e, bool plain)
+static void config_failed(const struct sm_errinfo *e, bool plain)
 {
-    if (e->origin == CFG_ORIGIN_CMDLINE) {
+    if (e->origin == SM_ORIGIN_ARGUMENT) {
         fprintf(stderr, "strongmapd: %s\n", e->text);
         usage(stderr);
         exit(EXIT_USAGE);
@@ -543,8 +543,7 @@ static size_t open_sockets(const struct cfg *c, int *fds)
 int main(int argc, char **argv)
 {
     static struct args a;
-    struct cfg_error e = { .text = "", .origin = 0 };
-    struct sm_errinfo pe = SM_ERRINFO_INIT;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
     struct tls_files tls;
     struct privdrop pd;
     struct api_runtime rt;
@@ -578,8 +577,8 @@ int main(int argc, char **argv)
 
     /* Root: only to drop privileges (user=), or when told to stay (allow_root=). */
     if (boot->user) {
-        if (privdrop_resolve(boot->user, boot->group, &pd, &pe) < 0)
-            fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), pe.text);
+        if (privdrop_resolve(boot->user, boot->group, &pd, &e) < 0)
+            fatalx("%s: %s", cfg_where(boot, CFG_USER, where, sizeof(where)), e.text);
         service_uid = pd.uid;
         if (geteuid() == 0)
             drop = true;
@@ -616,8 +615,8 @@ int main(int argc, char **argv)
     if (tls_files_read(boot, &tls, err, sizeof(err)) < 0)
         fatalx("%s", err);
     if (drop) {
-        if (privdrop_apply(&pd, &pe) < 0)
-            fatalx("%s", pe.text);
+        if (privdrop_apply(&pd, &e) < 0)
+            fatalx("%s", e.text);
         log_info("running as user %s, group %s", pd.user, pd.group);
     }
 

@@ -295,7 +295,7 @@ static int install(struct snapshot *next, struct snapshot *prev, char *err, size
 
 void reload(const struct args *a)
 {
-    struct cfg_error e = { .text = "", .origin = 0 };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
     struct snapshot *next = NULL;
     struct timespec ts;
     struct cfg *c = NULL;
