@@ -76,8 +76,13 @@ struct tls_files {
 
 void tls_files_free(struct tls_files *t);
 
-/* Read the TLS files of @c ([tls] cert, key, client_ca) into @t; -errno with @err set. */
-int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t size);
+/*
+ * Errors of the functions below: a negative code with @e filled, its text naming the directive
+ * ("FILE:LINE: key: why", cfg_fail()).
+ */
+
+/* Read the TLS files of @c ([tls] cert, key, client_ca) into @t. */
+int tls_files_read(const struct cfg *c, struct tls_files *t, struct sm_errinfo *e);
 
 /* opt_read_password()'s check of the bind password file. */
 int password_check(const struct stat *st, const char *path, void *arg, struct sm_errinfo *e);
@@ -86,10 +91,10 @@ int password_check(const struct stat *st, const char *path, void *arg, struct sm
  * The files @c names that libraries open themselves: the LDIF export, the LDAP CA bundle, the
  * Kerberos keytab (KRB5_CLIENT_KTNAME, with GSSAPI) and the decision log (when it exists).
  */
-int check_named_files(const struct cfg *c, char *err, size_t size);
+int check_named_files(const struct cfg *c, struct sm_errinfo *e);
 
 /* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
-int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, size_t size);
+int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e);
 
 /* ---- reload.c: snapshots and the reload ---- */
 
@@ -97,15 +102,15 @@ int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, si
 void log_directory(const struct cfg *c, unsigned handles);
 
 /* Open the directory @c names (*@ret NULL when none); see reload.c. */
-int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
-                   size_t size);
+int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
+                   struct sm_errinfo *e);
 
 /* Drop a reference on @s; the last one closes its directory and frees it. NULL is fine. */
 void snapshot_unref(struct snapshot *s);
 
 /* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
-int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret, char *err,
-                  size_t size);
+int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret,
+                  struct sm_errinfo *e);
 
 /* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
 void runtime_of(struct snapshot *s, struct api_runtime *rt);

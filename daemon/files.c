@@ -18,32 +18,32 @@
 #include "log.h"
 
 /*
- * Owner and mode of the file at @path (status @st) for what it holds (fileperm.h): a warning is
- * logged, a refusal returned (-EPERM, "@where: why" in @err).
+ * Owner and mode of the file at @path (status @st), named by directive @id, for what it holds
+ * (fileperm.h): a warning is logged, a refusal returned (-EPERM, "WHERE: why" in @e).
  */
-static int perm_check(const struct stat *st, const char *path, enum fperm_kind kind,
-                      const char *where, char *err, size_t size)
+static int perm_check(const struct cfg *c, enum cfg_id id, const struct stat *st, const char *path,
+                      enum fperm_kind kind, struct sm_errinfo *e)
 {
     struct sm_errinfo pe = SM_ERRINFO_INIT;
+    char where[CFG_ERR_MAX / 2];
     int r = fperm_check(st, path, kind, service_uid, &pe);
 
     if (r == FPERM_WARN)
-        log_warnx("%s: %s", where, pe.text);
+        log_warnx("%s: %s", cfg_where(c, id, where, sizeof(where)), pe.text);
     else if (r < 0)
-        snprintf(err, size, "%s: %s", where, pe.text);
-    return r < 0 ? r : 0;
+        return cfg_fail(c, id, e, r, "%s", pe.text);
+    return 0;
 }
 
 /* The same by path, for files a library opens itself; a missing file is left to it. */
 static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path,
-                           enum fperm_kind kind, char *err, size_t size)
+                           enum fperm_kind kind, struct sm_errinfo *e)
 {
-    char where[CFG_ERR_MAX / 2];
     struct stat st;
 
     if (stat(path, &st) < 0)
         return 0;
-    return perm_check(&st, path, kind, cfg_where(c, id, where, sizeof(where)), err, size);
+    return perm_check(c, id, &st, path, kind, e);
 }
 
 /* opt_read_password()'s check of the bind password file. */
@@ -57,23 +57,23 @@ int password_check(const struct stat *st, const char *path, void *arg, struct sm
  * The files @c names that libraries open themselves: the LDIF export, the LDAP CA bundle, the
  * Kerberos keytab (KRB5_CLIENT_KTNAME, with GSSAPI) and the decision log (when it exists).
  */
-int check_named_files(const struct cfg *c, char *err, size_t size)
+int check_named_files(const struct cfg *c, struct sm_errinfo *e)
 {
     const char *kt = getenv("KRB5_CLIENT_KTNAME");
     int r = 0;
 
     if (c->ldif)
-        r = perm_check_path(c, CFG_LDIF, c->ldif, FPERM_DATA, err, size);
+        r = perm_check_path(c, CFG_LDIF, c->ldif, FPERM_DATA, e);
     if (r == 0 && c->ldap_ca_file)
-        r = perm_check_path(c, CFG_LDAP_CA_FILE, c->ldap_ca_file, FPERM_DATA, err, size);
+        r = perm_check_path(c, CFG_LDAP_CA_FILE, c->ldap_ca_file, FPERM_DATA, e);
     if (r == 0 && c->ldap_sasl_mech && kt) {
         if (strncmp(kt, "FILE:", 5) == 0)
             kt += 5;
         if (kt[0] == '/')
-            r = perm_check_path(c, CFG_LDAP_SASL_MECH, kt, FPERM_SECRET, err, size);
+            r = perm_check_path(c, CFG_LDAP_SASL_MECH, kt, FPERM_SECRET, e);
     }
     if (r == 0 && c->decision_log)
-        r = perm_check_path(c, CFG_DECISION_LOG, c->decision_log, FPERM_DATA, err, size);
+        r = perm_check_path(c, CFG_DECISION_LOG, c->decision_log, FPERM_DATA, e);
     return r;
 }
 
@@ -93,34 +93,29 @@ void tls_files_free(struct tls_files *t)
  * @label: what it must hold ("CERTIFICATE", "PRIVATE KEY").
  */
 static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const char *label,
-                    char **ret, size_t *ret_size, char *err, size_t size)
+                    char **ret, size_t *ret_size, struct sm_errinfo *e)
 {
-    char where[CFG_ERR_MAX], begin[64], *buf = NULL;
+    char begin[64], *buf = NULL;
     struct stat st;
     size_t len = 0, cap = 0;
     int fd, r;
 
-    cfg_where(c, id, where, sizeof(where));
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         r = -errno;
-        snprintf(err, size, "%s: cannot read %s: %s", where, path, strerror(-r));
-        return r;
+        return cfg_fail(c, id, e, r, "cannot read %s: %s", path, strerror(-r));
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)API_TLS_PEM_MAX) {
-        snprintf(err, size, "%s: %s is not a regular file of at most %u bytes", where, path,
-                 API_TLS_PEM_MAX);
-        r = -EINVAL;
+        r = cfg_fail(c, id, e, -EINVAL, "%s is not a regular file of at most %u bytes", path,
+                     API_TLS_PEM_MAX);
         goto out;
     }
-    if ((r = perm_check(&st, path, id == CFG_TLS_KEY ? FPERM_SECRET : FPERM_DATA, where, err,
-                        size)) < 0)
+    if ((r = perm_check(c, id, &st, path, id == CFG_TLS_KEY ? FPERM_SECRET : FPERM_DATA, e)) < 0)
         goto out;
     cap = (size_t)st.st_size + 1;
     buf = calloc(1, cap);
     if (!buf) {
-        r = -ENOMEM;
-        snprintf(err, size, "%s: out of memory", where);
+        r = cfg_fail(c, id, e, -ENOMEM, "out of memory");
         goto out;
     }
     while (len < cap - 1) {
@@ -129,7 +124,7 @@ static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const
             continue;
         if (n < 0) {
             r = -errno;
-            snprintf(err, size, "%s: cannot read %s: %s", where, path, strerror(-r));
+            cfg_fail(c, id, e, r, "cannot read %s: %s", path, strerror(-r));
             goto out;
         }
         if (n == 0)
@@ -139,15 +134,13 @@ static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const
     buf[len] = '\0';
     snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
     if (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-        snprintf(err, size, "%s: %s holds an encrypted key: give it unencrypted (mode 0600)", where,
-                 path);
-        r = -EINVAL;
+        r = cfg_fail(c, id, e, -EINVAL,
+                     "%s holds an encrypted key: give it unencrypted (mode 0600)", path);
         goto out;
     }
     if (!strstr(buf, begin) &&
         !(strcmp(label, "PRIVATE KEY") == 0 && strstr(buf, " PRIVATE KEY-----"))) {
-        snprintf(err, size, "%s: %s holds no PEM %s", where, path, label);
-        r = -EINVAL;
+        r = cfg_fail(c, id, e, -EINVAL, "%s holds no PEM %s", path, label);
         goto out;
     }
     *ret = buf;
@@ -163,7 +156,7 @@ out:
     return r;
 }
 
-int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t size)
+int tls_files_read(const struct cfg *c, struct tls_files *t, struct sm_errinfo *e)
 {
     size_t ignored;
     int r = 0;
@@ -171,22 +164,23 @@ int tls_files_read(const struct cfg *c, struct tls_files *t, char *err, size_t s
     memset(t, 0, sizeof(*t));
     if (!c->tls_cert)
         return 0;
-    r = read_pem(c, CFG_TLS_CERT, c->tls_cert, "CERTIFICATE", &t->cert, &ignored, err, size);
+    r = read_pem(c, CFG_TLS_CERT, c->tls_cert, "CERTIFICATE", &t->cert, &ignored, e);
     if (r == 0)
-        r = read_pem(c, CFG_TLS_KEY, c->tls_key, "PRIVATE KEY", &t->key, &t->key_size, err, size);
+        r = read_pem(c, CFG_TLS_KEY, c->tls_key, "PRIVATE KEY", &t->key, &t->key_size, e);
     if (r == 0 && c->tls_client_ca)
         r = read_pem(c, CFG_TLS_CLIENT_CA, c->tls_client_ca, "CERTIFICATE", &t->client_ca, &ignored,
-                     err, size);
+                     e);
     if (r < 0)
         tls_files_free(t);
     return r;
 }
 
 /* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
-int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, size_t size)
+int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e)
 {
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    char where[CFG_ERR_MAX / 2], *buf = NULL;
+    struct sm_errinfo pe = SM_ERRINFO_INIT;
+    const enum cfg_id id = CFG_SAMBA_ANCHORS;
+    char *buf = NULL;
     size_t len = 0;
     FILE *f = NULL;
     int r;
@@ -194,31 +188,27 @@ int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, char *err, si
     *ret = NULL;
     if (!c->samba_anchors)
         return 0;
-    cfg_where(c, CFG_SAMBA_ANCHORS, where, sizeof(where));
-    if ((r = perm_check_path(c, CFG_SAMBA_ANCHORS, c->samba_anchors, FPERM_DATA, err, size)) < 0)
+    if ((r = perm_check_path(c, id, c->samba_anchors, FPERM_DATA, e)) < 0)
         return r;
     if (!(f = fopen(c->samba_anchors, "rb")) || !(buf = malloc(SM_MAX_INPUT + 1))) {
         r = f ? -ENOMEM : -errno;
-        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors, strerror(-r));
+        cfg_fail(c, id, e, r, "%s: %s", c->samba_anchors, strerror(-r));
         goto out;
     }
     len = fread(buf, 1, SM_MAX_INPUT + 1, f);
     if (ferror(f) || len > SM_MAX_INPUT) {
-        r = -EIO;
-        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors,
-                 len > SM_MAX_INPUT ? "larger than 1 MiB" : "read error");
+        r = cfg_fail(c, id, e, -EIO, "%s: %s", c->samba_anchors,
+                     len > SM_MAX_INPUT ? "larger than 1 MiB" : "read error");
         goto out;
     }
-    if ((r = sm_certs_parse(buf, len, NULL, ret, &e)) < 0) {
-        snprintf(err, size, "%s: %s: %s", where, c->samba_anchors, e.text);
-        r = -EIO;
+    if ((r = sm_certs_parse(buf, len, NULL, ret, &pe)) < 0) {
+        r = cfg_fail(c, id, e, -EIO, "%s: %s", c->samba_anchors, pe.text);
         goto out;
     }
     if ((*ret)->n_errors) {
-        snprintf(err, size, "%s: %s: a certificate does not parse: %s", where, c->samba_anchors,
-                 (*ret)->errors[0].message);
+        r = cfg_fail(c, id, e, -EIO, "%s: a certificate does not parse: %s", c->samba_anchors,
+                     (*ret)->errors[0].message);
         *ret = sm_certs_free(*ret);
-        r = -EIO;
     }
 out:
     free(buf);

@@ -424,13 +424,13 @@ static bool is_loopback(int fd)
 /*
  * Without any token every route answers anyone: fine on loopback only (the default), else
  * only when the configuration says so (allow_unauthenticated). @where names the first address
- * that is not a loopback one (NULL: all are). Returns 0, or -EPERM with the reason in @err.
+ * that is not a loopback one (NULL: all are). Returns 0, or -EPERM with the reason in @e.
  */
-static int check_unauthenticated(const struct cfg *c, const char *where, char *err, size_t size)
+static int check_unauthenticated(const struct cfg *c, const char *where, struct sm_errinfo *e)
 {
     if (c->n_tokens > 0 || !where || c->allow_unauthenticated)
         return 0;
-    snprintf(err, size,
+    snprintf(e->text, sizeof(e->text),
              "listening on %s, not a loopback address, without any [auth] token: every route "
              "would answer anyone; add tokens, or set allow_unauthenticated = yes "
              "(--allow-unauthenticated) if that is meant",
@@ -461,27 +461,26 @@ static void check_only(struct cfg *c)
     struct privdrop pd;
     struct tls_files tls;
     struct dirpool *dir = NULL;
-    char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
 
     for (size_t i = 0; i < c->n_listen; i++) {
         struct sockaddr_storage ss;
         socklen_t len;
 
         if (listen_parse(c->listen[i], &ss, &len) == 0 && !addr_loopback(&ss) &&
-            check_unauthenticated(c, c->listen[i], err, sizeof(err)) < 0)
+            check_unauthenticated(c, c->listen[i], &e) < 0)
             goto out_fail;
     }
     if (c->user) {
         struct sm_errinfo pe = SM_ERRINFO_INIT;
 
         if (privdrop_resolve(c->user, c->group, &pd, &pe) < 0) {
-            snprintf(err, sizeof(err), "%s: %.200s", cfg_where(c, CFG_USER, where, sizeof(where)),
-                     pe.text);
+            cfg_fail(c, CFG_USER, &e, -EINVAL, "%s", pe.text);
             goto out_fail;
         }
         service_uid = pd.uid;
     }
-    if (tls_files_read(c, &tls, err, sizeof(err)) < 0)
+    if (tls_files_read(c, &tls, &e) < 0)
         goto out_fail;
     tls_files_free(&tls);
     if (c->decision_log) {
@@ -491,18 +490,17 @@ static void check_only(struct cfg *c)
         if (slash)
             *(slash == dirname ? slash + 1 : slash) = '\0';
         if (dirname && slash && (stat(dirname, &st) < 0 || !S_ISDIR(st.st_mode))) {
-            snprintf(err, sizeof(err), "%s: the directory %s does not exist",
-                     cfg_where(c, CFG_DECISION_LOG, where, sizeof(where)), dirname);
+            cfg_fail(c, CFG_DECISION_LOG, &e, -ENOENT, "the directory %s does not exist", dirname);
             free(dirname);
             goto out_fail;
         }
         free(dirname);
     }
-    if (open_directory(c, 1, &dir, err, sizeof(err)) < 0)
+    if (open_directory(c, 1, &dir, &e) < 0)
         goto out_fail;
     dirpool_close(dir);
     struct sm_certs *anchors = NULL;
-    if (load_samba_anchors(c, &anchors, err, sizeof(err)) < 0)
+    if (load_samba_anchors(c, &anchors, &e) < 0)
         goto out_fail;
     sm_certs_free(anchors);
     cfg_free(c);
@@ -510,7 +508,7 @@ static void check_only(struct cfg *c)
     exit(0);
 
 out_fail:
-    fprintf(stderr, "strongmapd: %s\n", err);
+    fprintf(stderr, "strongmapd: %s\n", e.text);
     exit(1);
 }
 
@@ -550,7 +548,7 @@ int main(int argc, char **argv)
     sigset_t waitmask;
     int fds[MAX_SERVERS];
     size_t n_fds, len;
-    char err[CFG_ERR_MAX + 128], where[CFG_ERR_MAX / 2], status[512], addr[LISTEN_ADDR_TEXT_MAX];
+    char where[CFG_ERR_MAX / 2], status[512], addr[LISTEN_ADDR_TEXT_MAX];
     char *open_addr = NULL;
     bool drop = false;
     int r;
@@ -602,18 +600,18 @@ int main(int argc, char **argv)
             listen_format_fd(fds[i], addr, sizeof(addr));
         loopback_only = false;
     }
-    if (check_unauthenticated(boot, loopback_only ? NULL : addr, err, sizeof(err)) < 0)
-        fatalx("%s", err);
-    r = snapshot_open(boot, false, boot->threads * (unsigned)n_fds, &current, err, sizeof(err));
+    if (check_unauthenticated(boot, loopback_only ? NULL : addr, &e) < 0)
+        fatalx("%s", e.text);
+    r = snapshot_open(boot, false, boot->threads * (unsigned)n_fds, &current, &e);
     if (r == -EINVAL) { /* LDAP settings the backend refuses: a usage error when flags gave them */
-        log_errx("%s", err);
-        exit(boot->origin[CFG_LDAP_URI] == CFG_ORIGIN_CMDLINE ? EXIT_USAGE : 1);
+        log_errx("%s", e.text);
+        exit(e.origin == SM_ORIGIN_ARGUMENT ? EXIT_USAGE : 1);
     }
     if (r < 0)
-        fatalx("%s", err);
+        fatalx("%s", e.text);
     log_directory(boot, boot->threads * (unsigned)n_fds);
-    if (tls_files_read(boot, &tls, err, sizeof(err)) < 0)
-        fatalx("%s", err);
+    if (tls_files_read(boot, &tls, &e) < 0)
+        fatalx("%s", e.text);
     if (drop) {
         if (privdrop_apply(&pd, &e) < 0)
             fatalx("%s", e.text);

@@ -73,14 +73,14 @@ void log_directory(const struct cfg *c, unsigned handles)
 
 /*
  * Open the directory @c names (*@ret NULL when none): the bind password is read once, here, and
- * wiped once the handles hold their copies. On failure @err names the directive; -EINVAL means
- * LDAP settings the backend refuses, other codes an unreadable or unparsable file (-EIO) or
- * no memory.
+ * wiped once the handles hold their copies. On failure @e names the directive; -EINVAL means
+ * LDAP settings the backend refuses (placed at ldap_uri: origin argument when a flag gave it),
+ * other codes an unreadable or unparsable file (-EIO) or no memory.
  */
-int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, char *err,
-                   size_t size)
+int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
+                   struct sm_errinfo *e)
 {
-    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_errinfo de = SM_ERRINFO_INIT;
     struct dirpool_config dc;
     struct opt_dir d;
     char *password = NULL, where[CFG_ERR_MAX / 2];
@@ -88,17 +88,14 @@ int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, 
 
     cfg_dir(c, &d);
     *ret = NULL;
-    if ((r = check_named_files(c, err, size)) < 0)
+    if ((r = check_named_files(c, e)) < 0)
         return r;
     if (!opt_dir_configured(&d))
         return 0;
     if (d.password_file) {
-        r = opt_read_password(d.password_file, password_check, NULL, &password, &e);
-        if (r < 0) {
-            snprintf(err, size, "%s: %s",
-                     cfg_where(c, CFG_LDAP_PASSWORD_FILE, where, sizeof(where)), e.text);
-            return r == -EINVAL ? -EIO : r; /* a file's content, not a setting */
-        }
+        r = opt_read_password(d.password_file, password_check, NULL, &password, &de);
+        if (r < 0) /* a file's content, not a setting: -EIO */
+            return cfg_fail(c, CFG_LDAP_PASSWORD_FILE, e, r == -EINVAL ? -EIO : r, "%s", de.text);
     }
     dc = (struct dirpool_config){
         .dir = &d,
@@ -108,20 +105,20 @@ int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret, 
         .cache_ttl_s = (unsigned)c->cache_ttl,
         .cache_negative_ttl_s = (unsigned)c->cache_negative_ttl,
     };
-    r = dirpool_open(&dc, ret, &e);
+    r = dirpool_open(&dc, ret, &de);
     password = opt_password_free(password);
-    if (r < 0 && d.ldif) {
-        snprintf(err, size, "%s: cannot read the LDIF export %s: %s",
-                 cfg_where(c, CFG_LDIF, where, sizeof(where)), d.ldif,
-                 e.text[0] ? e.text : sm_strerror(r));
-        return r == -EINVAL ? -EIO : r;
-    }
+    if (r < 0 && d.ldif)
+        return cfg_fail(c, CFG_LDIF, e, r == -EINVAL ? -EIO : r,
+                        "cannot read the LDIF export %s: %s", d.ldif,
+                        de.text[0] ? de.text : sm_strerror(r));
     if (r == -EINVAL)
-        snprintf(err, size, "LDAP settings refused (%s): %s",
-                 cfg_where(c, CFG_LDAP_URI, where, sizeof(where)), e.text);
+        snprintf(e->text, sizeof(e->text), "LDAP settings refused (%s): %.200s",
+                 cfg_where(c, CFG_LDAP_URI, where, sizeof(where)), de.text);
     else if (r < 0)
-        snprintf(err, size, "cannot set up the LDAP directory: %s",
-                 e.text[0] ? e.text : sm_strerror(r));
+        snprintf(e->text, sizeof(e->text), "cannot set up the LDAP directory: %.200s",
+                 de.text[0] ? de.text : sm_strerror(r));
+    if (r < 0)
+        cfg_error_at(c, CFG_LDAP_URI, e);
     return r;
 }
 
@@ -156,21 +153,21 @@ static void snapshot_release(void *arg)
 }
 
 /* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
-int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret, char *err,
-                  size_t size)
+int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret,
+                  struct sm_errinfo *e)
 {
     struct snapshot *s = calloc(1, sizeof(*s));
     int r;
 
     if (!s) {
-        snprintf(err, size, "out of memory");
+        snprintf(e->text, sizeof(e->text), "out of memory");
         return -ENOMEM;
     }
-    if ((r = open_directory(c, handles, &s->dir, err, size)) < 0) {
+    if ((r = open_directory(c, handles, &s->dir, e)) < 0) {
         free(s);
         return r;
     }
-    if ((r = load_samba_anchors(c, &s->samba_anchors, err, size)) < 0) {
+    if ((r = load_samba_anchors(c, &s->samba_anchors, e)) < 0) {
         close_directory(s->dir);
         free(s);
         return r;
@@ -212,31 +209,31 @@ void runtime_of(struct snapshot *s, struct api_runtime *rt)
  * Does @next lower the security level of the running configuration in a way a reload must not
  * do silently? Every token dropped (unless @next says allow_unauthenticated = yes); HTTPS,
  * client certificates or their requirement dropped (restart-only settings: a reload would
- * not apply it, the next start would). Returns 0, or -EPERM with the reason in @err.
+ * not apply it, the next start would). Returns 0, or -EPERM with the reason in @e.
  */
-static int check_reload(const struct cfg *prev, const struct cfg *next, char *err, size_t size)
+static int check_reload(const struct cfg *prev, const struct cfg *next, struct sm_errinfo *e)
 {
     if (next->n_tokens == 0 && !next->allow_unauthenticated &&
         (prev->n_tokens > 0 || !loopback_only)) {
-        snprintf(err, size,
+        snprintf(e->text, sizeof(e->text),
                  "the new configuration has no [auth] token: every route would answer without "
                  "authentication (set allow_unauthenticated = yes if that is meant)");
         return -EPERM;
     }
     if (boot->tls_cert && !next->tls_cert) {
-        snprintf(err, size,
+        snprintf(e->text, sizeof(e->text),
                  "the new configuration has no [tls] cert and key: it would serve plain HTTP "
                  "(HTTPS changes only at a restart)");
         return -EPERM;
     }
     if (boot->tls_client_ca && !next->tls_client_ca) {
-        snprintf(err, size,
+        snprintf(e->text, sizeof(e->text),
                  "the new configuration has no [tls] client_ca: client certificates would no "
                  "longer be checked (that changes only at a restart)");
         return -EPERM;
     }
     if (boot->tls_client_ca && boot->tls_client_required && !next->tls_client_required) {
-        snprintf(err, size,
+        snprintf(e->text, sizeof(e->text),
                  "the new configuration says client_required = no: requests without a client "
                  "certificate would be served (that changes only at a restart)");
         return -EPERM;
@@ -263,9 +260,9 @@ static void log_loosened(const struct cfg *prev, const struct cfg *next)
 
 /*
  * Make @next the runtime of every server. On a failure the servers already switched go back to
- * @prev, so that all serve the same settings. Returns 0 or the failure's code.
+ * @prev, so that all serve the same settings. Returns 0 or the failure's code, with @e filled.
  */
-static int install(struct snapshot *next, struct snapshot *prev, char *err, size_t size)
+static int install(struct snapshot *next, struct snapshot *prev, struct sm_errinfo *e)
 {
     struct api_runtime rt, old;
     size_t i;
@@ -276,7 +273,8 @@ static int install(struct snapshot *next, struct snapshot *prev, char *err, size
         atomic_fetch_add(&next->refs, 1);
         if ((r = api_reconfigure(servers[i], &rt)) < 0) {
             atomic_fetch_sub(&next->refs, 1);
-            snprintf(err, size, "the HTTP server refused the new settings: %s", strerror(-r));
+            snprintf(e->text, sizeof(e->text), "the HTTP server refused the new settings: %s",
+                     strerror(-r));
             break;
         }
     }
@@ -299,7 +297,7 @@ void reload(const struct args *a)
     struct snapshot *next = NULL;
     struct timespec ts;
     struct cfg *c = NULL;
-    char state[128], where[CFG_ERR_MAX], err[CFG_ERR_MAX + 64];
+    char state[128], where[CFG_ERR_MAX];
     const char *path = config_path(a);
     unsigned changed = 0;
     int r;
@@ -314,8 +312,8 @@ void reload(const struct args *a)
         log_warnx("reload failed, keeping the running configuration: %s", e.text);
         goto out;
     }
-    if (check_reload(current->cfg, c, err, sizeof(err)) < 0) {
-        log_warnx("reload failed, keeping the running configuration: %s", err);
+    if (check_reload(current->cfg, c, &e) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", e.text);
         cfg_free(c);
         goto out;
     }
@@ -327,14 +325,14 @@ void reload(const struct args *a)
                   cfg_looser(boot, c, (enum cfg_id)i) ? " (looser)" : "");
         changed++;
     }
-    r = snapshot_open(c, true, boot->threads * (unsigned)n_servers, &next, err, sizeof(err));
+    r = snapshot_open(c, true, boot->threads * (unsigned)n_servers, &next, &e);
     if (r < 0) {
-        log_warnx("reload failed, keeping the running configuration: %s", err);
+        log_warnx("reload failed, keeping the running configuration: %s", e.text);
         cfg_free(c);
         goto out;
     }
-    if (install(next, current, err, sizeof(err)) < 0) {
-        log_warnx("reload failed, keeping the running configuration: %s", err);
+    if (install(next, current, &e) < 0) {
+        log_warnx("reload failed, keeping the running configuration: %s", e.text);
         snapshot_unref(next);
         goto out;
     }

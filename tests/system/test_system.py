@@ -392,6 +392,20 @@ class TConfig(Base):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn(b"usage:", p.stderr)
 
+    def test_ldap_uri_libldap_refuses(self):
+        """An ldap_uri libldap cannot parse: a usage error (2) from a flag, 1 from the file."""
+        bad = "ldap://[::1"
+        p = self.run_daemon("-c", "/dev/null", "--listen", "127.0.0.1:0", "--ldap-uri", bad,
+                            "--ldap-base", "dc=example,dc=com", *ROOT_OK)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"<3>LDAP settings refused (--ldap-uri): URI 1 is not an LDAP URL",
+                      p.stderr)
+        path = self.conf("[directory]\nldap_uri = %s\nldap_base = dc=example,dc=com\n" % bad)
+        p = self.run_daemon("-c", path, "--listen", "127.0.0.1:0", *ROOT_OK)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"<3>LDAP settings refused ({path}:2: ldap_uri): URI 1 is not an LDAP "
+                      "URL".encode(), p.stderr)
+
     def test_print_masks_secrets(self):
         pwfile = os.path.join(self.tmp, "never-read.pw")  # does not even exist: -p reads no file
         path = self.conf(
