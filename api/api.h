@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <strongmap/common.h>
+
 #include "options.h"
 
 struct dirpool;
@@ -213,9 +215,9 @@ const char *api_scope_name(unsigned scope);
 
 /**
  * Does GnuTLS accept the priority string @prio (api_config.tls_priorities)? 0, or -EINVAL
- * with a one-line reason naming where it stopped reading in @err.
+ * with a one-line reason naming where it stopped reading in @e.
  */
-int api_tls_priorities_check(const char *prio, char *err, size_t size);
+int api_tls_priorities_check(const char *prio, struct sm_errinfo *e);
 
 /** "inspect", "verdict", "account", "metrics"; NULL for anything else. */
 const char *api_route_name(enum api_route_id route);
@@ -230,10 +232,11 @@ struct api;
  *
  * Ownership: takes @cfg->listen_fd, also on failure (libmicrohttpd may or may not have closed
  * it then: the caller must neither use nor close it). Returns 0 with *@ret_api set, -EINVAL for
- * a bad configuration (the reason is logged), -ENOMEM, -errno from opening the decision log,
- * or -EIO when libmicrohttpd refused to start (it logged why, e.g. an unreadable TLS key).
+ * a bad configuration, -ENOMEM, -errno from opening the decision log, or -EIO when
+ * libmicrohttpd refused to start (e.g. a TLS key GnuTLS cannot read); the reason is in @e
+ * (may be NULL), for the caller to report: nothing is logged.
  */
-int api_start(const struct api_config *cfg, struct api **ret_api);
+int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_errinfo *e);
 
 /**
  * Stop accepting connections: the listening socket is shut down so new clients are refused,
@@ -258,9 +261,10 @@ unsigned api_busy(struct api *api, unsigned *ret_connections);
  * Call from one thread at a time (the daemon's main thread).
  *
  * Returns 0, -EINVAL (a value out of range: an empty or duplicate token name, an unknown
- * scope bit, a negative rate, ...), -ENOMEM, or -errno from opening the decision log.
+ * scope bit, a negative rate, ...), -ENOMEM, or -errno from opening the decision log, with the
+ * reason in @e (may be NULL; nothing is logged).
  */
-int api_reconfigure(struct api *api, const struct api_runtime *rt);
+int api_reconfigure(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e);
 
 /** Stop the threads, close every connection and the listening socket, free @api. NULL is fine.
  * Always returns NULL. */

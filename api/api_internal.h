@@ -350,11 +350,19 @@ struct api_snapshot {
     uint64_t drain_max;     /* bytes of body read before the connection is dropped */
 };
 
-/** Check and deep-copy @rt, open its decision log. 0, -EINVAL (logged), -ENOMEM, -errno. */
-int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret);
+/**
+ * Check and deep-copy @rt, open its decision log. 0, -EINVAL, -ENOMEM or -errno, with the
+ * reason in @e (may be NULL; nothing is logged).
+ */
+int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct sm_errinfo *e);
 
 /** The snapshot api_start() begins with (no other thread runs yet): @rt deep-copied. */
-int api_set_first_runtime(struct api *api, const struct api_runtime *rt);
+int api_set_first_runtime(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e);
+
+/** A setting api_start() or api_reconfigure() refuses: @fmt's text into @e (may be NULL).
+ * Returns @r. */
+int settings_fail(struct sm_errinfo *e, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Take a reference on the current snapshot of @api. Never NULL. */
 struct api_snapshot *snapshot_get(struct api *api);
@@ -522,7 +530,10 @@ struct api {
     struct MHD_Daemon *mhd;
     int listen_fd;       /* owned; closed by MHD_stop_daemon() unless quiesced */
     bool quiesced;       /* main thread only */
-    atomic_bool running; /* MHD_start_daemon() has returned */
+    atomic_bool running; /* MHD_start_daemon() has returned (set under start_lock) */
+    /* libmicrohttpd's messages before it runs, for api_start()'s error (under start_lock) */
+    pthread_mutex_t start_lock;
+    char start_msg[400];
     atomic_bool closing; /* responses carry "Connection: close" */
     atomic_uint active;  /* requests between on_uri() and on_completed() */
     atomic_uint_fast64_t next_id;

@@ -67,17 +67,15 @@ int auth_bearer(const struct api_snapshot *s, const char *value)
     return found ? (int)idx : AUTH_INVALID;
 }
 
-int api_tls_priorities_check(const char *prio, char *err, size_t size)
+int api_tls_priorities_check(const char *prio, struct sm_errinfo *e)
 {
     gnutls_priority_t p;
     const char *at = NULL;
     int r = gnutls_priority_init(&p, prio, &at);
 
-    if (r < 0) {
-        snprintf(err, size, "GnuTLS refuses the priority string at \"%.48s\": %s", at ? at : prio,
-                 gnutls_strerror(r));
-        return -EINVAL;
-    }
+    if (r < 0)
+        return settings_fail(e, -EINVAL, "GnuTLS refuses the priority string at \"%.48s\": %s",
+                             at ? at : prio, gnutls_strerror(r));
     gnutls_priority_deinit(p);
     return 0;
 }

@@ -33,7 +33,6 @@
 #include <time.h>
 
 #include "api_internal.h"
-#include "log.h"
 
 #define WATCHDOG_PERIOD_MS 250
 
@@ -296,11 +295,8 @@ int conn_watchdog_start(struct api *api)
 
     api->watchdog_stop = false;
     r = pthread_create(&api->watchdog, NULL, watchdog_main, api);
-    if (r != 0) {
-        errno = r;
-        log_err("cannot start the request watchdog thread");
-        return -r;
-    }
+    if (r != 0)
+        return -r; /* api_start() reports it */
     api->watchdog_running = true;
     return 0;
 }

@@ -524,21 +524,37 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 /*
  * libmicrohttpd's own messages (MHD_USE_ERROR_LOG), one line each. At start-up they explain a
- * failure (error); once running they are mostly about one client's broken request, which the
- * access log line records too, so they are info. They may name the request path, decoded (the
- * logger writes every byte that is not printable ASCII as \xNN), never header values or bodies.
+ * failure: they are kept (joined with "; ") for api_start()'s error, which its caller reports
+ * once, or logged as errors when the start succeeds after all. Once running they are mostly
+ * about one client's broken request, which the access log line records too, so they are info.
+ * They may name the request path, decoded (the logger writes every byte that is not printable
+ * ASCII as \xNN), never header values or bodies.
  */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    const struct api *api = cls;
-    enum log_prio prio = atomic_load(&api->running) ? LOG_PRIO_INFO : LOG_PRIO_ERR;
+    struct api *api = cls;
     char buf[512];
+    size_t len;
 
-    if (!log_enabled(prio))
-        return;
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    log_msg(prio, "libmicrohttpd: %s", buf);
+    len = strlen(buf);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '.'))
+        buf[--len] = '\0';
+    if (!atomic_load(&api->running)) {
+        pthread_mutex_lock(&api->start_lock);
+        if (!atomic_load(&api->running)) {
+            size_t used = strlen(api->start_msg);
+
+            snprintf(api->start_msg + used, sizeof(api->start_msg) - used, "%s%s", used ? "; " : "",
+                     buf);
+            pthread_mutex_unlock(&api->start_lock);
+            return;
+        }
+        pthread_mutex_unlock(&api->start_lock);
+    }
+    if (log_enabled(LOG_PRIO_INFO))
+        log_msg(LOG_PRIO_INFO, "libmicrohttpd: %s", buf);
 }
 
 /* ---- daemon ---- */
@@ -555,7 +571,7 @@ static uint32_t random_u32(void)
 }
 
 /* Copy a PEM text of the configuration (NULL stays NULL). -EINVAL when too long. */
-static int pem_copy(const char *what, const char *pem, char **ret)
+static int pem_copy(const char *what, const char *pem, char **ret, struct sm_errinfo *e)
 {
     size_t len;
 
@@ -563,12 +579,11 @@ static int pem_copy(const char *what, const char *pem, char **ret)
     if (!pem)
         return 0;
     len = strnlen(pem, API_TLS_PEM_MAX + 1);
-    if (len == 0 || len > API_TLS_PEM_MAX) {
-        log_errx("the TLS %s must be 1 to %u bytes of PEM", what, API_TLS_PEM_MAX);
-        return -EINVAL;
-    }
+    if (len == 0 || len > API_TLS_PEM_MAX)
+        return settings_fail(e, -EINVAL, "the TLS %s must be 1 to %u bytes of PEM", what,
+                             API_TLS_PEM_MAX);
     *ret = strdup(pem);
-    return *ret ? 0 : -ENOMEM;
+    return *ret ? 0 : settings_fail(e, -ENOMEM, "out of memory");
 }
 
 static void free_secret(char *s)
@@ -594,13 +609,14 @@ static void api_free(struct api *api)
     free(api->tls_ca);
     metrics_destroy(&api->metrics);
     pthread_mutex_destroy(&api->rt_lock);
+    pthread_mutex_destroy(&api->start_lock);
     pthread_mutex_destroy(&api->conns_lock);
     pthread_cond_destroy(&api->conns_cond);
     free(api);
 }
 
 /* Check the restart-only settings and resolve their defaults into @api. */
-static int config_check(struct api *api, const struct api_config *cfg)
+static int config_check(struct api *api, const struct api_config *cfg, struct sm_errinfo *e)
 {
     int r;
 
@@ -609,35 +625,28 @@ static int config_check(struct api *api, const struct api_config *cfg)
         cfg->request_timeout_s ? cfg->request_timeout_s : API_REQUEST_TIMEOUT_S;
     api->cfg.conn_limit = cfg->conn_limit ? cfg->conn_limit : API_CONN_LIMIT;
     api->cfg.header_limit = cfg->header_limit ? cfg->header_limit : API_CONN_MEMORY_LIMIT;
-    if (api->idle_timeout_s > API_TIMEOUT_MAX_S || api->request_timeout_s > API_TIMEOUT_MAX_S) {
-        log_errx("timeouts must be 1 to %u seconds", API_TIMEOUT_MAX_S);
-        return -EINVAL;
-    }
+    if (api->idle_timeout_s > API_TIMEOUT_MAX_S || api->request_timeout_s > API_TIMEOUT_MAX_S)
+        return settings_fail(e, -EINVAL, "timeouts must be 1 to %u seconds", API_TIMEOUT_MAX_S);
     if (api->cfg.conn_limit > API_CONN_LIMIT_MAX || api->cfg.conn_limit < cfg->threads ||
-        cfg->per_ip_conn_limit > api->cfg.conn_limit) {
-        log_errx("the connection limit must be %u (threads) to %u, the per-IP limit at most that",
-                 cfg->threads, API_CONN_LIMIT_MAX);
-        return -EINVAL;
-    }
-    if (api->cfg.header_limit < API_CONN_MEMORY_MIN ||
-        api->cfg.header_limit > API_CONN_MEMORY_MAX) {
-        log_errx("the header limit must be %u to %u bytes", API_CONN_MEMORY_MIN,
-                 API_CONN_MEMORY_MAX);
-        return -EINVAL;
-    }
+        cfg->per_ip_conn_limit > api->cfg.conn_limit)
+        return settings_fail(e, -EINVAL,
+                             "the connection limit must be %u (threads) to %u, the per-IP limit "
+                             "at most that",
+                             cfg->threads, API_CONN_LIMIT_MAX);
+    if (api->cfg.header_limit < API_CONN_MEMORY_MIN || api->cfg.header_limit > API_CONN_MEMORY_MAX)
+        return settings_fail(e, -EINVAL, "the header limit must be %u to %u bytes",
+                             API_CONN_MEMORY_MIN, API_CONN_MEMORY_MAX);
     if (!cfg->tls_cert_pem != !cfg->tls_key_pem ||
-        (!cfg->tls_cert_pem && (cfg->tls_client_ca_pem || cfg->tls_priorities))) {
-        log_errx("HTTPS needs both a certificate and a key (client CAs and priorities go with "
-                 "them)");
-        return -EINVAL;
-    }
-    if (cfg->tls_client_required && !cfg->tls_client_ca_pem) {
-        log_errx("requiring client certificates needs the CAs that issue them");
-        return -EINVAL;
-    }
-    if ((r = pem_copy("certificate", cfg->tls_cert_pem, &api->tls_cert)) < 0 ||
-        (r = pem_copy("key", cfg->tls_key_pem, &api->tls_key)) < 0 ||
-        (r = pem_copy("client CA", cfg->tls_client_ca_pem, &api->tls_ca)) < 0)
+        (!cfg->tls_cert_pem && (cfg->tls_client_ca_pem || cfg->tls_priorities)))
+        return settings_fail(e, -EINVAL,
+                             "HTTPS needs both a certificate and a key (client CAs and priorities "
+                             "go with them)");
+    if (cfg->tls_client_required && !cfg->tls_client_ca_pem)
+        return settings_fail(e, -EINVAL,
+                             "requiring client certificates needs the CAs that issue them");
+    if ((r = pem_copy("certificate", cfg->tls_cert_pem, &api->tls_cert, e)) < 0 ||
+        (r = pem_copy("key", cfg->tls_key_pem, &api->tls_key, e)) < 0 ||
+        (r = pem_copy("client CA", cfg->tls_client_ca_pem, &api->tls_ca, e)) < 0)
         return r;
     /* Not kept: api_start()'s caller owns them (and wipes the key). */
     api->cfg.tls_cert_pem = api->cfg.tls_key_pem = api->cfg.tls_client_ca_pem = NULL;
@@ -645,7 +654,7 @@ static int config_check(struct api *api, const struct api_config *cfg)
     return 0;
 }
 
-int api_start(const struct api_config *cfg, struct api **ret_api)
+int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_errinfo *e)
 {
     struct sockaddr_storage ss;
     socklen_t ss_len = sizeof(ss);
@@ -658,12 +667,14 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     int r;
 
     if (cfg->listen_fd < 0)
-        return -EINVAL;
+        return settings_fail(e, -EINVAL, "no listening socket");
     if (cfg->threads < 1 || cfg->threads > API_MAX_THREADS || cfg->max_body < API_MAX_BODY_MIN ||
         cfg->max_body > API_MAX_BODY_MAX ||
         getsockname(cfg->listen_fd, (struct sockaddr *)&ss, &ss_len) < 0) {
         close(cfg->listen_fd);
-        return -EINVAL;
+        return settings_fail(e, -EINVAL,
+                             "1 to %u threads, a body limit of %u to %u bytes and a bound socket",
+                             API_MAX_THREADS, API_MAX_BODY_MIN, API_MAX_BODY_MAX);
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -671,7 +682,7 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     api = calloc(1, sizeof(*api));
     if (!api) {
         close(cfg->listen_fd);
-        return -ENOMEM;
+        return settings_fail(e, -ENOMEM, "out of memory");
     }
     api->cfg = *cfg;
     api->listen_fd = cfg->listen_fd;
@@ -683,6 +694,7 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
     atomic_init(&api->body_mem, 0);
     metrics_init(&api->metrics);
     pthread_mutex_init(&api->rt_lock, NULL);
+    pthread_mutex_init(&api->start_lock, NULL);
     pthread_mutex_init(&api->conns_lock, NULL);
     pthread_mutex_init(&api->jobs_lock, NULL);
     pthread_cond_init(&api->jobs_cond, NULL);
@@ -699,9 +711,12 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
         first.dir = cfg->dir;
         first.fleet = cfg->fleet;
     }
-    if ((r = config_check(api, cfg)) < 0 || (r = api_set_first_runtime(api, &first)) < 0 ||
-        (r = conn_clients_init(api)) < 0)
+    if ((r = config_check(api, cfg, e)) < 0 || (r = api_set_first_runtime(api, &first, e)) < 0)
         goto out_fail;
+    if ((r = conn_clients_init(api)) < 0) {
+        settings_fail(e, r, "out of memory");
+        goto out_fail;
+    }
     /* head.c knows how 0.9.75 lays a parsed head out; with another version it checks the
        fields' text only */
     api->head_walk = strcmp(MHD_get_version(), "0.9.75") == 0;
@@ -711,7 +726,7 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
                   MHD_get_version());
     api->rl = ratelimit_new();
     if (!api->rl) {
-        r = -ENOMEM;
+        r = settings_fail(e, -ENOMEM, "out of memory");
         goto out_fail;
     }
     if (api->tls_cert) {
@@ -727,10 +742,10 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
             tls[n_tls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, api->tls_ca };
     }
     tls[n_tls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-    if ((r = conn_watchdog_start(api)) < 0)
+    if ((r = conn_watchdog_start(api)) < 0 || (r = jobs_start(api, cfg->threads)) < 0) {
+        settings_fail(e, r, "cannot start its threads: %s", strerror(-r));
         goto out_fail;
-    if ((r = jobs_start(api, cfg->threads)) < 0)
-        goto out_fail;
+    }
     flags |= MHD_ALLOW_SUSPEND_RESUME;
 
     /* The logger goes first so that start-up messages reach it too. The connection limits are
@@ -747,10 +762,16 @@ int api_start(const struct api_config *cfg, struct api **ret_api)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         api, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!api->mhd) {
-        r = -EIO;
+        /* no thread of libmicrohttpd runs: start_msg is ours alone */
+        r = settings_fail(e, -EIO, "libmicrohttpd: %s",
+                          api->start_msg[0] ? api->start_msg : "it did not start");
         goto out_free;
     }
+    pthread_mutex_lock(&api->start_lock);
+    if (api->start_msg[0]) /* said while starting, yet it runs: an error worth logging */
+        log_errx("libmicrohttpd: %s", api->start_msg);
     atomic_store(&api->running, true);
+    pthread_mutex_unlock(&api->start_lock);
     *ret_api = api;
     return 0;
 

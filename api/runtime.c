@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,18 @@ int api_scopes_parse(const char *list, unsigned *ret)
     return 0;
 }
 
+int settings_fail(struct sm_errinfo *e, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e) {
+        va_start(ap, fmt);
+        vsnprintf(e->text, sizeof(e->text), fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
 static bool token_name_ok(const char *name)
 {
     size_t len = strnlen(name, API_TOKEN_NAME_MAX);
@@ -104,70 +117,53 @@ static bool token_name_ok(const char *name)
     return true;
 }
 
-/* Is @rt within its limits? Logs the first problem. */
-static int runtime_check(const struct api_runtime *rt)
+/* Is @rt within its limits? The first problem goes into @e. */
+static int runtime_check(const struct api_runtime *rt, struct sm_errinfo *e)
 {
-    if (rt->n_tokens > API_MAX_TOKENS || (rt->n_tokens > 0 && !rt->tokens)) {
-        log_errx("API settings: at most %d tokens", API_MAX_TOKENS);
-        return -EINVAL;
-    }
+    if (rt->n_tokens > API_MAX_TOKENS || (rt->n_tokens > 0 && !rt->tokens))
+        return settings_fail(e, -EINVAL, "API settings: at most %d tokens", API_MAX_TOKENS);
     for (size_t i = 0; i < rt->n_tokens; i++) {
         const struct api_token *t = &rt->tokens[i];
 
-        if (!token_name_ok(t->name)) {
-            log_errx("API settings: token %zu: a name of 1 to %d characters [A-Za-z0-9._-]", i + 1,
-                     API_TOKEN_NAME_MAX - 1);
-            return -EINVAL;
-        }
-        if (t->scopes & ~(unsigned)API_SCOPE_ALL) {
-            log_errx("API settings: token %s: unknown scope bits", t->name);
-            return -EINVAL;
-        }
+        if (!token_name_ok(t->name))
+            return settings_fail(e, -EINVAL,
+                                 "API settings: token %zu: a name of 1 to %d characters "
+                                 "[A-Za-z0-9._-]",
+                                 i + 1, API_TOKEN_NAME_MAX - 1);
+        if (t->scopes & ~(unsigned)API_SCOPE_ALL)
+            return settings_fail(e, -EINVAL, "API settings: token %s: unknown scope bits", t->name);
         for (size_t k = 0; k < i; k++) {
-            if (strcmp(rt->tokens[k].name, t->name) == 0) {
-                log_errx("API settings: token name %s given twice", t->name);
-                return -EINVAL;
-            }
-            if (memcmp(rt->tokens[k].sha256, t->sha256, sizeof(t->sha256)) == 0) {
-                log_errx("API settings: tokens %s and %s have the same secret", rt->tokens[k].name,
-                         t->name);
-                return -EINVAL;
-            }
+            if (strcmp(rt->tokens[k].name, t->name) == 0)
+                return settings_fail(e, -EINVAL, "API settings: token name %s given twice",
+                                     t->name);
+            if (memcmp(rt->tokens[k].sha256, t->sha256, sizeof(t->sha256)) == 0)
+                return settings_fail(e, -EINVAL,
+                                     "API settings: tokens %s and %s have the same secret",
+                                     rt->tokens[k].name, t->name);
         }
     }
     for (size_t r = 0; r < API_ROUTE__COUNT; r++) {
-        if (rt->route_scope[r] & ~(unsigned)API_SCOPE_ALL) {
-            log_errx("API settings: route %s: unknown scope bits", route_names[r]);
-            return -EINVAL;
-        }
+        if (rt->route_scope[r] & ~(unsigned)API_SCOPE_ALL)
+            return settings_fail(e, -EINVAL, "API settings: route %s: unknown scope bits",
+                                 route_names[r]);
     }
-    if (rt->account_data_scope & ~(unsigned)API_SCOPE_ALL) {
-        log_errx("API settings: account data: unknown scope bits");
-        return -EINVAL;
-    }
-    if (!(rt->rate_per_s >= 0 && rt->rate_per_s <= RATE_MAX) || rt->rate_burst > BURST_MAX) {
-        log_errx("API settings: the rate must be 0 to %.0f requests per second, the burst at "
-                 "most %u",
-                 RATE_MAX, BURST_MAX);
-        return -EINVAL;
-    }
-    if (rt->max_body < API_MAX_BODY_MIN || rt->max_body > API_MAX_BODY_MAX) {
-        log_errx("API settings: the body limit must be %u to %u bytes", API_MAX_BODY_MIN,
-                 API_MAX_BODY_MAX);
-        return -EINVAL;
-    }
-    if (rt->max_certs > SM_MAX_CERTS) {
-        log_errx("API settings: at most %d certificates per request", SM_MAX_CERTS);
-        return -EINVAL;
-    }
-    if (rt->fleet.n > SM_MAX_PROFILES) {
-        log_errx("API settings: at most %d profiles", SM_MAX_PROFILES);
-        return -EINVAL;
-    }
-    if (rt->decision_log && !rt->decision_log[0]) {
-        log_errx("API settings: an empty decision log path");
-        return -EINVAL;
-    }
+    if (rt->account_data_scope & ~(unsigned)API_SCOPE_ALL)
+        return settings_fail(e, -EINVAL, "API settings: account data: unknown scope bits");
+    if (!(rt->rate_per_s >= 0 && rt->rate_per_s <= RATE_MAX) || rt->rate_burst > BURST_MAX)
+        return settings_fail(e, -EINVAL,
+                             "API settings: the rate must be 0 to %.0f requests per second, the "
+                             "burst at most %u",
+                             RATE_MAX, BURST_MAX);
+    if (rt->max_body < API_MAX_BODY_MIN || rt->max_body > API_MAX_BODY_MAX)
+        return settings_fail(e, -EINVAL, "API settings: the body limit must be %u to %u bytes",
+                             API_MAX_BODY_MIN, API_MAX_BODY_MAX);
+    if (rt->max_certs > SM_MAX_CERTS)
+        return settings_fail(e, -EINVAL, "API settings: at most %d certificates per request",
+                             SM_MAX_CERTS);
+    if (rt->fleet.n > SM_MAX_PROFILES)
+        return settings_fail(e, -EINVAL, "API settings: at most %d profiles", SM_MAX_PROFILES);
+    if (rt->decision_log && !rt->decision_log[0])
+        return settings_fail(e, -EINVAL, "API settings: an empty decision log path");
     return 0;
 }
 
@@ -186,16 +182,16 @@ static struct api_snapshot *snapshot_free(struct api_snapshot *s)
     return NULL;
 }
 
-int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret)
+int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct sm_errinfo *e)
 {
     struct api_snapshot *s;
     int r;
 
-    if ((r = runtime_check(rt)) < 0)
+    if ((r = runtime_check(rt, e)) < 0)
         return r;
     s = calloc(1, sizeof(*s));
     if (!s)
-        return -ENOMEM;
+        return settings_fail(e, -ENOMEM, "out of memory");
     s->rt = *rt;
     s->log_fd = -1;
     if (rt->n_tokens > 0) {
@@ -213,7 +209,7 @@ int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret)
         if (s->log_fd < 0) {
             r = -errno;
             assert(r < 0); /* open() sets errno when it fails: *ret is written on 0 only */
-            log_err("cannot open the decision log %s", s->log_path);
+            settings_fail(e, r, "cannot open the decision log %s: %s", s->log_path, strerror(-r));
             snapshot_free(s);
             return r;
         }
@@ -236,7 +232,7 @@ int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret)
 
 out_nomem:
     snapshot_free(s);
-    return -ENOMEM;
+    return settings_fail(e, -ENOMEM, "out of memory");
 }
 
 struct api_snapshot *snapshot_get(struct api *api)
@@ -276,12 +272,12 @@ static void log_settings(const char *what, const struct api_snapshot *s)
              s->max_certs, s->log_path ? ", decision log " : "", s->log_path ? s->log_path : "");
 }
 
-int api_set_first_runtime(struct api *api, const struct api_runtime *rt)
+int api_set_first_runtime(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e)
 {
     struct api_snapshot *s;
     int r;
 
-    if ((r = snapshot_new(rt, &s)) < 0)
+    if ((r = snapshot_new(rt, &s, e)) < 0)
         return r;
     api->rt = s;
     if (rt->n_tokens || rt->rate_per_s > 0 || rt->decision_log)
@@ -289,12 +285,12 @@ int api_set_first_runtime(struct api *api, const struct api_runtime *rt)
     return 0;
 }
 
-int api_reconfigure(struct api *api, const struct api_runtime *rt)
+int api_reconfigure(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e)
 {
     struct api_snapshot *s, *old;
     int r;
 
-    if ((r = snapshot_new(rt, &s)) < 0)
+    if ((r = snapshot_new(rt, &s, e)) < 0)
         return r;
     pthread_mutex_lock(&api->rt_lock);
     old = api->rt;

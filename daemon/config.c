@@ -398,7 +398,6 @@ int cfg_finish(struct cfg *c, struct sm_errinfo *e)
 {
     struct opt_whatif w = { .mode = (int)c->mode, .backdating_s = c->backdating };
     struct sm_errinfo oe = SM_ERRINFO_INIT;
-    char why[CFG_ERR_MAX / 2];
     int r;
 
     if (c->finished)
@@ -414,8 +413,8 @@ int cfg_finish(struct cfg *c, struct sm_errinfo *e)
                         "(client certificates need HTTPS)", e);
     if (c->group && !c->user)
         return conflict(c, CFG_GROUP, "needs", CFG_USER, NULL, e);
-    if (c->tls_priorities && api_tls_priorities_check(c->tls_priorities, why, sizeof(why)) < 0)
-        return cfg_fail(c, CFG_TLS_PRIORITIES, e, -EINVAL, "%s", why);
+    if (c->tls_priorities && api_tls_priorities_check(c->tls_priorities, &oe) < 0)
+        return cfg_fail(c, CFG_TLS_PRIORITIES, e, -EINVAL, "%s", oe.text);
     if (opt_whatif_apply(&c->fleet, &w, &oe) < 0)
         return cfg_fail(c, c->mode >= 0 ? CFG_MODE : CFG_BACKDATING, e, -EINVAL, "%s", oe.text);
     if (c->threads == 0)

@@ -644,10 +644,11 @@ int main(int argc, char **argv)
         listen_format_fd(fds[i], addr, sizeof(addr));
         if (!is_loopback(fds[i]) && !open_addr)
             open_addr = strdup(addr);
-        atomic_fetch_add(&current->refs, 1);      /* the server's runtime */
-        r = api_start(&cfg, &servers[n_servers]); /* takes fds[i] */
+        atomic_fetch_add(&current->refs, 1);          /* the server's runtime */
+        r = api_start(&cfg, &servers[n_servers], &e); /* takes fds[i] */
         if (r < 0)
-            fatalx("cannot start the HTTP server on %s: %s", addr, strerror(-r));
+            fatalx("cannot start the HTTP server on %s: %s", addr,
+                   e.text[0] ? e.text : strerror(-r));
         n_servers++;
         log_info("strongmapd %s listening on %s (%s%u threads, body limit %llu bytes)", SM_VERSION,
                  addr, tls.cert ? "HTTPS, " : "", boot->threads, boot->max_body);

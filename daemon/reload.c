@@ -264,6 +264,7 @@ static void log_loosened(const struct cfg *prev, const struct cfg *next)
  */
 static int install(struct snapshot *next, struct snapshot *prev, struct sm_errinfo *e)
 {
+    struct sm_errinfo ae = SM_ERRINFO_INIT;
     struct api_runtime rt, old;
     size_t i;
     int r = 0;
@@ -271,10 +272,10 @@ static int install(struct snapshot *next, struct snapshot *prev, struct sm_errin
     runtime_of(next, &rt);
     for (i = 0; i < n_servers; i++) {
         atomic_fetch_add(&next->refs, 1);
-        if ((r = api_reconfigure(servers[i], &rt)) < 0) {
+        if ((r = api_reconfigure(servers[i], &rt, &ae)) < 0) {
             atomic_fetch_sub(&next->refs, 1);
-            snprintf(e->text, sizeof(e->text), "the HTTP server refused the new settings: %s",
-                     strerror(-r));
+            snprintf(e->text, sizeof(e->text), "the HTTP server refused the new settings: %.400s",
+                     ae.text[0] ? ae.text : strerror(-r));
             break;
         }
     }
@@ -283,7 +284,7 @@ static int install(struct snapshot *next, struct snapshot *prev, struct sm_errin
     runtime_of(prev, &old);
     while (i-- > 0) {
         atomic_fetch_add(&prev->refs, 1);
-        if (api_reconfigure(servers[i], &old) < 0) {
+        if (api_reconfigure(servers[i], &old, NULL) < 0) {
             atomic_fetch_sub(&prev->refs, 1);
             log_errx("reload: server %zu keeps the new settings: it refused to go back", i);
         }

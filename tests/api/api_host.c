@@ -191,6 +191,7 @@ int main(int argc, char **argv)
     static struct api_token tokens[API_MAX_TOKENS];
     struct api_config cfg = { .threads = 2, .max_body = API_MAX_BODY_DEFAULT };
     struct api_runtime rt;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
     struct sockaddr_storage addr;
     socklen_t addr_len;
     struct dirpool *dir = NULL;
@@ -225,7 +226,6 @@ int main(int argc, char **argv)
     if (ldif) {
         static struct opt_dir d;
         struct dirpool_config dc = { .dir = &d, .handles = cfg.threads, .cache_size = 100 };
-        struct sm_errinfo e = { .offset = -1, .text = "" };
 
         d.ldif = ldif;
         if (dirpool_open(&dc, &dir, &e) < 0)
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 
     cfg.listen_fd = fd;
     cfg.runtime = &rt;
-    r = api_start(&cfg, &api);
+    r = api_start(&cfg, &api, &e);
     if (key)
         explicit_bzero(key, strlen(key));
     free(cert);
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     free(keep);
     keep = NULL;
     if (r < 0)
-        fatalx("cannot start the API: %s", strerror(-r));
+        fatalx("cannot start the API: %s", e.text[0] ? e.text : strerror(-r));
     log_info("api_host listening on %s", where);
 
     for (;;) {
@@ -266,12 +266,14 @@ int main(int argc, char **argv)
         if (sig == SIGHUP) {
             r = load_runtime(runtime_path, dir, &rt, tokens, &keep);
             rt.max_body = rt.max_body == API_MAX_BODY_DEFAULT ? cfg.max_body : rt.max_body;
+            e = (struct sm_errinfo)SM_ERRINFO_INIT;
             if (r == 0)
-                r = api_reconfigure(api, &rt);
+                r = api_reconfigure(api, &rt, &e);
             free(keep);
             keep = NULL;
             if (r < 0)
-                log_warnx("reload failed (%s), keeping the settings", strerror(-r));
+                log_warnx("reload failed (%s), keeping the settings",
+                          e.text[0] ? e.text : strerror(-r));
             else
                 log_info("reloaded (runtime %u)", generation);
         } else if (sig == SIGTERM || sig == SIGINT) {

@@ -121,7 +121,7 @@ static void setup(void)
     metrics_init(&server.metrics);
     api_runtime_init(&rt);
     rt.dir = dir;
-    if (snapshot_new(&rt, &snapshot) < 0)
+    if (snapshot_new(&rt, &snapshot, NULL) < 0)
         abort();
 }
 

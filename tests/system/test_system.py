@@ -392,6 +392,25 @@ class TConfig(Base):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn(b"usage:", p.stderr)
 
+    def test_start_failures_are_logged_once(self):
+        """A setting the HTTP server refuses at the start: one error line, which names the
+        address and the reason (issue 10: the API logged it, then the daemon again)."""
+        log = os.path.join(self.tmp, "missing", "decisions.jsonl")
+        for flags, why in (
+                (["--decision-log", log],
+                 "cannot open the decision log %s: No such file or directory" % log),
+                (["--threads", "2", "--connections", "1"],
+                 "the connection limit must be 2 (threads) to 65536, the per-IP limit at most "
+                 "that")):
+            with self.subTest(flags=flags):
+                p = self.run_daemon("-c", "/dev/null", "--listen", "127.0.0.1:0", *ROOT_OK,
+                                    *flags)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                errors = [ln for ln in p.stderr.decode().splitlines() if ln.startswith("<3>")]
+                self.assertEqual(len(errors), 1, p.stderr)
+                self.assertRegex(errors[0], r"^<3>cannot start the HTTP server on "
+                                 r"127\.0\.0\.1:\d+: " + re.escape(why) + "$")
+
     def test_ldap_uri_libldap_refuses(self):
         """An ldap_uri libldap cannot parse: a usage error (2) from a flag, 1 from the file."""
         bad = "ldap://[::1"
@@ -585,6 +604,24 @@ class TReload(Base):
         self.notify.wait(lambda ms: self.notify.count("STOPPING=1") == 1)
         seq = [m.split("=")[0] for m in self.notify.msgs]
         self.assertEqual(seq, ["READY"] + ["RELOADING", "READY"] * 4 + ["STOPPING"], seq)
+
+    def test_reload_refused_by_the_server_is_logged_once(self):
+        """A decision log the HTTP server cannot open at a reload: one warning that says why,
+        and the running configuration stays (issue 10: the API logged an error first)."""
+        path = self.write(mode=2)
+        env = env_for()
+        env["NOTIFY_SOCKET"] = self.notify.path
+        d = self.start("-c", path, *ROOT_OK, env=env)
+        self.notify.wait(lambda ms: self.notify.count("READY=1") == 1)
+        log = os.path.join(self.tmp, "missing", "decisions.jsonl")
+        self.conf(RELOAD_CONF.format(ldif=self.ldif, mode=2, auth="[log]\ndecision_log = " + log))
+        self.reload(d, 1)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: the HTTP server "
+                   r"refused the new settings: cannot open the decision log "
+                   + re.escape(log) + r": No such file or directory$")
+        self.assertEqual(d.verdict()[0], 200)
+        self.stop(d)
+        self.assertEqual(d.log().count("cannot open the decision log"), 1, d.log())
 
     def test_reload_never_drops_authentication(self):
         """Issue 15 point 1: a file without tokens (empty, or cut short by a rewrite) must not
@@ -851,6 +888,19 @@ class TTls(Base):
     def https(self, *flags):
         return self.start("-c", "/dev/null", "--listen", "127.0.0.1:0", "--tls-cert", self.cert,
                           "--tls-key", self.key, *ROOT_OK, *flags)
+
+    def test_key_gnutls_refuses_is_one_error(self):
+        """A key file that looks like PEM but GnuTLS cannot read: one error line with
+        libmicrohttpd's reasons (issue 10: they were logged, then the daemon's own line)."""
+        with open(self.key, "w", encoding="ascii") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        p = self.run_daemon("-c", "/dev/null", "--listen", "127.0.0.1:0", "--tls-cert",
+                            self.cert, "--tls-key", self.key, *ROOT_OK)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        errors = [ln for ln in p.stderr.decode().splitlines() if ln.startswith("<3>")]
+        self.assertEqual(len(errors), 1, p.stderr)
+        self.assertRegex(errors[0], r"^<3>cannot start the HTTP server on 127\.0\.0\.1:\d+: "
+                         r"libmicrohttpd: .*x509 certificate/key")
 
     @staticmethod
     def s_client(d, *args):

@@ -78,7 +78,7 @@ static struct api_snapshot *snap(const struct api_runtime *rt)
 {
     struct api_snapshot *s = NULL;
 
-    assert_int_equal(snapshot_new(rt, &s), 0);
+    assert_int_equal(snapshot_new(rt, &s, NULL), 0);
     return s;
 }
 
