@@ -270,6 +270,14 @@ void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out)
         sm_dir_cache_stats(p->cache, out);
 }
 
+/* A failure's reason: the engine's, else the code's text. Returns @r. */
+static int reason(int r, struct sm_errinfo *reterr)
+{
+    if (r < 0 && reterr && !reterr->text[0])
+        snprintf(reterr->text, sizeof(reterr->text), "%s", sm_strerror(r));
+    return r;
+}
+
 int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
                     struct sm_errinfo *reterr)
 {
@@ -280,7 +288,7 @@ int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct
     r = sm_verdict_evaluate(h, in, ret, reterr);
     count_op(DIRPOOL_OP_VERDICT, t0, r);
     dirpool_release(p, h);
-    return r;
+    return reason(r, reterr);
 }
 
 int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
@@ -294,5 +302,5 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
     r = sm_account_status(h, name, profiles, n_profiles, at, ret, reterr);
     count_op(DIRPOOL_OP_ACCOUNT, t0, r);
     dirpool_release(p, h);
-    return r;
+    return reason(r, reterr);
 }

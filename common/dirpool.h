@@ -73,7 +73,8 @@ void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out);
 
 /**
  * sm_verdict_evaluate() / sm_account_status() on a handle of the pool (acquired and released
- * here), counted in the directory metrics below. Same results as those.
+ * here), counted in the directory metrics below. Same results as those; the text of @reterr
+ * says why they failed (the code's, sm_strerror(), when the engine gave none).
  */
 int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
                     struct sm_errinfo *reterr);
