@@ -181,6 +181,33 @@ const struct api_problem_info *problem_info(enum api_problem p);
 /** The problem for an engine or errno code (SM_E_*, -ENOMEM, ...); unknown codes: internal. */
 enum api_problem problem_from_error(int err);
 
+/*
+ * Why a request failed, as its reader or the engine found it: the problem to answer and the
+ * detail. @info.field names the member or parameter at fault ("mode"; NULL: none), @info.text
+ * says what is wrong with it: the problem's detail is "field: text", or the text alone, or
+ * none. @problem API_P__COUNT: the problem of the error code (problem_from_error()). Engine
+ * calls fill @info.
+ */
+struct api_error {
+    enum api_problem problem;
+    struct sm_errinfo info;
+};
+
+// clang-format off
+#define API_ERROR_INIT { .problem = API_P__COUNT, .info = SM_ERRINFO_INIT }
+// clang-format on
+
+/** @ae's problem (@ae may be NULL), else the one of @err. */
+enum api_problem problem_of(int err, const struct api_error *ae);
+
+/**
+ * The detail of problem @p answering @ae (may be NULL), in @buf: "field: text", the text, or
+ * NULL. A directory failure's reason may name servers or quote their diagnostics: its detail
+ * is a plain statement, and *@ret_note the reason, for the access log only (else NULL).
+ */
+const char *problem_detail(enum api_problem p, const struct api_error *ae, char *buf, size_t size,
+                           const char **ret_note);
+
 /**
  * The RFC 9457 document for @p, with @detail (may be NULL) made safe: invalid UTF-8 and control
  * characters are replaced, and it is cut at 400 bytes. Returns 0 with *@ret_json (free()), or
@@ -263,31 +290,14 @@ int reply_problem_retry(struct api_request *req, enum api_problem p, const char 
 /** reply_problem(req, problem_from_error(err), detail). */
 int reply_error(struct api_request *req, int err, const char *detail);
 
-/* ---- params.c: reading requests; a failing function has answered (4xx) already ---- */
-
-enum body_kind {
-    BODY_RAW,
-    BODY_JSON,
-    BODY_UNSUPPORTED,
-};
-
-/** JSON (a JSON media type, or a body starting with '{'), raw, or an unsupported type. */
-enum body_kind body_kind(const char *ctype, const char *body, size_t len);
-
-/** Refuse a Content-Encoding other than identity (415). */
-int body_check_encoding(struct api_request *req);
-
-/** The body as a JSON object (*@ret_root: json_decref() it). 400 / 415 on failure. */
-int body_json(struct api_request *req, json_t **ret_root);
-
-/** Check an account name (@len bytes): 1..SM_MAX_NAME bytes of printable UTF-8. */
-int param_name(struct api_request *req, const char *field, const char *name, size_t len);
-
 /**
- * %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL
- * (nothing answered) for a bad escape or %00.
+ * The one answer of a handler whose request failed: the problem and detail of @ae
+ * (problem_of(), problem_detail()) for the error code @err; a directory's reason goes to the
+ * access log (req_note()), an unexpected code to the error log.
  */
-int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len);
+int reply_fail(struct api_request *req, int err, const struct api_error *ae);
+
+/* ---- params.c: reading requests; a reader fills a struct api_error and answers nothing ---- */
 
 /** What-if parameters of a verdict or an account status. */
 struct api_whatif {
@@ -296,35 +306,46 @@ struct api_whatif {
     time_t at; /* 0: now */
 };
 
-void whatif_init(struct api_whatif *wi);
-int whatif_profile(struct api_request *req, struct api_whatif *wi, const char *name);
-int whatif_mode(struct api_request *req, struct api_whatif *wi, long long mode);
-int whatif_backdating(struct api_request *req, struct api_whatif *wi, long long seconds);
-int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text);
 /**
- * The query string's profile (repeatable), mode, backdating_seconds and at; with @ret_account
- * also "account" (checked as param_name() does, a malloc'd copy for the caller, else NULL).
+ * Fill @ae: the problem @p to answer, @field (static, or NULL) and the text of @fmt (the
+ * detail is "field: text"). Returns -EINVAL.
  */
-int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_account);
-/** Default profiles (the fleet), then the overrides, checked against every profile. */
-int whatif_finish(struct api_request *req, struct api_whatif *wi);
+int api_fail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** 503 no-directory, for a route that needs the directory when none is configured. */
+int no_directory(struct api_error *ae);
 
 /**
- * Read the certificates of @input (@len bytes) with @po (may be NULL), within the runtime's
- * max_certs. On failure answers 400 / 413 (too-many-certificates) / 503 with the parser's
- * reason, prefixed with @prefix (e.g. "certificate: ", or ""), and returns a negative code.
+ * POST /v1/inspect: the certificates of the body (PEM, DER, base64 DER, or a JSON object
+ * {"certificate": "..."}) within the runtime's max_certs, into *@ret (sm_certs_free()).
  */
-int parse_certs(struct api_request *req, const char *input, size_t len,
-                const struct sm_parse_opts *po, const char *prefix, struct sm_certs **ret);
+int read_inspect(const struct api_request *req, struct sm_certs **ret, struct api_error *ae);
+
+/** A POST /v1/verdict request, read. */
+struct verdict_request {
+    struct sm_certs *certs; /* owned: the certificate input, parsed (the first is evaluated), or
+                               NULL */
+    const char *account;    /* borrowed from @root or @query_account, or NULL */
+    char *query_account;    /* owned: "account" from the query string */
+    json_t *root;           /* owned: a JSON body */
+    struct api_whatif wi;   /* the profiles with the overrides applied */
+};
 
 /**
- * Answer an engine error with its problem (problem_from_error()). Directory failures get a
- * plain detail and their reason goes to the access log only; others send @e's text.
+ * POST /v1/verdict: a JSON object ("certificate", "account", "profile", "mode",
+ * "backdating_seconds", "at"), or a certificate body with those options in the query string.
+ * On success and failure alike, free @vr with verdict_request_free().
  */
-int reply_engine_error(struct api_request *req, int err, const struct sm_errinfo *e);
+int read_verdict(const struct api_request *req, struct verdict_request *vr, struct api_error *ae);
+void verdict_request_free(struct verdict_request *vr);
 
-/** 503 no-directory. */
-int reply_no_directory(struct api_request *req);
+/**
+ * GET /v1/accounts/{name}: the name %-decoded from the path (*@ret_path: free() it; *@ret_name
+ * points into it) and the what-if parameters of the query string, applied to the profiles.
+ */
+int read_account(const struct api_request *req, char **ret_path, const char **ret_name,
+                 struct api_whatif *wi, struct api_error *ae);
 
 /* ---- handlers ---- */
 

@@ -4,12 +4,11 @@
  *
  * {name} is %-decoded from the request target as sent (a literal "/" or "%2F" both belong to
  * the name, so a DN works either way; "%00" is refused). Optional query parameters: profile
- * (repeatable), mode, backdating_seconds, at. An account that does not exist is an answer, not
- * an error: 200 with "account": null and status "blocked", as the engine reports it.
+ * (repeatable), mode, backdating_seconds, at (read_account()). An account that does not exist
+ * is an answer, not an error: 200 with "account": null and status "blocked", as the engine
+ * reports it.
  */
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <strongmap/json.h>
 #include <strongmap/verdict.h>
@@ -17,55 +16,34 @@
 #include "api_internal.h"
 #include "dirpool.h"
 
-#define ACCOUNTS_PREFIX "/v1/accounts/"
-
 int h_account(struct api_request *req)
 {
     struct dirpool *dir = req_runtime(req)->dir;
-    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct api_error ae = API_ERROR_INIT;
     struct sm_account_status *s = NULL;
     struct api_whatif wi;
-    size_t path_len = strcspn(req->target, "?"), len;
     const char *name;
-    char *path, *json = NULL;
+    char *path = NULL, *json = NULL;
     int ret;
 
-    path = malloc(path_len + 1);
-    if (!path)
-        return reply_error(req, -ENOMEM, NULL);
-    if (pct_decode(req->target, path_len, false, path, &len) < 0) {
-        ret = reply_problem(req, API_P_BAD_REQUEST, "account: bad %-escape or NUL in the path");
-        goto out;
-    }
-    if (strncmp(path, ACCOUNTS_PREFIX, strlen(ACCOUNTS_PREFIX)) != 0) {
-        ret = reply_problem(req, API_P_NOT_FOUND, NULL); /* e.g. an absolute-form target */
-        goto out;
-    }
-    name = path + strlen(ACCOUNTS_PREFIX);
-    if ((ret = param_name(req, "account", name, len - strlen(ACCOUNTS_PREFIX))) < 0)
-        goto out;
-    whatif_init(&wi);
-    if ((ret = whatif_query(req, &wi, NULL)) < 0 || (ret = whatif_finish(req, &wi)) < 0)
-        goto out;
+    if ((ret = read_account(req, &path, &name, &wi, &ae)) < 0)
+        goto out_fail;
     if (!dir) {
-        ret = reply_no_directory(req);
-        goto out;
+        ret = no_directory(&ae);
+        goto out_fail;
     }
-
-    ret = dirpool_account_status(dir, name, wi.profiles.v, wi.profiles.n, wi.at, &s, &e);
-    if (ret < 0) {
-        ret = reply_engine_error(req, ret, &e);
-        goto out;
-    }
+    ret = dirpool_account_status(dir, name, wi.profiles.v, wi.profiles.n, wi.at, &s, &ae.info);
+    if (ret < 0)
+        goto out_fail;
     if ((unsigned)s->readiness < 3)
         metric_inc(&req->api->metrics.account_statuses[s->readiness]);
-    ret = sm_json_account_status(s, 0, &json);
-    if (ret < 0) {
-        ret = reply_error(req, ret, NULL);
-        goto out;
-    }
+    if ((ret = sm_json_account_status(s, 0, &json)) < 0)
+        goto out_fail;
     ret = reply_json(req, json); /* takes json */
+    goto out;
 
+out_fail:
+    ret = reply_fail(req, ret, &ae);
 out:
     sm_account_status_free(s);
     free(path);

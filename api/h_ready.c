@@ -18,14 +18,15 @@ static const char ready_ldap[] =
 int h_ready(struct api_request *req)
 {
     struct dirpool *dir = req_runtime(req)->dir;
-    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct api_error ae = API_ERROR_INIT;
     int ret;
 
     if (!dir)
-        return reply_no_directory(req);
-    ret = dirpool_ready(dir, &e);
+        ret = no_directory(&ae);
+    else
+        ret = dirpool_ready(dir, &ae.info);
     if (ret < 0)
-        return reply_engine_error(req, ret, &e);
+        return reply_fail(req, ret, &ae);
     if (!req_runtime(req)->health_details)
         return reply_json_static(req, ready);
     return reply_json_static(req, strcmp(dirpool_kind(dir), "ldif") == 0 ? ready_ldif : ready_ldap);

@@ -1,12 +1,17 @@
 /*
- * api/params.c - reading requests for the handlers: the body's media type, JSON bodies, the
- * what-if parameters of verdicts and account statuses (profile, mode, backdating_seconds, at),
- * %-decoding of the path and query, account names, and the answer to an engine error.
+ * api/params.c - reading requests for the handlers: the body's media type and encoding, JSON
+ * bodies, the certificates of POST /v1/inspect and /v1/verdict, the members and query
+ * parameters of a verdict, the name and what-if parameters of GET /v1/accounts/{name}
+ * (profile, mode, backdating_seconds, at), %-decoding of the path and query.
  *
- * Every function that fails has answered the request already (a 4xx problem whose detail names
- * the field) and returns a negative code.
+ * A reader answers nothing: it fills a struct api_error (the problem to answer, the field at
+ * fault and the reason) and returns a negative code, and the handler answers once with
+ * reply_fail(). The checks come in the order a request is read, so that the first problem is
+ * the one reported, and before any directory is touched (bad input gets its 4xx even while
+ * the directory is down).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +58,14 @@ static bool media_type(const char *ctype, char *out, size_t size)
     return len > 0;
 }
 
-enum body_kind body_kind(const char *ctype, const char *body, size_t len)
+enum body_kind {
+    BODY_RAW,
+    BODY_JSON,
+    BODY_UNSUPPORTED,
+};
+
+/* JSON (a JSON media type, or a body starting with '{'), raw, or an unsupported type. */
+static enum body_kind body_kind(const char *ctype, const char *body, size_t len)
 {
     char mt[MEDIA_TYPE_MAX];
     size_t i = 0, mt_len;
@@ -74,46 +86,148 @@ enum body_kind body_kind(const char *ctype, const char *body, size_t len)
     return BODY_UNSUPPORTED;
 }
 
-int body_check_encoding(struct api_request *req)
+int api_fail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    ae->problem = p;
+    ae->info.field = field;
+    va_start(ap, fmt);
+    vsnprintf(ae->info.text, sizeof(ae->info.text), fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* The same for 400 bad-request. */
+static int bad(struct api_error *ae, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(struct api_error *ae, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    ae->problem = API_P_BAD_REQUEST;
+    ae->info.field = field;
+    va_start(ap, fmt);
+    vsnprintf(ae->info.text, sizeof(ae->info.text), fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+int no_directory(struct api_error *ae)
+{
+    return api_fail(ae, API_P_NO_DIRECTORY, NULL,
+                    "no directory configured: start strongmapd with --ldif or --ldap-uri");
+}
+
+/* ---- the body ------------------------------------------------------------------------------- */
+
+/*
+ * The body's encoding, presence and media type: *@ret_kind raw or JSON. @empty and @types are
+ * the route's advice for an empty body (400 empty-body) and an unsupported type (415).
+ */
+static int body_read(const struct api_request *req, const char *empty, const char *types,
+                     enum body_kind *ret_kind, struct api_error *ae)
 {
     const char *cenc = req_header(req, "Content-Encoding");
     char buf[32];
 
     if (cenc && !(media_type(cenc, buf, sizeof(buf)) && strcmp(buf, "identity") == 0))
-        return reply_problem(req, API_P_UNSUPPORTED_MEDIA_TYPE,
-                             "Content-Encoding is not supported; send the body uncompressed"),
-               -EINVAL;
+        return api_fail(ae, API_P_UNSUPPORTED_MEDIA_TYPE, NULL,
+                        "Content-Encoding is not supported; send the body uncompressed");
+    if (req->body_len == 0)
+        return api_fail(ae, API_P_EMPTY_BODY, NULL, "%s", empty);
+    *ret_kind = body_kind(req_header(req, "Content-Type"), req->body, req->body_len);
+    if (*ret_kind == BODY_UNSUPPORTED)
+        return api_fail(ae, API_P_UNSUPPORTED_MEDIA_TYPE, NULL, "%s", types);
     return 0;
 }
 
-int body_json(struct api_request *req, json_t **ret_root)
+/* The body parsed as JSON (*@ret: json_decref() it), any value. */
+static int body_json(const struct api_request *req, json_t **ret, struct api_error *ae)
 {
     json_error_t jerr;
-    json_t *root;
-    char detail[256];
+    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 
-    if (body_check_encoding(req) < 0)
-        return -EINVAL;
-    if (req->body_len == 0)
-        return reply_problem(req, API_P_EMPTY_BODY, "send a JSON object"), -EINVAL;
-    switch (body_kind(req_header(req, "Content-Type"), req->body, req->body_len)) {
-    case BODY_UNSUPPORTED:
-        return reply_problem(req, API_P_UNSUPPORTED_MEDIA_TYPE, "send application/json"), -EINVAL;
-    case BODY_RAW:
-    case BODY_JSON: break;
-    }
-    root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(detail, sizeof(detail), "line %d, column %d: %s", jerr.line, jerr.column,
-                 jerr.text);
-        return reply_problem(req, API_P_BAD_JSON, detail), -EINVAL;
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return reply_problem(req, API_P_BAD_REQUEST, "the body must be a JSON object"), -EINVAL;
-    }
-    *ret_root = root;
+    if (!root)
+        return api_fail(ae, API_P_BAD_JSON, NULL, "line %d, column %d: %s", jerr.line, jerr.column,
+                        jerr.text);
+    *ret = root;
     return 0;
+}
+
+/*
+ * The certificates of @input (@len bytes) with @po (may be NULL), within the runtime's
+ * max_certs: 413 too-many-certificates over it; else the parser's error, its problem the one
+ * of its code (400 bad-certificate, 413 body-too-large, 503 when out of memory). @field names
+ * the input ("certificate", or NULL for the whole body).
+ */
+static int read_certs(const struct api_request *req, const char *input, size_t len,
+                      const struct sm_parse_opts *po, const char *field, struct sm_certs **ret,
+                      struct api_error *ae)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_certs *certs = NULL;
+    unsigned max = req->rt->max_certs;
+    size_t n;
+    int r;
+
+    r = sm_certs_parse(input, len, po, &certs, &e);
+    if (r == SM_E_TOO_MANY) {
+        api_fail(ae, API_P_TOO_MANY_CERTIFICATES, field, "more than %u certificates in the request",
+                 max);
+        return r;
+    }
+    if (r < 0) { /* the problem of the code */
+        ae->info.field = field;
+        if (e.text[0] && e.offset >= 0)
+            snprintf(ae->info.text, sizeof(ae->info.text), "%.400s (at byte %ld)", e.text,
+                     e.offset);
+        else
+            snprintf(ae->info.text, sizeof(ae->info.text), "%s",
+                     e.text[0] ? e.text : sm_strerror(r));
+        return r;
+    }
+    /* Blocks that were not certificates count too: each one was parsed. */
+    n = certs->n_certs + certs->n_errors;
+    if (n > max) {
+        sm_certs_free(certs);
+        api_fail(ae, API_P_TOO_MANY_CERTIFICATES, field,
+                 "%zu certificates in the request; the limit is %u", n, max);
+        return SM_E_TOO_MANY;
+    }
+    *ret = certs;
+    return 0;
+}
+
+int read_inspect(const struct api_request *req, struct sm_certs **ret, struct api_error *ae)
+{
+    const char *input = req->body;
+    size_t len = req->body_len;
+    enum body_kind kind;
+    json_t *root = NULL, *cert;
+    int r;
+
+    if ((r = body_read(req, "send a PEM or DER certificate, or {\"certificate\": \"...\"}",
+                       "use application/x-pem-file, application/pkix-cert or application/json",
+                       &kind, ae)) < 0)
+        return r;
+    if (kind == BODY_JSON) {
+        if ((r = body_json(req, &root, ae)) < 0)
+            return r;
+        cert = json_is_object(root) ? json_object_get(root, "certificate") : NULL;
+        if (!json_is_string(cert)) {
+            json_decref(root);
+            return api_fail(ae, API_P_MISSING_FIELD, NULL,
+                            "the body must be a JSON object with a \"certificate\" string (PEM or "
+                            "base64 DER)");
+        }
+        input = json_string_value(cert);
+        len = json_string_length(cert);
+    }
+    r = read_certs(req, input, len, NULL, NULL, ret, ae);
+    json_decref(root); /* the certificates own what they hold */
+    return r;
 }
 
 /* ---- names and %-decoding ----------------------------------------------------------------- */
@@ -133,16 +247,12 @@ static bool printable_utf8(const char *s, size_t len)
     return true;
 }
 
-int param_name(struct api_request *req, const char *field, const char *name, size_t len)
+/* An account name (@len bytes) for @field (static): 1..SM_MAX_NAME bytes of printable UTF-8. */
+static int check_name(const char *field, const char *name, size_t len, struct api_error *ae)
 {
-    char detail[128];
-
-    if (len == 0 || len > SM_MAX_NAME || !printable_utf8(name, len)) {
-        snprintf(detail, sizeof(detail),
-                 "%s: 1 to %d bytes of UTF-8 without control characters or NUL", field,
-                 SM_MAX_NAME);
-        return reply_problem(req, API_P_BAD_REQUEST, detail), -EINVAL;
-    }
+    if (len == 0 || len > SM_MAX_NAME || !printable_utf8(name, len))
+        return bad(ae, field, "1 to %d bytes of UTF-8 without control characters or NUL",
+                   SM_MAX_NAME);
     return 0;
 }
 
@@ -157,7 +267,9 @@ static int hexval(char c)
     return -1;
 }
 
-int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
+/* %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL for
+ * a bad escape or %00. */
+static int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
 {
     size_t o = 0;
 
@@ -185,97 +297,84 @@ int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
 
 /* ---- what-if parameters -------------------------------------------------------------------- */
 
-static int bad(struct api_request *req, const char *detail)
-{
-    reply_problem(req, API_P_BAD_REQUEST, detail);
-    return -EINVAL;
-}
-
-void whatif_init(struct api_whatif *wi)
+static void whatif_init(struct api_whatif *wi)
 {
     memset(wi, 0, sizeof(*wi));
     wi->w = OPT_WHATIF_NONE;
 }
 
-int whatif_profile(struct api_request *req, struct api_whatif *wi, const char *name)
+static int whatif_profile(struct api_whatif *wi, const char *name, struct api_error *ae)
 {
-    struct sm_errinfo e = SM_ERRINFO_INIT;
-    char detail[sizeof(e.text) + 16];
+    int r = opt_profile_add(&wi->profiles, name, &ae->info); /* field "profile" */
 
-    if (opt_profile_add(&wi->profiles, name, &e) < 0) {
-        snprintf(detail, sizeof(detail), "profile: %s", e.text);
-        return bad(req, detail);
-    }
-    return 0;
+    if (r < 0)
+        ae->problem = API_P_BAD_REQUEST;
+    return r;
 }
 
-int whatif_mode(struct api_request *req, struct api_whatif *wi, long long mode)
+static int whatif_mode(struct api_whatif *wi, long long mode, struct api_error *ae)
 {
     if (wi->w.mode >= 0)
-        return bad(req, "mode: given twice");
+        return bad(ae, "mode", "given twice");
     if (mode < 0 || mode > 2)
-        return bad(req, "mode: 1 or 2 (Samba: 0, 1 or 2)");
+        return bad(ae, "mode", "1 or 2 (Samba: 0, 1 or 2)");
     wi->w.mode = (int)mode;
     return 0;
 }
 
-int whatif_backdating(struct api_request *req, struct api_whatif *wi, long long seconds)
+static int whatif_backdating(struct api_whatif *wi, long long seconds, struct api_error *ae)
 {
-    char detail[96];
-
     if (wi->w.backdating_s >= 0)
-        return bad(req, "backdating_seconds: given twice");
-    if (seconds < 0 || seconds > OPT_BACKDATING_MAX) {
-        snprintf(detail, sizeof(detail), "backdating_seconds: an integer from 0 to %lld",
-                 OPT_BACKDATING_MAX);
-        return bad(req, detail);
-    }
+        return bad(ae, "backdating_seconds", "given twice");
+    if (seconds < 0 || seconds > OPT_BACKDATING_MAX)
+        return bad(ae, "backdating_seconds", "an integer from 0 to %lld", OPT_BACKDATING_MAX);
     wi->w.backdating_s = seconds;
     return 0;
 }
 
-int whatif_at(struct api_request *req, struct api_whatif *wi, const char *text)
+static int whatif_at(struct api_whatif *wi, const char *text, struct api_error *ae)
 {
     if (wi->at)
-        return bad(req, "at: given twice");
+        return bad(ae, "at", "given twice");
     if (opt_parse_time(text, &wi->at) < 0)
-        return bad(req, "at: an RFC 3339 date-time after 1970, e.g. 2026-06-01T00:00:00Z");
+        return bad(ae, "at", "an RFC 3339 date-time after 1970, e.g. 2026-06-01T00:00:00Z");
     return 0;
 }
 
-int whatif_finish(struct api_request *req, struct api_whatif *wi)
+/* Default profiles (the fleet), then the overrides, checked against every profile. */
+static int whatif_finish(const struct api_request *req, struct api_whatif *wi, struct api_error *ae)
 {
     const struct api_runtime *rt = req_runtime(req);
-    struct sm_errinfo e = SM_ERRINFO_INIT;
-    char detail[sizeof(e.text) + 16];
+    int r;
 
     if (wi->profiles.n == 0) {
         wi->profiles = rt->fleet;
         if (wi->profiles.n == 0)
             opt_profile_add(&wi->profiles, "windows-2022", NULL);
     }
-    if (opt_whatif_apply(&wi->profiles, &wi->w, &e) < 0) {
-        snprintf(detail, sizeof(detail), "mode: %s", e.text); /* backdating was checked already */
-        return bad(req, detail);
-    }
-    return 0;
+    /* field "mode": backdating was checked already */
+    if ((r = opt_whatif_apply(&wi->profiles, &wi->w, &ae->info)) < 0)
+        ae->problem = API_P_BAD_REQUEST;
+    return r;
 }
 
 /* A decimal integer from a query string (at most 12 digits: beyond any limit here). */
-static int query_int(struct api_request *req, const char *key, const char *v, long long *ret)
+static int query_int(const char *field, const char *v, long long *ret, struct api_error *ae)
 {
     unsigned long long n;
-    char detail[96];
 
-    if (opt_parse_ull(v, 999999999999ULL, &n) < 0) {
-        snprintf(detail, sizeof(detail), "%s: not a non-negative integer", key);
-        return bad(req, detail);
-    }
+    if (opt_parse_ull(v, 999999999999ULL, &n) < 0)
+        return bad(ae, field, "not a non-negative integer");
     *ret = (long long)n;
     return 0;
 }
 
-int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_account)
+/*
+ * The query string's profile (repeatable), mode, backdating_seconds and at; with @ret_account
+ * also "account" (checked as check_name() does, a malloc'd copy for the caller, else NULL).
+ */
+static int whatif_query(const struct api_request *req, struct api_whatif *wi, char **ret_account,
+                        struct api_error *ae)
 {
     const char *q = strchr(req->target, '?');
     char *buf;
@@ -288,12 +387,12 @@ int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_acco
     q++;
     buf = malloc(strlen(q) + 2); /* key and value, each NUL-terminated */
     if (!buf)
-        return reply_error(req, -ENOMEM, NULL), -ENOMEM;
+        return -ENOMEM;
     while (*q && r == 0) {
         size_t len = strcspn(q, "&"), klen, vlen;
         const char *eq = memchr(q, '=', len);
         char *key = buf, *val;
-        long long n;
+        long long n = 0;
 
         if (len == 0) { /* "a=1&&b=2" */
             q++;
@@ -301,39 +400,35 @@ int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_acco
         }
         klen = eq ? (size_t)(eq - q) : len;
         if (pct_decode(q, klen, true, key, &klen) < 0) {
-            r = bad(req, "query: bad %-escape or NUL");
+            r = bad(ae, "query", "bad %%-escape or NUL");
             break;
         }
         val = key + klen + 1;
         if (pct_decode(eq ? eq + 1 : "", eq ? len - (size_t)(eq + 1 - q) : 0, true, val, &vlen) <
             0) {
-            r = bad(req, "query: bad %-escape or NUL");
+            r = bad(ae, "query", "bad %%-escape or NUL");
             break;
         }
         if (strcmp(key, "profile") == 0) {
-            r = whatif_profile(req, wi, val);
+            r = whatif_profile(wi, val, ae);
         } else if (strcmp(key, "mode") == 0) {
-            if ((r = query_int(req, key, val, &n)) == 0)
-                r = whatif_mode(req, wi, n);
+            if ((r = query_int("mode", val, &n, ae)) == 0)
+                r = whatif_mode(wi, n, ae);
         } else if (strcmp(key, "backdating_seconds") == 0) {
-            if ((r = query_int(req, key, val, &n)) == 0)
-                r = whatif_backdating(req, wi, n);
+            if ((r = query_int("backdating_seconds", val, &n, ae)) == 0)
+                r = whatif_backdating(wi, n, ae);
         } else if (strcmp(key, "at") == 0) {
-            r = whatif_at(req, wi, val);
+            r = whatif_at(wi, val, ae);
         } else if (ret_account && strcmp(key, "account") == 0) {
             if (*ret_account)
-                r = bad(req, "account: given twice");
-            else if ((r = param_name(req, "account", val, vlen)) == 0 &&
-                     !(*ret_account = strdup(val))) {
-                reply_error(req, -ENOMEM, NULL);
+                r = bad(ae, "account", "given twice");
+            else if ((r = check_name("account", val, vlen, ae)) == 0 &&
+                     !(*ret_account = strdup(val)))
                 r = -ENOMEM;
-            }
         } else {
-            char detail[160];
-            snprintf(detail, sizeof(detail),
-                     "query: unknown parameter \"%.40s\" (%sprofile, mode, backdating_seconds, at)",
-                     key, ret_account ? "account, " : "");
-            r = bad(req, detail);
+            r = bad(ae, "query",
+                    "unknown parameter \"%.40s\" (%sprofile, mode, backdating_seconds, at)", key,
+                    ret_account ? "account, " : "");
         }
         q += len;
         if (*q == '&')
@@ -347,66 +442,161 @@ int whatif_query(struct api_request *req, struct api_whatif *wi, char **ret_acco
     return r;
 }
 
-/* ---- certificates ---------------------------------------------------------------------------- */
+/* ---- POST /v1/verdict -------------------------------------------------------------------------
+ */
 
-int parse_certs(struct api_request *req, const char *input, size_t len,
-                const struct sm_parse_opts *po, const char *prefix, struct sm_certs **ret)
+/* One member of a JSON body. The certificate's text is borrowed from the document. */
+static int verdict_member(struct verdict_request *vr, const char *key, json_t *val,
+                          const char **ret_cert, size_t *ret_cert_len, struct api_error *ae)
 {
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    struct sm_certs *certs = NULL;
-    unsigned max = req->rt->max_certs;
-    char detail[sizeof(e.text) + 64];
-    size_t n;
+    size_t i;
+    json_t *item;
+
+    if (strcmp(key, "certificate") == 0) {
+        if (json_is_null(val))
+            return 0;
+        if (!json_is_string(val))
+            return bad(ae, "certificate", "a string (PEM or base64 DER)");
+        *ret_cert = json_string_value(val);
+        *ret_cert_len = json_string_length(val);
+        return 0;
+    }
+    if (strcmp(key, "account") == 0) {
+        if (json_is_null(val))
+            return 0;
+        if (!json_is_string(val))
+            return bad(ae, "account",
+                       "a string (sAMAccountName, UPN, DOMAIN\\name, SID, DN or DNS host name)");
+        vr->account = json_string_value(val);
+        return check_name("account", vr->account, json_string_length(val), ae);
+    }
+    if (strcmp(key, "profile") == 0) {
+        if (json_is_string(val))
+            return whatif_profile(&vr->wi, json_string_value(val), ae);
+        if (!json_is_array(val) || json_array_size(val) == 0)
+            return bad(ae, "profile", "a profile name or a non-empty array of them");
+        json_array_foreach(val, i, item)
+        {
+            if (!json_is_string(item))
+                return bad(ae, "profile", "a profile name or a non-empty array of them");
+            if (whatif_profile(&vr->wi, json_string_value(item), ae) < 0)
+                return -EINVAL;
+        }
+        return 0;
+    }
+    if (strcmp(key, "mode") == 0) {
+        if (!json_is_integer(val))
+            return bad(ae, "mode", "1 or 2 (Samba: 0, 1 or 2)");
+        return whatif_mode(&vr->wi, json_integer_value(val), ae);
+    }
+    if (strcmp(key, "backdating_seconds") == 0) {
+        if (!json_is_integer(val))
+            return bad(ae, "backdating_seconds", "an integer number of seconds, 0 or more");
+        return whatif_backdating(&vr->wi, json_integer_value(val), ae);
+    }
+    if (strcmp(key, "at") == 0) {
+        if (!json_is_string(val))
+            return bad(ae, "at", "an RFC 3339 date-time string, e.g. 2026-06-01T00:00:00Z");
+        return whatif_at(&vr->wi, json_string_value(val), ae);
+    }
+    return bad(ae, NULL,
+               "unknown member \"%.40s\" (certificate, account, profile, mode, "
+               "backdating_seconds, at)",
+               key);
+}
+
+int read_verdict(const struct api_request *req, struct verdict_request *vr, struct api_error *ae)
+{
+    const char *q = strchr(req->target, '?'), *cert = NULL, *key;
+    size_t cert_len = 0;
+    enum body_kind kind;
+    json_t *val;
     int r;
 
-    r = sm_certs_parse(input, len, po, &certs, &e);
-    if (r == SM_E_TOO_MANY) {
-        snprintf(detail, sizeof(detail), "%smore than %u certificates in the request", prefix, max);
-        return reply_problem(req, API_P_TOO_MANY_CERTIFICATES, detail), r;
+    memset(vr, 0, sizeof(*vr));
+    whatif_init(&vr->wi);
+    if ((r = body_read(req, "send a JSON object, or a certificate (PEM or DER)",
+                       "send application/json, or a certificate as application/x-pem-file or "
+                       "application/pkix-cert",
+                       &kind, ae)) < 0)
+        return r;
+    if (kind == BODY_RAW) { /* a certificate body: options from the query string */
+        if ((r = whatif_query(req, &vr->wi, &vr->query_account, ae)) < 0)
+            return r;
+        cert = req->body;
+        cert_len = req->body_len;
+        vr->account = vr->query_account;
+    } else { /* a JSON body: options from its members; a query string would be a second set */
+        if (q && q[1])
+            return bad(ae, "query",
+                       "parameters go with a certificate body; with a JSON body, give them as "
+                       "members");
+        if ((r = body_json(req, &vr->root, ae)) < 0)
+            return r;
+        if (!json_is_object(vr->root))
+            return bad(ae, NULL, "the body must be a JSON object");
+        json_object_foreach(vr->root, key, val)
+        {
+            if ((r = verdict_member(vr, key, val, &cert, &cert_len, ae)) < 0)
+                return r;
+        }
     }
-    if (r < 0) {
-        if (e.text[0] && e.offset >= 0)
-            snprintf(detail, sizeof(detail), "%s%s (at byte %ld)", prefix, e.text, e.offset);
-        else
-            snprintf(detail, sizeof(detail), "%s%s", prefix, e.text[0] ? e.text : sm_strerror(r));
-        return reply_error(req, r, detail), r;
+    if (!cert && !vr->account)
+        return api_fail(ae, API_P_MISSING_FIELD, NULL,
+                        "give \"certificate\" (PEM or base64 DER), \"account\", or both");
+    if ((r = whatif_finish(req, &vr->wi, ae)) < 0)
+        return r;
+    if (cert) {
+        struct sm_parse_opts po = { .now = vr->wi.at };
+
+        if (cert_len == 0)
+            return api_fail(ae, API_P_BAD_CERTIFICATE, "certificate", "empty");
+        return read_certs(req, cert, cert_len, &po, "certificate", &vr->certs, ae);
     }
-    /* Blocks that were not certificates count too: each one was parsed. */
-    n = certs->n_certs + certs->n_errors;
-    if (n > max) {
-        sm_certs_free(certs);
-        snprintf(detail, sizeof(detail), "%s%zu certificates in the request; the limit is %u",
-                 prefix, n, max);
-        return reply_problem(req, API_P_TOO_MANY_CERTIFICATES, detail), SM_E_TOO_MANY;
-    }
-    *ret = certs;
     return 0;
 }
 
-/* ---- engine errors -------------------------------------------------------------------------- */
-
-int reply_engine_error(struct api_request *req, int err, const struct sm_errinfo *e)
+void verdict_request_free(struct verdict_request *vr)
 {
-    const char *text = e && e->text[0] ? e->text : sm_strerror(err);
-
-    /* The reason may name servers or quote their diagnostics: the log gets it, the client
-     * a plain statement. */
-    switch (problem_from_error(err)) {
-    case API_P_DIRECTORY_UNAVAILABLE:
-        req_note(req, text);
-        return reply_problem(req, API_P_DIRECTORY_UNAVAILABLE,
-                             "the directory does not answer; retry later");
-    case API_P_DIRECTORY_REFUSED:
-        req_note(req, text);
-        return reply_problem(req, API_P_DIRECTORY_REFUSED,
-                             "the directory refused strongmapd (bind credentials, TLS trust or "
-                             "access rights); the daemon's log has the reason");
-    default: return reply_error(req, err, text);
-    }
+    sm_certs_free(vr->certs);
+    json_decref(vr->root);
+    free(vr->query_account);
+    memset(vr, 0, sizeof(*vr));
 }
 
-int reply_no_directory(struct api_request *req)
+/* ---- GET /v1/accounts/{name} ------------------------------------------------------------------
+ */
+
+#define ACCOUNTS_PREFIX "/v1/accounts/"
+
+int read_account(const struct api_request *req, char **ret_path, const char **ret_name,
+                 struct api_whatif *wi, struct api_error *ae)
 {
-    return reply_problem(req, API_P_NO_DIRECTORY,
-                         "no directory configured: start strongmapd with --ldif or --ldap-uri");
+    size_t path_len = strcspn(req->target, "?"), len;
+    char *path = malloc(path_len + 1);
+    int r;
+
+    whatif_init(wi);
+    if (!path)
+        return -ENOMEM;
+    if (pct_decode(req->target, path_len, false, path, &len) < 0) {
+        r = bad(ae, "account", "bad %%-escape or NUL in the path");
+        goto out_fail;
+    }
+    if (strncmp(path, ACCOUNTS_PREFIX, strlen(ACCOUNTS_PREFIX)) != 0) {
+        ae->problem = API_P_NOT_FOUND; /* e.g. an absolute-form target: no detail */
+        r = -ENOENT;
+        goto out_fail;
+    }
+    if ((r = check_name("account", path + strlen(ACCOUNTS_PREFIX), len - strlen(ACCOUNTS_PREFIX),
+                        ae)) < 0 ||
+        (r = whatif_query(req, wi, NULL, ae)) < 0 || (r = whatif_finish(req, wi, ae)) < 0)
+        goto out_fail;
+    *ret_path = path;
+    *ret_name = path + strlen(ACCOUNTS_PREFIX);
+    return 0;
+
+out_fail:
+    free(path);
+    return r;
 }

@@ -1,7 +1,8 @@
 /*
  * api/problem.c - the one place that knows HTTP statuses for errors: the problem table, the
- * engine/errno code -> problem mapping, and the RFC 9457 body. The engine knows nothing of HTTP:
- * it returns error codes, and this file makes them problems.
+ * engine/errno code -> problem mapping, the detail of a failed request (struct api_error) and
+ * the RFC 9457 body. The engine knows nothing of HTTP: it returns error codes, and this file
+ * makes them problems.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -79,6 +80,37 @@ enum api_problem problem_from_error(int err)
     case SM_E_DIR_LIMIT: return API_P_DIRECTORY_LIMIT;
     default: return API_P_INTERNAL;
     }
+}
+
+enum api_problem problem_of(int err, const struct api_error *ae)
+{
+    if (ae && ae->problem != API_P__COUNT)
+        return ae->problem;
+    return problem_from_error(err);
+}
+
+const char *problem_detail(enum api_problem p, const struct api_error *ae, char *buf, size_t size,
+                           const char **ret_note)
+{
+    const char *detail = NULL;
+
+    *ret_note = NULL;
+    if (ae && ae->info.field)
+        snprintf(buf, size, "%s: %s", ae->info.field, ae->info.text);
+    else if (ae && ae->info.text[0])
+        snprintf(buf, size, "%s", ae->info.text);
+    else
+        buf = NULL;
+    switch (p) {
+    case API_P_DIRECTORY_UNAVAILABLE: detail = "the directory does not answer; retry later"; break;
+    case API_P_DIRECTORY_REFUSED:
+        detail = "the directory refused strongmapd (bind credentials, TLS trust or access rights); "
+                 "the daemon's log has the reason";
+        break;
+    default: return buf;
+    }
+    *ret_note = buf;
+    return detail;
 }
 
 size_t api_utf8_seq(const unsigned char *p, size_t len)

@@ -167,3 +167,16 @@ int reply_error(struct api_request *req, int err, const char *detail)
         log_errx("request %s: unexpected error %d (%s)", req->id, err, sm_strerror(err));
     return reply_problem(req, p, detail);
 }
+
+int reply_fail(struct api_request *req, int err, const struct api_error *ae)
+{
+    enum api_problem p = problem_of(err, ae);
+    char buf[sizeof(ae->info.text) + 64];
+    const char *note, *detail = problem_detail(p, ae, buf, sizeof(buf), &note);
+
+    if (note)
+        req_note(req, note);
+    if (p == API_P_INTERNAL && (!ae || ae->problem == API_P__COUNT))
+        log_errx("request %s: unexpected error %d (%s)", req->id, err, sm_strerror(err));
+    return reply_problem(req, p, detail);
+}

@@ -1,8 +1,9 @@
 /*
  * tests/fuzz/fuzz_request.c - libFuzzer target: reading HTTP API requests, through the handlers
- * themselves (api/h_verdict.c, h_inspect.c, h_account.c and what they call in api/params.c:
- * body_check_encoding(), body_kind(), body_json(), the verdict members, param_name(),
- * pct_decode(), whatif_*(), parse_certs(); then the engine and the JSON rendering).
+ * themselves (api/h_verdict.c, h_inspect.c, h_account.c and the readers they call in
+ * api/params.c: read_verdict(), read_inspect(), read_account(), with the body's media type and
+ * encoding, the verdict members, %-decoding, the what-if parameters and the certificates; then
+ * the engine, the JSON rendering and reply_fail()).
  *
  * Input: byte 0 chooses the request, the rest is its body (or, for the account route, its
  * request target after "/v1/accounts/", cut at the first NUL as an HTTP target cannot hold one;
