@@ -179,13 +179,13 @@ const struct cfg_directive_info *cfg_directive(enum cfg_id id)
 struct cfg *cfg_new(void)
 {
     struct cfg *c = calloc(1, sizeof(*c));
-    char err[REASON_MAX];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
 
     if (!c)
         return NULL;
     c->mode = c->backdating = -1;
     for (size_t i = 0; i < CFG__COUNT; i++) {
-        if (directives[i].def && set_value(c, &directives[i], directives[i].def, NULL, err) < 0)
+        if (directives[i].def && set_value(c, &directives[i], directives[i].def, NULL, &e) < 0)
             return cfg_free(c); /* a bad default: only out of memory can get here */
     }
     return c;
@@ -216,7 +216,7 @@ const struct directive *find_directive(const char *section, const char *key)
 int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, struct sm_errinfo *e)
 {
     const struct directive *d = &directives[id];
-    char why[REASON_MAX];
+    struct sm_errinfo ve = SM_ERRINFO_INIT;
 
     e->origin = SM_ORIGIN_ARGUMENT;
     e->line = 0;
@@ -234,8 +234,8 @@ int cfg_set(struct cfg *c, enum cfg_id id, const char *value, const char *as, st
     }
     if (d->i.repeatable && !c->cmdline_set[id])
         clear_value(c, d); /* flags replace the file's values */
-    if (set_value(c, d, value, NULL, why) < 0) {
-        snprintf(e->text, sizeof(e->text), "%s: %s", as, why);
+    if (set_value(c, d, value, NULL, &ve) < 0) {
+        snprintf(e->text, sizeof(e->text), "%s: %.299s", as, ve.text);
         return -EINVAL;
     }
     c->cmdline_set[id] = true;

@@ -97,6 +97,7 @@ static int on_value(void *user, const char *section, const char *key, const char
     struct parse *ps = user;
     struct cfg *c = ps->c;
     const struct directive *d;
+    struct sm_errinfo ve = SM_ERRINFO_INIT;
     char why[CFG_ERR_MAX], s[64], k[64];
     size_t id;
 
@@ -124,8 +125,8 @@ static int on_value(void *user, const char *section, const char *key, const char
     }
     if (d->i.repeatable && c->origin[id] <= 0)
         clear_value(c, d); /* the file's values replace the default */
-    if (set_value(c, d, value, ps->base, why) < 0) {
-        parse_error(ps, printable(key, 48, k, sizeof(k)), d, why);
+    if (set_value(c, d, value, ps->base, &ve) < 0) {
+        parse_error(ps, printable(key, 48, k, sizeof(k)), d, ve.text);
         return 0;
     }
     if (c->origin[id] <= 0)

@@ -14,7 +14,6 @@
 #include "config.h"
 
 #define CFG_VALUE_MAX 4096 /* bytes of one value (a path, a DN) */
-#define REASON_MAX    300
 
 enum type {
     T_LISTEN,  /* char *[]: "ADDR:PORT" (listen.h) */
@@ -104,8 +103,9 @@ void clear_value(struct cfg *c, const struct directive *d);
 
 /*
  * Set @d to @v (text). @base: directory for relative paths, or NULL. A reason without place
- * goes into @err (REASON_MAX bytes).
+ * goes into @e's text.
  */
-int set_value(struct cfg *c, const struct directive *d, const char *v, const char *base, char *err);
+int set_value(struct cfg *c, const struct directive *d, const char *v, const char *base,
+              struct sm_errinfo *e);
 
 #endif

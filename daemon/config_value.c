@@ -21,13 +21,14 @@
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static int reason(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int reason(char *err, const char *fmt, ...)
+/* The reason a value is refused, without its place, into @e's text. Returns -EINVAL. */
+static int reason(struct sm_errinfo *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reason(struct sm_errinfo *e, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(err, REASON_MAX, fmt, ap);
+    vsnprintf(e->text, sizeof(e->text), fmt, ap);
     va_end(ap);
     return -EINVAL;
 }
@@ -92,7 +93,7 @@ void fmt_num(enum type t, unsigned long long v, char *buf, size_t size)
 }
 
 static int check_bounds(const struct directive *d, unsigned long long v, const char *text,
-                        char *err)
+                        struct sm_errinfo *e)
 {
     char lim[32], val[64];
 
@@ -100,13 +101,13 @@ static int check_bounds(const struct directive *d, unsigned long long v, const c
         return 0;
     printable(text, 32, val, sizeof(val));
     fmt_num(d->type, v < d->min ? d->min : d->max, lim, sizeof(lim));
-    return reason(err, "%s is %s the %s %s", val, v < d->min ? "below" : "above",
+    return reason(e, "%s is %s the %s %s", val, v < d->min ? "below" : "above",
                   v < d->min ? "minimum" : "maximum", lim);
 }
 
 /* A number of the directive's type (T_UINT, T_ULL, T_SIZE, T_MS, T_OPTNUM), bounds checked. */
 static int parse_number(const struct directive *d, const char *v, unsigned long long *ret,
-                        char *err)
+                        struct sm_errinfo *e)
 {
     unsigned long long n, mult = 1;
     const char *end;
@@ -116,36 +117,36 @@ static int parse_number(const struct directive *d, const char *v, unsigned long 
     printable(v, 32, val, sizeof(val));
     r = parse_ull(v, &end, &n);
     if (r == -ERANGE)
-        return reason(err, "%s is above the maximum", val);
+        return reason(e, "%s is above the maximum", val);
     if (r < 0)
-        return reason(err, "\"%s\" is not a number", val);
+        return reason(e, "\"%s\" is not a number", val);
     if (d->type == T_SIZE && *end) {
         if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 || strcmp(end, "KiB") == 0)
             mult = 1024;
         else if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0 || strcmp(end, "MiB") == 0)
             mult = 1024 * 1024;
         else
-            return reason(err, "\"%s\" is not a size (bytes, or with a K or M suffix)", val);
+            return reason(e, "\"%s\" is not a size (bytes, or with a K or M suffix)", val);
     } else if (d->type == T_MS) {
         if (*end == '\0' || strcmp(end, "s") == 0)
             mult = 1000;
         else if (strcmp(end, "ms") == 0)
             mult = 1;
         else
-            return reason(err, "\"%s\" is not a time (seconds, or with an s or ms suffix)", val);
+            return reason(e, "\"%s\" is not a time (seconds, or with an s or ms suffix)", val);
     } else if (*end) {
-        return reason(err, "\"%s\" is not a number", val);
+        return reason(e, "\"%s\" is not a number", val);
     }
     if (n > ULLONG_MAX / mult)
-        return reason(err, "%s is above the maximum", val);
+        return reason(e, "%s is above the maximum", val);
     n *= mult;
-    if ((r = check_bounds(d, n, v, err)) < 0)
+    if ((r = check_bounds(d, n, v, e)) < 0)
         return r;
     *ret = n;
     return 0;
 }
 
-static int parse_bool(const char *v, bool *ret, char *err)
+static int parse_bool(const char *v, bool *ret, struct sm_errinfo *e)
 {
     static const char *const yes[] = { "yes", "true", "on", "1" };
     static const char *const no[] = { "no", "false", "off", "0" };
@@ -161,11 +162,11 @@ static int parse_bool(const char *v, bool *ret, char *err)
             return 0;
         }
     }
-    return reason(err, "\"%s\" is not yes or no", printable(v, 32, val, sizeof(val)));
+    return reason(e, "\"%s\" is not yes or no", printable(v, 32, val, sizeof(val)));
 }
 
 static int pick(const char *v, const char *const *names, size_t n, const char *what, size_t *ret,
-                char *err)
+                struct sm_errinfo *e)
 {
     char val[64], list[128] = "";
 
@@ -178,7 +179,7 @@ static int pick(const char *v, const char *const *names, size_t n, const char *w
         strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
         strncat(list, names[i], sizeof(list) - strlen(list) - 1);
     }
-    return reason(err, "unknown %s \"%s\" (%s)", what, printable(v, 32, val, sizeof(val)), list);
+    return reason(e, "unknown %s \"%s\" (%s)", what, printable(v, 32, val, sizeof(val)), list);
 }
 
 static int hexval(int ch)
@@ -193,33 +194,33 @@ static int hexval(int ch)
 }
 
 /* "NAME:SHA256HEX:SCOPE[,SCOPE...]" */
-static int parse_token(const char *v, struct api_token *t, char *err)
+static int parse_token(const char *v, struct api_token *t, struct sm_errinfo *e)
 {
     const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     size_t name_len;
 
     if (!c2)
-        return reason(err, "expected NAME:SHA256:SCOPES, e.g. ops:<64 hex digits>:check,account");
+        return reason(e, "expected NAME:SHA256:SCOPES, e.g. ops:<64 hex digits>:check,account");
     memset(t, 0, sizeof(*t));
     name_len = (size_t)(c1 - v);
     if (name_len == 0 || name_len >= API_TOKEN_NAME_MAX)
-        return reason(err, "the name must be 1 to %d characters", API_TOKEN_NAME_MAX - 1);
+        return reason(e, "the name must be 1 to %d characters", API_TOKEN_NAME_MAX - 1);
     for (size_t i = 0; i < name_len; i++)
         if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
-            return reason(err, "the name may hold letters, digits, '.', '_' and '-' only");
+            return reason(e, "the name may hold letters, digits, '.', '_' and '-' only");
     memcpy(t->name, v, name_len);
     if (c2 - c1 - 1 != 64)
-        return reason(err, "the hash must be 64 hexadecimal digits: the SHA-256 of the secret "
-                           "(printf %%s SECRET | sha256sum)");
+        return reason(e, "the hash must be 64 hexadecimal digits: the SHA-256 of the secret "
+                         "(printf %%s SECRET | sha256sum)");
     for (size_t i = 0; i < 32; i++) {
         int hi = hexval(c1[1 + 2 * i]), lo = hexval(c1[2 + 2 * i]);
         if (hi < 0 || lo < 0)
-            return reason(err, "the hash must be 64 hexadecimal digits");
+            return reason(e, "the hash must be 64 hexadecimal digits");
         t->sha256[i] = (unsigned char)(hi << 4 | lo);
     }
     if (api_scopes_parse(c2 + 1, &t->scopes) < 0 || t->scopes == API_SCOPE_NONE)
-        return reason(err, "expected scopes after the hash: check, account, admin, metrics, "
-                           "comma-separated");
+        return reason(e, "expected scopes after the hash: check, account, admin, metrics, "
+                         "comma-separated");
     return 0;
 }
 
@@ -256,9 +257,10 @@ static char *copy_value(const struct directive *d, const char *v, const char *ba
 
 /*
  * Set @d to @v (text). @base: directory for relative paths, or NULL. A reason without place
- * goes into @err (REASON_MAX bytes).
+ * goes into @e's text.
  */
-int set_value(struct cfg *c, const struct directive *d, const char *v, const char *base, char *err)
+int set_value(struct cfg *c, const struct directive *d, const char *v, const char *base,
+              struct sm_errinfo *e)
 {
     unsigned long long n = 0;
     size_t k = 0, idx = 0;
@@ -266,13 +268,13 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
     int r;
 
     if (!*v)
-        return reason(err, "empty value");
+        return reason(e, "empty value");
     if (has_control(v))
-        return reason(err, "the value holds control characters");
+        return reason(e, "the value holds control characters");
     if (d->i.repeatable) {
         idx = *count_of(c, d);
         if (idx >= d->max_n)
-            return reason(err, "given more than %zu times", d->max_n);
+            return reason(e, "given more than %zu times", d->max_n);
     }
     switch (d->type) {
     case T_UINT:
@@ -280,7 +282,7 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
     case T_SIZE:
     case T_MS:
     case T_OPTNUM:
-        if ((r = parse_number(d, v, &n, err)) < 0)
+        if ((r = parse_number(d, v, &n, e)) < 0)
             return r;
         if (d->type == T_ULL || d->type == T_SIZE)
             *(unsigned long long *)field(c, d) = n;
@@ -296,47 +298,42 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
         errno = 0;
         x = strtod(v, &end);
         if (*v < '0' || *v > '9' || *end || errno || !isfinite(x))
-            return reason(err, "\"%s\" is not a number", printable(v, 32, val, sizeof(val)));
+            return reason(e, "\"%s\" is not a number", printable(v, 32, val, sizeof(val)));
         if (x < (double)d->min || x > (double)d->max)
-            return reason(err, "%s is %s the %s %llu", printable(v, 32, val, sizeof(val)),
+            return reason(e, "%s is %s the %s %llu", printable(v, 32, val, sizeof(val)),
                           x < (double)d->min ? "below" : "above",
                           x < (double)d->min ? "minimum" : "maximum",
                           x < (double)d->min ? d->min : d->max);
         *(double *)field(c, d) = x;
         return 0;
     }
-    case T_BOOL: return parse_bool(v, field(c, d), err);
+    case T_BOOL: return parse_bool(v, field(c, d), e);
     case T_SCOPE:
         if (api_scopes_parse(v, field(c, d)) < 0)
-            return reason(err,
+            return reason(e,
                           "\"%s\" is not none, or a comma-separated list of check, "
                           "account, admin, metrics",
                           printable(v, 32, val, sizeof(val)));
         return 0;
     case T_LEVEL:
-        if ((r = pick(v, level_names, 4, "level", &k, err)) < 0)
+        if ((r = pick(v, level_names, 4, "level", &k, e)) < 0)
             return r;
         *(int *)field(c, d) = level_prios[k];
         return 0;
-    case T_PROFILE: {
-        struct sm_profile *p = (struct sm_profile *)field(c, d) + idx;
-
-        struct sm_errinfo e = { .offset = -1 };
-
-        if (sm_profile_parse(v, p, &e) < 0)
-            return reason(err, "%s", e.text);
+    case T_PROFILE:
+        if (sm_profile_parse(v, (struct sm_profile *)field(c, d) + idx, e) < 0)
+            return -EINVAL; /* its reason in @e */
         break;
-    }
     case T_TOKEN: {
         struct api_token *t = field(c, d), tok;
 
-        if ((r = parse_token(v, &tok, err)) < 0)
+        if ((r = parse_token(v, &tok, e)) < 0)
             return r;
         for (size_t i = 0; i < idx; i++) {
             if (strcmp(t[i].name, tok.name) == 0)
-                return reason(err, "the name %s is given twice", tok.name);
+                return reason(e, "the name %s is given twice", tok.name);
             if (memcmp(t[i].sha256, tok.sha256, sizeof(tok.sha256)) == 0)
-                return reason(err, "%s and %s have the same hash", t[i].name, tok.name);
+                return reason(e, "%s and %s have the same hash", t[i].name, tok.name);
         }
         t[idx] = tok;
         break;
@@ -351,19 +348,19 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
         char *s;
 
         if (d->type == T_LISTEN && listen_parse(v, &ss, &len) < 0)
-            return reason(err, "\"%s\" is not IPV4:PORT or [IPV6]:PORT (numeric, port 0..65535)",
+            return reason(e, "\"%s\" is not IPV4:PORT or [IPV6]:PORT (numeric, port 0..65535)",
                           printable(v, 64, val, sizeof(val)));
         if (d->type == T_URI && (strchr(v, ' ') || (strncasecmp(v, "ldap://", 7) != 0 &&
                                                     strncasecmp(v, "ldaps://", 8) != 0)))
-            return reason(err, "\"%s\" is not an ldap:// or ldaps:// URI",
+            return reason(e, "\"%s\" is not an ldap:// or ldaps:// URI",
                           printable(v, 64, val, sizeof(val)));
         if (d->type == T_SASL && strcasecmp(v, "GSSAPI") != 0)
-            return reason(err, "only GSSAPI is supported");
+            return reason(e, "only GSSAPI is supported");
         if ((d->type == T_STR || d->type == T_PATH) && strlen(v) > d->max)
-            return reason(err, "longer than %llu bytes", d->max);
+            return reason(e, "longer than %llu bytes", d->max);
         s = copy_value(d, d->type == T_SASL ? "GSSAPI" : v, base);
         if (!s)
-            return reason(err, "out of memory");
+            return reason(e, "out of memory");
         if (d->i.repeatable) {
             ((char **)field(c, d))[idx] = s;
         } else {
