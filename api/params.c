@@ -86,14 +86,24 @@ static enum body_kind body_kind(const char *ctype, const char *body, size_t len)
     return BODY_UNSUPPORTED;
 }
 
+static int vfail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt,
+                 va_list ap)
+{
+    ae->problem = p;
+    ae->info.field = field;
+    vsnprintf(ae->info.text, sizeof(ae->info.text), fmt, ap);
+    return -EINVAL;
+}
+
 int api_fail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
-    ae->problem = p;
-    ae->info.field = field;
     va_start(ap, fmt);
-    vsnprintf(ae->info.text, sizeof(ae->info.text), fmt, ap);
+    vfail(ae, p, field, fmt, ap);
     va_end(ap);
     return -EINVAL;
 }
@@ -106,10 +116,8 @@ static int bad(struct api_error *ae, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
-    ae->problem = API_P_BAD_REQUEST;
-    ae->info.field = field;
     va_start(ap, fmt);
-    vsnprintf(ae->info.text, sizeof(ae->info.text), fmt, ap);
+    vfail(ae, API_P_BAD_REQUEST, field, fmt, ap);
     va_end(ap);
     return -EINVAL;
 }
