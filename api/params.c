@@ -59,7 +59,7 @@ static bool media_type(const char *ctype, char *out, size_t size)
 }
 
 enum body_kind {
-    BODY_RAW,
+    BODY_RAW = 0,
     BODY_JSON,
     BODY_UNSUPPORTED,
 };
@@ -131,13 +131,15 @@ int no_directory(struct api_error *ae)
 /* ---- the body ------------------------------------------------------------------------------- */
 
 /*
- * The body's encoding, presence and media type: *@ret_kind raw or JSON. @empty and @types are
- * the route's advice for an empty body (400 empty-body) and an unsupported type (415).
+ * The body's encoding, presence and media type: BODY_RAW or BODY_JSON, or a negative code. @empty
+ * and @types are the route's advice for an empty body (400 empty-body) and an unsupported type
+ * (415).
  */
 static int body_read(const struct api_request *req, const char *empty, const char *types,
-                     enum body_kind *ret_kind, struct api_error *ae)
+                     struct api_error *ae)
 {
     const char *cenc = req_header(req, "Content-Encoding");
+    enum body_kind kind;
     char buf[32];
 
     if (cenc && !(media_type(cenc, buf, sizeof(buf)) && strcmp(buf, "identity") == 0))
@@ -145,10 +147,10 @@ static int body_read(const struct api_request *req, const char *empty, const cha
                         "Content-Encoding is not supported; send the body uncompressed");
     if (req->body_len == 0)
         return api_fail(ae, API_P_EMPTY_BODY, NULL, "%s", empty);
-    *ret_kind = body_kind(req_header(req, "Content-Type"), req->body, req->body_len);
-    if (*ret_kind == BODY_UNSUPPORTED)
+    kind = body_kind(req_header(req, "Content-Type"), req->body, req->body_len);
+    if (kind == BODY_UNSUPPORTED)
         return api_fail(ae, API_P_UNSUPPORTED_MEDIA_TYPE, NULL, "%s", types);
-    return 0;
+    return (int)kind;
 }
 
 /* The body parsed as JSON (*@ret: json_decref() it), any value. */
@@ -212,15 +214,14 @@ int read_inspect(const struct api_request *req, struct sm_certs **ret, struct ap
 {
     const char *input = req->body;
     size_t len = req->body_len;
-    enum body_kind kind;
     json_t *root = NULL, *cert;
     int r;
 
     if ((r = body_read(req, "send a PEM or DER certificate, or {\"certificate\": \"...\"}",
                        "use application/x-pem-file, application/pkix-cert or application/json",
-                       &kind, ae)) < 0)
+                       ae)) < 0)
         return r;
-    if (kind == BODY_JSON) {
+    if (r == BODY_JSON) {
         if ((r = body_json(req, &root, ae)) < 0)
             return r;
         cert = json_is_object(root) ? json_object_get(root, "certificate") : NULL;
@@ -517,7 +518,6 @@ int read_verdict(const struct api_request *req, struct verdict_request *vr, stru
 {
     const char *q = strchr(req->target, '?'), *cert = NULL, *key;
     size_t cert_len = 0;
-    enum body_kind kind;
     json_t *val;
     int r;
 
@@ -526,9 +526,9 @@ int read_verdict(const struct api_request *req, struct verdict_request *vr, stru
     if ((r = body_read(req, "send a JSON object, or a certificate (PEM or DER)",
                        "send application/json, or a certificate as application/x-pem-file or "
                        "application/pkix-cert",
-                       &kind, ae)) < 0)
+                       ae)) < 0)
         return r;
-    if (kind == BODY_RAW) { /* a certificate body: options from the query string */
+    if (r == BODY_RAW) { /* a certificate body: options from the query string */
         if ((r = whatif_query(req, &vr->wi, &vr->query_account, ae)) < 0)
             return r;
         cert = req->body;

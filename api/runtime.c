@@ -190,8 +190,10 @@ int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct
     if ((r = runtime_check(rt, e)) < 0)
         return r;
     s = calloc(1, sizeof(*s));
-    if (!s)
-        return settings_fail(e, -ENOMEM, "out of memory");
+    if (!s) {
+        settings_fail(e, -ENOMEM, "out of memory");
+        return -ENOMEM;
+    }
     s->rt = *rt;
     s->log_fd = -1;
     if (rt->n_tokens > 0) {
@@ -232,7 +234,8 @@ int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct
 
 out_nomem:
     snapshot_free(s);
-    return settings_fail(e, -ENOMEM, "out of memory");
+    settings_fail(e, -ENOMEM, "out of memory");
+    return -ENOMEM;
 }
 
 struct api_snapshot *snapshot_get(struct api *api)
