@@ -4,10 +4,10 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "cert_internal.h"
 
 /* ---- input framing ---------------------------------------------------------------------- */
@@ -178,7 +178,7 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
         errinfo_set(reterr, -1, "the input is larger than %d bytes", SM_MAX_INPUT);
         return SM_E_TOO_BIG;
     }
-    impl = calloc(1, sizeof(*impl));
+    impl = mem_calloc(1, sizeof(*impl));
     if (!impl || !(impl->a = arena_new())) {
         r = -ENOMEM;
         goto out_fail;
@@ -288,7 +288,7 @@ out_fail:
         errinfo_set(reterr, -1, "out of memory");
     if (impl)
         arena_free(impl->a);
-    free(impl);
+    mem_free(impl);
     return r;
 }
 
@@ -298,6 +298,6 @@ struct sm_certs *sm_certs_free(struct sm_certs *certs)
         return NULL;
     struct certs_impl *impl = (struct certs_impl *)(void *)certs;
     arena_free(impl->a);
-    free(impl);
+    mem_free(impl);
     return NULL;
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
@@ -18,6 +17,7 @@
 
 #include <strongmap/cert.h>
 
+#include "alloc.h"
 #include "cert_internal.h"
 #include "hash.h"
 #include "names.h"
@@ -280,7 +280,7 @@ static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const
 int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
                  struct sm_cert *c, struct sm_errinfo *e)
 {
-    struct ctx *x = malloc(sizeof(*x));
+    struct ctx *x = mem_malloc(sizeof(*x));
     mbedtls_x509_crt crt;
     struct view v;
     int ret;
@@ -400,6 +400,6 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     ret = x->err;
 out:
     mbedtls_x509_crt_free(&crt);
-    free(x);
+    mem_free(x);
     return ret;
 }

@@ -10,11 +10,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "dir_internal.h"
 
 #define CACHE_MAX_BUCKETS (1u << 16)
@@ -61,7 +61,7 @@ static uint64_t key_hash(const struct sm_dir_cache *c, const uint8_t *p, size_t 
 
 struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsigned negative_ttl_s)
 {
-    struct sm_dir_cache *c = calloc(1, sizeof(*c));
+    struct sm_dir_cache *c = mem_calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->max_entries = max_entries;
@@ -73,15 +73,15 @@ struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsign
         size_t nb = CACHE_MIN_BUCKETS;
         while (nb < max_entries && nb < CACHE_MAX_BUCKETS)
             nb *= 2;
-        if (!(c->buckets = calloc(nb, sizeof(*c->buckets)))) {
-            free(c);
+        if (!(c->buckets = mem_calloc(nb, sizeof(*c->buckets)))) {
+            mem_free(c);
             return NULL;
         }
         c->n_buckets = nb;
     }
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
-        free(c->buckets);
-        free(c);
+        mem_free(c->buckets);
+        mem_free(c);
         return NULL;
     }
     return c;
@@ -103,7 +103,7 @@ static void cache_drop(struct sm_dir_cache *c, struct cache_entry *e)
     else
         c->tail = e->prev;
     c->st.entries--;
-    free(e);
+    mem_free(e);
 }
 
 static struct cache_entry *cache_find(struct sm_dir_cache *c, uint64_t h, const uint8_t *key,
@@ -170,7 +170,7 @@ void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct 
     unsigned ttl = n ? c->ttl_s : c->negative_ttl_s;
     if (ttl == 0)
         return;
-    struct cache_entry *e = malloc(sizeof(*e) + key->len + data->len);
+    struct cache_entry *e = mem_malloc(sizeof(*e) + key->len + data->len);
     if (!e)
         return;
     e->hash = key_hash(c, (const uint8_t *)key->p, key->len);
@@ -210,7 +210,7 @@ static void cache_drop_all(struct sm_dir_cache *c)
 {
     for (struct cache_entry *e = c->head, *next; e; e = next) {
         next = e->next;
-        free(e);
+        mem_free(e);
     }
     if (c->buckets)
         memset(c->buckets, 0, c->n_buckets * sizeof(*c->buckets));
@@ -239,8 +239,8 @@ struct sm_dir_cache *sm_dir_cache_free(struct sm_dir_cache *c)
         return NULL;
     cache_drop_all(c);
     pthread_mutex_destroy(&c->lock);
-    free(c->buckets);
-    free(c);
+    mem_free(c->buckets);
+    mem_free(c);
     return NULL;
 }
 

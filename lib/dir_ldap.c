@@ -21,10 +21,10 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "dir_ldap_internal.h"
 
 #define DEFAULT_CONNECT_MS 3000
@@ -60,7 +60,7 @@ static int dup_opt(const char *s, char **ret)
     *ret = NULL;
     if (!s)
         return 0;
-    *ret = strdup(s);
+    *ret = mem_strdup(s);
     return *ret ? 0 : -ENOMEM;
 }
 
@@ -421,18 +421,18 @@ static void ldap_free(struct sm_dir *d)
         return;
     drop_conn(l);
     for (size_t i = 0; l->uris && i < l->n_uris; i++)
-        free(l->uris[i]);
-    free(l->uris);
+        mem_free(l->uris[i]);
+    mem_free(l->uris);
     if (l->password)
         explicit_bzero(l->password, strlen(l->password));
-    free(l->password);
-    free(l->bind_dn);
-    free(l->sasl_mech);
-    free(l->ca_file);
-    free(l->hdr.base);
-    free(l->hdr.ntauth_dn);
+    mem_free(l->password);
+    mem_free(l->bind_dn);
+    mem_free(l->sasl_mech);
+    mem_free(l->ca_file);
+    mem_free(l->hdr.base);
+    mem_free(l->hdr.ntauth_dn);
     watchdog_destroy(&l->wd);
-    free(l);
+    mem_free(l);
 }
 
 static const struct dir_ops ldap_ops = {
@@ -517,16 +517,16 @@ int sm_dir_open_ldap(const struct sm_ldap_config *cfg, struct sm_dir **ret,
     rc = check_config(cfg, reterr);
     if (rc < 0)
         return rc;
-    l = calloc(1, sizeof(*l));
+    l = mem_calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
     l->hdr.ops = &ldap_ops;
     if (watchdog_init(l) < 0) {
-        free(l);
+        mem_free(l);
         return -ENOMEM;
     }
 
-    l->uris = calloc(cfg->n_uris, sizeof(*l->uris));
+    l->uris = mem_calloc(cfg->n_uris, sizeof(*l->uris));
     if (!l->uris)
         goto out_nomem;
     for (l->n_uris = 0; l->n_uris < cfg->n_uris; l->n_uris++)
@@ -537,10 +537,10 @@ int sm_dir_open_ldap(const struct sm_ldap_config *cfg, struct sm_dir **ret,
         dup_opt(cfg->ca_file, &l->ca_file) < 0)
         goto out_nomem;
     if (cfg->ntauth_dn) {
-        l->hdr.ntauth_dn = strdup(cfg->ntauth_dn);
+        l->hdr.ntauth_dn = mem_strdup(cfg->ntauth_dn);
     } else {
         size_t len = strlen(NTAUTH_PREFIX) + strlen(cfg->base) + 1;
-        l->hdr.ntauth_dn = malloc(len);
+        l->hdr.ntauth_dn = mem_malloc(len);
         if (l->hdr.ntauth_dn)
             snprintf(l->hdr.ntauth_dn, len, "%s%s", NTAUTH_PREFIX, cfg->base);
     }

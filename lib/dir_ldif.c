@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h> /* ldif.h needs FILE */
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include <lber.h>
 #include <ldif.h>
 
+#include "alloc.h"
 #include "dir_internal.h"
 
 #define LDIF_MAX_FILE (64 * 1024 * 1024) /* bytes of an LDIF file */
@@ -164,7 +164,7 @@ static int add_value(struct parser *ps, unsigned attr, const char *val, size_t l
     struct arena *a = ps->d->arena;
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? 2 * ps->cap : 16;
-        struct ldif_value *v = realloc(ps->v, cap * sizeof(*v));
+        struct ldif_value *v = mem_realloc(ps->v, cap * sizeof(*v));
         if (!v)
             return -ENOMEM;
         ps->v = v;
@@ -193,7 +193,7 @@ static int end_record(struct parser *ps)
         return 0;
     if (d->n == d->cap) {
         size_t cap = d->cap ? 2 * d->cap : 64;
-        struct ldif_entry *e = realloc(d->e, cap * sizeof(*e));
+        struct ldif_entry *e = mem_realloc(d->e, cap * sizeof(*e));
         if (!e)
             return -ENOMEM;
         d->e = e;
@@ -376,7 +376,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_er
             if (cap > (size_t)LDIF_MAX_FILE + 2)
                 cap = (size_t)LDIF_MAX_FILE + 2;
         }
-        char *nb = realloc(buf, cap);
+        char *nb = mem_realloc(buf, cap);
         if (!nb) {
             rc = -ENOMEM;
             goto out;
@@ -406,7 +406,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_er
     buf = NULL;
     rc = 0;
 out:
-    free(buf);
+    mem_free(buf);
     close(fd);
     return rc;
 }
@@ -468,7 +468,7 @@ static int ldif_read_dn(struct sm_dir *sd, const char *dn, struct raw_entries *o
 {
     const struct ldif_dir *d = (const struct ldif_dir *)sd;
     size_t len = strlen(dn);
-    char *ndn = malloc(len + 1);
+    char *ndn = mem_malloc(len + 1);
     int rc = 0;
     if (!ndn) {
         errinfo_set(reterr, -1, "out of memory");
@@ -482,7 +482,7 @@ static int ldif_read_dn(struct sm_dir *sd, const char *dn, struct raw_entries *o
             break;
         }
     }
-    free(ndn);
+    mem_free(ndn);
     return rc;
 }
 
@@ -497,8 +497,8 @@ static void ldif_free(struct sm_dir *sd)
 {
     struct ldif_dir *d = (struct ldif_dir *)sd;
     arena_free(d->arena); /* base and ntauth_dn live there */
-    free(d->e);
-    free(d);
+    mem_free(d->e);
+    mem_free(d);
 }
 
 static const struct dir_ops ldif_ops = {
@@ -549,7 +549,7 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
     if ((rc = read_file(path, &buf, &len, reterr)) < 0)
         return rc;
     rc = -ENOMEM;
-    if (!(d = calloc(1, sizeof(*d))) || !(d->arena = arena_new()))
+    if (!(d = mem_calloc(1, sizeof(*d))) || !(d->arena = arena_new()))
         goto out;
     d->pub.ops = &ldif_ops;
     ps.d = d;
@@ -564,7 +564,7 @@ out:
         errinfo_set(reterr, -1, "out of memory");
     if (d)
         ldif_free(&d->pub);
-    free(ps.v);
-    free(buf);
+    mem_free(ps.v);
+    mem_free(buf);
     return rc;
 }

@@ -8,9 +8,9 @@
  * form) and then writes without further checks; only escapes reserve more.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "jsonw.h"
 
 enum {
@@ -41,7 +41,7 @@ void jsonw_init(struct jsonw *w, unsigned flags)
 
 void jsonw_release(struct jsonw *w)
 {
-    free(w->p);
+    mem_free(w->p);
     w->p = NULL;
     w->len = w->cap = 0;
 }
@@ -61,7 +61,7 @@ static bool grow(struct jsonw *w, size_t extra)
     }
     while (cap < need)
         cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
-    char *p = realloc(w->p, cap);
+    char *p = mem_realloc(w->p, cap);
     if (!p) {
         fail(w, -ENOMEM);
         return false;

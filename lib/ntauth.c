@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <strongmap/strongmap.h>
 
+#include "alloc.h"
 #include "dir_internal.h"
 #include "verdict_internal.h"
 
@@ -40,10 +40,10 @@ struct ntauth_memo {
 static void ntauth_cas_free(struct ntauth_ca *ca, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(ca[i].subject);
-        free(ca[i].ski);
+        mem_free(ca[i].subject);
+        mem_free(ca[i].ski);
     }
-    free(ca);
+    mem_free(ca);
 }
 
 /* The store's bytes in the memo's key form (malloc'd), or NULL. */
@@ -52,7 +52,7 @@ static uint8_t *ntauth_key(const struct sm_account *s, size_t *ret_len)
     size_t len = 0;
     for (size_t i = 0; i < s->n_certs; i++)
         len += 4 + s->certs[i].len;
-    uint8_t *k = malloc(len ? len : 1), *o = k;
+    uint8_t *k = mem_malloc(len ? len : 1), *o = k;
     if (!k)
         return NULL;
     for (size_t i = 0; i < s->n_certs; i++) {
@@ -71,7 +71,7 @@ static uint8_t *ntauth_key(const struct sm_account *s, size_t *ret_len)
 /* Analyse the store's certificates: 0, or -ENOMEM. */
 static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size_t *ret_n)
 {
-    struct ntauth_ca *ca = calloc(s->n_certs ? s->n_certs : 1, sizeof(*ca));
+    struct ntauth_ca *ca = mem_calloc(s->n_certs ? s->n_certs : 1, sizeof(*ca));
     size_t n = 0;
     if (!ca)
         return -ENOMEM;
@@ -82,8 +82,8 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
             continue;
         const struct sm_cert *cc = &certs->certs[0];
         bool has_ski = cc->ski != NULL;
-        ca[n].subject = strdup(cc->subject.rfc4514);
-        ca[n].ski = has_ski ? strdup(cc->ski) : NULL;
+        ca[n].subject = mem_strdup(cc->subject.rfc4514);
+        ca[n].ski = has_ski ? mem_strdup(cc->ski) : NULL;
         sm_certs_free(certs);
         if (!ca[n].subject || (has_ski && !ca[n].ski)) {
             ntauth_cas_free(ca, n + 1);
@@ -103,7 +103,7 @@ static struct ntauth_memo *memo_of(struct sm_dir *d)
     struct ntauth_memo *m = atomic_load_explicit(&d->ntauth_memo, memory_order_acquire), *none;
     if (m)
         return m;
-    if (!(m = calloc(1, sizeof(*m))))
+    if (!(m = mem_calloc(1, sizeof(*m))))
         return NULL;
     pthread_mutex_init(&m->mu, NULL);
     none = NULL;
@@ -111,7 +111,7 @@ static struct ntauth_memo *memo_of(struct sm_dir *d)
                                                 memory_order_acquire))
         return m;
     pthread_mutex_destroy(&m->mu); /* another thread made it first */
-    free(m);
+    mem_free(m);
     return none;
 }
 
@@ -121,9 +121,9 @@ void dir_ntauth_memo_free(struct sm_dir *d)
     if (!m)
         return;
     ntauth_cas_free(m->ca, m->n);
-    free(m->raw);
+    mem_free(m->raw);
     pthread_mutex_destroy(&m->mu);
-    free(m);
+    mem_free(m);
 }
 
 enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
@@ -148,7 +148,7 @@ enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
             goto out;
         }
         ntauth_cas_free(memo->ca, memo->n);
-        free(memo->raw);
+        mem_free(memo->raw);
         memo->raw = key;
         memo->raw_len = klen;
         memo->ca = ca;
@@ -164,7 +164,7 @@ enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
     }
     pthread_mutex_unlock(&memo->mu);
 out:
-    free(key);
+    mem_free(key);
     sm_accounts_free(store);
     return found;
 }

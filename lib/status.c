@@ -5,11 +5,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <strongmap/strongmap.h>
 
+#include "alloc.h"
 #include "verdict_internal.h"
 
 const char *sm_readiness_name(enum sm_readiness r)
@@ -41,7 +41,7 @@ struct sm_account_status *sm_account_status_free(struct sm_account_status *pub)
     }
     sm_accounts_free(s->acc);
     arena_free(s->a);
-    free(s);
+    mem_free(s);
     return NULL;
 }
 
@@ -86,9 +86,9 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         errinfo_set(reterr, -1, "at most %d profiles", SM_MAX_PROFILES);
         return -EINVAL;
     }
-    s = calloc(1, sizeof(*s));
+    s = mem_calloc(1, sizeof(*s));
     if (!s || !(s->a = arena_new())) {
-        free(s);
+        mem_free(s);
         return -ENOMEM;
     }
     if (!profiles || n_profiles == 0) {

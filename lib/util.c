@@ -3,11 +3,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <strongmap/strongmap.h>
 
+#include "alloc.h"
 #include "util.h"
 
 /* ---- arena ---------------------------------------------------------------------------- */
@@ -26,7 +26,7 @@ struct arena {
 
 struct arena *arena_new(void)
 {
-    return calloc(1, sizeof(struct arena));
+    return mem_calloc(1, sizeof(struct arena));
 }
 
 struct arena *arena_free(struct arena *a)
@@ -35,9 +35,9 @@ struct arena *arena_free(struct arena *a)
         return NULL;
     for (struct chunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        free(c);
+        mem_free(c);
     }
-    free(a);
+    mem_free(a);
     return NULL;
 }
 
@@ -45,13 +45,15 @@ struct arena *arena_free(struct arena *a)
 static void *arena_alloc_raw(struct arena *a, size_t size)
 {
     const size_t align = sizeof(max_align_t);
+    if (mem_fail_here())
+        return NULL;
     size = (size + align - 1) & ~(align - 1);
     if (size == 0)
         size = align;
     struct chunk *c = a->head;
     if (!c || c->size - c->used < size) {
         size_t csize = size > ARENA_CHUNK / 2 ? size : ARENA_CHUNK;
-        c = malloc(sizeof(*c) + csize);
+        c = mem_malloc(sizeof(*c) + csize);
         if (!c)
             return NULL;
         c->size = csize;
@@ -164,7 +166,7 @@ static bool sbuf_grow(struct sbuf *b, size_t extra)
         if (p && b->len)
             memcpy(p, b->p, b->len);
     } else {
-        p = realloc(b->p, cap);
+        p = mem_realloc(b->p, cap);
     }
     if (!p) {
         b->oom = true;
@@ -244,7 +246,7 @@ const char *sbuf_str(struct sbuf *b)
 void sbuf_release(struct sbuf *b)
 {
     if (!b->arena)
-        free(b->p);
+        mem_free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
 }

@@ -16,12 +16,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <strongmap/verdict.h>
 
+#include "alloc.h"
 #include "verdict_internal.h"
 
 const char *sm_strength_name(enum sm_strength s)
@@ -245,7 +245,7 @@ struct sm_verdict *sm_verdict_free(struct sm_verdict *pub)
         sm_keycred_free(v->keycred[i]);
     sm_certs_free(v->owned_certs);
     arena_free(v->a);
-    free(v);
+    mem_free(v);
     return NULL;
 }
 
@@ -353,9 +353,9 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     for (size_t i = 0; i < n_profiles; i++)
         if ((r = profile_resolve(&profiles[i], x.at, &pe[i], reterr)) < 0)
             return r;
-    x.v = calloc(1, sizeof(*x.v));
+    x.v = mem_calloc(1, sizeof(*x.v));
     if (!x.v || !(x.v->a = arena_new())) {
-        free(x.v);
+        mem_free(x.v);
         return -ENOMEM;
     }
     x.a = x.v->a;

@@ -1,0 +1,494 @@
+/*
+ * tests/unit/test_alloc_failures.c - every allocation the engine makes, made to fail in turn.
+ *
+ * Each scenario is one call of a public entry point (and the release of what it returned) on
+ * representative input. Run once through the allocator's trace (lib/alloc.h), it makes N
+ * allocation calls and leaves nothing behind. Then, for k = 1 .. N, the same scenario runs
+ * again with the k-th allocation failing, and must
+ *   - return -ENOMEM (a call that succeeds anyway is a failure swallowed: a result silently
+ *     missing a part; the one exception is what the API documents as optional, checked to be
+ *     just that),
+ *   - leave its out-parameters untouched (and, where the API promises one, give a reason),
+ *   - free every block it made (the trace follows them: a leak is named with its k),
+ *   - and not crash (valgrind and ASan+LSan run this test too).
+ * A scenario's setup (parsing the input, opening the directory) runs outside the trace, afresh
+ * for every k, so that state one run leaves (the NTAuth memo, the lookup cache) never changes
+ * the next; what the call adds to such state is released inside the trace, by the scenario's
+ * cleanup (sm_dir_close(), sm_dir_cache_free()), so that it counts as freed or leaked.
+ *
+ * Fixtures: tests/data (SM_TEST_DATA) and examples/demo.ldif (the verdict directory of
+ * tests/data/dir/verdict.ldif.in, filled in by examples/make-demo.py).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <strongmap/strongmap.h>
+
+#include "alloc.h"
+
+#define AT_2026 1780272000 /* 2026-06-01T00:00:00Z: the time of tests/unit/test_verdict.c */
+
+/* What an out-parameter holds before a call: it must still hold it after a failure. */
+static char untouched_mark;
+#define UNTOUCHED ((void *)&untouched_mark)
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("SM_TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+static char *slurp_path(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (!buf)
+        fail_msg("out of memory");
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *ret_len = (size_t)n;
+    return buf;
+}
+
+static char *slurp(const char *rel, size_t *ret_len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", data_dir(), rel);
+    return slurp_path(path, ret_len);
+}
+
+static struct sm_certs *parse_fixture(const char *rel)
+{
+    size_t len;
+    char *buf = slurp(rel, &len);
+    struct sm_certs *c = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_parse_opts po = { .now = AT_2026 };
+    if (sm_certs_parse(buf, len, &po, &c, &e) != 0)
+        fail_msg("%s: %s", rel, e.text);
+    free(buf);
+    return c;
+}
+
+/* ---- the driver ---------------------------------------------------------------------------- */
+
+struct scenario;
+
+/* What a scenario's setup made, outside the trace; its run and cleanup use it. */
+struct fx {
+    const struct scenario *s;
+    struct sm_dir *dir;
+    struct sm_dir_cache *cache;
+    struct sm_certs *certs;                  /* a certificate the call reads */
+    struct sm_certs *anchors;                /* verdicts: Samba's pkinit anchors */
+    struct sm_altsec *altsec[SM_MAX_ALTSEC]; /* values the call reads */
+    size_t n_altsec;
+    struct sm_verdict *verdict;       /* a verdict the call renders */
+    struct sm_account_status *status; /* a status the call renders */
+    char *input;                      /* the call's input bytes */
+    size_t input_len;
+    uint64_t insertions; /* the lookup cache's, after the run */
+    char digest[4096];   /* what the run returned, in words */
+};
+
+struct scenario {
+    char name[160];
+    /* outside the trace: make what the call needs (NULL: nothing) */
+    void (*setup)(struct fx *f);
+    /* in the trace: the call, its out-parameters checked, its result released; its code */
+    int (*run)(struct fx *f);
+    /* in the trace, after run: release what holds state the call may have added to */
+    void (*cleanup)(struct fx *f);
+    /* after the trace: free what setup made and cleanup did not */
+    void (*teardown)(struct fx *f);
+    const char *path;     /* an input fixture (or NULL) */
+    const char *text;     /* a second input: a value, an account name (or NULL) */
+    const char *profiles; /* verdicts: profile specifications separated by ';' (NULL: default) */
+    unsigned flags;       /* per scenario (SC_*) */
+    bool cache_may_skip;  /* a lookup result that cannot be cached is not an error (dir.h) */
+    bool no_allocation;   /* the entry point must not allocate at all */
+};
+
+enum {
+    SC_PRETTY = 1 << 0,  /* JSON: SM_JSON_PRETTY */
+    SC_CACHE = 1 << 1,   /* the directory has a lookup cache */
+    SC_WARM = 1 << 2,    /* the call was made once before (cache filled, NTAuth memo made) */
+    SC_REDACT = 1 << 3,  /* verdict: redact_account */
+    SC_ANCHORS = 1 << 4, /* verdict: Samba's anchors given (the issuing CA) */
+    SC_CERT = 1 << 5,    /* lint, JSON: with the certificate */
+};
+
+/* The scenario being checked, and the failing allocation (0: none) of how many. */
+static const struct scenario *cur;
+
+static unsigned long cur_k, cur_n;
+
+static unsigned problems, group_problems;
+
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void problem(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (cur_k)
+        print_error("%s: allocation %lu of %lu failing: %s\n", cur->name, cur_k, cur_n, msg);
+    else
+        print_error("%s: %s\n", cur->name, msg);
+    problems++;
+}
+
+/* Run @s once, with allocation @fail_at failing (0: none). Returns the call's code. */
+static int run_once(const struct scenario *s, unsigned long fail_at, struct fx *f,
+                    struct mem_trace *t)
+{
+    memset(f, 0, sizeof(*f));
+    f->s = s;
+    if (s->setup)
+        s->setup(f);
+    mem_trace_begin(fail_at);
+    int r = s->run(f);
+    if (s->cleanup)
+        s->cleanup(f);
+    mem_trace_end(t);
+    if (s->teardown)
+        s->teardown(f);
+    return r;
+}
+
+static unsigned long total_runs;
+
+/* Check @s with each of its allocations failing in turn. */
+static void check(const struct scenario *s)
+{
+    static struct fx base, f; /* large: not on the stack */
+    struct mem_trace t;
+
+    cur = s;
+    cur_k = 0;
+    problems = 0;
+    int r0 = run_once(s, 0, &base, &t);
+    unsigned long n = cur_n = t.calls;
+    if (t.live || t.overflow)
+        problem("%zu blocks (%zu bytes) left without any failure", t.live, t.live_bytes);
+    if (s->no_allocation && n)
+        problem("%lu allocations; it must make none", n);
+    unsigned long uncached = 0;
+    for (unsigned long k = 1; k <= n; k++) {
+        cur_k = k;
+        int r = run_once(s, k, &f, &t);
+        total_runs++;
+        if (!t.failed)
+            problem("the call made only %lu allocations this time", t.calls);
+        if (t.live || t.overflow)
+            problem("%zu blocks (%zu bytes) leaked", t.live, t.live_bytes);
+        if (r == -ENOMEM)
+            continue;
+        if (r == 0 && r0 == 0 && s->cache_may_skip && f.insertions < base.insertions &&
+            strcmp(f.digest, base.digest) == 0) {
+            uncached++; /* only the cache's copy was not made: dir.h allows it */
+            continue;
+        }
+        if (r == r0)
+            problem("returned %d as without a failure (the failure was lost)", r);
+        else
+            problem("returned %d (%s), not -ENOMEM", r, sm_strerror(r));
+    }
+    if (uncached)
+        print_message("  %-76s N = %lu (%lu answered uncached)\n", s->name, n, uncached);
+    else
+        print_message("  %-76s N = %lu\n", s->name, n);
+    if (problems)
+        print_error("%s: %u problems\n", s->name, problems);
+    group_problems += problems;
+}
+
+/* The end of a test: fails when a scenario it checked had a problem. */
+static void group_done(void)
+{
+    unsigned n = group_problems;
+    group_problems = 0;
+    if (n)
+        fail_msg("%u problems (above)", n);
+}
+
+/* The out-parameter @out of a call that returned @r: written on success only. True when it
+   holds a result to use and release. */
+static bool result_ok(int r, const void *out, const char *what)
+{
+    if (r < 0 && out != UNTOUCHED)
+        problem("%s written although the call failed with %d", what, r);
+    if (r == 0 && (out == UNTOUCHED || !out))
+        problem("returned 0 without writing %s", what);
+    return r == 0 && out != UNTOUCHED && out;
+}
+
+/* The reason the API promises with a failure. */
+static void reason(int r, const struct sm_errinfo *e)
+{
+    if (r < 0 && !e->text[0])
+        problem("failed with %d and no reason in its sm_errinfo", r);
+}
+
+/* A JSON document the engine returned, free()d as the API says, where the trace sees it. */
+static void json_free(char *json)
+{
+    mem_free(json);
+}
+
+/* @r and *@ret_json of a call that returns a JSON document. */
+static int json_result(int r, char *const *ret_json)
+{
+    char *json = *ret_json;
+    if (!result_ok(r, json, "*ret_json"))
+        return r;
+    if (json[0] != '{')
+        problem("returned something else than a JSON object");
+    json_free(json);
+    return r;
+}
+
+/* ---- the hook itself ----------------------------------------------------------------------- */
+
+static void test_hook(void **state)
+{
+    (void)state;
+    struct mem_trace t;
+    void *before = mem_malloc(8); /* made outside a trace: freed inside it, never counted */
+
+    mem_trace_begin(0);
+    char *a = mem_malloc(10), *b = mem_calloc(2, 3), *c = mem_strdup("x");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    a = mem_realloc(a, 100);
+    assert_non_null(a);
+    mem_free(b);
+    mem_free(before);
+    mem_free(NULL);
+    mem_trace_end(&t);
+    assert_int_equal(t.calls, 4);
+    assert_false(t.failed);
+    assert_int_equal(t.live, 2); /* a and c */
+    assert_int_equal(t.live_bytes, 102);
+    mem_free(a);
+    mem_free(c);
+
+    for (unsigned long k = 1; k <= 3; k++) {
+        mem_trace_begin(k);
+        errno = 0;
+        void *p[3] = { mem_malloc(1), mem_calloc(1, 1), mem_strdup("y") };
+        for (unsigned long i = 0; i < 3; i++)
+            assert_true((p[i] == NULL) == (i + 1 == k));
+        assert_int_equal(errno, ENOMEM);
+        for (unsigned long i = 0; i < 3; i++)
+            mem_free(p[i]);
+        mem_trace_end(&t);
+        assert_true(t.failed);
+        assert_int_equal(t.calls, 3);
+        assert_int_equal(t.live, 0);
+    }
+
+    /* a failed realloc() keeps the block */
+    mem_trace_begin(2);
+    a = mem_malloc(4);
+    assert_null(mem_realloc(a, 64));
+    mem_trace_end(&t);
+    assert_int_equal(t.live, 1);
+    mem_free(a);
+}
+
+/* ---- certificates: input, JSON documents --------------------------------------------------- */
+
+static void setup_input(struct fx *f)
+{
+    if (f->s->path)
+        f->input = slurp(f->s->path, &f->input_len);
+    else
+        f->input_len = strlen(f->input = strdup(f->s->text));
+}
+
+static void teardown_input(struct fx *f)
+{
+    free(f->input);
+}
+
+static void setup_certs(struct fx *f)
+{
+    if (f->s->path)
+        f->certs = parse_fixture(f->s->path);
+}
+
+static void teardown_certs(struct fx *f)
+{
+    sm_certs_free(f->certs);
+}
+
+static int run_json_certs(struct fx *f)
+{
+    char *json = UNTOUCHED;
+    int r = sm_json_certs(f->certs, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json);
+    return json_result(r, &json);
+}
+
+static void test_json_certs(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "certs/chain.pem",
+        "certs/all_san.pem",
+        "certs/sid_both_conflict.pem",
+        "certs/ed25519.pem",
+        "certs/rsa_pss.pem",
+        "certs/trailing_garbage.pem",
+        "certs/bmp_names.pem",
+        "certs/template.pem",
+        "edge/bmp_lone_surr.der",
+        "certs/unknown_critical.pem",
+    };
+    struct scenario s = { .setup = setup_certs, .run = run_json_certs, .teardown = teardown_certs };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        for (unsigned pretty = 0; pretty < 2; pretty++) {
+            snprintf(s.name, sizeof(s.name), "sm_json_certs %s%s", files[i],
+                     pretty ? " (pretty)" : "");
+            s.path = files[i];
+            s.flags = pretty ? SC_PRETTY : 0;
+            check(&s);
+        }
+    group_done();
+}
+
+/* ---- key credentials and SIDs -------------------------------------------------------------- */
+
+/* The first line of a fixture (keycred values). */
+static char *slurp_line(const char *rel)
+{
+    size_t len;
+    char *s = slurp(rel, &len);
+    s[strcspn(s, "\r\n")] = '\0';
+    return s;
+}
+
+static void setup_line(struct fx *f)
+{
+    f->input = slurp_line(f->s->path);
+    f->input_len = strlen(f->input);
+}
+
+static int run_keycred(struct fx *f)
+{
+    struct sm_keycred *k = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_keycred_parse(f->input, f->input_len, &k, &e);
+    bool ok = result_ok(r, k, "*ret");
+    reason(r, &e);
+    if (ok)
+        sm_keycred_free(k);
+    return r;
+}
+
+static void test_keycred(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "keycred/user_bcrypt.txt",       "keycred/samba_spki.txt",
+        "keycred/computer_der.txt",      "verdict/whfb_keycred_bcrypt.txt",
+        "verdict/whfb_keycred_spki.txt",
+    };
+    struct scenario s = { .setup = setup_line, .run = run_keycred, .teardown = teardown_input };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(s.name, sizeof(s.name), "sm_keycred_parse %s", files[i]);
+        s.path = files[i];
+        check(&s);
+    }
+    static const char *const texts[] = { "B:8:00020000:CN=x", "not a key credential" };
+    s.setup = setup_input;
+    s.path = NULL;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        snprintf(s.name, sizeof(s.name), "sm_keycred_parse \"%s\"", texts[i]);
+        s.text = texts[i];
+        check(&s);
+    }
+    group_done();
+}
+
+#define SID_TEXT "S-1-5-21-1004336348-1177238915-682003330-1105"
+
+static int run_sid(struct fx *f)
+{
+    (void)f;
+    struct sm_sid sid, back;
+    bool canonical;
+    char text[SM_SID_TEXT_MAX];
+    uint8_t bin[SM_SID_BINARY_MAX], der[256];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_sid_parse(SID_TEXT, strlen(SID_TEXT), &sid, &canonical, &e);
+    if (r < 0)
+        return r;
+    sm_sid_format(&sid, text, sizeof(text));
+    size_t n = sm_sid_to_binary(&sid, bin);
+    if ((r = sm_sid_from_binary(bin, n, &back)) < 0)
+        return r;
+    if (!sm_sid_equal(&sid, &back) || strcmp(text, SID_TEXT) != 0)
+        problem("the SID changed on its way");
+    long dl = sm_sid_extension_der(&sid, der, sizeof(der));
+    return dl < 0 ? (int)dl : 0;
+}
+
+static int run_json_sid(struct fx *f)
+{
+    struct sm_sid sid;
+    char *json = UNTOUCHED;
+    assert_int_equal(sm_sid_parse(SID_TEXT, strlen(SID_TEXT), &sid, NULL, NULL), 0);
+    return json_result(sm_json_sid(&sid, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json),
+                       &json);
+}
+
+static void test_sid(void **state)
+{
+    (void)state;
+    struct scenario s = { .name = "sm_sid_parse, _format, _to_binary, _from_binary, "
+                                  "_extension_der",
+                          .run = run_sid,
+                          .no_allocation = true };
+    check(&s);
+    for (unsigned pretty = 0; pretty < 2; pretty++) {
+        struct scenario j = { .run = run_json_sid, .flags = pretty ? SC_PRETTY : 0 };
+        snprintf(j.name, sizeof(j.name), "sm_json_sid %s%s", SID_TEXT, pretty ? " (pretty)" : "");
+        check(&j);
+    }
+    group_done();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hook),
+        cmocka_unit_test(test_json_certs),
+        cmocka_unit_test(test_keycred),
+        cmocka_unit_test(test_sid),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    print_message("%lu runs with an allocation failing\n", total_runs);
+    return r;
+}
