@@ -28,12 +28,16 @@ static const char *ia5_text(struct arena *a, const uint8_t *p, size_t len, bool 
     return sbuf_str(&b);
 }
 
-/* A GeneralName directoryName ([4] EXPLICIT Name) as RFC 4514, or NULL. */
+/* A GeneralName directoryName ([4] EXPLICIT Name) as RFC 4514, or NULL (out of memory: also
+   x->err). */
 static const char *dirname_text(struct ctx *x, const uint8_t *p, size_t len)
 {
     struct sm_name name;
     memset(&name, 0, sizeof(name));
-    return convert_name(x, p, len, &name) == 0 ? name.rfc4514 : NULL;
+    int r = convert_name(x, p, len, &name);
+    if (r == -ENOMEM)
+        x->err = r;
+    return r == 0 ? name.rfc4514 : NULL;
 }
 
 /* ---- SAN and the SID ------------------------------------------------------------------- */
@@ -125,6 +129,7 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
             oid.len = l;
             v += l;
             s->oid = oid_dotted(x->a, &oid);
+            CHECK_ALLOC(x, s->oid);
             unsigned char *inner = v;
             if (OID_IS(&oid, OID_UPN) && mbedtls_asn1_get_tag(&inner, vend, &l, TAG_CTX0) == 0 &&
                 inner + l == vend) {
@@ -231,6 +236,7 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
                                        "the extension holds a GeneralName with tag 0x%02X, "
                                        "not an otherName",
                                        *p);
+            CHECK_ALLOC(x, car->reason);
             return;
         }
         gend = q + len;
@@ -242,8 +248,11 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
         mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = q };
         q += len;
         if (!OID_IS(&oid, OID_SID_ON)) {
-            car->reason = arena_printf(x->a, "the otherName type-id is %s, not %s",
-                                       oid_dotted(x->a, &oid), SM_OID_SID_OTHERNAME);
+            const char *dotted = oid_dotted(x->a, &oid);
+            car->reason = dotted ? arena_printf(x->a, "the otherName type-id is %s, not %s", dotted,
+                                                SM_OID_SID_OTHERNAME)
+                                 : NULL;
+            CHECK_ALLOC(x, car->reason);
             return;
         }
         if (mbedtls_asn1_get_tag(&q, gend, &len, TAG_CTX0) != 0 || q + len != gend) {
@@ -256,6 +265,7 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
                                        "the SID value has ASN.1 tag 0x%02X, not an OCTET "
                                        "STRING (0x04)",
                                        inner & 0xff);
+            CHECK_ALLOC(x, car->reason);
             return;
         }
         if (q + len != gend) {
@@ -269,6 +279,7 @@ static void parse_sid_extension(struct ctx *x, const uint8_t *val, size_t vlen, 
     car->count = found;
     if (found > 1) {
         car->reason = arena_printf(x->a, "the extension holds %u SID otherNames", found);
+        CHECK_ALLOC(x, car->reason);
         return;
     }
     sid_from_text(x, car, text, text_len);
@@ -288,8 +299,11 @@ static void parse_eku(struct ctx *x, const uint8_t *val, size_t vlen)
             goto bad;
         mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = seq.p };
         seq.p += len;
-        if (x->n_eku < SM_MAX_LIST)
-            x->eku[x->n_eku++] = oid_dotted(x->a, &oid);
+        if (x->n_eku < SM_MAX_LIST) {
+            x->eku[x->n_eku] = oid_dotted(x->a, &oid);
+            CHECK_ALLOC(x, x->eku[x->n_eku]);
+            x->n_eku++;
+        }
     }
     return;
 bad:
@@ -429,6 +443,7 @@ static void parse_template_v2(struct ctx *x, const uint8_t *val, size_t vlen)
     mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = seq.p };
     seq.p += len;
     t->oid = oid_dotted(x->a, &oid);
+    CHECK_ALLOC(x, t->oid);
     int v;
     if (seq.p < seq.end && mbedtls_asn1_get_int(&seq.p, seq.end, &v) == 0)
         t->major = v;
@@ -451,6 +466,7 @@ static void parse_template_name(struct ctx *x, const uint8_t *val, size_t vlen)
     if (asn1_string_to_utf8(&b, tag, in.p, len, &lossy) == 1) {
         x->c->has_template = true;
         x->c->tmpl.name = sbuf_str(&b);
+        CHECK_ALLOC(x, x->c->tmpl.name);
     }
 }
 

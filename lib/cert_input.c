@@ -258,7 +258,10 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
                 nc++;
                 continue;
             }
-            msg = arena_strdup(impl->a, e.text);
+            if (!(msg = arena_strdup(impl->a, e.text))) {
+                r = -ENOMEM;
+                goto out_fail;
+            }
         }
         errs[ne].index = (unsigned)i;
         errs[ne].offset = b->offset;

@@ -37,6 +37,13 @@ static void add_mapping(struct ctx *x, enum sm_map_type t, const char *value, co
     m->samba_supported = samba_supported;
 }
 
+/* @s, noting when it could not be made (x->err). */
+static const char *checked(struct ctx *x, const char *s)
+{
+    CHECK_ALLOC(x, s);
+    return s;
+}
+
 void build_mappings(struct ctx *x)
 {
     struct sm_cert *c = x->c;
@@ -50,15 +57,16 @@ void build_mappings(struct ctx *x)
         uint8_t r[128];
         for (size_t i = 0; i < slen; i++)
             r[i] = ser[slen - 1 - i];
-        rev = hex_dup(a, r, slen);
+        rev = checked(x, hex_dup(a, r, slen));
         /* Samba strips the DER sign byte, which is the last byte once reversed */
-        rev_samba = hex_dup(a, r, c->serial_sign_byte ? slen - 1 : slen);
+        rev_samba = checked(x, hex_dup(a, r, c->serial_sign_byte ? slen - 1 : slen));
     }
     /* Samba's parser starts a new tag at every '<': a name holding one can never match there */
     bool samba_iss = !strchr(c->issuer.samba, '<'), samba_sub = !strchr(c->subject.samba, '<');
     if (rev)
         add_mapping(x, SM_MAP_ISSUER_SERIAL, arena_cat(a, "X509:<I>", iss, "<SR>", rev, NULL),
-                    arena_cat(a, "X509:<I>", c->issuer.samba, "<SR>", rev_samba, NULL), samba_iss);
+                    checked(x, arena_cat(a, "X509:<I>", c->issuer.samba, "<SR>", rev_samba, NULL)),
+                    samba_iss);
     if (c->ski)
         add_mapping(x, SM_MAP_SKI, arena_cat(a, "X509:<SKI>", c->ski, NULL), NULL, true);
     add_mapping(x, SM_MAP_SHA1_PUKEY, arena_cat(a, "X509:<SHA1-PUKEY>", c->sha1, NULL), NULL, true);
@@ -71,11 +79,12 @@ void build_mappings(struct ctx *x)
                     false);
     }
     if (c->subject.n_attrs) {
-        add_mapping(x, SM_MAP_ISSUER_SUBJECT, arena_cat(a, "X509:<I>", iss, "<S>", sub, NULL),
-                    arena_cat(a, "X509:<I>", c->issuer.samba, "<S>", c->subject.samba, NULL),
-                    samba_iss && samba_sub);
+        add_mapping(
+            x, SM_MAP_ISSUER_SUBJECT, arena_cat(a, "X509:<I>", iss, "<S>", sub, NULL),
+            checked(x, arena_cat(a, "X509:<I>", c->issuer.samba, "<S>", c->subject.samba, NULL)),
+            samba_iss && samba_sub);
         add_mapping(x, SM_MAP_SUBJECT_ONLY, arena_cat(a, "X509:<S>", sub, NULL),
-                    arena_cat(a, "X509:<S>", c->subject.samba, NULL), samba_sub);
+                    checked(x, arena_cat(a, "X509:<S>", c->subject.samba, NULL)), samba_sub);
     }
     for (size_t i = 0; i < c->n_san; i++)
         if (c->san[i].type == SM_SAN_EMAIL)

@@ -144,6 +144,7 @@ static void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
         c->key_type = "EC";
         if (params.tag == MBEDTLS_ASN1_OID) {
             const char *curve = oid_dotted(x->a, &params);
+            CHECK_ALLOC(x, curve);
             const char *nm = curve ? sm_oid_name(curve) : NULL;
             c->key_curve = nm ? nm : curve;
             if (nm && strcmp(nm, "P-256") == 0)
@@ -165,6 +166,7 @@ static void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
         c->key_type = "DSA";
     } else {
         c->key_type = oid_dotted(x->a, &alg);
+        CHECK_ALLOC(x, c->key_type);
     }
 }
 
@@ -319,6 +321,7 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
             goto out;
         }
         c->parse_note = arena_printf(a, "mbedTLS: %s", msg);
+        CHECK_ALLOC(x, c->parse_note);
     }
 
     c->der = v.raw;
@@ -395,8 +398,11 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     s->conflict = s->extension.status == SM_SID_VALID && s->uri.status == SM_SID_VALID &&
                   !sm_sid_equal(&s->extension.sid, &s->uri.sid);
 
-    build_mappings(x);
-    cert_findings(x, trailing);
+    /* what follows reads every string made above: not after an allocation failed */
+    if (!x->err)
+        build_mappings(x);
+    if (!x->err)
+        cert_findings(x, trailing);
     ret = x->err;
 out:
     mbedtls_x509_crt_free(&crt);

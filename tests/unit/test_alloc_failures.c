@@ -480,13 +480,130 @@ static void test_sid(void **state)
     group_done();
 }
 
+/* ---- certificates: the analysis ------------------------------------------------------------ */
+
+static char *data_path(const char *rel)
+{
+    static char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", data_dir(), rel);
+    return path;
+}
+
+static int run_certs_parse(struct fx *f)
+{
+    struct sm_certs *c = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_parse_opts po = { .now = AT_2026 };
+    int r = sm_certs_parse(f->input, f->input_len, &po, &c, &e);
+    bool ok = result_ok(r, c, "*ret");
+    reason(r, &e);
+    if (ok)
+        sm_certs_free(c);
+    return r;
+}
+
+/* Every file of @dir (under tests/data) ending in one of @exts, sorted, into @out. */
+static size_t fixtures(const char *dir, const char *const *exts, char out[][128], size_t max)
+{
+    DIR *d = opendir(data_path(dir));
+    struct dirent *de;
+    size_t n = 0;
+    if (!d)
+        fail_msg("cannot open %s", data_path(dir));
+    while ((de = readdir(d)) && n < max) {
+        size_t len = strlen(de->d_name);
+        for (size_t i = 0; exts[i]; i++) {
+            size_t el = strlen(exts[i]);
+            if (len > el && strcmp(de->d_name + len - el, exts[i]) == 0) {
+                snprintf(out[n++], 128, "%.60s/%.60s", dir, de->d_name);
+                break;
+            }
+        }
+    }
+    closedir(d);
+    qsort(out, n, 128, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+/* a PEM block that is no DER SEQUENCE; one whose SEQUENCE is no certificate (INTEGER 1) */
+#define BAD_PEM      "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n"
+#define NOT_CERT_PEM "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"
+
+static void test_certs_parse(void **state)
+{
+    (void)state;
+    static const char *const exts[] = { ".pem", ".der", ".b64", NULL };
+    static char files[256][128];
+    static const char *const dirs[] = { "certs", "edge", "verdict", "keycred" };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        n += fixtures(dirs[i], exts, files + n, 256 - n);
+    assert_true(n > 60);
+
+    struct scenario s = { .setup = setup_input,
+                          .run = run_certs_parse,
+                          .teardown = teardown_input };
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s.name, sizeof(s.name), "sm_certs_parse %s", files[i]);
+        s.path = files[i];
+        check(&s);
+    }
+
+    /* inputs that only fail: the error paths allocate too */
+    static const struct {
+        const char *name, *text;
+    } bad[] = {
+        { "a PEM block that is no certificate", BAD_PEM },
+        { "two PEM blocks that are no certificates", BAD_PEM BAD_PEM },
+        { "a PEM block whose SEQUENCE is no certificate", NOT_CERT_PEM },
+        { "base64 that is no certificate", "MIIBAAAA" },
+        { "text", "no certificate here" },
+    };
+    s.path = NULL;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(s.name, sizeof(s.name), "sm_certs_parse %s", bad[i].name);
+        s.text = bad[i].text;
+        check(&s);
+    }
+    group_done();
+}
+
+/* A block that fails (s->text) among good ones: (*ret)->errors names it. */
+static void setup_mixed(struct fx *f)
+{
+    size_t len, blen = strlen(f->s->text);
+    char *chain = slurp("certs/chain.pem", &len);
+    f->input_len = blen + len;
+    f->input = malloc(f->input_len + 1);
+    assert_non_null(f->input);
+    memcpy(f->input, f->s->text, blen);
+    memcpy(f->input + blen, chain, len + 1);
+    free(chain);
+}
+
+static void test_certs_parse_mixed(void **state)
+{
+    (void)state;
+    struct scenario s = { .name = "sm_certs_parse a bad PEM block before certs/chain.pem",
+                          .setup = setup_mixed,
+                          .run = run_certs_parse,
+                          .teardown = teardown_input,
+                          .text = BAD_PEM };
+    check(&s);
+    snprintf(s.name, sizeof(s.name),
+             "sm_certs_parse a block that is no certificate before "
+             "certs/chain.pem");
+    s.text = NOT_CERT_PEM;
+    check(&s);
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hook),
-        cmocka_unit_test(test_json_certs),
-        cmocka_unit_test(test_keycred),
-        cmocka_unit_test(test_sid),
+        cmocka_unit_test(test_hook),        cmocka_unit_test(test_json_certs),
+        cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
+        cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
