@@ -204,25 +204,27 @@ static enum sm_map_type intended_type(const struct altsec_impl *x)
 }
 
 /*
- * The value rewritten without a certificate: "X509:" and upper-case tags in the KDC's order,
- * names without blanks around separators and (when they look like display order) reversed,
- * the SID canonical. NULL when the value is no type or a field is malformed.
+ * The value rewritten without a certificate into *@ret: "X509:" and upper-case tags in the
+ * KDC's order, names without blanks around separators and (when they look like display order)
+ * reversed, the SID canonical; NULL when the value is no type or a field is malformed. 0 or
+ * -ENOMEM.
  */
-static const char *derived_fix(struct lint *l)
+static int derived_fix(struct lint *l, const char **ret)
 {
     struct altsec_impl *x = l->x;
     struct sbuf b;
     int t = x->set_type;
 
+    *ret = NULL;
     if (t < 0 || x->bad_fields)
-        return NULL;
+        return 0;
     sbuf_init(&b, l->tmp);
     sbuf_puts(&b, X509_HEADER);
     for (unsigned i = 0; i < type_tags[t].n; i++) {
         enum tag tag = type_tags[t].tags[i];
         const char *f = field_of(&x->pub, tag);
         if (!f)
-            return NULL;
+            return 0;
         sbuf_printf(&b, "<%s>", tag_names[tag]);
         if (tag == TAG_I || tag == TAG_S) {
             struct part parts[MAX_RDNS];
@@ -239,7 +241,8 @@ static const char *derived_fix(struct lint *l)
             sbuf_puts(&b, f);
         }
     }
-    return sbuf_str(&b);
+    *ret = sbuf_str(&b);
+    return *ret ? 0 : -ENOMEM;
 }
 
 /* <I> or <S> against the certificate (or the heuristics without one). */
@@ -514,7 +517,8 @@ static int lint_value(struct lint *l)
 
     if (v->kind == SM_ALTSEC_NOT_X509)
         return 0;
-    derived = derived_fix(l);
+    if ((r = derived_fix(l, &derived)) < 0)
+        return r;
     if (cert) {
         wm = windows_match(v, cert);
         samba_match = sm_altsec_matches_samba(v, cert);

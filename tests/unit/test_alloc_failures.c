@@ -598,12 +598,117 @@ static void test_certs_parse_mixed(void **state)
     group_done();
 }
 
+/* ---- altSecurityIdentities ----------------------------------------------------------------- */
+
+#define ISSUER_AD "DC=com,DC=example,CN=Example Issuing CA"
+
+/* Every kind of value: each mapping type, other prefixes, the invalid forms, Samba's case. */
+static const char *const altsec_values[] = {
+    "X509:<I>" ISSUER_AD "<SR>01006F5E4D3C2B1A",
+    "X509:<SKI>627E29B2855E219188C9A2DEF3A97A227EA7ED4C",
+    "X509:<SHA1-PUKEY>627E29B2855E219188C9A2DEF3A97A227EA7ED4C",
+    "X509:<I>" ISSUER_AD "<SID>S-1-5-21-1004336348-1177238915-682003330-1105",
+    "X509:<I>" ISSUER_AD "<S>DC=com,DC=example,OU=Users,CN=Alice",
+    "X509:<S>DC=com,DC=example,OU=Users,CN=Alice",
+    "X509:<RFC822>alice@example.com",
+    "x509:<i>dc=com,dc=example,cn=example issuing ca<sr>10006f5e4d3c2b1a",
+    "X509:<I>" ISSUER_AD "<SR>01006F5E4D3C2B1A",
+    "Kerberos:alice@EXAMPLE.COM",
+    "X509:",
+    "X509:<I>" ISSUER_AD "<SR>01<SR>02",
+    "X509:<SKI>ABC",
+    "X509:<FOO>bar",
+    "X509:<I>" ISSUER_AD "<SID>S-1-5",
+    "X509:<I>CN=\"a<S>b\",DC=com<SR>1200000000AC11000000002B",
+};
+
+#define N_ALTSEC (sizeof(altsec_values) / sizeof(altsec_values[0]))
+
+static int run_altsec_parse(struct fx *f)
+{
+    struct sm_altsec *v = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_altsec_parse(f->s->text, strlen(f->s->text), &v, &e);
+    bool ok = result_ok(r, v, "*ret");
+    reason(r, &e);
+    if (ok)
+        sm_altsec_free(v);
+    return r;
+}
+
+/* The values parsed (and the certificate, with SC_CERT), outside the trace. */
+static void setup_altsec(struct fx *f)
+{
+    if (f->s->flags & SC_CERT)
+        f->certs = parse_fixture("certs/sid_ext.pem");
+    for (size_t i = 0; i < N_ALTSEC; i++) {
+        struct sm_errinfo e;
+        assert_int_equal(sm_altsec_parse(altsec_values[i], strlen(altsec_values[i]),
+                                         &f->altsec[f->n_altsec++], &e),
+                         0);
+    }
+}
+
+static void teardown_altsec(struct fx *f)
+{
+    for (size_t i = 0; i < f->n_altsec; i++)
+        sm_altsec_free(f->altsec[i]);
+    sm_certs_free(f->certs);
+}
+
+static const struct sm_cert *fx_cert(const struct fx *f)
+{
+    return f->certs ? &f->certs->certs[0] : NULL;
+}
+
+static int run_altsec_lint(struct fx *f)
+{
+    return sm_altsec_lint(f->altsec, f->n_altsec, fx_cert(f));
+}
+
+static int run_json_altsec(struct fx *f)
+{
+    char *json = UNTOUCHED;
+    int r = sm_altsec_lint(f->altsec, f->n_altsec, fx_cert(f));
+    if (r == 0)
+        r = json_result(sm_json_altsec(f->altsec, f->n_altsec, fx_cert(f),
+                                       f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json),
+                        &json);
+    return r;
+}
+
+static void test_altsec(void **state)
+{
+    (void)state;
+    struct scenario s = { .run = run_altsec_parse };
+    for (size_t i = 0; i < N_ALTSEC; i++) {
+        snprintf(s.name, sizeof(s.name), "sm_altsec_parse %.60s", altsec_values[i]);
+        s.text = altsec_values[i];
+        check(&s);
+    }
+    for (unsigned with_cert = 0; with_cert < 2; with_cert++) {
+        struct scenario l = { .setup = setup_altsec,
+                              .run = run_altsec_lint,
+                              .teardown = teardown_altsec,
+                              .flags = with_cert ? SC_CERT : 0 };
+        snprintf(l.name, sizeof(l.name), "sm_altsec_lint %zu values%s", N_ALTSEC,
+                 with_cert ? " with certs/sid_ext.pem" : "");
+        check(&l);
+        l.run = run_json_altsec;
+        snprintf(l.name, sizeof(l.name), "sm_altsec_lint + sm_json_altsec %zu values%s", N_ALTSEC,
+                 with_cert ? " with certs/sid_ext.pem" : "");
+        check(&l);
+    }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hook),        cmocka_unit_test(test_json_certs),
         cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
         cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
+        cmocka_unit_test(test_altsec),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
