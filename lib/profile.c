@@ -248,29 +248,41 @@ const char *profile_day(struct arena *a, time_t t)
     return s ? s : "?";
 }
 
+/* Append to the text @t (@len bytes of @cap so far); what does not fit is cut. */
+static void text_add(char *t, size_t *len, size_t cap, const char *fmt, ...) SM_PRINTF(4, 5);
+
+static void text_add(char *t, size_t *len, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
+}
+
+/* Without an allocation: no failure can cut the options off the text (it used a heap buffer). */
 char *sm_profile_format(const struct sm_profile *p, char *buf, size_t size)
 {
-    struct sbuf b;
-    char d[16];
+    char t[2 * SM_PROFILE_TEXT_MAX], d[16];
+    size_t len = 0;
 
-    sbuf_init(&b, NULL);
-    sbuf_puts(&b, sm_profile_name(p->kind));
+    text_add(t, &len, sizeof(t), "%s", sm_profile_name(p->kind));
     if (p->mode != SM_MODE_DEFAULT)
-        sbuf_printf(&b, ",mode=%d", p->mode);
+        text_add(t, &len, sizeof(t), ",mode=%d", p->mode);
     if (p->backdating_s >= 0)
-        sbuf_printf(&b, ",backdating=%ld", p->backdating_s);
+        text_add(t, &len, sizeof(t), ",backdating=%ld", p->backdating_s);
     if (p->kind != SM_PROFILE_SAMBA) {
         if (p->update) {
             fmt_day(p->update, d, sizeof(d));
-            sbuf_printf(&b, ",update=%s", d);
+            text_add(t, &len, sizeof(t), ",update=%s", d);
         }
         if (!p->use_subject_alt_name)
-            sbuf_puts(&b, ",UseSubjectAltName=0");
+            text_add(t, &len, sizeof(t), ",UseSubjectAltName=0");
         if (p->ntauth_bypass != SM_NTAUTH_DEFAULT)
-            sbuf_printf(&b, ",AllowNtAuthPolicyBypass=%d", p->ntauth_bypass);
+            text_add(t, &len, sizeof(t), ",AllowNtAuthPolicyBypass=%d", p->ntauth_bypass);
     }
-    snprintf(buf, size, "%s", b.oom ? sm_profile_name(p->kind) : sbuf_str(&b));
-    sbuf_release(&b);
+    snprintf(buf, size, "%s", t);
     return buf;
 }
 

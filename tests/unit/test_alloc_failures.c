@@ -702,13 +702,56 @@ static void test_altsec(void **state)
     group_done();
 }
 
+/* ---- profiles ------------------------------------------------------------------------------ */
+
+static void digest_add(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void digest_add(struct fx *f, const char *fmt, ...)
+{
+    size_t len = strlen(f->digest);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->digest + len, sizeof(f->digest) - len, fmt, ap);
+    va_end(ap);
+}
+
+static int run_profile(struct fx *f)
+{
+    struct sm_profile p;
+    char text[SM_PROFILE_TEXT_MAX];
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_profile_parse(f->s->text, &p, &e);
+    if (r < 0)
+        return r;
+    sm_profile_format(&p, text, sizeof(text));
+    digest_add(f, "%s", text);
+    return 0;
+}
+
+static void test_profiles(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "windows-2022",
+        "samba,mode=none",
+        "windows-2019,mode=1,backdating=3600,update=2025-01-14,UseSubjectAltName=0,"
+        "AllowNtAuthPolicyBypass=1",
+    };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        struct scenario p = { .run = run_profile, .text = specs[i], .no_allocation = true };
+        snprintf(p.name, sizeof(p.name), "sm_profile_parse + sm_profile_format %.60s", specs[i]);
+        check(&p);
+    }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hook),        cmocka_unit_test(test_json_certs),
         cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
         cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
-        cmocka_unit_test(test_altsec),
+        cmocka_unit_test(test_altsec),      cmocka_unit_test(test_profiles),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
