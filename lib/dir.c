@@ -351,8 +351,10 @@ static int convert(const struct raw_entries *r, enum conv mode, struct sm_accoun
                 n++;
             memset(&v[n], 0, sizeof(v[n]));
             b = (struct build){ .acc = &v[n] };
-            if (!(v[n].dn = arena_text(a, x.p, x.len)))
+            if (!(v[n].dn = arena_text(a, x.p, x.len))) {
+                rc = -ENOMEM; /* an earlier add_value() may have set it to 0 */
                 goto out;
+            }
         } else if (b.acc && (rc = add_value(a, mode, &b, &x)) < 0) {
             goto out;
         }

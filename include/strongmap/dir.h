@@ -147,6 +147,7 @@ const char *sm_dir_kind(const struct sm_dir *d);
  * A bounded cache of lookup results (positive and negative), shared by the sm_dir handles of
  * several threads (internally locked). Keys are the query (kind + attribute + values, or DN);
  * entries expire after their TTL; the least recently used entry goes when the cache is full.
+ * An answer the cache has no memory to store is returned all the same, uncached.
  */
 struct sm_dir_cache;
 

@@ -745,6 +745,148 @@ static void test_profiles(void **state)
     group_done();
 }
 
+/* ---- the directory: lookups ---------------------------------------------------------------- */
+
+static struct sm_dir *open_ldif(const char *path)
+{
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    if (sm_dir_open_ldif(path, &d, &e) != 0)
+        fail_msg("%s: %s", path, e.text);
+    return d;
+}
+
+/* examples/demo.ldif: tests/data/dir/verdict.ldif.in with its certificates filled in */
+static struct sm_dir *open_demo(void)
+{
+    return open_ldif(data_path("../../examples/demo.ldif"));
+}
+
+/* The directory @ldif (under tests/data; NULL: the demo) and, with SC_CACHE, its cache. */
+static void open_dir(struct fx *f, const char *ldif)
+{
+    f->dir = ldif ? open_ldif(data_path(ldif)) : open_demo();
+    if (f->s->flags & SC_CACHE) {
+        f->cache = sm_dir_cache_new(64, 600, 600);
+        assert_non_null(f->cache);
+        sm_dir_set_cache(f->dir, f->cache);
+    }
+}
+
+/* In the trace: what the call added to the directory (NTAuth memo) and cache dies here. */
+static void cleanup_dir(struct fx *f)
+{
+    struct sm_dir_cache_stats st;
+    if (f->cache) {
+        sm_dir_cache_stats(f->cache, &st);
+        f->insertions = st.insertions;
+    }
+    f->dir = sm_dir_close(f->dir);
+    f->cache = sm_dir_cache_free(f->cache);
+}
+
+static void digest_accounts(struct fx *f, const struct sm_accounts *a)
+{
+    digest_add(f, "%zu:", a->n);
+    for (size_t i = 0; i < a->n; i++)
+        digest_add(f, " %s (%zu altsec, %zu certs, %zu keycreds)", a->v[i].dn, a->v[i].n_altsec,
+                   a->v[i].n_certs, a->v[i].n_keycreds);
+}
+
+/* s->text: "<how>:<name>", or "altsec:<value>|<value>...", or "ntauth:" */
+static int lookup(struct fx *f)
+{
+    const char *spec = f->s->text, *colon = strchr(spec, ':');
+    struct sm_accounts *a = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char buf[1024];
+    int r;
+
+    assert_non_null(colon);
+    snprintf(buf, sizeof(buf), "%s", colon + 1);
+    if (strncmp(spec, "altsec:", 7) == 0) {
+        const char *v[8];
+        size_t n = 0;
+        for (char *p = buf, *save = NULL, *t; n < 8 && (t = strtok_r(p, "|", &save)); p = NULL)
+            v[n++] = t;
+        r = sm_dir_find_altsec(f->dir, v, n, &a, &e);
+    } else if (strncmp(spec, "ntauth:", 7) == 0) {
+        r = sm_dir_ntauth(f->dir, &a, &e);
+    } else {
+        static const char *const kinds[] = { "auto", "upn", "sam", "sid", "dns_host", "dn" };
+        enum sm_lookup how = SM_LOOKUP_AUTO;
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            if (strncmp(spec, kinds[i], strlen(kinds[i])) == 0 && spec + strlen(kinds[i]) == colon)
+                how = (enum sm_lookup)i;
+        r = sm_dir_lookup(f->dir, how, buf, &a, &e);
+    }
+    bool ok = result_ok(r, a, "*ret");
+    if (ok) {
+        digest_accounts(f, a);
+        sm_accounts_free(a);
+    }
+    return r;
+}
+
+static void setup_lookup(struct fx *f)
+{
+    open_dir(f, f->s->path);
+    if (f->s->flags & SC_WARM) { /* the cache holds the answer */
+        struct fx warm = *f;
+        assert_int_equal(lookup(&warm), 0);
+    }
+}
+
+static void test_dir_lookup(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "auto:alice",
+        "auto:alice@example.com",
+        "auto:EXAMPLE\\alice",
+        "auto:WS01$",
+        "auto:ws01.example.com",
+        "auto:j.smith", /* a dotted name that is no host: dNSHostName, then sAMAccountName */
+        "auto:CN=Alice Example,CN=Users,DC=example,DC=com",
+        "auto:nobody",
+        "upn:bob@example.com",
+        "sam:carol",
+        "dns_host:ws01.example.com",
+        "dn:CN=Bob Example,CN=Users,DC=example,DC=com",
+        "dn:CN=Nobody,CN=Users,DC=example,DC=com",
+        "altsec:X509:<SKI>627E29B2855E219188C9A2DEF3A97A227EA7ED4C",
+        "altsec:X509:<RFC822>bob@example.com|x509:<ski>627e29b2855e219188c9a2def3a97a227ea7ed4c|"
+        "X509:<SKI>00",
+        "ntauth:",
+    };
+    static const char *const modes[] = { "", " (cache)", " (cache, warm)" };
+    static const unsigned mode_flags[] = { 0, SC_CACHE, SC_CACHE | SC_WARM };
+    for (size_t m = 0; m < 3; m++)
+        for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+            struct scenario s = { .setup = setup_lookup,
+                                  .run = lookup,
+                                  .cleanup = cleanup_dir,
+                                  .path = "dir/test.ldif",
+                                  .text = specs[i],
+                                  .flags = mode_flags[m],
+                                  .cache_may_skip = true };
+            snprintf(s.name, sizeof(s.name), "%s %.60s%s",
+                     strncmp(specs[i], "altsec:", 7) == 0   ? "sm_dir_find_altsec"
+                     : strncmp(specs[i], "ntauth:", 7) == 0 ? "sm_dir_ntauth"
+                                                            : "sm_dir_lookup",
+                     specs[i], modes[m]);
+            check(&s);
+        }
+    struct scenario s = { .setup = setup_lookup,
+                          .run = lookup,
+                          .cleanup = cleanup_dir,
+                          .text = "ntauth:",
+                          .cache_may_skip = true };
+    snprintf(s.name, sizeof(s.name), "sm_dir_ntauth examples/demo.ldif");
+    check(&s);
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
         cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
         cmocka_unit_test(test_altsec),      cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_dir_lookup),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
