@@ -547,7 +547,7 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
         return -EINVAL;
     }
     if ((rc = read_file(path, &buf, &len, reterr)) < 0)
-        return rc;
+        goto out; /* its -ENOMEM gets its reason there too */
     rc = -ENOMEM;
     if (!(d = mem_calloc(1, sizeof(*d))) || !(d->arena = arena_new()))
         goto out;

@@ -887,6 +887,76 @@ static void test_dir_lookup(void **state)
     group_done();
 }
 
+/* ---- the directory: opening ---------------------------------------------------------------- */
+
+static int run_open_ldif(struct fx *f)
+{
+    struct sm_dir *d = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_dir_open_ldif(data_path(f->s->path), &d, &e);
+    bool ok = result_ok(r, d, "*ret");
+    reason(r, &e);
+    if (ok)
+        sm_dir_close(d);
+    return r;
+}
+
+static int run_open_ldap(struct fx *f)
+{
+    (void)f;
+    static const char *const uris[] = { "ldaps://dc1.example.com", "ldap://dc2.example.com:3389" };
+    struct sm_ldap_config cfg = { .uris = uris,
+                                  .n_uris = 2,
+                                  .base = "DC=example,DC=com",
+                                  .bind_dn = "CN=svc,CN=Users,DC=example,DC=com",
+                                  .password = "secret",
+                                  .ca_file = "/etc/ssl/certs/ca-certificates.crt",
+                                  .starttls = true };
+    struct sm_dir *d = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_dir_open_ldap(&cfg, &d, &e);
+    if (result_ok(r, d, "*ret"))
+        sm_dir_close(d);
+    if (r < 0)
+        return r;
+    cfg.bind_dn = cfg.password = NULL;
+    cfg.ntauth_dn = "CN=NTAuth,DC=example,DC=com";
+    d = UNTOUCHED;
+    r = sm_dir_open_ldap(&cfg, &d, &e);
+    if (result_ok(r, d, "*ret"))
+        sm_dir_close(d);
+    return r;
+}
+
+static int run_cache_new(struct fx *f)
+{
+    (void)f;
+    struct sm_dir_cache *c = sm_dir_cache_new(1000, 60, 10);
+    if (!c)
+        return -ENOMEM;
+    sm_dir_cache_free(c);
+    return 0;
+}
+
+static void test_dir_open(void **state)
+{
+    (void)state;
+    static const char *const files[] = { "dir/test.ldif", "dir/bad_syntax.ldif",
+                                         "../../examples/demo.ldif" };
+    struct scenario s = { .run = run_open_ldif };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(s.name, sizeof(s.name), "sm_dir_open_ldif %s", files[i]);
+        s.path = files[i];
+        check(&s);
+    }
+    struct scenario l = { .name = "sm_dir_open_ldap (simple bind; SASL-less anonymous)",
+                          .run = run_open_ldap };
+    check(&l);
+    struct scenario c = { .name = "sm_dir_cache_new", .run = run_cache_new };
+    check(&c);
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,7 +964,7 @@ int main(void)
         cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
         cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
         cmocka_unit_test(test_altsec),      cmocka_unit_test(test_profiles),
-        cmocka_unit_test(test_dir_lookup),
+        cmocka_unit_test(test_dir_lookup),  cmocka_unit_test(test_dir_open),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
