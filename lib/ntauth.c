@@ -68,7 +68,7 @@ static uint8_t *ntauth_key(const struct sm_account *s, size_t *ret_len)
     return k;
 }
 
-/* Analyse the store's certificates: 0, or -ENOMEM. */
+/* Analyse the store's certificates (those that do not parse are left out): 0, or -ENOMEM. */
 static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size_t *ret_n)
 {
     struct ntauth_ca *ca = mem_calloc(s->n_certs ? s->n_certs : 1, sizeof(*ca));
@@ -78,7 +78,12 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
     for (size_t i = 0; i < s->n_certs; i++) {
         struct sm_certs *certs = NULL;
         struct sm_errinfo e;
-        if (sm_certs_parse(s->certs[i].data, s->certs[i].len, NULL, &certs, &e) != 0)
+        int r = sm_certs_parse(s->certs[i].data, s->certs[i].len, NULL, &certs, &e);
+        if (r == -ENOMEM) {
+            ntauth_cas_free(ca, n);
+            return r;
+        }
+        if (r != 0)
             continue;
         const struct sm_cert *cc = &certs->certs[0];
         bool has_ski = cc->ski != NULL;
@@ -96,8 +101,7 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
     return 0;
 }
 
-/* Is the issuing CA in the forest's NTAuth store? -1 unknown, 0 no, 1 yes. */
-/* @d's memo, made on first use (NULL on OOM: then nothing is remembered). */
+/* @d's memo, made on first use (NULL when out of memory). */
 static struct ntauth_memo *memo_of(struct sm_dir *d)
 {
     struct ntauth_memo *m = atomic_load_explicit(&d->ntauth_memo, memory_order_acquire), *none;
@@ -126,24 +130,32 @@ void dir_ntauth_memo_free(struct sm_dir *d)
     mem_free(m);
 }
 
-enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
+int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, enum ntauth_state *ret)
 {
-    struct ntauth_memo *memo = memo_of(dir);
+    struct ntauth_memo *memo;
     struct sm_accounts *store = NULL;
     struct sm_errinfo e;
     uint8_t *key = NULL;
     size_t klen = 0;
-    enum ntauth_state found = NTAUTH_UNKNOWN;
+    int r;
 
-    if (sm_dir_ntauth(dir, &store, &e) != 0 || !store)
-        return NTAUTH_UNKNOWN;
-    if (store->n == 0 || !memo || !(key = ntauth_key(&store->v[0], &klen)))
+    *ret = NTAUTH_UNKNOWN;
+    if (!(memo = memo_of(dir)))
+        return -ENOMEM;
+    if ((r = sm_dir_ntauth(dir, &store, &e)) != 0)
+        return r == -ENOMEM ? r : 0; /* the directory's failure: not known */
+    r = 0;
+    if (store->n == 0)
         goto out;
+    if (!(key = ntauth_key(&store->v[0], &klen))) {
+        r = -ENOMEM;
+        goto out;
+    }
     pthread_mutex_lock(&memo->mu);
     if (!memo->raw || memo->raw_len != klen || memcmp(memo->raw, key, klen) != 0) {
         struct ntauth_ca *ca = NULL;
         size_t n = 0;
-        if (ntauth_parse(&store->v[0], &ca, &n) != 0) {
+        if ((r = ntauth_parse(&store->v[0], &ca, &n)) < 0) {
             pthread_mutex_unlock(&memo->mu);
             goto out;
         }
@@ -155,16 +167,16 @@ enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert)
         memo->n = n;
         key = NULL; /* the memo owns it */
     }
-    found = NTAUTH_ABSENT;
-    for (size_t i = 0; i < memo->n && found == NTAUTH_ABSENT; i++) {
+    *ret = NTAUTH_ABSENT;
+    for (size_t i = 0; i < memo->n && *ret == NTAUTH_ABSENT; i++) {
         const struct ntauth_ca *ca = &memo->ca[i];
         if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
             (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
-            found = NTAUTH_PRESENT;
+            *ret = NTAUTH_PRESENT;
     }
     pthread_mutex_unlock(&memo->mu);
 out:
     mem_free(key);
     sm_accounts_free(store);
-    return found;
+    return r;
 }

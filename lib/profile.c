@@ -240,12 +240,10 @@ static void fmt_day(time_t t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%d", &tm);
 }
 
-const char *profile_day(struct arena *a, time_t t)
+char *profile_day(time_t t, char *buf, size_t size)
 {
-    char d[16];
-    fmt_day(t, d, sizeof(d));
-    const char *s = arena_strdup(a, d);
-    return s ? s : "?";
+    fmt_day(t, buf, size);
+    return buf;
 }
 
 /* Append to the text @t (@len bytes of @cap so far); what does not fit is cut. */

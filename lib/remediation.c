@@ -84,7 +84,8 @@ static bool any_reason(const struct sm_verdict *v, const char *code)
     return false;
 }
 
-/* The profiles whose outcome is error @code, as "windows-2019, windows-2022". */
+/* The profiles whose outcome is error @code, as "windows-2019, windows-2022"; NULL (x->err set)
+   when out of memory. */
 static const char *profiles_with_error(struct rctx *x, int code)
 {
     struct sbuf b;
@@ -95,6 +96,8 @@ static const char *profiles_with_error(struct rctx *x, int code)
                 sbuf_puts(&b, ", ");
             sbuf_puts(&b, sm_profile_name(x->v->profiles[i].profile.kind));
         }
+    if (b.oom)
+        x->err = -ENOMEM;
     return b.oom ? NULL : sbuf_str(&b);
 }
 
@@ -280,12 +283,13 @@ int remediate(struct sm_verdict *v, struct arena *a)
              "account. Re-issue it for the right account.",
              v->sid_owner->dn, acc->dn);
     }
-    if (any_reason(v, "sid_malformed"))
+    const char *e60 = any_reason(v, "sid_malformed") ? profiles_with_error(&x, 60) : NULL;
+    if (e60)
         step(&x,
              "The certificate's SID is malformed: without a strong altSecurityIdentities value "
              "for it, %s fail the logon with error 60. Re-issue it; the mapping below works "
              "around it meanwhile.",
-             profiles_with_error(&x, 60));
+             e60);
     if (r->altsec_value && v->redacted)
         step(&x,
              "Quickest: add the strong mapping %s to the account's altSecurityIdentities (one "

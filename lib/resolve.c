@@ -24,13 +24,14 @@ static bool name_eq(const char *a, const char *b)
 
 /*
  * The DNS domain of the entry @dn: its DC= RDNs joined by dots ("CN=x,CN=Users,DC=example,
- * DC=com" -> "example.com"), or NULL when it has none. Directory DNs are well formed; a DC
- * value with an escaped character is not a DNS label and ends the name.
+ * DC=com" -> "example.com"), or NULL when it has none (or, with x->err set, when out of
+ * memory). Directory DNs are well formed; a DC value with an escaped character is not a DNS
+ * label and ends the name.
  */
-static const char *dn_domain(struct arena *a, const char *dn)
+static const char *dn_domain(struct ctx *x, const char *dn)
 {
     struct sbuf b;
-    sbuf_init(&b, a);
+    sbuf_init(&b, x->a);
     for (const char *p = dn; p && *p;) {
         while (*p == ' ')
             p++;
@@ -48,6 +49,8 @@ static const char *dn_domain(struct arena *a, const char *dn)
         if (*p)
             p++;
     }
+    if (b.oom)
+        x->err = -ENOMEM;
     return b.len && !b.oom ? sbuf_str(&b) : NULL;
 }
 
@@ -121,7 +124,7 @@ static int find_sam(struct ctx *x, const char *sam, const char *name,
     if ((r = vx_lookup(x, SM_LOOKUP_SAM, sam, &found, e)) < 0)
         return r;
     for (size_t i = 0; found && i < found->n && !*ret; i++)
-        if (rule(name, &found->v[i], dn_domain(x->a, found->v[i].dn)))
+        if (rule(name, &found->v[i], dn_domain(x, found->v[i].dn)))
             *ret = &found->v[i];
     return 0;
 }
@@ -285,7 +288,7 @@ int vx_account_facts(struct ctx *x, struct sm_errinfo *e)
                        x->dns, c->san[i].value);
     if (!acc)
         return 0;
-    x->acc_domain = dn_domain(x->a, acc->dn);
+    x->acc_domain = dn_domain(x, acc->dn);
     if (x->upn)
         x->upn_form = name_eq(x->upn, acc->upn)                     ? UPN_EXPLICIT
                       : implicit_upn_of(x->upn, acc, x->acc_domain) ? UPN_IMPLICIT

@@ -96,6 +96,17 @@ void vx_reason(struct ctx *x, struct sm_reason *list, size_t *n, const char *cod
     (*n)++;
 }
 
+const char *vx_printf(struct ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *s = arena_vprintf(x->a, fmt, ap);
+    va_end(ap);
+    if (!s)
+        x->err = -ENOMEM;
+    return s;
+}
+
 void vx_path(struct sm_profile_outcome *o, const char *method, enum sm_strength strength,
              enum sm_path_result result, const char *detail)
 {
@@ -145,7 +156,7 @@ static const struct sm_sid_carrier *profile_sid(const struct sm_cert *c,
 static const char *sid_text(struct ctx *x, const struct sm_sid *s)
 {
     char t[SM_SID_TEXT_MAX];
-    return arena_strdup(x->a, sm_sid_format(s, t, sizeof(t)));
+    return vx_printf(x, "%s", sm_sid_format(s, t, sizeof(t)));
 }
 
 /* Read the SID this profile's DC uses and compare it with the account's (a path is added). */
@@ -288,9 +299,13 @@ static int published_cert(struct ctx *x, struct sm_errinfo *reterr)
     const struct sm_account *acc = x->v->pub.account;
     struct sm_parse_opts po = { .now = x->at };
     struct sm_errinfo e;
-    for (size_t i = 0; acc && i < acc->n_certs && !x->cert; i++)
-        if (sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &x->v->owned_certs, &e) == 0)
+    for (size_t i = 0; acc && i < acc->n_certs && !x->cert; i++) {
+        int r = sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &x->v->owned_certs, &e);
+        if (r == -ENOMEM) /* not "no certificate" */
+            return r;
+        if (r == 0)
             x->cert = &x->v->owned_certs->certs[0];
+    }
     if (x->cert)
         return 0;
     errinfo_set(reterr, -1, "%s",
@@ -383,18 +398,24 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
         (r = vx_key_trust(&x)) < 0)
         goto out_fail;
 
-    /* the account's explicit mappings, parsed once for all profiles, in attribute order */
+    /* the account's explicit mappings, parsed once for all profiles, in attribute order (a
+       value that is not even text is left out: no KDC reads it either) */
     if (v->account)
         for (size_t i = 0; i < v->account->n_altsec && x.n_altsec < SM_MAX_ALTSEC; i++) {
             const char *s = v->account->altsec[i];
             struct sm_errinfo e;
-            if (sm_altsec_parse(s, strlen(s), &x.altsec[x.n_altsec], &e) == 0)
+            r = sm_altsec_parse(s, strlen(s), &x.altsec[x.n_altsec], &e);
+            if (r == -ENOMEM)
+                goto out_fail;
+            if (r == 0)
                 x.n_altsec++;
         }
     bool windows = false;
     for (size_t i = 0; i < n_profiles; i++)
         windows |= profiles[i].kind != SM_PROFILE_SAMBA;
-    x.ntauth = windows && vx_budget(&x) ? ntauth_check(dir, x.cert) : NTAUTH_UNKNOWN;
+    x.ntauth = NTAUTH_UNKNOWN;
+    if (windows && vx_budget(&x) && (r = ntauth_check(dir, x.cert, &x.ntauth)) < 0)
+        goto out_fail;
     v->ntauth_known = x.ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x.ntauth == NTAUTH_PRESENT;
     if (windows && x.ntauth == NTAUTH_UNKNOWN)

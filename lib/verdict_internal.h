@@ -24,8 +24,8 @@ struct profile_eval {
     bool ntauth_value_ignored; /**< AllowNtAuthPolicyBypass given but not read at that level */
 };
 
-/** @t's day as "YYYY-MM-DD", allocated in @a ("?" on OOM). */
-const char *profile_day(struct arena *a, time_t t);
+/** @t's day as "YYYY-MM-DD" in @buf (@size bytes, 11 or more). Returns @buf. */
+char *profile_day(time_t t, char *buf, size_t size);
 
 /** Resolve @in's defaults for evaluation time @at. 0 or -EINVAL (reason in @reterr). */
 int profile_resolve(const struct sm_profile *in, time_t at, struct profile_eval *out,
@@ -39,8 +39,11 @@ enum ntauth_state {
     NTAUTH_PRESENT = 1,
 };
 
-/** Is @cert's issuing CA in @dir's NTAuth store? One directory read. */
-enum ntauth_state ntauth_check(struct sm_dir *dir, const struct sm_cert *cert);
+/**
+ * Is @cert's issuing CA in @dir's NTAuth store? One directory read. 0 with the answer in *@ret
+ * (NTAUTH_UNKNOWN when the directory cannot give the store, or holds none), or -ENOMEM.
+ */
+int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, enum ntauth_state *ret);
 
 /* ---- lib/remediation.c ---- */
 
@@ -116,6 +119,8 @@ enum sid_state { SID_NONE = 0, SID_MATCH, SID_MISMATCH, SID_MALFORMED };
 const char *vx_who(const struct ctx *x, const struct sm_account *a);
 void vx_reason(struct ctx *x, struct sm_reason *list, size_t *n, const char *code, const char *fmt,
                ...) SM_PRINTF(5, 6);
+/* A text in the verdict's arena; NULL (and x->err set) when out of memory. */
+const char *vx_printf(struct ctx *x, const char *fmt, ...) SM_PRINTF(2, 3);
 #define OUT_REASON(x, o, code, ...)                                                                \
     vx_reason((x), (o)->reasons, &(o)->n_reasons, (code), __VA_ARGS__)
 #define REQ_REASON(x, code, ...)                                                                   \

@@ -94,7 +94,7 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
         m->upn = x->upn_form == UPN_EXPLICIT || x->upn_form == UPN_IMPLICIT;
         vx_path(o, "upn_san", SM_STRENGTH_WEAK, m->upn ? SM_PATH_MATCH : SM_PATH_NO_MATCH,
                 x->upn_form == UPN_IMPLICIT
-                    ? arena_printf(x->a, "%s (the implicit UPN: sAMAccountName@domain)", x->upn)
+                    ? vx_printf(x, "%s (the implicit UPN: sAMAccountName@domain)", x->upn)
                     : x->upn);
     }
     if (!x->dns || !acc->is_computer)
@@ -106,21 +106,22 @@ static void windows_implicit(struct ctx *x, const struct profile_eval *pe,
     }
     m->dns = x->dns_match;
     vx_path(o, "dns_san", SM_STRENGTH_WEAK, m->dns ? SM_PATH_MATCH : SM_PATH_NO_MATCH,
-            arena_printf(x->a,
-                         "%s (host label + \"$\" %s the sAMAccountName, the rest %s the "
-                         "account's domain)",
-                         x->dns, m->dns ? "is" : "is not or", m->dns ? "is" : "is not"));
+            vx_printf(x,
+                      "%s (host label + \"$\" %s the sAMAccountName, the rest %s the "
+                      "account's domain)",
+                      x->dns, m->dns ? "is" : "is not or", m->dns ? "is" : "is not"));
 }
 
 static void profile_notes(struct ctx *x, const struct profile_eval *pe,
                           struct sm_profile_outcome *o)
 {
+    char day[16];
     if (pe->compat_whatif)
         OUT_REASON(x, o, "compatibility_whatif",
                    "What-if: compatibility mode (StrongCertificateBindingEnforcement = 1) runs "
                    "only on a DC without the 2025-09-09 update (evaluated as one updated on "
                    "%s). Every DC patched since then enforces strong mapping.",
-                   profile_day(x->a, pe->p.update));
+                   profile_day(pe->p.update, day, sizeof(day)));
     if (pe->compat_ignored)
         OUT_REASON(x, o, "compatibility_ignored",
                    "StrongCertificateBindingEnforcement = 1 is ignored: a DC with the "
@@ -139,12 +140,12 @@ static void profile_notes(struct ctx *x, const struct profile_eval *pe,
 /* Event 21 names the user (its first sentence; the DC adds the chain status). */
 static const char *event21(struct ctx *x, const struct sm_account *acc)
 {
-    return arena_printf(x->a,
-                        "The client certificate for the user %s is not valid, and resulted in a "
-                        "failed smartcard logon.",
-                        x->redact  ? "(the account)"
-                        : acc->sam ? acc->sam
-                                   : acc->dn);
+    return vx_printf(x,
+                     "The client certificate for the user %s is not valid, and resulted in a "
+                     "failed smartcard logon.",
+                     x->redact  ? "(the account)"
+                     : acc->sam ? acc->sam
+                                : acc->dn);
 }
 
 void vx_evaluate_windows(struct ctx *x, const struct profile_eval *pe, struct sm_profile_outcome *o)

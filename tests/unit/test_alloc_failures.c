@@ -957,6 +957,194 @@ static void test_dir_open(void **state)
     group_done();
 }
 
+/* ---- verdicts ------------------------------------------------------------------------------ */
+
+static size_t profiles_of(const char *specs, struct sm_profile *out)
+{
+    char buf[512];
+    size_t n = 0;
+    if (!specs)
+        return 0;
+    snprintf(buf, sizeof(buf), "%s", specs);
+    for (char *p = buf, *save = NULL, *t; n < SM_MAX_PROFILES && (t = strtok_r(p, ";", &save));
+         p = NULL)
+        assert_int_equal(sm_profile_parse(t, &out[n++], NULL), 0);
+    return n;
+}
+
+static int verdict(struct fx *f, struct sm_verdict **ret)
+{
+    struct sm_profile profiles[SM_MAX_PROFILES];
+    struct sm_verdict_input in = { .cert = fx_cert(f),
+                                   .account = f->s->text,
+                                   .profiles = profiles,
+                                   .n_profiles = profiles_of(f->s->profiles, profiles),
+                                   .at = AT_2026,
+                                   .samba_anchors = f->anchors,
+                                   .redact_account = f->s->flags & SC_REDACT };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    return sm_verdict_evaluate(f->dir, &in, ret, &e);
+}
+
+/* The demo directory, the certificate (s->path) and anchors; SC_WARM: the NTAuth memo made. */
+static void setup_verdict(struct fx *f)
+{
+    open_dir(f, NULL);
+    f->certs = f->s->path ? parse_fixture(f->s->path) : NULL;
+    if (f->s->flags & SC_ANCHORS)
+        f->anchors = parse_fixture("certs/issuing_ca.pem");
+    if (f->s->flags & SC_WARM) {
+        struct sm_verdict *v = NULL;
+        assert_int_equal(verdict(f, &v), 0);
+        sm_verdict_free(v);
+    }
+}
+
+static void teardown_verdict(struct fx *f)
+{
+    sm_certs_free(f->certs);
+    sm_certs_free(f->anchors);
+    sm_verdict_free(f->verdict);
+    sm_account_status_free(f->status);
+    sm_dir_close(f->dir);
+    sm_dir_cache_free(f->cache);
+}
+
+static int run_verdict(struct fx *f)
+{
+    struct sm_verdict *v = UNTOUCHED;
+    int r = verdict(f, &v);
+    bool ok = result_ok(r, v, "*ret");
+    if (ok) {
+        digest_add(f, "%s", v->allow ? "allow" : "deny");
+        sm_verdict_free(v);
+    }
+    return r;
+}
+
+/* Verdicts: the cases of tests/unit/test_verdict.c that take different paths. */
+static const struct scenario verdicts[] = {
+    { .name = "SID extension, windows-2022", .path = "certs/sid_ext.pem" },
+    { .name = "SID extension, NTAuth memo made", .path = "certs/sid_ext.pem", .flags = SC_WARM },
+    { .name = "SID extension, lookup cache", .path = "certs/sid_ext.pem", .flags = SC_CACHE },
+    { .name = "SID extension, lookup cache and memo warm",
+      .path = "certs/sid_ext.pem",
+      .flags = SC_CACHE | SC_WARM },
+    { .name = "SID URI, windows-2019 and windows-2016",
+      .path = "certs/sid_uri.pem",
+      .profiles = "windows-2019;windows-2016" },
+    { .name = "the fleet: windows-2022, windows-2016, samba",
+      .path = "certs/upn_only.pem",
+      .profiles = "windows-2022;windows-2016;samba" },
+    { .name = "samba, anchors given",
+      .path = "certs/sid_noncanonical.pem",
+      .profiles = "samba",
+      .flags = SC_ANCHORS },
+    { .name = "mode 1, weak mapping allowed",
+      .path = "certs/upn_only.pem",
+      .profiles = "windows-2022,mode=1" },
+    { .name = "SID of another account (mallory)", .path = "certs/sid_ext.pem", .text = "mallory" },
+    { .name = "strong explicit mapping (henry)", .path = "certs/upn_only.pem", .text = "henry" },
+    { .name = "X509IssuerSID (frank)", .path = "certs/sid_ext.pem", .text = "frank" },
+    { .name = "resolved by explicit mapping", .path = "certs/v1_cert.pem" },
+    { .name = "computer by DNS name", .path = "certs/computer_dns.pem" },
+    { .name = "no such account", .path = "certs/sid_ext.pem", .text = "nobody-here" },
+    { .name = "issuer not in NTAuth", .path = "certs/ed25519.pem" },
+    { .name = "key trust, windows-2022 and samba",
+      .path = "verdict/whfb.pem",
+      .profiles = "windows-2022;samba" },
+    { .name = "key trust, redacted", .path = "verdict/whfb.pem", .flags = SC_REDACT },
+    { .name = "redacted, SID of another account",
+      .path = "certs/sid_ext.pem",
+      .text = "mallory",
+      .flags = SC_REDACT },
+    { .name = "implicit UPN", .path = "verdict/implicit_upn.pem" },
+    { .name = "account only: the published certificate (henry)",
+      .text = "henry",
+      .profiles = "windows-2022;samba" },
+    { .name = "two DNS names", .path = "verdict/computer_two_dns.pem" },
+    { .name = "offline template", .path = "verdict/offline_template.pem" },
+    { .name = "malformed SID extension: error 60", .path = "certs/sid_bad_oid.pem" },
+    { .name = "compatibility mode before February 2025 (a what-if)",
+      .path = "certs/upn_only.pem",
+      .profiles = "windows-2019,update=2025-01-14" },
+};
+
+static void test_verdict(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+        struct scenario s = verdicts[i];
+        snprintf(s.name, sizeof(s.name), "sm_verdict_evaluate %.100s", verdicts[i].name);
+        s.setup = setup_verdict;
+        s.run = run_verdict;
+        s.cleanup = cleanup_dir;
+        s.teardown = teardown_verdict;
+        s.cache_may_skip = s.flags & SC_CACHE;
+        check(&s);
+    }
+    group_done();
+}
+
+/* The verdict or status to render, made outside the trace. */
+static void setup_rendered(struct fx *f)
+{
+    setup_verdict(f);
+    assert_int_equal(verdict(f, &f->verdict), 0);
+}
+
+static int run_json_verdict(struct fx *f)
+{
+    char *json = UNTOUCHED;
+    return json_result(
+        sm_json_verdict(f->verdict, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json), &json);
+}
+
+static void setup_status(struct fx *f)
+{
+    setup_verdict(f);
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    assert_int_equal(sm_account_status(f->dir, f->s->text, NULL, 0, AT_2026, &f->status, &e), 0);
+}
+
+static int run_json_status(struct fx *f)
+{
+    char *json = UNTOUCHED;
+    return json_result(
+        sm_json_account_status(f->status, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json),
+        &json);
+}
+
+static void test_json_verdict_and_status(void **state)
+{
+    (void)state;
+    static const size_t which[] = { 0, 5, 8, 15, 16, 19 };
+    for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+        for (unsigned pretty = 0; pretty < 2; pretty++) {
+            struct scenario s = verdicts[which[i]];
+            snprintf(s.name, sizeof(s.name), "sm_json_verdict %.100s%s", verdicts[which[i]].name,
+                     pretty ? " (pretty)" : "");
+            s.setup = setup_rendered;
+            s.run = run_json_verdict;
+            s.teardown = teardown_verdict;
+            s.flags |= pretty ? SC_PRETTY : 0;
+            check(&s);
+        }
+    static const char *const accounts[] = { "alice", "henry", "kate", "gina", "nobody" };
+    for (size_t i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++)
+        for (unsigned pretty = 0; pretty < 2; pretty++) {
+            struct scenario s = { .setup = setup_status,
+                                  .run = run_json_status,
+                                  .teardown = teardown_verdict,
+                                  .text = accounts[i],
+                                  .flags = pretty ? SC_PRETTY : 0 };
+            snprintf(s.name, sizeof(s.name), "sm_json_account_status %s%s", accounts[i],
+                     pretty ? " (pretty)" : "");
+            check(&s);
+        }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
         cmocka_unit_test(test_altsec),      cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_dir_lookup),  cmocka_unit_test(test_dir_open),
+        cmocka_unit_test(test_verdict),     cmocka_unit_test(test_json_verdict_and_status),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
