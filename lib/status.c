@@ -26,6 +26,7 @@ struct status_impl {
     struct sm_verdict *verdicts[SM_MAX_USERCERTS];
     struct sm_certs *certs[SM_MAX_USERCERTS];
     struct sm_profile profiles[SM_MAX_PROFILES];
+    int err; /* the first reason that could not be added */
 };
 
 struct sm_account_status *sm_account_status_free(struct sm_account_status *pub)
@@ -45,6 +46,7 @@ struct sm_account_status *sm_account_status_free(struct sm_account_status *pub)
     return NULL;
 }
 
+/* Add a reason (s->err when out of memory). */
 static void status_reason(struct status_impl *s, const char *code, const char *fmt, ...)
     SM_PRINTF(3, 4);
 
@@ -59,6 +61,8 @@ static void status_reason(struct status_impl *s, const char *code, const char *f
     va_end(ap);
     if (m)
         p->reasons[p->n_reasons++] = (struct sm_reason){ code, m };
+    else
+        s->err = -ENOMEM;
 }
 
 static bool verdict_all_strong(const struct sm_verdict *v)
@@ -104,6 +108,8 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
     if (s->acc->n == 0) {
         s->pub.readiness = SM_BLOCKED;
         status_reason(s, "account_not_found", "No account answers to \"%s\".", name);
+        if ((r = s->err) < 0)
+            goto out_fail;
         *ret = &s->pub;
         return 0;
     }
@@ -115,7 +121,10 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
     bool strong_value = false;
     for (size_t i = 0; i < acc->n_altsec && n < SM_MAX_ALTSEC; i++) {
         struct sm_errinfo e;
-        if (sm_altsec_parse(acc->altsec[i], strlen(acc->altsec[i]), &s->altsec[n], &e) == 0)
+        r = sm_altsec_parse(acc->altsec[i], strlen(acc->altsec[i]), &s->altsec[n], &e);
+        if (r == -ENOMEM)
+            goto out_fail;
+        if (r == 0) /* a value that is not even text is left out: no KDC reads it either */
             n++;
     }
     if ((r = sm_altsec_lint(s->altsec, n, NULL)) < 0)
@@ -144,7 +153,10 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
     for (size_t i = 0; i < acc->n_certs && nv < SM_MAX_USERCERTS; i++) {
         struct sm_parse_opts po = { .now = at };
         struct sm_errinfo e;
-        if (sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &s->certs[nv], &e) != 0)
+        r = sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &s->certs[nv], &e);
+        if (r == -ENOMEM)
+            goto out_fail;
+        if (r != 0)
             continue;
         struct sm_verdict_input in = { .cert = &s->certs[nv]->certs[0],
                                        .account = acc->dn,
@@ -194,6 +206,8 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
             status_reason(s, "weak_only",
                           "Published certificates are allowed only through weak mappings.");
     }
+    if ((r = s->err) < 0)
+        goto out_fail;
     *ret = &s->pub;
     return 0;
 

@@ -1145,15 +1145,58 @@ static void test_json_verdict_and_status(void **state)
     group_done();
 }
 
+/* ---- account status ------------------------------------------------------------------------ */
+
+static int run_status(struct fx *f)
+{
+    struct sm_profile profiles[SM_MAX_PROFILES];
+    size_t n = profiles_of(f->s->profiles, profiles);
+    struct sm_account_status *st = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_account_status(f->dir, f->s->text, profiles, n, AT_2026, &st, &e);
+    bool ok = result_ok(r, st, "*ret");
+    if (ok) {
+        digest_add(f, "%s", sm_readiness_name(st->readiness));
+        sm_account_status_free(st);
+    }
+    return r;
+}
+
+static void test_account_status(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *account, *profiles;
+    } cases[] = {
+        { "alice", NULL },  { "henry", "windows-2022;samba" },
+        { "gina", NULL },   { "judy", NULL },
+        { "kate", NULL },   { "bob", NULL },
+        { "nobody", NULL }, { "ws01$", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct scenario s = { .setup = setup_verdict,
+                              .run = run_status,
+                              .cleanup = cleanup_dir,
+                              .teardown = teardown_verdict,
+                              .text = cases[i].account,
+                              .profiles = cases[i].profiles };
+        snprintf(s.name, sizeof(s.name), "sm_account_status %s%s%s", cases[i].account,
+                 cases[i].profiles ? " " : "", cases[i].profiles ? cases[i].profiles : "");
+        check(&s);
+    }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hook),        cmocka_unit_test(test_json_certs),
-        cmocka_unit_test(test_keycred),     cmocka_unit_test(test_sid),
-        cmocka_unit_test(test_certs_parse), cmocka_unit_test(test_certs_parse_mixed),
-        cmocka_unit_test(test_altsec),      cmocka_unit_test(test_profiles),
-        cmocka_unit_test(test_dir_lookup),  cmocka_unit_test(test_dir_open),
-        cmocka_unit_test(test_verdict),     cmocka_unit_test(test_json_verdict_and_status),
+        cmocka_unit_test(test_hook),           cmocka_unit_test(test_json_certs),
+        cmocka_unit_test(test_keycred),        cmocka_unit_test(test_sid),
+        cmocka_unit_test(test_certs_parse),    cmocka_unit_test(test_certs_parse_mixed),
+        cmocka_unit_test(test_altsec),         cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_dir_lookup),     cmocka_unit_test(test_dir_open),
+        cmocka_unit_test(test_verdict),        cmocka_unit_test(test_json_verdict_and_status),
+        cmocka_unit_test(test_account_status),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
