@@ -42,7 +42,7 @@ static const char *dirname_text(struct ctx *x, const uint8_t *p, size_t len)
 
 /* ---- SAN and the SID ------------------------------------------------------------------- */
 
-static void sid_from_text(struct ctx *x, struct sm_sid_carrier *car, const uint8_t *p, size_t len)
+void sid_from_text(struct ctx *x, struct sm_sid_carrier *car, const uint8_t *p, size_t len)
 {
     bool lossy;
     car->text = ia5_text(x->a, p, len, &lossy);

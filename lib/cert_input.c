@@ -31,7 +31,7 @@ static bool is_space(unsigned char c)
 }
 
 /* Decode base64 text (white space allowed anywhere) into the arena. */
-static int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **ret, size_t *ret_len)
+int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **ret, size_t *ret_len)
 {
     uint8_t *out = arena_alloc(a, len / 4 * 3 + 3);
     if (!out)
@@ -53,7 +53,7 @@ static size_t der_seq_len(const uint8_t *p, size_t len)
     return (size_t)(in.p - p);
 }
 
-static const uint8_t *find_str(const uint8_t *p, const uint8_t *end, const char *s)
+const uint8_t *find_str(const uint8_t *p, const uint8_t *end, const char *s)
 {
     size_t n = strlen(s);
     for (; p + n <= end; p++)

@@ -32,7 +32,9 @@ struct ctx {
     struct sm_cert *c;
     time_t now;
     size_t n_eku, n_crl, n_aia_i, n_aia_o, n_maps;
-    int err; /* first allocation failure */
+    int err;      /* first allocation failure */
+    bool planned; /* a request or a certificate not issued yet (lib/cert_csr.c): no serial,
+                     thumbprint, SKI or validity of its own, maybe no issuer */
     /* collected while walking extensions */
     const char *eku[SM_MAX_LIST];
     const char *crl[SM_MAX_LIST];
@@ -156,8 +158,24 @@ int convert_name(struct ctx *x, const uint8_t *der, size_t len, struct sm_name *
 int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailing, time_t now,
                  struct sm_cert *c, struct sm_errinfo *e);
 
+/* Key algorithm, size and curve from the SubjectPublicKeyInfo TLV @spki; SHA-1 of the key bits. */
+void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki);
+/* After walk_extensions(): the lists into the arena, the SID a Windows 2019+ DC uses. */
+void cert_collect(struct ctx *x);
+/* c->sid's source, status and conflict from its two carriers (the Windows 2019+ reading). */
+void cert_sid_choose(struct sm_cert *c);
+
+/* ---- lib/cert_input.c ---- */
+
+/* The first occurrence of the string @s in [@p, @end), or NULL. */
+const uint8_t *find_str(const uint8_t *p, const uint8_t *end, const char *s);
+/* Decode base64 text (white space allowed anywhere) into the arena: 0, SM_E_FORMAT, -ENOMEM. */
+int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **ret, size_t *ret_len);
+
 /* ---- lib/cert_ext.c ---- */
 
+/* The SID carrier @car from the text @p/@len (extension value or URI after its prefix). */
+void sid_from_text(struct ctx *x, struct sm_sid_carrier *car, const uint8_t *p, size_t len);
 /* Walk the Extensions SEQUENCE: mbedTLS 2.28 leaves SKI, AKI, CRLDP, AIA, the SID undecoded. */
 int walk_extensions(struct ctx *x, const mbedtls_x509_buf *v3);
 
@@ -168,7 +186,8 @@ void add_finding(struct ctx *x, const char *code, enum sm_severity sev, const ch
                  const char *fmt, ...) SM_PRINTF(5, 6);
 /* The altSecurityIdentities strings the KDC (and Samba) builds for x->c, into c->mappings. */
 void build_mappings(struct ctx *x);
-/* The findings about x->c once every fact is read; @trailing: bytes after its DER. */
+/* The findings about x->c once every fact is read; @trailing: bytes after its DER. With
+   x->planned, only those about what a request carries (no SKI, validity, serial or parse). */
 void cert_findings(struct ctx *x, size_t trailing);
 
 #endif

@@ -49,11 +49,14 @@ void build_mappings(struct ctx *x)
     struct sm_cert *c = x->c;
     struct arena *a = x->a;
     const char *iss = c->issuer.ad, *sub = c->subject.ad;
-    size_t slen = strlen(c->serial) / 2;
+    size_t slen = c->serial ? strlen(c->serial) / 2 : 0;
+    /* a planned certificate: no serial or thumbprint yet, and no issuer when it is not known */
+    bool issuer = !x->planned || c->issuer.n_attrs > 0;
     uint8_t ser[128];
     const char *rev = NULL, *rev_samba = NULL;
 
-    if (slen <= sizeof(ser) && hex_decode(c->serial, slen * 2, ser, sizeof(ser)) >= 0) {
+    if (c->serial && (!x->planned || c->serial[0]) && slen <= sizeof(ser) &&
+        hex_decode(c->serial, slen * 2, ser, sizeof(ser)) >= 0) {
         uint8_t r[128];
         for (size_t i = 0; i < slen; i++)
             r[i] = ser[slen - 1 - i];
@@ -69,8 +72,10 @@ void build_mappings(struct ctx *x)
                     samba_iss);
     if (c->ski)
         add_mapping(x, SM_MAP_SKI, arena_cat(a, "X509:<SKI>", c->ski, NULL), NULL, true);
-    add_mapping(x, SM_MAP_SHA1_PUKEY, arena_cat(a, "X509:<SHA1-PUKEY>", c->sha1, NULL), NULL, true);
-    if (c->sid.status == SM_SID_VALID) {
+    if (c->sha1[0])
+        add_mapping(x, SM_MAP_SHA1_PUKEY, arena_cat(a, "X509:<SHA1-PUKEY>", c->sha1, NULL), NULL,
+                    true);
+    if (issuer && c->sid.status == SM_SID_VALID) {
         const struct sm_sid *sid =
             c->sid.source == SM_SID_SOURCE_EXTENSION ? &c->sid.extension.sid : &c->sid.uri.sid;
         char st[SM_SID_TEXT_MAX];
@@ -78,14 +83,14 @@ void build_mappings(struct ctx *x)
         add_mapping(x, SM_MAP_ISSUER_SID, arena_cat(a, "X509:<I>", iss, "<SID>", st, NULL), NULL,
                     false);
     }
-    if (c->subject.n_attrs) {
+    if (c->subject.n_attrs && issuer)
         add_mapping(
             x, SM_MAP_ISSUER_SUBJECT, arena_cat(a, "X509:<I>", iss, "<S>", sub, NULL),
             checked(x, arena_cat(a, "X509:<I>", c->issuer.samba, "<S>", c->subject.samba, NULL)),
             samba_iss && samba_sub);
+    if (c->subject.n_attrs)
         add_mapping(x, SM_MAP_SUBJECT_ONLY, arena_cat(a, "X509:<S>", sub, NULL),
                     checked(x, arena_cat(a, "X509:<S>", c->subject.samba, NULL)), samba_sub);
-    }
     for (size_t i = 0; i < c->n_san; i++)
         if (c->san[i].type == SM_SAN_EMAIL)
             add_mapping(x, SM_MAP_RFC822, arena_cat(a, "X509:<RFC822>", c->san[i].value, NULL),
@@ -164,7 +169,7 @@ void cert_findings(struct ctx *x, size_t trailing)
     struct sm_cert *c = x->c;
 
     sid_findings(x);
-    if (!c->ski)
+    if (!c->ski && !x->planned)
         add_finding(x, "no_ski", SM_SEV_WARNING, NULL,
                     "No subjectKeyIdentifier extension: an X509SKI mapping is impossible for "
                     "this certificate (the KDC computes no fallback); use "
@@ -186,7 +191,9 @@ void cert_findings(struct ctx *x, size_t trailing)
         add_finding(x, "ca_certificate", SM_SEV_WARNING, NULL,
                     "This is a CA certificate (basicConstraints CA:TRUE), not an end-entity "
                     "logon certificate.");
-    if (x->now < c->not_before_t)
+    if (x->planned)
+        ; /* the CA sets the validity */
+    else if (x->now < c->not_before_t)
         add_finding(x, "not_yet_valid", SM_SEV_ERROR, NULL,
                     "The certificate is not valid before %s: the DC answers "
                     "KDC_ERR_INVALID_CERTIFICATE (71).",

@@ -115,7 +115,7 @@ static unsigned int_bits(const uint8_t *p, size_t len)
 }
 
 /* Key algorithm, size and curve from the SubjectPublicKeyInfo; SHA-1 of the key bits. */
-static void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
+void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
 {
     struct sm_cert *c = x->c;
     struct der in = der_at(spki->p, spki->len), seq;
@@ -275,6 +275,49 @@ static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const
     return 0;
 }
 
+/* After walk_extensions(): the lists into the arena, the SID a Windows 2019+ DC uses. */
+void cert_collect(struct ctx *x)
+{
+    struct sm_cert *c = x->c;
+    struct arena *a = x->a;
+
+    c->eku = x->eku;
+    c->n_eku = x->n_eku;
+    c->crl_urls = x->crl;
+    c->n_crl_urls = x->n_crl;
+    c->aia_issuers = x->aia_i;
+    c->n_aia_issuers = x->n_aia_i;
+    c->aia_ocsp = x->aia_o;
+    c->n_aia_ocsp = x->n_aia_o;
+    /* the lists live in the ctx: move them into the arena */
+    const char *const **lists[] = { &c->eku, &c->crl_urls, &c->aia_issuers, &c->aia_ocsp };
+    size_t counts[] = { c->n_eku, c->n_crl_urls, c->n_aia_issuers, c->n_aia_ocsp };
+    for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+        const char **copy = arena_alloc(a, (counts[i] ? counts[i] : 1) * sizeof(char *));
+        CHECK_ALLOC(x, copy);
+        if (copy && counts[i])
+            memcpy(copy, *lists[i], counts[i] * sizeof(char *));
+        *lists[i] = copy;
+    }
+
+    cert_sid_choose(c);
+}
+
+void cert_sid_choose(struct sm_cert *c)
+{
+    /* The SID a Windows 2019+ DC uses: the extension when present (even malformed). */
+    struct sm_cert_sid *s = &c->sid;
+    if (s->extension.status != SM_SID_ABSENT) {
+        s->source = SM_SID_SOURCE_EXTENSION;
+        s->status = s->extension.status;
+    } else if (s->uri.status != SM_SID_ABSENT) {
+        s->source = SM_SID_SOURCE_SAN_URI;
+        s->status = s->uri.status;
+    }
+    s->conflict = s->extension.status == SM_SID_VALID && s->uri.status == SM_SID_VALID &&
+                  !sm_sid_equal(&s->extension.sid, &s->uri.sid);
+}
+
 /*
  * Analyse the DER certificate @der (owned by the arena). Returns 0, or SM_E_CERT with the
  * reason in @e, or -ENOMEM / SM_E_TOO_MANY.
@@ -367,36 +410,7 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     }
     if (ret < 0)
         goto out;
-    c->eku = x->eku;
-    c->n_eku = x->n_eku;
-    c->crl_urls = x->crl;
-    c->n_crl_urls = x->n_crl;
-    c->aia_issuers = x->aia_i;
-    c->n_aia_issuers = x->n_aia_i;
-    c->aia_ocsp = x->aia_o;
-    c->n_aia_ocsp = x->n_aia_o;
-    /* the lists live in the ctx: move them into the arena */
-    const char *const **lists[] = { &c->eku, &c->crl_urls, &c->aia_issuers, &c->aia_ocsp };
-    size_t counts[] = { c->n_eku, c->n_crl_urls, c->n_aia_issuers, c->n_aia_ocsp };
-    for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
-        const char **copy = arena_alloc(a, (counts[i] ? counts[i] : 1) * sizeof(char *));
-        CHECK_ALLOC(x, copy);
-        if (copy && counts[i])
-            memcpy(copy, *lists[i], counts[i] * sizeof(char *));
-        *lists[i] = copy;
-    }
-
-    /* The SID a Windows 2019+ DC uses: the extension when present (even malformed). */
-    struct sm_cert_sid *s = &c->sid;
-    if (s->extension.status != SM_SID_ABSENT) {
-        s->source = SM_SID_SOURCE_EXTENSION;
-        s->status = s->extension.status;
-    } else if (s->uri.status != SM_SID_ABSENT) {
-        s->source = SM_SID_SOURCE_SAN_URI;
-        s->status = s->uri.status;
-    }
-    s->conflict = s->extension.status == SM_SID_VALID && s->uri.status == SM_SID_VALID &&
-                  !sm_sid_equal(&s->extension.sid, &s->uri.sid);
+    cert_collect(x);
 
     /* what follows reads every string made above: not after an allocation failed */
     if (!x->err)

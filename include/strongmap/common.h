@@ -27,6 +27,9 @@ enum sm_err {
     SM_E_SID = -1005,      /**< text is not a SID */
     SM_E_EMPTY = -1006,    /**< input is empty */
     SM_E_UTF8 = -1007,     /**< text is not valid UTF-8 */
+    /* certificate requests (strongmap/csr.h) */
+    SM_E_CSR = -1010,           /**< a certificate request (PKCS#10) is structurally invalid */
+    SM_E_CSR_SIGNATURE = -1011, /**< a certificate request's self-signature does not verify */
     /* the directory (strongmap/dir.h) */
     SM_E_DIR_DOWN = -1100,    /**< no directory server reachable / deadline passed */
     SM_E_DIR_REFUSED = -1101, /**< bind refused (credentials, TLS) */

@@ -5,6 +5,7 @@
 #include <strongmap/altsecid.h>
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
+#include <strongmap/csr.h>
 #include <strongmap/dir.h>
 #include <strongmap/json.h>
 #include <strongmap/keycred.h>

@@ -1,0 +1,501 @@
+/*
+ * lib/cert_csr.c - PKCS#10 certificate requests (RFC 2986, sm_csr_parse()) and the facts of a
+ * certificate not issued yet (cert_plan(), lib/cert_plan.h).
+ *
+ * mbedTLS 2.28's request parser skips the attributes and checks no signature, and refuses
+ * Ed25519 and RSA-PSS keys whole. So the request is walked here with mbedTLS's ASN.1 readers
+ * (CertificationRequestInfo: version, Name, SubjectPublicKeyInfo, [0] attributes), the Name,
+ * the key and the extensionRequest's Extensions go through the certificate analysis' own
+ * readers (convert_name(), analyse_spki(), walk_extensions()), and mbedTLS's parser is used
+ * for what it is good at: the key and the signature algorithm, to verify the self-signature
+ * over the CertificationRequestInfo with mbedtls_pk_verify_ext().
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
+
+#include <strongmap/csr.h>
+
+#include "alloc.h"
+#include "cert_internal.h"
+#include "cert_plan.h"
+#include "hash.h"
+#include "util.h"
+
+#define OID_EXT_REQUEST    "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e" /* 1.2.840.113549.1.9.14 */
+#define OID_CHALLENGE_PASS "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07" /* 1.2.840.113549.1.9.7 */
+#define TAG_SET            (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET)
+
+struct csr_impl {
+    struct sm_csr pub;
+    struct arena *a;
+};
+
+const char *sm_csr_signature_name(enum sm_csr_signature s)
+{
+    return s == SM_CSR_SIG_VALID ? "valid" : "not_verified";
+}
+
+/* A new analysis context for @c in @a (mem_free() it); NULL when out of memory. */
+static struct ctx *ctx_new(struct arena *a, struct sm_cert *c, bool planned)
+{
+    struct ctx *x = mem_malloc(sizeof(*x));
+    if (!x)
+        return NULL;
+    memset(x, 0, offsetof(struct ctx, eku));
+    x->a = a;
+    x->c = c;
+    x->planned = planned;
+    c->path_len = -1;
+    c->tmpl.major = c->tmpl.minor = -1;
+    return x;
+}
+
+/* ---- framing: PEM, DER, base64 ------------------------------------------------------------ */
+
+static bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* The PEM block of a request in @p/@len, decoded into the arena. */
+static int frame_pem(struct arena *a, const uint8_t *p, size_t len, uint8_t **der, size_t *der_len,
+                     struct sm_errinfo *e)
+{
+    static const char *const labels[] = { "CERTIFICATE REQUEST-----",
+                                          "NEW CERTIFICATE REQUEST-----" };
+    const uint8_t *end = p + len, *cur = p, *body = NULL;
+    const char *label = NULL;
+    long off = -1;
+
+    while (!label && (cur = find_str(cur, end, "-----BEGIN ")) != NULL) {
+        const uint8_t *l = cur + 11;
+        for (size_t i = 0; i < ARRAY_SIZE(labels) && !label; i++)
+            if ((size_t)(end - l) >= strlen(labels[i]) &&
+                memcmp(l, labels[i], strlen(labels[i])) == 0) {
+                label = labels[i];
+                body = l + strlen(labels[i]);
+                off = (long)(cur - p);
+            }
+        cur = l;
+    }
+    if (!label) {
+        errinfo_set(e, -1, "no CERTIFICATE REQUEST block in the PEM input");
+        return SM_E_FORMAT;
+    }
+    char endmark[64] = "-----END ";
+    strcat(endmark, label);
+    const uint8_t *stop = find_str(body, end, endmark);
+    if (!stop) {
+        errinfo_set(e, off, "the PEM block has no END line");
+        return SM_E_FORMAT;
+    }
+    const uint8_t *after = stop + strlen(endmark);
+    if (find_str(after, end, "REQUEST-----")) {
+        errinfo_set(e, (long)(after - p), "the input holds more than one certificate request");
+        return SM_E_CSR;
+    }
+    int r = b64_decode(a, body, (size_t)(stop - body), der, der_len);
+    if (r == SM_E_FORMAT)
+        errinfo_set(e, off, "the PEM block is not valid base64");
+    return r;
+}
+
+/* The request's DER from the input; *@format "pem", "der" or "base64". */
+static int frame(struct arena *a, const uint8_t *p, size_t len, const uint8_t **der,
+                 size_t *der_len, const char **format, struct sm_errinfo *e)
+{
+    size_t skip = 0;
+    uint8_t *d = NULL;
+    size_t dlen = 0;
+    int r;
+
+    while (skip < len && is_space(p[skip]))
+        skip++;
+    if (skip < len && p[skip] == 0x30) {
+        *format = "der";
+        d = (uint8_t *)(uintptr_t)(p + skip);
+        dlen = len - skip;
+    } else if (find_str(p, p + len, "-----BEGIN ")) {
+        *format = "pem";
+        if ((r = frame_pem(a, p, len, &d, &dlen, e)) < 0)
+            return r;
+    } else {
+        *format = "base64";
+        if ((r = b64_decode(a, p, len, &d, &dlen)) < 0) {
+            if (r == SM_E_FORMAT)
+                errinfo_set(e, -1, "the input is not PEM, DER or base64-encoded DER");
+            return r;
+        }
+    }
+    struct der in = der_at(d, dlen), seq;
+    if (der_seq(&in, &seq) != 0) {
+        errinfo_set(e, -1,
+                    "not a certificate request (the outer SEQUENCE is invalid or "
+                    "truncated)");
+        return SM_E_CSR;
+    }
+    size_t l = (size_t)(in.p - d);
+    if (l > SM_MAX_CERT_DER) {
+        errinfo_set(e, -1, "the request is larger than %d bytes", SM_MAX_CERT_DER);
+        return SM_E_TOO_BIG;
+    }
+    if (l != dlen) {
+        errinfo_set(e, (long)l, "%zu bytes follow the request's DER encoding", dlen - l);
+        return SM_E_CSR;
+    }
+    /* the DER is kept: copy it out of the caller's buffer */
+    uint8_t *copy = arena_alloc(a, l);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, d, l);
+    *der = copy;
+    *der_len = l;
+    return 0;
+}
+
+/* ---- the request's structure ------------------------------------------------------------- */
+
+struct csr_view {
+    mbedtls_x509_buf cri;           /* CertificationRequestInfo TLV */
+    mbedtls_x509_buf subject, spki; /* whole TLVs */
+    mbedtls_x509_buf ext;           /* the extensionRequest's Extensions TLV, p NULL when absent */
+    mbedtls_x509_buf sig_oid;
+};
+
+#define BAD(e, ...) (errinfo_set((e), -1, __VA_ARGS__), SM_E_CSR)
+
+/* One attribute: SEQUENCE { type OID, values SET OF ANY }. */
+static int read_attribute(struct ctx *x, struct sm_csr *csr, struct csr_view *v, struct der *attrs,
+                          const char **oids, size_t *n, struct sm_errinfo *e)
+{
+    struct der attr;
+    size_t len;
+    if (der_seq(attrs, &attr) != 0 ||
+        mbedtls_asn1_get_tag(&attr.p, attr.end, &len, MBEDTLS_ASN1_OID) != 0)
+        return BAD(e, "an attribute of the request is malformed");
+    mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = attr.p };
+    attr.p += len;
+    if (mbedtls_asn1_get_tag(&attr.p, attr.end, &len, TAG_SET) != 0 || attr.p + len != attr.end)
+        return BAD(e, "an attribute of the request has no SET of values");
+    if (*n >= SM_MAX_CSR_ATTRS) {
+        errinfo_set(e, -1, "the request has more than %d attributes", SM_MAX_CSR_ATTRS);
+        return SM_E_TOO_MANY;
+    }
+    if (!(oids[(*n)++] = oid_dotted(x->a, &oid)))
+        return -ENOMEM;
+    if (OID_IS(&oid, OID_CHALLENGE_PASS)) {
+        csr->challenge_password = true; /* a secret for the CA's revocation: not read */
+    } else if (OID_IS(&oid, OID_EXT_REQUEST)) {
+        if (v->ext.p)
+            return BAD(e, "the request has two extensionRequest attributes");
+        unsigned char *p = attr.p;
+        if (mbedtls_asn1_get_tag(&attr.p, attr.end, &len, TAG_SEQ) != 0 || attr.p + len != attr.end)
+            return BAD(e, "the extensionRequest attribute does not hold exactly one Extensions "
+                          "SEQUENCE");
+        v->ext.p = p;
+        v->ext.len = (size_t)(attr.end - p);
+    }
+    return 0;
+}
+
+/* Walk the CertificationRequest; the attributes' OIDs into @csr. */
+static int walk_csr(struct ctx *x, struct sm_csr *csr, const uint8_t *der, size_t len,
+                    struct csr_view *v, struct sm_errinfo *e)
+{
+    struct der in = der_at(der, len), outer, cri, attrs;
+    mbedtls_x509_buf params;
+    mbedtls_asn1_bitstring sig;
+    size_t l;
+    int ver, r;
+
+    if (der_seq(&in, &outer) != 0)
+        return BAD(e, "not a certificate request");
+    unsigned char *cri_start = outer.p;
+    if (der_seq(&outer, &cri) != 0)
+        return BAD(e, "the CertificationRequestInfo is not a SEQUENCE");
+    v->cri.p = cri_start;
+    v->cri.len = (size_t)(outer.p - cri_start);
+    if (mbedtls_asn1_get_int(&cri.p, cri.end, &ver) != 0)
+        return BAD(e, "the request has no version");
+    if (ver != 0)
+        return BAD(e, "the request's version is %d, not 0 (v1)", ver);
+    v->subject.p = cri.p;
+    if (mbedtls_asn1_get_tag(&cri.p, cri.end, &l, TAG_SEQ) != 0)
+        return BAD(e, "the request's subject is not a Name");
+    cri.p += l;
+    v->subject.len = (size_t)(cri.p - v->subject.p);
+    v->spki.p = cri.p;
+    if (mbedtls_asn1_get_tag(&cri.p, cri.end, &l, TAG_SEQ) != 0)
+        return BAD(e, "the request has no SubjectPublicKeyInfo");
+    cri.p += l;
+    v->spki.len = (size_t)(cri.p - v->spki.p);
+    /* attributes [0] IMPLICIT SET OF Attribute: required, may be empty */
+    if (mbedtls_asn1_get_tag(&cri.p, cri.end, &l, TAG_CTX0) != 0 || cri.p + l != cri.end)
+        return BAD(e, "the request's attributes are missing or followed by other data");
+    attrs = (struct der){ cri.p, cri.p + l };
+    const char *oids[SM_MAX_CSR_ATTRS];
+    size_t n = 0;
+    while (attrs.p < attrs.end)
+        if ((r = read_attribute(x, csr, v, &attrs, oids, &n, e)) < 0)
+            return r;
+    const char **list = arena_alloc(x->a, (n ? n : 1) * sizeof(*list));
+    if (!list)
+        return -ENOMEM;
+    memcpy(list, oids, n * sizeof(*list));
+    csr->attributes = list;
+    csr->n_attributes = n;
+    if (mbedtls_asn1_get_alg(&outer.p, outer.end, &v->sig_oid, &params) != 0)
+        return BAD(e, "the request's signature algorithm is malformed");
+    if (mbedtls_asn1_get_bitstring(&outer.p, outer.end, &sig) != 0 || outer.p != outer.end)
+        return BAD(e, "the request's signature is not a BIT STRING ending the request");
+    return 0;
+}
+
+/* ---- the self-signature ------------------------------------------------------------------- */
+
+static bool unsupported(int ret)
+{
+    /* mbedTLS adds a low-level code to its X.509 ones */
+    int high = -((-ret) & 0xff80);
+    return ret == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG || high == MBEDTLS_ERR_X509_UNKNOWN_SIG_ALG ||
+           high == MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE;
+}
+
+static int verify(struct arena *a, struct sm_csr *csr, struct sm_errinfo *e)
+{
+    mbedtls_x509_csr m;
+    unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+    char msg[160];
+    int ret, r = 0;
+
+    mbedtls_x509_csr_init(&m);
+    ret = mbedtls_x509_csr_parse_der(&m, csr->der, csr->der_len);
+    if (ret != 0 && unsupported(ret)) {
+        csr->signature = SM_CSR_SIG_UNSUPPORTED;
+        csr->signature_note =
+            arena_printf(a, "signature not verified: unsupported algorithm (%s)", csr->sig_alg);
+        r = csr->signature_note ? 0 : -ENOMEM;
+        goto out;
+    }
+    if (ret != 0) {
+        mbedtls_strerror(ret, msg, sizeof(msg));
+        errinfo_set(e, -1, "not a certificate request mbedTLS can read (%s)", msg);
+        r = SM_E_CSR;
+        goto out;
+    }
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(m.sig_md);
+    if (!md || mbedtls_md(md, m.cri.p, m.cri.len, hash) != 0) {
+        csr->signature = SM_CSR_SIG_UNSUPPORTED;
+        csr->signature_note =
+            arena_printf(a, "signature not verified: unsupported algorithm (%s)", csr->sig_alg);
+        r = csr->signature_note ? 0 : -ENOMEM;
+        goto out;
+    }
+    ret = mbedtls_pk_verify_ext(m.sig_pk, m.sig_opts, &m.pk, m.sig_md, hash,
+                                mbedtls_md_get_size(md), m.sig.p, m.sig.len);
+    if (ret != 0) {
+        mbedtls_strerror(ret, msg, sizeof(msg));
+        errinfo_set(e, -1, "the request's self-signature does not verify (%s)", msg);
+        r = SM_E_CSR_SIGNATURE;
+        goto out;
+    }
+    csr->signature = SM_CSR_SIG_VALID;
+out:
+    mbedtls_x509_csr_free(&m);
+    return r;
+}
+
+/* ---- sm_csr_parse ------------------------------------------------------------------------- */
+
+static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
+{
+    struct sm_csr *csr = &impl->pub;
+    struct sm_cert *c = arena_alloc(impl->a, sizeof(*c));
+    struct ctx *x = c ? ctx_new(impl->a, c, true) : NULL;
+    struct csr_view v;
+    int r;
+
+    if (!x)
+        return -ENOMEM;
+    memset(&v, 0, sizeof(v));
+    if ((r = walk_csr(x, csr, csr->der, csr->der_len, &v, e)) < 0)
+        goto out;
+    c->der = csr->der;
+    c->der_len = csr->der_len;
+    c->version = 3;
+    c->full_parse = true;
+    c->serial = "";
+    c->issuer.rfc4514 = c->issuer.ad = c->issuer.samba = "";
+    if ((r = convert_name(x, v.subject.p, v.subject.len, &c->subject)) < 0) {
+        if (r == SM_E_TOO_MANY)
+            errinfo_set(e, -1, "the subject has more than %d attributes", SM_MAX_NAME_ATTRS);
+        else if (r == SM_E_CERT)
+            errinfo_set(e, -1, "the subject Name is malformed");
+        r = r == SM_E_CERT ? SM_E_CSR : r;
+        goto out;
+    }
+    uint8_t h[SM_SHA1_LEN];
+    sm_sha1(v.spki.p, v.spki.len, h);
+    hex_upper(h, SM_SHA1_LEN, c->spki_sha1);
+    analyse_spki(x, &v.spki);
+    csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
+    CHECK_ALLOC(x, csr->sig_alg_oid);
+    if (!csr->sig_alg)
+        csr->sig_alg = csr->sig_alg_oid;
+    c->sig_alg_oid = csr->sig_alg_oid;
+    c->sig_alg = csr->sig_alg;
+    if ((r = walk_extensions(x, &v.ext)) < 0) {
+        if (r == SM_E_TOO_MANY)
+            errinfo_set(e, -1, "more than %d requested extensions or %d subjectAltName entries",
+                        SM_MAX_EXTENSIONS, SM_MAX_SAN);
+        else if (r == SM_E_CERT)
+            errinfo_set(e, -1, "the requested extensions are malformed");
+        r = r == SM_E_CERT ? SM_E_CSR : r;
+        goto out;
+    }
+    cert_collect(x);
+    if (!x->err)
+        build_mappings(x);
+    if (!x->err)
+        cert_findings(x, 0);
+    if ((r = x->err) < 0)
+        goto out;
+    csr->request = c;
+    r = verify(impl->a, csr, e);
+out:
+    mem_free(x);
+    return r;
+}
+
+int sm_csr_parse(const void *buf, size_t len, struct sm_csr **ret, struct sm_errinfo *reterr)
+{
+    struct csr_impl *impl = NULL;
+    const uint8_t *der;
+    size_t der_len;
+    int r;
+
+    if (len == 0) {
+        errinfo_set(reterr, 0, "the input is empty");
+        return SM_E_EMPTY;
+    }
+    if (len > SM_MAX_INPUT) {
+        errinfo_set(reterr, -1, "the input is larger than %d bytes", SM_MAX_INPUT);
+        return SM_E_TOO_BIG;
+    }
+    impl = mem_calloc(1, sizeof(*impl));
+    if (!impl || !(impl->a = arena_new())) {
+        r = -ENOMEM;
+        goto out_fail;
+    }
+    if ((r = frame(impl->a, buf, len, &der, &der_len, &impl->pub.format, reterr)) < 0)
+        goto out_fail;
+    impl->pub.der = der;
+    impl->pub.der_len = der_len;
+    if ((r = analyse(impl, reterr)) < 0)
+        goto out_fail;
+    *ret = &impl->pub;
+    return 0;
+
+out_fail:
+    if (r == -ENOMEM)
+        errinfo_set(reterr, -1, "out of memory");
+    if (impl)
+        arena_free(impl->a);
+    mem_free(impl);
+    return r;
+}
+
+struct sm_csr *sm_csr_free(struct sm_csr *csr)
+{
+    if (!csr)
+        return NULL;
+    struct csr_impl *impl = (struct csr_impl *)(void *)csr;
+    arena_free(impl->a);
+    mem_free(impl);
+    return NULL;
+}
+
+/* ---- a certificate not issued yet (lib/cert_plan.h) --------------------------------------- */
+
+static const char *rfc3339(struct arena *a, time_t t)
+{
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return arena_strdup(a, "");
+    return arena_strdup(a, buf);
+}
+
+int cert_plan(struct arena *a, const struct cert_plan *p, const struct sm_cert **ret)
+{
+    struct sm_cert *c = arena_alloc(a, sizeof(*c));
+    struct ctx *x;
+    int r;
+
+    if (!c)
+        return -ENOMEM;
+    *c = *p->request; /* subject, key, extensions: borrowed */
+    memset(&c->findings, 0, sizeof(c->findings));
+    c->mappings = NULL;
+    c->n_mappings = 0;
+    if (!(x = ctx_new(a, c, true)))
+        return -ENOMEM;
+    c->path_len = p->request->path_len;
+    c->tmpl = p->request->tmpl;
+    c->serial = "";
+    c->serial_sign_byte = c->serial_negative = false;
+    c->sha1[0] = c->sha256[0] = '\0';
+    c->ski = NULL;
+    if (p->issuer) {
+        c->issuer = p->issuer->subject;
+        c->aki = p->issuer->ski;
+    } else {
+        memset(&c->issuer, 0, sizeof(c->issuer));
+        c->issuer.rfc4514 = c->issuer.ad = c->issuer.samba = "";
+        c->aki = NULL;
+    }
+    c->not_before_t = p->not_before;
+    c->not_after_t = p->not_after;
+    c->not_before = rfc3339(a, p->not_before);
+    c->not_after = rfc3339(a, p->not_after);
+    CHECK_ALLOC(x, c->not_before);
+    CHECK_ALLOC(x, c->not_after);
+
+    /* the SAN as issued, and the SID URI read from it as walk_extensions() reads one */
+    c->san = p->san;
+    c->n_san = p->n_san;
+    memset(&c->sid, 0, sizeof(c->sid));
+    for (size_t i = 0; i < p->n_san; i++) {
+        const char *v = p->san[i].value;
+        size_t pl = strlen(SM_SID_URI_PREFIX);
+        if (p->san[i].type != SM_SAN_URI || !v || strlen(v) < pl ||
+            !ascii_caseeq(v, pl, SM_SID_URI_PREFIX, pl))
+            continue;
+        if (++c->sid.uri.count == 1)
+            sid_from_text(x, &c->sid.uri, (const uint8_t *)v + pl, strlen(v) - pl);
+    }
+    if (c->sid.uri.count > 1) {
+        c->sid.uri.status = SM_SID_MALFORMED;
+        c->sid.uri.reason = arena_printf(a, "the SAN holds %u SID URIs", c->sid.uri.count);
+        CHECK_ALLOC(x, c->sid.uri.reason);
+    }
+    if (p->sid_extension)
+        c->sid.extension = *p->sid_extension;
+    cert_sid_choose(c);
+    if (!x->err)
+        build_mappings(x);
+    if (!x->err)
+        cert_findings(x, 0);
+    r = x->err;
+    mem_free(x);
+    if (r == 0)
+        *ret = c;
+    return r;
+}

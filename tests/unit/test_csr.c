@@ -1,0 +1,311 @@
+/*
+ * tests/unit/test_csr.c - PKCS#10 requests (lib/cert_csr.c) against the fixtures of
+ * tests/data/csr (made by gen.sh with openssl req): framing, the requested facts, the SID
+ * carriers, the self-signature (valid, broken, Ed25519 not verifiable), and hostile input.
+ * Agreement with `openssl req -text` field by field is checked by tests/cli/test_cli.py.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <strongmap/strongmap.h>
+
+#define SID_1105 "S-1-5-21-1004336348-1177238915-682003330-1105"
+#define SID_1300 "S-1-5-21-1004336348-1177238915-682003330-1300"
+
+static char *read_fixture(const char *name, size_t *len)
+{
+    const char *dir = getenv("SM_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/csr/%s", dir ? dir : "tests/data", name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char *buf = malloc(256 * 1024);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, 256 * 1024 - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int parse(const char *name, struct sm_csr **ret, struct sm_errinfo *e)
+{
+    size_t len;
+    char *buf = read_fixture(name, &len);
+    int r = sm_csr_parse(buf, len, ret, e);
+    free(buf);
+    return r;
+}
+
+static struct sm_csr *load(const char *name)
+{
+    struct sm_csr *c = NULL;
+    struct sm_errinfo e = { 0 };
+    int r = parse(name, &c, &e);
+    if (r != 0)
+        fail_msg("%s: %d %s", name, r, e.text);
+    assert_non_null(c);
+    return c;
+}
+
+static const struct sm_san *san_of(const struct sm_cert *c, enum sm_san_type t, size_t nth)
+{
+    for (size_t i = 0; i < c->n_san; i++)
+        if (c->san[i].type == t && nth-- == 0)
+            return &c->san[i];
+    return NULL;
+}
+
+static void test_rsa_upn(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("rsa_upn.pem");
+    const struct sm_cert *r = c->request;
+    assert_string_equal(c->format, "pem");
+    assert_int_equal(c->signature, SM_CSR_SIG_VALID);
+    assert_null(c->signature_note);
+    assert_string_equal(c->sig_alg_oid, "1.2.840.113549.1.1.11");
+    assert_string_equal(r->subject.rfc4514, "CN=Alice,OU=Users,DC=example,DC=com");
+    assert_string_equal(r->subject.ad, "DC=com,DC=example,OU=Users,CN=Alice");
+    assert_string_equal(r->key_type, "RSA");
+    assert_int_equal(r->key_bits, 2048);
+    assert_int_equal(strlen(r->spki_sha1), 40);
+    assert_int_equal(r->n_san, 1);
+    assert_int_equal(r->san[0].type, SM_SAN_UPN);
+    assert_string_equal(r->san[0].value, "alice@example.com");
+    assert_int_equal(r->sid.status, SM_SID_ABSENT);
+    assert_true(r->has_eku);
+    assert_int_equal(r->n_eku, 1);
+    assert_string_equal(r->eku[0], "1.3.6.1.5.5.7.3.2");
+    assert_true(r->has_key_usage);
+    /* the challengePassword is seen and ignored; both attributes are listed */
+    assert_true(c->challenge_password);
+    assert_int_equal(c->n_attributes, 2);
+    assert_string_equal(c->attributes[0], "1.2.840.113549.1.9.7");
+    assert_string_equal(c->attributes[1], "1.2.840.113549.1.9.14");
+    /* a request has no issuer, serial, thumbprint or validity: no mapping needs them */
+    assert_string_equal(r->issuer.rfc4514, "");
+    assert_string_equal(r->sha1, "");
+    assert_null(sm_cert_mapping(r, SM_MAP_ISSUER_SERIAL));
+    assert_null(sm_cert_mapping(r, SM_MAP_SHA1_PUKEY));
+    assert_null(sm_cert_mapping(r, SM_MAP_ISSUER_SUBJECT));
+    assert_non_null(sm_cert_mapping(r, SM_MAP_SUBJECT_ONLY));
+    assert_true(sm_findings_has(&r->findings, "no_sid"));
+    assert_false(sm_findings_has(&r->findings, "no_ski"));
+    assert_false(sm_findings_has(&r->findings, "expired"));
+    sm_csr_free(c);
+}
+
+static void test_formats(void **state)
+{
+    (void)state;
+    struct sm_csr *pem = load("rsa_upn.pem");
+    const char *names[] = { "rsa_upn.der", "rsa_upn.b64", "rsa_upn_new.pem" };
+    const char *formats[] = { "der", "base64", "pem" };
+    for (size_t i = 0; i < 3; i++) {
+        struct sm_csr *c = load(names[i]);
+        assert_string_equal(c->format, formats[i]);
+        assert_int_equal(c->der_len, pem->der_len);
+        assert_memory_equal(c->der, pem->der, pem->der_len);
+        assert_string_equal(c->request->spki_sha1, pem->request->spki_sha1);
+        sm_csr_free(c);
+    }
+    sm_csr_free(pem);
+}
+
+static void test_ec_sid(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("ec_upn_sid.pem");
+    const struct sm_cert *r = c->request;
+    char t[SM_SID_TEXT_MAX];
+    assert_int_equal(c->signature, SM_CSR_SIG_VALID);
+    assert_string_equal(r->key_type, "EC");
+    assert_string_equal(r->key_curve, "P-256");
+    assert_int_equal(r->key_bits, 256);
+    assert_int_equal(r->sid.extension.status, SM_SID_VALID);
+    assert_string_equal(sm_sid_format(&r->sid.extension.sid, t, sizeof(t)), SID_1105);
+    assert_int_equal(r->sid.source, SM_SID_SOURCE_EXTENSION);
+    assert_int_equal(r->n_eku, 2);
+    sm_csr_free(c);
+}
+
+static void test_sid_carriers(void **state)
+{
+    (void)state;
+    char t[SM_SID_TEXT_MAX];
+    struct sm_csr *c = load("sid_uri_other.pem");
+    assert_int_equal(c->request->sid.uri.status, SM_SID_VALID);
+    assert_string_equal(sm_sid_format(&c->request->sid.uri.sid, t, sizeof(t)), SID_1300);
+    assert_int_equal(c->request->sid.source, SM_SID_SOURCE_SAN_URI);
+    sm_csr_free(c);
+    c = load("sid_malformed.pem");
+    assert_int_equal(c->request->sid.extension.status, SM_SID_MALFORMED);
+    assert_non_null(c->request->sid.extension.reason);
+    assert_true(sm_findings_has(&c->request->findings, "sid_extension_malformed"));
+    sm_csr_free(c);
+}
+
+static void test_all_san(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("all_san.pem");
+    const struct sm_cert *r = c->request;
+    assert_int_equal(r->n_san, 9);
+    assert_string_equal(san_of(r, SM_SAN_UPN, 0)->value, "alice@example.com");
+    assert_string_equal(san_of(r, SM_SAN_EMAIL, 0)->value, "alice@example.com");
+    assert_string_equal(san_of(r, SM_SAN_DNS, 0)->value, "alice.example.com");
+    assert_string_equal(san_of(r, SM_SAN_URI, 0)->value, "https://example.com/alice");
+    assert_string_equal(san_of(r, SM_SAN_IP, 0)->value, "192.0.2.7");
+    assert_string_equal(san_of(r, SM_SAN_IP, 1)->value, "2001:db8::7");
+    assert_string_equal(san_of(r, SM_SAN_DIRNAME, 0)->value, "CN=Alice Dir,O=Example");
+    assert_string_equal(san_of(r, SM_SAN_RID, 0)->value, "1.2.3.4");
+    assert_string_equal(san_of(r, SM_SAN_OTHER, 0)->oid, "1.3.6.1.4.1.99999.1");
+    assert_true(r->has_template);
+    assert_string_equal(r->tmpl.oid, "1.3.6.1.4.1.311.21.8.1.2.3");
+    assert_int_equal(r->tmpl.major, 100);
+    assert_int_equal(r->tmpl.minor, 4);
+    assert_string_equal(r->tmpl.name, "User");
+    assert_true(r->has_basic_constraints);
+    assert_false(r->is_ca);
+    assert_int_equal(r->n_exts, 6);
+    assert_non_null(sm_cert_mapping(r, SM_MAP_RFC822));
+    sm_csr_free(c);
+}
+
+static void test_no_extensions(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("no_ext.pem");
+    assert_int_equal(c->request->n_san, 0);
+    assert_int_equal(c->request->n_exts, 0);
+    assert_false(c->request->has_eku);
+    assert_true(sm_findings_has(&c->request->findings, "no_san"));
+    sm_csr_free(c);
+}
+
+static void test_bad_signature(void **state)
+{
+    (void)state;
+    struct sm_csr *c = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(parse("bad_signature.pem", &c, &e), SM_E_CSR_SIGNATURE);
+    assert_null(c);
+    assert_non_null(strstr(e.text, "self-signature does not verify"));
+    assert_string_equal(sm_strerror(SM_E_CSR_SIGNATURE),
+                        "certificate request's signature does not verify");
+}
+
+static void test_ed25519_not_verified(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("ed25519.pem");
+    assert_int_equal(c->signature, SM_CSR_SIG_UNSUPPORTED);
+    assert_string_equal(sm_csr_signature_name(c->signature), "not_verified");
+    assert_non_null(strstr(c->signature_note, "signature not verified: unsupported algorithm"));
+    assert_string_equal(c->request->key_type, "Ed25519");
+    assert_string_equal(c->request->san[0].value, "alice@example.com");
+    sm_csr_free(c);
+}
+
+static void test_too_many_san(void **state)
+{
+    (void)state;
+    struct sm_csr *c = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(parse("many_san.pem", &c, &e), SM_E_TOO_MANY);
+    assert_null(c);
+    assert_non_null(strstr(e.text, "subjectAltName"));
+}
+
+/* Every prefix of a good request, and every single-byte change, fails cleanly or parses. */
+static void test_truncated_and_flipped(void **state)
+{
+    (void)state;
+    struct sm_csr *good = load("ec_upn_sid.pem");
+    size_t n = good->der_len;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    for (size_t len = 0; len < n; len++) {
+        struct sm_csr *c = NULL;
+        struct sm_errinfo e = { 0 };
+        int r = sm_csr_parse(good->der, len, &c, &e);
+        assert_true(r < 0);
+        assert_null(c);
+        assert_true(e.text[0] != '\0' || r == -ENOMEM);
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf, good->der, n);
+        buf[i] ^= 0x5a;
+        struct sm_csr *c = NULL;
+        struct sm_errinfo e = { 0 };
+        int r = sm_csr_parse(buf, n, &c, &e);
+        /* a change inside the signed part must never verify */
+        assert_true(r < 0 || c->signature == SM_CSR_SIG_UNSUPPORTED || i >= n - 72);
+        sm_csr_free(c);
+    }
+    free(buf);
+    sm_csr_free(good);
+}
+
+static void test_hostile_framing(void **state)
+{
+    (void)state;
+    struct sm_csr *c = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_csr_parse("", 0, &c, &e), SM_E_EMPTY);
+    assert_int_equal(sm_csr_parse("garbage!", 8, &c, &e), SM_E_FORMAT);
+    const char *cert_pem = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    assert_int_equal(sm_csr_parse(cert_pem, strlen(cert_pem), &c, &e), SM_E_FORMAT);
+    const char *no_end = "-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n";
+    assert_int_equal(sm_csr_parse(no_end, strlen(no_end), &c, &e), SM_E_FORMAT);
+    const uint8_t empty_seq[] = { 0x30, 0x00 };
+    assert_int_equal(sm_csr_parse(empty_seq, sizeof(empty_seq), &c, &e), SM_E_CSR);
+    /* a request whose attribute is larger than SM_MAX_CERT_DER */
+    size_t big = SM_MAX_CERT_DER + 1024;
+    uint8_t *huge = calloc(1, big + 8);
+    assert_non_null(huge);
+    huge[0] = 0x30;
+    huge[1] = 0x83;
+    huge[2] = (uint8_t)(big >> 16);
+    huge[3] = (uint8_t)(big >> 8);
+    huge[4] = (uint8_t)big;
+    assert_int_equal(sm_csr_parse(huge, big + 5, &c, &e), SM_E_TOO_BIG);
+    /* trailing bytes after the request */
+    struct sm_csr *good = load("rsa_upn.der");
+    memcpy(huge, good->der, good->der_len);
+    memcpy(huge + good->der_len, "junk", 4);
+    assert_int_equal(sm_csr_parse(huge, good->der_len + 4, &c, &e), SM_E_CSR);
+    assert_non_null(strstr(e.text, "follow the request"));
+    free(huge);
+    sm_csr_free(good);
+    assert_null(c);
+    assert_null(sm_csr_free(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rsa_upn),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_ec_sid),
+        cmocka_unit_test(test_sid_carriers),
+        cmocka_unit_test(test_all_san),
+        cmocka_unit_test(test_no_extensions),
+        cmocka_unit_test(test_bad_signature),
+        cmocka_unit_test(test_ed25519_not_verified),
+        cmocka_unit_test(test_too_many_san),
+        cmocka_unit_test(test_truncated_and_flipped),
+        cmocka_unit_test(test_hostile_framing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
