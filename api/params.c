@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "api_internal.h"
+#include "su_hex.h"
 
 /* Media types accepted for a raw (non-JSON) body, compared without parameters. */
 static const char *const raw_types[] = {
@@ -265,17 +266,6 @@ static int check_name(const char *field, const char *name, size_t len, struct ap
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL for
  * a bad escape or %00. */
 static int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
@@ -288,8 +278,8 @@ static int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *r
             int hi, lo;
             if (i + 2 >= len)
                 return -EINVAL;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = su_hex_digit(s[i + 1]);
+            lo = su_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -EINVAL;
             c = (char)(hi << 4 | lo);

@@ -52,6 +52,8 @@
 
 #include <sss_certmap.h>
 
+#include "su_hex.h"
+
 #define MAX_FILE_BYTES (64u * 1024u * 1024u)
 #define N_STRINGS      3
 
@@ -250,17 +252,6 @@ out:
     return r;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Split the filter MAP_RULE expands to, "(|" ITEM v1 ")" ITEM v2 ")" ITEM v3 "))", into
  * s->v[], undoing the \XX escapes of sss_filter_sanitize().
@@ -291,7 +282,7 @@ static int split_filter(const char *filter, struct strings *s)
             if (*p == '\0' || *p == '(')
                 return -EPROTO;
             if (*p == '\\') {
-                int hi = hex_value(p[1]), lo = hex_value(p[1] ? p[2] : '\0');
+                int hi = su_hex_digit(p[1]), lo = su_hex_digit(p[1] ? p[2] : '\0');
                 if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                     return -EPROTO;
                 *o++ = (char)(hi << 4 | lo);

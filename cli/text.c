@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "su_hex.h"
 #include "text.h"
 
 /* Length of a valid UTF-8 sequence at @p (at most @n bytes), 0 when invalid. */
@@ -225,18 +226,6 @@ void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct 
     altsec_lines(f, vals, n, cert, "");
 }
 
-/* Upper-case hex of @n bytes into @out (2 * @n + 1 bytes). */
-static void hex_upper(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789ABCDEF";
-
-    for (size_t i = 0; i < n; i++) {
-        *out++ = digits[p[i] >> 4];
-        *out++ = digits[p[i] & 15];
-    }
-    *out = '\0';
-}
-
 /* Base64 (RFC 4648, padded) of @n bytes into @out (4 * ((@n + 2) / 3) + 1 bytes). */
 static void base64(char *out, const uint8_t *p, size_t n)
 {
@@ -266,7 +255,7 @@ int text_sid(FILE *f, const struct sm_sid *sid)
     sm_sid_format(sid, text, sizeof(text));
     text_printf(f, "%-26s %s\n", "sid", text);
     text_printf(f, "%-26s %s\n", "extension_oid", SM_OID_SID_EXTENSION);
-    hex_upper(der_text, der, (size_t)dlen);
+    su_hex_upper(der, (size_t)dlen, der_text);
     text_printf(f, "%-26s %s\n", "extension_der_hex", der_text);
     base64(der_text, der, (size_t)dlen);
     text_printf(f, "%-26s %s\n", "extension_der_base64", der_text);
@@ -275,7 +264,7 @@ int text_sid(FILE *f, const struct sm_sid *sid)
         k += (size_t)snprintf(der_text + k, sizeof(der_text) - k, "%s%02X", i ? ":" : "", der[i]);
     text_printf(f, "%-26s %s\n", "openssl_extension_config", der_text);
     text_printf(f, "%-26s %s%s\n", "san_uri", SM_SID_URI_PREFIX, text);
-    hex_upper(line, bin, blen);
+    su_hex_upper(bin, blen, line);
     text_printf(f, "%-26s %s\n", "object_sid_hex", line);
     base64(line, bin, blen);
     text_printf(f, "%-26s %s\n", "object_sid_base64", line);

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "su_hex.h"
 
 /* ---- comparing and printing --------------------------------------------------------------- */
 
@@ -90,10 +91,9 @@ static bool value_text(const struct cfg *c, const struct directive *d, size_t i,
     case T_URI: snprintf(buf, size, "%s", ((char *const *)f)[i]); return true;
     case T_TOKEN: {
         const struct api_token *t = (const struct api_token *)f + i;
-        char hex[65];
+        char hex[2 * sizeof(t->sha256) + 1];
 
-        for (size_t k = 0; k < 32; k++)
-            snprintf(hex + 2 * k, 3, "%02x", t->sha256[k]);
+        su_hex_lower(t->sha256, sizeof(t->sha256), hex);
         snprintf(buf, size, "%s:%s:%s", t->name, d->secret ? "***" : hex,
                  scope_text(t->scopes, sc, sizeof(sc)));
         return true;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "config_internal.h"
 #include "listen.h"
+#include "su_hex.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -182,17 +183,6 @@ static int pick(const char *v, const char *const *names, size_t n, const char *w
     return reason(e, "unknown %s \"%s\" (%s)", what, printable(v, 32, val, sizeof(val)), list);
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* "NAME:SHA256HEX:SCOPE[,SCOPE...]" */
 static int parse_token(const char *v, struct api_token *t, struct sm_errinfo *e)
 {
@@ -212,12 +202,8 @@ static int parse_token(const char *v, struct api_token *t, struct sm_errinfo *e)
     if (c2 - c1 - 1 != 64)
         return reason(e, "the hash must be 64 hexadecimal digits: the SHA-256 of the secret "
                          "(printf %%s SECRET | sha256sum)");
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(c1[1 + 2 * i]), lo = hexval(c1[2 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return reason(e, "the hash must be 64 hexadecimal digits");
-        t->sha256[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (su_hex_decode(c1 + 1, 64, t->sha256, sizeof(t->sha256)) < 0)
+        return reason(e, "the hash must be 64 hexadecimal digits");
     if (api_scopes_parse(c2 + 1, &t->scopes) < 0 || t->scopes == API_SCOPE_NONE)
         return reason(e, "expected scopes after the hash: check, account, admin, metrics, "
                          "comma-separated");

@@ -152,7 +152,7 @@ static char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
 {
     char *s = arena_alloc(a, 2 * len + 1);
     if (s)
-        hex_upper(p, len, s);
+        su_hex_upper(p, len, s);
     return s;
 }
 
@@ -189,12 +189,12 @@ static int read_text(struct walk *w, const char *s, size_t len)
     if (nhex % 2)
         return invalid(w, "odd number of hex digits (%zu)", nhex);
     for (size_t i = 0; i < nhex; i++)
-        if (hex_digit(hex[i]) < 0)
+        if (su_hex_digit(hex[i]) < 0)
             return invalid(w, "not a hex digit at character %zu of the binary part", i);
     uint8_t *b = arena_alloc(w->a, nhex / 2);
     if (!b)
         return -ENOMEM;
-    hex_decode(hex, nhex, b, nhex / 2);
+    su_hex_decode(hex, nhex, b, nhex / 2);
     w->blob = b;
     w->len = nhex / 2;
     return 0;
@@ -622,9 +622,9 @@ static int read_key(struct walk *w, const uint8_t *m, size_t len)
     size_t rlen = rsapublickey_der(rpk, &n, &e);
     size_t slen = spki_der(spki, rpk, rlen);
     sm_sha1(rpk, rlen, h);
-    hex_upper(h, SM_SHA1_LEN, k->spk_sha1);
+    su_hex_upper(h, SM_SHA1_LEN, k->spk_sha1);
     sm_sha1(spki, slen, h);
-    hex_upper(h, SM_SHA1_LEN, k->spki_sha1);
+    su_hex_upper(h, SM_SHA1_LEN, k->spki_sha1);
     k->key_kind = kind;
     k->key_format = format;
     k->key_bits = bit_length(&n);

@@ -120,7 +120,7 @@ static int read_hex_authority(const char *text, size_t len, size_t *pos, uint64_
         return SM_E_SID;
     }
     for (; i < len && text[i] != '-'; i++) {
-        int d = hex_digit(text[i]);
+        int d = su_hex_digit(text[i]);
         if (d < 0) {
             char c[16];
             describe_char(text[i], c, sizeof(c));

@@ -1,5 +1,5 @@
 /*
- * lib/util.c - arena, string buffer, hex, UTF-8, findings and error text.
+ * lib/util.c - arena, string buffer, UTF-8, findings and error text.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -224,14 +224,10 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 
 void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len)
 {
-    static const char digits[] = "0123456789ABCDEF";
     if (!sbuf_grow(b, 2 * len))
         return;
-    for (size_t i = 0; i < len; i++) {
-        b->p[b->len++] = digits[p[i] >> 4];
-        b->p[b->len++] = digits[p[i] & 15];
-    }
-    b->p[b->len] = '\0';
+    su_hex_upper(p, len, b->p + b->len);
+    b->len += 2 * len;
 }
 
 const char *sbuf_str(struct sbuf *b)
@@ -251,7 +247,7 @@ void sbuf_release(struct sbuf *b)
     b->len = b->cap = 0;
 }
 
-/* ---- hex ------------------------------------------------------------------------------ */
+/* ---- decimal ---------------------------------------------------------------------------- */
 
 size_t dec_u64(uint64_t v, char out[20])
 {
@@ -264,41 +260,6 @@ size_t dec_u64(uint64_t v, char out[20])
     for (size_t i = 0; i < n; i++)
         out[i] = rev[n - 1 - i];
     return n;
-}
-
-void hex_upper(const uint8_t *p, size_t len, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        uint8_t v = p[i];
-        out[2 * i] = digits[v >> 4];
-        out[2 * i + 1] = digits[v & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize)
-{
-    if (len % 2 != 0 || len / 2 > outsize)
-        return -1;
-    for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i / 2] = (uint8_t)(hi << 4 | lo);
-    }
-    return (long)(len / 2);
 }
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /*
  * lib/util.h - private helpers of libstrongmap: a bump arena that owns every string of a result,
- * a growable string buffer, hex, UTF-8 and findings helpers. Not installed.
+ * a growable string buffer, UTF-8 and findings helpers. Not installed. Hex, decimal numbers,
+ * calendar arithmetic and hashes are support/'s (su_*.h), which every layer shares.
  */
 #ifndef SM_LIB_UTIL_H
 #define SM_LIB_UTIL_H
@@ -11,6 +12,8 @@
 #include <stdint.h>
 
 #include <strongmap/common.h>
+
+#include "su_hex.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -69,12 +72,15 @@ void sbuf_release(struct sbuf *b);
 long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 /** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
 size_t dec_u64(uint64_t v, char out[20]);
-/** Upper-case hex of @len bytes into @out (2 * len + 1 bytes). */
-void hex_upper(const uint8_t *p, size_t len, char *out);
-/** Value of one hex digit (either case), or -1. */
-int hex_digit(char c);
-/** Decode hex (either case) of @len chars into @out; returns bytes written or -1 when invalid. */
-long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize);
+/* The names lib/cert*.c still use for su_hex_upper() and su_hex_decode() (support/su_hex.h). */
+static inline void hex_upper(const uint8_t *p, size_t len, char *out)
+{
+    su_hex_upper(p, len, out);
+}
+static inline long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize)
+{
+    return su_hex_decode(s, len, out, outsize);
+}
 
 /** True when @p[0..len) is valid UTF-8 without NUL bytes (no overlongs, no surrogates). */
 bool utf8_valid(const char *p, size_t len);

@@ -31,6 +31,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "su_hex.h"
 
 static unsigned generation;
 
@@ -60,17 +61,6 @@ static char *read_file(const char *path)
     fclose(f);
     buf[len] = '\0';
     return buf;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static int route_id(const char *name)
@@ -110,12 +100,8 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
             if (rt->n_tokens >= API_MAX_TOKENS || strlen(w[2]) != 64)
                 goto out_bad;
             snprintf(t->name, sizeof(t->name), "%s", w[1]);
-            for (size_t i = 0; i < 32; i++) {
-                int hi = hexval(w[2][2 * i]), lo = hexval(w[2][2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                    goto out_bad;
-                t->sha256[i] = (unsigned char)(hi << 4 | lo);
-            }
+            if (su_hex_decode(w[2], 64, t->sha256, sizeof(t->sha256)) < 0)
+                goto out_bad;
             if (api_scopes_parse(w[3], &t->scopes) < 0)
                 goto out_bad;
             rt->n_tokens++;

@@ -1,0 +1,76 @@
+/*
+ * tests/unit/test_support.c - support/'s helpers (su_*.h), which every layer shares
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "su_hex.h"
+
+/* ---- su_hex.h ------------------------------------------------------------------------------ */
+
+static void test_hex_digit(void **state)
+{
+    (void)state;
+    for (int c = -128; c < 256; c++) {
+        int want = c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        assert_int_equal(su_hex_digit(c), want);
+    }
+    /* a char above 0x7f, signed on this platform, is no digit */
+    assert_int_equal(su_hex_digit((char)0xc1), -1);
+}
+
+static void test_hex_decode(void **state)
+{
+    uint8_t out[4];
+
+    (void)state;
+    assert_int_equal(su_hex_decode("00ff7Fa0", 8, out, sizeof(out)), 4);
+    assert_memory_equal(out, "\x00\xff\x7f\xa0", 4);
+    assert_int_equal(su_hex_decode("", 0, out, sizeof(out)), 0);
+    /* odd, too long for @out, not a digit (also ':' and ' ', which no caller accepts) */
+    assert_int_equal(su_hex_decode("abc", 3, out, sizeof(out)), -1);
+    assert_int_equal(su_hex_decode("0011223344", 10, out, sizeof(out)), -1);
+    assert_int_equal(su_hex_decode("0g", 2, out, sizeof(out)), -1);
+    assert_int_equal(su_hex_decode("00:1", 4, out, sizeof(out)), -1);
+    assert_int_equal(su_hex_decode("0 ", 2, out, sizeof(out)), -1);
+    /* only @len characters are read: "12" of "123" */
+    assert_int_equal(su_hex_decode("123", 2, out, 1), 1);
+    assert_int_equal(out[0], 0x12);
+}
+
+static void test_hex_encode(void **state)
+{
+    static const uint8_t in[] = { 0x00, 0x1f, 0xa0, 0xff };
+    uint8_t back[sizeof(in)];
+    char out[2 * sizeof(in) + 1];
+
+    (void)state;
+    memset(out, 'x', sizeof(out));
+    su_hex_upper(in, sizeof(in), out);
+    assert_string_equal(out, "001FA0FF");
+    su_hex_lower(in, sizeof(in), out);
+    assert_string_equal(out, "001fa0ff");
+    su_hex_upper(in, 0, out);
+    assert_string_equal(out, "");
+    su_hex_lower(in, sizeof(in), out);
+    assert_int_equal(su_hex_decode(out, strlen(out), back, sizeof(back)), (long)sizeof(in));
+    assert_memory_equal(back, in, sizeof(in));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex_digit),
+        cmocka_unit_test(test_hex_decode),
+        cmocka_unit_test(test_hex_encode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
