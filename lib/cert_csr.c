@@ -343,7 +343,7 @@ static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
     }
     uint8_t h[SM_SHA1_LEN];
     sm_sha1(v.spki.p, v.spki.len, h);
-    hex_upper(h, SM_SHA1_LEN, c->spki_sha1);
+    su_hex_upper(h, SM_SHA1_LEN, c->spki_sha1);
     analyse_spki(x, &v.spki);
     csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
     CHECK_ALLOC(x, csr->sig_alg_oid);

@@ -122,7 +122,7 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
             size_t l;
             mbedtls_x509_buf oid = { 0 };
             if (mbedtls_asn1_get_tag(&v, vend, &l, MBEDTLS_ASN1_OID) != 0) {
-                s->value = hex_dup(x->a, v, (size_t)(vend - v));
+                s->value = arena_hex(x->a, v, (size_t)(vend - v));
                 break;
             }
             oid.p = v;
@@ -154,7 +154,7 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
                 }
             }
             /* any other otherName: the DER of the [0] value, hex */
-            s->value = hex_dup(x->a, v, (size_t)(vend - v));
+            s->value = arena_hex(x->a, v, (size_t)(vend - v));
             break;
         }
         case SM_SAN_EMAIL:
@@ -175,13 +175,13 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
             else if (len == 16 && inet_ntop(AF_INET6, v, buf, sizeof(buf)))
                 s->value = arena_strdup(x->a, buf);
             else
-                s->value = hex_dup(x->a, v, len);
+                s->value = arena_hex(x->a, v, len);
             break;
         }
         case SM_SAN_DIRNAME:
             s->value = dirname_text(x, v, len);
             if (!s->value)
-                s->value = hex_dup(x->a, v, len);
+                s->value = arena_hex(x->a, v, len);
             break;
         case SM_SAN_RID: {
             mbedtls_x509_buf oid = { .tag = MBEDTLS_ASN1_OID, .len = len, .p = v };
@@ -189,7 +189,7 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
             s->oid = s->value;
             break;
         }
-        default: s->value = hex_dup(x->a, v, len); break;
+        default: s->value = arena_hex(x->a, v, len); break;
         }
         CHECK_ALLOC(x, s->value);
         i++;
@@ -357,7 +357,7 @@ static void parse_ski(struct ctx *x, const uint8_t *val, size_t vlen)
                     "The subjectKeyIdentifier extension is not an OCTET STRING.");
         return;
     }
-    x->c->ski = hex_dup(x->a, in.p, len);
+    x->c->ski = arena_hex(x->a, in.p, len);
     CHECK_ALLOC(x, x->c->ski);
 }
 
@@ -368,7 +368,7 @@ static void parse_aki(struct ctx *x, const uint8_t *val, size_t vlen)
     if (der_seq(&in, &seq) != 0)
         return;
     if (mbedtls_asn1_get_tag(&seq.p, seq.end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) == 0) {
-        x->c->aki = hex_dup(x->a, seq.p, len);
+        x->c->aki = arena_hex(x->a, seq.p, len);
         CHECK_ALLOC(x, x->c->aki);
     }
 }

@@ -81,15 +81,6 @@ static inline int der_seq(struct der *in, struct der *seq)
     return 0;
 }
 
-/* Upper-case hex of @len bytes at @p, in @a; NULL on allocation failure. */
-static inline const char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
-{
-    char *s = arena_alloc(a, 2 * len + 1);
-    if (s)
-        hex_upper(p, len, s);
-    return s;
-}
-
 /* ---- lib/cert_oid.c ---- */
 
 static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)

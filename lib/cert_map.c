@@ -56,13 +56,13 @@ void build_mappings(struct ctx *x)
     const char *rev = NULL, *rev_samba = NULL;
 
     if (c->serial && (!x->planned || c->serial[0]) && slen <= sizeof(ser) &&
-        hex_decode(c->serial, slen * 2, ser, sizeof(ser)) >= 0) {
+        su_hex_decode(c->serial, slen * 2, ser, sizeof(ser)) >= 0) {
         uint8_t r[128];
         for (size_t i = 0; i < slen; i++)
             r[i] = ser[slen - 1 - i];
-        rev = checked(x, hex_dup(a, r, slen));
+        rev = checked(x, arena_hex(a, r, slen));
         /* Samba strips the DER sign byte, which is the last byte once reversed */
-        rev_samba = checked(x, hex_dup(a, r, c->serial_sign_byte ? slen - 1 : slen));
+        rev_samba = checked(x, arena_hex(a, r, c->serial_sign_byte ? slen - 1 : slen));
     }
     /* Samba's parser starts a new tag at every '<': a name holding one can never match there */
     bool samba_iss = !strchr(c->issuer.samba, '<'), samba_sub = !strchr(c->subject.samba, '<');

@@ -132,7 +132,7 @@ void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
         return;
     uint8_t h[SM_SHA1_LEN];
     sm_sha1(bits.p, bits.len, h);
-    hex_upper(h, 20, c->spk_sha1);
+    su_hex_upper(h, 20, c->spk_sha1);
 
     if (OID_IS(&alg, OID_RSA) || OID_IS(&alg, OID_RSA_PSS)) {
         c->key_type = OID_IS(&alg, OID_RSA) ? "RSA" : "RSASSA-PSS";
@@ -370,7 +370,7 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     c->der = v.raw;
     c->der_len = v.raw_len;
     c->version = v.version;
-    c->serial = hex_dup(a, v.serial.p, v.serial.len);
+    c->serial = arena_hex(a, v.serial.p, v.serial.len);
     CHECK_ALLOC(x, c->serial);
     c->serial_negative = v.serial.len > 0 && (v.serial.p[0] & 0x80);
     c->serial_sign_byte = v.serial.len > 1 && v.serial.p[0] == 0 && (v.serial.p[1] & 0x80);
@@ -387,11 +387,11 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
 
     uint8_t h[SM_SHA256_LEN];
     sm_sha1(v.raw, v.raw_len, h);
-    hex_upper(h, 20, c->sha1);
+    su_hex_upper(h, 20, c->sha1);
     sm_sha256(v.raw, v.raw_len, h);
-    hex_upper(h, 32, c->sha256);
+    su_hex_upper(h, 32, c->sha256);
     sm_sha1(v.spki.p, v.spki.len, h);
-    hex_upper(h, 20, c->spki_sha1);
+    su_hex_upper(h, 20, c->spki_sha1);
     analyse_spki(x, &v.spki);
     c->sig_alg_oid = oid_dotted_name(a, &v.sig_oid, &c->sig_alg);
     CHECK_ALLOC(x, c->sig_alg_oid);

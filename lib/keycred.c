@@ -148,14 +148,6 @@ static int invalid(struct walk *w, const char *fmt, ...)
     return w->k->invalid_reason ? 0 : -ENOMEM;
 }
 
-static char *hex_dup(struct arena *a, const uint8_t *p, size_t len)
-{
-    char *s = arena_alloc(a, 2 * len + 1);
-    if (s)
-        su_hex_upper(p, len, s);
-    return s;
-}
-
 /* ---- the DN-Binary text ------------------------------------------------------------------ */
 
 /*
@@ -696,13 +688,13 @@ static int read_fields(struct walk *w)
     }
     if (e[KEY_MATERIAL].count) {
         sm_sha256(e[KEY_MATERIAL].v, e[KEY_MATERIAL].len, h);
-        if (!(k->key_material_sha256 = hex_dup(a, h, sizeof(h))))
+        if (!(k->key_material_sha256 = arena_hex(a, h, sizeof(h))))
             return -ENOMEM;
         if ((r = read_key(w, e[KEY_MATERIAL].v, e[KEY_MATERIAL].len)) < 0)
             return r;
     }
     if (e[KEY_ID].count) {
-        if (!(k->key_id = hex_dup(a, e[KEY_ID].v, e[KEY_ID].len)))
+        if (!(k->key_id = arena_hex(a, e[KEY_ID].v, e[KEY_ID].len)))
             return -ENOMEM;
         k->key_id_ok = e[KEY_MATERIAL].count && memcmp(e[KEY_ID].v, h, sizeof(h)) == 0;
         if (!k->key_id_ok && e[KEY_MATERIAL].count &&

@@ -134,6 +134,14 @@ char *arena_cat(struct arena *a, ...)
     return p;
 }
 
+char *arena_hex(struct arena *a, const uint8_t *p, size_t len)
+{
+    char *s = arena_alloc_raw(a, 2 * len + 1);
+    if (s)
+        su_hex_upper(p, len, s);
+    return s;
+}
+
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
     va_list ap;

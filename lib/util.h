@@ -41,6 +41,8 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_cat(struct arena *a, ...) __attribute__((sentinel));
 char *arena_printf(struct arena *a, const char *fmt, ...) SM_PRINTF(2, 3);
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SM_PRINTF(2, 0);
+/** Upper-case hex of the @len bytes at @p (su_hex_upper()), in @a. */
+char *arena_hex(struct arena *a, const uint8_t *p, size_t len);
 
 /* Growable NUL-terminated buffer. On allocation failure it sets ->oom and ignores writes. */
 struct sbuf {
@@ -72,15 +74,6 @@ void sbuf_release(struct sbuf *b);
 long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 /** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
 size_t dec_u64(uint64_t v, char out[20]);
-/* The names lib/cert*.c still use for su_hex_upper() and su_hex_decode() (support/su_hex.h). */
-static inline void hex_upper(const uint8_t *p, size_t len, char *out)
-{
-    su_hex_upper(p, len, out);
-}
-static inline long hex_decode(const char *s, size_t len, uint8_t *out, size_t outsize)
-{
-    return su_hex_decode(s, len, out, outsize);
-}
 
 /** True when @p[0..len) is valid UTF-8 without NUL bytes (no overlongs, no surrogates). */
 bool utf8_valid(const char *p, size_t len);
