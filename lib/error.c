@@ -17,6 +17,8 @@ const char *sm_strerror(int err)
     case SM_E_SID: return "not a valid SID";
     case SM_E_EMPTY: return "input is empty";
     case SM_E_UTF8: return "text is not valid UTF-8";
+    case SM_E_XML: return "XML is not well-formed";
+    case SM_E_XML_DTD: return "XML with a DOCTYPE or entity declaration is refused";
     case SM_E_CSR: return "certificate request is malformed";
     case SM_E_CSR_SIGNATURE: return "certificate request's signature does not verify";
     case SM_E_DIR_DOWN: return "directory unavailable";

@@ -16,7 +16,7 @@ set -euo pipefail
 run_packages=(
     build-essential cmake pkg-config
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev libsasl2-dev
-    libinih-dev nettle-dev
+    libinih-dev nettle-dev libexpat1-dev
     libsasl2-modules-gssapi-mit curl jq
 )
 # benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,

@@ -27,6 +27,8 @@ enum sm_err {
     SM_E_SID = -1005,      /**< text is not a SID */
     SM_E_EMPTY = -1006,    /**< input is empty */
     SM_E_UTF8 = -1007,     /**< text is not valid UTF-8 */
+    SM_E_XML = -1008,      /**< XML is not well-formed (or nested too deep) */
+    SM_E_XML_DTD = -1009,  /**< XML with a DOCTYPE or entity declaration (refused) */
     /* certificate requests (strongmap/csr.h) */
     SM_E_CSR = -1010,           /**< a certificate request (PKCS#10) is structurally invalid */
     SM_E_CSR_SIGNATURE = -1011, /**< a certificate request's self-signature does not verify */

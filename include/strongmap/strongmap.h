@@ -7,6 +7,7 @@
 #include <strongmap/common.h>
 #include <strongmap/csr.h>
 #include <strongmap/dir.h>
+#include <strongmap/events.h>
 #include <strongmap/json.h>
 #include <strongmap/keycred.h>
 #include <strongmap/sid.h>
