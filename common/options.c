@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "su_time.h"
 
 /* Fill @e (may be NULL; its origin stays the caller's): @field (static) and the text of @fmt.
  * Returns @r. */
@@ -312,25 +313,8 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    long long yoe = y - era * 400;
-    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int opt_parse_time(const char *s, time_t *ret)
 {
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
     long long t;
 
@@ -355,12 +339,12 @@ int opt_parse_time(const char *s, time_t *ret)
             return -EINVAL;
         s += 6;
     }
-    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) ||
-        h > 23 || mi > 59 || sec > 60)
+    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        (unsigned)d > su_days_in_month(y, (unsigned)mo) || h > 23 || mi > 59 || sec > 60)
         return -EINVAL;
     if (sec == 60) /* a leap second: the instant after :59 */
         sec = 59;
-    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    t = su_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
     t -= sign * (oh * 3600 + om * 60);
     if (t <= 0)
         return -EINVAL;

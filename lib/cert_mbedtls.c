@@ -173,7 +173,7 @@ void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
 static void set_time(struct ctx *x, const mbedtls_x509_time *t, const char **text, time_t *tt)
 {
     /* mbedTLS (and walk_tbs through it) bounds every field: month 1-12, day 1-31 */
-    *tt = (time_t)(days_from_civil(t->year, (unsigned)t->mon, (unsigned)t->day) * 86400 +
+    *tt = (time_t)(su_days_from_civil(t->year, (unsigned)t->mon, (unsigned)t->day) * 86400 +
                    t->hour * 3600 + t->min * 60 + t->sec);
     /* RFC 3339, "%04d-%02d-%02dT%02d:%02d:%02dZ" without printf (mbedTLS bounds every field) */
     char *s = arena_alloc(x->a, sizeof("YYYY-MM-DDTHH:MM:SSZ"));

@@ -208,8 +208,7 @@ static bool digits(const uint8_t *p, size_t len, size_t at, size_t n, int *out)
  */
 static bool parse_gentime(const uint8_t *p, size_t len, time_t *out)
 {
-    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int year, mon, day, hour, min = 0, sec = 0, v;
+    int year, mon, day, hour, min = 0, sec = 0;
     int64_t unit = 3600, frac = 0, off = 0;
     size_t i = 10;
 
@@ -250,10 +249,9 @@ static bool parse_gentime(const uint8_t *p, size_t len, time_t *out)
     }
     if (i != len || mon < 1 || mon > 12 || hour > 23 || min > 59 || sec > 60)
         return false;
-    v = mdays[mon - 1] + (mon == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0));
-    if (day < 1 || day > v)
+    if (day < 1 || (unsigned)day > su_days_in_month(year, (unsigned)mon))
         return false;
-    *out = (time_t)(days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 +
+    *out = (time_t)(su_days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 +
                     min * 60 + sec + frac - off);
     return true;
 }

@@ -42,7 +42,7 @@ void sm_profile_default(enum sm_profile_kind kind, struct sm_profile *ret)
 
 static time_t day(int y, unsigned m, unsigned d)
 {
-    return (time_t)(days_from_civil(y, m, d) * 86400);
+    return (time_t)(su_days_from_civil(y, m, d) * 86400);
 }
 
 /* KB5014754: strong mapping checks and the SID extension (compatibility mode by default). */
@@ -90,12 +90,11 @@ static bool parse_num(const char *s, size_t len, long max, long *ret)
 /* YYYY-MM-DD, a real day of years 2000-2099, as its 00:00 UTC. */
 static bool parse_day(const char *s, size_t len, time_t *ret)
 {
-    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     long y, m, d;
     if (len != 10 || s[4] != '-' || s[7] != '-' || !parse_num(s, 4, 2099, &y) ||
         !parse_num(s + 5, 2, 12, &m) || !parse_num(s + 8, 2, 31, &d) || y < 2000 || m < 1 || d < 1)
         return false;
-    if ((unsigned long)d > mdays[m - 1] + (m == 2 && y % 4 == 0 ? 1u : 0u))
+    if ((unsigned long)d > su_days_in_month(y, (unsigned)m))
         return false;
     *ret = day((int)y, (unsigned)m, (unsigned)d);
     return true;

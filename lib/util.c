@@ -529,19 +529,3 @@ long base64_decode_ws(const char *text, size_t len, uint8_t *out)
     }
     return (long)o;
 }
-
-/*
- * Days from 1970-01-01 to the proleptic Gregorian date @y-@m-@d (the civil-from-days inverse
- * of H. Hinnant's date algorithms): what timegm() computes, in arithmetic instead of glibc's
- * mktime machinery (two calls per certificate cost more than the serial and times together).
- * Also used for AD's GeneralizedTime values (whenCreated, lib/dir.c).
- */
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);                       /* [0, 399] */
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
-    return era * 146097 + (int64_t)doe - 719468;
-}

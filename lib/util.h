@@ -14,6 +14,7 @@
 #include <strongmap/common.h>
 
 #include "su_hex.h"
+#include "su_time.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -84,12 +85,6 @@ void utf8_put(struct sbuf *b, uint32_t cp);
  * when something was replaced.
  */
 bool utf8_sanitize(struct sbuf *b, const char *p, size_t len);
-
-/**
- * Days from 1970-01-01 to the proleptic Gregorian date @y-@m-@d (@m 1-12, @d 1-31; a day past
- * the month's end counts on into the next, as timegm() does): timegm() in arithmetic.
- */
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /** ASCII case-insensitive equality of two byte strings. */
 bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);

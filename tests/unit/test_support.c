@@ -8,8 +8,10 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "su_hex.h"
+#include "su_time.h"
 
 /* ---- su_hex.h ------------------------------------------------------------------------------ */
 
@@ -65,12 +67,48 @@ static void test_hex_encode(void **state)
     assert_memory_equal(back, in, sizeof(in));
 }
 
+/* ---- su_time.h ----------------------------------------------------------------------------- */
+
+/* Every day of years 1 to 2200 and 9990 to 9999 against timegm(), including days past a
+   month's end, which both count on into the next month. */
+static void test_days_from_civil(void **state)
+{
+    (void)state;
+    for (int y = 1; y <= 9999; y = y == 2200 ? 9990 : y + 1)
+        for (int m = 1; m <= 12; m++)
+            for (int d = 1; d <= 31; d++) {
+                struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+                long long want = (long long)timegm(&tm);
+                assert_int_equal(su_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400, want);
+            }
+    assert_int_equal(su_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(su_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(su_days_from_civil(2000, 3, 1), 11017);
+}
+
+/* The days of each month are those timegm() keeps in it: day N + 1 is the 1st of the next. */
+static void test_days_in_month(void **state)
+{
+    (void)state;
+    for (int y = 1; y <= 2400; y++)
+        for (unsigned m = 1; m <= 12; m++) {
+            unsigned n = su_days_in_month(y, m);
+            assert_in_range(n, 28, 31);
+            assert_int_equal(su_days_from_civil(y, m, n + 1),
+                             su_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1));
+        }
+    assert_int_equal(su_days_in_month(1900, 2), 28);
+    assert_int_equal(su_days_in_month(2000, 2), 29);
+    assert_int_equal(su_days_in_month(2024, 2), 29);
+    assert_int_equal(su_days_in_month(2100, 2), 28);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex_digit),
-        cmocka_unit_test(test_hex_decode),
-        cmocka_unit_test(test_hex_encode),
+        cmocka_unit_test(test_hex_digit),     cmocka_unit_test(test_hex_decode),
+        cmocka_unit_test(test_hex_encode),    cmocka_unit_test(test_days_from_civil),
+        cmocka_unit_test(test_days_in_month),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
