@@ -85,6 +85,81 @@ struct sm_kdc_events *sm_kdc_events_free(struct sm_kdc_events *ev);
 /** "xml" or "text". */
 const char *sm_events_format_name(enum sm_events_format f);
 
+/** What the directory said about the event's account. */
+enum sm_explain_lookup {
+    SM_EXPLAIN_NO_DIRECTORY = 0, /**< no directory was given */
+    SM_EXPLAIN_FOUND,            /**< one account */
+    SM_EXPLAIN_NOT_FOUND,        /**< no account of that name */
+    SM_EXPLAIN_AMBIGUOUS,        /**< several accounts answer to the name */
+    SM_EXPLAIN_REFUSED,          /**< the name was refused (a DN outside the base, bad text) */
+};
+
+/** "no_directory", "found", "not_found", "ambiguous", "refused". */
+const char *sm_explain_lookup_name(enum sm_explain_lookup l);
+
+/** One event explained. Strings are owned by the sm_events_explanation result. */
+struct sm_event_explanation {
+    const struct sm_kdc_event *event; /**< borrowed from the parsed events */
+    const char *code;    /**< stable: weak_mapping, predates_account, sid_mismatch, ntauth_audit,
+                              certificate_not_valid */
+    const char *summary; /**< one line */
+    const char *why;     /**< why the DC logged it and what it did, in words */
+    /* The certificate identity in altSecurityIdentities form (NULL when the event lacks it). */
+    const char *issuer_ad;       /**< the issuer in encoding order */
+    const char *serial_reversed; /**< the serial's bytes reversed, sign byte kept */
+    const char *issuer_serial;   /**< X509:<I>issuer<SR>serial (X509IssuerSerialNumber) */
+    const char *sha1_pukey;      /**< X509:<SHA1-PUKEY>thumbprint (X509SHA1PublicKey) */
+    bool from_certificate;       /**< taken from the account's published certificate (same
+                                      thumbprint), not rebuilt from the event's text */
+    /* The account. */
+    enum sm_explain_lookup lookup;
+    const struct sm_account *account; /**< when lookup == SM_EXPLAIN_FOUND */
+    const char *holds;     /**< a strong value the account already holds for this certificate */
+    const char *sid_owner; /**< 41: the DN of the account the certificate's SID names, or NULL */
+    /* The fix. */
+    const char *fix;             /**< what to do, in words */
+    const char *fix_value;       /**< the strong altSecurityIdentities value to add, or NULL */
+    const char *fix_command;     /**< the PowerShell that adds it, or NULL */
+    const char *reissue;         /**< the lasting fix: how to re-issue, or NULL */
+    struct sm_findings findings; /**< notes: sign byte added, issuer known by name only, ... */
+    const char *account_key;     /**< the group it is in: the account's DN, or the name given */
+    const char *ca_key;          /**< the issuing CA's group: issuer_ad, or the issuer given */
+};
+
+/** Events that share an account or an issuing CA (indexes into the explanations). */
+struct sm_event_group {
+    const char *key;
+    const size_t *events;
+    size_t n;
+};
+
+/** Result of sm_events_explain(). */
+struct sm_events_explanation {
+    const struct sm_event_explanation *v;
+    size_t n;
+    const struct sm_event_group *by_account; /**< in order of first appearance */
+    size_t n_accounts;
+    const struct sm_event_group *by_ca;
+    size_t n_cas;
+    size_t skipped;        /**< copied from the events */
+    const char *directory; /**< sm_dir_kind(), or NULL without a directory */
+    bool ntauth_read;      /**< the NTAuth store was read (needed for 21 and 45) */
+};
+
+/**
+ * Explain @ev. @dir may be NULL: no account is looked up and the fixes say less. Each distinct
+ * name is looked up once. Errors: SM_E_DIR_DOWN, SM_E_DIR_REFUSED (the directory failed, with
+ * its reason in @reterr), -ENOMEM. Free with sm_events_explanation_free(), before @ev.
+ */
+int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev,
+                      struct sm_events_explanation **ret, struct sm_errinfo *reterr);
+
+/** Free; NULL is fine. Returns NULL. */
+struct sm_events_explanation *sm_events_explanation_free(struct sm_events_explanation *x);
+
+/** The explanation as JSON (free() it): {"events": [...], "by_account": [...], "by_ca": [...]}. */
+int sm_json_events(const struct sm_events_explanation *x, unsigned flags, char **ret_json);
+
 #ifdef __cplusplus
 }
 #endif

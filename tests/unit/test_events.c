@@ -2,7 +2,8 @@
  * tests/unit/test_events.c - the KDC event reader and explainer (lib/events*.c): the fixtures
  * of tests/data/events/ in every form Windows exports (wevtutil XML, Get-WinEvent XML in UTF-8
  * and UTF-16, Event Viewer text, the message alone), hostile XML (DOCTYPE, entity expansion,
- * nesting, long values and attributes, truncation, too many events).
+ * nesting, long values and attributes, truncation, too many events), and the explanation with
+ * and without the test directory (tests/data/dir/test.ldif).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -297,6 +298,193 @@ static void test_bad_encoding(void **state)
     assert_int_equal(parse_str(nul, sizeof(nul) - 1, &e), SM_E_UTF8);
 }
 
+/* ---- explaining --------------------------------------------------------------------------- */
+
+static struct sm_events_explanation *explain(struct sm_dir *dir, const struct sm_kdc_events *ev)
+{
+    struct sm_events_explanation *x = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_events_explain(dir, ev, &x, &e);
+    if (r != 0)
+        fail_msg("explain: %d %s", r, e.text);
+    return x;
+}
+
+static const struct sm_event_explanation *explain_text(const char *text, struct sm_kdc_events **evp,
+                                                       struct sm_events_explanation **xp,
+                                                       struct sm_dir *dir)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    if (sm_kdc_events_parse(text, strlen(text), evp, &e) != 0)
+        fail_msg("%s", e.text);
+    assert_int_equal((*evp)->n, 1);
+    *xp = explain(dir, *evp);
+    return &(*xp)->v[0];
+}
+
+static void test_rebuild_without_directory(void **state)
+{
+    (void)state;
+    struct sm_kdc_events *ev;
+    struct sm_events_explanation *x;
+    /* quoted commas, a multi-valued RDN, blanks around "=", a serial with its high bit set */
+    const struct sm_event_explanation *ex =
+        explain_text("The Key Distribution Center (KDC) encountered a user certificate that was "
+                     "valid but could not be mapped to a user in a secure way.\n"
+                     "User: ws9$\n"
+                     "Certificate Issuer: CN = Issuing CA 2 + OU=PKI, O=\"Fabrikam, Inc.\", "
+                     "C=US\n"
+                     "Certificate Serial Number: 8f1e2d\n"
+                     "Certificate Thumbprint: b5 4f 7a 4b 0a 03 99 9f a1 3e 93 25 79 f2 e1 8b 2d "
+                     "b4 90 9c\n",
+                     &ev, &x, NULL);
+    assert_str(ex->code, "weak_mapping");
+    assert_int_equal(ex->lookup, SM_EXPLAIN_NO_DIRECTORY);
+    assert_str(ex->issuer_ad, "C=US,O=\"Fabrikam, Inc.\",CN=Issuing CA 2 OU=PKI");
+    assert_str(ex->serial_reversed, "2D1E8F00");
+    assert_true(sm_findings_has(&ex->findings, "serial_sign_byte"));
+    assert_str(ex->issuer_serial,
+               "X509:<I>C=US,O=\"Fabrikam, Inc.\",CN=Issuing CA 2 OU=PKI<SR>2D1E8F00");
+    assert_str(ex->sha1_pukey, "X509:<SHA1-PUKEY>B54F7A4B0A03999FA13E932579F2E18B2DB4909C");
+    assert_str(ex->fix_value, ex->issuer_serial);
+    assert_str(ex->fix_command,
+               "Set-ADComputer -Identity 'ws9$' -Add @{altSecurityIdentities='X509:<I>C=US,"
+               "O=\"Fabrikam, Inc.\",CN=Issuing CA 2 OU=PKI<SR>2D1E8F00'}");
+    assert_false(ex->from_certificate);
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+
+    /* a redundant leading 00 goes; an issuer known by name only leaves the thumbprint */
+    ex = explain_text("The Key Distribution Center (KDC) encountered a user certificate that was "
+                      "valid but could not be mapped to a user in a secure way.\n"
+                      "User: o'brien\nCertificate Issuer: Example Issuing CA\n"
+                      "Certificate Serial Number: 00127F\n"
+                      "Certificate Thumbprint: B54F7A4B0A03999FA13E932579F2E18B2DB4909C\n",
+                      &ev, &x, NULL);
+    assert_str(ex->serial_reversed, "7F12");
+    assert_null(ex->issuer_ad);
+    assert_null(ex->issuer_serial);
+    assert_true(sm_findings_has(&ex->findings, "issuer_name_only"));
+    assert_str(ex->fix_value, "X509:<SHA1-PUKEY>B54F7A4B0A03999FA13E932579F2E18B2DB4909C");
+    assert_str(ex->fix_command, "Set-ADUser -Identity 'o''brien' -Add "
+                                "@{altSecurityIdentities='X509:<SHA1-PUKEY>"
+                                "B54F7A4B0A03999FA13E932579F2E18B2DB4909C'}");
+    assert_str(ex->ca_key, "Example Issuing CA");
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+}
+
+static void test_groups(void **state)
+{
+    (void)state;
+    struct sm_kdc_events *ev = parse_file("events/wevtutil.xml");
+    struct sm_events_explanation *x = explain(NULL, ev);
+    assert_int_equal(x->n, 8);
+    assert_null(x->directory);
+    assert_int_equal(x->n_accounts, 8);
+    assert_int_equal(x->n_cas, 3);
+    assert_str(x->by_ca[0].key, "DC=com,DC=example,CN=Example Issuing CA");
+    assert_int_equal(x->by_ca[0].n, 6);
+    assert_str(x->by_ca[1].key, "C=US,O=\"Fabrikam, Inc.\",CN=Fabrikam Issuing CA 01");
+    assert_int_equal(x->by_ca[1].events[0], 4);
+    assert_str(x->by_ca[2].key, "(no issuer named)"); /* 21 names no certificate */
+    assert_str(x->by_account[5].key, "EXAMPLE\\gina");
+    char *json = NULL;
+    assert_int_equal(sm_json_events(x, 0, &json), 0);
+    assert_non_null(strstr(json, "\"by_ca\":[{\"issuer\":\"DC=com,DC=example,CN=Example Issuing "
+                                 "CA\",\"events\":[0,1,2,3,6,7]}"));
+    free(json);
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+}
+
+static struct sm_dir *open_test_ldif(void)
+{
+    char path[1024];
+    const char *base = getenv("SM_TEST_DATA");
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    snprintf(path, sizeof(path), "%s/dir/test.ldif", base ? base : "tests/data");
+    if (sm_dir_open_ldif(path, &d, &e) != 0)
+        fail_msg("%s: %s", path, e.text);
+    return d;
+}
+
+static void test_with_directory(void **state)
+{
+    (void)state;
+    struct sm_dir *dir = open_test_ldif();
+    size_t len;
+    char *der = slurp("certs/sid_ext.der", &len);
+    struct sm_certs *certs = NULL;
+    assert_int_equal(sm_certs_parse(der, len, NULL, &certs, NULL), 0);
+    free(der);
+    const struct sm_cert *c = &certs->certs[0];
+
+    /* dave publishes sid_ext: the value comes from the certificate itself */
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid "
+             "but could not be mapped to a user in a secure way.\nUser: dave\n"
+             "Certificate Issuer: CN=Example Issuing CA, DC=example, DC=com\n"
+             "Certificate Serial Number: %s\nCertificate Thumbprint: %s\n",
+             c->serial, c->sha1);
+    struct sm_kdc_events *ev;
+    struct sm_events_explanation *x;
+    const struct sm_event_explanation *ex = explain_text(text, &ev, &x, dir);
+    assert_int_equal(ex->lookup, SM_EXPLAIN_FOUND);
+    assert_str(ex->account->sam, "dave");
+    assert_true(ex->from_certificate);
+    assert_str(ex->issuer_serial, sm_cert_mapping(c, SM_MAP_ISSUER_SERIAL)->value);
+    assert_false(sm_findings_has(&ex->findings, "rebuilt_differs"));
+    assert_str(ex->fix_value, ex->issuer_serial);
+    assert_true(sm_findings_has(&ex->findings, "account_disabled") == false);
+    assert_str(x->directory, "ldif");
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+
+    /* an issuer given by name only: the CA of that name in NTAuth completes it */
+    snprintf(text, sizeof(text),
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid "
+             "but could not be mapped to a user in a secure way.\nUser: alice@example.com\n"
+             "Certificate Issuer: Example Issuing CA\nCertificate Serial Number: 1A2B3C4D5E6F0010\n"
+             "Certificate Thumbprint: 0000000000000000000000000000000000000000\n");
+    ex = explain_text(text, &ev, &x, dir);
+    assert_int_equal(ex->lookup, SM_EXPLAIN_FOUND);
+    assert_str(ex->account->sam, "alice");
+    assert_true(sm_findings_has(&ex->findings, "issuer_from_ntauth"));
+    assert_str(ex->issuer_serial,
+               "X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>10006F5E4D3C2B1A");
+    assert_true(x->ntauth_read);
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+
+    /* 41: whose SID the certificate carries; nobody: not found; the same name looked up once */
+    snprintf(text, sizeof(text),
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid but "
+             "contained a different SID than the user to which it mapped.\nUser: bob\n"
+             "Certificate SID: S-1-5-21-1004336348-1177238915-682003330-1105\n\n"
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid "
+             "but could not be mapped to a user in a secure way.\nUser: nobody\n\n"
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid "
+             "but could not be mapped to a user in a secure way.\nUser: NOBODY\n");
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    assert_int_equal(sm_kdc_events_parse(text, strlen(text), &ev, &e), 0);
+    assert_int_equal(ev->n, 3);
+    x = explain(dir, ev);
+    assert_str(x->v[0].code, "sid_mismatch");
+    assert_str(x->v[0].sid_owner, "CN=Alice Example,CN=Users,DC=example,DC=com");
+    assert_null(x->v[0].fix_value);
+    assert_true(sm_findings_has(&x->v[0].findings, "account_disabled")); /* bob */
+    assert_int_equal(x->v[1].lookup, SM_EXPLAIN_NOT_FOUND);
+    assert_int_equal(x->n_accounts, 2); /* nobody and NOBODY are one account key */
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+
+    sm_certs_free(certs);
+    sm_dir_close(dir);
+}
+
 int main(void)
 {
     // clang-format off
@@ -308,6 +496,9 @@ int main(void)
         cmocka_unit_test(test_dtd_refused),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bad_encoding),
+        cmocka_unit_test(test_rebuild_without_directory),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_with_directory),
     };
     // clang-format on
     return cmocka_run_group_tests(tests, NULL, NULL);
