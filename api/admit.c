@@ -44,7 +44,7 @@ static void scope_text(unsigned bits, char *buf, size_t size)
 /* No tokens, or no account_data scope: everyone; else a token holding one of its scopes. */
 bool req_sees_accounts(const struct api_request *req)
 {
-    const struct api_runtime *rt = &req->rt->rt;
+    const struct api_runtime *rt = req->rt;
 
     if (rt->n_tokens == 0 || rt->account_data_scope == API_SCOPE_NONE)
         return true;
@@ -59,12 +59,12 @@ bool req_sees_accounts(const struct api_request *req)
  */
 enum api_problem admit(struct api *api, struct api_request *req)
 {
-    const struct api_snapshot *s = req->rt;
+    const struct api_runtime *rt = req->rt;
     unsigned need = 0, retry;
     int tok = AUTH_MISSING;
     char key[API_RATE_KEY_MAX];
 
-    if (req->route && req->route->probe && s->rt.route_scope[req->route->scope] == API_SCOPE_NONE)
+    if (req->route && req->route->probe && rt->route_scope[req->route->scope] == API_SCOPE_NONE)
         return API_P__COUNT; /* /healthz, /readyz open (the default): no other check either */
     if (api->tls_ca && req->route) {
         int r = client_cert(req);
@@ -74,18 +74,19 @@ enum api_problem admit(struct api *api, struct api_request *req)
             return API_P_CLIENT_CERTIFICATE;
         }
     }
-    if (s->rt.n_tokens > 0 && req->route) {
-        need = s->rt.route_scope[req->route->scope];
-        tok = auth_bearer(s, req_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
+    if (rt->n_tokens > 0 && req->route) {
+        need = rt->route_scope[req->route->scope];
+        tok = auth_bearer(rt, req_header(req, MHD_HTTP_HEADER_AUTHORIZATION));
         if (tok >= 0)
-            req->token = &s->tokens[tok];
+            req->token = &rt->tokens[tok];
     }
-    if (s->rt.rate_per_s > 0) {
+    if (rt->rate_per_s > 0) {
         if (req->token)
             snprintf(key, sizeof(key), "tok:%s", req->token->name);
         else
             snprintf(key, sizeof(key), "%s", req->cs->rate_key);
-        if (ratelimit_take(api->rl, key, s->rt.rate_per_s, s->burst, &retry) < 0) {
+        if (ratelimit_take(api->rl, key, rt->rate_per_s, api_burst(rt->rate_per_s, rt->rate_burst),
+                           &retry) < 0) {
             metric_inc(&api->metrics.rate_limited);
             req->retry_after = retry;
             return API_P_RATE_LIMITED;
@@ -106,7 +107,7 @@ enum api_problem admit(struct api *api, struct api_request *req)
                  "Bearer realm=\"strongmapd\", error=\"invalid_token\"");
         return API_P_UNAUTHORIZED;
     }
-    assert(req->token); /* tok >= 0: set from s->tokens above (n_tokens > 0) */
+    assert(req->token); /* tok >= 0: set from rt->tokens above (n_tokens > 0) */
     if (!(req->token->scopes & need)) {
         char scopes[64];
 
@@ -133,7 +134,7 @@ static void refusal_detail(const struct api_request *req, enum api_problem p, ch
                                                        : "send \"Authorization: Bearer <token>\"");
         break;
     case API_P_FORBIDDEN:
-        scope_text(req->rt->rt.route_scope[req->route->scope], scopes, sizeof(scopes));
+        scope_text(req->rt->route_scope[req->route->scope], scopes, sizeof(scopes));
         snprintf(buf, size, "the token lacks the scope this route needs (%s)", scopes);
         break;
     case API_P_CLIENT_CERTIFICATE:
@@ -141,7 +142,7 @@ static void refusal_detail(const struct api_request *req, enum api_problem p, ch
         break;
     case API_P_RATE_LIMITED:
         snprintf(buf, size, "over %g requests per second for this client; retry in %u s",
-                 req->rt->rt.rate_per_s, req->retry_after);
+                 req->rt->rate_per_s, req->retry_after);
         break;
     default: buf[0] = '\0'; break;
     }

@@ -1,6 +1,6 @@
 /*
- * api/api.h - the HTTP API as the daemon's main() sees it: start, reconfigure (reload),
- * quiesce, drain, stop.
+ * api/api.h - the HTTP API as the daemon sees it: the runtime it serves with (struct
+ * api_runtime), start, reconfigure (reload), quiesce, drain, stop.
  *
  * Private to daemon/ and api/. No libmicrohttpd type appears here: only the files in api/ include
  * <microhttpd.h>.
@@ -8,6 +8,7 @@
 #ifndef SM_API_H
 #define SM_API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,6 +17,7 @@
 #include "options.h"
 
 struct dirpool;
+struct sm_certs;
 
 /*
  * Limits and defaults of the HTTP layer, in one place.
@@ -62,24 +64,15 @@ struct dirpool;
 
 /**
  * Settings of the HTTP API that need a restart; copied by api_start(). A zeroed field means
- * its default, so a caller that sets only the first five fields gets plain HTTP with the
+ * its default, so a caller that sets only the first three fields gets plain HTTP with the
  * limits above.
  */
 struct api_config {
-    int listen_fd;             /**< bound, listening TCP socket (IPv4 or IPv6) */
-    unsigned threads;          /**< worker threads, 1..API_MAX_THREADS */
-    size_t max_body;           /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX
-                                    (the first runtime's, when @runtime is NULL) */
-    struct dirpool *dir;       /**< the directory (borrowed, outlives the server), NULL: none
-                                    (the first runtime's, when @runtime is NULL) */
-    struct opt_profiles fleet; /**< profiles of a request that names none (n 0: the engine's
-                                    default, windows-2022; the first runtime's, as @dir) */
-    /**
-     * The runtime settings to start with (deep-copied, as by api_reconfigure()), so that tokens
-     * and limits apply from the first request on. NULL: no tokens, no rate limit, and
-     * @max_body, @dir and @fleet above.
-     */
-    const struct api_runtime *runtime;
+    int listen_fd;               /**< bound, listening TCP socket (IPv4 or IPv6) */
+    unsigned threads;            /**< worker threads, 1..API_MAX_THREADS */
+    struct api_runtime *runtime; /**< the runtime to start with (api_start() takes a reference
+                                      of its own), so that tokens and limits apply from the
+                                      first request on */
 
     /*
      * HTTPS. With @tls_cert_pem and @tls_key_pem (both or neither) the API speaks only HTTPS.
@@ -117,11 +110,7 @@ struct api_config {
                                      libmicrohttpd) */
 };
 
-/*
- * Settings that a reload (SIGHUP) may change while requests are served. api_reconfigure()
- * swaps them atomically: a request uses the snapshot it started with (refcounted), so a reload
- * never fails a request in flight. Everything else in struct api_config needs a restart.
- */
+/* Who may call a route: the scopes of bearer tokens (struct api_runtime). */
 enum api_scope {
     API_SCOPE_NONE = 0,         /**< open: no token needed (healthz, readyz) */
     API_SCOPE_CHECK = 1 << 0,   /**< "check": inspect, verdict */
@@ -154,13 +143,31 @@ enum api_route_id {
     API_ROUTE__COUNT
 };
 
+#define API_RATE_MAX  1000000.0 /**< requests per second: beyond, "unlimited" is meant */
+#define API_BURST_MAX 1000000u
+
 /*
- * Defaults (api_runtime_init()): inspect and verdict need "check", account status "account",
- * /metrics "metrics" or "admin", /healthz and /readyz nothing (probes carry no token; when
- * open they also skip the client-certificate check and the rate limit). A token may use a route
- * when its scopes hold any of the route's scope bits; API_SCOPE_NONE opens the route to
- * requests without a token. Authentication is off altogether while n_tokens is 0 (the loopback
- * default).
+ * The runtime: every setting a reload (SIGHUP) may change, with the directory and the files
+ * they name, in one immutable, reference-counted object. Everything else in struct api_config
+ * needs a restart.
+ *
+ * Life: api_runtime_new() allocates one with the defaults below and one reference, its
+ * builder's. The builder (daemon/reload.c; a test) writes the settings, gives it its directory
+ * and anchors, opens its decision log (api_runtime_open_log()), then publishes it: api_start()
+ * and api_reconfigure() take a reference of their own, and the builder drops its reference when
+ * it no longer needs the runtime. From publication on nobody writes it. Each request holds a
+ * reference from its request line to its completion, so a reload never changes a request in
+ * flight; the last reference closes the directory and the decision log and frees the rest.
+ *
+ * Checked once, by its builder: the values must be within the bounds each field states (the
+ * daemon's configuration checks them, naming the file and line of a bad one); the API does not
+ * check them again.
+ *
+ * Defaults: inspect and verdict need "check", account status "account", /metrics "metrics" or
+ * "admin", /healthz and /readyz nothing (probes carry no token; when open they also skip the
+ * client-certificate check and the rate limit). A token may use a route when its scopes hold
+ * any of the route's scope bits; API_SCOPE_NONE opens the route to requests without a token.
+ * Authentication is off altogether while n_tokens is 0 (the loopback default).
  *
  * What a route answers may hold account data (DN, sAMAccountName, UPN, SID, enabled state,
  * altSecurityIdentities, key credentials): only a request whose token holds one of
@@ -168,41 +175,67 @@ enum api_route_id {
  * without it (a verdict with account_redacted). API_SCOPE_NONE: every caller may see it.
  */
 struct api_runtime {
-    const struct api_token *tokens;         /**< n_tokens 0: no authentication (loopback default) */
-    size_t n_tokens;                        /**< 0..API_MAX_TOKENS */
-    unsigned route_scope[API_ROUTE__COUNT]; /**< required scope per route (API_SCOPE_NONE: open) */
-    unsigned account_data_scope;            /**< scopes that see account data in answers */
+    /* Settings. Default: the zero value, unless said otherwise. */
+    struct api_token tokens[API_MAX_TOKENS]; /**< the first n_tokens: distinct names and
+                                                  secrets, valid names, known scope bits */
+    size_t n_tokens;                         /**< 0..API_MAX_TOKENS; 0: no authentication */
+    unsigned route_scope[API_ROUTE__COUNT];  /**< required scope per route (API_SCOPE_NONE:
+                                                  open); defaults above */
+    unsigned account_data_scope;             /**< scopes that see account data in answers */
     double rate_per_s;   /**< requests per second per client (token name, else IP address; IPv6
-                              by /64); 0: unlimited. /healthz and /readyz are not limited */
-    unsigned rate_burst; /**< token-bucket depth; 0: max(1, rate_per_s rounded up) */
-    size_t max_body;     /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX */
-    unsigned max_certs;  /**< certificates per request, 1..SM_MAX_CERTS; 0: SM_MAX_CERTS. More:
-                              413 too-many-certificates */
-    struct dirpool *dir; /**< directory (borrowed until the runtime is released), NULL: none */
-    struct opt_profiles fleet;
-    const struct sm_certs *samba_anchors; /**< Samba's pkinit_anchors for verdicts, NULL: not
-                                               known (borrowed until the runtime is released) */
-    const char *decision_log; /**< path of the JSON-lines decision log, NULL: off. Opened
-                                   (O_APPEND, created 0640) by api_reconfigure() / api_start(),
-                                   so a reload reopens it after a rotation */
-    int log_level; /**< syslog priority threshold (LOG_INFO, LOG_DEBUG, ...): the daemon applies
-                        it to its logger; the API does not read it */
-    bool health_details; /**< /healthz names the version and /readyz the directory kind (both
-                              answer without authentication); false: status only */
+                              by /64), 0..API_RATE_MAX; 0: unlimited. /healthz and /readyz are
+                              not limited */
+    unsigned rate_burst; /**< token-bucket depth, 0..API_BURST_MAX; 0: api_burst()'s */
+    size_t max_body;     /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX
+                              (default API_MAX_BODY_DEFAULT) */
+    unsigned max_certs;  /**< certificates per request, 1..SM_MAX_CERTS (default SM_MAX_CERTS).
+                              More: 413 too-many-certificates */
+    struct opt_profiles fleet; /**< profiles of a request that names none (n 0: the engine's
+                                    default, windows-2022) */
+    /** /healthz names the version and /readyz the directory kind (both answer without
+        authentication); false: status only */
+    bool health_details;
+
+    /* Owned: closed or freed with the runtime. */
+    struct dirpool *dir;            /**< the directory, NULL: none */
+    struct sm_certs *samba_anchors; /**< Samba's pkinit_anchors for verdicts, NULL: not known */
+    char *decision_log;             /**< path of the JSON-lines decision log, NULL: off; set by
+                                         api_runtime_open_log() */
+    int decision_fd;                /**< that file (O_APPEND), -1: off */
     /**
-     * Called once for every runtime api_start() or api_reconfigure() accepted (never after a
-     * failed call), when no request uses it any more: it was replaced by api_reconfigure()
-     * and its last request completed, or api_stop() ran. From a worker thread or from the
-     * thread calling api_reconfigure() / api_stop(); e.g. to close a directory that the new
-     * runtime no longer uses. NULL: nothing to do.
+     * Called once when the last reference goes (from any thread: a worker's, or the one calling
+     * api_reconfigure(), api_stop() or api_runtime_unref()), e.g. to log it. NULL: nothing.
      */
     void (*release)(void *arg);
     void *release_arg;
+
+    /* Bookkeeping, the only fields written after publication. */
+    atomic_uint refs;
+    atomic_bool log_failed; /* a decision log write failed (logged once per runtime) */
 };
 
-/** Fill @rt with the defaults: no tokens, the route scopes above, no rate limit,
- * API_MAX_BODY_DEFAULT, SM_MAX_CERTS, no directory, no decision log, LOG_INFO. */
-void api_runtime_init(struct api_runtime *rt);
+/**
+ * A runtime with the defaults above (no directory, no decision log) and one reference, the
+ * caller's, into *@ret. 0 or -ENOMEM.
+ */
+int api_runtime_new(struct api_runtime **ret);
+
+/**
+ * Open the decision log of @rt (not yet published) at @path: appended to (O_APPEND), created
+ * 0640 when missing, so that a new runtime after a rotation writes a new file. 0, -ENOMEM or
+ * -errno with "cannot open the decision log PATH: why" in @e (may be NULL).
+ */
+int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_errinfo *e);
+
+/** Take a reference on @rt. Returns @rt. */
+struct api_runtime *api_runtime_ref(struct api_runtime *rt);
+
+/** Drop a reference on @rt; the last one frees it (see above). NULL is fine. Returns NULL. */
+struct api_runtime *api_runtime_unref(struct api_runtime *rt);
+
+/** The token-bucket depth in force for @rate and @burst: @burst, else the rate rounded up, at
+ * least 1. */
+unsigned api_burst(double rate, unsigned burst);
 
 /**
  * Parse a comma-separated list of scope names ("check,account"; "none" alone: API_SCOPE_NONE)
@@ -227,8 +260,7 @@ struct api;
 /**
  * Start serving on @cfg->listen_fd with a pool of @cfg->threads threads. Signals the caller
  * does not want delivered to worker threads must be blocked before this call (the threads
- * inherit the signal mask). The first runtime is @cfg->runtime, or built from @cfg->max_body,
- * @cfg->dir and @cfg->fleet.
+ * inherit the signal mask). The server takes a reference on @cfg->runtime (on success only).
  *
  * Ownership: takes @cfg->listen_fd, also on failure (libmicrohttpd may or may not have closed
  * it then: the caller must neither use nor close it). Returns 0 with *@ret_api set, -EINVAL for
@@ -252,19 +284,14 @@ void api_quiesce(struct api *api);
 unsigned api_busy(struct api *api, unsigned *ret_connections);
 
 /**
- * Replace the runtime settings. @rt is checked and deep-copied (tokens, decision log path,
- * fleet; @rt->dir and @rt->release_arg are borrowed): the caller may free @rt and its strings
- * on return. The decision log is opened here. On success the new settings apply to every
- * request whose request line arrives afterwards; requests in progress finish with the
- * settings they started with, and the old snapshot is released (its @release called) when the
- * last of them completes, or at once when none is in progress. On failure nothing changes.
- * Call from one thread at a time (the daemon's main thread).
- *
- * Returns 0, -EINVAL (a value out of range: an empty or duplicate token name, an unknown
- * scope bit, a negative rate, ...), -ENOMEM, or -errno from opening the decision log, with the
- * reason in @e (may be NULL; nothing is logged).
+ * Make @rt (published: see struct api_runtime) the runtime of @api: the server takes a
+ * reference on it and drops its reference on the one it replaces. Requests whose request line
+ * arrives afterwards use @rt; requests in progress finish with the runtime they started with,
+ * which is freed when the last of them completes (at once when none is in progress). Call from
+ * one thread at a time (the daemon's main thread). Cannot fail: whatever can fails while @rt is
+ * built.
  */
-int api_reconfigure(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e);
+void api_reconfigure(struct api *api, struct api_runtime *rt);
 
 /** Stop the threads, close every connection and the listening socket, free @api. NULL is fine.
  * Always returns NULL. */

@@ -37,7 +37,6 @@ struct sm_verdict;
 #define API_LOG_NOTE_MAX 200
 
 struct api_route;
-struct api_snapshot;
 struct api_conn;
 struct conn_client;
 
@@ -49,7 +48,7 @@ struct api_request {
     struct api *api;               /* borrowed: the server */
     struct MHD_Connection *conn;   /* borrowed: libmicrohttpd's connection */
     struct api_conn *cs;           /* borrowed: our state of the connection (client address) */
-    struct api_snapshot *rt;       /* owned reference: the runtime settings of this request */
+    struct api_runtime *rt;        /* owned reference: the runtime of this request */
     const struct api_token *token; /* authenticated token (in rt), or NULL */
     char id[API_REQUEST_ID_MAX];   /* X-Request-Id */
     struct timespec start;         /* CLOCK_MONOTONIC at the request line */
@@ -259,7 +258,7 @@ int head_finish(struct head_check *h);
 /** A request header (case-insensitive name), or NULL. Borrowed, valid during the request. */
 const char *req_header(const struct api_request *req, const char *name);
 
-/** The runtime settings of the request (directory, default profiles, limits). */
+/** The runtime of the request (directory, default profiles, limits): req->rt. */
 const struct api_runtime *req_runtime(const struct api_request *req);
 
 /** The client's IP address as text ("-" when unknown). */
@@ -356,40 +355,18 @@ int h_verdict(struct api_request *req);
 int h_account(struct api_request *req);
 int h_metrics(struct api_request *req);
 
-/* ---- runtime.c: refcounted snapshots of struct api_runtime ---- */
+/* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 
-struct api_snapshot {
-    atomic_uint refs;
-    struct api_runtime rt; /* deep copy: rt.tokens -> tokens, rt.decision_log -> log_path */
-    struct api_token *tokens;
-    char *log_path;
-    int log_fd;             /* decision log, -1: off */
-    atomic_bool log_failed; /* a write failed (logged once per snapshot) */
-    unsigned max_certs;     /* resolved: 1..SM_MAX_CERTS */
-    unsigned burst;         /* resolved: >= 1 */
-    size_t body_mem_max;    /* all body buffers together (API_BODY_MEMORY_MIN rule) */
-    uint64_t drain_max;     /* bytes of body read before the connection is dropped */
-};
+/** The runtime api_start() begins with (no other thread runs yet): a reference on @rt. */
+void runtime_first(struct api *api, struct api_runtime *rt);
 
-/**
- * Check and deep-copy @rt, open its decision log. 0, -EINVAL, -ENOMEM or -errno, with the
- * reason in @e (may be NULL; nothing is logged).
- */
-int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct sm_errinfo *e);
-
-/** The snapshot api_start() begins with (no other thread runs yet): @rt deep-copied. */
-int api_set_first_runtime(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e);
-
-/** A setting api_start() or api_reconfigure() refuses: @fmt's text into @e (may be NULL).
- * Returns @r. */
+/** A setting api_start() refuses: @fmt's text into @e (may be NULL). Returns @r. */
 int settings_fail(struct sm_errinfo *e, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/** Take a reference on the current snapshot of @api. Never NULL. */
-struct api_snapshot *snapshot_get(struct api *api);
-
-/** Drop a reference; the last one frees @s and calls its release callback. NULL is fine. */
-void snapshot_put(struct api_snapshot *s);
+/** Take a reference on the current runtime of @api (api_runtime_unref() drops it). Never
+ * NULL. */
+struct api_runtime *runtime_get(struct api *api);
 
 /* ---- conn.c: connections, client addresses and the total-request-time watchdog ---- */
 
@@ -464,10 +441,10 @@ int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned 
 void auth_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /**
- * The token of @s that the Authorization header @value (may be NULL) presents: its index, or
+ * The token of @rt that the Authorization header @value (may be NULL) presents: its index, or
  * AUTH_MISSING / AUTH_INVALID. Every configured token is compared, in constant time.
  */
-int auth_bearer(const struct api_snapshot *s, const char *value);
+int auth_bearer(const struct api_runtime *rt, const char *value);
 
 /**
  * Verify the client certificate of the TLS session @session (a gnutls_session_t) against the
@@ -542,7 +519,7 @@ void metrics_request(struct api_metrics *m, unsigned label, unsigned status, uin
 void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v);
 
 /** The exposition of every metric into *@ret (free()), @ret_len bytes. 0 or -ENOMEM. */
-int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, size_t *ret_len);
+int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, size_t *ret_len);
 
 /* ---- the server (http.c, admit.c, jobs.c, reply.c) ---- */
 
@@ -560,9 +537,9 @@ struct api {
     atomic_uint_fast64_t next_id;
     uint32_t id_prefix;     /* random per process, so ids differ across restarts */
     atomic_size_t body_mem; /* bytes of body buffers allocated, all requests */
-    /* runtime settings: the current snapshot, swapped under rt_lock */
+    /* the current runtime (a reference), swapped under rt_lock */
     pthread_mutex_t rt_lock;
-    struct api_snapshot *rt;
+    struct api_runtime *rt;
     /* HTTPS: owned copies of the PEM texts (NULL: plain HTTP) */
     char *tls_cert, *tls_key, *tls_ca;
     /* connections and the watchdog */

@@ -39,7 +39,7 @@ static unsigned eq32(const unsigned char *a, const unsigned char *b)
     return 1u & ((d - 1u) >> 8); /* d in 0..255: d - 1 wraps only for 0 */
 }
 
-int auth_bearer(const struct api_snapshot *s, const char *value)
+int auth_bearer(const struct api_runtime *rt, const char *value)
 {
     unsigned char h[32];
     size_t len;
@@ -56,8 +56,8 @@ int auth_bearer(const struct api_snapshot *s, const char *value)
     if (len == 0 || len > BEARER_MAX || value[len + strspn(value + len, " \t")] != '\0')
         return AUTH_INVALID;
     auth_sha256(value, len, h);
-    for (size_t i = 0; i < s->rt.n_tokens; i++) {
-        unsigned m = eq32(h, s->tokens[i].sha256);
+    for (size_t i = 0; i < rt->n_tokens; i++) {
+        unsigned m = eq32(h, rt->tokens[i].sha256);
         unsigned mask = 0u - m; /* all ones on a match */
 
         idx = (idx & ~mask) | ((unsigned)i & mask);

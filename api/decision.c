@@ -1,9 +1,10 @@
 /*
  * api/decision.c - the decision log: one JSON line per verdict answered, appended with one
- * write(2) to the file of the request's runtime (opened O_APPEND by api_reconfigure(), so a
- * reload after a rotation reopens it). Lines never hold a certificate body, only its SHA-1
- * thumbprint. Lines are ASCII: non-ASCII text (a DN from the directory) is written as \u
- * escapes, so that no U+2028 or U+0085 in a value can split a line for a log reader.
+ * write(2) to the file of the request's runtime (opened O_APPEND by api_runtime_open_log(): the
+ * runtime of a reload after a rotation writes to a new file). Lines never hold a certificate
+ * body, only its SHA-1 thumbprint. Lines are ASCII: non-ASCII text (a DN from the directory) is
+ * written as \u escapes, so that no U+2028 or U+0085 in a value can split a line for a log
+ * reader.
  *
  *   {"time":"2026-06-01T00:00:00.123Z","request_id":"1a2b3c4d-7","client":"127.0.0.1",
  *    "token":"portal","account":"CN=alice,...","outcome":"deny","kdc_error":66,"event":39,
@@ -96,14 +97,14 @@ out_fail:
 
 void decision_log(struct api_request *req, const struct sm_verdict *v)
 {
-    struct api_snapshot *s = req->rt;
+    struct api_runtime *rt = req->rt;
     json_t *doc;
     char *line = NULL;
     size_t len;
     ssize_t n;
     int err = ENOMEM;
 
-    if (s->log_fd < 0)
+    if (rt->decision_fd < 0)
         return;
     doc = line_json(req, v);
     if (doc)
@@ -112,15 +113,15 @@ void decision_log(struct api_request *req, const struct sm_verdict *v)
     if (line) {
         len = strlen(line);
         line[len] = '\n'; /* replaces the NUL: written by length */
-        n = write(s->log_fd, line, len + 1);
+        n = write(rt->decision_fd, line, len + 1);
         err = n < 0 ? errno : ENOSPC; /* a short write: the disk is full */
         free(line);
         if (n == (ssize_t)(len + 1))
             return;
     }
     metric_inc(&req->api->metrics.decision_log_errors);
-    /* Once per runtime snapshot, not once per request. */
-    if (!atomic_exchange(&s->log_failed, true))
+    /* Once per runtime, not once per request. */
+    if (!atomic_exchange(&rt->log_failed, true))
         log_warnx("decision log %s: cannot write: %s (further failures are only counted)",
-                  s->log_path, strerror(err));
+                  rt->decision_log, strerror(err));
 }

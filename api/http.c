@@ -100,6 +100,20 @@ static int64_t elapsed_us(const struct timespec *start)
     return (int64_t)(now.tv_sec - start->tv_sec) * 1000000 + (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
+/* All body buffers together: max(API_BODY_MEMORY_MIN, 2 x max_body) (api.h). */
+static size_t body_mem_max(const struct api_runtime *rt)
+{
+    return 2 * rt->max_body > API_BODY_MEMORY_MIN ? 2 * rt->max_body : API_BODY_MEMORY_MIN;
+}
+
+/* Bytes of body read before the connection is dropped: max(API_DRAIN_MIN, 4 x max_body). */
+static uint64_t drain_max(const struct api_runtime *rt)
+{
+    uint64_t n = 4 * (uint64_t)rt->max_body;
+
+    return n > API_DRAIN_MIN ? n : API_DRAIN_MIN;
+}
+
 /*
  * Grow the body buffer of @req to @cap bytes, within the daemon-wide budget. Returns 0, or
  * -ENOMEM (allocation failed or budget spent; the buffer is unchanged).
@@ -109,7 +123,7 @@ static int body_grow(struct api *api, struct api_request *req, size_t cap)
     size_t delta = cap - req->body_cap;
     char *p;
 
-    if (atomic_fetch_add(&api->body_mem, delta) + delta > req->rt->body_mem_max)
+    if (atomic_fetch_add(&api->body_mem, delta) + delta > body_mem_max(req->rt))
         goto out_unaccount;
     p = realloc(req->body, cap);
     if (!p)
@@ -138,7 +152,7 @@ static struct api_request *request_free(struct api_request *req)
         if (req->pending)
             MHD_destroy_response(req->pending);
         body_release(req->api, req);
-        snapshot_put(req->rt);
+        api_runtime_unref(req->rt);
         free(req->target);
         free(req);
     }
@@ -177,7 +191,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         free(req);
         return NULL;
     }
-    req->rt = snapshot_get(api);
+    req->rt = runtime_get(api);
     conn_request_begins(api, req->cs);
     /* The raw request target without the query (never logged: it may carry secrets). */
     path_len = strcspn(uri, "?");
@@ -297,11 +311,11 @@ static enum MHD_Result first_call(struct api *api, struct api_request *req, cons
     p = admit(api, req);
     if (p != API_P__COUNT)
         return refuse(req, p, body_follows);
-    if (have_len && len > req->rt->rt.max_body) {
+    if (have_len && len > req->rt->max_body) {
         char detail[128];
 
         snprintf(detail, sizeof(detail), "the body has %" PRIu64 " bytes; the limit is %zu bytes",
-                 len, req->rt->rt.max_body);
+                 len, req->rt->max_body);
         return reply_problem(req, API_P_BODY_TOO_LARGE, detail) == 0 ? MHD_YES : MHD_NO;
     }
     /* Size the buffer when the length is known (at most max_body here), but do not reserve
@@ -319,11 +333,11 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
     size_t need;
 
     req->body_seen += n;
-    if (req->body_seen > req->rt->drain_max)
+    if (req->body_seen > drain_max(req->rt))
         return -E2BIG;
     if (req->body_too_large || req->body_oom || req->denied)
         return 0;
-    if (req->body_seen > req->rt->rt.max_body) {
+    if (req->body_seen > req->rt->max_body) {
         req->body_too_large = true;
         body_release(api, req); /* now: it will not be used */
         return 0;
@@ -336,8 +350,8 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
 
         if (cap < need)
             cap = need;
-        if (cap > req->rt->rt.max_body + 1)
-            cap = req->rt->rt.max_body + 1;
+        if (cap > req->rt->max_body + 1)
+            cap = req->rt->max_body + 1;
         if (body_grow(api, req, cap) < 0) {
             req->body_oom = true; /* 503 at the end */
             body_release(api, req);
@@ -371,7 +385,7 @@ static int dispatch(struct api_request *req)
         char detail[96];
 
         snprintf(detail, sizeof(detail), "the body exceeds the limit of %zu bytes",
-                 req->rt->rt.max_body);
+                 req->rt->max_body);
         return reply_problem(req, API_P_BODY_TOO_LARGE, detail);
     }
     if (req->body_oom)
@@ -601,7 +615,7 @@ static void api_free(struct api *api)
     pthread_mutex_destroy(&api->jobs_lock);
     pthread_cond_destroy(&api->jobs_cond);
     conn_watchdog_stop(api);
-    snapshot_put(api->rt);
+    api_runtime_unref(api->rt);
     ratelimit_free(api->rl);
     conn_clients_free(api);
     free(api->tls_cert);
@@ -661,20 +675,17 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct MHD_OptionItem tls[5];
     size_t n_tls = 0;
-    struct api_runtime first;
     pthread_condattr_t ca;
     struct api *api;
     int r;
 
     if (cfg->listen_fd < 0)
         return settings_fail(e, -EINVAL, "no listening socket");
-    if (cfg->threads < 1 || cfg->threads > API_MAX_THREADS || cfg->max_body < API_MAX_BODY_MIN ||
-        cfg->max_body > API_MAX_BODY_MAX ||
+    if (cfg->threads < 1 || cfg->threads > API_MAX_THREADS || !cfg->runtime ||
         getsockname(cfg->listen_fd, (struct sockaddr *)&ss, &ss_len) < 0) {
         close(cfg->listen_fd);
-        return settings_fail(e, -EINVAL,
-                             "1 to %u threads, a body limit of %u to %u bytes and a bound socket",
-                             API_MAX_THREADS, API_MAX_BODY_MIN, API_MAX_BODY_MAX);
+        return settings_fail(e, -EINVAL, "1 to %u threads, a runtime and a bound socket",
+                             API_MAX_THREADS);
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -703,16 +714,9 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
     pthread_cond_init(&api->conns_cond, &ca);
     pthread_condattr_destroy(&ca);
 
-    if (cfg->runtime) {
-        first = *cfg->runtime;
-    } else {
-        api_runtime_init(&first);
-        first.max_body = cfg->max_body;
-        first.dir = cfg->dir;
-        first.fleet = cfg->fleet;
-    }
-    if ((r = config_check(api, cfg, e)) < 0 || (r = api_set_first_runtime(api, &first, e)) < 0)
+    if ((r = config_check(api, cfg, e)) < 0)
         goto out_fail;
+    runtime_first(api, cfg->runtime);
     if ((r = conn_clients_init(api)) < 0) {
         settings_fail(e, r, "out of memory");
         goto out_fail;
@@ -778,9 +782,7 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
 out_fail:
     close(cfg->listen_fd);
 out_free:
-    if (api->rt)
-        api->rt->rt.release = NULL; /* a failed start releases nothing of the caller's */
-    api_free(api);
+    api_free(api); /* and its reference on the runtime, the caller's stays */
     return r;
 }
 

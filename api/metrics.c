@@ -303,15 +303,15 @@ static void render_verdicts(struct mbuf *b, struct api_metrics *m)
                     (unsigned long long)load(&m->account_statuses[i]));
 }
 
-static void render_directory(struct mbuf *b, const struct api_snapshot *s)
+static void render_directory(struct mbuf *b, const struct api_runtime *rt)
 {
     struct dirpool_metrics dm;
     struct sm_dir_cache_stats cs = { 0 };
     char labels[64];
 
     dirpool_metrics(&dm);
-    if (s->rt.dir)
-        dirpool_cache_stats(s->rt.dir, &cs);
+    if (rt->dir)
+        dirpool_cache_stats(rt->dir, &cs);
     header(b, "strongmapd_directory_operations_total", "counter",
            "Directory operations (a verdict or an account status: one or more lookups, from "
            "the cache or the server; a readiness probe), by operation.");
@@ -342,7 +342,7 @@ static void render_directory(struct mbuf *b, const struct api_snapshot *s)
     gauge(b, "strongmapd_directory_cache_entries", "Entries in the lookup cache.", cs.entries);
 }
 
-int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, size_t *ret_len)
+int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, size_t *ret_len)
 {
     struct mbuf b = { 0 };
 
@@ -350,7 +350,7 @@ int metrics_render(struct api *api, const struct api_snapshot *s, char **ret, si
     mbuf_printf(&b, "strongmapd_build_info{version=\"%s\"} 1\n", SM_VERSION);
     render_http(&b, api);
     render_verdicts(&b, &api->metrics);
-    render_directory(&b, s);
+    render_directory(&b, rt);
     counter(&b, "strongmapd_decision_log_errors_total",
             "Decision log lines that could not be "
             "written.",

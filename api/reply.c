@@ -37,7 +37,7 @@ const char *req_header(const struct api_request *req, const char *name)
 
 const struct api_runtime *req_runtime(const struct api_request *req)
 {
-    return &req->rt->rt;
+    return req->rt;
 }
 
 const char *req_client_ip(const struct api_request *req)

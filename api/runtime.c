@@ -1,17 +1,17 @@
 /*
- * api/runtime.c - the settings a reload may change: defaults, scope names, checks, and the
- * refcounted snapshots api_reconfigure() swaps.
+ * api/runtime.c - the runtime (struct api_runtime, api.h): its defaults, scope and route names,
+ * its decision log, its references, and the swap api_reconfigure() makes.
  *
- * A request takes a reference on the current snapshot when its request line arrives
- * (snapshot_get()) and drops it when it completes (snapshot_put()). api_reconfigure() builds
- * the new snapshot first (everything that can fail: checks, copies, opening the decision log),
- * then swaps the pointer under rt_lock and drops the server's own reference on the old one; the
+ * A request takes a reference on the server's current runtime when its request line arrives
+ * (runtime_get()) and drops it when it completes (api_runtime_unref()). api_reconfigure() swaps
+ * the server's pointer under rt_lock and drops the server's reference on the old runtime; the
  * last request still using it frees it. The lock is held only for a pointer load and an
  * increment, never while anything blocks.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,19 +20,21 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "dirpool.h"
 #include "log.h"
 
 static const char *const scope_names[] = { "check", "account", "admin", "metrics" };
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict", "account",
                                                            "metrics", "healthz", "readyz" };
 
-#define N_SCOPES  (sizeof(scope_names) / sizeof(scope_names[0]))
-#define RATE_MAX  1000000.0 /* requests per second: beyond, "unlimited" is meant */
-#define BURST_MAX 1000000u
+#define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
-void api_runtime_init(struct api_runtime *rt)
+int api_runtime_new(struct api_runtime **ret)
 {
-    memset(rt, 0, sizeof(*rt));
+    struct api_runtime *rt = calloc(1, sizeof(*rt));
+
+    if (!rt)
+        return -ENOMEM;
     rt->route_scope[API_ROUTE_INSPECT] = API_SCOPE_CHECK;
     rt->route_scope[API_ROUTE_VERDICT] = API_SCOPE_CHECK;
     rt->route_scope[API_ROUTE_ACCOUNT] = API_SCOPE_ACCOUNT;
@@ -41,7 +43,12 @@ void api_runtime_init(struct api_runtime *rt)
     rt->route_scope[API_ROUTE_READYZ] = API_SCOPE_NONE;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
-    rt->log_level = LOG_PRIO_INFO;
+    rt->max_certs = SM_MAX_CERTS;
+    rt->decision_fd = -1;
+    atomic_init(&rt->refs, 1); /* the caller's */
+    atomic_init(&rt->log_failed, false);
+    *ret = rt;
+    return 0;
 }
 
 const char *api_scope_name(unsigned scope)
@@ -102,205 +109,117 @@ int settings_fail(struct sm_errinfo *e, int r, const char *fmt, ...)
     return r;
 }
 
-static bool token_name_ok(const char *name)
+unsigned api_burst(double rate, unsigned burst)
 {
-    size_t len = strnlen(name, API_TOKEN_NAME_MAX);
-
-    if (len == 0 || len >= API_TOKEN_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    if (burst)
+        return burst;
+    return rate > 1 ? (unsigned)ceil(rate) : 1;
 }
 
-/* Is @rt within its limits? The first problem goes into @e. */
-static int runtime_check(const struct api_runtime *rt, struct sm_errinfo *e)
+int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_errinfo *e)
 {
-    if (rt->n_tokens > API_MAX_TOKENS || (rt->n_tokens > 0 && !rt->tokens))
-        return settings_fail(e, -EINVAL, "API settings: at most %d tokens", API_MAX_TOKENS);
-    for (size_t i = 0; i < rt->n_tokens; i++) {
-        const struct api_token *t = &rt->tokens[i];
+    char *copy = strdup(path);
+    int fd, r;
 
-        if (!token_name_ok(t->name))
-            return settings_fail(e, -EINVAL,
-                                 "API settings: token %zu: a name of 1 to %d characters "
-                                 "[A-Za-z0-9._-]",
-                                 i + 1, API_TOKEN_NAME_MAX - 1);
-        if (t->scopes & ~(unsigned)API_SCOPE_ALL)
-            return settings_fail(e, -EINVAL, "API settings: token %s: unknown scope bits", t->name);
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(rt->tokens[k].name, t->name) == 0)
-                return settings_fail(e, -EINVAL, "API settings: token name %s given twice",
-                                     t->name);
-            if (memcmp(rt->tokens[k].sha256, t->sha256, sizeof(t->sha256)) == 0)
-                return settings_fail(e, -EINVAL,
-                                     "API settings: tokens %s and %s have the same secret",
-                                     rt->tokens[k].name, t->name);
-        }
-    }
-    for (size_t r = 0; r < API_ROUTE__COUNT; r++) {
-        if (rt->route_scope[r] & ~(unsigned)API_SCOPE_ALL)
-            return settings_fail(e, -EINVAL, "API settings: route %s: unknown scope bits",
-                                 route_names[r]);
-    }
-    if (rt->account_data_scope & ~(unsigned)API_SCOPE_ALL)
-        return settings_fail(e, -EINVAL, "API settings: account data: unknown scope bits");
-    if (!(rt->rate_per_s >= 0 && rt->rate_per_s <= RATE_MAX) || rt->rate_burst > BURST_MAX)
-        return settings_fail(e, -EINVAL,
-                             "API settings: the rate must be 0 to %.0f requests per second, the "
-                             "burst at most %u",
-                             RATE_MAX, BURST_MAX);
-    if (rt->max_body < API_MAX_BODY_MIN || rt->max_body > API_MAX_BODY_MAX)
-        return settings_fail(e, -EINVAL, "API settings: the body limit must be %u to %u bytes",
-                             API_MAX_BODY_MIN, API_MAX_BODY_MAX);
-    if (rt->max_certs > SM_MAX_CERTS)
-        return settings_fail(e, -EINVAL, "API settings: at most %d certificates per request",
-                             SM_MAX_CERTS);
-    if (rt->fleet.n > SM_MAX_PROFILES)
-        return settings_fail(e, -EINVAL, "API settings: at most %d profiles", SM_MAX_PROFILES);
-    if (rt->decision_log && !rt->decision_log[0])
-        return settings_fail(e, -EINVAL, "API settings: an empty decision log path");
-    return 0;
-}
-
-static struct api_snapshot *snapshot_free(struct api_snapshot *s)
-{
-    if (!s)
-        return NULL;
-    if (s->log_fd >= 0)
-        close(s->log_fd);
-    if (s->tokens) {
-        explicit_bzero(s->tokens, s->rt.n_tokens * sizeof(*s->tokens));
-        free(s->tokens);
-    }
-    free(s->log_path);
-    free(s);
-    return NULL;
-}
-
-int snapshot_new(const struct api_runtime *rt, struct api_snapshot **ret, struct sm_errinfo *e)
-{
-    struct api_snapshot *s;
-    int r;
-
-    if ((r = runtime_check(rt, e)) < 0)
+    if (!copy)
+        return settings_fail(e, -ENOMEM, "out of memory");
+    fd = open(copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0) {
+        r = -errno;
+        assert(r < 0); /* open() sets errno when it fails */
+        settings_fail(e, r, "cannot open the decision log %s: %s", copy, strerror(-r));
+        free(copy);
         return r;
-    s = calloc(1, sizeof(*s));
-    if (!s) {
-        settings_fail(e, -ENOMEM, "out of memory");
-        return -ENOMEM;
     }
-    s->rt = *rt;
-    s->log_fd = -1;
-    if (rt->n_tokens > 0) {
-        s->tokens = calloc(rt->n_tokens, sizeof(*s->tokens));
-        if (!s->tokens)
-            goto out_nomem;
-        memcpy(s->tokens, rt->tokens, rt->n_tokens * sizeof(*s->tokens));
-    }
-    s->rt.tokens = s->tokens;
-    if (rt->decision_log) {
-        s->log_path = strdup(rt->decision_log);
-        if (!s->log_path)
-            goto out_nomem;
-        s->log_fd = open(s->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (s->log_fd < 0) {
-            r = -errno;
-            assert(r < 0); /* open() sets errno when it fails: *ret is written on 0 only */
-            settings_fail(e, r, "cannot open the decision log %s: %s", s->log_path, strerror(-r));
-            snapshot_free(s);
-            return r;
-        }
-    }
-    s->rt.decision_log = s->log_path;
-    s->max_certs = rt->max_certs ? rt->max_certs : SM_MAX_CERTS;
-    s->burst = rt->rate_burst;
-    if (s->burst == 0)
-        s->burst = rt->rate_per_s > 1 ? (unsigned)ceil(rt->rate_per_s) : 1;
-    s->body_mem_max = 2 * rt->max_body;
-    if (s->body_mem_max < API_BODY_MEMORY_MIN)
-        s->body_mem_max = API_BODY_MEMORY_MIN;
-    s->drain_max = 4 * (uint64_t)rt->max_body;
-    if (s->drain_max < API_DRAIN_MIN)
-        s->drain_max = API_DRAIN_MIN;
-    atomic_init(&s->refs, 1);
-    atomic_init(&s->log_failed, false);
-    *ret = s;
+    if (rt->decision_fd >= 0)
+        close(rt->decision_fd);
+    free(rt->decision_log);
+    rt->decision_log = copy;
+    rt->decision_fd = fd;
     return 0;
-
-out_nomem:
-    snapshot_free(s);
-    settings_fail(e, -ENOMEM, "out of memory");
-    return -ENOMEM;
 }
 
-struct api_snapshot *snapshot_get(struct api *api)
+struct api_runtime *api_runtime_ref(struct api_runtime *rt)
 {
-    struct api_snapshot *s;
-
-    pthread_mutex_lock(&api->rt_lock);
-    s = api->rt;
-    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&api->rt_lock);
-    return s;
+    atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+    return rt;
 }
 
-void snapshot_put(struct api_snapshot *s)
+/* The directory's cache counters at debug level, then the directory closed. */
+static void close_directory(struct dirpool *dir)
+{
+    struct sm_dir_cache_stats st;
+
+    if (!dir)
+        return;
+    dirpool_cache_stats(dir, &st);
+    log_debug("lookup cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " insertions, %" PRIu64
+              " evictions, %" PRIu64 " expirations, %zu entries",
+              st.hits, st.misses, st.insertions, st.evictions, st.expirations, st.entries);
+    dirpool_close(dir);
+}
+
+struct api_runtime *api_runtime_unref(struct api_runtime *rt)
 {
     void (*release)(void *);
     void *arg;
 
-    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    release = s->rt.release;
-    arg = s->rt.release_arg;
-    snapshot_free(s);
+    if (!rt || atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1)
+        return NULL;
+    release = rt->release;
+    arg = rt->release_arg;
+    close_directory(rt->dir);
+    sm_certs_free(rt->samba_anchors);
+    if (rt->decision_fd >= 0)
+        close(rt->decision_fd);
+    free(rt->decision_log);
+    explicit_bzero(rt->tokens, sizeof(rt->tokens));
+    free(rt);
     if (release)
         release(arg);
+    return NULL;
 }
 
-static void log_settings(const char *what, const struct api_snapshot *s)
+struct api_runtime *runtime_get(struct api *api)
+{
+    struct api_runtime *rt;
+
+    pthread_mutex_lock(&api->rt_lock);
+    rt = api_runtime_ref(api->rt);
+    pthread_mutex_unlock(&api->rt_lock);
+    return rt;
+}
+
+static void log_settings(const char *what, const struct api_runtime *rt)
 {
     char rate[64] = "no rate limit";
 
-    if (s->rt.rate_per_s > 0)
-        snprintf(rate, sizeof(rate), "rate limit %g/s per client, burst %u", s->rt.rate_per_s,
-                 s->burst);
+    if (rt->rate_per_s > 0)
+        snprintf(rate, sizeof(rate), "rate limit %g/s per client, burst %u", rt->rate_per_s,
+                 api_burst(rt->rate_per_s, rt->rate_burst));
     log_info("%s: %zu tokens%s, %s, body limit %zu bytes, %u certificates per request%s%s", what,
-             s->rt.n_tokens, s->rt.n_tokens ? "" : " (no authentication)", rate, s->rt.max_body,
-             s->max_certs, s->log_path ? ", decision log " : "", s->log_path ? s->log_path : "");
+             rt->n_tokens, rt->n_tokens ? "" : " (no authentication)", rate, rt->max_body,
+             rt->max_certs, rt->decision_log ? ", decision log " : "",
+             rt->decision_log ? rt->decision_log : "");
 }
 
-int api_set_first_runtime(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e)
+void runtime_first(struct api *api, struct api_runtime *rt)
 {
-    struct api_snapshot *s;
-    int r;
-
-    if ((r = snapshot_new(rt, &s, e)) < 0)
-        return r;
-    api->rt = s;
+    api->rt = api_runtime_ref(rt);
     if (rt->n_tokens || rt->rate_per_s > 0 || rt->decision_log)
-        log_settings("API settings", s);
-    return 0;
+        log_settings("API settings", rt);
 }
 
-int api_reconfigure(struct api *api, const struct api_runtime *rt, struct sm_errinfo *e)
+void api_reconfigure(struct api *api, struct api_runtime *rt)
 {
-    struct api_snapshot *s, *old;
-    int r;
+    struct api_runtime *old;
 
-    if ((r = snapshot_new(rt, &s, e)) < 0)
-        return r;
+    api_runtime_ref(rt);
     pthread_mutex_lock(&api->rt_lock);
     old = api->rt;
-    api->rt = s;
+    api->rt = rt;
     pthread_mutex_unlock(&api->rt_lock);
-    snapshot_put(old);
+    api_runtime_unref(old);
     metric_inc(&api->metrics.reloads);
-    log_settings("API settings replaced", s);
-    return 0;
+    log_settings("API settings replaced", rt);
 }

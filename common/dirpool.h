@@ -11,8 +11,8 @@
  * after sm_dir_open_ldif() (queries write nothing but their own results), so concurrent queries
  * are safe, and a large export is held in memory once.
  *
- * Opened by daemon/reload.c for each snapshot of the configuration (before api_start(), and at
- * each reload), closed when no server and no request uses that snapshot any more. The pool knows
+ * Opened by daemon/reload.c for each runtime (struct api_runtime: before api_start(), and at
+ * each reload), closed with it when no server and no request uses it any more. The pool knows
  * nothing of HTTP: it counts its operations (below) and api/metrics.c reads the counters for GET
  * /metrics through dirpool_metrics() and dirpool_latency().
  */

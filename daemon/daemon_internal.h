@@ -1,12 +1,11 @@
 /*
  * daemon/daemon_internal.h - private to the strongmapd program's own files: main.c (start-up,
- * arguments, sockets, privileges, the signal loop), reload.c (snapshots of the configuration and
- * its directory, the reload) and files.c (the files the configuration names, read and checked).
+ * arguments, sockets, privileges, the signal loop), reload.c (the runtime built from a
+ * configuration, the reload) and files.c (the files the configuration names, read and checked).
  */
 #ifndef SM_DAEMON_INTERNAL_H
 #define SM_DAEMON_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -16,7 +15,6 @@
 
 #include "api.h"
 #include "config.h"
-#include "dirpool.h"
 
 #define MAX_SERVERS 16 /* one per listening socket */
 
@@ -36,23 +34,15 @@ struct args {
     size_t n_flags;
 };
 
-/*
- * A configuration in force and the directory opened from it. Each server's runtime holds a
- * reference (released by api/ when no request uses it any more), and the main thread holds one
- * on the current snapshot.
- */
-struct snapshot {
-    struct cfg *cfg;
-    bool owns_cfg; /* false for the first: its cfg is `boot`, freed at exit */
-    struct dirpool *dir;
-    struct sm_certs *samba_anchors; /* samba_pkinit_anchors, parsed; NULL: not configured */
-    atomic_uint refs;
-};
-
 /* ---- main.c: the process ---- */
 
-extern struct cfg *boot;         /* the configuration started with: restart-only settings */
-extern struct snapshot *current; /* the configuration in force */
+/*
+ * The main thread's state. The runtime in force was built from @running (api.h: each server
+ * holds a reference on it, each request too; this is the main thread's).
+ */
+extern struct cfg *boot;            /* the configuration started with: restart-only settings */
+extern struct cfg *running;         /* the configuration in force: @boot, or a reload's */
+extern struct api_runtime *current; /* the runtime built from @running */
 extern struct api *servers[MAX_SERVERS];
 extern size_t n_servers;
 extern bool loopback_only; /* every listening socket is on a loopback address */
@@ -96,24 +86,21 @@ int check_named_files(const struct cfg *c, struct sm_errinfo *e);
 /* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
 int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e);
 
-/* ---- reload.c: snapshots and the reload ---- */
+/* ---- reload.c: the runtime of a configuration, and the reload ---- */
 
 /* The directory, the lookup cache and the default DC profiles of @c, at info level. */
 void log_directory(const struct cfg *c, unsigned handles);
 
-/* Open the directory @c names (*@ret NULL when none); see reload.c. */
-int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
-                   struct sm_errinfo *e);
-
-/* Drop a reference on @s; the last one closes its directory and frees it. NULL is fine. */
-void snapshot_unref(struct snapshot *s);
-
-/* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
-int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret,
+/*
+ * The runtime of @c into *@ret (api_runtime_unref()): its settings, its directory opened with
+ * @handles handles, the Samba anchors it names; not its decision log (runtime_open_log()).
+ * Errors as open_directory()'s and load_samba_anchors()'s.
+ */
+int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **ret,
                   struct sm_errinfo *e);
 
-/* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
-void runtime_of(struct snapshot *s, struct api_runtime *rt);
+/* Open the decision log @c names, if any, into @rt (not yet published); @e names the directive. */
+int runtime_open_log(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
 
 /* SIGHUP: read the configuration again and make it the runtime of every server, or keep the
  * running one (logged). */

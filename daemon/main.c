@@ -1,20 +1,21 @@
 /*
  * daemon/main.c - strongmapd: arguments, the configuration, the start-up order, the main loop
- * over signal flags and the graceful shutdown. Snapshots and the reload are reload.c's, the
+ * over signal flags and the graceful shutdown. The runtime and the reload are reload.c's, the
  * files the configuration names files.c's (daemon_internal.h: what the three share).
  *
  * Start-up: parse argv -> read the configuration (strongmapd.conf, then the flags over it)
  * [-p: print it and exit; -n: check it and the files it names, "configuration OK", exit] ->
  * log level -> refuse root unless told to drop privileges (user=) or to stay (allow_root=) ->
  * take the listening sockets from the service manager (LISTEN_FDS) or bind them; no tokens on
- * one that is not loopback needs allow_unauthenticated= -> open the
+ * one that is not loopback needs allow_unauthenticated= -> build the runtime: open the
  * directory (LDIF parsed and checked, LDAP handles set up; the bind password is read and wiped
- * again) -> read the TLS files -> drop privileges -> block the handled signals (worker threads
- * inherit the mask) -> api_start() for each socket -> READY=1 -> wait.
+ * again) -> read the TLS files -> drop privileges -> open the decision log (as the service
+ * user) -> block the handled signals (worker threads inherit the mask) -> api_start() for each
+ * socket, all with the one runtime -> READY=1 -> wait.
  *
- * SIGHUP: reload() (reload.c) reads the configuration again and makes it the runtime of every
- * server, or keeps the running one. A snapshot (configuration + directory) is freed when no
- * server and no request uses it any more (the runtime's release callback).
+ * SIGHUP: reload() (reload.c) reads the configuration again and makes its runtime the runtime
+ * of every server, or keeps the running one. A runtime is freed when no server and no request
+ * uses it any more.
  *
  * SIGTERM / SIGINT: STOPPING=1 -> api_quiesce -> wait up to DRAIN_TIMEOUT_MS for requests in
  * progress -> api_stop -> exit 0. A second signal exits at once (status 1).
@@ -27,7 +28,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,7 +42,6 @@
 #include "api.h"
 #include "config.h"
 #include "daemon_internal.h"
-#include "dirpool.h"
 #include "fileperm.h"
 #include "listen.h"
 #include "log.h"
@@ -70,7 +69,8 @@ static volatile sig_atomic_t sig_hup;
 static sigset_t sig_handled; /* SIGTERM, SIGINT, SIGHUP */
 
 struct cfg *boot;
-struct snapshot *current;
+struct cfg *running;
+struct api_runtime *current;
 struct api *servers[MAX_SERVERS];
 size_t n_servers;
 bool loopback_only;
@@ -460,7 +460,7 @@ static void check_only(struct cfg *c)
 {
     struct privdrop pd;
     struct tls_files tls;
-    struct dirpool *dir = NULL;
+    struct api_runtime *rt;
     struct sm_errinfo e = SM_ERRINFO_INIT;
 
     for (size_t i = 0; i < c->n_listen; i++) {
@@ -496,13 +496,9 @@ static void check_only(struct cfg *c)
         }
         free(dirname);
     }
-    if (open_directory(c, 1, &dir, &e) < 0)
+    if (runtime_build(c, 1, &rt, &e) < 0) /* the directory and the anchors, as a start would */
         goto out_fail;
-    dirpool_close(dir);
-    struct sm_certs *anchors = NULL;
-    if (load_samba_anchors(c, &anchors, &e) < 0)
-        goto out_fail;
-    sm_certs_free(anchors);
+    api_runtime_unref(rt);
     cfg_free(c);
     fprintf(stderr, "configuration OK\n");
     exit(0);
@@ -544,7 +540,6 @@ int main(int argc, char **argv)
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct tls_files tls;
     struct privdrop pd;
-    struct api_runtime rt;
     sigset_t waitmask;
     int fds[MAX_SERVERS];
     size_t n_fds, len;
@@ -602,7 +597,8 @@ int main(int argc, char **argv)
     }
     if (check_unauthenticated(boot, loopback_only ? NULL : addr, &e) < 0)
         fatalx("%s", e.text);
-    r = snapshot_open(boot, false, boot->threads * (unsigned)n_fds, &current, &e);
+    running = boot;
+    r = runtime_build(boot, boot->threads * (unsigned)n_fds, &current, &e);
     if (r == -EINVAL) { /* LDAP settings the backend refuses: a usage error when flags gave them */
         log_errx("%s", e.text);
         exit(e.origin == SM_ORIGIN_ARGUMENT ? EXIT_USAGE : 1);
@@ -617,18 +613,16 @@ int main(int argc, char **argv)
             fatalx("%s", e.text);
         log_info("running as user %s, group %s", pd.user, pd.group);
     }
+    if (runtime_open_log(boot, current, &e) < 0)
+        fatalx("%s", e.text);
 
     signals_init(&waitmask);
-    runtime_of(current, &rt);
     len = (size_t)snprintf(status, sizeof(status), "READY=1\nSTATUS=Listening on ");
     for (size_t i = 0; i < n_fds; i++) {
         struct api_config cfg = {
             .listen_fd = fds[i],
             .threads = boot->threads,
-            .max_body = (size_t)boot->max_body,
-            .dir = current->dir,
-            .fleet = boot->fleet,
-            .runtime = &rt,
+            .runtime = current,
             .tls_cert_pem = tls.cert,
             .tls_key_pem = tls.key,
             .tls_client_ca_pem = tls.client_ca,
@@ -644,7 +638,6 @@ int main(int argc, char **argv)
         listen_format_fd(fds[i], addr, sizeof(addr));
         if (!is_loopback(fds[i]) && !open_addr)
             open_addr = strdup(addr);
-        atomic_fetch_add(&current->refs, 1);          /* the server's runtime */
         r = api_start(&cfg, &servers[n_servers], &e); /* takes fds[i] */
         if (r < 0)
             fatalx("cannot start the HTTP server on %s: %s", addr,
@@ -674,7 +667,9 @@ int main(int argc, char **argv)
     log_info("stop signal received, finishing requests in progress (at most %d s)",
              DRAIN_TIMEOUT_MS / 1000);
     shutdown_servers(&waitmask);
-    snapshot_unref(current); /* the servers released theirs in api_stop() */
+    api_runtime_unref(current); /* the servers released theirs in api_stop() */
+    if (running != boot)
+        cfg_free(running);
     cfg_free(boot);
     free(a.flags);
     log_info("stopped");

@@ -1,18 +1,17 @@
 /*
- * daemon/reload.c - snapshots and the reload. A snapshot is a configuration and the directory
- * opened from it (with the Samba anchors it names); api/ gets it as a runtime (runtime_of()) and
- * releases it when no server and no request uses it any more.
+ * daemon/reload.c - the runtime of a configuration, and the reload. The runtime (struct
+ * api_runtime, api/api.h) is built here, once per configuration, from its checked values: the
+ * settings, the directory opened from it, the Samba anchors and the decision log it names.
+ * Every server holds a reference on it, and every request; the last one frees it.
  *
  * SIGHUP: RELOADING=1 -> read the configuration again (same file, same flags), refuse it when
- * it lowers the security level (check_reload()) -> open its directory into a new snapshot ->
- * api_reconfigure() every server with it -> warn about each setting it loosens -> READY=1. Any
- * error or refusal keeps the running snapshot (logged at warning); a changed restart-only
- * directive is logged and ignored.
+ * it lowers the security level (check_reload()) -> build its runtime -> api_reconfigure() every
+ * server with it -> warn about each setting it loosens -> READY=1. Any error or refusal keeps
+ * the running configuration and runtime (logged at warning); a changed restart-only directive
+ * is logged and ignored.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,7 +22,7 @@
 #include "log.h"
 #include "options.h"
 
-/* ---- snapshots: a configuration and its directory ----------------------------------------- */
+/* ---- the runtime of a configuration ------------------------------------------------------- */
 
 /* One line naming the fleet: "windows-2022, samba". */
 static void fleet_text(const struct opt_profiles *fleet, char *buf, size_t size)
@@ -77,8 +76,8 @@ void log_directory(const struct cfg *c, unsigned handles)
  * LDAP settings the backend refuses (placed at ldap_uri: origin argument when a flag gave it),
  * other codes an unreadable or unparsable file (-EIO) or no memory.
  */
-int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
-                   struct sm_errinfo *e)
+static int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
+                          struct sm_errinfo *e)
 {
     struct sm_errinfo de = SM_ERRINFO_INIT;
     struct dirpool_config dc;
@@ -122,70 +121,17 @@ int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
     return r;
 }
 
-static void close_directory(struct dirpool *dir)
-{
-    struct sm_dir_cache_stats st;
-
-    if (!dir)
-        return;
-    dirpool_cache_stats(dir, &st);
-    log_debug("lookup cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " insertions, %" PRIu64
-              " evictions, %" PRIu64 " expirations, %zu entries",
-              st.hits, st.misses, st.insertions, st.evictions, st.expirations, st.entries);
-    dirpool_close(dir);
-}
-
-void snapshot_unref(struct snapshot *s)
-{
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
-        return;
-    close_directory(s->dir);
-    sm_certs_free(s->samba_anchors);
-    if (s->owns_cfg)
-        cfg_free(s->cfg);
-    free(s);
-}
-
-/* api/ calls this when a runtime built from the snapshot is no longer used (any thread). */
-static void snapshot_release(void *arg)
-{
-    snapshot_unref(arg);
-}
-
-/* A snapshot of @c (taken: freed with the snapshot when @owns) with its directory opened. */
-int snapshot_open(struct cfg *c, bool owns, unsigned handles, struct snapshot **ret,
+int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **ret,
                   struct sm_errinfo *e)
 {
-    struct snapshot *s = calloc(1, sizeof(*s));
+    struct api_runtime *rt;
     int r;
 
-    if (!s) {
+    if (api_runtime_new(&rt) < 0) {
         snprintf(e->text, sizeof(e->text), "out of memory");
         return -ENOMEM;
     }
-    if ((r = open_directory(c, handles, &s->dir, e)) < 0) {
-        free(s);
-        return r;
-    }
-    if ((r = load_samba_anchors(c, &s->samba_anchors, e)) < 0) {
-        close_directory(s->dir);
-        free(s);
-        return r;
-    }
-    s->cfg = c;
-    s->owns_cfg = owns;
-    atomic_init(&s->refs, 1); /* the caller's */
-    *ret = s;
-    return 0;
-}
-
-/* The runtime settings of @s for api/ (pointers into @s; api/ copies what it keeps). */
-void runtime_of(struct snapshot *s, struct api_runtime *rt)
-{
-    const struct cfg *c = s->cfg;
-
-    api_runtime_init(rt);
-    rt->tokens = c->tokens;
+    memcpy(rt->tokens, c->tokens, c->n_tokens * sizeof(c->tokens[0]));
     rt->n_tokens = c->n_tokens;
     memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
     rt->account_data_scope = c->account_data_scope;
@@ -193,14 +139,27 @@ void runtime_of(struct snapshot *s, struct api_runtime *rt)
     rt->rate_burst = c->burst;
     rt->max_body = (size_t)c->max_body;
     rt->max_certs = c->max_certs;
-    rt->dir = s->dir;
     rt->fleet = c->fleet;
-    rt->samba_anchors = s->samba_anchors;
-    rt->decision_log = c->decision_log;
-    rt->log_level = c->log_level;
     rt->health_details = c->health_details;
-    rt->release = snapshot_release;
-    rt->release_arg = s;
+    if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
+        (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0) {
+        api_runtime_unref(rt);
+        return r;
+    }
+    *ret = rt;
+    return 0;
+}
+
+int runtime_open_log(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e)
+{
+    struct sm_errinfo le = SM_ERRINFO_INIT;
+    int r;
+
+    if (!c->decision_log)
+        return 0;
+    if ((r = api_runtime_open_log(rt, c->decision_log, &le)) < 0)
+        return cfg_fail(c, CFG_DECISION_LOG, e, r, "%s", le.text);
+    return 0;
 }
 
 /* ---- the security checks of a reload ------------------------------------------------------ */
@@ -258,44 +217,10 @@ static void log_loosened(const struct cfg *prev, const struct cfg *next)
 
 /* ---- reload ------------------------------------------------------------------------------- */
 
-/*
- * Make @next the runtime of every server. On a failure the servers already switched go back to
- * @prev, so that all serve the same settings. Returns 0 or the failure's code, with @e filled.
- */
-static int install(struct snapshot *next, struct snapshot *prev, struct sm_errinfo *e)
-{
-    struct sm_errinfo ae = SM_ERRINFO_INIT;
-    struct api_runtime rt, old;
-    size_t i;
-    int r = 0;
-
-    runtime_of(next, &rt);
-    for (i = 0; i < n_servers; i++) {
-        atomic_fetch_add(&next->refs, 1);
-        if ((r = api_reconfigure(servers[i], &rt, &ae)) < 0) {
-            atomic_fetch_sub(&next->refs, 1);
-            snprintf(e->text, sizeof(e->text), "the HTTP server refused the new settings: %.400s",
-                     ae.text[0] ? ae.text : strerror(-r));
-            break;
-        }
-    }
-    if (r == 0)
-        return 0;
-    runtime_of(prev, &old);
-    while (i-- > 0) {
-        atomic_fetch_add(&prev->refs, 1);
-        if (api_reconfigure(servers[i], &old, NULL) < 0) {
-            atomic_fetch_sub(&prev->refs, 1);
-            log_errx("reload: server %zu keeps the new settings: it refused to go back", i);
-        }
-    }
-    return r;
-}
-
 void reload(const struct args *a)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
-    struct snapshot *next = NULL;
+    struct api_runtime *next = NULL;
     struct timespec ts;
     struct cfg *c = NULL;
     char state[128], where[CFG_ERR_MAX];
@@ -313,7 +238,7 @@ void reload(const struct args *a)
         log_warnx("reload failed, keeping the running configuration: %s", e.text);
         goto out;
     }
-    if (check_reload(current->cfg, c, &e) < 0) {
+    if (check_reload(running, c, &e) < 0) {
         log_warnx("reload failed, keeping the running configuration: %s", e.text);
         cfg_free(c);
         goto out;
@@ -326,20 +251,22 @@ void reload(const struct args *a)
                   cfg_looser(boot, c, (enum cfg_id)i) ? " (looser)" : "");
         changed++;
     }
-    r = snapshot_open(c, true, boot->threads * (unsigned)n_servers, &next, &e);
+    r = runtime_build(c, boot->threads * (unsigned)n_servers, &next, &e);
+    if (r == 0 && (r = runtime_open_log(c, next, &e)) < 0)
+        next = api_runtime_unref(next);
     if (r < 0) {
         log_warnx("reload failed, keeping the running configuration: %s", e.text);
         cfg_free(c);
         goto out;
     }
-    if (install(next, current, &e) < 0) {
-        log_warnx("reload failed, keeping the running configuration: %s", e.text);
-        snapshot_unref(next);
-        goto out;
-    }
-    log_loosened(current->cfg, c);
-    snapshot_unref(current);
+    for (size_t i = 0; i < n_servers; i++)
+        api_reconfigure(servers[i], next);
+    log_loosened(running, c);
+    api_runtime_unref(current);
     current = next;
+    if (running != boot)
+        cfg_free(running);
+    running = c;
     log_set_level(c->log_level);
     log_directory(c, boot->threads * (unsigned)n_servers);
     log_info("configuration reloaded: %zu tokens%s", c->n_tokens,

@@ -1,8 +1,10 @@
 /*
  * tests/api/api_host.c - a minimal host for the HTTP API, for tests/api/test_api.py: it sets
  * every field of struct api_config and struct api_runtime from its flags and from a runtime
- * file, and calls api_reconfigure() on SIGHUP, so the API's security and operations features
- * are tested whatever the daemon's configuration file looks like.
+ * file, and builds a new runtime for api_reconfigure() on SIGHUP, so the API's security and
+ * operations features are tested whatever the daemon's configuration file looks like. The
+ * runtime file is checked as much as a test needs: what strongmapd's configuration refuses is
+ * tested in tests/system.
  *
  *   api_host [--listen ADDR:PORT] [--threads N] [--ldif FILE] [--runtime FILE] [-v]
  *            [--tls-cert F --tls-key F [--tls-client-ca F [--tls-client-required]]
@@ -71,22 +73,34 @@ static int route_id(const char *name)
     return -1;
 }
 
-/* Read the runtime file @path into @rt (tokens into @tokens, strings into @keep). */
-static int load_runtime(const char *path, struct dirpool *dir, struct api_runtime *rt,
-                        struct api_token *tokens, char **keep)
+/*
+ * A runtime from the runtime file @path (NULL: the defaults) into *@ret, with a directory of its
+ * own over @ldif (NULL: none) and @max_body unless the file sets it. 0, or -EINVAL for a bad
+ * line, or the error of the directory or the decision log (@e).
+ */
+static int load_runtime(const char *path, const char *ldif, unsigned threads, size_t max_body,
+                        struct api_runtime **ret, struct sm_errinfo *e)
 {
-    char *text, *line, *save = NULL;
+    struct api_runtime *rt;
+    char *text = NULL, *line, *save = NULL, *decision_log = NULL;
+    int r;
 
-    api_runtime_init(rt);
-    rt->dir = dir;
-    rt->tokens = tokens;
+    if (api_runtime_new(&rt) < 0)
+        fatalx("out of memory");
     rt->release = on_release;
     rt->release_arg = (void *)(uintptr_t)++generation;
-    if (!path)
-        return 0;
-    text = read_file(path);
-    *keep = text;
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    rt->max_body = max_body;
+    if (ldif) {
+        struct opt_dir d = { .ldif = ldif };
+        struct dirpool_config dc = { .dir = &d, .handles = threads, .cache_size = 100 };
+
+        if ((r = dirpool_open(&dc, &rt->dir, e)) < 0)
+            goto out;
+    }
+    if (path)
+        text = read_file(path);
+    for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *w[4] = { 0 }, *s2 = NULL;
         size_t n = 0;
 
@@ -95,7 +109,7 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
         if (n == 0 || w[0][0] == '#')
             continue;
         if (strcmp(w[0], "token") == 0 && n == 4) {
-            struct api_token *t = &tokens[rt->n_tokens];
+            struct api_token *t = &rt->tokens[rt->n_tokens];
 
             if (rt->n_tokens >= API_MAX_TOKENS || strlen(w[2]) != 64)
                 goto out_bad;
@@ -109,8 +123,8 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
             if (api_scopes_parse(w[2], &rt->account_data_scope) < 0)
                 goto out_bad;
         } else if (strcmp(w[0], "scope") == 0 && n == 3) {
-            int r = route_id(w[1]);
-            if (r < 0 || api_scopes_parse(w[2], &rt->route_scope[r]) < 0)
+            int route = route_id(w[1]);
+            if (route < 0 || api_scopes_parse(w[2], &rt->route_scope[route]) < 0)
                 goto out_bad;
         } else if (strcmp(w[0], "rate") == 0 && n == 2) {
             rt->rate_per_s = strtod(w[1], NULL);
@@ -121,7 +135,7 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
         } else if (strcmp(w[0], "max_certs") == 0 && n == 2) {
             rt->max_certs = (unsigned)strtoul(w[1], NULL, 10);
         } else if (strcmp(w[0], "decision_log") == 0 && n == 2) {
-            rt->decision_log = w[1];
+            decision_log = w[1];
         } else if (strcmp(w[0], "health_details") == 0 && n == 2) {
             rt->health_details = strcmp(w[1], "yes") == 0;
         } else if (strcmp(w[0], "profile") == 0 && n == 2) {
@@ -131,11 +145,18 @@ static int load_runtime(const char *path, struct dirpool *dir, struct api_runtim
             goto out_bad;
         }
     }
+    r = decision_log ? api_runtime_open_log(rt, decision_log, e) : 0;
+out:
+    free(text);
+    if (r < 0)
+        return (api_runtime_unref(rt), r);
+    *ret = rt;
     return 0;
 
 out_bad:
-    log_errx("%s: bad line \"%s\"", path, line);
-    return -EINVAL;
+    snprintf(e->text, sizeof(e->text), "%s: bad line \"%s\"", path, line);
+    r = -EINVAL;
+    goto out;
 }
 
 int main(int argc, char **argv)
@@ -174,16 +195,15 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *listen_spec = "127.0.0.1:0", *runtime_path = NULL, *ldif = NULL;
-    static struct api_token tokens[API_MAX_TOKENS];
-    struct api_config cfg = { .threads = 2, .max_body = API_MAX_BODY_DEFAULT };
-    struct api_runtime rt;
+    struct api_config cfg = { .threads = 2 };
+    struct api_runtime *rt, *next;
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct dirpool *dir = NULL;
     struct api *api;
     sigset_t set;
-    char where[LISTEN_ADDR_TEXT_MAX], *keep = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+    char where[LISTEN_ADDR_TEXT_MAX], *cert = NULL, *key = NULL, *ca = NULL;
+    size_t max_body = API_MAX_BODY_DEFAULT;
     bool verbose = false;
     int c, fd, r, sig;
 
@@ -204,22 +224,17 @@ int main(int argc, char **argv)
         case O_IDLE: cfg.idle_timeout_s = (unsigned)atoi(optarg); break;
         case O_REQ_TIMEOUT: cfg.request_timeout_s = (unsigned)atoi(optarg); break;
         case O_HEADER: cfg.header_limit = strtoul(optarg, NULL, 10); break;
-        case O_MAX_BODY: cfg.max_body = strtoul(optarg, NULL, 10); break;
+        case O_MAX_BODY: max_body = strtoul(optarg, NULL, 10); break;
         default: fprintf(stderr, "usage: see the comment in api_host.c\n"); return 2;
         }
     }
     log_init(verbose);
-    if (ldif) {
-        static struct opt_dir d;
-        struct dirpool_config dc = { .dir = &d, .handles = cfg.threads, .cache_size = 100 };
-
-        d.ldif = ldif;
-        if (dirpool_open(&dc, &dir, &e) < 0)
-            fatalx("cannot read %s: %s", ldif, e.text);
-    }
-    if (load_runtime(runtime_path, dir, &rt, tokens, &keep) < 0)
+    if (max_body < API_MAX_BODY_MIN || max_body > API_MAX_BODY_MAX)
+        fatalx("--max-body: %u to %u bytes", API_MAX_BODY_MIN, API_MAX_BODY_MAX);
+    if (load_runtime(runtime_path, ldif, cfg.threads, max_body, &rt, &e) < 0) {
+        log_errx("%s", e.text);
         return 2;
-    rt.max_body = cfg.max_body;
+    }
     if (listen_parse(listen_spec, &addr, &addr_len) < 0)
         fatalx("bad --listen %s", listen_spec);
     if ((r = listen_open(&addr, addr_len, &fd)) < 0)
@@ -234,15 +249,14 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     cfg.listen_fd = fd;
-    cfg.runtime = &rt;
+    cfg.runtime = rt;
     r = api_start(&cfg, &api, &e);
+    rt = api_runtime_unref(rt); /* the server holds its own reference */
     if (key)
         explicit_bzero(key, strlen(key));
     free(cert);
     free(key);
     free(ca);
-    free(keep);
-    keep = NULL;
     if (r < 0)
         fatalx("cannot start the API: %s", e.text[0] ? e.text : strerror(-r));
     log_info("api_host listening on %s", where);
@@ -250,18 +264,16 @@ int main(int argc, char **argv)
     for (;;) {
         sig = sigwaitinfo(&set, NULL);
         if (sig == SIGHUP) {
-            r = load_runtime(runtime_path, dir, &rt, tokens, &keep);
-            rt.max_body = rt.max_body == API_MAX_BODY_DEFAULT ? cfg.max_body : rt.max_body;
             e = (struct sm_errinfo)SM_ERRINFO_INIT;
-            if (r == 0)
-                r = api_reconfigure(api, &rt, &e);
-            free(keep);
-            keep = NULL;
-            if (r < 0)
+            r = load_runtime(runtime_path, ldif, cfg.threads, max_body, &next, &e);
+            if (r < 0) {
                 log_warnx("reload failed (%s), keeping the settings",
                           e.text[0] ? e.text : strerror(-r));
-            else
-                log_info("reloaded (runtime %u)", generation);
+                continue;
+            }
+            api_reconfigure(api, next);
+            api_runtime_unref(next);
+            log_info("reloaded (runtime %u)", generation);
         } else if (sig == SIGTERM || sig == SIGINT) {
             break;
         }
@@ -270,7 +282,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 200 && api_busy(api, NULL) > 0; i++)
         usleep(50000);
     api_stop(api);
-    dirpool_close(dir);
     log_info("stopped");
     return 0;
 }

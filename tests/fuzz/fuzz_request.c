@@ -91,13 +91,11 @@ static const char *const content_types[8] = {
 static const char *const content_encodings[4] = { NULL, "identity", "gzip", " Identity ; q=1" };
 
 static struct api server;
-static struct api_snapshot *snapshot;
-static struct dirpool *dir;
+static struct api_runtime *runtime;
 
 static void setup(void)
 {
     static char ldif[4096];
-    struct api_runtime rt;
     struct opt_dir od = { 0 };
     struct dirpool_config dc = { 0 };
     struct sm_errinfo e = { .offset = -1, .text = "" };
@@ -115,15 +113,11 @@ static void setup(void)
     dc.dir = &od;
     dc.handles = 1;
     dc.cache_size = 0; /* no state from one input to the next */
-    if (dirpool_open(&dc, &dir, &e) < 0) {
-        fprintf(stderr, "fuzz_request: no directory (%s: %s); verdicts answer 503\n", ldif, e.text);
-        dir = NULL;
-    }
-    metrics_init(&server.metrics);
-    api_runtime_init(&rt);
-    rt.dir = dir;
-    if (snapshot_new(&rt, &snapshot, NULL) < 0)
+    if (api_runtime_new(&runtime) < 0)
         abort();
+    if (dirpool_open(&dc, &runtime->dir, &e) < 0)
+        fprintf(stderr, "fuzz_request: no directory (%s: %s); verdicts answer 503\n", ldif, e.text);
+    metrics_init(&server.metrics);
 }
 
 /* ---- one request ---- */
@@ -300,7 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned sel;
     int ret;
 
-    if (!snapshot)
+    if (!runtime)
         setup();
     if (size < 1)
         return 0;
@@ -317,7 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     req->api = &server;
     req->conn = &conn;
-    req->rt = snapshot;
+    req->rt = runtime;
     strcpy(req->id, "fuzz-1");
     fake_mhd_set_header(&conn, MHD_HTTP_HEADER_CONTENT_TYPE, content_types[(sel >> 2) & 7]);
     fake_mhd_set_header(&conn, MHD_HTTP_HEADER_CONTENT_ENCODING, content_encodings[(sel >> 5) & 3]);
@@ -356,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (conn.queued != 1 || !req->replied || conn.status != req->status)
         abort(); /* answered twice, or not as reply.c recorded */
-    if (conn.status == 500 || (conn.status >= 500 && dir))
+    if (conn.status == 500 || (conn.status >= 500 && runtime->dir))
         abort();
     check_body(conn.response, conn.status);
 

@@ -44,11 +44,10 @@
 /* ---- the server's state ---- */
 
 static struct api server;
-static struct dirpool *ldif_dir, *down_dir;
-static int down_fd = -1;           /* a bound port nobody listens on */
-static char down_uri[64];          /* ldap://127.0.0.1:<that port> */
-static struct api_snapshot *s_dir; /* LDIF directory, defaults */
-static struct api_snapshot *s_nodir, *s_down, *s_details, *s_max2, *s_tokens;
+static int down_fd = -1;          /* a bound port nobody listens on */
+static char down_uri[64];         /* ldap://127.0.0.1:<that port> */
+static struct api_runtime *s_dir; /* LDIF directory, defaults */
+static struct api_runtime *s_nodir, *s_down, *s_details, *s_max2, *s_tokens;
 
 static char *slurp(const char *name, size_t *ret_len)
 {
@@ -74,33 +73,33 @@ static char *slurp(const char *name, size_t *ret_len)
     return buf;
 }
 
-static struct api_snapshot *snap(const struct api_runtime *rt)
+/* A runtime with the defaults and a directory of its own over @od (NULL: none). */
+static struct api_runtime *runtime(const struct opt_dir *od)
 {
-    struct api_snapshot *s = NULL;
+    struct dirpool_config dc = { .dir = od, .handles = 1 };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct api_runtime *rt = NULL;
 
-    assert_int_equal(snapshot_new(rt, &s, NULL), 0);
-    return s;
+    assert_int_equal(api_runtime_new(&rt), 0);
+    if (od && dirpool_open(&dc, &rt->dir, &e) < 0)
+        fail_msg("%s: %s", od->ldif ? od->ldif : od->uris[0], e.text);
+    return rt;
 }
 
 static int setup(void **state)
 {
     struct opt_dir od = { .ldif = SM_EXAMPLES "/demo.ldif" };
     struct opt_dir down = { .n_uris = 1, .base = "dc=example,dc=com" };
-    struct dirpool_config dc = { .dir = &od, .handles = 1 };
-    struct sm_errinfo e = { .offset = -1, .text = "" };
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t salen = sizeof(sa);
-    static struct api_token tokens[2] = {
+    static const struct api_token tokens[2] = {
         { .name = "checker", .sha256 = { 1 }, .scopes = API_SCOPE_CHECK },
         { .name = "auditor", .sha256 = { 2 }, .scopes = API_SCOPE_CHECK | API_SCOPE_ACCOUNT },
     };
-    struct api_runtime rt;
 
     (void)state;
     log_set_level(LOG_PRIO_ERR); /* dirpool_ready() warns of the directory going down */
     metrics_init(&server.metrics);
-    if (dirpool_open(&dc, &ldif_dir, &e) < 0)
-        fail_msg("%s: %s", od.ldif, e.text);
     /* bound, never listening: a connection to it is refused */
     down_fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(down_fd >= 0);
@@ -108,42 +107,29 @@ static int setup(void **state)
     assert_int_equal(getsockname(down_fd, (struct sockaddr *)&sa, &salen), 0);
     snprintf(down_uri, sizeof(down_uri), "ldap://127.0.0.1:%u", ntohs(sa.sin_port));
     down.uris[0] = down_uri;
-    dc.dir = &down;
-    if (dirpool_open(&dc, &down_dir, &e) < 0)
-        fail_msg("%s: %s", down_uri, e.text);
 
-    api_runtime_init(&rt);
-    rt.dir = ldif_dir;
-    s_dir = snap(&rt);
-    rt.max_certs = 2;
-    s_max2 = snap(&rt);
-    rt.max_certs = 0;
-    rt.health_details = true;
-    s_details = snap(&rt);
-    rt.health_details = false;
-    rt.tokens = tokens;
-    rt.n_tokens = 2;
-    s_tokens = snap(&rt);
-    rt.tokens = NULL;
-    rt.n_tokens = 0;
-    rt.dir = down_dir;
-    s_down = snap(&rt);
-    rt.dir = NULL;
-    s_nodir = snap(&rt);
+    s_dir = runtime(&od);
+    s_max2 = runtime(&od);
+    s_max2->max_certs = 2;
+    s_details = runtime(&od);
+    s_details->health_details = true;
+    s_tokens = runtime(&od);
+    memcpy(s_tokens->tokens, tokens, sizeof(tokens));
+    s_tokens->n_tokens = 2;
+    s_down = runtime(&down);
+    s_nodir = runtime(NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    snapshot_put(s_dir);
-    snapshot_put(s_max2);
-    snapshot_put(s_details);
-    snapshot_put(s_tokens);
-    snapshot_put(s_down);
-    snapshot_put(s_nodir);
-    dirpool_close(ldif_dir);
-    dirpool_close(down_dir);
+    api_runtime_unref(s_dir);
+    api_runtime_unref(s_max2);
+    api_runtime_unref(s_details);
+    api_runtime_unref(s_tokens);
+    api_runtime_unref(s_down);
+    api_runtime_unref(s_nodir);
     close(down_fd);
     metrics_destroy(&server.metrics);
     return 0;
@@ -161,8 +147,8 @@ struct call {
     const char *type_code; /* a problem's type, after API_PROBLEM_TYPE_BASE */
 };
 
-/* A request for @target (as sent, still %-encoded) on snapshot @s; headers and body may follow. */
-static void begin(struct call *c, struct api_snapshot *s, const char *target)
+/* A request for @target (as sent, still %-encoded) on runtime @s; headers and body may follow. */
+static void begin(struct call *c, struct api_runtime *s, const char *target)
 {
     memset(c, 0, sizeof(*c));
     c->req.api = &server;
@@ -265,7 +251,7 @@ static void end(struct call *c)
 }
 
 /* begin(), the Content-Type @ct (NULL: none), the body @text (NULL: empty), run(). */
-static void call(struct call *c, api_handler_fn h, struct api_snapshot *s, const char *target,
+static void call(struct call *c, api_handler_fn h, struct api_runtime *s, const char *target,
                  const char *ct, const char *text)
 {
     begin(c, s, target);
@@ -689,7 +675,7 @@ struct bad_case {
     const char *detail;
 };
 
-static void run_bad_cases(struct api_snapshot *s, api_handler_fn h, const struct bad_case *cases,
+static void run_bad_cases(struct api_runtime *s, api_handler_fn h, const struct bad_case *cases,
                           size_t n)
 {
     char *pem = slurp("certs/alice-sid.pem", NULL);
