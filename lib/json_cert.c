@@ -254,7 +254,7 @@ static void int_or_null(struct jsonw *w, int64_t v)
         jsonw_null(w);
 }
 
-static void cert_json(struct jsonw *w, const struct sm_cert *c)
+void cert_json(struct jsonw *w, const struct sm_cert *c)
 {
     jsonw_object_begin(w);
     jsonw_kint(w, "index", c->index);

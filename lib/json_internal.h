@@ -1,8 +1,8 @@
 /*
  * lib/json_internal.h - what the files of the engine's JSON documents share: lib/json.c (the
- * shared pieces, the altSecurityIdentities and SID documents), lib/json_cert.c (certificates)
- * and lib/json_verdict.c (verdicts, account status). Not sm_-prefixed: libstrongmap keeps
- * these local.
+ * shared pieces, the altSecurityIdentities and SID documents), lib/json_cert.c (certificates),
+ * lib/json_verdict.c (verdicts, account status) and lib/json_preissue.c (issuance plans). Not
+ * sm_-prefixed: libstrongmap keeps these local.
  */
 #ifndef SM_LIB_JSON_INTERNAL_H
 #define SM_LIB_JSON_INTERNAL_H
@@ -35,6 +35,11 @@ static inline void dyn_key(struct jsonw *w, const char *key)
 void str_array(struct jsonw *w, const char *const *v, size_t n);
 /* "findings": [...], with a closing "findings_truncated" item when some were left out. */
 void findings_json(struct jsonw *w, const struct sm_findings *f);
+/* lib/json_cert.c: one certificate's facts as an object (also a request's, lib/json_preissue.c). */
+void cert_json(struct jsonw *w, const struct sm_cert *c);
+/* lib/json_verdict.c: an account (null for NULL), one profile's outcome, as objects. */
+void account_json(struct jsonw *w, const struct sm_account *a);
+void outcome_json(struct jsonw *w, const struct sm_profile_outcome *o);
 /* One altSecurityIdentities value as an object; matched against @cert when not NULL. */
 void altsec_json(struct jsonw *w, const struct sm_altsec *v, const struct sm_cert *cert);
 

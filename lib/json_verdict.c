@@ -22,7 +22,7 @@ static void time_json(struct jsonw *w, time_t t)
         jsonw_string(w, buf);
 }
 
-static void account_json(struct jsonw *w, const struct sm_account *a)
+void account_json(struct jsonw *w, const struct sm_account *a)
 {
     char sid[SM_SID_TEXT_MAX];
     if (!a) {
@@ -164,7 +164,7 @@ static void paths_json(struct jsonw *w, const struct sm_profile_outcome *o)
     jsonw_array_end(w);
 }
 
-static void outcome_json(struct jsonw *w, const struct sm_profile_outcome *o)
+void outcome_json(struct jsonw *w, const struct sm_profile_outcome *o)
 {
     jsonw_object_begin(w);
     jsonw_kstr(w, "profile", sm_profile_name(o->profile.kind));

@@ -393,7 +393,7 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     }
     v->cert = x.cert;
     v->redacted = x.redact;
-    x.samba_anchored = samba_anchored(in->samba_anchors, x.cert);
+    x.samba_anchored = in->issuer_unknown ? -1 : samba_anchored(in->samba_anchors, x.cert);
     if ((r = vx_account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
         (r = vx_key_trust(&x)) < 0)
         goto out_fail;
@@ -414,11 +414,16 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     for (size_t i = 0; i < n_profiles; i++)
         windows |= profiles[i].kind != SM_PROFILE_SAMBA;
     x.ntauth = NTAUTH_UNKNOWN;
-    if (windows && vx_budget(&x) && (r = ntauth_check(dir, x.cert, &x.ntauth)) < 0)
+    if (windows && !in->issuer_unknown && vx_budget(&x) &&
+        (r = ntauth_check(dir, x.cert, &x.ntauth)) < 0)
         goto out_fail;
     v->ntauth_known = x.ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x.ntauth == NTAUTH_PRESENT;
-    if (windows && x.ntauth == NTAUTH_UNKNOWN)
+    if (windows && in->issuer_unknown)
+        REQ_REASON(&x, "issuer_not_known",
+                   "The issuing CA is not known: whether it is in the forest's NTAuth store "
+                   "is not checked.");
+    else if (windows && x.ntauth == NTAUTH_UNKNOWN)
         REQ_REASON(&x, "ntauth_unknown",
                    "The NTAuth store could not be read; the issuer's trust for logon is not "
                    "checked.");

@@ -78,6 +78,9 @@ struct sm_verdict_input {
                                                pkinit_anchors), or NULL: not known, assumed
                                                to include the issuer (unless the certificate
                                                is self-issued) */
+    bool issuer_unknown;                  /**< a certificate not issued yet whose CA is not known
+                                               (strongmap/preissue.h): NTAuth and Samba's anchors are not
+                                               checked, and the verdict says so */
     bool redact_account; /**< the caller may not see account data: the verdict then names no
                               account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
                               altSecurityIdentities, key credentials, creation time) in any text,

@@ -295,16 +295,11 @@ static void test_hostile_framing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rsa_upn),
-        cmocka_unit_test(test_formats),
-        cmocka_unit_test(test_ec_sid),
-        cmocka_unit_test(test_sid_carriers),
-        cmocka_unit_test(test_all_san),
-        cmocka_unit_test(test_no_extensions),
-        cmocka_unit_test(test_bad_signature),
-        cmocka_unit_test(test_ed25519_not_verified),
-        cmocka_unit_test(test_too_many_san),
-        cmocka_unit_test(test_truncated_and_flipped),
+        cmocka_unit_test(test_rsa_upn),         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_ec_sid),          cmocka_unit_test(test_sid_carriers),
+        cmocka_unit_test(test_all_san),         cmocka_unit_test(test_no_extensions),
+        cmocka_unit_test(test_bad_signature),   cmocka_unit_test(test_ed25519_not_verified),
+        cmocka_unit_test(test_too_many_san),    cmocka_unit_test(test_truncated_and_flipped),
         cmocka_unit_test(test_hostile_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
