@@ -143,7 +143,7 @@ enum api_route_id {
     API_ROUTE__COUNT
 };
 
-#define API_RATE_MAX  1000000.0 /**< requests per second: beyond, "unlimited" is meant */
+#define API_RATE_MAX  1000000u /**< requests per second: beyond, "unlimited" is meant */
 #define API_BURST_MAX 1000000u
 
 /*

@@ -3,7 +3,6 @@
  * cfg_value() for the reload's messages), and two compared (cfg_same(), and cfg_looser() for the
  * reload's warnings). Token hashes never leave as text (F_SECRET).
  */
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,12 +171,10 @@ static double number(const struct cfg *c, const struct directive *d)
     }
 }
 
-/* The token-bucket depth in force: burst, or the rate rounded up (at least 1). */
-static double burst_of(const struct cfg *c)
+/* The token-bucket depth in force (api.h). */
+static unsigned burst_of(const struct cfg *c)
 {
-    if (c->burst)
-        return c->burst;
-    return c->rate > 1 ? ceil(c->rate) : 1;
+    return api_burst(c->rate, c->burst);
 }
 
 /* URIs of @c that are plain ldap:// without StartTLS. */
