@@ -7,6 +7,7 @@
  *   strongmap sid decode [--text] [--pretty] HEX|BASE64
  *   strongmap verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY
  *   strongmap account NAME [WHAT-IF] DIRECTORY
+ *   strongmap explain [FILE|-] [DIRECTORY]
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
@@ -57,6 +58,7 @@ static void usage(FILE *f)
             "       %s sid decode [--text] [--pretty] HEX|BASE64\n"
             "       %s verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
             "       %s account NAME [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
+            "       %s explain [FILE|-] [DIRECTORY] [--text] [--pretty]\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -71,6 +73,10 @@ static void usage(FILE *f)
             "          event, why, and the fix. With --account NAME alone, the account's\n"
             "          published certificate is evaluated\n"
             "account   is an account ready for strong mapping (ready, at_risk, blocked)?\n"
+            "explain   KDC events 39, 40, 41, 45 and 21 as Windows exports them (wevtutil or\n"
+            "          Get-WinEvent XML, Event Viewer text; stdin when no FILE): why the DC\n"
+            "          logged each and the fix, grouped by account and issuing CA; with a\n"
+            "          DIRECTORY the accounts are looked up\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
@@ -90,10 +96,10 @@ static void usage(FILE *f)
             "  --samba-anchors FILE  the CA certificates Samba's KDC trusts (its\n"
             "                pkinit_anchors); without it they are assumed to include the issuer\n"
             "\n"
-            "DIRECTORY (verdict, account; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
+            "DIRECTORY (verdict, account, explain; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
             "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
             "error, 3 verdict deny or account not ready, 4 directory unavailable.\n",
-            progname, progname, progname, progname, progname, progname, progname);
+            progname, progname, progname, progname, progname, progname, progname, progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -116,8 +122,8 @@ static int fail(const char *fmt, ...)
     return EXIT_INPUT;
 }
 
-/* Read a whole file (or stdin for "-"/NULL), at most SM_MAX_INPUT bytes. */
-static int read_input(const char *path, char **ret_buf, size_t *ret_len)
+/* Read a whole file (or stdin for "-"/NULL), at most @max bytes. */
+static int read_input(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
     FILE *f = (!path || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
     if (!f)
@@ -131,7 +137,7 @@ static int read_input(const char *path, char **ret_buf, size_t *ret_len)
     }
     for (;;) {
         if (len == cap) {
-            if (cap > SM_MAX_INPUT) {
+            if (cap > max) {
                 r = SM_E_TOO_BIG;
                 goto out;
             }
@@ -151,7 +157,7 @@ static int read_input(const char *path, char **ret_buf, size_t *ret_len)
             break;
         }
     }
-    if (len > SM_MAX_INPUT)
+    if (len > max)
         r = SM_E_TOO_BIG;
 out:
     if (f != stdin)
@@ -180,7 +186,7 @@ static int load_certs(const char *path, const struct opts *o, struct sm_certs **
     char *buf = NULL;
     size_t len = 0;
     const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
-    int r = read_input(path, &buf, &len);
+    int r = read_input(path, SM_MAX_INPUT, &buf, &len);
     if (r < 0)
         return fail("%s: %s", name, sm_strerror(r));
     struct sm_parse_opts po = { .now = o->at };
@@ -253,7 +259,7 @@ static int cmd_altsecid(int argc, char **argv, const struct opts *o)
         size_t list_len = strlen(list);
         bool from_stdin = strcmp(argv[i], "-") == 0;
         if (from_stdin) {
-            int r = read_input(NULL, &stdin_buf, &list_len);
+            int r = read_input(NULL, SM_MAX_INPUT, &stdin_buf, &list_len);
             if (r < 0) {
                 status = fail("stdin: %s", sm_strerror(r));
                 goto out;
@@ -530,6 +536,56 @@ out:
     return status;
 }
 
+/* ---- explain ---------------------------------------------------------------------------- */
+
+static int cmd_explain(int argc, char **argv, const struct opts *o)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_kdc_events *ev = NULL;
+    struct sm_events_explanation *x = NULL;
+    struct sm_dir *dir = NULL;
+    const char *path = argc == 1 ? argv[0] : NULL;
+    const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
+    char *buf = NULL, *json;
+    size_t len = 0;
+    int status, r;
+
+    if (argc > 1) {
+        fprintf(stderr, "%s: explain reads one FILE (\"-\" or none: stdin)\n", progname);
+        return EXIT_USAGE;
+    }
+    if ((r = read_input(path, SM_MAX_KDC_INPUT, &buf, &len)) < 0)
+        return fail("%s: %s", name, sm_strerror(r));
+    r = sm_kdc_events_parse(buf, len, &ev, &e);
+    free(buf);
+    if (r < 0)
+        return fail("%s: %s", name, e.text[0] ? e.text : sm_strerror(r));
+    if (ev->n == 0) {
+        status = fail("%s: no KDC event 21, 39, 40, 41 or 45 in the input (%zu other events)", name,
+                      ev->skipped);
+        goto out;
+    }
+    if (opt_dir_configured(&o->dir) && (status = open_dir(o, &dir)) != 0)
+        goto out;
+    if ((r = sm_events_explain(dir, ev, &x, &e)) < 0) {
+        status = dir_fail(r, &e);
+        goto out;
+    }
+    if (o->text) {
+        text_events(stdout, x);
+        status = 0;
+    } else if (sm_json_events(x, o->json_flags, &json) < 0) {
+        status = fail("out of memory");
+    } else {
+        status = emit(json);
+    }
+out:
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+    sm_dir_close(dir);
+    return status;
+}
+
 /* ---- options ---------------------------------------------------------------------------- */
 
 enum {
@@ -633,6 +689,16 @@ static int check_options(struct opts *o, const char *cmd)
     bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0;
     struct sm_errinfo e = SM_ERRINFO_INIT;
 
+    if (strcmp(cmd, "explain") == 0) {
+        if (o->verdict_opts || o->at) {
+            fprintf(stderr, "%s: explain takes a FILE and the directory flags only\n", progname);
+            return EXIT_USAGE;
+        }
+        if (opt_dir_configured(&o->dir) && opt_dir_check(&o->dir, &e) < 0)
+            goto out_err;
+        return -1;
+    }
+
     if (!dir_cmd && (o->verdict_opts || opt_dir_configured(&o->dir))) {
         fprintf(stderr,
                 "%s: --account, --profile, --mode, --backdating and the directory flags "
@@ -725,6 +791,8 @@ int main(int argc, char **argv)
         status = cmd_verdict(rest_argc, rest, &o);
     } else if (strcmp(cmd, "account") == 0) {
         status = cmd_account(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "explain") == 0) {
+        status = cmd_explain(rest_argc, rest, &o);
     } else if (strcmp(cmd, "version") == 0) {
         printf("strongmap %s\n", sm_version());
         status = 0;

@@ -25,5 +25,7 @@ void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct 
 int text_sid(FILE *f, const struct sm_sid *sid);
 void text_verdict(FILE *f, const struct sm_verdict *v);
 void text_account_status(FILE *f, const struct sm_account_status *s);
+/** KDC events explained, grouped by account and issuing CA (cli/text_events.c). */
+void text_events(FILE *f, const struct sm_events_explanation *x);
 
 #endif

@@ -991,6 +991,130 @@ class TestTerminalEscapes(CliTestCase):
         self.assertIn("\\x1b[2J\\xe2\\x80\\xae", err)
 
 
+# ---- explain: KDC events (tests/data/events/, the directory of verdict and account) ----------
+
+EVENTS = None  # tests/data/events, next to CERTS
+UPN_ONLY_VALUE = "X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>10006F5E4D3C2B1A"
+MSG39 = ("The Key Distribution Center (KDC) encountered a user certificate that was valid but "
+         "could not be mapped to a user in a secure way (such as via explicit mapping, key trust "
+         "mapping, or a SID).\n")
+
+
+def events(name):
+    return os.path.join(CERTS, "..", "events", name)
+
+
+def thumbprint(path):
+    with open(path, encoding="ascii") as f:
+        m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", f.read(), re.S)
+    return hashlib.sha1(base64.b64decode("".join(m.group(1).split()))).hexdigest().upper()
+
+
+class TestExplain(DirTestCase):
+    def explain(self, args, stdin=None):
+        p = run(["explain"] + args + ["--ldif", self.ldif], stdin)
+        self.assertExit(p, 0, args)
+        self.assertEqual(p.stderr, b"", args)
+        return json.loads(p.stdout.decode("utf-8"))
+
+    def test_wevtutil(self):
+        doc = self.explain([events("wevtutil.xml")])
+        self.assertEqual((len(doc["events"]), doc["skipped"], doc["directory"]), (8, 2, "ldif"))
+        alice = doc["events"][0]
+        self.assertEqual((alice["id"], alice["level"], alice["code"]), (39, "error", "weak_mapping"))
+        self.assertEqual(alice["account"]["lookup"], "found")
+        self.assertEqual(alice["account"]["dn"], "cn=alice,cn=Users,dc=example,dc=com")
+        self.assertEqual(alice["certificate"]["issuer_ad"], KB_ISSUER_AD)
+        self.assertEqual(alice["fix"]["altsecurityidentities"], UPN_ONLY_VALUE)
+        self.assertEqual(alice["fix"]["command"], "Set-ADUser -Identity 'alice' -Add "
+                         "@{altSecurityIdentities='" + UPN_ONLY_VALUE + "'}")
+        # henry publishes upn_only.pem and holds its value already (in lower case)
+        henry = doc["events"][1]
+        self.assertTrue(henry["certificate"]["from_published_certificate"])
+        self.assertEqual(henry["holds"].lower(), UPN_ONLY_VALUE.lower())
+        self.assertIsNone(henry["fix"]["altsecurityidentities"])
+        # 41: the certificate carries alice's SID
+        mallory = doc["events"][3]
+        self.assertEqual(mallory["code"], "sid_mismatch")
+        self.assertEqual(mallory["sid_owner"], "cn=alice,cn=Users,dc=example,dc=com")
+        self.assertIsNone(mallory["fix"]["altsecurityidentities"])
+        # 45: a user name with every PowerShell quote, an issuer with a quoted comma
+        eve = doc["events"][4]
+        self.assertEqual(eve["account"]["dn"], "cn=eve,cn=Users,dc=example,dc=com")
+        self.assertEqual(eve["certificate"]["X509IssuerSerialNumber"],
+                         'X509:<I>C=US,O="Fabrikam, Inc.",CN=Fabrikam Issuing CA 01<SR>78695A4B3C2D1E8F00')
+        self.assertIn("NTAuthCA", eve["fix"]["command"])
+        self.assertEqual(doc["events"][5]["account"]["sam"], "gina")  # 21: EXAMPLE\\gina
+        ws03 = doc["events"][6]
+        self.assertEqual(ws03["fix"]["command"].split()[0], "Set-ADComputer")
+        self.assertEqual(doc["events"][7]["account"], {"lookup": "not_found"})
+        self.assertEqual(doc["by_ca"][0], {"issuer": KB_ISSUER_AD, "events": [0, 1, 2, 3, 6, 7]})
+        self.assertEqual(len(doc["by_account"]), 8)
+
+    def test_published_certificate(self):
+        """An event with the real thumbprint of the certificate henry publishes."""
+        text = (MSG39 + "User: henry\nCertificate Issuer: CN=Example Issuing CA, DC=example, "
+                "DC=com\nCertificate Serial Number: 1A2B3C4D5E6F0010\nCertificate Thumbprint: "
+                + thumbprint(cert("upn_only.pem")) + "\n")
+        ev = self.explain(["-"], text.encode())["events"][0]
+        self.assertTrue(ev["certificate"]["from_published_certificate"])
+        self.assertEqual(ev["certificate"]["X509IssuerSerialNumber"], UPN_ONLY_VALUE)
+        codes = [f["code"] for f in ev["findings"]]
+        self.assertNotIn("rebuilt_differs", codes)
+
+    def test_every_form_agrees(self):
+        utf8 = self.explain([events("get-winevent.xml")])
+        utf16 = self.explain([events("get-winevent-utf16.xml")])
+        self.assertEqual(utf8, utf16)
+        self.assertIn("issuer_from_ntauth", [f["code"] for f in utf8["events"][0]["findings"]])
+        self.assertEqual(utf8["events"][0]["fix"]["altsecurityidentities"], UPN_ONLY_VALUE)
+        viewer = self.explain([events("eventviewer.txt")])
+        self.assertEqual([e["id"] for e in viewer["events"]], [39, 41])
+        self.assertEqual(viewer["events"][0]["fields"]["user"], "alice")
+        self.assertEqual(viewer["events"][0]["fix"], utf8["events"][0]["fix"])
+        msgs = self.explain([events("messages.txt")])
+        self.assertEqual([e["id"] for e in msgs["events"]], [39, 40, 21, 45])
+        with open(events("messages.txt"), "rb") as f:
+            self.assertEqual(self.explain(["-"], f.read()), msgs)
+
+    def test_text(self):
+        p = run(["explain", "--text", events("wevtutil.xml"), "--ldif", self.ldif])
+        self.assertExit(p, 0)
+        out = p.stdout.decode("utf-8")
+        self.assertIn("8 KDC events, 8 accounts, 3 issuing CAs; 2 other events skipped", out)
+        self.assertIn("Account cn=alice,cn=Users,dc=example,dc=com (found)", out)
+        self.assertIn("Set-ADUser -Identity 'alice' -Add @{altSecurityIdentities='"
+                      + UPN_ONLY_VALUE + "'}", out)
+        self.assertIn("By issuing CA\n  " + KB_ISSUER_AD + ": 6 events ([0] [1] [2] [3] [6] [7])", out)
+
+    def test_without_directory(self):
+        doc = json.loads(run(["explain", events("wevtutil.xml")]).stdout)
+        self.assertIsNone(doc["directory"])
+        self.assertEqual(doc["events"][0]["account"], {"lookup": "no_directory"})
+        self.assertEqual(doc["events"][0]["fix"]["altsecurityidentities"], UPN_ONLY_VALUE)
+
+    def test_hostile(self):
+        laughs = (b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                  b"<Event><EventData><Data>&b;</Data></EventData></Event>")
+        self.assertBadInput(run(["explain", "-"], laughs), "DOCTYPE")
+        self.assertBadInput(run(["explain"], b"<a>" * 200 + b"</a>" * 200), "nested too deep")
+        self.assertBadInput(run(["explain"], b"<Event><x y='" + b"A" * 100000 + b"'/></Event>"),
+                            "attribute")
+        with open(events("wevtutil.xml"), "rb") as f:
+            self.assertBadInput(run(["explain"], f.read()[:900]), "not well-formed", "byte 900")
+        self.assertBadInput(run(["explain"], b" " * (8 * 1024 * 1024 + 1)), "too large")
+        self.assertBadInput(run(["explain"], b""), "empty")
+        self.assertBadInput(run(["explain"], b"nothing to see\n"), "no KDC event")
+        self.assertBadInput(run(["explain"], b"User: \xc3\x28\n"), "UTF-8")
+
+    def test_usage_and_directory_down(self):
+        self.assertExit(run(["explain", events("wevtutil.xml"), events("messages.txt")]), 2)
+        self.assertExit(run(["explain", events("wevtutil.xml"), "--profile", "samba"]), 2)
+        p = run(["explain", events("wevtutil.xml")] + DOWN_LDAP)
+        self.assertExit(p, 4)
+        self.assertIn("directory", p.stderr.decode())
+
+
 # ---- runner -------------------------------------------------------------------------------------
 
 def main():
