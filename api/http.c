@@ -39,6 +39,7 @@
 #include "api_internal.h"
 #include "http_internal.h"
 #include "log.h"
+#include "su_dec.h"
 
 /* ---- small helpers ---- */
 
@@ -73,23 +74,15 @@ void log_escape(const char *s, size_t len, size_t max, bool space, char *out)
 /* Strict decimal (Content-Length); 0 or -EINVAL. */
 static int parse_u64(const char *s, uint64_t *ret)
 {
-    uint64_t v = 0;
+    int r = su_dec_u64(s, strlen(s), UINT64_MAX, NULL, ret);
 
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        uint64_t d = (uint64_t)(*s - '0');
-        /* saturate: a length past 2^64 - 1 is simply too large (libmicrohttpd accepts up to
-           it, so "not a number" would leave the client waiting for a body) */
-        if (v > UINT64_MAX / 10 || v * 10 > UINT64_MAX - d)
-            v = UINT64_MAX;
-        else
-            v = v * 10 + d;
+    /* saturate: a length past 2^64 - 1 is simply too large (libmicrohttpd accepts up to it, so
+       "not a number" would leave the client waiting for a body) */
+    if (r == -ERANGE) {
+        *ret = UINT64_MAX;
+        r = 0;
     }
-    if (*s)
-        return -EINVAL;
-    *ret = v;
-    return 0;
+    return r;
 }
 
 static int64_t elapsed_us(const struct timespec *start)

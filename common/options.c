@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "su_dec.h"
 #include "su_time.h"
 
 /* Fill @e (may be NULL; its origin stays the caller's): @field (static) and the text of @fmt.
@@ -283,34 +284,12 @@ int opt_whatif_apply(struct opt_profiles *p, const struct opt_whatif *w, struct 
 
 int opt_parse_ull(const char *s, unsigned long long max, unsigned long long *ret)
 {
-    unsigned long long v = 0;
+    uint64_t v;
 
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (d > max || v > max / 10 || v * 10 > max - d)
-            return -EINVAL;
-        v = v * 10 + d;
-    }
-    if (*s)
+    if (su_dec_u64(s, strlen(s), max, NULL, &v) < 0)
         return -EINVAL;
     *ret = v;
     return 0;
-}
-
-/* @n digits at @s into *@out; false when they are not all digits. */
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
 }
 
 int opt_parse_time(const char *s, time_t *ret)
@@ -319,10 +298,10 @@ int opt_parse_time(const char *s, time_t *ret)
     long long t;
 
     /* YYYY-MM-DDTHH:MM:SS */
-    if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
+    if (strlen(s) < 19 || !su_dec_fixed(s, 4, &y) || s[4] != '-' || !su_dec_fixed(s + 5, 2, &mo) ||
+        s[7] != '-' || !su_dec_fixed(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !su_dec_fixed(s + 11, 2, &h) || s[13] != ':' || !su_dec_fixed(s + 14, 2, &mi) ||
+        s[16] != ':' || !su_dec_fixed(s + 17, 2, &sec))
         return -EINVAL;
     s += 19;
     if (*s == '.') {
@@ -335,7 +314,8 @@ int opt_parse_time(const char *s, time_t *ret)
         s++;
     } else if (*s == '+' || *s == '-') {
         sign = *s == '-' ? -1 : 1;
-        if (!digits(s + 1, 2, &oh) || s[3] != ':' || !digits(s + 4, 2, &om) || oh > 23 || om > 59)
+        if (!su_dec_fixed(s + 1, 2, &oh) || s[3] != ':' || !su_dec_fixed(s + 4, 2, &om) ||
+            oh > 23 || om > 59)
             return -EINVAL;
         s += 6;
     }

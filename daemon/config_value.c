@@ -18,6 +18,7 @@
 #include "config.h"
 #include "config_internal.h"
 #include "listen.h"
+#include "su_dec.h"
 #include "su_hex.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -57,27 +58,6 @@ static bool has_control(const char *s)
     return false;
 }
 
-/* Strict unsigned decimal: digits only, no sign, no blank. 0, -EINVAL or -ERANGE. */
-static int parse_ull(const char *s, const char **end, unsigned long long *ret)
-{
-    unsigned long long v = 0;
-
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return -ERANGE;
-        v = v * 10 + d;
-    }
-    if (end)
-        *end = s;
-    else if (*s)
-        return -EINVAL;
-    *ret = v;
-    return 0;
-}
-
 /* A number as the type writes it: "256K", "3s", "500ms", "12". */
 void fmt_num(enum type t, unsigned long long v, char *buf, size_t size)
 {
@@ -113,14 +93,18 @@ static int parse_number(const struct directive *d, const char *v, unsigned long 
     unsigned long long n, mult = 1;
     const char *end;
     char val[64];
+    uint64_t u;
+    size_t used;
     int r;
 
     printable(v, 32, val, sizeof(val));
-    r = parse_ull(v, &end, &n);
+    r = su_dec_u64(v, strlen(v), UINT64_MAX, &used, &u);
     if (r == -ERANGE)
         return reason(e, "%s is above the maximum", val);
     if (r < 0)
         return reason(e, "\"%s\" is not a number", val);
+    n = u;
+    end = v + used;
     if (d->type == T_SIZE && *end) {
         if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 || strcmp(end, "KiB") == 0)
             mult = 1024;

@@ -14,20 +14,17 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "su_dec.h"
 
 #define LISTEN_BACKLOG 511
 
 /* Port text: 1 to 5 digits, value 0..65535. */
 static int parse_port(const char *s, in_port_t *ret)
 {
-    unsigned long v;
-    char *end;
+    uint64_t v;
+    size_t len = strlen(s);
 
-    if (*s < '0' || *s > '9' || strlen(s) > 5)
-        return -EINVAL;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > 65535)
+    if (len > 5 || su_dec_u64(s, len, 65535, NULL, &v) < 0)
         return -EINVAL;
     *ret = htons((in_port_t)v);
     return 0;

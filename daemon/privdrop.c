@@ -11,18 +11,14 @@
 #include <unistd.h>
 
 #include "privdrop.h"
+#include "su_dec.h"
 
 /* A numeric id: digits only, below (id_t)-1. */
 static int parse_id(const char *s, unsigned long *ret)
 {
-    char *end;
-    unsigned long v;
+    uint64_t v;
 
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v >= (unsigned long)(uid_t)-1)
+    if (su_dec_u64(s, strlen(s), (uid_t)-1 - 1, NULL, &v) < 0)
         return -EINVAL;
     *ret = v;
     return 0;

@@ -187,18 +187,10 @@ static bool parse_uac(const uint8_t *p, size_t len, uint32_t *out)
     return true;
 }
 
+/* @n digits at @p[@at], within @len bytes. */
 static bool digits(const uint8_t *p, size_t len, size_t at, size_t n, int *out)
 {
-    int v = 0;
-    if (at + n > len)
-        return false;
-    for (size_t i = at; i < at + n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return true;
+    return at + n <= len && su_dec_fixed((const char *)p + at, n, out);
 }
 
 /*

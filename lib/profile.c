@@ -70,20 +70,13 @@ static bool key_is(const char *k, size_t klen, const char *a, const char *b)
     return ascii_caseeq(k, klen, a, strlen(a)) || (b && ascii_caseeq(k, klen, b, strlen(b)));
 }
 
-/* A non-negative decimal integer of at most @max. */
+/* A non-negative decimal integer of at most @max, in 1 to 12 digits. */
 static bool parse_num(const char *s, size_t len, long max, long *ret)
 {
-    long v = 0;
-    if (len == 0 || len > 12)
+    uint64_t v;
+    if (len > 12 || su_dec_u64(s, len, (uint64_t)max, NULL, &v) < 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *ret = v;
+    *ret = (long)v;
     return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include <strongmap/common.h>
 
+#include "su_dec.h"
 #include "su_hex.h"
 #include "su_time.h"
 

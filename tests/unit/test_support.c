@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
+#include "su_dec.h"
 #include "su_hex.h"
 #include "su_time.h"
 
@@ -67,6 +69,76 @@ static void test_hex_encode(void **state)
     assert_memory_equal(back, in, sizeof(in));
 }
 
+/* ---- su_dec.h ------------------------------------------------------------------------------ */
+
+static int dec(const char *s, uint64_t max, uint64_t *ret)
+{
+    return su_dec_u64(s, strlen(s), max, NULL, ret);
+}
+
+static void test_dec_u64(void **state)
+{
+    uint64_t v = 7;
+    size_t used = 99;
+
+    (void)state;
+    assert_int_equal(dec("0", 0, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(dec("007", 7, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(dec("18446744073709551615", UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    /* what strtoul() would take and this does not: blanks, signs, a base, nothing */
+    v = 5;
+    assert_int_equal(dec("", 10, &v), -EINVAL);
+    assert_int_equal(dec(" 1", 10, &v), -EINVAL);
+    assert_int_equal(dec("+1", 10, &v), -EINVAL);
+    assert_int_equal(dec("-1", 10, &v), -EINVAL);
+    assert_int_equal(dec("1 ", 10, &v), -EINVAL);
+    assert_int_equal(dec("0x1", 10, &v), -EINVAL);
+    assert_int_equal(v, 5); /* written on success only */
+    /* above @max, and past 2^64 - 1: -ERANGE; junk after any number: -EINVAL */
+    assert_int_equal(dec("11", 10, &v), -ERANGE);
+    assert_int_equal(dec("3", 2, &v), -ERANGE); /* one digit above @max */
+    assert_int_equal(dec("1", 0, &v), -ERANGE);
+    assert_int_equal(dec("256", 255, &v), -ERANGE);
+    assert_int_equal(dec("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+    assert_int_equal(dec("99999999999999999999999999", UINT64_MAX, &v), -ERANGE);
+    assert_int_equal(dec("99999999999999999999999999x", UINT64_MAX, &v), -EINVAL);
+    assert_int_equal(v, 5);
+    /* with ret_used, anything may follow, and @len bounds the digits read */
+    assert_int_equal(su_dec_u64("256K", 4, UINT64_MAX, &used, &v), 0);
+    assert_int_equal(v, 256);
+    assert_int_equal(used, 3);
+    assert_int_equal(su_dec_u64("12345", 2, UINT64_MAX, &used, &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(used, 2);
+    assert_int_equal(su_dec_u64("12345", 2, UINT64_MAX, NULL, &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(su_dec_u64("K", 1, UINT64_MAX, &used, &v), -EINVAL);
+    assert_int_equal(su_dec_u64("1", 0, UINT64_MAX, &used, &v), -EINVAL);
+    /* a NUL inside @len is not a digit */
+    assert_int_equal(su_dec_u64("1\0002", 3, UINT64_MAX, NULL, &v), -EINVAL);
+}
+
+static void test_dec_fixed(void **state)
+{
+    int v = -1;
+
+    (void)state;
+    assert_true(su_dec_fixed("2026", 4, &v));
+    assert_int_equal(v, 2026);
+    assert_true(su_dec_fixed("09x", 2, &v));
+    assert_int_equal(v, 9);
+    assert_true(su_dec_fixed("999999999", 9, &v));
+    assert_int_equal(v, 999999999);
+    v = -1;
+    assert_false(su_dec_fixed("2x", 2, &v));
+    assert_false(su_dec_fixed("1", 2, &v)); /* stops at the NUL */
+    assert_false(su_dec_fixed("-1", 2, &v));
+    assert_int_equal(v, -1);
+}
+
 /* ---- su_time.h ----------------------------------------------------------------------------- */
 
 /* Every day of years 1 to 2200 and 9990 to 9999 against timegm(), including days past a
@@ -108,7 +180,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex_digit),     cmocka_unit_test(test_hex_decode),
         cmocka_unit_test(test_hex_encode),    cmocka_unit_test(test_days_from_civil),
-        cmocka_unit_test(test_days_in_month),
+        cmocka_unit_test(test_days_in_month), cmocka_unit_test(test_dec_u64),
+        cmocka_unit_test(test_dec_fixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
