@@ -7,11 +7,14 @@
  *   strongmap sid decode [--text] [--pretty] HEX|BASE64
  *   strongmap verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY
  *   strongmap account NAME [WHAT-IF] DIRECTORY
+ *   strongmap preissue --csr FILE --account NAME [WHAT-IF] DIRECTORY [--issuer FILE]
+ *                      [--validity-days N] [--openssl-extfile FILE]
  *   strongmap explain [FILE|-] [DIRECTORY]
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
- * 2 usage error, 3 verdict deny / account not ready, 4 directory unavailable. The directory
+ * 2 usage error, 3 verdict deny / account not ready / preissue refuse or deny, 4 directory
+ * unavailable. The directory
  * flags and what-if options are those of strongmapd (daemon/options.h).
  */
 #include <assert.h>
@@ -47,6 +50,10 @@ struct opts {
     struct opt_dir dir;
     const char *samba_anchors; /* --samba-anchors FILE */
     bool verdict_opts;         /* --account / --profile / --mode / --backdating given */
+    /* preissue */
+    const char *csr_file, *issuer_file, *extfile; /* --csr, --issuer, --openssl-extfile */
+    long validity_days;                           /* --validity-days, 0: the engine's */
+    bool preissue_opts;                           /* one of those given */
 };
 
 static void usage(FILE *f)
@@ -58,6 +65,8 @@ static void usage(FILE *f)
             "       %s sid decode [--text] [--pretty] HEX|BASE64\n"
             "       %s verdict [FILE] [--account NAME] [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
             "       %s account NAME [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
+            "       %s preissue --csr FILE --account NAME [WHAT-IF] DIRECTORY [--issuer FILE]\n"
+            "                [--validity-days N] [--openssl-extfile FILE] [--text|--json]\n"
             "       %s explain [FILE|-] [DIRECTORY] [--text] [--pretty]\n"
             "       %s version\n"
             "\n"
@@ -73,6 +82,11 @@ static void usage(FILE *f)
             "          event, why, and the fix. With --account NAME alone, the account's\n"
             "          published certificate is evaluated\n"
             "account   is an account ready for strong mapping (ready, at_risk, blocked)?\n"
+            "preissue  before a CA signs the request in FILE (PKCS#10; \"-\": stdin) for\n"
+            "          --account: what the certificate must carry to log on (SID extension,\n"
+            "          SAN URI, UPN), what to remove, and whether to refuse it; --issuer the\n"
+            "          CA's certificate (NTAuth is checked), --openssl-extfile FILE writes an\n"
+            "          extension file for openssl x509 -req / openssl ca (\"-\": stdout)\n"
             "explain   KDC events 39, 40, 41, 45 and 21 as Windows exports them (wevtutil or\n"
             "          Get-WinEvent XML, Event Viewer text; stdin when no FILE): why the DC\n"
             "          logged each and the fix, grouped by account and issuing CA; with a\n"
@@ -98,8 +112,10 @@ static void usage(FILE *f)
             "\n"
             "DIRECTORY (verdict, account, explain; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
             "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
-            "error, 3 verdict deny or account not ready, 4 directory unavailable.\n",
-            progname, progname, progname, progname, progname, progname, progname, progname);
+            "error, 3 verdict deny, account not ready, preissue refuse or deny as issued,\n"
+            "4 directory unavailable.\n",
+            progname, progname, progname, progname, progname, progname, progname, progname,
+            progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -586,6 +602,99 @@ out:
     return status;
 }
 
+/* ---- preissue --------------------------------------------------------------------------- */
+
+/* Read the request in @path; on failure print one line and return EXIT_INPUT. */
+static int load_csr(const char *path, struct sm_csr **ret)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    const char *name = strcmp(path, "-") != 0 ? path : "stdin";
+    int r = read_input(path, SM_MAX_INPUT, &buf, &len);
+    if (r < 0)
+        return fail("%s: %s", name, sm_strerror(r));
+    struct sm_errinfo e = { 0 };
+    r = sm_csr_parse(buf, len, ret, &e);
+    free(buf);
+    if (r < 0)
+        return fail("%s: %s", name, e.text[0] ? e.text : sm_strerror(r));
+    return 0;
+}
+
+static int write_extfile(const char *path, const struct sm_preissue *p)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f)
+        return fail("--openssl-extfile %s: %s", path, strerror(errno));
+    extfile_preissue(f, p);
+    if (f == stdout)
+        return fflush(f) == 0 ? 0 : EXIT_INPUT;
+    return fclose(f) == 0 ? 0 : fail("--openssl-extfile %s: %s", path, strerror(errno));
+}
+
+static int cmd_preissue(int argc, const struct opts *o)
+{
+    struct sm_errinfo e = { .offset = -1, .text = "" };
+    struct sm_csr *csr = NULL;
+    struct sm_certs *issuer = NULL;
+    struct sm_preissue *p = NULL;
+    struct sm_dir *dir = NULL;
+    char *json;
+    int status;
+
+    if (argc > 0 || !o->csr_file || !o->account) {
+        fprintf(stderr, "%s: preissue needs --csr FILE and --account NAME (no operands)\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if ((status = need_dir(o, "preissue")) != 0)
+        return status;
+    if ((status = load_csr(o->csr_file, &csr)) != 0)
+        return status;
+    if (o->issuer_file && (status = load_certs(o->issuer_file, o, &issuer)) != 0)
+        goto out;
+    if ((status = open_dir(o, &dir)) != 0)
+        goto out;
+    struct sm_preissue_input in = {
+        .request = csr->request,
+        .csr = csr,
+        .account = o->account,
+        .profiles = o->profiles.v,
+        .n_profiles = o->profiles.n,
+        .at = o->at,
+        .validity_days = o->validity_days,
+        .issuer = issuer ? &issuer->certs[0] : NULL,
+    };
+    int r = sm_preissue_plan(dir, &in, &p, &e);
+    if (r < 0) {
+        status = dir_fail(r, &e);
+        goto out;
+    }
+    if (o->extfile && (status = write_extfile(o->extfile, p)) != 0)
+        goto out;
+    if (o->extfile && strcmp(o->extfile, "-") == 0) {
+        /* the extension file is the output */
+    } else if (o->text) {
+        text_preissue(stdout, p);
+    } else {
+        if (sm_json_preissue(p, o->json_flags, &json) < 0) {
+            status = fail("out of memory");
+            goto out;
+        }
+        if (emit(json) != 0) {
+            status = EXIT_INPUT;
+            goto out;
+        }
+    }
+    status = !p->refuse && p->allow_as_issued ? 0 : EXIT_DENY;
+out:
+    sm_preissue_free(p);
+    sm_dir_close(dir);
+    sm_certs_free(issuer);
+    sm_csr_free(csr);
+    return status;
+}
+
 /* ---- options ---------------------------------------------------------------------------- */
 
 enum {
@@ -600,6 +709,11 @@ enum {
     OPT_MODE,
     OPT_BACKDATING,
     OPT_SAMBA_ANCHORS,
+    OPT_CSR,
+    OPT_ISSUER,
+    OPT_VALIDITY_DAYS,
+    OPT_EXTFILE,
+    OPT_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -614,6 +728,11 @@ static const struct option long_opts[] = {
     { "mode", required_argument, NULL, OPT_MODE },
     { "backdating", required_argument, NULL, OPT_BACKDATING },
     { "samba-anchors", required_argument, NULL, OPT_SAMBA_ANCHORS },
+    { "csr", required_argument, NULL, OPT_CSR },
+    { "issuer", required_argument, NULL, OPT_ISSUER },
+    { "validity-days", required_argument, NULL, OPT_VALIDITY_DAYS },
+    { "openssl-extfile", required_argument, NULL, OPT_EXTFILE },
+    { "json", no_argument, NULL, OPT_JSON },
     OPT_DIR_LONGOPTS,
     { NULL, 0, NULL, 0 },
 };
@@ -668,6 +787,18 @@ static int take_option(struct opts *o, int id, const char *arg)
         o->samba_anchors = arg;
         o->verdict_opts = true;
         break;
+    case OPT_CSR: o->csr_file = arg, o->preissue_opts = true; break;
+    case OPT_ISSUER: o->issuer_file = arg, o->preissue_opts = true; break;
+    case OPT_EXTFILE: o->extfile = arg, o->preissue_opts = true; break;
+    case OPT_JSON: o->text = false, o->preissue_opts = true; break;
+    case OPT_VALIDITY_DAYS:
+        if (opt_parse_ull(arg, 36500, &n) < 0 || n == 0) {
+            fprintf(stderr, "%s: --validity-days: 1 to 36500\n", progname);
+            return EXIT_USAGE;
+        }
+        o->validity_days = (long)n;
+        o->preissue_opts = true;
+        break;
     default:
         if (opt_dir_set(&o->dir, id, arg, &e) < 0)
             goto out_err;
@@ -686,8 +817,17 @@ out_err:
  */
 static int check_options(struct opts *o, const char *cmd)
 {
-    bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0;
+    bool dir_cmd =
+        strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0 || strcmp(cmd, "preissue") == 0;
     struct sm_errinfo e = SM_ERRINFO_INIT;
+
+    if (o->preissue_opts && strcmp(cmd, "preissue") != 0) {
+        fprintf(stderr,
+                "%s: --csr, --issuer, --validity-days, --openssl-extfile and --json are for "
+                "preissue\n",
+                progname);
+        return EXIT_USAGE;
+    }
 
     if (strcmp(cmd, "explain") == 0) {
         if (o->verdict_opts || o->at) {
@@ -791,6 +931,8 @@ int main(int argc, char **argv)
         status = cmd_verdict(rest_argc, rest, &o);
     } else if (strcmp(cmd, "account") == 0) {
         status = cmd_account(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "preissue") == 0) {
+        status = cmd_preissue(rest_argc, &o);
     } else if (strcmp(cmd, "explain") == 0) {
         status = cmd_explain(rest_argc, rest, &o);
     } else if (strcmp(cmd, "version") == 0) {

@@ -25,6 +25,14 @@ void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct 
 int text_sid(FILE *f, const struct sm_sid *sid);
 void text_verdict(FILE *f, const struct sm_verdict *v);
 void text_account_status(FILE *f, const struct sm_account_status *s);
+/** The issuance plan (cli/text_preissue.c). */
+void text_preissue(FILE *f, const struct sm_preissue *p);
+/**
+ * An openssl extension file (`openssl x509 -req -extfile`, `openssl ca -extfile`) that issues
+ * the certificate as @p plans it: the SID extension, the SAN as issued, the requested EKU and
+ * key usage. Returns 0.
+ */
+int extfile_preissue(FILE *f, const struct sm_preissue *p);
 /** KDC events explained, grouped by account and issuing CA (cli/text_events.c). */
 void text_events(FILE *f, const struct sm_events_explanation *x);
 
