@@ -415,8 +415,6 @@ void conn_request_ends(struct api *api, struct api_conn *c);
 int conn_watchdog_start(struct api *api);
 void conn_watchdog_stop(struct api *api);
 
-int64_t api_now_ms(void);
-
 /* ---- ratelimit.c: token buckets per client ---- */
 
 struct ratelimit;

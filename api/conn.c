@@ -33,16 +33,9 @@
 #include <time.h>
 
 #include "api_internal.h"
+#include "su_clock.h"
 
 #define WATCHDOG_PERIOD_MS 250
-
-int64_t api_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The client address as text, and its rate-limiter key (IPv6: the /64 it belongs to). */
 static void client_address(const struct sockaddr *sa, struct api_conn *c)
@@ -81,7 +74,7 @@ static void client_address(const struct sockaddr *sa, struct api_conn *c)
 
 static int64_t idle_deadline(const struct api *api)
 {
-    return api_now_ms() + 1000 * (int64_t)(api->idle_timeout_s + api->request_timeout_s);
+    return su_mono_ms() + 1000 * (int64_t)(api->idle_timeout_s + api->request_timeout_s);
 }
 
 /* ---- connections per client (under conns_lock) ---- */
@@ -249,7 +242,7 @@ void conn_closed(struct api *api, struct api_conn *c)
 
 void conn_request_begins(struct api *api, struct api_conn *c)
 {
-    int64_t d = api_now_ms() + 1000 * (int64_t)api->request_timeout_s;
+    int64_t d = su_mono_ms() + 1000 * (int64_t)api->request_timeout_s;
 
     if (d < atomic_load_explicit(&c->deadline_ms, memory_order_relaxed))
         atomic_store_explicit(&c->deadline_ms, d, memory_order_relaxed);
@@ -267,7 +260,7 @@ static void *watchdog_main(void *arg)
 
     pthread_mutex_lock(&api->conns_lock);
     while (!api->watchdog_stop) {
-        int64_t now = api_now_ms();
+        int64_t now = su_mono_ms();
 
         for (struct api_conn *c = api->conns; c; c = c->next) {
             if (atomic_load_explicit(&c->cut, memory_order_relaxed) ||
@@ -277,12 +270,7 @@ static void *watchdog_main(void *arg)
             metric_inc(&api->metrics.request_timeouts);
             (void)shutdown(c->fd, SHUT_RDWR);
         }
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = su_ts_add_ms(su_mono_ts(), WATCHDOG_PERIOD_MS);
         pthread_cond_timedwait(&api->conns_cond, &api->conns_lock, &ts);
     }
     pthread_mutex_unlock(&api->conns_lock);

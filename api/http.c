@@ -39,6 +39,7 @@
 #include "api_internal.h"
 #include "http_internal.h"
 #include "log.h"
+#include "su_clock.h"
 #include "su_dec.h"
 
 /* ---- small helpers ---- */
@@ -83,14 +84,6 @@ static int parse_u64(const char *s, uint64_t *ret)
         r = 0;
     }
     return r;
-}
-
-static int64_t elapsed_us(const struct timespec *start)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - start->tv_sec) * 1000000 + (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
 /* All body buffers together: max(API_BODY_MEMORY_MIN, 2 x max_body) (api.h). */
@@ -171,7 +164,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     req->conn = conn;
     req->cs = ci->socket_context;
     req->label = API_N_ROUTES;
-    clock_gettime(CLOCK_MONOTONIC, &req->start);
+    req->start = su_mono_ts();
     snprintf(req->id, sizeof(req->id), "%08" PRIx32 "-%" PRIu64, api->id_prefix,
              (uint64_t)atomic_fetch_add(&api->next_id, 1) + 1);
     strcpy(req->log_method, "-");
@@ -482,7 +475,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     *con_cls = NULL;
-    us = elapsed_us(&req->start);
+    us = su_ts_diff_us(su_mono_ts(), req->start);
     status = req->status;
     if (!req->replied) {
         /* Answered by libmicrohttpd itself (e.g. 431), or not at all. */

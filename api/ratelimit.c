@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "su_clock.h"
 
 #define RL_SHARDS 16
 #define RL_SETS   32
@@ -38,14 +39,6 @@ struct ratelimit {
     uint64_t seed;
     struct rl_shard shard[RL_SHARDS];
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* FNV-1a over the key, started from the seed, then a final mix (splitmix64). */
 static uint64_t key_hash(uint64_t seed, const char *key)
@@ -71,7 +64,7 @@ struct ratelimit *ratelimit_new(void)
     if (!rl)
         return NULL;
     if (getentropy(&rl->seed, sizeof(rl->seed)) < 0)
-        rl->seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+        rl->seed = (uint64_t)su_mono_ns() ^ ((uint64_t)getpid() << 32);
     for (size_t i = 0; i < RL_SHARDS; i++)
         pthread_mutex_init(&rl->shard[i].lock, NULL);
     return rl;
@@ -93,7 +86,7 @@ int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned 
     uint64_t h = key_hash(rl->seed, key);
     struct rl_shard *sh = &rl->shard[h % RL_SHARDS];
     struct rl_entry *set = &sh->e[((h / RL_SHARDS) % RL_SETS) * RL_WAYS], *e = NULL;
-    int64_t now = now_ns();
+    int64_t now = su_mono_ns();
     double wait;
     int ret = 0;
 

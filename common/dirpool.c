@@ -15,6 +15,7 @@
 #include "dirpool.h"
 #include "hist.h"
 #include "log.h"
+#include "su_clock.h"
 
 /* Directory metrics (dirpool.h), process-wide. */
 static atomic_uint_fast64_t m_ops[DIRPOOL_OP__COUNT];
@@ -40,26 +41,10 @@ struct dirpool {
     struct sm_errinfo state_err; /* and reason */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Count one operation @op that started at @t0 (now_us()) and returned @r. */
+/* Count one operation @op that started at @t0 (su_mono_us()) and returned @r. */
 static void count_op(enum dirpool_op op, int64_t t0, int r)
 {
-    int64_t us = now_us() - t0;
+    int64_t us = su_mono_us() - t0;
     int e = -1;
 
     atomic_fetch_add_explicit(&m_ops[op], 1, memory_order_relaxed);
@@ -205,7 +190,7 @@ static bool last_state(struct dirpool *p, bool any_age, int *ret, struct sm_erri
     bool have;
 
     pthread_mutex_lock(&p->state_lock);
-    have = p->checked && (any_age || now_ms() - p->checked_ms < DIRPOOL_READY_TTL_MS);
+    have = p->checked && (any_age || su_mono_ms() - p->checked_ms < DIRPOOL_READY_TTL_MS);
     if (have) {
         *ret = p->state;
         if (reterr)
@@ -236,7 +221,7 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
         return r;
     }
     h = p->probe ? p->probe : dirpool_acquire(p);
-    t0 = now_us();
+    t0 = su_mono_us();
     r = sm_dir_ping(h, &e);
     count_op(DIRPOOL_OP_PING, t0, r);
     if (!p->probe)
@@ -248,7 +233,7 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
     was_checked = p->checked;
     before = p->state;
     p->checked = true;
-    p->checked_ms = now_ms();
+    p->checked_ms = su_mono_ms();
     p->state = r;
     p->state_err = e;
     pthread_mutex_unlock(&p->state_lock);
@@ -282,7 +267,7 @@ int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct
                     struct sm_errinfo *reterr)
 {
     struct sm_dir *h = dirpool_acquire(p);
-    int64_t t0 = now_us();
+    int64_t t0 = su_mono_us();
     int r;
 
     r = sm_verdict_evaluate(h, in, ret, reterr);
@@ -296,7 +281,7 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
                            struct sm_errinfo *reterr)
 {
     struct sm_dir *h = dirpool_acquire(p);
-    int64_t t0 = now_us();
+    int64_t t0 = su_mono_us();
     int r;
 
     r = sm_account_status(h, name, profiles, n_profiles, at, ret, reterr);

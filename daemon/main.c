@@ -47,6 +47,7 @@
 #include "log.h"
 #include "notify.h"
 #include "privdrop.h"
+#include "su_clock.h"
 
 #ifndef SM_VERSION
 #define SM_VERSION "unknown"
@@ -320,14 +321,6 @@ static void signals_init(sigset_t *ret_waitmask)
             fatal("sigaction");
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Wait for a handled signal, at most @ms milliseconds (@ms < 0: no limit). Either way the
  * signal's flag is set when this returns.
@@ -365,7 +358,7 @@ void notify(const char *state)
 /* Graceful stop: refuse new connections, let requests in progress finish, stop. */
 static void shutdown_servers(const sigset_t *waitmask)
 {
-    int64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    int64_t deadline = su_mono_ms() + DRAIN_TIMEOUT_MS;
     bool logged = false;
 
     notify("STOPPING=1");
@@ -383,7 +376,7 @@ static void shutdown_servers(const sigset_t *waitmask)
         /* Idle keep-alive connections hold no work: only requests in progress count. */
         if (busy == 0 || conns == 0)
             break;
-        if (now_ms() >= deadline) {
+        if (su_mono_ms() >= deadline) {
             log_warnx("%u requests still in progress after %d s, closing them", busy,
                       DRAIN_TIMEOUT_MS / 1000);
             break;

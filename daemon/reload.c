@@ -21,6 +21,7 @@
 #include "dirpool.h"
 #include "log.h"
 #include "options.h"
+#include "su_clock.h"
 
 /* ---- the runtime of a configuration ------------------------------------------------------- */
 
@@ -221,16 +222,14 @@ void reload(const struct args *a)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct api_runtime *next = NULL;
-    struct timespec ts;
     struct cfg *c = NULL;
     char state[128], where[CFG_ERR_MAX];
     const char *path = config_path(a);
     unsigned changed = 0;
     int r;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
-             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+             (unsigned long long)su_mono_us());
     notify(state);
     log_info("SIGHUP: reloading the configuration (%s)", path ? path : "built-in defaults");
 

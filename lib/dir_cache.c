@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "dir_internal.h"
+#include "su_clock.h"
 
 #define CACHE_MAX_BUCKETS (1u << 16)
 #define CACHE_MIN_BUCKETS 16u
@@ -42,13 +43,6 @@ struct sm_dir_cache {
     struct sm_dir_cache_stats st;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 /* FNV-1a over a random seed and the key. Chains are short for honest keys and can never be
    longer than max_entries. */
 static uint64_t key_hash(const struct sm_dir_cache *c, const uint8_t *p, size_t len)
@@ -68,7 +62,7 @@ struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsign
     c->ttl_s = ttl_s;
     c->negative_ttl_s = negative_ttl_s;
     if (getrandom(&c->seed, sizeof(c->seed), GRND_NONBLOCK) != (ssize_t)sizeof(c->seed))
-        c->seed = (uint64_t)now_ns() ^ (uint64_t)(uintptr_t)c;
+        c->seed = (uint64_t)su_mono_ns() ^ (uint64_t)(uintptr_t)c;
     if (max_entries) {
         size_t nb = CACHE_MIN_BUCKETS;
         while (nb < max_entries && nb < CACHE_MAX_BUCKETS)
@@ -136,7 +130,7 @@ int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *d
 
     pthread_mutex_lock(&c->lock);
     struct cache_entry *e = cache_find(c, h, k, key->len);
-    if (e && now_ns() >= e->expires) {
+    if (e && su_mono_ns() >= e->expires) {
         cache_drop(c, e);
         c->st.expirations++;
         e = NULL;
@@ -182,7 +176,7 @@ void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct 
         memcpy(e->bytes + key->len, data->p, data->len);
 
     pthread_mutex_lock(&c->lock);
-    int64_t now = now_ns();
+    int64_t now = su_mono_ns();
     e->expires = now + (int64_t)ttl * NS_PER_S;
     struct cache_entry *old = cache_find(c, e->hash, e->bytes, e->key_len);
     if (old) /* another thread stored the same query meanwhile */

@@ -51,36 +51,11 @@
 #include <sasl/sasl.h>
 
 #include "dir_ldap_internal.h"
+#include "su_clock.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   5000
 #define SYSTEM_CA_FILE   "/etc/ssl/certs/ca-certificates.crt"
-
-/* ---- time ---- */
-
-static struct timespec now_mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t;
-}
-
-static struct timespec ts_add_ms(struct timespec t, unsigned ms)
-{
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-/* a - b in milliseconds */
-static long long ts_diff_ms(struct timespec a, struct timespec b)
-{
-    return (long long)(a.tv_sec - b.tv_sec) * 1000 + (a.tv_nsec - b.tv_nsec) / 1000000L;
-}
 
 /* ---- small helpers ---- */
 
@@ -126,7 +101,7 @@ static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *ad
     w->fd = s;
     w->tcp_up = true;
     w->armed = true;
-    w->deadline = ts_add_ms(now_mono(), w->ms);
+    w->deadline = su_ts_add_ms(su_mono_ts(), w->ms);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
@@ -156,7 +131,8 @@ static void *watchdog_main(void *arg)
             continue;
         }
         int rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
-        if (rc == ETIMEDOUT && w->running && w->armed && ts_diff_ms(now_mono(), w->deadline) >= 0) {
+        if (rc == ETIMEDOUT && w->running && w->armed &&
+            su_ts_diff_ms(su_mono_ts(), w->deadline) >= 0) {
             if (w->fd >= 0)
                 shutdown(w->fd, SHUT_RDWR);
             w->fired = true;
@@ -461,7 +437,7 @@ void back_off(struct ldap_dir *l, int err, const char *reason)
     l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : BACKOFF_FIRST_MS;
     if (l->backoff_ms > BACKOFF_MAX_MS)
         l->backoff_ms = BACKOFF_MAX_MS;
-    l->retry_at = ts_add_ms(now_mono(), l->backoff_ms);
+    l->retry_at = su_ts_add_ms(su_mono_ts(), l->backoff_ms);
     l->down_err = err;
     l->first = 0; /* the next pass tries the servers in their configured order again */
     l->stalls = 0;
@@ -480,10 +456,10 @@ int ensure_conn(struct ldap_dir *l, bool *fresh, struct sm_errinfo *reterr)
     *fresh = false;
     if (l->ld)
         return 0;
-    struct timespec now = now_mono();
-    if (l->backoff_ms && ts_diff_ms(l->retry_at, now) > 0) {
+    struct timespec now = su_mono_ts();
+    if (l->backoff_ms && su_ts_diff_ms(l->retry_at, now) > 0) {
         errinfo_set(reterr, -1, "%s (next attempt in %lld ms)", l->down_reason,
-                    ts_diff_ms(l->retry_at, now));
+                    (long long)su_ts_diff_ms(l->retry_at, now));
         return l->down_err;
     }
     for (size_t k = 0; k < l->n_uris; k++) {

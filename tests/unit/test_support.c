@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "su_clock.h"
 #include "su_dec.h"
 #include "su_hex.h"
 #include "su_time.h"
@@ -139,6 +140,56 @@ static void test_dec_fixed(void **state)
     assert_int_equal(v, -1);
 }
 
+/* ---- su_clock.h ---------------------------------------------------------------------------- */
+
+/* The clock against clock_gettime() itself, and it never goes back. */
+static void test_mono(void **state)
+{
+    struct timespec before, after;
+    int64_t prev = su_mono_ns();
+
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        int64_t ns = su_mono_ns();
+        assert_true(ns >= prev);
+        prev = ns;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    struct timespec ts = su_mono_ts();
+    int64_t ns = su_mono_ns(), us = su_mono_us(), ms = su_mono_ms();
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    int64_t lo = (int64_t)before.tv_sec * 1000000000 + before.tv_nsec;
+    int64_t hi = (int64_t)after.tv_sec * 1000000000 + after.tv_nsec;
+    assert_true((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= lo);
+    assert_true(ns >= lo && ns <= hi);
+    assert_true(us >= lo / 1000 && us <= hi / 1000);
+    assert_true(ms >= lo / 1000000 && ms <= hi / 1000000);
+}
+
+static void test_ts_arithmetic(void **state)
+{
+    struct timespec t = { .tv_sec = 10, .tv_nsec = 999999999 };
+    struct timespec u;
+
+    (void)state;
+    u = su_ts_add_ms(t, 1);
+    assert_int_equal(u.tv_sec, 11);
+    assert_int_equal(u.tv_nsec, 999999);
+    u = su_ts_add_ms(t, 2500);
+    assert_int_equal(u.tv_sec, 13);
+    assert_int_equal(u.tv_nsec, 499999999);
+    u = su_ts_add_ms(t, 0);
+    assert_int_equal(u.tv_sec, 10);
+    assert_int_equal(u.tv_nsec, 999999999);
+    assert_int_equal(su_ts_diff_ms(su_ts_add_ms(t, 2500), t), 2500);
+    assert_int_equal(su_ts_diff_ms(t, su_ts_add_ms(t, 2500)), -2500);
+    assert_int_equal(su_ts_diff_us(su_ts_add_ms(t, 2500), t), 2500000);
+    /* below a second, truncated towards zero, as the copies it replaced computed it */
+    struct timespec a = { .tv_sec = 5, .tv_nsec = 100 }, b = { .tv_sec = 4, .tv_nsec = 900000000 };
+    assert_int_equal(su_ts_diff_ms(a, b), 1000 - 899);
+    assert_int_equal(su_ts_diff_us(a, b), 1000000 - 899999);
+}
+
 /* ---- su_time.h ----------------------------------------------------------------------------- */
 
 /* Every day of years 1 to 2200 and 9990 to 9999 against timegm(), including days past a
@@ -181,7 +232,8 @@ int main(void)
         cmocka_unit_test(test_hex_digit),     cmocka_unit_test(test_hex_decode),
         cmocka_unit_test(test_hex_encode),    cmocka_unit_test(test_days_from_civil),
         cmocka_unit_test(test_days_in_month), cmocka_unit_test(test_dec_u64),
-        cmocka_unit_test(test_dec_fixed),
+        cmocka_unit_test(test_dec_fixed),     cmocka_unit_test(test_mono),
+        cmocka_unit_test(test_ts_arithmetic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
