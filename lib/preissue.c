@@ -384,12 +384,15 @@ static int material(struct px *x)
     uint8_t der[256];
 
     x->domain = dn_domain(x, acc->dn);
-    if (acc->sam && x->domain)
-        x->implicit = arena_cat(x->a, acc->sam, "@", x->domain, NULL);
+    if (x->err)
+        return x->err;
+    if (acc->sam && x->domain && !(x->implicit = arena_cat(x->a, acc->sam, "@", x->domain, NULL)))
+        return -ENOMEM;
     if (acc->is_computer) {
         size_t l = acc->sam ? strlen(acc->sam) : 0;
-        if (l > 1 && acc->sam[l - 1] == '$' && x->domain)
-            pub->dns = arena_printf(x->a, "%.*s.%s", (int)(l - 1), acc->sam, x->domain);
+        if (l > 1 && acc->sam[l - 1] == '$' && x->domain &&
+            !(pub->dns = arena_printf(x->a, "%.*s.%s", (int)(l - 1), acc->sam, x->domain)))
+            return -ENOMEM;
         pub->upn = x->implicit; /* HOST$@realm, what Samba maps a computer by */
     } else {
         pub->upn = acc->upn ? acc->upn : x->implicit;

@@ -102,6 +102,8 @@ struct fx {
     size_t n_altsec;
     struct sm_verdict *verdict;       /* a verdict the call renders */
     struct sm_account_status *status; /* a status the call renders */
+    struct sm_csr *csr;               /* preissue: the request */
+    struct sm_preissue *plan;         /* preissue: a plan the call renders */
     char *input;                      /* the call's input bytes */
     size_t input_len;
     uint64_t insertions; /* the lookup cache's, after the run */
@@ -1187,6 +1189,137 @@ static void test_account_status(void **state)
     group_done();
 }
 
+/* ---- certificate requests and issuance plans (lib/cert_csr.c, lib/preissue.c) ----------- */
+
+static int run_csr_parse(struct fx *f)
+{
+    struct sm_csr *c = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_csr_parse(f->input, f->input_len, &c, &e);
+    bool ok = result_ok(r, c, "*ret");
+    reason(r, &e);
+    if (ok)
+        sm_csr_free(c);
+    return r;
+}
+
+static void test_csr_parse(void **state)
+{
+    (void)state;
+    static const char *const exts[] = { ".pem", ".der", ".b64", NULL };
+    static char files[64][128];
+    size_t n = fixtures("csr", exts, files, 64);
+    assert_true(n > 10);
+    struct scenario s = { .setup = setup_input, .run = run_csr_parse, .teardown = teardown_input };
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s.name, sizeof(s.name), "sm_csr_parse %s", files[i]);
+        s.path = files[i];
+        check(&s);
+    }
+    group_done();
+}
+
+/* The demo directory, the request (s->path), the issuing CA; SC_WARM: a plan made before. */
+static int plan(struct fx *f, struct sm_preissue **ret)
+{
+    struct sm_profile profiles[SM_MAX_PROFILES];
+    struct sm_preissue_input in = { .request = f->csr->request,
+                                    .csr = f->csr,
+                                    .account = f->s->text,
+                                    .profiles = profiles,
+                                    .n_profiles = profiles_of(f->s->profiles, profiles),
+                                    .at = AT_2026,
+                                    .issuer = f->certs ? &f->certs->certs[0] : NULL };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_preissue_plan(f->dir, &in, ret, &e);
+    reason(r, &e);
+    return r;
+}
+
+static void setup_preissue(struct fx *f)
+{
+    size_t len;
+    char *buf = slurp(f->s->path, &len);
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    open_dir(f, NULL);
+    assert_int_equal(sm_csr_parse(buf, len, &f->csr, &e), 0);
+    free(buf);
+    if (f->s->flags & SC_ANCHORS)
+        f->certs = parse_fixture("certs/issuing_ca.pem");
+}
+
+static void teardown_preissue(struct fx *f)
+{
+    sm_preissue_free(f->plan);
+    sm_csr_free(f->csr);
+    sm_certs_free(f->certs);
+    sm_dir_close(f->dir);
+    sm_dir_cache_free(f->cache);
+}
+
+static int run_preissue(struct fx *f)
+{
+    struct sm_preissue *p = UNTOUCHED;
+    int r = plan(f, &p);
+    if (result_ok(r, p, "*ret")) {
+        digest_add(f, "%s %zu", p->refuse ? "refuse" : "issue", p->n_changes);
+        sm_preissue_free(p);
+    }
+    return r;
+}
+
+static void setup_plan_rendered(struct fx *f)
+{
+    setup_preissue(f);
+    assert_int_equal(plan(f, &f->plan), 0);
+}
+
+static int run_json_preissue(struct fx *f)
+{
+    char *json = UNTOUCHED;
+    return json_result(
+        sm_json_preissue(f->plan, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json), &json);
+}
+
+static void test_preissue(void **state)
+{
+    (void)state;
+    /* SC_ANCHORS here: the issuing CA's certificate is given (NTAuth checked) */
+    static const struct scenario plans[] = {
+        { .name = "rsa_upn for alice, the CA given",
+          .path = "csr/rsa_upn.pem",
+          .text = "alice",
+          .flags = SC_ANCHORS },
+        { .name = "sid_other for alice (a refusal)", .path = "csr/sid_other.pem", .text = "alice" },
+        { .name = "upn_other for alice", .path = "csr/upn_other.pem", .text = "alice" },
+        { .name = "all_san for alice, fleet",
+          .path = "csr/all_san.pem",
+          .text = "alice",
+          .profiles = "windows-2016;windows-2022;samba" },
+        { .name = "computer for ws01$",
+          .path = "csr/computer.pem",
+          .text = "ws01$",
+          .profiles = "windows-2022;samba" },
+        { .name = "a missing account", .path = "csr/rsa_upn.pem", .text = "nobody-here" },
+    };
+    for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+        struct scenario s = plans[i];
+        snprintf(s.name, sizeof(s.name), "sm_preissue_plan %.100s", plans[i].name);
+        s.setup = setup_preissue;
+        s.run = run_preissue;
+        s.cleanup = cleanup_dir;
+        s.teardown = teardown_preissue;
+        check(&s);
+        snprintf(s.name, sizeof(s.name), "sm_json_preissue %.100s", plans[i].name);
+        s.setup = setup_plan_rendered;
+        s.run = run_json_preissue;
+        s.cleanup = NULL;
+        s.flags |= SC_PRETTY;
+        check(&s);
+    }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1196,7 +1329,8 @@ int main(void)
         cmocka_unit_test(test_altsec),         cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_dir_lookup),     cmocka_unit_test(test_dir_open),
         cmocka_unit_test(test_verdict),        cmocka_unit_test(test_json_verdict_and_status),
-        cmocka_unit_test(test_account_status),
+        cmocka_unit_test(test_account_status), cmocka_unit_test(test_csr_parse),
+        cmocka_unit_test(test_preissue),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
