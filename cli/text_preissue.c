@@ -143,6 +143,15 @@ static bool conf_value(char *out, size_t size, const char *s)
     return true;
 }
 
+/* The request marked extension @oid critical. */
+static bool critical(const struct sm_cert *c, const char *oid)
+{
+    for (size_t i = 0; i < c->n_exts; i++)
+        if (strcmp(c->exts[i].oid, oid) == 0)
+            return c->exts[i].critical;
+    return false;
+}
+
 int extfile_preissue(FILE *f, const struct sm_preissue *p)
 {
     const struct sm_cert *c = p->issued;
@@ -163,7 +172,7 @@ int extfile_preissue(FILE *f, const struct sm_preissue *p)
         static const char *const bits[] = { "digitalSignature", "nonRepudiation", "keyEncipherment",
                                             "dataEncipherment", "keyAgreement",   "keyCertSign",
                                             "cRLSign",          "encipherOnly",   "decipherOnly" };
-        fprintf(f, "keyUsage = ");
+        fprintf(f, "keyUsage = %s", critical(c, "2.5.29.15") ? "critical," : "");
         /* bit 0 = 0x80 of the first byte ... bit 8 = 0x80 of the second */
         bool first = true;
         for (unsigned b = 0; b < 9; b++) {
@@ -176,7 +185,7 @@ int extfile_preissue(FILE *f, const struct sm_preissue *p)
         fputc('\n', f);
     }
     if (c->n_eku) {
-        fprintf(f, "extendedKeyUsage = ");
+        fprintf(f, "extendedKeyUsage = %s", critical(c, "2.5.29.37") ? "critical," : "");
         for (size_t i = 0; i < c->n_eku; i++)
             fprintf(f, "%s%s", i ? ", " : "", c->eku[i]);
         fputc('\n', f);

@@ -358,6 +358,9 @@ class TestEndToEnd(PreissueTestCase):
         self.assertRegex(text, r"(?m)^1\.3\.6\.1\.4\.1\.311\.25\.2 = DER:30:3F:A0:3D:")
         self.assertIn("URI.2 = " + SID_URI_PREFIX + SID_1105, text)
         self.assertIn("otherName.1 = 1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com", text)
+        # the request's key usage is critical, and stays so
+        self.assertIn("keyUsage = critical,digitalSignature, keyEncipherment\n", text)
+        self.assertIn("extendedKeyUsage = 1.3.6.1.5.5.7.3.2\n", text)
 
 
 def main():
