@@ -435,9 +435,6 @@ int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned 
 #define AUTH_MISSING (-1) /* no "Authorization: Bearer" header */
 #define AUTH_INVALID (-2) /* a bearer token that matches none */
 
-/** SHA-256 of @len bytes at @data. */
-void auth_sha256(const void *data, size_t len, unsigned char out[32]);
-
 /**
  * The token of @rt that the Authorization header @value (may be NULL) presents: its index, or
  * AUTH_MISSING / AUTH_INVALID. Every configured token is compared, in constant time.

@@ -3,7 +3,8 @@
  * check of a TLS priority string. The only file of api/ that calls GnuTLS (libmicrohttpd's TLS
  * library) directly.
  *
- * Tokens are kept as SHA-256 hashes of their secrets. A presented secret is hashed and compared
+ * Tokens are kept as SHA-256 hashes of their secrets (su_sha256(), Nettle, as the engine's
+ * thumbprints). A presented secret is hashed and compared
  * with every configured hash, each comparison in constant time and without stopping at a
  * match, so the time taken says nothing about which bytes or which token matched. The secret
  * and its hash are wiped from the stack afterwards; neither is ever logged.
@@ -15,19 +16,13 @@
 #include <strings.h>
 
 #include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
 #include "api_internal.h"
+#include "su_hash.h"
 
 /* Longest bearer secret looked at (longer: invalid). */
 #define BEARER_MAX 4096
-
-void auth_sha256(const void *data, size_t len, unsigned char out[32])
-{
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
-        memset(out, 0, 32); /* cannot happen for SHA-256; matches no token (checked distinct) */
-}
 
 /* 1 when the 32 bytes at @a and @b are equal, else 0, in time independent of the contents. */
 static unsigned eq32(const unsigned char *a, const unsigned char *b)
@@ -55,7 +50,7 @@ int auth_bearer(const struct api_runtime *rt, const char *value)
     len = strcspn(value, " \t");
     if (len == 0 || len > BEARER_MAX || value[len + strspn(value + len, " \t")] != '\0')
         return AUTH_INVALID;
-    auth_sha256(value, len, h);
+    su_sha256(value, len, h);
     for (size_t i = 0; i < rt->n_tokens; i++) {
         unsigned m = eq32(h, rt->tokens[i].sha256);
         unsigned mask = 0u - m; /* all ones on a match */

@@ -34,6 +34,7 @@
 
 #include "api_internal.h"
 #include "su_clock.h"
+#include "su_hash.h"
 
 #define WATCHDOG_PERIOD_MS 250
 
@@ -87,11 +88,7 @@ struct conn_client {
 
 static size_t client_bucket(const char *key)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (; *key; key++)
-        h = (h ^ (unsigned char)*key) * 16777619u;
-    return h % API_CONN_CLIENT_BUCKETS;
+    return su_fnv1a64(0, key, strlen(key)) % API_CONN_CLIENT_BUCKETS;
 }
 
 static struct conn_client **client_find(struct api *api, const char *key)

@@ -19,6 +19,7 @@
 
 #include "api_internal.h"
 #include "su_clock.h"
+#include "su_hash.h"
 
 #define RL_SHARDS 16
 #define RL_SETS   32
@@ -43,12 +44,8 @@ struct ratelimit {
 /* FNV-1a over the key, started from the seed, then a final mix (splitmix64). */
 static uint64_t key_hash(uint64_t seed, const char *key)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+    uint64_t h = su_fnv1a64(seed, key, strlen(key));
 
-    for (; *key; key++) {
-        h ^= (unsigned char)*key;
-        h *= 0x100000001b3ULL;
-    }
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;

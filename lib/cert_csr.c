@@ -25,7 +25,7 @@
 #include "alloc.h"
 #include "cert_internal.h"
 #include "cert_plan.h"
-#include "hash.h"
+#include "su_hash.h"
 #include "util.h"
 
 #define OID_EXT_REQUEST    "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e" /* 1.2.840.113549.1.9.14 */
@@ -341,9 +341,9 @@ static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
         r = r == SM_E_CERT ? SM_E_CSR : r;
         goto out;
     }
-    uint8_t h[SM_SHA1_LEN];
-    sm_sha1(v.spki.p, v.spki.len, h);
-    su_hex_upper(h, SM_SHA1_LEN, c->spki_sha1);
+    uint8_t h[SU_SHA1_LEN];
+    su_sha1(v.spki.p, v.spki.len, h);
+    su_hex_upper(h, SU_SHA1_LEN, c->spki_sha1);
     analyse_spki(x, &v.spki);
     csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
     CHECK_ALLOC(x, csr->sig_alg_oid);

@@ -19,7 +19,7 @@
 
 #include "alloc.h"
 #include "cert_internal.h"
-#include "hash.h"
+#include "su_hash.h"
 #include "names.h"
 #include "util.h"
 
@@ -130,8 +130,8 @@ void analyse_spki(struct ctx *x, const mbedtls_x509_buf *spki)
         return;
     if (mbedtls_asn1_get_bitstring(&seq.p, seq.end, &bits) != 0)
         return;
-    uint8_t h[SM_SHA1_LEN];
-    sm_sha1(bits.p, bits.len, h);
+    uint8_t h[SU_SHA1_LEN];
+    su_sha1(bits.p, bits.len, h);
     su_hex_upper(h, 20, c->spk_sha1);
 
     if (OID_IS(&alg, OID_RSA) || OID_IS(&alg, OID_RSA_PSS)) {
@@ -385,12 +385,12 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     set_time(x, &v.valid_from, &c->not_before, &c->not_before_t);
     set_time(x, &v.valid_to, &c->not_after, &c->not_after_t);
 
-    uint8_t h[SM_SHA256_LEN];
-    sm_sha1(v.raw, v.raw_len, h);
+    uint8_t h[SU_SHA256_LEN];
+    su_sha1(v.raw, v.raw_len, h);
     su_hex_upper(h, 20, c->sha1);
-    sm_sha256(v.raw, v.raw_len, h);
+    su_sha256(v.raw, v.raw_len, h);
     su_hex_upper(h, 32, c->sha256);
-    sm_sha1(v.spki.p, v.spki.len, h);
+    su_sha1(v.spki.p, v.spki.len, h);
     su_hex_upper(h, 20, c->spki_sha1);
     analyse_spki(x, &v.spki);
     c->sig_alg_oid = oid_dotted_name(a, &v.sig_oid, &c->sig_alg);

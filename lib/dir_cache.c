@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "dir_internal.h"
 #include "su_clock.h"
+#include "su_hash.h"
 
 #define CACHE_MAX_BUCKETS (1u << 16)
 #define CACHE_MIN_BUCKETS 16u
@@ -47,10 +48,7 @@ struct sm_dir_cache {
    longer than max_entries. */
 static uint64_t key_hash(const struct sm_dir_cache *c, const uint8_t *p, size_t len)
 {
-    uint64_t h = 14695981039346656037ULL ^ c->seed;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    return su_fnv1a64(c->seed, p, len);
 }
 
 struct sm_dir_cache *sm_dir_cache_new(size_t max_entries, unsigned ttl_s, unsigned negative_ttl_s)

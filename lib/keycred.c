@@ -52,7 +52,7 @@
 
 #include <strongmap/keycred.h>
 
-#include "hash.h"
+#include "su_hash.h"
 #include "util.h"
 
 #define VERSION_2     0x00000200u
@@ -610,13 +610,13 @@ static int read_key(struct walk *w, const uint8_t *m, size_t len)
         return k->key_error ? 0 : -ENOMEM;
     }
 
-    uint8_t rpk[DER_KEY_MAX], spki[DER_KEY_MAX], h[SM_SHA1_LEN];
+    uint8_t rpk[DER_KEY_MAX], spki[DER_KEY_MAX], h[SU_SHA1_LEN];
     size_t rlen = rsapublickey_der(rpk, &n, &e);
     size_t slen = spki_der(spki, rpk, rlen);
-    sm_sha1(rpk, rlen, h);
-    su_hex_upper(h, SM_SHA1_LEN, k->spk_sha1);
-    sm_sha1(spki, slen, h);
-    su_hex_upper(h, SM_SHA1_LEN, k->spki_sha1);
+    su_sha1(rpk, rlen, h);
+    su_hex_upper(h, SU_SHA1_LEN, k->spk_sha1);
+    su_sha1(spki, slen, h);
+    su_hex_upper(h, SU_SHA1_LEN, k->spki_sha1);
     k->key_kind = kind;
     k->key_format = format;
     k->key_bits = bit_length(&n);
@@ -662,7 +662,7 @@ static int read_fields(struct walk *w)
     struct arena *a = w->a;
     struct sm_findings *f = &k->findings;
     const struct entry *e = w->e;
-    uint8_t h[SM_SHA256_LEN] = { 0 };
+    uint8_t h[SU_SHA256_LEN] = { 0 };
     int r = 0;
 
     if (e[KEY_SOURCE].count) {
@@ -687,7 +687,7 @@ static int read_fields(struct walk *w)
             return r;
     }
     if (e[KEY_MATERIAL].count) {
-        sm_sha256(e[KEY_MATERIAL].v, e[KEY_MATERIAL].len, h);
+        su_sha256(e[KEY_MATERIAL].v, e[KEY_MATERIAL].len, h);
         if (!(k->key_material_sha256 = arena_hex(a, h, sizeof(h))))
             return -ENOMEM;
         if ((r = read_key(w, e[KEY_MATERIAL].v, e[KEY_MATERIAL].len)) < 0)
@@ -708,7 +708,7 @@ static int read_fields(struct walk *w)
         return r;
     }
     if (e[KEY_HASH].count) {
-        sm_sha256(w->blob + e[KEY_HASH].end, w->len - e[KEY_HASH].end, h);
+        su_sha256(w->blob + e[KEY_HASH].end, w->len - e[KEY_HASH].end, h);
         k->key_hash_ok = memcmp(e[KEY_HASH].v, h, sizeof(h)) == 0;
         if (!k->key_hash_ok &&
             (r = findings_add(f, a, "keyhash_mismatch", SM_SEV_WARNING, NULL,

@@ -26,7 +26,7 @@
 #include <strongmap/cert.h>
 #include <strongmap/keycred.h>
 
-#include "hash.h"
+#include "su_hash.h"
 
 #define OWNER     "CN=Alice,OU=Users,DC=example,DC=com"
 #define DEVICE    "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -242,14 +242,14 @@ static void make_blob(struct blob *bl, const struct opts *o)
         t[i] = (uint8_t)(c >> (8 * i));
     put_entry(&rest, 9, t, 8);
 
-    uint8_t h[SM_SHA256_LEN];
+    uint8_t h[SU_SHA256_LEN];
     put_version(bl, 0x200);
-    sm_sha256(o->material, o->mlen, h);
+    su_sha256(o->material, o->mlen, h);
     if (o->bad_keyid)
         h[31] ^= 1;
     if (!o->no_keyid)
         put_entry(bl, 1, h, sizeof(h));
-    sm_sha256(rest.b, rest.n, h);
+    su_sha256(rest.b, rest.n, h);
     if (!o->no_keyhash)
         put_entry(bl, 2, h, sizeof(h));
     memcpy(bl->b + bl->n, rest.b, rest.n);
@@ -465,7 +465,7 @@ static void test_der_building(void **state)
           9 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t m[64], h[SM_SHA1_LEN];
+        uint8_t m[64], h[SU_SHA1_LEN];
         char hex[41];
         size_t mlen = 24 + cases[i].elen + cases[i].nlen;
         /* the BLOB keeps the leading zero bytes the case has */
@@ -480,8 +480,8 @@ static void test_der_building(void **state)
         struct sm_keycred *k = parse_material(m, mlen);
         assert_null(k->key_error);
         assert_int_equal(k->key_bits, cases[i].bits);
-        sm_sha1(cases[i].der, cases[i].derlen, h);
-        for (int j = 0; j < SM_SHA1_LEN; j++)
+        su_sha1(cases[i].der, cases[i].derlen, h);
+        for (int j = 0; j < SU_SHA1_LEN; j++)
             sprintf(hex + 2 * j, "%02X", h[j]);
         assert_string_equal(k->spk_sha1, hex);
         assert_true(sm_findings_has(&k->findings, "key_size"));
@@ -689,8 +689,8 @@ static void test_bad_blobs(void **state)
     for (size_t i = 0; i < sizeof(ckis) / sizeof(ckis[0]); i++) {
         uint8_t m[512];
         size_t mlen = fake_material(m);
-        uint8_t h[SM_SHA256_LEN];
-        sm_sha256(m, mlen, h);
+        uint8_t h[SU_SHA256_LEN];
+        su_sha256(m, mlen, h);
         put_version(&t, 0x200);
         put_entry(&t, 1, h, sizeof(h));
         put_entry(&t, 3, m, mlen);

@@ -13,6 +13,7 @@
 
 #include "su_clock.h"
 #include "su_dec.h"
+#include "su_hash.h"
 #include "su_hex.h"
 #include "su_time.h"
 
@@ -190,6 +191,53 @@ static void test_ts_arithmetic(void **state)
     assert_int_equal(su_ts_diff_us(a, b), 1000000 - 899999);
 }
 
+/* ---- su_hash.h ----------------------------------------------------------------------------- */
+
+static const char *hex_of(const uint8_t *p, size_t len)
+{
+    static char out[2 * SU_SHA256_LEN + 1];
+    su_hex_lower(p, len, out);
+    return out;
+}
+
+/* FIPS 180-2's examples ("abc", the 56-byte message, a million 'a'), and the empty string */
+static void test_sha(void **state)
+{
+    static const char two_blocks[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    static char million[1000000];
+    uint8_t h1[SU_SHA1_LEN], h256[SU_SHA256_LEN];
+
+    (void)state;
+    su_sha1("abc", 3, h1);
+    assert_string_equal(hex_of(h1, sizeof(h1)), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    su_sha256("abc", 3, h256);
+    assert_string_equal(hex_of(h256, sizeof(h256)),
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    su_sha1(two_blocks, strlen(two_blocks), h1);
+    assert_string_equal(hex_of(h1, sizeof(h1)), "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    su_sha256(two_blocks, strlen(two_blocks), h256);
+    assert_string_equal(hex_of(h256, sizeof(h256)),
+                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    memset(million, 'a', sizeof(million));
+    su_sha256(million, sizeof(million), h256);
+    assert_string_equal(hex_of(h256, sizeof(h256)),
+                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    su_sha256("", 0, h256);
+    assert_string_equal(hex_of(h256, sizeof(h256)),
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* The FNV authors' 64-bit FNV-1a test values, and the seed XORed into the offset basis. */
+static void test_fnv1a64(void **state)
+{
+    (void)state;
+    assert_true(su_fnv1a64(0, "", 0) == 0xcbf29ce484222325ULL);
+    assert_true(su_fnv1a64(0, "a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(su_fnv1a64(0, "foobar", 6) == 0x85944171f73967e8ULL);
+    assert_true(su_fnv1a64(0xcbf29ce484222325ULL, "", 0) == 0);
+    assert_true(su_fnv1a64(1, "a", 1) != su_fnv1a64(0, "a", 1));
+}
+
 /* ---- su_time.h ----------------------------------------------------------------------------- */
 
 /* Every day of years 1 to 2200 and 9990 to 9999 against timegm(), including days past a
@@ -233,7 +281,8 @@ int main(void)
         cmocka_unit_test(test_hex_encode),    cmocka_unit_test(test_days_from_civil),
         cmocka_unit_test(test_days_in_month), cmocka_unit_test(test_dec_u64),
         cmocka_unit_test(test_dec_fixed),     cmocka_unit_test(test_mono),
-        cmocka_unit_test(test_ts_arithmetic),
+        cmocka_unit_test(test_ts_arithmetic), cmocka_unit_test(test_sha),
+        cmocka_unit_test(test_fnv1a64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,33 @@
+/*
+ * support/su_hash.c - SHA-1 and SHA-256 through Nettle (the only Nettle user), FNV-1a.
+ */
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
+
+#include "su_hash.h"
+
+void su_sha1(const void *p, size_t len, uint8_t out[SU_SHA1_LEN])
+{
+    struct sha1_ctx c;
+    sha1_init(&c);
+    sha1_update(&c, len, p);
+    sha1_digest(&c, SU_SHA1_LEN, out);
+}
+
+void su_sha256(const void *p, size_t len, uint8_t out[SU_SHA256_LEN])
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, len, p);
+    sha256_digest(&c, SU_SHA256_LEN, out);
+}
+
+uint64_t su_fnv1a64(uint64_t seed, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = 14695981039346656037ULL ^ seed;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
