@@ -374,6 +374,26 @@ static void test_rebuild_without_directory(void **state)
     sm_kdc_events_free(ev);
 }
 
+/* An event that names no user: a fix without a command, not a crash (found by fuzz_events) */
+static void test_no_user(void **state)
+{
+    (void)state;
+    struct sm_kdc_events *ev;
+    struct sm_events_explanation *x;
+    const struct sm_event_explanation *ex =
+        explain_text("The Key Distribution Center (KDC) encountered a user certificate that was "
+                     "valid but could not be mapped to a user in a secure way.\n"
+                     "Certificate Issuer: CN=CA, DC=example, DC=com\n"
+                     "Certificate Serial Number: 01\n",
+                     &ev, &x, NULL);
+    assert_str(ex->fix_value, "X509:<I>DC=com,DC=example,CN=CA<SR>01");
+    assert_null(ex->fix_command);
+    assert_null(strstr(ex->fix, "(null)"));
+    assert_str(ex->account_key, "(no account named)");
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+}
+
 static void test_groups(void **state)
 {
     (void)state;
@@ -497,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bad_encoding),
         cmocka_unit_test(test_rebuild_without_directory),
+        cmocka_unit_test(test_no_user),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_with_directory),
     };
