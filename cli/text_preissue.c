@@ -13,6 +13,23 @@
 
 #include "text.h"
 
+/* The reason that explains a denial: the first one that is not a note about the profile. */
+static const char *deny_reason(const struct sm_profile_outcome *o)
+{
+    static const char *const notes[] = { "pkinit_anchors",           "compatibility_whatif",
+                                         "compatibility_ignored",    "ntauth_bypass_ignored",
+                                         "use_subject_alt_name_off", "eku_not_checked",
+                                         "binding_not_checked",      "key_trust_not_used" };
+    for (size_t i = 0; i < o->n_reasons; i++) {
+        bool note = false;
+        for (size_t k = 0; k < sizeof(notes) / sizeof(notes[0]); k++)
+            note |= strcmp(o->reasons[i].code, notes[k]) == 0;
+        if (!note)
+            return o->reasons[i].code;
+    }
+    return "-";
+}
+
 /* One profile's outcome, padded to a column unless it is the @last. */
 static void outcome_cell(FILE *f, const struct sm_profile_outcome *o, bool last)
 {
@@ -27,10 +44,9 @@ static void outcome_cell(FILE *f, const struct sm_profile_outcome *o, bool last)
                  o->mapping_method ? o->mapping_method : "-");
     else if (o->event.id)
         snprintf(buf, sizeof(buf), "deny %d, event %d (%s)", o->kdc_error.code, o->event.id,
-                 o->n_reasons ? o->reasons[0].code : "-");
+                 deny_reason(o));
     else
-        snprintf(buf, sizeof(buf), "deny %d (%s)", o->kdc_error.code,
-                 o->n_reasons ? o->reasons[0].code : "-");
+        snprintf(buf, sizeof(buf), "deny %d (%s)", o->kdc_error.code, deny_reason(o));
     text_printf(f, "%-*s", width, buf);
 }
 
