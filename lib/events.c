@@ -356,7 +356,7 @@ static int parse_text(struct ev_result *res, const char *p, size_t len, struct s
         line++;
         pos = end + 1;
         t.line_offset = offset;
-        if (!utf8_valid(s, slen)) {
+        if (!su_utf8_valid(s, slen)) {
             errinfo_set(e, offset, "line %u is not valid UTF-8 text", line);
             r = SM_E_UTF8;
             break;
@@ -494,6 +494,8 @@ int sm_kdc_events_parse(const char *input, size_t len, struct sm_kdc_events **re
     }
 out:
     if (r < 0) {
+        if (r == -ENOMEM)
+            errinfo_set(reterr, -1, "out of memory");
         arena_free(a);
         mem_free(res);
         return r;

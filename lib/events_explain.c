@@ -859,6 +859,8 @@ int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev,
     *ret = &x->pub;
     return 0;
 out:
+    if (r == -ENOMEM)
+        errinfo_set(reterr, -1, "out of memory");
     sm_events_explanation_free(&x->pub);
     return r;
 }

@@ -1320,6 +1320,93 @@ static void test_preissue(void **state)
     group_done();
 }
 
+/* ---- KDC events (strongmap/events.h) ------------------------------------------------------- */
+
+static int run_events_parse(struct fx *f)
+{
+    struct sm_kdc_events *ev = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_kdc_events_parse(f->input, f->input_len, &ev, &e);
+    reason(r, &e);
+    if (result_ok(r, ev, "*ret")) {
+        digest_add(f, "%zu events, %zu skipped", ev->n, ev->skipped);
+        sm_kdc_events_free(ev);
+    }
+    return r;
+}
+
+/* The events read (a failure there is the run's), explained with f->dir (or none), as JSON. */
+static int run_events_explain(struct fx *f)
+{
+    struct sm_kdc_events *ev = NULL;
+    struct sm_events_explanation *x = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char *json = UNTOUCHED;
+    int r = sm_kdc_events_parse(f->input, f->input_len, &ev, &e);
+    if (r < 0)
+        return r;
+    r = sm_events_explain(f->dir, ev, &x, &e);
+    if (result_ok(r, x, "*ret")) {
+        digest_add(f, "%zu explained, %zu accounts, %zu CAs", x->n, x->n_accounts, x->n_cas);
+        r = json_result(sm_json_events(x, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json),
+                        &json);
+        sm_events_explanation_free(x);
+    }
+    sm_kdc_events_free(ev);
+    return r;
+}
+
+static void setup_events_dir(struct fx *f)
+{
+    setup_input(f);
+    open_dir(f, NULL);
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "events/wevtutil.xml",    "events/get-winevent.xml", "events/get-winevent-utf16.xml",
+        "events/eventviewer.txt", "events/messages.txt",
+    };
+    static const struct {
+        const char *name, *text;
+    } bad[] = {
+        { "a DOCTYPE", "<!DOCTYPE a [<!ENTITY b \"c\">]><Event/>" },
+        { "not well-formed XML", "<Event><System></Event>" },
+        { "elements nested too deep", "<a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a>" },
+        { "text without events", "nothing here\n" },
+    };
+    struct scenario s = { .setup = setup_input, .teardown = teardown_input };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        s.path = files[i];
+        s.setup = setup_input;
+        s.run = run_events_parse;
+        s.cleanup = NULL;
+        snprintf(s.name, sizeof(s.name), "sm_kdc_events_parse %s", files[i]);
+        check(&s);
+        s.run = run_events_explain;
+        snprintf(s.name, sizeof(s.name), "sm_events_explain %s, sm_json_events", files[i]);
+        check(&s);
+        s.setup = setup_events_dir;
+        s.cleanup = cleanup_dir;
+        s.flags = SC_PRETTY;
+        snprintf(s.name, sizeof(s.name), "sm_events_explain %s (demo directory)", files[i]);
+        check(&s);
+        s.flags = 0;
+    }
+    s.path = NULL;
+    s.setup = setup_input;
+    s.run = run_events_parse;
+    s.cleanup = NULL;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(s.name, sizeof(s.name), "sm_kdc_events_parse %s", bad[i].name);
+        s.text = bad[i].text;
+        check(&s);
+    }
+    group_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1330,7 +1417,7 @@ int main(void)
         cmocka_unit_test(test_dir_lookup),     cmocka_unit_test(test_dir_open),
         cmocka_unit_test(test_verdict),        cmocka_unit_test(test_json_verdict_and_status),
         cmocka_unit_test(test_account_status), cmocka_unit_test(test_csr_parse),
-        cmocka_unit_test(test_preissue),
+        cmocka_unit_test(test_preissue),       cmocka_unit_test(test_events),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
