@@ -214,9 +214,6 @@ const char *problem_detail(enum api_problem p, const struct api_error *ae, char 
  */
 int problem_json(enum api_problem p, const char *detail, char **ret_json);
 
-/** Length of the valid UTF-8 sequence at @p (at most @len bytes), or 0 when invalid. */
-size_t api_utf8_seq(const unsigned char *p, size_t len);
-
 /* ---- head.c: the request head, checked before anything else ---- */
 
 /*

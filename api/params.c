@@ -20,6 +20,7 @@
 
 #include "api_internal.h"
 #include "su_hex.h"
+#include "su_utf8.h"
 
 /* Media types accepted for a raw (non-JSON) body, compared without parameters. */
 static const char *const raw_types[] = {
@@ -248,7 +249,8 @@ static bool printable_utf8(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
 
     while (len > 0) {
-        size_t n = api_utf8_seq(p, len);
+        uint32_t cp;
+        size_t n = su_utf8_seq(p, len, &cp);
         if (n == 0 || (n == 1 && (p[0] < 0x20 || p[0] == 0x7f)))
             return false;
         p += n;

@@ -13,6 +13,7 @@
 #include <strongmap/common.h>
 
 #include "api_internal.h"
+#include "su_utf8.h"
 
 /* Longest detail sent to a client, in bytes. */
 #define PROBLEM_DETAIL_MAX 400
@@ -113,38 +114,6 @@ const char *problem_detail(enum api_problem p, const struct api_error *ae, char 
     return detail;
 }
 
-size_t api_utf8_seq(const unsigned char *p, size_t len)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0; /* no overlongs */
-    else if (c == 0xed)
-        hi = 0x9f; /* no surrogates */
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f; /* <= U+10FFFF */
-    if (len < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* Copy @in into @out (@size bytes) as printable UTF-8: control characters become ' ', invalid
  * bytes '?'; cut on a character boundary. */
 static void sanitize(const char *in, char *out, size_t size)
@@ -153,7 +122,8 @@ static void sanitize(const char *in, char *out, size_t size)
     size_t len = strlen(in), o = 0;
 
     while (len > 0) {
-        size_t n = api_utf8_seq(p, len);
+        uint32_t cp;
+        size_t n = su_utf8_seq(p, len, &cp);
         if (n == 0 || (n == 1 && (p[0] < 0x20 || p[0] == 0x7f))) {
             if (o + 1 >= size)
                 break;

@@ -15,23 +15,8 @@
 #include <time.h>
 
 #include "su_hex.h"
+#include "su_utf8.h"
 #include "text.h"
-
-/* Length of a valid UTF-8 sequence at @p (at most @n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
-
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-        return 0;
-    return len;
-}
 
 /*
  * A code point a terminal acts on or that changes how the text around it reads: C0 and C1
@@ -49,14 +34,9 @@ void text_escaped(FILE *f, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
 
     for (size_t i = 0; i < len;) {
-        size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, len - i);
-        uint32_t cp = p[i];
+        uint32_t cp = 0;
+        size_t l = su_utf8_seq(p + i, len - i, &cp);
 
-        if (l > 1) {
-            cp &= 0x7fu >> l;
-            for (size_t k = 1; k < l; k++)
-                cp = cp << 6 | (p[i + k] & 0x3fu);
-        }
         if (l == 0 || unsafe(cp)) {
             for (size_t k = 0; k < (l ? l : 1); k++)
                 fprintf(f, "\\x%02x", p[i + k]);

@@ -98,7 +98,7 @@ static long utf8_bad_offset(const char *p, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t k = 1;
-        while (k <= 4 && k <= len - i && !utf8_valid(p + i, k))
+        while (k <= 4 && k <= len - i && !su_utf8_valid(p + i, k))
             k++;
         if (k > 4 || k > len - i)
             return (long)i;

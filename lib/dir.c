@@ -158,7 +158,7 @@ enum conv {
 static const char *arena_text(struct arena *a, const uint8_t *p, size_t len)
 {
     const char *s = (const char *)p;
-    if (utf8_valid(s, len))
+    if (su_utf8_valid(s, len))
         return arena_strndup(a, s, len);
     struct sbuf b;
     sbuf_init(&b, a);
@@ -519,7 +519,7 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
         errinfo_set(reterr, -1, "account name longer than %d bytes", SM_MAX_NAME);
         return -EINVAL;
     }
-    if (!utf8_valid(name, len)) {
+    if (!su_utf8_valid(name, len)) {
         errinfo_set(reterr, -1, "account name is not valid UTF-8");
         return -EINVAL;
     }
@@ -591,7 +591,7 @@ int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         size_t len = values[i] ? strnlen(values[i], SM_MAX_ALTSEC_VALUE + 1) : 0;
-        if (len == 0 || len > SM_MAX_ALTSEC_VALUE || !utf8_valid(values[i], len)) {
+        if (len == 0 || len > SM_MAX_ALTSEC_VALUE || !su_utf8_valid(values[i], len)) {
             errinfo_set(reterr, -1,
                         "altSecurityIdentities value %zu is empty, longer than %d bytes or not "
                         "UTF-8",

@@ -757,7 +757,7 @@ int sm_keycred_parse(const char *value, size_t len, struct sm_keycred **ret,
                     SM_MAX_KEYCRED_VALUE);
         return SM_E_TOO_BIG;
     }
-    if (!utf8_valid(value, len)) {
+    if (!su_utf8_valid(value, len)) {
         errinfo_set(reterr, -1, "msDS-KeyCredentialLink value is not UTF-8 or holds a NUL byte");
         return SM_E_UTF8;
     }

@@ -272,75 +272,10 @@ size_t dec_u64(uint64_t v, char out[20])
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at @p (max @len bytes), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t len, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((c & 0xe0) == 0xc0) {
-        n = 2, v = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, v = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n > len)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
-bool utf8_valid(const char *p, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = utf8_seq(u + i, len - i, &cp);
-        if (n == 0 || cp == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 void utf8_put(struct sbuf *b, uint32_t cp)
 {
     char out[4];
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        cp = 0xfffd;
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        sbuf_put(b, out, 1);
-    } else if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        sbuf_put(b, out, 2);
-    } else if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | cp >> 12);
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        sbuf_put(b, out, 3);
-    } else {
-        out[0] = (char)(0xf0 | cp >> 18);
-        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[3] = (char)(0x80 | (cp & 0x3f));
-        sbuf_put(b, out, 4);
-    }
+    sbuf_put(b, out, su_utf8_encode(cp, out));
 }
 
 bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
@@ -350,7 +285,7 @@ bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
     size_t start = 0, i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_seq(u + i, len - i, &cp);
+        size_t n = su_utf8_seq(u + i, len - i, &cp);
         if (n == 0 || cp == 0) {
             sbuf_put(b, p + start, i - start);
             utf8_put(b, 0xfffd);

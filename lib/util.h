@@ -16,6 +16,7 @@
 #include "su_dec.h"
 #include "su_hex.h"
 #include "su_time.h"
+#include "su_utf8.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -77,8 +78,6 @@ long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 /** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
 size_t dec_u64(uint64_t v, char out[20]);
 
-/** True when @p[0..len) is valid UTF-8 without NUL bytes (no overlongs, no surrogates). */
-bool utf8_valid(const char *p, size_t len);
 /** Append one code point as UTF-8 (U+FFFD for invalid ones). */
 void utf8_put(struct sbuf *b, uint32_t cp);
 /**

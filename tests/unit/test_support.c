@@ -16,6 +16,7 @@
 #include "su_hash.h"
 #include "su_hex.h"
 #include "su_time.h"
+#include "su_utf8.h"
 
 /* ---- su_hex.h ------------------------------------------------------------------------------ */
 
@@ -274,6 +275,60 @@ static void test_days_in_month(void **state)
     assert_int_equal(su_days_in_month(2100, 2), 28);
 }
 
+/* ---- su_utf8.h ----------------------------------------------------------------------------- */
+
+/* Every code point encodes and decodes back (surrogates as U+FFFD), in the shortest form. */
+static void test_utf8_round_trip(void **state)
+{
+    (void)state;
+    for (uint32_t cp = 0; cp <= 0x110000; cp++) {
+        char out[4];
+        uint32_t back = 0xffffffff;
+        size_t n = su_utf8_encode(cp, out);
+        bool bad = cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff);
+        size_t want = bad ? 3 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+        assert_int_equal(n, want);
+        assert_int_equal(su_utf8_seq((const unsigned char *)out, n, &back), n);
+        assert_int_equal(back, bad ? 0xfffd : cp);
+        /* cut short, it is invalid */
+        if (n > 1)
+            assert_int_equal(su_utf8_seq((const unsigned char *)out, n - 1, &back), 0);
+        assert_int_equal(su_utf8_valid(out, n), cp != 0);
+    }
+}
+
+static void test_utf8_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "\x80",             /* a continuation byte alone */
+        "\xbf",             /* another */
+        "\xc0\x80",         /* overlong NUL */
+        "\xc1\xbf",         /* overlong U+007F */
+        "\xe0\x9f\xbf",     /* overlong U+07FF */
+        "\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
+        "\xed\xa0\x80",     /* U+D800, a surrogate */
+        "\xed\xbf\xbf",     /* U+DFFF */
+        "\xf4\x90\x80\x80", /* U+110000 */
+        "\xf5\x80\x80\x80", /* no such lead byte */
+        "\xff",
+        "\xe2\x82",     /* cut short */
+        "\xe2\x28\xa1", /* not a continuation byte */
+    };
+    uint32_t cp;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(su_utf8_seq((const unsigned char *)bad[i], strlen(bad[i]), &cp), 0);
+        assert_false(su_utf8_valid(bad[i], strlen(bad[i])));
+    }
+    assert_true(su_utf8_valid("", 0));
+    assert_true(su_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
+    assert_false(su_utf8_valid("a\0b", 3)); /* a NUL is valid UTF-8, but not here */
+    assert_int_equal(su_utf8_seq((const unsigned char *)"\0", 1, &cp), 1);
+    assert_int_equal(cp, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,7 +337,8 @@ int main(void)
         cmocka_unit_test(test_days_in_month), cmocka_unit_test(test_dec_u64),
         cmocka_unit_test(test_dec_fixed),     cmocka_unit_test(test_mono),
         cmocka_unit_test(test_ts_arithmetic), cmocka_unit_test(test_sha),
-        cmocka_unit_test(test_fnv1a64),
+        cmocka_unit_test(test_fnv1a64),       cmocka_unit_test(test_utf8_round_trip),
+        cmocka_unit_test(test_utf8_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
