@@ -54,6 +54,7 @@ struct opts {
     const char *csr_file, *issuer_file, *extfile; /* --csr, --issuer, --openssl-extfile */
     long validity_days;                           /* --validity-days, 0: the engine's */
     bool preissue_opts;                           /* one of those given */
+    bool json;                                    /* --json (preissue, explain) */
 };
 
 static void usage(FILE *f)
@@ -67,7 +68,7 @@ static void usage(FILE *f)
             "       %s account NAME [WHAT-IF] DIRECTORY [--text] [--pretty]\n"
             "       %s preissue --csr FILE --account NAME [WHAT-IF] DIRECTORY [--issuer FILE]\n"
             "                [--validity-days N] [--openssl-extfile FILE] [--text|--json]\n"
-            "       %s explain [FILE|-] [DIRECTORY] [--text] [--pretty]\n"
+            "       %s explain [FILE|-] [DIRECTORY] [--text|--json] [--pretty]\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -790,7 +791,7 @@ static int take_option(struct opts *o, int id, const char *arg)
     case OPT_CSR: o->csr_file = arg, o->preissue_opts = true; break;
     case OPT_ISSUER: o->issuer_file = arg, o->preissue_opts = true; break;
     case OPT_EXTFILE: o->extfile = arg, o->preissue_opts = true; break;
-    case OPT_JSON: o->text = false, o->preissue_opts = true; break;
+    case OPT_JSON: o->text = false, o->json = true; break;
     case OPT_VALIDITY_DAYS:
         if (opt_parse_ull(arg, 36500, &n) < 0 || n == 0) {
             fprintf(stderr, "%s: --validity-days: 1 to 36500\n", progname);
@@ -823,9 +824,12 @@ static int check_options(struct opts *o, const char *cmd)
 
     if (o->preissue_opts && strcmp(cmd, "preissue") != 0) {
         fprintf(stderr,
-                "%s: --csr, --issuer, --validity-days, --openssl-extfile and --json are for "
-                "preissue\n",
+                "%s: --csr, --issuer, --validity-days and --openssl-extfile are for preissue\n",
                 progname);
+        return EXIT_USAGE;
+    }
+    if (o->json && strcmp(cmd, "preissue") != 0 && strcmp(cmd, "explain") != 0) {
+        fprintf(stderr, "%s: --json is for preissue and explain\n", progname);
         return EXIT_USAGE;
     }
 

@@ -1107,6 +1107,13 @@ class TestExplain(DirTestCase):
         self.assertBadInput(run(["explain"], b"nothing to see\n"), "no KDC event")
         self.assertBadInput(run(["explain"], b"User: \xc3\x28\n"), "UTF-8")
 
+    def test_json_flag(self):
+        default = run(["explain", events("messages.txt")]).stdout
+        self.assertEqual(run(["explain", "--json", events("messages.txt")]).stdout, default)
+        self.assertEqual(run(["explain", "--text", events("messages.txt"), "--json"]).stdout,
+                         default)
+        self.assertExit(run(["inspect", "--json", cert("upn_only.pem")]), 2)
+
     def test_usage_and_directory_down(self):
         self.assertExit(run(["explain", events("wevtutil.xml"), events("messages.txt")]), 2)
         self.assertExit(run(["explain", events("wevtutil.xml"), "--profile", "samba"]), 2)
