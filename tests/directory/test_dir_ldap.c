@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <strongmap/cert.h>
 #include <strongmap/dir.h>
+#include <strongmap/events.h>
 #include <strongmap/keycred.h>
 #include <strongmap/sid.h>
 
@@ -381,6 +383,53 @@ static void test_ntauth(void **state)
     bool other1 = blob_is_file(&a->v[0].certs[1], env("SM_TEST_OTHER_CA_DER"));
     assert_true((ca0 && other1) || (ca1 && other0));
     sm_accounts_free(a);
+    sm_dir_close(d);
+}
+
+/*
+ * strongmap explain over LDAP: an event 39 for alice whose issuer is printed by its CN only.
+ * The account is found, the value comes from the certificate she publishes (the event's
+ * thumbprint), and the issuer's whole name from the CA of that name in the NTAuth store.
+ */
+static void test_explain(void **state)
+{
+    (void)state;
+    struct sm_dir *d = open_ldaps();
+    size_t len;
+    const uint8_t *der = slurp(env("SM_TEST_ALICE_DER"), &len);
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_certs_parse(der, len, NULL, &certs, &e), 0);
+    const struct sm_cert *c = &certs->certs[0];
+    const char *cn = NULL;
+    for (size_t i = 0; i < c->issuer.n_attrs; i++)
+        if (strcmp(c->issuer.attrs[i].ad_key, "CN") == 0)
+            cn = c->issuer.attrs[i].value;
+    assert_non_null(cn);
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "The Key Distribution Center (KDC) encountered a user certificate that was valid "
+             "but could not be mapped to a user in a secure way.\nUser: alice\n"
+             "Certificate Issuer: %s\nCertificate Serial Number: %s\nCertificate Thumbprint: "
+             "%s\n",
+             cn, c->serial, c->sha1);
+    struct sm_kdc_events *ev = NULL;
+    struct sm_events_explanation *x = NULL;
+    assert_int_equal(sm_kdc_events_parse(text, strlen(text), &ev, &e), 0);
+    int rc = sm_events_explain(d, ev, &x, &e);
+    if (rc != 0)
+        fail_msg("explain: %s (%s)", sm_strerror(rc), e.text);
+    const struct sm_event_explanation *ex = &x->v[0];
+    assert_int_equal(ex->lookup, SM_EXPLAIN_FOUND);
+    assert_string_equal(ex->account->sam, "alice");
+    assert_true(ex->from_certificate);
+    assert_string_equal(ex->fix_value, sm_cert_mapping(c, SM_MAP_ISSUER_SERIAL)->value);
+    assert_true(sm_findings_has(&ex->findings, "issuer_from_ntauth"));
+    assert_true(x->ntauth_read);
+    assert_string_equal(x->directory, "ldap");
+    sm_events_explanation_free(x);
+    sm_kdc_events_free(ev);
+    sm_certs_free(certs);
     sm_dir_close(d);
 }
 
@@ -754,16 +803,27 @@ int main(void)
     alarm(120); /* a hang (a deadline not kept) fails the run instead of waiting for ctest */
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_checks),     cmocka_unit_test(test_lookup_forms),
-        cmocka_unit_test(test_dn_outside_base), cmocka_unit_test(test_binary_sid),
-        cmocka_unit_test(test_altsec),          cmocka_unit_test(test_ntauth),
-        cmocka_unit_test(test_hostile_names),   cmocka_unit_test(test_size_limit),
-        cmocka_unit_test(test_anonymous_plain), cmocka_unit_test(test_starttls),
-        cmocka_unit_test(test_wrong_ca),        cmocka_unit_test(test_bad_password),
-        cmocka_unit_test(test_gssapi),          cmocka_unit_test(test_sasl_no_credentials),
-        cmocka_unit_test(test_ping_base),       cmocka_unit_test(test_failover_dead),
-        cmocka_unit_test(test_dead_backoff),    cmocka_unit_test(test_failover_stalled),
-        cmocka_unit_test(test_stalled_only),    cmocka_unit_test(test_server_paused),
+        cmocka_unit_test(test_open_checks),
+        cmocka_unit_test(test_lookup_forms),
+        cmocka_unit_test(test_dn_outside_base),
+        cmocka_unit_test(test_binary_sid),
+        cmocka_unit_test(test_altsec),
+        cmocka_unit_test(test_ntauth),
+        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_hostile_names),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_anonymous_plain),
+        cmocka_unit_test(test_starttls),
+        cmocka_unit_test(test_wrong_ca),
+        cmocka_unit_test(test_bad_password),
+        cmocka_unit_test(test_gssapi),
+        cmocka_unit_test(test_sasl_no_credentials),
+        cmocka_unit_test(test_ping_base),
+        cmocka_unit_test(test_failover_dead),
+        cmocka_unit_test(test_dead_backoff),
+        cmocka_unit_test(test_failover_stalled),
+        cmocka_unit_test(test_stalled_only),
+        cmocka_unit_test(test_server_paused),
         cmocka_unit_test(test_server_restart),
     };
     if (getenv("SM_TEST_FILTER")) /* e.g. SM_TEST_FILTER=test_gssapi: one case */
