@@ -279,6 +279,7 @@ static void test_sid_of_another_account(void **state)
     assert_int_equal(p->as_requested->profiles[2].event.id, 41);
     assert_all_allow(p->as_issued);
     sm_preissue_free(p);
+    sm_csr_free(csr);
 
     p = plan("sid_uri_other.pem", "alice", NULL, &csr);
     assert_true(p->refuse);
