@@ -453,6 +453,8 @@ int cert_plan(struct arena *a, const struct cert_plan *p, const struct sm_cert *
     c->serial_sign_byte = c->serial_negative = false;
     c->sha1[0] = c->sha256[0] = '\0';
     c->ski = NULL;
+    c->der = NULL; /* the CA makes it */
+    c->der_len = 0;
     if (p->issuer) {
         c->issuer = p->issuer->subject;
         c->aki = p->issuer->ski;

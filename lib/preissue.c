@@ -257,8 +257,8 @@ static int check_sid(struct px *x, const struct sm_sid_carrier *car, const char 
 }
 
 /* The SAN as it should be issued: the names the account needs first, then what is kept. */
-static int plan_san(struct px *x, const struct sm_cert *req, bool computer_upn,
-                    const struct sm_san **ret, size_t *ret_n, struct sm_errinfo *e)
+static int plan_san(struct px *x, const struct sm_cert *req, const struct sm_san **ret,
+                    size_t *ret_n, struct sm_errinfo *e)
 {
     const struct sm_account *acc = x->acc;
     struct sm_preissue *pub = &x->p->pub;
@@ -279,7 +279,7 @@ static int plan_san(struct px *x, const struct sm_cert *req, bool computer_upn,
         if (s->type == SM_SAN_DNS && !have_dns && pub->dns && name_eq(s->value, pub->dns))
             have_dns = true;
     }
-    if (pub->upn && (!acc->is_computer || computer_upn)) {
+    if (pub->upn) {
         san[n++] = (struct sm_san){ .type = SM_SAN_UPN,
                                     .value = pub->upn,
                                     .oid = "1.3.6.1.4.1.311.20.2.3" };
@@ -375,8 +375,11 @@ static int plan_san(struct px *x, const struct sm_cert *req, bool computer_upn,
     return 0;
 }
 
-/* The account's material: SID, its extension's DER, the URI, the UPN and DNS name it needs. */
-static int material(struct px *x)
+/*
+ * The account's material: SID, its extension's DER, the URI, the UPN and DNS name it needs
+ * (a computer's UPN HOST$@domain only when @computer_upn: for Samba).
+ */
+static int material(struct px *x, bool computer_upn)
 {
     const struct sm_account *acc = x->acc;
     struct sm_preissue *pub = &x->p->pub;
@@ -393,7 +396,7 @@ static int material(struct px *x)
         if (l > 1 && acc->sam[l - 1] == '$' && x->domain &&
             !(pub->dns = arena_printf(x->a, "%.*s.%s", (int)(l - 1), acc->sam, x->domain)))
             return -ENOMEM;
-        pub->upn = x->implicit; /* HOST$@realm, what Samba maps a computer by */
+        pub->upn = computer_upn ? x->implicit : NULL; /* what Samba maps a computer by */
     } else {
         pub->upn = acc->upn ? acc->upn : x->implicit;
     }
@@ -419,6 +422,53 @@ static int material(struct px *x)
     c->text = pub->sid;
     c->canonical = true;
     c->count = 1;
+    return 0;
+}
+
+/*
+ * Other accounts holding an altSecurityIdentities value the certificate @c (as issued) will
+ * match: the certificate logs on as those accounts too (a warning: their values, not the
+ * request, are at fault). One lookup for every value at once.
+ */
+static int mapping_owners(struct px *x, const struct sm_cert *c, struct sm_errinfo *e)
+{
+    const char *values[SM_MAX_ALTSEC];
+    struct sm_accounts *found = NULL;
+    size_t n = 0;
+    int r;
+
+    for (size_t i = 0; i < c->n_mappings && n < SM_MAX_ALTSEC; i++)
+        values[n++] = c->mappings[i].value;
+    if (!n)
+        return 0;
+    if (x->p->n_owned >= SM_MAX_PREISSUE_LOOKUPS) {
+        x->budget_spent = true;
+        return 0;
+    }
+    x->p->pub.lookups++;
+    if ((r = sm_dir_find_altsec(x->dir, values, n, &found, e)) < 0)
+        return r;
+    x->p->owned[x->p->n_owned++] = found;
+    for (size_t i = 0; i < found->n; i++) {
+        const struct sm_account *o = &found->v[i];
+        if (same_account(o, x->acc))
+            continue;
+        for (size_t k = 0; k < o->n_altsec; k++)
+            for (size_t m = 0; m < c->n_mappings; m++) {
+                const struct sm_mapping *mp = &c->mappings[m];
+                if (strcasecmp(o->altsec[k], mp->value) != 0)
+                    continue;
+                bool strong = sm_map_type_strong(mp->type);
+                finding(x, "mapping_other_account", SM_SEV_WARNING,
+                        "%s holds the altSecurityIdentities value %s (%s, %s), which this "
+                        "certificate will match: a client naming %s logs on with it as that "
+                        "account%s. Fix that account's value.",
+                        who(o), mp->value, sm_map_type_name(mp->type), strong ? "strong" : "weak",
+                        who(o),
+                        strong ? ""
+                               : " where weak mappings are still allowed (compatibility mode)");
+            }
+    }
     return 0;
 }
 
@@ -508,7 +558,7 @@ int sm_preissue_plan(struct sm_dir *dir, const struct sm_preissue_input *in,
                 in->account);
         goto done;
     }
-    if ((r = material(&x)) < 0)
+    if ((r = material(&x, any_samba(in))) < 0)
         goto out_fail;
     if (x.acc->has_uac && (x.acc->uac & SM_UAC_ACCOUNTDISABLE))
         finding(&x, "account_disabled", SM_SEV_ERROR,
@@ -541,7 +591,7 @@ int sm_preissue_plan(struct sm_dir *dir, const struct sm_preissue_input *in,
                "mapping on every Windows DC and on Samba");
     const struct sm_san *san;
     size_t n_san;
-    if ((r = plan_san(&x, req, any_samba(in), &san, &n_san, reterr)) < 0)
+    if ((r = plan_san(&x, req, &san, &n_san, reterr)) < 0)
         goto out_fail;
     if (x.budget_spent)
         finding(&x, "names_not_checked", SM_SEV_ERROR,
@@ -562,6 +612,8 @@ int sm_preissue_plan(struct sm_dir *dir, const struct sm_preissue_input *in,
     pub->as_issued = x.p->v_iss;
     pub->allow_as_issued = x.p->v_iss->allow;
     pub->issued = c_iss;
+    if ((r = mapping_owners(&x, c_iss, reterr)) < 0)
+        goto out_fail;
 done:
     if (x.err) {
         r = x.err;

@@ -239,6 +239,20 @@ static void test_add_sid(void **state)
     assert_int_equal(p->issued->sid.uri.status, SM_SID_VALID);
     assert_int_equal(p->issued->san[0].type, SM_SAN_UPN);
     assert_string_equal(p->issued->issuer.ad, "DC=com,DC=example,CN=Example Issuing CA");
+    assert_int_equal(p->issued->der_len, 0);
+    /* frank's X509IssuerSID names alice's SID and this CA: the certificate logs on as frank
+       too (strong); mallory's X509IssuerSubject names its issuer and subject (weak) */
+    const struct sm_finding *f = finding(p, "mapping_other_account");
+    assert_non_null(f);
+    assert_int_equal(f->severity, SM_SEV_WARNING);
+    size_t frank = 0, mallory = 0;
+    for (size_t i = 0; i < p->findings.n; i++) {
+        const char *m = p->findings.v[i].message;
+        frank += strncmp(m, "frank holds", 11) == 0 && strstr(m, "X509IssuerSID, strong");
+        mallory += strncmp(m, "mallory holds", 13) == 0 && strstr(m, "X509IssuerSubject, weak");
+    }
+    assert_int_equal(frank, 1);
+    assert_int_equal(mallory, 1);
     sm_preissue_free(p);
     sm_csr_free(csr);
 }
@@ -364,10 +378,29 @@ static void test_computer(void **state)
     struct sm_preissue *p = plan("computer.pem", "ws01$", &issuing_ca->certs[0], &csr);
     assert_false(p->refuse);
     assert_string_equal(p->dns, "ws01.example.com");
+    assert_string_equal(p->upn, "ws01$@example.com");     /* for the Samba profile */
     assert_int_equal(p->issued->san[0].type, SM_SAN_UPN); /* a Samba profile is in the fleet */
     assert_string_equal(p->issued->san[0].value, "ws01$@example.com");
     assert_int_equal(p->issued->san[1].type, SM_SAN_DNS);
     assert_false(has_change(p, true, "san_dns", NULL)); /* the request had it */
+    assert_all_allow(p->as_issued);
+    sm_preissue_free(p);
+    sm_csr_free(csr);
+}
+
+/* Without a Samba profile a computer needs no UPN: the material names none. */
+static void test_computer_windows_only(void **state)
+{
+    (void)state;
+    struct sm_csr *csr = load_csr("computer.pem");
+    struct sm_preissue_input in = { .request = csr->request, .account = "ws01$", .at = AT };
+    struct sm_preissue *p = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_preissue_plan(dir, &in, &p, &e), 0);
+    assert_null(p->upn);
+    assert_string_equal(p->dns, "ws01.example.com");
+    for (size_t i = 0; i < p->issued->n_san; i++)
+        assert_int_not_equal(p->issued->san[i].type, SM_SAN_UPN);
     assert_all_allow(p->as_issued);
     sm_preissue_free(p);
     sm_csr_free(csr);
@@ -475,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_malformed_sid),
         cmocka_unit_test(test_disabled_and_missing_account),
         cmocka_unit_test(test_computer),
+        cmocka_unit_test(test_computer_windows_only),
         cmocka_unit_test(test_issuer_not_in_ntauth),
         cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_lookup_bound),
