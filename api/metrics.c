@@ -37,6 +37,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "hist.h"
+#include "su_buf.h"
 
 #ifndef SM_VERSION
 #define SM_VERSION "unknown"
@@ -47,67 +48,26 @@ static uint64_t load(const atomic_uint_fast64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* A growing text buffer for the exposition; on allocation failure it stops growing and
- * remembers (@failed). */
-struct mbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void mbuf_printf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mbuf_printf(struct mbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 16384;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* Write @h as the histogram @name with the label set @labels (e.g. `route="/healthz"`, or ""),
  * after a `# HELP` / `# TYPE` header when @help is not NULL. */
-static void hist_render(struct mbuf *b, const char *name, const char *help, const char *labels,
+static void hist_render(struct su_buf *b, const char *name, const char *help, const char *labels,
                         const struct hist *h)
 {
     uint64_t cum = 0, sum = load(&h->sum_us);
     const char *sep = labels[0] ? "," : "";
 
     if (help)
-        mbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+        su_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     for (size_t i = 0; i < HIST_BUCKETS; i++) {
         cum += load(&h->bucket[i]);
-        mbuf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                    (double)hist_bounds_us[i] / 1e6, (unsigned long long)cum);
+        su_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                      (double)hist_bounds_us[i] / 1e6, (unsigned long long)cum);
     }
     cum += load(&h->bucket[HIST_BUCKETS]);
-    mbuf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cum);
-    mbuf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum / 1e6, name,
-                labels, (unsigned long long)cum);
+    su_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+                  (unsigned long long)cum);
+    su_buf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum / 1e6, name,
+                  labels, (unsigned long long)cum);
 }
 
 void metrics_init(struct api_metrics *m)
@@ -192,26 +152,26 @@ void metrics_verdict(struct api_metrics *m, const struct sm_verdict *v)
             count_reason(m, v->primary->reasons[i].code, outcome);
 }
 
-static void counter(struct mbuf *b, const char *name, const char *help, uint64_t v)
+static void counter(struct su_buf *b, const char *name, const char *help, uint64_t v)
 {
-    mbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-                (unsigned long long)v);
+    su_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                  (unsigned long long)v);
 }
 
-static void gauge(struct mbuf *b, const char *name, const char *help, uint64_t v)
+static void gauge(struct su_buf *b, const char *name, const char *help, uint64_t v)
 {
-    mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
-                (unsigned long long)v);
+    su_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+                  (unsigned long long)v);
 }
 
-static void header(struct mbuf *b, const char *name, const char *type, const char *help)
+static void header(struct su_buf *b, const char *name, const char *type, const char *help)
 {
-    mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    su_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static const char *const outcomes[2] = { "allow", "deny" };
 
-static void render_http(struct mbuf *b, struct api *api)
+static void render_http(struct su_buf *b, struct api *api)
 {
     struct api_metrics *m = &api->metrics;
     static const char *const auth_reasons[AUTH_F__COUNT] = { "missing_token", "invalid_token",
@@ -225,14 +185,15 @@ static void render_http(struct mbuf *b, struct api *api)
         for (unsigned s = 0; s < METRICS_STATUS_N; s++) {
             uint64_t v = load(&m->requests[r][s]);
             if (v)
-                mbuf_printf(b, "strongmapd_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
-                            route_label(r), s + METRICS_STATUS_MIN, (unsigned long long)v);
+                su_buf_printf(b,
+                              "strongmapd_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                              route_label(r), s + METRICS_STATUS_MIN, (unsigned long long)v);
         }
     header(b, "strongmapd_http_requests_unanswered_total", "counter",
            "Requests that ended without an answer (client gone, connection cut).");
     for (unsigned r = 0; r <= API_N_ROUTES; r++)
-        mbuf_printf(b, "strongmapd_http_requests_unanswered_total{route=\"%s\"} %llu\n",
-                    route_label(r), (unsigned long long)load(&m->unanswered[r]));
+        su_buf_printf(b, "strongmapd_http_requests_unanswered_total{route=\"%s\"} %llu\n",
+                      route_label(r), (unsigned long long)load(&m->unanswered[r]));
     header(b, "strongmapd_http_request_duration_seconds", "histogram",
            "Time from the request line to the last byte of the answer, by route.");
     for (unsigned r = 0; r <= API_N_ROUTES; r++) {
@@ -247,10 +208,11 @@ static void render_http(struct mbuf *b, struct api *api)
             load(&m->connections));
     header(b, "strongmapd_http_connections_refused_total", "counter",
            "Connections closed at once, unanswered, by the limit they were over.");
-    mbuf_printf(b, "strongmapd_http_connections_refused_total{limit=\"connections\"} %llu\n",
-                (unsigned long long)load(&m->connections_refused[0]));
-    mbuf_printf(b, "strongmapd_http_connections_refused_total{limit=\"connections_per_ip\"} %llu\n",
-                (unsigned long long)load(&m->connections_refused[1]));
+    su_buf_printf(b, "strongmapd_http_connections_refused_total{limit=\"connections\"} %llu\n",
+                  (unsigned long long)load(&m->connections_refused[0]));
+    su_buf_printf(b,
+                  "strongmapd_http_connections_refused_total{limit=\"connections_per_ip\"} %llu\n",
+                  (unsigned long long)load(&m->connections_refused[1]));
     counter(b, "strongmapd_http_request_timeouts_total",
             "Connections shut down because a request took longer than the request timeout.",
             load(&m->request_timeouts));
@@ -259,19 +221,19 @@ static void render_http(struct mbuf *b, struct api *api)
     header(b, "strongmapd_http_auth_failures_total", "counter",
            "Requests refused with 401 or 403, by reason.");
     for (unsigned i = 0; i < AUTH_F__COUNT; i++)
-        mbuf_printf(b, "strongmapd_http_auth_failures_total{reason=\"%s\"} %llu\n", auth_reasons[i],
-                    (unsigned long long)load(&m->auth_failures[i]));
+        su_buf_printf(b, "strongmapd_http_auth_failures_total{reason=\"%s\"} %llu\n",
+                      auth_reasons[i], (unsigned long long)load(&m->auth_failures[i]));
 }
 
-static void render_verdicts(struct mbuf *b, struct api_metrics *m)
+static void render_verdicts(struct su_buf *b, struct api_metrics *m)
 {
     static const char *const statuses[3] = { "ready", "at_risk", "blocked" };
     size_t n = atomic_load_explicit(&m->n_reasons, memory_order_acquire);
 
     header(b, "strongmapd_verdicts_total", "counter", "Verdicts answered, by outcome.");
     for (unsigned o = 0; o < 2; o++)
-        mbuf_printf(b, "strongmapd_verdicts_total{outcome=\"%s\"} %llu\n", outcomes[o],
-                    (unsigned long long)load(&m->verdicts[o]));
+        su_buf_printf(b, "strongmapd_verdicts_total{outcome=\"%s\"} %llu\n", outcomes[o],
+                      (unsigned long long)load(&m->verdicts[o]));
     counter(b, "strongmapd_verdict_directory_lookups_total",
             "Directory searches and reads the verdicts answered made (each at most the limit).",
             load(&m->verdict_lookups));
@@ -285,25 +247,25 @@ static void render_verdicts(struct mbuf *b, struct api_metrics *m)
         for (unsigned o = 0; o < 2; o++) {
             uint64_t v = load(&m->reasons[i].n[o]);
             if (v)
-                mbuf_printf(b,
-                            "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
-                            outcomes[o], m->reasons[i].code, (unsigned long long)v);
+                su_buf_printf(
+                    b, "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
+                    outcomes[o], m->reasons[i].code, (unsigned long long)v);
         }
     for (unsigned o = 0; o < 2; o++) {
         uint64_t v = load(&m->reasons_other[o]);
         if (v)
-            mbuf_printf(b,
-                        "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"other\"} %llu\n",
-                        outcomes[o], (unsigned long long)v);
+            su_buf_printf(
+                b, "strongmapd_verdict_reasons_total{outcome=\"%s\",reason=\"other\"} %llu\n",
+                outcomes[o], (unsigned long long)v);
     }
     header(b, "strongmapd_account_statuses_total", "counter",
            "Account statuses answered, by status.");
     for (unsigned i = 0; i < 3; i++)
-        mbuf_printf(b, "strongmapd_account_statuses_total{status=\"%s\"} %llu\n", statuses[i],
-                    (unsigned long long)load(&m->account_statuses[i]));
+        su_buf_printf(b, "strongmapd_account_statuses_total{status=\"%s\"} %llu\n", statuses[i],
+                      (unsigned long long)load(&m->account_statuses[i]));
 }
 
-static void render_directory(struct mbuf *b, const struct api_runtime *rt)
+static void render_directory(struct su_buf *b, const struct api_runtime *rt)
 {
     struct dirpool_metrics dm;
     struct sm_dir_cache_stats cs = { 0 };
@@ -316,15 +278,15 @@ static void render_directory(struct mbuf *b, const struct api_runtime *rt)
            "Directory operations (a verdict or an account status: one or more lookups, from "
            "the cache or the server; a readiness probe), by operation.");
     for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++)
-        mbuf_printf(b, "strongmapd_directory_operations_total{op=\"%s\"} %llu\n",
-                    dirpool_op_name(op), (unsigned long long)dm.ops[op]);
+        su_buf_printf(b, "strongmapd_directory_operations_total{op=\"%s\"} %llu\n",
+                      dirpool_op_name(op), (unsigned long long)dm.ops[op]);
     header(b, "strongmapd_directory_errors_total", "counter",
            "Directory operations that failed, by operation and error.");
     for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++)
         for (unsigned e = 0; e < DIRPOOL_ERR__COUNT; e++)
-            mbuf_printf(b, "strongmapd_directory_errors_total{op=\"%s\",error=\"%s\"} %llu\n",
-                        dirpool_op_name(op), dirpool_err_name(e),
-                        (unsigned long long)dm.errors[op][e]);
+            su_buf_printf(b, "strongmapd_directory_errors_total{op=\"%s\",error=\"%s\"} %llu\n",
+                          dirpool_op_name(op), dirpool_err_name(e),
+                          (unsigned long long)dm.errors[op][e]);
     header(b, "strongmapd_directory_operation_duration_seconds", "histogram",
            "Duration of directory operations, by operation.");
     for (unsigned op = 0; op < DIRPOOL_OP__COUNT; op++) {
@@ -344,10 +306,11 @@ static void render_directory(struct mbuf *b, const struct api_runtime *rt)
 
 int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, size_t *ret_len)
 {
-    struct mbuf b = { 0 };
+    struct su_buf b;
 
+    su_buf_init(&b, NULL, NULL);
     header(&b, "strongmapd_build_info", "gauge", "The version of strongmapd.");
-    mbuf_printf(&b, "strongmapd_build_info{version=\"%s\"} 1\n", SM_VERSION);
+    su_buf_printf(&b, "strongmapd_build_info{version=\"%s\"} 1\n", SM_VERSION);
     render_http(&b, api);
     render_verdicts(&b, &api->metrics);
     render_directory(&b, rt);
@@ -357,8 +320,8 @@ int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, si
             load(&api->metrics.decision_log_errors));
     counter(&b, "strongmapd_runtime_reloads_total", "Runtime settings replaced (reloads).",
             load(&api->metrics.reloads));
-    if (b.failed) {
-        free(b.p);
+    if (b.oom) {
+        su_buf_release(&b);
         return -ENOMEM;
     }
     *ret = b.p;

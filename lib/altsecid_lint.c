@@ -98,13 +98,13 @@ static size_t split_rdns(const char *s, size_t len, struct part *parts, size_t m
     return n;
 }
 
-static void join_parts(struct sbuf *b, const struct part *parts, size_t n, bool reverse)
+static void join_parts(struct su_buf *b, const struct part *parts, size_t n, bool reverse)
 {
     for (size_t i = 0; i < n; i++) {
         const struct part *pt = &parts[reverse ? n - 1 - i : i];
         if (i)
-            sbuf_putc(b, ',');
-        sbuf_put(b, pt->p, pt->len);
+            su_buf_putc(b, ',');
+        su_buf_put(b, pt->p, pt->len);
     }
 }
 
@@ -139,15 +139,15 @@ static bool looks_display_order(const struct part *parts, size_t n)
 static const char *name_rewrite(struct arena *a, const char *s, bool reverse, bool *trimmed)
 {
     struct part parts[MAX_RDNS];
-    struct sbuf b;
+    struct su_buf b;
     size_t n = split_rdns(s, strlen(s), parts, MAX_RDNS, trimmed);
 
-    sbuf_init(&b, a);
+    arena_buf_init(&b, a);
     if (n == 0)
-        sbuf_puts(&b, s);
+        su_buf_puts(&b, s);
     else
         join_parts(&b, parts, n, reverse);
-    return sbuf_str(&b);
+    return su_buf_str(&b);
 }
 
 static const struct sm_mapping *find_mapping(const struct sm_cert *cert, enum sm_map_type t)
@@ -212,36 +212,36 @@ static enum sm_map_type intended_type(const struct altsec_impl *x)
 static int derived_fix(struct lint *l, const char **ret)
 {
     struct altsec_impl *x = l->x;
-    struct sbuf b;
+    struct su_buf b;
     int t = x->set_type;
 
     *ret = NULL;
     if (t < 0 || x->bad_fields)
         return 0;
-    sbuf_init(&b, l->tmp);
-    sbuf_puts(&b, X509_HEADER);
+    arena_buf_init(&b, l->tmp);
+    su_buf_puts(&b, X509_HEADER);
     for (unsigned i = 0; i < type_tags[t].n; i++) {
         enum tag tag = type_tags[t].tags[i];
         const char *f = field_of(&x->pub, tag);
         if (!f)
             return 0;
-        sbuf_printf(&b, "<%s>", tag_names[tag]);
+        su_buf_printf(&b, "<%s>", tag_names[tag]);
         if (tag == TAG_I || tag == TAG_S) {
             struct part parts[MAX_RDNS];
             bool trimmed;
             size_t n = split_rdns(f, strlen(f), parts, MAX_RDNS, &trimmed);
             if (n == 0)
-                sbuf_puts(&b, f);
+                su_buf_puts(&b, f);
             else
                 join_parts(&b, parts, n, looks_display_order(parts, n));
         } else if (tag == TAG_SID) {
             char canon[SM_SID_TEXT_MAX];
-            sbuf_puts(&b, sm_sid_format(&x->sid, canon, sizeof(canon)));
+            su_buf_puts(&b, sm_sid_format(&x->sid, canon, sizeof(canon)));
         } else {
-            sbuf_puts(&b, f);
+            su_buf_puts(&b, f);
         }
     }
-    *ret = sbuf_str(&b);
+    *ret = su_buf_str(&b);
     return *ret ? 0 : -ENOMEM;
 }
 

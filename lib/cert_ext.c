@@ -13,8 +13,8 @@
 /* Text from an IA5String-ish value, sanitised; sets *lossy for non-ASCII or invalid bytes. */
 static const char *ia5_text(struct arena *a, const uint8_t *p, size_t len, bool *lossy)
 {
-    struct sbuf b;
-    sbuf_init(&b, a);
+    struct su_buf b;
+    arena_buf_init(&b, a);
     bool bad = false;
     for (size_t i = 0; i < len; i++)
         if (p[i] >= 0x80 || p[i] == 0)
@@ -22,10 +22,10 @@ static const char *ia5_text(struct arena *a, const uint8_t *p, size_t len, bool 
     if (bad)
         utf8_sanitize(&b, (const char *)p, len);
     else
-        sbuf_put(&b, (const char *)p, len);
+        su_buf_put(&b, (const char *)p, len);
     if (lossy)
         *lossy = bad;
-    return sbuf_str(&b);
+    return su_buf_str(&b);
 }
 
 /* A GeneralName directoryName ([4] EXPLICIT Name) as RFC 4514, or NULL (out of memory: also
@@ -137,12 +137,12 @@ static int walk_san(struct ctx *x, const uint8_t *val, size_t vlen)
                 unsigned char *q = inner;
                 size_t sl;
                 if (mbedtls_asn1_get_tag(&q, vend, &sl, (unsigned char)st) == 0 && q + sl == vend) {
-                    struct sbuf b;
-                    sbuf_init(&b, x->a);
+                    struct su_buf b;
+                    arena_buf_init(&b, x->a);
                     bool lossy = false;
                     if (asn1_string_to_utf8(&b, st, q, sl, &lossy) == 1) {
                         s->type = SM_SAN_UPN;
-                        s->value = sbuf_str(&b);
+                        s->value = su_buf_str(&b);
                         s->lossy = lossy;
                         if (st != MBEDTLS_ASN1_UTF8_STRING)
                             add_finding(x, "upn_not_utf8string", SM_SEV_WARNING, NULL,
@@ -460,12 +460,12 @@ static void parse_template_name(struct ctx *x, const uint8_t *val, size_t vlen)
     size_t len;
     if (mbedtls_asn1_get_tag(&in.p, in.end, &len, (unsigned char)tag) != 0)
         return;
-    struct sbuf b;
-    sbuf_init(&b, x->a);
+    struct su_buf b;
+    arena_buf_init(&b, x->a);
     bool lossy;
     if (asn1_string_to_utf8(&b, tag, in.p, len, &lossy) == 1) {
         x->c->has_template = true;
-        x->c->tmpl.name = sbuf_str(&b);
+        x->c->tmpl.name = su_buf_str(&b);
         CHECK_ALLOC(x, x->c->tmpl.name);
     }
 }

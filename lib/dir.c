@@ -73,7 +73,7 @@ static int attr_index(const char *name)
 #define REC_HDR 5     /* kind (1 byte) + length (uint32_t, host order) */
 
 struct raw_entries {
-    struct sbuf buf;           /* records (heap) */
+    struct su_buf buf;         /* records (heap) */
     size_t n;                  /* entries begun */
     unsigned counts[A__COUNT]; /* values kept in the current entry, per attribute */
 };
@@ -87,12 +87,12 @@ struct rec {
 static void raw_init(struct raw_entries *r)
 {
     memset(r, 0, sizeof(*r));
-    sbuf_init(&r->buf, NULL);
+    arena_buf_init(&r->buf, NULL);
 }
 
 static void raw_release(struct raw_entries *r)
 {
-    sbuf_release(&r->buf);
+    su_buf_release(&r->buf);
 }
 
 static int raw_put(struct raw_entries *r, unsigned kind, const void *p, size_t len)
@@ -101,8 +101,8 @@ static int raw_put(struct raw_entries *r, unsigned kind, const void *p, size_t l
     uint32_t l = (uint32_t)len;
     hdr[0] = (char)kind;
     memcpy(hdr + 1, &l, sizeof(l));
-    sbuf_put(&r->buf, hdr, sizeof(hdr));
-    sbuf_put(&r->buf, p, len);
+    su_buf_put(&r->buf, hdr, sizeof(hdr));
+    su_buf_put(&r->buf, p, len);
     return r->buf.oom ? -ENOMEM : 0;
 }
 
@@ -160,10 +160,10 @@ static const char *arena_text(struct arena *a, const uint8_t *p, size_t len)
     const char *s = (const char *)p;
     if (su_utf8_valid(s, len))
         return arena_strndup(a, s, len);
-    struct sbuf b;
-    sbuf_init(&b, a);
+    struct su_buf b;
+    arena_buf_init(&b, a);
     utf8_sanitize(&b, s, len);
-    return sbuf_str(&b);
+    return su_buf_str(&b);
 }
 
 /* userAccountControl: AD writes it as a signed 32-bit decimal ("-2147483136"). */
@@ -372,17 +372,17 @@ struct sm_accounts *sm_accounts_free(struct sm_accounts *acc)
 
 enum op { OP_FIND = 1, OP_READ = 2 };
 
-static void key_bytes(struct sbuf *key, const void *p, size_t len, bool fold)
+static void key_bytes(struct su_buf *key, const void *p, size_t len, bool fold)
 {
     uint32_t l = (uint32_t)len;
-    sbuf_put(key, (const char *)&l, sizeof(l));
+    su_buf_put(key, (const char *)&l, sizeof(l));
     if (!fold) {
-        sbuf_put(key, p, len);
+        su_buf_put(key, p, len);
         return;
     }
     for (size_t i = 0; i < len; i++) {
         char ch = ((const char *)p)[i];
-        sbuf_putc(key, ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch);
+        su_buf_putc(key, ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch);
     }
 }
 
@@ -391,14 +391,14 @@ static void key_bytes(struct sbuf *key, const void *p, size_t len, bool fold)
  * string attributes and DNs compare case-insensitively, so their case is folded: "ALICE" and
  * "alice" share an entry. objectSid is compared as bytes.
  */
-static void make_key(struct sbuf *key, const struct sm_dir *d, enum op op, const char *attr,
+static void make_key(struct su_buf *key, const struct sm_dir *d, enum op op, const char *attr,
                      const struct sm_blob *values, size_t n)
 {
     bool fold = op == OP_READ || attr_index(attr) != A_OBJECTSID;
     const char *base = d->base ? d->base : "";
     key_bytes(key, d->ops->kind, strlen(d->ops->kind), false);
     key_bytes(key, base, strlen(base), true);
-    sbuf_putc(key, (char)op);
+    su_buf_putc(key, (char)op);
     key_bytes(key, attr, strlen(attr), true);
     for (size_t i = 0; i < n; i++)
         key_bytes(key, values[i].data, values[i].len, fold);
@@ -412,12 +412,12 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
                  size_t n, enum conv mode, struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
     struct raw_entries r;
-    struct sbuf key;
+    struct su_buf key;
     struct sm_dir_cache *c = dir_cache_stores(d->cache) ? d->cache : NULL;
     int rc = 0;
 
     raw_init(&r);
-    sbuf_init(&key, NULL);
+    arena_buf_init(&key, NULL);
     if (c) {
         make_key(&key, d, op, attr, values, n);
         if (key.oom) {
@@ -443,7 +443,7 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
         errinfo_set(reterr, -1, "out of memory");
 out:
     raw_release(&r);
-    sbuf_release(&key);
+    su_buf_release(&key);
     return rc;
 }
 

@@ -120,7 +120,7 @@ static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
 
 /* 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a miss;
    -ENOMEM. */
-int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *data, size_t *n)
+int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n)
 {
     const uint8_t *k = (const uint8_t *)key->p;
     uint64_t h = key_hash(c, k, key->len);
@@ -146,7 +146,7 @@ int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *d
         lru_push(c, e);
     }
     c->st.hits++;
-    sbuf_put(data, (const char *)e->bytes + e->key_len, e->data_len);
+    su_buf_put(data, (const char *)e->bytes + e->key_len, e->data_len);
     *n = e->n;
     rc = data->oom ? -ENOMEM : 1;
 out:
@@ -156,7 +156,7 @@ out:
 
 /* Store a copy of the records in @data (@n entries) under @key. Failing to cache is not an
    error. */
-void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct sbuf *data,
+void dir_cache_put(struct sm_dir_cache *c, const struct su_buf *key, const struct su_buf *data,
                    size_t n)
 {
     unsigned ttl = n ? c->ttl_s : c->negative_ttl_s;

@@ -68,10 +68,10 @@ void dir_ntauth_memo_free(struct sm_dir *d);
 bool dir_cache_stores(const struct sm_dir_cache *c);
 /** 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a
     miss; -ENOMEM. */
-int dir_cache_get(struct sm_dir_cache *c, const struct sbuf *key, struct sbuf *data, size_t *n);
+int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n);
 /** Store a copy of the records in @data (@n entries) under @key, with the TTL for answers with
     entries or without. Failing to cache is not an error. */
-void dir_cache_put(struct sm_dir_cache *c, const struct sbuf *key, const struct sbuf *data,
+void dir_cache_put(struct sm_dir_cache *c, const struct su_buf *key, const struct su_buf *data,
                    size_t n);
 
 /* Every backend's struct starts with this (zeroed by the backend). */

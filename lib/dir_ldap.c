@@ -294,15 +294,15 @@ static int ldap_find_eq(struct sm_dir *d, const char *attr, const struct sm_blob
                         struct raw_entries *out, struct sm_errinfo *reterr)
 {
     struct ldap_dir *l = (struct ldap_dir *)d;
-    struct sbuf f;
+    struct su_buf f;
     int rc = 0;
 
     if (!attr_name_ok(attr) || n > SM_MAX_ALTSEC || (n && !values) || !out)
         return -EINVAL;
     if (n == 0)
         return 0;
-    sbuf_init(&f, NULL);
-    sbuf_puts(&f, "(&" ACCOUNT_FILTER "(|");
+    arena_buf_init(&f, NULL);
+    su_buf_puts(&f, "(&" ACCOUNT_FILTER "(|");
     for (size_t i = 0; i < n; i++) {
         struct berval in = { .bv_len = values[i].len, .bv_val = (char *)(uintptr_t)values[i].data };
         struct berval esc = { 0, NULL };
@@ -315,13 +315,13 @@ static int ldap_find_eq(struct sm_dir *d, const char *attr, const struct sm_blob
             rc = -ENOMEM;
             goto out;
         }
-        sbuf_printf(&f, "(%s=", attr);
-        sbuf_put(&f, esc.bv_val, esc.bv_len);
-        sbuf_putc(&f, ')');
+        su_buf_printf(&f, "(%s=", attr);
+        su_buf_put(&f, esc.bv_val, esc.bv_len);
+        su_buf_putc(&f, ')');
         ber_memfree(esc.bv_val);
     }
-    sbuf_puts(&f, "))");
-    if (!sbuf_str(&f)) {
+    su_buf_puts(&f, "))");
+    if (!su_buf_str(&f)) {
         rc = -ENOMEM;
         goto out;
     }
@@ -332,7 +332,7 @@ static int ldap_find_eq(struct sm_dir *d, const char *attr, const struct sm_blob
         rc = SM_E_DIR_REFUSED;
     }
 out:
-    sbuf_release(&f);
+    su_buf_release(&f);
     return rc;
 }
 

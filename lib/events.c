@@ -404,7 +404,7 @@ static int parse_text(struct ev_result *res, const char *p, size_t len, struct s
 /* ---- the input ------------------------------------------------------------------------------ */
 
 /* UTF-16 (by its byte order mark, or "<" then NUL) to UTF-8 in @b. */
-static int utf16_to_utf8(const uint8_t *p, size_t len, bool le, struct sbuf *b,
+static int utf16_to_utf8(const uint8_t *p, size_t len, bool le, struct su_buf *b,
                          struct sm_errinfo *e)
 {
     if (len % 2) {
@@ -445,7 +445,7 @@ int sm_kdc_events_parse(const char *input, size_t len, struct sm_kdc_events **re
     const uint8_t *u = (const uint8_t *)input;
     struct ev_result *res = NULL;
     struct arena *a = NULL;
-    struct sbuf b;
+    struct su_buf b;
     const char *p = input;
     int r;
 
@@ -462,16 +462,16 @@ int sm_kdc_events_parse(const char *input, size_t len, struct sm_kdc_events **re
     }
     res->arena = a;
     if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
-        sbuf_init(&b, a);
+        arena_buf_init(&b, a);
         if ((r = utf16_to_utf8(u + 2, len - 2, u[0] == 0xFF, &b, reterr)) < 0)
             goto out;
-        p = sbuf_str(&b);
+        p = su_buf_str(&b);
         len = b.len;
     } else if (len >= 4 && u[1] == 0 && u[3] == 0 && u[0] && u[2]) {
-        sbuf_init(&b, a);
+        arena_buf_init(&b, a);
         if ((r = utf16_to_utf8(u, len, true, &b, reterr)) < 0)
             goto out;
-        p = sbuf_str(&b);
+        p = su_buf_str(&b);
         len = b.len;
     } else if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
         p += 3;

@@ -146,7 +146,7 @@ static int issuer_to_ad(struct ectx *c, const char *issuer, const char **ret)
     struct part rdns[MAX_RDNS], attrs[SM_MAX_NAME_ATTRS];
     bool escaped = false;
     size_t n = split(issuer, strlen(issuer), ',', rdns, MAX_RDNS, &escaped);
-    struct sbuf b;
+    struct su_buf b;
 
     *ret = NULL;
     if (n == 0) {
@@ -168,19 +168,19 @@ static int issuer_to_ad(struct ectx *c, const char *issuer, const char **ret)
     if (!reverse)
         NOTE(c, "issuer_in_encoding_order", SM_SEV_INFO,
              "The issuer is printed root-most first already; its order was kept.");
-    sbuf_init(&b, c->x->a);
+    arena_buf_init(&b, c->x->a);
     for (size_t i = 0; i < n; i++) {
         const struct part *r = &rdns[reverse ? n - 1 - i : i];
         size_t na = split(r->p, r->len, '+', attrs, ARRAY_SIZE(attrs), &escaped);
         if (i)
-            sbuf_putc(&b, ',');
+            su_buf_putc(&b, ',');
         for (size_t k = 0; k < na; k++) {
             if (k)
-                sbuf_putc(&b, ' ');
+                su_buf_putc(&b, ' ');
             /* "CN = x": no blanks around "=" in the KDC's form */
             const char *eq = memchr(attrs[k].p, '=', attrs[k].len);
             if (!eq) {
-                sbuf_put(&b, attrs[k].p, attrs[k].len);
+                su_buf_put(&b, attrs[k].p, attrs[k].len);
                 continue;
             }
             size_t kl = (size_t)(eq - attrs[k].p);
@@ -189,16 +189,16 @@ static int issuer_to_ad(struct ectx *c, const char *issuer, const char **ret)
             const char *v = eq + 1, *end = attrs[k].p + attrs[k].len;
             while (v < end && blank(*v))
                 v++;
-            sbuf_put(&b, attrs[k].p, kl);
-            sbuf_putc(&b, '=');
-            sbuf_put(&b, v, (size_t)(end - v));
+            su_buf_put(&b, attrs[k].p, kl);
+            su_buf_putc(&b, '=');
+            su_buf_put(&b, v, (size_t)(end - v));
         }
     }
     if (escaped)
         NOTE(c, "issuer_escaped", SM_SEV_WARNING,
              "The issuer holds backslash escapes (RFC 4514 text): the KDC quotes such values "
              "instead, so the rebuilt value may differ from the one it compares.");
-    *ret = sbuf_str(&b);
+    *ret = su_buf_str(&b);
     return *ret ? 0 : -ENOMEM;
 }
 
@@ -239,18 +239,18 @@ static int serial_reversed(struct ectx *c, const char *serial, const char **ret)
     while (strlen(h) >= 4 && h[0] == '0' && h[1] == '0' && xdigit(h[2]) < 8)
         h += 2;
     bool sign = xdigit(h[0]) >= 8;
-    struct sbuf b;
-    sbuf_init(&b, c->x->a);
+    struct su_buf b;
+    arena_buf_init(&b, c->x->a);
     for (size_t i = strlen(h); i >= 2; i -= 2)
-        sbuf_put(&b, h + i - 2, 2);
+        su_buf_put(&b, h + i - 2, 2);
     if (sign) {
-        sbuf_puts(&b, "00");
+        su_buf_puts(&b, "00");
         NOTE(c, "serial_sign_byte", SM_SEV_INFO,
              "The serial's first byte is 80 or more, so its DER encoding starts with a 00 sign "
              "byte, which the KDC keeps at the end of the reversed value (docs/mapping-rules.md "
              "6.2).");
     }
-    *ret = sbuf_str(&b);
+    *ret = su_buf_str(&b);
     return *ret ? 0 : -ENOMEM;
 }
 

@@ -120,7 +120,7 @@ int sm_json_altsec(struct sm_altsec *const *values, size_t n, const struct sm_ce
 /* ---- SID -------------------------------------------------------------------------------- */
 
 /* The text built in @b as a string value; @b is then emptied for the next one. */
-static void buf_string(struct jsonw *w, struct sbuf *b)
+static void buf_string(struct jsonw *w, struct su_buf *b)
 {
     if (b->oom)
         jsonw_null(w); /* not written: sm_json_sid() returns -ENOMEM */
@@ -136,7 +136,7 @@ int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
     long dlen = sm_sid_extension_der(sid, der, sizeof(der));
     size_t blen = sm_sid_to_binary(sid, bin);
     struct jsonw w;
-    struct sbuf b;
+    struct su_buf b;
     bool oom;
     int r;
 
@@ -144,39 +144,39 @@ int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
         return (int)dlen;
     sm_sid_format(sid, text, sizeof(text));
     start(&w, flags);
-    sbuf_init(&b, NULL);
+    arena_buf_init(&b, NULL);
     jsonw_object_begin(&w);
     jsonw_kstr(&w, "sid", text);
     jsonw_kstr(&w, "extension_oid", SM_OID_SID_EXTENSION);
-    sbuf_hex(&b, der, (size_t)dlen);
+    su_buf_hex(&b, der, (size_t)dlen);
     jsonw_key(&w, "extension_der_hex");
     buf_string(&w, &b);
-    sbuf_base64(&b, der, (size_t)dlen);
+    su_buf_base64(&b, der, (size_t)dlen);
     jsonw_key(&w, "extension_der_base64");
     buf_string(&w, &b);
-    sbuf_puts(&b, SM_OID_SID_EXTENSION " = DER:");
+    su_buf_puts(&b, SM_OID_SID_EXTENSION " = DER:");
     for (long i = 0; i < dlen; i++)
-        sbuf_printf(&b, "%s%02X", i ? ":" : "", der[i]);
+        su_buf_printf(&b, "%s%02X", i ? ":" : "", der[i]);
     jsonw_key(&w, "openssl_extension_config");
     buf_string(&w, &b);
-    sbuf_printf(&b, "%s%s", SM_SID_URI_PREFIX, text);
+    su_buf_printf(&b, "%s%s", SM_SID_URI_PREFIX, text);
     jsonw_key(&w, "san_uri");
     buf_string(&w, &b);
-    sbuf_hex(&b, bin, blen);
+    su_buf_hex(&b, bin, blen);
     jsonw_key(&w, "object_sid_hex");
     buf_string(&w, &b);
-    sbuf_base64(&b, bin, blen);
+    su_buf_base64(&b, bin, blen);
     jsonw_key(&w, "object_sid_base64");
     buf_string(&w, &b);
-    sbuf_puts(&b, "(objectSid=");
+    su_buf_puts(&b, "(objectSid=");
     for (size_t i = 0; i < blen; i++)
-        sbuf_printf(&b, "\\%02x", bin[i]);
-    sbuf_putc(&b, ')');
+        su_buf_printf(&b, "\\%02x", bin[i]);
+    su_buf_putc(&b, ')');
     jsonw_key(&w, "ldap_filter");
     buf_string(&w, &b);
     jsonw_object_end(&w);
     oom = b.oom;
-    sbuf_release(&b);
+    su_buf_release(&b);
     if (oom) {
         jsonw_release(&w);
         return -ENOMEM;

@@ -109,7 +109,7 @@ static int string_width(int tag)
     }
 }
 
-int asn1_string_to_utf8(struct sbuf *b, int tag, const uint8_t *p, size_t len, bool *lossy)
+int asn1_string_to_utf8(struct su_buf *b, int tag, const uint8_t *p, size_t len, bool *lossy)
 {
     int w = string_width(tag);
     *lossy = false;
@@ -165,7 +165,7 @@ int asn1_string_to_utf8(struct sbuf *b, int tag, const uint8_t *p, size_t len, b
 }
 
 /* DER header (tag + definite length) for a re-encoded element. */
-static void der_header(struct sbuf *b, int tag, size_t len)
+static void der_header(struct su_buf *b, int tag, size_t len)
 {
     uint8_t h[6];
     size_t n = 0;
@@ -178,15 +178,15 @@ static void der_header(struct sbuf *b, int tag, size_t len)
         for (size_t i = bytes; i > 0; i--)
             h[n++] = (uint8_t)(len >> (8 * (i - 1)));
     }
-    sbuf_hex(b, h, n);
+    su_buf_hex(b, h, n);
 }
 
 int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, int tag,
                   const uint8_t *p, size_t len)
 {
     const struct keyword *k = keyword_find(oid);
-    struct sbuf b;
-    sbuf_init(&b, a);
+    struct su_buf b;
+    arena_buf_init(&b, a);
 
     attr->oid = oid;
     attr->asn1_tag = tag;
@@ -199,15 +199,15 @@ int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, i
     attr->rfc_hex = !k;
     /* the hex form is printed only for a type without a name or a value that is no string */
     if (attr->rfc_hex || !attr->is_string) {
-        struct sbuf hex;
-        sbuf_init(&hex, a);
-        sbuf_putc(&hex, '#');
+        struct su_buf hex;
+        arena_buf_init(&hex, a);
+        su_buf_putc(&hex, '#');
         der_header(&hex, tag, len);
-        sbuf_hex(&hex, p, len);
-        if (!(attr->der_hex = sbuf_str(&hex)))
+        su_buf_hex(&hex, p, len);
+        if (!(attr->der_hex = su_buf_str(&hex)))
             return -ENOMEM;
     }
-    attr->value = attr->is_string ? sbuf_str(&b) : attr->der_hex;
+    attr->value = attr->is_string ? su_buf_str(&b) : attr->der_hex;
     if (!attr->oid || !attr->ad_key || !attr->rfc_key || !attr->value)
         return -ENOMEM;
     return 0;
@@ -215,17 +215,17 @@ int name_attr_set(struct arena *a, struct sm_name_attr *attr, const char *oid, i
 
 /* ---- RFC 4514 (OpenSSL RFC2253,-esc_msb) -------------------------------------------------- */
 
-static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
+static void rfc4514_value(struct su_buf *b, const struct sm_name_attr *attr)
 {
     const char *v = attr->value;
     size_t n = strlen(v);
     /* OpenSSL (XN_FLAG_DUMP_UNKNOWN_FIELDS) and RFC 4514 2.4: a dotted type gets #<hex DER> */
     if (attr->rfc_hex) {
-        sbuf_puts(b, attr->der_hex);
+        su_buf_puts(b, attr->der_hex);
         return;
     }
     if (!attr->is_string) {
-        sbuf_put(b, v, n);
+        su_buf_put(b, v, n);
         return;
     }
     size_t run = 0; /* start of the characters not yet written (they need no escape) */
@@ -245,18 +245,18 @@ static void rfc4514_value(struct sbuf *b, const struct sm_name_attr *attr)
         if (c >= 0x80 ||
             (!hex && !special && !((c == '#' && first) || (c == ' ' && (first || last)))))
             continue;
-        sbuf_put(b, v + run, i - run);
+        su_buf_put(b, v + run, i - run);
         run = i + 1;
         if (hex) {
             static const char digits[] = "0123456789ABCDEF";
             char e[3] = { '\\', digits[c >> 4], digits[c & 15] };
-            sbuf_put(b, e, sizeof(e));
+            su_buf_put(b, e, sizeof(e));
         } else {
             char e[2] = { '\\', (char)c };
-            sbuf_put(b, e, sizeof(e));
+            su_buf_put(b, e, sizeof(e));
         }
     }
-    sbuf_put(b, v + run, n - run);
+    su_buf_put(b, v + run, n - run);
 }
 
 /* ---- AD form ----------------------------------------------------------------------------- */
@@ -271,37 +271,37 @@ static bool ad_needs_quotes(const char *v)
     return strpbrk(v, ",+=\"<>#;\n\r") != NULL;
 }
 
-static void ad_value(struct sbuf *b, const struct sm_name_attr *attr)
+static void ad_value(struct su_buf *b, const struct sm_name_attr *attr)
 {
     const char *v = attr->value;
     if (!attr->is_string || !ad_needs_quotes(v)) {
-        sbuf_puts(b, v);
+        su_buf_puts(b, v);
         return;
     }
-    sbuf_putc(b, '"');
+    su_buf_putc(b, '"');
     for (; *v; v++) {
         if (*v == '"')
-            sbuf_putc(b, '"');
-        sbuf_putc(b, *v);
+            su_buf_putc(b, '"');
+        su_buf_putc(b, *v);
     }
-    sbuf_putc(b, '"');
+    su_buf_putc(b, '"');
 }
 
 int name_render(struct arena *a, struct sm_name *name)
 {
-    struct sbuf rfc, ad, samba;
-    sbuf_init(&rfc, a);
-    sbuf_init(&ad, a);
-    sbuf_init(&samba, a);
+    struct su_buf rfc, ad, samba;
+    arena_buf_init(&rfc, a);
+    arena_buf_init(&ad, a);
+    arena_buf_init(&samba, a);
 
     name->n_rdns = 0;
     name->multi_valued = false;
     for (size_t i = 0; i < name->n_attrs; i++) {
         const struct sm_name_attr *at = &name->attrs[i];
         if (i > 0)
-            sbuf_putc(&ad, name->attrs[i - 1].next_same_rdn ? ' ' : ',');
-        sbuf_puts(&ad, at->ad_key);
-        sbuf_putc(&ad, '=');
+            su_buf_putc(&ad, name->attrs[i - 1].next_same_rdn ? ' ' : ',');
+        su_buf_puts(&ad, at->ad_key);
+        su_buf_putc(&ad, '=');
         ad_value(&ad, at);
         if (!at->next_same_rdn || i + 1 == name->n_attrs)
             name->n_rdns++;
@@ -311,28 +311,28 @@ int name_render(struct arena *a, struct sm_name *name)
     for (size_t k = name->n_attrs; k > 0; k--) {
         const struct sm_name_attr *at = &name->attrs[k - 1];
         if (k < name->n_attrs)
-            sbuf_putc(&rfc, at->next_same_rdn ? '+' : ',');
-        sbuf_puts(&rfc, at->rfc_key);
-        sbuf_putc(&rfc, '=');
+            su_buf_putc(&rfc, at->next_same_rdn ? '+' : ',');
+        su_buf_puts(&rfc, at->rfc_key);
+        su_buf_putc(&rfc, '=');
         rfc4514_value(&rfc, at);
     }
-    const char *r = sbuf_str(&rfc);
+    const char *r = su_buf_str(&rfc);
     if (!r)
         return -ENOMEM;
     /* Samba: split on every comma (escaped or not) and reverse. */
     size_t seg_end = strlen(r);
     for (size_t i = seg_end;; i--) {
         if (i == 0 || r[i - 1] == ',') {
-            sbuf_put(&samba, r + i, seg_end - i);
+            su_buf_put(&samba, r + i, seg_end - i);
             if (i == 0)
                 break;
-            sbuf_putc(&samba, ',');
+            su_buf_putc(&samba, ',');
             seg_end = i - 1;
         }
     }
     name->rfc4514 = r;
-    name->ad = sbuf_str(&ad);
-    name->samba = sbuf_str(&samba);
+    name->ad = su_buf_str(&ad);
+    name->samba = su_buf_str(&samba);
     if (!name->ad || !name->samba)
         return -ENOMEM;
     return 0;

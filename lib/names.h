@@ -26,6 +26,6 @@ int name_render(struct arena *a, struct sm_name *name);
  * UTF-8 in @b. Returns 1 when decoded, 0 when @tag is not a string type, and sets *@lossy when
  * bytes had to be replaced.
  */
-int asn1_string_to_utf8(struct sbuf *b, int tag, const uint8_t *p, size_t len, bool *lossy);
+int asn1_string_to_utf8(struct su_buf *b, int tag, const uint8_t *p, size_t len, bool *lossy);
 
 #endif

@@ -81,8 +81,8 @@ static bool name_eq(const char *a, const char *b)
 /* The DNS domain of @dn: its DC= RDNs joined by dots, or NULL (none, or x->err set). */
 static const char *dn_domain(struct px *x, const char *dn)
 {
-    struct sbuf b;
-    sbuf_init(&b, x->a);
+    struct su_buf b;
+    arena_buf_init(&b, x->a);
     for (const char *p = dn; p && *p;) {
         while (*p == ' ')
             p++;
@@ -93,8 +93,8 @@ static const char *dn_domain(struct px *x, const char *dn)
             return NULL;
         if (len > 3 && ascii_caseeq(p, 3, "dc=", 3)) {
             if (b.len)
-                sbuf_putc(&b, '.');
-            sbuf_put(&b, p + 3, len - 3);
+                su_buf_putc(&b, '.');
+            su_buf_put(&b, p + 3, len - 3);
         }
         p += len;
         if (*p)
@@ -102,7 +102,7 @@ static const char *dn_domain(struct px *x, const char *dn)
     }
     if (b.oom)
         x->err = -ENOMEM;
-    return b.len && !b.oom ? sbuf_str(&b) : NULL;
+    return b.len && !b.oom ? su_buf_str(&b) : NULL;
 }
 
 /* ---- who a name belongs to ----------------------------------------------------------------- */
@@ -383,7 +383,7 @@ static int material(struct px *x, bool computer_upn)
 {
     const struct sm_account *acc = x->acc;
     struct sm_preissue *pub = &x->p->pub;
-    struct sbuf b;
+    struct su_buf b;
     uint8_t der[256];
 
     x->domain = dn_domain(x, acc->dn);
@@ -407,12 +407,12 @@ static int material(struct px *x, bool computer_upn)
         return (int)n;
     pub->sid = sid_text(x, &acc->sid);
     pub->sid_uri = arena_cat(x->a, SM_SID_URI_PREFIX, pub->sid ? pub->sid : "", NULL);
-    sbuf_init(&b, x->a);
-    sbuf_hex(&b, der, (size_t)n);
-    pub->sid_extension_der_hex = sbuf_str(&b);
-    sbuf_init(&b, x->a);
-    sbuf_base64(&b, der, (size_t)n);
-    pub->sid_extension_der_base64 = sbuf_str(&b);
+    arena_buf_init(&b, x->a);
+    su_buf_hex(&b, der, (size_t)n);
+    pub->sid_extension_der_hex = su_buf_str(&b);
+    arena_buf_init(&b, x->a);
+    su_buf_base64(&b, der, (size_t)n);
+    pub->sid_extension_der_base64 = su_buf_str(&b);
     if (!pub->sid || !pub->sid_uri || !pub->sid_extension_der_hex || !pub->sid_extension_der_base64)
         return -ENOMEM;
     /* the extension as AD CS writes it: non-critical, canonical text */

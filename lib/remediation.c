@@ -32,21 +32,21 @@ static size_t ps_single_quote(const char *p)
 
 const char *ps_quote(struct arena *a, const char *s)
 {
-    struct sbuf b;
-    sbuf_init(&b, a);
-    sbuf_putc(&b, '\'');
+    struct su_buf b;
+    arena_buf_init(&b, a);
+    su_buf_putc(&b, '\'');
     for (const char *p = s; *p;) {
         size_t q = ps_single_quote(p);
         if (q) {
-            sbuf_put(&b, p, q); /* doubled: the first escapes the second */
-            sbuf_put(&b, p, q);
+            su_buf_put(&b, p, q); /* doubled: the first escapes the second */
+            su_buf_put(&b, p, q);
             p += q;
         } else {
-            sbuf_putc(&b, *p++);
+            su_buf_putc(&b, *p++);
         }
     }
-    sbuf_putc(&b, '\'');
-    return b.oom ? NULL : sbuf_str(&b);
+    su_buf_putc(&b, '\'');
+    return b.oom ? NULL : su_buf_str(&b);
 }
 
 /* ---- helpers -----------------------------------------------------------------------------------
@@ -88,17 +88,17 @@ static bool any_reason(const struct sm_verdict *v, const char *code)
    when out of memory. */
 static const char *profiles_with_error(struct rctx *x, int code)
 {
-    struct sbuf b;
-    sbuf_init(&b, x->a);
+    struct su_buf b;
+    arena_buf_init(&b, x->a);
     for (size_t i = 0; i < x->v->n_profiles; i++)
         if (x->v->profiles[i].kdc_error.code == code) {
             if (b.len)
-                sbuf_puts(&b, ", ");
-            sbuf_puts(&b, sm_profile_name(x->v->profiles[i].profile.kind));
+                su_buf_puts(&b, ", ");
+            su_buf_puts(&b, sm_profile_name(x->v->profiles[i].profile.kind));
         }
     if (b.oom)
         x->err = -ENOMEM;
-    return b.oom ? NULL : sbuf_str(&b);
+    return b.oom ? NULL : su_buf_str(&b);
 }
 
 static bool contains_ci(const char *s, const char *word)
@@ -195,10 +195,10 @@ static void reissue_texts(struct rctx *x, const struct sm_account *acc)
     long n = sm_sid_extension_der(&acc->sid, der, sizeof(der));
     sm_sid_format(&acc->sid, sid, sizeof(sid));
     if (n > 0) {
-        struct sbuf b;
-        sbuf_init(&b, x->a);
-        sbuf_base64(&b, der, (size_t)n);
-        r->sid_extension_der_base64 = b.oom ? NULL : sbuf_str(&b);
+        struct su_buf b;
+        arena_buf_init(&b, x->a);
+        su_buf_base64(&b, der, (size_t)n);
+        r->sid_extension_der_base64 = b.oom ? NULL : su_buf_str(&b);
     }
     r->sid_uri = arena_printf(x->a, "%s%s", SM_SID_URI_PREFIX, sid);
     r->reissue_other_ca = arena_printf(

@@ -30,8 +30,8 @@ static bool name_eq(const char *a, const char *b)
  */
 static const char *dn_domain(struct ctx *x, const char *dn)
 {
-    struct sbuf b;
-    sbuf_init(&b, x->a);
+    struct su_buf b;
+    arena_buf_init(&b, x->a);
     for (const char *p = dn; p && *p;) {
         while (*p == ' ')
             p++;
@@ -42,8 +42,8 @@ static const char *dn_domain(struct ctx *x, const char *dn)
             return NULL;
         if (len > 3 && ascii_caseeq(p, 3, "dc=", 3)) {
             if (b.len)
-                sbuf_putc(&b, '.');
-            sbuf_put(&b, p + 3, len - 3);
+                su_buf_putc(&b, '.');
+            su_buf_put(&b, p + 3, len - 3);
         }
         p += len;
         if (*p)
@@ -51,7 +51,7 @@ static const char *dn_domain(struct ctx *x, const char *dn)
     }
     if (b.oom)
         x->err = -ENOMEM;
-    return b.len && !b.oom ? sbuf_str(&b) : NULL;
+    return b.len && !b.oom ? su_buf_str(&b) : NULL;
 }
 
 /* @upn ("user@domain") is the implicit UPN of @acc in @domain. */

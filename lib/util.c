@@ -151,108 +151,33 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     return p;
 }
 
-/* ---- string buffer ------------------------------------------------------------------- */
+/* ---- buffers ---------------------------------------------------------------------------- */
 
-void sbuf_init(struct sbuf *b, struct arena *a)
+static void *buf_arena_alloc(void *ctx, void *p, size_t keep, size_t size)
 {
-    memset(b, 0, sizeof(*b));
-    b->arena = a;
+    char *n;
+    if (size == 0)
+        return NULL; /* the arena frees it */
+    n = arena_alloc_raw(ctx, size);
+    if (n && keep)
+        memcpy(n, p, keep);
+    return n;
 }
 
-static bool sbuf_grow(struct sbuf *b, size_t extra)
+static void *buf_heap_alloc(void *ctx, void *p, size_t keep, size_t size)
 {
-    if (b->oom)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p;
-    if (b->arena) {
-        p = arena_alloc_raw(b->arena, cap);
-        if (p && b->len)
-            memcpy(p, b->p, b->len);
-    } else {
-        p = mem_realloc(b->p, cap);
-    }
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-void sbuf_put(struct sbuf *b, const char *s, size_t len)
-{
-    if (b->len + len + 1 > b->cap && !sbuf_grow(b, len))
-        return;
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-}
-
-void sbuf_putc(struct sbuf *b, char c)
-{
-    if (b->len + 2 > b->cap && !sbuf_grow(b, 1))
-        return;
-    b->p[b->len++] = c;
-    b->p[b->len] = '\0';
-}
-
-void sbuf_puts(struct sbuf *b, const char *s)
-{
-    sbuf_put(b, s, strlen(s));
-}
-
-void sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof(tmp)) {
-        sbuf_put(b, tmp, (size_t)n);
-        return;
-    }
-    if (!sbuf_grow(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len)
-{
-    if (!sbuf_grow(b, 2 * len))
-        return;
-    su_hex_upper(p, len, b->p + b->len);
-    b->len += 2 * len;
-}
-
-const char *sbuf_str(struct sbuf *b)
-{
-    if (b->oom)
+    (void)ctx;
+    (void)keep;
+    if (size == 0) {
+        mem_free(p);
         return NULL;
-    if (!b->p)
-        return "";
-    return b->p;
+    }
+    return mem_realloc(p, size);
 }
 
-void sbuf_release(struct sbuf *b)
+void arena_buf_init(struct su_buf *b, struct arena *a)
 {
-    if (!b->arena)
-        mem_free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
+    su_buf_init(b, a ? buf_arena_alloc : buf_heap_alloc, a);
 }
 
 /* ---- decimal ---------------------------------------------------------------------------- */
@@ -272,13 +197,13 @@ size_t dec_u64(uint64_t v, char out[20])
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */
 
-void utf8_put(struct sbuf *b, uint32_t cp)
+void utf8_put(struct su_buf *b, uint32_t cp)
 {
     char out[4];
-    sbuf_put(b, out, su_utf8_encode(cp, out));
+    su_buf_put(b, out, su_utf8_encode(cp, out));
 }
 
-bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
+bool utf8_sanitize(struct su_buf *b, const char *p, size_t len)
 {
     const unsigned char *u = (const unsigned char *)p;
     bool replaced = false;
@@ -287,7 +212,7 @@ bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
         uint32_t cp;
         size_t n = su_utf8_seq(u + i, len - i, &cp);
         if (n == 0 || cp == 0) {
-            sbuf_put(b, p + start, i - start);
+            su_buf_put(b, p + start, i - start);
             utf8_put(b, 0xfffd);
             replaced = true;
             i += 1;
@@ -296,7 +221,7 @@ bool utf8_sanitize(struct sbuf *b, const char *p, size_t len)
         }
         i += n;
     }
-    sbuf_put(b, p + start, i - start);
+    su_buf_put(b, p + start, i - start);
     return replaced;
 }
 
@@ -372,21 +297,6 @@ void errinfo_set(struct sm_errinfo *e, long offset, const char *fmt, ...)
 }
 
 /* ---- base64 ----------------------------------------------------------------------------- */
-
-void sbuf_base64(struct sbuf *b, const uint8_t *p, size_t len)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        char out[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], i + 1 < len ? tbl[(v >> 6) & 63] : '=',
-                        i + 2 < len ? tbl[v & 63] : '=' };
-        sbuf_put(b, out, 4);
-    }
-}
 
 /* base64 alphabet value, B64_SPACE, B64_PAD or B64_BAD for each byte (generated) */
 #define B64_BAD   (-1)

@@ -13,6 +13,7 @@
 
 #include <strongmap/common.h>
 
+#include "su_buf.h"
 #include "su_dec.h"
 #include "su_hex.h"
 #include "su_time.h"
@@ -47,27 +48,12 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) SM_PRINTF(2, 0
 /** Upper-case hex of the @len bytes at @p (su_hex_upper()), in @a. */
 char *arena_hex(struct arena *a, const uint8_t *p, size_t len);
 
-/* Growable NUL-terminated buffer. On allocation failure it sets ->oom and ignores writes. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-    struct arena *arena; /* when set, storage comes from the arena */
-};
-
-void sbuf_init(struct sbuf *b, struct arena *a);
-void sbuf_putc(struct sbuf *b, char c);
-void sbuf_put(struct sbuf *b, const char *s, size_t len);
-void sbuf_puts(struct sbuf *b, const char *s);
-void sbuf_printf(struct sbuf *b, const char *fmt, ...) SM_PRINTF(2, 3);
-/** Upper-case hex of @len bytes. */
-void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t len);
-/** Standard base64 (with padding) of @len bytes. */
-void sbuf_base64(struct sbuf *b, const uint8_t *p, size_t len);
-/** The string, "" when empty; NULL after an allocation failure. Owned by the buffer. */
-const char *sbuf_str(struct sbuf *b);
-/** Free a heap buffer (not needed for arena buffers). */
-void sbuf_release(struct sbuf *b);
+/*
+ * A growable buffer (support/su_buf.h) whose storage comes from @a, freed with it, or with @a
+ * NULL from the engine's allocator (lib/alloc.h: su_buf_release() frees it), so that the
+ * failing-allocation tests reach it either way.
+ */
+void arena_buf_init(struct su_buf *b, struct arena *a);
 
 /**
  * Decode standard base64 with white space anywhere (PEM bodies) into @out, which holds
@@ -79,12 +65,12 @@ long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 size_t dec_u64(uint64_t v, char out[20]);
 
 /** Append one code point as UTF-8 (U+FFFD for invalid ones). */
-void utf8_put(struct sbuf *b, uint32_t cp);
+void utf8_put(struct su_buf *b, uint32_t cp);
 /**
  * Append @p as UTF-8, replacing each invalid sequence and each NUL by U+FFFD. Returns true
  * when something was replaced.
  */
-bool utf8_sanitize(struct sbuf *b, const char *p, size_t len);
+bool utf8_sanitize(struct su_buf *b, const char *p, size_t len);
 
 /** ASCII case-insensitive equality of two byte strings. */
 bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);

@@ -1,10 +1,11 @@
 /*
  * tests/library/link_collide.c - a program with functions of its own named like libstrongmap's
- * internal helpers (arena_new, hex_decode, sbuf_init, jsonw_init), linked against
- * libstrongmap.a. It must link (no "multiple definition"), and the library must go on using
- * its own helpers: parsing an msDS-KeyCredentialLink and an altSecurityIdentities value (which
- * allocate with arena_new and decode with hex_decode inside the library) succeeds, and none of
- * the program's functions, which count their calls and fail, is called by the library.
+ * internal helpers (arena_new, su_hex_decode and su_buf_init of support/, jsonw_init), linked
+ * against libstrongmap.a. It must link (no "multiple definition"), and the library must go on
+ * using its own helpers: parsing an msDS-KeyCredentialLink and an altSecurityIdentities value
+ * (which allocate with arena_new and decode with su_hex_decode inside the library) succeeds,
+ * and none of the program's functions, which count their calls and fail, is called by the
+ * library.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,8 @@
 
 /* the program's own functions; the signatures differ from the library's on purpose */
 int arena_new(int x);
-int hex_decode(const char *s);
-int sbuf_init(void);
+int su_hex_decode(const char *s);
+int su_buf_init(void);
 int jsonw_init(void);
 
 static int calls;
@@ -25,13 +26,13 @@ int arena_new(int x)
     return x + 1;
 }
 
-int hex_decode(const char *s)
+int su_hex_decode(const char *s)
 {
     calls++;
     return s ? -1 : -2;
 }
 
-int sbuf_init(void)
+int su_buf_init(void)
 {
     calls++;
     return -1;
@@ -53,8 +54,8 @@ int main(void)
     struct sm_altsec *v = NULL;
     int r, fails = 0;
 
-    if (arena_new(1) != 2 || hex_decode("00") != -1 || sbuf_init() != -1 || jsonw_init() != -1 ||
-        calls != 4) {
+    if (arena_new(1) != 2 || su_hex_decode("00") != -1 || su_buf_init() != -1 ||
+        jsonw_init() != -1 || calls != 4) {
         fprintf(stderr, "the program's own functions were not called\n");
         return 1;
     }

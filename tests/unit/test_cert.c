@@ -18,7 +18,7 @@
 
 #include <strongmap/strongmap.h>
 
-#include "util.h" /* base64_decode_ws, sbuf_base64: the decoder against the encoder */
+#include "util.h" /* base64_decode_ws, su_buf_base64: the decoder against the encoder */
 
 #define SID_1105  "S-1-5-21-1004336348-1177238915-682003330-1105"
 #define ISSUER_AD "DC=com,DC=example,CN=Example Issuing CA"
@@ -487,7 +487,7 @@ static void test_base64_input(void **state)
     assert_null(c);
 }
 
-/* Round trips through sbuf_base64 and base64_decode_ws, every length 0..300, with white
+/* Round trips through su_buf_base64 and base64_decode_ws, every length 0..300, with white
    space sprinkled in (the decoder has a four-character fast path and a per-character one). */
 static void test_base64_roundtrip(void **state)
 {
@@ -497,10 +497,10 @@ static void test_base64_roundtrip(void **state)
     for (size_t len = 0; len <= sizeof(in); len++) {
         for (size_t i = 0; i < len; i++)
             in[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
-        struct sbuf enc;
-        sbuf_init(&enc, NULL);
-        sbuf_base64(&enc, in, len);
-        const char *text = sbuf_str(&enc);
+        struct su_buf enc;
+        arena_buf_init(&enc, NULL);
+        su_buf_base64(&enc, in, len);
+        const char *text = su_buf_str(&enc);
         assert_non_null(text);
         char spaced[1024];
         size_t n = 0;
@@ -517,7 +517,7 @@ static void test_base64_roundtrip(void **state)
             assert_int_equal(got, (long)len);
             assert_memory_equal(out, in, len);
         }
-        sbuf_release(&enc);
+        su_buf_release(&enc);
     }
 }
 

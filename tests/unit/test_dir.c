@@ -591,17 +591,17 @@ static void test_when_created(void **state)
         { "2024-01-01T00:00:00Z", -1 },
         { "2024", -1 },
     };
-    struct sbuf b;
-    sbuf_init(&b, NULL);
+    struct su_buf b;
+    arena_buf_init(&b, NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        sbuf_printf(&b,
-                    "dn: CN=t%zu,DC=x\nobjectClass: user\nsAMAccountName: t%zu\n"
-                    "whenCreated: %s\n\n",
-                    i, i, cases[i].when);
+        su_buf_printf(&b,
+                      "dn: CN=t%zu,DC=x\nobjectClass: user\nsAMAccountName: t%zu\n"
+                      "whenCreated: %s\n\n",
+                      i, i, cases[i].when);
     struct sm_dir *d = NULL;
     struct sm_errinfo e = { 0 };
     assert_int_equal(open_text(b.p, b.len, &d, &e), 0);
-    sbuf_release(&b);
+    su_buf_release(&b);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char name[16];
         snprintf(name, sizeof(name), "t%zu", i);
@@ -639,26 +639,26 @@ static void test_uac_and_strings(void **state)
         { "0x200", -1, false },
         { "00000000000512", -1, false },
     };
-    struct sbuf b;
-    sbuf_init(&b, NULL);
+    struct su_buf b;
+    arena_buf_init(&b, NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        sbuf_printf(&b,
-                    "dn: CN=u%zu,DC=x\nobjectClass: user\nsAMAccountName: u%zu\n"
-                    "userAccountControl: %s\n\n",
-                    i, i, cases[i].uac);
+        su_buf_printf(&b,
+                      "dn: CN=u%zu,DC=x\nobjectClass: user\nsAMAccountName: u%zu\n"
+                      "userAccountControl: %s\n\n",
+                      i, i, cases[i].uac);
     /* invalid UTF-8 and a NUL byte in values: U+FFFD; a malformed objectSid: no SID; second
        values of single-valued attributes: ignored */
-    sbuf_puts(&b, "dn:: Q049YmFk/yxEQz14\n" /* "CN=bad\xff,DC=x" */
-                  "objectClass: user\n"
-                  "sAMAccountName: weird\n"
-                  "sAMAccountName: second\n"
-                  "userPrincipalName:: d2VpcmQA/0B4\n"     /* "weird\0\xff@x" */
-                  "altSecurityIdentities:: WDUwOTo8Uz7/\n" /* "X509:<S>\xff" */
-                  "objectSid:: AQUAAAAAAAUVAAAA\n");
+    su_buf_puts(&b, "dn:: Q049YmFk/yxEQz14\n" /* "CN=bad\xff,DC=x" */
+                    "objectClass: user\n"
+                    "sAMAccountName: weird\n"
+                    "sAMAccountName: second\n"
+                    "userPrincipalName:: d2VpcmQA/0B4\n"     /* "weird\0\xff@x" */
+                    "altSecurityIdentities:: WDUwOTo8Uz7/\n" /* "X509:<S>\xff" */
+                    "objectSid:: AQUAAAAAAAUVAAAA\n");
     struct sm_dir *d = NULL;
     struct sm_errinfo e = { 0 };
     int r = open_text(b.p, b.len, &d, &e);
-    sbuf_release(&b);
+    su_buf_release(&b);
     if (r != 0)
         fail_msg("%d %s", r, e.text);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -690,17 +690,17 @@ static void test_limit(void **state)
 {
     (void)state;
     /* more than SM_MAX_ACCOUNTS accounts share a value: SM_E_DIR_LIMIT, never a partial list */
-    struct sbuf b;
-    sbuf_init(&b, NULL);
+    struct su_buf b;
+    arena_buf_init(&b, NULL);
     for (int i = 0; i < SM_MAX_ACCOUNTS + 1; i++)
-        sbuf_printf(&b,
-                    "dn: CN=c%d,DC=x\nobjectClass: user\nsAMAccountName: c%d\n"
-                    "altSecurityIdentities: X509:<SKI>AA\n%s\n\n",
-                    i, i, i < SM_MAX_ACCOUNTS ? "userPrincipalName: same@x" : "");
+        su_buf_printf(&b,
+                      "dn: CN=c%d,DC=x\nobjectClass: user\nsAMAccountName: c%d\n"
+                      "altSecurityIdentities: X509:<SKI>AA\n%s\n\n",
+                      i, i, i < SM_MAX_ACCOUNTS ? "userPrincipalName: same@x" : "");
     struct sm_dir *d = NULL;
     struct sm_errinfo e = { 0 };
     assert_int_equal(open_text(b.p, b.len, &d, &e), 0);
-    sbuf_release(&b);
+    su_buf_release(&b);
     struct sm_dir_cache *c = sm_dir_cache_new(8, 60, 60);
     sm_dir_set_cache(d, c);
     struct sm_accounts *a = NULL;

@@ -19,7 +19,7 @@
 
 #include <strongmap/strongmap.h>
 
-#include "util.h" /* sbuf_base64 for the directory's binary values */
+#include "util.h" /* su_buf_base64 for the directory's binary values */
 
 #define SID_1105 "S-1-5-21-1004336348-1177238915-682003330-1105"
 #define SID_1300 "S-1-5-21-1004336348-1177238915-682003330-1300"
@@ -75,11 +75,11 @@ static char *replace(char *text, const char *key, const char *value)
 
 static char *cert_b64(const struct sm_certs *c)
 {
-    struct sbuf b;
-    sbuf_init(&b, NULL);
-    sbuf_base64(&b, c->certs[0].der, c->certs[0].der_len);
-    char *s = strdup(sbuf_str(&b));
-    sbuf_release(&b);
+    struct su_buf b;
+    arena_buf_init(&b, NULL);
+    su_buf_base64(&b, c->certs[0].der, c->certs[0].der_len);
+    char *s = strdup(su_buf_str(&b));
+    su_buf_release(&b);
     return s;
 }
 

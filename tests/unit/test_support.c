@@ -8,9 +8,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "su_buf.h"
 #include "su_clock.h"
 #include "su_dec.h"
 #include "su_hash.h"
@@ -140,6 +143,147 @@ static void test_dec_fixed(void **state)
     assert_false(su_dec_fixed("1", 2, &v)); /* stops at the NUL */
     assert_false(su_dec_fixed("-1", 2, &v));
     assert_int_equal(v, -1);
+}
+
+/* ---- su_buf.h ------------------------------------------------------------------------------ */
+
+static void test_buf_writes(void **state)
+{
+    static const uint8_t bytes[] = { 0x00, 0xfb, 0xff, 0x10 };
+    struct su_buf b;
+    char big[1000];
+
+    (void)state;
+    su_buf_init(&b, NULL, NULL);
+    assert_string_equal(su_buf_str(&b), "");
+    su_buf_puts(&b, "ab");
+    su_buf_putc(&b, 'c');
+    su_buf_put(&b, "d\0e", 3); /* bytes, not a string */
+    assert_int_equal(b.len, 6);
+    assert_memory_equal(b.p, "abcd\0e", 7);
+    su_buf_release(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len, 0);
+
+    su_buf_printf(&b, "%d-%s", 42, "x");
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    su_buf_printf(&b, "[%s]", big); /* longer than its 256-byte first try */
+    assert_int_equal(b.len, 4 + 2 + sizeof(big) - 1);
+    assert_memory_equal(b.p, "42-x[zzz", 8);
+    assert_int_equal(b.p[b.len - 1], ']');
+    assert_int_equal(b.p[b.len], '\0');
+    su_buf_release(&b);
+
+    su_buf_hex(&b, bytes, sizeof(bytes));
+    su_buf_putc(&b, ' ');
+    su_buf_base64(&b, bytes, sizeof(bytes));
+    assert_string_equal(su_buf_str(&b), "00FBFF10 APv/EA==");
+    su_buf_release(&b);
+    /* RFC 4648's test vectors */
+    static const char *const b64[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+                                       "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+    for (size_t n = 0; n <= 6; n++) {
+        su_buf_base64(&b, (const uint8_t *)"foobar", n);
+        assert_string_equal(su_buf_str(&b), b64[n]);
+        su_buf_release(&b);
+    }
+}
+
+/* An allocator that fails from its @ctx-th call on (counting from 1), else realloc()/free(). */
+struct failing {
+    int calls, fail_at;
+};
+
+static void *failing_alloc(void *ctx, void *p, size_t keep, size_t size)
+{
+    struct failing *f = ctx;
+    (void)keep;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    if (++f->calls >= f->fail_at)
+        return NULL;
+    return realloc(p, size);
+}
+
+static void test_buf_oom(void **state)
+{
+    struct failing f = { .fail_at = 2 };
+    struct su_buf b;
+    char chunk[100];
+
+    (void)state;
+    memset(chunk, 'q', sizeof(chunk));
+    su_buf_init(&b, failing_alloc, &f);
+    su_buf_put(&b, chunk, 10); /* the first block: 64 bytes */
+    assert_string_equal(su_buf_str(&b), "qqqqqqqqqq");
+    su_buf_put(&b, chunk, sizeof(chunk)); /* needs the second: fails */
+    assert_true(b.oom);
+    assert_null(su_buf_str(&b));
+    su_buf_putc(&b, 'x'); /* ignored, although it would fit */
+    su_buf_printf(&b, "%s", "y");
+    assert_int_equal(b.len, 10);
+    assert_false(su_buf_reserve(&b, 1));
+    su_buf_release(&b); /* frees through the allocator */
+    assert_null(b.p);
+    /* a size no allocation could give */
+    su_buf_init(&b, NULL, NULL);
+    assert_false(su_buf_reserve(&b, SIZE_MAX - 1));
+    assert_true(b.oom);
+    su_buf_release(&b);
+}
+
+/* A temporary file holding @len bytes of 'r', rewound. */
+static FILE *file_of(size_t len)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    for (size_t i = 0; i < len; i++)
+        fputc('r', f);
+    rewind(f);
+    return f;
+}
+
+static void test_buf_read(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 63, 64, 65535, 65536, 65537, 300000 };
+    struct su_buf b;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i];
+        FILE *f = file_of(n);
+
+        /* up to @max: all of it */
+        su_buf_init(&b, NULL, NULL);
+        su_buf_puts(&b, "<");
+        assert_int_equal(su_buf_read(&b, f, n), 0);
+        assert_int_equal(b.len, 1 + n);
+        assert_int_equal(b.p[b.len], '\0');
+        assert_true(n == 0 || (b.p[1] == 'r' && b.p[n] == 'r'));
+        su_buf_release(&b);
+        rewind(f);
+        assert_int_equal(su_buf_read(&b, f, SIZE_MAX), 0);
+        assert_int_equal(b.len, n);
+        su_buf_release(&b);
+        /* one byte more than @max: -EFBIG, with @max bytes kept */
+        if (n > 0) {
+            rewind(f);
+            assert_int_equal(su_buf_read(&b, f, n - 1), -EFBIG);
+            assert_int_equal(b.len, n - 1);
+            su_buf_release(&b);
+        }
+        fclose(f);
+    }
+    /* a read error */
+    FILE *wo = fopen("/dev/null", "w");
+    assert_non_null(wo);
+    su_buf_init(&b, NULL, NULL);
+    assert_int_equal(su_buf_read(&b, wo, 10), -EIO); /* a file open for writing only */
+    su_buf_release(&b);
+    fclose(wo);
 }
 
 /* ---- su_clock.h ---------------------------------------------------------------------------- */
@@ -338,7 +482,8 @@ int main(void)
         cmocka_unit_test(test_dec_fixed),     cmocka_unit_test(test_mono),
         cmocka_unit_test(test_ts_arithmetic), cmocka_unit_test(test_sha),
         cmocka_unit_test(test_fnv1a64),       cmocka_unit_test(test_utf8_round_trip),
-        cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_utf8_invalid),  cmocka_unit_test(test_buf_writes),
+        cmocka_unit_test(test_buf_oom),       cmocka_unit_test(test_buf_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
