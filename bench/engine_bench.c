@@ -30,6 +30,8 @@
 #include <strongmap/cert.h>
 #include <strongmap/json.h>
 
+#include "su_buf.h"
+
 #define MAX_CERTS 64
 
 struct input {
@@ -49,10 +51,9 @@ static double now_s(clockid_t clk)
 static int load(const char *path, struct input *in)
 {
     FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
+    struct su_buf buf;
     struct sm_certs *certs = NULL;
     struct sm_errinfo e = { 0 };
-    size_t len = 0, cap = 0;
     int r = 0;
 
     if (!f) {
@@ -61,21 +62,12 @@ static int load(const char *path, struct input *in)
         fprintf(stderr, "engine_bench: %s: %s\n", path, strerror(-r));
         return r;
     }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *p = realloc(buf, cap = cap ? 2 * cap : 65536);
-            if (!p) {
-                r = -ENOMEM;
-                goto out;
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        if (got == 0)
-            break;
-        len += got;
+    su_buf_init(&buf, NULL, NULL);
+    if ((r = su_buf_read(&buf, f, SIZE_MAX)) < 0) {
+        fprintf(stderr, "engine_bench: %s: %s\n", path, strerror(-r));
+        goto out;
     }
-    if ((r = sm_certs_parse(buf, len, NULL, &certs, &e)) < 0) {
+    if ((r = sm_certs_parse(buf.p, buf.len, NULL, &certs, &e)) < 0) {
         fprintf(stderr, "engine_bench: %s: %s\n", path, e.text);
         goto out;
     }
@@ -96,7 +88,7 @@ static int load(const char *path, struct input *in)
     }
 out:
     sm_certs_free(certs);
-    free(buf);
+    su_buf_release(&buf);
     fclose(f);
     return r;
 }

@@ -52,6 +52,7 @@
 
 #include <sss_certmap.h>
 
+#include "su_buf.h"
 #include "su_hex.h"
 
 #define MAX_FILE_BYTES (64u * 1024u * 1024u)
@@ -172,7 +173,8 @@ static int load(const char *path, struct input *in)
     static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
     FILE *f = fopen(path, "rb");
     unsigned char *buf = NULL, *der = NULL;
-    size_t len = 0, cap = 0, der_len = 0, index = 0;
+    size_t len = 0, der_len = 0, index = 0;
+    struct su_buf text;
     int r = 0;
 
     if (!f) {
@@ -181,29 +183,18 @@ static int load(const char *path, struct input *in)
         fprintf(stderr, "sss_peer: %s: %s\n", path, strerror(-r));
         return r;
     }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *p;
-            if (cap >= MAX_FILE_BYTES) {
-                fprintf(stderr, "sss_peer: %s: larger than %u bytes\n", path, MAX_FILE_BYTES);
-                r = -EFBIG;
-                goto out;
-            }
-            cap = cap ? 2 * cap : 65536;
-            if (!(p = realloc(buf, cap))) {
-                r = -ENOMEM;
-                goto out_nomem;
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        if (got == 0)
-            break;
-        len += got;
+    su_buf_init(&text, NULL, NULL);
+    r = su_buf_read(&text, f, MAX_FILE_BYTES);
+    buf = (unsigned char *)text.p; /* free()'d below, or handed to add_cert() */
+    len = text.len;
+    if (r == -ENOMEM)
+        goto out_nomem;
+    if (r == -EFBIG) {
+        fprintf(stderr, "sss_peer: %s: larger than %u bytes\n", path, MAX_FILE_BYTES);
+        goto out;
     }
-    if (ferror(f)) {
+    if (r < 0) {
         fprintf(stderr, "sss_peer: %s: read error\n", path);
-        r = -EIO;
         goto out;
     }
     if (len == 0) {

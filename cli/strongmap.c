@@ -29,6 +29,7 @@
 #include <strongmap/strongmap.h>
 
 #include "options.h"
+#include "su_buf.h"
 #include "text.h"
 
 #define EXIT_INPUT 1
@@ -143,49 +144,21 @@ static int fail(const char *fmt, ...)
 static int read_input(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
     FILE *f = (!path || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
+    struct su_buf b;
+    int r;
+
     if (!f)
         return -errno;
-    size_t cap = 64 * 1024, len = 0;
-    char *buf = malloc(cap + 1);
-    int r = 0;
-    if (!buf) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > max) {
-                r = SM_E_TOO_BIG;
-                goto out;
-            }
-            char *nb = realloc(buf, cap * 2 + 1);
-            if (!nb) {
-                r = -ENOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f))
-                r = -EIO;
-            break;
-        }
-    }
-    if (len > max)
-        r = SM_E_TOO_BIG;
-out:
+    su_buf_init(&b, NULL, NULL);
+    r = su_buf_read(&b, f, max);
     if (f != stdin)
         fclose(f);
     if (r < 0) {
-        free(buf);
-        return r;
+        su_buf_release(&b);
+        return r == -EFBIG ? SM_E_TOO_BIG : r;
     }
-    buf[len] = '\0';
-    *ret_buf = buf;
-    *ret_len = len;
+    *ret_buf = b.p;
+    *ret_len = b.len;
     return 0;
 }
 

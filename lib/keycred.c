@@ -296,7 +296,7 @@ static char *format_time(struct arena *a, int64_t t)
     if (t < -11644473600ll || t > MAX_UNIX_TIME)
         return NULL;
     int64_t days = (t >= 0 ? t : t - 86399) / 86400, secs = t - days * 86400;
-    /* civil_from_days (H. Hinnant's algorithm), the inverse of util.c's days_from_civil() */
+    /* civil_from_days (H. Hinnant's algorithm), the inverse of su_days_from_civil() */
     int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;

@@ -33,6 +33,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "su_buf.h"
 #include "su_hex.h"
 
 static unsigned generation;
@@ -45,24 +46,15 @@ static void on_release(void *arg)
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
+    struct su_buf b;
 
     if (!f)
         fatal("%s", path);
-    do {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            buf = realloc(buf, cap);
-            if (!buf)
-                fatalx("out of memory");
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
+    su_buf_init(&b, NULL, NULL);
+    if (su_buf_read(&b, f, SIZE_MAX) < 0)
+        fatalx("%s: cannot read it", path);
     fclose(f);
-    buf[len] = '\0';
-    return buf;
+    return b.p;
 }
 
 static int route_id(const char *name)
