@@ -625,6 +625,7 @@ static int cmd_preissue(int argc, const struct opts *o)
         return status;
     if ((status = load_csr(o->csr_file, &csr)) != 0)
         return status;
+    assert(csr); /* load_csr() returns 0 only with *ret set */
     if (o->issuer_file && (status = load_certs(o->issuer_file, o, &issuer)) != 0)
         goto out;
     if ((status = open_dir(o, &dir)) != 0)
