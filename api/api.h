@@ -117,9 +117,11 @@ enum api_scope {
     API_SCOPE_ACCOUNT = 1 << 1, /**< "account": account status */
     API_SCOPE_ADMIN = 1 << 2,   /**< "admin": anything that writes (later); metrics too */
     API_SCOPE_METRICS = 1 << 3, /**< "metrics": read /metrics only (for a Prometheus scraper) */
+    API_SCOPE_ISSUE = 1 << 4,   /**< "issue": the issuance plan (CAs and portals) */
 };
 
-#define API_SCOPE_ALL (API_SCOPE_CHECK | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN | API_SCOPE_METRICS)
+#define API_SCOPE_ALL                                                                              \
+    (API_SCOPE_CHECK | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN | API_SCOPE_METRICS | API_SCOPE_ISSUE)
 
 #define API_TOKEN_NAME_MAX 64  /**< bytes of a token name, NUL included */
 #define API_MAX_TOKENS     256 /**< tokens in one runtime */
@@ -140,7 +142,20 @@ enum api_route_id {
     API_ROUTE_METRICS,
     API_ROUTE_HEALTHZ,
     API_ROUTE_READYZ,
+    API_ROUTE_PREISSUE, /**< POST /v1/preissue */
+    API_ROUTE_HOOKS,    /**< POST /v1/hooks/step-ca/{enrich,authorize}: signed by step-ca */
     API_ROUTE__COUNT
+};
+
+#define API_MAX_WEBHOOKS       32  /**< step-ca webhooks in one runtime */
+#define API_WEBHOOK_ID_MAX     64  /**< bytes of a webhook ID, NUL included */
+#define API_WEBHOOK_SECRET_MAX 128 /**< bytes of a webhook's signing secret (decoded) */
+
+/** A step-ca webhook: its ID (X-Smallstep-Webhook-ID) and signing secret. */
+struct api_webhook {
+    char id[API_WEBHOOK_ID_MAX]; /**< 1..63 bytes of [A-Za-z0-9._-] */
+    unsigned char secret[API_WEBHOOK_SECRET_MAX]; /**< the base64-decoded secret: the HMAC key */
+    size_t secret_len;                            /**< 1..API_WEBHOOK_SECRET_MAX */
 };
 
 #define API_RATE_MAX  1000000u /**< requests per second: beyond, "unlimited" is meant */
@@ -164,7 +179,9 @@ enum api_route_id {
  * check them again.
  *
  * Defaults: inspect and verdict need "check", account status "account", /metrics "metrics" or
- * "admin", /healthz and /readyz nothing (probes carry no token; when open they also skip the
+ * "admin", the issuance plan "issue", "account" or "admin" (the plan is account data: whoever
+ * may ask for it sees it), step-ca's webhooks nothing (their signature authenticates them),
+ * /healthz and /readyz nothing (probes carry no token; when open they also skip the
  * client-certificate check and the rate limit). A token may use a route when its scopes hold
  * any of the route's scope bits; API_SCOPE_NONE opens the route to requests without a token.
  * Authentication is off altogether while n_tokens is 0 (the loopback default).
@@ -195,6 +212,11 @@ struct api_runtime {
     /** /healthz names the version and /readyz the directory kind (both answer without
         authentication); false: status only */
     bool health_details;
+    /** step-ca's webhooks: the first n_webhooks, distinct IDs. A call to /v1/hooks/step-ca/ must
+        name one in X-Smallstep-Webhook-ID and carry the HMAC-SHA256 of its body with that
+        webhook's secret in X-Smallstep-Signature; 0: every such call gets 401 */
+    struct api_webhook webhooks[API_MAX_WEBHOOKS];
+    size_t n_webhooks;
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */
@@ -243,7 +265,7 @@ unsigned api_burst(double rate, unsigned burst);
  */
 int api_scopes_parse(const char *list, unsigned *ret);
 
-/** "check", "account", "admin", "metrics" for one scope bit; NULL for anything else. */
+/** "check", "account", "admin", "metrics", "issue" for one scope bit; NULL for anything else. */
 const char *api_scope_name(unsigned scope);
 
 /**

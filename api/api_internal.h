@@ -19,6 +19,7 @@
 
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
+#include <strongmap/csr.h>
 
 #include "api.h"
 #include "hist.h"
@@ -118,7 +119,7 @@ bool req_sees_accounts(const struct api_request *req);
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 6
+#define API_N_ROUTES 9
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -161,6 +162,9 @@ enum api_problem {
     API_P_TOO_MANY_CERTIFICATES,
     API_P_EXPECTATION_FAILED,
     API_P_HEADER_TOO_LARGE,
+    API_P_BAD_CSR,           /* not a readable certificate request */
+    API_P_CSR_SIGNATURE,     /* a request whose self-signature does not verify */
+    API_P_WEBHOOK_SIGNATURE, /* a step-ca webhook call without a valid signature */
     API_P__COUNT
 };
 
@@ -336,6 +340,43 @@ struct verdict_request {
 int read_verdict(const struct api_request *req, struct verdict_request *vr, struct api_error *ae);
 void verdict_request_free(struct verdict_request *vr);
 
+/** A POST /v1/preissue request, read. */
+struct preissue_request {
+    struct sm_csr *csr;      /* owned: the request, parsed and its signature checked */
+    struct sm_certs *issuer; /* owned: the issuing CA's certificate (the first), or NULL */
+    const char *account;     /* borrowed from @root or @query_account */
+    char *query_account;     /* owned: "account" from the query string */
+    json_t *root;            /* owned: a JSON body */
+    struct api_whatif wi;    /* the profiles with the overrides applied */
+    long validity_days;      /* 0: the engine's default (365) */
+};
+
+/**
+ * POST /v1/preissue: a JSON object ("csr", "account", "profile", "mode", "backdating_seconds",
+ * "at", "validity_days", "issuer"), or a request body (PEM, DER or base64) with "account",
+ * "profile", "mode", "backdating_seconds" and "at" in the query string. On success and failure
+ * alike, free @pr with preissue_request_free().
+ */
+int read_preissue(const struct api_request *req, struct preissue_request *pr,
+                  struct api_error *ae);
+void preissue_request_free(struct preissue_request *pr);
+
+/**
+ * The query string of a step-ca webhook call (the webhook's URL, which step-ca renders from its
+ * template data): "account" (*@ret_account, free() it; NULL when absent), "profile", "mode",
+ * "backdating_seconds", "at"; the profiles with the overrides applied, into @wi.
+ */
+int read_hook_query(const struct api_request *req, struct api_whatif *wi, char **ret_account,
+                    struct api_error *ae);
+
+/**
+ * A certificate request from @input (@len bytes) for @field (static, or NULL for the body):
+ * 400 bad-csr, 400 csr-signature, 413 body-too-large or the code's problem, with the parser's
+ * reason. 0 with *@ret (sm_csr_free()).
+ */
+int read_csr(const char *input, size_t len, const char *field, struct sm_csr **ret,
+             struct api_error *ae);
+
 /**
  * GET /v1/accounts/{name}: the name %-decoded from the path (*@ret_path: free() it; *@ret_name
  * points into it) and the what-if parameters of the query string, applied to the profiles.
@@ -351,6 +392,9 @@ int h_inspect(struct api_request *req);
 int h_verdict(struct api_request *req);
 int h_account(struct api_request *req);
 int h_metrics(struct api_request *req);
+int h_preissue(struct api_request *req);
+int h_hook_enrich(struct api_request *req);
+int h_hook_authorize(struct api_request *req);
 
 /* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 

@@ -1,7 +1,8 @@
 /*
  * api/params.c - reading requests for the handlers: the body's media type and encoding, JSON
  * bodies, the certificates of POST /v1/inspect and /v1/verdict, the members and query
- * parameters of a verdict, the name and what-if parameters of GET /v1/accounts/{name}
+ * parameters of a verdict and of an issuance plan (POST /v1/preissue, and its certificate
+ * request), the name and what-if parameters of GET /v1/accounts/{name}
  * (profile, mode, backdating_seconds, at), %-decoding of the path and query.
  *
  * A reader answers nothing: it fills a struct api_error (the problem to answer, the field at
@@ -32,6 +33,7 @@ static const char *const raw_types[] = {
     "application/octet-stream",
     "text/plain",
     "application/x-www-form-urlencoded", /* what `curl --data-binary @cert.pem` sends */
+    "application/pkcs10",                /* a certificate request (RFC 5967) */
 };
 
 #define MEDIA_TYPE_MAX 128
@@ -562,6 +564,153 @@ void verdict_request_free(struct verdict_request *vr)
     json_decref(vr->root);
     free(vr->query_account);
     memset(vr, 0, sizeof(*vr));
+}
+
+/* ---- POST /v1/preissue ------------------------------------------------------------------------
+ */
+
+int read_csr(const char *input, size_t len, const char *field, struct sm_csr **ret,
+             struct api_error *ae)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_csr_parse(input, len, ret, &e);
+
+    if (r >= 0)
+        return 0;
+    switch (r) {
+    case SM_E_CSR_SIGNATURE: ae->problem = API_P_CSR_SIGNATURE; break;
+    case SM_E_TOO_BIG: ae->problem = API_P_BODY_TOO_LARGE; break;
+    case -ENOMEM: break;                         /* 503 */
+    default: ae->problem = API_P_BAD_CSR; break; /* SM_E_EMPTY, _FORMAT, _CSR, _TOO_MANY */
+    }
+    ae->info.field = field;
+    if (e.text[0] && e.offset >= 0)
+        snprintf(ae->info.text, sizeof(ae->info.text), "%.400s (at byte %ld)", e.text, e.offset);
+    else
+        snprintf(ae->info.text, sizeof(ae->info.text), "%s", e.text[0] ? e.text : sm_strerror(r));
+    return r;
+}
+
+/* One member of a JSON body. The request's and the issuer's texts are borrowed from the
+ * document. */
+static int preissue_member(struct preissue_request *pr, const char *key, json_t *val,
+                           json_t **ret_csr, json_t **ret_issuer, struct api_error *ae)
+{
+    if (strcmp(key, "csr") == 0) {
+        if (!json_is_string(val))
+            return bad(ae, "csr", "a string (PEM, or base64 DER)");
+        *ret_csr = val;
+        return 0;
+    }
+    if (strcmp(key, "issuer") == 0) {
+        if (json_is_null(val))
+            return 0;
+        if (!json_is_string(val))
+            return bad(ae, "issuer", "the issuing CA's certificate (PEM or base64 DER)");
+        *ret_issuer = val;
+        return 0;
+    }
+    if (strcmp(key, "validity_days") == 0) {
+        if (!json_is_integer(val) || json_integer_value(val) < 1 || json_integer_value(val) > 36525)
+            return bad(ae, "validity_days", "an integer number of days, 1 to 36525");
+        pr->validity_days = (long)json_integer_value(val);
+        return 0;
+    }
+    if (strcmp(key, "subject") == 0 || strcmp(key, "san") == 0 || strcmp(key, "extensions") == 0)
+        return bad(ae, NULL,
+                   "\"%s\": planned facts are not supported yet; send the request as \"csr\"", key);
+    if (strcmp(key, "account") == 0 || strcmp(key, "profile") == 0 || strcmp(key, "mode") == 0 ||
+        strcmp(key, "backdating_seconds") == 0 || strcmp(key, "at") == 0) {
+        /* as for a verdict */
+        struct verdict_request vr = { .wi = pr->wi };
+        const char *cert = NULL;
+        size_t cert_len = 0;
+        int r = verdict_member(&vr, key, val, &cert, &cert_len, ae);
+
+        pr->wi = vr.wi;
+        if (vr.account)
+            pr->account = vr.account;
+        return r;
+    }
+    return bad(ae, NULL,
+               "unknown member \"%.40s\" (csr, account, profile, mode, backdating_seconds, at, "
+               "validity_days, issuer)",
+               key);
+}
+
+int read_preissue(const struct api_request *req, struct preissue_request *pr, struct api_error *ae)
+{
+    const char *q = strchr(req->target, '?'), *key;
+    json_t *val, *csr = NULL, *issuer = NULL;
+    int r;
+
+    memset(pr, 0, sizeof(*pr));
+    whatif_init(&pr->wi);
+    if ((r = body_read(req, "send a certificate request (PEM or DER), or {\"csr\": \"...\", ...}",
+                       "send a certificate request as application/pkcs10 or "
+                       "application/x-pem-file, or application/json",
+                       ae)) < 0)
+        return r;
+    if (r == BODY_RAW) { /* a request body: options from the query string */
+        if ((r = whatif_query(req, &pr->wi, &pr->query_account, ae)) < 0)
+            return r;
+        pr->account = pr->query_account;
+    } else {
+        if (q && q[1])
+            return bad(ae, "query",
+                       "parameters go with a request body; with a JSON body, give them as "
+                       "members");
+        if ((r = body_json(req, &pr->root, ae)) < 0)
+            return r;
+        if (!json_is_object(pr->root))
+            return bad(ae, NULL, "the body must be a JSON object");
+        json_object_foreach(pr->root, key, val)
+        {
+            if ((r = preissue_member(pr, key, val, &csr, &issuer, ae)) < 0)
+                return r;
+        }
+        if (!csr)
+            return api_fail(ae, API_P_MISSING_FIELD, "csr",
+                            "give the certificate request (PEM or base64 DER)");
+    }
+    if (!pr->account)
+        return api_fail(ae, API_P_MISSING_FIELD, "account",
+                        "give the account the certificate is for (sAMAccountName, UPN, "
+                        "DOMAIN\\name, SID, DN or DNS host name)");
+    if ((r = whatif_finish(req, &pr->wi, ae)) < 0)
+        return r;
+    if (issuer) {
+        struct sm_parse_opts po = { .now = pr->wi.at };
+
+        if ((r = read_certs(req, json_string_value(issuer), json_string_length(issuer), &po,
+                            "issuer", &pr->issuer, ae)) < 0)
+            return r;
+        if (pr->issuer->n_certs == 0)
+            return api_fail(ae, API_P_BAD_CERTIFICATE, "issuer", "no certificate");
+    }
+    if (csr)
+        return read_csr(json_string_value(csr), json_string_length(csr), "csr", &pr->csr, ae);
+    return read_csr(req->body, req->body_len, NULL, &pr->csr, ae);
+}
+
+int read_hook_query(const struct api_request *req, struct api_whatif *wi, char **ret_account,
+                    struct api_error *ae)
+{
+    int r;
+
+    whatif_init(wi);
+    if ((r = whatif_query(req, wi, ret_account, ae)) < 0)
+        return r;
+    return whatif_finish(req, wi, ae);
+}
+
+void preissue_request_free(struct preissue_request *pr)
+{
+    sm_csr_free(pr->csr);
+    sm_certs_free(pr->issuer);
+    json_decref(pr->root);
+    free(pr->query_account);
+    memset(pr, 0, sizeof(*pr));
 }
 
 /* ---- GET /v1/accounts/{name} ------------------------------------------------------------------

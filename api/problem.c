@@ -52,6 +52,10 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_TOO_MANY_CERTIFICATES] = { "too-many-certificates", 413, "Too many certificates", 0 },
     [API_P_EXPECTATION_FAILED] = { "expectation-failed", 417, "Expectation not supported", 0 },
     [API_P_HEADER_TOO_LARGE] = { "header-too-large", 431, "Request header too large", 0 },
+    [API_P_BAD_CSR] = { "bad-csr", 400, "Not a readable certificate request", 0 },
+    [API_P_CSR_SIGNATURE] = { "csr-signature", 400, "Certificate request signature invalid", 0 },
+    [API_P_WEBHOOK_SIGNATURE] = { "webhook-signature", 401, "Webhook signature missing or invalid",
+                                  0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)
@@ -67,6 +71,8 @@ enum api_problem problem_from_error(int err)
     case SM_E_EMPTY: return API_P_EMPTY_BODY;
     case SM_E_FORMAT:
     case SM_E_CERT: return API_P_BAD_CERTIFICATE;
+    case SM_E_CSR: return API_P_BAD_CSR;
+    case SM_E_CSR_SIGNATURE: return API_P_CSR_SIGNATURE;
     case SM_E_TOO_BIG:
     case SM_E_TOO_MANY:
     case -E2BIG: return API_P_BODY_TOO_LARGE;

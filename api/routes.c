@@ -18,6 +18,9 @@ static const struct api_route routes[] = {
     { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT, false },
     { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false },
     { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false },
+    { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false },
+    { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false },
+    { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

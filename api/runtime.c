@@ -23,9 +23,10 @@
 #include "dirpool.h"
 #include "log.h"
 
-static const char *const scope_names[] = { "check", "account", "admin", "metrics" };
-static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict", "account",
-                                                           "metrics", "healthz", "readyz" };
+static const char *const scope_names[] = { "check", "account", "admin", "metrics", "issue" };
+static const char *const route_names[API_ROUTE__COUNT] = {
+    "inspect", "verdict", "account", "metrics", "healthz", "readyz", "preissue", "hooks"
+};
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -41,6 +42,8 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_METRICS] = API_SCOPE_METRICS | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HEALTHZ] = API_SCOPE_NONE;
     rt->route_scope[API_ROUTE_READYZ] = API_SCOPE_NONE;
+    rt->route_scope[API_ROUTE_PREISSUE] = API_SCOPE_ISSUE | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
+    rt->route_scope[API_ROUTE_HOOKS] = API_SCOPE_NONE; /* the webhook signature authenticates */
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
     rt->max_certs = SM_MAX_CERTS;
@@ -174,6 +177,7 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
         close(rt->decision_fd);
     free(rt->decision_log);
     explicit_bzero(rt->tokens, sizeof(rt->tokens));
+    explicit_bzero(rt->webhooks, sizeof(rt->webhooks));
     free(rt);
     if (release)
         release(arg);

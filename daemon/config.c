@@ -66,7 +66,7 @@ const struct directive directives[CFG__COUNT] = {
          "bearer token: name, SHA-256 of the secret (hex), scopes; repeatable"),
     DIRECTIVE(CFG_SCOPE_INSPECT, "auth", "scope.inspect", "scope-inspect", "SCOPES", T_SCOPE, 0, 0,
               0, "check", route_scope[API_ROUTE_INSPECT],
-              "scopes POST /v1/inspect accepts: none, or check, account, admin, metrics"),
+              "scopes POST /v1/inspect accepts: none, or check, account, admin, metrics, issue"),
     DIRECTIVE(CFG_SCOPE_VERDICT, "auth", "scope.verdict", "scope-verdict", "SCOPES", T_SCOPE, 0, 0,
               0, "check", route_scope[API_ROUTE_VERDICT], "scopes POST /v1/verdict accepts"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT, "auth", "scope.account", "scope-account", "SCOPES", T_SCOPE, 0, 0,
@@ -81,6 +81,12 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_SCOPE_READYZ, "auth", "scope.readyz", "scope-readyz", "SCOPES", T_SCOPE, 0, 0,
               0, "none", route_scope[API_ROUTE_READYZ],
               "scopes GET /readyz accepts (none: open to probes)"),
+    DIRECTIVE(CFG_SCOPE_PREISSUE, "auth", "scope.preissue", "scope-preissue", "SCOPES", T_SCOPE,
+              0, 0, 0, "issue,account,admin", route_scope[API_ROUTE_PREISSUE],
+              "scopes POST /v1/preissue accepts (the issuance plan names the account)"),
+    DIRECTIVE(CFG_SCOPE_HOOKS, "auth", "scope.hooks", "scope-hooks", "SCOPES", T_SCOPE, 0, 0, 0,
+              "none", route_scope[API_ROUTE_HOOKS],
+              "scopes /v1/hooks/step-ca/* accept besides their signature (none: the signature)"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT_DATA, "auth", "scope.account_data", "scope-account-data",
               "SCOPES", T_SCOPE, 0, 0, 0, "account,admin", account_data_scope,
               "scopes whose requests see account data (DN, SID, UPN, mappings) in verdicts"),
@@ -164,6 +170,10 @@ const struct directive directives[CFG__COUNT] = {
               log_level, "error, warning, info or debug"),
     DIRECTIVE(CFG_DECISION_LOG, "log", "decision_log", "decision-log", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, decision_log, "append one JSON line per verdict to FILE"),
+
+    DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
+              CFG_VALUE_MAX, NULL, stepca_webhooks,
+              "step-ca webhooks: one \"ID SECRET\" line each (the secret as step-ca prints it)"),
 };
 /* clang-format on */
 

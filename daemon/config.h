@@ -60,6 +60,8 @@ enum cfg_id {
     CFG_SCOPE_METRICS,
     CFG_SCOPE_HEALTHZ,
     CFG_SCOPE_READYZ,
+    CFG_SCOPE_PREISSUE,
+    CFG_SCOPE_HOOKS,
     CFG_SCOPE_ACCOUNT_DATA,
     CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
@@ -91,6 +93,7 @@ enum cfg_id {
     CFG_MAX_CERTS,
     CFG_LOG_LEVEL,
     CFG_DECISION_LOG,
+    CFG_STEPCA_WEBHOOKS,
     CFG__COUNT
 };
 
@@ -145,6 +148,8 @@ struct cfg {
     /* [log] */
     int log_level; /* syslog priority: 3 error, 4 warning, 6 info, 7 debug */
     char *decision_log;
+    /* [step-ca] */
+    char *stepca_webhooks; /* the webhooks' IDs and signing secrets (a file), or NULL */
 
     /* bookkeeping */
     char *path;             /* the file read, or NULL */

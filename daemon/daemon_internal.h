@@ -86,6 +86,13 @@ int check_named_files(const struct cfg *c, struct sm_errinfo *e);
 /* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
 int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e);
 
+/*
+ * The step-ca webhooks [step-ca] webhooks names (a secret file: owner and mode checked as the
+ * bind password's), one "ID SECRET" line each ('#' comments, blank lines), into @rt's webhooks:
+ * the secret base64-decoded, as step-ca uses it for the HMAC.
+ */
+int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
+
 /* ---- reload.c: the runtime of a configuration, and the reload ---- */
 
 /* The directory, the lookup cache and the default DC profiles of @c, at info level. */

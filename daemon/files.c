@@ -1,8 +1,9 @@
 /*
  * daemon/files.c - the files the configuration names, read and checked by strongmapd at start-up
  * and at each reload: owner and mode (fileperm.c's rules, as OpenSSH checks them) of the TLS
- * files, the bind password, the LDIF export, the LDAP CA bundle, the keytab, the decision log
- * and the samba_pkinit_anchors; the TLS PEM files and the Samba anchors read.
+ * files, the bind password, the LDIF export, the LDAP CA bundle, the keytab, the decision log,
+ * the samba_pkinit_anchors and step-ca's webhook secrets; the TLS PEM files, the Samba anchors
+ * and the webhook secrets read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -212,6 +213,158 @@ int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_err
     }
 out:
     free(buf);
+    if (f)
+        fclose(f);
+    return r;
+}
+
+/* ---- step-ca's webhooks ------------------------------------------------------------------- */
+
+#define WEBHOOKS_FILE_MAX (64 * 1024)
+
+/* The value of a base64 digit (RFC 4648, standard alphabet), or -1. */
+static int b64_digit(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Decode @len bytes of padded base64 into @out (@size bytes): the length, or -1. */
+static long b64_decode(const char *s, size_t len, unsigned char *out, size_t size)
+{
+    size_t n = 0;
+
+    if (len == 0 || len % 4)
+        return -1;
+    for (size_t i = 0; i < len; i += 4) {
+        int d[4], pad = 0;
+
+        for (int k = 0; k < 4; k++) {
+            d[k] = s[i + k] == '=' && i + 4 == len && k >= 2 ? (pad++, 0) : b64_digit(s[i + k]);
+            if (d[k] < 0 || (pad && s[i + k] != '='))
+                return -1;
+        }
+        unsigned v =
+            (unsigned)d[0] << 18 | (unsigned)d[1] << 12 | (unsigned)d[2] << 6 | (unsigned)d[3];
+        for (int k = 0; k < 3 - pad; k++) {
+            if (n == size)
+                return -1;
+            out[n++] = (unsigned char)(v >> (16 - 8 * k));
+        }
+    }
+    return (long)n;
+}
+
+/* An ID as step-ca makes them (a UUID), or any name of [A-Za-z0-9._-]. */
+static bool webhook_id_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= API_WEBHOOK_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* One line "ID SECRET" of the webhooks file into @wh. */
+static int webhook_line(const struct cfg *c, unsigned line, char *text, struct api_runtime *rt,
+                        struct sm_errinfo *e)
+{
+    const enum cfg_id id = CFG_STEPCA_WEBHOOKS;
+    struct api_webhook *wh;
+    size_t idlen = strcspn(text, " \t"), slen;
+    char *secret = text + idlen;
+    long n;
+
+    secret += strspn(secret, " \t");
+    slen = strcspn(secret, " \t");
+    if (secret[slen + strspn(secret + slen, " \t")] != '\0' || slen == 0)
+        return cfg_fail(c, id, e, -EINVAL, "%s:%u: expected \"ID SECRET\"", c->stepca_webhooks,
+                        line);
+    if (!webhook_id_ok(text, idlen))
+        return cfg_fail(c, id, e, -EINVAL,
+                        "%s:%u: the ID must be 1 to %d characters of "
+                        "[A-Za-z0-9._-]",
+                        c->stepca_webhooks, line, API_WEBHOOK_ID_MAX - 1);
+    if (rt->n_webhooks == API_MAX_WEBHOOKS)
+        return cfg_fail(c, id, e, -EINVAL, "%s:%u: more than %d webhooks", c->stepca_webhooks, line,
+                        API_MAX_WEBHOOKS);
+    for (size_t i = 0; i < rt->n_webhooks; i++)
+        if (strlen(rt->webhooks[i].id) == idlen && memcmp(rt->webhooks[i].id, text, idlen) == 0)
+            return cfg_fail(c, id, e, -EINVAL, "%s:%u: webhook %.*s given twice",
+                            c->stepca_webhooks, line, (int)idlen, text);
+    wh = &rt->webhooks[rt->n_webhooks];
+    n = b64_decode(secret, slen, wh->secret, sizeof(wh->secret));
+    if (n <= 0) {
+        explicit_bzero(wh, sizeof(*wh));
+        return cfg_fail(c, id, e, -EINVAL, "%s:%u: the secret is not base64 of 1 to %d bytes",
+                        c->stepca_webhooks, line, API_WEBHOOK_SECRET_MAX);
+    }
+    memcpy(wh->id, text, idlen);
+    wh->id[idlen] = '\0';
+    wh->secret_len = (size_t)n;
+    rt->n_webhooks++;
+    return 0;
+}
+
+int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e)
+{
+    const enum cfg_id id = CFG_STEPCA_WEBHOOKS;
+    struct stat st;
+    char *buf = NULL, *p;
+    size_t len = 0;
+    unsigned line = 0;
+    FILE *f = NULL;
+    int r = 0;
+
+    if (!c->stepca_webhooks)
+        return 0;
+    if (!(f = fopen(c->stepca_webhooks, "rb")) || fstat(fileno(f), &st) < 0) {
+        r = -errno;
+        cfg_fail(c, id, e, r, "%s: %s", c->stepca_webhooks, strerror(-r));
+        goto out;
+    }
+    if ((r = perm_check(c, id, &st, c->stepca_webhooks, FPERM_SECRET, e)) < 0)
+        goto out;
+    if (!(buf = malloc(WEBHOOKS_FILE_MAX + 1))) {
+        r = cfg_fail(c, id, e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    len = fread(buf, 1, WEBHOOKS_FILE_MAX + 1, f);
+    if (ferror(f) || len > WEBHOOKS_FILE_MAX) {
+        r = cfg_fail(c, id, e, -EIO, "%s: %s", c->stepca_webhooks,
+                     len > WEBHOOKS_FILE_MAX ? "larger than 64 KiB" : "read error");
+        goto out;
+    }
+    if (memchr(buf, '\0', len)) {
+        r = cfg_fail(c, id, e, -EINVAL, "%s: a NUL byte", c->stepca_webhooks);
+        goto out;
+    }
+    buf[len] = '\0';
+    for (p = buf; *p && r == 0;) {
+        size_t n = strcspn(p, "\n");
+        char *next = p + n + (p[n] == '\n');
+
+        line++;
+        p[n] = '\0';
+        if (n > 0 && p[n - 1] == '\r')
+            p[n - 1] = '\0';
+        p += strspn(p, " \t");
+        if (*p && *p != '#')
+            r = webhook_line(c, line, p, rt, e);
+        p = next;
+    }
+out:
+    if (buf) {
+        explicit_bzero(buf, len < WEBHOOKS_FILE_MAX ? len + 1 : WEBHOOKS_FILE_MAX + 1);
+        free(buf);
+    }
     if (f)
         fclose(f);
     return r;

@@ -143,7 +143,8 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->fleet = c->fleet;
     rt->health_details = c->health_details;
     if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
-        (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0) {
+        (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
+        (r = load_webhooks(c, rt, e)) < 0) {
         api_runtime_unref(rt);
         return r;
     }

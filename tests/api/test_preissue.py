@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""HTTP tests of the issuance surfaces (issue 11): POST /v1/preissue and step-ca's webhooks.
+
+Uses the harness of test_api.py (the daemon, the OpenAPI check of every response) with the
+certificate requests of tests/data/csr (gen.sh there) and the directory of
+tests/data/dir/verdict.ldif.in. The step-ca contract is tested with a client that signs its
+bodies as step-ca does (hex HMAC-SHA256 of the raw body keyed with the base64-decoded secret,
+X-Smallstep-Webhook-ID) and sends bodies shaped like step-ca's webhook/types.go; the loop a
+portal runs (request -> plan -> `openssl ca` -> verdict) is run with a real `openssl ca`.
+
+    test_preissue.py --daemon build/daemon/strongmapd --data tests/data [unittest options]
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import test_api as ta  # noqa: E402  (the harness: Daemon, ApiTestCase, the OpenAPI checks)
+
+ALICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
+MALLORY_SID = "S-1-5-21-1004336348-1177238915-682003330-1300"
+SID_URI = "tag:microsoft.com,2022-09-14:sid:"
+WINDOWS = ("windows-2016", "windows-2019", "windows-2022", "windows-2025")
+HOOK_ID = "0d9f4b1e-5c2a-4f7e-9a3b-1c2d3e4f5a6b"
+HOOK_SECRET = base64.b64encode(hashlib.sha512(b"strongmapd test webhook").digest()).decode()
+OTHER_SECRET = base64.b64encode(hashlib.sha512(b"another webhook").digest()).decode()
+SECRET_CHECK = "SECRET-MARKER-check-preissue-0123"
+SECRET_ISSUE = "SECRET-MARKER-issue-preissue-0123"
+
+DAEMON = None  # with the directory and the webhooks
+TOKENS = None  # the same with bearer tokens
+TMP = None
+
+
+def csr_path(name):
+    return os.path.join(ta.ARGS.data, "csr", name)
+
+
+def csr(name):
+    with open(csr_path(name), "rb") as f:
+        return f.read()
+
+
+def pem_body_b64(data):
+    """The base64 of the DER inside a PEM text (bytes)."""
+    m = re.search(rb"-----BEGIN [A-Z ]+-----(.*?)-----END", data, re.S)
+    return "".join(m.group(1).decode().split())
+
+
+def setUpModule():
+    global DAEMON, TOKENS, TMP
+    ta.SPEC = ta.Spec()
+    TMP = tempfile.TemporaryDirectory(prefix="strongmapd-preissue-")
+    ldif = ta.make_ldif(TMP.name)
+    hooks = os.path.join(TMP.name, "webhooks")
+    with open(hooks, "w", encoding="ascii") as f:
+        f.write(f"# step-ca webhooks\n\n{HOOK_ID} {HOOK_SECRET}\nother-hook {OTHER_SECRET}\n")
+    os.chmod(hooks, 0o600)
+    fleet = []
+    for p in WINDOWS:
+        fleet += ["--profile", p]
+    DAEMON = ta.Daemon(extra_args=["--ldif", ldif, "--stepca-webhooks", hooks] + fleet)
+    TOKENS = ta.Daemon(extra_args=[
+        "--ldif", ldif, "--stepca-webhooks", hooks,
+        "--token", f"ca:{hashlib.sha256(SECRET_ISSUE.encode()).hexdigest()}:issue",
+        "--token", f"portal:{hashlib.sha256(SECRET_CHECK.encode()).hexdigest()}:check"])
+
+
+def tearDownModule():
+    for d in (DAEMON, TOKENS):
+        if d:
+            rc, _ = d.stop()
+            ta.check_log_hygiene(d.log())
+            if rc != 0:
+                raise AssertionError(f"daemon exited with {rc}:\n{d.log()}")
+    TMP.cleanup()
+
+
+class Case(ta.ApiTestCase):
+    def check(self, method, path, resp):
+        if resp.status == 401 and path.startswith("/v1/hooks/"):
+            # the webhooks' challenge is their signature, not a bearer token
+            self.assertEqual(resp.headers.get("www-authenticate"),
+                             'X-Smallstep-Signature realm="strongmapd"')
+            resp.headers["www-authenticate"] = "Bearer realm=(checked above)"
+        super().check(method, path, resp)
+
+    def preissue(self, body, query="", ctype="application/x-pem-file", daemon=None, token=None):
+        path = "/v1/preissue" + ("?" + query if query else "")
+        headers = {"Content-Type": ctype} if ctype else {}
+        return self.request("POST", path, body=body, headers=headers, daemon=daemon or DAEMON,
+                            token=token)
+
+    def plan(self, name, account, status=200, query=""):
+        r = self.preissue(csr(name), "account=" + urllib.parse.quote(account) + query)
+        self.assertEqual(r.status, status, r.body[:400])
+        return r.json()
+
+
+# ---- POST /v1/preissue ------------------------------------------------------------------------
+
+
+class T1Preissue(Case):
+    def codes(self, doc, severity="error"):
+        return {f["code"] for f in doc["findings"] if f["severity"] == severity}
+
+    def test_good_request(self):
+        doc = self.plan("rsa_upn.pem", "alice")
+        self.assertFalse(doc["refuse"])
+        self.assertTrue(doc["signature"]["verified"])
+        self.assertEqual(doc["account"]["sid"], ALICE_SID)
+        self.assertEqual(doc["material"]["sid"], ALICE_SID)
+        self.assertEqual(doc["material"]["san_uri"], SID_URI + ALICE_SID)
+        self.assertEqual(doc["outcome_as_issued"], "allow")
+        # the fleet (windows-2025 is evaluated as the windows-2022 DC it behaves as)
+        self.assertEqual([p["profile"] for p in doc["profiles"]],
+                         ["windows-2016", "windows-2019", "windows-2022", "windows-2022"])
+        # the DER of the SID extension is MS-WCCE's structure with the account's SID
+        der = base64.b64decode(doc["material"]["sid_extension_der_base64"])
+        self.assertEqual(der.hex().upper(), doc["material"]["sid_extension_der_hex"])
+        self.assertTrue(der.endswith(ALICE_SID.encode()))
+
+    def test_every_encoding(self):
+        want = self.plan("rsa_upn.pem", "alice")
+        for name in ("rsa_upn.der", "rsa_upn.b64", "rsa_upn_new.pem"):
+            with self.subTest(name=name):
+                doc = self.plan(name, "alice")
+                self.assertEqual(doc["material"], want["material"])
+                self.assertEqual(doc["request"]["spki_sha1"], want["request"]["spki_sha1"])
+        r = self.preissue(csr("rsa_upn.der"), "account=alice", ctype="application/pkcs10")
+        self.assertEqual(r.status, 200)
+
+    def test_each_fixture(self):
+        # (file, account, refuse, an error finding expected)
+        cases = (("ec_upn_sid.pem", "alice", False, None),
+                 ("sid_other.pem", "alice", True, "sid_other_account"),
+                 ("sid_uri_other.pem", "alice", True, "sid_other_account"),
+                 ("upn_other.pem", "alice", True, "upn_other_account"),
+                 ("sid_malformed.pem", "alice", True, "sid_extension_malformed"),
+                 ("disabled_bob.pem", "bob", True, "account_disabled"),
+                 ("computer.pem", "ws01$", False, None),
+                 ("dns_other.pem", "alice", True, "dns_other_account"),
+                 ("all_san.pem", "alice", False, None),
+                 ("no_ext.pem", "alice", False, None),
+                 ("rsa_upn.pem", "nobody-here", True, "account_not_found"))
+        for name, account, refuse, code in cases:
+            with self.subTest(name=name):
+                doc = self.plan(name, account)
+                self.assertEqual(doc["refuse"], refuse, doc["findings"])
+                if code:
+                    self.assertIn(code, self.codes(doc))
+                else:
+                    self.assertEqual(self.codes(doc), set())
+                    self.assertEqual(doc["outcome_as_issued"], "allow")
+
+    def test_sid_of_another_account_is_named(self):
+        doc = self.plan("sid_other.pem", "alice")
+        msg = [f["message"] for f in doc["findings"] if f["code"] == "sid_other_account"][0]
+        self.assertIn(MALLORY_SID, msg)
+        self.assertIn({"action": "remove", "what": "sid_extension", "value": MALLORY_SID},
+                      [{k: c[k] for k in ("action", "what", "value")} for c in doc["changes"]])
+
+    def test_ed25519_not_verified(self):
+        doc = self.plan("ed25519.pem", "alice")
+        self.assertFalse(doc["signature"]["verified"])
+        self.assertIn("unsupported algorithm", doc["signature"]["note"])
+
+    def test_json_form(self):
+        with open(os.path.join(ta.ARGS.data, "certs", "issuing_ca.pem"), encoding="ascii") as f:
+            issuer = f.read()
+        body = {"csr": csr("rsa_upn.pem").decode(), "account": "alice",
+                "profile": ["windows-2016", "windows-2022"], "issuer": issuer,
+                "validity_days": 30, "at": "2026-06-01T00:00:00Z"}
+        r = self.preissue(json.dumps(body), ctype="application/json")
+        self.assertEqual(r.status, 200, r.body[:300])
+        doc = r.json()
+        self.assertEqual([p["profile"] for p in doc["profiles"]], ["windows-2016", "windows-2022"])
+        self.assertEqual(doc["issued"]["not_before"], "2026-06-01T00:00:00Z")
+        self.assertEqual(doc["issued"]["not_after"], "2026-07-01T00:00:00Z")
+        self.assertTrue(doc["issued"]["issuer"].startswith("CN=Example Issuing CA"))
+        # base64 DER in the JSON form too
+        body = {"csr": pem_body_b64(csr("rsa_upn.pem")), "account": "alice"}
+        r = self.preissue(json.dumps(body), ctype="application/json")
+        self.assertEqual(r.status, 200, r.body[:300])
+
+    def test_same_plan_as_the_cli(self):
+        if not ta.ARGS.cli:
+            self.skipTest("no --cli")
+        p = subprocess.run([ta.ARGS.cli, "preissue", "--csr", csr_path("sid_other.pem"),
+                            "--account", "alice", "--ldif", ta.make_ldif(TMP.name),
+                            "--at", "2026-06-01T00:00:00Z", "--profile", "windows-2022"],
+                           capture_output=True, timeout=60)
+        cli = json.loads(p.stdout)
+        api = self.plan("sid_other.pem", "alice", query="&profile=windows-2022&at=2026-06-01T00:00:00Z")
+        self.assertEqual(api, cli)
+
+
+class T2PreissueBad(Case):
+    def test_bad_signature(self):
+        r = self.preissue(csr("bad_signature.pem"), "account=alice")
+        self.assertProblem(r, 400, "csr-signature")
+
+    def test_too_many_san(self):
+        r = self.preissue(csr("many_san.pem"), "account=alice")
+        self.assertProblem(r, 400, "bad-csr")
+
+    def test_garbage(self):
+        for body in (b"garbage", b"\x30\x82\xff\xff" + os.urandom(300), b"\x00" * 64,
+                     b"-----BEGIN CERTIFICATE REQUEST-----\n!!!!\n-----END CERTIFICATE REQUEST-----\n"):
+            with self.subTest(body=body[:20]):
+                self.assertProblem(self.preissue(body, "account=alice"), 400, "bad-csr")
+
+    def test_a_certificate_is_not_a_request(self):
+        r = self.preissue(ta.fixture("sid_ext.pem"), "account=alice")
+        self.assertProblem(r, 400, "bad-csr")
+
+    def test_truncated(self):
+        der = csr("rsa_upn.der")
+        pem = csr("rsa_upn.pem")
+        for n in list(range(1, len(der), 37)) + [len(der) - 1]:
+            with self.subTest(n=n):
+                r = self.preissue(der[:n], "account=alice", ctype="application/pkcs10")
+                self.assertIn(r.status, (400,), r.body[:200])
+        for n in range(10, len(pem) - 30, 97):
+            with self.subTest(pem=n):
+                self.assertEqual(self.preissue(pem[:n], "account=alice").status, 400)
+
+    def test_flipped_bytes_never_5xx(self):
+        der = bytearray(csr("rsa_upn.der"))
+        for i in range(0, len(der), 11):
+            b = bytearray(der)
+            b[i] ^= 0x41
+            with self.subTest(i=i):
+                r = self.preissue(bytes(b), "account=alice", ctype="application/pkcs10")
+                self.assertIn(r.status, (200, 400), r.body[:200])
+
+    def test_missing_account(self):
+        self.assertProblem(self.preissue(csr("rsa_upn.pem")), 400, "missing-field")
+        r = self.preissue(json.dumps({"csr": csr("rsa_upn.pem").decode()}), ctype="application/json")
+        self.assertProblem(r, 400, "missing-field")
+
+    def test_bad_members(self):
+        pem = csr("rsa_upn.pem").decode()
+        for body, field in (({"account": "alice"}, "csr"),
+                            ({"csr": 5, "account": "alice"}, "csr"),
+                            ({"csr": pem, "account": "alice", "certificate": pem}, "unknown"),
+                            ({"csr": pem, "account": "alice", "validity_days": 0}, "validity_days"),
+                            ({"csr": pem, "account": "alice", "profile": "windows-1999"}, "profile"),
+                            ({"subject": "CN=Alice", "account": "alice"}, "planned facts")):
+            with self.subTest(body=list(body)):
+                r = self.preissue(json.dumps(body), ctype="application/json")
+                self.assertEqual(r.status, 400, r.body[:300])
+                self.assertIn(field, r.json()["detail"])
+        r = self.preissue(json.dumps({"csr": pem, "account": "alice"}), "account=alice",
+                          ctype="application/json")
+        self.assertBadRequest(r, "query")
+        self.assertBadRequest(self.preissue(csr("rsa_upn.pem"), "account=alice&colour=red"),
+                              "query")
+
+    def test_empty_and_media_type(self):
+        self.assertProblem(self.preissue(b"", "account=alice"), 400, "empty-body")
+        self.assertProblem(self.preissue(csr("rsa_upn.pem"), "account=alice", ctype="image/png"),
+                           415, "unsupported-media-type")
+
+
+class T3PreissueScope(Case):
+    def test_scopes(self):
+        body = csr("rsa_upn.pem")
+        self.assertProblem(self.preissue(body, "account=alice", daemon=TOKENS), 401, "unauthorized")
+        r = self.preissue(body, "account=alice", daemon=TOKENS, token=SECRET_CHECK)
+        self.assertProblem(r, 403, "insufficient-scope")
+        self.assertIn('scope="account admin issue"', r.headers["www-authenticate"])
+        r = self.preissue(body, "account=alice", daemon=TOKENS, token=SECRET_ISSUE)
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertEqual(r.json()["account"]["sid"], ALICE_SID)
+        # the issue token may not ask for verdicts
+        r = self.request("POST", "/v1/verdict?account=alice", body=ta.fixture("sid_ext.pem"),
+                         daemon=TOKENS, token=SECRET_ISSUE)
+        self.assertProblem(r, 403, "insufficient-scope")
+
+
+# ---- step-ca's webhooks -----------------------------------------------------------------------
+
+
+def sign(body, secret=HOOK_SECRET):
+    """X-Smallstep-Signature as step-ca computes it (authority/provisioner/webhook.go)."""
+    return hmac.new(base64.b64decode(secret), body, hashlib.sha256).hexdigest()
+
+
+def step_csr_body(data, subject_cn="Alice"):
+    """A webhook request body of kind ENRICHING for the request @data (PEM bytes), shaped as
+    step-ca's webhook.RequestBody with an X509CertificateRequest (x509util.CertificateRequest's
+    fields, publicKey, publicKeyAlgorithm, raw)."""
+    return json.dumps({
+        "timestamp": "2026-12-07T12:00:00.123456789Z",
+        "provisionerName": "portal",
+        "x509CertificateRequest": {
+            "version": 0,
+            "subject": {"commonName": subject_cn},
+            "rawSubject": None,
+            "dnsNames": None, "emailAddresses": None, "ipAddresses": None, "uris": None,
+            "sans": None,
+            "extensions": [],
+            "keyUsage": 0, "extKeyUsage": None, "unknownExtKeyUsage": None,
+            "basicConstraints": None, "signatureAlgorithm": "",
+            "publicKey": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA",
+            "publicKeyAlgorithm": "RSA",
+            "raw": pem_body_b64(data),
+        }}).encode()
+
+
+def step_cert_body(data):
+    """A body of kind AUTHORIZING for the certificate @data (PEM bytes)."""
+    return json.dumps({
+        "timestamp": "2026-12-07T12:00:00Z",
+        "x509Certificate": {
+            "subject": {"commonName": "Alice"}, "sans": [], "extensions": [],
+            "publicKey": "", "publicKeyAlgorithm": "RSA",
+            "notBefore": "2026-01-01T00:00:00Z", "notAfter": "2036-01-01T00:00:00Z",
+            "raw": pem_body_b64(data),
+        }}).encode()
+
+
+class HookCase(Case):
+    def hook(self, kind, body, sig=None, hook_id=HOOK_ID, query="", daemon=None, headers=None):
+        h = {"Content-Type": "application/json"}
+        if hook_id is not None:
+            h["X-Smallstep-Webhook-ID"] = hook_id
+        if sig is not False:
+            h["X-Smallstep-Signature"] = sig if sig is not None else sign(body)
+        h.update(headers or {})
+        return self.request("POST", f"/v1/hooks/step-ca/{kind}" + ("?" + query if query else ""),
+                            body=body, headers=h, daemon=daemon or DAEMON)
+
+
+class T4StepCaSignature(HookCase):
+    def test_good_signature(self):
+        r = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")))
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertTrue(r.json()["allow"])
+
+    def test_second_webhook_its_own_secret(self):
+        body = step_csr_body(csr("rsa_upn.pem"))
+        r = self.hook("enrich", body, sig=sign(body, OTHER_SECRET), hook_id="other-hook")
+        self.assertEqual(r.status, 200)
+        # a webhook's signature under another webhook's ID
+        r = self.hook("enrich", body, sig=sign(body, OTHER_SECRET))
+        self.assertProblem(r, 401, "webhook-signature")
+
+    def test_refused(self):
+        body = step_csr_body(csr("rsa_upn.pem"))
+        tampered = body.replace(b"portal", b"portaL")
+        wrong = base64.b64encode(b"\x01" * 64).decode()
+        cases = (("tampered body", dict(body=tampered, sig=sign(body))),
+                 ("wrong secret", dict(body=body, sig=sign(body, wrong))),
+                 ("no signature", dict(body=body, sig=False)),
+                 ("no webhook ID", dict(body=body, hook_id=None)),
+                 ("unknown webhook", dict(body=body, hook_id="nope")),
+                 ("short signature", dict(body=body, sig=sign(body)[:-2])),
+                 ("not hex", dict(body=body, sig="zz" * 32)),
+                 ("upper-case hex of another body", dict(body=body, sig=sign(tampered).upper())))
+        for kind in ("enrich", "authorize"):
+            for what, kw in cases:
+                with self.subTest(kind=kind, what=what):
+                    self.assertProblem(self.hook(kind, **kw), 401, "webhook-signature")
+
+    def test_upper_case_hex_accepted(self):
+        body = step_csr_body(csr("rsa_upn.pem"))
+        self.assertEqual(self.hook("enrich", body, sig=sign(body).upper()).status, 200)
+
+    def test_bearer_tokens_do_not_apply(self):
+        # with tokens configured the hooks still answer to their signature (scope.hooks none)
+        r = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")), daemon=TOKENS)
+        self.assertEqual(r.status, 200, r.body[:300])
+        r = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")), sig=False, daemon=TOKENS,
+                      headers={"Authorization": "Bearer " + SECRET_ISSUE})
+        self.assertProblem(r, 401, "webhook-signature")
+
+
+class T5StepCaEnrich(HookCase):
+    def test_data_for_the_template(self):
+        r = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")))
+        doc = r.json()
+        self.assertEqual(set(doc), {"allow", "data"})
+        data = doc["data"]
+        self.assertEqual(data["sid"], ALICE_SID)
+        self.assertEqual(data["sidUri"], SID_URI + ALICE_SID)
+        self.assertEqual(data["upn"], "alice@example.com")
+        self.assertEqual(data["account"], "cn=alice,cn=Users,dc=example,dc=com")
+        plan = self.plan("rsa_upn.pem", "alice")
+        self.assertEqual(data["sidExtension"], plan["material"]["sid_extension_der_base64"])
+
+    def test_another_accounts_sid(self):
+        # (the account is the request's UPN; dns_other names none, so the URL names it)
+        for name, code, query in (("sid_other.pem", "sid_other_account", ""),
+                                  ("sid_uri_other.pem", "sid_other_account", ""),
+                                  ("sid_malformed.pem", "sid_extension_malformed", ""),
+                                  ("dns_other.pem", "dns_other_account", "account=alice")):
+            with self.subTest(name=name):
+                r = self.hook("enrich", step_csr_body(csr(name)), query=query)
+                self.assertEqual(r.status, 200)
+                doc = r.json()
+                self.assertFalse(doc["allow"])
+                self.assertNotIn("data", doc)
+                self.assertEqual(doc["error"]["code"], code)
+        doc = self.hook("enrich", step_csr_body(csr("sid_other.pem"))).json()
+        self.assertIn(MALLORY_SID, doc["error"]["message"])
+        self.assertIn("mallory", doc["error"]["message"])
+
+    def test_account_from_the_url(self):
+        # upn_other asks for mallory's UPN: for mallory it is fine, for alice it is refused
+        body = step_csr_body(csr("upn_other.pem"))
+        self.assertTrue(self.hook("enrich", body).json()["allow"])
+        doc = self.hook("enrich", body, query="account=alice").json()
+        self.assertFalse(doc["allow"])
+        self.assertEqual(doc["error"]["code"], "upn_other_account")
+
+    def test_disabled_and_unknown(self):
+        doc = self.hook("enrich", step_csr_body(csr("disabled_bob.pem"))).json()
+        self.assertEqual((doc["allow"], doc["error"]["code"]), (False, "account_disabled"))
+        doc = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")), query="account=ghost").json()
+        self.assertEqual((doc["allow"], doc["error"]["code"]), (False, "account_not_found"))
+
+    def test_computer(self):
+        doc = self.hook("enrich", step_csr_body(csr("computer.pem"), "ws01.example.com")).json()
+        self.assertTrue(doc["allow"], doc)
+        self.assertEqual(doc["data"]["dns"], "ws01.example.com")
+
+    def test_malformed_calls(self):
+        for body, code in ((b"{", "bad-json"),
+                           (b"[]", "missing-field"),
+                           (json.dumps({"sshCertificateRequest": {"keyID": "x"}}).encode(),
+                            "missing-field"),
+                           (json.dumps({"x509CertificateRequest": {"subject": {}}}).encode(),
+                            "missing-field"),
+                           (json.dumps({"x509CertificateRequest": {"raw": "AAAA"}}).encode(),
+                            "bad-csr"),
+                           (step_csr_body(csr("bad_signature.pem")), "csr-signature"),
+                           (step_csr_body(csr("many_san.pem")), "bad-csr")):
+            with self.subTest(body=body[:40]):
+                self.assertProblem(self.hook("enrich", body), 400, code)
+        body = step_csr_body(csr("rsa_upn.pem"))
+        self.assertProblem(self.hook("enrich", body, query="profile=windows-1999"), 400,
+                           "bad-request")
+
+    def test_truncated_raw_never_5xx(self):
+        raw = base64.b64decode(pem_body_b64(csr("ec_upn_sid.pem")))
+        for n in range(1, len(raw), 23):
+            body = json.dumps({"x509CertificateRequest": {
+                "raw": base64.b64encode(raw[:n]).decode()}}).encode()
+            with self.subTest(n=n):
+                self.assertProblem(self.hook("enrich", body), 400, "bad-csr")
+
+
+# ---- the loop a portal runs, with a real CA ---------------------------------------------------
+
+
+def extfile(plan):
+    """What a portal puts into `openssl ca -extfile` from the plan: the issued certificate's
+    SANs (the material's UPN first, the SID URI), the SID extension's DER, and the request's
+    EKU and key usage."""
+    issued = plan["issued"]
+    lines = ["basicConstraints = CA:FALSE"]
+    if issued["key_usage"]:
+        lines.append("keyUsage = critical," + ",".join(issued["key_usage"]))
+    if issued["eku"]:
+        lines.append("extendedKeyUsage = " + ",".join(e["oid"] for e in issued["eku"]))
+    lines.append("subjectAltName = @san")
+    der = plan["material"]["sid_extension_der_hex"]
+    lines.append("1.3.6.1.4.1.311.25.2 = DER:" + ":".join(der[i:i + 2]
+                                                        for i in range(0, len(der), 2)))
+    lines.append("[san]")
+    for i, upn in enumerate(issued["san"]["upn"], 1):
+        lines.append(f"otherName.{i} = 1.3.6.1.4.1.311.20.2.3;UTF8:{upn}")
+    for i, dns in enumerate(issued["san"]["dns"], 1):
+        lines.append(f"DNS.{i} = {dns}")
+    for i, uri in enumerate(issued["san"]["uri"], 1):
+        lines.append(f"URI.{i} = {uri}")
+    return "\n".join(lines) + "\n"
+
+
+class T6EndToEnd(HookCase):
+    def setUp(self):
+        if not shutil.which("openssl"):
+            self.skipTest("no openssl")
+        self.dir = tempfile.mkdtemp(dir=TMP.name)
+        open(os.path.join(self.dir, "index.txt"), "w").close()
+        with open(os.path.join(self.dir, "serial"), "w") as f:
+            f.write("7E57000000000031\n")
+
+    def openssl_ca(self, name, ext_text):
+        certs = os.path.join(ta.ARGS.data, "certs")
+        ext = os.path.join(self.dir, name + ".ext")
+        out = os.path.join(self.dir, name + ".crt")
+        with open(ext, "w", encoding="utf-8") as f:
+            f.write(ext_text)
+        p = subprocess.run(
+            ["openssl", "ca", "-batch", "-config",
+             os.path.join(os.path.dirname(ta.ARGS.data), "lib", "ca.cnf"),
+             "-in", csr_path(name), "-cert", os.path.join(certs, "issuing_ca.pem"),
+             "-keyfile", os.path.join(certs, "issuing_ca.key"), "-extfile", ext, "-preserveDN",
+             "-startdate", "20260101000000Z", "-enddate", "20360101000000Z", "-notext",
+             "-out", out], capture_output=True, env=dict(os.environ, SM_CA_DIR=self.dir),
+            timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        with open(out, "rb") as f:
+            return f.read()
+
+    def test_portal_loop(self):
+        with open(os.path.join(ta.ARGS.data, "certs", "issuing_ca.pem"), encoding="ascii") as f:
+            issuer = f.read()
+        for name, account in (("rsa_upn.pem", "alice"), ("ec_upn_sid.pem", "alice"),
+                              ("all_san.pem", "alice"), ("no_ext.pem", "alice"),
+                              ("computer.pem", "ws01$")):
+            with self.subTest(name=name):
+                # 1. the plan
+                r = self.preissue(json.dumps({
+                    "csr": csr(name).decode(), "account": account, "profile": list(WINDOWS),
+                    "issuer": issuer, "at": "2026-06-01T00:00:00Z"}), ctype="application/json")
+                self.assertEqual(r.status, 200, r.body[:300])
+                plan = r.json()
+                self.assertFalse(plan["refuse"])
+                self.assertEqual(plan["outcome_as_issued"], "allow")
+                # 2. issue with openssl ca and the material
+                cert = self.openssl_ca(name, extfile(plan))
+                # 3. the verdict of the issued certificate
+                q = "account=" + urllib.parse.quote(account) + "&at=2026-06-01T00:00:00Z" + \
+                    "".join("&profile=" + p for p in WINDOWS)
+                r = self.request("POST", "/v1/verdict?" + q, body=cert,
+                                 headers={"Content-Type": "application/x-pem-file"},
+                                 daemon=DAEMON)
+                self.assertEqual(r.status, 200, r.body[:300])
+                v = r.json()
+                self.assertEqual([p["outcome"] for p in v["profiles"]],
+                                 ["allow"] * len(WINDOWS), v["reasons"])
+                self.assertEqual(v["mapping"]["strength"], "strong")
+                # 4. step-ca's authorizing hook agrees on the signed certificate
+                r = self.hook("authorize", step_cert_body(cert),
+                              query="at=2026-06-01T00:00:00Z")
+                self.assertEqual(r.json(), {"allow": True}, r.body[:300])
+
+    def test_authorize_denies(self):
+        # a certificate issued as requested (no SID): weak, denied under full enforcement
+        cert = self.openssl_ca("rsa_upn.pem",
+                               "basicConstraints = CA:FALSE\nsubjectAltName = @san\n[san]\n"
+                               "otherName.1 = 1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com\n")
+        r = self.hook("authorize", step_cert_body(cert), query="at=2026-06-01T00:00:00Z")
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertFalse(doc["allow"])
+        self.assertIn("denies the certificate", doc["error"]["message"])
+        # a certificate carrying another account's SID (issued from sid_other's request as is)
+        cert = self.openssl_ca("sid_other.pem", "basicConstraints = CA:FALSE\n")
+        doc = self.hook("authorize", step_cert_body(cert), query="account=alice").json()
+        self.assertFalse(doc["allow"])
+
+    def test_authorize_needs_the_der(self):
+        body = json.dumps({"x509Certificate": {"subject": {"commonName": "Alice"}}}).encode()
+        r = self.hook("authorize", body)
+        self.assertProblem(r, 400, "missing-field")
+        self.assertIn("raw", r.json()["detail"])
+        body = json.dumps({"x509Certificate": {"raw": "MIIB"}}).encode()
+        self.assertProblem(self.hook("authorize", body), 400, "bad-certificate")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--data", default=os.path.join(ta.ROOT, "tests", "data"))
+    p.add_argument("--cli")
+    args, rest = p.parse_known_args()
+    args.daemon = os.path.abspath(args.daemon)
+    args.data = os.path.abspath(args.data)
+    if args.cli:
+        args.cli = os.path.abspath(args.cli)
+    args.log = None
+    args.host = None
+    ta.ARGS = args
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
