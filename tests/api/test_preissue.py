@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -388,6 +389,57 @@ class T4StepCaSignature(HookCase):
         r = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")), sig=False, daemon=TOKENS,
                       headers={"Authorization": "Bearer " + SECRET_ISSUE})
         self.assertProblem(r, 401, "webhook-signature")
+
+
+class T4StepCaSecrets(HookCase):
+    """The secrets file: read again at a reload, refused when others may read it."""
+
+    def test_reload_replaces_the_secrets(self):
+        path = os.path.join(TMP.name, "webhooks-reload")
+        with open(path, "w", encoding="ascii") as f:
+            f.write(f"{HOOK_ID} {HOOK_SECRET}\n")
+        os.chmod(path, 0o600)
+        d = ta.Daemon(extra_args=["--ldif", ta.make_ldif(TMP.name), "--stepca-webhooks", path])
+        try:
+            body = step_csr_body(csr("rsa_upn.pem"))
+            self.assertEqual(self.hook("enrich", body, daemon=d).status, 200)
+            with open(path, "w", encoding="ascii") as f:
+                f.write(f"{HOOK_ID} {OTHER_SECRET}\n")
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log("configuration reloaded")
+            self.assertProblem(self.hook("enrich", body, daemon=d), 401, "webhook-signature")
+            r = self.hook("enrich", body, sig=sign(body, OTHER_SECRET), daemon=d)
+            self.assertEqual(r.status, 200)
+            # a bad file at a reload: refused, the running secrets stay
+            with open(path, "w", encoding="ascii") as f:
+                f.write(f"{HOOK_ID} not-base64!\n")
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log("reload failed")
+            self.assertEqual(self.hook("enrich", body, sig=sign(body, OTHER_SECRET),
+                                       daemon=d).status, 200)
+        finally:
+            rc, _ = d.stop()
+        self.assertEqual(rc, 0, d.log())
+        self.assertIn("the secret is not base64", d.log())
+        self.assertNotIn(OTHER_SECRET, d.log())
+        self.assertNotIn(HOOK_SECRET, d.log())
+
+    def test_refused_files(self):
+        for name, text, mode, why in (
+                ("world", f"{HOOK_ID} {HOOK_SECRET}\n", 0o644, "webhooks"),
+                ("dup", f"a {HOOK_SECRET}\na {OTHER_SECRET}\n", 0o600, "given twice"),
+                ("badid", f"a/b {HOOK_SECRET}\n", 0o600, "the ID must be"),
+                ("three", f"a {HOOK_SECRET} x\n", 0o600, "expected \"ID SECRET\"")):
+            with self.subTest(name=name):
+                path = os.path.join(TMP.name, "webhooks-" + name)
+                with open(path, "w", encoding="ascii") as f:
+                    f.write(text)
+                os.chmod(path, mode)
+                p = subprocess.run([ta.ARGS.daemon, "--allow-root", "--check", "--listen",
+                                    "127.0.0.1:0", "--stepca-webhooks", path],
+                                   capture_output=True, timeout=30)
+                self.assertNotEqual(p.returncode, 0, p.stderr)
+                self.assertIn(why, p.stderr.decode())
 
 
 class T5StepCaEnrich(HookCase):
