@@ -41,36 +41,9 @@
 #include "log.h"
 #include "su_clock.h"
 #include "su_dec.h"
+#include "su_escape.h"
 
 /* ---- small helpers ---- */
-
-/*
- * Copy at most @max bytes of @s (@len bytes) into @out for a log line: printable ASCII as is
- * (the space too with @space), everything else (and '"', '\\') as \xNN; "..." when cut. @out
- * has room for 4 * max + 4.
- */
-void log_escape(const char *s, size_t len, size_t max, bool space, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (((c == ' ' && space) || (c > 0x20 && c < 0x7f)) && c != '"' && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    if (len > max) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
 
 /* Strict decimal (Content-Length); 0 or -EINVAL. */
 static int parse_u64(const char *s, uint64_t *ret)
@@ -181,7 +154,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     conn_request_begins(api, req->cs);
     /* The raw request target without the query (never logged: it may carry secrets). */
     path_len = strcspn(uri, "?");
-    log_escape(uri, path_len, API_LOG_PATH_MAX, false, req->log_path);
+    su_escape(uri, path_len, API_LOG_PATH_MAX, SU_ESC_QUOTES, req->log_path, sizeof(req->log_path));
     atomic_fetch_add(&api->active, 1);
     return req;
 }
@@ -275,7 +248,8 @@ static enum MHD_Result first_call(struct api *api, struct api_request *req, cons
 
     req->started = true;
     req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    log_escape(method, strlen(method), API_LOG_METHOD_MAX, false, req->log_method);
+    su_escape(method, strlen(method), API_LOG_METHOD_MAX, SU_ESC_QUOTES, req->log_method,
+              sizeof(req->log_method));
     req->route = route_lookup(method, url, &req->path_known);
     if (req->route)
         req->label = route_index(req->route);

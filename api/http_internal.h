@@ -13,13 +13,6 @@
 
 /* ---- http.c ---- */
 
-/**
- * Copy at most @max bytes of @s (@len bytes) into @out for a log line: printable ASCII as is
- * (the space too with @space), everything else (and '"', '\\') as \xNN; "..." when cut. @out
- * has room for 4 * max + 4.
- */
-void log_escape(const char *s, size_t len, size_t max, bool space, char *out);
-
 /** The route's handler, and the fallbacks when it did not answer (reply_error(), 500). */
 int run_handler(struct api_request *req);
 

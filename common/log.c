@@ -9,12 +9,14 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "su_escape.h"
 
 /* Longest line written; longer messages are cut and end in "...". */
 #define LOG_LINE_MAX 2048
@@ -97,41 +99,6 @@ static void line_add(struct line *l, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * Copy @len bytes of @in to @out (room for @size bytes, the newline included) with every byte
- * but printable ASCII as \xNN; when they do not fit, cut at a whole escape and end in "...".
- * Returns the bytes written, the newline included.
- */
-static size_t escape_line(const char *in, size_t len, bool cut, char *out, size_t size)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, room = size - 1 - 3; /* the newline; "..." */
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        bool plain = c >= 0x20 && c < 0x7f;
-
-        if (o + (plain ? 1 : 4) > room) {
-            cut = true;
-            break;
-        }
-        if (plain) {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    if (cut) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o++] = '\n';
-    return o;
-}
-
 /* Format "<N>message[: suffix]\n" into one buffer and write it at once. */
 static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_list ap)
     LOG_PRINTF(3, 0);
@@ -150,8 +117,11 @@ static void emit(enum log_prio prio, const char *suffix, const char *fmt, va_lis
     if (suffix)
         line_add(&l, ": %s", suffix);
     memcpy(out, l.s, prefix);
-    n = prefix +
-        escape_line(l.s + prefix, l.len - prefix, l.cut, out + prefix, sizeof(out) - prefix);
+    /* every byte but printable ASCII as \xNN; cut at a whole escape when it does not fit */
+    n = prefix + su_escape(l.s + prefix, l.len - prefix, SIZE_MAX,
+                           SU_ESC_SPACE | (l.cut ? SU_ESC_ELLIPSIS : 0), out + prefix,
+                           sizeof(out) - prefix);
+    out[n++] = '\n'; /* in place of the NUL */
     write_all(out, n);
 }
 

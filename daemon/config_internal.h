@@ -92,7 +92,8 @@ bool has_value(const struct cfg *c, enum cfg_id id);
 
 /* ---- config_value.c ---- */
 
-/* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message. */
+/* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message; "..."
+   when cut (su_escape()). Returns @buf. */
 const char *printable(const char *s, size_t max, char *buf, size_t size);
 
 /* A number as the type writes it: "256K", "3s", "500ms", "12". */

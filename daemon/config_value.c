@@ -19,6 +19,7 @@
 #include "config_internal.h"
 #include "listen.h"
 #include "su_dec.h"
+#include "su_escape.h"
 #include "su_hex.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -38,15 +39,7 @@ static int reason(struct sm_errinfo *e, const char *fmt, ...)
 /* @s (at most @max bytes of it) with anything but printable ASCII as '?', for a message. */
 const char *printable(const char *s, size_t max, char *buf, size_t size)
 {
-    size_t o = 0;
-
-    for (size_t i = 0; s[i] && i < max && o + 4 < size; i++)
-        buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (strlen(s) > max && o + 4 < size) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
+    su_escape(s, strlen(s), max, SU_ESC_SPACE | SU_ESC_QMARK, buf, size);
     return buf;
 }
 

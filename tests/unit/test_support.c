@@ -16,6 +16,7 @@
 #include "su_buf.h"
 #include "su_clock.h"
 #include "su_dec.h"
+#include "su_escape.h"
 #include "su_hash.h"
 #include "su_hex.h"
 #include "su_time.h"
@@ -336,6 +337,54 @@ static void test_ts_arithmetic(void **state)
     assert_int_equal(su_ts_diff_us(a, b), 1000000 - 899999);
 }
 
+/* ---- su_escape.h --------------------------------------------------------------------------- */
+
+static const char *esc(const char *s, size_t max, unsigned flags, size_t size)
+{
+    static char out[256];
+    assert_true(size <= sizeof(out));
+    memset(out, '#', sizeof(out));
+    size_t n = su_escape(s, strlen(s), max, flags, out, size);
+    assert_int_equal(n, strlen(out));
+    assert_true(n < size);
+    return out;
+}
+
+static void test_escape(void **state)
+{
+    (void)state;
+    /* the logs: printable ASCII kept, the rest as \xNN (the space too unless kept) */
+    assert_string_equal(esc("GET", 16, 0, 68), "GET");
+    assert_string_equal(esc("a b\t\x7f\xc3\xa9", 16, 0, 68), "a\\x20b\\x09\\x7f\\xc3\\xa9");
+    assert_string_equal(esc("a b", 16, SU_ESC_SPACE, 68), "a b");
+    /* quotes and backslashes: escaped for the access log only */
+    assert_string_equal(esc("\"x\\", 16, SU_ESC_QUOTES, 68), "\\x22x\\x5c");
+    assert_string_equal(esc("\"x\\", 16, 0, 68), "\"x\\");
+    /* more than @max bytes: cut there, "..." */
+    assert_string_equal(esc("abcdef", 3, 0, 68), "abc...");
+    assert_string_equal(esc("abc", 3, 0, 68), "abc");
+    assert_string_equal(esc("\x01\x02\x03\x04", 2, 0, 4 * 2 + 4), "\\x01\\x02...");
+    /* more than @out holds: cut after a whole escape, "..." */
+    assert_string_equal(esc("ab\x01"
+                            "cd",
+                            99, 0, 10),
+                        "ab\\x01...");
+    assert_string_equal(esc("ab\x01", 99, 0, 10), "ab\\x01");
+    assert_string_equal(esc("abcdefg", 99, 0, 10), "abcdef...");
+    assert_string_equal(esc("abcdef", 99, 0, 10), "abcdef");
+    assert_string_equal(esc("abc", 99, 0, 4), "...");
+    /* '?' in place of \xNN (configuration messages) */
+    assert_string_equal(esc("a\x01\xff b", 99, SU_ESC_SPACE | SU_ESC_QMARK, 68), "a?? b");
+    assert_string_equal(esc("abcdefg", 99, SU_ESC_QMARK, 9), "abcde...");
+    /* the caller cut the text: "..." anyway */
+    assert_string_equal(esc("abc", 99, SU_ESC_ELLIPSIS, 68), "abc...");
+    assert_string_equal(esc("", 99, 0, 68), "");
+    /* only @len bytes are read: a NUL inside them is escaped */
+    char out[32];
+    assert_int_equal(su_escape("a\0b", 3, 99, 0, out, sizeof(out)), 6);
+    assert_string_equal(out, "a\\x00b");
+}
+
 /* ---- su_hash.h ----------------------------------------------------------------------------- */
 
 static const char *hex_of(const uint8_t *p, size_t len)
@@ -484,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_fnv1a64),       cmocka_unit_test(test_utf8_round_trip),
         cmocka_unit_test(test_utf8_invalid),  cmocka_unit_test(test_buf_writes),
         cmocka_unit_test(test_buf_oom),       cmocka_unit_test(test_buf_read),
+        cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
