@@ -139,6 +139,8 @@ enum api_route_id {
     API_ROUTE_INSPECT = 0,
     API_ROUTE_VERDICT,
     API_ROUTE_ACCOUNT,
+    API_ROUTE_EVENTS, /**< POST /v1/events/explain: "account" or "admin" by default (it names
+                           accounts; without account_data_scope, none is looked up) */
     API_ROUTE_METRICS,
     API_ROUTE_HEALTHZ,
     API_ROUTE_READYZ,
@@ -274,7 +276,7 @@ const char *api_scope_name(unsigned scope);
  */
 int api_tls_priorities_check(const char *prio, struct sm_errinfo *e);
 
-/** "inspect", "verdict", "account", "metrics"; NULL for anything else. */
+/** "inspect", "verdict", "account", "events", "metrics", ...; NULL for anything else. */
 const char *api_route_name(enum api_route_id route);
 
 struct api;

@@ -27,6 +27,7 @@
 
 struct MHD_Connection; /* opaque here; only the server's files (http_internal.h) look inside */
 struct MHD_Daemon;
+struct sm_kdc_events;
 struct sm_verdict;
 
 /* Longest request path / method written to the access log (longer ones are cut, "..."). */
@@ -119,7 +120,7 @@ bool req_sees_accounts(const struct api_request *req);
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 9
+#define API_N_ROUTES 10
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -165,6 +166,9 @@ enum api_problem {
     API_P_BAD_CSR,           /* not a readable certificate request */
     API_P_CSR_SIGNATURE,     /* a request whose self-signature does not verify */
     API_P_WEBHOOK_SIGNATURE, /* a step-ca webhook call without a valid signature */
+    API_P_BAD_EVENTS,      /* KDC events that cannot be read: not XML, a DOCTYPE, not UTF-8 */
+    API_P_TOO_MANY_EVENTS, /* more KDC events than SM_MAX_KDC_EVENTS */
+    API_P_NO_EVENTS,       /* a readable input without any KDC event to explain */
     API_P__COUNT
 };
 
@@ -378,6 +382,13 @@ int read_csr(const char *input, size_t len, const char *field, struct sm_csr **r
              struct api_error *ae);
 
 /**
+ * POST /v1/events/explain: the KDC events of the body (the XML or text Windows exports, or a
+ * JSON object {"events": "..."}), parsed into *@ret (sm_kdc_events_free()); 422 no-events when
+ * the input holds none.
+ */
+int read_events(const struct api_request *req, struct sm_kdc_events **ret, struct api_error *ae);
+
+/**
  * GET /v1/accounts/{name}: the name %-decoded from the path (*@ret_path: free() it; *@ret_name
  * points into it) and the what-if parameters of the query string, applied to the profiles.
  */
@@ -391,6 +402,7 @@ int h_ready(struct api_request *req);
 int h_inspect(struct api_request *req);
 int h_verdict(struct api_request *req);
 int h_account(struct api_request *req);
+int h_events(struct api_request *req);
 int h_metrics(struct api_request *req);
 int h_preissue(struct api_request *req);
 int h_hook_enrich(struct api_request *req);

@@ -18,7 +18,8 @@
  *   verdict_directory_lookups_total                      counter, lookups verdicts made
  *   verdict_lookup_limit_total                           counter, verdicts at the lookup limit
  *   account_statuses_total{status}                       counter
- *   directory_operations_total{op}                       counter (op: verdict, account, ping)
+ *   directory_operations_total{op}                       counter (op: verdict, account, ping,
+ *                                                        explain)
  *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
  *   directory_operation_duration_seconds{op}             histogram
  *   directory_cache_{hits,misses,evictions,expirations}_total, directory_cache_entries

@@ -5,6 +5,8 @@
  * request), the name and what-if parameters of GET /v1/accounts/{name}
  * (profile, mode, backdating_seconds, at), %-decoding of the path and query.
  *
+ * The KDC events of POST /v1/events/explain are read here too (read_events()).
+ *
  * A reader answers nothing: it fills a struct api_error (the problem to answer, the field at
  * fault and the reason) and returns a negative code, and the handler answers once with
  * reply_fail(). The checks come in the order a request is read, so that the first problem is
@@ -18,6 +20,8 @@
 #include <string.h>
 
 #include <jansson.h>
+
+#include <strongmap/events.h>
 
 #include "api_internal.h"
 #include "su_hex.h"
@@ -35,6 +39,18 @@ static const char *const raw_types[] = {
     "application/x-www-form-urlencoded", /* what `curl --data-binary @cert.pem` sends */
     "application/pkcs10",                /* a certificate request (RFC 5967) */
 };
+
+/* Media types accepted for KDC events (XML or Event Viewer's text), compared the same way. */
+static const char *const event_types[] = {
+    "application/xml",
+    "text/xml",
+    "text/plain",
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",
+};
+
+#define N_RAW_TYPES   (sizeof(raw_types) / sizeof(raw_types[0]))
+#define N_EVENT_TYPES (sizeof(event_types) / sizeof(event_types[0]))
 
 #define MEDIA_TYPE_MAX 128
 
@@ -68,8 +84,10 @@ enum body_kind {
     BODY_UNSUPPORTED,
 };
 
-/* JSON (a JSON media type, or a body starting with '{'), raw, or an unsupported type. */
-static enum body_kind body_kind(const char *ctype, const char *body, size_t len)
+/* JSON (a JSON media type, or a body starting with '{'), raw (one of the @n_raw types of @raw),
+ * or an unsupported type. */
+static enum body_kind body_kind(const char *ctype, const char *body, size_t len,
+                                const char *const *raw, size_t n_raw)
 {
     char mt[MEDIA_TYPE_MAX];
     size_t i = 0, mt_len;
@@ -84,8 +102,8 @@ static enum body_kind body_kind(const char *ctype, const char *body, size_t len)
     if (strcmp(mt, "application/json") == 0 ||
         (mt_len > 5 && strcmp(mt + mt_len - 5, "+json") == 0))
         return BODY_JSON;
-    for (size_t k = 0; k < sizeof(raw_types) / sizeof(raw_types[0]); k++)
-        if (strcmp(mt, raw_types[k]) == 0)
+    for (size_t k = 0; k < n_raw; k++)
+        if (strcmp(mt, raw[k]) == 0)
             return BODY_RAW;
     return BODY_UNSUPPORTED;
 }
@@ -135,12 +153,12 @@ int no_directory(struct api_error *ae)
 /* ---- the body ------------------------------------------------------------------------------- */
 
 /*
- * The body's encoding, presence and media type: BODY_RAW or BODY_JSON, or a negative code. @empty
- * and @types are the route's advice for an empty body (400 empty-body) and an unsupported type
- * (415).
+ * The body's encoding, presence and media type (raw: one of the @n_raw types of @raw): BODY_RAW
+ * or BODY_JSON, or a negative code. @empty and @types are the route's advice for an empty body
+ * (400 empty-body) and an unsupported type (415).
  */
-static int body_read(const struct api_request *req, const char *empty, const char *types,
-                     struct api_error *ae)
+static int body_read_as(const struct api_request *req, const char *const *raw, size_t n_raw,
+                        const char *empty, const char *types, struct api_error *ae)
 {
     const char *cenc = req_header(req, "Content-Encoding");
     enum body_kind kind;
@@ -151,10 +169,17 @@ static int body_read(const struct api_request *req, const char *empty, const cha
                         "Content-Encoding is not supported; send the body uncompressed");
     if (req->body_len == 0)
         return api_fail(ae, API_P_EMPTY_BODY, NULL, "%s", empty);
-    kind = body_kind(req_header(req, "Content-Type"), req->body, req->body_len);
+    kind = body_kind(req_header(req, "Content-Type"), req->body, req->body_len, raw, n_raw);
     if (kind == BODY_UNSUPPORTED)
         return api_fail(ae, API_P_UNSUPPORTED_MEDIA_TYPE, NULL, "%s", types);
     return (int)kind;
+}
+
+/* The same for a certificate body. */
+static int body_read(const struct api_request *req, const char *empty, const char *types,
+                     struct api_error *ae)
+{
+    return body_read_as(req, raw_types, N_RAW_TYPES, empty, types, ae);
 }
 
 /* The body parsed as JSON (*@ret: json_decref() it), any value. */
@@ -240,6 +265,84 @@ int read_inspect(const struct api_request *req, struct sm_certs **ret, struct ap
     }
     r = read_certs(req, input, len, NULL, NULL, ret, ae);
     json_decref(root); /* the certificates own what they hold */
+    return r;
+}
+
+/* ---- POST /v1/events/explain ---------------------------------------------------------------- */
+
+/* The problem of a failed sm_kdc_events_parse() of @len bytes, with the reader's reason @e. */
+static int events_fail(int r, size_t len, const char *field, const struct sm_errinfo *e,
+                       struct api_error *ae)
+{
+    switch (r) {
+    case SM_E_TOO_BIG: /* the whole input, or one value of it */
+        ae->problem = len > SM_MAX_KDC_INPUT ? API_P_BODY_TOO_LARGE : API_P_BAD_EVENTS;
+        break;
+    case SM_E_TOO_MANY: ae->problem = API_P_TOO_MANY_EVENTS; break;
+    case SM_E_UTF8:
+    case SM_E_XML:
+    case SM_E_XML_DTD: ae->problem = API_P_BAD_EVENTS; break;
+    default: break; /* SM_E_EMPTY: empty-body; -ENOMEM: unavailable */
+    }
+    ae->info.field = field;
+    snprintf(ae->info.text, sizeof(ae->info.text), "%s", e->text[0] ? e->text : sm_strerror(r));
+    return r;
+}
+
+int read_events(const struct api_request *req, struct sm_kdc_events **ret, struct api_error *ae)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_kdc_events *ev = NULL;
+    const char *input = req->body, *field = NULL, *key, *q = strchr(req->target, '?');
+    size_t len = req->body_len;
+    json_t *root = NULL, *val;
+    int r;
+
+    if ((r = body_read_as(req, event_types, N_EVENT_TYPES,
+                          "send the events (XML or Event Viewer's text), or {\"events\": \"...\"}",
+                          "send application/xml, text/plain or application/json", ae)) < 0)
+        return r;
+    if (q && q[1])
+        return bad(ae, "query", "/v1/events/explain takes no query parameters");
+    if (r == BODY_JSON) {
+        if ((r = body_json(req, &root, ae)) < 0)
+            return r;
+        if (!json_is_object(root)) {
+            r = bad(ae, NULL, "the body must be a JSON object");
+            goto out;
+        }
+        json_object_foreach(root, key, val)
+        {
+            if (strcmp(key, "events") != 0) {
+                r = bad(ae, NULL, "unknown member \"%.40s\" (events)", key);
+                goto out;
+            }
+        }
+        val = json_object_get(root, "events");
+        if (!json_is_string(val)) {
+            r = api_fail(ae, API_P_MISSING_FIELD, NULL,
+                         "the body must be a JSON object with an \"events\" string (the XML or "
+                         "text Windows exports)");
+            goto out;
+        }
+        input = json_string_value(val);
+        len = json_string_length(val);
+        field = "events";
+    }
+    if ((r = sm_kdc_events_parse(input, len, &ev, &e)) < 0) {
+        r = events_fail(r, len, field, &e, ae);
+        goto out;
+    }
+    if (ev->n == 0) {
+        r = api_fail(ae, API_P_NO_EVENTS, field,
+                     "no KDC event 21, 39, 40, 41 or 45 in the input (%zu other event%s)",
+                     ev->skipped, ev->skipped == 1 ? "" : "s");
+        sm_kdc_events_free(ev);
+        goto out;
+    }
+    *ret = ev;
+out:
+    json_decref(root); /* the events own copies of what they hold */
     return r;
 }
 

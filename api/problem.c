@@ -24,8 +24,9 @@
  *
  * 422 marks a well-formed request that the directory's content leaves without an answer: the
  * account publishes no certificate to evaluate, or a lookup matched more than SM_MAX_ACCOUNTS
- * entries. Neither is the client's mistake (no 400), neither passes on a retry (no 503), and
- * neither is a fault of strongmapd (no 500).
+ * entries; or one that holds nothing to answer (KDC events of other IDs only). Neither is the
+ * client's mistake (no 400), neither passes on a retry (no 503), and neither is a fault of
+ * strongmapd (no 500).
  */
 static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_NOT_FOUND] = { "not-found", 404, "Not found", 0 },
@@ -56,6 +57,9 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_CSR_SIGNATURE] = { "csr-signature", 400, "Certificate request signature invalid", 0 },
     [API_P_WEBHOOK_SIGNATURE] = { "webhook-signature", 401, "Webhook signature missing or invalid",
                                   0 },
+    [API_P_BAD_EVENTS] = { "bad-events", 400, "Not readable KDC events", 0 },
+    [API_P_TOO_MANY_EVENTS] = { "too-many-events", 413, "Too many KDC events", 0 },
+    [API_P_NO_EVENTS] = { "no-events", 422, "No KDC event to explain", 0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)
@@ -73,6 +77,8 @@ enum api_problem problem_from_error(int err)
     case SM_E_CERT: return API_P_BAD_CERTIFICATE;
     case SM_E_CSR: return API_P_BAD_CSR;
     case SM_E_CSR_SIGNATURE: return API_P_CSR_SIGNATURE;
+    case SM_E_XML:
+    case SM_E_XML_DTD: return API_P_BAD_EVENTS;
     case SM_E_TOO_BIG:
     case SM_E_TOO_MANY:
     case -E2BIG: return API_P_BODY_TOO_LARGE;

@@ -17,6 +17,7 @@ static const struct api_route routes[] = {
     { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT, false },
     { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT, false },
     { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false },
+    { "POST", "/v1/events/explain", h_events, true, true, API_ROUTE_EVENTS, false },
     { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false },
     { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false },
     { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false },

@@ -24,9 +24,9 @@
 #include "log.h"
 
 static const char *const scope_names[] = { "check", "account", "admin", "metrics", "issue" };
-static const char *const route_names[API_ROUTE__COUNT] = {
-    "inspect", "verdict", "account", "metrics", "healthz", "readyz", "preissue", "hooks"
-};
+static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
+                                                           "events",  "metrics",  "healthz",
+                                                           "readyz",  "preissue", "hooks" };
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -39,6 +39,7 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_INSPECT] = API_SCOPE_CHECK;
     rt->route_scope[API_ROUTE_VERDICT] = API_SCOPE_CHECK;
     rt->route_scope[API_ROUTE_ACCOUNT] = API_SCOPE_ACCOUNT;
+    rt->route_scope[API_ROUTE_EVENTS] = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_METRICS] = API_SCOPE_METRICS | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HEALTHZ] = API_SCOPE_NONE;
     rt->route_scope[API_ROUTE_READYZ] = API_SCOPE_NONE;

@@ -1,8 +1,8 @@
 /*
  * common/dirpool.c - directory handles for the worker threads, the shared lookup cache, the
  * cached readiness probe, and the directory metrics of GET /metrics: every engine call made
- * on a pool's handle (dirpool_verdict(), dirpool_account_status(), the probe's sm_dir_ping())
- * is counted and timed here (see dirpool.h).
+ * on a pool's handle (dirpool_verdict(), dirpool_account_status(), dirpool_explain(), the
+ * probe's sm_dir_ping()) is counted and timed here (see dirpool.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,7 +75,7 @@ const struct hist *dirpool_latency(unsigned op)
 
 const char *dirpool_op_name(unsigned op)
 {
-    static const char *const names[DIRPOOL_OP__COUNT] = { "verdict", "account", "ping" };
+    static const char *const names[DIRPOOL_OP__COUNT] = { "verdict", "account", "ping", "explain" };
 
     return op < DIRPOOL_OP__COUNT ? names[op] : "unknown";
 }
@@ -286,6 +286,19 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
 
     r = sm_account_status(h, name, profiles, n_profiles, at, ret, reterr);
     count_op(DIRPOOL_OP_ACCOUNT, t0, r);
+    dirpool_release(p, h);
+    return reason(r, reterr);
+}
+
+int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev,
+                    struct sm_events_explanation **ret, struct sm_errinfo *reterr)
+{
+    struct sm_dir *h = dirpool_acquire(p);
+    int64_t t0 = su_mono_us();
+    int r;
+
+    r = sm_events_explain(h, ev, ret, reterr);
+    count_op(DIRPOOL_OP_EXPLAIN, t0, r);
     dirpool_release(p, h);
     return reason(r, reterr);
 }

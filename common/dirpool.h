@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <strongmap/dir.h>
+#include <strongmap/events.h>
 #include <strongmap/verdict.h>
 
 #include "hist.h"
@@ -82,13 +83,23 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
                            size_t n_profiles, time_t at, struct sm_account_status **ret,
                            struct sm_errinfo *reterr);
 
+/** sm_events_explain() on a handle of the pool, counted the same way. */
+int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev,
+                    struct sm_events_explanation **ret, struct sm_errinfo *reterr);
+
 /*
  * Directory metrics, for the whole process (they carry on across pools, as a reload may open a
  * new one): operations, their failures and durations. An operation is one engine call against
- * the directory: a verdict or an account status (one or more lookups, from the cache or the
- * server), or a readiness probe (sm_dir_ping()).
+ * the directory: a verdict, an account status or the explanation of KDC events (one or more
+ * lookups, from the cache or the server), or a readiness probe (sm_dir_ping()).
  */
-enum dirpool_op { DIRPOOL_OP_VERDICT = 0, DIRPOOL_OP_ACCOUNT, DIRPOOL_OP_PING, DIRPOOL_OP__COUNT };
+enum dirpool_op {
+    DIRPOOL_OP_VERDICT = 0,
+    DIRPOOL_OP_ACCOUNT,
+    DIRPOOL_OP_PING,
+    DIRPOOL_OP_EXPLAIN,
+    DIRPOOL_OP__COUNT
+};
 enum dirpool_err {
     DIRPOOL_ERR_DOWN = 0, /* SM_E_DIR_DOWN */
     DIRPOOL_ERR_REFUSED,  /* SM_E_DIR_REFUSED */
@@ -105,7 +116,7 @@ struct dirpool_metrics {
 void dirpool_metrics(struct dirpool_metrics *out);
 /** The duration histogram of @op. */
 const struct hist *dirpool_latency(unsigned op);
-/** "verdict", "account", "ping" / "down", "refused", "limit". */
+/** "verdict", "account", "ping", "explain" / "down", "refused", "limit". */
 const char *dirpool_op_name(unsigned op);
 const char *dirpool_err_name(unsigned err);
 

@@ -205,6 +205,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_SCOPE_INSPECT:
     case CFG_SCOPE_VERDICT:
     case CFG_SCOPE_ACCOUNT:
+    case CFG_SCOPE_EVENTS:
     case CFG_SCOPE_METRICS:
     case CFG_SCOPE_HEALTHZ:
     case CFG_SCOPE_READYZ:

@@ -2470,6 +2470,208 @@ class THReloadAndDecisionLog(HostTestCase):
 
 
 
+# ---- POST /v1/events/explain: KDC events (tests/data/events/) -------------------------------
+
+KDC_PROVIDER = "Microsoft-Windows-Kerberos-Key-Distribution-Center"
+UPN_ONLY_VALUE = "X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>10006F5E4D3C2B1A"
+LAUGHS = (b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+          b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+          b"<Event><EventData><Data>&d;</Data></EventData></Event>")
+
+
+def event_file(name):
+    with open(os.path.join(ARGS.data, "events", name), "rb") as f:
+        return f.read()
+
+
+def minimal_events(n, event_id=39):
+    """@n KDC events of @event_id as the smallest XML the reader takes."""
+    one = (f"<Event><System><Provider Name='{KDC_PROVIDER}'/><EventID>{event_id}</EventID>"
+           "</System></Event>").encode()
+    return one * n
+
+
+class TIEvents(HostTestCase):
+    """POST /v1/events/explain: every fixture, as the CLI explains it; hostile bodies; scopes."""
+
+    FIXTURES = {  # file -> media type it is sent with
+        "wevtutil.xml": "application/xml",
+        "get-winevent.xml": "text/xml; charset=utf-8",
+        "get-winevent-utf16.xml": "application/octet-stream",
+        "eventviewer.txt": "text/plain; charset=utf-8",
+        "messages.txt": None,
+    }
+
+    def explain(self, body, ctype="application/xml", daemon=None, token=None, path=None):
+        headers = {"Content-Type": ctype} if ctype else {}
+        return self.request("POST", path or "/v1/events/explain", body=body, headers=headers,
+                            daemon=daemon, token=token, spec_path="/v1/events/explain")
+
+    def cli(self, name, *args):
+        if not ARGS.cli:
+            self.skipTest("no --cli given")
+        p = subprocess.run([ARGS.cli, "explain", os.path.join(ARGS.data, "events", name),
+                            *args], capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def test_fixtures_as_the_cli(self):
+        """Every fixture, raw and as {"events": ...}: the document `strongmap explain` prints."""
+        self.assertEqual(sorted(self.FIXTURES),
+                         sorted(n for n in os.listdir(os.path.join(ARGS.data, "events"))
+                                if n.endswith((".xml", ".txt"))))
+        for name, ctype in self.FIXTURES.items():
+            with self.subTest(fixture=name):
+                r = self.explain(event_file(name), ctype)
+                self.assertEqual(r.status, 200, r.body[:300])
+                doc = r.json()
+                self.assertEqual(doc, self.cli(name, "--ldif", LDIF))
+                self.assertEqual(doc["directory"], "ldif")
+                if not name.endswith("utf16.xml"):
+                    body = json.dumps({"events": event_file(name).decode("utf-8")})
+                    r = self.explain(body, "application/json")
+                    self.assertEqual(r.status, 200, r.body[:300])
+                    self.assertEqual(r.json(), doc)
+
+    def test_wevtutil(self):
+        doc = self.explain(event_file("wevtutil.xml")).json()
+        self.assertEqual((len(doc["events"]), doc["skipped"]), (8, 2))
+        alice = doc["events"][0]
+        self.assertEqual((alice["id"], alice["code"]), (39, "weak_mapping"))
+        self.assertEqual(alice["account"]["dn"], "cn=alice,cn=Users,dc=example,dc=com")
+        self.assertEqual(alice["fix"]["altsecurityidentities"], UPN_ONLY_VALUE)
+        self.assertEqual(doc["events"][7]["account"], {"lookup": "not_found"})
+        self.assertEqual([e["id"] for e in doc["events"]],
+                         [e["id"] for e in self.cli("wevtutil.xml")["events"]])
+
+    def test_bad_input(self):
+        wevtutil = event_file("wevtutil.xml")
+        cases = [  # body, media type, status, problem, text in the detail
+            (LAUGHS, "application/xml", 400, "bad-events", "DOCTYPE"),
+            (b"<?xml version='1.0'?><!DOCTYPE Event SYSTEM 'file:///etc/passwd'><Event/>",
+             "text/xml", 400, "bad-events", "DOCTYPE"),
+            (wevtutil[:900], "application/xml", 400, "bad-events", "byte 900"),
+            (b"<a>" * 200 + b"</a>" * 200, None, 400, "bad-events", "nested too deep"),
+            (b"<Event><x y='" + b"A" * 100000 + b"'/></Event>", None, 400, "bad-events",
+             "attribute"),
+            (b"User: \xc3\x28\n", "text/plain", 400, "bad-events", "UTF-8"),
+            (b"\xff\xfe<\x00E", "application/octet-stream", 400, "bad-events", "UTF-16"),
+            (b"nothing to see\n", "text/plain", 422, "no-events", "0 other events"),
+            (wevtutil.split(b"\n")[2], "application/xml", 422, "no-events", "(1 other event)"),
+            (b'{"events": 1}', "application/json", 400, "missing-field", "events"),
+            (b'{"events": "x", "profile": "samba"}', None, 400, "bad-request", "profile"),
+            (b'["x"]', "application/json", 400, "bad-request", "object"),
+            (b'{"events": ', "application/json", 400, "bad-json", "line 1"),
+            (json.dumps({"events": LAUGHS.decode()}).encode(), None, 400, "bad-events",
+             "events: a DOCTYPE"),
+            (json.dumps({"events": ""}).encode(), None, 400, "empty-body", "events: "),
+            (b"", "application/xml", 400, "empty-body", "events"),
+            (wevtutil, "image/png", 415, "unsupported-media-type", "application/xml"),
+        ]
+        for body, ctype, status, code, text in cases:
+            with self.subTest(body=body[:40], status=status):
+                r = self.explain(body, ctype)
+                self.assertProblem(r, status, code)
+                self.assertIn(text, r.json().get("detail", ""))
+        r = self.explain(wevtutil, path="/v1/events/explain?profile=samba")
+        self.assertBadRequest(r, "query")
+        r = self.request("GET", "/v1/events/explain", spec_path="/v1/events/explain")
+        self.assertProblem(r, 405, "method-not-allowed")
+        self.assertEqual(r.headers["allow"], "POST")
+        self.assertHealthy()
+
+    def test_body_limits(self):
+        # over max_body (256 KiB here): 413 before the engine sees it
+        r = self.explain(minimal_events(2200))
+        self.assertProblem(r, 413, "body-too-large")
+        d = host("--max-body", str(16 * 1024 * 1024))
+        try:
+            self.assertEqual(self.explain(minimal_events(4096), daemon=d).status, 200)
+            r = self.explain(minimal_events(4097), daemon=d)
+            self.assertProblem(r, 413, "too-many-events")
+            self.assertIn("more than 4096 KDC events", r.json()["detail"])
+            # under the body limit, over the engine's 8 MiB
+            r = self.explain(b" " * (8 * 1024 * 1024 + 1), "text/plain", daemon=d)
+            self.assertProblem(r, 413, "body-too-large")
+            self.assertIn("larger than 8388608 bytes", r.json()["detail"])
+        finally:
+            self.stop(d)
+
+    def test_without_directory_and_directory_down(self):
+        body = event_file("wevtutil.xml")
+        d = Daemon()
+        try:
+            r = self.explain(body, daemon=d)
+            self.assertEqual(r.status, 200, r.body[:300])
+            doc = r.json()
+            self.assertIsNone(doc["directory"])
+            self.assertEqual({e["account"]["lookup"] for e in doc["events"]}, {"no_directory"})
+            self.assertEqual(doc["events"][0]["fix"]["altsecurityidentities"], UPN_ONLY_VALUE)
+            self.assertEqual(doc, self.cli("wevtutil.xml"))
+        finally:
+            self.stop(d)
+        d = Daemon(extra_args=DOWN_LDAP)
+        try:
+            r = self.explain(body, daemon=d)
+            self.assertProblem(r, 503, "directory-unavailable")
+            self.assertEqual(r.headers.get("retry-after"), "5")
+            self.assertNotIn("127.0.0.1", r.json()["detail"])
+            # bad input is answered first, also while the directory is down
+            self.assertProblem(self.explain(LAUGHS, daemon=d), 400, "bad-events")
+            self.assertProblem(self.explain(b"nothing\n", "text/plain", daemon=d), 422,
+                               "no-events")
+        finally:
+            self.stop(d)
+
+    def test_scopes(self):
+        body = event_file("wevtutil.xml")
+        d = host(runtime=TOKENS)
+        try:
+            self.assertProblem(self.explain(body, daemon=d), 401, "unauthorized")
+            r = self.explain(body, daemon=d, token=SECRET_CHECK)
+            self.assertProblem(r, 403, "insufficient-scope")
+            self.assertIn('scope="account admin"', r.headers["www-authenticate"])
+            self.assertProblem(self.explain(body, daemon=d, token=SECRET_METRICS), 403,
+                               "insufficient-scope")
+            for secret in (SECRET_ACCOUNT, SECRET_ADMIN):
+                r = self.explain(body, daemon=d, token=secret)
+                self.assertEqual(r.status, 200, r.body[:300])
+                self.assertEqual(r.json()["events"][0]["account"]["sam"], "alice")
+        finally:
+            self.stop(d)
+        # opened to "check", which scope.account_data does not cover: no account data
+        d = host(runtime=TOKENS + "scope events check\n")
+        try:
+            r = self.explain(body, daemon=d, token=SECRET_CHECK)
+            self.assertEqual(r.status, 200, r.body[:300])
+            doc = r.json()
+            self.assertIsNone(doc["directory"])
+            self.assertEqual({e["account"]["lookup"] for e in doc["events"]}, {"no_directory"})
+            self.assertNotIn("cn=Users", r.body.decode())
+            self.assertProblem(self.explain(body, daemon=d, token=SECRET_ACCOUNT), 403,
+                               "insufficient-scope")
+        finally:
+            self.stop(d)
+
+    def test_metrics(self):
+        def scrape():
+            r = self.request("GET", "/metrics")
+            self.assertEqual(r.status, 200)
+            return parse_prometheus(self, r.body.decode())
+
+        route = "/v1/events/explain"
+        before = scrape()
+        self.assertEqual(self.explain(event_file("messages.txt"), "text/plain").status, 200)
+        self.assertProblem(self.explain(LAUGHS), 400, "bad-events")
+        after = scrape()
+        for status, n in (("200", 1), ("400", 1)):
+            self.assertEqual(
+                metric(after, "strongmapd_http_requests_total", route=route, status=status) -
+                metric(before, "strongmapd_http_requests_total", route=route, status=status), n)
+        self.assertEqual(metric(after, "strongmapd_directory_operations_total", op="explain") -
+                         metric(before, "strongmapd_directory_operations_total", op="explain"), 1)
+
+
 def cert_path(name):
     return os.path.join(certs_dir(), name)
 

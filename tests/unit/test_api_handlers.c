@@ -1050,6 +1050,96 @@ static void test_metrics(void **state)
     free(pem);
 }
 
+/* ---- POST /v1/events/explain ---- */
+
+#define EVENT39                                                                                    \
+    "The Key Distribution Center (KDC) encountered a user certificate that was valid but could "   \
+    "not be mapped to a user in a secure way (such as via explicit mapping, key trust mapping, "   \
+    "or a SID).\n"                                                                                 \
+    "User: alice\n"                                                                                \
+    "Certificate Issuer: CN=Example Issuing CA, DC=example, DC=com\n"                              \
+    "Certificate Serial Number: 1A2B3C4D5E6F0010\n"
+#define ALICE_VALUE "X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>10006F5E4D3C2B1A"
+
+static void test_events_good(void **state)
+{
+    struct call c;
+    char *json = jbody("{s:s}", "events", EVENT39);
+    const struct api_token *who[2] = { &s_tokens->tokens[0], &s_tokens->tokens[1] };
+
+    (void)state;
+    call(&c, h_events, s_dir, "/v1/events/explain", "text/plain", EVENT39);
+    expect_ok(&c);
+    assert_int_equal(array_size(&c, "events"), 1);
+    expect_int(&c, "events.0.id", 39);
+    expect_str(&c, "events.0.code", "weak_mapping");
+    expect_str(&c, "events.0.account.lookup", "found");
+    expect_str(&c, "events.0.account.dn", ALICE_DN);
+    expect_str(&c, "events.0.fix.altsecurityidentities", ALICE_VALUE);
+    expect_str(&c, "directory", "ldif");
+    expect_str(&c, "by_account.0.account", ALICE_DN);
+    end(&c);
+
+    /* the same as JSON; without a directory, no account is looked up */
+    call(&c, h_events, s_nodir, "/v1/events/explain", NULL, json);
+    expect_ok(&c);
+    expect_str(&c, "events.0.account.lookup", "no_directory");
+    expect_str(&c, "events.0.fix.altsecurityidentities", ALICE_VALUE);
+    expect_null(&c, "directory");
+    end(&c);
+
+    /* a token outside account_data_scope: explained without the directory */
+    for (unsigned i = 0; i < 2; i++) {
+        bool sees = who[i]->scopes & API_SCOPE_ACCOUNT;
+
+        begin(&c, s_tokens, "/v1/events/explain");
+        c.req.token = who[i];
+        header(&c, "Content-Type", "text/plain");
+        body(&c, EVENT39, strlen(EVENT39));
+        run(&c, h_events);
+        expect_ok(&c);
+        expect_str(&c, "events.0.account.lookup", sees ? "found" : "no_directory");
+        assert_true((strstr(c.text, ALICE_DN) != NULL) == sees);
+        end(&c);
+    }
+    free(json);
+}
+
+#define EVENTS "/v1/events/explain"
+
+static const struct bad_case events_bad[] = {
+    { EVENTS, "text/plain", NULL, 400, "empty-body", "send the events" },
+    { EVENTS, "application/xml", "<!DOCTYPE a [<!ENTITY b \"c\">]><Event>&b;</Event>", 400,
+      "bad-events", "DOCTYPE" },
+    { EVENTS, "application/xml", "<Event><System>", 400, "bad-events", "not well-formed XML" },
+    { EVENTS, "text/plain", "User: \xc3\x28\n", 400, "bad-events", "UTF-8" },
+    { EVENTS, "text/plain", "nothing to explain\n", 422, "no-events", "no KDC event" },
+    { EVENTS, JSON, "{\"events\": 1}", 400, "missing-field", "\"events\" string" },
+    { EVENTS, JSON, "{\"events\": \"x\", \"mode\": 1}", 400, "bad-request",
+      "unknown member \"mode\"" },
+    { EVENTS, JSON, "{\"events\": \"<!DOCTYPE a><Event/>\"}", 400, "bad-events",
+      "events: a DOCTYPE" },
+    { EVENTS, JSON, "[1]", 400, "bad-request", "JSON object" },
+    { EVENTS, "image/png", "<Event/>", 415, "unsupported-media-type", "application/xml" },
+};
+
+static void test_events_bad(void **state)
+{
+    struct call c;
+
+    (void)state;
+    run_bad_cases(s_dir, h_events, events_bad, sizeof(events_bad) / sizeof(events_bad[0]));
+    /* bad input first, then the directory: 400 while it is down, 503 for good input */
+    run_bad_cases(s_down, h_events, events_bad, sizeof(events_bad) / sizeof(events_bad[0]));
+    call(&c, h_events, s_down, "/v1/events/explain", "text/plain", EVENT39);
+    expect_problem(&c, 503, "directory-unavailable", "the directory does not answer");
+    assert_null(strstr(c.text, "127.0.0.1"));
+    end(&c);
+    call(&c, h_events, s_dir, "/v1/events/explain?x=1", "text/plain", EVENT39);
+    expect_problem(&c, 400, "bad-request", "query: ");
+    end(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1068,6 +1158,8 @@ int main(void)
         cmocka_unit_test(test_account_bad),
         cmocka_unit_test(test_account_no_directory),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_events_good),
+        cmocka_unit_test(test_events_bad),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
