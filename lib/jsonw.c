@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "jsonw.h"
+#include "su_utf8.h"
 
 enum {
     JW_OBJECT = 1 << 0,   /* the container is an object (else an array) */
@@ -184,39 +185,6 @@ static inline bool member_start(struct jsonw *w, const char *quoted, size_t qlen
     return true;
 }
 
-/*
- * Length of the valid UTF-8 sequence of 2 to 4 bytes at @p (at most @avail bytes), or 0 when
- * invalid: Jansson's rules (no overlongs, no surrogates, nothing above U+10FFFF).
- */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    size_t n;
-    uint32_t v;
-    if (c < 0xc2) /* a continuation byte, or an overlong 2-byte lead */
-        return 0;
-    if (c < 0xe0)
-        n = 2, v = c & 0x1f;
-    else if (c < 0xf0)
-        n = 3, v = c & 0x0f;
-    else if (c < 0xf5)
-        n = 4, v = c & 0x07;
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (p[i] & 0x3f);
-    }
-    if (n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff)))
-        return 0;
-    if (n == 4 && (v < 0x10000 || v > 0x10ffff))
-        return 0;
-    return n;
-}
-
 /* The escape of @c (a control character, '"' or '\\') at @o; returns the end. */
 static char *escape(char *o, unsigned char c)
 {
@@ -261,11 +229,13 @@ static inline char *character(struct jsonw *w, char *o, const unsigned char **pp
                               const unsigned char *end)
 {
     const unsigned char *p = *pp;
+    uint32_t cp;
     size_t n;
     switch (byte_class[*p]) {
     case 0: *o++ = (char)*p++; break;
     case 2:
-        n = utf8_len(p, (size_t)(end - p));
+        /* Jansson's rules: no overlongs, no surrogates, nothing above U+10FFFF */
+        n = su_utf8_seq(p, (size_t)(end - p), &cp);
         if (n == 0)
             return NULL;
         while (n--)
