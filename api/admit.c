@@ -15,6 +15,7 @@
 
 #include "api_internal.h"
 #include "http_internal.h"
+#include "su_cidr.h"
 
 /* The client certificate of a TLS connection: 0, -ENOENT (none) or -EACCES (invalid). */
 static int client_cert(struct api_request *req)
@@ -49,6 +50,14 @@ bool req_sees_accounts(const struct api_request *req)
     if (rt->n_tokens == 0 || rt->account_data_scope == API_SCOPE_NONE)
         return true;
     return req->token && (req->token->scopes & rt->account_data_scope);
+}
+
+bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *peers)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    return ci && ci->client_addr && su_cidr_list_match(peers, ci->client_addr);
 }
 
 /*

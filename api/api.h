@@ -15,6 +15,7 @@
 #include <strongmap/common.h>
 
 #include "options.h"
+#include "su_cidr.h"
 
 struct dirpool;
 struct sm_certs;
@@ -146,6 +147,7 @@ enum api_route_id {
     API_ROUTE_READYZ,
     API_ROUTE_PREISSUE, /**< POST /v1/preissue */
     API_ROUTE_HOOKS,    /**< POST /v1/hooks/step-ca/{enrich,authorize}: signed by step-ca */
+    API_ROUTE_AUTHZ,    /**< GET|POST /v1/authz (proxies) */
     API_ROUTE__COUNT
 };
 
@@ -155,10 +157,13 @@ enum api_route_id {
 
 /** A step-ca webhook: its ID (X-Smallstep-Webhook-ID) and signing secret. */
 struct api_webhook {
-    char id[API_WEBHOOK_ID_MAX]; /**< 1..63 bytes of [A-Za-z0-9._-] */
+    char id[API_WEBHOOK_ID_MAX];                  /**< 1..63 bytes of [A-Za-z0-9._-] */
     unsigned char secret[API_WEBHOOK_SECRET_MAX]; /**< the base64-decoded secret: the HMAC key */
     size_t secret_len;                            /**< 1..API_WEBHOOK_SECRET_MAX */
 };
+
+#define API_AUTHZ_HEADER_MAX     64 /**< bytes of [authz] header, NUL included */
+#define API_AUTHZ_HEADER_DEFAULT "X-Client-Cert"
 
 #define API_RATE_MAX  1000000u /**< requests per second: beyond, "unlimited" is meant */
 #define API_BURST_MAX 1000000u
@@ -180,8 +185,8 @@ struct api_webhook {
  * daemon's configuration checks them, naming the file and line of a bad one); the API does not
  * check them again.
  *
- * Defaults: inspect and verdict need "check", account status "account", /metrics "metrics" or
- * "admin", the issuance plan "issue", "account" or "admin" (the plan is account data: whoever
+ * Defaults: inspect, verdict and authz need "check", account status "account", /metrics "metrics"
+ * or "admin", the issuance plan "issue", "account" or "admin" (the plan is account data: whoever
  * may ask for it sees it), step-ca's webhooks nothing (their signature authenticates them),
  * /healthz and /readyz nothing (probes carry no token; when open they also skip the
  * client-certificate check and the rate limit). A token may use a route when its scopes hold
@@ -214,6 +219,15 @@ struct api_runtime {
     /** /healthz names the version and /readyz the directory kind (both answer without
         authentication); false: status only */
     bool health_details;
+    /** /v1/authz: the request header a proxy forwards the client certificate in, an HTTP
+        field name (default API_AUTHZ_HEADER_DEFAULT) */
+    char authz_header[API_AUTHZ_HEADER_MAX];
+    /** the peers whose certificate header /v1/authz believes (empty: none; the header from
+        any other peer is answered 400, unjudged) */
+    struct su_cidr_list trusted_proxies;
+    /** /v1/authz with the directory down: 200 with outcome "unknown" (fail open) instead of
+        503 directory-unavailable (fail closed, the default) */
+    bool authz_fail_open;
     /** step-ca's webhooks: the first n_webhooks, distinct IDs. A call to /v1/hooks/step-ca/ must
         name one in X-Smallstep-Webhook-ID and carry the HMAC-SHA256 of its body with that
         webhook's secret in X-Smallstep-Signature; 0: every such call gets 401 */

@@ -38,6 +38,11 @@ struct sm_verdict;
 /* Longest note (an engine error's reason) added to the access log line; longer ones are cut. */
 #define API_LOG_NOTE_MAX 200
 
+/* One response header a handler adds (reply_status()); both strings copied when queued. */
+struct api_header {
+    const char *name, *value;
+};
+
 struct api_route;
 struct api_conn;
 struct conn_client;
@@ -85,6 +90,8 @@ struct api_request {
     /* One extra response header (Allow for 405, WWW-Authenticate for 401 / 403); static
      * strings or req-owned. */
     const char *extra_header, *extra_value;
+    const struct api_header *headers; /* more headers (reply_status()), borrowed */
+    size_t n_headers;
     char hdr_buf[128]; /* extra_value when built per request */
     /* Directory-bound routes run on the job pool with the connection suspended: the response
        is built there and queued by the next handler call after the resume. */
@@ -118,9 +125,15 @@ struct api_route {
  */
 bool req_sees_accounts(const struct api_request *req);
 
+/*
+ * Is the request's peer (its TCP client address) in @peers (admit.c)? The one test of a trusted
+ * proxy: /v1/authz's certificate header, and any other header only a proxy may set.
+ */
+bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *peers);
+
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 10
+#define API_N_ROUTES 11
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -166,9 +179,9 @@ enum api_problem {
     API_P_BAD_CSR,           /* not a readable certificate request */
     API_P_CSR_SIGNATURE,     /* a request whose self-signature does not verify */
     API_P_WEBHOOK_SIGNATURE, /* a step-ca webhook call without a valid signature */
-    API_P_BAD_EVENTS,      /* KDC events that cannot be read: not XML, a DOCTYPE, not UTF-8 */
-    API_P_TOO_MANY_EVENTS, /* more KDC events than SM_MAX_KDC_EVENTS */
-    API_P_NO_EVENTS,       /* a readable input without any KDC event to explain */
+    API_P_BAD_EVENTS,        /* KDC events that cannot be read: not XML, a DOCTYPE, not UTF-8 */
+    API_P_TOO_MANY_EVENTS,   /* more KDC events than SM_MAX_KDC_EVENTS */
+    API_P_NO_EVENTS,         /* a readable input without any KDC event to explain */
     API_P__COUNT
 };
 
@@ -263,6 +276,9 @@ int head_finish(struct head_check *h);
 /** A request header (case-insensitive name), or NULL. Borrowed, valid during the request. */
 const char *req_header(const struct api_request *req, const char *name);
 
+/** How many times the request carries header @name (case-insensitive). */
+unsigned req_header_count(const struct api_request *req, const char *name);
+
 /** The runtime of the request (directory, default profiles, limits): req->rt. */
 const struct api_runtime *req_runtime(const struct api_request *req);
 
@@ -274,6 +290,13 @@ const char *req_client_ip(const struct api_request *req);
  * the engine's reason for an error whose client-facing detail stays generic.
  */
 void req_note(struct api_request *req, const char *text);
+
+/**
+ * @status with the @n headers @h, and @json (may be NULL: no body and no Content-Type) as
+ * application/json. Ownership: takes @json (free()), also on failure.
+ */
+int reply_status(struct api_request *req, unsigned status, const struct api_header *h, size_t n,
+                 char *json);
 
 /** 200 with @json as application/json. Ownership: takes @json (free()), also on failure. */
 int reply_json(struct api_request *req, char *json);
@@ -316,6 +339,10 @@ struct api_whatif {
  */
 int api_fail(struct api_error *ae, enum api_problem p, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL for
+ * a bad escape or %00. */
+int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len);
 
 /** 503 no-directory, for a route that needs the directory when none is configured. */
 int no_directory(struct api_error *ae);
@@ -361,8 +388,7 @@ struct preissue_request {
  * "profile", "mode", "backdating_seconds" and "at" in the query string. On success and failure
  * alike, free @pr with preissue_request_free().
  */
-int read_preissue(const struct api_request *req, struct preissue_request *pr,
-                  struct api_error *ae);
+int read_preissue(const struct api_request *req, struct preissue_request *pr, struct api_error *ae);
 void preissue_request_free(struct preissue_request *pr);
 
 /**
@@ -395,6 +421,29 @@ int read_events(const struct api_request *req, struct sm_kdc_events **ret, struc
 int read_account(const struct api_request *req, char **ret_path, const char **ret_name,
                  struct api_whatif *wi, struct api_error *ae);
 
+/* ---- authz.c: GET|POST /v1/authz's request ---- */
+
+/* Bytes of the forwarded certificate once the header's encoding is undone (PEM or base64), and
+ * the elements of an X-Forwarded-Client-Cert value. */
+#define API_AUTHZ_INPUT_MAX   (32u * 1024)
+#define API_XFCC_ELEMENTS_MAX 16
+
+/** A /v1/authz request, read. */
+struct authz_request {
+    struct sm_certs *certs;       /* owned: the one certificate forwarded; NULL: none (the
+                                     client presented none) */
+    struct opt_profiles profiles; /* ?profile=, else the runtime's fleet */
+    bool json;                    /* ?format=json: the verdict document as the body */
+};
+
+/**
+ * The certificate the configured header (api_runtime.authz_header) forwards, from a trusted
+ * proxy only (else 400), in the forms api/authz.c lists, and the query (format, profile). On
+ * success and failure alike, free @ar with authz_request_free().
+ */
+int read_authz(const struct api_request *req, struct authz_request *ar, struct api_error *ae);
+void authz_request_free(struct authz_request *ar);
+
 /* ---- handlers ---- */
 
 int h_health(struct api_request *req);
@@ -404,6 +453,7 @@ int h_verdict(struct api_request *req);
 int h_account(struct api_request *req);
 int h_events(struct api_request *req);
 int h_metrics(struct api_request *req);
+int h_authz(struct api_request *req);
 int h_preissue(struct api_request *req);
 int h_hook_enrich(struct api_request *req);
 int h_hook_authorize(struct api_request *req);
@@ -531,6 +581,15 @@ struct metrics_reason {
     atomic_uint_fast64_t n[2]; /* allow, deny */
 };
 
+/* /v1/authz answers, by outcome (metrics.c names them) */
+enum api_authz_count {
+    API_AUTHZ_ALLOW = 0,
+    API_AUTHZ_DENY,
+    API_AUTHZ_UNKNOWN,     /* the directory down, fail open: 200 */
+    API_AUTHZ_UNAVAILABLE, /* the directory down, fail closed: 503 */
+    API_AUTHZ__COUNT
+};
+
 struct api_metrics {
     atomic_uint_fast64_t requests[API_N_ROUTES + 1][METRICS_STATUS_N];
     atomic_uint_fast64_t unanswered[API_N_ROUTES + 1];
@@ -543,6 +602,7 @@ struct api_metrics {
     atomic_uint_fast64_t verdict_lookups;       /* directory lookups verdicts made */
     atomic_uint_fast64_t verdict_lookup_limits; /* verdicts that used SM_MAX_VERDICT_LOOKUPS */
     atomic_uint_fast64_t account_statuses[3];
+    atomic_uint_fast64_t authz[API_AUTHZ__COUNT];
     atomic_uint_fast64_t decision_log_errors;
     atomic_uint_fast64_t reloads;
     /* reason codes seen, added under reasons_lock, read without it */

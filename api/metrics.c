@@ -18,6 +18,8 @@
  *   verdict_directory_lookups_total                      counter, lookups verdicts made
  *   verdict_lookup_limit_total                           counter, verdicts at the lookup limit
  *   account_statuses_total{status}                       counter
+ *   authz_total{outcome}                                 counter, /v1/authz answers (allow, deny,
+ *                                                        unknown: fail open, unavailable: 503)
  *   directory_operations_total{op}                       counter (op: verdict, account, ping,
  *                                                        explain)
  *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
@@ -171,6 +173,8 @@ static void header(struct su_buf *b, const char *name, const char *type, const c
 }
 
 static const char *const outcomes[2] = { "allow", "deny" };
+static const char *const authz_outcomes[API_AUTHZ__COUNT] = { "allow", "deny", "unknown",
+                                                              "unavailable" };
 
 static void render_http(struct su_buf *b, struct api *api)
 {
@@ -264,6 +268,12 @@ static void render_verdicts(struct su_buf *b, struct api_metrics *m)
     for (unsigned i = 0; i < 3; i++)
         su_buf_printf(b, "strongmapd_account_statuses_total{status=\"%s\"} %llu\n", statuses[i],
                       (unsigned long long)load(&m->account_statuses[i]));
+    header(b, "strongmapd_authz_total", "counter",
+           "/v1/authz answers, by outcome (unknown: the directory down and fail open; "
+           "unavailable: the directory down and fail closed, 503).");
+    for (unsigned i = 0; i < API_AUTHZ__COUNT; i++)
+        su_buf_printf(b, "strongmapd_authz_total{outcome=\"%s\"} %llu\n", authz_outcomes[i],
+                      (unsigned long long)load(&m->authz[i]));
 }
 
 static void render_directory(struct su_buf *b, const struct api_runtime *rt)

@@ -373,9 +373,7 @@ static int check_name(const char *field, const char *name, size_t len, struct ap
     return 0;
 }
 
-/* %-decode @s (@len bytes) into @out (room for @len + 1), '+' as a space with @plus. -EINVAL for
- * a bad escape or %00. */
-static int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
+int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
 {
     size_t o = 0;
 

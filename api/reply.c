@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 
@@ -34,6 +35,31 @@ static const char problem_503_static[] =
 const char *req_header(const struct api_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_count {
+    const char *name;
+    unsigned n;
+};
+
+static enum MHD_Result count_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct header_count *hc = cls;
+
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, hc->name) == 0)
+        hc->n++;
+    return MHD_YES;
+}
+
+unsigned req_header_count(const struct api_request *req, const char *name)
+{
+    struct header_count hc = { name, 0 };
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_one, &hc);
+    return hc.n;
 }
 
 const struct api_runtime *req_runtime(const struct api_request *req)
@@ -72,7 +98,7 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
             free(body);
         return -ENOMEM;
     }
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+    if ((ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) ||
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
         MHD_add_response_header(resp, "X-Request-Id", req->id) != MHD_YES) {
@@ -83,6 +109,12 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
         MHD_add_response_header(resp, req->extra_header, req->extra_value) != MHD_YES) {
         ret = -ENOMEM;
         goto out_destroy;
+    }
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) != MHD_YES) {
+            ret = -ENOMEM;
+            goto out_destroy;
+        }
     }
     if (req->retry_after) {
         char secs[16];
@@ -131,6 +163,22 @@ int reply_json_static(struct api_request *req, const char *json)
 int reply_text(struct api_request *req, const char *ctype, char *text, size_t len)
 {
     return queue(req, MHD_HTTP_OK, ctype, text, len, true);
+}
+
+int reply_status(struct api_request *req, unsigned status, const struct api_header *h, size_t n,
+                 char *json)
+{
+    int ret;
+
+    req->headers = h;
+    req->n_headers = n;
+    if (json)
+        ret = queue(req, status, CT_JSON, json, strlen(json), true);
+    else
+        ret = queue(req, status, NULL, (char *)(uintptr_t) "", 0, false);
+    req->headers = NULL;
+    req->n_headers = 0;
+    return ret;
 }
 
 int reply_problem(struct api_request *req, enum api_problem p, const char *detail)

@@ -11,7 +11,8 @@
  * has a configurable scope (struct api_runtime.route_scope, [auth] scope.* in the
  * configuration); probes (/healthz, /readyz) are open by default. */
 static const struct api_route routes[] = {
-    /* method, path, handler, takes a body, waits on the directory, scope, probe */
+    /* method (or methods, "GET|POST"), path, handler, takes a body, waits on the directory,
+       scope, probe */
     { "GET", "/healthz", h_health, false, false, API_ROUTE_HEALTHZ, true },
     { "GET", "/readyz", h_ready, false, true, API_ROUTE_READYZ, true },
     { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT, false },
@@ -19,6 +20,7 @@ static const struct api_route routes[] = {
     { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false },
     { "POST", "/v1/events/explain", h_events, true, true, API_ROUTE_EVENTS, false },
     { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false },
+    { "GET|POST", "/v1/authz", h_authz, false, true, API_ROUTE_AUTHZ, false },
     { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false },
     { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false },
     { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false },
@@ -50,6 +52,19 @@ static bool path_matches(const char *pattern, const char *path)
     return strcmp(pattern, path) == 0;
 }
 
+/* Is @method one of the '|'-separated methods of @list? */
+static bool method_listed(const char *list, const char *method)
+{
+    size_t len = strlen(method);
+
+    for (const char *p = list;; p++) {
+        if (strncmp(p, method, len) == 0 && (p[len] == '|' || p[len] == '\0'))
+            return true;
+        if (!(p = strchr(p, '|')))
+            return false;
+    }
+}
+
 const struct api_route *route_lookup(const char *method, const char *path, bool *ret_path_known)
 {
     bool known = false;
@@ -61,7 +76,7 @@ const struct api_route *route_lookup(const char *method, const char *path, bool 
         if (!path_matches(routes[i].path, path))
             continue;
         known = true;
-        if (strcmp(routes[i].method, method) == 0) {
+        if (method_listed(routes[i].method, method)) {
             *ret_path_known = true;
             return &routes[i];
         }
@@ -78,16 +93,18 @@ char *route_allow(const char *path, char *buf, size_t size)
         return buf;
     buf[0] = '\0';
     for (size_t i = 0; i < N_ROUTES; i++) {
-        const char *m = routes[i].method;
-        int n;
-
         if (!path_matches(routes[i].path, path))
             continue;
-        n = snprintf(buf + len, size - len, "%s%s%s", len ? ", " : "", m,
-                     strcmp(m, "GET") == 0 ? ", HEAD" : "");
-        if (n < 0 || (size_t)n >= size - len)
-            break; /* cannot happen with the table above and a 64-byte buffer */
-        len += (size_t)n;
+        for (const char *m = routes[i].method; *m;) {
+            size_t mlen = strcspn(m, "|");
+            int n = snprintf(buf + len, size - len, "%s%.*s%s", len ? ", " : "", (int)mlen, m,
+                             mlen == 3 && strncmp(m, "GET", 3) == 0 ? ", HEAD" : "");
+
+            if (n < 0 || (size_t)n >= size - len)
+                return buf; /* cannot happen with the table above and a 64-byte buffer */
+            len += (size_t)n;
+            m += mlen + (m[mlen] == '|');
+        }
     }
     return buf;
 }

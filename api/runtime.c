@@ -26,7 +26,8 @@
 static const char *const scope_names[] = { "check", "account", "admin", "metrics", "issue" };
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
                                                            "events",  "metrics",  "healthz",
-                                                           "readyz",  "preissue", "hooks" };
+                                                           "readyz",  "preissue", "hooks",
+                                                           "authz" };
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -45,9 +46,11 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_READYZ] = API_SCOPE_NONE;
     rt->route_scope[API_ROUTE_PREISSUE] = API_SCOPE_ISSUE | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HOOKS] = API_SCOPE_NONE; /* the webhook signature authenticates */
+    rt->route_scope[API_ROUTE_AUTHZ] = API_SCOPE_CHECK;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
     rt->max_certs = SM_MAX_CERTS;
+    memcpy(rt->authz_header, API_AUTHZ_HEADER_DEFAULT, sizeof(API_AUTHZ_HEADER_DEFAULT));
     rt->decision_fd = -1;
     atomic_init(&rt->refs, 1); /* the caller's */
     atomic_init(&rt->log_failed, false);

@@ -6,6 +6,7 @@
  * config_file.c (strongmapd.conf through libinih) and config_print.c (values as text, -p, and
  * the comparison of two configurations for a reload).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "config_internal.h"
 #include "log.h"
+#include "su_cidr.h"
 
 /* clang-format off */
 #define DIRECTIVE(id, sec, key, flag, arg, type, fl, lo, hi, def, field, help) \
@@ -90,6 +92,8 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_SCOPE_HOOKS, "auth", "scope.hooks", "scope-hooks", "SCOPES", T_SCOPE, 0, 0, 0,
               "none", route_scope[API_ROUTE_HOOKS],
               "scopes /v1/hooks/step-ca/* accept besides their signature (none: the signature)"),
+    DIRECTIVE(CFG_SCOPE_AUTHZ, "auth", "scope.authz", "scope-authz", "SCOPES", T_SCOPE, 0, 0, 0,
+              "check", route_scope[API_ROUTE_AUTHZ], "scopes GET|POST /v1/authz accepts"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT_DATA, "auth", "scope.account_data", "scope-account-data",
               "SCOPES", T_SCOPE, 0, 0, 0, "account,admin", account_data_scope,
               "scopes whose requests see account data (DN, SID, UPN, mappings) in verdicts"),
@@ -173,6 +177,16 @@ const struct directive directives[CFG__COUNT] = {
               log_level, "error, warning, info or debug"),
     DIRECTIVE(CFG_DECISION_LOG, "log", "decision_log", "decision-log", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, decision_log, "append one JSON line per verdict to FILE"),
+
+    DIRECTIVE(CFG_AUTHZ_HEADER, "authz", "header", "authz-header", "NAME", T_STR, 0, 0,
+              API_AUTHZ_HEADER_MAX - 1, API_AUTHZ_HEADER_DEFAULT, authz_header,
+              "/v1/authz: the header proxies forward the client certificate in"),
+    DIRECTIVE(CFG_AUTHZ_TRUSTED_PROXIES, "authz", "trusted_proxies", "authz-trusted-proxies",
+              "ADDRESSES", T_STR, 0, 0, CFG_VALUE_MAX, NULL, authz_trusted_proxies,
+              "addresses or CIDR blocks whose certificate header /v1/authz believes"),
+    DIRECTIVE(CFG_AUTHZ_DIRECTORY_DOWN, "authz", "directory_down", "authz-directory-down",
+              "POLICY", T_STR, 0, 0, 16, "fail_closed", authz_directory_down,
+              "/v1/authz with the directory down: fail_closed (503) or fail_open (200 unknown)"),
 
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
@@ -397,6 +411,42 @@ static int check_directory(const struct cfg *c, struct sm_errinfo *e)
     return 0;
 }
 
+/* [authz]: the header an HTTP field name (RFC 9110 token), the proxies address blocks
+ * (su_cidr.h), the policy fail_closed or fail_open. */
+static int check_authz(const struct cfg *c, struct sm_errinfo *e)
+{
+    struct su_cidr_list l;
+    char val[80];
+    size_t at = 0;
+    int r;
+
+    for (const char *p = c->authz_header; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return cfg_fail(c, CFG_AUTHZ_HEADER, e, -EINVAL,
+                            "\"%s\" is not a header name (a token: letters, digits and "
+                            "!#$%%&'*+-.^_`|~)",
+                            printable(c->authz_header, 64, val, sizeof(val)));
+    if (c->authz_trusted_proxies &&
+        (r = su_cidr_list_parse(c->authz_trusted_proxies, &l, &at)) < 0) {
+        const char *s = c->authz_trusted_proxies + at;
+        int len = (int)strcspn(s, " \t,");
+
+        if (r == -E2BIG)
+            return cfg_fail(c, CFG_AUTHZ_TRUSTED_PROXIES, e, -EINVAL,
+                            "more than %d addresses or blocks", SU_CIDR_MAX);
+        return cfg_fail(c, CFG_AUTHZ_TRUSTED_PROXIES, e, -EINVAL,
+                        "\"%.*s\" is not an IP address or a CIDR block (10.0.0.0/8, fd00::/8; "
+                        "no host bits past the prefix)",
+                        len > 60 ? 60 : len, printable(s, 60, val, sizeof(val)));
+    }
+    if (strcmp(c->authz_directory_down, "fail_closed") != 0 &&
+        strcmp(c->authz_directory_down, "fail_open") != 0)
+        return cfg_fail(c, CFG_AUTHZ_DIRECTORY_DOWN, e, -EINVAL,
+                        "\"%s\" is not fail_closed or fail_open",
+                        printable(c->authz_directory_down, 32, val, sizeof(val)));
+    return 0;
+}
+
 static unsigned online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -431,6 +481,8 @@ int cfg_finish(struct cfg *c, struct sm_errinfo *e)
         return cfg_fail(c, CFG_TLS_PRIORITIES, e, -EINVAL, "%s", oe.text);
     if (opt_whatif_apply(&c->fleet, &w, &oe) < 0)
         return cfg_fail(c, c->mode >= 0 ? CFG_MODE : CFG_BACKDATING, e, -EINVAL, "%s", oe.text);
+    if ((r = check_authz(c, e)) < 0)
+        return r;
     if (c->threads == 0)
         c->threads = online_cpus();
     c->finished = true;

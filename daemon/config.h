@@ -63,6 +63,7 @@ enum cfg_id {
     CFG_SCOPE_READYZ,
     CFG_SCOPE_PREISSUE,
     CFG_SCOPE_HOOKS,
+    CFG_SCOPE_AUTHZ,
     CFG_SCOPE_ACCOUNT_DATA,
     CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
@@ -95,6 +96,9 @@ enum cfg_id {
     CFG_LOG_LEVEL,
     CFG_DECISION_LOG,
     CFG_STEPCA_WEBHOOKS,
+    CFG_AUTHZ_HEADER,
+    CFG_AUTHZ_TRUSTED_PROXIES,
+    CFG_AUTHZ_DIRECTORY_DOWN,
     CFG__COUNT
 };
 
@@ -151,6 +155,8 @@ struct cfg {
     char *decision_log;
     /* [step-ca] */
     char *stepca_webhooks; /* the webhooks' IDs and signing secrets (a file), or NULL */
+    /* [authz] (checked by cfg_finish(): a field name, address blocks, a policy) */
+    char *authz_header, *authz_trusted_proxies, *authz_directory_down;
 
     /* bookkeeping */
     char *path;             /* the file read, or NULL */

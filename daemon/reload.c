@@ -142,6 +142,13 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->max_certs = c->max_certs;
     rt->fleet = c->fleet;
     rt->health_details = c->health_details;
+    snprintf(rt->authz_header, sizeof(rt->authz_header), "%s", c->authz_header);
+    if (c->authz_trusted_proxies) {
+        size_t at;
+
+        su_cidr_list_parse(c->authz_trusted_proxies, &rt->trusted_proxies, &at); /* checked */
+    }
+    rt->authz_fail_open = strcmp(c->authz_directory_down, "fail_open") == 0;
     if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
         (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
         (r = load_webhooks(c, rt, e)) < 0) {
