@@ -53,7 +53,7 @@ bool su_buf_reserve(struct su_buf *b, size_t extra)
 
 void su_buf_put(struct su_buf *b, const char *s, size_t len)
 {
-    if (!su_buf_reserve(b, len))
+    if ((b->oom || len >= b->cap - b->len) && !su_buf_reserve(b, len))
         return;
     memcpy(b->p + b->len, s, len);
     b->len += len;
@@ -62,7 +62,7 @@ void su_buf_put(struct su_buf *b, const char *s, size_t len)
 
 void su_buf_putc(struct su_buf *b, char c)
 {
-    if (!su_buf_reserve(b, 1))
+    if ((b->oom || b->cap - b->len <= 1) && !su_buf_reserve(b, 1))
         return;
     b->p[b->len++] = c;
     b->p[b->len] = '\0';
