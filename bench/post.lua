@@ -9,6 +9,11 @@ wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
 
+-- $EXTRA_HEADERS: more request headers, "Name: value" lines (a signed webhook call's).
+for name, value in (os.getenv("EXTRA_HEADERS") or ""):gmatch("([^:\n]+):%s*([^\n]*)") do
+    wrk.headers[name] = value
+end
+
 local pause = tonumber(os.getenv("DELAY_MS") or "0")
 if pause > 0 then
     function delay()

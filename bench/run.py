@@ -19,6 +19,10 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             libsss_certmap) making the same mapping strings for the same certificates.
   memory    RSS idle, and with 1,000 open keep-alive connections.
   startup   exec to READY=1 (sd_notify) with the LDIF demo directory.
+  issuance  (issue 11) POST /v1/preissue (an RSA-2048 request for the benchmark account, PEM
+            body, warm cache) against POST /v1/verdict with the same body form, rounds
+            interleaved; and the p99 of step-ca's enrich hook (signed calls) at half of its peak
+            against the p99 of that verdict at half of its peak.
 
 Usage: bench/run.py --build DIR [--smoke] [--duration S] [--rounds N] [--connections N]
                     [--json FILE] [--only PART,...]
@@ -28,6 +32,9 @@ mean nothing. Exit status: 0 when every part ran (a missed target is reported, n
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -60,6 +67,8 @@ TARGETS = {
     "rss_idle_mib": 8,
     "rss_1000_mib": 64,
     "start_ms": 50,
+    "preissue": 0.7,
+    "hook_p99_vs_verdict": 2.0,
 }
 
 
@@ -86,14 +95,15 @@ class WrkResult:
             self.pct[int(p)] = round(float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 3)
 
 
-def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0):
+def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0, headers=None):
     cmd = ["wrk", "-t", str(min(threads, conns)), "-c", str(conns), "-d", f"{seconds}s",
            "--latency", "--timeout", "10s"]
     env = dict(os.environ)
     if body is not None:
         cmd += ["-s", os.path.join(HERE, "post.lua")]
         env.update(BODY_FILE=body, CONTENT_TYPE=ctype or "application/json",
-                   DELAY_MS=str(delay_ms))
+                   DELAY_MS=str(delay_ms),
+                   EXTRA_HEADERS="\n".join(f"{k}: {v}" for k, v in (headers or {}).items()))
     cmd.append(url)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env)
     if r.returncode != 0:
@@ -172,8 +182,8 @@ http {{
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def get(d, method, path, body=None, ctype=None):
-    headers = {"Content-Type": ctype} if ctype else None
+def get(d, method, path, body=None, ctype=None, extra=None):
+    headers = dict({"Content-Type": ctype} if ctype else {}, **(extra or {})) or None
     r = rl.http(d, method, path, body=body, headers=headers)
     if r.status != 200:
         raise RuntimeError(f"{method} {path}: HTTP {r.status}: {r.body[:300]!r}")
@@ -325,6 +335,22 @@ class Bench:
             raise RuntimeError("no UPN in the benchmark certificate")
         return m.group(1).decode()
 
+    def paced(self, name, url, body_file, ctype, want, headers=None):
+        """A wrk run at about @want requests per second: (result, connections, pause)."""
+        # wrk paces each connection with a delay (whole milliseconds) after each response:
+        # rate = conns / (delay + latency). Start from the delay alone, then correct once.
+        pause = 2
+        conns = max(1, round(want * pause / 1000))
+        probe = wrk(url, max(1, self.a.duration // 3), conns, body=body_file, ctype=ctype,
+                    delay_ms=pause, headers=headers)
+        # bounded: a probe slowed by a busy machine must not ask for a thousand connections
+        conns = min(4 * self.a.connections, max(1, round(conns * want / max(probe.rps, 1))))
+        r = wrk(url, self.a.duration, conns, body=body_file, ctype=ctype, delay_ms=pause,
+                headers=headers)
+        if r.non2xx or r.errors:
+            raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket errors")
+        return r, conns, pause
+
     def latency(self):
         peaks = self.results.get("http")
         d = self.daemon(*self.ldap_args())
@@ -343,17 +369,7 @@ class Bench:
                 peak = wrk(url, self.a.duration, self.a.connections, body=body_file,
                            ctype=ctype).rps
             want = peak / 2
-            # wrk paces each connection with a delay (whole milliseconds) after each response:
-            # rate = conns / (delay + latency). Start from the delay alone, then correct once.
-            pause = 2
-            conns = max(1, round(want * pause / 1000))
-            probe = wrk(url, max(1, self.a.duration // 3), conns, body=body_file, ctype=ctype,
-                        delay_ms=pause)
-            # bounded: a probe slowed by a busy machine must not ask for a thousand connections
-            conns = min(4 * self.a.connections, max(1, round(conns * want / max(probe.rps, 1))))
-            r = wrk(url, self.a.duration, conns, body=body_file, ctype=ctype, delay_ms=pause)
-            if r.non2xx or r.errors:
-                raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket errors")
+            r, conns, pause = self.paced(name, url, body_file, ctype, want)
             out[name] = {"peak_rps": round(peak), "target_rps": round(want),
                          "reached_rps": round(r.rps), "connections": conns, "delay_ms": pause,
                          "p50_ms": r.pct.get(50), "p90_ms": r.pct.get(90),
@@ -444,6 +460,81 @@ class Bench:
         log(f"start to READY=1 (LDIF demo): median {med(times):.1f} ms, min {times[0]:.1f}, max "
             f"{times[-1]:.1f} over {len(times)} starts (target <= {TARGETS['start_ms']})")
 
+    def issuance(self):
+        """POST /v1/preissue against POST /v1/verdict (PEM bodies, options in the query string,
+        warm cache), rounds interleaved; step-ca's enrich hook p99 at half of its peak against
+        the verdict's p99 at half of its peak."""
+        out_dir = os.path.dirname(self.cert_pem)
+        san = subprocess.run(["openssl", "x509", "-in", self.cert_pem, "-noout", "-ext",
+                              "subjectAltName"], capture_output=True, text=True, check=True)
+        upn = re.search(r"UPN:+([^,\s]+)", san.stdout).group(1)
+        account = upn.split("@")[0]
+        csr = os.path.join(self.tmp, "bench.csr")
+        subprocess.run(["openssl", "req", "-new", "-key", os.path.join(out_dir, "bench.key"),
+                        "-subj", "/CN=" + account, "-addext",
+                        f"subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;UTF8:{upn}",
+                        "-out", csr], check=True, capture_output=True, timeout=60)
+        secret = os.urandom(64)
+        hooks = os.path.join(self.tmp, "webhooks")
+        with open(hooks, "w", encoding="ascii") as f:
+            f.write(f"bench {base64.b64encode(secret).decode()}\n")
+        os.chmod(hooks, 0o600)
+        with open(csr, "rb") as f:
+            csr_pem = f.read()
+        hook_body = os.path.join(self.tmp, "hook.json")
+        raw = "".join(re.search(rb"-----BEGIN CERTIFICATE REQUEST-----(.*?)-----END",
+                                csr_pem, re.S).group(1).decode().split())
+        with open(hook_body, "wb") as f:
+            f.write(json.dumps({"timestamp": "2026-01-01T00:00:00Z", "x509CertificateRequest": {
+                "subject": {"commonName": account}, "raw": raw}}).encode())
+        with open(hook_body, "rb") as f:
+            body = f.read()
+        sig = {"X-Smallstep-Webhook-ID": "bench",
+               "X-Smallstep-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest()}
+        d = self.daemon(*self.ldap_args(), "--stepca-webhooks", hooks)
+        q = "?account=" + account
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        cases = (("verdict_pem", "/v1/verdict" + q, pem, self.cert_pem, None),
+                 ("preissue", "/v1/preissue" + q, csr_pem, csr, None),
+                 ("hook_enrich", "/v1/hooks/step-ca/enrich", body, hook_body, sig))
+        for name, path, b, _, extra in cases:  # warm the cache, and check the answers
+            reply = get(d, "POST", path, b, "application/json" if extra else
+                        "application/x-pem-file", extra)
+            if not any(k in reply for k in (b'"outcome":"allow"', b'"outcome_as_issued":"allow"',
+                                            b'"allow":true')):
+                raise RuntimeError(f"{name} does not allow: {reply[:300]!r}")
+        peaks = {n: [] for n, *_ in cases}
+        for _ in range(self.a.rounds):
+            for name, path, _, body_file, extra in cases:
+                r = wrk(f"http://127.0.0.1:{d.port}{path}", self.a.duration, self.a.connections,
+                        body=body_file, ctype="application/json" if extra else
+                        "application/x-pem-file", headers=extra)
+                if r.non2xx or r.errors:
+                    raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket errors")
+                peaks[name].append(r.rps)
+        ratio = med(peaks["preissue"]) / med(peaks["verdict_pem"])
+        out = {"account": account, "peaks_rps": peaks, "preissue_vs_verdict": round(ratio, 3),
+               "target_preissue": TARGETS["preissue"]}
+        log(f"preissue {med(peaks['preissue']):8.0f} req/s  verdict (PEM body) "
+            f"{med(peaks['verdict_pem']):8.0f} req/s  ratio {ratio:.2f} "
+            f"(target >= {TARGETS['preissue']})")
+        p99 = {}
+        for name, path, _, body_file, extra in (cases[0], cases[2]):
+            r, conns, pause = self.paced(name, f"http://127.0.0.1:{d.port}{path}", body_file,
+                                         "application/json" if extra else
+                                         "application/x-pem-file", med(peaks[name]) / 2, extra)
+            p99[name] = r.pct.get(99)
+            out[name + "_half_peak"] = {"reached_rps": round(r.rps), "connections": conns,
+                                        "delay_ms": pause, "p50_ms": r.pct.get(50),
+                                        "p99_ms": r.pct.get(99)}
+        hr = p99["hook_enrich"] / p99["verdict_pem"] if p99["verdict_pem"] else float("inf")
+        out["hook_p99_vs_verdict"] = round(hr, 3)
+        out["target_hook_p99_vs_verdict"] = TARGETS["hook_p99_vs_verdict"]
+        log(f"at half of each peak: enrich hook p99 {p99['hook_enrich']} ms, verdict p99 "
+            f"{p99['verdict_pem']} ms: ratio {hr:.2f} (target <= {TARGETS['hook_p99_vs_verdict']})")
+        self.results["issuance"] = out
+
     def run(self):
         try:
             self.setup()
@@ -453,6 +544,7 @@ class Bench:
             self.part("engine", self.engine)
             self.part("memory", self.memory)
             self.part("startup", self.startup)
+            self.part("issuance", self.issuance)
         finally:
             for d in self.procs:
                 d.kill()
