@@ -52,6 +52,7 @@
 
 #include <sss_certmap.h>
 
+#include "su_base64.h"
 #include "su_buf.h"
 #include "su_hex.h"
 
@@ -115,56 +116,22 @@ static int add_cert(struct input *in, unsigned char *der, size_t len, const char
     return 0;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decode base64 text (whitespace ignored, '=' padding) into a new buffer. */
+/* Decode base64 text (white space ignored, '=' padding) into a new buffer. */
 static int b64_decode(const unsigned char *s, size_t n, unsigned char **out, size_t *out_len)
 {
     unsigned char *buf = malloc(n / 4 * 3 + 3);
-    unsigned long acc = 0;
-    size_t len = 0, bits = 0, pad = 0;
+    long len;
 
     if (!buf)
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        int v;
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad || (v = b64_value(c)) < 0)
-            goto out_bad;
-        acc = (acc << 6 | (unsigned long)v) & 0xffffffu;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[len++] = (unsigned char)(acc >> bits);
-        }
+    len = su_base64_decode((const char *)s, n, SU_B64_SPACE, buf);
+    if (len <= 0) {
+        free(buf);
+        return -EINVAL;
     }
-    if (pad > 2 || len == 0)
-        goto out_bad;
     *out = buf;
-    *out_len = len;
+    *out_len = (size_t)len;
     return 0;
-out_bad:
-    free(buf);
-    return -EINVAL;
 }
 
 /* Read @path whole, then take its PEM CERTIFICATE blocks, or the whole file as DER. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "su_base64.h"
 #include "su_hex.h"
 #include "su_utf8.h"
 #include "text.h"
@@ -206,22 +207,6 @@ void text_altsec(FILE *f, struct sm_altsec *const *vals, size_t n, const struct 
     altsec_lines(f, vals, n, cert, "");
 }
 
-/* Base64 (RFC 4648, padded) of @n bytes into @out (4 * ((@n + 2) / 3) + 1 bytes). */
-static void base64(char *out, const uint8_t *p, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[v >> 12 & 63];
-        *out++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-        *out++ = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    *out = '\0';
-}
-
 int text_sid(FILE *f, const struct sm_sid *sid)
 {
     char text[SM_SID_TEXT_MAX], line[SM_SID_BINARY_MAX * 3 + 16];
@@ -237,7 +222,7 @@ int text_sid(FILE *f, const struct sm_sid *sid)
     text_printf(f, "%-26s %s\n", "extension_oid", SM_OID_SID_EXTENSION);
     su_hex_upper(der, (size_t)dlen, der_text);
     text_printf(f, "%-26s %s\n", "extension_der_hex", der_text);
-    base64(der_text, der, (size_t)dlen);
+    su_base64_encode(der, (size_t)dlen, der_text);
     text_printf(f, "%-26s %s\n", "extension_der_base64", der_text);
     k = (size_t)snprintf(der_text, sizeof(der_text), "%s = DER:", SM_OID_SID_EXTENSION);
     for (long i = 0; i < dlen; i++)
@@ -246,7 +231,7 @@ int text_sid(FILE *f, const struct sm_sid *sid)
     text_printf(f, "%-26s %s%s\n", "san_uri", SM_SID_URI_PREFIX, text);
     su_hex_upper(bin, blen, line);
     text_printf(f, "%-26s %s\n", "object_sid_hex", line);
-    base64(line, bin, blen);
+    su_base64_encode(bin, blen, line);
     text_printf(f, "%-26s %s\n", "object_sid_base64", line);
     k = (size_t)snprintf(line, sizeof(line), "(objectSid=");
     for (size_t i = 0; i < blen; i++)

@@ -17,6 +17,7 @@
 #include "daemon_internal.h"
 #include "fileperm.h"
 #include "log.h"
+#include "su_base64.h"
 
 /*
  * Owner and mode of the file at @path (status @st), named by directive @id, for what it holds
@@ -222,42 +223,22 @@ out:
 
 #define WEBHOOKS_FILE_MAX (64 * 1024)
 
-/* The value of a base64 digit (RFC 4648, standard alphabet), or -1. */
-static int b64_digit(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Decode @len bytes of padded base64 into @out (@size bytes): the length, or -1. */
+/* Decode @len bytes of padded base64, without blanks, into @out (@size bytes): the length (0
+   for none), or -1 when it is not base64 or holds more than @size bytes. */
 static long b64_decode(const char *s, size_t len, unsigned char *out, size_t size)
 {
-    size_t n = 0;
+    uint8_t tmp[API_WEBHOOK_SECRET_MAX + 3];
+    long n = -1;
 
-    if (len == 0 || len % 4)
-        return -1;
-    for (size_t i = 0; i < len; i += 4) {
-        int d[4], pad = 0;
-
-        for (int k = 0; k < 4; k++) {
-            d[k] = s[i + k] == '=' && i + 4 == len && k >= 2 ? (pad++, 0) : b64_digit(s[i + k]);
-            if (d[k] < 0 || (pad && s[i + k] != '='))
-                return -1;
-        }
-        unsigned v =
-            (unsigned)d[0] << 18 | (unsigned)d[1] << 12 | (unsigned)d[2] << 6 | (unsigned)d[3];
-        for (int k = 0; k < 3 - pad; k++) {
-            if (n == size)
-                return -1;
-            out[n++] = (unsigned char)(v >> (16 - 8 * k));
-        }
+    if (size <= sizeof(tmp) - 3 && len / 4 * 3 <= sizeof(tmp)) {
+        n = su_base64_decode(s, len, 0, tmp);
+        if (n > (long)size)
+            n = -1;
+        else if (n > 0)
+            memcpy(out, tmp, (size_t)n);
     }
-    return (long)n;
+    explicit_bzero(tmp, sizeof(tmp));
+    return n;
 }
 
 /* An ID as step-ca makes them (a UUID), or any name of [A-Za-z0-9._-]. */

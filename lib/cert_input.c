@@ -36,7 +36,7 @@ int b64_decode(struct arena *a, const uint8_t *p, size_t len, uint8_t **ret, siz
     uint8_t *out = arena_alloc(a, len / 4 * 3 + 3);
     if (!out)
         return -ENOMEM;
-    long n = base64_decode_ws((const char *)p, len, out);
+    long n = su_base64_decode((const char *)p, len, SU_B64_SPACE, out);
     if (n <= 0)
         return SM_E_FORMAT;
     *ret = out;

@@ -13,6 +13,7 @@
 
 #include <strongmap/common.h>
 
+#include "su_base64.h"
 #include "su_buf.h"
 #include "su_dec.h"
 #include "su_hex.h"
@@ -55,12 +56,6 @@ char *arena_hex(struct arena *a, const uint8_t *p, size_t len);
  */
 void arena_buf_init(struct su_buf *b, struct arena *a);
 
-/**
- * Decode standard base64 with white space anywhere (PEM bodies) into @out, which holds
- * @len / 4 * 3 bytes. The characters other than white space must be a multiple of four, with
- * at most two '=' and only at the end. Returns the bytes written, or -1 when invalid.
- */
-long base64_decode_ws(const char *text, size_t len, uint8_t *out);
 /** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
 size_t dec_u64(uint64_t v, char out[20]);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "su_base64.h"
 #include "su_buf.h"
 #include "su_hex.h"
 
@@ -106,17 +107,11 @@ void su_buf_hex(struct su_buf *b, const uint8_t *p, size_t len)
 
 void su_buf_base64(struct su_buf *b, const uint8_t *p, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        char out[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], i + 1 < len ? tbl[(v >> 6) & 63] : '=',
-                        i + 2 < len ? tbl[v & 63] : '=' };
-        su_buf_put(b, out, 4);
-    }
+    size_t n = (len + 2) / 3 * 4;
+    if (len > SIZE_MAX / 2 || !su_buf_reserve(b, n))
+        return;
+    su_base64_encode(p, len, b->p + b->len);
+    b->len += n;
 }
 
 int su_buf_read(struct su_buf *b, FILE *f, size_t max)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "su_base64.h"
 #include "su_buf.h"
 #include "su_clock.h"
 #include "su_dec.h"
@@ -144,6 +145,46 @@ static void test_dec_fixed(void **state)
     assert_false(su_dec_fixed("1", 2, &v)); /* stops at the NUL */
     assert_false(su_dec_fixed("-1", 2, &v));
     assert_int_equal(v, -1);
+}
+
+/* ---- su_base64.h --------------------------------------------------------------------------- */
+
+static long b64(const char *s, unsigned flags, uint8_t *out)
+{
+    return su_base64_decode(s, strlen(s), flags, out);
+}
+
+static void test_base64(void **state)
+{
+    /* RFC 4648, section 10 */
+    static const char *const enc[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+                                       "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+    uint8_t out[64];
+    char text[64];
+
+    (void)state;
+    for (size_t n = 0; n <= 6; n++) {
+        su_base64_encode((const uint8_t *)"foobar", n, text);
+        assert_string_equal(text, enc[n]);
+        assert_int_equal(b64(enc[n], 0, out), (long)n);
+        assert_memory_equal(out, "foobar", n);
+    }
+    su_base64_encode((const uint8_t *)"\xfb\xff", 2, text);
+    assert_string_equal(text, "+/8=");
+    /* white space: skipped with SU_B64_SPACE (PEM bodies), refused without */
+    assert_int_equal(b64("Zm9v\r\nYmFy", SU_B64_SPACE, out), 6);
+    assert_int_equal(b64(" Zm 9v\tYg = = ", SU_B64_SPACE, out), 4);
+    assert_int_equal(b64("Zm9v YmFy", 0, out), -1);
+    assert_int_equal(b64("Zm9v\n", 0, out), -1);
+    /* not a multiple of four, padding out of place, too much of it, other alphabets */
+    assert_int_equal(b64("Zm9", 0, out), -1);
+    assert_int_equal(b64("Zg=", 0, out), -1);
+    assert_int_equal(b64("Z===", 0, out), -1);
+    assert_int_equal(b64("Zg==Zg==", 0, out), -1);
+    assert_int_equal(b64("=Zg=", 0, out), -1);
+    assert_int_equal(b64("Zm9-", 0, out), -1);
+    assert_int_equal(b64("Zm9_", 0, out), -1);
+    assert_int_equal(su_base64_decode("Zm9v\0", 5, SU_B64_SPACE, out), -1); /* a NUL */
 }
 
 /* ---- su_buf.h ------------------------------------------------------------------------------ */
@@ -533,7 +574,7 @@ int main(void)
         cmocka_unit_test(test_fnv1a64),       cmocka_unit_test(test_utf8_round_trip),
         cmocka_unit_test(test_utf8_invalid),  cmocka_unit_test(test_buf_writes),
         cmocka_unit_test(test_buf_oom),       cmocka_unit_test(test_buf_read),
-        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape),        cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
