@@ -83,15 +83,6 @@ static bool blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* The value of a hex digit, or -1. */
-static int xdigit(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /*
  * Split @s on @sep outside double quotes, trimming blanks. Returns the parts, 0 when more than
  * @max; *@escaped is set when a backslash escape was seen (RFC 4514 text, not the KDC's form).
@@ -209,7 +200,7 @@ static bool clean_hex(const char *s, char *out, size_t size)
     for (; *s; s++) {
         if (blank(*s) || *s == ':')
             continue;
-        if (xdigit(*s) < 0 || n + 1 >= size)
+        if (su_hex_digit(*s) < 0 || n + 1 >= size)
             return false;
         out[n++] = (char)(*s >= 'a' && *s <= 'f' ? *s - 'a' + 'A' : *s);
     }
@@ -236,9 +227,9 @@ static int serial_reversed(struct ectx *c, const char *serial, const char **ret)
     char *h = hex + 1;
     if (strlen(h) % 2) /* an odd count of digits: a leading zero left out */
         *--h = '0';
-    while (strlen(h) >= 4 && h[0] == '0' && h[1] == '0' && xdigit(h[2]) < 8)
+    while (strlen(h) >= 4 && h[0] == '0' && h[1] == '0' && su_hex_digit(h[2]) < 8)
         h += 2;
-    bool sign = xdigit(h[0]) >= 8;
+    bool sign = su_hex_digit(h[0]) >= 8;
     struct su_buf b;
     arena_buf_init(&b, c->x->a);
     for (size_t i = strlen(h); i >= 2; i -= 2)
