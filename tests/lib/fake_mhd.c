@@ -1,6 +1,7 @@
 /*
- * tests/lib/fake_mhd.c - the six libmicrohttpd calls of api/reply.c, recorded (fake_mhd.h).
+ * tests/lib/fake_mhd.c - the libmicrohttpd calls of a request, recorded (fake_mhd.h).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,31 @@ const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_Value
         if (strcasecmp(c->req_names[i], key) == 0)
             return c->req_values[i];
     return NULL;
+}
+
+int MHD_get_connection_values(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                              MHD_KeyValueIterator iterator, void *iterator_cls)
+{
+    int n = 0;
+
+    if (!c || kind != MHD_HEADER_KIND)
+        return 0;
+    for (unsigned i = 0; i < c->n_req; i++) {
+        n++;
+        if (iterator &&
+            iterator(iterator_cls, MHD_HEADER_KIND, c->req_names[i], c->req_values[i]) != MHD_YES)
+            break;
+    }
+    return n;
+}
+
+const union MHD_ConnectionInfo *MHD_get_connection_info(struct MHD_Connection *c,
+                                                        enum MHD_ConnectionInfoType info_type, ...)
+{
+    if (!c || info_type != MHD_CONNECTION_INFO_CLIENT_ADDRESS || !c->client_addr)
+        return NULL;
+    c->info.client_addr = (struct sockaddr *)(uintptr_t)c->client_addr;
+    return &c->info;
 }
 
 static struct MHD_Response *response_new(size_t len, void *buf, MHD_ContentReaderFreeCallback cb)
