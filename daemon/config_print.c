@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "su_cidr.h"
 #include "su_hex.h"
 
 /* ---- comparing and printing --------------------------------------------------------------- */
@@ -187,6 +188,22 @@ static size_t plain_ldap(const struct cfg *c)
     return n;
 }
 
+/* Does @next's [authz] trusted_proxies hold a peer @prev's does not (both checked)? */
+static bool more_proxies(const struct cfg *prev, const struct cfg *next)
+{
+    struct su_cidr_list a = { .n = 0 }, b = { .n = 0 };
+    size_t at;
+
+    if (prev->authz_trusted_proxies)
+        su_cidr_list_parse(prev->authz_trusted_proxies, &a, &at);
+    if (next->authz_trusted_proxies)
+        su_cidr_list_parse(next->authz_trusted_proxies, &b, &at);
+    for (size_t i = 0; i < b.n; i++)
+        if (!su_cidr_list_covers(&a, &b.v[i]))
+            return true;
+    return false;
+}
+
 bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
 {
     const struct directive *d = &directives[id];
@@ -209,6 +226,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_SCOPE_METRICS:
     case CFG_SCOPE_HEALTHZ:
     case CFG_SCOPE_READYZ:
+    case CFG_SCOPE_AUTHZ:
     case CFG_SCOPE_ACCOUNT_DATA: {
         unsigned a = *(const unsigned *)cfield(prev, d), b = *(const unsigned *)cfield(next, d);
 
@@ -223,6 +241,8 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_TLS_CLIENT_REQUIRED: return prev->tls_client_required && !next->tls_client_required;
     case CFG_LDAP_STARTTLS: return prev->ldap_starttls && !next->ldap_starttls;
     case CFG_LDAP_URI: return plain_ldap(next) > plain_ldap(prev);
+    case CFG_AUTHZ_TRUSTED_PROXIES: return more_proxies(prev, next);
+    case CFG_AUTHZ_DIRECTORY_DOWN: return strcmp(next->authz_directory_down, "fail_open") == 0;
     case CFG_BURST: return next->rate > 0 && burst_of(next) > burst_of(prev);
     default: return false;
     }

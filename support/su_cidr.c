@@ -147,6 +147,15 @@ bool su_cidr_list_match(const struct su_cidr_list *l, const void *addr)
     return false;
 }
 
+bool su_cidr_list_covers(const struct su_cidr_list *l, const struct su_cidr *c)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].family == c->family && l->v[i].bits <= c->bits &&
+            block_match(&l->v[i], c->addr))
+            return true;
+    return false;
+}
+
 char *su_cidr_format(const struct su_cidr *c, char *buf, size_t size)
 {
     char a[INET6_ADDRSTRLEN] = "?";

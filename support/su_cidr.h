@@ -48,6 +48,10 @@ int su_cidr_list_parse(const char *s, struct su_cidr_list *ret, size_t *ret_at);
  */
 bool su_cidr_list_match(const struct su_cidr_list *l, const void *addr);
 
+/** Does a block of @l hold all of the block @c (the same family, a prefix as long or shorter,
+ * matching)? */
+bool su_cidr_list_covers(const struct su_cidr_list *l, const struct su_cidr *c);
+
 /** @c as text ("10.0.0.0/8"; a whole address without "/32" or "/128") into @buf (at least
  * SU_CIDR_TEXT_MAX bytes). Returns @buf. */
 char *su_cidr_format(const struct su_cidr *c, char *buf, size_t size);

@@ -448,12 +448,26 @@ class A4Configuration(AuthzTestCase):
                 # X-Client-Cert is not the configured header: no certificate
                 self.assertVerdict(self.authz(value, daemon=d), 403, "deny",
                                    "no_client_certificate")
-                self.conf(tmp, "trusted_proxies = 10.0.0.0/8, fd00::/8\nheader = Client-Cert\n")
+                # a narrower list and the default policy: applied, nothing loosened
+                self.conf(tmp, "trusted_proxies = 127.0.0.1/32\nheader = Client-Cert\n")
                 d.proc.send_signal(signal.SIGHUP)
                 d.wait_log("configuration reloaded")
+                self.assertNotIn("loosened", d.log())
+                self.conf(tmp, "trusted_proxies = 10.0.0.0/8, fd00::/8\nheader = Client-Cert\n"
+                          "directory_down = fail_open\n")
+                d.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 5
+                while d.log().count("configuration reloaded") < 2:
+                    self.assertLess(time.monotonic(), deadline, d.log())
+                    time.sleep(0.02)
                 r = self.authz(None, daemon=d, headers={"Client-Cert": value})
                 self.assertProblem(r, 400, "bad-request")
                 self.assertIn("127.0.0.1", r.json()["detail"])
+                # a reload that believes more peers, or lets clients through, says so
+                self.assertIn(f"{path}:4: trusted_proxies loosened: 127.0.0.1/32 -> 10.0.0.0/8, "
+                              "fd00::/8", d.log())
+                self.assertIn(f"{path}:6: directory_down loosened: fail_closed -> fail_open",
+                              d.log())
             finally:
                 stop(self, d)
 

@@ -157,12 +157,33 @@ static void test_match(void **state)
     assert_false(su_cidr_list_match(&l, NULL));
 }
 
+static void test_covers(void **state)
+{
+    struct su_cidr_list l = list("127.0.0.1 10.0.0.0/8 fd00::/8");
+    static const char *const inside[] = { "127.0.0.1", "10.0.0.0/8", "10.1.0.0/16", "10.9.9.9",
+                                          "fd00::/8",  "fd12::/16",  "fdff::1" };
+    static const char *const outside[] = { "127.0.0.0/8", "127.0.0.2", "10.0.0.0/7", "11.0.0.0/8",
+                                           "fc00::/7",    "::1",       "0.0.0.0/0" };
+    struct su_cidr c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+        assert_int_equal(su_cidr_parse(inside[i], strlen(inside[i]), &c), 0);
+        assert_true(su_cidr_list_covers(&l, &c));
+    }
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        assert_int_equal(su_cidr_parse(outside[i], strlen(outside[i]), &c), 0);
+        assert_false(su_cidr_list_covers(&l, &c));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_covers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
