@@ -10,24 +10,33 @@
  *   strongmap preissue --csr FILE --account NAME [WHAT-IF] DIRECTORY [--issuer FILE]
  *                      [--validity-days N] [--openssl-extfile FILE]
  *   strongmap explain [FILE|-] [DIRECTORY]
+ *   strongmap gate [FILE|-] [WHAT-IF] (--daemon URL [--token-file F] [--cacert F] | DIRECTORY)
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
  * 2 usage error, 3 verdict deny / account not ready / preissue refuse or deny, 4 directory
  * unavailable. The directory
  * flags and what-if options are those of strongmapd (daemon/options.h).
+ *
+ * gate is a CA's hook (EJBCA's External Command Certificate Validator rejects a certificate
+ * on an exit status above 0 or on anything written to stderr): it writes to stderr only when
+ * it rejects, and holds stderr closed (/dev/null) while it works so that no library can write
+ * there; its messages are gathered (fail() into gate_msg) and written once at the end.
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <strongmap/strongmap.h>
 
+#include "gate.h"
 #include "options.h"
 #include "su_buf.h"
 #include "text.h"
@@ -56,7 +65,17 @@ struct opts {
     long validity_days;                           /* --validity-days, 0: the engine's */
     bool preissue_opts;                           /* one of those given */
     bool json;                                    /* --json (preissue, explain) */
+    /* gate */
+    struct gate_query query; /* the what-if as given, for the daemon's query string */
+    const char *daemon_url, *token_file, *cacert; /* --daemon, --token-file, --cacert */
+    long timeout_s;                               /* --timeout, 0: GATE_TIMEOUT_S */
+    bool gate_opts;                               /* one of those given */
 };
+
+#define GATE_TIMEOUT_S 10 /* seconds for strongmapd's answer, connection included */
+
+/* While gate works: where fail() puts its message instead of stderr (the first one kept). */
+static struct su_buf *gate_msg;
 
 static void usage(FILE *f)
 {
@@ -70,6 +89,8 @@ static void usage(FILE *f)
             "       %s preissue --csr FILE --account NAME [WHAT-IF] DIRECTORY [--issuer FILE]\n"
             "                [--validity-days N] [--openssl-extfile FILE] [--text|--json]\n"
             "       %s explain [FILE|-] [DIRECTORY] [--text|--json] [--pretty]\n"
+            "       %s gate [FILE|-] [--account NAME] [WHAT-IF] (DIRECTORY | --daemon URL\n"
+            "                [--token-file FILE] [--cacert FILE] [--timeout SECONDS])\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -93,6 +114,13 @@ static void usage(FILE *f)
             "          Get-WinEvent XML, Event Viewer text; stdin when no FILE): why the DC\n"
             "          logged each and the fix, grouped by account and issuing CA; with a\n"
             "          DIRECTORY the accounts are looked up\n"
+            "gate      a CA's hook before it issues the certificate in FILE (\"-\" or none:\n"
+            "          stdin; EJBCA's External Command Certificate Validator): exit 0 when\n"
+            "          it logs on with every profile, and one line on stdout; otherwise a\n"
+            "          status above 0 and one line on stderr, which it writes to only then.\n"
+            "          The verdict comes from the DIRECTORY, or from the strongmapd at\n"
+            "          --daemon URL (POST /v1/verdict; --token-file: its bearer secret,\n"
+            "          --cacert: the CA of its HTTPS certificate, --timeout: default 10)\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
@@ -115,9 +143,9 @@ static void usage(FILE *f)
             "DIRECTORY (verdict, account, explain; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
             "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
             "error, 3 verdict deny, account not ready, preissue refuse or deny as issued,\n"
-            "4 directory unavailable.\n",
+            "4 directory unavailable (gate: also strongmapd unreachable or no verdict).\n",
             progname, progname, progname, progname, progname, progname, progname, progname,
-            progname);
+            progname, progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -134,6 +162,11 @@ static int fail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (gate_msg) {
+        if (gate_msg->len == 0)
+            su_buf_puts(gate_msg, msg);
+        return EXIT_INPUT;
+    }
     fprintf(stderr, "%s: ", progname);
     text_escaped(stderr, msg, strlen(msg));
     fputc('\n', stderr);
@@ -428,9 +461,36 @@ static int need_dir(const struct opts *o, const char *cmd)
     return EXIT_USAGE;
 }
 
-static int cmd_verdict(int argc, char **argv, const struct opts *o)
+/*
+ * The verdict on @cert (NULL: the published certificate of --account) in the directory of @o;
+ * on failure print one line and return the exit status. The Samba anchors and the directory
+ * it opens are the caller's to free, after the verdict.
+ */
+static int evaluate(const struct opts *o, const struct sm_cert *cert, struct sm_certs **anchors,
+                    struct sm_dir **dir, struct sm_verdict **ret)
 {
     struct sm_errinfo e = { .offset = -1, .text = "" };
+    int status, r;
+
+    if (o->samba_anchors && (status = load_certs(o->samba_anchors, o, anchors)) != 0)
+        return status;
+    if ((status = open_dir(o, dir)) != 0)
+        return status;
+    struct sm_verdict_input in = {
+        .cert = cert,
+        .account = o->account,
+        .profiles = o->profiles.v,
+        .n_profiles = o->profiles.n,
+        .at = o->at,
+        .samba_anchors = *anchors,
+    };
+    if ((r = sm_verdict_evaluate(*dir, &in, ret, &e)) < 0)
+        return dir_fail(r, &e);
+    return 0;
+}
+
+static int cmd_verdict(int argc, char **argv, const struct opts *o)
+{
     struct sm_certs *certs = NULL, *anchors = NULL;
     struct sm_verdict *v = NULL;
     struct sm_dir *dir = NULL;
@@ -448,23 +508,8 @@ static int cmd_verdict(int argc, char **argv, const struct opts *o)
         return status;
     if (argc == 1 && (status = load_certs(argv[0], o, &certs)) != 0)
         return status;
-    if (o->samba_anchors && (status = load_certs(o->samba_anchors, o, &anchors)) != 0)
+    if ((status = evaluate(o, certs ? &certs->certs[0] : NULL, &anchors, &dir, &v)) != 0)
         goto out;
-    if ((status = open_dir(o, &dir)) != 0)
-        goto out;
-    struct sm_verdict_input in = {
-        .cert = certs ? &certs->certs[0] : NULL,
-        .account = o->account,
-        .profiles = o->profiles.v,
-        .n_profiles = o->profiles.n,
-        .at = o->at,
-        .samba_anchors = anchors,
-    };
-    int r = sm_verdict_evaluate(dir, &in, &v, &e);
-    if (r < 0) {
-        status = dir_fail(r, &e);
-        goto out;
-    }
     if (o->text) {
         text_verdict(stdout, v);
     } else {
@@ -670,6 +715,145 @@ out:
     return status;
 }
 
+/* ---- gate ------------------------------------------------------------------------------- */
+
+/* The exit status of a gate result. */
+static int gate_status(enum gate_result g)
+{
+    switch (g) {
+    case GATE_ALLOW: return 0;
+    case GATE_DENY: return EXIT_DENY;
+    case GATE_BAD_INPUT: return EXIT_INPUT;
+    default: return EXIT_DIR;
+    }
+}
+
+/* The verdict from the engine, judged from its document as the daemon's would be. */
+static int gate_local(const struct opts *o, const struct sm_cert *cert)
+{
+    struct sm_certs *anchors = NULL;
+    struct sm_verdict *v = NULL;
+    struct sm_dir *dir = NULL;
+    char *json = NULL;
+    int status;
+
+    if ((status = evaluate(o, cert, &anchors, &dir, &v)) != 0)
+        goto out;
+    if (sm_json_verdict(v, 0, &json) < 0) {
+        status = fail("out of memory");
+        goto out;
+    }
+    status = gate_status(gate_judge(json, strlen(json), gate_msg));
+out:
+    free(json);
+    sm_verdict_free(v);
+    sm_dir_close(dir);
+    sm_certs_free(anchors);
+    return status;
+}
+
+/* The verdict from the strongmapd at --daemon. */
+static int gate_daemon(const struct opts *o, const char *cert, size_t len)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct daemon_target t = {
+        .url = o->daemon_url,
+        .cacert = o->cacert,
+        .timeout_ms = (o->timeout_s ? o->timeout_s : GATE_TIMEOUT_S) * 1000L,
+    };
+    char *token = NULL;
+    int status;
+
+    if (o->token_file && opt_read_password(o->token_file, NULL, NULL, &token, &e) < 0)
+        return fail("--token-file: %s", e.text);
+    t.token = token;
+    status = gate_status(gate_ask(&t, &o->query, cert, len, gate_msg));
+    opt_password_free(token);
+    return status;
+}
+
+/*
+ * Read one certificate (all of @path, at most SM_MAX_INPUT bytes, exactly one certificate and
+ * no block in error) and judge it. Returns the exit status; the message is in gate_msg.
+ */
+static int gate_run(const char *path, const struct opts *o)
+{
+    const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
+    struct sm_parse_opts po = { .now = o->at };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_certs *certs = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    int status, r;
+
+    if ((r = read_input(path, SM_MAX_INPUT, &buf, &len)) < 0)
+        return fail("%s: %s", name, sm_strerror(r));
+    if ((r = sm_certs_parse(buf, len, &po, &certs, &e)) < 0) {
+        status = fail("%s: %s", name, e.text[0] ? e.text : sm_strerror(r));
+        goto out;
+    }
+    if (certs->n_errors) {
+        status = fail("%s: block %u: %s", name, certs->errors[0].index, certs->errors[0].message);
+        goto out;
+    }
+    if (certs->n_certs != 1) {
+        status = fail("%s: %zu certificates; the gate judges one, the one to be issued", name,
+                      certs->n_certs);
+        goto out;
+    }
+    status = o->daemon_url ? gate_daemon(o, buf, len) : gate_local(o, &certs->certs[0]);
+out:
+    sm_certs_free(certs);
+    free(buf);
+    return status;
+}
+
+static int cmd_gate(int argc, char **argv, const struct opts *o)
+{
+    struct su_buf msg;
+    int status, saved, null_fd;
+
+    if (argc > 1) {
+        fprintf(stderr, "%s: gate reads one certificate FILE (\"-\" or none: stdin)\n", progname);
+        return EXIT_USAGE;
+    }
+    if (!o->daemon_url && (status = need_dir(o, "gate")) != 0)
+        return status;
+    /* nothing reaches stderr until the verdict is known */
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved < 0 || null_fd < 0 || dup2(null_fd, STDERR_FILENO) < 0) {
+        fprintf(stderr, "%s: gate: cannot hold stderr: %s\n", progname, strerror(errno));
+        if (saved >= 0)
+            close(saved);
+        if (null_fd >= 0)
+            close(null_fd);
+        return EXIT_DIR;
+    }
+    close(null_fd);
+    su_buf_init(&msg, NULL, NULL);
+    gate_msg = &msg;
+    status = gate_run(argc == 1 ? argv[0] : NULL, o);
+    gate_msg = NULL;
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    if (msg.oom) {
+        status = status ? status : EXIT_INPUT;
+        fprintf(stderr, "%s: out of memory\n", progname);
+    } else if (status == 0) {
+        text_printf(stdout, "%s\n", su_buf_str(&msg));
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "%s: ", progname);
+        text_escaped(stderr, msg.p ? msg.p : "no verdict", msg.p ? msg.len : 10);
+        fputc('\n', stderr);
+    }
+    su_buf_release(&msg);
+    return status;
+}
+
 /* ---- options ---------------------------------------------------------------------------- */
 
 enum {
@@ -689,6 +873,10 @@ enum {
     OPT_VALIDITY_DAYS,
     OPT_EXTFILE,
     OPT_JSON,
+    OPT_DAEMON,
+    OPT_TOKEN_FILE,
+    OPT_CACERT,
+    OPT_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -708,6 +896,10 @@ static const struct option long_opts[] = {
     { "validity-days", required_argument, NULL, OPT_VALIDITY_DAYS },
     { "openssl-extfile", required_argument, NULL, OPT_EXTFILE },
     { "json", no_argument, NULL, OPT_JSON },
+    { "daemon", required_argument, NULL, OPT_DAEMON },
+    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    { "cacert", required_argument, NULL, OPT_CACERT },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
     OPT_DIR_LONGOPTS,
     { NULL, 0, NULL, 0 },
 };
@@ -729,17 +921,20 @@ static int take_option(struct opts *o, int id, const char *arg)
             fprintf(stderr, "%s: --at: \"%s\" is not an RFC 3339 UTC time\n", progname, arg);
             return EXIT_USAGE;
         }
+        o->query.at = arg;
         break;
     case OPT_CERT: o->cert_file = arg; break;
     case OPT_HELP: usage(stdout); return 0;
     case OPT_VERSION: printf("strongmap %s\n", sm_version()); return 0;
     case OPT_ACCOUNT:
         o->account = arg; /* checked by the engine, as a NAME operand is */
+        o->query.account = arg;
         o->verdict_opts = true;
         break;
     case OPT_PROFILE:
         if (opt_profile_add(&o->profiles, arg, &e) < 0)
             goto out_err;
+        o->query.profiles[o->query.n_profiles++] = arg; /* opt_profile_add() counted it */
         o->verdict_opts = true;
         break;
     case OPT_MODE:
@@ -748,6 +943,7 @@ static int take_option(struct opts *o, int id, const char *arg)
             return EXIT_USAGE;
         }
         o->whatif.mode = (int)n;
+        o->query.mode = arg;
         o->verdict_opts = true;
         break;
     case OPT_BACKDATING:
@@ -756,6 +952,7 @@ static int take_option(struct opts *o, int id, const char *arg)
             return EXIT_USAGE;
         }
         o->whatif.backdating_s = (long long)n;
+        o->query.backdating = arg;
         o->verdict_opts = true;
         break;
     case OPT_SAMBA_ANCHORS:
@@ -766,6 +963,17 @@ static int take_option(struct opts *o, int id, const char *arg)
     case OPT_ISSUER: o->issuer_file = arg, o->preissue_opts = true; break;
     case OPT_EXTFILE: o->extfile = arg, o->preissue_opts = true; break;
     case OPT_JSON: o->text = false, o->json = true; break;
+    case OPT_DAEMON: o->daemon_url = arg, o->gate_opts = true; break;
+    case OPT_TOKEN_FILE: o->token_file = arg, o->gate_opts = true; break;
+    case OPT_CACERT: o->cacert = arg, o->gate_opts = true; break;
+    case OPT_TIMEOUT:
+        if (opt_parse_ull(arg, 300, &n) < 0 || n == 0) {
+            fprintf(stderr, "%s: --timeout: 1 to 300 seconds\n", progname);
+            return EXIT_USAGE;
+        }
+        o->timeout_s = (long)n;
+        o->gate_opts = true;
+        break;
     case OPT_VALIDITY_DAYS:
         if (opt_parse_ull(arg, 36500, &n) < 0 || n == 0) {
             fprintf(stderr, "%s: --validity-days: 1 to 36500\n", progname);
@@ -792,9 +1000,34 @@ out_err:
  */
 static int check_options(struct opts *o, const char *cmd)
 {
-    bool dir_cmd =
-        strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0 || strcmp(cmd, "preissue") == 0;
+    bool gate = strcmp(cmd, "gate") == 0;
+    bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0 ||
+                   strcmp(cmd, "preissue") == 0 || (gate && !o->daemon_url);
     struct sm_errinfo e = SM_ERRINFO_INIT;
+
+    if (o->gate_opts && !gate) {
+        fprintf(stderr, "%s: --daemon, --token-file, --cacert and --timeout are for gate\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if (gate && (o->text || o->json || o->json_flags)) {
+        fprintf(stderr, "%s: gate writes one line; --text, --json and --pretty do not apply\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if (gate && o->daemon_url) {
+        if (opt_dir_configured(&o->dir) || o->samba_anchors) {
+            fprintf(stderr,
+                    "%s: gate asks --daemon or reads the directory flags, not both "
+                    "(--samba-anchors: the daemon's own)\n",
+                    progname);
+            return EXIT_USAGE;
+        }
+    }
+    if (gate && !o->daemon_url && (o->token_file || o->cacert || o->timeout_s)) {
+        fprintf(stderr, "%s: --token-file, --cacert and --timeout go with --daemon\n", progname);
+        return EXIT_USAGE;
+    }
 
     if (o->preissue_opts && strcmp(cmd, "preissue") != 0) {
         fprintf(stderr,
@@ -817,17 +1050,21 @@ static int check_options(struct opts *o, const char *cmd)
         return -1;
     }
 
-    if (!dir_cmd && (o->verdict_opts || opt_dir_configured(&o->dir))) {
+    if (!dir_cmd && !gate && (o->verdict_opts || opt_dir_configured(&o->dir))) {
         fprintf(stderr,
                 "%s: --account, --profile, --mode, --backdating and the directory flags "
                 "are for verdict and account\n",
                 progname);
         return EXIT_USAGE;
     }
-    if (!dir_cmd)
+    if (!dir_cmd && !gate)
         return -1;
-    if (opt_dir_check(&o->dir, &e) < 0)
+    if (dir_cmd && opt_dir_check(&o->dir, &e) < 0)
         goto out_err;
+    /* gate --daemon: the daemon applies the what-if to the profiles named, checked here the
+       same way first, or to its own default profiles */
+    if (!dir_cmd && o->profiles.n == 0)
+        return -1;
     if (o->profiles.n == 0 && (o->whatif.mode >= 0 || o->whatif.backdating_s >= 0))
         opt_profile_add(&o->profiles, "windows-2022", NULL);
     if (opt_whatif_apply(&o->profiles, &o->whatif, &e) < 0)
@@ -837,6 +1074,17 @@ static int check_options(struct opts *o, const char *cmd)
 out_err:
     fprintf(stderr, "%s: %s\n", progname, e.text);
     return EXIT_USAGE;
+}
+
+static bool is_command(const char *word)
+{
+    static const char *const commands[] = { "inspect",  "altsecid", "sid",  "verdict", "account",
+                                            "preissue", "explain",  "gate", "version" };
+
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(word, commands[i]) == 0)
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -860,12 +1108,21 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[optind];
+    /* EJBCA's External Command Certificate Validator runs "COMMAND TEMPFILE ARGUMENTS...": the
+       certificate's file comes before "gate" (docs/integrations/ejbca.md) */
+    char *first_file = NULL;
+    if (optind + 1 < argc && strcmp(argv[optind + 1], "gate") == 0 && !is_command(cmd)) {
+        first_file = argv[optind];
+        cmd = argv[++optind];
+    }
     /* gather options after the subcommand too ("--name VALUE" or "--name=VALUE"), keeping
        operands in order */
     int rest_argc = 0, status = -1;
     char **rest = calloc((size_t)argc, sizeof(char *));
     if (!rest)
         return EXIT_INPUT;
+    if (first_file)
+        rest[rest_argc++] = first_file;
     for (int i = optind + 1; i < argc && status < 0; i++) {
         const char *a = argv[i], *eq, *val = NULL;
         const struct option *opt = NULL;
@@ -913,6 +1170,8 @@ int main(int argc, char **argv)
         status = cmd_preissue(rest_argc, &o);
     } else if (strcmp(cmd, "explain") == 0) {
         status = cmd_explain(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "gate") == 0) {
+        status = cmd_gate(rest_argc, rest, &o);
     } else if (strcmp(cmd, "version") == 0) {
         printf("strongmap %s\n", sm_version());
         status = 0;

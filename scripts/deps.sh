@@ -12,11 +12,12 @@ set -euo pipefail
 
 # building (the compiler, and the libraries the build finds with pkg-config or links:
 # lib/dir_ldap_conn.c includes SASL's header) and running: Cyrus SASL's GSSAPI module for Kerberos
-# binds to AD (--ldap-sasl-mech GSSAPI); curl and jq are what the two commands ./run.sh prints use
+# binds to AD (--ldap-sasl-mech GSSAPI); curl and jq are what the two commands ./run.sh prints use;
+# libcurl (GnuTLS flavour, as libmicrohttpd's TLS) is how `strongmap gate --daemon` asks strongmapd
 run_packages=(
     build-essential cmake pkg-config
     libmbedtls-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libldap-dev libsasl2-dev
-    libinih-dev nettle-dev libexpat1-dev
+    libinih-dev nettle-dev libexpat1-dev libcurl4-gnutls-dev
     libsasl2-modules-gssapi-mit curl jq
 )
 # benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,
