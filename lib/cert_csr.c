@@ -1,6 +1,8 @@
 /*
- * lib/cert_csr.c - PKCS#10 certificate requests (RFC 2986, sm_csr_parse()) and the facts of a
- * certificate not issued yet (cert_plan(), lib/cert_plan.h).
+ * lib/cert_csr.c - PKCS#10 certificate requests (RFC 2986, sm_csr_parse()), planned facts
+ * (sm_csr_planned(): the CertificationRequestInfo a request for them would carry, written with
+ * mbedTLS's ASN.1 writers and read by the same analysis) and the facts of a certificate not
+ * issued yet (cert_plan(), lib/cert_plan.h).
  *
  * mbedTLS 2.28's request parser skips the attributes and checks no signature, and refuses
  * Ed25519 and RSA-PSS keys whole. So the request is walked here with mbedTLS's ASN.1 readers
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/asn1write.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
@@ -39,7 +42,7 @@ struct csr_impl {
 
 const char *sm_csr_signature_name(enum sm_csr_signature s)
 {
-    return s == SM_CSR_SIG_VALID ? "valid" : "not_verified";
+    return s == SM_CSR_SIG_VALID ? "valid" : s == SM_CSR_SIG_NONE ? "none" : "not_verified";
 }
 
 /* A new analysis context for @c in @a (mem_free() it); NULL when out of memory. */
@@ -205,23 +208,19 @@ static int read_attribute(struct ctx *x, struct sm_csr *csr, struct csr_view *v,
     return 0;
 }
 
-/* Walk the CertificationRequest; the attributes' OIDs into @csr. */
-static int walk_csr(struct ctx *x, struct sm_csr *csr, const uint8_t *der, size_t len,
-                    struct csr_view *v, struct sm_errinfo *e)
+/* Walk the CertificationRequestInfo at @outer->p (past it); the attributes' OIDs into @csr. */
+static int walk_cri(struct ctx *x, struct sm_csr *csr, struct der *outer, struct csr_view *v,
+                    struct sm_errinfo *e)
 {
-    struct der in = der_at(der, len), outer, cri, attrs;
-    mbedtls_x509_buf params;
-    mbedtls_asn1_bitstring sig;
+    struct der cri, attrs;
     size_t l;
     int ver, r;
 
-    if (der_seq(&in, &outer) != 0)
-        return BAD(e, "not a certificate request");
-    unsigned char *cri_start = outer.p;
-    if (der_seq(&outer, &cri) != 0)
+    unsigned char *cri_start = outer->p;
+    if (der_seq(outer, &cri) != 0)
         return BAD(e, "the CertificationRequestInfo is not a SEQUENCE");
     v->cri.p = cri_start;
-    v->cri.len = (size_t)(outer.p - cri_start);
+    v->cri.len = (size_t)(outer->p - cri_start);
     if (mbedtls_asn1_get_int(&cri.p, cri.end, &ver) != 0)
         return BAD(e, "the request has no version");
     if (ver != 0)
@@ -251,6 +250,22 @@ static int walk_csr(struct ctx *x, struct sm_csr *csr, const uint8_t *der, size_
     memcpy(list, oids, n * sizeof(*list));
     csr->attributes = list;
     csr->n_attributes = n;
+    return 0;
+}
+
+/* Walk the CertificationRequest; the attributes' OIDs into @csr. */
+static int walk_csr(struct ctx *x, struct sm_csr *csr, const uint8_t *der, size_t len,
+                    struct csr_view *v, struct sm_errinfo *e)
+{
+    struct der in = der_at(der, len), outer;
+    mbedtls_x509_buf params;
+    mbedtls_asn1_bitstring sig;
+    int r;
+
+    if (der_seq(&in, &outer) != 0)
+        return BAD(e, "not a certificate request");
+    if ((r = walk_cri(x, csr, &outer, v, e)) < 0)
+        return r;
     if (mbedtls_asn1_get_alg(&outer.p, outer.end, &v->sig_oid, &params) != 0)
         return BAD(e, "the request's signature algorithm is malformed");
     if (mbedtls_asn1_get_bitstring(&outer.p, outer.end, &sig) != 0 || outer.p != outer.end)
@@ -314,7 +329,8 @@ out:
 
 /* ---- sm_csr_parse ------------------------------------------------------------------------- */
 
-static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
+/* The request's facts; @planned: csr->der is a CertificationRequestInfo (sm_csr_planned()). */
+static int analyse(struct csr_impl *impl, bool planned, struct sm_errinfo *e)
 {
     struct sm_csr *csr = &impl->pub;
     struct sm_cert *c = arena_alloc(impl->a, sizeof(*c));
@@ -325,7 +341,13 @@ static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
     if (!x)
         return -ENOMEM;
     memset(&v, 0, sizeof(v));
-    if ((r = walk_csr(x, csr, csr->der, csr->der_len, &v, e)) < 0)
+    if (planned) {
+        struct der in = der_at(csr->der, csr->der_len);
+        r = walk_cri(x, csr, &in, &v, e);
+    } else {
+        r = walk_csr(x, csr, csr->der, csr->der_len, &v, e);
+    }
+    if (r < 0)
         goto out;
     c->der = csr->der;
     c->der_len = csr->der_len;
@@ -345,10 +367,14 @@ static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
     su_sha1(v.spki.p, v.spki.len, h);
     su_hex_upper(h, SU_SHA1_LEN, c->spki_sha1);
     analyse_spki(x, &v.spki);
-    csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
-    CHECK_ALLOC(x, csr->sig_alg_oid);
-    if (!csr->sig_alg)
-        csr->sig_alg = csr->sig_alg_oid;
+    if (planned) {
+        c->spki_sha1[0] = '\0'; /* no key */
+    } else {
+        csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
+        CHECK_ALLOC(x, csr->sig_alg_oid);
+        if (!csr->sig_alg)
+            csr->sig_alg = csr->sig_alg_oid;
+    }
     c->sig_alg_oid = csr->sig_alg_oid;
     c->sig_alg = csr->sig_alg;
     if ((r = walk_extensions(x, &v.ext)) < 0) {
@@ -368,7 +394,13 @@ static int analyse(struct csr_impl *impl, struct sm_errinfo *e)
     if ((r = x->err) < 0)
         goto out;
     csr->request = c;
-    r = verify(impl->a, csr, e);
+    if (planned) {
+        csr->signature = SM_CSR_SIG_NONE;
+        csr->signature_note = "planned facts: no request was signed";
+        r = 0;
+    } else {
+        r = verify(impl->a, csr, e);
+    }
 out:
     mem_free(x);
     return r;
@@ -398,7 +430,7 @@ int sm_csr_parse(const void *buf, size_t len, struct sm_csr **ret, struct sm_err
         goto out_fail;
     impl->pub.der = der;
     impl->pub.der_len = der_len;
-    if ((r = analyse(impl, reterr)) < 0)
+    if ((r = analyse(impl, false, reterr)) < 0)
         goto out_fail;
     *ret = &impl->pub;
     return 0;
@@ -420,6 +452,365 @@ struct sm_csr *sm_csr_free(struct sm_csr *csr)
     arena_free(impl->a);
     mem_free(impl);
     return NULL;
+}
+
+/* ---- planned facts (sm_csr_planned()) --------------------------------------------------- */
+
+#define OID_SAN_DER "\x55\x1d\x11"                             /* 2.5.29.17 */
+#define OID_UPN_DER "\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x03" /* 1.3.6.1.4.1.311.20.2.3 */
+#define OID_MAX     64                                         /* bytes of one OID's DER */
+
+/* The DER contents of the dotted OID @s into @out; its length, or 0 when @s is not one. */
+static size_t oid_encode(const char *s, uint8_t out[OID_MAX])
+{
+    unsigned long arcs[OID_MAX];
+    size_t n = 0, len = 0;
+
+    while (n < OID_MAX) {
+        unsigned long v = 0;
+        const char *start = s;
+        while (*s >= '0' && *s <= '9') {
+            if (v > (0xffffffffUL - 9) / 10 || (s > start && *start == '0'))
+                return 0;
+            v = v * 10 + (unsigned long)(*s++ - '0');
+        }
+        if (s == start)
+            return 0;
+        arcs[n++] = v;
+        if (*s == '\0')
+            break;
+        if (*s++ != '.')
+            return 0;
+    }
+    if (n < 2 || n >= OID_MAX || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) ||
+        arcs[1] > 0xffffffffUL - 80)
+        return 0;
+    arcs[1] += arcs[0] * 40;
+    for (size_t i = 1; i < n; i++) {
+        uint8_t tmp[5];
+        size_t k = 0;
+        unsigned long v = arcs[i];
+        do {
+            tmp[k++] = (uint8_t)(v & 0x7f);
+            v >>= 7;
+        } while (v);
+        if (len + k > OID_MAX)
+            return 0;
+        while (k--)
+            out[len++] = (uint8_t)(tmp[k] | (k ? 0x80 : 0));
+    }
+    return len;
+}
+
+/* Written backwards from *@p down to @start (mbedtls_asn1_write_*); len: what was written. */
+#define W(call)                                                                                    \
+    do {                                                                                           \
+        int w_ = (call);                                                                           \
+        if (w_ < 0)                                                                                \
+            return w_ == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL ? SM_E_TOO_BIG : -EINVAL;                  \
+        len += (size_t)w_;                                                                         \
+    } while (0)
+#define WRAP(tag)                                                                                  \
+    do {                                                                                           \
+        W(mbedtls_asn1_write_len(p, start, len));                                                  \
+        W(mbedtls_asn1_write_tag(p, start, (unsigned char)(tag)));                                 \
+    } while (0)
+
+/* Extension { extnID, critical DEFAULT FALSE, extnValue }: @len bytes of value already at *@p. */
+static int write_ext(unsigned char **p, unsigned char *start, size_t len, const uint8_t *oid,
+                     size_t oid_len, bool critical)
+{
+    WRAP(MBEDTLS_ASN1_OCTET_STRING);
+    if (critical)
+        W(mbedtls_asn1_write_bool(p, start, 1));
+    W(mbedtls_asn1_write_oid(p, start, (const char *)oid, oid_len));
+    WRAP(TAG_SEQ);
+    return (int)len;
+}
+
+/* The subjectAltName extension of @in's SAN entries. */
+static int write_san(unsigned char **p, unsigned char *start, const struct sm_csr_planned *in,
+                     struct sm_errinfo *e)
+{
+    size_t len = 0;
+
+    for (size_t i = in->n_san; i-- > 0;) {
+        const struct sm_san *s = &in->san[i];
+        size_t vlen = s->value ? strlen(s->value) : 0;
+        if (vlen == 0) {
+            errinfo_set(e, -1, "SAN entry %zu has no value", i);
+            return -EINVAL;
+        }
+        switch (s->type) {
+        case SM_SAN_UPN:
+            W(mbedtls_asn1_write_utf8_string(p, start, s->value, vlen));
+            WRAP(TAG_CTX0); /* [0] EXPLICIT value */
+            W(mbedtls_asn1_write_oid(p, start, OID_UPN_DER, sizeof(OID_UPN_DER) - 1));
+            WRAP(TAG_CTX0); /* otherName [0] IMPLICIT OtherName */
+            break;
+        case SM_SAN_EMAIL:
+        case SM_SAN_DNS:
+        case SM_SAN_URI:
+            W(mbedtls_asn1_write_raw_buffer(p, start, (const unsigned char *)s->value, vlen));
+            /* rfc822Name [1], dNSName [2], uniformResourceIdentifier [6]: IA5String */
+            W(mbedtls_asn1_write_len(p, start, vlen));
+            W(mbedtls_asn1_write_tag(p, start,
+                                     (unsigned char)(MBEDTLS_ASN1_CONTEXT_SPECIFIC | s->type)));
+            break;
+        default:
+            errinfo_set(e, -1, "SAN entry %zu: only UPN, DNS, email and URI entries are planned",
+                        i);
+            return -EINVAL;
+        }
+    }
+    WRAP(TAG_SEQ); /* GeneralNames */
+    return write_ext(p, start, len, (const uint8_t *)OID_SAN_DER, sizeof(OID_SAN_DER) - 1, false);
+}
+
+/* Attribute types a planned subject may name, and the string type openssl req gives each. */
+static const struct {
+    const char *name, *alias, *oid;
+    unsigned char tag;
+} name_types[] = {
+    { "CN", "commonName", "2.5.4.3", MBEDTLS_ASN1_UTF8_STRING },
+    { "SN", "surname", "2.5.4.4", MBEDTLS_ASN1_UTF8_STRING },
+    { "SERIALNUMBER", "serialNumber", "2.5.4.5", MBEDTLS_ASN1_PRINTABLE_STRING },
+    { "C", "countryName", "2.5.4.6", MBEDTLS_ASN1_PRINTABLE_STRING },
+    { "L", "localityName", "2.5.4.7", MBEDTLS_ASN1_UTF8_STRING },
+    { "ST", "stateOrProvinceName", "2.5.4.8", MBEDTLS_ASN1_UTF8_STRING },
+    { "STREET", "streetAddress", "2.5.4.9", MBEDTLS_ASN1_UTF8_STRING },
+    { "O", "organizationName", "2.5.4.10", MBEDTLS_ASN1_UTF8_STRING },
+    { "OU", "organizationalUnitName", "2.5.4.11", MBEDTLS_ASN1_UTF8_STRING },
+    { "T", "title", "2.5.4.12", MBEDTLS_ASN1_UTF8_STRING },
+    { "GN", "givenName", "2.5.4.42", MBEDTLS_ASN1_UTF8_STRING },
+    { "DC", "domainComponent", "0.9.2342.19200300.100.1.25", MBEDTLS_ASN1_IA5_STRING },
+    { "UID", "userId", "0.9.2342.19200300.100.1.1", MBEDTLS_ASN1_UTF8_STRING },
+    { "E", "emailAddress", "1.2.840.113549.1.9.1", MBEDTLS_ASN1_IA5_STRING },
+};
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/*
+ * The Name of the RFC 4514 string @s (most significant RDN last; one attribute per RDN; a type
+ * by its short name or dotted OID; \-escapes of a character or two hex digits), written
+ * backwards. @tmp: strlen(@s) bytes for the unescaped values.
+ */
+static int write_name(unsigned char **p, unsigned char *start, const char *s, char *tmp,
+                      struct sm_errinfo *e)
+{
+    size_t len = 0, n = 0;
+    int r;
+
+    e->field = "subject";
+    while (s && *s) {
+        const char *eq = strchr(s, '=');
+        if (!eq || eq == s) {
+            errinfo_set(e, -1, "\"%.120s\": an RDN is not TYPE=VALUE", s);
+            return -EINVAL;
+        }
+        uint8_t oid[OID_MAX];
+        size_t oid_len = 0, tlen = (size_t)(eq - s);
+        unsigned char tag = MBEDTLS_ASN1_UTF8_STRING;
+        for (size_t i = 0; i < ARRAY_SIZE(name_types) && !oid_len; i++)
+            if (ascii_caseeq(s, tlen, name_types[i].name, strlen(name_types[i].name)) ||
+                ascii_caseeq(s, tlen, name_types[i].alias, strlen(name_types[i].alias))) {
+                oid_len = oid_encode(name_types[i].oid, oid);
+                tag = name_types[i].tag;
+            }
+        if (!oid_len && tlen < 64) {
+            char dotted[64];
+            memcpy(dotted, s, tlen);
+            dotted[tlen] = '\0';
+            oid_len = oid_encode(dotted, oid);
+        }
+        if (!oid_len) {
+            errinfo_set(e, -1, "\"%.*s\" is not an attribute type (CN, OU, DC, ... or an OID)",
+                        (int)(tlen > 64 ? 64 : tlen), s);
+            return -EINVAL;
+        }
+        /* the value up to an unescaped ',' */
+        size_t vlen = 0;
+        for (s = eq + 1; *s && *s != ','; s++) {
+            if (*s == '+') {
+                errinfo_set(e, -1, "a multi-valued RDN ('+') is not planned; escape it as \\+");
+                return -EINVAL;
+            }
+            if (*s != '\\') {
+                tmp[vlen++] = *s;
+            } else if (hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+                tmp[vlen++] = (char)(hexval(s[1]) << 4 | hexval(s[2]));
+                s += 2;
+            } else if (s[1]) {
+                tmp[vlen++] = *++s;
+            } else {
+                errinfo_set(e, -1, "the subject ends in a lone backslash");
+                return -EINVAL;
+            }
+        }
+        if (vlen == 0) {
+            errinfo_set(e, -1, "an attribute of the subject has an empty value");
+            return -EINVAL;
+        }
+        if (++n > SM_MAX_NAME_ATTRS) {
+            errinfo_set(e, -1, "the subject has more than %d attributes", SM_MAX_NAME_ATTRS);
+            return SM_E_TOO_MANY;
+        }
+        /* RelativeDistinguishedName SET { AttributeTypeAndValue SEQUENCE { type, value } };
+           written first, so it lands after those the string names later */
+        size_t l = 0;
+        if ((r = mbedtls_asn1_write_raw_buffer(p, start, (unsigned char *)tmp, vlen)) < 0)
+            return SM_E_TOO_BIG;
+        l += (size_t)r;
+        if ((r = mbedtls_asn1_write_len(p, start, vlen)) < 0 ||
+            (l += (size_t)r, r = mbedtls_asn1_write_tag(p, start, tag)) < 0)
+            return SM_E_TOO_BIG;
+        l += (size_t)r;
+        if ((r = mbedtls_asn1_write_oid(p, start, (const char *)oid, oid_len)) < 0)
+            return SM_E_TOO_BIG;
+        l += (size_t)r;
+        for (int k = 0; k < 2; k++) {
+            if ((r = mbedtls_asn1_write_len(p, start, l)) < 0)
+                return SM_E_TOO_BIG;
+            l += (size_t)r;
+            if ((r = mbedtls_asn1_write_tag(p, start, k == 0 ? TAG_SEQ : TAG_SET)) < 0)
+                return SM_E_TOO_BIG;
+            l += (size_t)r;
+        }
+        len += l;
+        if (*s == ',')
+            s++;
+    }
+    e->field = NULL;
+    if ((r = mbedtls_asn1_write_len(p, start, len)) < 0)
+        return SM_E_TOO_BIG;
+    len += (size_t)r;
+    if ((r = mbedtls_asn1_write_tag(p, start, TAG_SEQ)) < 0)
+        return SM_E_TOO_BIG;
+    return (int)(len + (size_t)r);
+}
+
+/* The CertificationRequestInfo of @in, written backwards to end at *@p. */
+static int write_cri(unsigned char **p, unsigned char *start, const struct sm_csr_planned *in,
+                     char *tmp, struct sm_errinfo *e)
+{
+    size_t len = 0, exts = 0;
+    int r;
+
+    e->field = "extensions";
+    for (size_t i = in->n_exts; i-- > 0;) {
+        const struct sm_csr_planned_ext *x = &in->exts[i];
+        uint8_t oid[OID_MAX];
+        size_t oid_len = x->oid ? oid_encode(x->oid, oid) : 0;
+        size_t l = 0;
+        if (!oid_len) {
+            errinfo_set(e, -1, "extension %zu: \"%.64s\" is not a dotted OID", i,
+                        x->oid ? x->oid : "");
+            return -EINVAL;
+        }
+        if (x->value_len == 0) {
+            errinfo_set(e, -1, "extension %zu (%s) has no value", i, x->oid);
+            return -EINVAL;
+        }
+        if (oid_len == sizeof(OID_SAN_DER) - 1 && memcmp(oid, OID_SAN_DER, oid_len) == 0 &&
+            in->n_san) {
+            errinfo_set(e, -1, "the subjectAltName is given twice: as \"san\" and as extension %zu",
+                        i);
+            return -EINVAL;
+        }
+        int w = mbedtls_asn1_write_raw_buffer(p, start, x->value, x->value_len);
+        if (w < 0)
+            return SM_E_TOO_BIG;
+        l = (size_t)w;
+        if ((r = write_ext(p, start, l, oid, oid_len, x->critical)) < 0)
+            return r;
+        exts += (size_t)r;
+    }
+    if (in->n_san) {
+        e->field = "san";
+        if ((r = write_san(p, start, in, e)) < 0)
+            return r;
+        exts += (size_t)r;
+    }
+    e->field = NULL;
+    len = exts;
+    if (in->n_exts || in->n_san) {
+        WRAP(TAG_SEQ); /* Extensions */
+        WRAP(TAG_SET);
+        W(mbedtls_asn1_write_oid(p, start, OID_EXT_REQUEST, sizeof(OID_EXT_REQUEST) - 1));
+        WRAP(TAG_SEQ); /* Attribute */
+    }
+    WRAP(TAG_CTX0); /* attributes */
+    W(mbedtls_asn1_write_len(p, start, 0));
+    W(mbedtls_asn1_write_tag(p, start, TAG_SEQ)); /* no SubjectPublicKeyInfo */
+    if ((r = write_name(p, start, in->subject, tmp, e)) < 0)
+        return r;
+    len += (size_t)r;
+    W(mbedtls_asn1_write_int(p, start, 0));
+    WRAP(TAG_SEQ);
+    return (int)len;
+}
+
+#undef W
+#undef WRAP
+
+int sm_csr_planned(const struct sm_csr_planned *in, struct sm_csr **ret, struct sm_errinfo *reterr)
+{
+    struct sm_errinfo scratch = SM_ERRINFO_INIT, *e = reterr ? reterr : &scratch;
+    struct csr_impl *impl = NULL;
+    unsigned char *buf, *p;
+    char *tmp;
+    size_t cap = 1024;
+    int r;
+
+    if (in->n_san > SM_MAX_SAN || in->n_exts > SM_MAX_EXTENSIONS) {
+        e->field = in->n_san > SM_MAX_SAN ? "san" : "extensions";
+        errinfo_set(e, -1, "more than %d SAN entries or %d extensions", SM_MAX_SAN,
+                    SM_MAX_EXTENSIONS);
+        return SM_E_TOO_MANY;
+    }
+    /* room for everything: each value once, each TLV's header and OID well bounded */
+    cap += in->subject ? 4 * strlen(in->subject) : 0;
+    for (size_t i = 0; i < in->n_san; i++)
+        cap += (in->san[i].value ? strlen(in->san[i].value) : 0) + 32;
+    for (size_t i = 0; i < in->n_exts; i++)
+        cap += in->exts[i].value_len + OID_MAX + 16;
+    if (cap > SM_MAX_INPUT) {
+        errinfo_set(e, -1, "the planned request is larger than %d bytes", SM_MAX_INPUT);
+        return SM_E_TOO_BIG;
+    }
+    impl = mem_calloc(1, sizeof(*impl));
+    if (!impl || !(impl->a = arena_new()) || !(buf = arena_alloc(impl->a, cap)) ||
+        !(tmp = arena_alloc(impl->a, (in->subject ? strlen(in->subject) : 0) + 1))) {
+        r = -ENOMEM;
+        goto out_fail;
+    }
+    p = buf + cap;
+    if ((r = write_cri(&p, buf, in, tmp, e)) < 0) {
+        if (r == SM_E_TOO_BIG)
+            errinfo_set(e, -1, "the planned request is larger than %d bytes", SM_MAX_INPUT);
+        goto out_fail;
+    }
+    impl->pub.der = p;
+    impl->pub.der_len = (size_t)r;
+    impl->pub.format = "planned";
+    if ((r = analyse(impl, true, e)) < 0)
+        goto out_fail;
+    *ret = &impl->pub;
+    return 0;
+
+out_fail:
+    if (r == -ENOMEM)
+        errinfo_set(e, -1, "out of memory");
+    if (impl)
+        arena_free(impl->a);
+    mem_free(impl);
+    return r;
 }
 
 /* ---- a certificate not issued yet (lib/cert_plan.h) --------------------------------------- */

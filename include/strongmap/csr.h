@@ -26,9 +26,10 @@ extern "C" {
 enum sm_csr_signature {
     SM_CSR_SIG_VALID = 0,       /**< verified with the request's own key */
     SM_CSR_SIG_UNSUPPORTED = 1, /**< not verified: mbedTLS 2.28 lacks the algorithm (Ed25519) */
+    SM_CSR_SIG_NONE = 2,        /**< planned facts (sm_csr_planned()): nothing was signed */
 };
 
-/** "valid", "not_verified". */
+/** "valid", "not_verified", "none". */
 const char *sm_csr_signature_name(enum sm_csr_signature s);
 
 /** A parsed request. Read-only for callers. */
@@ -59,6 +60,43 @@ struct sm_csr {
  * SM_MAX_NAME_ATTRS name attributes), -ENOMEM; the reason in @reterr (may be NULL).
  */
 int sm_csr_parse(const void *buf, size_t len, struct sm_csr **ret, struct sm_errinfo *reterr);
+
+/** An extension planned facts ask for. Borrowed. */
+struct sm_csr_planned_ext {
+    const char *oid; /**< dotted, e.g. "1.3.6.1.4.1.311.25.2" */
+    bool critical;
+    const uint8_t *value; /**< the extnValue's contents (the extension's own DER) */
+    size_t value_len;
+};
+
+/** Planned facts: what a portal means to request, without a PKCS#10 request. Borrowed. */
+struct sm_csr_planned {
+    const char *subject;      /**< RFC 4514, "CN=alice,OU=Users,DC=example,DC=com": most
+                                   significant RDN last, one attribute per RDN, the types CN,
+                                   SN, SERIALNUMBER, C, L, ST, STREET, O, OU, T, GN, DC, UID, E
+                                   (or their long names) or a dotted OID, \-escapes of a
+                                   character or of two hex digits; NULL or "": an empty Name */
+    const struct sm_san *san; /**< subjectAltName entries: SM_SAN_UPN, _DNS, _EMAIL or _URI,
+                                   each with its value (UTF-8; IA5 text for DNS, email, URI) */
+    size_t n_san;
+    const struct sm_csr_planned_ext *exts; /**< other extensions (the SID extension, EKU, ...) */
+    size_t n_exts;
+};
+
+/**
+ * The requested facts of @in, read exactly as those of a request asking for them: the
+ * CertificationRequestInfo is built from @in (the subject, no key: an empty
+ * SubjectPublicKeyInfo, an extensionRequest with the SAN first, then @in->exts in order) and
+ * goes through sm_csr_parse()'s analysis. The result's der is that CertificationRequestInfo,
+ * its format "planned", its signature SM_CSR_SIG_NONE, its request's key_type "unknown".
+ * Returns 0 with *@ret set (free with sm_csr_free()), or -EINVAL (a subject that is not such a
+ * string, a SAN entry of another type or without a value, an OID that is not dotted, an empty
+ * extension value, a subjectAltName both in @in->san and in @in->exts), SM_E_TOO_MANY (more
+ * than SM_MAX_SAN entries or SM_MAX_EXTENSIONS extensions), SM_E_TOO_BIG (over SM_MAX_INPUT
+ * bytes), SM_E_CSR (an extension the analysis cannot read), -ENOMEM; the reason in @reterr
+ * (may be NULL), whose field names the part at fault ("subject", "san", "extensions").
+ */
+int sm_csr_planned(const struct sm_csr_planned *in, struct sm_csr **ret, struct sm_errinfo *reterr);
 
 /** Free a request; NULL is fine. Returns NULL. */
 struct sm_csr *sm_csr_free(struct sm_csr *csr);

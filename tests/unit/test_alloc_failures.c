@@ -1219,6 +1219,52 @@ static void test_csr_parse(void **state)
     group_done();
 }
 
+/* Planned facts: a subject, UPN, DNS and SID URI entries, EKU and SID extensions. */
+static int run_csr_planned(struct fx *f)
+{
+    static const uint8_t eku[] = { 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06,
+                                   0x01, 0x05, 0x05, 0x07, 0x03, 0x02 };
+    static const struct sm_san san[] = {
+        { .type = SM_SAN_UPN, .value = "alice@example.com" },
+        { .type = SM_SAN_DNS, .value = "ws01.example.com" },
+        { .type = SM_SAN_URI,
+          .value =
+              "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-1105" },
+    };
+    struct sm_sid sid;
+    uint8_t der[128];
+    assert_int_equal(
+        sm_sid_parse("S-1-5-21-1004336348-1177238915-682003330-1105", 45, &sid, NULL, NULL), 0);
+    long n = sm_sid_extension_der(&sid, der, sizeof(der));
+    assert_true(n > 0);
+    const struct sm_csr_planned_ext exts[] = {
+        { .oid = "2.5.29.37", .value = eku, .value_len = sizeof(eku) },
+        { .oid = "1.3.6.1.4.1.311.25.2", .value = der, .value_len = (size_t)n },
+    };
+    const struct sm_csr_planned in = { .subject = "CN=Alice\\, A.,OU=Users,DC=example,DC=com",
+                                       .san = san,
+                                       .n_san = 3,
+                                       .exts = exts,
+                                       .n_exts = 2 };
+    struct sm_csr *c = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_csr_planned(&in, &c, &e);
+    bool ok = result_ok(r, c, "*ret");
+    (void)f;
+    reason(r, &e);
+    if (ok)
+        sm_csr_free(c);
+    return r;
+}
+
+static void test_csr_planned(void **state)
+{
+    (void)state;
+    struct scenario s = { .name = "sm_csr_planned", .run = run_csr_planned };
+    check(&s);
+    group_done();
+}
+
 /* The demo directory, the request (s->path), the issuing CA; SC_WARM: a plan made before. */
 static int plan(struct fx *f, struct sm_preissue **ret)
 {
@@ -1417,7 +1463,8 @@ int main(void)
         cmocka_unit_test(test_dir_lookup),     cmocka_unit_test(test_dir_open),
         cmocka_unit_test(test_verdict),        cmocka_unit_test(test_json_verdict_and_status),
         cmocka_unit_test(test_account_status), cmocka_unit_test(test_csr_parse),
-        cmocka_unit_test(test_preissue),       cmocka_unit_test(test_events),
+        cmocka_unit_test(test_csr_planned),    cmocka_unit_test(test_preissue),
+        cmocka_unit_test(test_events),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);

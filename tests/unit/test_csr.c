@@ -292,6 +292,123 @@ static void test_hostile_framing(void **state)
     assert_null(sm_csr_free(NULL));
 }
 
+/* Planned facts (sm_csr_planned()) are read as the request that asks for them would be. */
+static void test_planned(void **state)
+{
+    (void)state;
+    struct sm_csr *ref = load("rsa_upn.pem"), *c = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    const struct sm_san san[] = { { .type = SM_SAN_UPN, .value = "alice@example.com" } };
+    static const uint8_t eku[] = { 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06,
+                                   0x01, 0x05, 0x05, 0x07, 0x03, 0x02 }; /* clientAuth */
+    struct sm_csr_planned_ext exts[2] = {
+        { .oid = "2.5.29.37", .value = eku, .value_len = sizeof(eku) }
+    };
+    struct sm_csr_planned in = { .subject = "CN=Alice,OU=Users,DC=example,DC=com",
+                                 .san = san,
+                                 .n_san = 1,
+                                 .exts = exts,
+                                 .n_exts = 1 };
+    struct sm_sid sid;
+    uint8_t sid_der[128];
+    char t[SM_SID_TEXT_MAX];
+
+    assert_int_equal(sm_csr_planned(&in, &c, &e), 0);
+    assert_string_equal(c->format, "planned");
+    assert_int_equal(c->signature, SM_CSR_SIG_NONE);
+    assert_string_equal(sm_csr_signature_name(c->signature), "none");
+    assert_non_null(c->signature_note);
+    const struct sm_cert *r = c->request, *q = ref->request;
+    assert_string_equal(r->subject.rfc4514, q->subject.rfc4514);
+    assert_string_equal(r->subject.ad, q->subject.ad);
+    assert_int_equal(r->n_san, 1);
+    assert_int_equal(r->san[0].type, SM_SAN_UPN);
+    assert_string_equal(r->san[0].value, "alice@example.com");
+    assert_true(r->has_eku);
+    assert_int_equal(r->n_eku, 1);
+    assert_string_equal(r->eku[0], "1.3.6.1.5.5.7.3.2");
+    assert_int_equal(r->sid.status, SM_SID_ABSENT);
+    assert_string_equal(r->key_type, "unknown");
+    assert_string_equal(r->spki_sha1, "");
+    assert_non_null(sm_cert_mapping(r, SM_MAP_SUBJECT_ONLY));
+    assert_true(sm_findings_has(&r->findings, "no_sid"));
+    assert_int_equal(c->n_attributes, 1);
+    assert_string_equal(c->attributes[0], "1.2.840.113549.1.9.14");
+    sm_csr_free(c);
+
+    /* the SID extension, critical, and a SID URI, with an empty subject */
+    assert_int_equal(sm_sid_parse(SID_1105, strlen(SID_1105), &sid, NULL, NULL), 0);
+    long n = sm_sid_extension_der(&sid, sid_der, sizeof(sid_der));
+    assert_true(n > 0);
+    exts[1] = (struct sm_csr_planned_ext){
+        .oid = "1.3.6.1.4.1.311.25.2", .critical = false, .value = sid_der, .value_len = (size_t)n
+    };
+    const struct sm_san uri[] = {
+        { .type = SM_SAN_URI, .value = "tag:microsoft.com,2022-09-14:sid:" SID_1300 },
+        { .type = SM_SAN_DNS, .value = "ws01.example.com" },
+        { .type = SM_SAN_EMAIL, .value = "alice@example.com" },
+    };
+    in = (struct sm_csr_planned){ .san = uri, .n_san = 3, .exts = exts, .n_exts = 2 };
+    assert_int_equal(sm_csr_planned(&in, &c, &e), 0);
+    r = c->request;
+    assert_string_equal(r->subject.rfc4514, "");
+    assert_int_equal(r->sid.extension.status, SM_SID_VALID);
+    assert_string_equal(sm_sid_format(&r->sid.extension.sid, t, sizeof(t)), SID_1105);
+    assert_int_equal(r->sid.uri.status, SM_SID_VALID);
+    assert_string_equal(sm_sid_format(&r->sid.uri.sid, t, sizeof(t)), SID_1300);
+    assert_int_equal(r->n_san, 3);
+    assert_int_equal(r->san[1].type, SM_SAN_DNS);
+    assert_int_equal(r->san[2].type, SM_SAN_EMAIL);
+    sm_csr_free(c);
+
+    /* escapes: a character, two hex digits; types by name, long name or OID */
+    in = (struct sm_csr_planned){
+        .subject = "commonName=Smith\\, J\\c3\\a9r\\C3\\B4me,2.5.4.11=Users,dc=example,DC=com"
+    };
+    assert_int_equal(sm_csr_planned(&in, &c, &e), 0);
+    assert_string_equal(c->request->subject.rfc4514,
+                        "CN=Smith\\, J\xc3\xa9r\xc3\xb4me,OU=Users,DC=example,DC=com");
+    assert_string_equal(c->request->subject.ad,
+                        "DC=com,DC=example,OU=Users,CN=\"Smith, J\xc3\xa9r\xc3\xb4me\"");
+    sm_csr_free(c);
+
+    /* what cannot be planned: each refused with the part at fault, *ret untouched */
+    struct sm_csr *untouched = (struct sm_csr *)(uintptr_t)1;
+    const struct sm_san ip[] = { { .type = SM_SAN_IP, .value = "192.0.2.1" } };
+    const struct sm_san empty[] = { { .type = SM_SAN_DNS, .value = "" } };
+    struct sm_csr_planned_ext bad_oid[] = { { .oid = "1.2.x", .value = eku, .value_len = 1 } };
+    struct sm_csr_planned_ext no_value[] = { { .oid = "2.5.29.37" } };
+    struct sm_csr_planned_ext san_ext[] = {
+        { .oid = "2.5.29.17", .value = eku, .value_len = sizeof(eku) }
+    };
+    struct {
+        struct sm_csr_planned in;
+        int r;
+        const char *field;
+    } bad[] = {
+        { { .subject = "CN" }, -EINVAL, "subject" },
+        { { .subject = "CN=a+OU=b" }, -EINVAL, "subject" },
+        { { .subject = "XX=a" }, -EINVAL, "subject" },
+        { { .subject = "CN=a\\" }, -EINVAL, "subject" },
+        { { .san = ip, .n_san = 1 }, -EINVAL, "san" },
+        { { .san = empty, .n_san = 1 }, -EINVAL, "san" },
+        { { .exts = bad_oid, .n_exts = 1 }, -EINVAL, "extensions" },
+        { { .exts = no_value, .n_exts = 1 }, -EINVAL, "extensions" },
+        { { .san = san, .n_san = 1, .exts = san_ext, .n_exts = 1 }, -EINVAL, "extensions" },
+        { { .san = san, .n_san = SM_MAX_SAN + 1 }, SM_E_TOO_MANY, "san" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sm_csr *out = untouched;
+        e = (struct sm_errinfo)SM_ERRINFO_INIT;
+        assert_int_equal(sm_csr_planned(&bad[i].in, &out, &e), bad[i].r);
+        assert_ptr_equal(out, untouched);
+        assert_true(e.text[0] != '\0');
+        if (bad[i].field)
+            assert_string_equal(e.field, bad[i].field);
+    }
+    sm_csr_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,7 +417,7 @@ int main(void)
         cmocka_unit_test(test_all_san),         cmocka_unit_test(test_no_extensions),
         cmocka_unit_test(test_bad_signature),   cmocka_unit_test(test_ed25519_not_verified),
         cmocka_unit_test(test_too_many_san),    cmocka_unit_test(test_truncated_and_flipped),
-        cmocka_unit_test(test_hostile_framing),
+        cmocka_unit_test(test_hostile_framing), cmocka_unit_test(test_planned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
