@@ -217,21 +217,16 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
             return b == 0 || (a != 0 && b > a);
         return b > a;
     }
-    switch (id) {
-    case CFG_TOKEN: return next->n_tokens == 0;
-    case CFG_SCOPE_INSPECT:
-    case CFG_SCOPE_VERDICT:
-    case CFG_SCOPE_ACCOUNT:
-    case CFG_SCOPE_EVENTS:
-    case CFG_SCOPE_METRICS:
-    case CFG_SCOPE_HEALTHZ:
-    case CFG_SCOPE_READYZ:
-    case CFG_SCOPE_AUTHZ:
-    case CFG_SCOPE_ACCOUNT_DATA: {
+    if (d->type == T_SCOPE) {
+        /* every scope.* key, those added later too: a route (or the account data) that was
+         * open cannot open further; one that needed a token loosens when it opens or when
+         * one more scope may call it */
         unsigned a = *(const unsigned *)cfield(prev, d), b = *(const unsigned *)cfield(next, d);
 
-        return (a != API_SCOPE_NONE && b == API_SCOPE_NONE) || (b & ~a) != 0;
+        return a != API_SCOPE_NONE && (b == API_SCOPE_NONE || (b & ~a) != 0);
     }
+    switch (id) {
+    case CFG_TOKEN: return next->n_tokens == 0;
     case CFG_ALLOW_UNAUTHENTICATED:
     case CFG_ALLOW_ROOT: return *(const bool *)cfield(next, d);
     case CFG_TLS_CERT:

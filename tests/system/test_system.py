@@ -654,7 +654,7 @@ class TReload(Base):
 
         # loosened limits are applied, with a warning each
         self.conf(full.replace("mode = 1", "mode = 2") + auth + "\nscope.metrics = none\n"
-                  "[limits]\nmax_body = 1M\nrate = 0\nmax_certs = 32\nidle_timeout = 300\n"
+                  "scope.preissue = issue,check\nscope.healthz = admin\n[limits]\nmax_body = 1M\nrate = 0\nmax_certs = 32\nidle_timeout = 300\n"
                   "[cache]\nttl = 600\n")
         n += 1
         self.reload(d, n)
@@ -663,7 +663,10 @@ class TReload(Base):
                      r"-> none", r"ttl loosened: 60 -> 600", r"rate loosened: 1000 -> 0",
                      r"idle_timeout changed \(looser\): needs a restart, ignoring"):
             d.wait_log(r"^<4>reload: .*" + line + "$")
+        d.wait_log(r"^<4>reload: .*scope.preissue loosened: account,admin,issue -> "
+                   r"check,issue$")  # one more scope may call it
         self.assertNotIn("max_certs loosened", d.log())  # the same as before
+        self.assertNotIn("scope.healthz loosened", d.log())  # open before: now tighter
         self.assertEqual(d.verdict()[0], 401)
         self.assertEqual(d.request("GET", "/metrics")[0], 200)  # scope.metrics = none
 
