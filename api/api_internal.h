@@ -383,8 +383,9 @@ struct preissue_request {
 };
 
 /**
- * POST /v1/preissue: a JSON object ("csr", "account", "profile", "mode", "backdating_seconds",
- * "at", "validity_days", "issuer"), or a request body (PEM, DER or base64) with "account",
+ * POST /v1/preissue: a JSON object ("csr", or planned facts "subject", "san", "extensions" read
+ * by sm_csr_planned(); "account", "profile", "mode", "backdating_seconds", "at",
+ * "validity_days", "issuer"), or a request body (PEM, DER or base64) with "account",
  * "profile", "mode", "backdating_seconds" and "at" in the query string. On success and failure
  * alike, free @pr with preissue_request_free().
  */

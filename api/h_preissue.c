@@ -5,8 +5,10 @@
  * The body is either the request itself (PEM "CERTIFICATE REQUEST", DER or base64) with
  * "account" and the what-if options of a verdict in the query string, or a JSON object: "csr",
  * "account", then the optional "profile", "mode", "backdating_seconds", "at", "validity_days"
- * and "issuer" (the issuing CA's certificate: the NTAuth check is then made). A request that
- * cannot be read is 400 bad-csr, one whose self-signature does not verify 400 csr-signature.
+ * and "issuer" (the issuing CA's certificate: the NTAuth check is then made); planned facts
+ * ("subject", "san", "extensions") may stand in for "csr" (api/params.c, sm_csr_planned()).
+ * A request that cannot be read is 400 bad-csr, one whose self-signature does not verify 400
+ * csr-signature.
  * The plan names the account (SID, UPN, enabled): the route's scope ("issue", "account" or
  * "admin" by default) is what lets a client see it, whatever account_data_scope says.
  */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <strongmap/events.h>
 
 #include "api_internal.h"
+#include "su_base64.h"
 #include "su_hex.h"
 #include "su_utf8.h"
 
@@ -694,6 +696,157 @@ int read_csr(const char *input, size_t len, const char *field, struct sm_csr **r
 
 /* One member of a JSON body. The request's and the issuer's texts are borrowed from the
  * document. */
+#define PLANNED_VALUE_MAX 2048 /* bytes of one planned SAN value */
+
+/* The SAN keys of planned facts (the inspect document's "san" keys that a request carries). */
+static const struct {
+    const char *key;
+    enum sm_san_type type;
+} planned_san[] = {
+    { "upn", SM_SAN_UPN },
+    { "dns", SM_SAN_DNS },
+    { "email", SM_SAN_EMAIL },
+    { "uri", SM_SAN_URI },
+};
+
+/* Planned facts' "san": {"upn": [...], "dns": [...], "email": [...], "uri": [...]}. */
+static int planned_san_read(json_t *san, struct sm_san **ret, size_t *n, struct api_error *ae)
+{
+    const char *key;
+    json_t *list, *v;
+    size_t i, total = 0;
+
+    if (!json_is_object(san))
+        return bad(ae, "san",
+                   "an object of arrays, as the inspect document's: upn, dns, email, "
+                   "uri");
+    json_object_foreach(san, key, list)
+    {
+        size_t k = 0;
+        while (k < (sizeof(planned_san) / sizeof(planned_san[0])) &&
+               strcmp(key, planned_san[k].key) != 0)
+            k++;
+        if (k == (sizeof(planned_san) / sizeof(planned_san[0])))
+            return bad(ae, "san", "\"%.40s\": only upn, dns, email and uri entries are planned",
+                       key);
+        if (!json_is_array(list))
+            return bad(ae, "san", "\"%s\": an array of strings", key);
+        total += json_array_size(list);
+    }
+    if (total > SM_MAX_SAN)
+        return bad(ae, "san", "more than %d entries", SM_MAX_SAN);
+    if (!(*ret = calloc(total ? total : 1, sizeof(**ret))))
+        return -ENOMEM;
+    *n = 0;
+    json_object_foreach(san, key, list)
+    {
+        size_t k = 0;
+        while (strcmp(key, planned_san[k].key) != 0)
+            k++;
+        json_array_foreach(list, i, v)
+        {
+            if (!json_is_string(v) || json_string_length(v) == 0 ||
+                strlen(json_string_value(v)) != json_string_length(v) ||
+                json_string_length(v) > PLANNED_VALUE_MAX)
+                return bad(ae, "san",
+                           "\"%s\"[%zu]: a non-empty string without NUL, at most %d "
+                           "bytes",
+                           key, i, PLANNED_VALUE_MAX);
+            (*ret)[(*n)++] =
+                (struct sm_san){ .type = planned_san[k].type, .value = json_string_value(v) };
+        }
+    }
+    return 0;
+}
+
+/* Planned facts' "extensions": [{"oid", "critical", "value": base64 DER}]. */
+static int planned_exts_read(json_t *exts, struct sm_csr_planned_ext **ret, size_t *n,
+                             struct api_error *ae)
+{
+    json_t *x, *oid, *crit, *val;
+    size_t i;
+
+    if (!json_is_array(exts))
+        return bad(ae, "extensions", "an array of {\"oid\", \"critical\", \"value\"}");
+    if (json_array_size(exts) > SM_MAX_EXTENSIONS)
+        return bad(ae, "extensions", "more than %d extensions", SM_MAX_EXTENSIONS);
+    if (!(*ret = calloc(json_array_size(exts) + 1, sizeof(**ret))))
+        return -ENOMEM;
+    *n = 0;
+    json_array_foreach(exts, i, x)
+    {
+        const char *k;
+        json_t *m;
+        if (!json_is_object(x))
+            return bad(ae, "extensions", "[%zu]: an object", i);
+        json_object_foreach(x, k, m)
+        {
+            if (strcmp(k, "oid") != 0 && strcmp(k, "critical") != 0 && strcmp(k, "value") != 0)
+                return bad(ae, "extensions",
+                           "[%zu]: unknown member \"%.40s\" (oid, critical, "
+                           "value)",
+                           i, k);
+        }
+        oid = json_object_get(x, "oid");
+        crit = json_object_get(x, "critical");
+        val = json_object_get(x, "value");
+        if (!json_is_string(oid))
+            return bad(ae, "extensions", "[%zu]: \"oid\", the dotted OID", i);
+        if (crit && !json_is_boolean(crit))
+            return bad(ae, "extensions", "[%zu]: \"critical\", true or false", i);
+        if (!json_is_string(val) || json_string_length(val) == 0)
+            return bad(ae, "extensions", "[%zu]: \"value\", the extension's DER in base64", i);
+        size_t len = json_string_length(val);
+        uint8_t *der = malloc(len / 4 * 3 + 3);
+        long dlen;
+        if (!der)
+            return -ENOMEM;
+        (*ret)[(*n)++] = (struct sm_csr_planned_ext){ .oid = json_string_value(oid),
+                                                      .critical = crit && json_is_true(crit),
+                                                      .value = der };
+        if ((dlen = su_base64_decode(json_string_value(val), len, 0, der)) <= 0)
+            return bad(ae, "extensions", "[%zu]: \"value\" is not base64", i);
+        (*ret)[*n - 1].value_len = (size_t)dlen;
+    }
+    return 0;
+}
+
+/* Planned facts ("subject", "san", "extensions" in place of "csr") into pr->csr. */
+static int planned_read(struct preissue_request *pr, json_t *subject, json_t *san, json_t *exts,
+                        struct api_error *ae)
+{
+    struct sm_csr_planned in = { 0 };
+    struct sm_san *entries = NULL;
+    struct sm_csr_planned_ext *x = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = 0;
+
+    if (subject && !json_is_null(subject)) {
+        if (!json_is_string(subject) ||
+            strlen(json_string_value(subject)) != json_string_length(subject))
+            return bad(ae, "subject",
+                       "a string, RFC 4514: \"CN=alice,OU=Users,DC=example,DC=com\"");
+        in.subject = json_string_value(subject);
+    }
+    if (san && (r = planned_san_read(san, &entries, &in.n_san, ae)) < 0)
+        goto out;
+    in.san = entries;
+    if (exts && (r = planned_exts_read(exts, &x, &in.n_exts, ae)) < 0)
+        goto out;
+    in.exts = x;
+    if ((r = sm_csr_planned(&in, &pr->csr, &e)) < 0) {
+        if (r == -ENOMEM)
+            goto out;
+        r = bad(ae, e.field, "%s", e.text[0] ? e.text : sm_strerror(r));
+    }
+out:
+    for (size_t i = 0; x && i < in.n_exts; i++)
+        free((void *)(uintptr_t)x[i].value);
+    free(x);
+    free(entries);
+    return r;
+}
+
 static int preissue_member(struct preissue_request *pr, const char *key, json_t *val,
                            json_t **ret_csr, json_t **ret_issuer, struct api_error *ae)
 {
@@ -718,8 +871,7 @@ static int preissue_member(struct preissue_request *pr, const char *key, json_t 
         return 0;
     }
     if (strcmp(key, "subject") == 0 || strcmp(key, "san") == 0 || strcmp(key, "extensions") == 0)
-        return bad(ae, NULL,
-                   "\"%s\": planned facts are not supported yet; send the request as \"csr\"", key);
+        return 0; /* planned facts: read whole by planned_read() */
     if (strcmp(key, "account") == 0 || strcmp(key, "profile") == 0 || strcmp(key, "mode") == 0 ||
         strcmp(key, "backdating_seconds") == 0 || strcmp(key, "at") == 0) {
         /* as for a verdict */
@@ -742,7 +894,7 @@ static int preissue_member(struct preissue_request *pr, const char *key, json_t 
 int read_preissue(const struct api_request *req, struct preissue_request *pr, struct api_error *ae)
 {
     const char *q = strchr(req->target, '?'), *key;
-    json_t *val, *csr = NULL, *issuer = NULL;
+    json_t *val, *csr = NULL, *issuer = NULL, *subject = NULL, *san = NULL, *exts = NULL;
     int r;
 
     memset(pr, 0, sizeof(*pr));
@@ -770,9 +922,17 @@ int read_preissue(const struct api_request *req, struct preissue_request *pr, st
             if ((r = preissue_member(pr, key, val, &csr, &issuer, ae)) < 0)
                 return r;
         }
-        if (!csr)
+        subject = json_object_get(pr->root, "subject");
+        san = json_object_get(pr->root, "san");
+        exts = json_object_get(pr->root, "extensions");
+        if (csr && (subject || san || exts))
+            return bad(ae, "csr",
+                       "give the request as \"csr\" or as planned facts (\"subject\", \"san\", "
+                       "\"extensions\"), not both");
+        if (!csr && !subject && !san && !exts)
             return api_fail(ae, API_P_MISSING_FIELD, "csr",
-                            "give the certificate request (PEM or base64 DER)");
+                            "give the certificate request (PEM or base64 DER), or planned facts: "
+                            "\"subject\", \"san\", \"extensions\"");
     }
     if (!pr->account)
         return api_fail(ae, API_P_MISSING_FIELD, "account",
@@ -791,6 +951,8 @@ int read_preissue(const struct api_request *req, struct preissue_request *pr, st
     }
     if (csr)
         return read_csr(json_string_value(csr), json_string_length(csr), "csr", &pr->csr, ae);
+    if (subject || san || exts)
+        return planned_read(pr, subject, san, exts, ae);
     return read_csr(req->body, req->body_len, NULL, &pr->csr, ae);
 }
 

@@ -209,6 +209,100 @@ class T1Preissue(Case):
         self.assertEqual(api, cli)
 
 
+EKU_CLIENT_AUTH = base64.b64encode(bytes.fromhex("300a06082b06010505070302")).decode()
+
+
+def sid_extension_b64(sid):
+    """The SID extension's DER (MS-WCCE 2.2.2.7.7.4) for @sid, as openssl writes it."""
+    text = sid.encode()
+    inner = b"\x04" + bytes([len(text)]) + text                      # OCTET STRING
+    inner = b"\xa0" + bytes([len(inner)]) + inner                    # [0] EXPLICIT
+    oid = bytes.fromhex("060a2b060104018237190201")                  # 1.3.6.1.4.1.311.25.2.1
+    other = b"\xa0" + bytes([len(oid + inner)]) + oid + inner        # otherName [0]
+    return base64.b64encode(b"\x30" + bytes([len(other)]) + other).decode()
+
+
+class T1PreissuePlanned(Case):
+    """Planned facts in place of a request: read as the request that asks for them."""
+
+    def planned(self, status=200, **facts):
+        body = dict({"account": "alice", "at": "2026-06-01T00:00:00Z"}, **facts)
+        r = self.preissue(json.dumps(body), ctype="application/json")
+        self.assertEqual(r.status, status, r.body[:400])
+        return r.json()
+
+    def test_same_plan_as_the_request(self):
+        """rsa_upn.pem's facts (subject, UPN, clientAuth) planned: the same plan but for the
+        key and the signature."""
+        doc = self.planned(subject="CN=Alice,OU=Users,DC=example,DC=com",
+                           san={"upn": ["alice@example.com"]},
+                           extensions=[{"oid": "2.5.29.37", "critical": False,
+                                        "value": EKU_CLIENT_AUTH}])
+        body = {"csr": csr("rsa_upn.pem").decode(), "account": "alice",
+                "at": "2026-06-01T00:00:00Z"}
+        r = self.preissue(json.dumps(body), ctype="application/json")
+        ref = r.json()
+        self.assertFalse(doc["signature"]["verified"])
+        self.assertIn("planned", doc["signature"]["note"])
+        for key in ("refuse", "outcome_as_requested", "outcome_as_issued", "material", "changes",
+                    "account"):
+            self.assertEqual(doc[key], ref[key], key)
+        self.assertEqual(doc["request"]["subject"], ref["request"]["subject"])
+        self.assertEqual(doc["request"]["san"], ref["request"]["san"])
+        self.assertEqual([(p["profile"], p["as_requested"]["outcome"], p["as_issued"]["outcome"])
+                          for p in doc["profiles"]],
+                         [(p["profile"], p["as_requested"]["outcome"], p["as_issued"]["outcome"])
+                          for p in ref["profiles"]])
+        self.assertEqual(doc["outcome_as_issued"], "allow")
+
+    def test_sid_planned_in(self):
+        """The SID extension and URL the plan gives, planned in: allowed as requested."""
+        doc = self.planned(san={"upn": ["alice@example.com"], "uri": [SID_URI + ALICE_SID]},
+                           extensions=[{"oid": "1.3.6.1.4.1.311.25.2",
+                                        "value": sid_extension_b64(ALICE_SID)}])
+        self.assertFalse(doc["refuse"])
+        self.assertEqual(doc["outcome_as_requested"], "allow")
+        self.assertEqual(doc["material"]["sid_extension_der_base64"],
+                         sid_extension_b64(ALICE_SID))
+        self.assertEqual(doc["request"]["subject"], "")
+
+    def test_another_accounts_sid_refused(self):
+        doc = self.planned(subject="CN=Alice", extensions=[
+            {"oid": "1.3.6.1.4.1.311.25.2", "value": sid_extension_b64(MALLORY_SID)}])
+        self.assertTrue(doc["refuse"])
+        self.assertIn("sid_other_account", {f["code"] for f in doc["findings"]})
+
+    def test_malformed(self):
+        cases = (
+            ({"subject": 5}, "subject"),
+            ({"subject": "CN"}, "subject"),
+            ({"subject": "CN=a+OU=b"}, "subject"),
+            ({"subject": "XX=alice"}, "subject"),
+            ({"san": ["alice@example.com"]}, "san"),
+            ({"san": {"ip": ["192.0.2.1"]}}, "san"),
+            ({"san": {"upn": "alice@example.com"}}, "san"),
+            ({"san": {"upn": [""]}}, "san"),
+            ({"san": {"dns": ["x" * 3000]}}, "san"),
+            ({"san": {"dns": ["a"] * 300}}, "san"),
+            ({"extensions": {"oid": "2.5.29.37"}}, "extensions"),
+            ({"extensions": [{"oid": "2.5.29.37"}]}, "extensions"),
+            ({"extensions": [{"oid": "two.five", "value": EKU_CLIENT_AUTH}]}, "extensions"),
+            ({"extensions": [{"oid": "2.5.29.37", "value": "not base64!"}]}, "extensions"),
+            ({"extensions": [{"oid": "2.5.29.37", "value": EKU_CLIENT_AUTH, "x": 1}]},
+             "extensions"),
+            ({"extensions": [{"oid": "2.5.29.37", "critical": "yes", "value": EKU_CLIENT_AUTH}]},
+             "extensions"),
+            ({"san": {"upn": ["a@b"]}, "extensions": [{"oid": "2.5.29.17",
+                                                       "value": EKU_CLIENT_AUTH}]}, "twice"),
+            ({"extensions": [{"oid": "2.5.29.37", "value": EKU_CLIENT_AUTH}] * 65}, "extensions"),
+        )
+        for facts, mention in cases:
+            with self.subTest(facts=str(facts)[:80]):
+                doc = self.planned(400, **facts)
+                self.assertEqual(doc["type"], "/problems/bad-request")
+                self.assertIn(mention, doc["detail"])
+
+
 class T2PreissueBad(Case):
     def test_bad_signature(self):
         r = self.preissue(csr("bad_signature.pem"), "account=alice")
@@ -260,7 +354,7 @@ class T2PreissueBad(Case):
                             ({"csr": pem, "account": "alice", "certificate": pem}, "unknown"),
                             ({"csr": pem, "account": "alice", "validity_days": 0}, "validity_days"),
                             ({"csr": pem, "account": "alice", "profile": "windows-1999"}, "profile"),
-                            ({"subject": "CN=Alice", "account": "alice"}, "planned facts")):
+                            ({"subject": "CN=Alice", "csr": pem, "account": "alice"}, "not both")):
             with self.subTest(body=list(body)):
                 r = self.preissue(json.dumps(body), ctype="application/json")
                 self.assertEqual(r.status, 400, r.body[:300])
