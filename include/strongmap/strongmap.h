@@ -12,6 +12,7 @@
 #include <strongmap/keycred.h>
 #include <strongmap/preissue.h>
 #include <strongmap/sid.h>
+#include <strongmap/state.h>
 #include <strongmap/verdict.h>
 
 /** Library version, "MAJOR.MINOR.PATCH". */

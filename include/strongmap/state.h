@@ -1,0 +1,75 @@
+/*
+ * strongmap/state.h - a verdict for people: will the certificate work, will it fail, or is it
+ * at risk; why, in plain words; and what to do. Defined once, for the self-service status page
+ * (docs/self-service.md) and the issuance plan alike.
+ *
+ *   will work  every profile of the verdict allows, and the certificate is valid for more than
+ *              SM_STATE_EXPIRY_WARN_S from the evaluation time;
+ *   will fail  a fully patched current DC denies: a profile evaluated with its update level
+ *              left at "every update released" (none given) and full enforcement (mode 2),
+ *              UseSubjectAltName on; or, when the verdict has no such profile, every profile
+ *              denies; and a certificate outside its validity period;
+ *   at risk    allowed today but denied on some profile of the verdict (an older or
+ *              differently configured DC), or expiring within SM_STATE_EXPIRY_WARN_S.
+ *
+ * The sentences are static English text without the words of the protocol (no attribute
+ * names, no event numbers): those are for the verdict's own document.
+ */
+#ifndef STRONGMAP_STATE_H
+#define STRONGMAP_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <strongmap/verdict.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A certificate expiring within this many seconds of the evaluation time is at risk. */
+#define SM_STATE_EXPIRY_WARN_S (30L * 86400)
+/** Steps an answer lists at most. */
+#define SM_STATE_MAX_STEPS 3
+
+enum sm_state {
+    SM_STATE_WORKS = 0, /**< "will_work" */
+    SM_STATE_AT_RISK,   /**< "at_risk" */
+    SM_STATE_FAILS,     /**< "will_fail" */
+};
+
+/** "will_work", "at_risk", "will_fail". */
+const char *sm_state_name(enum sm_state s);
+
+/** The state of a verdict, with its reason in plain words. Every string is static. */
+struct sm_state_answer {
+    enum sm_state state;
+    /** the deciding reason: a verdict reason code ("weak_mapping"), "expiring", "works",
+        "account" (with @generic: a reason about the account in the directory) or "refused"
+        (a denial this table has no words for; the verdict's reasons say more) */
+    const char *code;
+    const char *why;                       /**< one sentence, plain words */
+    const char *steps[SM_STATE_MAX_STEPS]; /**< what to do, in order */
+    size_t n_steps;
+    /** the deciding reason is about the account (whether it exists, is enabled, what maps to
+        it): with @generic its text is the generic one and @code "account" */
+    bool account_reason;
+    const struct sm_profile_outcome *decided_by; /**< the profile whose denial decided, or NULL */
+    time_t expires;                              /**< the certificate's notAfter, 0: unknown */
+};
+
+/**
+ * Classify @v as of @at (0: now) into *@ret. @generic: the caller proved nothing about the
+ * account (an uploaded certificate): a reason that would tell about the directory (the account
+ * unknown, disabled, its SID another's) gets one generic text, so that such answers cannot be
+ * told apart. 0, or -EINVAL for a NULL @v or a verdict without profiles.
+ */
+int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
+                     struct sm_state_answer *ret);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * tests/unit/test_state.c - sm_verdict_state(): the three states of strongmap/state.h, the
+ * reason that decides, and the generic answer for account reasons. The verdicts are built by
+ * hand, one profile outcome per DC, as sm_verdict_evaluate() fills them; the API and browser
+ * tiers classify real verdicts against the demo directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+
+#include <strongmap/state.h>
+
+#define AT  1780272000L /* 2026-06-01T00:00:00Z */
+#define DAY 86400L
+
+static struct sm_cert cert;
+static struct sm_profile_outcome outs[3];
+static struct sm_verdict v;
+
+/* A verdict of @n profiles, all current full-enforcement DCs that allow, for a certificate
+   valid from a year before AT to a year after. */
+static void setup_verdict(size_t n)
+{
+    memset(&cert, 0, sizeof(cert));
+    memset(outs, 0, sizeof(outs));
+    memset(&v, 0, sizeof(v));
+    cert.not_before_t = AT - 365 * DAY;
+    cert.not_after_t = AT + 365 * DAY;
+    for (size_t i = 0; i < n; i++) {
+        outs[i].profile.kind = SM_PROFILE_WINDOWS_2022;
+        outs[i].profile.mode = 2;
+        outs[i].profile.use_subject_alt_name = true;
+        outs[i].allow = true;
+    }
+    v.profiles = outs;
+    v.n_profiles = n;
+    v.cert = &cert;
+    v.allow = true;
+}
+
+static void deny(size_t i, const char *code1, const char *code2)
+{
+    outs[i].allow = false;
+    outs[i].reasons[0] = (struct sm_reason){ code1, "engine text" };
+    outs[i].n_reasons = 1;
+    if (code2)
+        outs[i].reasons[outs[i].n_reasons++] = (struct sm_reason){ code2, "engine text" };
+    v.allow = false;
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(sm_state_name(SM_STATE_WORKS), "will_work");
+    assert_string_equal(sm_state_name(SM_STATE_AT_RISK), "at_risk");
+    assert_string_equal(sm_state_name(SM_STATE_FAILS), "will_fail");
+}
+
+static void test_works(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(2);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_WORKS);
+    assert_string_equal(a.code, "works");
+    assert_int_equal(a.n_steps, 0);
+    assert_int_equal(a.expires, AT + 365 * DAY);
+    assert_null(a.decided_by);
+}
+
+static void test_weak_fails_on_current_dc(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(1);
+    /* the informational code first: the table's order decides, not the verdict's */
+    deny(0, "pkinit_anchors", "weak_mapping");
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_FAILS);
+    assert_string_equal(a.code, "weak_mapping");
+    assert_null(strstr(a.why, "X509"));
+    assert_true(a.n_steps >= 1);
+    assert_ptr_equal(a.decided_by, &outs[0]);
+}
+
+static void test_denied_on_older_dc_is_at_risk(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(2);
+    outs[1].profile.kind = SM_PROFILE_WINDOWS_2016;
+    outs[1].profile_update_given = true; /* a DC that is not fully patched */
+    deny(1, "weak_mapping", NULL);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_AT_RISK);
+    assert_string_equal(a.code, "weak_mapping");
+    assert_ptr_equal(a.decided_by, &outs[1]);
+}
+
+static void test_every_profile_denies_without_a_current_one(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(1);
+    outs[0].profile.mode = 1; /* the compatibility what-if only */
+    deny(0, "eku_not_logon", NULL);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_FAILS);
+    assert_string_equal(a.code, "eku_not_logon");
+}
+
+static void test_expiring(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(1);
+    cert.not_after_t = AT + 29 * DAY;
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_AT_RISK);
+    assert_string_equal(a.code, "expiring");
+    cert.not_after_t = AT + 31 * DAY;
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_WORKS);
+}
+
+static void test_account_reasons_generic(void **state)
+{
+    struct sm_state_answer a, b;
+    (void)state;
+    setup_verdict(1);
+    deny(0, "account_disabled", NULL);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    setup_verdict(1);
+    deny(0, "account_not_found", NULL);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &b), 0);
+    /* an uploaded certificate: a disabled and an unknown account answer alike */
+    assert_int_equal(a.state, SM_STATE_FAILS);
+    assert_string_equal(a.code, "account");
+    assert_string_equal(b.code, "account");
+    assert_string_equal(a.why, b.why);
+    assert_true(a.account_reason);
+    /* the caller proved who they are: the code stays */
+    assert_int_equal(sm_verdict_state(&v, AT, false, &b), 0);
+    assert_string_equal(b.code, "account_not_found");
+}
+
+static void test_unnamed_denial_and_bad_input(void **state)
+{
+    struct sm_state_answer a;
+    (void)state;
+    setup_verdict(1);
+    deny(0, "pkinit_anchors", NULL);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_int_equal(a.state, SM_STATE_FAILS);
+    assert_string_equal(a.code, "refused");
+    assert_int_equal(sm_verdict_state(NULL, AT, true, &a), -EINVAL);
+    v.n_profiles = 0;
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_works),
+        cmocka_unit_test(test_weak_fails_on_current_dc),
+        cmocka_unit_test(test_denied_on_older_dc_is_at_risk),
+        cmocka_unit_test(test_every_profile_denies_without_a_current_one),
+        cmocka_unit_test(test_expiring),
+        cmocka_unit_test(test_account_reasons_generic),
+        cmocka_unit_test(test_unnamed_denial_and_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
