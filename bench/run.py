@@ -21,8 +21,9 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
   startup   exec to READY=1 (sd_notify) with the LDIF demo directory.
   issuance  (issue 11) POST /v1/preissue (an RSA-2048 request for the benchmark account, PEM
             body, warm cache) against POST /v1/verdict with the same body form, rounds
-            interleaved; and the p99 of step-ca's enrich hook (signed calls) at half of its peak
-            against the p99 of that verdict at half of its peak.
+            interleaved; and the p99 of step-ca's hooks (signed calls: enrich with the request,
+            authorize with the certificate) at half of each one's peak against the p99 of that
+            verdict at half of its peak.
 
 Usage: bench/run.py --build DIR [--smoke] [--duration S] [--rounds N] [--connections N]
                     [--json FILE] [--only PART,...]
@@ -462,8 +463,9 @@ class Bench:
 
     def issuance(self):
         """POST /v1/preissue against POST /v1/verdict (PEM bodies, options in the query string,
-        warm cache), rounds interleaved; step-ca's enrich hook p99 at half of its peak against
-        the verdict's p99 at half of its peak."""
+        warm cache), rounds interleaved; step-ca's hooks (enrich with the request, authorize
+        with the certificate) p99 at half of each one's peak against the verdict's p99 at half
+        of its peak."""
         out_dir = os.path.dirname(self.cert_pem)
         san = subprocess.run(["openssl", "x509", "-in", self.cert_pem, "-noout", "-ext",
                               "subjectAltName"], capture_output=True, text=True, check=True)
@@ -491,13 +493,25 @@ class Bench:
             body = f.read()
         sig = {"X-Smallstep-Webhook-ID": "bench",
                "X-Smallstep-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest()}
+        with open(self.cert_pem, "rb") as f:
+            cert_raw = "".join(re.search(rb"-----BEGIN CERTIFICATE-----(.*?)-----END", f.read(),
+                                         re.S).group(1).decode().split())
+        auth_body = os.path.join(self.tmp, "hook-authorize.json")
+        with open(auth_body, "wb") as f:
+            f.write(json.dumps({"timestamp": "2026-01-01T00:00:00Z", "x509Certificate": {
+                "subject": {"commonName": account}, "raw": cert_raw}}).encode())
+        with open(auth_body, "rb") as f:
+            abody = f.read()
+        asig = {"X-Smallstep-Webhook-ID": "bench",
+                "X-Smallstep-Signature": hmac.new(secret, abody, hashlib.sha256).hexdigest()}
         d = self.daemon(*self.ldap_args(), "--stepca-webhooks", hooks)
         q = "?account=" + account
         with open(self.cert_pem, "rb") as f:
             pem = f.read()
         cases = (("verdict_pem", "/v1/verdict" + q, pem, self.cert_pem, None),
                  ("preissue", "/v1/preissue" + q, csr_pem, csr, None),
-                 ("hook_enrich", "/v1/hooks/step-ca/enrich", body, hook_body, sig))
+                 ("hook_enrich", "/v1/hooks/step-ca/enrich", body, hook_body, sig),
+                 ("hook_authorize", "/v1/hooks/step-ca/authorize" + q, abody, auth_body, asig))
         for name, path, b, _, extra in cases:  # warm the cache, and check the answers
             reply = get(d, "POST", path, b, "application/json" if extra else
                         "application/x-pem-file", extra)
@@ -520,7 +534,7 @@ class Bench:
             f"{med(peaks['verdict_pem']):8.0f} req/s  ratio {ratio:.2f} "
             f"(target >= {TARGETS['preissue']})")
         p99 = {}
-        for name, path, _, body_file, extra in (cases[0], cases[2]):
+        for name, path, _, body_file, extra in (cases[0], cases[2], cases[3]):
             r, conns, pause = self.paced(name, f"http://127.0.0.1:{d.port}{path}", body_file,
                                          "application/json" if extra else
                                          "application/x-pem-file", med(peaks[name]) / 2, extra)
@@ -528,11 +542,15 @@ class Bench:
             out[name + "_half_peak"] = {"reached_rps": round(r.rps), "connections": conns,
                                         "delay_ms": pause, "p50_ms": r.pct.get(50),
                                         "p99_ms": r.pct.get(99)}
-        hr = p99["hook_enrich"] / p99["verdict_pem"] if p99["verdict_pem"] else float("inf")
-        out["hook_p99_vs_verdict"] = round(hr, 3)
         out["target_hook_p99_vs_verdict"] = TARGETS["hook_p99_vs_verdict"]
-        log(f"at half of each peak: enrich hook p99 {p99['hook_enrich']} ms, verdict p99 "
-            f"{p99['verdict_pem']} ms: ratio {hr:.2f} (target <= {TARGETS['hook_p99_vs_verdict']})")
+        for hook in ("hook_enrich", "hook_authorize"):
+            hr = p99[hook] / p99["verdict_pem"] if p99["verdict_pem"] else float("inf")
+            out[hook + "_p99_vs_verdict"] = round(hr, 3)
+            log(f"at half of each peak: {hook} p99 {p99[hook]} ms, verdict p99 "
+                f"{p99['verdict_pem']} ms: ratio {hr:.2f} "
+                f"(target <= {TARGETS['hook_p99_vs_verdict']})")
+        out["hook_p99_vs_verdict"] = max(out["hook_enrich_p99_vs_verdict"],
+                                         out["hook_authorize_p99_vs_verdict"])
         self.results["issuance"] = out
 
     def run(self):
