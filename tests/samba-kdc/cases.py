@@ -176,6 +176,14 @@ KEYCREDS = {
 DNS_HOST_NAMES = {"WS01$": f"ws01.{DNS_DOMAIN}", "WS02$": f"ws01.{DNS_DOMAIN}"}
 
 # (case, certificate, account the client logs on as (kinit NAME@REALM), what it covers)
+# Certificates issued the way a CA does with strongmapd (issue 11): a request (openssl req) that
+# carries only a UPN SAN, the issuance plan for the account from `strongmap preissue` against
+# the running DC (profile samba), and `openssl ca` with the extension file the plan wrote. Made
+# when Samba first runs (the plan reads the directory), before the first logon.
+PREISSUED = [
+    {"name": "alice_preissued", "subject": "/CN=Alice", "upn": [_u("alice")], "account": "alice"},
+]
+
 CASES = [
     ("sid_right", "alice_sid", "alice", "SID extension of the account"),
     ("sid_other_account", "alice_sid_carol", "alice", "SID extension of another account"),
@@ -250,4 +258,7 @@ CASES = [
      "DNS SAN ws01.<realm> with WS02's SID (WS02 claims dNSHostName ws01), as WS01$"),
     ("computer_spoof_as_self", "ws02_spoof", "WS02$",
      "the same certificate as WS02$ (whose dNSHostName is ws01.<realm>)"),
+    ("preissued_user", "alice_preissued", "alice",
+     "a UPN-only request for alice issued with openssl ca and strongmap preissue's extension "
+     "file (SID extension and SAN URI added)"),
 ]

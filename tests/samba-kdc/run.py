@@ -302,7 +302,7 @@ subjectAltName = IP:{self.args.address},DNS:kdc24.{cases.DNS_DOMAIN}
         while datetime.datetime.now(datetime.timezone.utc) < after:
             time.sleep(0.2)
         now = max(after, datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0))
-        self.keys_ahead([c["name"] for c in cases.CERTS])
+        self.keys_ahead([c["name"] for c in cases.CERTS + cases.PREISSUED])
         for i, c in enumerate(cases.CERTS):
             name = c["name"]
             san = [f"otherName.{k} = 1.3.6.1.4.1.311.20.2.3;UTF8:{u}"
@@ -362,6 +362,59 @@ subjectAltName = IP:{self.args.address},DNS:kdc24.{cases.DNS_DOMAIN}
             for pem in (self.w("pki", "issuing_ca.pem"), self.w("pki", "rogue_ca.pem")):
                 with open(pem, encoding="utf-8") as f:
                     out.write(f.read())
+
+    def ldap_flags(self):
+        """strongmap's directory flags for this DC (LDAPS, the administrator's simple bind)."""
+        return ["--ldap-uri", f"ldaps://{self.args.address}", "--ldap-base", cases.BASE,
+                "--ldap-bind-dn", ADMIN_DN, "--ldap-password-file", self.pwfile,
+                "--ldap-ca-file", self.w("pki", "issuing_ca.pem")]
+
+    def preissued_certs(self):
+        """cases.PREISSUED: request -> `strongmap preissue --openssl-extfile` against the running
+        DC -> `openssl ca -extfile` with what it wrote, as a CA integrating strongmapd does."""
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        for i, c in enumerate(cases.PREISSUED):
+            name = c["name"]
+            key, csr = self.w("pki", f"{name}.key"), self.w("pki", f"{name}.req.pem")
+            ext = self.w("pki", f"{name}.preissue.ext")
+            san = ",".join(f"otherName:1.3.6.1.4.1.311.20.2.3;UTF8:{u}" for u in c["upn"])
+            self.run(["openssl", "req", "-new", "-key", key, "-subj", c["subject"],
+                      "-addext", f"subjectAltName={san}",
+                      "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+                      "-addext", f"extendedKeyUsage={cases.CLIENT_EKU}", "-out", csr],
+                     what="openssl req")
+            p = subprocess.run([self.args.cli, "preissue", "--csr", csr, "--account",
+                                c["account"], "--profile", "samba", "--mode", "2",
+                                "--issuer", self.w("pki", "issuing_ca.pem"),
+                                "--openssl-extfile", ext] + self.ldap_flags(),
+                               capture_output=True, text=True, timeout=60, check=False,
+                               env=dict(os.environ, LDAPNOINIT="1"))
+            if p.returncode != 0:
+                raise SetupError(f"strongmap preissue {name}: exit {p.returncode}: "
+                                 f"{p.stderr.strip()[:300]} {p.stdout[:300]}")
+            plan = json.loads(p.stdout)
+            if plan["refuse"] or plan["outcome_as_issued"] != "allow":
+                raise SetupError(f"strongmap preissue {name}: refuse {plan['refuse']}, as issued "
+                                 f"{plan['outcome_as_issued']}")
+            with open(ext, encoding="utf-8") as f:
+                ext_text = f.read()
+            if self.accounts[c["account"]]["sid"] not in ext_text:
+                raise SetupError(f"{name}: the extension file carries no SID of {c['account']}")
+            with open(os.path.join(self.pki.db, "serial"), "w", encoding="ascii") as f:
+                f.write(f"8A1B2D{i + 1:02X}\n")
+            extfile = self.w("pki", f"{name}.ext")
+            with open(extfile, "w", encoding="utf-8") as f:
+                f.write(pki.ext_text(None, ext_text))
+            pem = self.w("pki", f"{name}.pem")
+            self.pki.openssl("ca", "-batch", "-config", pki.CA_CNF, "-notext", "-preserveDN",
+                             "-utf8", "-startdate", gtime(now),
+                             "-enddate", gtime(now + datetime.timedelta(days=365)),
+                             "-cert", self.w("pki", "issuing_ca.pem"),
+                             "-keyfile", self.w("pki", "issuing_ca.key"), "-extfile", extfile,
+                             "-extensions", "ext", "-in", csr, "-out", pem)
+            self.certs[name] = {"pem": pem, "key": key, "client_time": None, "spec": c}
+            say(f"{name}: planned by strongmap preissue for {c['account']} (SID "
+                f"{plan['material']['sid']}), issued by openssl ca with its extension file")
 
     def strongmap_sid_extension(self, sid):
         """The SID extension as `strongmap sid extension` writes it, checked against our own
@@ -805,6 +858,8 @@ subjectAltName = IP:{self.args.address},DNS:kdc24.{cases.DNS_DOMAIN}
         for cfg in configs:
             started = self.start_samba(cfg)
             self.times["samba_start_s"][cfg[0]] = started
+            if any(name not in self.certs for name in (c["name"] for c in cases.PREISSUED)):
+                self.preissued_certs()
             t = Timer()
             for case, cert, account, _ in todo:
                 if time.monotonic() > deadline:
