@@ -133,7 +133,7 @@ bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 11
+#define API_N_ROUTES 12
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -445,6 +445,10 @@ struct authz_request {
 int read_authz(const struct api_request *req, struct authz_request *ar, struct api_error *ae);
 void authz_request_free(struct authz_request *ar);
 
+/** @s on one line of printable ASCII into @out (@size bytes, at least 5): runs of blanks and
+ * controls as one space, a non-ASCII character as '?', cut with "..." (h_authz.c). */
+void one_line(const char *s, char *out, size_t size);
+
 /* ---- handlers ---- */
 
 int h_health(struct api_request *req);
@@ -458,6 +462,7 @@ int h_authz(struct api_request *req);
 int h_preissue(struct api_request *req);
 int h_hook_enrich(struct api_request *req);
 int h_hook_authorize(struct api_request *req);
+int h_hook_freeradius(struct api_request *req);
 
 /* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 

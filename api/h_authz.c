@@ -59,7 +59,7 @@ static const char *code_or_null(const char *code)
 
 /* @s on one line of printable ASCII: runs of blanks and controls as one space, a non-ASCII
  * character as '?', cut at @size - 4 bytes with "...". */
-static void one_line(const char *s, char *out, size_t size)
+void one_line(const char *s, char *out, size_t size)
 {
     size_t o = 0;
     bool blank = false;

@@ -24,6 +24,8 @@ static const struct api_route routes[] = {
     { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false },
     { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false },
     { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false },
+    /* a gateway's question, as /v1/authz's: its scope (scope.authz) */
+    { "POST", "/v1/hooks/freeradius", h_hook_freeradius, true, true, API_ROUTE_AUTHZ, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
