@@ -306,10 +306,14 @@ static int reply_deny(struct api_request *req, const struct sm_verdict *v)
         snprintf(text, sizeof(text), "%s%s%s", r ? r->message : "denied",
                  v->remediation.n_steps ? " Fix: " : "",
                  v->remediation.n_steps ? v->remediation.steps[0] : "");
+    else if (p && p->event.id)
+        snprintf(text, sizeof(text), "%s denies it: KDC error %d %s, KDC event %d",
+                 sm_profile_name(p->profile.kind), p->kdc_error.code,
+                 p->kdc_error.name ? p->kdc_error.name : "", p->event.id);
     else
-        snprintf(text, sizeof(text), "%s denies it (%d %s, event %d)",
+        snprintf(text, sizeof(text), "%s denies it: KDC error %d %s",
                  p ? sm_profile_name(p->profile.kind) : "the DC", p ? p->kdc_error.code : 0,
-                 p && p->kdc_error.name ? p->kdc_error.name : "", p ? p->event.id : 0);
+                 p && p->kdc_error.name ? p->kdc_error.name : "");
     return reply_radius(req, 401, "deny", r && r->code ? r->code : "denied", text);
 }
 

@@ -35,6 +35,8 @@ test_packages=(
     # Debian 12's nodejs is 18. npm installs the linter itself (tests/openapi/lint.sh).
     # system tests: the cipher suites HTTPS offers, probed with gnutls-cli too
     gnutls-bin
+    # gateway tier: FreeRADIUS 3.2 with rlm_rest, and eapol_test for EAP-TLS (tests/gateway)
+    freeradius freeradius-rest eapoltest
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
