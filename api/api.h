@@ -148,6 +148,8 @@ enum api_route_id {
     API_ROUTE_PREISSUE, /**< POST /v1/preissue */
     API_ROUTE_HOOKS,    /**< POST /v1/hooks/step-ca/{enrich,authorize}: signed by step-ca */
     API_ROUTE_AUTHZ,    /**< GET|POST /v1/authz (proxies) */
+    API_ROUTE_PAGE,     /**< the status page: GET /, /status, /static/{name}; POST /status/check
+                             and /v1/self/check (people, without a token: open by default) */
     API_ROUTE__COUNT
 };
 
@@ -233,6 +235,8 @@ struct api_runtime {
         webhook's secret in X-Smallstep-Signature; 0: every such call gets 401 */
     struct api_webhook webhooks[API_MAX_WEBHOOKS];
     size_t n_webhooks;
+    /** the status page and its check (API_ROUTE_PAGE) are served (default true); false: 404 */
+    bool page_enabled;
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */

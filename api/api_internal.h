@@ -83,6 +83,7 @@ struct api_request {
     bool body_oom;       /* no memory or body budget spent: dropped, 503 at the end */
     /* Response, for the access log. */
     bool replied;
+    const char *cache_control; /* Cache-Control of the response (reply_body()); NULL: no-store */
     unsigned status;
     size_t bytes;
     const char *problem;  /* problem code of an error response, or NULL */
@@ -133,7 +134,7 @@ bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 12
+#define API_N_ROUTES 17
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -307,6 +308,14 @@ int reply_json_static(struct api_request *req, const char *json);
 /** 200 with @len bytes of @text as @ctype. Ownership: takes @text (free()), also on failure. */
 int reply_text(struct api_request *req, const char *ctype, char *text, size_t len);
 
+/**
+ * @status with @len bytes of @body as @ctype, the @n headers @h and Cache-Control @cache
+ * (NULL: no-store). Ownership: with @owned, takes @body (free()), also on failure; else @body
+ * is static.
+ */
+int reply_body(struct api_request *req, unsigned status, const char *ctype, const char *cache,
+               const struct api_header *h, size_t n, char *body, size_t len, bool owned);
+
 /** The problem response for @p with @detail (may be NULL; copied). */
 int reply_problem(struct api_request *req, enum api_problem p, const char *detail);
 
@@ -346,6 +355,15 @@ int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
 
 /** 503 no-directory, for a route that needs the directory when none is configured. */
 int no_directory(struct api_error *ae);
+
+/**
+ * The certificates of @input (@len bytes) with @po (may be NULL), within the runtime's
+ * max_certs (413 too-many-certificates), else the parser's problem; @field names the input
+ * (NULL: the body). 0 with *@ret (sm_certs_free()).
+ */
+int read_certs(const struct api_request *req, const char *input, size_t len,
+               const struct sm_parse_opts *po, const char *field, struct sm_certs **ret,
+               struct api_error *ae);
 
 /**
  * POST /v1/inspect: the certificates of the body (PEM, DER, base64 DER, or a JSON object
@@ -448,6 +466,31 @@ void authz_request_free(struct authz_request *ar);
 /** @s on one line of printable ASCII into @out (@size bytes, at least 5): runs of blanks and
  * controls as one space, a non-ASCII character as '?', cut with "..." (h_authz.c). */
 void one_line(const char *s, char *out, size_t size);
+/* ---- page.c: the status page's answers (docs/self-service.md) ---- */
+
+struct sm_state_answer;
+
+/**
+ * The file of form field @field in a multipart/form-data body, borrowed from the body: 415
+ * without that media type, 400 for a form that cannot be read or without the field.
+ */
+int read_form_file(const struct api_request *req, const char *field, const char **ret,
+                   size_t *ret_len, struct api_error *ae);
+
+/**
+ * Judge the uploaded certificate @cert with the runtime's profiles, the account redacted, and
+ * classify it (sm_verdict_state(), generic): *@ret_v (sm_verdict_free()) and *@ret_st.
+ */
+int page_check(const struct api_request *req, const struct sm_cert *cert, struct sm_verdict **ret_v,
+               struct sm_state_answer *ret_st, struct api_error *ae);
+
+/** The JSON answer of POST /v1/self/check into *@ret (free()). 0 or -ENOMEM. */
+int page_json(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret);
+
+/** The HTML page of the answer, and of a problem, into *@ret (free()). 0 or -ENOMEM. */
+int page_html(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret,
+              size_t *ret_len);
+int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len);
 
 /* ---- handlers ---- */
 
@@ -463,6 +506,9 @@ int h_preissue(struct api_request *req);
 int h_hook_enrich(struct api_request *req);
 int h_hook_authorize(struct api_request *req);
 int h_hook_freeradius(struct api_request *req);
+int h_page(struct api_request *req);
+int h_status_check(struct api_request *req);
+int h_self_check(struct api_request *req);
 
 /* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 

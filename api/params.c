@@ -203,9 +203,9 @@ static int body_json(const struct api_request *req, json_t **ret, struct api_err
  * of its code (400 bad-certificate, 413 body-too-large, 503 when out of memory). @field names
  * the input ("certificate", or NULL for the whole body).
  */
-static int read_certs(const struct api_request *req, const char *input, size_t len,
-                      const struct sm_parse_opts *po, const char *field, struct sm_certs **ret,
-                      struct api_error *ae)
+int read_certs(const struct api_request *req, const char *input, size_t len,
+               const struct sm_parse_opts *po, const char *field, struct sm_certs **ret,
+               struct api_error *ae)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct sm_certs *certs = NULL;

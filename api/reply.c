@@ -99,7 +99,8 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
         return -ENOMEM;
     }
     if ((ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) ||
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                req->cache_control ? req->cache_control : "no-store") != MHD_YES ||
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
         MHD_add_response_header(resp, "X-Request-Id", req->id) != MHD_YES) {
         ret = -ENOMEM;
@@ -178,6 +179,21 @@ int reply_status(struct api_request *req, unsigned status, const struct api_head
         ret = queue(req, status, NULL, (char *)(uintptr_t) "", 0, false);
     req->headers = NULL;
     req->n_headers = 0;
+    return ret;
+}
+
+int reply_body(struct api_request *req, unsigned status, const char *ctype, const char *cache,
+               const struct api_header *h, size_t n, char *body, size_t len, bool owned)
+{
+    int ret;
+
+    req->headers = h;
+    req->n_headers = n;
+    req->cache_control = cache;
+    ret = queue(req, status, ctype, body, len, owned);
+    req->headers = NULL;
+    req->n_headers = 0;
+    req->cache_control = NULL;
     return ret;
 }
 

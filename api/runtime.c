@@ -27,7 +27,7 @@ static const char *const scope_names[] = { "check", "account", "admin", "metrics
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
                                                            "events",  "metrics",  "healthz",
                                                            "readyz",  "preissue", "hooks",
-                                                           "authz" };
+                                                           "authz",   "page" };
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -47,6 +47,8 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_PREISSUE] = API_SCOPE_ISSUE | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HOOKS] = API_SCOPE_NONE; /* the webhook signature authenticates */
     rt->route_scope[API_ROUTE_AUTHZ] = API_SCOPE_CHECK;
+    rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE; /* for people, who carry no token */
+    rt->page_enabled = true;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
     rt->max_certs = SM_MAX_CERTS;

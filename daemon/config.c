@@ -94,6 +94,9 @@ const struct directive directives[CFG__COUNT] = {
               "scopes /v1/hooks/step-ca/* accept besides their signature (none: the signature)"),
     DIRECTIVE(CFG_SCOPE_AUTHZ, "auth", "scope.authz", "scope-authz", "SCOPES", T_SCOPE, 0, 0, 0,
               "check", route_scope[API_ROUTE_AUTHZ], "scopes GET|POST /v1/authz accepts"),
+    DIRECTIVE(CFG_SCOPE_PAGE, "auth", "scope.page", "scope-page", "SCOPES", T_SCOPE, 0, 0, 0,
+              "none", route_scope[API_ROUTE_PAGE],
+              "scopes the status page and its check accept (none: open, for people)"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT_DATA, "auth", "scope.account_data", "scope-account-data",
               "SCOPES", T_SCOPE, 0, 0, 0, "account,admin", account_data_scope,
               "scopes whose requests see account data (DN, SID, UPN, mappings) in verdicts"),
@@ -187,6 +190,9 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_AUTHZ_DIRECTORY_DOWN, "authz", "directory_down", "authz-directory-down",
               "POLICY", T_STR, 0, 0, 16, "fail_closed", authz_directory_down,
               "/v1/authz with the directory down: fail_closed (503) or fail_open (200 unknown)"),
+
+    DIRECTIVE(CFG_PAGE_ENABLED, "page", "enabled", "page-enabled", "BOOL", T_BOOL, 0, 0, 0, "yes",
+              page_enabled, "serve the self-service status page (/, /status, /v1/self/check)"),
 
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,

@@ -64,6 +64,7 @@ enum cfg_id {
     CFG_SCOPE_PREISSUE,
     CFG_SCOPE_HOOKS,
     CFG_SCOPE_AUTHZ,
+    CFG_SCOPE_PAGE,
     CFG_SCOPE_ACCOUNT_DATA,
     CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
@@ -99,6 +100,7 @@ enum cfg_id {
     CFG_AUTHZ_HEADER,
     CFG_AUTHZ_TRUSTED_PROXIES,
     CFG_AUTHZ_DIRECTORY_DOWN,
+    CFG_PAGE_ENABLED,
     CFG__COUNT
 };
 
@@ -123,6 +125,7 @@ struct cfg {
     char *user, *group;
     bool allow_root;
     bool health_details;
+    bool page_enabled; /* [page] enabled */
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

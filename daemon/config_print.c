@@ -238,6 +238,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_LDAP_URI: return plain_ldap(next) > plain_ldap(prev);
     case CFG_AUTHZ_TRUSTED_PROXIES: return more_proxies(prev, next);
     case CFG_AUTHZ_DIRECTORY_DOWN: return strcmp(next->authz_directory_down, "fail_open") == 0;
+    case CFG_PAGE_ENABLED: return next->page_enabled;
     case CFG_BURST: return next->rate > 0 && burst_of(next) > burst_of(prev);
     default: return false;
     }

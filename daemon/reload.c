@@ -142,6 +142,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->max_certs = c->max_certs;
     rt->fleet = c->fleet;
     rt->health_details = c->health_details;
+    rt->page_enabled = c->page_enabled;
     snprintf(rt->authz_header, sizeof(rt->authz_header), "%s", c->authz_header);
     if (c->authz_trusted_proxies) {
         size_t at;

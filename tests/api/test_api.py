@@ -667,7 +667,7 @@ class T3BadInput(ApiTestCase):
         self.assertProblem(self.request("DELETE", "/healthz"), 405, "method-not-allowed")
 
     def test_unknown_path(self):
-        for path in ("/", "/nope", "/healthz/", "/v1/inspect/x", "/V1/INSPECT", "/%00"):
+        for path in ("/static/", "/status/", "/nope", "/healthz/", "/v1/inspect/x", "/V1/INSPECT", "/%00"):
             with self.subTest(path=path):
                 self.assertProblem(self.request("GET", path), 404, "not-found")
 

@@ -1,0 +1,187 @@
+/*
+ * api/h_page.c - the self-service status page (docs/self-service.md): GET / and /status (the
+ * page), GET /static/{name} (its style sheet and script), POST /status/check (the form without
+ * JavaScript: a multipart/form-data upload answered with a whole HTML page) and
+ * POST /v1/self/check (the same check for the page's script: the certificate as the body,
+ * answered with JSON, errors as problem+json).
+ *
+ * The files are web/'s, compiled in (web.h). Every answer carries a Content-Security-Policy
+ * that allows no inline script or style and nothing from another origin, and forbids framing.
+ * The files are revalidated with their ETag (Cache-Control: no-cache); answers to a check are
+ * never stored (no-store). With [page] enabled = no, every route here answers 404.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <strongmap/cert.h>
+#include <strongmap/state.h>
+#include <strongmap/verdict.h>
+
+#include "api_internal.h"
+#include "web.h"
+
+#define CT_HTML "text/html; charset=utf-8"
+
+#define CSP                                                                                        \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src "        \
+    "'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+/* The headers of every page answer; the ETag, when there is one, is the last. */
+#define PAGE_HEADERS                                                                               \
+    { "Content-Security-Policy", CSP }, { "X-Frame-Options", "DENY" },                             \
+    {                                                                                              \
+        "Referrer-Policy", "no-referrer"                                                           \
+    }
+
+static const struct api_header page_headers[] = { PAGE_HEADERS };
+#define N_PAGE_HEADERS (sizeof(page_headers) / sizeof(page_headers[0]))
+
+static const struct web_file *web_file(const char *name)
+{
+    for (size_t i = 0; i < web_n_files; i++)
+        if (strcmp(web_files[i].name, name) == 0)
+            return &web_files[i];
+    return NULL;
+}
+
+/* Does If-None-Match list @etag (or "*")? */
+static bool not_modified(const struct api_request *req, const char *etag)
+{
+    const char *inm = req_header(req, "If-None-Match");
+    size_t n = strlen(etag);
+
+    if (!inm)
+        return false;
+    for (const char *p = inm; *p;) {
+        p += strspn(p, " \t,");
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (*p == '*' || (strncmp(p, etag, n) == 0 && (p[n] == '\0' || strchr(" \t,", p[n]))))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+int h_page(struct api_request *req)
+{
+    const struct web_file *f;
+    const char *path = req->target, *q = strchr(path, '?');
+    char name[64];
+    size_t len = q ? (size_t)(q - path) : strlen(path);
+    struct api_header h[N_PAGE_HEADERS + 1] = { PAGE_HEADERS };
+
+    if (!req_runtime(req)->page_enabled)
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if ((len == 1 && path[0] == '/') || (len == 7 && strncmp(path, "/status", 7) == 0))
+        snprintf(name, sizeof(name), "status.html");
+    else if (len > 8 && len - 8 < sizeof(name) && strncmp(path, "/static/", 8) == 0 &&
+             memchr(path + 8, '/', len - 8) == NULL)
+        snprintf(name, sizeof(name), "%.*s", (int)(len - 8), path + 8);
+    else
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if (!(f = web_file(name)))
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    h[N_PAGE_HEADERS] = (struct api_header){ "ETag", f->etag };
+    if (not_modified(req, f->etag))
+        return reply_body(req, 304, NULL, "no-cache", h, N_PAGE_HEADERS + 1, (char *)(uintptr_t) "",
+                          0, false);
+    return reply_body(req, 200, f->ctype, "no-cache", h, N_PAGE_HEADERS + 1,
+                      (char *)(uintptr_t)f->data, f->len, false);
+}
+
+/* The HTML page of a failed check, with the problem's status. */
+static int html_fail(struct api_request *req, int err, const struct api_error *ae)
+{
+    enum api_problem p = problem_of(err, ae);
+    const struct api_problem_info *info = problem_info(p);
+    const char *title = "This file could not be checked", *detail;
+    char buf[sizeof(ae->info.text) + 64], *page = NULL;
+    const char *note;
+    size_t len;
+
+    detail = problem_detail(p, ae, buf, sizeof(buf), &note);
+    if (note)
+        req_note(req, note);
+    switch (p) {
+    case API_P_BAD_CERTIFICATE:
+    case API_P_EMPTY_BODY:
+    case API_P_MISSING_FIELD:
+        detail = "This file is not a certificate this page can read. Export the certificate as a "
+                 ".cer file (DER or Base-64) and try again.";
+        break;
+    case API_P_NO_DIRECTORY:
+    case API_P_DIRECTORY_UNAVAILABLE:
+    case API_P_DIRECTORY_REFUSED:
+    case API_P_DIRECTORY_LIMIT:
+    case API_P_UNAVAILABLE:
+        title = "The check is not available right now";
+        detail = "Please try again in a few minutes. If this persists, tell your IT helpdesk.";
+        break;
+    default:
+        if (!detail)
+            detail = info->title;
+    }
+    req->problem = info->code;
+    if (page_html_problem(title, detail, &page, &len) < 0)
+        return reply_fail(req, -ENOMEM, NULL);
+    return reply_body(req, info->status, CT_HTML, NULL, page_headers, N_PAGE_HEADERS, page, len,
+                      true);
+}
+
+int h_status_check(struct api_request *req)
+{
+    struct api_error ae = API_ERROR_INIT;
+    struct sm_certs *certs = NULL;
+    struct sm_verdict *v = NULL;
+    struct sm_state_answer st;
+    const char *file;
+    char *page = NULL;
+    size_t len, page_len;
+    int ret;
+
+    if (!req_runtime(req)->page_enabled)
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if ((ret = read_form_file(req, "certificate", &file, &len, &ae)) < 0 ||
+        (ret = read_certs(req, file, len, NULL, "certificate", &certs, &ae)) < 0 ||
+        (ret = page_check(req, &certs->certs[0], &v, &st, &ae)) < 0) {
+        ret = html_fail(req, ret, &ae);
+        goto out;
+    }
+    if ((ret = page_html(v, &st, &page, &page_len)) < 0) {
+        ret = reply_fail(req, ret, NULL);
+        goto out;
+    }
+    ret = reply_body(req, 200, CT_HTML, NULL, page_headers, N_PAGE_HEADERS, page, page_len, true);
+out:
+    sm_verdict_free(v);
+    sm_certs_free(certs);
+    return ret;
+}
+
+int h_self_check(struct api_request *req)
+{
+    struct api_error ae = API_ERROR_INIT;
+    struct sm_certs *certs = NULL;
+    struct sm_verdict *v = NULL;
+    struct sm_state_answer st;
+    char *json = NULL;
+    int ret;
+
+    if (!req_runtime(req)->page_enabled)
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if ((ret = read_inspect(req, &certs, &ae)) < 0 ||
+        (ret = page_check(req, &certs->certs[0], &v, &st, &ae)) < 0 ||
+        (ret = page_json(v, &st, &json)) < 0)
+        ret = reply_fail(req, ret, &ae);
+    else
+        ret = reply_body(req, 200, "application/json", NULL, page_headers, N_PAGE_HEADERS, json,
+                         strlen(json), true);
+    sm_verdict_free(v);
+    sm_certs_free(certs);
+    return ret;
+}

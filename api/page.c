@@ -1,0 +1,349 @@
+/*
+ * api/page.c - the status page's answers (docs/self-service.md): one uploaded certificate
+ * judged with the runtime's DC profiles, classified by sm_verdict_state(), and written as the
+ * JSON of POST /v1/self/check or as the whole HTML page POST /status/check answers without
+ * JavaScript; the helpdesk text both carry; and the certificate file of a
+ * multipart/form-data upload.
+ *
+ * An upload proves no possession of the certificate's key: the verdict is made with the
+ * account redacted, the state with the generic words for account reasons, and nothing written
+ * here names the account, its SID, its enabled state or a mapping. When the reason is about
+ * the account, the Kerberos errors and events are left out too, since they would tell an
+ * unknown account from a disabled one.
+ */
+#define _GNU_SOURCE /* memmem() */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <strongmap/state.h>
+#include <strongmap/verdict.h>
+
+#include "api_internal.h"
+#include "dirpool.h"
+#include "su_buf.h"
+
+/* Bytes of a multipart boundary (RFC 2046: 1 to 70 characters). */
+#define BOUNDARY_MAX 70
+
+static const char *const state_label[] = { "Will work", "At risk", "Will fail" };
+
+int page_check(const struct api_request *req, const struct sm_cert *cert, struct sm_verdict **ret_v,
+               struct sm_state_answer *ret_st, struct api_error *ae)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    struct sm_verdict_input in = {
+        .cert = cert,
+        .profiles = rt->fleet.v,
+        .n_profiles = rt->fleet.n,
+        .redact_account = true,
+        .samba_anchors = rt->samba_anchors,
+    };
+    struct sm_verdict *v = NULL;
+    int r;
+
+    if (!rt->dir)
+        return no_directory(ae);
+    if ((r = dirpool_verdict(rt->dir, &in, &v, &ae->info)) < 0)
+        return r;
+    if ((r = sm_verdict_state(v, 0, true, ret_st)) < 0) {
+        sm_verdict_free(v);
+        return r;
+    }
+    *ret_v = v;
+    return 0;
+}
+
+/* Does the answer show the DCs' errors and events? Not when they would tell about the
+   account. */
+static bool shows_errors(const struct sm_state_answer *st)
+{
+    return !st->account_reason;
+}
+
+static void helpdesk_text(struct su_buf *b, const struct sm_verdict *v,
+                          const struct sm_state_answer *st)
+{
+    const struct sm_cert *c = v->cert;
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    su_buf_puts(b, "Certificate sign-in check (strongmapd self-service page)\n");
+    su_buf_printf(b, "Result: %s (%s)\n", state_label[st->state], sm_state_name(st->state));
+    su_buf_printf(b, "Reason: %s [%s]\n", st->why, st->code);
+    if (c) {
+        su_buf_printf(b, "Certificate subject: %s\n", c->subject.rfc4514);
+        su_buf_printf(b, "Issuer: %s\n", c->issuer.rfc4514);
+        su_buf_printf(b, "Serial number: %s\n", c->serial);
+        su_buf_printf(b, "SHA-1 thumbprint: %s\n", c->sha1);
+        su_buf_printf(b, "Valid: %s to %s\n", c->not_before, c->not_after);
+    }
+    su_buf_puts(b, "Domain controllers (as configured in strongmapd):\n");
+    for (size_t i = 0; i < v->n_profiles; i++) {
+        const struct sm_profile_outcome *o = &v->profiles[i];
+
+        su_buf_printf(b, "  %s: %s", sm_profile_name(o->profile.kind), o->allow ? "allow" : "deny");
+        if (shows_errors(st) && o->kdc_error.name)
+            su_buf_printf(b, ", %s", o->kdc_error.name);
+        if (shows_errors(st) && o->event.id)
+            su_buf_printf(b, ", KDC event %d", o->event.id);
+        su_buf_putc(b, '\n');
+    }
+    su_buf_printf(b, "Checked: %s\n", now);
+}
+
+int page_json(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret)
+{
+    json_t *root = json_object(), *steps = json_array(), *profiles = json_array();
+    struct su_buf b;
+    int r = -ENOMEM;
+
+    su_buf_init(&b, NULL, NULL);
+    helpdesk_text(&b, v, st);
+    if (!root || !steps || !profiles || !su_buf_str(&b))
+        goto out;
+    for (size_t i = 0; i < st->n_steps; i++)
+        if (json_array_append_new(steps, json_string(st->steps[i])) < 0)
+            goto out;
+    for (size_t i = 0; i < v->n_profiles; i++) {
+        const struct sm_profile_outcome *o = &v->profiles[i];
+        bool show = shows_errors(st) && !o->allow;
+        json_t *p =
+            json_pack("{s:s, s:s, s:o, s:o}", "profile", sm_profile_name(o->profile.kind),
+                      "outcome", o->allow ? "allow" : "deny", "kdc_error",
+                      show && o->kdc_error.name ? json_string(o->kdc_error.name) : json_null(),
+                      "event", show && o->event.id ? json_integer(o->event.id) : json_null());
+
+        if (!p || json_array_append_new(profiles, p) < 0)
+            goto out;
+    }
+    if (json_object_set_new(root, "state", json_string(sm_state_name(st->state))) < 0 ||
+        json_object_set_new(root, "code", json_string(st->code)) < 0 ||
+        json_object_set_new(root, "why", json_string(st->why)) < 0 ||
+        json_object_set(root, "steps", steps) < 0 ||
+        json_object_set_new(root, "expires",
+                            v->cert ? json_string(v->cert->not_after) : json_null()) < 0 ||
+        json_object_set_new(root, "details", json_pack("{s:O}", "profiles", profiles)) < 0 ||
+        json_object_set_new(root, "helpdesk_text", json_string(su_buf_str(&b))) < 0)
+        goto out;
+    *ret = json_dumps(root, JSON_COMPACT);
+    r = *ret ? 0 : -ENOMEM;
+out:
+    json_decref(root);
+    json_decref(steps);
+    json_decref(profiles);
+    su_buf_release(&b);
+    return r;
+}
+
+/* @s with &, <, >, " and ' as character references. */
+static void html(struct su_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': su_buf_puts(b, "&amp;"); break;
+        case '<': su_buf_puts(b, "&lt;"); break;
+        case '>': su_buf_puts(b, "&gt;"); break;
+        case '"': su_buf_puts(b, "&quot;"); break;
+        case '\'': su_buf_puts(b, "&#39;"); break;
+        default: su_buf_putc(b, *s);
+        }
+    }
+}
+
+static void html_head(struct su_buf *b, const char *title)
+{
+    su_buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                   "<title>");
+    html(b, title);
+    su_buf_puts(b, " - Will my certificate work?</title>\n"
+                   "<link rel=\"stylesheet\" href=\"/static/status.css\">\n"
+                   "<script src=\"/static/status.js\" defer></script>\n</head>\n<body>\n"
+                   "<main id=\"main\">\n<h1>Will my certificate work?</h1>\n");
+}
+
+static void html_tail(struct su_buf *b)
+{
+    su_buf_puts(b, "<p><a href=\"/status\">Check another certificate</a></p>\n</main>\n"
+                   "</body>\n</html>\n");
+}
+
+static void dl_row(struct su_buf *b, const char *name, const char *value)
+{
+    su_buf_puts(b, "<dt>");
+    html(b, name);
+    su_buf_puts(b, "</dt><dd>");
+    html(b, value);
+    su_buf_puts(b, "</dd>\n");
+}
+
+int page_html(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret,
+              size_t *ret_len)
+{
+    struct su_buf b, t;
+    char line[160];
+
+    su_buf_init(&b, NULL, NULL);
+    su_buf_init(&t, NULL, NULL);
+    helpdesk_text(&t, v, st);
+    html_head(&b, state_label[st->state]);
+    su_buf_printf(&b, "<section class=\"answer state-%s\" aria-labelledby=\"state\">\n",
+                  sm_state_name(st->state));
+    su_buf_printf(&b, "<h2 id=\"state\"><span class=\"sr-only\">Result: </span>%s</h2>\n",
+                  state_label[st->state]);
+    su_buf_puts(&b, "<p class=\"why\">");
+    html(&b, st->why);
+    su_buf_puts(&b, "</p>\n");
+    if (st->n_steps) {
+        su_buf_puts(&b, "<h3>What to do</h3>\n<ol>\n");
+        for (size_t i = 0; i < st->n_steps; i++) {
+            su_buf_puts(&b, "<li>");
+            html(&b, st->steps[i]);
+            su_buf_puts(&b, "</li>\n");
+        }
+        su_buf_puts(&b, "</ol>\n");
+    }
+    su_buf_puts(&b, "<details>\n<summary>Details for IT</summary>\n<dl>\n");
+    dl_row(&b, "Result", sm_state_name(st->state));
+    dl_row(&b, "Reason code", st->code);
+    if (v->cert)
+        dl_row(&b, "Valid until", v->cert->not_after);
+    for (size_t i = 0; i < v->n_profiles; i++) {
+        const struct sm_profile_outcome *o = &v->profiles[i];
+        bool show = shows_errors(st) && !o->allow;
+        char name[64];
+
+        snprintf(name, sizeof(name), "DC %s", sm_profile_name(o->profile.kind));
+        snprintf(line, sizeof(line), "%s%s%s", o->allow ? "allow" : "deny",
+                 show && o->kdc_error.name ? ", " : "",
+                 show && o->kdc_error.name ? o->kdc_error.name : "");
+        if (show && o->event.id)
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), ", KDC event %d",
+                     o->event.id);
+        dl_row(&b, name, line);
+    }
+    su_buf_puts(&b, "</dl>\n</details>\n<h3>Helpdesk text</h3>\n"
+                    "<p><label for=\"helpdesk\">Text for your helpdesk (select it and copy it "
+                    "into your message)</label></p>\n"
+                    "<textarea id=\"helpdesk\" rows=\"10\" readonly>");
+    if (su_buf_str(&t))
+        html(&b, su_buf_str(&t));
+    su_buf_puts(&b, "</textarea>\n<p><button type=\"button\" class=\"secondary copy\" "
+                    "data-copy=\"helpdesk\" hidden>Copy helpdesk text</button>"
+                    "<span class=\"copied\"></span></p>\n</section>\n");
+    html_tail(&b);
+    su_buf_release(&t);
+    if (!su_buf_str(&b) || t.oom) {
+        su_buf_release(&b);
+        return -ENOMEM;
+    }
+    *ret_len = b.len;
+    *ret = b.p; /* the buffer's storage is realloc()'s: free() it */
+    return 0;
+}
+
+int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len)
+{
+    struct su_buf b;
+
+    su_buf_init(&b, NULL, NULL);
+    html_head(&b, title);
+    su_buf_puts(&b, "<section class=\"answer state-error\" aria-labelledby=\"state\">\n"
+                    "<h2 id=\"state\">");
+    html(&b, title);
+    su_buf_puts(&b, "</h2>\n<p class=\"why\">");
+    html(&b, detail);
+    su_buf_puts(&b, "</p>\n</section>\n");
+    html_tail(&b);
+    if (!su_buf_str(&b)) {
+        su_buf_release(&b);
+        return -ENOMEM;
+    }
+    *ret_len = b.len;
+    *ret = b.p;
+    return 0;
+}
+
+/* The boundary parameter of a multipart/form-data Content-Type @ct into @out; false when
+   @ct is not that or has none. */
+static bool form_boundary(const char *ct, char *out, size_t size)
+{
+    static const char type[] = "multipart/form-data";
+    const char *p;
+    size_t n;
+
+    if (!ct || strncasecmp(ct, type, sizeof(type) - 1) != 0)
+        return false;
+    for (p = ct + sizeof(type) - 1; (p = strchr(p, ';'));) {
+        p++;
+        p += strspn(p, " \t");
+        if (strncasecmp(p, "boundary=", 9) != 0)
+            continue;
+        p += 9;
+        if (*p == '"') {
+            p++;
+            n = strcspn(p, "\"");
+            if (p[n] != '"')
+                return false;
+        } else {
+            n = strcspn(p, " \t;");
+        }
+        if (n == 0 || n > BOUNDARY_MAX || n >= size)
+            return false;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+int read_form_file(const struct api_request *req, const char *field, const char **ret,
+                   size_t *ret_len, struct api_error *ae)
+{
+    char boundary[BOUNDARY_MAX + 1], delim[BOUNDARY_MAX + 5], want[64];
+    const char *body = req->body, *end = req->body + req->body_len, *p;
+    size_t dlen;
+
+    if (!form_boundary(req_header(req, "Content-Type"), boundary, sizeof(boundary)))
+        return api_fail(ae, API_P_UNSUPPORTED_MEDIA_TYPE, NULL,
+                        "send the form as multipart/form-data with a boundary");
+    dlen = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
+    snprintf(want, sizeof(want), "; name=\"%s\"", field);
+    /* the first delimiter may start the body without its CRLF */
+    if (req->body_len < dlen - 2 || memcmp(body, delim + 2, dlen - 2) != 0)
+        return api_fail(ae, API_P_BAD_REQUEST, NULL, "the form does not start with its boundary");
+    for (p = body + dlen - 2; p < end;) {
+        const char *head, *head_end, *next;
+
+        if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+            break; /* the closing delimiter */
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+            break;
+        head = p + 2;
+        head_end = memmem(head, (size_t)(end - head), "\r\n\r\n", 4);
+        if (!head_end)
+            break;
+        next = memmem(head_end + 4, (size_t)(end - head_end - 4), delim, dlen);
+        if (!next)
+            break;
+        /* the part's headers: only Content-Disposition's name matters */
+        if (memmem(head, (size_t)(head_end - head), want, strlen(want))) {
+            if (next == head_end + 4)
+                return api_fail(ae, API_P_EMPTY_BODY, field, "the file is empty: choose one");
+            *ret = head_end + 4;
+            *ret_len = (size_t)(next - head_end - 4);
+            return 0;
+        }
+        p = next + dlen;
+    }
+    return api_fail(ae, API_P_MISSING_FIELD, field, "the form carries no certificate file");
+}
