@@ -2,7 +2,8 @@
  * lib/cert_internal.h - what the parts of the certificate analysis share: lib/cert_mbedtls.c (the
  * mbedTLS wrapper: parsing, Names, key, validity, the fallback walk, one certificate's analysis),
  * lib/cert_ext.c (the extension parsers), lib/cert_oid.c (OID text and the OID tables),
- * lib/cert_map.c (mapping strings and findings) and lib/cert_input.c (input framing). Only these
+ * lib/cert_map.c (mapping strings and findings), lib/cert_input.c (input framing) and
+ * lib/cert_sig.c (signatures through Nettle, support/su_sig.c). Only these
  * files include mbedTLS (and this header).
  */
 #ifndef SM_LIB_CERT_INTERNAL_H
@@ -180,5 +181,20 @@ void build_mappings(struct ctx *x);
 /* The findings about x->c once every fact is read; @trailing: bytes after its DER. With
    x->planned, only those about what a request carries (no SKI, validity, serial or parse). */
 void cert_findings(struct ctx *x, size_t trailing);
+
+/* ---- lib/cert_sig.c ---- */
+
+/* The signature @sig over @tbs by @pk with the algorithm mbedTLS read (@sig_pk, @md, @sig_opts),
+   checked by Nettle: 0 valid, -EBADMSG not, -ENOTSUP for a key or an algorithm su_sig.c does
+   not take (then mbedtls_pk_verify_ext() decides). */
+int cert_sig_check(const mbedtls_pk_context *pk, mbedtls_pk_type_t sig_pk, mbedtls_md_type_t md,
+                   const void *sig_opts, const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
+                   size_t sig_len);
+/* An Ed25519 or Ed448 signature (RFC 8410), keys mbedTLS 2.28 does not read: the key from the
+   SubjectPublicKeyInfo TLV @spki, the algorithm @alg with @params (absent: tag 0), the BIT
+   STRING @sig over @tbs. 0, -EBADMSG, or -ENOTSUP when key or algorithm is not EdDSA. */
+int cert_sig_check_eddsa(const mbedtls_x509_buf *spki, const mbedtls_x509_buf *alg,
+                         const mbedtls_x509_buf *params, const mbedtls_asn1_bitstring *sig,
+                         const uint8_t *tbs, size_t tbs_len);
 
 #endif

@@ -174,8 +174,14 @@ class T1Preissue(Case):
         self.assertIn({"action": "remove", "what": "sid_extension", "value": MALLORY_SID},
                       [{k: c[k] for k in ("action", "what", "value")} for c in doc["changes"]])
 
-    def test_ed25519_not_verified(self):
+    def test_ed25519_verified(self):
         doc = self.plan("ed25519.pem", "alice")
+        self.assertTrue(doc["signature"]["verified"])
+        self.assertIsNone(doc["signature"]["note"])
+
+    def test_key_not_read_not_verified(self):
+        """An id-RSASSA-PSS key, which neither mbedTLS 2.28 nor Nettle reads."""
+        doc = self.plan("algs/rsa_pss_key.pem", "alice")
         self.assertFalse(doc["signature"]["verified"])
         self.assertIn("unsupported algorithm", doc["signature"]["note"])
 

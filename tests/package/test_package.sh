@@ -149,7 +149,7 @@ synopsis=$(field Description | sed -n 1p) devsynopsis=$(devfield Description | s
 [[ "$devsynopsis" == *"static library and headers"* ]] || fail "libstrongmap-dev: synopsis: $devsynopsis"
 devdepends=$(devfield Depends)
 echo "libstrongmap-dev Depends: $devdepends"
-for dev in libldap-dev libmbedtls-dev nettle-dev libexpat1-dev; do
+for dev in libldap-dev libmbedtls-dev nettle-dev libgmp-dev libexpat1-dev; do
     [[ ", $devdepends," =~ ,\ ${dev}[\ ,] ]] || fail "libstrongmap-dev: Depends lacks $dev"
 done
 [[ "$devdepends" =~ libmbedtls-dev\ \(\>=\ [0-9]+\.[0-9]+\),\ libmbedtls-dev\ \(\<\<\ [0-9]+\.[0-9]+\) ]] ||
@@ -360,7 +360,7 @@ fi
 # The headers compile on their own (C11, pedantic); every object of libstrongmap.a links
 # (--whole-archive: no undefined symbol left) with the libraries the package's description
 # names, and each of those comes from a -dev package the package Depends on.
-devlibs=(ldap lber mbedx509 mbedcrypto nettle expat)
+devlibs=(ldap lber mbedx509 mbedcrypto hogweed nettle gmp expat)
 for l in "${devlibs[@]}"; do
     so=$("$cc" -print-file-name="lib$l.so")
     owner=$(dpkg -S "$(readlink -f "$(dirname "$so")")/lib$l.so" 2>/dev/null | cut -d: -f1) || true

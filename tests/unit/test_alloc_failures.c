@@ -1210,6 +1210,7 @@ static void test_csr_parse(void **state)
     static char files[64][128];
     size_t n = fixtures("csr", exts, files, 64);
     assert_true(n > 10);
+    n += fixtures("csr/algs", exts, files + n, 64 - n); /* every signature algorithm */
     struct scenario s = { .setup = setup_input, .run = run_csr_parse, .teardown = teardown_input };
     for (size_t i = 0; i < n; i++) {
         snprintf(s.name, sizeof(s.name), "sm_csr_parse %s", files[i]);

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_csr.c - PKCS#10 requests (lib/cert_csr.c) against the fixtures of
  * tests/data/csr (made by gen.sh with openssl req): framing, the requested facts, the SID
- * carriers, the self-signature (valid, broken, Ed25519 not verifiable), and hostile input.
+ * carriers, the self-signature (valid, broken, Ed25519 verified by Nettle, an id-RSASSA-PSS key
+ * not verifiable; tests/unit/test_csr_sig.c has every algorithm), and hostile input.
  * Agreement with `openssl req -text` field by field is checked by tests/cli/test_cli.py.
  */
 #include <errno.h>
@@ -205,14 +206,35 @@ static void test_bad_signature(void **state)
                         "certificate request's signature does not verify");
 }
 
-static void test_ed25519_not_verified(void **state)
+static void test_ed25519(void **state)
 {
     (void)state;
-    struct sm_csr *c = load("ed25519.pem");
+    struct sm_csr *c = load("ed25519.pem"), *bad = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(c->signature, SM_CSR_SIG_VALID);
+    assert_null(c->signature_note);
+    assert_string_equal(c->request->key_type, "Ed25519");
+    assert_string_equal(c->request->san[0].value, "alice@example.com");
+    /* the last byte of its signature changed */
+    uint8_t *der = malloc(c->der_len);
+    assert_non_null(der);
+    memcpy(der, c->der, c->der_len);
+    der[c->der_len - 1] ^= 0x01;
+    assert_int_equal(sm_csr_parse(der, c->der_len, &bad, &e), SM_E_CSR_SIGNATURE);
+    assert_null(bad);
+    assert_non_null(strstr(e.text, "self-signature does not verify (Ed25519)"));
+    free(der);
+    sm_csr_free(c);
+}
+
+/* A key neither mbedTLS 2.28 nor Nettle reads (id-RSASSA-PSS): read, signature not verified. */
+static void test_not_verified(void **state)
+{
+    (void)state;
+    struct sm_csr *c = load("algs/rsa_pss_key.pem");
     assert_int_equal(c->signature, SM_CSR_SIG_UNSUPPORTED);
     assert_string_equal(sm_csr_signature_name(c->signature), "not_verified");
     assert_non_null(strstr(c->signature_note, "signature not verified: unsupported algorithm"));
-    assert_string_equal(c->request->key_type, "Ed25519");
     assert_string_equal(c->request->san[0].value, "alice@example.com");
     sm_csr_free(c);
 }
@@ -415,12 +437,19 @@ static void test_planned(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rsa_upn),         cmocka_unit_test(test_formats),
-        cmocka_unit_test(test_ec_sid),          cmocka_unit_test(test_sid_carriers),
-        cmocka_unit_test(test_all_san),         cmocka_unit_test(test_no_extensions),
-        cmocka_unit_test(test_bad_signature),   cmocka_unit_test(test_ed25519_not_verified),
-        cmocka_unit_test(test_too_many_san),    cmocka_unit_test(test_truncated_and_flipped),
-        cmocka_unit_test(test_hostile_framing), cmocka_unit_test(test_planned),
+        cmocka_unit_test(test_rsa_upn),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_ec_sid),
+        cmocka_unit_test(test_sid_carriers),
+        cmocka_unit_test(test_all_san),
+        cmocka_unit_test(test_no_extensions),
+        cmocka_unit_test(test_bad_signature),
+        cmocka_unit_test(test_ed25519),
+        cmocka_unit_test(test_not_verified),
+        cmocka_unit_test(test_too_many_san),
+        cmocka_unit_test(test_truncated_and_flipped),
+        cmocka_unit_test(test_hostile_framing),
+        cmocka_unit_test(test_planned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
