@@ -591,8 +591,9 @@ int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned 
 #define AUTH_INVALID (-2) /* a bearer token that matches none */
 
 /**
- * The token of @rt that the Authorization header @value (may be NULL) presents: its index, or
- * AUTH_MISSING / AUTH_INVALID. Every configured token is compared, in constant time.
+ * The token of @rt that the Authorization header @value (may be NULL) presents, "Bearer
+ * <secret>" or "Basic <base64 of user:secret>" (any user): its index, or AUTH_MISSING /
+ * AUTH_INVALID. Every configured token is compared, in constant time.
  */
 int auth_bearer(const struct api_runtime *rt, const char *value);
 

@@ -1,7 +1,8 @@
 /*
- * api/auth.c - who is asking: bearer tokens (RFC 6750) and TLS client certificates; and the
- * check of a TLS priority string. The only file of api/ that calls GnuTLS (libmicrohttpd's TLS
- * library) directly.
+ * api/auth.c - who is asking: bearer tokens (RFC 6750), also as the password of HTTP Basic
+ * (RFC 7617: what FreeRADIUS's rlm_rest and other clients without headers of their own can
+ * send), and TLS client certificates; and the check of a TLS priority string. The only file of api/
+ * that calls GnuTLS (libmicrohttpd's TLS library) directly.
  *
  * Tokens are kept as SHA-256 hashes of their secrets (su_sha256(), Nettle, as the engine's
  * thumbprints). A presented secret is hashed and compared
@@ -19,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "api_internal.h"
+#include "su_base64.h"
 #include "su_hash.h"
 
 /* Longest bearer secret looked at (longer: invalid). */
@@ -34,23 +36,13 @@ static unsigned eq32(const unsigned char *a, const unsigned char *b)
     return 1u & ((d - 1u) >> 8); /* d in 0..255: d - 1 wraps only for 0 */
 }
 
-int auth_bearer(const struct api_runtime *rt, const char *value)
+/* The token whose secret is the @len bytes at @secret: its index, or AUTH_INVALID. */
+static int match(const struct api_runtime *rt, const void *secret, size_t len)
 {
     unsigned char h[32];
-    size_t len;
     unsigned found = 0, idx = 0;
 
-    if (!value)
-        return AUTH_MISSING;
-    value += strspn(value, " \t");
-    if (strncasecmp(value, "Bearer", 6) != 0 || (value[6] != ' ' && value[6] != '\t'))
-        return AUTH_MISSING; /* another scheme: as good as none */
-    value += 6;
-    value += strspn(value, " \t");
-    len = strcspn(value, " \t");
-    if (len == 0 || len > BEARER_MAX || value[len + strspn(value + len, " \t")] != '\0')
-        return AUTH_INVALID;
-    su_sha256(value, len, h);
+    su_sha256(secret, len, h);
     for (size_t i = 0; i < rt->n_tokens; i++) {
         unsigned m = eq32(h, rt->tokens[i].sha256);
         unsigned mask = 0u - m; /* all ones on a match */
@@ -60,6 +52,43 @@ int auth_bearer(const struct api_runtime *rt, const char *value)
     }
     explicit_bzero(h, sizeof(h));
     return found ? (int)idx : AUTH_INVALID;
+}
+
+/* "Basic <base64 of user:password>" (@value past the scheme): the password is the secret. */
+static int basic(const struct api_runtime *rt, const char *value, size_t len)
+{
+    uint8_t buf[BEARER_MAX / 4 * 3]; /* @len <= BEARER_MAX */
+    const uint8_t *colon;
+    long n;
+    int r = AUTH_INVALID;
+
+    if ((n = su_base64_decode(value, len, 0, buf)) < 0)
+        return AUTH_INVALID;
+    colon = memchr(buf, ':', (size_t)n); /* the user-id has no colon (RFC 7617) */
+    if (colon && colon + 1 < buf + n)
+        r = match(rt, colon + 1, (size_t)(buf + n - colon - 1));
+    explicit_bzero(buf, sizeof(buf));
+    return r;
+}
+
+int auth_bearer(const struct api_runtime *rt, const char *value)
+{
+    bool is_basic;
+    size_t len;
+
+    if (!value)
+        return AUTH_MISSING;
+    value += strspn(value, " \t");
+    is_basic = strncasecmp(value, "Basic", 5) == 0 && (value[5] == ' ' || value[5] == '\t');
+    if (!is_basic &&
+        (strncasecmp(value, "Bearer", 6) != 0 || (value[6] != ' ' && value[6] != '\t')))
+        return AUTH_MISSING; /* another scheme: as good as none */
+    value += is_basic ? 5 : 6;
+    value += strspn(value, " \t");
+    len = strcspn(value, " \t");
+    if (len == 0 || len > BEARER_MAX || value[len + strspn(value + len, " \t")] != '\0')
+        return AUTH_INVALID;
+    return is_basic ? basic(rt, value, len) : match(rt, value, len);
 }
 
 int api_tls_priorities_check(const char *prio, struct sm_errinfo *e)

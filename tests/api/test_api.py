@@ -1886,7 +1886,29 @@ class TDAuth(HostTestCase):
 
     def test_other_scheme_is_no_token(self):
         r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"), daemon=self.d,
-                         headers={"Authorization": "Basic cG9ydGFsOlNFQ1JFVC1NQVJLRVI="})
+                         headers={"Authorization": 'Digest username="portal", response="00"'})
+        self.assertProblem(r, 401, "unauthorized")
+        self.assertEqual(r.headers["www-authenticate"], 'Bearer realm="strongmapd"')
+
+    def test_basic_with_the_token_as_password(self):
+        """HTTP Basic (what rlm_rest can send): any user, the token's secret as password."""
+        def basic(text):
+            return {"Authorization": "Basic " + base64.b64encode(text.encode()).decode()}
+
+        for text in ("freeradius:" + SECRET_CHECK, ":" + SECRET_CHECK, "a:" + SECRET_CHECK):
+            with self.subTest(user=text.split(":")[0]):
+                r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"),
+                                 daemon=self.d, headers=basic(text))
+                self.assertEqual(r.status, 200, r.body[:200])
+        for text in ("portal:SECRET-MARKER", SECRET_CHECK, "portal:" + SECRET_CHECK + "x",
+                     "portal:"):
+            with self.subTest(text=text[-8:]):
+                r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"),
+                                 daemon=self.d, headers=basic(text))
+                self.assertProblem(r, 401, "unauthorized")
+                self.assertIn('error="invalid_token"', r.headers["www-authenticate"])
+        r = self.request("POST", "/v1/inspect", body=fixture("sid_ext.pem"), daemon=self.d,
+                         headers={"Authorization": "Basic not*base64"})
         self.assertProblem(r, 401, "unauthorized")
 
     def test_invalid_token(self):

@@ -11,6 +11,7 @@ against openapi/strongmapd.yaml (its status, content type and schema).
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -52,11 +53,13 @@ def attrs(user="alice", upn="alice@example.com", eku=("1.3.6.1.5.5.7.3.2",), ski
 
 
 class FreeradiusTestCase(T.ApiTestCase):
-    def call(self, body, daemon=None, token=None, method="POST", raw=None):
+    def call(self, body, daemon=None, token=None, method="POST", raw=None, basic=None):
         d = daemon or self.d
         h = {"Content-Type": "application/json"}
         if token:
             h["Authorization"] = "Bearer " + token
+        if basic:  # rlm_rest's auth = 'basic', username, password
+            h["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
         conn = http.client.HTTPConnection(d.host, d.port, timeout=30)
         try:
             conn.request(method, PATH, body=raw if raw is not None else json.dumps(body),
@@ -236,6 +239,11 @@ class F2Policies(FreeradiusTestCase):
                                "insufficient-scope")
             r = self.call(attrs(), daemon=d, token=secret)
             msg = self.assertReply(r, 401, "unknown", "sid_not_visible")
+            # HTTP Basic with the token as password: what rlm_rest's auth = 'basic' sends
+            r = self.call(attrs(), daemon=d, basic="freeradius:" + secret)
+            self.assertReply(r, 401, "unknown", "sid_not_visible")
+            self.assertProblem(self.call(attrs(), daemon=d, basic="freeradius:" + secret[:-1]),
+                               401, "unauthorized")
             # without the account scope, a deny names no account data, only codes
             r = self.call(attrs("bob", "bob@example.com"), daemon=d, token=secret)
             msg = self.assertReply(r, 401, "deny", "account_disabled")
