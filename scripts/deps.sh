@@ -33,6 +33,9 @@ test_packages=(
     openssl python3-jsonschema python3-yaml valgrind
     # openapi.lint also needs Node.js >= 20.19 with npm: the machine's (NodeSource's nodejs);
     # Debian 12's nodejs is 18. npm installs the linter itself (tests/openapi/lint.sh).
+    # browser tier: the status page in Debian's Chromium (playwright-core, from npm, drives it;
+    # tests/browser/run.sh installs it and downloads no browser)
+    chromium
     # system tests: the cipher suites HTTPS offers, probed with gnutls-cli too
     gnutls-bin
     # gateway tier: FreeRADIUS 3.2 with rlm_rest, and eapol_test for EAP-TLS (tests/gateway)
