@@ -1,266 +1,151 @@
 /*
- * cli/gate.c - `strongmap gate`'s verdict: asked of a running strongmapd, and judged from the
- * verdict document (gate.h).
+ * cli/gate.c - `strongmap gate`'s verdict: asked of a running strongmapd, or given by the
+ * engine, and said in one line (gate.h).
  *
- * The CLI links no JSON parser (only api/ links Jansson), so the few members the gate reads are
- * found by a small reader of JSON text: it walks the whole document (strings, nesting to
- * DEPTH_MAX, scalars), so a truncated or malformed answer is refused rather than half read,
- * and finds members by their exact names. It fails closed: anything but a well-formed object
- * whose "outcome" is "allow" is not an allow.
+ * Both ways end in struct gate_view, the few facts the line needs; gate_line() writes it. The
+ * daemon's answer is parsed with Jansson (the CLI's only JSON reader, this file), duplicate
+ * members refused; the engine's verdict is read from its structure, never from its JSON. It
+ * fails closed: anything but a well-formed verdict whose "outcome" is "allow" is not an allow.
  */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "gate.h"
-#include "su_utf8.h"
+#include <jansson.h>
 
-#define DEPTH_MAX 32  /* nesting of the verdict document: 5 */
+#include "gate.h"
+
 #define MSG_VALUE 300 /* bytes of one string value quoted in a message */
 
-/* ---- reading JSON text ------------------------------------------------------------------ */
-
-/* A value in the document: [p, end). */
-struct span {
-    const char *p, *end;
+/* What the line says of a verdict (strings borrowed from the verdict or the parsed answer). */
+struct gate_view {
+    bool allow;
+    const char *profiles[SM_MAX_PROFILES]; /* every profile's name (allow) */
+    size_t n_profiles;
+    const char *profile; /* the first profile that denies (deny) */
+    const char *subject;
+    long long kdc_code; /* 0: none */
+    const char *kdc_name;
+    long long event_id; /* 0: none */
+    const char *reason; /* the first reason's message */
 };
 
-static const char *skip_ws(const char *p, const char *end)
+/* @v into @b, cut to about MSG_VALUE bytes ("..." when cut); the caller prints @b through
+ * text_escaped(), which shows controls as \xNN. */
+static void put_value(struct su_buf *b, const char *v)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
+    size_t n = strlen(v);
 
-/* @p at '"': past the closing quote, or NULL. */
-static const char *skip_string(const char *p, const char *end)
-{
-    for (p++; p < end; p++) {
-        if (*p == '"')
-            return p + 1;
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-        if (*p == '\\' && ++p == end)
-            return NULL;
-    }
-    return NULL;
-}
-
-/* Past the value at @p (after blanks), or NULL when there is none or it is malformed. */
-static const char *skip_value(const char *p, const char *end, int depth)
-{
-    p = skip_ws(p, end);
-    if (p == end || depth > DEPTH_MAX)
-        return NULL;
-    if (*p == '"')
-        return skip_string(p, end);
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        p = skip_ws(p + 1, end);
-        if (p < end && *p == close)
-            return p + 1;
-        for (;;) {
-            if (close == '}') {
-                if (p == end || *p != '"' || !(p = skip_string(p, end)))
-                    return NULL;
-                p = skip_ws(p, end);
-                if (p == end || *p++ != ':')
-                    return NULL;
-            }
-            if (!(p = skip_value(p, end, depth + 1)))
-                return NULL;
-            p = skip_ws(p, end);
-            if (p < end && *p == ',') {
-                p = skip_ws(p + 1, end);
-                continue;
-            }
-            return p < end && *p == close ? p + 1 : NULL;
-        }
-    }
-    const char *q = p; /* a number, true, false or null */
-    while (q < end && (strchr("+-.eE", *q) || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z')))
-        q++;
-    return q > p ? q : NULL;
-}
-
-/* Member @key of the object @obj (well formed: skip_value() passed it) into *@ret. */
-static bool member(struct span obj, const char *key, struct span *ret)
-{
-    const char *p = skip_ws(obj.p, obj.end);
-    size_t klen = strlen(key);
-
-    if (p == obj.end || *p != '{')
-        return false;
-    p = skip_ws(p + 1, obj.end);
-    while (p < obj.end && *p == '"') {
-        const char *kend = skip_string(p, obj.end);
-        bool match = (size_t)(kend - p) == klen + 2 && memcmp(p + 1, key, klen) == 0;
-        const char *v = skip_ws(skip_ws(kend, obj.end) + 1, obj.end); /* past ':' */
-        const char *vend = skip_value(v, obj.end, 0);
-        if (match) {
-            *ret = (struct span){ v, vend };
-            return true;
-        }
-        p = skip_ws(vend, obj.end);
-        if (p < obj.end && *p == ',')
-            p = skip_ws(p + 1, obj.end);
-    }
-    return false;
-}
-
-/* Element @i of the array @arr into *@ret. */
-static bool element(struct span arr, size_t i, struct span *ret)
-{
-    const char *p = skip_ws(arr.p, arr.end);
-
-    if (p == arr.end || *p != '[')
-        return false;
-    p = skip_ws(p + 1, arr.end);
-    for (size_t k = 0; p < arr.end && *p != ']'; k++) {
-        const char *vend = skip_value(p, arr.end, 0);
-        if (k == i) {
-            *ret = (struct span){ p, vend };
-            return true;
-        }
-        p = skip_ws(vend, arr.end);
-        if (p < arr.end && *p == ',')
-            p = skip_ws(p + 1, arr.end);
-    }
-    return false;
-}
-
-static bool is_string(struct span v)
-{
-    return v.p < v.end && *v.p == '"';
-}
-
-/* Four hex digits at @p into *@ret. */
-static bool hex4(const char *p, const char *end, uint32_t *ret)
-{
-    uint32_t v = 0;
-
-    if (end - p < 4)
-        return false;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return false;
-        v = v << 4 | (uint32_t)d;
-    }
-    *ret = v;
-    return true;
-}
-
-/*
- * The string value @v decoded into @b, at most about @max bytes ("..." when cut); nothing when
- * @v is not a string. \u escapes become UTF-8, a lone surrogate U+FFFD; the caller prints @b
- * through text_escaped(), which shows controls as \xNN.
- */
-static void put_string(struct su_buf *b, struct span v, size_t max)
-{
-    const char *p, *end = v.end - 1; /* the closing quote */
-    size_t start = b->len;
-    char u8[4];
-
-    if (!is_string(v))
+    if (n <= MSG_VALUE) {
+        su_buf_put(b, v, n);
         return;
-    for (p = v.p + 1; p < end; p++) {
-        if (b->len - start >= max) {
-            su_buf_puts(b, "...");
-            return;
-        }
-        if (*p != '\\') {
-            su_buf_putc(b, *p);
-            continue;
-        }
-        uint32_t cp, lo;
-        switch (*++p) {
-        case 'b': su_buf_putc(b, '\b'); break;
-        case 'f': su_buf_putc(b, '\f'); break;
-        case 'n': su_buf_putc(b, '\n'); break;
-        case 'r': su_buf_putc(b, '\r'); break;
-        case 't': su_buf_putc(b, '\t'); break;
-        case 'u':
-            if (!hex4(p + 1, end, &cp))
-                return;
-            p += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff && end - p > 6 && p[1] == '\\' && p[2] == 'u' &&
-                hex4(p + 3, end, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                p += 6;
-            }
-            su_buf_put(b, u8, su_utf8_encode(cp, u8)); /* a lone surrogate: U+FFFD */
-            break;
-        default: su_buf_putc(b, *p); break; /* \" \\ \/ */
-        }
     }
+    su_buf_put(b, v, MSG_VALUE);
+    su_buf_puts(b, "...");
 }
 
-/* ---- the verdict ------------------------------------------------------------------------ */
-
-/* "windows-2016, windows-2022": the profiles of the document's "profiles". */
-static void put_profiles(struct su_buf *b, struct span doc)
+/* One line into @msg: the outcome, the profiles, the subject and, for a deny, the Kerberos
+ * error, the KDC event and the first reason. */
+static enum gate_result gate_line(const struct gate_view *g, struct su_buf *msg)
 {
-    struct span arr, el, name;
-
-    if (!member(doc, "profiles", &arr))
-        return;
-    for (size_t i = 0; i < SM_MAX_PROFILES && element(arr, i, &el); i++) {
-        if (!member(el, "profile", &name))
-            continue;
-        if (i > 0)
-            su_buf_puts(b, ", ");
-        put_string(b, name, MSG_VALUE);
+    su_buf_puts(msg, g->allow ? "allow on " : "deny on ");
+    if (g->allow) {
+        for (size_t i = 0; i < g->n_profiles; i++) {
+            if (i > 0)
+                su_buf_puts(msg, ", ");
+            put_value(msg, g->profiles[i]);
+        }
+    } else if (g->profile) {
+        put_value(msg, g->profile);
     }
+    if (g->subject) {
+        su_buf_puts(msg, ": ");
+        put_value(msg, g->subject);
+    }
+    if (g->allow)
+        return GATE_ALLOW;
+    if (g->kdc_code) {
+        su_buf_printf(msg, ": KDC error %lld", g->kdc_code);
+        if (g->kdc_name) {
+            su_buf_putc(msg, ' ');
+            put_value(msg, g->kdc_name);
+        }
+    }
+    if (g->event_id)
+        su_buf_printf(msg, ", KDC event %lld", g->event_id);
+    if (g->reason) {
+        su_buf_puts(msg, ": ");
+        put_value(msg, g->reason);
+    }
+    return GATE_DENY;
+}
+
+/* ---- the engine's verdict --------------------------------------------------------------- */
+
+enum gate_result gate_verdict(const struct sm_verdict *v, struct su_buf *msg)
+{
+    const struct sm_profile_outcome *p = v->primary;
+    struct gate_view g = { .allow = v->allow,
+                           .subject = v->cert ? v->cert->subject.rfc4514 : NULL };
+
+    for (size_t i = 0; i < v->n_profiles && i < SM_MAX_PROFILES; i++)
+        g.profiles[g.n_profiles++] = sm_profile_name(v->profiles[i].profile.kind);
+    if (p) {
+        g.profile = sm_profile_name(p->profile.kind);
+        g.kdc_code = p->kdc_error.code;
+        g.kdc_name = p->kdc_error.name;
+        g.event_id = p->event.id;
+    }
+    /* the verdict's own reasons come first, then the primary profile's (as in its document) */
+    if (v->n_reasons > 0)
+        g.reason = v->reasons[0].message;
+    else if (p && p->n_reasons > 0)
+        g.reason = p->reasons[0].message;
+    return gate_line(&g, msg);
+}
+
+/* ---- the daemon's verdict --------------------------------------------------------------- */
+
+/* The string member @key of @obj, or NULL. */
+static const char *str_at(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
 }
 
 enum gate_result gate_judge(const char *doc, size_t len, struct su_buf *msg)
 {
-    struct span d = { doc, doc + len }, outcome, v, w;
-    const char *end = doc ? skip_value(doc, d.end, 0) : NULL;
+    json_t *root = doc ? json_loadb(doc, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *outcome = str_at(root, "outcome");
+    const json_t *v, *profiles = json_object_get(root, "profiles");
+    struct gate_view g = { .allow = outcome && strcmp(outcome, "allow") == 0 };
+    enum gate_result res = GATE_UNAVAILABLE;
+    size_t i;
 
-    if (!end || skip_ws(end, d.end) != d.end || *skip_ws(doc, d.end) != '{' ||
-        !member(d, "outcome", &outcome) || !is_string(outcome)) {
+    if (!json_is_object(root) || !outcome) {
         su_buf_puts(msg, "the answer is not a verdict document");
-        return GATE_UNAVAILABLE;
+        goto out;
     }
-    bool allow = (size_t)(outcome.end - outcome.p) == 7 && memcmp(outcome.p, "\"allow\"", 7) == 0;
-    bool deny = (size_t)(outcome.end - outcome.p) == 6 && memcmp(outcome.p, "\"deny\"", 6) == 0;
-    if (!allow && !deny) {
+    if (!g.allow && strcmp(outcome, "deny") != 0) {
         su_buf_puts(msg, "the verdict's outcome is neither allow nor deny");
-        return GATE_UNAVAILABLE;
+        goto out;
     }
-    su_buf_puts(msg, allow ? "allow on " : "deny on ");
-    if (allow)
-        put_profiles(msg, d);
-    else if (member(d, "profile", &v))
-        put_string(msg, v, MSG_VALUE); /* the first profile that denies */
-    if (member(d, "certificate", &v) && member(v, "subject", &w)) {
-        su_buf_puts(msg, ": ");
-        put_string(msg, w, MSG_VALUE);
+    json_array_foreach(profiles, i, v)
+    {
+        if (g.n_profiles < SM_MAX_PROFILES && str_at(v, "profile"))
+            g.profiles[g.n_profiles++] = str_at(v, "profile");
     }
-    if (allow)
-        return GATE_ALLOW;
-    if (member(d, "kdc_error", &v) && member(v, "code", &w)) {
-        su_buf_printf(msg, ": KDC error %.*s", (int)(w.end - w.p), w.p);
-        if (member(v, "name", &w)) {
-            su_buf_putc(msg, ' ');
-            put_string(msg, w, MSG_VALUE);
-        }
-    }
-    if (member(d, "event", &v) && member(v, "id", &w))
-        su_buf_printf(msg, ", KDC event %.*s", (int)(w.end - w.p), w.p);
-    if (member(d, "reasons", &v) && element(v, 0, &w) && member(w, "message", &v)) {
-        su_buf_puts(msg, ": ");
-        put_string(msg, v, MSG_VALUE);
-    }
-    return GATE_DENY;
+    g.profile = str_at(root, "profile");
+    g.subject = str_at(json_object_get(root, "certificate"), "subject");
+    v = json_object_get(root, "kdc_error");
+    g.kdc_code = json_integer_value(json_object_get(v, "code"));
+    g.kdc_name = str_at(v, "name");
+    g.event_id = json_integer_value(json_object_get(json_object_get(root, "event"), "id"));
+    g.reason = str_at(json_array_get(json_object_get(root, "reasons"), 0), "message");
+    res = gate_line(&g, msg);
+out:
+    json_decref(root);
+    return res;
 }
 
 /* ---- asking strongmapd ------------------------------------------------------------------ */
@@ -276,16 +161,17 @@ static void put_param(struct su_buf *b, const char *key, const char *value, size
 /* The problem's detail (else its title) of an RFC 9457 answer, into @msg. */
 static void put_problem(struct su_buf *msg, const struct daemon_reply *r)
 {
-    struct span d = { r->body, r->body + r->len }, v;
-    const char *end = r->body ? skip_value(r->body, d.end, 0) : NULL;
+    json_t *root = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *text = str_at(root, "detail");
 
     su_buf_printf(msg, "strongmapd answered %ld", r->status);
-    if (!end || skip_ws(end, d.end) != d.end)
-        return;
-    if ((member(d, "detail", &v) && is_string(v)) || (member(d, "title", &v) && is_string(v))) {
+    if (!text)
+        text = str_at(root, "title");
+    if (text) {
         su_buf_puts(msg, ": ");
-        put_string(msg, v, MSG_VALUE);
+        put_value(msg, text);
     }
+    json_decref(root);
 }
 
 enum gate_result gate_ask(const struct daemon_target *t, const struct gate_query *q,

@@ -2,7 +2,8 @@
  * cli/gate.h - `strongmap gate`: a CA's yes or no on a certificate it is about to issue (the
  * EJBCA External Command Certificate Validator's contract, or any CA hook run on an exit
  * status). The verdict comes from the engine (strongmap.c) or from a running strongmapd
- * (gate_ask(), POST /v1/verdict); gate_judge() reads the verdict document either way.
+ * (gate_ask(), POST /v1/verdict, whose answer gate_judge() reads); gate_verdict() says the
+ * engine's verdict in the same line.
  */
 #ifndef SM_CLI_GATE_H
 #define SM_CLI_GATE_H
@@ -45,5 +46,8 @@ enum gate_result gate_ask(const struct daemon_target *t, const struct gate_query
  * deny, the primary profile's Kerberos error, KDC event and first reason.
  */
 enum gate_result gate_judge(const char *doc, size_t len, struct su_buf *msg);
+
+/** The same judgement and line for the engine's verdict @v. */
+enum gate_result gate_verdict(const struct sm_verdict *v, struct su_buf *msg);
 
 #endif

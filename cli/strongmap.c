@@ -728,24 +728,18 @@ static int gate_status(enum gate_result g)
     }
 }
 
-/* The verdict from the engine, judged from its document as the daemon's would be. */
+/* The verdict from the engine, judged as the daemon's would be. */
 static int gate_local(const struct opts *o, const struct sm_cert *cert)
 {
     struct sm_certs *anchors = NULL;
     struct sm_verdict *v = NULL;
     struct sm_dir *dir = NULL;
-    char *json = NULL;
     int status;
 
     if ((status = evaluate(o, cert, &anchors, &dir, &v)) != 0)
         goto out;
-    if (sm_json_verdict(v, 0, &json) < 0) {
-        status = fail("out of memory");
-        goto out;
-    }
-    status = gate_status(gate_judge(json, strlen(json), gate_msg));
+    status = gate_status(gate_verdict(v, gate_msg));
 out:
-    free(json);
     sm_verdict_free(v);
     sm_dir_close(dir);
     sm_certs_free(anchors);
