@@ -79,7 +79,8 @@ def sub1(pattern, repl, text, what):
 
 
 class FreeRadius:
-    """radiusd -X from a copy of Debian's configuration; @mode "rest" or "verify"."""
+    """radiusd -X from a copy of Debian's configuration; @mode "rest" (the token in a header),
+    "basic" (rlm_rest's HTTP Basic) or "verify"."""
 
     def __init__(self, tmp, mode, pki_dir, strongmapd_port):
         self.dir = d = os.path.join(tmp, "raddb-" + mode)
@@ -125,7 +126,7 @@ class FreeRadius:
                      "certificate_file = ${certdir}/server.pem", t, "cert")
             t = sub1(r"ca_file = /etc/ssl/certs/ca-certificates.crt",
                      "ca_file = ${certdir}/client_cas.pem", t, "ca_file")
-            if mode == "rest":
+            if mode != "verify":
                 t = sub1(r"^\t#\tvirtual_server = check-eap-tls$",
                          "\t\tvirtual_server = check-eap-tls", t, "virtual_server")
             else:
@@ -155,7 +156,7 @@ class FreeRadius:
 
         self.edit("sites-available/default",
                   lambda t: re.sub(r"^listen \{\n.*?^\}\n", listen, t, flags=re.M | re.S))
-        if mode == "rest":  # the Reply-Message stays in EAP answers (the page says why)
+        if mode != "verify":  # the Reply-Message stays in EAP answers (the page says why)
             def keep_reply_message(t):
                 t, n = re.subn(r"^(\t+)(remove_reply_message_if_eap)$", r"\1#\2", t,
                                flags=re.M)
@@ -166,12 +167,17 @@ class FreeRadius:
             self.edit("sites-available/default", keep_reply_message)
         self.edit("sites-available/inner-tunnel",
                   lambda t: sub1(r"port = 18120", f"port = {inner}", t, "inner-tunnel"))
-        if mode == "rest":
+        if mode != "verify":
             with open(os.path.join(d, "mods-enabled", "rest"), "w", encoding="utf-8") as f:
-                f.write(fill(doc_block("rest"), {"http://127.0.0.1:8080": url}))
-            site = os.path.join(d, "sites-enabled", "check-eap-tls")
-            with open(site, "w", encoding="utf-8") as f:
-                f.write(fill(doc_block("check-eap-tls"), {"CHANGE-ME": TOKEN}))
+                f.write(fill(doc_block("rest" if mode == "rest" else "rest-basic"),
+                             {"http://127.0.0.1:8080": url} |
+                             ({"CHANGE-ME": TOKEN} if mode == "basic" else {})))
+            site = fill(doc_block("check-eap-tls"), {"CHANGE-ME": TOKEN})
+            if mode == "basic":  # the page: the update control lines go
+                site = sub1(r"^\t\tupdate control \{\n[^}]*\}\n", "", site, "update control")
+            with open(os.path.join(d, "sites-enabled", "check-eap-tls"), "w",
+                      encoding="utf-8") as f:
+                f.write(site)
 
     def start(self):
         radiusd = shutil.which("freeradius") or "/usr/sbin/freeradius"
@@ -243,7 +249,7 @@ class GatewayFreeradius(unittest.TestCase):
                                      "--token", f"radius:{T.token_hash(TOKEN)}:check"])
         cls.radius = {}
         try:
-            for mode in ("rest", "verify"):
+            for mode in ("rest", "basic", "verify"):
                 cls.radius[mode] = FreeRadius(tmp, mode, pdir, cls.d.port)
         except BaseException:
             for r in cls.radius.values():
@@ -289,6 +295,14 @@ class GatewayFreeradius(unittest.TestCase):
         ok, out = self.eap_tls("rest", "carol")
         self.assertTrue(ok, out[-3000:] + self.radius["rest"].log()[-3000:])
         self.assertIn("Access-Accept", out)
+
+    def test_rest_basic_accepted(self):
+        """rlm_rest's HTTP Basic authenticates it: the same certificate gets Access-Accept."""
+        self.assertIn("Authorization: Bearer", doc_block("check-eap-tls"))
+        ok, out = self.eap_tls("basic", "carol")
+        self.assertTrue(ok, out[-3000:] + self.radius["basic"].log()[-3000:])
+        self.assertIn("Access-Accept", out)
+        self.assertNotIn("REST-HTTP-Header", self.radius["basic"].log())
 
     def test_rest_disabled_rejected_with_reason(self):
         ok, out = self.eap_tls("rest", "bob")
