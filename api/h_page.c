@@ -5,6 +5,9 @@
  * POST /v1/self/check (the same check for the page's script: the certificate as the body,
  * answered with JSON, errors as problem+json).
  *
+ * An upload may hold several certificates (a PEM file, a .p7b bundle of a whole chain): the
+ * first that is not a CA is judged.
+ *
  * The files are web/'s, compiled in (web.h). Every answer carries a Content-Security-Policy
  * that allows no inline script or style and nothing from another origin, and forbids framing.
  * The files are revalidated with their ETag (Cache-Control: no-cache); answers to a check are
@@ -94,6 +97,16 @@ int h_page(struct api_request *req)
                       (char *)(uintptr_t)f->data, f->len, false);
 }
 
+/* The certificate a person means in an upload of several (a .p7b of a whole chain): the first
+   that is not a CA, else the first. */
+static const struct sm_cert *their_certificate(const struct sm_certs *certs)
+{
+    for (size_t i = 0; i < certs->n_certs; i++)
+        if (!certs->certs[i].is_ca)
+            return &certs->certs[i];
+    return &certs->certs[0];
+}
+
 /* The HTML page of a failed check, with the problem's status. */
 static int html_fail(struct api_request *req, int err, const struct api_error *ae)
 {
@@ -148,7 +161,7 @@ int h_status_check(struct api_request *req)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     if ((ret = read_form_file(req, "certificate", &file, &len, &ae)) < 0 ||
         (ret = read_certs(req, file, len, NULL, "certificate", &certs, &ae)) < 0 ||
-        (ret = page_check(req, &certs->certs[0], &v, &st, &ae)) < 0) {
+        (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0) {
         ret = html_fail(req, ret, &ae);
         goto out;
     }
@@ -175,7 +188,7 @@ int h_self_check(struct api_request *req)
     if (!req_runtime(req)->page_enabled)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     if ((ret = read_inspect(req, &certs, &ae)) < 0 ||
-        (ret = page_check(req, &certs->certs[0], &v, &st, &ae)) < 0 ||
+        (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0 ||
         (ret = page_json(v, &st, &json)) < 0)
         ret = reply_fail(req, ret, &ae);
     else

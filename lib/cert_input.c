@@ -1,6 +1,8 @@
 /*
  * lib/cert_input.c - input framing: PEM blocks, DER and base64 DER split into certificates, each
- * analysed by lib/cert_mbedtls.c (sm_certs_parse).
+ * analysed by lib/cert_mbedtls.c (sm_certs_parse). A PKCS#7 certs-only bundle (.p7b: DER,
+ * base64, or a PEM "PKCS7" block) stands for the certificates it carries (lib/cert_pkcs7.c);
+ * bundles are not looked into inside bundles.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,11 +73,42 @@ static int add_block(struct block *blocks, size_t *n, struct block b)
 }
 
 static int split_der(const uint8_t *p, size_t len, long base, const char *what,
-                     struct block *blocks, size_t *n)
+                     struct block *blocks, size_t *n, bool bundles);
+
+/* The certificates of the PKCS#7 bundle @set (its certificates SET, read by
+   pkcs7_certificates() with result @r) at @offset; an empty or malformed one is an error
+   block. */
+static int split_bundle(int r, struct der set, long offset, struct block *blocks, size_t *n)
+{
+    if (r <= 0)
+        return add_block(blocks, n,
+                         (struct block){ .offset = offset,
+                                         .err = SM_E_CERT,
+                                         .msg = "a malformed PKCS#7 bundle (SignedData)" });
+    if (set.p == set.end)
+        return add_block(blocks, n,
+                         (struct block){ .offset = offset,
+                                         .err = SM_E_CERT,
+                                         .msg = "a PKCS#7 bundle without certificates" });
+    return split_der(set.p, (size_t)(set.end - set.p), offset,
+                     "a certificate of a PKCS#7 bundle is not a DER SEQUENCE", blocks, n, false);
+}
+
+static int split_der(const uint8_t *p, size_t len, long base, const char *what,
+                     struct block *blocks, size_t *n, bool bundles)
 {
     size_t off = 0;
     while (off < len) {
         size_t l = der_seq_len(p + off, len - off);
+        struct der set = { 0 };
+        int r;
+
+        if (l && bundles && (r = pkcs7_certificates(p + off, l, &set)) != 0) {
+            if ((r = split_bundle(r, set, base + (long)off, blocks, n)) < 0)
+                return r;
+            off += l;
+            continue;
+        }
         if (l == 0) {
             if (*n == 0)
                 return add_block(
@@ -86,8 +119,8 @@ static int split_der(const uint8_t *p, size_t len, long base, const char *what,
         }
         if (l > SM_MAX_CERT_DER)
             return SM_E_TOO_BIG;
-        int r = add_block(blocks, n,
-                          (struct block){ .der = p + off, .len = l, .offset = base + (long)off });
+        r = add_block(blocks, n,
+                      (struct block){ .der = p + off, .len = l, .offset = base + (long)off });
         if (r < 0)
             return r;
         off += l;
@@ -100,7 +133,7 @@ static int split_pem(struct arena *a, const uint8_t *p, size_t len, struct block
 {
     const uint8_t *end = p + len, *cur = p;
     static const char *const types[] = { "CERTIFICATE-----", "X509 CERTIFICATE-----",
-                                         "TRUSTED CERTIFICATE-----" };
+                                         "TRUSTED CERTIFICATE-----", "PKCS7-----" };
     while ((cur = find_str(cur, end, "-----BEGIN ")) != NULL) {
         const uint8_t *label = cur + 11, *body = NULL;
         const char *type = NULL;
@@ -138,7 +171,13 @@ static int split_pem(struct arena *a, const uint8_t *p, size_t len, struct block
                                           .msg = "PEM block is not valid base64" });
         } else {
             size_t l = der_seq_len(der, dlen);
-            if (l == 0)
+            struct der set = { 0 };
+
+            if (strcmp(type, types[3]) == 0) {
+                int b = l ? pkcs7_certificates(der, l, &set) : SM_E_CERT;
+
+                r = split_bundle(b, set, off, blocks, n);
+            } else if (l == 0)
                 r = add_block(blocks, n,
                               (struct block){ .offset = off,
                                               .err = SM_E_CERT,
@@ -190,7 +229,7 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
         format = "der";
         r = split_der(p + skip, len - skip, (long)skip,
                       "not a DER certificate (the outer SEQUENCE is invalid or truncated)", blocks,
-                      &n);
+                      &n, true);
     } else if (find_str(p, p + len, "-----BEGIN ")) {
         format = "pem";
         r = split_pem(impl->a, p, len, blocks, &n, &other);
@@ -213,7 +252,7 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
         if (r == 0)
             r = split_der(der, dlen, 0,
                           "the input is base64 text but does not decode to a DER certificate",
-                          blocks, &n);
+                          blocks, &n, true);
     }
     if (r == SM_E_TOO_MANY) {
         errinfo_set(reterr, -1, "more than %d certificates in the input", SM_MAX_CERTS);

@@ -82,6 +82,15 @@ static inline int der_seq(struct der *in, struct der *seq)
     return 0;
 }
 
+/* ---- lib/cert_pkcs7.c ---- */
+
+/*
+ * Is the DER at @p (@len bytes) a PKCS#7 SignedData ContentInfo (a .p7b bundle)? 1 with *@ret
+ * the contents of its certificates SET (empty when it has none), 0 when it is not one (a
+ * certificate, say), SM_E_CERT when it is one but malformed.
+ */
+int pkcs7_certificates(const uint8_t *p, size_t len, struct der *ret);
+
 /* ---- lib/cert_oid.c ---- */
 
 static inline bool oid_is(const mbedtls_x509_buf *oid, const char *der, size_t len)

@@ -156,6 +156,19 @@ class P1Files(PageTestCase):
         self.assertIn("Result: Will fail (will_fail)", a["helpdesk_text"])
         self.assertIn("SHA-1 thumbprint: ", a["helpdesk_text"])
 
+    def test_p7b_chain(self):
+        """A .p7b of the whole chain (CA first): the user's certificate is judged."""
+        with open(os.path.join(T.ROOT, "tests", "data", "p7b", "chain.p7b"), "rb") as f:
+            p7b = f.read()
+        body, h = multipart("certificate", "alice.p7b", p7b)
+        r = self.req("POST", "/status/check", body=body, headers=h)
+        self.assertEqual(r.status, 200)
+        self.assertIn("state-will_fail", r.body.decode())
+        self.assertIn("does not carry the account identifier", r.body.decode())
+        r = self.req("POST", "/v1/self/check", body=p7b,
+                     headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual((r.json()["state"], r.json()["code"]), ("will_fail", "weak_mapping"))
+
     def test_json_bad_input(self):
         r = self.req("POST", "/v1/self/check", body=b"junk")
         self.assertEqual(r.status, 400)
