@@ -405,9 +405,11 @@ int h_hook_freeradius(struct api_request *req)
                            "no account answers to the certificate's UPN (or the User-Name)");
         goto out;
     }
-    metrics_verdict(&req->api->metrics, plan->as_requested);
-    decision_log(req, plan->as_requested);
+    /* No decision log line and no verdict counters: the verdict of the facts is not the
+       answer (an SKI mapping or the policy may decide it), and its certificate has no
+       thumbprint. The access log line carries the answer's code (req_note()). */
     if (plan->allow_as_requested || (ski_mapped(plan->account, f.ski) && sid_decides(plan))) {
+        req_note(req, plan->allow_as_requested ? "allow" : "allow explicit X509SKI");
         ret = reply_status(req, 204, NULL, 0, NULL);
     } else if (sid_decides(plan)) {
         ret = reply_unknown(req, "sid_not_visible", sid_text);

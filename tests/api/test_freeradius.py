@@ -217,10 +217,14 @@ class F2Policies(FreeradiusTestCase):
         path = os.path.join(T.TMPDIR.name, "ski.ldif")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        d = start(ldif=path)
+        log = os.path.join(T.TMPDIR.name, "decisions.log")
+        d = start("--decision-log", log, ldif=path)
         try:
             r = self.call(attrs("carol", "carol@example.com"), daemon=d)
             self.assertEqual(r.status, 204, r.body)
+            # the verdict of the facts alone denies: it must not be logged as the decision
+            with open(log, encoding="utf-8") as f:
+                self.assertNotIn('"outcome":"deny"', f.read())
             other = SKI[:-2] + "46"
             self.assertReply(self.call(attrs("carol", "carol@example.com", ski=other),
                                        daemon=d), 401, "unknown", "sid_not_visible")
