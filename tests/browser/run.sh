@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The browser tier: the status page (docs/self-service.md) in Debian's Chromium, driven by
-# playwright-core (pinned in package-lock.json here, installed by npm into WORKDIR; it downloads
-# no browser: test_page.js launches /usr/bin/chromium).
+# playwright-core, with axe-core (both pinned in package-lock.json here, installed by npm into
+# WORKDIR; no browser is downloaded: test_page.js launches /usr/bin/chromium).
 # Usage: tests/browser/run.sh WORKDIR STRONGMAPD [ARTIFACTS]
 # When Chromium, Node.js or the driver cannot be had: exit 77 (ctest: skipped), or 1 under
 # CI=true.
@@ -28,7 +28,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 
 mkdir -p "$work" "$artifacts"
 if ! cmp -s "$here/package-lock.json" "$work/installed.lock" ||
-    [ ! -d "$work/node_modules/playwright-core" ]; then
+    [ ! -d "$work/node_modules/playwright-core" ] || [ ! -d "$work/node_modules/axe-core" ]; then
     rm -f "$work/installed.lock"
     cp "$here/package.json" "$here/package-lock.json" "$work/"
     (cd "$work" && npm ci --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error) ||

@@ -10,7 +10,8 @@
 // off, the form posts and the server's page gives the same answers; a garbage file is
 // answered in words; the keyboard reaches the form; no Content-Security-Policy violation is
 // reported (securitypolicyviolation events and console errors) and no request leaves the
-// daemon's origin; the page's transfer stays within 50 KB. Screenshots of each state, at
+// daemon's origin; the page's transfer stays within 50 KB; axe-core finds no serious or
+// critical accessibility violation on the page and on both kinds of answer. Screenshots of each state, at
 // desktop and phone widths, go to ARTIFACTS_DIR.
 'use strict';
 const { spawn } = require('child_process');
@@ -172,6 +173,31 @@ async function main() {
     check(await p3.isVisible('button.copy'), 'server page + JS: the copy button is shown');
     await cspOf(p3, seen);
     await ctx3.close();
+
+    // ---- axe-core in the page: no serious or critical violation. Its own context, the one
+    // that bypasses the CSP, since axe is injected as a script the policy rightly refuses.
+    const ax = await browser.newContext({ javaScriptEnabled: true, bypassCSP: true });
+    const p4 = await ax.newPage();
+    const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    const audit = async (what) => {
+      await p4.addScriptTag({ content: axeSource });
+      const res = await p4.evaluate(() => window.axe.run());
+      const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      const all = res.violations.map((v) => `${v.id} (${v.impact})`);
+      check(bad.length === 0, `axe-core on ${what}: no serious or critical violation ` +
+            `(all: ${JSON.stringify(all)})`);
+    };
+    await p4.goto(base + '/status');
+    await audit('the empty page');
+    await p4.setInputFiles('#certificate', cert('alice-no-sid.pem'));
+    await p4.click('button[type=submit]');
+    await p4.waitForSelector('#answer h2');
+    await audit('the answer shown by the script');
+    await p4.setInputFiles('#certificate', cert('alice-sid.pem'));
+    await Promise.all([p4.waitForNavigation(),
+      p4.evaluate(() => document.getElementById('check').submit())]);
+    await audit("the server's answer page");
+    await ax.close();
   } finally {
     await browser.close();
     proc.kill('SIGTERM');
