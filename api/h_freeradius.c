@@ -13,7 +13,9 @@
  *
  *   every profile allows the facts               allow: 204, no body (rlm_rest: ok)
  *   an X509SKI mapping of the account matches    allow: 204 (an explicit strong mapping; the
- *     the SKI, and the SID would be enough         engine's facts carry no SKI)
+ *     the SKI, or an X509IssuerSerialNumber one    engine's facts carry neither the SKI nor the
+ *     the issuer and serial, and the SID would     issuer and serial)
+ *     be enough
  *   only the SID would make it allow             unknown: the SID cannot be seen on this path;
  *                                                  [authz] directory_down decides: fail_closed
  *                                                  401 (rlm_rest: reject), fail_open 200
@@ -26,11 +28,13 @@
  * names and the remediation go into it only for a caller that may see account data.
  *
  * Not checked on this path, and said so in the documentation: the SID (extension and SAN URI),
- * X509IssuerSerialNumber and X509SHA1PublicKey mappings (FreeRADIUS's issuer is OpenSSL's
- * one-line form "/CN=...", which loses the escaping and the RDN structure an <I> string needs,
- * and the key is not passed), the NTAuth store (the issuing CA's certificate is not passed)
+ * X509SHA1PublicKey mappings (the key is not passed), X509IssuerSerialNumber mappings when the
+ * issuer cannot be rebuilt (issuer_serial(): FreeRADIUS's issuer is OpenSSL's one-line form
+ * "/CN=...", which loses the escaping and the RDN structure an <I> string needs; the
+ * Reply-Message then says so), the NTAuth store (the issuing CA's certificate is not passed)
  * and validity (FreeRADIUS's TLS layer has checked it).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +59,7 @@
 
 /* The TLS-Client-Cert-* facts of a call, borrowed from the parsed body. */
 struct radius_facts {
-    const char *user_name, *ski;
+    const char *user_name, *ski, *serial, *issuer;
     struct sm_san san[SM_MAX_SAN];
     size_t n_san;
     const char *eku[RADIUS_EKU_MAX];
@@ -148,6 +152,10 @@ static int read_call(json_t *root, struct radius_facts *f, struct api_error *ae)
             r = add_san(f, values, SM_SAN_DNS, CERT_PREFIX "Subject-Alt-Name-Dns", ae);
         else if (strcmp(what, "X509v3-Subject-Key-Identifier") == 0)
             f->ski = first_string(values);
+        else if (strcmp(what, "Serial") == 0)
+            f->serial = first_string(values);
+        else if (strcmp(what, "Issuer") == 0)
+            f->issuer = first_string(values);
         else if (strcmp(what, "X509v3-Extended-Key-Usage-OID") == 0) {
             size_t i;
             json_t *v;
@@ -260,6 +268,76 @@ static bool ski_mapped(const struct sm_account *acc, const char *ski)
     return false;
 }
 
+/*
+ * The X509IssuerSerialNumber value the KDC builds for the certificate, from FreeRADIUS's issuer
+ * (OpenSSL's one-line form, "/DC=com/DC=example/CN=Example CA": DER order) and serial (the
+ * INTEGER's magnitude in hex), into @out; false when it cannot be rebuilt. The one-line form
+ * loses the escaping and the multi-valued RDNs, so only names whose values need neither are
+ * rebuilt: printable ASCII without ,+"\<>;=/# and without blanks at the ends, of the types
+ * CN, O, OU, C, L, ST (S), DC, emailAddress (E). A serial whose magnitude's top bit is set had
+ * a 00 sign byte in DER, which the reversed <SR> ends with; a negative serial looks positive
+ * here and does not match.
+ */
+static bool issuer_serial(const char *issuer, const char *serial, char *out, size_t size)
+{
+    static const char *const keys[][2] = { { "CN", "CN" }, { "O", "O" },           { "OU", "OU" },
+                                           { "C", "C" },   { "L", "L" },           { "ST", "S" },
+                                           { "DC", "DC" }, { "emailAddress", "E" } };
+    size_t o = 0, n;
+
+    if (!issuer || !serial || issuer[0] != '/' || !serial[0] || (n = strlen(serial)) > 128)
+        return false;
+    o = (size_t)snprintf(out, size, "X509:<I>");
+    for (const char *p = issuer + 1; *p;) {
+        const char *eq = strchr(p, '='), *end, *key = NULL;
+
+        if (!eq)
+            return false;
+        end = strchr(eq, '/');
+        end = end ? end : eq + strlen(eq);
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (strlen(keys[i][0]) == (size_t)(eq - p) && strncmp(p, keys[i][0], eq - p) == 0)
+                key = keys[i][1];
+        if (!key || end == eq + 1 || eq[1] == ' ' || end[-1] == ' ')
+            return false;
+        for (const char *v = eq + 1; v < end; v++)
+            if (*v < 0x20 || *v > 0x7e || strchr(",+\"\\<>;=#", *v))
+                return false;
+        if (o + (size_t)(end - p) + 2 >= size)
+            return false;
+        o += (size_t)snprintf(out + o, size - o, "%s%s=%.*s", p == issuer + 1 ? "" : ",", key,
+                              (int)(end - eq - 1), eq + 1);
+        p = *end ? end + 1 : end;
+    }
+    if (o + 4 + n + 3 >= size)
+        return false;
+    o += (size_t)snprintf(out + o, size - o, "<SR>");
+    for (size_t i = n; i > 0;) { /* the bytes reversed; an odd count has a leading nibble */
+        size_t k = i >= 2 ? i - 2 : 0;
+
+        if (!isxdigit((unsigned char)serial[k]) || !isxdigit((unsigned char)serial[i - 1]))
+            return false;
+        out[o++] = i - k == 2 ? (char)toupper((unsigned char)serial[k]) : '0';
+        out[o++] = (char)toupper((unsigned char)serial[i - 1]);
+        i = k;
+    }
+    if (strchr("89abcdefABCDEF", serial[0]) && n % 2 == 0) {
+        out[o++] = '0';
+        out[o++] = '0';
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* Does an X509IssuerSerialNumber value of @acc equal @value (the KDC compares ignoring case)? */
+static bool value_mapped(const struct sm_account *acc, const char *value)
+{
+    for (size_t i = 0; acc && i < acc->n_altsec; i++)
+        if (strcasecmp(acc->altsec[i], value) == 0)
+            return true;
+    return false;
+}
+
 /* Would the SID alone make the certificate allowed: the plan adds nothing else? */
 static bool sid_decides(const struct sm_preissue *plan)
 {
@@ -327,6 +405,9 @@ static int reply_unknown(struct api_request *req, const char *code, const char *
 static const char sid_text[] =
     "only the certificate's SID would map it strongly, and FreeRADIUS does not pass the SID: "
     "check the whole certificate (eap tls verify client = strongmap gate)";
+static const char sid_issuer_text[] =
+    "only the SID would map it strongly (FreeRADIUS passes neither it nor an issuer an "
+    "<I><SR> mapping can be rebuilt from): check the whole certificate (strongmap gate)";
 
 int h_hook_freeradius(struct api_request *req)
 {
@@ -342,7 +423,9 @@ int h_hook_freeradius(struct api_request *req)
     json_error_t jerr;
     json_t *root = NULL;
     uint8_t eku[RADIUS_EKU_DER];
+    char isr[RADIUS_VALUE_MAX + 300];
     size_t eku_len = 0;
+    bool rebuilt;
     int ret;
 
     if (!(root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
@@ -408,11 +491,14 @@ int h_hook_freeradius(struct api_request *req)
     /* No decision log line and no verdict counters: the verdict of the facts is not the
        answer (an SKI mapping or the policy may decide it), and its certificate has no
        thumbprint. The access log line carries the answer's code (req_note()). */
-    if (plan->allow_as_requested || (ski_mapped(plan->account, f.ski) && sid_decides(plan))) {
-        req_note(req, plan->allow_as_requested ? "allow" : "allow explicit X509SKI");
+    rebuilt = issuer_serial(f.issuer, f.serial, isr, sizeof(isr));
+    if (plan->allow_as_requested ||
+        ((ski_mapped(plan->account, f.ski) || (rebuilt && value_mapped(plan->account, isr))) &&
+         sid_decides(plan))) {
+        req_note(req, plan->allow_as_requested ? "allow" : "allow by an explicit mapping");
         ret = reply_status(req, 204, NULL, 0, NULL);
     } else if (sid_decides(plan)) {
-        ret = reply_unknown(req, "sid_not_visible", sid_text);
+        ret = reply_unknown(req, "sid_not_visible", rebuilt ? sid_text : sid_issuer_text);
     } else {
         ret = reply_deny(req, plan->as_requested);
     }

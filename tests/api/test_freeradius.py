@@ -29,16 +29,17 @@ SKI = "4F:2A:9C:11:00:7E:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45"
 MESSAGE = "reply:Reply-Message"
 
 
-def attrs(user="alice", upn="alice@example.com", eku=("1.3.6.1.5.5.7.3.2",), ski=SKI, **more):
+def attrs(user="alice", upn="alice@example.com", eku=("1.3.6.1.5.5.7.3.2",), ski=SKI,
+          serial="05aed216d6306b3c", issuer="/CN=Test Root CA", **more):
     """The attributes check-eap-tls passes for a client certificate, in rlm_rest's JSON."""
     a = {
         "User-Name": {"type": "string", "value": [user]},
         "EAP-Type": {"type": "integer", "value": ["TLS"]},
-        "TLS-Client-Cert-Serial": {"type": "string", "value": ["05aed216d6306b3c"]},
+        "TLS-Client-Cert-Serial": {"type": "string", "value": [serial]},
         "TLS-Client-Cert-Expiration": {"type": "string", "value": ["270106183000Z"]},
         "TLS-Client-Cert-Valid-Since": {"type": "string", "value": ["261207183000Z"]},
         "TLS-Client-Cert-Subject": {"type": "string", "value": ["/CN=" + user]},
-        "TLS-Client-Cert-Issuer": {"type": "string", "value": ["/CN=Test Root CA"]},
+        "TLS-Client-Cert-Issuer": {"type": "string", "value": [issuer]},
         "TLS-Client-Cert-Common-Name": {"type": "string", "value": [user]},
     }
     if upn:
@@ -127,6 +128,37 @@ class F1Verdicts(FreeradiusTestCase):
         self.assertIn("does not pass the SID", msg)
         self.assertIn("strongmap gate", msg)
 
+    def test_issuer_serial_mapping(self):
+        """erin's X509IssuerSerialNumber names this issuer and serial (the <SR> reversed)."""
+        issuer = "/DC=com/DC=example/CN=Example Issuing CA"
+        r = self.call(attrs("erin", "erin@example.com", serial="1a2b3c4d5e6f0001",
+                            issuer=issuer))
+        self.assertEqual(r.status, 204, r.body)
+        # another serial, another issuer: no mapping; the SID alone would decide
+        for serial, iss in (("1a2b3c4d5e6f0002", issuer), ("1a2b3c4d5e6f0001", "/CN=Other CA")):
+            with self.subTest(serial=serial, issuer=iss):
+                msg = self.assertReply(self.call(attrs("erin", "erin@example.com",
+                                                       serial=serial, issuer=iss)),
+                                       401, "unknown", "sid_not_visible")
+                self.assertNotIn("<I><SR>", msg)
+        # henry's value is written in lower case: the KDC compares ignoring case
+        r = self.call(attrs("henry", "henry@example.com", serial="1a2b3c4d5e6f0010",
+                            issuer=issuer))
+        self.assertEqual(r.status, 204, r.body)
+
+    def test_issuer_not_rebuilt(self):
+        """An issuer whose one-line form loses what <I> needs: said, and never a match."""
+        for issuer in ("/DC=com/DC=example/CN=Example, Issuing CA", "/CN=a+b",
+                       "/DC=com/DC=example/CN=Example Issuing CA/UID=x", "CN=x", "/CN=",
+                       "/DC=com/DC=example/CN=Example\\C3\\A9 CA"):
+            with self.subTest(issuer=issuer):
+                msg = self.assertReply(self.call(attrs("erin", "erin@example.com",
+                                                       serial="1a2b3c4d5e6f0001",
+                                                       issuer=issuer)),
+                                       401, "unknown", "sid_not_visible")
+                self.assertIn("<I><SR>", msg)
+                self.assertIn("strongmap gate", msg)
+
     def test_deny_disabled(self):
         """bob is disabled: no SID would help, a deny with its reason."""
         msg = self.assertReply(self.call(attrs("bob", "bob@example.com")), 401, "deny",
@@ -212,7 +244,8 @@ class F2Policies(FreeradiusTestCase):
         hexski = SKI.replace(":", "")
         text = text.replace("userPrincipalName: carol@example.com\n",
                             "userPrincipalName: carol@example.com\n"
-                            f"altSecurityIdentities: X509:<SKI>{hexski.lower()}\n", 1)
+                            f"altSecurityIdentities: X509:<SKI>{hexski.lower()}\n"
+                            "altSecurityIdentities: X509:<I>CN=Sign CA<SR>0100AB00\n", 1)
         self.assertIn(hexski.lower(), text)
         path = os.path.join(T.TMPDIR.name, "ski.ldif")
         with open(path, "w", encoding="utf-8") as f:
@@ -228,6 +261,14 @@ class F2Policies(FreeradiusTestCase):
             other = SKI[:-2] + "46"
             self.assertReply(self.call(attrs("carol", "carol@example.com", ski=other),
                                        daemon=d), 401, "unknown", "sid_not_visible")
+            # a serial whose top bit is set had a 00 sign byte, which <SR> ends with
+            # (the DER content with its sign byte, 00ab0001, is the same serial)
+            for serial, status in (("ab0001", 204), ("AB0001", 204), ("00ab0001", 204),
+                                   ("2b0001", 401), ("ab01", 401)):
+                with self.subTest(serial=serial):
+                    r = self.call(attrs("carol", "carol@example.com", ski=other, serial=serial,
+                                        issuer="/CN=Sign CA"), daemon=d)
+                    self.assertEqual(r.status, status, r.body)
         finally:
             stop(self, d)
 

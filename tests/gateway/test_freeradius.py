@@ -225,7 +225,8 @@ class GatewayFreeradius(unittest.TestCase):
                 ("alice_sid", "Alice", "alice@example.com", SID_EXT),
                 ("alice_upn", "Alice", "alice@example.com", ""),
                 ("bob", "Bob", "bob@example.com", ""),
-                ("carol", "Carol", "carol@example.com", "")):
+                ("carol", "Carol", "carol@example.com", ""),
+                ("eve", "Eve", "eve@example.com", "")):
             p.issue(name, "issuing_ca", users + cn, "client_ext", upn_san(upn) + "\n" + extra)
             cls.certs[name] = (cn, p.path(name), p.path(name, ".key"))
         with open(os.path.join(pdir, "client_cas.pem"), "w", encoding="ascii") as out:
@@ -236,12 +237,24 @@ class GatewayFreeradius(unittest.TestCase):
         ski = subprocess.run(["openssl", "x509", "-in", p.path("carol"), "-noout", "-ext",
                               "subjectKeyIdentifier"], check=True, capture_output=True,
                              text=True).stdout.splitlines()[-1].strip().replace(":", "")
+        # eve's account maps her certificate's issuer and serial (X509IssuerSerialNumber) as
+        # the KDC builds it: the issuer in DER order, the serial's DER content reversed
+        out = subprocess.run(["openssl", "x509", "-in", p.path("eve"), "-noout", "-serial"],
+                             check=True, capture_output=True, text=True).stdout
+        serial = out.strip().split("=", 1)[1]
+        serial = ("0" if len(serial) % 2 else "") + serial
+        if int(serial[:2], 16) >= 0x80:
+            serial = "00" + serial
+        sr = "".join(reversed([serial[i:i + 2] for i in range(0, len(serial), 2)])).upper()
         ldif = T.make_ldif(tmp)
         with open(ldif, encoding="utf-8") as f:
             text = f.read()
         text = sub1(r"^userPrincipalName: carol@example.com\n",
                     f"userPrincipalName: carol@example.com\naltSecurityIdentities: "
                     f"X509:<SKI>{ski}\n", text, "carol")
+        text = sub1(r"^userPrincipalName: eve@example.com\n",
+                    f"userPrincipalName: eve@example.com\naltSecurityIdentities: "
+                    f"X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>{sr}\n", text, "eve")
         with open(ldif, "w", encoding="utf-8") as f:
             f.write(text)
         cls.server_ca = p.path("server_ca")
@@ -293,6 +306,12 @@ class GatewayFreeradius(unittest.TestCase):
 
     def test_rest_ski_mapping_accepted(self):
         ok, out = self.eap_tls("rest", "carol")
+        self.assertTrue(ok, out[-3000:] + self.radius["rest"].log()[-3000:])
+        self.assertIn("Access-Accept", out)
+
+    def test_rest_issuer_serial_accepted(self):
+        """FreeRADIUS's issuer and serial rebuild eve's X509IssuerSerialNumber mapping."""
+        ok, out = self.eap_tls("rest", "eve")
         self.assertTrue(ok, out[-3000:] + self.radius["rest"].log()[-3000:])
         self.assertIn("Access-Accept", out)
 
