@@ -368,6 +368,12 @@ static int reply_radius(struct api_request *req, unsigned status, const char *ou
     if (!json)
         return reply_error(req, -ENOMEM, NULL);
     req_note(req, code);
+    if (status == 401) {
+        /* HTTP wants a challenge on every 401 (RFC 9110 15.5.2); rlm_rest reads 401 as
+           reject and ignores it */
+        req->extra_header = "WWW-Authenticate";
+        req->extra_value = "Bearer realm=\"strongmapd\"";
+    }
     return reply_status(req, status, NULL, 0, json); /* takes json */
 }
 

@@ -92,6 +92,8 @@ class FreeradiusTestCase(T.ApiTestCase):
     def assertReply(self, resp, status, outcome, code):
         self.assertEqual(resp.status, status, resp.body[:400])
         self.assertEqual(resp.headers.get("content-type"), "application/json")
+        if status == 401:  # a challenge on every 401 (RFC 9110), which rlm_rest ignores
+            self.assertEqual(resp.headers.get("www-authenticate"), 'Bearer realm="strongmapd"')
         msg = resp.json()[MESSAGE]
         self.assertTrue(msg.startswith(f"strongmapd: {outcome} {code}: "), msg)
         self.assertLessEqual(len(msg), 247)
