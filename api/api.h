@@ -167,6 +167,8 @@ struct api_webhook {
 #define API_AUTHZ_HEADER_MAX     64 /**< bytes of [authz] header, NUL included */
 #define API_AUTHZ_HEADER_DEFAULT "X-Client-Cert"
 
+#define API_PAGE_TEXT_MAX 256 /**< bytes of [page] organisation and helpdesk, NUL included */
+
 #define API_RATE_MAX  1000000u /**< requests per second: beyond, "unlimited" is meant */
 #define API_BURST_MAX 1000000u
 
@@ -237,6 +239,10 @@ struct api_runtime {
     size_t n_webhooks;
     /** the status page and its check (API_ROUTE_PAGE) are served (default true); false: 404 */
     bool page_enabled;
+    /** the organisation's name and how to reach its helpdesk, shown in the page's answers
+        (plain text, written escaped); "": not shown */
+    char page_organisation[API_PAGE_TEXT_MAX];
+    char page_helpdesk[API_PAGE_TEXT_MAX];
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */

@@ -484,12 +484,14 @@ int read_form_file(const struct api_request *req, const char *field, const char 
 int page_check(const struct api_request *req, const struct sm_cert *cert, struct sm_verdict **ret_v,
                struct sm_state_answer *ret_st, struct api_error *ae);
 
-/** The JSON answer of POST /v1/self/check into *@ret (free()). 0 or -ENOMEM. */
-int page_json(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret);
+/** The JSON answer of POST /v1/self/check into *@ret (free()), with @rt's organisation and
+ * helpdesk. 0 or -ENOMEM. */
+int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
+              const struct sm_state_answer *st, char **ret);
 
 /** The HTML page of the answer, and of a problem, into *@ret (free()). 0 or -ENOMEM. */
-int page_html(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret,
-              size_t *ret_len);
+int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
+              const struct sm_state_answer *st, char **ret, size_t *ret_len);
 int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len);
 
 /* ---- handlers ---- */

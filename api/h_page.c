@@ -165,7 +165,7 @@ int h_status_check(struct api_request *req)
         ret = html_fail(req, ret, &ae);
         goto out;
     }
-    if ((ret = page_html(v, &st, &page, &page_len)) < 0) {
+    if ((ret = page_html(req_runtime(req), v, &st, &page, &page_len)) < 0) {
         ret = reply_fail(req, ret, NULL);
         goto out;
     }
@@ -189,7 +189,7 @@ int h_self_check(struct api_request *req)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     if ((ret = read_inspect(req, &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0 ||
-        (ret = page_json(v, &st, &json)) < 0)
+        (ret = page_json(req_runtime(req), v, &st, &json)) < 0)
         ret = reply_fail(req, ret, &ae);
     else
         ret = reply_body(req, 200, "application/json", NULL, page_headers, N_PAGE_HEADERS, json,

@@ -66,8 +66,8 @@ static bool shows_errors(const struct sm_state_answer *st)
     return !st->account_reason;
 }
 
-static void helpdesk_text(struct su_buf *b, const struct sm_verdict *v,
-                          const struct sm_state_answer *st)
+static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt,
+                          const struct sm_verdict *v, const struct sm_state_answer *st)
 {
     const struct sm_cert *c = v->cert;
     char now[32];
@@ -77,6 +77,8 @@ static void helpdesk_text(struct su_buf *b, const struct sm_verdict *v,
     gmtime_r(&t, &tm);
     strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
     su_buf_puts(b, "Certificate sign-in check (strongmapd self-service page)\n");
+    if (rt->page_organisation[0])
+        su_buf_printf(b, "Organisation: %s\n", rt->page_organisation);
     su_buf_printf(b, "Result: %s (%s)\n", state_label[st->state], sm_state_name(st->state));
     su_buf_printf(b, "Reason: %s [%s]\n", st->why, st->code);
     if (c) {
@@ -100,14 +102,21 @@ static void helpdesk_text(struct su_buf *b, const struct sm_verdict *v,
     su_buf_printf(b, "Checked: %s\n", now);
 }
 
-int page_json(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret)
+/* A configured text, or JSON null. */
+static json_t *text_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
+              const struct sm_state_answer *st, char **ret)
 {
     json_t *root = json_object(), *steps = json_array(), *profiles = json_array();
     struct su_buf b;
     int r = -ENOMEM;
 
     su_buf_init(&b, NULL, NULL);
-    helpdesk_text(&b, v, st);
+    helpdesk_text(&b, rt, v, st);
     if (!root || !steps || !profiles || !su_buf_str(&b))
         goto out;
     for (size_t i = 0; i < st->n_steps; i++)
@@ -132,7 +141,9 @@ int page_json(const struct sm_verdict *v, const struct sm_state_answer *st, char
         json_object_set_new(root, "expires",
                             v->cert ? json_string(v->cert->not_after) : json_null()) < 0 ||
         json_object_set_new(root, "details", json_pack("{s:O}", "profiles", profiles)) < 0 ||
-        json_object_set_new(root, "helpdesk_text", json_string(su_buf_str(&b))) < 0)
+        json_object_set_new(root, "helpdesk_text", json_string(su_buf_str(&b))) < 0 ||
+        json_object_set_new(root, "organisation", text_or_null(rt->page_organisation)) < 0 ||
+        json_object_set_new(root, "helpdesk", text_or_null(rt->page_helpdesk)) < 0)
         goto out;
     *ret = json_dumps(root, JSON_COMPACT);
     r = *ret ? 0 : -ENOMEM;
@@ -186,15 +197,15 @@ static void dl_row(struct su_buf *b, const char *name, const char *value)
     su_buf_puts(b, "</dd>\n");
 }
 
-int page_html(const struct sm_verdict *v, const struct sm_state_answer *st, char **ret,
-              size_t *ret_len)
+int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
+              const struct sm_state_answer *st, char **ret, size_t *ret_len)
 {
     struct su_buf b, t;
     char line[160];
 
     su_buf_init(&b, NULL, NULL);
     su_buf_init(&t, NULL, NULL);
-    helpdesk_text(&t, v, st);
+    helpdesk_text(&t, rt, v, st);
     html_head(&b, state_label[st->state]);
     su_buf_printf(&b, "<section class=\"answer state-%s\" aria-labelledby=\"state\">\n",
                   sm_state_name(st->state));
@@ -211,6 +222,13 @@ int page_html(const struct sm_verdict *v, const struct sm_state_answer *st, char
             su_buf_puts(&b, "</li>\n");
         }
         su_buf_puts(&b, "</ol>\n");
+    }
+    if (rt->page_helpdesk[0] || rt->page_organisation[0]) {
+        su_buf_puts(&b, "<p class=\"contact\">");
+        html(&b, rt->page_organisation[0] ? rt->page_organisation : "Your organisation");
+        su_buf_puts(&b, "&#39;s helpdesk: ");
+        html(&b, rt->page_helpdesk[0] ? rt->page_helpdesk : "ask your IT department");
+        su_buf_puts(&b, "</p>\n");
     }
     su_buf_puts(&b, "<details>\n<summary>Details for IT</summary>\n<dl>\n");
     dl_row(&b, "Result", sm_state_name(st->state));

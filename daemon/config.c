@@ -19,6 +19,7 @@
 #include "config_internal.h"
 #include "log.h"
 #include "su_cidr.h"
+#include "su_utf8.h"
 
 /* clang-format off */
 #define DIRECTIVE(id, sec, key, flag, arg, type, fl, lo, hi, def, field, help) \
@@ -193,6 +194,12 @@ const struct directive directives[CFG__COUNT] = {
 
     DIRECTIVE(CFG_PAGE_ENABLED, "page", "enabled", "page-enabled", "BOOL", T_BOOL, 0, 0, 0, "yes",
               page_enabled, "serve the self-service status page (/, /status, /v1/self/check)"),
+    DIRECTIVE(CFG_PAGE_ORGANISATION, "page", "organisation", "page-organisation", "NAME", T_STR,
+              0, 0, API_PAGE_TEXT_MAX - 1, NULL, page_organisation,
+              "the organisation's name, shown in the page's answers"),
+    DIRECTIVE(CFG_PAGE_HELPDESK, "page", "helpdesk", "page-helpdesk", "TEXT", T_STR, 0, 0,
+              API_PAGE_TEXT_MAX - 1, NULL, page_helpdesk,
+              "how to reach the helpdesk (e-mail, phone, web address), shown in the answers"),
 
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
@@ -489,6 +496,11 @@ int cfg_finish(struct cfg *c, struct sm_errinfo *e)
         return cfg_fail(c, c->mode >= 0 ? CFG_MODE : CFG_BACKDATING, e, -EINVAL, "%s", oe.text);
     if ((r = check_authz(c, e)) < 0)
         return r;
+    /* [page]: texts shown to people, in JSON too */
+    if (c->page_organisation && !su_utf8_valid(c->page_organisation, strlen(c->page_organisation)))
+        return cfg_fail(c, CFG_PAGE_ORGANISATION, e, -EINVAL, "not valid UTF-8");
+    if (c->page_helpdesk && !su_utf8_valid(c->page_helpdesk, strlen(c->page_helpdesk)))
+        return cfg_fail(c, CFG_PAGE_HELPDESK, e, -EINVAL, "not valid UTF-8");
     if (c->threads == 0)
         c->threads = online_cpus();
     c->finished = true;

@@ -101,6 +101,8 @@ enum cfg_id {
     CFG_AUTHZ_TRUSTED_PROXIES,
     CFG_AUTHZ_DIRECTORY_DOWN,
     CFG_PAGE_ENABLED,
+    CFG_PAGE_ORGANISATION,
+    CFG_PAGE_HELPDESK,
     CFG__COUNT
 };
 
@@ -126,6 +128,7 @@ struct cfg {
     bool allow_root;
     bool health_details;
     bool page_enabled; /* [page] enabled */
+    char *page_organisation, *page_helpdesk;
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

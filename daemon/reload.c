@@ -143,6 +143,10 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->fleet = c->fleet;
     rt->health_details = c->health_details;
     rt->page_enabled = c->page_enabled;
+    snprintf(rt->page_organisation, sizeof(rt->page_organisation), "%s",
+             c->page_organisation ? c->page_organisation : "");
+    snprintf(rt->page_helpdesk, sizeof(rt->page_helpdesk), "%s",
+             c->page_helpdesk ? c->page_helpdesk : "");
     snprintf(rt->authz_header, sizeof(rt->authz_header), "%s", c->authz_header);
     if (c->authz_trusted_proxies) {
         size_t at;

@@ -39,6 +39,10 @@
       a.steps.forEach(function (s) { ol.appendChild(el('li', null, s)); });
       sec.appendChild(ol);
     }
+    if (a.helpdesk || a.organisation) {
+      sec.appendChild(el('p', 'contact', (a.organisation || 'Your organisation') +
+        "'s helpdesk: " + (a.helpdesk || 'ask your IT department')));
+    }
     var d = el('details');
     d.appendChild(el('summary', null, 'Details for IT'));
     var dl = el('dl');

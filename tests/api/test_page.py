@@ -150,6 +150,7 @@ class P1Files(PageTestCase):
 
     def test_weak_details_for_it(self):
         a = self.check_json("alice-no-sid.pem")
+        self.assertEqual((a["organisation"], a["helpdesk"]), (None, None))
         p = a["details"]["profiles"][0]
         self.assertEqual((p["outcome"], p["kdc_error"], p["event"]),
                          ("deny", "KDC_ERR_CERTIFICATE_MISMATCH", 39))
@@ -223,6 +224,25 @@ class P2Disabled(PageTestCase):
                     r = self.req(m, path, body=cert("alice-sid.pem") if m == "POST" else None,
                                  daemon=d)
                     self.assertEqual(r.status, 404)
+        finally:
+            d.stop()
+
+    def test_organisation_and_helpdesk(self):
+        """[page] organisation and helpdesk: shown as text in both answers, never as markup."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--page-organisation", "Exämple <Corp>",
+                                 "--page-helpdesk", "help@example.com"])
+        try:
+            r = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem"), daemon=d)
+            a = r.json()
+            self.assertEqual((a["organisation"], a["helpdesk"]), ("Exämple <Corp>",
+                                                                  "help@example.com"))
+            self.assertIn("Organisation: Exämple <Corp>\n", a["helpdesk_text"])
+            body, h = multipart("certificate", "a.cer", cert("alice-no-sid.pem"))
+            html = self.req("POST", "/status/check", body=body, headers=h, daemon=d).body.decode()
+            self.assertIn('<p class="contact">Exämple &lt;Corp&gt;&#39;s helpdesk: '
+                          'help@example.com</p>', html)
+            self.assertNotIn("<Corp>", html)
         finally:
             d.stop()
 
