@@ -40,6 +40,8 @@ test_packages=(
     gnutls-bin
     # gateway tier: FreeRADIUS 3.2 with rlm_rest, and eapol_test for EAP-TLS (tests/gateway)
     freeradius freeradius-rest eapoltest
+    # gateway tier: OpenVPN 2.6 with --dev null, and shellcheck on its --tls-verify script
+    openvpn shellcheck
     # directory tests: a real slapd, and a real Samba AD DC with Kerberos (GSSAPI bind)
     slapd ldap-utils libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools
