@@ -15,7 +15,9 @@ directory's NTAuth store holds.
 """
 
 import argparse
+import grp
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -47,6 +49,16 @@ value = EXPLICIT:0,OCTETSTRING:{SID_1105}
 UPN_SAN = "subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com"
 DONE = "Initialization Sequence Completed"
 ARGS = None
+
+
+def parents(path):
+    """@path's directories, from / down."""
+    out, d = [], os.path.dirname(path)
+    while True:
+        out.append(d)
+        if d == os.path.dirname(d):
+            return out[::-1]
+        d = os.path.dirname(d)
 
 
 def openvpn_bin():
@@ -88,7 +100,9 @@ def wait_for(fn, timeout, step=0.05):
 class Server:
     """openvpn --tls-server --dev null on a loopback UDP port, with the page's block."""
 
-    def __init__(self, tmp, name, pki_dir, url):
+    def __init__(self, tmp, name, pki_dir, url, user=None):
+        """@user: (uid, gid, name, group) to run as, with the page's advice applied: the export
+        directory the user's, the token file readable by its group, persist-key."""
         self.dir = d = os.path.join(tmp, "server-" + name)
         os.makedirs(d)
         self.export = os.path.join(d, "export")
@@ -96,6 +110,14 @@ class Server:
         token = os.path.join(d, "strongmap.token")
         with open(token, "w", encoding="ascii") as f:
             f.write(TOKEN + "\n")
+        extra = ""
+        if user is not None:
+            uid, gid, uname, gname = user
+            os.chmod(d, 0o711)
+            os.chown(self.export, uid, gid)
+            os.chown(token, 0, gid)
+            os.chmod(token, 0o640)
+            extra = f"user {uname}\ngroup {gname}\npersist-key\n"
         self.conf = os.path.join(d, "server.conf")
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write(fill(doc_block(), {
@@ -103,7 +125,7 @@ class Server:
                 "/usr/local/libexec/strongmap/openvpn-tls-verify.sh": SCRIPT,
                 "http://127.0.0.1:8080": url,
                 "/etc/openvpn/server/strongmap.token": token,
-                "/usr/bin/strongmap": ARGS.cli}))
+                "/usr/bin/strongmap": ARGS.cli}) + extra)
         self.log_path = os.path.join(d, "server.log")
         for _ in range(3):
             self.port = procs.free_ports(1)[0]
@@ -173,8 +195,9 @@ class GatewayOpenvpn(unittest.TestCase):
         if rc != 0:
             raise AssertionError(f"strongmapd exited with {rc}:\n{log}")
 
-    def server(self, name, url=None):
-        s = Server(self.tmp.name, name, self.pki, url or f"http://127.0.0.1:{self.d.port}")
+    def server(self, name, url=None, user=None):
+        s = Server(self.tmp.name, name, self.pki, url or f"http://127.0.0.1:{self.d.port}",
+                   user)
         self.servers.append(s)
         return s
 
@@ -243,6 +266,35 @@ class GatewayOpenvpn(unittest.TestCase):
         self.assertRegex(slog, r"VERIFY SCRIPT ERROR: depth=0, .*CN=Alice")
         self.assertRegex(slog, r"strongmap: [^\n]*127\.0\.0\.1")  # the gate's reason
         self.assertNotIn(DONE, slog)
+
+    def test_unprivileged_server_as_the_page_says(self):
+        """With `user nobody`: the export directory nobody's, the token file its group's."""
+        if os.geteuid() != 0:
+            self.skipTest("OpenVPN's `user` needs root")
+        for path in (ARGS.cli, SCRIPT):  # the binary and the script, as nobody runs them
+            if not all(os.stat(d).st_mode & 0o001 for d in parents(path)):
+                self.skipTest(f"{path} is not reachable by other users")
+        os.chmod(self.tmp.name, 0o711)
+        pw = pwd.getpwnam("nobody")
+        s = self.server("nobody", user=(pw.pw_uid, pw.pw_gid, "nobody",
+                                        grp.getgrgid(pw.pw_gid).gr_name))
+        proc, log = self.client(s, "alice_sid")
+        try:
+            wait_for(lambda: DONE in read(log) or proc.poll() is not None, 30)
+            self.assertIn(DONE, read(log), read(log)[-3000:] + s.log()[-3000:])
+        finally:
+            procs.stop_process(proc)
+        slog = s.log()
+        self.assertIn("UID set to nobody", slog)
+        self.assertRegex(slog, r"VERIFY SCRIPT OK: depth=0, .*CN=Alice")
+        # and a directory nobody cannot write fails the handshake, as the page says
+        os.chown(s.export, 0, 0)
+        proc, log = self.client(s, "alice_sid")
+        try:
+            self.assertTrue(wait_for(lambda: "Failed to export certificate" in s.log(), 30),
+                            s.log()[-3000:])
+        finally:
+            procs.stop_process(proc)
 
     def run_script(self, args, env):
         return subprocess.run([SCRIPT] + args, env=env, capture_output=True, text=True,
