@@ -94,9 +94,13 @@ class Nginx:
             procs.stop_process(self.proc)
         raise AssertionError("nginx did not start: " + self.error_log())
 
+    def http_config(self):
+        """The http context's configuration under test: the document's."""
+        return doc_config()
+
     def render(self):
         d = self.dir
-        http = doc_config()
+        http = self.http_config()
         for literal, value in self.values.items():
             if literal not in http:
                 raise AssertionError(f"{literal!r} is not in the document's configuration")
