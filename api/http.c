@@ -355,11 +355,9 @@ static int dispatch(struct api_request *req)
             return reply_problem(req, API_P_METHOD_NOT_ALLOWED, NULL);
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     }
-    if (req->route->directory && req->api->n_job_threads) {
-        /* may wait on the directory: off libmicrohttpd's thread, which stays free for others */
-        jobs_submit(req);
+    /* may wait on the directory: off libmicrohttpd's thread, which stays free for others */
+    if (req->route->directory && req->api->n_job_threads && jobs_submit(req))
         return 0;
-    }
     return run_handler(req);
 }
 

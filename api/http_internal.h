@@ -36,9 +36,10 @@ int jobs_start(struct api *api, unsigned n);
 
 /**
  * Run @req's handler on a job thread (api->n_job_threads > 0): its connection is suspended now
- * and resumed once the handler has answered; reply.c keeps the response until then.
+ * and resumed once the handler has answered; reply.c keeps the response until then. false,
+ * with nothing done, once jobs_stop() has begun: the caller runs the handler itself.
  */
-void jobs_submit(struct api_request *req);
+bool jobs_submit(struct api_request *req);
 
 /** Let the job threads finish what is queued, then join them (before MHD_stop_daemon()). */
 void jobs_stop(struct api *api);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <microhttpd.h>
@@ -39,15 +40,27 @@ static void *job_main(void *arg)
     }
 }
 
-/* Hand @req to the job pool: its connection is suspended until a job thread has run its
- * handler (the response waits in req->pending) and resumes it. */
-void jobs_submit(struct api_request *req)
+/*
+ * Hand @req to the job pool: its connection is suspended until a job thread has run its
+ * handler (the response waits in req->pending) and resumes it. Once jobs_stop() has begun, the
+ * job threads may be gone: a request that arrives then on a connection still open (a graceful
+ * stop under load: keep-alive connections go on sending until MHD_stop_daemon()) is refused
+ * here and runs on the caller's thread; suspended, it would wait for no one, and
+ * libmicrohttpd aborts when it is stopped with a suspended connection. The check, the suspend
+ * and the queueing happen under one lock, so a queued request always has a job thread left
+ * (they leave only with the queue empty).
+ */
+bool jobs_submit(struct api_request *req)
 {
     struct api *api = req->api;
 
+    pthread_mutex_lock(&api->jobs_lock);
+    if (api->jobs_stop) {
+        pthread_mutex_unlock(&api->jobs_lock);
+        return false;
+    }
     req->deferred = true;
     MHD_suspend_connection(req->conn);
-    pthread_mutex_lock(&api->jobs_lock);
     if (api->jobs_tail)
         api->jobs_tail->job_next = req;
     else
@@ -55,6 +68,7 @@ void jobs_submit(struct api_request *req)
     api->jobs_tail = req;
     pthread_cond_signal(&api->jobs_cond);
     pthread_mutex_unlock(&api->jobs_lock);
+    return true;
 }
 
 /* Start one job thread per worker thread (as many as the directory pool has handles). */
