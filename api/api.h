@@ -70,6 +70,9 @@ struct sm_certs;
  */
 struct api_config {
     int listen_fd;               /**< bound, listening TCP socket (IPv4 or IPv6) */
+    bool listen_shared;          /**< the service manager holds @listen_fd too (socket
+                                      activation): api_quiesce() leaves it listening, for the
+                                      next process, and clients wait in its backlog meanwhile */
     unsigned threads;            /**< worker threads, 1..API_MAX_THREADS */
     struct api_runtime *runtime; /**< the runtime to start with (api_start() takes a reference
                                       of its own), so that tokens and limits apply from the

@@ -759,9 +759,11 @@ void api_quiesce(struct api *api)
     /*
      * No thread polls the socket any more, but it stays open until MHD_stop_daemon() (MHD's
      * rule). Shut it down now so that new clients are refused at once instead of waiting in
-     * the backlog.
+     * the backlog; unless the service manager holds it too: shutdown() would stop it listening
+     * for good, and the next process would get a dead socket.
      */
-    (void)shutdown(fd, SHUT_RDWR);
+    if (!api->cfg.listen_shared)
+        (void)shutdown(fd, SHUT_RDWR);
 }
 
 unsigned api_busy(struct api *api, unsigned *ret_connections)

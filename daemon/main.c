@@ -501,14 +501,16 @@ out_fail:
     exit(1);
 }
 
-/* The listening sockets: from the service manager, else bound as listen= says. */
-static size_t open_sockets(const struct cfg *c, int *fds)
+/* The listening sockets: from the service manager (*ret_shared true), else bound as listen=
+ * says. */
+static size_t open_sockets(const struct cfg *c, int *fds, bool *ret_shared)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
     int n = listen_inherited(fds, LISTEN_INHERITED_MAX, &e);
 
     if (n < 0)
         fatalx("socket activation: %s", e.text);
+    *ret_shared = n > 0;
     if (n > 0) {
         log_info("socket activation: %d socket%s from the service manager (listen= is not used)", n,
                  n > 1 ? "s" : "");
@@ -538,7 +540,7 @@ int main(int argc, char **argv)
     size_t n_fds, len;
     char where[CFG_ERR_MAX / 2], status[512], addr[LISTEN_ADDR_TEXT_MAX];
     char *open_addr = NULL;
-    bool drop = false;
+    bool drop = false, fds_shared = false;
     int r;
 
     log_init(false);
@@ -579,7 +581,7 @@ int main(int argc, char **argv)
     }
 
     /* Everything that may need root: sockets, directory (password, LDIF), TLS files. */
-    n_fds = open_sockets(boot, fds);
+    n_fds = open_sockets(boot, fds, &fds_shared);
     loopback_only = true;
     for (size_t i = 0; i < n_fds; i++) {
         if (is_loopback(fds[i]))
@@ -614,6 +616,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_fds; i++) {
         struct api_config cfg = {
             .listen_fd = fds[i],
+            .listen_shared = fds_shared,
             .threads = boot->threads,
             .runtime = current,
             .tls_cert_pem = tls.cert,

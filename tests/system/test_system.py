@@ -1195,6 +1195,22 @@ class TSocket(Base):
         self.assertIn("4", fds)
         self.stop(d)
 
+    def test_socket_survives_a_graceful_stop(self):
+        """The service manager's socket stays listening after SIGTERM, so that a restart
+        (systemctl restart with strongmapd.socket) finds it working and clients wait in its
+        backlog meanwhile; it was shut down (issue 12)."""
+        s = self.listening()
+        port = s.getsockname()[1]
+        path = self.conf("[server]\nlisten = 127.0.0.1:1\nthreads = 1\n")  # would fail to bind
+        prefix, keep = self.wrapper([s])
+        for _ in range(2):  # the second process gets the socket the first one stopped on
+            d = self.start("-c", path, *ROOT_OK, prefix=prefix, pass_fds=keep)
+            self.assertEqual(d.request("GET", "/healthz")[0], 200)
+            self.stop(d)
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)  # in the backlog
+            c.close()
+        s.close()
+
     def test_other_pid_is_ignored(self):
         s = self.listening()
         env = env_for()
