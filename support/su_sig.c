@@ -18,6 +18,7 @@
 #include <nettle/ecc.h>
 #include <nettle/ecdsa.h>
 #include <nettle/eddsa.h>
+#include <nettle/nettle-meta.h>
 #include <nettle/rsa.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
@@ -32,40 +33,25 @@
 /* The hash of @msg into @out; its length, 0 for an unknown hash. */
 static size_t digest(enum su_sig_hash h, const void *msg, size_t len, uint8_t out[MAX_DIGEST])
 {
+    static const struct nettle_hash *const hashes[] = {
+        [SU_SIG_SHA1] = &nettle_sha1,     [SU_SIG_SHA224] = &nettle_sha224,
+        [SU_SIG_SHA256] = &nettle_sha256, [SU_SIG_SHA384] = &nettle_sha384,
+        [SU_SIG_SHA512] = &nettle_sha512,
+    };
     union {
         struct sha1_ctx sha1;
         struct sha256_ctx sha256;
         struct sha512_ctx sha512;
     } c;
+    const struct nettle_hash *m =
+        (unsigned)h < ARRAY_LEN_(hashes) ? hashes[h] : NULL; /* NULL: unknown */
 
-    switch (h) {
-    case SU_SIG_SHA1:
-        sha1_init(&c.sha1);
-        sha1_update(&c.sha1, len, msg);
-        sha1_digest(&c.sha1, SHA1_DIGEST_SIZE, out);
-        return SHA1_DIGEST_SIZE;
-    case SU_SIG_SHA224:
-        sha224_init(&c.sha256);
-        sha224_update(&c.sha256, len, msg);
-        sha224_digest(&c.sha256, SHA224_DIGEST_SIZE, out);
-        return SHA224_DIGEST_SIZE;
-    case SU_SIG_SHA256:
-        sha256_init(&c.sha256);
-        sha256_update(&c.sha256, len, msg);
-        sha256_digest(&c.sha256, SHA256_DIGEST_SIZE, out);
-        return SHA256_DIGEST_SIZE;
-    case SU_SIG_SHA384:
-        sha384_init(&c.sha512);
-        sha384_update(&c.sha512, len, msg);
-        sha384_digest(&c.sha512, SHA384_DIGEST_SIZE, out);
-        return SHA384_DIGEST_SIZE;
-    case SU_SIG_SHA512:
-        sha512_init(&c.sha512);
-        sha512_update(&c.sha512, len, msg);
-        sha512_digest(&c.sha512, SHA512_DIGEST_SIZE, out);
-        return SHA512_DIGEST_SIZE;
-    }
-    return 0;
+    if (!m || m->context_size > sizeof(c) || m->digest_size > MAX_DIGEST)
+        return 0;
+    m->init(&c);
+    m->update(&c, len, msg);
+    m->digest(&c, m->digest_size, out);
+    return m->digest_size;
 }
 
 /* ---- RSA ------------------------------------------------------------------------------------ */
