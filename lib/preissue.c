@@ -73,36 +73,14 @@ static void change(struct px *x, bool add, const char *what, const char *value, 
     x->p->changes[pub->n_changes++] = (struct sm_preissue_change){ add, what, v, reason };
 }
 
-static bool name_eq(const char *a, const char *b)
-{
-    return a && b && strlen(a) == strlen(b) && ascii_caseeq(a, strlen(a), b, strlen(b));
-}
-
-/* The DNS domain of @dn: its DC= RDNs joined by dots, or NULL (none, or x->err set). */
+/* The DNS domain of @dn (util.h), x->err set when out of memory. */
 static const char *dn_domain(struct px *x, const char *dn)
 {
-    struct su_buf b;
-    arena_buf_init(&b, x->a);
-    for (const char *p = dn; p && *p;) {
-        while (*p == ' ')
-            p++;
-        size_t len = 0;
-        while (p[len] && p[len] != ',' && p[len] != '+' && p[len] != '\\')
-            len++;
-        if (p[len] == '\\')
-            return NULL;
-        if (len > 3 && ascii_caseeq(p, 3, "dc=", 3)) {
-            if (b.len)
-                su_buf_putc(&b, '.');
-            su_buf_put(&b, p + 3, len - 3);
-        }
-        p += len;
-        if (*p)
-            p++;
-    }
-    if (b.oom)
+    bool oom = false;
+    const char *d = dn_dns_domain(x->a, dn, &oom);
+    if (oom)
         x->err = -ENOMEM;
-    return b.len && !b.oom ? su_buf_str(&b) : NULL;
+    return d;
 }
 
 /* ---- who a name belongs to ----------------------------------------------------------------- */
@@ -143,7 +121,7 @@ static const struct sm_account *other_in(struct px *x, const struct sm_accounts 
 {
     for (size_t i = 0; found && i < found->n; i++)
         if (!same_account(&found->v[i], x->acc) &&
-            (!domain || name_eq(dn_domain(x, found->v[i].dn), domain)))
+            (!domain || name_caseeq(dn_domain(x, found->v[i].dn), domain)))
             return &found->v[i];
     return NULL;
 }
@@ -274,9 +252,9 @@ static int plan_san(struct px *x, const struct sm_cert *req, const struct sm_san
     for (size_t i = 0; i < req->n_san; i++) {
         const struct sm_san *s = &req->san[i];
         if (s->type == SM_SAN_UPN && !have_upn &&
-            (name_eq(s->value, acc->upn) || name_eq(s->value, x->implicit)))
+            (name_caseeq(s->value, acc->upn) || name_caseeq(s->value, x->implicit)))
             have_upn = true;
-        if (s->type == SM_SAN_DNS && !have_dns && pub->dns && name_eq(s->value, pub->dns))
+        if (s->type == SM_SAN_DNS && !have_dns && pub->dns && name_caseeq(s->value, pub->dns))
             have_dns = true;
     }
     if (pub->upn) {
@@ -303,7 +281,7 @@ static int plan_san(struct px *x, const struct sm_cert *req, const struct sm_san
         const struct sm_account *owner = NULL;
         size_t pl = strlen(SM_SID_URI_PREFIX);
         if (s->type == SM_SAN_UPN) {
-            if (name_eq(s->value, acc->upn) || name_eq(s->value, x->implicit)) {
+            if (name_caseeq(s->value, acc->upn) || name_caseeq(s->value, x->implicit)) {
                 if (!upn_placed) /* a computer's own UPN, kept once */
                     san[n++] = *s;
                 upn_placed = true;
@@ -323,7 +301,7 @@ static int plan_san(struct px *x, const struct sm_cert *req, const struct sm_san
             continue;
         }
         if (s->type == SM_SAN_DNS) {
-            if (acc->is_computer && name_eq(s->value, pub->dns)) {
+            if (acc->is_computer && name_caseeq(s->value, pub->dns)) {
                 if (!dns_placed)
                     san[n++] = *s;
                 dns_placed = true;

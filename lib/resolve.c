@@ -17,41 +17,14 @@
 
 /* ---- names ----------------------------------------------------------------------------------- */
 
-static bool name_eq(const char *a, const char *b)
-{
-    return a && b && strlen(a) == strlen(b) && ascii_caseeq(a, strlen(a), b, strlen(b));
-}
-
-/*
- * The DNS domain of the entry @dn: its DC= RDNs joined by dots ("CN=x,CN=Users,DC=example,
- * DC=com" -> "example.com"), or NULL when it has none (or, with x->err set, when out of
- * memory). Directory DNs are well formed; a DC value with an escaped character is not a DNS
- * label and ends the name.
- */
+/* The DNS domain of @dn (util.h), x->err set when out of memory. */
 static const char *dn_domain(struct ctx *x, const char *dn)
 {
-    struct su_buf b;
-    arena_buf_init(&b, x->a);
-    for (const char *p = dn; p && *p;) {
-        while (*p == ' ')
-            p++;
-        size_t len = 0;
-        while (p[len] && p[len] != ',' && p[len] != '+' && p[len] != '\\')
-            len++;
-        if (p[len] == '\\')
-            return NULL;
-        if (len > 3 && ascii_caseeq(p, 3, "dc=", 3)) {
-            if (b.len)
-                su_buf_putc(&b, '.');
-            su_buf_put(&b, p + 3, len - 3);
-        }
-        p += len;
-        if (*p)
-            p++;
-    }
-    if (b.oom)
+    bool oom = false;
+    const char *d = dn_dns_domain(x->a, dn, &oom);
+    if (oom)
         x->err = -ENOMEM;
-    return b.len && !b.oom ? su_buf_str(&b) : NULL;
+    return d;
 }
 
 /* @upn ("user@domain") is the implicit UPN of @acc in @domain. */
@@ -60,7 +33,7 @@ static bool implicit_upn_of(const char *upn, const struct sm_account *acc, const
     const char *at = upn ? strrchr(upn, '@') : NULL;
     return at && acc->sam && domain && strlen(acc->sam) == (size_t)(at - upn) &&
            ascii_caseeq(upn, (size_t)(at - upn), acc->sam, strlen(acc->sam)) &&
-           name_eq(at + 1, domain);
+           name_caseeq(at + 1, domain);
 }
 
 /* MS-PKCA 3.1.5.2.1.1: @dns's first label + "$" is @acc's sAMAccountName, the rest @domain. */
@@ -70,7 +43,7 @@ static bool host_rule_of(const char *dns, const struct sm_account *acc, const ch
     size_t label = dot ? (size_t)(dot - dns) : 0;
     return dot && label && acc->sam && domain && strlen(acc->sam) == label + 1 &&
            acc->sam[label] == '$' && ascii_caseeq(dns, label, acc->sam, label) &&
-           name_eq(dot + 1, domain);
+           name_caseeq(dot + 1, domain);
 }
 
 /* ---- directory lookups (bounded) ---------------------------------------------------------------
@@ -290,13 +263,13 @@ int vx_account_facts(struct ctx *x, struct sm_errinfo *e)
         return 0;
     x->acc_domain = dn_domain(x, acc->dn);
     if (x->upn)
-        x->upn_form = name_eq(x->upn, acc->upn)                     ? UPN_EXPLICIT
+        x->upn_form = name_caseeq(x->upn, acc->upn)                 ? UPN_EXPLICIT
                       : implicit_upn_of(x->upn, acc, x->acc_domain) ? UPN_IMPLICIT
                                                                     : UPN_OTHER;
     if (!x->dns || !acc->is_computer)
         return 0;
     x->dns_match = host_rule_of(x->dns, acc, x->acc_domain);
-    if (x->dns_match && acc->dns_host && !name_eq(acc->dns_host, x->dns))
+    if (x->dns_match && acc->dns_host && !name_caseeq(acc->dns_host, x->dns))
         REQ_REASON(x, "dns_host_disagrees",
                    "The certificate's DNS name %s maps to %s by its sAMAccountName, but the "
                    "account's dNSHostName is %s. The KDC goes by the sAMAccountName; check "

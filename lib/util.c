@@ -241,6 +241,36 @@ bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
+bool name_caseeq(const char *a, const char *b)
+{
+    return a && b && ascii_caseeq(a, strlen(a), b, strlen(b));
+}
+
+const char *dn_dns_domain(struct arena *a, const char *dn, bool *oom)
+{
+    struct su_buf b;
+    arena_buf_init(&b, a);
+    for (const char *p = dn; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = 0;
+        while (p[len] && p[len] != ',' && p[len] != '+' && p[len] != '\\')
+            len++;
+        if (p[len] == '\\')
+            return NULL;
+        if (len > 3 && ascii_caseeq(p, 3, "dc=", 3)) {
+            if (b.len)
+                su_buf_putc(&b, '.');
+            su_buf_put(&b, p + 3, len - 3);
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+    *oom = b.oom;
+    return b.len && !b.oom ? su_buf_str(&b) : NULL;
+}
+
 /* ---- findings and errors ---------------------------------------------------------------- */
 
 int findings_add(struct sm_findings *f, struct arena *a, const char *code, enum sm_severity sev,

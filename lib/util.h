@@ -69,6 +69,15 @@ bool utf8_sanitize(struct su_buf *b, const char *p, size_t len);
 
 /** ASCII case-insensitive equality of two byte strings. */
 bool ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
+/* Both set and equal, ASCII letters compared without case (DNS names, UPNs). */
+bool name_caseeq(const char *a, const char *b);
+/*
+ * The DNS domain of the directory entry @dn: its DC= RDNs joined by dots ("CN=x,CN=Users,
+ * DC=example,DC=com" -> "example.com") in @a, or NULL when it has none (*@oom tells an
+ * allocation failure). Directory DNs are well formed; a DC value with an escaped character is
+ * not a DNS label and ends the name.
+ */
+const char *dn_dns_domain(struct arena *a, const char *dn, bool *oom);
 
 /**
  * Add a finding to @f. @code must have static storage; @message and @fix are copied into @a.
