@@ -246,6 +246,11 @@ struct api_runtime {
         (plain text, written escaped); "": not shown */
     char page_organisation[API_PAGE_TEXT_MAX];
     char page_helpdesk[API_PAGE_TEXT_MAX];
+    /** the page's checks (POST /status/check, /v1/self/check) per second per client address
+        (IPv6 by /64), 0..API_RATE_MAX, 0: unlimited; on top of rate_per_s, since the page is
+        open to anyone and each check may cost a directory lookup */
+    double page_rate_per_s;
+    unsigned page_rate_burst; /**< its token-bucket depth, 0..API_BURST_MAX; 0: api_burst()'s */
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */

@@ -146,6 +146,51 @@ static int html_fail(struct api_request *req, int err, const struct api_error *a
                       true);
 }
 
+/*
+ * Take one check from the client's own bucket ([page] rate and burst, per address; IPv6 by /64):
+ * 0, or -EAGAIN with req->retry_after set. The page is open to anyone and a check may cost a
+ * directory lookup, so its checks have a limit of their own, on top of [limits] rate. Taken
+ * after the upload was read (bounded by [limits] max_body), so that the refusal is a whole
+ * answer on a connection that stays usable.
+ */
+static int page_take(struct api_request *req)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    char key[API_RATE_KEY_MAX + 8]; /* the ratelimit table keeps API_RATE_KEY_MAX - 1: room */
+    unsigned retry = 0;
+
+    if (rt->page_rate_per_s <= 0)
+        return 0;
+    snprintf(key, sizeof(key), "page:%s", req->cs->rate_key);
+    if (ratelimit_take(req->api->rl, key, rt->page_rate_per_s,
+                       api_burst(rt->page_rate_per_s, rt->page_rate_burst), &retry) == 0)
+        return 0;
+    metric_inc(&req->api->metrics.rate_limited);
+    req->retry_after = retry;
+    return -EAGAIN;
+}
+
+/* The refusal of a check over the page's rate limit: HTML (@html) or problem+json. */
+static int reply_page_limited(struct api_request *req, bool html)
+{
+    char detail[160], *page = NULL;
+    size_t len;
+
+    if (!html) {
+        snprintf(detail, sizeof(detail),
+                 "over %g checks per second from this address; retry in %u s",
+                 req_runtime(req)->page_rate_per_s, req->retry_after);
+        return reply_problem_retry(req, API_P_RATE_LIMITED, detail, req->retry_after);
+    }
+    snprintf(detail, sizeof(detail), "Please wait %u second%s, then try again.", req->retry_after,
+             req->retry_after == 1 ? "" : "s");
+    req->problem = problem_info(API_P_RATE_LIMITED)->code;
+    if (page_html_problem("Too many checks from this device", detail, &page, &len) < 0)
+        return reply_fail(req, -ENOMEM, NULL);
+    return reply_body(req, problem_info(API_P_RATE_LIMITED)->status, CT_HTML, NULL, page_headers,
+                      N_PAGE_HEADERS, page, len, true);
+}
+
 int h_status_check(struct api_request *req)
 {
     struct api_error ae = API_ERROR_INIT;
@@ -159,6 +204,8 @@ int h_status_check(struct api_request *req)
 
     if (!req_runtime(req)->page_enabled)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if (page_take(req) < 0)
+        return reply_page_limited(req, true);
     if ((ret = read_form_file(req, "certificate", &file, &len, &ae)) < 0 ||
         (ret = read_certs(req, file, len, NULL, "certificate", &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0) {
@@ -187,6 +234,8 @@ int h_self_check(struct api_request *req)
 
     if (!req_runtime(req)->page_enabled)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if (page_take(req) < 0)
+        return reply_page_limited(req, false);
     if ((ret = read_inspect(req, &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0 ||
         (ret = page_json(req_runtime(req), v, &st, &json)) < 0)

@@ -89,7 +89,9 @@ int ratelimit_take(struct ratelimit *rl, const char *key, double rate, unsigned 
 
     pthread_mutex_lock(&sh->lock);
     for (size_t i = 0; i < RL_WAYS; i++) {
-        if (strcmp(set[i].key, key) == 0) {
+        /* as kept: a key too long for the entry shares the bucket of its prefix, never gets
+           a fresh one each time */
+        if (set[i].key[0] && strncmp(set[i].key, key, sizeof(set[i].key) - 1) == 0) {
             e = &set[i];
             break;
         }

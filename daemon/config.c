@@ -200,6 +200,11 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_PAGE_HELPDESK, "page", "helpdesk", "page-helpdesk", "TEXT", T_STR, 0, 0,
               API_PAGE_TEXT_MAX - 1, NULL, page_helpdesk,
               "how to reach the helpdesk (e-mail, phone, web address), shown in the answers"),
+    DIRECTIVE(CFG_PAGE_RATE, "page", "rate", "page-rate", "PER_SECOND", T_DOUBLE,
+              F_LIMIT | F_NOLIMIT, 0, API_RATE_MAX, "0.2", page_rate,
+              "the page's checks per second per client (IP; IPv6 by /64), 0: no limit"),
+    DIRECTIVE(CFG_PAGE_BURST, "page", "burst", "page-burst", "N", T_UINT, 0, 0, API_BURST_MAX,
+              "10", page_burst, "checks a client may make at once, 0: the rate rounded up"),
 
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,

@@ -103,6 +103,8 @@ enum cfg_id {
     CFG_PAGE_ENABLED,
     CFG_PAGE_ORGANISATION,
     CFG_PAGE_HELPDESK,
+    CFG_PAGE_RATE,
+    CFG_PAGE_BURST,
     CFG__COUNT
 };
 
@@ -129,6 +131,8 @@ struct cfg {
     bool health_details;
     bool page_enabled; /* [page] enabled */
     char *page_organisation, *page_helpdesk;
+    double page_rate;    /* [page] rate: checks per second per client */
+    unsigned page_burst; /* [page] burst */
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

@@ -178,6 +178,11 @@ static unsigned burst_of(const struct cfg *c)
     return api_burst(c->rate, c->burst);
 }
 
+static unsigned page_burst_of(const struct cfg *c)
+{
+    return api_burst(c->page_rate, c->page_burst);
+}
+
 /* URIs of @c that are plain ldap:// without StartTLS. */
 static size_t plain_ldap(const struct cfg *c)
 {
@@ -240,6 +245,7 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_AUTHZ_DIRECTORY_DOWN: return strcmp(next->authz_directory_down, "fail_open") == 0;
     case CFG_PAGE_ENABLED: return next->page_enabled;
     case CFG_BURST: return next->rate > 0 && burst_of(next) > burst_of(prev);
+    case CFG_PAGE_BURST: return next->page_rate > 0 && page_burst_of(next) > page_burst_of(prev);
     default: return false;
     }
 }

@@ -143,6 +143,8 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->fleet = c->fleet;
     rt->health_details = c->health_details;
     rt->page_enabled = c->page_enabled;
+    rt->page_rate_per_s = c->page_rate;
+    rt->page_rate_burst = c->page_burst;
     snprintf(rt->page_organisation, sizeof(rt->page_organisation), "%s",
              c->page_organisation ? c->page_organisation : "");
     snprintf(rt->page_helpdesk, sizeof(rt->page_helpdesk), "%s",

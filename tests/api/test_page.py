@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import time
 import unittest
 import uuid
 
@@ -75,7 +76,10 @@ class PageTestCase(unittest.TestCase):
 class P1Files(PageTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif")])
+        # no page rate limit: these tests check more files at once than [page] burst allows
+        # (P3RateLimit checks the limit)
+        cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                          "--page-rate", "0"])
 
     @classmethod
     def tearDownClass(cls):
@@ -258,6 +262,69 @@ class P2Disabled(PageTestCase):
                                  "t:" + "ab" * 32 + ":check"])
         try:  # open by default, even with tokens
             self.assertEqual(self.req("GET", "/status", daemon=d).status, 200)
+        finally:
+            d.stop()
+
+
+class P3RateLimit(PageTestCase):
+    """[page] rate and burst: the checks of one client address have a limit of their own,
+    on by default; the page's files are not counted, and the limit speaks each route's
+    language (HTML for the form, problem+json for the JSON route)."""
+
+    def check(self, d, form):
+        if form:
+            body, h = multipart("certificate", "a.cer", cert("alice-sid.pem"))
+            return self.req("POST", "/status/check", body=body, headers=h, daemon=d)
+        return self.req("POST", "/v1/self/check", body=cert("alice-sid.pem"), daemon=d)
+
+    def test_default_limit(self):
+        """The default: ten checks at once, then 429 with Retry-After (one every 5 s)."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif")])
+        try:
+            statuses = [self.check(d, i % 2 == 0).status for i in range(10)]
+            self.assertEqual(statuses, [200] * 10)
+            for _ in range(3):  # the page's files are not counted
+                self.assertEqual(self.req("GET", "/status", daemon=d).status, 200)
+                self.assertEqual(self.req("GET", "/static/status.js", daemon=d).status, 200)
+            r = self.check(d, False)
+            self.assertEqual(r.status, 429)
+            self.assertEqual(r.json()["type"], "/problems/rate-limited")
+            self.assertIn("checks per second from this address", r.json()["detail"])
+            self.assertIn(int(r.headers["retry-after"]), range(1, 6))
+            r = self.check(d, True)
+            self.assertEqual(r.status, 429)
+            self.assertEqual(r.headers["content-type"].split(";")[0], "text/html")
+            html = r.body.decode()
+            self.assertIn("Too many checks from this device", html)
+            self.assertRegex(html, r"Please wait [1-5] seconds?, then try again")
+            self.assertIn(int(r.headers["retry-after"]), range(1, 6))
+            self.assertPageHeaders(r)
+            # other routes are not limited by the page's bucket
+            self.assertEqual(self.req("POST", "/v1/inspect", body=cert("alice-sid.pem"),
+                                      headers={"Content-Type": "application/x-pem-file"},
+                                      daemon=d).status, 200)
+            m = self.req("GET", "/metrics", daemon=d).body.decode()
+            self.assertRegex(m, r"(?m)^strongmapd_http_rate_limited_total 2$")
+        finally:
+            d.stop()
+
+    def test_refill(self):
+        """--page-rate 2 --page-burst 1: one check, refused, allowed again half a second
+        later; --page-rate 0 turns the limit off."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--page-rate", "2", "--page-burst", "1"])
+        try:
+            self.assertEqual(self.check(d, False).status, 200)
+            r = self.check(d, False)
+            self.assertEqual((r.status, r.headers.get("retry-after")), (429, "1"))
+            time.sleep(0.6)
+            self.assertEqual(self.check(d, False).status, 200)
+        finally:
+            d.stop()
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--page-rate", "0"])
+        try:
+            self.assertEqual([self.check(d, False).status for _ in range(15)], [200] * 15)
         finally:
             d.stop()
 
