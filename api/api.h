@@ -172,8 +172,9 @@ struct api_webhook {
 
 #define API_PAGE_TEXT_MAX 256 /**< bytes of [page] organisation and helpdesk, NUL included */
 
-#define API_RATE_MAX  1000000u /**< requests per second: beyond, "unlimited" is meant */
-#define API_BURST_MAX 1000000u
+#define API_RATE_MAX    1000000u /**< requests per second: beyond, "unlimited" is meant */
+#define API_LOOKUPS_MAX 8192u    /**< [limits] lookups: two per event of SM_MAX_KDC_EVENTS */
+#define API_BURST_MAX   1000000u
 
 /*
  * The runtime: every setting a reload (SIGHUP) may change, with the directory and the files
@@ -213,14 +214,17 @@ struct api_runtime {
     unsigned route_scope[API_ROUTE__COUNT];  /**< required scope per route (API_SCOPE_NONE:
                                                   open); defaults above */
     unsigned account_data_scope;             /**< scopes that see account data in answers */
-    double rate_per_s;   /**< requests per second per client (token name, else IP address; IPv6
-                              by /64), 0..API_RATE_MAX; 0: unlimited. /healthz and /readyz are
-                              not limited */
-    unsigned rate_burst; /**< token-bucket depth, 0..API_BURST_MAX; 0: api_burst()'s */
-    size_t max_body;     /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX
-                              (default API_MAX_BODY_DEFAULT) */
-    unsigned max_certs;  /**< certificates per request, 1..SM_MAX_CERTS (default SM_MAX_CERTS).
-                              More: 413 too-many-certificates */
+    double rate_per_s;    /**< requests per second per client (token name, else IP address; IPv6
+                               by /64), 0..API_RATE_MAX; 0: unlimited. /healthz and /readyz are
+                               not limited */
+    unsigned rate_burst;  /**< token-bucket depth, 0..API_BURST_MAX; 0: api_burst()'s */
+    size_t max_body;      /**< request body cap in bytes, API_MAX_BODY_MIN..API_MAX_BODY_MAX
+                               (default API_MAX_BODY_DEFAULT) */
+    unsigned max_certs;   /**< certificates per request, 1..SM_MAX_CERTS (default SM_MAX_CERTS).
+                               More: 413 too-many-certificates */
+    unsigned max_lookups; /**< accounts one request may look up (POST /v1/events/explain's
+                               events), 0..API_LOOKUPS_MAX; 0: no limit (the zero value; the
+                               daemon's default is 256) */
     struct opt_profiles fleet; /**< profiles of a request that names none (n 0: the engine's
                                     default, windows-2022) */
     /** /healthz names the version and /readyz the directory kind (both answer without

@@ -33,9 +33,9 @@ int h_events(struct api_request *req)
     if ((ret = read_events(req, &ev, &ae)) < 0)
         goto out_fail;
     if (dir)
-        ret = dirpool_explain(dir, ev, &x, &ae.info);
+        ret = dirpool_explain(dir, ev, req_runtime(req)->max_lookups, &x, &ae.info);
     else
-        ret = sm_events_explain(NULL, ev, &x, &ae.info);
+        ret = sm_events_explain(NULL, ev, 0, &x, &ae.info);
     if (ret < 0 || (ret = sm_json_events(x, 0, &json)) < 0)
         goto out_fail;
     ret = reply_json(req, json); /* takes json */

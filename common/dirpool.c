@@ -290,14 +290,14 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
     return reason(r, reterr);
 }
 
-int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev,
+int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev, size_t max_lookups,
                     struct sm_events_explanation **ret, struct sm_errinfo *reterr)
 {
     struct sm_dir *h = dirpool_acquire(p);
     int64_t t0 = su_mono_us();
     int r;
 
-    r = sm_events_explain(h, ev, ret, reterr);
+    r = sm_events_explain(h, ev, max_lookups, ret, reterr);
     count_op(DIRPOOL_OP_EXPLAIN, t0, r);
     dirpool_release(p, h);
     return reason(r, reterr);

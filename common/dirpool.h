@@ -84,7 +84,7 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
                            struct sm_errinfo *reterr);
 
 /** sm_events_explain() on a handle of the pool, counted the same way. */
-int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev,
+int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev, size_t max_lookups,
                     struct sm_events_explanation **ret, struct sm_errinfo *reterr);
 
 /*

@@ -176,6 +176,9 @@ const struct directive directives[CFG__COUNT] = {
               "token-bucket depth, 0: the rate rounded up (at least 1)"),
     DIRECTIVE(CFG_MAX_CERTS, "limits", "max_certs", "max-certs", "N", T_UINT, F_LIMIT, 1,
               SM_MAX_CERTS, "32", max_certs, "certificates in one request"),
+    DIRECTIVE(CFG_LOOKUPS, "limits", "lookups", "lookups", "N", T_UINT, F_LIMIT, 1,
+              API_LOOKUPS_MAX, "256", lookups,
+              "accounts one request may look up (POST /v1/events/explain)"),
 
     DIRECTIVE(CFG_LOG_LEVEL, "log", "level", "log-level", "LEVEL", T_LEVEL, 0, 0, 0, "info",
               log_level, "error, warning, info or debug"),

@@ -94,6 +94,7 @@ enum cfg_id {
     CFG_RATE,
     CFG_BURST,
     CFG_MAX_CERTS,
+    CFG_LOOKUPS,
     CFG_LOG_LEVEL,
     CFG_DECISION_LOG,
     CFG_STEPCA_WEBHOOKS,
@@ -160,6 +161,7 @@ struct cfg {
     unsigned connections, connections_per_ip, idle_timeout, request_timeout;
     double rate;
     unsigned burst, max_certs;
+    unsigned lookups; /* [limits] lookups */
     /* [log] */
     int log_level; /* syslog priority: 3 error, 4 warning, 6 info, 7 debug */
     char *decision_log;

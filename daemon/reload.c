@@ -138,6 +138,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->account_data_scope = c->account_data_scope;
     rt->rate_per_s = c->rate;
     rt->rate_burst = c->burst;
+    rt->max_lookups = c->lookups;
     rt->max_body = (size_t)c->max_body;
     rt->max_certs = c->max_certs;
     rt->fleet = c->fleet;

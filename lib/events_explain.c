@@ -36,6 +36,7 @@ struct impl {
     struct sm_event_explanation *v;
     struct lookup *lookups;
     size_t n_lookups;
+    size_t max_lookups;          /* 0: no limit */
     struct sm_certs **published; /* certificates parsed from accounts, freed with the result */
     size_t n_published;
     struct sm_accounts *ntauth;
@@ -60,6 +61,7 @@ const char *sm_explain_lookup_name(enum sm_explain_lookup l)
     case SM_EXPLAIN_NOT_FOUND: return "not_found";
     case SM_EXPLAIN_AMBIGUOUS: return "ambiguous";
     case SM_EXPLAIN_REFUSED: return "refused";
+    case SM_EXPLAIN_OVER_LIMIT: return "over_limit";
     }
     return "unknown";
 }
@@ -252,7 +254,10 @@ static bool dir_error(int r)
     return r == SM_E_DIR_DOWN || r == SM_E_DIR_REFUSED || r == -ENOMEM;
 }
 
-/* The accounts named @name, looked up once per call. */
+/*
+ * The accounts named @name, looked up once per call: 0, or 1 (*@ret NULL) when the call has
+ * looked up its max_lookups names already.
+ */
 static int lookup(struct ectx *c, enum sm_lookup how, const char *name, const struct lookup **ret)
 {
     struct impl *x = c->x;
@@ -261,6 +266,9 @@ static int lookup(struct ectx *c, enum sm_lookup how, const char *name, const st
             *ret = &x->lookups[i];
             return 0;
         }
+    *ret = NULL;
+    if (x->max_lookups && x->n_lookups >= x->max_lookups)
+        return 1;
     struct lookup *l = &x->lookups[x->n_lookups];
     struct sm_errinfo e = SM_ERRINFO_INIT;
     *l = (struct lookup){ .name = arena_strdup(x->a, name) };
@@ -565,7 +573,7 @@ static int explain_sid(struct ectx *c, const struct sm_account *acc, const char 
         const struct lookup *l;
         if ((r = lookup(c, SM_LOOKUP_SID, ev->cert_sid, &l)) < 0)
             return r;
-        if (l->acc && l->acc->n == 1)
+        if (l && l->acc && l->acc->n == 1)
             ex->sid_owner = l->acc->v[0].dn;
     }
     if (acc && (r = holds(c, acc)) < 0)
@@ -704,7 +712,13 @@ static int explain_one(struct ectx *c)
         const struct lookup *l;
         if ((r = lookup(c, SM_LOOKUP_AUTO, who, &l)) < 0)
             return r;
-        if (!l->acc) {
+        if (!l) {
+            ex->lookup = SM_EXPLAIN_OVER_LIMIT;
+            NOTE(c, "lookup_limit", SM_SEV_WARNING,
+                 "\"%s\" was not looked up: this input names more than %zu accounts, the most "
+                 "one request looks up. Explain the other events in another request.",
+                 who, c->x->max_lookups);
+        } else if (!l->acc) {
             ex->lookup = SM_EXPLAIN_REFUSED;
             NOTE(c, "lookup_refused", SM_SEV_WARNING, "The name \"%s\" was not looked up: %s", who,
                  l->refused);
@@ -821,7 +835,7 @@ struct sm_events_explanation *sm_events_explanation_free(struct sm_events_explan
     return NULL;
 }
 
-int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev,
+int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev, size_t max_lookups,
                       struct sm_events_explanation **ret, struct sm_errinfo *reterr)
 {
     struct impl *x = mem_calloc(1, sizeof(*x));
@@ -829,6 +843,7 @@ int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev,
 
     if (!x)
         return -ENOMEM;
+    x->max_lookups = max_lookups;
     x->a = arena_new();
     /* at most two lookups per event: its account, and the owner of a 41's SID */
     x->lookups = mem_calloc(2 * ev->n + 1, sizeof(*x->lookups));

@@ -92,9 +92,11 @@ enum sm_explain_lookup {
     SM_EXPLAIN_NOT_FOUND,        /**< no account of that name */
     SM_EXPLAIN_AMBIGUOUS,        /**< several accounts answer to the name */
     SM_EXPLAIN_REFUSED,          /**< the name was refused (a DN outside the base, bad text) */
+    SM_EXPLAIN_OVER_LIMIT,       /**< not looked up: the input names more accounts than the
+                                      caller's max_lookups */
 };
 
-/** "no_directory", "found", "not_found", "ambiguous", "refused". */
+/** "no_directory", "found", "not_found", "ambiguous", "refused", "over_limit". */
 const char *sm_explain_lookup_name(enum sm_explain_lookup l);
 
 /** One event explained. Strings are owned by the sm_events_explanation result. */
@@ -148,10 +150,14 @@ struct sm_events_explanation {
 
 /**
  * Explain @ev. @dir may be NULL: no account is looked up and the fixes say less. Each distinct
- * name is looked up once. Errors: SM_E_DIR_DOWN, SM_E_DIR_REFUSED (the directory failed, with
- * its reason in @reterr), -ENOMEM. Free with sm_events_explanation_free(), before @ev.
+ * name (an event's account, a 41's certificate SID) is looked up once, and at most
+ * @max_lookups names in all (0: no limit); the events past it are explained without their
+ * account (lookup SM_EXPLAIN_OVER_LIMIT, with a note), so that one input cannot make a server
+ * ask the directory thousands of times. Errors: SM_E_DIR_DOWN, SM_E_DIR_REFUSED (the directory
+ * failed, with its reason in @reterr), -ENOMEM. Free with sm_events_explanation_free(), before
+ * @ev.
  */
-int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev,
+int sm_events_explain(struct sm_dir *dir, const struct sm_kdc_events *ev, size_t max_lookups,
                       struct sm_events_explanation **ret, struct sm_errinfo *reterr);
 
 /** Free; NULL is fine. Returns NULL. */

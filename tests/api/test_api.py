@@ -2598,6 +2598,28 @@ class TIEvents(HostTestCase):
                 self.assertIn(text, r.json().get("detail", ""))
         r = self.explain(wevtutil, path="/v1/events/explain?profile=samba")
         self.assertBadRequest(r, "query")
+
+    def test_lookup_limit(self):
+        """[limits] lookups bounds the accounts one request looks up: with 4, wevtutil.xml's
+        first four accounts are found, the 41's certificate SID (a fifth name) and the events
+        after are explained without their account ("over_limit", with a note); the default
+        (256) looks them all up."""
+        full = self.explain(event_file("wevtutil.xml")).json()
+        self.assertEqual(full["events"][3]["sid_owner"], "cn=alice,cn=Users,dc=example,dc=com")
+        d = Daemon(extra_args=["--ldif", LDIF, "--lookups", "4"])
+        try:
+            doc = self.explain(event_file("wevtutil.xml"), daemon=d).json()
+        finally:
+            d.stop()
+        looked = [e["account"]["lookup"] for e in doc["events"]]
+        self.assertEqual(looked, ["found"] * 4 + ["over_limit"] * 4)
+        self.assertEqual([e["account"] for e in doc["events"][:4]],
+                         [e["account"] for e in full["events"][:4]])
+        self.assertIsNone(doc["events"][3]["sid_owner"])
+        for e in doc["events"][4:]:
+            notes = [f for f in e["findings"] if f["code"] == "lookup_limit"]
+            self.assertEqual(len(notes), 1, e["findings"])
+            self.assertIn("more than 4 accounts", notes[0]["message"])
         r = self.request("GET", "/v1/events/explain", spec_path="/v1/events/explain")
         self.assertProblem(r, 405, "method-not-allowed")
         self.assertEqual(r.headers["allow"], "POST")

@@ -416,7 +416,7 @@ static void test_explain(void **state)
     struct sm_kdc_events *ev = NULL;
     struct sm_events_explanation *x = NULL;
     assert_int_equal(sm_kdc_events_parse(text, strlen(text), &ev, &e), 0);
-    int rc = sm_events_explain(d, ev, &x, &e);
+    int rc = sm_events_explain(d, ev, 0, &x, &e);
     if (rc != 0)
         fail_msg("explain: %s (%s)", sm_strerror(rc), e.text);
     const struct sm_event_explanation *ex = &x->v[0];

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (sm_kdc_events_parse((const char *)data, size, &ev, &e) != 0)
         return 0;
-    if (sm_events_explain(NULL, ev, &x, &e) == 0 && sm_json_events(x, 0, &json) == 0)
+    if (sm_events_explain(NULL, ev, 0, &x, &e) == 0 && sm_json_events(x, 0, &json) == 0)
         free(json);
     sm_events_explanation_free(x);
     sm_kdc_events_free(ev);

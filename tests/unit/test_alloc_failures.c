@@ -1392,7 +1392,7 @@ static int run_events_explain(struct fx *f)
     int r = sm_kdc_events_parse(f->input, f->input_len, &ev, &e);
     if (r < 0)
         return r;
-    r = sm_events_explain(f->dir, ev, &x, &e);
+    r = sm_events_explain(f->dir, ev, 0, &x, &e);
     if (result_ok(r, x, "*ret")) {
         digest_add(f, "%zu explained, %zu accounts, %zu CAs", x->n, x->n_accounts, x->n_cas);
         r = json_result(sm_json_events(x, f->s->flags & SC_PRETTY ? SM_JSON_PRETTY : 0, &json),

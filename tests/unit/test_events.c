@@ -304,7 +304,7 @@ static struct sm_events_explanation *explain(struct sm_dir *dir, const struct sm
 {
     struct sm_events_explanation *x = NULL;
     struct sm_errinfo e = SM_ERRINFO_INIT;
-    int r = sm_events_explain(dir, ev, &x, &e);
+    int r = sm_events_explain(dir, ev, 0, &x, &e);
     if (r != 0)
         fail_msg("explain: %d %s", r, e.text);
     return x;
