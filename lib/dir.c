@@ -406,17 +406,22 @@ static void make_key(struct su_buf *key, const struct sm_dir *d, enum op op, con
 
 /*
  * Run one backend operation (OP_FIND: @attr equal to one of @values; OP_READ: the entry whose
- * DN is values[0], NUL-terminated), through the cache, and convert. Errors are never cached.
+ * DN is values[0], NUL-terminated), through the cache unless @cached is false, and convert.
+ * Errors are never cached. With @along (may be NULL), a query that reaches the backend reads
+ * the NTAuth store on the same round trip when along->want_store says so.
  */
 static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm_blob *values,
-                 size_t n, enum conv mode, struct sm_accounts **ret, struct sm_errinfo *reterr)
+                 size_t n, enum conv mode, bool cached, struct dir_along *along,
+                 struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
-    struct raw_entries r;
+    struct raw_entries r, sr;
+    struct dir_store store = { &sr, 0 }, *with = NULL;
     struct su_buf key;
-    struct sm_dir_cache *c = dir_cache_stores(d->cache) ? d->cache : NULL;
+    struct sm_dir_cache *c = cached && dir_cache_stores(d->cache) ? d->cache : NULL;
     int rc = 0;
 
     raw_init(&r);
+    raw_init(&sr);
     arena_buf_init(&key, NULL);
     if (c) {
         make_key(&key, d, op, attr, values, n);
@@ -428,37 +433,50 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
             goto out;
     }
     if (rc == 0) {
+        if (along && along->want_store && d->ntauth_dn && !along->store)
+            with = &store;
         if (op == OP_FIND)
-            rc = d->ops->find_eq(d, attr, values, n, &r, reterr);
+            rc = d->ops->find_eq(d, attr, values, n, &r, with, reterr);
         else
-            rc = d->ops->read_dn(d, (const char *)values[0].data, &r, reterr);
+            rc = d->ops->read_dn(d, (const char *)values[0].data, &r, with, reterr);
         if (rc == 0 && r.buf.oom)
             rc = -ENOMEM;
+        if (along)
+            along->asked = true;
         if (rc < 0)
             goto out;
         if (c)
             dir_cache_put(c, &key, &r.buf, r.n);
+        if (with && (store.rc == 0 || store.rc == -ENOMEM)) {
+            if (store.rc < 0 || sr.buf.oom || convert(&sr, CONV_NTAUTH, &along->store) < 0) {
+                rc = -ENOMEM;
+                errinfo_set(reterr, -1, "out of memory");
+                goto out;
+            }
+            along->want_store = false;
+        }
     }
     if ((rc = convert(&r, mode, ret)) < 0)
         errinfo_set(reterr, -1, "out of memory");
 out:
     raw_release(&r);
+    raw_release(&sr);
     su_buf_release(&key);
     return rc;
 }
 
 static int find(struct sm_dir *d, const char *attr, const void *value, size_t len,
-                struct sm_accounts **ret, struct sm_errinfo *reterr)
+                struct dir_along *along, struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
     struct sm_blob v = { value, len };
-    return query(d, OP_FIND, attr, &v, 1, CONV_FOUND, ret, reterr);
+    return query(d, OP_FIND, attr, &v, 1, CONV_FOUND, true, along, ret, reterr);
 }
 
-static int read_dn(struct sm_dir *d, const char *dn, enum conv mode, struct sm_accounts **ret,
-                   struct sm_errinfo *reterr)
+static int read_dn(struct sm_dir *d, const char *dn, enum conv mode, bool cached,
+                   struct dir_along *along, struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
     struct sm_blob v = { (const uint8_t *)dn, strlen(dn) };
-    return query(d, OP_READ, "", &v, 1, mode, ret, reterr);
+    return query(d, OP_READ, "", &v, 1, mode, cached, along, ret, reterr);
 }
 
 static int empty_result(struct sm_accounts **ret)
@@ -499,8 +517,8 @@ static enum sm_lookup classify(const char *name, size_t len, bool *dns_then_sam)
     return SM_LOOKUP_SAM;
 }
 
-int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct sm_accounts **ret,
-                  struct sm_errinfo *reterr)
+int dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct dir_along *along,
+               struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
     bool dns_then_sam = false;
     size_t len;
@@ -535,7 +553,7 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
             errinfo_set(reterr, e.offset, "account name is not a SID: %s", e.text);
             return -EINVAL;
         }
-        return find(d, "objectSid", bin, sm_sid_to_binary(&sid, bin), ret, reterr);
+        return find(d, "objectSid", bin, sm_sid_to_binary(&sid, bin), along, ret, reterr);
     }
     case SM_LOOKUP_DN:
         if (d->base && (rc = dir_dn_within(name, d->base)) < 0) {
@@ -544,18 +562,18 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
                                      : "not a distinguished name");
             return rc;
         }
-        return read_dn(d, name, CONV_ACCOUNTS, ret, reterr);
-    case SM_LOOKUP_UPN: return find(d, "userPrincipalName", name, len, ret, reterr);
+        return read_dn(d, name, CONV_ACCOUNTS, true, along, ret, reterr);
+    case SM_LOOKUP_UPN: return find(d, "userPrincipalName", name, len, along, ret, reterr);
     case SM_LOOKUP_DNS_HOST: {
         struct sm_accounts *a = NULL;
-        if ((rc = find(d, "dNSHostName", name, len, &a, reterr)) < 0)
+        if ((rc = find(d, "dNSHostName", name, len, along, &a, reterr)) < 0)
             return rc;
         if (a->n > 0 || !dns_then_sam) {
             *ret = a;
             return 0;
         }
         sm_accounts_free(a); /* a dotted name that is no host: a sAMAccountName ("j.smith") */
-        return find(d, "sAMAccountName", name, len, ret, reterr);
+        return find(d, "sAMAccountName", name, len, along, ret, reterr);
     }
     case SM_LOOKUP_SAM: {
         const char *bs = memchr(name, '\\', len); /* "DOMAIN\sam": the part after the first \ */
@@ -567,7 +585,7 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
             errinfo_set(reterr, -1, "no account name after the domain");
             return -EINVAL;
         }
-        return find(d, "sAMAccountName", name, len, ret, reterr);
+        return find(d, "sAMAccountName", name, len, along, ret, reterr);
     }
     case SM_LOOKUP_AUTO: break;
     }
@@ -575,8 +593,14 @@ int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct
     return -EINVAL;
 }
 
-int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
-                       struct sm_accounts **ret, struct sm_errinfo *reterr)
+int sm_dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct sm_accounts **ret,
+                  struct sm_errinfo *reterr)
+{
+    return dir_lookup(d, how, name, NULL, ret, reterr);
+}
+
+int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n, struct dir_along *along,
+                    struct sm_accounts **ret, struct sm_errinfo *reterr)
 {
     struct sm_blob v[SM_MAX_ALTSEC];
 
@@ -603,7 +627,13 @@ int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
     }
     if (n == 0)
         return empty_result(ret);
-    return query(d, OP_FIND, "altSecurityIdentities", v, n, CONV_FOUND, ret, reterr);
+    return query(d, OP_FIND, "altSecurityIdentities", v, n, CONV_FOUND, true, along, ret, reterr);
+}
+
+int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
+                       struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    return dir_find_altsec(d, values, n, NULL, ret, reterr);
 }
 
 int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr)
@@ -614,7 +644,20 @@ int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo 
     }
     if (!d->ntauth_dn) /* no base known (an LDIF without a domain): no store */
         return empty_result(ret);
-    return read_dn(d, d->ntauth_dn, CONV_NTAUTH, ret, reterr);
+    return read_dn(d, d->ntauth_dn, CONV_NTAUTH, true, NULL, ret, reterr);
+}
+
+int dir_ntauth_read(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr)
+{
+    if (!d->ntauth_dn)
+        return empty_result(ret);
+    return read_dn(d, d->ntauth_dn, CONV_NTAUTH, false, NULL, ret, reterr);
+}
+
+void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s)
+{
+    if (d)
+        d->ntauth_ttl_s = ttl_s > SM_NTAUTH_TTL_MAX ? SM_NTAUTH_TTL_MAX : ttl_s;
 }
 
 int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr)

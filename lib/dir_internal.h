@@ -36,14 +36,26 @@ int raw_entry_begin(struct raw_entries *r, const char *dn, size_t len);
 /** Add one value of @attr (case-insensitive name) to the current entry. 0 or -ENOMEM. */
 int raw_value(struct raw_entries *r, const char *attr, const void *val, size_t len);
 
+/*
+ * The NTAuth store read along with a query (dir_ops.find_eq, read_dn): the LDAP backend sends
+ * both searches at once and collects both answers, one round trip instead of two; the LDIF
+ * backend reads it from memory. The store's entry goes to @out (nothing when the directory has
+ * none); @rc is 0 when it was read, else the read's error (the query's own answer stands).
+ */
+struct dir_store {
+    struct raw_entries *out;
+    int rc;
+};
+
 struct dir_ops {
     const char *kind; /* "ldap", "ldif" */
+    /* @store: NULL, or the NTAuth store to read on the same round trip (above). */
     int (*find_eq)(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
-                   struct raw_entries *out, struct sm_errinfo *reterr);
+                   struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr);
     /* Read one entry by DN (any objectClass; used for accounts by DN and the NTAuth store).
        A missing entry is not an error: nothing is added. */
     int (*read_dn)(struct sm_dir *d, const char *dn, struct raw_entries *out,
-                   struct sm_errinfo *reterr);
+                   struct dir_store *store, struct sm_errinfo *reterr);
     int (*ping)(struct sm_dir *d, struct sm_errinfo *reterr);
     void (*free)(struct sm_dir *d);
 };
@@ -54,6 +66,27 @@ struct dir_ops {
  * 0 within, -EPERM outside, -EINVAL when @dn is no DN. Defined in lib/dir_ldap.c.
  */
 int dir_dn_within(const char *dn, const char *base);
+
+/*
+ * What a verdict asks of the queries it makes (lib/ntauth.c sets it up, lib/resolve.c passes it
+ * to each lookup): the NTAuth store read along with the first query that reaches the backend,
+ * when the store @d keeps is stale or lacks the issuer. A lookup the cache answers reads
+ * nothing.
+ */
+struct dir_along {
+    bool want_store;           /* in: read the store along; cleared once it was read */
+    bool asked;                /* out: a query reached the backend */
+    struct sm_accounts *store; /* out: the store so read (n == 0: none), the caller's to free */
+    bool kept;                 /* lib/ntauth.c: a store read along was kept for this verdict */
+};
+
+/* sm_dir_lookup() and sm_dir_find_altsec() with @along (may be NULL). */
+int dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct dir_along *along,
+               struct sm_accounts **ret, struct sm_errinfo *reterr);
+int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
+                    struct dir_along *along, struct sm_accounts **ret, struct sm_errinfo *reterr);
+/* The NTAuth store from the backend, never from the lookup cache (lib/ntauth.c keeps it). */
+int dir_ntauth_read(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
 
 struct ntauth_memo;
 
@@ -78,6 +111,7 @@ void dir_cache_put(struct sm_dir_cache *c, const struct su_buf *key, const struc
 struct sm_dir {
     const struct dir_ops *ops;
     _Atomic(struct ntauth_memo *) ntauth_memo; /* lib/ntauth.c, made on first use */
+    unsigned ntauth_ttl_s;                     /* how long the memo's store is used */
     char *base;                 /* search base / domain DN (may be NULL for LDIF: derived) */
     char *ntauth_dn;            /* NTAuth store DN */
     struct sm_dir_cache *cache; /* shared, may be NULL */

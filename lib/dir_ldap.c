@@ -169,56 +169,119 @@ static int search_error(struct ldap_dir *l, int rc, const char *diag, bool *lost
     }
 }
 
+/* Send one search (@cookie non-NULL: paged, from that cookie); *@msgid. An LDAP result code. */
+static int send_search(struct ldap_dir *l, const char *base, int scope, const char *filter,
+                       char **attrs, struct berval *cookie, int *msgid)
+{
+    LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
+    struct timeval tv = ms_to_tv(l->op_ms);
+
+    if (cookie) {
+        int rc = ldap_create_page_control(l->ld, DIR_PAGE_SIZE, cookie, 0, &pctrl);
+        if (rc != LDAP_SUCCESS)
+            return rc;
+        sctrls[0] = pctrl;
+    }
+    int rc = ldap_search_ext(l->ld, base, scope, filter, attrs, 0, cookie ? sctrls : NULL, NULL,
+                             &tv, SM_MAX_ACCOUNTS + 1, msgid);
+    ldap_control_free(pctrl);
+    return rc;
+}
+
+/*
+ * The whole answer to search @msgid into *@res, within the operation's deadline (as
+ * ldap_search_ext_s() waits: a search that times out is abandoned). LDAP_SUCCESS, or libldap's
+ * error (LDAP_SERVER_DOWN, LDAP_TIMEOUT, ...).
+ */
+static int await_search(struct ldap_dir *l, int msgid, LDAPMessage **res)
+{
+    struct timeval tv = ms_to_tv(l->op_ms);
+    int err = LDAP_OTHER;
+
+    int rc = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, res);
+    if (rc > 0)
+        return LDAP_SUCCESS;
+    if (rc == 0) {
+        ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+        return LDAP_TIMEOUT;
+    }
+    ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &err);
+    return err == LDAP_SUCCESS ? LDAP_OTHER : err;
+}
+
+/*
+ * The NTAuth store's answer to search @msgid, sent along with another search, into @out: 0
+ * (also when there is no store), -ENOMEM or SM_E_DIR_DOWN. The other search's answer stands
+ * either way, and a store that cannot be read is read again on its own (lib/ntauth.c).
+ */
+static int collect_store(struct ldap_dir *l, int msgid, struct raw_entries *out)
+{
+    LDAPMessage *res = NULL;
+    int code = LDAP_OTHER, err = 0;
+
+    int rc = await_search(l, msgid, &res);
+    if (rc != LDAP_SUCCESS) {
+        ldap_msgfree(res);
+        return rc == LDAP_NO_MEMORY ? -ENOMEM : SM_E_DIR_DOWN;
+    }
+    for (LDAPMessage *m = ldap_first_message(l->ld, res); m; m = ldap_next_message(l->ld, m)) {
+        int type = ldap_msgtype(m);
+        if (type == LDAP_RES_SEARCH_ENTRY && err == 0)
+            err = add_entry(l->ld, m, out);
+        else if (type == LDAP_RES_SEARCH_RESULT &&
+                 ldap_parse_result(l->ld, m, &code, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+            code = LDAP_DECODING_ERROR;
+    }
+    ldap_msgfree(res);
+    if (err)
+        return err == -ENOMEM ? err : SM_E_DIR_DOWN;
+    return code == LDAP_SUCCESS || code == LDAP_NO_SUCH_OBJECT || code == LDAP_REFERRAL
+               ? 0
+               : SM_E_DIR_DOWN;
+}
+
 /*
  * One search over the current connection; entries go to @out (NULL: read nothing). 0,
  * LDAP_NO_SUCH_OBJECT or LDAP_REFERRAL (the base is not on this server: the caller decides),
  * or an error. *lost is set when the connection turned out to be dead before anything was
- * read, so that the caller may reconnect and repeat.
+ * read, so that the caller may reconnect and repeat. With @store, the NTAuth store's read is
+ * sent right after the search's first page, before either answer is awaited: one round trip.
  */
 static int search_once(struct ldap_dir *l, const char *base, int scope, const char *filter,
-                       char **attrs, bool paged, struct raw_entries *out, bool *lost,
-                       struct sm_errinfo *reterr)
+                       char **attrs, bool paged, struct raw_entries *out, struct dir_store *store,
+                       bool *lost, struct sm_errinfo *reterr)
 {
-    LDAP *ld = l->ld;
     struct berval cookie = { 0, NULL };
     size_t total = 0;
-    int err = 0;
+    int err = 0, store_id = -1;
 
     *lost = false;
+    if (store)
+        store->rc = SM_E_DIR_DOWN; /* until it is read */
     for (int page = 0; page < MAX_PAGES; page++) {
-        LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL }, **rctrls = NULL;
+        LDAPControl **rctrls = NULL;
         LDAPMessage *res = NULL;
-        struct timeval tv = ms_to_tv(l->op_ms);
         char *diag = NULL;
-        int code = LDAP_SUCCESS;
+        int code = LDAP_SUCCESS, msgid = -1;
 
-        if (paged) {
-            int rc = ldap_create_page_control(ld, DIR_PAGE_SIZE, &cookie, 0, &pctrl);
-            if (rc != LDAP_SUCCESS) {
-                err = rc == LDAP_NO_MEMORY ? -ENOMEM : -EINVAL;
-                goto out;
-            }
-            sctrls[0] = pctrl;
-        }
-        int rc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, paged ? sctrls : NULL, NULL,
-                                   &tv, SM_MAX_ACCOUNTS + 1, &res);
-        ldap_control_free(pctrl);
-        if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) {
-            ldap_msgfree(res);
-            err = rc;
-            goto out;
-        }
+        int rc = send_search(l, base, scope, filter, attrs, paged ? &cookie : NULL, &msgid);
+        if (rc == LDAP_SUCCESS && page == 0 && store &&
+            send_search(l, l->hdr.ntauth_dn, LDAP_SCOPE_BASE, "(objectClass=*)", dir_attrs, NULL,
+                        &store_id) != LDAP_SUCCESS)
+            store_id = -1;
+        if (rc == LDAP_SUCCESS)
+            rc = await_search(l, msgid, &res);
         if (rc != LDAP_SUCCESS) {
             char d[120];
-            diag_of(ld, d, sizeof(d));
+            diag_of(l->ld, d, sizeof(d));
             ldap_msgfree(res);
             err = search_error(l, rc, d, lost, reterr);
             if (page > 0 || total > 0)
                 *lost = false;
             goto out;
         }
-        for (LDAPMessage *m = ldap_first_message(ld, res); m && err == 0;
-             m = ldap_next_message(ld, m)) {
+        for (LDAPMessage *m = ldap_first_message(l->ld, res); m && err == 0;
+             m = ldap_next_message(l->ld, m)) {
             switch (ldap_msgtype(m)) {
             case LDAP_RES_SEARCH_ENTRY:
                 if (!out)
@@ -228,21 +291,24 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
                     err = SM_E_DIR_LIMIT;
                     break;
                 }
-                err = add_entry(ld, m, out);
+                err = add_entry(l->ld, m, out);
                 if (err == SM_E_DIR_LIMIT)
                     errinfo_set(reterr, -1, "more than %d entries match", SM_MAX_ACCOUNTS);
                 else if (err == SM_E_DIR_DOWN)
                     errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
                 break;
             case LDAP_RES_SEARCH_RESULT:
-                if (ldap_parse_result(ld, m, &code, NULL, &diag, NULL, &rctrls, 0) != LDAP_SUCCESS)
+                if (ldap_parse_result(l->ld, m, &code, NULL, &diag, NULL, &rctrls, 0) !=
+                    LDAP_SUCCESS)
                     code = LDAP_DECODING_ERROR;
                 break;
             default: /* search references (referrals are off) and intermediate responses */ break;
             }
         }
         ldap_msgfree(res);
-        if (err == 0 && code != LDAP_SUCCESS) {
+        if (err == 0 && (code == LDAP_NO_SUCH_OBJECT || code == LDAP_REFERRAL)) {
+            err = code;
+        } else if (err == 0 && code != LDAP_SUCCESS) {
             char d[120];
             copy_line(d, sizeof(d), diag);
             err = search_error(l, code, d, lost, reterr);
@@ -255,7 +321,7 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
         if (err == 0 && paged) {
             LDAPControl *c = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
             ber_int_t estimate = 0;
-            if (c && ldap_parse_pageresponse_control(ld, c, &estimate, &cookie) != LDAP_SUCCESS)
+            if (c && ldap_parse_pageresponse_control(l->ld, c, &estimate, &cookie) != LDAP_SUCCESS)
                 cookie.bv_len = 0;
         }
         ldap_controls_free(rctrls);
@@ -267,19 +333,22 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
     err = SM_E_DIR_LIMIT;
 out:
     ber_memfree(cookie.bv_val);
+    if (store_id >= 0 && l->ld) /* the connection is still there: the store's answer is due */
+        store->rc = collect_store(l, store_id, store->out);
     return err;
 }
 
 /* search_once() on a connection, reconnecting once when an old connection was found dead. */
 static int search(struct ldap_dir *l, const char *base, int scope, const char *filter, char **attrs,
-                  bool paged, struct raw_entries *out, struct sm_errinfo *reterr)
+                  bool paged, struct raw_entries *out, struct dir_store *store,
+                  struct sm_errinfo *reterr)
 {
     for (int attempt = 0;; attempt++) {
         bool fresh = false, lost = false;
         int rc = ensure_conn(l, &fresh, reterr);
         if (rc < 0)
             return rc;
-        rc = search_once(l, base, scope, filter, attrs, paged, out, &lost, reterr);
+        rc = search_once(l, base, scope, filter, attrs, paged, out, store, &lost, reterr);
         if (rc == 0)
             l->stalls = 0;
         /* repeat once on a kept connection found dead, and after each stalled server */
@@ -291,7 +360,7 @@ static int search(struct ldap_dir *l, const char *base, int scope, const char *f
 /* ---- dir_ops ---- */
 
 static int ldap_find_eq(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
-                        struct raw_entries *out, struct sm_errinfo *reterr)
+                        struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr)
 {
     struct ldap_dir *l = (struct ldap_dir *)d;
     struct su_buf f;
@@ -325,7 +394,7 @@ static int ldap_find_eq(struct sm_dir *d, const char *attr, const struct sm_blob
         rc = -ENOMEM;
         goto out;
     }
-    rc = search(l, l->hdr.base, LDAP_SCOPE_SUBTREE, f.p, dir_attrs, true, out, reterr);
+    rc = search(l, l->hdr.base, LDAP_SCOPE_SUBTREE, f.p, dir_attrs, true, out, store, reterr);
     if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) {
         errinfo_set(reterr, -1, "search base %s does not exist on %s", l->hdr.base,
                     l->uris[l->uri_idx]);
@@ -382,7 +451,7 @@ out:
 }
 
 static int ldap_read_dn(struct sm_dir *d, const char *dn, struct raw_entries *out,
-                        struct sm_errinfo *reterr)
+                        struct dir_store *store, struct sm_errinfo *reterr)
 {
     struct ldap_dir *l = (struct ldap_dir *)d;
 
@@ -392,7 +461,8 @@ static int ldap_read_dn(struct sm_dir *d, const char *dn, struct raw_entries *ou
         errinfo_set(reterr, -1, "not a distinguished name");
         return -EINVAL;
     }
-    int rc = search(l, dn, LDAP_SCOPE_BASE, "(objectClass=*)", dir_attrs, false, out, reterr);
+    int rc =
+        search(l, dn, LDAP_SCOPE_BASE, "(objectClass=*)", dir_attrs, false, out, store, reterr);
     if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL)
         rc = 0; /* no such entry (or not in this server's naming contexts) */
     return rc;
@@ -402,8 +472,8 @@ static int ldap_ping(struct sm_dir *d, struct sm_errinfo *reterr)
 {
     struct ldap_dir *l = (struct ldap_dir *)d;
 
-    int rc =
-        search(l, l->hdr.base, LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs, false, NULL, reterr);
+    int rc = search(l, l->hdr.base, LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs, false, NULL, NULL,
+                    reterr);
     if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) {
         errinfo_set(reterr, -1, "search base %s is not visible on %s", l->hdr.base,
                     l->uris[l->uri_idx]);
@@ -551,6 +621,7 @@ int sm_dir_open_ldap(const struct sm_ldap_config *cfg, struct sm_dir **ret,
     l->op_ms = timeout_or(cfg->op_timeout_ms, DEFAULT_OP_MS);
     l->tls_ms = timeout_or(cfg->tls_timeout_ms, DEFAULT_TLS_MS);
     l->wd.ms = l->tls_ms;
+    l->hdr.ntauth_ttl_s = SM_NTAUTH_TTL_DEFAULT;
     *ret = &l->hdr;
     return 0;
 

@@ -432,8 +432,38 @@ static int emit(const struct ldif_entry *e, struct raw_entries *out)
     return rc;
 }
 
+static int read_entry(const struct ldif_dir *d, const char *dn, struct raw_entries *out,
+                      struct sm_errinfo *reterr)
+{
+    size_t len = strlen(dn);
+    char *ndn = mem_malloc(len + 1);
+    int rc = 0;
+    if (!ndn) {
+        errinfo_set(reterr, -1, "out of memory");
+        return -ENOMEM;
+    }
+    size_t nlen = dn_normalize(dn, len, ndn);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
+            rc = emit(e, out); /* the first entry of that name */
+            break;
+        }
+    }
+    mem_free(ndn);
+    return rc;
+}
+
+/* The NTAuth store asked for along with a query: from memory, there is no round trip to save. */
+static void read_store(const struct ldif_dir *d, struct dir_store *store)
+{
+    struct sm_errinfo e;
+    if (store)
+        store->rc = read_entry(d, d->pub.ntauth_dn, store->out, &e);
+}
+
 static int ldif_find_eq(struct sm_dir *sd, const char *attr, const struct sm_blob *values, size_t n,
-                        struct raw_entries *out, struct sm_errinfo *reterr)
+                        struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr)
 {
     const struct ldif_dir *d = (const struct ldif_dir *)sd;
     int a = attr_index(attr, strlen(attr));
@@ -460,29 +490,17 @@ static int ldif_find_eq(struct sm_dir *sd, const char *attr, const struct sm_blo
         if (rc < 0)
             return rc;
     }
+    read_store(d, store);
     return 0;
 }
 
 static int ldif_read_dn(struct sm_dir *sd, const char *dn, struct raw_entries *out,
-                        struct sm_errinfo *reterr)
+                        struct dir_store *store, struct sm_errinfo *reterr)
 {
     const struct ldif_dir *d = (const struct ldif_dir *)sd;
-    size_t len = strlen(dn);
-    char *ndn = mem_malloc(len + 1);
-    int rc = 0;
-    if (!ndn) {
-        errinfo_set(reterr, -1, "out of memory");
-        return -ENOMEM;
-    }
-    size_t nlen = dn_normalize(dn, len, ndn);
-    for (size_t i = 0; i < d->n; i++) {
-        const struct ldif_entry *e = &d->e[i];
-        if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
-            rc = emit(e, out); /* the first entry of that name */
-            break;
-        }
-    }
-    mem_free(ndn);
+    int rc = read_entry(d, dn, out, reterr);
+    if (rc == 0)
+        read_store(d, store);
     return rc;
 }
 
@@ -552,6 +570,7 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
     if (!(d = mem_calloc(1, sizeof(*d))) || !(d->arena = arena_new()))
         goto out;
     d->pub.ops = &ldif_ops;
+    d->pub.ntauth_ttl_s = SM_NTAUTH_TTL_DEFAULT;
     ps.d = d;
     ps.buf = buf;
     ps.reterr = reterr;

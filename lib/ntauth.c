@@ -1,8 +1,15 @@
 /*
  * lib/ntauth.c - is a certificate's issuing CA in the forest's NTAuth store
  * (CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,<forest>,
- * attribute cACertificate)? The store is read from the directory (or its cache) for every
- * verdict; what the check needs of each CA certificate is kept for the store's exact bytes.
+ * attribute cACertificate)? Each directory handle keeps the store it last read, for its NTAuth
+ * TTL (sm_dir_set_ntauth_ttl()), with what the check needs of each CA certificate.
+ *
+ * A verdict should cost the directory one round trip at most: the store is read along with the
+ * verdict's first query that reaches the directory (lib/dir.c, struct dir_along) when the kept
+ * store is missing, older than the TTL, or lacks the verdict's issuer, so that a CA added to the
+ * store counts at once. A verdict that reaches the directory for nothing (every lookup answered
+ * by the lookup cache) uses the kept store until the TTL, a miss included, and reads it on its
+ * own only once it is older. A CA removed from the store counts until the TTL.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,15 +21,16 @@
 
 #include "alloc.h"
 #include "dir_internal.h"
+#include "su_clock.h"
 #include "verdict_internal.h"
+
+#define NS_PER_S 1000000000LL
 
 /*
  * What the NTAuth check needs of each CA certificate in the store (subject and SKI), kept for
  * the store's exact bytes: analysing every CA certificate again for every verdict cost more
- * than the verdict's own certificate (docs/performance.md). The store is still read from the
- * directory (or its cache) each time; only this pure function of its bytes is remembered, for
- * the last store the directory handle saw (struct sm_dir's memo: no state shared between
- * directories).
+ * than the verdict's own certificate (docs/performance.md). One memo per directory handle
+ * (struct sm_dir): no state shared between directories.
  */
 struct ntauth_ca {
     char *subject; /* RFC 4514 */
@@ -31,6 +39,9 @@ struct ntauth_ca {
 
 struct ntauth_memo {
     pthread_mutex_t mu; /* an LDIF handle serves several threads at once */
+    bool have;          /* a store was read: the fields below say what it held */
+    int64_t read_ns;    /* when (CLOCK_MONOTONIC) */
+    bool absent;        /* the directory holds no store */
     uint8_t *raw;       /* the store's certificates, each as a 4-byte length and the DER */
     size_t raw_len;
     struct ntauth_ca *ca;
@@ -130,53 +141,123 @@ void dir_ntauth_memo_free(struct sm_dir *d)
     mem_free(m);
 }
 
-int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, enum ntauth_state *ret)
+/* Keep @store, read at @now, in @m (its lock held). 0 or -ENOMEM (@m unchanged). */
+static int memo_put(struct ntauth_memo *m, const struct sm_accounts *store, int64_t now)
+{
+    if (store->n > 0) {
+        size_t klen = 0;
+        uint8_t *key = ntauth_key(&store->v[0], &klen);
+        if (!key)
+            return -ENOMEM;
+        if (!m->raw || m->raw_len != klen || memcmp(m->raw, key, klen) != 0) {
+            struct ntauth_ca *ca = NULL;
+            size_t n = 0;
+            int r = ntauth_parse(&store->v[0], &ca, &n);
+            if (r < 0) {
+                mem_free(key);
+                return r;
+            }
+            ntauth_cas_free(m->ca, m->n);
+            mem_free(m->raw);
+            m->raw = key;
+            m->raw_len = klen;
+            m->ca = ca;
+            m->n = n;
+        } else {
+            mem_free(key);
+        }
+    }
+    m->absent = store->n == 0;
+    m->have = true;
+    m->read_ns = now;
+    return 0;
+}
+
+/* Is @cert's issuer in the store @m keeps (its lock held)? UNKNOWN: none kept or held. */
+static enum ntauth_state memo_find(const struct ntauth_memo *m, const struct sm_cert *cert)
+{
+    if (!m->have || m->absent)
+        return NTAUTH_UNKNOWN;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct ntauth_ca *ca = &m->ca[i];
+        if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
+            (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
+            return NTAUTH_PRESENT;
+    }
+    return NTAUTH_ABSENT;
+}
+
+/* Is the store @m keeps younger than @d's TTL at @now (its lock held)? */
+static bool memo_fresh(const struct ntauth_memo *m, const struct sm_dir *d, int64_t now)
+{
+    return m->have && now - m->read_ns < (int64_t)d->ntauth_ttl_s * NS_PER_S;
+}
+
+int ntauth_prepare(struct sm_dir *dir, const struct sm_cert *cert, struct dir_along *along)
+{
+    struct ntauth_memo *memo = memo_of(dir);
+    if (!memo)
+        return -ENOMEM;
+    pthread_mutex_lock(&memo->mu);
+    along->want_store =
+        !memo_fresh(memo, dir, su_mono_ns()) || (cert && memo_find(memo, cert) != NTAUTH_PRESENT);
+    pthread_mutex_unlock(&memo->mu);
+    return 0;
+}
+
+int ntauth_keep(struct sm_dir *dir, struct dir_along *along)
+{
+    struct ntauth_memo *memo;
+    int r = 0;
+
+    if (!along->store)
+        return 0;
+    if (!(memo = memo_of(dir))) {
+        r = -ENOMEM;
+    } else {
+        pthread_mutex_lock(&memo->mu);
+        r = memo_put(memo, along->store, su_mono_ns());
+        pthread_mutex_unlock(&memo->mu);
+    }
+    along->kept = r == 0;
+    along->store = sm_accounts_free(along->store);
+    return r;
+}
+
+int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct dir_along *along,
+                 enum ntauth_state *ret)
 {
     struct ntauth_memo *memo;
     struct sm_accounts *store = NULL;
     struct sm_errinfo e;
-    uint8_t *key = NULL;
-    size_t klen = 0;
     int r;
 
     *ret = NTAUTH_UNKNOWN;
     if (!(memo = memo_of(dir)))
         return -ENOMEM;
-    if ((r = sm_dir_ntauth(dir, &store, &e)) != 0)
-        return r == -ENOMEM ? r : 0; /* the directory's failure: not known */
-    r = 0;
-    if (store->n == 0)
-        goto out;
-    if (!(key = ntauth_key(&store->v[0], &klen))) {
-        r = -ENOMEM;
-        goto out;
-    }
     pthread_mutex_lock(&memo->mu);
-    if (!memo->raw || memo->raw_len != klen || memcmp(memo->raw, key, klen) != 0) {
-        struct ntauth_ca *ca = NULL;
-        size_t n = 0;
-        if ((r = ntauth_parse(&store->v[0], &ca, &n)) < 0) {
-            pthread_mutex_unlock(&memo->mu);
-            goto out;
-        }
-        ntauth_cas_free(memo->ca, memo->n);
-        mem_free(memo->raw);
-        memo->raw = key;
-        memo->raw_len = klen;
-        memo->ca = ca;
-        memo->n = n;
-        key = NULL; /* the memo owns it */
+    if (along && along->kept) { /* read along with this verdict's lookup */
+        *ret = memo_find(memo, cert);
+        pthread_mutex_unlock(&memo->mu);
+        return 0;
     }
-    *ret = NTAUTH_ABSENT;
-    for (size_t i = 0; i < memo->n && *ret == NTAUTH_ABSENT; i++) {
-        const struct ntauth_ca *ca = &memo->ca[i];
-        if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
-            (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
-            *ret = NTAUTH_PRESENT;
+    if (memo_fresh(memo, dir, su_mono_ns())) {
+        *ret = memo_find(memo, cert);
+        /* a miss is read again when the verdict reached the directory anyway */
+        if (*ret == NTAUTH_PRESENT || !along || !along->asked) {
+            pthread_mutex_unlock(&memo->mu);
+            return 0;
+        }
+        *ret = NTAUTH_UNKNOWN;
     }
     pthread_mutex_unlock(&memo->mu);
-out:
-    mem_free(key);
+
+    if ((r = dir_ntauth_read(dir, &store, &e)) != 0)
+        return r == -ENOMEM ? r : 0; /* the directory's failure: not known */
+    pthread_mutex_lock(&memo->mu);
+    if ((r = memo_put(memo, store, su_mono_ns())) == 0)
+        *ret = memo_find(memo, cert);
+    pthread_mutex_unlock(&memo->mu);
     sm_accounts_free(store);
     return r;
 }

@@ -73,8 +73,12 @@ int vx_lookup(struct ctx *x, enum sm_lookup how, const char *name, const struct 
     *ret = NULL;
     if (!vx_budget(x))
         return 0;
-    if ((r = sm_dir_lookup(x->dir, how, name, &acc, e)) < 0)
+    r = dir_lookup(x->dir, how, name, &x->along, &acc, e);
+    int k = ntauth_keep(x->dir, &x->along);
+    if (r < 0 || (r = k) < 0) {
+        sm_accounts_free(acc);
         return r;
+    }
     own(x, acc);
     *ret = acc;
     return 0;
@@ -219,8 +223,12 @@ int vx_resolve_from_cert(struct ctx *x, struct sm_errinfo *e)
         values[nv++] = c->mappings[i].value;
     if (nv && vx_budget(x)) {
         struct sm_accounts *found = NULL;
-        if ((r = sm_dir_find_altsec(x->dir, values, nv, &found, e)) < 0)
+        r = dir_find_altsec(x->dir, values, nv, &x->along, &found, e);
+        int k = ntauth_keep(x->dir, &x->along);
+        if (r < 0 || (r = k) < 0) {
+            sm_accounts_free(found);
             return r;
+        }
         own(x, found);
         if (found->n) {
             if (found->n > 1)

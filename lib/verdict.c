@@ -376,10 +376,16 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     x.a = x.v->a;
     struct sm_verdict *v = &x.v->pub;
 
-    /* the named account, or the one the certificate resolves to */
+    /* the named account, or the one the certificate resolves to; the NTAuth store read along
+       with the first lookup that reaches the directory, when the kept one will not do */
     x.cert = in->cert;
     if (x.cert)
         cert_names(&x);
+    bool windows = false;
+    for (size_t i = 0; i < n_profiles; i++)
+        windows |= profiles[i].kind != SM_PROFILE_SAMBA;
+    if (windows && !in->issuer_unknown && (r = ntauth_prepare(dir, x.cert, &x.along)) < 0)
+        goto out_fail;
     if (in->account)
         r = vx_resolve_named(&x, in->account, reterr);
     else
@@ -410,12 +416,9 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
             if (r == 0)
                 x.n_altsec++;
         }
-    bool windows = false;
-    for (size_t i = 0; i < n_profiles; i++)
-        windows |= profiles[i].kind != SM_PROFILE_SAMBA;
     x.ntauth = NTAUTH_UNKNOWN;
     if (windows && !in->issuer_unknown && vx_budget(&x) &&
-        (r = ntauth_check(dir, x.cert, &x.ntauth)) < 0)
+        (r = ntauth_check(dir, x.cert, &x.along, &x.ntauth)) < 0)
         goto out_fail;
     v->ntauth_known = x.ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x.ntauth == NTAUTH_PRESENT;

@@ -8,6 +8,7 @@
 
 #include <strongmap/verdict.h>
 
+#include "dir_internal.h"
 #include "util.h"
 
 /* ---- lib/profile.c ---- */
@@ -40,10 +41,24 @@ enum ntauth_state {
 };
 
 /**
- * Is @cert's issuing CA in @dir's NTAuth store? One directory read. 0 with the answer in *@ret
- * (NTAUTH_UNKNOWN when the directory cannot give the store, or holds none), or -ENOMEM.
+ * Before a verdict's lookups: should the NTAuth store be read along with the first of them
+ * that reaches the directory (@along->want_store)? Yes when @dir keeps no store, or one older
+ * than its TTL, or one without @cert's issuer (@cert NULL: not known yet). 0 or -ENOMEM.
  */
-int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, enum ntauth_state *ret);
+int ntauth_prepare(struct sm_dir *dir, const struct sm_cert *cert, struct dir_along *along);
+
+/** After each lookup: keep the store it read along (@along->store, freed). 0 or -ENOMEM. */
+int ntauth_keep(struct sm_dir *dir, struct dir_along *along);
+
+/**
+ * Is @cert's issuing CA in @dir's NTAuth store? Answered from the store read along with the
+ * verdict's lookups (@along), else from the store @dir keeps while younger than its TTL (a miss
+ * only when the verdict reached the directory for nothing), else from one read now. 0 with the
+ * answer in *@ret (NTAUTH_UNKNOWN when the directory cannot give the store, or holds none), or
+ * -ENOMEM.
+ */
+int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct dir_along *along,
+                 enum ntauth_state *ret);
 
 /* ---- lib/remediation.c ---- */
 
@@ -109,6 +124,7 @@ struct ctx {
     bool keytrust_samba;    /* ... one Samba's KDC loads */
     int samba_anchored;     /* the issuer is among Samba's pkinit_anchors: 1, 0, -1 not known */
     enum ntauth_state ntauth;
+    struct dir_along along; /* the NTAuth store, read along with the lookups (lib/ntauth.c) */
     bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */
     int err;
 };

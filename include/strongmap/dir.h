@@ -137,6 +137,18 @@ int sm_dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
  */
 int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
 
+#define SM_NTAUTH_TTL_DEFAULT 60    /**< seconds a handle keeps the NTAuth store for verdicts */
+#define SM_NTAUTH_TTL_MAX     86400 /**< longer settings are clamped to a day */
+
+/**
+ * How long @d keeps the NTAuth store its verdicts read (default SM_NTAUTH_TTL_DEFAULT; 0: read
+ * for every verdict). A verdict whose issuing CA is not in the kept store reads it again along
+ * with its first directory search (the same round trip), so a CA added to the store counts at
+ * once; a CA removed counts until the kept store is older than @ttl_s. sm_dir_ntauth() is not
+ * affected. Set it before the handle is used.
+ */
+void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s);
+
 /** Check that the directory answers (bind + base read). 0 or SM_E_DIR_DOWN/REFUSED. */
 int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr);
 

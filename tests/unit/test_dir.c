@@ -723,19 +723,24 @@ static void test_limit(void **state)
 struct fake {
     struct sm_dir pub;
     int finds, reads;
+    int along;             /* queries that read the NTAuth store along */
     int fail;              /* returned by find_eq when set ... */
     const char *fail_attr; /* ... for this attribute only, when set */
     int n_values;          /* altSecurityIdentities / userCertificate values emitted per entry */
 };
 
+static int fake_read(struct sm_dir *sd, const char *dn, struct raw_entries *out,
+                     struct dir_store *store, struct sm_errinfo *reterr);
+
 static int fake_find(struct sm_dir *sd, const char *attr, const struct sm_blob *values, size_t n,
-                     struct raw_entries *out, struct sm_errinfo *reterr)
+                     struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr)
 {
     struct fake *f = (struct fake *)sd;
     char dn[600];
     int r;
     (void)n;
     f->finds++;
+    f->along += store != NULL;
     if (f->fail && (!f->fail_attr || strcmp(attr, f->fail_attr) == 0)) {
         errinfo_set(reterr, -1, "fake failure");
         return f->fail;
@@ -753,18 +758,23 @@ static int fake_find(struct sm_dir *sd, const char *attr, const struct sm_blob *
         raw_value(out, "altSecurityIdentities", "X509:<SKI>01", 12);
         raw_value(out, "userCertificate;binary", "\x30\x00", 2);
     }
+    if (store)
+        store->rc = fake_read(sd, sd->ntauth_dn, store->out, NULL, reterr);
     return 0;
 }
 
 static int fake_read(struct sm_dir *sd, const char *dn, struct raw_entries *out,
-                     struct sm_errinfo *reterr)
+                     struct dir_store *store, struct sm_errinfo *reterr)
 {
     struct fake *f = (struct fake *)sd;
     (void)reterr;
     f->reads++;
+    f->along += store != NULL;
     int r = raw_entry_begin(out, dn, strlen(dn));
     if (r == 0)
         r = raw_value(out, "cACertificate", "\x30\x03\x02\x01\x01", 5);
+    if (r == 0 && store)
+        store->rc = fake_read(sd, sd->ntauth_dn, store->out, NULL, reterr);
     return r;
 }
 
@@ -780,7 +790,9 @@ static void fake_free(struct sm_dir *sd)
     (void)sd; /* on the stack */
 }
 
-static const struct dir_ops fake_ops = { "fake", fake_find, fake_read, fake_ping, fake_free };
+static const struct dir_ops fake_ops = {
+    .kind = "fake", .find_eq = fake_find, .read_dn = fake_read, .ping = fake_ping, .free = fake_free
+};
 
 static void fake_init(struct fake *f)
 {
@@ -788,6 +800,65 @@ static void fake_init(struct fake *f)
     f->pub.ops = &fake_ops;
     f->pub.base = (char *)"DC=fake";
     f->pub.ntauth_dn = (char *)"CN=NTAuthCertificates,DC=fake";
+}
+
+/* The NTAuth store read along with a query: only when asked, only with a backend query. */
+static void test_store_along(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f);
+    struct sm_dir_cache *c = sm_dir_cache_new(8, 60, 60);
+    sm_dir_set_cache(&f.pub, c);
+    struct sm_errinfo e = { 0 };
+    struct sm_accounts *a = NULL;
+    struct dir_along along = { .want_store = true };
+
+    assert_int_equal(dir_lookup(&f.pub, SM_LOOKUP_SAM, "alice", &along, &a, &e), 0);
+    assert_int_equal(a->n, 1);
+    sm_accounts_free(a);
+    assert_int_equal(f.finds, 1);
+    assert_int_equal(f.along, 1);
+    assert_true(along.asked);
+    assert_false(along.want_store);
+    assert_non_null(along.store);
+    assert_int_equal(along.store->n, 1);
+    assert_string_equal(along.store->v[0].dn, "CN=NTAuthCertificates,DC=fake");
+    assert_int_equal(along.store->v[0].n_certs, 1);
+    along.store = sm_accounts_free(along.store);
+
+    /* answered by the cache: nothing reaches the backend, nothing is read along */
+    along = (struct dir_along){ .want_store = true };
+    assert_int_equal(dir_lookup(&f.pub, SM_LOOKUP_SAM, "alice", &along, &a, &e), 0);
+    sm_accounts_free(a);
+    assert_int_equal(f.finds, 1);
+    assert_false(along.asked);
+    assert_true(along.want_store);
+    assert_null(along.store);
+
+    /* not wanted: the query alone; the altSecurityIdentities search takes it along too */
+    along = (struct dir_along){ 0 };
+    assert_int_equal(dir_lookup(&f.pub, SM_LOOKUP_SAM, "bob", &along, &a, &e), 0);
+    sm_accounts_free(a);
+    assert_int_equal(f.along, 1);
+    assert_true(along.asked);
+    along = (struct dir_along){ .want_store = true };
+    const char *v[] = { "X509:<SKI>01" };
+    assert_int_equal(dir_find_altsec(&f.pub, v, 1, &along, &a, &e), 0);
+    sm_accounts_free(a);
+    assert_int_equal(f.along, 2);
+    assert_non_null(along.store);
+    sm_accounts_free(along.store);
+
+    /* the store's own read never comes from the lookup cache */
+    int reads = f.reads;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(dir_ntauth_read(&f.pub, &a, &e), 0);
+        assert_int_equal(a->n, 1);
+        sm_accounts_free(a);
+    }
+    assert_int_equal(f.reads, reads + 2);
+    sm_dir_cache_free(c);
 }
 
 static void test_raw_limits(void **state)
@@ -841,9 +912,10 @@ struct bulk {
 };
 
 static int bulk_find(struct sm_dir *sd, const char *attr, const struct sm_blob *values, size_t n,
-                     struct raw_entries *out, struct sm_errinfo *reterr)
+                     struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr)
 {
     struct bulk *b = (struct bulk *)sd;
+    (void)store;
     static uint8_t big[64 * 1024 + 1];
     (void)attr, (void)values, (void)n, (void)reterr;
     memset(big, '0', sizeof(big));
@@ -859,7 +931,9 @@ static int bulk_find(struct sm_dir *sd, const char *attr, const struct sm_blob *
     return 0;
 }
 
-static const struct dir_ops bulk_ops = { "bulk", bulk_find, fake_read, fake_ping, fake_free };
+static const struct dir_ops bulk_ops = {
+    .kind = "bulk", .find_eq = bulk_find, .read_dn = fake_read, .ping = fake_ping, .free = fake_free
+};
 
 static void test_collector(void **state)
 {
@@ -1218,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_when_created),
         cmocka_unit_test(test_uac_and_strings),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_store_along),
         cmocka_unit_test(test_raw_limits),
         cmocka_unit_test(test_collector),
         cmocka_unit_test_setup_teardown(test_cache_ldif, setup_dir, teardown_dir),
