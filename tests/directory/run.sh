@@ -16,6 +16,10 @@
 # TEST_BINARY stops, starts, pauses and resumes slapd with "slapd.py ctl DIR stop|start|pause|resume"
 # (the command is in SM_TEST_CTL). SM_TEST_FILTER=test_name runs one case.
 #
+# A delaying proxy (tests/lib/delayproxy.py, 30 ms each way) in front of slapd's ldap:// counts
+# the round trips and searches that cross it (SM_TEST_PROXY_URI, SM_TEST_PROXY_STATS); slapd's
+# cn=admin binds with SM_TEST_ADMIN_PW, so that a test can change the NTAuth store.
+#
 # Needs the Debian packages slapd, ldap-utils, openssl, python3, krb5-kdc, krb5-admin-server and
 # libsasl2-modules-gssapi-mit.
 # shellcheck disable=SC2317 # functions run through wait_for and the traps
@@ -62,6 +66,7 @@ done
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/sm-dirtest.XXXXXX")
 stall_pid=
+proxy_pid=
 kdc_pid=
 bin_pid=
 cleanup() {
@@ -79,6 +84,10 @@ cleanup() {
     if [ -n "$stall_pid" ]; then
         kill "$stall_pid" 2>/dev/null || true
         wait "$stall_pid" 2>/dev/null || true
+    fi
+    if [ -n "$proxy_pid" ]; then
+        kill "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
     fi
     rm -rf "$D"
 }
@@ -159,9 +168,11 @@ kdc_ready() {
 }
 wait_for 10 kdc_ready || die "krb5kdc did not start: $(cat "$K/krb5kdc.out")"
 
-# ---- slapd (its service key: ldap.keytab) and the stalled peer ----
+# ---- slapd (its service key: ldap.keytab), the stalled peer, the delaying proxy ----
+ADMIN_PW="admin-$RANDOM$RANDOM"
 out=$(slapd_py start "$D" --ldif "$D/test.ldif" --tls "$D/tls.pem" "$D/tls.key" \
-    --sasl-realm EXAMPLE.COM --env "KRB5_CONFIG=$KRB5_CONFIG" --env "KRB5_KTNAME=$K/ldap.keytab") ||
+    --sasl-realm EXAMPLE.COM --env "KRB5_CONFIG=$KRB5_CONFIG" --env "KRB5_KTNAME=$K/ldap.keytab" \
+    --rootpw "$ADMIN_PW") ||
     die "slapd did not start"
 eval "$out" # SLAPD_URI, SLAPD_TLS_URI
 
@@ -169,6 +180,15 @@ python3 "$lib/slapd.py" stalled-peer "$D/stall.port" & # not through a function:
 stall_pid=$!
 wait_for 10 test -s "$D/stall.port" || die "the stalled peer did not start"
 P_STALL=$(cat "$D/stall.port")
+
+# plain ldap:// to slapd, 30 ms each way, counting round trips and searches (tests/lib/delayproxy.py)
+STORE_DN="cn=NTAuthTest,cn=Public Key Services,cn=Services,cn=Configuration,dc=example,dc=com"
+slapd_hostport=${SLAPD_URI#ldap://}
+python3 "$lib/delayproxy.py" "${slapd_hostport%/}" --delay-ms 30 --port-file "$D/proxy.port" \
+    --stats "$D/proxy.stats" --store-dn "$STORE_DN" &
+proxy_pid=$!
+wait_for 10 test -s "$D/proxy.port" || die "the delaying proxy did not start"
+P_PROXY=$(cat "$D/proxy.port")
 
 export SM_TEST_LDAP_URI="$SLAPD_URI"
 export SM_TEST_LDAPS_URI="$SLAPD_TLS_URI"
@@ -187,6 +207,12 @@ export SM_TEST_CA_DER="$D/ca.der"
 export SM_TEST_OTHER_CA_DER="$D/other-ca.der"
 export SM_TEST_ALICE_DER="$D/alice.der"
 export SM_TEST_CTL="python3 '$lib/slapd.py' ctl '$D'"
+export SM_TEST_PROXY_URI="ldap://127.0.0.1:$P_PROXY/"
+export SM_TEST_PROXY_STATS="$D/proxy.stats"
+export SM_TEST_STORE_DN="$STORE_DN"
+export SM_TEST_ADMIN_DN="cn=admin,dc=example,dc=com"
+export SM_TEST_ADMIN_PW="$ADMIN_PW"
+export SM_TEST_TMP="$D"
 unset KRB5_KDC_PROFILE # the test binary is a client
 
 # In the background, so that a signal to this script is handled at once (bash defers traps while

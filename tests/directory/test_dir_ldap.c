@@ -24,6 +24,7 @@
 #include <strongmap/events.h>
 #include <strongmap/keycred.h>
 #include <strongmap/sid.h>
+#include <strongmap/verdict.h>
 
 #define ALICE_DN "cn=Alice Example,cn=Users,dc=example,dc=com"
 #define BOB_DN   "cn=Bob Example,cn=Users,dc=example,dc=com"
@@ -384,6 +385,128 @@ static void test_ntauth(void **state)
     assert_true((ca0 && other1) || (ca1 && other0));
     sm_accounts_free(a);
     sm_dir_close(d);
+}
+
+/* ---- round trips: the NTAuth store kept, and read along with the account search --------- */
+
+/* What the delaying proxy (run.sh) counted so far. */
+struct trips {
+    int turns, searches, store_reads;
+};
+
+static struct trips trips_now(void)
+{
+    struct trips t = { -1, -1, -1 };
+    FILE *f = fopen(env("SM_TEST_PROXY_STATS"), "r");
+    if (!f || fscanf(f, "turns=%d searches=%d store_reads=%d", &t.turns, &t.searches,
+                     &t.store_reads) != 3)
+        fail_msg("cannot read the proxy's counters in %s", env("SM_TEST_PROXY_STATS"));
+    fclose(f);
+    return t;
+}
+
+/* Add (@add) or delete the CA certificate @der to or from the test store, as cn=admin. */
+static void store_change(bool add, const char *der)
+{
+    char path[512], cmd[1536];
+    snprintf(path, sizeof(path), "%s/store-change.ldif", env("SM_TEST_TMP"));
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    fprintf(f,
+            "dn: %s\nchangetype: modify\n%s: cACertificate;binary\n"
+            "cACertificate;binary:< file://%s\n-\n",
+            env("SM_TEST_STORE_DN"), add ? "add" : "delete", der);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "ldapmodify -x -H '%s' -D '%s' -w '%s' -f '%s' >/dev/null",
+             env("SM_TEST_LDAP_URI"), env("SM_TEST_ADMIN_DN"), env("SM_TEST_ADMIN_PW"), path);
+    if (system(cmd) != 0)
+        fail_msg("\"%s\" failed", cmd);
+}
+
+/*
+ * One verdict on alice's certificate (issued by the test CA) for windows-2022; the round trips
+ * and searches it cost must be @turns, @searches and @store_reads. Returns whether the issuer
+ * was found in the NTAuth store.
+ */
+static bool verdict_trips(struct sm_dir *d, const struct sm_cert *cert, int turns, int searches,
+                          int store_reads, const char *what)
+{
+    struct sm_profile p;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_profile_parse("windows-2022", &p, NULL), 0);
+    struct sm_verdict_input in = { .cert = cert, .profiles = &p, .n_profiles = 1 };
+    struct sm_verdict *v = NULL;
+    struct trips t0 = trips_now();
+    int rc = sm_verdict_evaluate(d, &in, &v, &e);
+    if (rc != 0)
+        fail_msg("%s: verdict: %s (%s)", what, sm_strerror(rc), e.text);
+    struct trips t1 = trips_now();
+    printf("# %s: %d round trip(s), %d search(es), %d NTAuth store read(s); issuer %s\n", what,
+           t1.turns - t0.turns, t1.searches - t0.searches, t1.store_reads - t0.store_reads,
+           v->issuer_in_ntauth ? "in the store" : "not in the store");
+    assert_non_null(v->account);
+    assert_true(v->ntauth_known);
+    assert_int_equal(t1.turns - t0.turns, turns);
+    assert_int_equal(t1.searches - t0.searches, searches);
+    assert_int_equal(t1.store_reads - t0.store_reads, store_reads);
+    bool in_store = v->issuer_in_ntauth;
+    sm_verdict_free(v);
+    return in_store;
+}
+
+/*
+ * A cold verdict costs one round trip: the account search, with the NTAuth store's read sent
+ * along when the kept store will not do (none yet, older than the TTL, or without the issuer).
+ * A CA added to the store counts at once; a CA removed counts until the TTL. With the lookup
+ * cache warm, a verdict costs nothing, or the store's read once the TTL has passed.
+ */
+static void test_ntauth_kept(void **state)
+{
+    (void)state;
+    enum { TTL = 3 };
+    const char *u[] = { env("SM_TEST_PROXY_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.bind_dn = c.password = NULL; /* anonymous over ldap://: the proxy sees the messages */
+    c.ca_file = NULL;
+    c.ntauth_dn = env("SM_TEST_STORE_DN");
+    struct sm_dir *d = open_cfg(&c);
+    sm_dir_set_ntauth_ttl(d, TTL);
+    size_t len;
+    const uint8_t *der = slurp(env("SM_TEST_ALICE_DER"), &len);
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_certs_parse(der, len, NULL, &certs, &e), 0);
+    const struct sm_cert *cert = &certs->certs[0];
+    assert_int_equal(sm_dir_ping(d, &e), 0); /* connected */
+
+    /* the store holds the other CA only: read along each time, the issuer is not in it */
+    assert_false(verdict_trips(d, cert, 1, 2, 1, "first verdict"));
+    assert_false(verdict_trips(d, cert, 1, 2, 1, "issuer not in the kept store"));
+    store_change(true, env("SM_TEST_CA_DER"));
+    assert_true(verdict_trips(d, cert, 1, 2, 1, "CA added"));
+    double read_at = mono();
+    assert_true(verdict_trips(d, cert, 1, 1, 0, "store kept"));
+    store_change(false, env("SM_TEST_CA_DER"));
+    assert_true(verdict_trips(d, cert, 1, 1, 0, "CA removed, within the TTL"));
+    if (mono() - read_at >= TTL - 0.5)
+        fail_msg("the machine is too slow for this test: %.2f s since the store was read",
+                 mono() - read_at);
+    usleep((useconds_t)((TTL + 0.2) * 1e6));
+    assert_false(verdict_trips(d, cert, 1, 2, 1, "CA removed, after the TTL"));
+
+    /* the lookup cache answers: no round trip, unless the kept store has grown old */
+    store_change(true, env("SM_TEST_CA_DER"));
+    struct sm_dir_cache *cache = sm_dir_cache_new(16, 60, 60);
+    sm_dir_set_cache(d, cache);
+    assert_true(verdict_trips(d, cert, 1, 2, 1, "lookup cache cold"));
+    assert_true(verdict_trips(d, cert, 0, 0, 0, "lookup cache warm"));
+    usleep((useconds_t)((TTL + 0.2) * 1e6));
+    assert_true(verdict_trips(d, cert, 1, 1, 1, "lookup cache warm, store older than the TTL"));
+    store_change(false, env("SM_TEST_CA_DER"));
+    sm_dir_close(d);
+    sm_dir_cache_free(cache);
+    sm_certs_free(certs);
 }
 
 /*
@@ -810,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_altsec),
         cmocka_unit_test(test_ntauth),
         cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_ntauth_kept), /* through the delaying proxy */
         cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_anonymous_plain),

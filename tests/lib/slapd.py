@@ -19,6 +19,7 @@ Python:
 
 Command line (for shell harnesses):
     slapd.py start TMP --ldif FILE [--tls CERT KEY] [--sasl-realm REALM] [--env NAME=VALUE]...
+                   [--rootpw PASSWORD]
         loads FILE into a new slapd under TMP/slapd, starts it (other ports if taken) and
         prints SLAPD_URI=ldap://127.0.0.1:PORT/ and SLAPD_TLS_URI=ldaps://... for eval.
         --sasl-realm: GSSAPI with sasl-host 127.0.0.1 (slapd's keytab via --env KRB5_KTNAME=).
@@ -113,12 +114,12 @@ class Slapd:
     STATE = "state.json"  # what the command line needs to find this slapd again
 
     def __init__(self, tmp, tls=False, ldif_text=None, tls_files=None, sasl_realm=None,
-                 env=None, detach=False):
+                 env=None, detach=False, rootpw=None):
         """@ldif_text: what to load instead of the demo directory (already in slapd's form).
         @tls: ldaps:// with a server certificate for 127.0.0.1 from a throw-away CA made here
         (self.ca); @tls_files: (certificate, key) to use instead. @sasl_realm: GSSAPI as
         ldap/127.0.0.1@REALM. @env: variables for slapd (KRB5_KTNAME). @detach: see the
-        module's text."""
+        module's text. @rootpw: cn=admin,dc=example,dc=com binds with it (and writes)."""
         for tool in (SLAPD, SLAPADD, "ldapsearch"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} not found (Debian: slapd ldap-utils)")
@@ -158,6 +159,7 @@ class Slapd:
             "maxsize   67108864",
             f'suffix    "{BASE_DN}"',
             f'rootdn    "cn=admin,{BASE_DN}"',
+        ] + ([f"rootpw    {rootpw}"] if rootpw else []) + [
             f"directory {self.dir}/db",
             "index objectClass eq",
             "index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq",
@@ -364,6 +366,7 @@ def main():
     s.add_argument("--ldif", required=True)
     s.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     s.add_argument("--sasl-realm")
+    s.add_argument("--rootpw", help="cn=admin,dc=example,dc=com binds with it (and writes)")
     s.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     c = sub.add_parser("ctl", help="stop, start, pause or resume that slapd")
     c.add_argument("tmp")
@@ -379,7 +382,7 @@ def main():
                 text = f.read()
             env = dict(kv.split("=", 1) for kv in a.env)
             d = Slapd(a.tmp, ldif_text=text, tls_files=a.tls, sasl_realm=a.sasl_realm, env=env,
-                      detach=True)
+                      detach=True, rootpw=a.rootpw)
             d.start_anywhere()
             print(f"SLAPD_URI={shlex.quote(d.uri)}")
             print(f"SLAPD_TLS_URI={shlex.quote(d.tls_uri)}")
