@@ -87,9 +87,10 @@ const char *dirpool_err_name(unsigned err)
     return err < DIRPOOL_ERR__COUNT ? names[err] : "unknown";
 }
 
-static void add_handle(struct dirpool *p, struct sm_dir *h)
+static void add_handle(struct dirpool *p, struct sm_dir *h, unsigned ntauth_ttl_s)
 {
     sm_dir_set_cache(h, p->cache);
+    sm_dir_set_ntauth_ttl(h, ntauth_ttl_s);
     p->all[p->n_all++] = h;
     p->free[p->n_free++] = h;
 }
@@ -123,7 +124,7 @@ int dirpool_open(const struct dirpool_config *cfg, struct dirpool **ret, struct 
     for (size_t i = 0; i < n; i++) {
         if ((r = opt_dir_open(cfg->dir, cfg->password, false, &h, reterr)) < 0)
             goto out_fail;
-        add_handle(p, h);
+        add_handle(p, h, cfg->ntauth_ttl_s);
     }
     if (!ldif && (r = opt_dir_open(cfg->dir, cfg->password, true, &p->probe, reterr)) < 0)
         goto out_fail;

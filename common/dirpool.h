@@ -38,6 +38,7 @@ struct dirpool_config {
     unsigned handles;          /* LDAP: handles to open, one per worker thread */
     size_t cache_size;         /* lookup cache entries, 0: no cache */
     unsigned cache_ttl_s, cache_negative_ttl_s;
+    unsigned ntauth_ttl_s; /* how long each handle keeps the NTAuth store (sm_dir_set_ntauth_ttl) */
 };
 
 struct dirpool;

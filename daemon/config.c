@@ -129,6 +129,9 @@ const struct directive directives[CFG__COUNT] = {
               F_LIMIT, 100, 300000, "5s", op_timeout_ms, "LDAP operation (bind, search) deadline"),
     DIRECTIVE(CFG_TLS_TIMEOUT, "directory", "tls_timeout", "ldap-tls-timeout", "TIME", T_MS,
               F_LIMIT, 100, 300000, "5s", tls_timeout_ms, "LDAP TLS handshake deadline"),
+    DIRECTIVE(CFG_NTAUTH_TTL, "directory", "ntauth_ttl", "ntauth-ttl", "SECONDS", T_ULL, F_LIMIT,
+              0, SM_NTAUTH_TTL_MAX, "60", ntauth_ttl,
+              "seconds the NTAuth store is kept (a CA not in it is read again at once)"),
 
     LIST(CFG_PROFILE, "profiles", "profile", "profile", "NAME", T_PROFILE, 0, "windows-2022",
          fleet.v, fleet.n, SM_MAX_PROFILES,

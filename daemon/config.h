@@ -78,6 +78,7 @@ enum cfg_id {
     CFG_CONNECT_TIMEOUT,
     CFG_OP_TIMEOUT,
     CFG_TLS_TIMEOUT,
+    CFG_NTAUTH_TTL,
     CFG_PROFILE,
     CFG_SAMBA_ANCHORS,
     CFG_MODE,
@@ -150,6 +151,7 @@ struct cfg {
     char *ldap_base, *ldap_bind_dn, *ldap_password_file, *ldap_ca_file, *ldap_sasl_mech;
     bool ldap_starttls;
     unsigned connect_timeout_ms, op_timeout_ms, tls_timeout_ms;
+    unsigned long long ntauth_ttl; /* seconds each handle keeps the NTAuth store */
     /* [profiles]: after cfg_finish() the fleet has mode and backdating applied */
     struct opt_profiles fleet;
     char *samba_anchors;        /* Samba's pkinit_anchors (PEM/DER certificates), or NULL */

@@ -104,6 +104,7 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
         .cache_size = (size_t)c->cache_size,
         .cache_ttl_s = (unsigned)c->cache_ttl,
         .cache_negative_ttl_s = (unsigned)c->cache_negative_ttl,
+        .ntauth_ttl_s = (unsigned)c->ntauth_ttl,
     };
     r = dirpool_open(&dc, ret, &de);
     password = opt_password_free(password);
