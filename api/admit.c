@@ -52,6 +52,16 @@ bool req_sees_accounts(const struct api_request *req)
     return req->token && (req->token->scopes & rt->account_data_scope);
 }
 
+int req_client_cert(const struct api_request *req, const unsigned char **ret_der, size_t *ret_len)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (!req->api->tls_ca)
+        return -ENOENT; /* no client certificate asked for */
+    ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return auth_client_cert_der(ci ? ci->tls_session : NULL, ret_der, ret_len);
+}
+
 bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *peers)
 {
     const union MHD_ConnectionInfo *ci =

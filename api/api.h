@@ -172,6 +172,9 @@ struct api_webhook {
 
 #define API_PAGE_TEXT_MAX 256 /**< bytes of [page] organisation and helpdesk, NUL included */
 
+/** [page] identity_header's default */
+#define API_PAGE_IDENTITY_HEADER_DEFAULT "X-Remote-User"
+
 #define API_RATE_MAX    1000000u /**< requests per second: beyond, "unlimited" is meant */
 #define API_LOOKUPS_MAX 8192u    /**< [limits] lookups: two per event of SM_MAX_KDC_EVENTS */
 #define API_BURST_MAX   1000000u
@@ -255,6 +258,15 @@ struct api_runtime {
         open to anyone and each check may cost a directory lookup */
     double page_rate_per_s;
     unsigned page_rate_burst; /**< its token-bucket depth, 0..API_BURST_MAX; 0: api_burst()'s */
+    /** the header a trusted reverse proxy names the signed-in user in (identity path 2 of
+        the page and GET /v1/self), an HTTP field name; "": API_PAGE_IDENTITY_HEADER_DEFAULT */
+    char page_identity_header[API_AUTHZ_HEADER_MAX];
+    /** the peers whose identity header the page believes (empty: none). A request that
+        carries the header from any other peer is refused (400), never judged */
+    struct su_cidr_list page_trusted_proxies;
+    /** lab mode: the page and GET /v1/self answer for a typed account name, as for a proven
+        identity (anyone may ask for any account: for a lab, never by default) */
+    bool page_lab_mode;
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */

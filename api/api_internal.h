@@ -20,6 +20,7 @@
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
 #include <strongmap/csr.h>
+#include <strongmap/dir.h>
 
 #include "api.h"
 #include "hist.h"
@@ -132,9 +133,17 @@ bool req_sees_accounts(const struct api_request *req);
  */
 bool req_trusted_peer(const struct api_request *req, const struct su_cidr_list *peers);
 
+/*
+ * The client certificate the request's TLS connection presented, once verified against the
+ * client CAs (admit.c): 0 with its DER in *@ret_der (@ret_len bytes; borrowed from the TLS
+ * session, valid during the request), -ENOENT when none was presented or the server asks for
+ * none (plain HTTP, no [tls] client_ca), -EACCES when it does not verify.
+ */
+int req_client_cert(const struct api_request *req, const unsigned char **ret_der, size_t *ret_len);
+
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 17
+#define API_N_ROUTES 18
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -183,6 +192,7 @@ enum api_problem {
     API_P_BAD_EVENTS,        /* KDC events that cannot be read: not XML, a DOCTYPE, not UTF-8 */
     API_P_TOO_MANY_EVENTS,   /* more KDC events than SM_MAX_KDC_EVENTS */
     API_P_NO_EVENTS,         /* a readable input without any KDC event to explain */
+    API_P_NO_IDENTITY,       /* GET /v1/self: the request proves no identity (the page) */
     API_P__COUNT
 };
 
@@ -494,6 +504,56 @@ int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret, size_t *ret_len);
 int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len);
 
+struct su_buf;
+
+/** @s into @b with &, <, >, " and ' as character references. */
+void page_escape(struct su_buf *b, const char *s);
+
+/* ---- self.c: who asks the page, and the answer for their own account ---- */
+
+enum self_source {
+    SELF_NONE = 0, /* nobody known: the page's upload form only */
+    SELF_CERT,     /* 1: the client certificate of the TLS connection */
+    SELF_HEADER,   /* 2: [page] identity_header from [page] trusted_proxies */
+    SELF_LAB,      /* lab mode ([page] lab_mode): a typed account name, proves nothing */
+};
+
+/** Who asks (self_identify()). */
+struct self_identity {
+    enum self_source source;
+    const unsigned char *der; /* SELF_CERT: the certificate (borrowed from the session) */
+    size_t der_len;
+    char name[SM_MAX_NAME + 1]; /* SELF_HEADER, SELF_LAB: the account name */
+};
+
+/**
+ * Who asks the page or GET /v1/self: the client certificate, else the identity header of a
+ * trusted proxy, else (lab mode) ?account=. 0 with *@ret (SELF_NONE: nobody); 400 when the
+ * header comes from a peer that is not a trusted proxy, comes twice or is not a name. @strict:
+ * a query parameter other than account, or account without lab mode, is refused (the JSON
+ * route); else ignored (the page).
+ */
+int self_identify(const struct api_request *req, bool strict, struct self_identity *ret,
+                  struct api_error *ae);
+
+struct self_answer;
+
+/** The answer for @id (not SELF_NONE) into *@ret (self_answer_free()). */
+int self_answer(const struct api_request *req, const struct self_identity *id,
+                struct self_answer **ret, struct api_error *ae);
+struct self_answer *self_answer_free(struct self_answer *a);
+
+/** GET /v1/self's document into *@ret (free()). 0 or -ENOMEM. */
+int self_json(const struct api_runtime *rt, const struct self_answer *a, char **ret);
+
+/**
+ * The page @tmpl (web/status.html, @tmpl_len bytes, NUL-terminated) with, at its marker, lab
+ * mode's form (@lab_form) and the answer @a (may be NULL), into *@ret (free()). 0, -ENOMEM, or
+ * -EINVAL when @tmpl has no marker.
+ */
+int self_page_html(const struct api_runtime *rt, const struct self_answer *a, bool lab_form,
+                   const char *tmpl, size_t tmpl_len, char **ret, size_t *ret_len);
+
 /* ---- handlers ---- */
 
 int h_health(struct api_request *req);
@@ -511,6 +571,7 @@ int h_hook_freeradius(struct api_request *req);
 int h_page(struct api_request *req);
 int h_status_check(struct api_request *req);
 int h_self_check(struct api_request *req);
+int h_self(struct api_request *req);
 
 /* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 
@@ -604,6 +665,12 @@ int auth_bearer(const struct api_runtime *rt, const char *value);
  * trusted CAs libmicrohttpd was given. 0 valid, -ENOENT none sent, -EACCES invalid.
  */
 int auth_client_cert(void *session);
+
+/**
+ * The DER of the client certificate of @session once auth_client_cert() has verified it: 0
+ * with *@ret_der (@ret_len bytes, GnuTLS's: valid while the session lives), or its error.
+ */
+int auth_client_cert_der(void *session, const unsigned char **ret_der, size_t *ret_len);
 
 /* ---- decision.c ---- */
 

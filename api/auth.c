@@ -123,3 +123,19 @@ int auth_client_cert(void *session)
         return -EACCES;
     return 0;
 }
+
+int auth_client_cert_der(void *session, const unsigned char **ret_der, size_t *ret_len)
+{
+    const gnutls_datum_t *peers;
+    unsigned int n = 0;
+    int r = auth_client_cert(session);
+
+    if (r < 0)
+        return r;
+    peers = gnutls_certificate_get_peers(session, &n);
+    if (!peers || n == 0 || peers[0].size == 0)
+        return -ENOENT;
+    *ret_der = peers[0].data; /* the peer's own certificate comes first */
+    *ret_len = peers[0].size;
+    return 0;
+}

@@ -3,7 +3,9 @@
  * page), GET /static/{name} (its style sheet and script), POST /status/check (the form without
  * JavaScript: a multipart/form-data upload answered with a whole HTML page) and
  * POST /v1/self/check (the same check for the page's script: the certificate as the body,
- * answered with JSON, errors as problem+json).
+ * answered with JSON, errors as problem+json); GET /v1/self (JSON) and the page for a caller the
+ * server knows: by the client certificate of the TLS connection, by the identity header of a
+ * trusted reverse proxy, or, in lab mode only, by a typed account name (self.c).
  *
  * An upload may hold several certificates (a PEM file, a .p7b bundle of a whole chain): the
  * first that is not a CA is judged.
@@ -70,6 +72,46 @@ static bool not_modified(const struct api_request *req, const char *etag)
     return false;
 }
 
+static int html_fail(struct api_request *req, int err, const struct api_error *ae,
+                     const char *title);
+static int page_take(struct api_request *req);
+static int reply_page_limited(struct api_request *req, bool html);
+
+/*
+ * The page for a caller the server knows (self.c: a client certificate, a trusted proxy's
+ * identity header) or in lab mode: web/status.html with the answer for their own account, or
+ * lab mode's form, built for this request (no-store). 1 when the static page will do.
+ */
+static int page_for_caller(struct api_request *req)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    const struct web_file *f = web_file("status.html");
+    struct api_error ae = API_ERROR_INIT;
+    struct self_identity id;
+    struct self_answer *a = NULL;
+    char *page = NULL;
+    size_t len;
+    int ret;
+
+    if ((ret = self_identify(req, false, &id, &ae)) < 0)
+        return html_fail(req, ret, &ae, "Your account could not be checked");
+    if (id.source == SELF_NONE && !rt->page_lab_mode)
+        return 1;
+    if (id.source != SELF_NONE) {
+        if (page_take(req) < 0)
+            return reply_page_limited(req, true);
+        if ((ret = self_answer(req, &id, &a, &ae)) < 0)
+            return html_fail(req, ret, &ae, "Your account could not be checked");
+    }
+    ret = self_page_html(rt, a,
+                         rt->page_lab_mode && (id.source == SELF_NONE || id.source == SELF_LAB),
+                         (const char *)f->data, f->len, &page, &len);
+    self_answer_free(a);
+    if (ret < 0)
+        return reply_fail(req, ret, NULL);
+    return reply_body(req, 200, CT_HTML, NULL, page_headers, N_PAGE_HEADERS, page, len, true);
+}
+
 int h_page(struct api_request *req)
 {
     const struct web_file *f;
@@ -77,13 +119,16 @@ int h_page(struct api_request *req)
     char name[64];
     size_t len = q ? (size_t)(q - path) : strlen(path);
     struct api_header h[N_PAGE_HEADERS + 1] = { PAGE_HEADERS };
+    int r;
 
     if (!req_runtime(req)->page_enabled)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
-    if ((len == 1 && path[0] == '/') || (len == 7 && strncmp(path, "/status", 7) == 0))
+    if ((len == 1 && path[0] == '/') || (len == 7 && strncmp(path, "/status", 7) == 0)) {
+        if ((r = page_for_caller(req)) <= 0)
+            return r;
         snprintf(name, sizeof(name), "status.html");
-    else if (len > 8 && len - 8 < sizeof(name) && strncmp(path, "/static/", 8) == 0 &&
-             memchr(path + 8, '/', len - 8) == NULL)
+    } else if (len > 8 && len - 8 < sizeof(name) && strncmp(path, "/static/", 8) == 0 &&
+               memchr(path + 8, '/', len - 8) == NULL)
         snprintf(name, sizeof(name), "%.*s", (int)(len - 8), path + 8);
     else
         return reply_problem(req, API_P_NOT_FOUND, NULL);
@@ -107,16 +152,19 @@ static const struct sm_cert *their_certificate(const struct sm_certs *certs)
     return &certs->certs[0];
 }
 
-/* The HTML page of a failed check, with the problem's status. */
-static int html_fail(struct api_request *req, int err, const struct api_error *ae)
+/* The HTML page of a failed check, with the problem's status; @title NULL: an upload's. */
+static int html_fail(struct api_request *req, int err, const struct api_error *ae,
+                     const char *title)
 {
     enum api_problem p = problem_of(err, ae);
     const struct api_problem_info *info = problem_info(p);
-    const char *title = "This file could not be checked", *detail;
+    const char *detail;
     char buf[sizeof(ae->info.text) + 64], *page = NULL;
     const char *note;
     size_t len;
 
+    if (!title)
+        title = "This file could not be checked";
     detail = problem_detail(p, ae, buf, sizeof(buf), &note);
     if (note)
         req_note(req, note);
@@ -209,7 +257,7 @@ int h_status_check(struct api_request *req)
     if ((ret = read_form_file(req, "certificate", &file, &len, &ae)) < 0 ||
         (ret = read_certs(req, file, len, NULL, "certificate", &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0) {
-        ret = html_fail(req, ret, &ae);
+        ret = html_fail(req, ret, &ae, NULL);
         goto out;
     }
     if ((ret = page_html(req_runtime(req), v, &st, &page, &page_len)) < 0) {
@@ -245,5 +293,36 @@ int h_self_check(struct api_request *req)
                          strlen(json), true);
     sm_verdict_free(v);
     sm_certs_free(certs);
+    return ret;
+}
+
+int h_self(struct api_request *req)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    struct api_error ae = API_ERROR_INIT;
+    struct self_identity id;
+    struct self_answer *a = NULL;
+    char *json = NULL;
+    int ret;
+
+    if (!rt->page_enabled)
+        return reply_problem(req, API_P_NOT_FOUND, NULL);
+    if ((ret = self_identify(req, true, &id, &ae)) < 0)
+        return reply_fail(req, ret, &ae);
+    if (id.source == SELF_NONE)
+        return reply_problem(req, API_P_NO_IDENTITY,
+                             rt->page_lab_mode
+                                 ? "present a client certificate, come through the trusted proxy, "
+                                   "or name the account (?account=, lab mode)"
+                                 : "present a client certificate over HTTPS ([tls] client_ca) or "
+                                   "come through the trusted proxy ([page] trusted_proxies)");
+    if (page_take(req) < 0)
+        return reply_page_limited(req, false);
+    if ((ret = self_answer(req, &id, &a, &ae)) < 0 || (ret = self_json(rt, a, &json)) < 0)
+        ret = reply_fail(req, ret, &ae);
+    else
+        ret = reply_body(req, 200, "application/json", NULL, page_headers, N_PAGE_HEADERS, json,
+                         strlen(json), true);
+    self_answer_free(a);
     return ret;
 }

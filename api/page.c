@@ -155,8 +155,7 @@ out:
     return r;
 }
 
-/* @s with &, <, >, " and ' as character references. */
-static void html(struct su_buf *b, const char *s)
+void page_escape(struct su_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -175,7 +174,7 @@ static void html_head(struct su_buf *b, const char *title)
     su_buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                    "<title>");
-    html(b, title);
+    page_escape(b, title);
     su_buf_puts(b, " - Will my certificate work?</title>\n"
                    "<link rel=\"stylesheet\" href=\"/static/status.css\">\n"
                    "<script src=\"/static/status.js\" defer></script>\n</head>\n<body>\n"
@@ -191,9 +190,9 @@ static void html_tail(struct su_buf *b)
 static void dl_row(struct su_buf *b, const char *name, const char *value)
 {
     su_buf_puts(b, "<dt>");
-    html(b, name);
+    page_escape(b, name);
     su_buf_puts(b, "</dt><dd>");
-    html(b, value);
+    page_escape(b, value);
     su_buf_puts(b, "</dd>\n");
 }
 
@@ -212,22 +211,22 @@ int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
     su_buf_printf(&b, "<h2 id=\"state\"><span class=\"sr-only\">Result: </span>%s</h2>\n",
                   state_label[st->state]);
     su_buf_puts(&b, "<p class=\"why\">");
-    html(&b, st->why);
+    page_escape(&b, st->why);
     su_buf_puts(&b, "</p>\n");
     if (st->n_steps) {
         su_buf_puts(&b, "<h3>What to do</h3>\n<ol>\n");
         for (size_t i = 0; i < st->n_steps; i++) {
             su_buf_puts(&b, "<li>");
-            html(&b, st->steps[i]);
+            page_escape(&b, st->steps[i]);
             su_buf_puts(&b, "</li>\n");
         }
         su_buf_puts(&b, "</ol>\n");
     }
     if (rt->page_helpdesk[0] || rt->page_organisation[0]) {
         su_buf_puts(&b, "<p class=\"contact\">");
-        html(&b, rt->page_organisation[0] ? rt->page_organisation : "Your organisation");
+        page_escape(&b, rt->page_organisation[0] ? rt->page_organisation : "Your organisation");
         su_buf_puts(&b, "&#39;s helpdesk: ");
-        html(&b, rt->page_helpdesk[0] ? rt->page_helpdesk : "ask your IT department");
+        page_escape(&b, rt->page_helpdesk[0] ? rt->page_helpdesk : "ask your IT department");
         su_buf_puts(&b, "</p>\n");
     }
     su_buf_puts(&b, "<details>\n<summary>Details for IT</summary>\n<dl>\n");
@@ -254,7 +253,7 @@ int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
                     "into your message)</label></p>\n"
                     "<textarea id=\"helpdesk\" rows=\"10\" readonly>");
     if (su_buf_str(&t))
-        html(&b, su_buf_str(&t));
+        page_escape(&b, su_buf_str(&t));
     su_buf_puts(&b, "</textarea>\n<p><button type=\"button\" class=\"secondary copy\" "
                     "data-copy=\"helpdesk\" hidden>Copy helpdesk text</button>"
                     "<span class=\"copied\"></span></p>\n</section>\n");
@@ -277,9 +276,9 @@ int page_html_problem(const char *title, const char *detail, char **ret, size_t 
     html_head(&b, title);
     su_buf_puts(&b, "<section class=\"answer state-error\" aria-labelledby=\"state\">\n"
                     "<h2 id=\"state\">");
-    html(&b, title);
+    page_escape(&b, title);
     su_buf_puts(&b, "</h2>\n<p class=\"why\">");
-    html(&b, detail);
+    page_escape(&b, detail);
     su_buf_puts(&b, "</p>\n</section>\n");
     html_tail(&b);
     if (!su_buf_str(&b)) {

@@ -60,6 +60,7 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_BAD_EVENTS] = { "bad-events", 400, "Not readable KDC events", 0 },
     [API_P_TOO_MANY_EVENTS] = { "too-many-events", 413, "Too many KDC events", 0 },
     [API_P_NO_EVENTS] = { "no-events", 422, "No KDC event to explain", 0 },
+    [API_P_NO_IDENTITY] = { "no-identity", 403, "No identity presented", 0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)

@@ -26,11 +26,13 @@ static const struct api_route routes[] = {
     { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false },
     /* a gateway's question, as /v1/authz's: its scope (scope.authz) */
     { "POST", "/v1/hooks/freeradius", h_hook_freeradius, true, true, API_ROUTE_AUTHZ, false },
-    { "GET", "/", h_page, false, false, API_ROUTE_PAGE, false },
-    { "GET", "/status", h_page, false, false, API_ROUTE_PAGE, false },
+    /* the page looks the caller's account up when it knows who they are (docs/self-service.md) */
+    { "GET", "/", h_page, false, true, API_ROUTE_PAGE, false },
+    { "GET", "/status", h_page, false, true, API_ROUTE_PAGE, false },
     { "GET", "/static/{name}", h_page, false, false, API_ROUTE_PAGE, false },
     { "POST", "/status/check", h_status_check, true, true, API_ROUTE_PAGE, false },
     { "POST", "/v1/self/check", h_self_check, true, true, API_ROUTE_PAGE, false },
+    { "GET", "/v1/self", h_self, false, true, API_ROUTE_PAGE, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

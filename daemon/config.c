@@ -211,6 +211,16 @@ const struct directive directives[CFG__COUNT] = {
               "the page's checks per second per client (IP; IPv6 by /64), 0: no limit"),
     DIRECTIVE(CFG_PAGE_BURST, "page", "burst", "page-burst", "N", T_UINT, 0, 0, API_BURST_MAX,
               "10", page_burst, "checks a client may make at once, 0: the rate rounded up"),
+    DIRECTIVE(CFG_PAGE_IDENTITY_HEADER, "page", "identity_header", "page-identity-header", "NAME",
+              T_STR, 0, 0, API_AUTHZ_HEADER_MAX - 1, API_PAGE_IDENTITY_HEADER_DEFAULT,
+              page_identity_header,
+              "the header a trusted reverse proxy names the signed-in user in"),
+    DIRECTIVE(CFG_PAGE_TRUSTED_PROXIES, "page", "trusted_proxies", "page-trusted-proxies",
+              "ADDRESSES", T_STR, 0, 0, CFG_VALUE_MAX, NULL, page_trusted_proxies,
+              "addresses or CIDR blocks whose identity header the page believes"),
+    DIRECTIVE(CFG_PAGE_LAB_MODE, "page", "lab_mode", "page-lab-mode", "BOOL", T_BOOL, 0, 0, 0,
+              "no", page_lab_mode,
+              "for a test lab only: the page answers for any account name typed in"),
 
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
@@ -435,34 +445,53 @@ static int check_directory(const struct cfg *c, struct sm_errinfo *e)
     return 0;
 }
 
-/* [authz]: the header an HTTP field name (RFC 9110 token), the proxies address blocks
- * (su_cidr.h), the policy fail_closed or fail_open. */
-static int check_authz(const struct cfg *c, struct sm_errinfo *e)
+/* Directive @id's value @name: an HTTP field name (RFC 9110 token). */
+static int check_header_name(const struct cfg *c, enum cfg_id id, const char *name,
+                             struct sm_errinfo *e)
+{
+    char val[80];
+
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return cfg_fail(c, id, e, -EINVAL,
+                            "\"%s\" is not a header name (a token: letters, digits and "
+                            "!#$%%&'*+-.^_`|~)",
+                            printable(name, 64, val, sizeof(val)));
+    return 0;
+}
+
+/* Directive @id's value @list (may be NULL): addresses and CIDR blocks (su_cidr.h). */
+static int check_proxies(const struct cfg *c, enum cfg_id id, const char *list,
+                         struct sm_errinfo *e)
 {
     struct su_cidr_list l;
     char val[80];
     size_t at = 0;
     int r;
 
-    for (const char *p = c->authz_header; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-            return cfg_fail(c, CFG_AUTHZ_HEADER, e, -EINVAL,
-                            "\"%s\" is not a header name (a token: letters, digits and "
-                            "!#$%%&'*+-.^_`|~)",
-                            printable(c->authz_header, 64, val, sizeof(val)));
-    if (c->authz_trusted_proxies &&
-        (r = su_cidr_list_parse(c->authz_trusted_proxies, &l, &at)) < 0) {
-        const char *s = c->authz_trusted_proxies + at;
-        int len = (int)strcspn(s, " \t,");
+    if (!list || (r = su_cidr_list_parse(list, &l, &at)) == 0)
+        return 0;
+    const char *s = list + at;
+    int len = (int)strcspn(s, " \t,");
 
-        if (r == -E2BIG)
-            return cfg_fail(c, CFG_AUTHZ_TRUSTED_PROXIES, e, -EINVAL,
-                            "more than %d addresses or blocks", SU_CIDR_MAX);
-        return cfg_fail(c, CFG_AUTHZ_TRUSTED_PROXIES, e, -EINVAL,
-                        "\"%.*s\" is not an IP address or a CIDR block (10.0.0.0/8, fd00::/8; "
-                        "no host bits past the prefix)",
-                        len > 60 ? 60 : len, printable(s, 60, val, sizeof(val)));
-    }
+    if (r == -E2BIG)
+        return cfg_fail(c, id, e, -EINVAL, "more than %d addresses or blocks", SU_CIDR_MAX);
+    return cfg_fail(c, id, e, -EINVAL,
+                    "\"%.*s\" is not an IP address or a CIDR block (10.0.0.0/8, fd00::/8; "
+                    "no host bits past the prefix)",
+                    len > 60 ? 60 : len, printable(s, 60, val, sizeof(val)));
+}
+
+/* [authz]: the header an HTTP field name (RFC 9110 token), the proxies address blocks
+ * (su_cidr.h), the policy fail_closed or fail_open. */
+static int check_authz(const struct cfg *c, struct sm_errinfo *e)
+{
+    char val[80];
+    int r;
+
+    if ((r = check_header_name(c, CFG_AUTHZ_HEADER, c->authz_header, e)) < 0 ||
+        (r = check_proxies(c, CFG_AUTHZ_TRUSTED_PROXIES, c->authz_trusted_proxies, e)) < 0)
+        return r;
     if (strcmp(c->authz_directory_down, "fail_closed") != 0 &&
         strcmp(c->authz_directory_down, "fail_open") != 0)
         return cfg_fail(c, CFG_AUTHZ_DIRECTORY_DOWN, e, -EINVAL,
@@ -512,6 +541,10 @@ int cfg_finish(struct cfg *c, struct sm_errinfo *e)
         return cfg_fail(c, CFG_PAGE_ORGANISATION, e, -EINVAL, "not valid UTF-8");
     if (c->page_helpdesk && !su_utf8_valid(c->page_helpdesk, strlen(c->page_helpdesk)))
         return cfg_fail(c, CFG_PAGE_HELPDESK, e, -EINVAL, "not valid UTF-8");
+    /* [page]: identity path 2, the header a trusted proxy sets */
+    if ((r = check_header_name(c, CFG_PAGE_IDENTITY_HEADER, c->page_identity_header, e)) < 0 ||
+        (r = check_proxies(c, CFG_PAGE_TRUSTED_PROXIES, c->page_trusted_proxies, e)) < 0)
+        return r;
     if (c->threads == 0)
         c->threads = online_cpus();
     c->finished = true;

@@ -107,6 +107,9 @@ enum cfg_id {
     CFG_PAGE_HELPDESK,
     CFG_PAGE_RATE,
     CFG_PAGE_BURST,
+    CFG_PAGE_IDENTITY_HEADER,
+    CFG_PAGE_TRUSTED_PROXIES,
+    CFG_PAGE_LAB_MODE,
     CFG__COUNT
 };
 
@@ -135,6 +138,10 @@ struct cfg {
     char *page_organisation, *page_helpdesk;
     double page_rate;    /* [page] rate: checks per second per client */
     unsigned page_burst; /* [page] burst */
+    /* [page] identity_header, trusted_proxies (checked by cfg_finish(): a field name, address
+       blocks), lab_mode */
+    char *page_identity_header, *page_trusted_proxies;
+    bool page_lab_mode;
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

@@ -193,16 +193,16 @@ static size_t plain_ldap(const struct cfg *c)
     return n;
 }
 
-/* Does @next's [authz] trusted_proxies hold a peer @prev's does not (both checked)? */
-static bool more_proxies(const struct cfg *prev, const struct cfg *next)
+/* Does the list of trusted proxies @next (checked; NULL: none) hold a peer @prev does not? */
+static bool more_proxies(const char *prev, const char *next)
 {
     struct su_cidr_list a = { .n = 0 }, b = { .n = 0 };
     size_t at;
 
-    if (prev->authz_trusted_proxies)
-        su_cidr_list_parse(prev->authz_trusted_proxies, &a, &at);
-    if (next->authz_trusted_proxies)
-        su_cidr_list_parse(next->authz_trusted_proxies, &b, &at);
+    if (prev)
+        su_cidr_list_parse(prev, &a, &at);
+    if (next)
+        su_cidr_list_parse(next, &b, &at);
     for (size_t i = 0; i < b.n; i++)
         if (!su_cidr_list_covers(&a, &b.v[i]))
             return true;
@@ -241,7 +241,11 @@ bool cfg_looser(const struct cfg *prev, const struct cfg *next, enum cfg_id id)
     case CFG_TLS_CLIENT_REQUIRED: return prev->tls_client_required && !next->tls_client_required;
     case CFG_LDAP_STARTTLS: return prev->ldap_starttls && !next->ldap_starttls;
     case CFG_LDAP_URI: return plain_ldap(next) > plain_ldap(prev);
-    case CFG_AUTHZ_TRUSTED_PROXIES: return more_proxies(prev, next);
+    case CFG_AUTHZ_TRUSTED_PROXIES:
+        return more_proxies(prev->authz_trusted_proxies, next->authz_trusted_proxies);
+    case CFG_PAGE_TRUSTED_PROXIES:
+        return more_proxies(prev->page_trusted_proxies, next->page_trusted_proxies);
+    case CFG_PAGE_LAB_MODE: return next->page_lab_mode;
     case CFG_AUTHZ_DIRECTORY_DOWN: return strcmp(next->authz_directory_down, "fail_open") == 0;
     case CFG_PAGE_ENABLED: return next->page_enabled;
     case CFG_BURST: return next->rate > 0 && burst_of(next) > burst_of(prev);

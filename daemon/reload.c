@@ -151,6 +151,14 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
              c->page_organisation ? c->page_organisation : "");
     snprintf(rt->page_helpdesk, sizeof(rt->page_helpdesk), "%s",
              c->page_helpdesk ? c->page_helpdesk : "");
+    snprintf(rt->page_identity_header, sizeof(rt->page_identity_header), "%s",
+             c->page_identity_header);
+    if (c->page_trusted_proxies) {
+        size_t at;
+
+        su_cidr_list_parse(c->page_trusted_proxies, &rt->page_trusted_proxies, &at); /* checked */
+    }
+    rt->page_lab_mode = c->page_lab_mode;
     snprintf(rt->authz_header, sizeof(rt->authz_header), "%s", c->authz_header);
     if (c->authz_trusted_proxies) {
         size_t at;

@@ -10,11 +10,16 @@ The browser tier (tests/browser) drives the same page in Chromium.
 """
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -22,6 +27,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "lib"))
+import pki  # noqa: E402  (tests/lib/pki.py)
 import test_api as T  # noqa: E402  (the daemon harness, the OpenAPI document)
 
 EXAMPLES = os.path.join(T.ROOT, "examples")
@@ -30,6 +37,14 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 # words a first screen must not show, and directory data an upload must never reveal
 JARGON = ("X509IssuerSerialNumber", "altSecurityIdentities", "KDC_ERR")
 DIRECTORY = ("cn=alice", "cn=bob", "S-1-5-21", "sAMAccountName", "disabled", "Users,dc=")
+UPN_SAN = "subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.com"
+SID_EXT = f"""1.3.6.1.4.1.311.25.2 = ASN1:SEQUENCE:sid_ext
+[sid_ext]
+other = IMPLICIT:0,SEQUENCE:sid_other
+[sid_other]
+typeid = OID:1.3.6.1.4.1.311.25.2.1
+value = EXPLICIT:0,OCTETSTRING:S-1-5-21-1004336348-1177238915-682003330-1105
+"""
 
 
 def cert(name):
@@ -198,7 +213,6 @@ class P1Files(PageTestCase):
         pem = cert("alice-sid.pem").decode()
         b64 = "".join(re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END", pem, re.S)
                       .group(1).split())
-        import base64
         body, h = multipart("certificate", "alice.der", base64.b64decode(b64))
         r = self.req("POST", "/status/check", body=body, headers=h)
         self.assertIn('state-will_work', r.body.decode())
@@ -327,6 +341,389 @@ class P3RateLimit(PageTestCase):
             self.assertEqual([self.check(d, False).status for _ in range(15)], [200] * 15)
         finally:
             d.stop()
+
+
+# ---- who asks: identity path 2 (a trusted proxy's header), lab mode, path 1 (the client
+# certificate of the TLS connection); docs/self-service.md "Who is asking"
+
+READINESS_STATE = {"ready": "will_work", "at_risk": "at_risk", "blocked": "will_fail"}
+ALICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
+
+
+class IdentityTestCase(PageTestCase):
+    def ask(self, path, daemon=None, source=None, headers=None, cert=None, method="GET"):
+        """@path from @source (an address of the loopback network; None: 127.0.0.1), with
+        @headers ([(name, value)]: a name may repeat) and the client certificate @cert."""
+        d = daemon or self.daemon
+        if d.tls_ca:
+            ctx = T.tls_context(d.tls_ca, cert)
+            conn = http.client.HTTPSConnection(d.host, d.port, timeout=30, context=ctx,
+                                               source_address=(source, 0) if source else None)
+        else:
+            conn = http.client.HTTPConnection(d.host, d.port, timeout=30,
+                                              source_address=(source, 0) if source else None)
+        try:
+            conn.putrequest(method, path)
+            for name, value in headers or ():
+                conn.putheader(name, value)
+            conn.endheaders()
+            r = conn.getresponse()
+            resp = T.Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            conn.close()
+        spec = T.SPEC.response(path.split("?")[0], method, resp.status)
+        self.assertIsNotNone(spec, f"{method} {path} -> {resp.status} is not documented")
+        ctype = resp.headers.get("content-type", "").split(";")[0]
+        if resp.body:
+            self.assertIn(ctype, spec.get("content", {}), f"{method} {path}: {ctype}")
+        if ctype in ("application/json", "application/problem+json"):
+            T.SPEC.validate(spec["content"][ctype]["schema"], json.loads(resp.body))
+        if ctype != "application/problem+json":  # what a browser may render
+            self.assertPageHeaders(resp)
+        return resp
+
+    def account(self, name):
+        """GET /v1/accounts/NAME, as an administrator sees the account."""
+        conn = self.daemon.conn()
+        try:
+            conn.request("GET", "/v1/accounts/" + name)
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            return json.loads(r.read())
+        finally:
+            conn.close()
+
+    def assertNoAccountData(self, body, *names):
+        text = body.decode() if isinstance(body, bytes) else body
+        for word in ("S-1-5-21", "cn=", "CN=", "objectSid", "altSecurityIdentities",
+                     "Enabled", '"enabled"', '"sam"', "Readiness") + names:
+            self.assertNotIn(word, text)
+
+    @staticmethod
+    def alike(doc, name):
+        """An answer with the name asked for and the time taken out, to compare two."""
+        doc = json.loads(doc) if isinstance(doc, bytes) else dict(doc)
+        doc["identity"] = dict(doc["identity"], name=None)
+        doc["helpdesk_text"] = re.sub(r"(?m)^(Identity|Checked): .*$", "", doc["helpdesk_text"])
+        return json.dumps(doc, sort_keys=True).replace(name, "NAME")
+
+
+def html_alike(body, name):
+    text = body.decode()
+    text = re.sub(r"(?m)^(Identity|Checked): .*$", "", text)
+    return text.replace(name, "NAME")
+
+
+class P4ProxyHeader(IdentityTestCase):
+    """Path 2: [page] identity_header (X-Remote-User) believed from [page] trusted_proxies
+    (127.0.0.1) only."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                          "--page-rate", "0",
+                                          "--page-trusted-proxies", "127.0.0.1"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def test_self_json(self):
+        """GET /v1/self answers for the proxy's user what GET /v1/accounts/{name} shows, in
+        the page's words, with the account's own details."""
+        for name in ("alice", "gina"):
+            with self.subTest(name=name):
+                r = self.ask("/v1/self", headers=[("X-Remote-User", name)])
+                self.assertEqual(r.status, 200, r.body[:300])
+                self.assertEqual(r.headers.get("cache-control"), "no-store")
+                a = r.json()
+                acc = self.account(name)
+                self.assertEqual(a["identity"], {"source": "proxy_header", "name": name})
+                self.assertFalse(a["lab_mode"])
+                self.assertEqual(a["state"], READINESS_STATE[acc["status"]])
+                self.assertEqual(a["account"]["status"], acc["status"])
+                self.assertEqual(a["code"], acc["reasons"][0]["code"])
+                self.assertEqual(a["account"]["dn"], acc["account"]["dn"])
+                self.assertEqual(a["account"]["sid"], acc["account"]["sid"])
+                self.assertTrue(a["account"]["enabled"])
+                for word in JARGON:
+                    self.assertNotIn(word, a["why"] + " ".join(a["steps"]))
+        a = self.ask("/v1/self", headers=[("X-Remote-User", "alice")]).json()
+        self.assertEqual((a["state"], a["code"]), ("at_risk", "no_strong_path"))
+        self.assertEqual(a["account"]["sid"], ALICE_SID)
+        self.assertIn(f"objectSid: {ALICE_SID}\n", a["helpdesk_text"])
+        g = self.ask("/v1/self", headers=[("X-Remote-User", "gina")]).json()
+        self.assertEqual((g["state"], g["code"]), ("will_work", "strong_mapping"))
+        self.assertEqual(g["account"]["mappings"],
+                         [m["value"] for m in self.account("gina")["altsecurityidentities"]])
+
+    def test_page(self):
+        """GET /status for the proxy's user: the answer in the server's page (no JavaScript
+        needed), above the upload form; never stored."""
+        r = self.ask("/status", headers=[("X-Remote-User", "alice")])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        self.assertIsNone(r.headers.get("etag"))
+        html = r.body.decode()
+        self.assertIn('<section class="answer self state-at_risk"', html)
+        self.assertIn("For <strong>alice</strong>, as your organisation", html)
+        self.assertIn('<span class="sr-only">Your account: </span>At risk</h2>', html)
+        self.assertIn(f"<dt>objectSid</dt><dd>{ALICE_SID}</dd>", html)
+        self.assertIn('<form id="check"', html)  # the upload stays
+        self.assertLess(html.index("self-state"), html.index('<form id="check"'))
+        self.assertNotIn("<!--self-->", html)
+        first_screen = html.split("<details>")[0]
+        for word in JARGON:
+            self.assertNotIn(word, first_screen)
+        self.assertNotRegex(html, r"<script>|<style|\sstyle=|\son[a-z]+=")
+        # escaped: a name with markup comes back as text
+        r = self.ask("/status", headers=[("X-Remote-User", "<b>x</b>&")])
+        self.assertIn("For <strong>&lt;b&gt;x&lt;/b&gt;&amp;</strong>", r.body.decode())
+        self.assertNotIn("<b>x</b>", r.body.decode())
+
+    def test_forged_header(self):
+        """127.0.0.2 is not the proxy: its X-Remote-User is refused, 400, never judged, and
+        the answer says nothing about the account."""
+        for path in ("/v1/self", "/status", "/"):
+            with self.subTest(path=path):
+                r = self.ask(path, source="127.0.0.2", headers=[("X-Remote-User", "alice")])
+                self.assertEqual(r.status, 400, r.body[:300])
+                self.assertIn("127.0.0.2", r.body.decode())
+                self.assertIn("trusted_proxies", r.body.decode())
+                self.assertNoAccountData(r.body, "At risk", "no_strong_path")
+        self.assertEqual(self.ask("/v1/self", source="127.0.0.2", headers=[
+            ("X-Remote-User", "alice")]).json()["type"], "/problems/bad-request")
+        # without the header, 127.0.0.2 gets the page and no identity
+        r = self.ask("/status", source="127.0.0.2")
+        self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
+        self.assertEqual(self.ask("/v1/self", source="127.0.0.2").json()["type"],
+                         "/problems/no-identity")
+
+    def test_no_identity(self):
+        r = self.ask("/v1/self")
+        self.assertEqual(r.status, 403)
+        self.assertEqual(r.json()["type"], "/problems/no-identity")
+        r = self.ask("/status", headers=[("X-Remote-User", "")])  # the proxy signed nobody in
+        self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
+        self.assertNotIn("answer self", r.body.decode())
+
+    def test_header_twice_or_bad(self):
+        for headers in ([("X-Remote-User", "alice"), ("X-Remote-User", "bob")],
+                        [("X-Remote-User", "a" * 513)]):
+            with self.subTest(n=len(headers)):
+                r = self.ask("/v1/self", headers=headers)
+                self.assertEqual(r.status, 400)
+                self.assertNoAccountData(r.body)
+
+    def test_unknown_and_disabled_alike(self):
+        """No enumeration: bob (disabled) and a name nobody has get the same answer, without
+        any detail."""
+        bob = self.ask("/v1/self", headers=[("X-Remote-User", "bob")])
+        nobody = self.ask("/v1/self", headers=[("X-Remote-User", "nobody")])
+        self.assertEqual((bob.status, nobody.status), (200, 200))
+        self.assertEqual(self.alike(bob.body, "bob"), self.alike(nobody.body, "nobody"))
+        a = bob.json()
+        self.assertEqual((a["state"], a["code"], a["account"], a["certificates"]),
+                         ("will_fail", "account", None, []))
+        self.assertNoAccountData(bob.body)
+        pages = [self.ask("/status", headers=[("X-Remote-User", n)]) for n in ("bob", "nobody")]
+        self.assertEqual(html_alike(pages[0].body, "bob"), html_alike(pages[1].body, "nobody"))
+        self.assertNoAccountData(pages[0].body)
+
+    def test_typed_name_without_lab_mode(self):
+        r = self.ask("/v1/self?account=alice")
+        self.assertEqual(r.status, 400)
+        self.assertIn("lab_mode", r.json()["detail"])
+        r = self.ask("/status?account=alice")  # the page ignores it
+        self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
+
+
+class P5ProxySettings(IdentityTestCase):
+    def test_other_header_and_rate(self):
+        """[page] identity_header names another header; the page's rate limit counts the
+        lookups; without [page] trusted_proxies the header is believed from nobody."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--page-trusted-proxies", "127.0.0.0/30",
+                                 "--page-identity-header", "X-Forwarded-User",
+                                 "--page-rate", "2", "--page-burst", "1"])
+        try:
+            r = self.ask("/v1/self", daemon=d, source="127.0.0.2",
+                         headers=[("X-Forwarded-User", "alice")])
+            self.assertEqual(r.json()["identity"], {"source": "proxy_header", "name": "alice"})
+            r = self.ask("/v1/self", daemon=d, source="127.0.0.2",
+                         headers=[("X-Forwarded-User", "alice")])
+            self.assertEqual((r.status, r.json()["type"]), (429, "/problems/rate-limited"))
+            # X-Remote-User is now just a header
+            self.assertEqual(self.ask("/v1/self", daemon=d,
+                                      headers=[("X-Remote-User", "alice")]).status, 403)
+        finally:
+            d.stop()
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif")])
+        try:
+            r = self.ask("/v1/self", daemon=d, headers=[("X-Remote-User", "alice")])
+            self.assertEqual(r.status, 400)
+            self.assertIn("trusted_proxies", r.json()["detail"])
+        finally:
+            d.stop()
+
+    def test_bad_settings(self):
+        for args, key in ((["--page-trusted-proxies", "10.0.0.1/8"], "--page-trusted-proxies: "),
+                          (["--page-identity-header", "X Remote"], "--page-identity-header: ")):
+            with self.subTest(key=key):
+                p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n"] + args,
+                                   capture_output=True, text=True, timeout=10)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(key, p.stderr)
+
+
+class P6LabMode(IdentityTestCase):
+    """[page] lab_mode: a typed account name, answered as path 2 and labelled lab mode."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                          "--page-rate", "0", "--page-lab-mode", "yes",
+                                          "--page-trusted-proxies", "127.0.0.1"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def test_json(self):
+        a = self.ask("/v1/self?account=alice").json()
+        self.assertEqual(a["identity"], {"source": "lab_mode", "name": "alice"})
+        self.assertTrue(a["lab_mode"])
+        self.assertEqual((a["state"], a["code"]), ("at_risk", "no_strong_path"))
+        self.assertEqual(a["account"]["sid"], ALICE_SID)
+        self.assertIn("typed in lab mode", a["helpdesk_text"])
+        # a proven identity wins over the typed name
+        a = self.ask("/v1/self?account=bob", headers=[("X-Remote-User", "gina")]).json()
+        self.assertEqual(a["identity"], {"source": "proxy_header", "name": "gina"})
+        for q in ("?account=", "?account=a&account=b", "?other=1", "?account=%00"):
+            with self.subTest(q=q):
+                self.assertEqual(self.ask("/v1/self" + q).status, 400)
+
+    def test_page(self):
+        html = self.ask("/status").body.decode()
+        self.assertIn('<form id="lab" class="lab" method="get" action="/status">', html)
+        self.assertIn("Lab mode.", html)
+        self.assertNotIn("answer self", html)
+        r = self.ask("/status?account=alice")
+        html = r.body.decode()
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        self.assertIn('<strong class="lab">Lab mode:</strong>', html)
+        self.assertIn('value="alice"', html)
+        self.assertIn('<section class="answer self state-at_risk"', html)
+        r = self.ask("/status?account=%22%3E%3Cscript%3E")
+        self.assertNotIn('"><script>', r.body.decode())
+        self.assertIn("&quot;&gt;&lt;script&gt;", r.body.decode())
+
+    def test_unknown_and_disabled_alike(self):
+        bob = self.ask("/v1/self?account=bob")
+        nobody = self.ask("/v1/self?account=nobody")
+        self.assertEqual(self.alike(bob.body, "bob"), self.alike(nobody.body, "nobody"))
+        self.assertNoAccountData(bob.body)
+        pages = [self.ask(f"/status?account={n}") for n in ("bob", "nobody")]
+        self.assertEqual(html_alike(pages[0].body, "bob"), html_alike(pages[1].body, "nobody"))
+
+
+class P7ClientCertificate(IdentityTestCase):
+    """Path 1: HTTPS with optional client certificates ([tls] client_ca, client_required =
+    no): the certificate presented is judged, for the account it maps to. Certificates issued
+    at test time by the demo's issuing CA (tests/data/certs, in examples/demo.ldif's NTAuth)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="strongmapd-page-")
+        p = pki.Pki(os.path.join(cls.tmp.name, "pki"))
+        certs = os.path.join(T.ROOT, "tests", "data", "certs")
+        for name in ("issuing_ca", "root_ca"):
+            for ext in (".pem", ".key"):
+                shutil.copy(os.path.join(certs, name + ext), p.path(name, ext))
+        p.ca("server_ca", "/CN=Page Test Server CA")
+        p.issue("server", "server_ca", "/CN=localhost", "server_ext")
+        alice = "/DC=com/DC=example/OU=Users/CN=Alice"
+        # valid for 400 days: not expiring within the 30 days that make a certificate at risk
+        cls.sid = (p.issue("alice_sid", "issuing_ca", alice, "client_ext",
+                           UPN_SAN + "\n" + SID_EXT, days=400), p.path("alice_sid", ".key"))
+        cls.upn = (p.issue("alice_upn", "issuing_ca", alice, "client_ext", UPN_SAN, days=400),
+                   p.path("alice_upn", ".key"))
+        cls.bob = (p.issue("bob", "issuing_ca", "/CN=Bob", "client_ext",
+                           UPN_SAN.replace("alice", "bob"), days=400), p.path("bob", ".key"))
+        p.ca("rogue", "/CN=Rogue CA")
+        cls.rogue = (p.issue("eve", "rogue", "/CN=eve", "client_ext", UPN_SAN),
+                     p.path("eve", ".key"))
+        client_cas = os.path.join(cls.tmp.name, "client_cas.pem")
+        with open(client_cas, "w", encoding="ascii") as out:
+            for name in ("issuing_ca", "root_ca"):
+                with open(p.path(name), encoding="ascii") as f:
+                    out.write(f.read())
+        cls.daemon = T.Daemon(extra_args=[
+            "--ldif", os.path.join(EXAMPLES, "demo.ldif"), "--page-rate", "0",
+            "--tls-cert", p.path("server"), "--tls-key", p.path("server", ".key"),
+            "--tls-client-ca", client_cas, "--tls-client-required", "no",
+            "--page-trusted-proxies", "127.0.0.1"], tls_ca=p.path("server_ca"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+        cls.tmp.cleanup()
+
+    def test_presented_certificate(self):
+        a = self.ask("/v1/self", cert=self.sid).json()
+        self.assertEqual(a["identity"], {"source": "client_certificate", "name": None})
+        self.assertEqual((a["state"], a["code"]), ("will_work", "works"))
+        self.assertEqual(a["account"]["sid"], ALICE_SID)
+        self.assertEqual(a["account"]["sam"], "alice")
+        der = base64.b64decode(T.pem_der_b64(self.sid[0]))
+        self.assertEqual(len(a["certificates"]), 1)
+        c = a["certificates"][0]
+        self.assertEqual(c["sha1"], hashlib.sha1(der).hexdigest().upper())  # exactly that one
+        self.assertEqual(c["state"], "will_work")
+        # a certificate without the SID: will fail, with the exact fix for its own account
+        a = self.ask("/v1/self", cert=self.upn).json()
+        self.assertEqual((a["state"], a["code"]), ("will_fail", "weak_mapping"))
+        fix = a["certificates"][0]["fix"]
+        self.assertTrue(fix.startswith("X509:<I>"), fix)
+        self.assertIn(fix, a["helpdesk_text"])
+        p = a["certificates"][0]["profiles"][0]
+        self.assertEqual((p["kdc_error"], p["event"]), ("KDC_ERR_CERTIFICATE_MISMATCH", 39))
+
+    def test_page(self):
+        r = self.ask("/status", cert=self.upn)
+        html = r.body.decode()
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        self.assertIn("For the certificate your browser presented, which names "
+                      "<strong>alice</strong>.", html)
+        self.assertIn('<section class="answer self state-will_fail"', html)
+        self.assertIn("<dt>Fix</dt><dd>X509:&lt;I&gt;", html)
+        r = self.ask("/status")  # no certificate: the plain page
+        self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
+
+    def test_certificate_beats_header(self):
+        a = self.ask("/v1/self", cert=self.sid, headers=[("X-Remote-User", "gina")]).json()
+        self.assertEqual(a["identity"]["source"], "client_certificate")
+        self.assertEqual(a["account"]["sam"], "alice")
+        a = self.ask("/v1/self", headers=[("X-Remote-User", "gina")]).json()
+        self.assertEqual(a["identity"], {"source": "proxy_header", "name": "gina"})
+        # a forged header is refused even with a certificate
+        r = self.ask("/v1/self", cert=self.sid, source="127.0.0.2",
+                     headers=[("X-Remote-User", "gina")])
+        self.assertEqual(r.status, 400)
+
+    def test_disabled_account(self):
+        """bob's own certificate: his account's state is his to see (the certificate proves
+        who he is)."""
+        a = self.ask("/v1/self", cert=self.bob).json()
+        self.assertEqual((a["state"], a["code"]), ("will_fail", "account_disabled"))
+        self.assertFalse(a["account"]["enabled"])
+
+    def test_untrusted_certificate(self):
+        """A certificate from a CA not in [tls] client_ca: refused as every route refuses
+        it (403), not judged."""
+        r = self.ask("/v1/self", cert=self.rogue)  # admission verifies, after the handshake
+        self.assertEqual((r.status, r.json()["type"]),
+                         (403, "/problems/client-certificate-required"))
 
 
 def setUpModule():
