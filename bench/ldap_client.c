@@ -1,11 +1,14 @@
 /*
  * bench/ldap_client.c - the directory ceiling: a minimal synchronous libldap client doing
  * exactly the LDAP searches of one strongmapd verdict for a certificate with a UPN SAN and a
- * SID extension (lib/verdict.c, lib/dir.c, lib/dir_ldap.c), as fast as it can.
+ * SID extension (lib/verdict.c, lib/dir.c, lib/dir_ldap.c), as fast as it can; or, with
+ * --latency, one verdict after the other, timed.
  *
  *   ldap_client --uri URI --base DN --upn NAME [--threads N] [--seconds S] [--paged]
+ *               [--searches 1|2] [--latency]
  *
- * One verdict is two searches:
+ * One verdict is two searches, one after the other (--searches 1: the first alone, what a
+ * verdict asks while its directory handle keeps the NTAuth store):
  *   1. subtree from DN, filter (&(|(objectClass=user)(objectClass=computer))(|(userPrincipalName=
  *      <NAME escaped by ldap_bv2escaped_filter_value>))), the attributes of DIR_ATTRS_INIT
  *      (lib/dir_internal.h), every entry read (DN, every value of every attribute); with
@@ -16,7 +19,9 @@
  * runs one untimed verdict, which must find the account; then all of them loop for S seconds
  * (default 3). One JSON line on stdout:
  *   {"tool":"ldap_client","threads":N,"verdicts":V,"seconds":T,"verdicts_per_s":R,
- *    "searches_per_verdict":2}
+ *    "searches_per_verdict":1 or 2}
+ * and with --latency (one thread) the verdicts' times in milliseconds, nearest rank:
+ *    ,"latency_ms":{"p50":...,"p90":...,"p99":...,"min":...}
  * Errors: "ldap_client: ..." on stderr and exit 1; usage errors exit 2.
  */
 #include <errno.h>
@@ -41,6 +46,7 @@
 #define NTAUTH_PREFIX  "CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,"
 #define ACCOUNT_FILTER "(|(objectClass=user)(objectClass=computer))"
 #define ERR_LEN        512
+#define MAX_TIMED      1000000 /* --latency: verdicts timed at most */
 
 /* DIR_ATTRS_INIT of lib/dir_internal.h */
 static char *attrs[] = { "objectClass",
@@ -62,6 +68,8 @@ struct opts {
     int threads;
     double seconds;
     bool paged;
+    int searches; /* 1: the account search; 2: then the NTAuth store */
+    bool latency; /* time each verdict (one thread) */
 };
 
 struct shared {
@@ -83,6 +91,8 @@ struct worker {
     unsigned long long verdicts;
     unsigned long long bytes; /* attribute bytes read, so that reading is not idle */
     struct timespec end;
+    double *ms; /* --latency: each verdict's time */
+    size_t n_ms;
     int rc;
     char err[ERR_LEN];
 };
@@ -91,8 +101,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ldap_client --uri URI --base DN --upn NAME [--threads N] [--seconds S] "
                "[--paged]\n"
-               "  the LDAP searches of one strongmapd verdict (UPN search + NTAuth read) in a\n"
-               "  loop; one JSON line on stdout. Defaults: --threads 1, --seconds 3.\n");
+               "                   [--searches 1|2] [--latency]\n"
+               "  the LDAP searches of one strongmapd verdict (UPN search, then the NTAuth read\n"
+               "  unless --searches 1) in a loop; one JSON line on stdout. Defaults: --threads 1,\n"
+               "  --seconds 3, --searches 2. --latency: one thread, each verdict timed.\n");
 }
 
 static void now(struct timespec *ts)
@@ -218,7 +230,7 @@ static int verdict(struct worker *w, size_t *accounts)
     const struct shared *sh = w->sh;
     size_t n = 0;
     int rc = search(w, sh->o->base, LDAP_SCOPE_SUBTREE, sh->filter, sh->o->paged, false, accounts);
-    if (rc < 0)
+    if (rc < 0 || sh->o->searches == 1)
         return rc;
     return search(w, sh->ntauth_dn, LDAP_SCOPE_BASE, "(objectClass=*)", false, true, &n);
 }
@@ -269,10 +281,14 @@ static void *worker_main(void *arg)
     if (abort || w->rc < 0)
         return NULL;
     for (;;) {
+        struct timespec t0;
+        now(&t0);
         if (verdict(w, &accounts) < 0)
             break;
         w->verdicts++;
         now(&w->end);
+        if (w->ms && w->n_ms < MAX_TIMED)
+            w->ms[w->n_ms++] = diff_s(&t0, &w->end) * 1e3;
         if (!before(&w->end, &sh->deadline))
             break;
     }
@@ -293,16 +309,17 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
-        { "uri", required_argument, NULL, 'u' },     { "base", required_argument, NULL, 'b' },
-        { "upn", required_argument, NULL, 'n' },     { "threads", required_argument, NULL, 't' },
-        { "seconds", required_argument, NULL, 's' }, { "paged", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 }
+        { "uri", required_argument, NULL, 'u' },      { "base", required_argument, NULL, 'b' },
+        { "upn", required_argument, NULL, 'n' },      { "threads", required_argument, NULL, 't' },
+        { "seconds", required_argument, NULL, 's' },  { "paged", no_argument, NULL, 'p' },
+        { "searches", required_argument, NULL, 'S' }, { "latency", no_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
     };
     long n;
     char *end;
     int c;
 
-    *o = (struct opts){ .threads = 1, .seconds = 3.0 };
+    *o = (struct opts){ .threads = 1, .seconds = 3.0, .searches = 2 };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'u': o->uri = optarg; break;
@@ -325,6 +342,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
             }
             break;
         case 'p': o->paged = true; break;
+        case 'S':
+            if (parse_int(optarg, 1, 2, &n) < 0) {
+                fprintf(stderr, "ldap_client: --searches must be 1 or 2\n");
+                return -EINVAL;
+            }
+            o->searches = (int)n;
+            break;
+        case 'l': o->latency = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -EINVAL;
         }
@@ -336,7 +361,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
             fprintf(stderr, "ldap_client: --uri, --base and --upn are required\n");
         return -EINVAL;
     }
+    if (o->latency && o->threads != 1) {
+        fprintf(stderr, "ldap_client: --latency times one thread's verdicts\n");
+        return -EINVAL;
+    }
     return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The @p-th percentile of the sorted @v (nearest rank). */
+static double percentile(const double *v, size_t n, double p)
+{
+    double rank = p / 100.0 * (double)n;
+    size_t k = (size_t)rank;
+    if ((double)k < rank)
+        k++;
+    if (k < 1)
+        k = 1;
+    return n ? v[(k > n ? n : k) - 1] : 0.0;
 }
 
 /* The account search's filter, as lib/dir_ldap.c ldap_find_eq() builds it for one value. */
@@ -378,7 +425,8 @@ int main(int argc, char **argv)
     }
     size_t dnlen = strlen(NTAUTH_PREFIX) + strlen(o.base) + 1;
     if (make_filter(o.upn, &sh.filter) < 0 || !(sh.ntauth_dn = malloc(dnlen)) ||
-        !(w = calloc((size_t)o.threads, sizeof(*w)))) {
+        !(w = calloc((size_t)o.threads, sizeof(*w))) ||
+        (o.latency && !(w[0].ms = calloc(MAX_TIMED, sizeof(double))))) {
         fprintf(stderr, "ldap_client: out of memory\n");
         goto out;
     }
@@ -430,18 +478,27 @@ int main(int argc, char **argv)
     }
     double secs = diff_s(&start, &end);
     printf("{\"tool\":\"ldap_client\",\"threads\":%d,\"verdicts\":%llu,\"seconds\":%.3f,"
-           "\"verdicts_per_s\":%llu,\"searches_per_verdict\":2}\n",
+           "\"verdicts_per_s\":%llu,\"searches_per_verdict\":%d",
            o.threads, verdicts, secs,
-           secs > 0 ? (unsigned long long)((double)verdicts / secs + 0.5) : 0ULL);
+           secs > 0 ? (unsigned long long)((double)verdicts / secs + 0.5) : 0ULL, o.searches);
+    if (o.latency) {
+        qsort(w[0].ms, w[0].n_ms, sizeof(double), cmp_double);
+        printf(",\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"min\":%.3f}",
+               percentile(w[0].ms, w[0].n_ms, 50), percentile(w[0].ms, w[0].n_ms, 90),
+               percentile(w[0].ms, w[0].n_ms, 99), w[0].n_ms ? w[0].ms[0] : 0.0);
+    }
+    printf("}\n");
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "ldap_client: cannot write the result\n");
         goto out;
     }
     ret = 0;
 out:
-    for (int i = 0; w && i < o.threads; i++)
+    for (int i = 0; w && i < o.threads; i++) {
         if (w[i].ld)
             ldap_unbind_ext_s(w[i].ld, NULL, NULL);
+        free(w[i].ms);
+    }
     free(w);
     free(sh.ntauth_dn);
     free(sh.filter);

@@ -11,8 +11,16 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             Content-Type) to the same request, with the same wrk settings, rounds interleaved
             (nginx, strongmapd, nginx, ...).
   directory POST /v1/verdict with the cache off against bench/ldap_client, a minimal libldap
-            client doing the same LDAP searches as one verdict, both against one slapd holding
-            10,000 AD-like accounts (bench/gen_directory.py).
+            client doing the same LDAP searches as one verdict (the account search: each
+            directory handle keeps the NTAuth store), both against one slapd holding 10,000
+            AD-like accounts (bench/gen_directory.py).
+  wan       (issue 12) the directory a WAN away: slapd behind tests/lib/delayproxy.py, 20 ms
+            each way. A cold verdict's latency (cache off, one connection, one request after
+            the other: p50 from wrk) against the round trip, bench/ldap_client timing one
+            search after the other through the same proxy; with the NTAuth store kept, and
+            with it read for every verdict (ntauth_ttl 0: both searches in one round trip).
+            Target: p50 <= 1.2 x the round trip + 2 ms. Also timed: the two searches one
+            after the other, as verdicts made them before.
   latency   p50/p99 of inspect and warm verdicts at half of the peak measured above (wrk paced
             with a per-connection delay; the rate reached is reported).
   engine    bench/engine_bench (strongmapd's engine, one core) against bench/sss_peer (SSSD's
@@ -70,7 +78,10 @@ TARGETS = {
     "start_ms": 50,
     "preissue": 0.7,
     "hook_p99_vs_verdict": 2.0,
+    "wan_rt_factor": 1.2,  # cold verdict p50 <= factor x round trip + wan_rt_plus_ms
+    "wan_rt_plus_ms": 2.0,
 }
+WAN_DELAY_MS = 20  # each way
 
 
 def log(msg):
@@ -305,7 +316,7 @@ class Bench:
         url = f"http://127.0.0.1:{d.port}/v1/verdict"
         client = [self.bin("ldap_client"), "--uri", self.slapd.uri, "--base", slapd.BASE_DN,
                   "--upn", self.upn(), "--threads", str(self.a.threads), "--seconds",
-                  str(self.a.duration)]
+                  str(self.a.duration), "--searches", "1"]
         forms = (("json", self.verdict_body, "application/json"),
                  ("pem", self.cert_pem, "application/x-pem-file"))
         sm = {form: [] for form, _, _ in forms}
@@ -327,6 +338,67 @@ class Bench:
                 f"minimal LDAP client {med(lc):8.0f} verdicts/s ({self.a.threads} threads)  "
                 f"ratio {ratio:.2f} (target >= {TARGETS['verdict_nocache']})")
         self.results["directory"] = out
+
+    def wan(self):
+        port_file = os.path.join(self.tmp, "delayproxy.port")
+        proxy = rl.spawn([sys.executable, os.path.join(ROOT, "tests", "lib", "delayproxy.py"),
+                          f"127.0.0.1:{self.slapd.port}", "--delay-ms", str(WAN_DELAY_MS),
+                          "--port-file", port_file], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._wan(port_file)
+        finally:
+            rl.stop_process(proxy)
+
+    def _wan(self, port_file):
+        deadline = time.monotonic() + 10
+        while not os.path.exists(port_file):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the delaying proxy did not start")
+            time.sleep(0.02)
+        with open(port_file, encoding="ascii") as f:
+            uri = f"ldap://127.0.0.1:{int(f.read())}/"
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        ldap = ["--ldap-uri", uri, "--ldap-base", slapd.BASE_DN, "--cache-size", "0"]
+        daemons = {"kept": self.daemon(*ldap), "read": self.daemon(*ldap, "--ntauth-ttl", "0")}
+        for d in daemons.values():
+            for _ in range(2 * self.a.threads):  # every handle connected, its store read
+                if b'"outcome":"allow"' not in get(d, "POST", "/v1/verdict", pem,
+                                                   "application/x-pem-file"):
+                    raise RuntimeError("the benchmark certificate's verdict is not allow")
+        client = [self.bin("ldap_client"), "--uri", uri, "--base", slapd.BASE_DN, "--upn",
+                  self.upn(), "--latency", "--seconds", str(self.a.duration)]
+        rt, two = [], []
+        sm = {k: [] for k in daemons}
+        p99 = {k: [] for k in daemons}
+        for _ in range(self.a.rounds):
+            rt.append(run_tool(client + ["--searches", "1"], self.a.duration + 60)
+                      ["latency_ms"]["p50"])
+            for k, d in daemons.items():
+                r = wrk(f"http://127.0.0.1:{d.port}/v1/verdict", self.a.duration, 1, threads=1,
+                        body=self.cert_pem, ctype="application/x-pem-file")
+                if r.non2xx or r.errors:
+                    raise RuntimeError(f"cold verdict ({k}): {r.non2xx} non-2xx, {r.errors} "
+                                       "socket errors")
+                sm[k].append(r.pct[50])
+                p99[k].append(r.pct[99])
+            two.append(run_tool(client + ["--searches", "2"], self.a.duration + 60)
+                       ["latency_ms"]["p50"])
+        limit = TARGETS["wan_rt_factor"] * med(rt) + TARGETS["wan_rt_plus_ms"]
+        out = {"delay_ms_each_way": WAN_DELAY_MS, "round_trip_p50_ms": rt,
+               "two_searches_p50_ms": two, "limit_ms": round(limit, 3)}
+        log(f"round trip through the proxy ({WAN_DELAY_MS} ms each way): one search p50 "
+            f"{med(rt):.2f} ms; two searches one after the other {med(two):.2f} ms")
+        for k, what in (("kept", "NTAuth store kept"),
+                        ("read", "NTAuth store read every time (ntauth_ttl 0)")):
+            out[k] = {"verdict_p50_ms": sm[k], "verdict_p99_ms": p99[k],
+                      "ratio_to_round_trip": round(med(sm[k]) / med(rt), 3),
+                      "met": med(sm[k]) <= limit}
+            log(f"cold verdict, {what}: p50 {med(sm[k]):.2f} ms (p99 {med(p99[k]):.2f}), "
+                f"{med(sm[k]) / med(rt):.2f} x the round trip (target <= {limit:.2f} ms: "
+                f"{'met' if med(sm[k]) <= limit else 'MISSED'})")
+        self.results["wan"] = out
 
     def upn(self):
         with open(self.cert_pem, "rb") as f:
@@ -558,6 +630,7 @@ class Bench:
             self.setup()
             self.part("http", self.http)
             self.part("directory", self.directory)
+            self.part("wan", self.wan)
             self.part("latency", self.latency)
             self.part("engine", self.engine)
             self.part("memory", self.memory)
