@@ -58,6 +58,12 @@ struct dir_ops {
                    struct dir_store *store, struct sm_errinfo *reterr);
     int (*ping)(struct sm_dir *d, struct sm_errinfo *reterr);
     void (*free)(struct sm_dir *d);
+    /* Add (@add) or delete one value of @attr of the entry @dn: one modify, atomic on the
+       server (lib/dir_ldap_write.c); NULL for a read-only backend. 0, -EEXIST (add: the value
+       is there), -ENOENT (delete: it is not), -ESRCH (no such entry), SM_E_DIR_REFUSED,
+       SM_E_DIR_DOWN, -EINVAL. */
+    int (*modify_value)(struct sm_dir *d, const char *dn, bool add, const char *attr,
+                        const char *value, size_t len, struct sm_errinfo *reterr);
 };
 
 /*

@@ -511,6 +511,7 @@ static const struct dir_ops ldap_ops = {
     .read_dn = ldap_read_dn,
     .ping = ldap_ping,
     .free = ldap_free,
+    .modify_value = ldap_modify_value,
 };
 
 /* ---- opening ---- */

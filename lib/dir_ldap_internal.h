@@ -98,4 +98,10 @@ void drop_conn(struct ldap_dir *l);
     expires. */
 void back_off(struct ldap_dir *l, int err, const char *reason);
 
+/* ---- lib/dir_ldap_write.c ---- */
+
+/** dir_ops.modify_value (lib/dir_internal.h) of the LDAP backend. */
+int ldap_modify_value(struct sm_dir *d, const char *dn, bool add, const char *attr,
+                      const char *value, size_t len, struct sm_errinfo *reterr);
+
 #endif

@@ -10,6 +10,7 @@
 #include <strongmap/events.h>
 #include <strongmap/json.h>
 #include <strongmap/keycred.h>
+#include <strongmap/mapwrite.h>
 #include <strongmap/preissue.h>
 #include <strongmap/sid.h>
 #include <strongmap/state.h>
