@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -565,6 +566,33 @@ class P5ProxySettings(IdentityTestCase):
             self.assertIn("trusted_proxies", r.json()["detail"])
         finally:
             d.stop()
+
+    def test_reload(self):
+        """A reload applies [page] trusted_proxies and lab_mode, and logs the loosening."""
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = os.path.join(tmp, "strongmapd.conf")
+            ldif = os.path.join(EXAMPLES, "demo.ldif")
+
+            def write(page):
+                with open(conf, "w", encoding="utf-8") as f:
+                    f.write(f"[directory]\nldif = {ldif}\n[page]\n{page}")
+
+            write("trusted_proxies = 127.0.0.2\n")
+            d = T.Daemon(extra_args=["-c", conf])
+            try:
+                h = [("X-Remote-User", "alice")]
+                self.assertEqual(self.ask("/v1/self", daemon=d, headers=h).status, 400)
+                self.assertEqual(self.ask("/v1/self?account=alice", daemon=d).status, 400)
+                write("trusted_proxies = 127.0.0.2, 127.0.0.1\nlab_mode = yes\n")
+                d.proc.send_signal(signal.SIGHUP)
+                d.wait_log("configuration reloaded")
+                self.assertIn(":4: trusted_proxies loosened: 127.0.0.2 -> 127.0.0.2, 127.0.0.1",
+                              d.log())
+                self.assertIn(":5: lab_mode loosened: no -> yes", d.log())
+                self.assertEqual(self.ask("/v1/self", daemon=d, headers=h).status, 200)
+                self.assertEqual(self.ask("/v1/self?account=alice", daemon=d).status, 200)
+            finally:
+                d.stop()
 
     def test_bad_settings(self):
         for args, key in ((["--page-trusted-proxies", "10.0.0.1/8"], "--page-trusted-proxies: "),

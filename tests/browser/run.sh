@@ -2,7 +2,8 @@
 # The browser tier: the status page (docs/self-service.md) in Debian's Chromium, driven by
 # playwright-core, with axe-core (both pinned in package-lock.json here, installed by npm into
 # WORKDIR; no browser is downloaded: test_page.js launches /usr/bin/chromium).
-# Usage: tests/browser/run.sh WORKDIR STRONGMAPD [ARTIFACTS]
+# Usage: tests/browser/run.sh WORKDIR STRONGMAPD [ARTIFACTS [SCRIPT]]  (SCRIPT: test_page.js,
+# the default, or test_identity.js)
 # When Chromium, Node.js or the driver cannot be had: exit 77 (ctest: skipped), or 1 under
 # CI=true.
 set -euo pipefail
@@ -10,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=${1:?usage: run.sh WORKDIR STRONGMAPD [ARTIFACTS]}
 daemon=${2:?usage: run.sh WORKDIR STRONGMAPD [ARTIFACTS]}
 artifacts=${3:-$work/artifacts}
+script=${4:-test_page.js}
 
 unavailable() {
     echo "browser: $*" >&2
@@ -36,4 +38,4 @@ if ! cmp -s "$here/package-lock.json" "$work/installed.lock" ||
     cp "$here/package-lock.json" "$work/installed.lock"
 fi
 export NODE_PATH="$work/node_modules"
-exec node "$here/test_page.js" "$daemon" "$here/../../examples" "$artifacts"
+exec node "$here/$script" "$daemon" "$here/../../examples" "$artifacts"

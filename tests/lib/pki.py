@@ -17,9 +17,9 @@ is used as it is. Validity: `days` from now (default 2) or start and end (openss
 YYYYMMDDHHMMSSZ). Serial: random (64 bits, positive) unless given (hex). Errors: PkiError with
 openssl's message, or what the caller's run() raises.
 
-Command line (for shell harnesses), EC keys and 2 days as above:
-    pki.py ca DIR NAME SUBJECT [--der]
-    pki.py issue DIR NAME CA SUBJECT SECTION [LINE...] [--der]
+Command line (for shell harnesses), EC keys and 2 days as above (--days N: N days):
+    pki.py ca DIR NAME SUBJECT [--der] [--days N]
+    pki.py issue DIR NAME CA SUBJECT SECTION [LINE...] [--der] [--days N]
 --der writes DIR/NAME.der too.
 """
 
@@ -155,15 +155,16 @@ def main():
     for sp in (c, i):
         sp.add_argument("subject")
         sp.add_argument("--der", action="store_true", help="DIR/NAME.der too")
+        sp.add_argument("--days", type=int, default=2, help="valid this many days from now")
     i.add_argument("section", help="of tests/lib/ca.cnf")
     i.add_argument("lines", nargs="*", help='"key = value" lines added to the section')
     a = p.parse_args()
     pki = Pki(a.dir)
     try:
         if a.cmd == "ca":
-            pki.ca(a.name, a.subject)
+            pki.ca(a.name, a.subject, days=a.days)
         else:
-            pki.issue(a.name, a.ca, a.subject, a.section, "\n".join(a.lines))
+            pki.issue(a.name, a.ca, a.subject, a.section, "\n".join(a.lines), days=a.days)
         if a.der:
             pki.der(a.name)
     except (PkiError, OSError, subprocess.SubprocessError) as e:
