@@ -8,8 +8,9 @@
  *       "message"}} when the request must not be issued (a security finding of the plan, or a
  *       certificate that would still be denied as it should be issued).
  *   POST /v1/hooks/step-ca/authorize  (kind AUTHORIZING) just before step-ca signs: the verdict
- *       of the certificate ("x509Certificate", its DER in "raw"); allowed only when every
- *       configured profile allows it.
+ *       of the certificate ("x509Certificate"): step-ca sends the template's fields, not signed
+ *       yet (api/stepca.c reads them as planned facts); a caller with the DER sends it in
+ *       "raw". Allowed only when every configured profile allows it.
  *
  * Each call is authenticated by its signature, not a bearer token: X-Smallstep-Webhook-ID names
  * a configured webhook (struct api_runtime.webhooks) and X-Smallstep-Signature carries the hex
@@ -34,6 +35,7 @@
 
 #include "api_internal.h"
 #include "dirpool.h"
+#include "stepca.h"
 #include "su_hash.h"
 #include "su_hex.h"
 
@@ -77,11 +79,12 @@ static int check_signature(struct api_request *req, struct api_error *ae)
 }
 
 /*
- * The signed body's @member object ("x509CertificateRequest", "x509Certificate") and its "raw"
- * string (*@ret_raw, borrowed from *@ret_root: json_decref() it).
+ * The signed body's @member object ("x509CertificateRequest", "x509Certificate": *@ret_obj)
+ * and its "raw" string (*@ret_raw, NULL when absent or empty and @raw_optional), borrowed from
+ * *@ret_root: json_decref() it.
  */
-static int read_call(const struct api_request *req, const char *member, json_t **ret_root,
-                     json_t **ret_raw, struct api_error *ae)
+static int read_call(const struct api_request *req, const char *member, bool raw_optional,
+                     json_t **ret_root, json_t **ret_obj, json_t **ret_raw, struct api_error *ae)
 {
     json_error_t jerr;
     json_t *root =
@@ -98,12 +101,19 @@ static int read_call(const struct api_request *req, const char *member, json_t *
                         "the body must be step-ca's webhook request with an \"%s\" object (X.509 "
                         "only)",
                         member);
+    *ret_obj = obj;
     raw = json_object_get(obj, "raw");
-    if (!json_is_string(raw) || json_string_length(raw) == 0)
+    *ret_raw = NULL;
+    if (raw && !json_is_null(raw) && !json_is_string(raw))
+        return api_fail(ae, API_P_BAD_REQUEST, NULL, "%s.raw: the DER in base64", member);
+    if (!json_is_string(raw) || json_string_length(raw) == 0) {
+        if (raw_optional)
+            return 0;
         return api_fail(ae, API_P_MISSING_FIELD, NULL,
-                        "%s.raw (the DER, base64) is missing: strongmapd evaluates the DER, not "
-                        "the template fields",
+                        "%s.raw (the request's DER, base64) is missing: the hook judges the "
+                        "request step-ca received",
                         member);
+    }
     *ret_raw = raw;
     return 0;
 }
@@ -135,22 +145,31 @@ static int reply_deny(struct api_request *req, const char *code, const char *mes
     return reply_json(req, text); /* takes text */
 }
 
-/* The first error finding of @plan, else why a profile denies the certificate as issued. */
-static int reply_plan_deny(struct api_request *req, const struct sm_preissue *plan)
+/*
+ * The first error finding of @plan, else why a profile denies the certificate as it should be
+ * issued (@as_issued: the enrich hook) or as it is (the authorize hook's template).
+ */
+static int reply_plan_deny(struct api_request *req, const struct sm_preissue *plan, bool as_issued)
 {
-    const struct sm_profile_outcome *po;
+    const struct sm_verdict *v = as_issued ? plan->as_issued : plan->as_requested;
+    const struct sm_profile_outcome *po = v ? v->primary : NULL;
     char msg[512];
 
     for (size_t i = 0; i < plan->findings.n; i++)
         if (plan->findings.v[i].severity == SM_SEV_ERROR)
             return reply_deny(req, plan->findings.v[i].code, plan->findings.v[i].message);
-    po = plan->as_issued ? plan->as_issued->primary : NULL;
     if (po && po->n_reasons > 0)
-        snprintf(msg, sizeof(msg), "%s would deny the certificate even as it should be issued: %s",
-                 sm_profile_name(po->profile.kind), po->reasons[0].message);
+        snprintf(msg, sizeof(msg), "%s would deny the certificate%s: %s",
+                 sm_profile_name(po->profile.kind), as_issued ? " even as it should be issued" : "",
+                 po->reasons[0].message);
     else
-        snprintf(msg, sizeof(msg), "a profile would deny the certificate as it should be issued");
-    return reply_deny(req, po && po->n_reasons ? po->reasons[0].code : "denied_as_issued", msg);
+        snprintf(msg, sizeof(msg), "a profile would deny the certificate%s",
+                 as_issued ? " as it should be issued" : "");
+    return reply_deny(req,
+                      po && po->n_reasons ? po->reasons[0].code
+                      : as_issued         ? "denied_as_issued"
+                                          : "denied",
+                      msg);
 }
 
 /* {"allow": true, "data": {...}}: the material the template puts into the certificate. */
@@ -176,14 +195,14 @@ int h_hook_enrich(struct api_request *req)
     struct sm_preissue_input in;
     struct sm_preissue *plan = NULL;
     struct sm_csr *csr = NULL;
-    json_t *root = NULL, *raw = NULL;
+    json_t *root = NULL, *obj, *raw = NULL;
     char *account = NULL;
     struct sm_dir *h;
     int ret;
 
     if ((ret = check_signature(req, &ae)) < 0 ||
         (ret = read_hook_query(req, &wi, &account, &ae)) < 0 ||
-        (ret = read_call(req, "x509CertificateRequest", &root, &raw, &ae)) < 0 ||
+        (ret = read_call(req, "x509CertificateRequest", false, &root, &obj, &raw, &ae)) < 0 ||
         (ret = read_csr(json_string_value(raw), json_string_length(raw),
                         "x509CertificateRequest.raw", &csr, &ae)) < 0)
         goto out_fail;
@@ -211,7 +230,7 @@ int h_hook_enrich(struct api_request *req)
     if (ret < 0)
         goto out_fail;
     if (plan->refuse || !plan->allow_as_issued)
-        ret = reply_plan_deny(req, plan);
+        ret = reply_plan_deny(req, plan, true);
     else
         ret = reply_enrich(req, plan);
     goto out;
@@ -226,6 +245,82 @@ out:
     return ret;
 }
 
+/*
+ * The certificate step-ca is about to sign, from the template's fields (api/stepca.c): the
+ * issuance plan of those facts for the account, whose "as requested" verdict is the one of
+ * this very certificate. Allowed when every profile allows it and no security finding refuses
+ * it. The CA adds the issuer and the serial number when it signs, so no mapping needing them
+ * is predicted, and the NTAuth check is not made (the plan notes both).
+ */
+static int authorize_template(struct api_request *req, json_t *obj, const char *account,
+                              const struct api_whatif *wi)
+{
+    struct dirpool *dir = req_runtime(req)->dir;
+    struct api_error ae = API_ERROR_INIT;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct stepca_cert *sc = NULL;
+    struct sm_csr *csr = NULL;
+    struct sm_preissue *plan = NULL;
+    struct sm_preissue_input in;
+    struct sm_dir *h;
+    int ret;
+
+    if ((ret = stepca_cert_read(obj, &sc, &ae)) < 0)
+        goto out_fail;
+    if ((ret = sm_csr_planned(&sc->in, &csr, &e)) < 0) {
+        if (ret != -ENOMEM) {
+            ret = api_fail(&ae, ret == SM_E_TOO_BIG ? API_P_BODY_TOO_LARGE : API_P_BAD_REQUEST,
+                           NULL, "x509Certificate: %s%s%s", e.field ? e.field : "",
+                           e.field ? ": " : "", e.text[0] ? e.text : sm_strerror(ret));
+        }
+        goto out_fail;
+    }
+    if (!dir) {
+        ret = no_directory(&ae);
+        goto out_fail;
+    }
+    in = (struct sm_preissue_input){
+        .request = csr->request,
+        .account = account ? account : account_of(csr->request),
+        .profiles = wi->profiles.v,
+        .n_profiles = wi->profiles.n,
+        .at = sc->not_before ? sc->not_before : wi->at,
+        .ski = sc->ski[0] ? sc->ski : NULL,
+    };
+    if (sc->not_before && sc->not_after)
+        in.validity_days = (long)((sc->not_after - sc->not_before + 86399) / 86400);
+    if (in.validity_days < 1 && sc->not_before && sc->not_after)
+        in.validity_days = 1;
+    if (!in.account) {
+        ret = reply_deny(req, "no_account",
+                         "the certificate names no account: no UPN or DNS name in its SAN and no "
+                         "common name; give ?account= in the webhook's URL");
+        goto out;
+    }
+    h = dirpool_acquire(dir);
+    ret = sm_preissue_plan(h, &in, &plan, &ae.info);
+    dirpool_release(dir, h);
+    if (ret < 0)
+        goto out_fail;
+    if (plan->as_requested) {
+        metrics_verdict(&req->api->metrics, plan->as_requested);
+        decision_log(req, plan->as_requested);
+    }
+    if (plan->refuse || !plan->allow_as_requested)
+        ret = reply_plan_deny(req, plan, false);
+    else
+        ret = reply_json_static(req, "{\"allow\":true}");
+    goto out;
+
+out_fail:
+    ret = reply_fail(req, ret, &ae);
+out:
+    sm_preissue_free(plan);
+    sm_csr_free(csr);
+    stepca_cert_free(sc);
+    return ret;
+}
+
 int h_hook_authorize(struct api_request *req)
 {
     const struct api_runtime *rt = req_runtime(req);
@@ -235,14 +330,18 @@ int h_hook_authorize(struct api_request *req)
     struct sm_verdict_input in;
     struct sm_verdict *v = NULL;
     struct sm_certs *certs = NULL;
-    json_t *root = NULL, *raw = NULL;
+    json_t *root = NULL, *obj, *raw = NULL;
     char *account = NULL;
     int ret;
 
     if ((ret = check_signature(req, &ae)) < 0 ||
         (ret = read_hook_query(req, &wi, &account, &ae)) < 0 ||
-        (ret = read_call(req, "x509Certificate", &root, &raw, &ae)) < 0)
+        (ret = read_call(req, "x509Certificate", true, &root, &obj, &raw, &ae)) < 0)
         goto out_fail;
+    if (!raw) { /* step-ca: the template's fields, not signed yet */
+        ret = authorize_template(req, obj, account, &wi);
+        goto out;
+    }
     ret = sm_certs_parse(json_string_value(raw), json_string_length(raw), NULL, &certs, &e);
     if (ret == 0 && certs->n_certs != 1)
         ret = SM_E_CERT;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -389,7 +390,8 @@ static int analyse(struct csr_impl *impl, bool planned, struct sm_errinfo *e)
     su_hex_upper(h, SU_SHA1_LEN, c->spki_sha1);
     analyse_spki(x, &v.spki);
     if (planned) {
-        c->spki_sha1[0] = '\0'; /* no key */
+        if (v.spki.len <= 2)
+            c->spki_sha1[0] = '\0'; /* no key */
     } else {
         csr->sig_alg_oid = oid_dotted_name(impl->a, &v.sig_oid, &csr->sig_alg);
         CHECK_ALLOC(x, csr->sig_alg_oid);
@@ -720,6 +722,91 @@ static int write_name(unsigned char **p, unsigned char *start, const char *s, ch
     return (int)(len + (size_t)r);
 }
 
+#define OID_KU_DER  "\x55\x1d\x0f" /* 2.5.29.15 */
+#define OID_EKU_DER "\x55\x1d\x25" /* 2.5.29.37 */
+#define OID_BC_DER  "\x55\x1d\x13" /* 2.5.29.19 */
+
+/* Does @in->exts hold an extension of @oid (DER contents)? */
+static bool has_ext(const struct sm_csr_planned *in, const char *oid, size_t oid_len)
+{
+    uint8_t o[OID_MAX];
+    for (size_t i = 0; i < in->n_exts; i++)
+        if (in->exts[i].oid && oid_encode(in->exts[i].oid, o) == oid_len &&
+            memcmp(o, oid, oid_len) == 0)
+            return true;
+    return false;
+}
+
+/* The keyUsage, extKeyUsage and basicConstraints @in gives as facts (those @in->exts lacks). */
+static int write_fact_exts(unsigned char **p, unsigned char *start, const struct sm_csr_planned *in,
+                           struct sm_errinfo *e)
+{
+    size_t len = 0, l;
+    int r;
+
+    if (in->is_ca && !has_ext(in, OID_BC_DER, sizeof(OID_BC_DER) - 1)) {
+        size_t before = len;
+        W(mbedtls_asn1_write_bool(p, start, 1));
+        l = len - before;
+        len = before;
+        W(mbedtls_asn1_write_len(p, start, l));
+        W(mbedtls_asn1_write_tag(p, start, TAG_SEQ));
+        l += len - before;
+        len = before;
+        if ((r = write_ext(p, start, l, (const uint8_t *)OID_BC_DER, sizeof(OID_BC_DER) - 1,
+                           true)) < 0)
+            return r;
+        len += (size_t)r;
+    }
+    if (in->n_eku && !has_ext(in, OID_EKU_DER, sizeof(OID_EKU_DER) - 1)) {
+        size_t before = len;
+        if (in->n_eku > SM_MAX_EXTENSIONS) {
+            errinfo_set(e, -1, "more than %d extKeyUsage purposes", SM_MAX_EXTENSIONS);
+            return SM_E_TOO_MANY;
+        }
+        for (size_t i = in->n_eku; i-- > 0;) {
+            uint8_t oid[OID_MAX];
+            size_t oid_len = in->eku[i] ? oid_encode(in->eku[i], oid) : 0;
+            if (!oid_len) {
+                e->field = "eku";
+                errinfo_set(e, -1, "extKeyUsage %zu: \"%.64s\" is not a dotted OID", i,
+                            in->eku[i] ? in->eku[i] : "");
+                return -EINVAL;
+            }
+            W(mbedtls_asn1_write_oid(p, start, (const char *)oid, oid_len));
+        }
+        l = len - before;
+        len = before;
+        W(mbedtls_asn1_write_len(p, start, l));
+        W(mbedtls_asn1_write_tag(p, start, TAG_SEQ));
+        l += len - before;
+        len = before;
+        if ((r = write_ext(p, start, l, (const uint8_t *)OID_EKU_DER, sizeof(OID_EKU_DER) - 1,
+                           false)) < 0)
+            return r;
+        len += (size_t)r;
+    }
+    if (in->key_usage && !has_ext(in, OID_KU_DER, sizeof(OID_KU_DER) - 1)) {
+        /* struct sm_cert's form: the BIT STRING's first two bytes, the first one low */
+        unsigned char bits[2] = { (unsigned char)(in->key_usage & 0xff),
+                                  (unsigned char)(in->key_usage >> 8) };
+        size_t before = len;
+        if (in->key_usage & ~0x80ffu) {
+            e->field = "key_usage";
+            errinfo_set(e, -1, "keyUsage bits beyond decipherOnly (bit 8)");
+            return -EINVAL;
+        }
+        W(mbedtls_asn1_write_named_bitstring(p, start, bits, 9));
+        l = len - before;
+        len = before;
+        if ((r = write_ext(p, start, l, (const uint8_t *)OID_KU_DER, sizeof(OID_KU_DER) - 1,
+                           true)) < 0)
+            return r;
+        len += (size_t)r;
+    }
+    return (int)len;
+}
+
 /* The CertificationRequestInfo of @in, written backwards to end at *@p. */
 static int write_cri(unsigned char **p, unsigned char *start, const struct sm_csr_planned *in,
                      char *tmp, struct sm_errinfo *e)
@@ -727,6 +814,9 @@ static int write_cri(unsigned char **p, unsigned char *start, const struct sm_cs
     size_t len = 0, exts = 0;
     int r;
 
+    if ((r = write_fact_exts(p, start, in, e)) < 0)
+        return r;
+    exts = (size_t)r;
     e->field = "extensions";
     for (size_t i = in->n_exts; i-- > 0;) {
         const struct sm_csr_planned_ext *x = &in->exts[i];
@@ -764,15 +854,19 @@ static int write_cri(unsigned char **p, unsigned char *start, const struct sm_cs
     }
     e->field = NULL;
     len = exts;
-    if (in->n_exts || in->n_san) {
+    if (exts) {
         WRAP(TAG_SEQ); /* Extensions */
         WRAP(TAG_SET);
         W(mbedtls_asn1_write_oid(p, start, OID_EXT_REQUEST, sizeof(OID_EXT_REQUEST) - 1));
         WRAP(TAG_SEQ); /* Attribute */
     }
     WRAP(TAG_CTX0); /* attributes */
-    W(mbedtls_asn1_write_len(p, start, 0));
-    W(mbedtls_asn1_write_tag(p, start, TAG_SEQ)); /* no SubjectPublicKeyInfo */
+    if (in->spki) {
+        W(mbedtls_asn1_write_raw_buffer(p, start, in->spki, in->spki_len));
+    } else {
+        W(mbedtls_asn1_write_len(p, start, 0));
+        W(mbedtls_asn1_write_tag(p, start, TAG_SEQ)); /* no SubjectPublicKeyInfo */
+    }
     if ((r = write_name(p, start, in->subject, tmp, e)) < 0)
         return r;
     len += (size_t)r;
@@ -793,10 +887,12 @@ int sm_csr_planned(const struct sm_csr_planned *in, struct sm_csr **ret, struct 
     size_t cap = 1024;
     int r;
 
-    if (in->n_san > SM_MAX_SAN || in->n_exts > SM_MAX_EXTENSIONS) {
-        e->field = in->n_san > SM_MAX_SAN ? "san" : "extensions";
-        errinfo_set(e, -1, "more than %d SAN entries or %d extensions", SM_MAX_SAN,
-                    SM_MAX_EXTENSIONS);
+    if (in->n_san > SM_MAX_SAN || in->n_exts > SM_MAX_EXTENSIONS || in->n_eku > SM_MAX_EXTENSIONS) {
+        e->field = in->n_san > SM_MAX_SAN          ? "san"
+                   : in->n_eku > SM_MAX_EXTENSIONS ? "eku"
+                                                   : "extensions";
+        errinfo_set(e, -1, "more than %d SAN entries, %d extensions or %d extKeyUsage purposes",
+                    SM_MAX_SAN, SM_MAX_EXTENSIONS, SM_MAX_EXTENSIONS);
         return SM_E_TOO_MANY;
     }
     /* room for everything: each value once, each TLV's header and OID well bounded */
@@ -805,6 +901,19 @@ int sm_csr_planned(const struct sm_csr_planned *in, struct sm_csr **ret, struct 
         cap += (in->san[i].value ? strlen(in->san[i].value) : 0) + 32;
     for (size_t i = 0; i < in->n_exts; i++)
         cap += in->exts[i].value_len + OID_MAX + 16;
+    cap += 64 + in->n_eku * (OID_MAX + 2); /* keyUsage, basicConstraints, extKeyUsage */
+    if (in->spki) {
+        unsigned char *q = (unsigned char *)(uintptr_t)in->spki;
+        size_t l;
+        if (in->spki_len > SM_MAX_CERT_DER ||
+            mbedtls_asn1_get_tag(&q, q + in->spki_len, &l, TAG_SEQ) != 0 ||
+            q + l != in->spki + in->spki_len) {
+            e->field = "spki";
+            errinfo_set(e, -1, "the public key is not one DER SubjectPublicKeyInfo");
+            return -EINVAL;
+        }
+        cap += in->spki_len;
+    }
     if (cap > SM_MAX_INPUT) {
         errinfo_set(e, -1, "the planned request is larger than %d bytes", SM_MAX_INPUT);
         return SM_E_TOO_BIG;
@@ -868,7 +977,7 @@ int cert_plan(struct arena *a, const struct cert_plan *p, const struct sm_cert *
     c->serial = "";
     c->serial_sign_byte = c->serial_negative = false;
     c->sha1[0] = c->sha256[0] = '\0';
-    c->ski = NULL;
+    c->ski = p->ski;
     c->der = NULL; /* the CA makes it */
     c->der_len = 0;
     if (p->issuer) {

@@ -20,14 +20,16 @@ struct cert_plan {
     const struct sm_sid_carrier *sid_extension; /**< the SID extension as issued, or NULL */
     const struct sm_cert *issuer;               /**< the issuing CA's certificate, or NULL: not
                                                      known (no issuer name, no AKI) */
+    const char *ski; /**< the SKI the CA will write (uppercase hex), or NULL: not known */
     time_t not_before, not_after;
 };
 
 /**
  * The facts of the certificate @p describes, in @a: the request's subject, key and other
  * extensions, @p's SAN (the SID URI read from it as from a certificate) and SID extension,
- * @p's issuer and validity; no serial, thumbprint or SKI (the CA makes them), so only the
- * mappings that need none of them; the findings about what it carries. The result borrows from
+ * @p's issuer and validity, @p's SKI when known; no serial or thumbprint (the CA makes them),
+ * so only the mappings that need none of them; the findings about what it carries. The result
+ * borrows from
  * @p->request, @p->san, @p->sid_extension and @p->issuer, which must outlive it.
  * 0 or -ENOMEM.
  */

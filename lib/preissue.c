@@ -516,6 +516,7 @@ int sm_preissue_plan(struct sm_dir *dir, const struct sm_preissue_input *in,
         .n_san = req->n_san,
         .sid_extension = req->sid.extension.status != SM_SID_ABSENT ? &req->sid.extension : NULL,
         .issuer = in->issuer,
+        .ski = in->ski,
         .not_before = at,
         .not_after = at + days * DAY,
     };

@@ -81,17 +81,29 @@ struct sm_csr_planned {
     size_t n_san;
     const struct sm_csr_planned_ext *exts; /**< other extensions (the SID extension, EKU, ...) */
     size_t n_exts;
+    const uint8_t *spki; /**< the public key: a SubjectPublicKeyInfo's DER (at most
+                              SM_MAX_CERT_DER bytes), or NULL: no key */
+    size_t spki_len;
+    /* Extensions given as facts (a CA's template fields), each written only when @exts has
+       no extension of its OID: */
+    unsigned key_usage;     /**< keyUsage as struct sm_cert's: the BIT STRING's first byte
+                                 (0x80 digitalSignature ... 0x01 encipherOnly), then 0x8000
+                                 decipherOnly; 0: no keyUsage */
+    const char *const *eku; /**< extKeyUsage purposes, dotted OIDs */
+    size_t n_eku;           /**< 0: no extKeyUsage; at most SM_MAX_EXTENSIONS */
+    bool is_ca;             /**< basicConstraints cA TRUE */
 };
 
 /**
  * The requested facts of @in, read exactly as those of a request asking for them: the
- * CertificationRequestInfo is built from @in (the subject, no key: an empty
+ * CertificationRequestInfo is built from @in (the subject, @in->spki or, without one, an empty
  * SubjectPublicKeyInfo, an extensionRequest with the SAN first, then @in->exts in order) and
  * goes through sm_csr_parse()'s analysis. The result's der is that CertificationRequestInfo,
- * its format "planned", its signature SM_CSR_SIG_NONE, its request's key_type "unknown".
- * Returns 0 with *@ret set (free with sm_csr_free()), or -EINVAL (a subject that is not such a
- * string, a SAN entry of another type or without a value, an OID that is not dotted, an empty
- * extension value, a subjectAltName both in @in->san and in @in->exts), SM_E_TOO_MANY (more
+ * its format "planned", its signature SM_CSR_SIG_NONE, its request's key_type "unknown" when
+ * no key was given. Returns 0 with *@ret set (free with sm_csr_free()), or -EINVAL (a subject
+ * that is not such a string, a SAN entry of another type or without a value, an OID that is
+ * not dotted, an empty extension value, a subjectAltName both in @in->san and in @in->exts, a
+ * spki that is not one DER SEQUENCE), SM_E_TOO_MANY (more
  * than SM_MAX_SAN entries or SM_MAX_EXTENSIONS extensions), SM_E_TOO_BIG (over SM_MAX_INPUT
  * bytes), SM_E_CSR (an extension the analysis cannot read), -ENOMEM; the reason in @reterr
  * (may be NULL), whose field names the part at fault ("subject", "san", "extensions").

@@ -40,6 +40,10 @@ struct sm_preissue_input {
     long validity_days;           /**< the certificate's lifetime; 0 = 365 */
     const struct sm_cert *issuer; /**< the issuing CA's certificate, or NULL: the NTAuth check
                                        (and Samba's anchors) are not evaluated */
+    const char *ski;              /**< the subject key identifier the CA will write, as
+                                       uppercase hex (a caller that knows how its CA makes it:
+                                       step-ca's template or its SHA-1 of the key), or NULL:
+                                       not known, so no X509SKI mapping is predicted */
 };
 
 /** One change from the request to the certificate as it should be issued. */

@@ -719,13 +719,162 @@ class T6EndToEnd(HookCase):
         doc = self.hook("authorize", step_cert_body(cert), query="account=alice").json()
         self.assertFalse(doc["allow"])
 
-    def test_authorize_needs_the_der(self):
-        body = json.dumps({"x509Certificate": {"subject": {"commonName": "Alice"}}}).encode()
-        r = self.hook("authorize", body)
-        self.assertProblem(r, 400, "missing-field")
-        self.assertIn("raw", r.json()["detail"])
+    def test_authorize_bad_raw(self):
         body = json.dumps({"x509Certificate": {"raw": "MIIB"}}).encode()
         self.assertProblem(self.hook("authorize", body), 400, "bad-certificate")
+        body = json.dumps({"x509Certificate": {"raw": 7}}).encode()
+        self.assertProblem(self.hook("authorize", body), 400, "bad-request")
+
+
+# ---- step-ca's AUTHORIZING call as step-ca makes it: the template's fields, no DER -------------
+
+
+def der(tag, body):
+    """One DER TLV."""
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(ln)]) + ln + body
+
+
+def upn_san_b64(upn):
+    """A subjectAltName extension's DER holding one UPN otherName, as step-ca writes it."""
+    oid = bytes.fromhex("060a2b0601040182371402 03".replace(" ", ""))
+    value = der(0xa0, der(0x0c, upn.encode()))
+    return base64.b64encode(der(0x30, der(0xa0, oid + value))).decode()
+
+
+def spki_b64(pem_path, kind):
+    """The SubjectPublicKeyInfo of a request or certificate, base64 (step-ca's publicKey)."""
+    p = subprocess.run(["openssl", kind, "-in", pem_path, "-noout", "-pubkey"],
+                       capture_output=True, check=True)
+    return pem_body_b64(p.stdout)
+
+
+def template_body(**fields):
+    """An AUTHORIZING body as step-ca sends it: x509util.Certificate's fields and the key."""
+    cert = {
+        "version": 0, "subject": {"commonName": "alice"}, "issuer": {}, "serialNumber": None,
+        "dnsNames": None, "emailAddresses": None, "ipAddresses": None, "uris": None,
+        "sans": [{"type": "userPrincipalName", "value": "alice@example.com"}],
+        "extensions": None, "keyUsage": ["digitalSignature", "keyEncipherment"],
+        "extKeyUsage": ["clientAuth"], "unknownExtKeyUsage": None, "subjectKeyId": None,
+        "authorityKeyId": None, "basicConstraints": None, "signatureAlgorithm": "",
+        "publicKey": spki_b64(csr_path("rsa_upn.pem"), "req"), "publicKeyAlgorithm": "RSA",
+        "notBefore": "2026-06-01T00:00:00Z", "notAfter": "2027-06-01T00:00:00Z",
+    }
+    cert.update(fields)
+    return json.dumps({"timestamp": "2026-06-01T00:00:00Z", "x509Certificate": cert}).encode()
+
+
+class T7StepCaAuthorizeTemplate(HookCase):
+    """/v1/hooks/step-ca/authorize with what step-ca really sends: the rendered template, not
+    signed yet (no "raw"). Before, every such call got 400 missing-field."""
+
+    def allow(self, body, query=""):
+        r = self.hook("authorize", body, query=query)
+        self.assertEqual(r.status, 200, r.body[:400])
+        return r.json()
+
+    def test_with_the_enrichment(self):
+        # the template adds the enrich hook's SID extension: strong, allowed everywhere
+        data = self.hook("enrich", step_csr_body(csr("rsa_upn.pem"))).json()["data"]
+        sid_ext = {"id": "1.3.6.1.4.1.311.25.2", "critical": False,
+                   "value": data["sidExtension"]}
+        self.assertEqual(self.allow(template_body(extensions=[sid_ext])), {"allow": True})
+        # step-ca puts a SAN with a UPN into "extensions" itself: the same answer
+        san_ext = {"id": "2.5.29.17", "critical": False, "value": upn_san_b64("alice@example.com")}
+        self.assertEqual(self.allow(template_body(extensions=[san_ext, sid_ext], sans=None)),
+                         {"allow": True})
+        # the SID URI in the SAN instead of the extension: Windows Server 2019 and later read
+        # it, 2016 does not (the fleet here has a 2016 DC)
+        uri = {"type": "uri", "value": SID_URI + ALICE_SID}
+        body = template_body(sans=[{"type": "userPrincipalName", "value": "alice@example.com"},
+                                   uri])
+        self.assertEqual(self.allow(body, query="profile=windows-2019&profile=windows-2022"),
+                         {"allow": True})
+        doc = self.allow(body)
+        self.assertFalse(doc["allow"])
+        self.assertTrue(doc["error"]["message"].startswith("windows-2016 would deny"), doc)
+
+    def test_without_the_sid(self):
+        doc = self.allow(template_body())
+        self.assertFalse(doc["allow"])
+        self.assertIn("would deny the certificate", doc["error"]["message"])
+        self.assertNotIn("as it should be issued", doc["error"]["message"])
+        # not a logon certificate: server authentication only
+        data = self.hook("enrich", step_csr_body(csr("rsa_upn.pem"))).json()["data"]
+        sid_ext = {"id": "1.3.6.1.4.1.311.25.2", "critical": False,
+                   "value": data["sidExtension"]}
+        doc = self.allow(template_body(extensions=[sid_ext], extKeyUsage=["serverAuth"]))
+        self.assertFalse(doc["allow"], doc)
+
+    def test_another_accounts_sid(self):
+        sid_ext = {"id": "1.3.6.1.4.1.311.25.2", "critical": False,
+                   "value": sid_extension_b64(MALLORY_SID)}
+        doc = self.allow(template_body(extensions=[sid_ext]), query="account=alice")
+        self.assertEqual((doc["allow"], doc["error"]["code"]), (False, "sid_other_account"))
+
+    def test_ski_mapping(self):
+        """An account mapped by X509SKI: step-ca writes the SHA-1 of the key (or the template's
+        subjectKeyId), so the certificate is strongly mapped before it exists."""
+        ldif = os.path.join(ta.ARGS.data, "dir", "test.ldif")  # alice: X509:<SKI> of sid_ext.pem
+        hooks = os.path.join(TMP.name, "webhooks")
+        d = ta.Daemon(extra_args=["--ldif", ldif, "--stepca-webhooks", hooks])
+        try:
+            key = spki_b64(os.path.join(ta.certs_dir(), "sid_ext.pem"), "x509")
+            r = self.hook("authorize", template_body(publicKey=key), daemon=d)
+            self.assertEqual(r.json(), {"allow": True}, r.body[:400])
+            # another key: no mapping left but the UPN
+            r = self.hook("authorize", template_body(), daemon=d)
+            self.assertFalse(r.json()["allow"])
+            # the template sets the SKI: that one counts
+            ski = base64.b64encode(bytes.fromhex("627E29B2855E219188C9A2DEF3A97A227EA7ED4C"))
+            r = self.hook("authorize", template_body(subjectKeyId=ski.decode()), daemon=d)
+            self.assertEqual(r.json(), {"allow": True}, r.body[:400])
+        finally:
+            d.stop()
+
+    def test_bad_templates(self):
+        cases = [
+            ({"extensions": {}}, "extensions"),
+            ({"extensions": [{"id": "2.5.29.37", "value": "%%%"}]}, "not base64"),
+            ({"extensions": [{"id": "x.y", "value": "MAA="}]}, "dotted OID"),
+            ({"keyUsage": ["digitalSignature", "launchMissiles"]}, "launchMissiles"),
+            ({"extKeyUsage": "clientAuthh"}, "clientAuthh"),
+            ({"unknownExtKeyUsage": ["smartcard"]}, "dotted OID"),
+            ({"publicKey": "AAAA"}, "publicKey"),
+            ({"publicKey": 5}, "publicKey"),
+            ({"subject": {"commonName": 7}}, "commonName"),
+            ({"subject": {"extraNames": [{"type": "2.5.4.4", "value": {"x": 1}}]}},
+             "extraNames"),
+            ({"subject": {"nickname": "al"}}, "nickname"),
+            ({"sans": [{"type": "dns", "value": 3}]}, "sans"),
+            ({"notBefore": "yesterday"}, "notBefore"),
+            ({"notBefore": "2027-06-01T00:00:00Z", "notAfter": "2026-06-01T00:00:00Z"},
+             "notAfter"),
+            ({"basicConstraints": {"isCA": "yes"}}, "basicConstraints"),
+        ]
+        for fields, text in cases:
+            with self.subTest(fields=fields):
+                r = self.hook("authorize", template_body(**fields))
+                self.assertProblem(r, 400, "bad-request")
+                self.assertIn(text, r.json()["detail"])
+        # a template naming nobody, and one the directory does not know
+        doc = self.allow(template_body(subject={}, sans=None))
+        self.assertEqual((doc["allow"], doc["error"]["code"]), (False, "no_account"))
+        doc = self.allow(template_body(), query="account=ghost")
+        self.assertEqual((doc["allow"], doc["error"]["code"]), (False, "account_not_found"))
+
+    def test_subject_escaping(self):
+        """Values with RFC 4514 specials reach the engine as text, not as structure."""
+        subject = {"commonName": "alice, OU=Admins", "organization": ["Ex+ample", "#1"],
+                   "country": "SE", "extraNames": [{"type": "0.9.2342.19200300.100.1.1",
+                                                    "value": "alice"}]}
+        doc = self.allow(template_body(subject=subject), query="account=alice")
+        self.assertFalse(doc["allow"])  # no SID: weak, but read
+        self.assertIn("error", doc)
 
 
 def main():

@@ -434,6 +434,102 @@ static void test_planned(void **state)
     sm_csr_free(ref);
 }
 
+/* One DER TLV at *@p (short or long length up to 4 bytes): its contents' length; *@p past its
+   header. Test input only: the fixture is well formed. */
+static size_t tlv(const uint8_t **p)
+{
+    size_t len = (*p)[1], hdr = 2;
+    if (len & 0x80) {
+        size_t n = len & 0x7f;
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            len = len << 8 | (*p)[2 + i];
+        hdr += n;
+    }
+    *p += hdr;
+    return len;
+}
+
+/* Planned facts with the key and the keyUsage, extKeyUsage and basicConstraints of a CA's
+   template: the key is read as the request's own; the extensions as if the request asked for
+   them; one of @exts wins over the same fact. */
+static void test_planned_key_and_usages(void **state)
+{
+    (void)state;
+    struct sm_csr *ref = load("rsa_upn.pem"), *c = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    const uint8_t *p = ref->der, *spki;
+    size_t spki_len;
+
+    tlv(&p);      /* CertificationRequest */
+    tlv(&p);      /* CertificationRequestInfo */
+    p += tlv(&p); /* version */
+    p += tlv(&p); /* subject */
+    spki = p;
+    spki_len = tlv(&p) + (size_t)(p - spki);
+
+    const char *eku[] = { "1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.20.2.2" };
+    struct sm_csr_planned in = { .subject = "CN=alice",
+                                 .spki = spki,
+                                 .spki_len = spki_len,
+                                 .key_usage = 0x80 | 0x20, /* digitalSignature, keyEncipherment */
+                                 .eku = eku,
+                                 .n_eku = 2 };
+    assert_int_equal(sm_csr_planned(&in, &c, &e), 0);
+    const struct sm_cert *r = c->request, *q = ref->request;
+    assert_string_equal(r->key_type, q->key_type);
+    assert_int_equal(r->key_bits, q->key_bits);
+    assert_string_equal(r->spki_sha1, q->spki_sha1);
+    assert_string_equal(r->spk_sha1, q->spk_sha1);
+    assert_true(r->has_key_usage);
+    assert_int_equal(r->key_usage, 0xa0);
+    assert_true(r->has_eku);
+    assert_int_equal(r->n_eku, 2);
+    assert_string_equal(r->eku[0], eku[0]);
+    assert_string_equal(r->eku[1], eku[1]);
+    assert_false(r->is_ca);
+    sm_csr_free(c);
+
+    /* an extKeyUsage extension given as such wins over the purposes; decipherOnly (bit 8) is
+       the second byte's first bit (0x8000); cA */
+    static const uint8_t server[] = { 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06,
+                                      0x01, 0x05, 0x05, 0x07, 0x03, 0x01 }; /* serverAuth */
+    struct sm_csr_planned_ext x[] = {
+        { .oid = "2.5.29.37", .value = server, .value_len = sizeof(server) }
+    };
+    in = (struct sm_csr_planned){
+        .exts = x, .n_exts = 1, .eku = eku, .n_eku = 2, .key_usage = 0x8000, .is_ca = true
+    };
+    assert_int_equal(sm_csr_planned(&in, &c, &e), 0);
+    assert_int_equal(c->request->n_eku, 1);
+    assert_string_equal(c->request->eku[0], "1.3.6.1.5.5.7.3.1");
+    assert_int_equal(c->request->key_usage, 0x8000);
+    assert_true(c->request->is_ca);
+    assert_string_equal(c->request->key_type, "unknown");
+    sm_csr_free(c);
+
+    /* refused: a key that is not one SEQUENCE, a purpose that is not an OID, bits past 8 */
+    static const uint8_t not_seq[] = { 0x04, 0x01, 0x00 };
+    const char *bad_eku[] = { "clientAuth" };
+    struct {
+        struct sm_csr_planned in;
+        const char *field;
+    } bad[] = {
+        { { .spki = not_seq, .spki_len = sizeof(not_seq) }, "spki" },
+        { { .spki = spki, .spki_len = spki_len - 1 }, "spki" },
+        { { .eku = bad_eku, .n_eku = 1 }, "eku" },
+        { { .key_usage = 0x100 }, "key_usage" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sm_csr *out = NULL;
+        e = (struct sm_errinfo)SM_ERRINFO_INIT;
+        assert_int_equal(sm_csr_planned(&bad[i].in, &out, &e), -EINVAL);
+        assert_null(out);
+        assert_string_equal(e.field, bad[i].field);
+    }
+    sm_csr_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_truncated_and_flipped),
         cmocka_unit_test(test_hostile_framing),
         cmocka_unit_test(test_planned),
+        cmocka_unit_test(test_planned_key_and_usages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
