@@ -89,8 +89,8 @@ struct dir_along {
 /* sm_dir_lookup() and sm_dir_find_altsec() with @along (may be NULL). */
 int dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct dir_along *along,
                struct sm_accounts **ret, struct sm_errinfo *reterr);
-int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n,
-                    struct dir_along *along, struct sm_accounts **ret, struct sm_errinfo *reterr);
+int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n, struct dir_along *along,
+                    struct sm_accounts **ret, struct sm_errinfo *reterr);
 /* The NTAuth store from the backend, never from the lookup cache (lib/ntauth.c keeps it). */
 int dir_ntauth_read(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
 
