@@ -18,7 +18,9 @@
 #include "su_cidr.h"
 
 struct dirpool;
+struct mapaudit;
 struct sm_certs;
+struct sm_dir;
 
 /*
  * Limits and defaults of the HTTP layer, in one place.
@@ -153,6 +155,8 @@ enum api_route_id {
     API_ROUTE_AUTHZ,    /**< GET|POST /v1/authz (proxies) */
     API_ROUTE_PAGE,     /**< the status page: GET /, /status, /static/{name}; POST /status/check
                              and /v1/self/check (people, without a token: open by default) */
+    API_ROUTE_MAPPINGS, /**< POST|DELETE /v1/accounts/{name}/mappings: mapping write-back;
+                             always "admin" (not configurable: it writes to the directory) */
     API_ROUTE__COUNT
 };
 
@@ -274,6 +278,11 @@ struct api_runtime {
     char *decision_log;             /**< path of the JSON-lines decision log, NULL: off; set by
                                          api_runtime_open_log() */
     int decision_fd;                /**< that file (O_APPEND), -1: off */
+    struct sm_dir *map_dir;         /**< mapping write-back: a handle with the write bind
+                                         ([write]), NULL: write-back off; used under
+                                         map_audit's lock only */
+    struct mapaudit *map_audit;     /**< its audit log (common/mapaudit.h), NULL: off; set by
+                                         api_runtime_open_audit() */
     /**
      * Called once when the last reference goes (from any thread: a worker's, or the one calling
      * api_reconfigure(), api_stop() or api_runtime_unref()), e.g. to log it. NULL: nothing.
@@ -298,6 +307,12 @@ int api_runtime_new(struct api_runtime **ret);
  * -errno with "cannot open the decision log PATH: why" in @e (may be NULL).
  */
 int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_errinfo *e);
+
+/**
+ * Open the write-back's audit log of @rt (not yet published) at @path (common/mapaudit.h):
+ * 0, or -errno / -EPERM with the reason in @e.
+ */
+int api_runtime_open_audit(struct api_runtime *rt, const char *path, struct sm_errinfo *e);
 
 /** Take a reference on @rt. Returns @rt. */
 struct api_runtime *api_runtime_ref(struct api_runtime *rt);

@@ -112,7 +112,8 @@ typedef int (*api_handler_fn)(struct api_request *req);
 struct api_route {
     const char *method; /* "GET" routes also answer HEAD */
     const char *path;   /* exact match; a path ending in "/{name}" matches any non-empty rest,
-                           "/" included (the handler reads it from req->target) */
+                           "/" included (the handler reads it from req->target); "{name}"
+                           before a last segment matches one non-empty segment */
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
     bool directory;  /* may wait on the directory: runs on the job pool, off MHD's threads */
@@ -143,7 +144,7 @@ int req_client_cert(const struct api_request *req, const unsigned char **ret_der
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 18
+#define API_N_ROUTES 19
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -193,6 +194,11 @@ enum api_problem {
     API_P_TOO_MANY_EVENTS,   /* more KDC events than SM_MAX_KDC_EVENTS */
     API_P_NO_EVENTS,         /* a readable input without any KDC event to explain */
     API_P_NO_IDENTITY,       /* GET /v1/self: the request proves no identity (the page) */
+    API_P_NO_ACCOUNT,        /* mapping write-back: no account answers to the name */
+    API_P_MAPPING_REFUSED,   /* mapping write-back: a safety check refused the change */
+    API_P_WRITE_OFF,         /* mapping write-back: no write bind configured ([write]) */
+    API_P_WRITE_FAILED,      /* mapping write-back: the directory refused or failed the modify */
+    API_P_AUDIT_LOG,         /* mapping write-back: the audit log could not be written */
     API_P__COUNT
 };
 
@@ -565,6 +571,7 @@ int h_events(struct api_request *req);
 int h_metrics(struct api_request *req);
 int h_authz(struct api_request *req);
 int h_preissue(struct api_request *req);
+int h_mappings(struct api_request *req);
 int h_hook_enrich(struct api_request *req);
 int h_hook_authorize(struct api_request *req);
 int h_hook_freeradius(struct api_request *req);

@@ -61,6 +61,11 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_TOO_MANY_EVENTS] = { "too-many-events", 413, "Too many KDC events", 0 },
     [API_P_NO_EVENTS] = { "no-events", 422, "No KDC event to explain", 0 },
     [API_P_NO_IDENTITY] = { "no-identity", 403, "No identity presented", 0 },
+    [API_P_NO_ACCOUNT] = { "no-account", 404, "No such account", 0 },
+    [API_P_MAPPING_REFUSED] = { "mapping-refused", 409, "Mapping refused", 0 },
+    [API_P_WRITE_OFF] = { "write-not-configured", 503, "Mapping write-back not configured", 0 },
+    [API_P_WRITE_FAILED] = { "write-failed", 502, "Directory write failed", 0 },
+    [API_P_AUDIT_LOG] = { "audit-log", 500, "Audit log unavailable", 0 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)

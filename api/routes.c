@@ -33,6 +33,9 @@ static const struct api_route routes[] = {
     { "POST", "/status/check", h_status_check, true, true, API_ROUTE_PAGE, false },
     { "POST", "/v1/self/check", h_self_check, true, true, API_ROUTE_PAGE, false },
     { "GET", "/v1/self", h_self, false, true, API_ROUTE_PAGE, false },
+    /* mapping write-back: POST adds, DELETE removes (one route: one label in the metrics) */
+    { "POST|DELETE", "/v1/accounts/{name}/mappings", h_mappings, true, true, API_ROUTE_MAPPINGS,
+      false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -51,14 +54,43 @@ const char *route_label(unsigned i)
 
 #define PARAM_SUFFIX "{name}"
 
-/* Does @path match the route path @pattern (exactly, or with a non-empty last segment)? */
+/* Does @path match the route path @pattern (exactly, or with a non-empty last segment, or with
+   one non-empty segment for a "{name}" before the last)? */
 static bool path_matches(const char *pattern, const char *path)
 {
     size_t plen = strlen(pattern), slen = strlen(PARAM_SUFFIX);
+    const char *mid = strstr(pattern, PARAM_SUFFIX "/");
+
+    if (mid) {
+        size_t pre = (size_t)(mid - pattern), post = plen - pre - slen, len = strlen(path);
+        return len > pre + post && strncmp(pattern, path, pre) == 0 &&
+               strcmp(path + len - post, mid + slen) == 0 &&
+               memchr(path + pre, '/', len - pre - post) == NULL;
+    }
 
     if (plen > slen && strcmp(pattern + plen - slen, PARAM_SUFFIX) == 0)
         return strncmp(pattern, path, plen - slen) == 0 && path[plen - slen] != '\0';
     return strcmp(pattern, path) == 0;
+}
+
+/* How specific a route path is: 0 exact, 1 "{name}" before a last segment, 2 "{name}" last. */
+static int path_level(const char *pattern)
+{
+    if (!strstr(pattern, PARAM_SUFFIX))
+        return 0;
+    return strstr(pattern, PARAM_SUFFIX "/") ? 1 : 2;
+}
+
+/* The most specific level of the route paths that match @path (3: none), so that
+   "/v1/accounts/x/mappings" is the mappings route's, not "/v1/accounts/{name}"'s. */
+static int best_level(const char *path)
+{
+    int best = 3;
+
+    for (size_t i = 0; i < N_ROUTES; i++)
+        if (path_level(routes[i].path) < best && path_matches(routes[i].path, path))
+            best = path_level(routes[i].path);
+    return best;
 }
 
 /* Is @method one of the '|'-separated methods of @list? */
@@ -77,12 +109,13 @@ static bool method_listed(const char *list, const char *method)
 const struct api_route *route_lookup(const char *method, const char *path, bool *ret_path_known)
 {
     bool known = false;
+    int level = best_level(path);
 
     /* HEAD is answered like GET; libmicrohttpd leaves the body out. */
     if (strcmp(method, "HEAD") == 0)
         method = "GET";
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!path_matches(routes[i].path, path))
+        if (path_level(routes[i].path) != level || !path_matches(routes[i].path, path))
             continue;
         known = true;
         if (method_listed(routes[i].method, method)) {
@@ -97,12 +130,13 @@ const struct api_route *route_lookup(const char *method, const char *path, bool 
 char *route_allow(const char *path, char *buf, size_t size)
 {
     size_t len = 0;
+    int level = best_level(path);
 
     if (size == 0)
         return buf;
     buf[0] = '\0';
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!path_matches(routes[i].path, path))
+        if (path_level(routes[i].path) != level || !path_matches(routes[i].path, path))
             continue;
         for (const char *m = routes[i].method; *m;) {
             size_t mlen = strcspn(m, "|");

@@ -22,12 +22,13 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "log.h"
+#include "mapaudit.h"
 
 static const char *const scope_names[] = { "check", "account", "admin", "metrics", "issue" };
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
                                                            "events",  "metrics",  "healthz",
                                                            "readyz",  "preissue", "hooks",
-                                                           "authz",   "page" };
+                                                           "authz",   "page",     "mappings" };
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -47,7 +48,8 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_PREISSUE] = API_SCOPE_ISSUE | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HOOKS] = API_SCOPE_NONE; /* the webhook signature authenticates */
     rt->route_scope[API_ROUTE_AUTHZ] = API_SCOPE_CHECK;
-    rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE; /* for people, who carry no token */
+    rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE;      /* for people, who carry no token */
+    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_ADMIN; /* it writes: never configurable */
     rt->page_enabled = true;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
@@ -148,6 +150,19 @@ int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_err
     return 0;
 }
 
+int api_runtime_open_audit(struct api_runtime *rt, const char *path, struct sm_errinfo *e)
+{
+    struct sm_errinfo le = SM_ERRINFO_INIT;
+    struct mapaudit *log = NULL;
+    int r = mapaudit_open(path, &log, &le);
+
+    if (r < 0)
+        return settings_fail(e, r, "%s", le.text);
+    mapaudit_close(rt->map_audit);
+    rt->map_audit = log;
+    return 0;
+}
+
 struct api_runtime *api_runtime_ref(struct api_runtime *rt)
 {
     atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
@@ -182,6 +197,8 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
     if (rt->decision_fd >= 0)
         close(rt->decision_fd);
     free(rt->decision_log);
+    sm_dir_close(rt->map_dir);
+    mapaudit_close(rt->map_audit);
     explicit_bzero(rt->tokens, sizeof(rt->tokens));
     explicit_bzero(rt->webhooks, sizeof(rt->webhooks));
     free(rt);

@@ -11,6 +11,7 @@
  *                      [--validity-days N] [--openssl-extfile FILE]
  *   strongmap explain [FILE|-] [DIRECTORY]
  *   strongmap gate [FILE|-] [WHAT-IF] (--daemon URL [--token-file F] [--cacert F] | DIRECTORY)
+ *   strongmap map add|remove NAME ... DIRECTORY (cli/map.c: mapping write-back)
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
@@ -37,6 +38,7 @@
 #include <strongmap/strongmap.h>
 
 #include "gate.h"
+#include "map.h"
 #include "options.h"
 #include "su_buf.h"
 #include "text.h"
@@ -70,6 +72,7 @@ struct opts {
     const char *daemon_url, *token_file, *cacert; /* --daemon, --token-file, --cacert */
     long timeout_s;                               /* --timeout, 0: GATE_TIMEOUT_S */
     bool gate_opts;                               /* one of those given */
+    struct map_opts map;                          /* map add|remove (cli/map.h) */
 };
 
 #define GATE_TIMEOUT_S 10 /* seconds for strongmapd's answer, connection included */
@@ -91,6 +94,11 @@ static void usage(FILE *f)
             "       %s explain [FILE|-] [DIRECTORY] [--text|--json] [--pretty]\n"
             "       %s gate [FILE|-] [--account NAME] [WHAT-IF] (DIRECTORY | --daemon URL\n"
             "                [--token-file FILE] [--cacert FILE] [--timeout SECONDS])\n"
+            "       %s map add NAME --cert FILE [--type T] [--allow-foreign-sid] DIRECTORY\n"
+            "                [--apply --audit-log FILE [--write-bind-dn DN\n"
+            "                --write-password-file F]]\n"
+            "       %s map remove NAME (--value V | --cert FILE [--type T]) DIRECTORY\n"
+            "                [--apply ...]\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -121,6 +129,12 @@ static void usage(FILE *f)
             "          The verdict comes from the DIRECTORY, or from the strongmapd at\n"
             "          --daemon URL (POST /v1/verdict; --token-file: its bearer secret,\n"
             "          --cacert: the CA of its HTTPS certificate, --timeout: default 10)\n"
+            "map       add the strong altSecurityIdentities value of the certificate in --cert\n"
+            "          to account NAME (--type: X509IssuerSerialNumber, the default, X509SKI,\n"
+            "          X509SHA1PublicKey, X509IssuerSID), or remove one value: a dry run unless\n"
+            "          --apply, which writes with one LDAP modify (never a replace) and records\n"
+            "          it in --audit-log; refused when another account holds the value or the\n"
+            "          certificate's SID is another account's (--allow-foreign-sid); exit 3\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
@@ -143,9 +157,10 @@ static void usage(FILE *f)
             "DIRECTORY (verdict, account, explain; one of --ldif, --ldap-uri):\n" OPT_DIR_USAGE "\n"
             "Exit status: 0 success (verdict: allow; account: ready), 1 bad input, 2 usage\n"
             "error, 3 verdict deny, account not ready, preissue refuse or deny as issued,\n"
+            "map refused, "
             "4 directory unavailable (gate: also strongmapd unreachable or no verdict).\n",
             progname, progname, progname, progname, progname, progname, progname, progname,
-            progname, progname);
+            progname, progname, progname, progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -895,6 +910,7 @@ static const struct option long_opts[] = {
     { "cacert", required_argument, NULL, OPT_CACERT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     OPT_DIR_LONGOPTS,
+    MAP_LONGOPTS,
     { NULL, 0, NULL, 0 },
 };
 
@@ -977,6 +993,10 @@ static int take_option(struct opts *o, int id, const char *arg)
         o->preissue_opts = true;
         break;
     default:
+        if (id >= MAP_OPT_APPLY && id <= MAP_OPT_WRITE_PASSWORD_FILE) {
+            map_take_option(&o->map, id, arg);
+            break;
+        }
         if (opt_dir_set(&o->dir, id, arg, &e) < 0)
             goto out_err;
         break;
@@ -996,9 +1016,17 @@ static int check_options(struct opts *o, const char *cmd)
 {
     bool gate = strcmp(cmd, "gate") == 0;
     bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0 ||
-                   strcmp(cmd, "preissue") == 0 || (gate && !o->daemon_url);
+                   strcmp(cmd, "preissue") == 0 || strcmp(cmd, "map") == 0 ||
+                   (gate && !o->daemon_url);
     struct sm_errinfo e = SM_ERRINFO_INIT;
 
+    if (o->map.given && strcmp(cmd, "map") != 0) {
+        fprintf(stderr,
+                "%s: --apply, --type, --value, --allow-foreign-sid, --audit-log and the "
+                "write bind are for map\n",
+                progname);
+        return EXIT_USAGE;
+    }
     if (o->gate_opts && !gate) {
         fprintf(stderr, "%s: --daemon, --token-file, --cacert and --timeout are for gate\n",
                 progname);
@@ -1073,7 +1101,7 @@ out_err:
 static bool is_command(const char *word)
 {
     static const char *const commands[] = { "inspect",  "altsecid", "sid",  "verdict", "account",
-                                            "preissue", "explain",  "gate", "version" };
+                                            "preissue", "explain",  "gate", "version", "map" };
 
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(word, commands[i]) == 0)
@@ -1166,6 +1194,14 @@ int main(int argc, char **argv)
         status = cmd_explain(rest_argc, rest, &o);
     } else if (strcmp(cmd, "gate") == 0) {
         status = cmd_gate(rest_argc, rest, &o);
+    } else if (strcmp(cmd, "map") == 0) {
+        struct map_cmd mc = { .map = &o.map,
+                              .dir = &o.dir,
+                              .cert_file = o.cert_file,
+                              .text = o.text,
+                              .json_flags = o.json_flags,
+                              .other_opts = o.verdict_opts || o.at };
+        status = cmd_map(rest_argc, rest, &mc);
     } else if (strcmp(cmd, "version") == 0) {
         printf("strongmap %s\n", sm_version());
         status = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -225,6 +226,16 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
               "step-ca webhooks: one \"ID SECRET\" line each (the secret as step-ca prints it)"),
+
+    DIRECTIVE(CFG_WRITE_BIND_DN, "write", "bind_dn", "write-bind-dn", "DN", T_STR, 0, 0,
+              CFG_VALUE_MAX, NULL, write_bind_dn,
+              "mapping write-back: simple bind as DN, apart from the read bind (ldap_bind_dn)"),
+    DIRECTIVE(CFG_WRITE_PASSWORD_FILE, "write", "password_file", "write-password-file", "FILE",
+              T_PATH, 0, 0, CFG_VALUE_MAX, NULL, write_password_file,
+              "the write bind's password: the file's content"),
+    DIRECTIVE(CFG_WRITE_AUDIT_LOG, "write", "audit_log", "write-audit-log", "FILE", T_PATH, 0, 0,
+              CFG_VALUE_MAX, NULL, write_audit_log,
+              "append-only audit log of every write (JSON lines, fsync'd)"),
 };
 /* clang-format on */
 
@@ -421,6 +432,27 @@ static int conflict(const struct cfg *c, enum cfg_id a, const char *text, enum c
     return -EINVAL;
 }
 
+/* [write]: all three settings or none, over LDAP, with a bind of its own. */
+static int check_write(const struct cfg *c, struct sm_errinfo *e)
+{
+    static const enum cfg_id all[] = { CFG_WRITE_BIND_DN, CFG_WRITE_PASSWORD_FILE,
+                                       CFG_WRITE_AUDIT_LOG };
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (!has_value(c, all[i]))
+            continue;
+        if (!c->n_ldap_uri)
+            return conflict(c, all[i], "needs", CFG_LDAP_URI, "(an LDIF export is read-only)", e);
+        for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+            if (!has_value(c, all[k]))
+                return conflict(c, all[i], "needs", all[k], "([write] takes all three)", e);
+    }
+    if (c->write_bind_dn && c->ldap_bind_dn && strcasecmp(c->write_bind_dn, c->ldap_bind_dn) == 0)
+        return conflict(c, CFG_WRITE_BIND_DN, "must differ from", CFG_LDAP_BIND_DN,
+                        "(the read bind stays read-only)", e);
+    return 0;
+}
+
 static int check_directory(const struct cfg *c, struct sm_errinfo *e)
 {
     static const enum cfg_id ldap_only[] = {
@@ -442,7 +474,7 @@ static int check_directory(const struct cfg *c, struct sm_errinfo *e)
     if (c->ldap_bind_dn && c->ldap_sasl_mech)
         return conflict(c, CFG_LDAP_SASL_MECH, "(SASL bind) cannot go with", CFG_LDAP_BIND_DN,
                         "(simple bind)", e);
-    return 0;
+    return check_write(c, e);
 }
 
 /* Directive @id's value @name: an HTTP field name (RFC 9110 token). */

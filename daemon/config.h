@@ -110,6 +110,9 @@ enum cfg_id {
     CFG_PAGE_IDENTITY_HEADER,
     CFG_PAGE_TRUSTED_PROXIES,
     CFG_PAGE_LAB_MODE,
+    CFG_WRITE_BIND_DN,
+    CFG_WRITE_PASSWORD_FILE,
+    CFG_WRITE_AUDIT_LOG,
     CFG__COUNT
 };
 
@@ -174,6 +177,8 @@ struct cfg {
     /* [log] */
     int log_level; /* syslog priority: 3 error, 4 warning, 6 info, 7 debug */
     char *decision_log;
+    /* [write]: mapping write-back (docs/write-back.md), all three or none, with ldap_uri */
+    char *write_bind_dn, *write_password_file, *write_audit_log;
     /* [step-ca] */
     char *stepca_webhooks; /* the webhooks' IDs and signing secrets (a file), or NULL */
     /* [authz] (checked by cfg_finish(): a field name, address blocks, a policy) */

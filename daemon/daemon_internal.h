@@ -106,7 +106,8 @@ void log_directory(const struct cfg *c, unsigned handles);
 int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **ret,
                   struct sm_errinfo *e);
 
-/* Open the decision log @c names, if any, into @rt (not yet published); @e names the directive. */
+/* Open the decision log and the write-back's audit log @c names, if any, into @rt (not yet
+ * published); @e names the directive. */
 int runtime_open_log(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
 
 /* SIGHUP: read the configuration again and make it the runtime of every server, or keep the

@@ -67,6 +67,9 @@ void log_directory(const struct cfg *c, unsigned handles)
                  c->cache_ttl, c->cache_negative_ttl);
     else if (d->ldif || d->n_uris)
         log_info("lookup cache: off");
+    if (c->write_bind_dn)
+        log_info("mapping write-back: bind as %s, audit log %s", c->write_bind_dn,
+                 c->write_audit_log);
     fleet_text(&c->fleet, fleet, sizeof(fleet));
     log_info("default DC profiles: %s", fleet);
 }
@@ -123,6 +126,35 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
     return r;
 }
 
+/*
+ * Open the write bind of [write] (*@ret NULL when none): a handle of its own over the same
+ * servers, base and TLS settings as the read bind, with the write bind's DN and password.
+ */
+static int open_writer(const struct cfg *c, struct sm_dir **ret, struct sm_errinfo *e)
+{
+    struct sm_errinfo de = SM_ERRINFO_INIT;
+    struct opt_dir d;
+    char *password = NULL;
+    int r;
+
+    *ret = NULL;
+    if (!c->write_bind_dn)
+        return 0;
+    cfg_dir(c, &d);
+    d.bind_dn = c->write_bind_dn;
+    d.password_file = c->write_password_file;
+    d.sasl_mech = NULL;
+    r = opt_read_password(d.password_file, password_check, NULL, &password, &de);
+    if (r < 0)
+        return cfg_fail(c, CFG_WRITE_PASSWORD_FILE, e, r == -EINVAL ? -EIO : r, "%s", de.text);
+    r = opt_dir_open(&d, password, false, ret, &de);
+    password = opt_password_free(password);
+    if (r < 0)
+        return cfg_fail(c, CFG_WRITE_BIND_DN, e, r, "the write bind's LDAP settings: %s",
+                        de.text[0] ? de.text : sm_strerror(r));
+    return 0;
+}
+
 int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **ret,
                   struct sm_errinfo *e)
 {
@@ -136,6 +168,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     memcpy(rt->tokens, c->tokens, c->n_tokens * sizeof(c->tokens[0]));
     rt->n_tokens = c->n_tokens;
     memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
+    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_ADMIN; /* not configurable */
     rt->account_data_scope = c->account_data_scope;
     rt->rate_per_s = c->rate;
     rt->rate_burst = c->burst;
@@ -168,7 +201,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     rt->authz_fail_open = strcmp(c->authz_directory_down, "fail_open") == 0;
     if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
         (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
-        (r = load_webhooks(c, rt, e)) < 0) {
+        (r = load_webhooks(c, rt, e)) < 0 || (r = open_writer(c, &rt->map_dir, e)) < 0) {
         api_runtime_unref(rt);
         return r;
     }
@@ -181,6 +214,8 @@ int runtime_open_log(const struct cfg *c, struct api_runtime *rt, struct sm_erri
     struct sm_errinfo le = SM_ERRINFO_INIT;
     int r;
 
+    if (c->write_audit_log && (r = api_runtime_open_audit(rt, c->write_audit_log, &le)) < 0)
+        return cfg_fail(c, CFG_WRITE_AUDIT_LOG, e, r, "%s", le.text);
     if (!c->decision_log)
         return 0;
     if ((r = api_runtime_open_log(rt, c->decision_log, &le)) < 0)

@@ -89,10 +89,16 @@ class Spec:
 
     def documented(self, path, method, status):
         """Is @status listed for @method on the request path @path (None: the route is not in
-        the document)? {name} templates match one last segment."""
+        the document)? {name} templates match one last segment, or one segment before a
+        fixed rest ("/v1/accounts/{name}/mappings", preferred over a last-segment match)."""
         op = None
-        for p, ops in self.doc.get("paths", {}).items():
-            if p == path or (p.endswith("/{name}") and path.startswith(p[:-len("{name}")])):
+        for p, ops in sorted(self.doc.get("paths", {}).items(), key=lambda kv: kv[0] != path
+                             and not ("{name}/" in kv[0])):
+            pre, _, post = p.partition("{name}")
+            mid = path[len(pre):len(path) - len(post)] if len(path) > len(pre) + len(post) else ""
+            if p == path or (p.endswith("/{name}") and path.startswith(pre)) or (
+                    post and path.startswith(pre) and path.endswith(post) and mid
+                    and "/" not in mid):
                 op = ops.get(method.lower()) or (ops.get("get") if method == "HEAD" else None)
                 break
         if op is None:

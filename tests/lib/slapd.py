@@ -114,8 +114,10 @@ class Slapd:
     STATE = "state.json"  # what the command line needs to find this slapd again
 
     def __init__(self, tmp, tls=False, ldif_text=None, tls_files=None, sasl_realm=None,
-                 env=None, detach=False, rootpw=None):
+                 env=None, detach=False, access=None, rootpw=None):
         """@ldif_text: what to load instead of the demo directory (already in slapd's form).
+        @access: slapd.conf "access to ..." lines for the database (default: slapd's: everyone
+        reads, only the rootdn writes)
         @tls: ldaps:// with a server certificate for 127.0.0.1 from a throw-away CA made here
         (self.ca); @tls_files: (certificate, key) to use instead. @sasl_realm: GSSAPI as
         ldap/127.0.0.1@REALM. @env: variables for slapd (KRB5_KTNAME). @detach: see the
@@ -164,7 +166,7 @@ class Slapd:
             "index objectClass eq",
             "index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq",
             "index objectSid eq",
-        ]
+        ] + list(access or [])
         self.conf = os.path.join(self.dir, "slapd.conf")
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write("\n".join(conf) + "\n")

@@ -1,0 +1,163 @@
+/*
+ * common/mapaudit.c - the write-back's audit log and its sequence (mapaudit.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapaudit.h"
+
+struct mapaudit {
+    int fd;
+    pthread_mutex_t mu; /* one write at a time: plan, modify and lines */
+    unsigned long seq;  /* operations of this process, for their ids */
+};
+
+int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
+{
+    struct mapaudit *log;
+    struct stat st;
+    int fd, r;
+
+    if (!path || !path[0]) {
+        snprintf(e->text, sizeof(e->text), "no audit log named");
+        return -EINVAL;
+    }
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(e->text, sizeof(e->text), "cannot open the audit log %.300s: %s", path,
+                 strerror(-r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(e->text, sizeof(e->text), "the audit log %.300s is not a regular file", path);
+        close(fd);
+        return -EPERM;
+    }
+    if (st.st_mode & 0027) {
+        snprintf(e->text, sizeof(e->text),
+                 "the audit log %.300s has mode %04o: others may read it or the group may "
+                 "write it (chmod 0640 or 0600)",
+                 path, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return -EPERM;
+    }
+    if (!(log = calloc(1, sizeof(*log)))) {
+        close(fd);
+        return -ENOMEM;
+    }
+    log->fd = fd;
+    pthread_mutex_init(&log->mu, NULL);
+    *ret = log;
+    return 0;
+}
+
+struct mapaudit *mapaudit_close(struct mapaudit *log)
+{
+    if (!log)
+        return NULL;
+    close(log->fd);
+    pthread_mutex_destroy(&log->mu);
+    free(log);
+    return NULL;
+}
+
+/* Append @line and a newline in one write() and fsync() it. 0 or -errno. */
+static int append_line(struct mapaudit *log, const char *line)
+{
+    size_t len = strlen(line), done = 0;
+    char *buf;
+    int r = 0;
+
+    if (len >= MAPAUDIT_LINE_MAX)
+        return -E2BIG;
+    if (!(buf = malloc(len + 1)))
+        return -ENOMEM;
+    memcpy(buf, line, len);
+    buf[len++] = '\n';
+    while (done < len) {
+        ssize_t n = write(log->fd, buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+            break;
+        }
+        done += (size_t)n;
+    }
+    free(buf);
+    if (r == 0 && fsync(log->fd) < 0)
+        r = -errno;
+    return r;
+}
+
+static int log_phase(struct mapaudit *log, const struct sm_mapwrite *m, const char *phase,
+                     const char *id, const struct sm_mapwrite_actor *who)
+{
+    char *line = NULL;
+    int r = sm_json_mapwrite_audit(m, phase, id, time(NULL), who, &line);
+
+    if (r == 0)
+        r = append_line(log, line);
+    free(line);
+    return r;
+}
+
+int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
+                 const struct sm_mapwrite_request *req, bool apply,
+                 const struct sm_mapwrite_actor *who, struct sm_mapwrite **ret,
+                 struct sm_errinfo *e)
+{
+    struct sm_mapwrite *m = NULL;
+    char id[64];
+    int r;
+
+    *ret = NULL;
+    if (!apply && !log)
+        return sm_mapwrite_plan(dir, req, ret, e);
+    if (!log || (apply && !wdir)) {
+        snprintf(e->text, sizeof(e->text), "writing needs an audit log and a write bind");
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&log->mu);
+    snprintf(id, sizeof(id), "%llx-%lx-%lu", (unsigned long long)time(NULL),
+             (unsigned long)getpid(), ++log->seq);
+    if ((r = sm_mapwrite_plan(dir, req, &m, e)) < 0)
+        goto out;
+    *ret = m;
+    if (!apply)
+        goto out;
+    if (m->outcome != SM_MAPWRITE_WOULD_ADD && m->outcome != SM_MAPWRITE_WOULD_REMOVE) {
+        if ((r = log_phase(log, m, "result", id, who)) < 0)
+            snprintf(e->text, sizeof(e->text), "the audit log's result line: %s", strerror(-r));
+        goto out;
+    }
+    if ((r = log_phase(log, m, "intent", id, who)) < 0) {
+        snprintf(e->text, sizeof(e->text),
+                 "the audit log's intent line could not be written (%s): nothing was changed",
+                 strerror(-r));
+        r = -EIO;
+        goto out;
+    }
+    int err = sm_mapwrite_apply(wdir, m, e);
+    if ((r = log_phase(log, m, "result", id, who)) < 0) {
+        size_t len = err < 0 ? strlen(e->text) : 0;
+        snprintf(e->text + len, sizeof(e->text) - len,
+                 "%sthe outcome (%s) stands, but the audit log's result line could not be "
+                 "written (%s)",
+                 len ? "; " : "", sm_mapwrite_outcome_name(m->outcome), strerror(-r));
+        r = err < 0 ? err : -EIO;
+        goto out;
+    }
+    r = err;
+out:
+    pthread_mutex_unlock(&log->mu);
+    return r;
+}

@@ -1,0 +1,49 @@
+/*
+ * common/mapaudit.h - mapping write-back as strongmapd's API and the strongmap CLI run it alike:
+ * the append-only audit log, and the one sequence every write follows (docs/write-back.md).
+ *
+ *   plan (strongmap/mapwrite.h) -> dry run: done, nothing logged
+ *   --apply, nothing to change (present, absent, refused) -> one "result" line
+ *   --apply, a change -> "intent" line, fsync -> the LDAP modify -> "result" line, fsync
+ *
+ * No modify is sent unless its intent line is on disk; the answer is given once the result
+ * line is. The log is JSON lines (sm_json_mapwrite_audit()), opened O_APPEND, created 0640,
+ * refused when others may read it or anyone but its owner may write it. One mutex per log
+ * serialises whole writes (plan, modify, lines) within a process, so two requests of one
+ * daemon cannot both pass the duplicate check for the same value. Nothing here logs.
+ */
+#ifndef SM_COMMON_MAPAUDIT_H
+#define SM_COMMON_MAPAUDIT_H
+
+#include <stdbool.h>
+
+#include <strongmap/mapwrite.h>
+
+#define MAPAUDIT_LINE_MAX (64 * 1024) /* bytes of one audit line (values are at most 4 KiB) */
+
+struct mapaudit;
+
+/**
+ * Open (create 0640) the audit log at @path for appending. 0, or -errno / -EPERM (a mode that
+ * lets others read or group members write, not a regular file) with the reason in @e.
+ */
+int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e);
+
+/** Close; NULL is fine. Returns NULL. */
+struct mapaudit *mapaudit_close(struct mapaudit *log);
+
+/**
+ * Plan @req on @dir and, when @apply, carry it out on @wdir (see above; @wdir may be @dir).
+ * @log is required when @apply; when given, its lock is held throughout, dry runs included
+ * (a handle serves one thread at a time). Returns 0 with *@ret; a negative code with *@ret NULL
+ * when nothing was planned (sm_mapwrite_plan()'s errors); or a negative code with *@ret set when
+ * the plan was made but the write did not end well: -EIO when the intent line could not be
+ * written (nothing was sent), the modify's error (outcome FAILED), -EIO when the result line
+ * could not be written after the modify (its outcome stands). The reason is in @e.
+ */
+int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
+                 const struct sm_mapwrite_request *req, bool apply,
+                 const struct sm_mapwrite_actor *who, struct sm_mapwrite **ret,
+                 struct sm_errinfo *e);
+
+#endif

@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Mapping write-back (docs/write-back.md) against a real slapd: `strongmap map add|remove` and
+strongmapd's POST/DELETE /v1/accounts/{name}/mappings.
+
+slapd (tests/lib/slapd.py) serves examples/demo.ldif over ldaps:// with two service accounts:
+svc-reader (reads everything, writes nothing) and svc-mapper, which may write
+altSecurityIdentities and nothing else, as an Active Directory delegation of "Write
+altSecurityIdentities" would. Every change is checked with ldapsearch, the verdict with
+`strongmap verdict`, and every audit log line is read back. The daemon's answers are checked
+against openapi/strongmapd.yaml with tests/api/test_api.py's harness.
+
+    test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
+        --data tests/data [unittest options]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+
+import slapd as slapd_mod  # noqa: E402
+import test_api as ta  # noqa: E402  (the daemon harness and the OpenAPI checks)
+
+BASE = "dc=example,dc=com"
+READER = f"cn=svc-reader,cn=Users,{BASE}"
+MAPPER = f"cn=svc-mapper,cn=Users,{BASE}"
+READER_PW = "Reader-Horse-7"
+MAPPER_PW = "Mapper-Horse-7"
+ALICE = f"cn=alice,cn=Users,{BASE}"
+BOB = f"cn=bob,cn=Users,{BASE}"
+CAROL = f"cn=carol,cn=Users,{BASE}"
+GINA = f"cn=gina,cn=Users,{BASE}"
+KATE = f"cn=kate,cn=Users,{BASE}"
+ADMIN_SECRET = "SECRET-MARKER-admin-mapwrite-0123"
+CHECK_SECRET = "SECRET-MARKER-check-mapwrite-0123"
+
+SERVICE_ACCOUNTS = f"""
+dn: {READER}
+objectClass: person
+cn: svc-reader
+sn: reader
+userPassword: {READER_PW}
+
+dn: {MAPPER}
+objectClass: person
+cn: svc-mapper
+sn: mapper
+userPassword: {MAPPER_PW}
+"""
+
+ACCESS = [
+    f'access to attrs=altSecurityIdentities by dn.exact="{MAPPER}" write by * read',
+    "access to attrs=userPassword by anonymous auth by * none",
+    "access to * by * read",
+]
+
+ARGS = None
+S = None  # the slapd
+TMP = None
+
+
+def cert(name):
+    return os.path.join(ARGS.data, "certs", name)
+
+
+def setUpModule():
+    global S, TMP
+    ta.SPEC = ta.Spec()
+    TMP = tempfile.TemporaryDirectory(prefix="sm-mapwrite-")
+    text = slapd_mod.demo_ldif_for_slapd() + SERVICE_ACCOUNTS
+    S = slapd_mod.Slapd(TMP.name, tls=True, ldif_text=text, access=ACCESS)
+    S.start_anywhere()
+    for name, pw in (("reader.pw", READER_PW), ("mapper.pw", MAPPER_PW)):
+        path = os.path.join(TMP.name, name)
+        with open(path, "w", encoding="ascii") as f:
+            f.write(pw + "\n")
+        os.chmod(path, 0o600)
+
+
+def tearDownModule():
+    if S is not None:
+        S.kill()
+    if TMP is not None:
+        TMP.cleanup()
+
+
+def pwfile(name):
+    return os.path.join(TMP.name, name)
+
+
+def dir_flags(reader=True):
+    flags = ["--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca]
+    if reader:
+        flags += ["--ldap-bind-dn", READER, "--ldap-password-file", pwfile("reader.pw")]
+    return flags
+
+
+def values(dn):
+    """altSecurityIdentities of @dn as slapd holds them (ldapsearch, sorted)."""
+    env = dict(os.environ, LDAPNOINIT="1")  # anonymous, over ldap:// (slapd's ACL: * read)
+    r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-x", "-H", S.uri,
+                        "-b", dn, "-s", "base", "altSecurityIdentities"],
+                       capture_output=True, text=True, timeout=30, env=env, check=True)
+    out = []
+    for line in r.stdout.splitlines():
+        if line.startswith("altSecurityIdentities:: "):
+            import base64
+            out.append(base64.b64decode(line.split(":: ", 1)[1]).decode())
+        elif line.startswith("altSecurityIdentities: "):
+            out.append(line.split(": ", 1)[1])
+    return sorted(out)
+
+
+def audit_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+class Cli(unittest.TestCase):
+    """strongmap map add|remove."""
+
+    def setUp(self):
+        self.log = os.path.join(TMP.name, f"audit-{self.id().rsplit('.', 1)[1]}.jsonl")
+
+    def map(self, *args, apply=False, writer="mapper", log=None):
+        cmd = [ARGS.cli, "map"] + list(args) + dir_flags()
+        if apply:
+            cmd += ["--apply", "--audit-log", log or self.log]
+            if writer == "mapper":
+                cmd += ["--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw")]
+            elif writer == "reader":
+                cmd += ["--write-bind-dn", READER, "--write-password-file", pwfile("reader.pw")]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        doc = json.loads(r.stdout) if r.stdout.strip() else None
+        return r.returncode, doc, r.stderr
+
+    def verdict(self, pem, account):
+        r = subprocess.run([ARGS.cli, "verdict", pem, "--account", account] + dir_flags(),
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        return json.loads(r.stdout)
+
+    def test_01_dry_run_changes_nothing_and_apply_turns_the_verdict(self):
+        before = values(ALICE)
+        self.assertEqual(self.verdict(cert("multivalue_rdn.pem"), "alice")["outcome"], "deny")
+        rc, doc, err = self.map("add", "alice", "--cert", cert("multivalue_rdn.pem"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "would_add")
+        self.assertFalse(doc["apply"])
+        self.assertFalse(doc["changed"])
+        self.assertTrue(doc["value"].startswith("X509:<I>DC=com,DC=example,CN=Example Issuing CA<SR>"))
+        self.assertEqual(values(ALICE), before)
+        self.assertEqual(audit_lines(self.log), [])  # a dry run writes no audit line
+
+        rc, doc, err = self.map("add", "alice", "--cert", cert("multivalue_rdn.pem"), apply=True)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "added")
+        self.assertTrue(doc["changed"])
+        self.assertEqual(values(ALICE), sorted(before + [doc["value"]]))
+        after = self.verdict(cert("multivalue_rdn.pem"), "alice")
+        self.assertEqual(after["outcome"], "allow", after["reasons"])
+        intent, result = audit_lines(self.log)
+        self.assertEqual(intent["phase"], "intent")
+        self.assertEqual(result["phase"], "result")
+        self.assertEqual(intent["id"], result["id"])
+        self.assertEqual(intent["outcome"], "would_add")
+        self.assertEqual(result["outcome"], "added")
+        for line in (intent, result):
+            self.assertEqual(line["account"].lower(), ALICE.lower())
+            self.assertEqual(line["value"], doc["value"])
+            self.assertEqual(sorted(line["old_values"]), before)
+            self.assertEqual(line["actor"]["kind"], "cli")
+            self.assertTrue(line["actor"]["name"])
+            self.assertRegex(line["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        mode = stat.S_IMODE(os.stat(self.log).st_mode)
+        self.assertEqual(mode & 0o027, 0, oct(mode))
+
+        # idempotent: the same add again is a no-op, reported and logged as such
+        rc, doc, err = self.map("add", "alice", "--cert", cert("multivalue_rdn.pem"), apply=True)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "present")
+        self.assertFalse(doc["changed"])
+        self.assertEqual(values(ALICE), sorted(before + [doc["value"]]))
+        lines = audit_lines(self.log)
+        self.assertEqual(len(lines), 3)
+        self.assertEqual((lines[2]["phase"], lines[2]["outcome"]), ("result", "present"))
+
+        # the value alice now holds cannot go to carol
+        rc, doc, err = self.map("add", "carol", "--cert", cert("multivalue_rdn.pem"), apply=True)
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(doc["outcome"], "refused")
+        self.assertEqual(doc["refusal"]["code"], "duplicate")
+        self.assertEqual([h.lower() for h in doc["refusal"]["holders"]], [ALICE.lower()])
+        self.assertEqual(values(CAROL), [])
+        self.assertEqual(audit_lines(self.log)[-1]["refusal"], "duplicate")
+
+    def test_02_foreign_sid(self):
+        # sid_ext.pem carries alice's SID: mapped onto bob, it would log on as bob
+        # (its X509IssuerSerialNumber value is erin's in the demo directory: a duplicate)
+        rc, doc, err = self.map("add", "bob", "--cert", cert("sid_ext.pem"), apply=True)
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(doc["refusal"]["code"], "duplicate")
+        self.assertEqual([h.lower() for h in doc["refusal"]["holders"]],
+                         [f"cn=erin,cn=users,{BASE}"])
+        rc, doc, err = self.map("add", "bob", "--cert", cert("sid_ext.pem"), "--type", "X509SKI",
+                                apply=True)
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(doc["refusal"]["code"], "foreign_sid")
+        self.assertEqual([h.lower() for h in doc["refusal"]["holders"]], [ALICE.lower()])
+        self.assertEqual(values(BOB), [])
+        rc, doc, err = self.map("add", "bob", "--cert", cert("sid_ext.pem"), "--type", "X509SKI",
+                                "--allow-foreign-sid")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "would_add")
+        self.assertTrue(doc["foreign_sid_allowed"])
+        self.assertIn("foreign_sid_allowed", [f["code"] for f in doc["findings"]])
+        # her own SID: no question
+        rc, doc, err = self.map("add", "alice", "--cert", cert("sid_ext.pem"), "--type", "X509SKI")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "would_add")
+        self.assertTrue(doc["value"].startswith("X509:<SKI>"))
+
+    def test_03_add_keeps_and_remove_takes_one_exact_value(self):
+        before = values(GINA)
+        self.assertEqual(len(before), 2, before)
+        # an add is an LDAP "add" of one value: the account's other values stay (no replace)
+        rc, doc, err = self.map("add", "gina", "--cert", cert("multivalue_rdn.pem"), "--type",
+                                "X509SHA1PublicKey", apply=True)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "added")
+        self.assertEqual(values(GINA), sorted(before + [doc["value"]]))
+        before = values(GINA)
+        kerberos = [v for v in before if v.startswith("Kerberos:")][0]
+        rc, doc, err = self.map("remove", "gina", "--value", kerberos.upper().replace("KERBEROS", "kerberos"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "would_remove")
+        self.assertEqual(doc["value"], kerberos)  # the stored spelling
+        self.assertEqual(values(GINA), before)
+        rc, doc, err = self.map("remove", "gina", "--value", kerberos, apply=True)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "removed")
+        self.assertEqual(values(GINA), [v for v in before if v != kerberos])
+        rc, doc, err = self.map("remove", "gina", "--value", kerberos, apply=True)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["outcome"], "absent")
+        self.assertEqual(values(GINA), [v for v in before if v != kerberos])
+
+    def test_04_failed_modify_leaves_no_change(self):
+        before = values(CAROL)
+        rc, doc, err = self.map("add", "carol", "--cert", cert("sid_uri.pem"), "--allow-foreign-sid",
+                                apply=True, writer="reader")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("directory:", err)
+        self.assertEqual(doc["outcome"], "failed")
+        self.assertEqual(doc["after_failure"], "unchanged")
+        self.assertEqual(values(CAROL), before)
+        intent, result = audit_lines(self.log)
+        self.assertEqual((intent["phase"], result["phase"]), ("intent", "result"))
+        self.assertEqual(result["outcome"], "failed")
+        self.assertEqual(result["after_failure"], "unchanged")
+        self.assertIn("Insufficient access", result["error"])
+
+    def test_05_server_stopped(self):
+        S.kill()
+        try:
+            rc, doc, err = self.map("add", "carol", "--cert", cert("upn_only.pem"), apply=True)
+        finally:
+            S.start()
+        self.assertEqual(rc, 4, err)
+        self.assertIsNone(doc)
+        self.assertEqual(audit_lines(self.log), [])  # nothing planned: nothing sent, nothing logged
+
+    def test_06_bad_input(self):
+        cases = [
+            (2, ["add", "kate"]),  # no --cert
+            (2, ["add", "kate", "--cert", cert("upn_only.pem"), "--type", "X509RFC822"]),
+            (2, ["add", "kate", "--cert", cert("upn_only.pem"), "--apply"]),  # no audit log
+            (2, ["remove", "kate"]),
+            (2, ["remove", "kate", "--value", "X509:<SKI>00", "--cert", cert("upn_only.pem")]),
+            (2, ["frobnicate", "kate"]),
+            (1, ["add", "nobody-here", "--cert", cert("upn_only.pem")]),
+            (1, ["add", "kate", "--cert", cert("no_ski.pem"), "--type", "X509SKI"]),
+            (1, ["add", "kate", "--cert", "/nonexistent.pem"]),
+        ]
+        for status, args in cases:
+            with self.subTest(args=args):
+                rc, _, err = self.map(*args)
+                self.assertEqual(rc, status, err)
+                self.assertTrue(err.startswith("strongmap: "), err)
+                self.assertEqual(err.count("\n"), 1, err)
+
+    def test_07_audit_log_mode(self):
+        loose = os.path.join(TMP.name, "loose.jsonl")
+        with open(loose, "w", encoding="ascii"):
+            pass
+        os.chmod(loose, 0o644)
+        rc, doc, err = self.map("add", "kate", "--cert", cert("upn_only.pem"), apply=True, log=loose)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("0644", err)
+        self.assertIsNone(doc)
+
+
+class Api(ta.ApiTestCase):
+    """POST and DELETE /v1/accounts/{name}/mappings."""
+
+    SPEC_PATH = "/v1/accounts/{name}/mappings"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.log = os.path.join(TMP.name, "daemon-audit.jsonl")
+        conf = os.path.join(TMP.name, "strongmapd.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""[auth]
+token = admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin
+token = checker:{hashlib.sha256(CHECK_SECRET.encode()).hexdigest()}:check,account
+
+[directory]
+ldap_uri = {S.tls_uri}
+ldap_base = {BASE}
+ldap_bind_dn = {READER}
+ldap_password_file = {pwfile("reader.pw")}
+ldap_ca_file = {S.ca}
+
+[write]
+bind_dn = {MAPPER}
+password_file = {pwfile("mapper.pw")}
+audit_log = {cls.log}
+""")
+        os.chmod(conf, 0o600)
+        cls.daemon = ta.Daemon(extra_args=["-c", conf])
+        cls.plain = ta.Daemon(extra_args=["--ldif", os.path.join(ROOT, "examples", "demo.ldif")])
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.daemon, cls.plain):
+            rc, _ = d.stop()
+            if rc != 0:
+                raise AssertionError(f"daemon exited with {rc}:\n{d.log()}")
+            ta.check_log_hygiene(d.log())
+
+    def call(self, method, name, doc=None, token=ADMIN_SECRET, body=None, daemon=None, ctype="application/json"):
+        if body is None:
+            body = json.dumps(doc).encode()
+        return self.request(method, f"/v1/accounts/{name}/mappings", body=body,
+                            headers={"Content-Type": ctype}, token=token,
+                            daemon=daemon or self.daemon, spec_path=self.SPEC_PATH)
+
+    @staticmethod
+    def pem(name):
+        with open(cert(name), encoding="ascii") as f:
+            return f.read()
+
+    def test_scope(self):
+        r = self.call("POST", "kate", {"certificate": self.pem("upn_only.pem")}, token=None)
+        self.assertProblem(r, 401, "unauthorized")
+        r = self.call("POST", "kate", {"certificate": self.pem("upn_only.pem")}, token=CHECK_SECRET)
+        self.assertProblem(r, 403, "insufficient-scope")
+
+    def test_add_dry_run_apply_idempotent_remove(self):
+        before = values(ALICE)
+        doc = {"certificate": self.pem("sid_ext.pem"), "type": "X509SHA1PublicKey"}
+        r = self.call("POST", "alice", doc)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["outcome"], "would_add")
+        self.assertEqual(values(ALICE), before)
+        r = self.call("POST", "alice", dict(doc, apply=True))
+        self.assertEqual(r.status, 200, r.body)
+        added = r.json()
+        self.assertEqual(added["outcome"], "added")
+        self.assertEqual(values(ALICE), sorted(before + [added["value"]]))
+        r = self.call("POST", "alice", dict(doc, apply=True))
+        self.assertEqual(r.json()["outcome"], "present")
+        lines = audit_lines(self.log)
+        mine = [x for x in lines if x["value"] == added["value"]]
+        self.assertEqual([(x["phase"], x["outcome"]) for x in mine],
+                         [("intent", "would_add"), ("result", "added"), ("result", "present")])
+        self.assertEqual(mine[0]["actor"], {"kind": "token", "name": "admin1", "client": "127.0.0.1"})
+        r = self.call("DELETE", "alice", {"value": added["value"], "apply": True})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["outcome"], "removed")
+        self.assertEqual(values(ALICE), before)
+
+    def test_refusals(self):
+        r = self.call("POST", "bob", {"certificate": self.pem("sid_ext.pem"), "type": "X509SKI",
+                                      "apply": True})
+        self.assertProblem(r, 409, "mapping-refused")
+        self.assertTrue(r.json()["detail"].startswith("foreign_sid: "), r.json())
+        self.assertEqual(values(BOB), [])
+        r = self.call("POST", "nobody-here", {"certificate": self.pem("upn_only.pem")})
+        self.assertProblem(r, 404, "no-account")
+
+    def test_bad_input(self):
+        pem = self.pem("upn_only.pem")
+        cases = [
+            ("POST", {"apply": True}, 400, "missing-field"),
+            ("POST", {"certificate": pem, "type": "X509RFC822"}, 400, "bad-request"),
+            ("POST", {"certificate": pem, "apply": "yes"}, 400, "bad-request"),
+            ("POST", {"certificate": pem, "value": "X509:<SKI>00"}, 400, "bad-request"),
+            ("POST", {"certificate": "not a certificate"}, 400, "bad-certificate"),
+            ("DELETE", {"apply": True}, 400, "missing-field"),
+            ("DELETE", {"value": "X509:<SKI>00", "certificate": pem}, 400, "missing-field"),
+            ("DELETE", {"value": "X509:<SKI>00", "allow_foreign_sid": True}, 400, "bad-request"),
+            ("POST", [1, 2], 400, "bad-request"),
+        ]
+        for method, doc, status, code in cases:
+            with self.subTest(doc=doc):
+                self.assertProblem(self.call(method, "kate", doc), status, code)
+        self.assertProblem(self.call("POST", "kate", body=b"{"), 400, "bad-json")
+        self.assertProblem(self.call("POST", "kate", body=b""), 400, "empty-body")
+        self.assertProblem(self.call("POST", "kate", body=pem.encode(), ctype="application/x-pem-file"),
+                           415, "unsupported-media-type")
+
+    def test_without_write_bind(self):
+        doc = {"certificate": self.pem("multivalue_rdn.pem")}
+        r = self.call("POST", "kate", doc, token=None, daemon=self.plain)
+        self.assertEqual(r.status, 200, r.body)  # a dry run against the read directory
+        self.assertEqual(r.json()["outcome"], "would_add")
+        r = self.call("POST", "kate", dict(doc, apply=True), token=None, daemon=self.plain)
+        self.assertProblem(r, 503, "write-not-configured")
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cli", required=True)
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--data", default=os.path.join(ROOT, "tests", "data"))
+    ARGS, rest = p.parse_known_args()
+    ARGS.cli = os.path.abspath(ARGS.cli)
+    ta.ARGS = argparse.Namespace(daemon=os.path.abspath(ARGS.daemon), data=ARGS.data, log=None,
+                                 host=None, cli=ARGS.cli)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
