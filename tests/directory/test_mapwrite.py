@@ -7,7 +7,9 @@ svc-reader (reads everything, writes nothing) and svc-mapper, which may write
 altSecurityIdentities and nothing else, as an Active Directory delegation of "Write
 altSecurityIdentities" would. Every change is checked with ldapsearch, the verdict with
 `strongmap verdict`, and every audit log line is read back. The daemon's answers are checked
-against openapi/strongmapd.yaml with tests/api/test_api.py's harness.
+against openapi/strongmapd.yaml with tests/api/test_api.py's harness. A second slapd, written
+to anonymously through a proxy that breaks the first modify (CutProxy), fails a write in
+mid-operation: the request lost, or the server's answer lost after it applied the change.
 
     test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
         --data tests/data [unittest options]
@@ -17,10 +19,12 @@ import argparse
 import hashlib
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +45,7 @@ BOB = f"cn=bob,cn=Users,{BASE}"
 CAROL = f"cn=carol,cn=Users,{BASE}"
 GINA = f"cn=gina,cn=Users,{BASE}"
 KATE = f"cn=kate,cn=Users,{BASE}"
+IVAN = f"cn=ivan,cn=Users,{BASE}"
 ADMIN_SECRET = "SECRET-MARKER-admin-mapwrite-0123"
 CHECK_SECRET = "SECRET-MARKER-check-mapwrite-0123"
 
@@ -422,6 +427,30 @@ audit_log = {cls.log}
         self.assertProblem(self.call("POST", "kate", body=pem.encode(), ctype="application/x-pem-file"),
                            415, "unsupported-media-type")
 
+    def test_write_refused_by_the_directory(self):
+        # a write bind without the right to write: 502, the account unchanged, both lines logged
+        log = os.path.join(TMP.name, "refused-audit.jsonl")
+        d = ta.Daemon(extra_args=[
+            "--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+            "--write-bind-dn", READER, "--write-password-file", pwfile("reader.pw"),
+            "--write-audit-log", log,
+            "--token", f"admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin"])
+        try:
+            before = values(CAROL)
+            r = self.call("POST", "carol", {"certificate": self.pem("multivalue_rdn.pem"),
+                                            "type": "X509SKI", "apply": True}, daemon=d)
+            self.assertProblem(r, 502, "write-failed")
+            self.assertIn("the account is unchanged", r.json()["detail"])
+            self.assertEqual(values(CAROL), before)
+            lines = audit_lines(log)
+            self.assertEqual([(x["phase"], x["outcome"]) for x in lines],
+                             [("intent", "would_add"), ("result", "failed")])
+            self.assertIn("Insufficient access", lines[1]["error"])
+        finally:
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
+            ta.check_log_hygiene(d.log())
+
     def test_without_write_bind(self):
         doc = {"certificate": self.pem("multivalue_rdn.pem")}
         r = self.call("POST", "kate", doc, token=None, daemon=self.plain)
@@ -429,6 +458,174 @@ audit_log = {cls.log}
         self.assertEqual(r.json()["outcome"], "would_add")
         r = self.call("POST", "kate", dict(doc, apply=True), token=None, daemon=self.plain)
         self.assertProblem(r, 503, "write-not-configured")
+
+
+class CutProxy:
+    """A TCP proxy in front of a plain ldap:// slapd that breaks the first LDAP modify crossing
+    it, and only that one: "drop" closes both sides instead of forwarding the request (the
+    server never sees it), "lose_answer" forwards it and closes the client's side instead of
+    relaying the answer (the server applied it; the client cannot know). Every later connection
+    is passed through, so that the client can read the account again."""
+
+    def __init__(self, port, mode):
+        self.target = ("127.0.0.1", port)
+        self.mode = mode
+        self.cut = False
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            s = socket.create_connection(self.target, timeout=10)
+            state = {"answer_lost": False}
+            threading.Thread(target=self._up, args=(c, s, state), daemon=True).start()
+            threading.Thread(target=self._down, args=(s, c, state), daemon=True).start()
+
+    @staticmethod
+    def _messages(buf):
+        """Complete BER messages at the start of @buf: [(bytes, LDAP operation tag)], rest."""
+        out = []
+        while len(buf) >= 2:
+            n, i = buf[1], 2
+            if n & 0x80:
+                k = n & 0x7F
+                if len(buf) < 2 + k:
+                    break
+                n, i = int.from_bytes(buf[2:2 + k], "big"), 2 + k
+            if len(buf) < i + n:
+                break
+            msg = buf[:i + n]
+            op = msg[i + 2 + msg[i + 1]]  # after the messageID INTEGER
+            out.append((msg, op))
+            buf = buf[i + n:]
+        return out, buf
+
+    def _up(self, c, s, state):
+        buf = b""
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                msgs, buf = self._messages(buf + data)
+                for msg, op in msgs:
+                    with self.lock:
+                        cut = op == 0x66 and not self.cut  # ModifyRequest, the first one
+                        self.cut = self.cut or cut
+                    if cut and self.mode == "drop":
+                        return
+                    if cut:
+                        state["answer_lost"] = True
+                    s.sendall(msg)
+        except OSError:
+            pass
+        finally:
+            if not state["answer_lost"]:
+                self._close(c, s)
+
+    def _down(self, s, c, state):
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data or state["answer_lost"]:
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close(c, s)
+
+    @staticmethod
+    def _close(*socks):
+        for x in socks:
+            try:
+                x.shutdown(socket.SHUT_RDWR)  # wakes the other pump, sends the FIN at once
+            except OSError:
+                pass
+            x.close()
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+class MidOperation(unittest.TestCase):
+    """A directory that fails in the middle of the write: the modify lost on its way, or its
+    answer lost after the server applied it. Anonymous writes to ivan's altSecurityIdentities
+    (and nothing else), so that the proxy can read the plain LDAP stream."""
+
+    @classmethod
+    def setUpClass(cls):
+        tmp = os.path.join(TMP.name, "cut")
+        os.mkdir(tmp)
+        access = ['access to dn.exact="cn=ivan,cn=Users,dc=example,dc=com" '
+                  "attrs=altSecurityIdentities by * write", "access to * by * read"]
+        cls.slapd = slapd_mod.Slapd(tmp, access=access, allow=["update_anon"])
+        cls.slapd.start_anywhere()
+        cls.log = os.path.join(tmp, "audit.jsonl")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.slapd.kill()
+
+    def values(self):
+        env = dict(os.environ, LDAPNOINIT="1")
+        r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-x", "-H",
+                            self.slapd.uri, "-b", IVAN, "-s", "base", "altSecurityIdentities"],
+                           capture_output=True, text=True, timeout=30, env=env, check=True)
+        return [line.split(": ", 1)[1] for line in r.stdout.splitlines()
+                if line.startswith("altSecurityIdentities: ")]
+
+    def apply_through(self, mode):
+        """strongmap map add ivan --apply, anonymously, through a CutProxy in @mode."""
+        proxy = CutProxy(int(self.slapd.uri.rstrip("/").rsplit(":", 1)[1]), mode)
+        try:
+            r = subprocess.run([ARGS.cli, "map", "add", "ivan", "--cert",
+                                cert("multivalue_rdn.pem"), "--type", "X509SKI", "--ldap-uri",
+                                f"ldap://127.0.0.1:{proxy.port}/", "--ldap-base", BASE, "--apply",
+                                "--audit-log", self.log],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            proxy.close()
+        self.assertTrue(proxy.cut, "no modify crossed the proxy")
+        return r.returncode, json.loads(r.stdout), r.stderr
+
+    def test_modify_lost_then_answer_lost(self):
+        self.assertEqual(self.values(), [])
+        rc, doc, err = self.apply_through("drop")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("connection lost during the modify", err)
+        self.assertEqual(doc["outcome"], "failed")
+        self.assertEqual(doc["after_failure"], "unchanged")
+        self.assertEqual(self.values(), [])
+        lines = audit_lines(self.log)
+        self.assertEqual([(x["phase"], x["outcome"]) for x in lines],
+                         [("intent", "would_add"), ("result", "failed")])
+        self.assertEqual(lines[1]["after_failure"], "unchanged")
+
+        # the server applies it, the answer is lost: failed, and the account read again says so
+        rc, doc, err = self.apply_through("lose_answer")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("connection lost during the modify", err)
+        self.assertEqual(doc["outcome"], "failed")
+        self.assertEqual(doc["after_failure"], "changed")
+        self.assertEqual(self.values(), [doc["value"]])
+        lines = audit_lines(self.log)
+        self.assertEqual([(x["phase"], x["outcome"]) for x in lines[2:]],
+                         [("intent", "would_add"), ("result", "failed")])
+        self.assertEqual(lines[3]["after_failure"], "changed")
 
 
 def main():

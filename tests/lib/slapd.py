@@ -114,10 +114,10 @@ class Slapd:
     STATE = "state.json"  # what the command line needs to find this slapd again
 
     def __init__(self, tmp, tls=False, ldif_text=None, tls_files=None, sasl_realm=None,
-                 env=None, detach=False, access=None, rootpw=None):
+                 env=None, detach=False, access=None, rootpw=None, allow=None):
         """@ldif_text: what to load instead of the demo directory (already in slapd's form).
         @access: slapd.conf "access to ..." lines for the database (default: slapd's: everyone
-        reads, only the rootdn writes)
+        reads, only the rootdn writes); @allow: slapd's "allow" features ("update_anon")
         @tls: ldaps:// with a server certificate for 127.0.0.1 from a throw-away CA made here
         (self.ca); @tls_files: (certificate, key) to use instead. @sasl_realm: GSSAPI as
         ldap/127.0.0.1@REALM. @env: variables for slapd (KRB5_KTNAME). @detach: see the
@@ -149,7 +149,7 @@ class Slapd:
             "modulepath /usr/lib/ldap",
             "moduleload back_mdb",
             "loglevel  none",
-        ]
+        ] + [f"allow     {feature}" for feature in (allow or [])]
         if self.tls:
             conf += [f"TLSCertificateFile    {self.tls_cert}",
                      f"TLSCertificateKeyFile {self.tls_key}"]
