@@ -425,7 +425,6 @@ int h_hook_freeradius(struct api_request *req)
     struct sm_preissue_input in;
     struct sm_preissue *plan = NULL;
     struct sm_csr *csr = NULL;
-    struct sm_dir *h;
     json_error_t jerr;
     json_t *root = NULL;
     uint8_t eku[RADIUS_EKU_DER];
@@ -475,9 +474,7 @@ int h_hook_freeradius(struct api_request *req)
                            "the certificate has no UPN and the request no User-Name");
         goto out;
     }
-    h = dirpool_acquire(rt->dir);
-    ret = sm_preissue_plan(h, &in, &plan, &ae.info);
-    dirpool_release(rt->dir, h);
+    ret = dirpool_preissue(rt->dir, &in, &plan, &ae.info);
     if (ret == SM_E_DIR_DOWN || ret == SM_E_DIR_REFUSED) {
         if (!rt->authz_fail_open) {
             goto out_fail;

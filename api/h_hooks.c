@@ -197,7 +197,6 @@ int h_hook_enrich(struct api_request *req)
     struct sm_csr *csr = NULL;
     json_t *root = NULL, *obj, *raw = NULL;
     char *account = NULL;
-    struct sm_dir *h;
     int ret;
 
     if ((ret = check_signature(req, &ae)) < 0 ||
@@ -224,9 +223,7 @@ int h_hook_enrich(struct api_request *req)
                          "common name; give ?account= in the webhook's URL");
         goto out;
     }
-    h = dirpool_acquire(dir);
-    ret = sm_preissue_plan(h, &in, &plan, &ae.info);
-    dirpool_release(dir, h);
+    ret = dirpool_preissue(dir, &in, &plan, &ae.info);
     if (ret < 0)
         goto out_fail;
     if (plan->refuse || !plan->allow_as_issued)
@@ -262,7 +259,6 @@ static int authorize_template(struct api_request *req, json_t *obj, const char *
     struct sm_csr *csr = NULL;
     struct sm_preissue *plan = NULL;
     struct sm_preissue_input in;
-    struct sm_dir *h;
     int ret;
 
     if ((ret = stepca_cert_read(obj, &sc, &ae)) < 0)
@@ -297,9 +293,7 @@ static int authorize_template(struct api_request *req, json_t *obj, const char *
                          "common name; give ?account= in the webhook's URL");
         goto out;
     }
-    h = dirpool_acquire(dir);
-    ret = sm_preissue_plan(h, &in, &plan, &ae.info);
-    dirpool_release(dir, h);
+    ret = dirpool_preissue(dir, &in, &plan, &ae.info);
     if (ret < 0)
         goto out_fail;
     if (plan->as_requested) {

@@ -25,7 +25,6 @@ int h_preissue(struct api_request *req)
     struct preissue_request pr;
     struct sm_preissue_input in;
     struct sm_preissue *plan = NULL;
-    struct sm_dir *h;
     char *json = NULL;
     int ret;
 
@@ -45,9 +44,7 @@ int h_preissue(struct api_request *req)
         .validity_days = pr.validity_days,
         .issuer = pr.issuer ? &pr.issuer->certs[0] : NULL,
     };
-    h = dirpool_acquire(dir);
-    ret = sm_preissue_plan(h, &in, &plan, &ae.info);
-    dirpool_release(dir, h);
+    ret = dirpool_preissue(dir, &in, &plan, &ae.info);
     if (ret < 0)
         goto out_fail;
     if ((ret = sm_json_preissue(plan, 0, &json)) < 0)

@@ -21,7 +21,7 @@
  *   authz_total{outcome}                                 counter, /v1/authz answers (allow, deny,
  *                                                        unknown: fail open, unavailable: 503)
  *   directory_operations_total{op}                       counter (op: verdict, account, ping,
- *                                                        explain)
+ *                                                        explain, preissue: an issuance plan)
  *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
  *   directory_operation_duration_seconds{op}             histogram
  *   directory_cache_{hits,misses,evictions,expirations}_total, directory_cache_entries

@@ -75,7 +75,8 @@ const struct hist *dirpool_latency(unsigned op)
 
 const char *dirpool_op_name(unsigned op)
 {
-    static const char *const names[DIRPOOL_OP__COUNT] = { "verdict", "account", "ping", "explain" };
+    static const char *const names[DIRPOOL_OP__COUNT] = { "verdict", "account", "ping", "explain",
+                                                          "preissue" };
 
     return op < DIRPOOL_OP__COUNT ? names[op] : "unknown";
 }
@@ -300,6 +301,19 @@ int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev, size_t ma
 
     r = sm_events_explain(h, ev, max_lookups, ret, reterr);
     count_op(DIRPOOL_OP_EXPLAIN, t0, r);
+    dirpool_release(p, h);
+    return reason(r, reterr);
+}
+
+int dirpool_preissue(struct dirpool *p, const struct sm_preissue_input *in,
+                     struct sm_preissue **ret, struct sm_errinfo *reterr)
+{
+    struct sm_dir *h = dirpool_acquire(p);
+    int64_t t0 = su_mono_us();
+    int r;
+
+    r = sm_preissue_plan(h, in, ret, reterr);
+    count_op(DIRPOOL_OP_PREISSUE, t0, r);
     dirpool_release(p, h);
     return reason(r, reterr);
 }

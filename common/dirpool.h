@@ -24,6 +24,7 @@
 
 #include <strongmap/dir.h>
 #include <strongmap/events.h>
+#include <strongmap/preissue.h>
 #include <strongmap/verdict.h>
 
 #include "hist.h"
@@ -88,6 +89,10 @@ int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_
 int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev, size_t max_lookups,
                     struct sm_events_explanation **ret, struct sm_errinfo *reterr);
 
+/** sm_preissue_plan() on a handle of the pool, counted the same way (op "preissue"). */
+int dirpool_preissue(struct dirpool *p, const struct sm_preissue_input *in,
+                     struct sm_preissue **ret, struct sm_errinfo *reterr);
+
 /*
  * Directory metrics, for the whole process (they carry on across pools, as a reload may open a
  * new one): operations, their failures and durations. An operation is one engine call against
@@ -99,6 +104,7 @@ enum dirpool_op {
     DIRPOOL_OP_ACCOUNT,
     DIRPOOL_OP_PING,
     DIRPOOL_OP_EXPLAIN,
+    DIRPOOL_OP_PREISSUE,
     DIRPOOL_OP__COUNT
 };
 enum dirpool_err {

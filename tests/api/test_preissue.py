@@ -719,6 +719,21 @@ class T6EndToEnd(HookCase):
         doc = self.hook("authorize", step_cert_body(cert), query="account=alice").json()
         self.assertFalse(doc["allow"])
 
+    def test_plans_counted(self):
+        """Every issuance plan is a directory operation in /metrics (op="preissue"): the
+        route, both hooks. Before, plans bypassed the pool's counters."""
+        def count():
+            r = self.request("GET", "/metrics", daemon=DAEMON)
+            return ta.metric(ta.parse_prometheus(self, r.body.decode()),
+                             "strongmapd_directory_operations_total", op="preissue")
+        before = count()
+        self.assertEqual(self.hook("enrich", step_csr_body(csr("rsa_upn.pem"))).status, 200)
+        self.assertEqual(self.hook("authorize", template_body()).status, 200)
+        r = self.request("POST", "/v1/preissue?account=alice", body=csr("rsa_upn.pem"),
+                         headers={"Content-Type": "application/x-pem-file"}, daemon=DAEMON)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(count() - before, 3)
+
     def test_authorize_bad_raw(self):
         body = json.dumps({"x509Certificate": {"raw": "MIIB"}}).encode()
         self.assertProblem(self.hook("authorize", body), 400, "bad-certificate")
