@@ -24,7 +24,10 @@
 #      name in UPN form, a wrong password and a wrong CA (503 problems, never a verdict),
 #      StartTLS with a profile fleet and no cache (the remediation the daemon proposes, written
 #      to the account, makes the certificate map), GSSAPI over ldap://<host> with a ticket cache
-#      from kinit and with only KRB5_CLIENT_KTNAME; each daemon must exit 0 on SIGTERM.
+#      from kinit and with only KRB5_CLIENT_KTNAME; each daemon must exit 0 on SIGTERM;
+#   5. mapping write-back with `strongmap map` (docs/write-back.md): a dry run, --apply (the
+#      verdict turns to allow), a no-op, the duplicate and foreign-SID refusals, a removal, the
+#      audit log.
 # Prints `N passed, M failed` as its last line and exits non-zero when anything failed. About
 # 15 s on a 2-CPU machine: provision 4-6 s, accounts 3 s, Samba start to LDAP-ready 0.4-2 s,
 # Samba stop 1.5-2 s.
@@ -870,6 +873,76 @@ else
                 "$(tail -n 3 "$LOG")"
         fi
         stop_daemon starttls
+    fi
+
+    # ---- mapping write-back (docs/write-back.md) with the CLI: read as svc-strongmap, write as
+    # Administrator over ldaps; a dry run writes nothing, --apply makes the UPN-only certificate
+    # map strongly (the verdict turns to allow), the same add again is a no-op, the duplicate and
+    # foreign-SID refusals, one exact value removed; every --apply in the audit log
+    CUR=mapwrite
+    printf '%s' "$USER_PW" >"$WORK/svc.pw"
+    chmod 600 "$WORK/svc.pw"
+    MAPLOG=$WORK/mapwrite.jsonl
+    MAP_DIR=(--ldap-uri ldaps://127.0.0.1 --ldap-base "$BASE" --ldap-ca-file "$PKI/tls_ca.pem"
+        --ldap-bind-dn "svc-strongmap@$REALM_LC" --ldap-password-file "$WORK/svc.pw")
+    MAP_WRITE=(--apply --audit-log "$MAPLOG" --write-bind-dn "$ADMIN_DN" --write-password-file "$WORK/ldap.pw")
+    # map NAME STATUS EXPR... -- ARGS...: strongmap map ARGS, its exit status and JSON checked
+    map() {
+        local name=$1 status=$2 rc=0
+        shift 2
+        local -a exprs=()
+        while [ "$1" != -- ]; do exprs+=("$1"); shift; done
+        shift
+        "$CLI" map "$@" "${MAP_DIR[@]}" >"$WORK/map-$name.json" 2>"$WORK/map-$name.err" || rc=$?
+        if [ "$rc" != "$status" ]; then
+            fail "$CUR: $name: exit $rc, expected $status" "$(head -c 600 "$WORK/map-$name.err")"
+        elif out=$("${JCHECK[@]}" "$WORK/map-$name.json" "${exprs[@]}" 2>&1); then
+            pass "$CUR: $name"
+        else
+            fail "$CUR: $name" "$out"
+        fi
+    }
+    # alice_values: alice's altSecurityIdentities as Samba holds them, one a line
+    alice_values() {
+        ldap_as_admin ldapsearch -o ldif-wrap=no -b "$DN_ALICE" -s base altSecurityIdentities 2>>"$LOG" |
+            awk '/^altSecurityIdentities: /{sub(/^altSecurityIdentities: /, ""); print}'
+    }
+    # cli_verdict NAME STATUS: strongmap verdict on alice_upn.pem against Samba, its exit status
+    cli_verdict() {
+        local rc=0
+        "$CLI" verdict "$PKI/alice_upn.pem" "${MAP_DIR[@]}" >"$WORK/map-verdict-$1.json" 2>>"$LOG" || rc=$?
+        if [ "$rc" = "$2" ]; then pass "$CUR: verdict $1 (exit $rc)"; else fail "$CUR: verdict $1: exit $rc, expected $2"; fi
+    }
+    before=$(alice_values)
+    cli_verdict before 3
+    map dry_run 0 outcome=would_add apply=false "value=$ALICE_UPN_STRONG" -- add alice --cert "$PKI/alice_upn.pem"
+    [ "$(alice_values)" = "$before" ] && pass "$CUR: the dry run wrote nothing" ||
+        fail "$CUR: the dry run changed alice" "$(alice_values)"
+    map apply 0 outcome=added changed=true "value=$ALICE_UPN_STRONG" -- add alice --cert "$PKI/alice_upn.pem" "${MAP_WRITE[@]}"
+    alice_values | grep -qxF "$ALICE_UPN_STRONG" && pass "$CUR: Samba holds the value" ||
+        fail "$CUR: the value is not in alice's altSecurityIdentities" "$(alice_values)"
+    cli_verdict after_apply 0
+    map again 0 outcome=present changed=false -- add alice --cert "$PKI/alice_upn.pem" "${MAP_WRITE[@]}"
+    map duplicate 3 outcome=refused refusal.code=duplicate "refusal.holders.0~(?i)^CN=alice," -- add carol --cert "$PKI/alice_upn.pem" "${MAP_WRITE[@]}"
+    map foreign_sid 3 outcome=refused refusal.code=foreign_sid -- add carol --cert "$PKI/alice_sid.pem" --type X509SKI "${MAP_WRITE[@]}"
+    map remove 0 outcome=removed "value=$ALICE_UPN_STRONG" -- remove alice --value "$ALICE_UPN_STRONG" "${MAP_WRITE[@]}"
+    [ "$(alice_values)" = "$before" ] && pass "$CUR: alice holds what she held before" ||
+        fail "$CUR: alice's values after the removal" "$(alice_values)"
+    cli_verdict after_remove 3
+    if out=$("$PY" - "$MAPLOG" <<'PYEOF' 2>&1
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+got = [(l["phase"], l["outcome"]) for l in lines]
+want = [("intent", "would_add"), ("result", "added"), ("result", "present"),
+        ("result", "refused"), ("result", "refused"), ("intent", "would_remove"),
+        ("result", "removed")]
+assert got == want, got
+assert all(l["actor"]["kind"] == "cli" and l["account"] for l in lines), lines
+PYEOF
+    ); then
+        pass "$CUR: audit log"
+    else
+        fail "$CUR: audit log" "$out"
     fi
 
     # ---- GSSAPI over ldap:// (sealed): a ticket cache from kinit, then only the client keytab
