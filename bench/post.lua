@@ -1,15 +1,18 @@
--- bench/post.lua - wrk script: POST the file $BODY_FILE with Content-Type $CONTENT_TYPE.
+-- bench/post.lua - wrk script: POST the file $BODY_FILE with Content-Type $CONTENT_TYPE; or,
+-- with $METHOD (GET) and no $BODY_FILE, a request without a body.
 -- With $DELAY_MS > 0 each connection waits that long after a response before its next
 -- request (wrk's delay() hook), which paces the load for the latency-at-half-peak runs.
-local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
-local body = f:read("*a")
-f:close()
+local path = os.getenv("BODY_FILE") or ""
+wrk.method = os.getenv("METHOD") or "POST"
+if path ~= "" then
+    local f = assert(io.open(path, "rb"))
+    wrk.body = f:read("*a")
+    f:close()
+    wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
+end
 
-wrk.method = "POST"
-wrk.body = body
-wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
-
--- $EXTRA_HEADERS: more request headers, "Name: value" lines (a signed webhook call's).
+-- $EXTRA_HEADERS: more request headers, "Name: value" lines (a signed webhook call's, the
+-- client certificate a proxy forwards).
 for name, value in (os.getenv("EXTRA_HEADERS") or ""):gmatch("([^:\n]+):%s*([^\n]*)") do
     wrk.headers[name] = value
 end

@@ -27,6 +27,12 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             libsss_certmap) making the same mapping strings for the same certificates.
   memory    RSS idle, and with 1,000 open keep-alive connections.
   startup   exec to READY=1 (sd_notify) with the LDIF demo directory.
+  authz     (issue 12) GET /v1/authz with a warm cache and the certificate in the header
+            (nginx's URL-encoded PEM) against nginx serving a file of the same body to the same
+            request, rounds interleaved; its p99 at half of its peak; and nginx's auth_request
+            end to end: nginx proxying to a static upstream, with an auth_request to strongmapd
+            against the same nginx proxy without it (plain HTTP: wrk sends the certificate in a
+            header, which nginx forwards, since it cannot present a client certificate).
   issuance  (issue 11) POST /v1/preissue (an RSA-2048 request for the benchmark account, PEM
             body, warm cache) against POST /v1/verdict with the same body form, rounds
             interleaved; and the p99 of step-ca's hooks (signed calls: enrich with the request,
@@ -55,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -78,6 +85,9 @@ TARGETS = {
     "start_ms": 50,
     "preissue": 0.7,
     "hook_p99_vs_verdict": 2.0,
+    "authz": 0.6,
+    "authz_p99_ms": 2.0,
+    "auth_request": 0.5,
     "wan_rt_factor": 1.2,  # cold verdict p50 <= factor x round trip + wan_rt_plus_ms
     "wan_rt_plus_ms": 2.0,
 }
@@ -107,14 +117,15 @@ class WrkResult:
             self.pct[int(p)] = round(float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 3)
 
 
-def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0, headers=None):
+def wrk(url, seconds, conns, threads=2, body=None, ctype=None, delay_ms=0, headers=None,
+        method=None):
     cmd = ["wrk", "-t", str(min(threads, conns)), "-c", str(conns), "-d", f"{seconds}s",
            "--latency", "--timeout", "10s"]
     env = dict(os.environ)
-    if body is not None:
+    if body is not None or method is not None:
         cmd += ["-s", os.path.join(HERE, "post.lua")]
-        env.update(BODY_FILE=body, CONTENT_TYPE=ctype or "application/json",
-                   DELAY_MS=str(delay_ms),
+        env.update(BODY_FILE=body or "", CONTENT_TYPE=ctype or "application/json",
+                   METHOD=method or "POST", DELAY_MS=str(delay_ms),
                    EXTRA_HEADERS="\n".join(f"{k}: {v}" for k, v in (headers or {}).items()))
     cmd.append(url)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env)
@@ -131,8 +142,9 @@ class Nginx:
     POST to a static file is answered with the file (error_page 405 =200), so the same wrk
     script drives both servers."""
 
-    def __init__(self, tmp, workers):
-        self.dir = os.path.join(tmp, "nginx")
+    def __init__(self, tmp, workers, name="nginx", extra=""):
+        """@extra: more of the http block (servers of its own, on ports of its own)."""
+        self.dir = os.path.join(tmp, name)
         self.root = os.path.join(self.dir, "root")
         os.makedirs(self.root)
         self.port = rl.free_ports(1)[0]
@@ -157,6 +169,7 @@ http {{
         root {self.root};
         location / {{ error_page 405 =200 $uri; }}
     }}
+{extra}
 }}
 """
         self.conf = os.path.join(d, "nginx.conf")
@@ -400,6 +413,97 @@ class Bench:
                 f"{'met' if med(sm[k]) <= limit else 'MISSED'})")
         self.results["wan"] = out
 
+    def authz(self):
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        cert = {"X-Client-Cert": urllib.parse.quote(pem.decode("ascii"), safe="")}
+        d = self.daemon(*self.ldap_args(), "--authz-trusted-proxies", "127.0.0.1")
+        reply = rl.http(d, "GET", "/v1/authz", headers=cert)
+        if reply.status != 200:
+            raise RuntimeError(f"GET /v1/authz: HTTP {reply.status}: {reply.body[:300]!r}")
+        # nginx: the same body as a file; a proxy to a static upstream, with auth_request and
+        # without, on ports of their own
+        p_up, p_plain, p_auth = rl.free_ports(3)
+        root = os.path.join(self.tmp, "upstream")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "page"), "wb") as f:
+            f.write(b"hello from the upstream\n")
+        proxy = """
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }"""
+        extra = f"""
+    upstream app {{ server 127.0.0.1:{p_up}; keepalive 32; }}
+    upstream strongmapd {{ server 127.0.0.1:{d.port}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{p_up};
+        root {root};
+    }}
+    server {{
+        listen 127.0.0.1:{p_plain};{proxy}
+    }}
+    server {{
+        listen 127.0.0.1:{p_auth};
+        location = /_strongmap {{
+            internal;
+            proxy_pass http://strongmapd/v1/authz;
+            proxy_method GET;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Client-Cert $http_x_client_cert;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+        auth_request /_strongmap;{proxy}
+    }}"""
+        ng = Nginx(self.tmp, self.a.threads, name="nginx-authz", extra=extra)
+        try:
+            self._authz(d, ng, cert, reply.body, p_plain, p_auth)
+        finally:
+            ng.stop()
+
+    def _authz(self, d, ng, cert, reply, p_plain, p_auth):
+        static = ng.put("authz", reply)
+        for url in (f"http://127.0.0.1:{p_plain}/page", f"http://127.0.0.1:{p_auth}/page"):
+            r = wrk(url, 1, 1, threads=1, method="GET", headers=cert)
+            if r.non2xx or r.errors:
+                raise RuntimeError(f"{url}: {r.non2xx} non-2xx, {r.errors} socket errors")
+        cases = (("authz", f"http://127.0.0.1:{d.port}/v1/authz", static),
+                 ("auth_request", f"http://127.0.0.1:{p_auth}/page",
+                  f"http://127.0.0.1:{p_plain}/page"))
+        out = {}
+        for name, url, base in cases:
+            sm, bl = [], []
+            for _ in range(self.a.rounds):
+                for runs, u in ((bl, base), (sm, url)):
+                    r = wrk(u, self.a.duration, self.a.connections, method="GET", headers=cert)
+                    if r.non2xx or r.errors:
+                        raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket "
+                                           f"errors against {u}")
+                    runs.append(r.rps)
+            ratio = med(sm) / med(bl)
+            out[name] = {"rps": sm, "baseline_rps": bl, "ratio": round(ratio, 3),
+                         "target": TARGETS[name]}
+            what = ("GET /v1/authz, cache warm: strongmapd", "nginx static") \
+                if name == "authz" else ("nginx with auth_request", "nginx proxy without")
+            log(f"{what[0]} {med(sm):9.0f} req/s  {what[1]} {med(bl):9.0f} req/s  ratio "
+                f"{ratio:.2f} (target >= {TARGETS[name]})")
+        url = cases[0][1]
+        peak = med(out["authz"]["rps"])
+        r, conns, pause = self.paced("authz", url, None, None, peak / 2, headers=cert,
+                                     method="GET")
+        out["authz_latency"] = {"peak_rps": round(peak), "target_rps": round(peak / 2),
+                                "reached_rps": round(r.rps), "connections": conns,
+                                "delay_ms": pause, "p50_ms": r.pct.get(50),
+                                "p90_ms": r.pct.get(90), "p99_ms": r.pct.get(99),
+                                "target_p99_ms": TARGETS["authz_p99_ms"]}
+        log(f"GET /v1/authz at {r.rps:8.0f} req/s (half of {peak:.0f}; {conns} connections, "
+            f"{pause} ms pause): p50 {r.pct.get(50)} ms  p90 {r.pct.get(90)} ms  p99 "
+            f"{r.pct.get(99)} ms (target <= {TARGETS['authz_p99_ms']})")
+        self.results["authz"] = out
+
     def upn(self):
         with open(self.cert_pem, "rb") as f:
             der = rl.pem_to_der(f.read())
@@ -408,18 +512,18 @@ class Bench:
             raise RuntimeError("no UPN in the benchmark certificate")
         return m.group(1).decode()
 
-    def paced(self, name, url, body_file, ctype, want, headers=None):
+    def paced(self, name, url, body_file, ctype, want, headers=None, method=None):
         """A wrk run at about @want requests per second: (result, connections, pause)."""
         # wrk paces each connection with a delay (whole milliseconds) after each response:
         # rate = conns / (delay + latency). Start from the delay alone, then correct once.
         pause = 2
         conns = max(1, round(want * pause / 1000))
         probe = wrk(url, max(1, self.a.duration // 3), conns, body=body_file, ctype=ctype,
-                    delay_ms=pause, headers=headers)
+                    delay_ms=pause, headers=headers, method=method)
         # bounded: a probe slowed by a busy machine must not ask for a thousand connections
         conns = min(4 * self.a.connections, max(1, round(conns * want / max(probe.rps, 1))))
         r = wrk(url, self.a.duration, conns, body=body_file, ctype=ctype, delay_ms=pause,
-                headers=headers)
+                headers=headers, method=method)
         if r.non2xx or r.errors:
             raise RuntimeError(f"{name}: {r.non2xx} non-2xx, {r.errors} socket errors")
         return r, conns, pause
@@ -642,6 +746,7 @@ class Bench:
             self.part("http", self.http)
             self.part("directory", self.directory)
             self.part("wan", self.wan)
+            self.part("authz", self.authz)
             self.part("latency", self.latency)
             self.part("engine", self.engine)
             self.part("memory", self.memory)
