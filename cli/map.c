@@ -10,6 +10,7 @@
  * and --write-password-file over the same servers, else the directory flags' own bind. With
  * --apply the plan is made on the write handle too, so that it reads what it will change.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -82,6 +83,7 @@ static int load_cert(const char *path, struct sm_certs **ret)
     if (r < 0)
         return say(EXIT_INPUT, "%s: %s", name,
                    e.text[0] ? e.text : sm_strerror(r == -EFBIG ? SM_E_TOO_BIG : r));
+    assert(*ret); /* sm_certs_parse() sets it when it succeeds */
     if ((*ret)->n_certs != 1) {
         *ret = sm_certs_free(*ret);
         return say(EXIT_INPUT, "%s: one certificate is needed, not several", name);
@@ -234,7 +236,7 @@ int cmd_map(int argc, char **argv, const struct map_cmd *c)
             status = say(EXIT_USAGE, "write bind: %s", e.text);
             goto out;
         }
-        if ((r = mapaudit_open(mo->audit_log, &log, &e)) < 0) {
+        if (mapaudit_open(mo->audit_log, &log, &e) < 0) {
             status = say(EXIT_INPUT, "--audit-log: %s", e.text);
             goto out;
         }

@@ -306,6 +306,14 @@ class Cli(unittest.TestCase):
                 self.assertTrue(err.startswith("strongmap: "), err)
                 self.assertEqual(err.count("\n"), 1, err)
 
+    def test_08_text(self):
+        r = subprocess.run([ARGS.cli, "map", "add", "bob", "--cert", cert("sid_ext.pem"), "--type",
+                            "X509SKI", "--text"] + dir_flags(), capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertTrue(r.stdout.startswith("refused (foreign_sid): "), r.stdout)
+        self.assertIn(f"\n  {ALICE}\n".lower(), r.stdout.lower())
+
     def test_07_audit_log_mode(self):
         loose = os.path.join(TMP.name, "loose.jsonl")
         with open(loose, "w", encoding="ascii"):
@@ -450,6 +458,16 @@ audit_log = {cls.log}
             rc, _ = d.stop()
             self.assertEqual(rc, 0, d.log())
             ta.check_log_hygiene(d.log())
+
+    def test_other_methods(self):
+        r = self.request("GET", "/v1/accounts/alice/mappings", token=ADMIN_SECRET,
+                         daemon=self.daemon, spec_path=self.SPEC_PATH)
+        self.assertProblem(r, 405, "method-not-allowed")
+        self.assertEqual(r.headers["allow"], "POST, DELETE")
+        # /v1/accounts/{name} still answers its own path
+        r = self.request("GET", "/v1/accounts/alice", token=CHECK_SECRET, daemon=self.daemon,
+                         spec_path="/v1/accounts/{name}")
+        self.assertEqual(r.status, 200, r.body)
 
     def test_without_write_bind(self):
         doc = {"certificate": self.pem("multivalue_rdn.pem")}
