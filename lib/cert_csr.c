@@ -737,6 +737,17 @@ static bool has_ext(const struct sm_csr_planned *in, const char *oid, size_t oid
     return false;
 }
 
+/* An extension whose value, @l bytes at *@p already, is first wrapped in a SEQUENCE if @seq. */
+static int put_ext(unsigned char **p, unsigned char *start, size_t l, bool seq, const char *oid,
+                   size_t oid_len, bool critical)
+{
+    size_t len = l;
+
+    if (seq)
+        WRAP(TAG_SEQ);
+    return write_ext(p, start, len, (const uint8_t *)oid, oid_len, critical);
+}
+
 /* The keyUsage, extKeyUsage and basicConstraints @in gives as facts (those @in->exts lacks). */
 static int write_fact_exts(unsigned char **p, unsigned char *start, const struct sm_csr_planned *in,
                            struct sm_errinfo *e)
@@ -745,25 +756,14 @@ static int write_fact_exts(unsigned char **p, unsigned char *start, const struct
     int r;
 
     if (in->is_ca && !has_ext(in, OID_BC_DER, sizeof(OID_BC_DER) - 1)) {
-        size_t before = len;
-        W(mbedtls_asn1_write_bool(p, start, 1));
-        l = len - before;
-        len = before;
-        W(mbedtls_asn1_write_len(p, start, l));
-        W(mbedtls_asn1_write_tag(p, start, TAG_SEQ));
-        l += len - before;
-        len = before;
-        if ((r = write_ext(p, start, l, (const uint8_t *)OID_BC_DER, sizeof(OID_BC_DER) - 1,
-                           true)) < 0)
+        if ((r = mbedtls_asn1_write_bool(p, start, 1)) < 0)
+            return SM_E_TOO_BIG;
+        if ((r = put_ext(p, start, (size_t)r, true, OID_BC_DER, sizeof(OID_BC_DER) - 1, true)) < 0)
             return r;
         len += (size_t)r;
     }
     if (in->n_eku && !has_ext(in, OID_EKU_DER, sizeof(OID_EKU_DER) - 1)) {
-        size_t before = len;
-        if (in->n_eku > SM_MAX_EXTENSIONS) {
-            errinfo_set(e, -1, "more than %d extKeyUsage purposes", SM_MAX_EXTENSIONS);
-            return SM_E_TOO_MANY;
-        }
+        l = 0;
         for (size_t i = in->n_eku; i-- > 0;) {
             uint8_t oid[OID_MAX];
             size_t oid_len = in->eku[i] ? oid_encode(in->eku[i], oid) : 0;
@@ -773,16 +773,11 @@ static int write_fact_exts(unsigned char **p, unsigned char *start, const struct
                             in->eku[i] ? in->eku[i] : "");
                 return -EINVAL;
             }
-            W(mbedtls_asn1_write_oid(p, start, (const char *)oid, oid_len));
+            if ((r = mbedtls_asn1_write_oid(p, start, (const char *)oid, oid_len)) < 0)
+                return SM_E_TOO_BIG;
+            l += (size_t)r;
         }
-        l = len - before;
-        len = before;
-        W(mbedtls_asn1_write_len(p, start, l));
-        W(mbedtls_asn1_write_tag(p, start, TAG_SEQ));
-        l += len - before;
-        len = before;
-        if ((r = write_ext(p, start, l, (const uint8_t *)OID_EKU_DER, sizeof(OID_EKU_DER) - 1,
-                           false)) < 0)
+        if ((r = put_ext(p, start, l, true, OID_EKU_DER, sizeof(OID_EKU_DER) - 1, false)) < 0)
             return r;
         len += (size_t)r;
     }
@@ -790,17 +785,14 @@ static int write_fact_exts(unsigned char **p, unsigned char *start, const struct
         /* struct sm_cert's form: the BIT STRING's first two bytes, the first one low */
         unsigned char bits[2] = { (unsigned char)(in->key_usage & 0xff),
                                   (unsigned char)(in->key_usage >> 8) };
-        size_t before = len;
         if (in->key_usage & ~0x80ffu) {
             e->field = "key_usage";
             errinfo_set(e, -1, "keyUsage bits beyond decipherOnly (bit 8)");
             return -EINVAL;
         }
-        W(mbedtls_asn1_write_named_bitstring(p, start, bits, 9));
-        l = len - before;
-        len = before;
-        if ((r = write_ext(p, start, l, (const uint8_t *)OID_KU_DER, sizeof(OID_KU_DER) - 1,
-                           true)) < 0)
+        if ((r = mbedtls_asn1_write_named_bitstring(p, start, bits, 9)) < 0)
+            return SM_E_TOO_BIG;
+        if ((r = put_ext(p, start, (size_t)r, false, OID_KU_DER, sizeof(OID_KU_DER) - 1, true)) < 0)
             return r;
         len += (size_t)r;
     }
