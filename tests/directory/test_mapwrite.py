@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -458,6 +459,32 @@ audit_log = {cls.log}
             rc, _ = d.stop()
             self.assertEqual(rc, 0, d.log())
             ta.check_log_hygiene(d.log())
+
+    def test_audit_log_rotated(self):
+        # the audit log is reopened at each reload: rename it, SIGHUP, the next write goes to a
+        # new file (created 0640 or tighter)
+        log = os.path.join(TMP.name, "rotated-audit.jsonl")
+        d = ta.Daemon(extra_args=[
+            "--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+            "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
+            "--write-audit-log", log,
+            "--token", f"admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin"])
+        doc = {"certificate": self.pem("multivalue_rdn.pem"), "type": "X509SKI", "apply": True}
+        try:
+            self.assertEqual(self.call("POST", "carol", doc, daemon=d).json()["outcome"], "added")
+            os.rename(log, log + ".1")
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log("configuration reloaded")
+            r = self.call("DELETE", "carol", doc, daemon=d)
+            self.assertEqual(r.json()["outcome"], "removed", r.body)
+            self.assertEqual([x["outcome"] for x in audit_lines(log + ".1")],
+                             ["would_add", "added"])
+            self.assertEqual([x["outcome"] for x in audit_lines(log)],
+                             ["would_remove", "removed"])
+            self.assertEqual(stat.S_IMODE(os.stat(log).st_mode) & 0o027, 0)
+        finally:
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
 
     def test_other_methods(self):
         r = self.request("GET", "/v1/accounts/alice/mappings", token=ADMIN_SECRET,
