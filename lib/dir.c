@@ -36,6 +36,7 @@ enum attr {
     A_USER_CERT,
     A_CA_CERT,
     A_KEYCRED,
+    A_WHEN_CHANGED,
     A__COUNT
 };
 
@@ -55,6 +56,7 @@ static const unsigned attr_max[A__COUNT] = {
     [A_USER_CERT] = SM_MAX_USERCERTS,
     [A_CA_CERT] = DIR_MAX_CA_CERTS,
     [A_KEYCRED] = SM_MAX_KEYCREDS,
+    [A_WHEN_CHANGED] = 1,
 };
 
 /* Index of @name (case-insensitive; options such as ";binary" ignored), or -1. */
@@ -270,6 +272,7 @@ static int add_value(struct arena *a, enum conv mode, struct build *b, const str
     case A_OBJECTSID: acc->has_sid = sm_sid_from_binary(x->p, x->len, &acc->sid) == 0; return 0;
     case A_UAC: acc->has_uac = parse_uac(x->p, x->len, &acc->uac); return 0;
     case A_WHEN_CREATED: acc->has_created = parse_gentime(x->p, x->len, &acc->created); return 0;
+    case A_WHEN_CHANGED: acc->has_changed = parse_gentime(x->p, x->len, &acc->changed); return 0;
     case A_SAM: str = &acc->sam; break;
     case A_UPN: str = &acc->upn; break;
     case A_DNS_HOST: str = &acc->dns_host; break;
@@ -658,6 +661,65 @@ void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s)
 {
     if (d)
         d->ntauth_ttl_s = ttl_s > SM_NTAUTH_TTL_MAX ? SM_NTAUTH_TTL_MAX : ttl_s;
+}
+
+/* ---- the walk ----------------------------------------------------------------------------- */
+
+struct dir_each {
+    struct raw_entries r;
+    time_t since;
+    sm_dir_each_fn fn;
+    void *ctx;
+};
+
+struct raw_entries *dir_each_raw(struct dir_each *e)
+{
+    return &e->r;
+}
+
+int dir_each_entry(struct dir_each *e)
+{
+    struct sm_accounts *acc = NULL;
+    int rc = e->r.buf.oom ? -ENOMEM : 0;
+
+    if (rc == 0 && e->r.n && (rc = convert(&e->r, CONV_ACCOUNTS, &acc)) == 0) {
+        for (size_t i = 0; i < acc->n && rc == 0; i++) {
+            const struct sm_account *a = &acc->v[i];
+            /* the backend's filter, checked again: an LDIF keeps whatever it holds */
+            if (a->n_certs == 0 && a->n_altsec == 0)
+                continue;
+            if (e->since && (!a->has_changed || a->changed <= e->since))
+                continue;
+            rc = e->fn(a, e->ctx);
+        }
+    }
+    sm_accounts_free(acc);
+    raw_release(&e->r);
+    raw_init(&e->r);
+    return rc;
+}
+
+int sm_dir_each_account(struct sm_dir *d, const struct sm_dir_each_opts *o, sm_dir_each_fn fn,
+                        void *ctx, struct sm_errinfo *reterr)
+{
+    struct dir_each e = { .since = o ? o->since : 0, .fn = fn, .ctx = ctx };
+    unsigned page = o && o->page_size ? o->page_size : SM_DIR_PAGE_DEFAULT;
+
+    if (!d || !fn || page > SM_DIR_PAGE_MAX || e.since < 0) {
+        errinfo_set(reterr, -1, "no directory, no callback, or a page over %d entries",
+                    SM_DIR_PAGE_MAX);
+        return -EINVAL;
+    }
+    if (!d->ops->each) {
+        errinfo_set(reterr, -1, "the %s directory cannot be walked", d->ops->kind);
+        return -EINVAL;
+    }
+    raw_init(&e.r);
+    int rc = d->ops->each(d, e.since, page, &e, reterr);
+    raw_release(&e.r);
+    if (rc == -ENOMEM)
+        errinfo_set(reterr, -1, "out of memory");
+    return rc;
 }
 
 int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr)

@@ -25,7 +25,7 @@
     {                                                                                              \
         "objectClass", "objectSid", "sAMAccountName", "userPrincipalName", "dNSHostName",          \
             "userAccountControl", "whenCreated", "altSecurityIdentities", "userCertificate",       \
-            "cACertificate", "msDS-KeyCredentialLink", NULL                                        \
+            "cACertificate", "msDS-KeyCredentialLink", "whenChanged", NULL                         \
     }
 
 /* Raw entries collected by a backend for one query. Owned by dir.c. */
@@ -47,6 +47,14 @@ struct dir_store {
     int rc;
 };
 
+/* One walk of sm_dir_each_account() (lib/dir.c). */
+struct dir_each;
+/** Where the backend adds the next entry (raw_entry_begin(), raw_value()). */
+struct raw_entries *dir_each_raw(struct dir_each *e);
+/** The entry added is complete: convert it, hand it to the caller, empty the raw entries. 0 to
+    go on, or the negative code that stops the walk. */
+int dir_each_entry(struct dir_each *e);
+
 struct dir_ops {
     const char *kind; /* "ldap", "ldif" */
     /* @store: NULL, or the NTAuth store to read on the same round trip (above). */
@@ -64,6 +72,12 @@ struct dir_ops {
        SM_E_DIR_DOWN, -EINVAL. */
     int (*modify_value)(struct sm_dir *d, const char *dn, bool add, const char *attr,
                         const char *value, size_t len, struct sm_errinfo *reterr);
+    /* The walk of sm_dir_each_account() (lib/dir_ldap_enum.c, lib/dir_ldif.c): every user and
+       computer entry with userCertificate or altSecurityIdentities, whenChanged later than
+       @since (0: any; dir.c checks it again), each one added to dir_each_raw(@e) and handed
+       on with dir_each_entry(@e), whose negative code stops the walk and is returned. */
+    int (*each)(struct sm_dir *d, time_t since, unsigned page_size, struct dir_each *e,
+                struct sm_errinfo *reterr);
 };
 
 /*

@@ -512,6 +512,7 @@ static const struct dir_ops ldap_ops = {
     .ping = ldap_ping,
     .free = ldap_free,
     .modify_value = ldap_modify_value,
+    .each = ldap_each,
 };
 
 /* ---- opening ---- */

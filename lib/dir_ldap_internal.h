@@ -98,6 +98,12 @@ void drop_conn(struct ldap_dir *l);
     expires. */
 void back_off(struct ldap_dir *l, int err, const char *reason);
 
+/* ---- lib/dir_ldap_enum.c ---- */
+
+/** dir_ops.each (lib/dir_internal.h) of the LDAP backend: the paged walk. */
+int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_each *w,
+              struct sm_errinfo *reterr);
+
 /* ---- lib/dir_ldap_write.c ---- */
 
 /** dir_ops.modify_value (lib/dir_internal.h) of the LDAP backend. */

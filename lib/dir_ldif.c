@@ -31,7 +31,8 @@
 #define NTAUTH_PREFIX "CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,"
 
 static const char *const dir_attrs[] = DIR_ATTRS_INIT;
-enum { ATTR_OBJECTCLASS = 0, ATTR_OBJECTSID = 1 }; /* positions in DIR_ATTRS_INIT */
+/* positions in DIR_ATTRS_INIT */
+enum { ATTR_OBJECTCLASS = 0, ATTR_OBJECTSID = 1, ATTR_ALTSEC = 7, ATTR_USERCERT = 8 };
 
 struct ldif_value {
     unsigned attr; /* index into dir_attrs */
@@ -504,6 +505,36 @@ static int ldif_read_dn(struct sm_dir *sd, const char *dn, struct raw_entries *o
     return rc;
 }
 
+/* Does @e hold @attr (an index into dir_attrs)? */
+static bool has_attr(const struct ldif_entry *e, unsigned attr)
+{
+    for (size_t j = 0; j < e->n; j++)
+        if (e->v[j].attr == attr)
+            return true;
+    return false;
+}
+
+/* The walk of sm_dir_each_account(): whenChanged is left to dir.c, which parses it. */
+static int ldif_each(struct sm_dir *sd, time_t since, unsigned page_size, struct dir_each *w,
+                     struct sm_errinfo *reterr)
+{
+    const struct ldif_dir *d = (const struct ldif_dir *)sd;
+    (void)since;
+    (void)page_size;
+    (void)reterr;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        if (!e->account || !(has_attr(e, ATTR_ALTSEC) || has_attr(e, ATTR_USERCERT)))
+            continue;
+        int rc = emit(e, dir_each_raw(w));
+        if (rc == 0)
+            rc = dir_each_entry(w);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int ldif_ping(struct sm_dir *sd, struct sm_errinfo *reterr)
 {
     (void)sd;
@@ -525,6 +556,7 @@ static const struct dir_ops ldif_ops = {
     .read_dn = ldif_read_dn,
     .ping = ldif_ping,
     .free = ldif_free,
+    .each = ldif_each,
 };
 
 /* The domain: the shortest DN of a domain object, else the shortest trailing DC= run. */

@@ -75,25 +75,26 @@ static bool verdict_all_strong(const struct sm_verdict *v)
     return true;
 }
 
-int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_profile *profiles,
-                      size_t n_profiles, time_t at, struct sm_account_status **ret,
-                      struct sm_errinfo *reterr)
+/* A new status for @profiles (none: the engine's default), or NULL on -EINVAL/-ENOMEM in *@r. */
+static struct status_impl *status_new(struct sm_dir *dir, const struct sm_profile *profiles,
+                                      size_t n_profiles, int *r, struct sm_errinfo *reterr)
 {
     struct status_impl *s;
-    int r;
 
-    if (!dir || !name) {
-        errinfo_set(reterr, -1, "no directory or no account name");
-        return -EINVAL;
+    *r = -EINVAL;
+    if (!dir) {
+        errinfo_set(reterr, -1, "no directory");
+        return NULL;
     }
     if (n_profiles > SM_MAX_PROFILES) {
         errinfo_set(reterr, -1, "at most %d profiles", SM_MAX_PROFILES);
-        return -EINVAL;
+        return NULL;
     }
+    *r = -ENOMEM;
     s = mem_calloc(1, sizeof(*s));
     if (!s || !(s->a = arena_new())) {
         mem_free(s);
-        return -ENOMEM;
+        return NULL;
     }
     if (!profiles || n_profiles == 0) {
         sm_profile_default(SM_PROFILE_WINDOWS_2022, &s->profiles[0]);
@@ -103,6 +104,26 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
     }
     s->pub.profiles = s->profiles;
     s->pub.n_profiles = n_profiles;
+    *r = 0;
+    return s;
+}
+
+static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct sm_account *acc,
+                       time_t at, struct sm_errinfo *reterr);
+
+int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_profile *profiles,
+                      size_t n_profiles, time_t at, struct sm_account_status **ret,
+                      struct sm_errinfo *reterr)
+{
+    struct status_impl *s;
+    int r;
+
+    if (!name) {
+        errinfo_set(reterr, -1, "no directory or no account name");
+        return -EINVAL;
+    }
+    if (!(s = status_new(dir, profiles, n_profiles, &r, reterr)))
+        return r;
     if ((r = sm_dir_lookup(dir, SM_LOOKUP_AUTO, name, &s->acc, reterr)) < 0)
         goto out_fail;
     if (s->acc->n == 0) {
@@ -113,7 +134,44 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         *ret = &s->pub;
         return 0;
     }
-    const struct sm_account *acc = &s->acc->v[0];
+    if ((r = status_fill(s, dir, &s->acc->v[0], at, reterr)) < 0)
+        goto out_fail;
+    *ret = &s->pub;
+    return 0;
+
+out_fail:
+    sm_account_status_free(&s->pub);
+    return r;
+}
+
+int sm_account_status_of(struct sm_dir *dir, const struct sm_account *acc,
+                         const struct sm_profile *profiles, size_t n_profiles, time_t at,
+                         struct sm_account_status **ret, struct sm_errinfo *reterr)
+{
+    struct status_impl *s;
+    int r;
+
+    if (!acc || !acc->dn) {
+        errinfo_set(reterr, -1, "no account");
+        return -EINVAL;
+    }
+    if (!(s = status_new(dir, profiles, n_profiles, &r, reterr)))
+        return r;
+    if ((r = status_fill(s, dir, acc, at, reterr)) < 0) {
+        sm_account_status_free(&s->pub);
+        return r;
+    }
+    *ret = &s->pub;
+    return 0;
+}
+
+/* Everything about @acc (borrowed) into @s. 0 or a negative code; @s is the caller's. */
+static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct sm_account *acc,
+                       time_t at, struct sm_errinfo *reterr)
+{
+    size_t n_profiles = s->pub.n_profiles;
+    int r;
+
     s->pub.account = acc;
 
     /* every explicit mapping, parsed and linted together */
@@ -123,12 +181,12 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         struct sm_errinfo e;
         r = sm_altsec_parse(acc->altsec[i], strlen(acc->altsec[i]), &s->altsec[n], &e);
         if (r == -ENOMEM)
-            goto out_fail;
+            return r;
         if (r == 0) /* a value that is not even text is left out: no KDC reads it either */
             n++;
     }
     if ((r = sm_altsec_lint(s->altsec, n, NULL)) < 0)
-        goto out_fail;
+        return r;
     for (size_t i = 0; i < n; i++)
         if (s->altsec[i]->kind == SM_ALTSEC_MAPPING && s->altsec[i]->strong)
             strong_value = true;
@@ -141,7 +199,7 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         struct sm_keycred *k = NULL;
         if (sm_keycred_parse(acc->keycreds[i], strlen(acc->keycreds[i]), &k, NULL) == -ENOMEM) {
             r = -ENOMEM;
-            goto out_fail;
+            return r;
         }
         n_keys += k && k->logon_key;
         sm_keycred_free(k);
@@ -155,7 +213,7 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         struct sm_errinfo e;
         r = sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &s->certs[nv], &e);
         if (r == -ENOMEM)
-            goto out_fail;
+            return r;
         if (r != 0)
             continue;
         struct sm_verdict_input in = { .cert = &s->certs[nv]->certs[0],
@@ -164,7 +222,7 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
                                        .n_profiles = n_profiles,
                                        .at = at };
         if ((r = sm_verdict_evaluate(dir, &in, &s->verdicts[nv], reterr)) < 0)
-            goto out_fail;
+            return r;
         if (verdict_all_strong(s->verdicts[nv]))
             any_strong_cert = true;
         if (!s->verdicts[nv]->allow)
@@ -206,12 +264,5 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
             status_reason(s, "weak_only",
                           "Published certificates are allowed only through weak mappings.");
     }
-    if ((r = s->err) < 0)
-        goto out_fail;
-    *ret = &s->pub;
-    return 0;
-
-out_fail:
-    sm_account_status_free(&s->pub);
-    return r;
+    return s->err;
 }

@@ -49,6 +49,8 @@ struct sm_account {
     struct sm_sid sid; /**< objectSid */
     bool has_created;
     time_t created; /**< whenCreated */
+    bool has_changed;
+    time_t changed; /**< whenChanged */
     bool has_uac;
     uint32_t uac;              /**< userAccountControl */
     bool is_computer;          /**< objectClass computer (or a workstation/server trust UAC) */
@@ -148,6 +150,35 @@ int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo 
  * affected. Set it before the handle is used.
  */
 void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s);
+
+/*
+ * Every account of the directory that holds a published certificate (userCertificate), an
+ * altSecurityIdentities value, or both: users and computers (objectClass user or computer), in
+ * the directory's order, one at a time. The LDAP backend reads them in pages (the Simple Paged
+ * Results control, RFC 2696) and holds one page at a time; each page's search has the
+ * operation timeout of its own. The LDIF backend scans its entries.
+ */
+#define SM_DIR_PAGE_DEFAULT 500  /**< entries per page unless told */
+#define SM_DIR_PAGE_MAX     1000 /**< Active Directory's MaxPageSize default: no more per page */
+
+struct sm_dir_each_opts {
+    time_t since;       /**< only entries whose whenChanged is later (0: every entry) */
+    unsigned page_size; /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
+};
+
+/** Called once per account; @acc is valid during the call only. 0 to go on, or a negative
+    code to stop: sm_dir_each_account() returns it as is. */
+typedef int (*sm_dir_each_fn)(const struct sm_account *acc, void *ctx);
+
+/**
+ * Call @fn for each such account (above). @d is busy meanwhile: @fn must not use it (an LDAP
+ * server may keep one paged search per connection); open a second handle for lookups. @o may
+ * be NULL. 0 when every account was seen; @fn's own negative code; SM_E_DIR_DOWN,
+ * SM_E_DIR_REFUSED, -ENOMEM, -EINVAL (reason in @reterr) when the walk stopped early: the
+ * accounts seen so far were given to @fn.
+ */
+int sm_dir_each_account(struct sm_dir *d, const struct sm_dir_each_opts *o, sm_dir_each_fn fn,
+                        void *ctx, struct sm_errinfo *reterr);
 
 /** Check that the directory answers (bind + base read). 0 or SM_E_DIR_DOWN/REFUSED. */
 int sm_dir_ping(struct sm_dir *d, struct sm_errinfo *reterr);

@@ -3,6 +3,7 @@
 #define STRONGMAP_STRONGMAP_H
 
 #include <strongmap/altsecid.h>
+#include <strongmap/audit.h>
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
 #include <strongmap/csr.h>

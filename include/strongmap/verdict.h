@@ -264,6 +264,14 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
                       size_t n_profiles, time_t at, struct sm_account_status **ret,
                       struct sm_errinfo *reterr);
 
+/**
+ * sm_account_status() of an account already read (sm_dir_each_account() gives them): @acc is
+ * borrowed and must outlive the result; @dir answers the verdicts' lookups. Same errors.
+ */
+int sm_account_status_of(struct sm_dir *dir, const struct sm_account *acc,
+                         const struct sm_profile *profiles, size_t n_profiles, time_t at,
+                         struct sm_account_status **ret, struct sm_errinfo *reterr);
+
 struct sm_account_status *sm_account_status_free(struct sm_account_status *s);
 
 #ifdef __cplusplus

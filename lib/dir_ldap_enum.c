@@ -1,0 +1,214 @@
+/*
+ * lib/dir_ldap_enum.c - the LDAP backend's walk of sm_dir_each_account(): one subtree search
+ * under the base for every user and computer holding userCertificate or
+ * altSecurityIdentities, read with the Simple Paged Results control (RFC 2696, libldap's
+ * ldap_create_page_control() and ldap_parse_pageresponse_control()). One page is held at a
+ * time; each page's answer has the operation timeout (op_timeout_ms) of its own. The walk
+ * needs the one connection for itself: a paged search's cookie belongs to its connection, and
+ * OpenLDAP keeps one paged search per connection (a lookup on the same handle would end it),
+ * so the caller looks accounts up on another handle (strongmap/dir.h). A connection lost
+ * mid-walk ends it (SM_E_DIR_DOWN): a cookie does not move to a new connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "dir_ldap_internal.h"
+#include "util.h"
+
+/* objectClass=user covers computers on Active Directory; the second term is for other
+   servers' schemas. */
+#define WALK_FILTER                                                                                \
+    "(&(|(objectClass=user)(objectClass=computer))(|(userCertificate=*)"                           \
+    "(altSecurityIdentities=*))%s)"
+#define MAX_WALK_PAGES 10000000 /* a server that keeps handing out cookies stops here */
+
+static char *walk_attrs[] = DIR_ATTRS_INIT;
+
+/* One entry into the walk's raw entries: its DN, then every value. */
+static int take_entry(LDAP *ld, LDAPMessage *m, struct raw_entries *out)
+{
+    BerElement *ber = NULL;
+    char *dn = ldap_get_dn(ld, m);
+    if (!dn)
+        return SM_E_DIR_DOWN;
+    int rc = raw_entry_begin(out, dn, strlen(dn));
+    ldap_memfree(dn);
+    for (char *a = rc ? NULL : ldap_first_attribute(ld, m, &ber); a;
+         a = ldap_next_attribute(ld, m, ber)) {
+        struct berval **vals = ldap_get_values_len(ld, m, a);
+        for (size_t i = 0; rc == 0 && vals && vals[i]; i++)
+            rc = raw_value(out, a, vals[i]->bv_val, vals[i]->bv_len);
+        ldap_value_free_len(vals);
+        ldap_memfree(a);
+        if (rc)
+            break;
+    }
+    ber_free(ber, 0);
+    return rc;
+}
+
+/* A failed page: what it means, in @reterr. The connection is dropped unless refused. */
+static int page_error(struct ldap_dir *l, int code, const char *diag, struct sm_errinfo *reterr)
+{
+    const char *uri = l->uris[l->uri_idx];
+    const char *sep = diag[0] ? ": " : "";
+
+    switch (code) {
+    case LDAP_NO_MEMORY: return -ENOMEM;
+    case LDAP_NO_SUCH_OBJECT:
+    case LDAP_REFERRAL:
+        errinfo_set(reterr, -1, "search base %s does not exist on %s", l->hdr.base, uri);
+        return SM_E_DIR_REFUSED;
+    case LDAP_INSUFFICIENT_ACCESS:
+    case LDAP_OPERATIONS_ERROR:
+    case LDAP_INAPPROPRIATE_AUTH:
+    case LDAP_STRONG_AUTH_REQUIRED:
+    case LDAP_CONFIDENTIALITY_REQUIRED:
+    case LDAP_UNWILLING_TO_PERFORM: /* also an unknown cookie */
+    case LDAP_UNAVAILABLE_CRITICAL_EXTENSION:
+    case LDAP_SIZELIMIT_EXCEEDED:
+    case LDAP_ADMINLIMIT_EXCEEDED:
+        errinfo_set(reterr, -1, "%s: paged search refused: %s%s%s", uri, ldap_err2string(code), sep,
+                    diag);
+        return SM_E_DIR_REFUSED;
+    case LDAP_TIMEOUT:
+        errinfo_set(reterr, -1, "%s: no page within %u ms", uri, l->op_ms);
+        drop_conn(l);
+        return SM_E_DIR_DOWN;
+    default:
+        errinfo_set(reterr, -1, "%s: paged search failed: %s%s%s", uri, ldap_err2string(code), sep,
+                    diag);
+        drop_conn(l);
+        return SM_E_DIR_DOWN;
+    }
+}
+
+/* Send the search for the page after @cookie (empty: the first). An LDAP result code. */
+static int send_page(struct ldap_dir *l, const char *filter, unsigned page_size,
+                     struct berval *cookie, int *msgid)
+{
+    LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
+    struct timeval tv = ms_to_tv(l->op_ms);
+    /* critical: a server without paged results must refuse, not send everything at once */
+    int rc = ldap_create_page_control(l->ld, (ber_int_t)page_size, cookie, 1, &pctrl);
+    if (rc != LDAP_SUCCESS)
+        return rc;
+    sctrls[0] = pctrl;
+    rc = ldap_search_ext(l->ld, l->hdr.base, LDAP_SCOPE_SUBTREE, filter, walk_attrs, 0, sctrls,
+                         NULL, &tv, 0, msgid);
+    ldap_control_free(pctrl);
+    return rc;
+}
+
+/* One page: its entries handed on, its cookie into @cookie (empty after the last page). */
+static int walk_page(struct ldap_dir *l, const char *filter, unsigned page_size,
+                     struct berval *cookie, struct dir_each *w, struct sm_errinfo *reterr)
+{
+    struct timeval tv = ms_to_tv(l->op_ms);
+    LDAPMessage *res = NULL;
+    LDAPControl **rctrls = NULL;
+    char *diag = NULL;
+    int code = LDAP_OTHER, msgid = -1, err = 0;
+
+    int rc = send_page(l, filter, page_size, cookie, &msgid);
+    ber_memfree(cookie->bv_val);
+    cookie->bv_val = NULL;
+    cookie->bv_len = 0;
+    if (rc == LDAP_SUCCESS) {
+        rc = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        if (rc == 0) {
+            ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+            rc = LDAP_TIMEOUT;
+        } else if (rc < 0) {
+            rc = LDAP_OTHER;
+            ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &rc);
+        } else {
+            rc = LDAP_SUCCESS;
+        }
+    }
+    if (rc != LDAP_SUCCESS) {
+        char d[120];
+        diag_of(l->ld, d, sizeof(d));
+        err = page_error(l, rc, d, reterr);
+        goto out;
+    }
+    for (LDAPMessage *m = ldap_first_message(l->ld, res); m && err == 0;
+         m = ldap_next_message(l->ld, m)) {
+        switch (ldap_msgtype(m)) {
+        case LDAP_RES_SEARCH_ENTRY:
+            err = take_entry(l->ld, m, dir_each_raw(w));
+            if (err == SM_E_DIR_DOWN)
+                errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
+            if (err == 0)
+                err = dir_each_entry(w);
+            break;
+        case LDAP_RES_SEARCH_RESULT:
+            if (ldap_parse_result(l->ld, m, &code, NULL, &diag, NULL, &rctrls, 0) != LDAP_SUCCESS)
+                code = LDAP_DECODING_ERROR;
+            break;
+        default: /* search references (referrals are off) */ break;
+        }
+    }
+    if (err == 0 && code != LDAP_SUCCESS) {
+        char d[120];
+        copy_line(d, sizeof(d), diag);
+        err = page_error(l, code, d, reterr);
+    }
+    if (err == 0) {
+        LDAPControl *c = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+        ber_int_t estimate = 0;
+        if (c && ldap_parse_pageresponse_control(l->ld, c, &estimate, cookie) != LDAP_SUCCESS) {
+            errinfo_set(reterr, -1, "%s: malformed paged results control", l->uris[l->uri_idx]);
+            err = SM_E_DIR_DOWN;
+        }
+    }
+out:
+    ldap_controls_free(rctrls);
+    ber_memfree(diag);
+    ldap_msgfree(res);
+    return err;
+}
+
+int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_each *w,
+              struct sm_errinfo *reterr)
+{
+    struct ldap_dir *l = (struct ldap_dir *)d;
+    struct berval cookie = { 0, NULL };
+    char when[40] = "", filter[sizeof(WALK_FILTER) + sizeof(when)];
+    bool fresh = false;
+    int rc;
+
+    if (page_size == 0 || page_size > SM_DIR_PAGE_MAX)
+        return -EINVAL;
+    if (since > 0) {
+        /* whenChanged is a GeneralizedTime with whole seconds: "later than" is ">= since+1".
+           The value is ours (digits), escaping is not needed. */
+        time_t t = since + 1;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) ||
+            strftime(when, sizeof(when), "(whenChanged>=%Y%m%d%H%M%S.0Z)", &tm) == 0) {
+            errinfo_set(reterr, -1, "--since: a time out of range");
+            return -EINVAL;
+        }
+    }
+    snprintf(filter, sizeof(filter), WALK_FILTER, when);
+    if ((rc = ensure_conn(l, &fresh, reterr)) < 0)
+        return rc;
+    for (long page = 0; page < MAX_WALK_PAGES; page++) {
+        if ((rc = walk_page(l, filter, page_size, &cookie, w, reterr)) < 0 || cookie.bv_len == 0)
+            goto out;
+    }
+    errinfo_set(reterr, -1, "more than %d pages of results", MAX_WALK_PAGES);
+    rc = SM_E_DIR_LIMIT;
+out:
+    /* stopped early with a cookie: tell the server to drop the search (page size 0) */
+    if (cookie.bv_len && l->ld) {
+        int msgid;
+        if (send_page(l, filter, 0, &cookie, &msgid) == LDAP_SUCCESS)
+            ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+    }
+    ber_memfree(cookie.bv_val);
+    return rc;
+}

@@ -1,0 +1,398 @@
+/*
+ * tests/unit/test_audit.c - the audit (lib/audit.c) over the walk of an LDIF
+ * (sm_dir_each_account(), lib/dir.c and lib/dir_ldif.c): which accounts the walk gives, the
+ * --since filter, stopping it; per account the stale values, the duplicates across accounts
+ * (only later holders, named from the directory), which DCs can match each value; the totals;
+ * and the set of values growing past its first table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <strongmap/strongmap.h>
+
+#include "su_buf.h"
+
+#define DOMAIN "DC=example,DC=com"
+#define ISSUER "DC=com,DC=example,CN=Example Issuing CA"
+#define AT     1767225600 /* 2026-01-01T00:00:00Z: sid_ext.pem is valid */
+
+static char cert_b64[8192]; /* sid_ext.pem's base64, one line */
+static char cert_sha1[41];
+
+static void load_cert(void)
+{
+    char path[1024], pem[8192];
+    const char *base = getenv("SM_TEST_DATA");
+    snprintf(path, sizeof(path), "%s/certs/sid_ext.pem", base ? base : "tests/data");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+    fclose(f);
+    pem[n] = '\0';
+    /* the base64 between the armour lines, joined */
+    size_t k = 0;
+    for (const char *line = strchr(pem, '\n') + 1; line && *line && *line != '-';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        assert_true(k + len < sizeof(cert_b64));
+        memcpy(cert_b64 + k, line, len);
+        k += len;
+        line = end ? end + 1 : NULL;
+    }
+    cert_b64[k] = '\0';
+    struct sm_certs *c = NULL;
+    struct sm_parse_opts po = { .now = AT };
+    assert_int_equal(sm_certs_parse(pem, n, &po, &c, NULL), 0);
+    snprintf(cert_sha1, sizeof(cert_sha1), "%s", c->certs[0].sha1);
+    sm_certs_free(c);
+}
+
+static struct sm_dir *open_text(const char *text)
+{
+    char path[512];
+    struct sm_dir *d = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    snprintf(path, sizeof(path), "%s/sm_test_audit_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    int r = sm_dir_open_ldif(path, &d, &e);
+    unlink(path);
+    if (r != 0)
+        fail_msg("ldif: %d %s", r, e.text);
+    return d;
+}
+
+/* An account entry: @extra is more "attr: value" lines. */
+static void account(struct su_buf *b, const char *cn, unsigned rid, const char *extra)
+{
+    su_buf_printf(b,
+                  "dn: CN=%s,CN=Users," DOMAIN "\n"
+                  "objectClass: user\n"
+                  "sAMAccountName: %s\n"
+                  "userPrincipalName: %s@example.com\n"
+                  "description: rid %u\n"
+                  "%s\n\n",
+                  cn, cn, cn, rid, extra);
+}
+
+/*
+ * alice: the certificate, a value that matches it and a stale one;
+ * bob: alice's stale value in other case (a duplicate) and a Samba-only value;
+ * carol: disabled, a Windows-only value (X509IssuerSID); dave: "Kerberos:" only;
+ * erin and a computer with nothing to audit; frank: whenChanged in 2026.
+ */
+static char *fixture(void)
+{
+    struct su_buf b;
+    su_buf_init(&b, NULL, NULL);
+    su_buf_printf(&b, "dn: " DOMAIN "\nobjectClass: domain\ndc: example\n\n");
+    char extra[9000];
+    snprintf(extra, sizeof(extra),
+             "objectSid:: AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA==\n"
+             "userCertificate:: %s\n"
+             "altSecurityIdentities: X509:<SHA1-PUKEY>%s\n"
+             "altSecurityIdentities: X509:<SHA1-PUKEY>00112233445566778899AABBCCDDEEFF00112233\n"
+             "whenChanged: 20250101000000.0Z",
+             cert_b64, cert_sha1);
+    account(&b, "alice", 1105, extra);
+    account(&b, "bob", 1106,
+            "altSecurityIdentities: x509:<sha1-pukey>00112233445566778899aabbccddeeff00112233\n"
+            "altSecurityIdentities: X509:<I>" ISSUER "<S>CN=bob<SR>0102\n"
+            "whenChanged: 20250601000000.0Z");
+    account(&b, "carol", 1107,
+            "userAccountControl: 514\n"
+            "altSecurityIdentities: X509:<I>" ISSUER
+            "<SID>S-1-5-21-1004336348-1177238915-682003330-1107");
+    account(&b, "dave", 1108, "altSecurityIdentities: Kerberos:dave@EXAMPLE.COM");
+    account(&b, "erin", 1109, "description: nothing to audit");
+    su_buf_printf(&b, "dn: CN=WS01,CN=Computers," DOMAIN "\nobjectClass: computer\n"
+                      "sAMAccountName: WS01$\n\n");
+    account(&b, "frank", 1110,
+            "altSecurityIdentities: X509:<SKI>0A0B0C0D\nwhenChanged: 20260301000000.0Z");
+    assert_non_null(su_buf_str(&b));
+    return b.p;
+}
+
+/* ---- the walk ------------------------------------------------------------------------------ */
+
+struct seen {
+    char dn[8][128];
+    size_t n;
+    size_t stop_after; /* 0: never */
+};
+
+static int collect(const struct sm_account *acc, void *ctx)
+{
+    struct seen *s = ctx;
+    if (s->n < 8)
+        snprintf(s->dn[s->n], sizeof(s->dn[0]), "%s", acc->sam ? acc->sam : "?");
+    s->n++;
+    return s->stop_after && s->n >= s->stop_after ? -EINTR : 0;
+}
+
+static void test_walk(void **state)
+{
+    (void)state;
+    char *text = fixture();
+    struct sm_dir *d = open_text(text);
+    struct seen s = { 0 };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+
+    assert_int_equal(sm_dir_each_account(d, NULL, collect, &s, &e), 0);
+    assert_int_equal(s.n, 5); /* not erin, not the computer without values, not the domain */
+    assert_string_equal(s.dn[0], "alice");
+    assert_string_equal(s.dn[1], "bob");
+    assert_string_equal(s.dn[2], "carol");
+    assert_string_equal(s.dn[3], "dave");
+    assert_string_equal(s.dn[4], "frank");
+
+    /* whenChanged later than 2025-06-01T00:00:00Z: bob's is equal, not later */
+    struct sm_dir_each_opts o = { .since = 1748736000 };
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sm_dir_each_account(d, &o, collect, &s, &e), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.dn[0], "frank");
+    o.since = 1748735999;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sm_dir_each_account(d, &o, collect, &s, &e), 0);
+    assert_int_equal(s.n, 2);
+
+    /* the callback's code stops the walk and comes back as is */
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 2;
+    assert_int_equal(sm_dir_each_account(d, NULL, collect, &s, &e), -EINTR);
+    assert_int_equal(s.n, 2);
+
+    o = (struct sm_dir_each_opts){ .page_size = SM_DIR_PAGE_MAX + 1 };
+    assert_int_equal(sm_dir_each_account(d, &o, collect, &s, &e), -EINVAL);
+    assert_int_equal(sm_dir_each_account(d, NULL, NULL, &s, &e), -EINVAL);
+    sm_dir_close(d);
+    free(text);
+}
+
+/* ---- the audit ----------------------------------------------------------------------------- */
+
+/* Check each record while its account is alive, keeping what the assertions need. */
+struct check {
+    struct sm_audit *au;
+    struct sm_dir *d;
+    size_t n;
+    enum sm_readiness readiness[8];
+    size_t dup[8], stale[8], samba_only[8], windows_only[8], n_values[8], n_fixes[8];
+    char holder[8][128];
+    bool stale_flags[8][4], match_w[8][4], match_s[8][4], known[8][4];
+    enum sm_audit_readers readers[8][4];
+};
+
+static int audit_one(const struct sm_account *acc, void *ctx)
+{
+    struct check *c = ctx;
+    struct sm_audit_record *rec = NULL;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int r = sm_audit_account(c->au, c->d, acc, &rec, &e);
+    if (r != 0)
+        fail_msg("%s: %d %s", acc->dn, r, e.text);
+    size_t i = c->n++;
+    assert_true(i < 8);
+    c->readiness[i] = rec->status->readiness;
+    c->dup[i] = rec->n_duplicates;
+    c->stale[i] = rec->n_stale;
+    c->samba_only[i] = rec->n_samba_only;
+    c->windows_only[i] = rec->n_windows_only;
+    c->n_values[i] = rec->n_values;
+    c->n_fixes[i] = rec->n_fixes;
+    for (size_t j = 0; j < rec->n_values && j < 4; j++) {
+        const struct sm_audit_value *v = &rec->values[j];
+        c->stale_flags[i][j] = v->stale;
+        c->match_w[i][j] = v->matches_windows;
+        c->match_s[i][j] = v->matches_samba;
+        c->known[i][j] = v->certs_known;
+        c->readers[i][j] = v->readers;
+        if (v->duplicate && v->n_holders)
+            snprintf(c->holder[i], sizeof(c->holder[i]), "%s", v->holders[0]);
+    }
+    char *json = NULL;
+    assert_int_equal(sm_json_audit_record(rec, 0, &json), 0);
+    assert_null(strchr(json, '\n')); /* one line */
+    free(json);
+    sm_audit_record_free(rec);
+    return 0;
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    char *text = fixture();
+    struct check c = { .d = open_text(text) };
+    struct sm_audit_opts o = { .at = AT };
+    struct sm_audit_totals t;
+
+    assert_int_equal(sm_audit_new(&o, &c.au), 0);
+    assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
+    assert_int_equal(c.n, 5);
+
+    /* alice: the certificate maps through the first value (Windows and Samba); the second
+       matches it nowhere: stale. She is first to hold that value: no duplicate on her. */
+    assert_int_equal(c.readiness[0], SM_READY);
+    assert_int_equal(c.n_values[0], 2);
+    assert_true(c.known[0][0] && c.match_w[0][0] && c.match_s[0][0] && !c.stale_flags[0][0]);
+    assert_true(c.known[0][1] && !c.match_w[0][1] && !c.match_s[0][1] && c.stale_flags[0][1]);
+    assert_int_equal(c.stale[0], 1);
+    assert_int_equal(c.dup[0], 0);
+
+    /* bob: alice's stale value in other case: a duplicate, alice named; no certificate, so
+       nothing is stale; <I><S><SR> only a Samba DC may match */
+    assert_int_equal(c.dup[1], 1);
+    assert_string_equal(c.holder[1], "CN=alice,CN=Users," DOMAIN);
+    assert_int_equal(c.stale[1], 0);
+    assert_false(c.known[1][0]);
+    assert_int_equal(c.readers[1][1], SM_READERS_SAMBA);
+    /* Samba reads "X509:" and its tags case-sensitively: bob's lower-case copy is Windows' */
+    assert_int_equal(c.readers[1][0], SM_READERS_WINDOWS);
+    assert_int_equal(c.samba_only[1], 1);
+
+    /* carol: disabled; X509IssuerSID is Windows' alone */
+    assert_int_equal(c.readiness[2], SM_BLOCKED);
+    assert_int_equal(c.readers[2][0], SM_READERS_WINDOWS);
+    assert_int_equal(c.windows_only[2], 1);
+    assert_true(c.n_fixes[2] >= 1);
+
+    /* dave: a Kerberos value maps no certificate: at risk */
+    assert_int_equal(c.readiness[3], SM_AT_RISK);
+    assert_int_equal(c.readers[3][0], SM_READERS_NONE);
+    assert_int_equal(c.stale[3], 0);
+
+    sm_audit_totals(c.au, &t);
+    assert_int_equal(t.accounts, 5);
+    assert_int_equal(t.ready, 3); /* alice; bob and frank hold strong values */
+    assert_int_equal(t.at_risk, 1);
+    assert_int_equal(t.blocked, 1);
+    assert_int_equal(t.errors, 0);
+    assert_int_equal(t.certificates, 1);
+    assert_int_equal(t.values, 7);
+    assert_int_equal(t.duplicate_values, 1);
+    assert_int_equal(t.stale_values, 1);
+    assert_int_equal(t.samba_only_values, 1);
+    assert_int_equal(t.windows_only_values, 2); /* carol's, and bob's lower-case "x509:" */
+    assert_int_equal(t.distinct_values, 6); /* bob's copy of alice's value counts once */
+
+    char *json = NULL;
+    assert_int_equal(sm_json_audit_summary(&t, true, "SIGINT", 0, &json), 0);
+    assert_non_null(strstr(json, "\"partial\":true"));
+    assert_non_null(strstr(json, "\"stopped_by\":\"SIGINT\""));
+    assert_non_null(strstr(json, "\"duplicate_values\":1"));
+    free(json);
+
+    sm_audit_free(c.au);
+    sm_dir_close(c.d);
+    free(text);
+}
+
+/* A value an account repeats is the linter's duplicate, not one across accounts. */
+static void test_own_repeat(void **state)
+{
+    (void)state;
+    struct su_buf b;
+    su_buf_init(&b, NULL, NULL);
+    su_buf_printf(&b, "dn: " DOMAIN "\nobjectClass: domain\n\n");
+    account(&b, "gina", 1111,
+            "altSecurityIdentities: X509:<SKI>0A0B0C0D\naltSecurityIdentities: X509:<SKI>0a0b0c0d");
+    struct check c = { .d = open_text(su_buf_str(&b)) };
+    struct sm_audit_totals t;
+    assert_int_equal(sm_audit_new(NULL, &c.au), 0);
+    assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
+    sm_audit_totals(c.au, &t);
+    assert_int_equal(t.values, 2);
+    assert_int_equal(t.duplicate_values, 0);
+    assert_int_equal(t.distinct_values, 1);
+    sm_audit_free(c.au);
+    sm_dir_close(c.d);
+    su_buf_release(&b);
+}
+
+/* 3000 accounts with a value each, then one holding the first account's: the set grows past
+   its first table (1024 slots) and still finds it; every other value is distinct. */
+static void test_many(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    struct su_buf b;
+    char extra[128], cn[32];
+    su_buf_init(&b, NULL, NULL);
+    su_buf_printf(&b, "dn: " DOMAIN "\nobjectClass: domain\n\n");
+    for (unsigned i = 0; i <= N; i++) {
+        snprintf(cn, sizeof(cn), "u%u", i);
+        snprintf(extra, sizeof(extra), "altSecurityIdentities: X509:<SKI>%08X", i == N ? 0u : i);
+        account(&b, cn, 2000 + i, extra);
+    }
+    struct sm_dir *d = open_text(su_buf_str(&b));
+    struct sm_audit *au = NULL;
+    struct sm_audit_totals t;
+    assert_int_equal(sm_audit_new(NULL, &au), 0);
+    struct check *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    for (unsigned i = 0; i <= N; i++) {
+        snprintf(cn, sizeof(cn), "u%u", i);
+        struct sm_accounts *a = NULL;
+        struct sm_audit_record *rec = NULL;
+        assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_SAM, cn, &a, NULL), 0);
+        assert_int_equal(a->n, 1);
+        assert_int_equal(sm_audit_account(au, d, &a->v[0], &rec, NULL), 0);
+        assert_int_equal(rec->n_duplicates, i == N ? 1 : 0);
+        if (i == N) {
+            assert_int_equal(rec->values[0].n_holders, 1);
+            assert_string_equal(rec->values[0].holders[0], "CN=u0,CN=Users," DOMAIN);
+        }
+        sm_audit_record_free(rec);
+        sm_accounts_free(a);
+    }
+    sm_audit_totals(au, &t);
+    assert_int_equal(t.accounts, N + 1);
+    assert_int_equal(t.distinct_values, N);
+    assert_int_equal(t.duplicate_values, 1);
+    free(c);
+    sm_audit_free(au);
+    sm_dir_close(d);
+    su_buf_release(&b);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    struct sm_profile p[SM_MAX_PROFILES + 1] = { 0 };
+    struct sm_audit_opts o = { .profiles = p, .n_profiles = SM_MAX_PROFILES + 1 };
+    struct sm_audit *au = NULL;
+    struct sm_audit_record *rec = NULL;
+    assert_int_equal(sm_audit_new(&o, &au), -EINVAL);
+    assert_int_equal(sm_audit_new(NULL, &au), 0);
+    assert_int_equal(sm_audit_account(au, NULL, NULL, &rec, NULL), -EINVAL);
+    assert_null(sm_audit_free(au));
+    assert_null(sm_audit_record_free(NULL));
+    assert_string_equal(sm_audit_readers_name(SM_READERS_SAMBA), "samba");
+    assert_string_equal(sm_audit_readers_name((enum sm_audit_readers)99), "none");
+}
+
+int main(void)
+{
+    load_cert();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_walk),       cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_own_repeat), cmocka_unit_test(test_many),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
