@@ -52,7 +52,6 @@
 #define RADIUS_VALUES_MAX 32   /* values of one attribute */
 #define RADIUS_VALUE_MAX  4096 /* bytes of one value */
 #define RADIUS_EKU_MAX    16   /* EKU OIDs */
-#define RADIUS_EKU_DER    1024 /* bytes of the EKU extension built from them */
 #define REPLY_MESSAGE_MAX 248  /* Reply-Message: one RADIUS attribute (253), with room */
 
 #define CERT_PREFIX "TLS-Client-Cert-"
@@ -178,68 +177,6 @@ static int read_call(json_t *root, struct radius_facts *f, struct api_error *ae)
         return api_fail(ae, API_P_MISSING_FIELD, NULL, "%s",
                         "no TLS-Client-Cert-* attribute: call rest where FreeRADIUS has read the "
                         "client certificate (the check-eap-tls virtual server, or post-auth)");
-    return 0;
-}
-
-/* The DER of one dotted OID (at least two arcs) appended at @out[*@o]; -EINVAL when not one. */
-static int oid_der(const char *oid, uint8_t *out, size_t size, size_t *o)
-{
-    unsigned long arcs[64], v;
-    size_t n = 0, start = *o + 2, len = 0;
-    const char *p = oid;
-
-    while (*p) {
-        char *end;
-
-        if (*p < '0' || *p > '9' || n >= sizeof(arcs) / sizeof(arcs[0]))
-            return -EINVAL;
-        errno = 0;
-        v = strtoul(p, &end, 10);
-        if (errno || v > 0xffffffffUL || (*end != '.' && *end != '\0') || (*end == '.' && !end[1]))
-            return -EINVAL;
-        arcs[n++] = v;
-        p = *end ? end + 1 : end;
-    }
-    if (n < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))
-        return -EINVAL;
-    arcs[1] += arcs[0] * 40;
-    for (size_t i = 1; i < n; i++) {
-        uint8_t tmp[8];
-        size_t k = 0;
-
-        v = arcs[i];
-        do {
-            tmp[k++] = (uint8_t)(v & 0x7f);
-            v >>= 7;
-        } while (v);
-        if (start + len + k > size)
-            return -EINVAL;
-        while (k-- > 0)
-            out[start + len++] = (uint8_t)(tmp[k] | (k ? 0x80 : 0));
-    }
-    if (len > 127)
-        return -EINVAL;
-    out[*o] = 0x06;
-    out[*o + 1] = (uint8_t)len;
-    *o = start + len;
-    return 0;
-}
-
-/* The extKeyUsage extension's value (SEQUENCE OF OID) for @f's EKU OIDs, into @der. */
-static int eku_der(const struct radius_facts *f, uint8_t *der, size_t size, size_t *ret_len,
-                   struct api_error *ae)
-{
-    size_t o = 4; /* 30 82 LL LL */
-
-    for (size_t i = 0; i < f->n_eku; i++)
-        if (oid_der(f->eku[i], der, size, &o) < 0)
-            return api_fail(ae, API_P_BAD_REQUEST, NULL, "%s: \"%.64s\" is not a dotted OID",
-                            CERT_PREFIX "X509v3-Extended-Key-Usage-OID", f->eku[i]);
-    der[0] = 0x30;
-    der[1] = 0x82;
-    der[2] = (uint8_t)((o - 4) >> 8);
-    der[3] = (uint8_t)(o - 4);
-    *ret_len = o;
     return 0;
 }
 
@@ -421,15 +358,12 @@ int h_hook_freeradius(struct api_request *req)
     struct api_error ae = API_ERROR_INIT;
     struct radius_facts f;
     struct opt_profiles profiles = rt->fleet;
-    struct sm_csr_planned_ext ext;
     struct sm_preissue_input in;
     struct sm_preissue *plan = NULL;
     struct sm_csr *csr = NULL;
     json_error_t jerr;
     json_t *root = NULL;
-    uint8_t eku[RADIUS_EKU_DER];
     char isr[RADIUS_VALUE_MAX + 300];
-    size_t eku_len = 0;
     bool rebuilt;
     int ret;
 
@@ -439,17 +373,15 @@ int h_hook_freeradius(struct api_request *req)
                        jerr.text);
         goto out_fail;
     }
-    if ((ret = read_call(root, &f, &ae)) < 0 ||
-        (f.n_eku && (ret = eku_der(&f, eku, sizeof(eku), &eku_len, &ae)) < 0))
+    if ((ret = read_call(root, &f, &ae)) < 0)
         goto out_fail;
-    ext = (struct sm_csr_planned_ext){ .oid = "2.5.29.37", .value = eku, .value_len = eku_len };
-    ret = sm_csr_planned(&(struct sm_csr_planned){ .san = f.san,
-                                                   .n_san = f.n_san,
-                                                   .exts = f.n_eku ? &ext : NULL,
-                                                   .n_exts = f.n_eku ? 1 : 0 },
-                         &csr, &ae.info);
+    ret = sm_csr_planned(
+        &(struct sm_csr_planned){ .san = f.san, .n_san = f.n_san, .eku = f.eku, .n_eku = f.n_eku },
+        &csr, &ae.info);
     if (ret < 0) {
         ae.problem = ret == -ENOMEM ? API_P__COUNT : API_P_BAD_REQUEST;
+        if (ae.info.field && strcmp(ae.info.field, "eku") == 0)
+            ae.info.field = CERT_PREFIX "X509v3-Extended-Key-Usage-OID";
         goto out_fail;
     }
     if (!rt->dir) {
