@@ -1140,6 +1140,85 @@ static void test_events_bad(void **state)
     end(&c);
 }
 
+/* ---- POST|DELETE /v1/accounts/{name}/mappings (without [write]: dry runs on the pool) ---- */
+
+static const struct bad_case mappings_bad[] = {
+    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"apply\": true}", 503,
+      "write-not-configured", "no write bind" },
+    { "/v1/accounts/alice/mappings", "application/json", "{", 400, "bad-json", NULL },
+    { "/v1/accounts/alice/mappings", "application/json", NULL, 400, "empty-body", NULL },
+    { "/v1/accounts/alice/mappings", "application/json", "[1]", 400, "bad-request", "JSON object" },
+    { "/v1/accounts/alice/mappings", "application/json", "{}", 400, "missing-field",
+      "certificate" },
+    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"type\": \"X509RFC822\"}", 400,
+      "bad-request", "type: " },
+    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"apply\": 1}", 400, "bad-request",
+      "apply: " },
+    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"x\": 1}", 400, "bad-request",
+      "unknown member" },
+    { "/v1/accounts/alice/mappings", "application/x-pem-file", "PEM", 415, "unsupported-media-type",
+      NULL },
+    { "/v1/accounts/alice/mappings?apply=1", "application/json", "@CERT{}", 400, "bad-request",
+      "query" },
+    { "/v1/accounts/%00/mappings", "application/json", "@CERT{}", 400, "bad-request", "name: " },
+    { "/v1/accounts/nobody-here/mappings", "application/json", "@CERT{}", 404, "no-account", NULL },
+    { "/v1/accounts/alice/mappings", "application/json", "{\"certificate\": \"not a certificate\"}",
+      400, "bad-certificate", NULL },
+};
+
+/* DELETE @target with the JSON @text on @s. */
+static void call_delete(struct call *c, struct api_runtime *s, const char *target, const char *text)
+{
+    begin(c, s, target);
+    strcpy(c->req.log_method, "DELETE"); /* as http.c writes the request line's method */
+    header(c, "Content-Type", "application/json");
+    body(c, text, strlen(text));
+    run(c, h_mappings);
+}
+
+static void test_mappings(void **state)
+{
+    char *pem = slurp("certs/alice-sid.pem", NULL), *text;
+    struct call c;
+
+    (void)state;
+    run_bad_cases(s_dir, h_mappings, mappings_bad, sizeof(mappings_bad) / sizeof(mappings_bad[0]));
+    run_bad_cases(s_nodir, h_mappings, mappings_bad, 1); /* apply: write-not-configured first */
+
+    /* a dry run on the read pool: alice's certificate carries her SID */
+    text = jbody("{s:s, s:s}", "certificate", pem, "type", "X509SKI");
+    call(&c, h_mappings, s_dir, "/v1/accounts/alice/mappings", "application/json", text);
+    expect_ok(&c);
+    expect_str(&c, "operation", "add");
+    expect_str(&c, "outcome", "would_add");
+    expect_str(&c, "account.dn", ALICE_DN);
+    end(&c);
+    call(&c, h_mappings, s_nodir, "/v1/accounts/alice/mappings", "application/json", text);
+    expect_problem(&c, 503, "no-directory", NULL);
+    end(&c);
+    call(&c, h_mappings, s_down, "/v1/accounts/alice/mappings", "application/json", text);
+    expect_problem(&c, 503, "directory-unavailable", NULL);
+    end(&c);
+    free(text);
+
+    /* DELETE: a value alice does not hold is absent; value and certificate exclude each other */
+    call_delete(&c, s_dir, "/v1/accounts/alice/mappings", "{\"value\": \"X509:<SKI>00\"}");
+    expect_ok(&c);
+    expect_str(&c, "operation", "remove");
+    expect_str(&c, "outcome", "absent");
+    end(&c);
+    text = jbody("{s:s, s:s}", "certificate", pem, "value", "X509:<SKI>00");
+    call_delete(&c, s_dir, "/v1/accounts/alice/mappings", text);
+    expect_problem(&c, 400, "missing-field", "one of them");
+    end(&c);
+    free(text);
+    call_delete(&c, s_dir, "/v1/accounts/alice/mappings",
+                "{\"value\": \"X509:<SKI>00\", \"allow_foreign_sid\": true}");
+    expect_problem(&c, 400, "bad-request", "allow_foreign_sid");
+    end(&c);
+    free(pem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1157,6 +1236,7 @@ int main(void)
         cmocka_unit_test(test_account_good),
         cmocka_unit_test(test_account_bad),
         cmocka_unit_test(test_account_no_directory),
+        cmocka_unit_test(test_mappings),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_events_good),
         cmocka_unit_test(test_events_bad),
