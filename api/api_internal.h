@@ -20,6 +20,7 @@
 #include <strongmap/cert.h>
 #include <strongmap/common.h>
 #include <strongmap/csr.h>
+#include <strongmap/mapwrite.h>
 #include <strongmap/dir.h>
 
 #include "api.h"
@@ -732,6 +733,7 @@ struct api_metrics {
     atomic_uint_fast64_t verdict_lookup_limits; /* verdicts that used SM_MAX_VERDICT_LOOKUPS */
     atomic_uint_fast64_t account_statuses[3];
     atomic_uint_fast64_t authz[API_AUTHZ__COUNT];
+    atomic_uint_fast64_t mapping_writes[2][SM_MAPWRITE__COUNT]; /* applied: add, remove */
     atomic_uint_fast64_t decision_log_errors;
     atomic_uint_fast64_t reloads;
     /* reason codes seen, added under reasons_lock, read without it */

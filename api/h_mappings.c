@@ -239,6 +239,7 @@ int h_mappings(struct api_request *req)
         goto out_fail;
     }
     if (mr.apply) {
+        metric_inc(&req->api->metrics.mapping_writes[m->op == SM_MAPWRITE_REMOVE][m->outcome]);
         snprintf(note, sizeof(note), "%s %s: %s", sm_mapwrite_op_name(m->op),
                  m->account ? m->account->dn : "?", sm_mapwrite_outcome_name(m->outcome));
         req_note(req, note);

@@ -20,6 +20,9 @@
  *   account_statuses_total{status}                       counter
  *   authz_total{outcome}                                 counter, /v1/authz answers (allow, deny,
  *                                                        unknown: fail open, unavailable: 503)
+ *   mapping_writes_total{operation,outcome}              counter, applied write-back requests
+ *                                                        (add, remove; added, present, refused,
+ *                                                        failed, ...)
  *   directory_operations_total{op}                       counter (op: verdict, account, ping,
  *                                                        explain, preissue: an issuance plan)
  *   directory_errors_total{op,error}                     counter (error: down, refused, limit)
@@ -274,6 +277,19 @@ static void render_verdicts(struct su_buf *b, struct api_metrics *m)
     for (unsigned i = 0; i < API_AUTHZ__COUNT; i++)
         su_buf_printf(b, "strongmapd_authz_total{outcome=\"%s\"} %llu\n", authz_outcomes[i],
                       (unsigned long long)load(&m->authz[i]));
+    header(b, "strongmapd_mapping_writes_total", "counter",
+           "Mapping write-back requests applied (not dry runs), by operation and outcome.");
+    for (unsigned op = 0; op < 2; op++)
+        for (unsigned o = 0; o < SM_MAPWRITE__COUNT; o++) {
+            uint64_t v = load(&m->mapping_writes[op][o]);
+            if (v)
+                su_buf_printf(b,
+                              "strongmapd_mapping_writes_total{operation=\"%s\",outcome=\"%s\"} "
+                              "%llu\n",
+                              sm_mapwrite_op_name((enum sm_mapwrite_op)op),
+                              sm_mapwrite_outcome_name((enum sm_mapwrite_outcome)o),
+                              (unsigned long long)v);
+        }
 }
 
 static void render_directory(struct su_buf *b, const struct api_runtime *rt)

@@ -405,6 +405,12 @@ audit_log = {cls.log}
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json()["outcome"], "removed")
         self.assertEqual(values(ALICE), before)
+        # applied requests are counted by operation and outcome (dry runs are not)
+        text = self.request("GET", "/metrics", token=ADMIN_SECRET, daemon=self.daemon).body.decode()
+        for op, outcome in (("add", "added"), ("add", "present"), ("remove", "removed")):
+            self.assertRegex(text, r'(?m)^strongmapd_mapping_writes_total\{operation="%s",'
+                             r'outcome="%s"\} [1-9]' % (op, outcome))
+        self.assertNotIn('outcome="would_add"', text)
 
     def test_refusals(self):
         r = self.call("POST", "bob", {"certificate": self.pem("sid_ext.pem"), "type": "X509SKI",
