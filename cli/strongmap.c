@@ -12,6 +12,7 @@
  *   strongmap explain [FILE|-] [DIRECTORY]
  *   strongmap gate [FILE|-] [WHAT-IF] (--daemon URL [--token-file F] [--cacert F] | DIRECTORY)
  *   strongmap map add|remove NAME ... DIRECTORY (cli/map.c: mapping write-back)
+ *   strongmap audit [WHAT-IF] DIRECTORY [--format jsonl|csv] ... (cli/audit.c)
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
@@ -37,6 +38,7 @@
 
 #include <strongmap/strongmap.h>
 
+#include "audit.h"
 #include "gate.h"
 #include "map.h"
 #include "options.h"
@@ -73,6 +75,7 @@ struct opts {
     long timeout_s;                               /* --timeout, 0: GATE_TIMEOUT_S */
     bool gate_opts;                               /* one of those given */
     struct map_opts map;                          /* map add|remove (cli/map.h) */
+    struct audit_opts audit;                      /* audit (cli/audit.h) */
 };
 
 #define GATE_TIMEOUT_S 10 /* seconds for strongmapd's answer, connection included */
@@ -99,6 +102,8 @@ static void usage(FILE *f)
             "                --write-password-file F]]\n"
             "       %s map remove NAME (--value V | --cert FILE [--type T]) DIRECTORY\n"
             "                [--apply ...]\n"
+            "       %s audit [WHAT-IF] DIRECTORY [--format jsonl|csv] [--since TIME]\n"
+            "                [--fail-on at_risk|blocked] [--page-size N] [--progress SECONDS]\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -135,6 +140,12 @@ static void usage(FILE *f)
             "          --apply, which writes with one LDAP modify (never a replace) and records\n"
             "          it in --audit-log; refused when another account holds the value or the\n"
             "          certificate's SID is another account's (--allow-foreign-sid); exit 3\n"
+            "audit     every account with a published certificate or altSecurityIdentities:\n"
+            "          status, verdicts, values linted, duplicates, stale values; one JSON\n"
+            "          line (or CSV row) each and a summary (docs/audit.md); --since: whenChanged\n"
+            "          later than TIME; --fail-on: exit 3 when an account is that or worse;\n"
+            "          --page-size: LDAP entries per page (default 500); --progress: seconds\n"
+            "          between progress lines on stderr (0: none; a terminal's is redrawn)\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
@@ -160,7 +171,7 @@ static void usage(FILE *f)
             "map refused, "
             "4 directory unavailable (gate: also strongmapd unreachable or no verdict).\n",
             progname, progname, progname, progname, progname, progname, progname, progname,
-            progname, progname, progname, progname);
+            progname, progname, progname, progname, progname);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -911,6 +922,7 @@ static const struct option long_opts[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     OPT_DIR_LONGOPTS,
     MAP_LONGOPTS,
+    AUDIT_LONGOPTS,
     { NULL, 0, NULL, 0 },
 };
 
@@ -997,6 +1009,11 @@ static int take_option(struct opts *o, int id, const char *arg)
             map_take_option(&o->map, id, arg);
             break;
         }
+        if (id >= AUDIT_OPT_FORMAT && id <= AUDIT_OPT_PROGRESS) {
+            if (audit_take_option(&o->audit, id, arg, &e) < 0)
+                goto out_err;
+            break;
+        }
         if (opt_dir_set(&o->dir, id, arg, &e) < 0)
             goto out_err;
         break;
@@ -1017,13 +1034,27 @@ static int check_options(struct opts *o, const char *cmd)
     bool gate = strcmp(cmd, "gate") == 0;
     bool dir_cmd = strcmp(cmd, "verdict") == 0 || strcmp(cmd, "account") == 0 ||
                    strcmp(cmd, "preissue") == 0 || strcmp(cmd, "map") == 0 ||
-                   (gate && !o->daemon_url);
+                   strcmp(cmd, "audit") == 0 || (gate && !o->daemon_url);
     struct sm_errinfo e = SM_ERRINFO_INIT;
 
     if (o->map.given && strcmp(cmd, "map") != 0) {
         fprintf(stderr,
                 "%s: --apply, --type, --value, --allow-foreign-sid, --audit-log and the "
                 "write bind are for map\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if (o->audit.given && strcmp(cmd, "audit") != 0) {
+        fprintf(stderr,
+                "%s: --format, --since, --fail-on, --page-size and --progress are for audit\n",
+                progname);
+        return EXIT_USAGE;
+    }
+    if (strcmp(cmd, "audit") == 0 &&
+        (o->text || o->json || o->json_flags || o->account || o->samba_anchors)) {
+        fprintf(stderr,
+                "%s: audit writes JSON lines or CSV (--format); --text, --json, --pretty, "
+                "--account and --samba-anchors do not apply\n",
                 progname);
         return EXIT_USAGE;
     }
@@ -1100,8 +1131,9 @@ out_err:
 
 static bool is_command(const char *word)
 {
-    static const char *const commands[] = { "inspect",  "altsecid", "sid",  "verdict", "account",
-                                            "preissue", "explain",  "gate", "version", "map" };
+    static const char *const commands[] = { "inspect", "altsecid", "sid",     "verdict",
+                                            "account", "preissue", "explain", "gate",
+                                            "version", "map",      "audit" };
 
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(word, commands[i]) == 0)
@@ -1111,7 +1143,7 @@ static bool is_command(const char *word)
 
 int main(int argc, char **argv)
 {
-    struct opts o = { .whatif = OPT_WHATIF_NONE };
+    struct opts o = { .whatif = OPT_WHATIF_NONE, .audit = AUDIT_OPTS_INIT };
     int c, r;
 
     if (argc > 0 && argv[0][0])
@@ -1202,6 +1234,11 @@ int main(int argc, char **argv)
                               .json_flags = o.json_flags,
                               .other_opts = o.verdict_opts || o.at };
         status = cmd_map(rest_argc, rest, &mc);
+    } else if (strcmp(cmd, "audit") == 0) {
+        struct audit_cmd ac = {
+            .audit = &o.audit, .dir = &o.dir, .profiles = &o.profiles, .at = o.at
+        };
+        status = cmd_audit(rest_argc, rest, &ac);
     } else if (strcmp(cmd, "version") == 0) {
         printf("strongmap %s\n", sm_version());
         status = 0;

@@ -38,6 +38,18 @@ const char *sm_audit_readers_name(enum sm_audit_readers r)
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "none";
 }
 
+const char *sm_audit_error_name(int code)
+{
+    switch (code) {
+    case SM_E_DIR_LIMIT: return "directory_limit";
+    case SM_E_DIR_DOWN: return "directory_unavailable";
+    case SM_E_DIR_REFUSED: return "directory_refused";
+    case -EINVAL: return "invalid";
+    case -ENOMEM: return "out_of_memory";
+    default: return "error";
+    }
+}
+
 int sm_audit_new(const struct sm_audit_opts *o, struct sm_audit **ret)
 {
     struct sm_audit *au;

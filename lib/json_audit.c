@@ -147,8 +147,8 @@ int sm_json_audit_error(const struct sm_account *acc, int code, const char *mess
     jsonw_kstr(&w, "status", "error");
     jsonw_key(&w, "error");
     jsonw_object_begin(&w);
-    jsonw_kstr(&w, "code", sm_strerror(code));
-    jsonw_kstr(&w, "message", message);
+    jsonw_kstr(&w, "code", sm_audit_error_name(code));
+    jsonw_kstr(&w, "message", message && message[0] ? message : sm_strerror(code));
     jsonw_object_end(&w);
     jsonw_object_end(&w);
     return finish(&w, ret_json);

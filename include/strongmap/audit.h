@@ -51,6 +51,10 @@ enum sm_audit_readers {
 /** "both", "windows", "samba", "none". */
 const char *sm_audit_readers_name(enum sm_audit_readers r);
 
+/** The word for an error that kept an account from being audited: "directory_limit",
+    "directory_unavailable", "directory_refused", "invalid", "out_of_memory" or "error". */
+const char *sm_audit_error_name(int code);
+
 /** One altSecurityIdentities value of an account, as the audit sees it. */
 struct sm_audit_value {
     const struct sm_altsec *altsec; /**< parsed and linted (its findings) */

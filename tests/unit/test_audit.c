@@ -288,7 +288,7 @@ static void test_audit(void **state)
     assert_int_equal(t.stale_values, 1);
     assert_int_equal(t.samba_only_values, 1);
     assert_int_equal(t.windows_only_values, 2); /* carol's, and bob's lower-case "x509:" */
-    assert_int_equal(t.distinct_values, 6); /* bob's copy of alice's value counts once */
+    assert_int_equal(t.distinct_values, 6);     /* bob's copy of alice's value counts once */
 
     char *json = NULL;
     assert_int_equal(sm_json_audit_summary(&t, true, "SIGINT", 0, &json), 0);

@@ -1,0 +1,430 @@
+/*
+ * cli/audit.c - `strongmap audit`: every account with a published certificate or an
+ * altSecurityIdentities value, walked with sm_dir_each_account() on one directory handle and
+ * audited with sm_audit_account() through a second (an LDAP paged search keeps its connection
+ * to itself), written as JSON lines or CSV as each account is done (docs/audit.md).
+ *
+ * Progress goes to stderr: on a terminal one line redrawn (counts, rate, and the ETA when the
+ * total is known: an LDIF's; LDAP does not say how many entries match), otherwise a plain line
+ * every --progress seconds. SIGINT and SIGTERM stop the walk after the account being audited;
+ * the output then ends with a last line that says it is partial (JSON: the summary with
+ * "partial": true; CSV: a "# partial" comment), and a second signal kills at once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <strongmap/strongmap.h>
+
+#include "audit.h"
+#include "su_buf.h"
+#include "su_clock.h"
+#include "text.h"
+
+#define EXIT_INPUT 1
+#define EXIT_USAGE 2
+#define EXIT_DENY  3
+#define EXIT_DIR   4
+
+#define PROGRESS_DEFAULT_S 10
+#define PROGRESS_MAX_S     86400
+#define TTY_REDRAW_MS      250
+#define STOPPED            (-EINTR) /* the callback's code after a signal */
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+int audit_take_option(struct audit_opts *a, int id, const char *arg, struct sm_errinfo *e)
+{
+    unsigned long long n;
+
+    a->given = true;
+    switch (id) {
+    case AUDIT_OPT_FORMAT:
+        if (strcmp(arg, "jsonl") != 0 && strcmp(arg, "csv") != 0) {
+            snprintf(e->text, sizeof(e->text), "%s", "--format: jsonl or csv");
+            return -EINVAL;
+        }
+        a->csv = strcmp(arg, "csv") == 0;
+        return 0;
+    case AUDIT_OPT_SINCE:
+        if (opt_parse_time(arg, &a->since) < 0) {
+            snprintf(e->text, sizeof(e->text), "%s",
+                     "--since: not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)");
+            return -EINVAL;
+        }
+        return 0;
+    case AUDIT_OPT_FAIL_ON:
+        if (strcmp(arg, "at_risk") == 0)
+            a->fail_on = SM_AT_RISK;
+        else if (strcmp(arg, "blocked") == 0)
+            a->fail_on = SM_BLOCKED;
+        else {
+            snprintf(e->text, sizeof(e->text), "%s", "--fail-on: at_risk or blocked");
+            return -EINVAL;
+        }
+        return 0;
+    case AUDIT_OPT_PAGE_SIZE:
+        if (opt_parse_ull(arg, SM_DIR_PAGE_MAX, &n) < 0 || n == 0) {
+            snprintf(e->text, sizeof(e->text), "%s", "--page-size: 1 to 1000 entries");
+            return -EINVAL;
+        }
+        a->page_size = (unsigned)n;
+        return 0;
+    case AUDIT_OPT_PROGRESS:
+        if (opt_parse_ull(arg, PROGRESS_MAX_S, &n) < 0) {
+            snprintf(e->text, sizeof(e->text), "%s", "--progress: 0 (none) to 86400 seconds");
+            return -EINVAL;
+        }
+        a->progress_s = (long)n;
+        return 0;
+    default: snprintf(e->text, sizeof(e->text), "%s", "unknown audit option"); return -EINVAL;
+    }
+}
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+struct run {
+    const struct audit_cmd *c;
+    struct sm_audit *au;
+    struct sm_dir *lookups; /* the second handle */
+    int64_t start_ms, last_ms;
+    uint64_t total; /* accounts the walk will give, 0: unknown (LDAP) */
+    bool tty;
+    int worst; /* the worst readiness seen, -1: none */
+    int err;   /* the first write error */
+};
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a field that a
+   spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe. */
+static void csv_field(FILE *f, const char *s, bool last)
+{
+    if (!s)
+        s = "";
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    if (quote)
+        fputc('"', f);
+    if (formula)
+        fputc('\'', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    if (quote)
+        fputc('"', f);
+    fputc(last ? '\n' : ',', f);
+}
+
+static void csv_header(FILE *f)
+{
+    fputs("dn,sam,upn,computer,enabled,status,profiles,reasons,certificates,"
+          "certificates_denied,values,duplicates,stale,samba_only,windows_only,fix\n",
+          f);
+}
+
+static void csv_record(FILE *f, const struct sm_audit_record *rec)
+{
+    const struct sm_account_status *s = rec->status;
+    const struct sm_account *a = s->account;
+    char buf[64];
+    size_t denied = 0;
+    struct su_buf b;
+
+    su_buf_init(&b, NULL, NULL);
+    csv_field(f, a->dn, false);
+    csv_field(f, a->sam, false);
+    csv_field(f, a->upn, false);
+    csv_field(f, a->is_computer ? "true" : "false", false);
+    csv_field(f, a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "false" : "true", false);
+    csv_field(f, sm_readiness_name(s->readiness), false);
+    for (size_t i = 0; i < rec->n_profiles; i++)
+        su_buf_printf(&b, "%s%s=%s", i ? ";" : "", sm_profile_name(s->profiles[i].kind),
+                      sm_readiness_name(rec->profile_readiness[i]));
+    csv_field(f, su_buf_str(&b), false);
+    su_buf_release(&b);
+    su_buf_init(&b, NULL, NULL);
+    for (size_t i = 0; i < s->n_reasons; i++)
+        su_buf_printf(&b, "%s%s", b.len ? ";" : "", s->reasons[i].code);
+    const struct {
+        size_t n;
+        const char *code;
+    } extra[] = { { rec->n_duplicates, "duplicate_value" },
+                  { rec->n_stale, "stale_value" },
+                  { rec->n_samba_only, "samba_only_value" },
+                  { rec->n_windows_only, "windows_only_value" } };
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if (extra[i].n)
+            su_buf_printf(&b, "%s%s", b.len ? ";" : "", extra[i].code);
+    csv_field(f, su_buf_str(&b), false);
+    for (size_t i = 0; i < s->n_cert_verdicts; i++)
+        denied += !s->cert_verdicts[i]->allow;
+    const size_t nums[] = { s->n_cert_verdicts, denied,       rec->n_values,
+                            rec->n_duplicates,  rec->n_stale, rec->n_samba_only,
+                            rec->n_windows_only };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        snprintf(buf, sizeof(buf), "%zu", nums[i]);
+        csv_field(f, buf, false);
+    }
+    su_buf_release(&b);
+    su_buf_init(&b, NULL, NULL);
+    for (size_t i = 0; i < rec->n_fixes; i++)
+        su_buf_printf(&b, "%s%s", i ? " | " : "", rec->fixes[i]);
+    csv_field(f, su_buf_str(&b), true);
+    su_buf_release(&b);
+}
+
+static void csv_error(FILE *f, const struct sm_account *a, int code, const char *message)
+{
+    csv_field(f, a->dn, false);
+    csv_field(f, a->sam, false);
+    csv_field(f, a->upn, false);
+    csv_field(f, a->is_computer ? "true" : "false", false);
+    csv_field(f, a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "false" : "true", false);
+    csv_field(f, "error", false);
+    csv_field(f, "", false);
+    csv_field(f, sm_audit_error_name(code), false);
+    for (int i = 0; i < 7; i++)
+        csv_field(f, "", false);
+    csv_field(f, message, true);
+}
+
+/* The JSON document @json (taken) as one line. */
+static void put_json(struct run *r, int rc, char *json)
+{
+    if (rc < 0) {
+        r->err = rc;
+        return;
+    }
+    fputs(json, stdout);
+    fputc('\n', stdout);
+    free(json);
+}
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+static void progress(struct run *r, bool last)
+{
+    const struct audit_opts *o = r->c->audit;
+    struct sm_audit_totals t;
+    int64_t now = su_mono_ms();
+    long every_ms = (o->progress_s < 0 ? PROGRESS_DEFAULT_S : o->progress_s) * 1000L;
+
+    if (o->progress_s == 0)
+        return;
+    if (!last && now - r->last_ms < (r->tty ? TTY_REDRAW_MS : every_ms))
+        return;
+    r->last_ms = now;
+    sm_audit_totals(r->au, &t);
+    double s = (double)(now - r->start_ms) / 1000.0;
+    double rate = s > 0 ? (double)t.accounts / s : 0;
+    char eta[64];
+    if (!r->total)
+        snprintf(eta, sizeof(eta), "ETA unknown (LDAP does not say how many)");
+    else if (rate > 0 && t.accounts <= r->total)
+        snprintf(eta, sizeof(eta), "%llu of %llu, ETA %.0f s", (unsigned long long)t.accounts,
+                 (unsigned long long)r->total, (double)(r->total - t.accounts) / rate);
+    else
+        snprintf(eta, sizeof(eta), "%llu of %llu", (unsigned long long)t.accounts,
+                 (unsigned long long)r->total);
+    fprintf(stderr,
+            "%saudit: %llu accounts (%llu ready, %llu at risk, %llu blocked, %llu errors), "
+            "%.1f/s, %s%s",
+            r->tty ? "\r\033[K" : "", (unsigned long long)t.accounts, (unsigned long long)t.ready,
+            (unsigned long long)t.at_risk, (unsigned long long)t.blocked,
+            (unsigned long long)t.errors, rate, eta, r->tty && !last ? "" : "\n");
+    fflush(stderr);
+}
+
+/* ---- the walk -------------------------------------------------------------------------------- */
+
+static int on_account(const struct sm_account *acc, void *ctx)
+{
+    struct run *r = ctx;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_audit_record *rec = NULL;
+    char *json = NULL;
+
+    if (got_signal)
+        return STOPPED;
+    int rc = sm_audit_account(r->au, r->lookups, acc, &rec, &e);
+    if (rc == SM_E_DIR_DOWN || rc == -ENOMEM) /* the lookups' directory is gone: stop */
+        return rc;
+    if (rc < 0) { /* this account alone: say so and go on */
+        if (r->c->audit->csv)
+            csv_error(stdout, acc, rc, e.text[0] ? e.text : sm_strerror(rc));
+        else {
+            int jr = sm_json_audit_error(acc, rc, e.text, 0, &json);
+            put_json(r, jr, json);
+        }
+    } else {
+        if ((int)rec->status->readiness > r->worst)
+            r->worst = (int)rec->status->readiness;
+        if (r->c->audit->csv)
+            csv_record(stdout, rec);
+        else {
+            int jr = sm_json_audit_record(rec, 0, &json);
+            put_json(r, jr, json);
+        }
+        sm_audit_record_free(rec);
+    }
+    if (ferror(stdout))
+        r->err = -EIO;
+    progress(r, false);
+    return r->err;
+}
+
+static int count_one(const struct sm_account *acc, void *ctx)
+{
+    (void)acc;
+    ++*(uint64_t *)ctx;
+    return got_signal ? STOPPED : 0;
+}
+
+/* The last line: the totals, partial when @why says what stopped the walk. */
+static void finish(struct run *r, const char *why)
+{
+    struct sm_audit_totals t;
+    char *json = NULL;
+
+    sm_audit_totals(r->au, &t);
+    if (r->c->audit->csv) {
+        printf("# %s%s%s: %llu accounts (%llu ready, %llu at_risk, %llu blocked, %llu errors); "
+               "%llu duplicate, %llu stale, %llu samba_only, %llu windows_only values\n",
+               why ? "partial, stopped by " : "complete", why ? why : "", "",
+               (unsigned long long)t.accounts, (unsigned long long)t.ready,
+               (unsigned long long)t.at_risk, (unsigned long long)t.blocked,
+               (unsigned long long)t.errors, (unsigned long long)t.duplicate_values,
+               (unsigned long long)t.stale_values, (unsigned long long)t.samba_only_values,
+               (unsigned long long)t.windows_only_values);
+    } else {
+        int jr = sm_json_audit_summary(&t, why != NULL, why, 0, &json);
+        put_json(r, jr, json);
+    }
+    if (fflush(stdout) != 0)
+        r->err = -EIO;
+}
+
+static int say(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int say(int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fputs("strongmap: audit: ", stderr);
+    text_escaped(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
+    return status;
+}
+
+static int open_dirs(const struct opt_dir *d, struct sm_dir **walk, struct sm_dir **lookups)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char *password = NULL;
+    int r = 0;
+
+    if (d->password_file && opt_read_password(d->password_file, NULL, NULL, &password, &e) < 0)
+        return say(EXIT_INPUT, "--ldap-password-file: %s", e.text);
+    if ((r = opt_dir_open(d, password, false, walk, &e)) == 0 && !d->ldif)
+        r = opt_dir_open(d, password, false, lookups, &e);
+    else if (r == 0)
+        *lookups = NULL; /* an LDIF handle may be walked and asked at once */
+    opt_password_free(password);
+    if (r == 0)
+        return 0;
+    say(EXIT_INPUT, "%s", e.text[0] ? e.text : sm_strerror(r));
+    return r == -EINVAL && !d->ldif ? EXIT_USAGE : EXIT_INPUT;
+}
+
+int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
+{
+    const struct audit_opts *o = c->audit;
+    struct sm_audit_opts ao = { .profiles = c->profiles->v,
+                                .n_profiles = c->profiles->n,
+                                .at = c->at };
+    struct sm_dir_each_opts wo = { .since = o->since, .page_size = o->page_size };
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_dir *walk = NULL, *lookups = NULL;
+    struct run r = { .c = c, .worst = -1, .tty = isatty(STDERR_FILENO) == 1 };
+    struct sigaction sa, old_int, old_term;
+    int status, rc;
+
+    (void)argv;
+    if (argc != 0)
+        return say(EXIT_USAGE, "takes no operand: the directory flags say where to look");
+    if (!opt_dir_configured(c->dir))
+        return say(EXIT_USAGE, "needs a directory: --ldif FILE, or --ldap-uri URI --ldap-base DN");
+    if (o->page_size && c->dir->ldif)
+        return say(EXIT_USAGE, "--page-size is for LDAP (--ldap-uri)");
+    if ((status = open_dirs(c->dir, &walk, &lookups)) != 0)
+        return status;
+    if (sm_audit_new(&ao, &r.au) < 0) {
+        status = say(EXIT_INPUT, "out of memory");
+        goto out;
+    }
+    r.lookups = lookups ? lookups : walk;
+
+    /* SIGINT and SIGTERM end the walk after the current account; a second one kills */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = (int)SA_RESETHAND; /* no SA_RESTART: a blocked read returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    if (c->dir->ldif) /* the total, for the ETA: an LDIF is in memory */
+        sm_dir_each_account(walk, &wo, count_one, &r.total, NULL);
+    if (o->csv)
+        csv_header(stdout);
+    r.start_ms = r.last_ms = su_mono_ms();
+    rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
+    progress(&r, true);
+
+    struct sm_audit_totals t;
+    sm_audit_totals(r.au, &t);
+    if (got_signal) {
+        finish(&r, got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        say(0, "interrupted after %llu accounts: the output is partial",
+            (unsigned long long)t.accounts);
+        status = 128 + got_signal;
+    } else if (r.err == -EIO) {
+        status = say(EXIT_INPUT, "cannot write the output");
+    } else if (rc < 0 && rc != r.err) {
+        finish(&r, "directory");
+        status = say(rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED ? EXIT_DIR : EXIT_INPUT,
+                     "directory: %s (the output is partial)", e.text[0] ? e.text : sm_strerror(rc));
+    } else if (rc < 0) {
+        finish(&r, "error");
+        status = say(EXIT_INPUT, "%s (the output is partial)", sm_strerror(rc));
+    } else {
+        finish(&r, NULL);
+        if (r.err)
+            status = say(EXIT_INPUT, "%s", sm_strerror(r.err));
+        else if (t.errors)
+            status = say(EXIT_INPUT, "%llu accounts could not be audited (status \"error\")",
+                         (unsigned long long)t.errors);
+        else if (o->fail_on >= 0 && r.worst >= o->fail_on)
+            status = EXIT_DENY;
+        else
+            status = 0;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+out:
+    sm_audit_free(r.au);
+    sm_dir_close(lookups);
+    sm_dir_close(walk);
+    return status;
+}
