@@ -238,6 +238,9 @@ int h_mappings(struct api_request *req)
             ae.info.field = mr.value ? "value" : "certificate";
         goto out_fail;
     }
+    /* the verdicts that follow must see the change: the read pool's cached lookups go */
+    if (mr.apply && rt->dir && m->applied && strcmp(m->after ? m->after : "", "unchanged") != 0)
+        dirpool_cache_clear(rt->dir);
     if (mr.apply) {
         metric_inc(&req->api->metrics.mapping_writes[m->op == SM_MAPWRITE_REMOVE][m->outcome]);
         snprintf(note, sizeof(note), "%s %s: %s", sm_mapwrite_op_name(m->op),

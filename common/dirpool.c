@@ -250,6 +250,12 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr)
     return r;
 }
 
+void dirpool_cache_clear(struct dirpool *p)
+{
+    if (p->cache)
+        sm_dir_cache_clear(p->cache);
+}
+
 void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out)
 {
     memset(out, 0, sizeof(*out));

@@ -74,6 +74,9 @@ int dirpool_ready(struct dirpool *p, struct sm_errinfo *reterr);
 /** Lookup cache counters (all zero without a cache). */
 void dirpool_cache_stats(struct dirpool *p, struct sm_dir_cache_stats *out);
 
+/** Drop every cached lookup (after strongmapd wrote to the directory: mapping write-back). */
+void dirpool_cache_clear(struct dirpool *p);
+
 /**
  * sm_verdict_evaluate() / sm_account_status() on a handle of the pool (acquired and released
  * here), counted in the directory metrics below. Same results as those; the text of @reterr

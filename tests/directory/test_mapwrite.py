@@ -337,7 +337,7 @@ class Api(ta.ApiTestCase):
         conf = os.path.join(TMP.name, "strongmapd.conf")
         with open(conf, "w", encoding="utf-8") as f:
             f.write(f"""[auth]
-token = admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin
+token = admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin,check
 token = checker:{hashlib.sha256(CHECK_SECRET.encode()).hexdigest()}:check,account
 
 [directory]
@@ -465,6 +465,26 @@ audit_log = {cls.log}
             rc, _ = d.stop()
             self.assertEqual(rc, 0, d.log())
             ta.check_log_hygiene(d.log())
+
+    def test_verdict_sees_the_write_at_once(self):
+        # the daemon caches lookups (60 s by default): a write clears them, so the next verdict
+        # on the certificate allows, and after the removal denies again
+        pem = self.pem("multivalue_rdn.pem")
+
+        def verdict():
+            r = self.request("POST", "/v1/verdict", body=json.dumps(
+                {"certificate": pem, "account": "alice"}).encode(),
+                headers={"Content-Type": "application/json"}, token=ADMIN_SECRET,
+                daemon=self.daemon)
+            self.assertEqual(r.status, 200, r.body)
+            return r.json()["outcome"]
+
+        doc = {"certificate": pem, "type": "X509SKI", "apply": True}
+        self.assertEqual(verdict(), "deny")
+        self.assertEqual(self.call("POST", "alice", doc).json()["outcome"], "added")
+        self.assertEqual(verdict(), "allow")
+        self.assertEqual(self.call("DELETE", "alice", doc).json()["outcome"], "removed")
+        self.assertEqual(verdict(), "deny")
 
     def test_audit_log_rotated(self):
         # the audit log is reopened at each reload: rename it, SIGHUP, the next write goes to a
