@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""`strongmap audit` against a real slapd (tests/lib/slapd.py): the paged walk (RFC 2696) with
+pages smaller than the directory gives the same JSON lines as the LDIF backend on the same
+entries; the pages are counted by a proxy in front of slapd (tests/lib/delayproxy.py); the
+--since filter sent to the server (whenChanged) agrees with the LDIF's; a slapd that stops
+answering in mid-walk leaves a partial output and exit 4 within the operation timeout.
+
+The directory: examples/demo.ldif and four accounts of this test: ann publishes sid_ext.pem
+and holds a value that matches it and one that matches nothing (stale); ben holds ann's stale
+value in other case (a duplicate); cal, a computer, a strong value; dan a certificate only.
+
+    test_audit.py --cli build/cli/strongmap --data tests/data [unittest options]
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import slapd as slapd_mod  # noqa: E402
+
+BASE = "dc=example,dc=com"
+AT = "2026-06-01T00:00:00Z"
+STALE = "X509:<SHA1-PUKEY>00112233445566778899AABBCCDDEEFF00112233"
+ARGS = S = TMP = LDIF = None
+
+
+def cert_b64(name):
+    with open(os.path.join(ARGS.data, "certs", name), encoding="ascii") as f:
+        return "".join(l.strip() for l in f if not l.startswith("-----"))
+
+
+def extra_accounts(binary):
+    """This test's accounts; @binary: userCertificate;binary, as slapd takes it."""
+    b64 = cert_b64("sid_ext.pem")
+    sha1 = hashlib.sha1(base64.b64decode(b64)).hexdigest().upper()
+    uc = "userCertificate;binary" if binary else "userCertificate"
+    return f"""
+dn: cn=ann,cn=Users,{BASE}
+objectClass: user
+cn: ann
+sAMAccountName: ann
+userPrincipalName: ann@example.com
+{uc}:: {b64}
+altSecurityIdentities: X509:<SHA1-PUKEY>{sha1}
+altSecurityIdentities: {STALE}
+whenChanged: 20260301120000.0Z
+
+dn: cn=ben,cn=Users,{BASE}
+objectClass: user
+cn: ben
+sAMAccountName: ben
+altSecurityIdentities: {STALE.lower().replace("x509:<sha1-pukey>", "X509:<SHA1-PUKEY>")}
+whenChanged: 20250101000000.0Z
+
+dn: cn=cal,cn=Computers,{BASE}
+objectClass: computer
+cn: cal
+sAMAccountName: CAL$
+dNSHostName: cal.example.com
+altSecurityIdentities: X509:<SKI>0A0B0C0D0E0F
+whenChanged: 20260401000000.0Z
+
+dn: cn=dan,cn=Users,{BASE}
+objectClass: user
+cn: dan
+sAMAccountName: dan
+{uc}:: {b64}
+"""
+
+
+def read(path):
+    with open(path, encoding="ascii") as f:
+        return f.read()
+
+
+def run(args, timeout=120):
+    return subprocess.run([ARGS.cli] + list(args), capture_output=True, timeout=timeout)
+
+
+def audit_ldap(*args, uri=None):
+    return run(["audit", "--ldap-uri", uri or S.uri, "--ldap-base", BASE, "--at", AT,
+                "--progress", "0"] + list(args))
+
+
+def audit_ldif(*args):
+    return run(["audit", "--ldif", LDIF, "--at", AT, "--progress", "0"] + list(args))
+
+
+def docs(p):
+    return [json.loads(l) for l in p.stdout.decode().splitlines()]
+
+
+def setUpModule():
+    global S, TMP, LDIF
+    TMP = tempfile.TemporaryDirectory(prefix="sm-audit-")
+    S = slapd_mod.Slapd(TMP.name, ldif_text=slapd_mod.demo_ldif_for_slapd() +
+                        extra_accounts(binary=True))
+    S.start_anywhere()
+    LDIF = os.path.join(TMP.name, "same.ldif")
+    with open(os.path.join(ROOT, "examples", "demo.ldif"), encoding="utf-8") as f:
+        demo = f.read()
+    with open(LDIF, "w", encoding="utf-8") as f:
+        f.write(demo.rstrip("\n") + "\n" + extra_accounts(binary=False))
+
+
+def tearDownModule():
+    if S is not None:
+        S.kill()
+    if TMP is not None:
+        TMP.cleanup()
+
+
+class Proxy:
+    """tests/lib/delayproxy.py in front of slapd: counts the SearchRequests."""
+
+    def __init__(self, delay_ms=1):
+        self.port_file = os.path.join(TMP.name, f"proxy{time.monotonic_ns()}.port")
+        self.stats = self.port_file + ".stats"
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests", "lib", "delayproxy.py"),
+             S.uri.split("//")[1].rstrip("/"), "--delay-ms", str(delay_ms),
+             "--port-file", self.port_file, "--stats", self.stats])
+        deadline = time.monotonic() + 20
+        while not (os.path.exists(self.port_file) and read(self.port_file).strip()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("delayproxy did not start")
+            time.sleep(0.05)
+        self.uri = f"ldap://127.0.0.1:{read(self.port_file).strip()}/"
+
+    def searches(self):
+        if not os.path.exists(self.stats):
+            return 0
+        fields = dict(kv.split("=") for kv in read(self.stats).split())
+        return int(fields["searches"])
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class Audit(unittest.TestCase):
+    def test_paged_same_as_ldif(self):
+        ref = audit_ldif()
+        self.assertEqual(ref.returncode, 0, ref.stderr)
+        want = docs(ref)
+        accounts = len(want) - 1
+        self.assertGreater(accounts, 4)  # several pages of 2
+        for page in ("1", "2", "1000"):
+            p = audit_ldap("--page-size", page)
+            self.assertEqual(p.returncode, 0, (page, p.stderr))
+            self.assertEqual(docs(p), want, page)
+        # what the directory holds, as the audit says it
+        by = {d["sam"]: d for d in want[:-1]}
+        ann = {v["value"]: v for v in by["ann"]["altsecurityidentities"]}
+        self.assertTrue(ann[STALE]["stale"])
+        self.assertFalse(ann[STALE]["duplicate"])  # ann holds it first
+        self.assertEqual(by["ann"]["stale"], 1)
+        stale_fix = [f for f in by["ann"]["fix"] if STALE in f]
+        self.assertEqual(len(stale_fix), 1)
+        self.assertTrue([v for v in ann.values() if v is not ann[STALE]][0]["matches_windows"])
+        ben = by["ben"]["altsecurityidentities"][0]
+        self.assertTrue(ben["duplicate"])
+        self.assertEqual(ben["holders"], [f"cn=ann,cn=Users,{BASE}"])
+        self.assertFalse(ben["stale"])  # ben publishes no certificate: nothing to be stale for
+        self.assertTrue(by["CAL$"]["computer"])
+        self.assertEqual(len(by["dan"]["certificates"]), 1)
+        self.assertEqual(by["dan"]["altsecurityidentities"], [])
+        self.assertNotIn("eve", by)  # neither a certificate nor a value
+        summary = want[-1]
+        self.assertEqual((summary["duplicate_values"], summary["stale_values"]), (2, 1))
+
+    def test_pages_counted(self):
+        """--page-size 2 asks for the walk page by page: the proxy sees the extra searches."""
+        proxy = Proxy()
+        try:
+            p = audit_ldap("--page-size", "1000", uri=proxy.uri)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            one_page = proxy.searches()
+            accounts = len(docs(p)) - 1
+            p = audit_ldap("--page-size", "2", uri=proxy.uri)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            paged = proxy.searches() - one_page
+            # the lookups are the same in both runs; the walk takes ceil(n/2) pages, not one
+            print(f"searches: {one_page} with one page, {paged} with pages of 2, "
+                  f"{accounts} accounts", file=sys.stderr)
+            self.assertGreaterEqual(paged - one_page, (accounts + 1) // 2 - 1,
+                                    (one_page, paged, accounts))
+        finally:
+            proxy.close()
+
+    def test_since(self):
+        for since, want in (("2025-06-01T00:00:00Z", ["ann", "CAL$"]),
+                            ("2024-01-01T00:00:00Z", ["ann", "ben", "CAL$"]),
+                            ("2026-03-01T12:00:00Z", ["CAL$"]),  # later than, not equal
+                            ("2030-01-01T00:00:00Z", [])):
+            a, b = audit_ldap("--since", since), audit_ldif("--since", since)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertEqual([d["sam"] for d in docs(a)[:-1]], want, since)
+            self.assertEqual(docs(a), docs(b), since)
+
+    def test_csv_same_as_ldif(self):
+        a = audit_ldap("--page-size", "3", "--format", "csv")
+        b = audit_ldif("--format", "csv")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(a.stdout, b.stdout)
+
+    def test_stops_answering(self):
+        """slapd stopped (SIGSTOP) after the first page: the next page times out (the
+        operation timeout, 5 s by default), the output ends with a partial summary, exit 4."""
+        proxy = Proxy(delay_ms=100)  # slow enough to stop slapd between two pages
+        try:
+            p = subprocess.Popen([ARGS.cli, "audit", "--ldap-uri", proxy.uri, "--ldap-base",
+                                  BASE, "--at", AT, "--progress", "0", "--page-size", "1"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            first = p.stdout.readline()
+            S.pause()
+            try:
+                rest = p.stdout.read()
+                err = p.stderr.read()
+                p.wait(timeout=60)
+            finally:
+                S.resume()
+                p.stdout.close()
+                p.stderr.close()
+            out = [json.loads(l) for l in (first + rest).decode().splitlines()]
+            self.assertEqual(p.returncode, 4, err)
+            self.assertIn(b"partial", err)
+            last = out[-1]
+            self.assertEqual((last["partial"], last["stopped_by"]), (True, "directory"))
+            self.assertEqual(last["accounts"], len(out) - 1)
+            self.assertGreaterEqual(last["accounts"], 1)
+        finally:
+            proxy.close()
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--data", required=True)
+    ARGS, rest = ap.parse_known_args()
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
