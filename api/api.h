@@ -95,6 +95,9 @@ struct api_config {
                                         client-certificate-required, except on the open routes
                                         (/healthz, /readyz) */
     bool tls_client_required;      /**< also refuse (403, same code) a request without one */
+    bool page_only;                /**< a listener of the status page's own ([self] listen):
+                                        every route but the page's (API_ROUTE_PAGE) answers
+                                        404 not-found */
     const char *tls_priorities;    /**< GnuTLS priority string; NULL: API_TLS_PRIORITIES_DEFAULT
                                         (TLS 1.2 and 1.3) */
 

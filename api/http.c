@@ -237,6 +237,22 @@ static bool head_refused(struct api *api, struct api_request *req, const char *m
 
 /* First call: headers only. Answers a malformed head, a refusal or an over-long Content-Length
  * when a body follows; else MHD_YES, no reply. */
+/* On the page's own listener ([self] listen) no other route is there: 404 for their paths. */
+static void page_only(struct api_request *req, const char *url)
+{
+    const struct api_route *get, *post;
+    bool known;
+
+    if (req->route && req->route->scope != API_ROUTE_PAGE)
+        req->route = NULL;
+    if (req->route || !req->path_known)
+        return;
+    get = route_lookup("GET", url, &known);
+    post = route_lookup("POST", url, &known);
+    req->path_known =
+        (get && get->scope == API_ROUTE_PAGE) || (post && post->scope == API_ROUTE_PAGE);
+}
+
 static enum MHD_Result first_call(struct api *api, struct api_request *req, const char *url,
                                   const char *method, const char *version)
 {
@@ -251,6 +267,8 @@ static enum MHD_Result first_call(struct api *api, struct api_request *req, cons
     su_escape(method, strlen(method), API_LOG_METHOD_MAX, SU_ESC_QUOTES, req->log_method,
               sizeof(req->log_method));
     req->route = route_lookup(method, url, &req->path_known);
+    if (api->cfg.page_only)
+        page_only(req, url);
     if (req->route)
         req->label = route_index(req->route);
     if (!req->route && req->path_known) {

@@ -223,6 +223,10 @@ const struct directive directives[CFG__COUNT] = {
               "no", page_lab_mode,
               "for a test lab only: the page answers for any account name typed in"),
 
+    LIST(CFG_SELF_LISTEN, "self", "listen", "self-listen", "ADDR:PORT", T_LISTEN, F_RESTART, NULL,
+         self_listen, n_self_listen, CFG_MAX_SELF_LISTEN,
+         "a listener of the status page's own (its routes only, no others); repeatable"),
+
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
               "step-ca webhooks: one \"ID SECRET\" line each (the secret as step-ca prints it)"),

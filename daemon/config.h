@@ -36,6 +36,8 @@
 #define CFG_MAX_LISTEN 16            /* listen addresses */
 #define CFG_ERR_MAX    512           /* a message about the configuration (struct sm_errinfo) */
 
+#define CFG_MAX_SELF_LISTEN 4 /* [self] listen addresses */
+
 /* Where a value came from: a line of the file (> 0), or one of these. */
 #define CFG_ORIGIN_DEFAULT 0
 #define CFG_ORIGIN_CMDLINE (-1)
@@ -110,6 +112,7 @@ enum cfg_id {
     CFG_PAGE_IDENTITY_HEADER,
     CFG_PAGE_TRUSTED_PROXIES,
     CFG_PAGE_LAB_MODE,
+    CFG_SELF_LISTEN,
     CFG_WRITE_BIND_DN,
     CFG_WRITE_PASSWORD_FILE,
     CFG_WRITE_AUDIT_LOG,
@@ -145,6 +148,9 @@ struct cfg {
        blocks), lab_mode */
     char *page_identity_header, *page_trusted_proxies;
     bool page_lab_mode;
+    /* [self]: listeners of the page's own (its routes only) */
+    char *self_listen[CFG_MAX_SELF_LISTEN];
+    size_t n_self_listen;
     /* [tls] */
     char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
     bool tls_client_required;

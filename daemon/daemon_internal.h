@@ -16,7 +16,7 @@
 #include "api.h"
 #include "config.h"
 
-#define MAX_SERVERS 16 /* one per listening socket */
+#define MAX_SERVERS 20 /* one per listening socket: listen= (16), [self] listen= (4) */
 
 /* A directive given on the command line, applied over the file at start and at each reload. */
 struct flag {

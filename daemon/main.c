@@ -57,7 +57,8 @@
 #define DRAIN_POLL_MS    50
 #define EXIT_USAGE       2
 
-_Static_assert(CFG_MAX_LISTEN <= MAX_SERVERS && LISTEN_INHERITED_MAX <= MAX_SERVERS,
+_Static_assert(CFG_MAX_LISTEN + CFG_MAX_SELF_LISTEN <= MAX_SERVERS &&
+                   LISTEN_INHERITED_MAX + CFG_MAX_SELF_LISTEN <= MAX_SERVERS,
                "a server for every socket");
 
 /*
@@ -529,6 +530,22 @@ static size_t open_sockets(const struct cfg *c, int *fds, bool *ret_shared)
     return c->n_listen;
 }
 
+/* The sockets of [self] listen=, bound here also under socket activation, into @fds. */
+static size_t open_self_sockets(const struct cfg *c, int *fds)
+{
+    for (size_t i = 0; i < c->n_self_listen; i++) {
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        int r;
+
+        if (listen_parse(c->self_listen[i], &addr, &addr_len) < 0)
+            fatalx("cannot listen on %s: not an address", c->self_listen[i]); /* checked */
+        if ((r = listen_open(&addr, addr_len, &fds[i])) < 0)
+            fatalx("cannot listen on %s: %s", c->self_listen[i], strerror(-r));
+    }
+    return c->n_self_listen;
+}
+
 int main(int argc, char **argv)
 {
     static struct args a;
@@ -537,7 +554,7 @@ int main(int argc, char **argv)
     struct privdrop pd;
     sigset_t waitmask;
     int fds[MAX_SERVERS];
-    size_t n_fds, len;
+    size_t n_fds, n_main, len;
     char where[CFG_ERR_MAX / 2], status[512], addr[LISTEN_ADDR_TEXT_MAX];
     char *open_addr = NULL;
     bool drop = false, fds_shared = false;
@@ -581,9 +598,12 @@ int main(int argc, char **argv)
     }
 
     /* Everything that may need root: sockets, directory (password, LDIF), TLS files. */
-    n_fds = open_sockets(boot, fds, &fds_shared);
+    n_main = open_sockets(boot, fds, &fds_shared);
+    /* the page's own listeners serve its routes only, open to people by design: they count
+       neither for the loopback check nor for the warning about tokens */
+    n_fds = n_main + open_self_sockets(boot, fds + n_main);
     loopback_only = true;
-    for (size_t i = 0; i < n_fds; i++) {
+    for (size_t i = 0; i < n_main; i++) {
         if (is_loopback(fds[i]))
             continue;
         if (loopback_only)
@@ -616,7 +636,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_fds; i++) {
         struct api_config cfg = {
             .listen_fd = fds[i],
-            .listen_shared = fds_shared,
+            .listen_shared = fds_shared && i < n_main,
+            .page_only = i >= n_main,
             .threads = boot->threads,
             .runtime = current,
             .tls_cert_pem = tls.cert,
@@ -632,15 +653,16 @@ int main(int argc, char **argv)
         };
 
         listen_format_fd(fds[i], addr, sizeof(addr));
-        if (!is_loopback(fds[i]) && !open_addr)
+        if (!is_loopback(fds[i]) && !open_addr && i < n_main)
             open_addr = strdup(addr);
         r = api_start(&cfg, &servers[n_servers], &e); /* takes fds[i] */
         if (r < 0)
             fatalx("cannot start the HTTP server on %s: %s", addr,
                    e.text[0] ? e.text : strerror(-r));
         n_servers++;
-        log_info("strongmapd %s listening on %s (%s%u threads, body limit %llu bytes)", SM_VERSION,
-                 addr, tls.cert ? "HTTPS, " : "", boot->threads, boot->max_body);
+        log_info("strongmapd %s listening on %s (%s%s%u threads, body limit %llu bytes)",
+                 SM_VERSION, addr, i >= n_main ? "the status page only, " : "",
+                 tls.cert ? "HTTPS, " : "", boot->threads, boot->max_body);
         if (len < sizeof(status))
             len +=
                 (size_t)snprintf(status + len, sizeof(status) - len, "%s%s", i ? ", " : "", addr);

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import unittest
 import uuid
 
@@ -352,7 +353,8 @@ ALICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
 
 
 class IdentityTestCase(PageTestCase):
-    def ask(self, path, daemon=None, source=None, headers=None, cert=None, method="GET"):
+    def ask(self, path, daemon=None, source=None, headers=None, cert=None, method="GET",
+            body=None):
         """@path from @source (an address of the loopback network; None: 127.0.0.1), with
         @headers ([(name, value)]: a name may repeat) and the client certificate @cert."""
         d = daemon or self.daemon
@@ -367,12 +369,13 @@ class IdentityTestCase(PageTestCase):
             conn.putrequest(method, path)
             for name, value in headers or ():
                 conn.putheader(name, value)
-            conn.endheaders()
+            conn.endheaders(body)
             r = conn.getresponse()
             resp = T.Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         finally:
             conn.close()
-        spec = T.SPEC.response(path.split("?")[0], method, resp.status)
+        spec_path = "/static/{name}" if path.startswith("/static/") else path.split("?")[0]
+        spec = T.SPEC.response(spec_path, method, resp.status)
         self.assertIsNotNone(spec, f"{method} {path} -> {resp.status} is not documented")
         ctype = resp.headers.get("content-type", "").split(";")[0]
         if resp.body:
@@ -383,9 +386,9 @@ class IdentityTestCase(PageTestCase):
             self.assertPageHeaders(resp)
         return resp
 
-    def account(self, name):
+    def account(self, name, daemon=None):
         """GET /v1/accounts/NAME, as an administrator sees the account."""
-        conn = self.daemon.conn()
+        conn = (daemon or self.daemon).conn()
         try:
             conn.request("GET", "/v1/accounts/" + name)
             r = conn.getresponse()
@@ -752,6 +755,50 @@ class P7ClientCertificate(IdentityTestCase):
         r = self.ask("/v1/self", cert=self.rogue)  # admission verifies, after the handshake
         self.assertEqual((r.status, r.json()["type"]),
                          (403, "/problems/client-certificate-required"))
+
+
+class P8SelfListener(IdentityTestCase):
+    """[self] listen: a listener of the page's own serves its routes and nothing else; the
+    main listener keeps every route."""
+
+    def test_page_routes_only(self):
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"), "--page-rate", "0",
+                                 "--page-trusted-proxies", "127.0.0.1",
+                                 "--self-listen", "127.0.0.1:0"])
+        try:
+            d.wait_log("(the status page only, ")
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(the status page only, ", d.log())
+            page = types.SimpleNamespace(host="127.0.0.1", port=int(m.group(1)), tls_ca=None)
+            self.assertNotEqual(page.port, d.port)
+            for path in ("/", "/status", "/static/status.css"):
+                with self.subTest(path=path):
+                    self.assertEqual(self.ask(path, daemon=page).status, 200)
+            a = self.ask("/v1/self", daemon=page, headers=[("X-Remote-User", "alice")]).json()
+            self.assertEqual(a["identity"]["name"], "alice")
+            r = self.ask("/v1/self/check", daemon=page, method="POST",
+                         headers=[("Content-Type", "application/x-pem-file"),
+                                  ("Content-Length", str(len(cert("alice-sid.pem"))))],
+                         body=cert("alice-sid.pem"))
+            self.assertEqual(r.json()["state"], "will_work")
+            # every other route is not there (404, also for a method the main listener has)
+            for method, path in (("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+                                 ("GET", "/v1/accounts/alice"), ("POST", "/v1/inspect"),
+                                 ("GET", "/v1/inspect"), ("POST", "/v1/verdict"),
+                                 ("GET", "/v1/authz")):
+                with self.subTest(method=method, path=path):
+                    conn = http.client.HTTPConnection(page.host, page.port, timeout=30)
+                    try:
+                        conn.request(method, path, body=b"" if method == "POST" else None)
+                        r = conn.getresponse()
+                        self.assertEqual(r.status, 404)
+                        self.assertEqual(json.loads(r.read())["type"], "/problems/not-found")
+                    finally:
+                        conn.close()
+            self.assertEqual(self.ask("/status/check", daemon=page, method="GET").status, 405)
+            # the main listener: everything
+            self.assertEqual(self.account("alice", daemon=d)["status"], "at_risk")
+        finally:
+            d.stop()
 
 
 def setUpModule():
