@@ -800,6 +800,21 @@ class P8SelfListener(IdentityTestCase):
         finally:
             d.stop()
 
+    def test_open_address_without_tokens(self):
+        """The page's listener on an address other than loopback needs no token (its routes
+        are the page's, open to people), where [server] listen would be refused."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--self-listen", "0.0.0.0:0"])
+        try:
+            d.wait_log("(the status page only, ")
+            port = int(re.search(r"listening on 0\.0\.0\.0:(\d+) \(the status page only",
+                                 d.log()).group(1))
+            page = types.SimpleNamespace(host="127.0.0.1", port=port, tls_ca=None)
+            self.assertEqual(self.ask("/status", daemon=page).status, 200)
+            self.assertNotIn("not a loopback address", d.log())
+        finally:
+            d.stop()
+
 
 def setUpModule():
     T.SPEC = T.Spec()
