@@ -96,7 +96,7 @@ struct run {
     const struct audit_cmd *c;
     struct sm_audit *au;
     struct sm_dir *lookups; /* the second handle */
-    int64_t start_ms, last_ms;
+    int64_t start_us, last_ms;
     uint64_t total; /* accounts the walk will give, 0: unknown (LDAP) */
     bool tty;
     int worst; /* the worst readiness seen, -1: none */
@@ -225,7 +225,7 @@ static void progress(struct run *r, bool last)
         return;
     r->last_ms = now;
     sm_audit_totals(r->au, &t);
-    double s = (double)(now - r->start_ms) / 1000.0;
+    double s = (double)(su_mono_us() - r->start_us) / 1e6;
     double rate = s > 0 ? (double)t.accounts / s : 0;
     char eta[64];
     if (!r->total)
@@ -388,7 +388,8 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         sm_dir_each_account(walk, &wo, count_one, &r.total, NULL);
     if (o->csv)
         csv_header(stdout);
-    r.start_ms = r.last_ms = su_mono_ms();
+    r.start_us = su_mono_us();
+    r.last_ms = su_mono_ms();
     rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
     progress(&r, true);
 
