@@ -279,18 +279,24 @@ static int audit_values(struct sm_audit *au, struct record_impl *r, struct sm_di
             (rc = find_holders(r, dir, s->account->dn, v, reterr)) < 0)
             return rc;
         if (v->stale) {
+            const char *fix = arena_printf(r->a,
+                                           "Remove \"%s\": it matches none of the account's "
+                                           "published certificates.",
+                                           a->value);
+            if (!fix)
+                return -ENOMEM;
             p->n_stale++;
-            add_fix(r, arena_printf(r->a,
-                                    "Remove \"%s\": it matches none of the account's published "
-                                    "certificates.",
-                                    a->value));
+            add_fix(r, fix);
         }
         if (v->duplicate) {
+            const char *fix =
+                arena_printf(r->a, "Keep \"%s\" on one account only (%zu other%s hold%s it).",
+                             a->value, v->n_holders ? v->n_holders : (size_t)1,
+                             v->n_holders > 1 ? "s" : "", v->n_holders > 1 ? "" : "s");
+            if (!fix)
+                return -ENOMEM;
             p->n_duplicates++;
-            add_fix(r,
-                    arena_printf(r->a, "Keep \"%s\" on one account only (%zu other%s hold%s it).",
-                                 a->value, v->n_holders ? v->n_holders : (size_t)1,
-                                 v->n_holders > 1 ? "s" : "", v->n_holders > 1 ? "" : "s"));
+            add_fix(r, fix);
         }
         p->n_samba_only += v->readers == SM_READERS_SAMBA;
         p->n_windows_only += v->readers == SM_READERS_WINDOWS;

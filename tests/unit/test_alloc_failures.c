@@ -1189,6 +1189,69 @@ static void test_account_status(void **state)
     group_done();
 }
 
+/* ---- the audit (lib/audit.c, lib/json_audit.c, the walk of lib/dir.c and lib/dir_ldif.c) -- */
+
+struct audit_run {
+    struct fx *f;
+    struct sm_audit *au;
+};
+
+static int audit_one(const struct sm_account *acc, void *ctx)
+{
+    struct audit_run *a = ctx;
+    struct sm_audit_record *rec = UNTOUCHED;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char *json = UNTOUCHED;
+    int r = sm_audit_account(a->au, a->f->dir, acc, &rec, &e);
+    if (!result_ok(r, rec, "*ret"))
+        return r;
+    digest_add(a->f, "%s:%zu:%zu;", sm_readiness_name(rec->status->readiness), rec->n_duplicates,
+               rec->n_stale);
+    r = json_result(sm_json_audit_record(rec, 0, &json), &json);
+    sm_audit_record_free(rec);
+    return r;
+}
+
+/* The whole audit of the demo directory, as strongmap audit makes it (one handle: an LDIF). */
+static int run_audit(struct fx *f)
+{
+    struct sm_profile profiles[SM_MAX_PROFILES];
+    size_t n = profiles_of(f->s->profiles, profiles);
+    struct sm_audit_opts o = { .profiles = profiles, .n_profiles = n, .at = AT_2026 };
+    struct audit_run a = { .f = f, .au = UNTOUCHED };
+    struct sm_audit_totals t;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    char *json = UNTOUCHED;
+
+    int r = sm_audit_new(&o, &a.au);
+    if (!result_ok(r, a.au, "*ret"))
+        return r;
+    r = sm_dir_each_account(f->dir, NULL, audit_one, &a, &e);
+    if (r == 0) {
+        sm_audit_totals(a.au, &t);
+        r = json_result(sm_json_audit_summary(&t, false, NULL, 0, &json), &json);
+    }
+    sm_audit_free(a.au);
+    return r;
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    static const char *const profiles[] = { NULL, "windows-2016;samba" };
+    for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+        struct scenario s = { .setup = setup_verdict,
+                              .run = run_audit,
+                              .cleanup = cleanup_dir,
+                              .teardown = teardown_verdict,
+                              .profiles = profiles[i] };
+        snprintf(s.name, sizeof(s.name), "sm_audit_account over sm_dir_each_account%s%s",
+                 profiles[i] ? " " : "", profiles[i] ? profiles[i] : "");
+        check(&s);
+    }
+    group_done();
+}
+
 /* ---- certificate requests and issuance plans (lib/cert_csr.c, lib/preissue.c) ----------- */
 
 static int run_csr_parse(struct fx *f)
@@ -1465,7 +1528,7 @@ int main(void)
         cmocka_unit_test(test_verdict),        cmocka_unit_test(test_json_verdict_and_status),
         cmocka_unit_test(test_account_status), cmocka_unit_test(test_csr_parse),
         cmocka_unit_test(test_csr_planned),    cmocka_unit_test(test_preissue),
-        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_events),         cmocka_unit_test(test_audit),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("%lu runs with an allocation failing\n", total_runs);
