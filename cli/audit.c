@@ -369,7 +369,7 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     if (o->page_size && c->dir->ldif)
         return say(EXIT_USAGE, "--page-size is for LDAP (--ldap-uri)");
     if ((status = open_dirs(c->dir, &walk, &lookups)) != 0)
-        return status;
+        goto out;
     if (sm_audit_new(&ao, &r.au) < 0) {
         status = say(EXIT_INPUT, "out of memory");
         goto out;
