@@ -3,7 +3,8 @@
 pages smaller than the directory gives the same JSON lines as the LDIF backend on the same
 entries; the pages are counted by a proxy in front of slapd (tests/lib/delayproxy.py); the
 --since filter sent to the server (whenChanged) agrees with the LDIF's; a slapd that stops
-answering in mid-walk leaves a partial output and exit 4 within the operation timeout.
+answering in mid-walk leaves a partial output and exit 4 within the operation timeout; SIGINT
+between pages, a partial output and exit 130.
 
 The directory: examples/demo.ldif and four accounts of this test: ann publishes sid_ext.pem
 and holds a value that matches it and one that matches nothing (stale); ben holds ann's stale
@@ -241,6 +242,33 @@ class Audit(unittest.TestCase):
             self.assertEqual((last["partial"], last["stopped_by"]), (True, "directory"))
             self.assertEqual(last["accounts"], len(out) - 1)
             self.assertGreaterEqual(last["accounts"], 1)
+        finally:
+            proxy.close()
+
+    def test_sigint_between_pages(self):
+        """SIGINT in mid-walk over LDAP (pages of one entry, 100 ms away): the accounts read so
+        far are written whole, the summary says partial, exit 130; slapd then answers the next
+        audit in full."""
+        proxy = Proxy(delay_ms=100)
+        try:
+            p = subprocess.Popen([ARGS.cli, "audit", "--ldap-uri", proxy.uri, "--ldap-base",
+                                  BASE, "--at", AT, "--progress", "0", "--page-size", "1"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            first = p.stdout.readline()
+            p.send_signal(signal.SIGINT)
+            rest = p.stdout.read()
+            err = p.stderr.read()
+            p.wait(timeout=60)
+            p.stdout.close()
+            p.stderr.close()
+            out = [json.loads(l) for l in (first + rest).decode().splitlines()]
+            self.assertEqual(p.returncode, 130, err)
+            last = out[-1]
+            self.assertEqual((last["partial"], last["stopped_by"]), (True, "SIGINT"))
+            self.assertEqual(last["accounts"], len(out) - 1)
+            full = audit_ldap("--page-size", "1", uri=proxy.uri)
+            self.assertEqual(full.returncode, 0, full.stderr)
+            self.assertGreater(docs(full)[-1]["accounts"], last["accounts"])
         finally:
             proxy.close()
 
