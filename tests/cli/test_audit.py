@@ -118,6 +118,28 @@ class Demo(unittest.TestCase):
         self.assertTrue(text.splitlines()[-1].startswith("# complete: 6 accounts"))
         self.assertEqual(sum(l.startswith("#") for l in text.splitlines()), 1)
 
+    def test_csv_hostile_names(self):
+        """A name a spreadsheet would run as a formula gets a leading apostrophe; quotes,
+        commas and a line break stay inside their field."""
+        with tempfile.TemporaryDirectory() as t:
+            path = os.path.join(t, "h.ldif")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("dn: DC=example,DC=com\nobjectClass: domain\n\n"
+                        'dn: CN=x\\, \\"y\\",CN=Users,DC=example,DC=com\nobjectClass: user\n'
+                        "sAMAccountName: =HYPERLINK(1)\n"
+                        "userPrincipalName:: " + __import__("base64").b64encode(
+                            b"a\nb@example.com").decode() + "\n"
+                        "altSecurityIdentities: X509:<SKI>0A0B\n\n")
+            p = run(["audit", "--ldif", path, "--format", "csv", "--progress", "0"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            text = p.stdout.decode()
+            body = "".join(l for l in text.splitlines(True) if not l.startswith("#"))
+            rows = list(csv.DictReader(io.StringIO(body)))
+            self.assertEqual(len(rows), 1)
+            self.assertEqual(rows[0]["dn"], 'CN=x\\, \\"y\\",CN=Users,DC=example,DC=com')
+            self.assertEqual(rows[0]["sam"], "'=HYPERLINK(1)")
+            self.assertEqual(rows[0]["upn"], "a\nb@example.com")
+
     def test_fail_on(self):
         self.assertEqual(demo("--fail-on", "at_risk").returncode, 3)
         self.assertEqual(demo("--fail-on", "blocked").returncode, 0)
