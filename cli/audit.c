@@ -99,8 +99,9 @@ struct run {
     int64_t start_us, last_ms;
     uint64_t total; /* accounts the walk will give, 0: unknown (LDAP) */
     bool tty;
-    int worst; /* the worst readiness seen, -1: none */
-    int err;   /* the first write error */
+    int worst;              /* the worst readiness seen, -1: none */
+    int err;                /* the first write error */
+    struct sm_errinfo stop; /* why the lookups stopped the walk */
 };
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a field that a
@@ -257,8 +258,10 @@ static int on_account(const struct sm_account *acc, void *ctx)
     if (got_signal)
         return STOPPED;
     int rc = sm_audit_account(r->au, r->lookups, acc, &rec, &e);
-    if (rc == SM_E_DIR_DOWN || rc == -ENOMEM) /* the lookups' directory is gone: stop */
+    if (rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED || rc == -ENOMEM) {
+        r->stop = e; /* the lookups' directory is gone or refuses: every account would fail */
         return rc;
+    }
     if (rc < 0) { /* this account alone: say so and go on */
         if (r->c->audit->csv)
             csv_error(stdout, acc, rc, e.text[0] ? e.text : sm_strerror(rc));
@@ -402,13 +405,12 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         status = 128 + got_signal;
     } else if (r.err == -EIO) {
         status = say(EXIT_INPUT, "cannot write the output");
-    } else if (rc < 0 && rc != r.err) {
-        finish(&r, "directory");
-        status = say(rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED ? EXIT_DIR : EXIT_INPUT,
-                     "directory: %s (the output is partial)", e.text[0] ? e.text : sm_strerror(rc));
     } else if (rc < 0) {
-        finish(&r, "error");
-        status = say(EXIT_INPUT, "%s (the output is partial)", sm_strerror(rc));
+        bool dir = rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED || rc == SM_E_DIR_LIMIT;
+        const char *why = e.text[0] ? e.text : r.stop.text[0] ? r.stop.text : sm_strerror(rc);
+        finish(&r, dir ? "directory" : "error");
+        status = say(rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED ? EXIT_DIR : EXIT_INPUT,
+                     "%s%s (the output is partial)", dir ? "directory: " : "", why);
     } else {
         finish(&r, NULL);
         if (r.err)
