@@ -1,8 +1,8 @@
 /*
  * lib/dir_internal.h - the contract between lib/dir.c (the public sm_dir_* functions, result
- * objects) and the backends: lib/dir_ldap.c with lib/dir_ldap_conn.c (the only files that
- * include <ldap.h>) and lib/dir_ldif.c (libldap's ldif.h parser); and what lib/dir.c asks of
- * the lookup cache (lib/dir_cache.c).
+ * objects) and the backends: lib/dir_ldap.c with lib/dir_ldap_conn.c, lib/dir_ldap_write.c and
+ * lib/dir_ldap_enum.c (the only files that include <ldap.h>) and lib/dir_ldif.c (libldap's
+ * ldif.h parser); and what lib/dir.c asks of the lookup cache (lib/dir_cache.c).
  *
  * A backend answers two questions, both about raw attribute values:
  *   - which entries have @attr equal to one of @values (equality under the attribute's
@@ -10,6 +10,8 @@
  *     objectSid); only entries whose objectClass is user or computer; at most SM_MAX_ACCOUNTS,
  *     more -> SM_E_DIR_LIMIT;
  *   - what one entry (by DN) holds.
+ * and walks one set: every user and computer with a certificate or a mapping (dir_ops.each;
+ * the LDAP backend's in lib/dir_ldap_enum.c), one entry at a time.
  * For each entry found it calls raw_entry_begin() then raw_value() for each value of each
  * attribute in DIR_ATTRS (binary-safe); dir.c turns raw entries into struct sm_account.
  */
