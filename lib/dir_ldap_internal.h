@@ -1,7 +1,9 @@
 /*
- * lib/dir_ldap_internal.h - what the two files of the LDAP backend share: lib/dir_ldap.c (the
- * handle: opening, the dir_ops, searches) and lib/dir_ldap_conn.c (its connection: URIs, TLS,
- * binds, the TLS watchdog, the backoff). These three are the only files that include <ldap.h>.
+ * lib/dir_ldap_internal.h - what the files of the LDAP backend share: lib/dir_ldap.c (the
+ * handle: opening, the dir_ops, searches), lib/dir_ldap_conn.c (its connection: URIs, TLS,
+ * binds, the TLS watchdog, the backoff), lib/dir_ldap_write.c (the one modify) and
+ * lib/dir_ldap_enum.c (the paged walk). They and this header are the only files that include
+ * <ldap.h>.
  * Not sm_-prefixed: libstrongmap keeps these local.
  */
 #ifndef SM_LIB_DIR_LDAP_INTERNAL_H
