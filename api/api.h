@@ -278,6 +278,7 @@ struct api_runtime {
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */
     struct sm_certs *samba_anchors; /**< Samba's pkinit_anchors for verdicts, NULL: not known */
+    struct sm_certs *stepca_issuer; /**< the CA step-ca signs with (one), NULL: not known */
     char *decision_log;             /**< path of the JSON-lines decision log, NULL: off; set by
                                          api_runtime_open_log() */
     int decision_fd;                /**< that file (O_APPEND), -1: off */

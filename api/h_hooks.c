@@ -118,6 +118,14 @@ static int read_call(const struct api_request *req, const char *member, bool raw
     return 0;
 }
 
+/* The CA step-ca signs with ([step-ca] issuer), or NULL: not known. */
+static const struct sm_cert *stepca_issuer(const struct api_request *req)
+{
+    const struct sm_certs *c = req_runtime(req)->stepca_issuer;
+
+    return c ? &c->certs[0] : NULL;
+}
+
 /* The account a request or certificate names: its first UPN SAN, DNS SAN, or common name. */
 static const char *account_of(const struct sm_cert *c)
 {
@@ -216,6 +224,7 @@ int h_hook_enrich(struct api_request *req)
         .profiles = wi.profiles.v,
         .n_profiles = wi.profiles.n,
         .at = wi.at,
+        .issuer = stepca_issuer(req),
     };
     if (!in.account) {
         ret = reply_deny(req, "no_account",
@@ -282,6 +291,7 @@ static int authorize_template(struct api_request *req, json_t *obj, const char *
         .n_profiles = wi->profiles.n,
         .at = sc->not_before ? sc->not_before : wi->at,
         .ski = sc->ski[0] ? sc->ski : NULL,
+        .issuer = stepca_issuer(req),
     };
     if (sc->not_before && sc->not_after)
         in.validity_days = (long)((sc->not_after - sc->not_before + 86399) / 86400);

@@ -194,6 +194,7 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
     arg = rt->release_arg;
     close_directory(rt->dir);
     sm_certs_free(rt->samba_anchors);
+    sm_certs_free(rt->stepca_issuer);
     if (rt->decision_fd >= 0)
         close(rt->decision_fd);
     free(rt->decision_log);

@@ -230,6 +230,9 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_STEPCA_WEBHOOKS, "step-ca", "webhooks", "stepca-webhooks", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, stepca_webhooks,
               "step-ca webhooks: one \"ID SECRET\" line each (the secret as step-ca prints it)"),
+    DIRECTIVE(CFG_STEPCA_ISSUER, "step-ca", "issuer", "stepca-issuer", "FILE", T_PATH, 0, 0,
+              CFG_VALUE_MAX, NULL, stepca_issuer,
+              "the CA certificate step-ca signs with: its hooks check NTAuth and the issuer"),
 
     DIRECTIVE(CFG_WRITE_BIND_DN, "write", "bind_dn", "write-bind-dn", "DN", T_STR, 0, 0,
               CFG_VALUE_MAX, NULL, write_bind_dn,

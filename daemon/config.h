@@ -101,6 +101,7 @@ enum cfg_id {
     CFG_LOG_LEVEL,
     CFG_DECISION_LOG,
     CFG_STEPCA_WEBHOOKS,
+    CFG_STEPCA_ISSUER,
     CFG_AUTHZ_HEADER,
     CFG_AUTHZ_TRUSTED_PROXIES,
     CFG_AUTHZ_DIRECTORY_DOWN,
@@ -187,6 +188,7 @@ struct cfg {
     char *write_bind_dn, *write_password_file, *write_audit_log;
     /* [step-ca] */
     char *stepca_webhooks; /* the webhooks' IDs and signing secrets (a file), or NULL */
+    char *stepca_issuer;   /* the CA certificate step-ca signs with (a file), or NULL */
     /* [authz] (checked by cfg_finish(): a field name, address blocks, a policy) */
     char *authz_header, *authz_trusted_proxies, *authz_directory_down;
 

@@ -85,6 +85,8 @@ int check_named_files(const struct cfg *c, struct sm_errinfo *e);
 
 /* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
 int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e);
+/* [step-ca] issuer: one CA certificate into *@ret (NULL when not set). */
+int load_stepca_issuer(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e);
 
 /*
  * The step-ca webhooks [step-ca] webhooks names (a secret file: owner and mode checked as the

@@ -177,38 +177,38 @@ int tls_files_read(const struct cfg *c, struct tls_files *t, struct sm_errinfo *
     return r;
 }
 
-/* The certificates samba_pkinit_anchors names, parsed into *@ret (NULL when not set). */
-int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e)
+/* The certificates in the file @path of directive @id, parsed into *@ret (NULL when @path is). */
+static int load_certs(const struct cfg *c, enum cfg_id id, const char *path, struct sm_certs **ret,
+                      struct sm_errinfo *e)
 {
     struct sm_errinfo pe = SM_ERRINFO_INIT;
-    const enum cfg_id id = CFG_SAMBA_ANCHORS;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = NULL;
     int r;
 
     *ret = NULL;
-    if (!c->samba_anchors)
+    if (!path)
         return 0;
-    if ((r = perm_check_path(c, id, c->samba_anchors, FPERM_DATA, e)) < 0)
+    if ((r = perm_check_path(c, id, path, FPERM_DATA, e)) < 0)
         return r;
-    if (!(f = fopen(c->samba_anchors, "rb")) || !(buf = malloc(SM_MAX_INPUT + 1))) {
+    if (!(f = fopen(path, "rb")) || !(buf = malloc(SM_MAX_INPUT + 1))) {
         r = f ? -ENOMEM : -errno;
-        cfg_fail(c, id, e, r, "%s: %s", c->samba_anchors, strerror(-r));
+        cfg_fail(c, id, e, r, "%s: %s", path, strerror(-r));
         goto out;
     }
     len = fread(buf, 1, SM_MAX_INPUT + 1, f);
     if (ferror(f) || len > SM_MAX_INPUT) {
-        r = cfg_fail(c, id, e, -EIO, "%s: %s", c->samba_anchors,
+        r = cfg_fail(c, id, e, -EIO, "%s: %s", path,
                      len > SM_MAX_INPUT ? "larger than 1 MiB" : "read error");
         goto out;
     }
     if ((r = sm_certs_parse(buf, len, NULL, ret, &pe)) < 0) {
-        r = cfg_fail(c, id, e, -EIO, "%s: %s", c->samba_anchors, pe.text);
+        r = cfg_fail(c, id, e, -EIO, "%s: %s", path, pe.text);
         goto out;
     }
     if ((*ret)->n_errors) {
-        r = cfg_fail(c, id, e, -EIO, "%s: a certificate does not parse: %s", c->samba_anchors,
+        r = cfg_fail(c, id, e, -EIO, "%s: a certificate does not parse: %s", path,
                      (*ret)->errors[0].message);
         *ret = sm_certs_free(*ret);
     }
@@ -216,6 +216,25 @@ out:
     free(buf);
     if (f)
         fclose(f);
+    return r;
+}
+
+int load_samba_anchors(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e)
+{
+    return load_certs(c, CFG_SAMBA_ANCHORS, c->samba_anchors, ret, e);
+}
+
+int load_stepca_issuer(const struct cfg *c, struct sm_certs **ret, struct sm_errinfo *e)
+{
+    int r = load_certs(c, CFG_STEPCA_ISSUER, c->stepca_issuer, ret, e);
+
+    if (r == 0 && *ret && ((*ret)->n_certs != 1 || !(*ret)->certs[0].is_ca)) {
+        r = cfg_fail(c, CFG_STEPCA_ISSUER, e, -EINVAL,
+                     "%s: one CA certificate (the one step-ca signs with), not %zu certificate%s%s",
+                     c->stepca_issuer, (*ret)->n_certs, (*ret)->n_certs == 1 ? "" : "s",
+                     (*ret)->n_certs == 1 ? " of an end entity" : "");
+        *ret = sm_certs_free(*ret);
+    }
     return r;
 }
 

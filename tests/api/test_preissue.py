@@ -851,6 +851,37 @@ class T7StepCaAuthorizeTemplate(HookCase):
         finally:
             d.stop()
 
+    def test_issuer(self):
+        """[step-ca] issuer: with the CA step-ca signs with known, its hooks check it against
+        the forest's NTAuth store (the demo directory holds the issuing CA, not the root)."""
+        hooks = os.path.join(TMP.name, "webhooks")
+        data = self.hook("enrich", step_csr_body(csr("rsa_upn.pem"))).json()["data"]
+        sid_ext = {"id": "1.3.6.1.4.1.311.25.2", "critical": False,
+                   "value": data["sidExtension"]}
+        for ca, allowed in (("issuing_ca.pem", True), ("root_ca.pem", False)):
+            with self.subTest(ca=ca):
+                d = ta.Daemon(extra_args=["--ldif", ta.make_ldif(TMP.name), "--stepca-webhooks",
+                                          hooks, "--stepca-issuer",
+                                          os.path.join(ta.certs_dir(), ca)])
+                try:
+                    doc = self.hook("authorize", template_body(extensions=[sid_ext]),
+                                    daemon=d).json()
+                    self.assertEqual(doc["allow"], allowed, doc)
+                    if not allowed:
+                        self.assertEqual(doc["error"]["code"], "issuer_not_in_ntauth")
+                    doc = self.hook("enrich", step_csr_body(csr("rsa_upn.pem")), daemon=d).json()
+                    self.assertEqual(doc["allow"], allowed, doc)
+                    if not allowed:
+                        self.assertEqual(doc["error"]["code"], "issuer_not_in_ntauth")
+                finally:
+                    d.stop()
+        # an end-entity certificate is no issuer: the daemon does not start
+        p = subprocess.run([ta.ARGS.daemon, "--allow-root", "--ldif", ta.make_ldif(TMP.name),
+                            "--stepca-issuer", os.path.join(ta.certs_dir(), "sid_ext.pem"),
+                            "--check"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("one CA certificate", p.stderr)
+
     def test_bad_templates(self):
         cases = [
             ({"extensions": {}}, "extensions"),
