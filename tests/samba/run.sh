@@ -27,7 +27,8 @@
 #      from kinit and with only KRB5_CLIENT_KTNAME; each daemon must exit 0 on SIGTERM;
 #   5. mapping write-back with `strongmap map` (docs/write-back.md): a dry run, --apply (the
 #      verdict turns to allow), a no-op, the duplicate and foreign-SID refusals, a removal, the
-#      audit log.
+#      audit log;
+#   6. `strongmap audit` (docs/audit.md) over Samba's paged results and whenChanged.
 # Prints `N passed, M failed` as its last line and exits non-zero when anything failed. About
 # 15 s on a 2-CPU machine: provision 4-6 s, accounts 3 s, Samba start to LDAP-ready 0.4-2 s,
 # Samba stop 1.5-2 s.
@@ -943,6 +944,51 @@ PYEOF
         pass "$CUR: audit log"
     else
         fail "$CUR: audit log" "$out"
+    fi
+
+    # ---- strongmap audit (docs/audit.md) against Samba's paged results: the same lines with
+    # pages of one entry as with one page; alice's published certificate, dave's strong value,
+    # erin's weak one; --since against the whenChanged Samba keeps (none after tomorrow, all
+    # since 2000)
+    CUR=audit
+    audit_run() { # audit_run NAME STATUS ARGS...: strongmap audit, its exit status checked
+        local name=$1 status=$2 rc=0
+        shift 2
+        "$CLI" audit "${MAP_DIR[@]}" --progress 0 "$@" >"$WORK/audit-$name.jsonl" \
+            2>"$WORK/audit-$name.err" || rc=$?
+        if [ "$rc" = "$status" ]; then
+            pass "$CUR: $name (exit $rc)"
+        else
+            fail "$CUR: $name: exit $rc, expected $status" "$(head -c 600 "$WORK/audit-$name.err")"
+        fi
+    }
+    audit_run page1 0 --page-size 1
+    audit_run page1000 0 --page-size 1000
+    audit_run since_2000 0 --since 2000-01-01T00:00:00Z
+    audit_run since_tomorrow 0 --since "$(date -u -d tomorrow +%Y-%m-%dT%H:%M:%SZ)"
+    audit_run fail_on 3 --fail-on at_risk
+    if out=$("$PY" - "$WORK" <<'PYEOF' 2>&1
+import json, os, sys
+def lines(name):
+    with open(os.path.join(sys.argv[1], f"audit-{name}.jsonl")) as f:
+        return [json.loads(l) for l in f]
+one, many = lines("page1"), lines("page1000")
+assert one == many, "pages of 1 and of 1000 differ"
+summary, accounts = one[-1], {d["sam"].lower(): d for d in one[:-1]}
+assert summary["summary"] and not summary["partial"], summary
+assert summary["accounts"] == len(accounts) >= 3, summary
+assert len(accounts["alice"]["certificates"]) == 1, accounts["alice"]
+assert accounts["dave"]["status"] == "ready", accounts["dave"]["status"]
+assert accounts["dave"]["altsecurityidentities"][0]["strength"] == "strong"
+assert accounts["erin"]["status"] == "at_risk", accounts["erin"]["status"]
+assert all(d["when_changed"] for d in accounts.values()), "Samba keeps whenChanged"
+assert lines("since_2000") == one, "--since 2000 left accounts out"
+assert lines("since_tomorrow")[-1]["accounts"] == 0, lines("since_tomorrow")[-1]
+PYEOF
+    ); then
+        pass "$CUR: paged walk, accounts, --since"
+    else
+        fail "$CUR: paged walk, accounts, --since" "$out"
     fi
 
     # ---- GSSAPI over ldap:// (sealed): a ticket cache from kinit, then only the client keytab
