@@ -543,6 +543,12 @@ struct self_identity {
 int self_identify(const struct api_request *req, bool strict, struct self_identity *ret,
                   struct api_error *ae);
 
+/**
+ * The identity header's value when a trusted proxy sent it (not empty, not checked further),
+ * else NULL: the page's rate limit counts such a request by that name (h_page.c).
+ */
+const char *self_proxy_user(const struct api_request *req);
+
 struct self_answer;
 
 /** The answer for @id (not SELF_NONE) into *@ret (self_answer_free()). */

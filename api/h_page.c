@@ -27,6 +27,7 @@
 #include <strongmap/verdict.h>
 
 #include "api_internal.h"
+#include "su_hash.h"
 #include "web.h"
 
 #define CT_HTML "text/html; charset=utf-8"
@@ -195,11 +196,11 @@ static int html_fail(struct api_request *req, int err, const struct api_error *a
 }
 
 /*
- * Take one check from the client's own bucket ([page] rate and burst, per address; IPv6 by /64):
- * 0, or -EAGAIN with req->retry_after set. The page is open to anyone and a check may cost a
- * directory lookup, so its checks have a limit of their own, on top of [limits] rate. Taken
- * after the upload was read (bounded by [limits] max_body), so that the refusal is a whole
- * answer on a connection that stays usable.
+ * Take one check from the client's own bucket ([page] rate and burst, per address; IPv6 by /64;
+ * a user a trusted proxy names, by that name): 0, or -EAGAIN with req->retry_after set. The page is
+ * open to anyone and a check may cost a directory lookup, so its checks have a limit of their own,
+ * on top of [limits] rate. Taken after the upload was read (bounded by [limits] max_body), so that
+ * the refusal is a whole answer on a connection that stays usable.
  */
 static int page_take(struct api_request *req)
 {
@@ -207,9 +208,20 @@ static int page_take(struct api_request *req)
     char key[API_RATE_KEY_MAX + 8]; /* the ratelimit table keeps API_RATE_KEY_MAX - 1: room */
     unsigned retry = 0;
 
+    const char *user = self_proxy_user(req);
+
     if (rt->page_rate_per_s <= 0)
         return 0;
-    snprintf(key, sizeof(key), "page:%s", req->cs->rate_key);
+    if (user) { /* behind the proxy everyone shares its address: count per signed-in user */
+        uint8_t h[SU_SHA256_LEN];
+
+        su_sha256(user, strlen(user), h);
+        snprintf(key, sizeof(key), "page:user:");
+        for (size_t i = 0; i < 16; i++)
+            snprintf(key + 10 + 2 * i, sizeof(key) - 10 - 2 * i, "%02x", h[i]);
+    } else {
+        snprintf(key, sizeof(key), "page:%s", req->cs->rate_key);
+    }
     if (ratelimit_take(req->api->rl, key, rt->page_rate_per_s,
                        api_burst(rt->page_rate_per_s, rt->page_rate_burst), &retry) == 0)
         return 0;

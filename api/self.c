@@ -186,13 +186,29 @@ static int lab_name(const struct api_request *req, bool strict, struct self_iden
     return found;
 }
 
+/* The identity header's name in @rt. */
+static const char *identity_header(const struct api_runtime *rt)
+{
+    return rt->page_identity_header[0] ? rt->page_identity_header
+                                       : API_PAGE_IDENTITY_HEADER_DEFAULT;
+}
+
+const char *self_proxy_user(const struct api_request *req)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    const char *v = req_header(req, identity_header(rt));
+
+    if (!v || !v[0] || rt->page_trusted_proxies.n == 0 ||
+        !req_trusted_peer(req, &rt->page_trusted_proxies))
+        return NULL;
+    return v;
+}
+
 int self_identify(const struct api_request *req, bool strict, struct self_identity *ret,
                   struct api_error *ae)
 {
     const struct api_runtime *rt = req_runtime(req);
-    const char *field =
-        rt->page_identity_header[0] ? rt->page_identity_header : API_PAGE_IDENTITY_HEADER_DEFAULT;
-    const char *v = req_header(req, field);
+    const char *field = identity_header(rt), *v = req_header(req, field);
     int r;
 
     memset(ret, 0, sizeof(*ret));

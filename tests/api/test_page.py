@@ -545,7 +545,8 @@ class P4ProxyHeader(IdentityTestCase):
 class P5ProxySettings(IdentityTestCase):
     def test_other_header_and_rate(self):
         """[page] identity_header names another header; the page's rate limit counts the
-        lookups; without [page] trusted_proxies the header is believed from nobody."""
+        lookups, per signed-in user behind the proxy, else per address; without [page]
+        trusted_proxies the header is believed from nobody."""
         d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
                                  "--page-trusted-proxies", "127.0.0.0/30",
                                  "--page-identity-header", "X-Forwarded-User",
@@ -557,6 +558,19 @@ class P5ProxySettings(IdentityTestCase):
             r = self.ask("/v1/self", daemon=d, source="127.0.0.2",
                          headers=[("X-Forwarded-User", "alice")])
             self.assertEqual((r.status, r.json()["type"]), (429, "/problems/rate-limited"))
+            # behind the proxy everyone shares its address: the bucket is the signed-in user's
+            r = self.ask("/v1/self", daemon=d, source="127.0.0.2",
+                         headers=[("X-Forwarded-User", "gina")])
+            self.assertEqual(r.status, 200)
+            pem = cert("alice-sid.pem")
+            upload = [("Content-Type", "application/x-pem-file"),
+                      ("Content-Length", str(len(pem)))]
+            for who, status in (("carol", 200), ("carol", 429), (None, 200), (None, 429)):
+                with self.subTest(upload=who, status=status):
+                    h = upload + ([("X-Forwarded-User", who)] if who else [])
+                    r = self.ask("/v1/self/check", daemon=d, source="127.0.0.2", method="POST",
+                                 headers=h, body=pem)
+                    self.assertEqual(r.status, status)
             # X-Remote-User is now just a header
             self.assertEqual(self.ask("/v1/self", daemon=d,
                                       headers=[("X-Remote-User", "alice")]).status, 403)
