@@ -20,8 +20,8 @@
  * details, whatever the path: nothing tells them apart from outside (lab mode, where anyone
  * types any name, needs that most).
  *
- * The words of the certificate states are lib/state.c's (sm_verdict_state(), not generic: the
- * caller proved who they are); the words of an account's readiness are the table below.
+ * The words are lib/state.c's: a certificate's state (sm_verdict_state(), not generic: the
+ * caller proved who they are) and an account's readiness (sm_account_state()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,68 +44,6 @@
 #define SELF_MARKER "<!--self-->"
 
 static const char *const state_label[] = { "Will work", "At risk", "Will fail" };
-
-#define STEP_HELPDESK "Send the helpdesk text below to your IT helpdesk."
-#define STEP_CHECK_CERT                                                                            \
-    "Check the certificate your VPN or Wi-Fi uses: upload it below (or open this page with it)."
-#define STEP_RENEW                                                                                 \
-    "Get a new certificate: re-enrol in Company Portal (or your organisation's enrolment page); "  \
-    "new certificates carry your account identifier."
-
-/* An account's readiness in plain words, by the first reason of sm_account_status(). */
-struct readiness_words {
-    const char *code;
-    enum sm_state state;
-    const char *why;
-    const char *steps[SM_STATE_MAX_STEPS];
-};
-
-static const struct readiness_words readiness_words[] = {
-    { "strong_certificate",
-      SM_STATE_WORKS,
-      "Your account is ready for certificate sign-in: a certificate published for it is firmly "
-      "linked to it.",
-      { NULL } },
-    { "strong_mapping",
-      SM_STATE_WORKS,
-      "Your account is ready for certificate sign-in: a certificate is firmly linked to it.",
-      { STEP_CHECK_CERT } },
-    { "key_trust",
-      SM_STATE_WORKS,
-      "Your account is ready for sign-in with Windows Hello for Business.",
-      { NULL } },
-    { "no_strong_path",
-      SM_STATE_AT_RISK,
-      "Nothing links a certificate firmly to your account yet: your certificate works only if "
-      "it carries your account identifier.",
-      { STEP_CHECK_CERT, STEP_RENEW } },
-    { "published_certificate_denied",
-      SM_STATE_AT_RISK,
-      "At least one certificate published for your account would be refused by the domain "
-      "controllers.",
-      { STEP_RENEW, STEP_HELPDESK } },
-    { "weak_only",
-      SM_STATE_AT_RISK,
-      "Your certificates are linked to your account only loosely: domain controllers that "
-      "enforce the current rules refuse them.",
-      { STEP_RENEW, STEP_HELPDESK } },
-};
-
-/* An unknown name and a disabled account alike (no enumeration). */
-static const struct readiness_words no_account = {
-    "account",
-    SM_STATE_FAILS,
-    "No account that can sign in with a certificate answers to this name.",
-    { "Check the name.", STEP_HELPDESK }
-};
-
-/* Blocked or at risk for a reason the table has no words for. */
-static const struct readiness_words other = {
-    "refused",
-    SM_STATE_FAILS,
-    "Your account cannot sign in with a certificate as it is.",
-    { STEP_HELPDESK }
-};
 
 static const char *const source_names[] = { NULL, "client_certificate", "proxy_header",
                                             "lab_mode" };
@@ -270,16 +208,6 @@ struct self_answer *self_answer_free(struct self_answer *a)
     return NULL;
 }
 
-static void words(struct sm_state_answer *st, const struct readiness_words *w)
-{
-    memset(st, 0, sizeof(*st));
-    st->state = w->state;
-    st->code = w->code;
-    st->why = w->why;
-    for (size_t i = 0; i < SM_STATE_MAX_STEPS && w->steps[i]; i++)
-        st->steps[st->n_steps++] = w->steps[i];
-}
-
 static bool disabled(const struct sm_account *acc)
 {
     return acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE);
@@ -326,16 +254,12 @@ static int answer_account(const struct api_request *req, struct self_answer *a,
                                     &ae->info)) < 0)
         return r;
     s = a->status = a->owned_status;
-    if (!s->account || disabled(s->account)) {
-        words(&a->st, &no_account); /* and nothing else: the two must look alike */
-        return 0;
-    }
+    if ((r = sm_account_state(s, &a->st)) < 0)
+        return r;
+    if (!s->account || disabled(s->account))
+        return 0; /* nothing else: an unknown and a disabled account must look alike */
     a->account = s->account;
     a->readiness = sm_readiness_name(s->readiness);
-    words(&a->st, &other);
-    for (size_t i = 0; i < sizeof(readiness_words) / sizeof(readiness_words[0]); i++)
-        if (s->n_reasons && strcmp(s->reasons[0].code, readiness_words[i].code) == 0)
-            words(&a->st, &readiness_words[i]);
     for (size_t i = 0; i < s->n_cert_verdicts && i < SM_MAX_USERCERTS; i++) {
         a->certs[a->n_certs].v = s->cert_verdicts[i];
         if ((r = sm_verdict_state(s->cert_verdicts[i], 0, false, &a->certs[a->n_certs].st)) < 0)

@@ -6,7 +6,9 @@
  * order is the order of precedence: when a denying profile gives several reasons, the first
  * of the table decides (the certificate's validity before its purpose, before the account,
  * before the mapping). Codes the table does not name do not decide (information such as
- * pkinit_anchors or eku_not_checked); a denial without any named code is "refused".
+ * pkinit_anchors or eku_not_checked); a denial without any named code is "refused". A second
+ * table gives an account's readiness (sm_account_status()) the same states and words, by its
+ * first reason, for the self-service page's caller who proved who they are.
  */
 #include <errno.h>
 #include <string.h>
@@ -126,6 +128,67 @@ static const struct plain works = {
     { NULL }
 };
 
+/* An account's readiness (sm_account_status()) by its first reason, for the account's holder. */
+struct readiness_plain {
+    const char *code;
+    enum sm_state state;
+    const char *why;
+    const char *steps[SM_STATE_MAX_STEPS];
+};
+
+#define STEP_CHECK_CERT                                                                            \
+    "Check the certificate your VPN or Wi-Fi uses: upload it below (or open this page with it)."
+#define STEP_RENEW_ID                                                                              \
+    "Get a new certificate: re-enrol in Company Portal (or your organisation's enrolment page); "  \
+    "new certificates carry your account identifier."
+
+static const struct readiness_plain readiness_plain[] = {
+    { "strong_certificate",
+      SM_STATE_WORKS,
+      "Your account is ready for certificate sign-in: a certificate published for it is firmly "
+      "linked to it.",
+      { NULL } },
+    { "strong_mapping",
+      SM_STATE_WORKS,
+      "Your account is ready for certificate sign-in: a certificate is firmly linked to it.",
+      { STEP_CHECK_CERT } },
+    { "key_trust",
+      SM_STATE_WORKS,
+      "Your account is ready for sign-in with Windows Hello for Business.",
+      { NULL } },
+    { "no_strong_path",
+      SM_STATE_AT_RISK,
+      "Nothing links a certificate firmly to your account yet: your certificate works only if "
+      "it carries your account identifier.",
+      { STEP_CHECK_CERT, STEP_RENEW_ID } },
+    { "published_certificate_denied",
+      SM_STATE_AT_RISK,
+      "At least one certificate published for your account would be refused by the domain "
+      "controllers.",
+      { STEP_RENEW_ID, STEP_HELPDESK } },
+    { "weak_only",
+      SM_STATE_AT_RISK,
+      "Your certificates are linked to your account only loosely: domain controllers that "
+      "enforce the current rules refuse them.",
+      { STEP_RENEW_ID, STEP_HELPDESK } },
+};
+
+/* An unknown name and a disabled account alike (no enumeration). */
+static const struct readiness_plain no_account = {
+    "account",
+    SM_STATE_FAILS,
+    "No account that can sign in with a certificate answers to this name.",
+    { "Check the name.", STEP_HELPDESK }
+};
+
+/* Blocked or at risk for a reason the table has no words for. */
+static const struct readiness_plain readiness_other = {
+    "refused",
+    SM_STATE_FAILS,
+    "Your account cannot sign in with a certificate as it is.",
+    { STEP_HELPDESK }
+};
+
 const char *sm_state_name(enum sm_state s)
 {
     static const char *const names[] = { "will_work", "at_risk", "will_fail" };
@@ -208,6 +271,30 @@ int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
     } else {
         answer(&r, SM_STATE_WORKS, &works, &works);
     }
+    *ret = r;
+    return 0;
+}
+
+int sm_account_state(const struct sm_account_status *s, struct sm_state_answer *ret)
+{
+    const struct readiness_plain *p = &readiness_other;
+    struct sm_state_answer r = { 0 };
+
+    if (!s)
+        return -EINVAL;
+    if (!s->account || (s->account->has_uac && (s->account->uac & SM_UAC_ACCOUNTDISABLE))) {
+        p = &no_account;
+        r.account_reason = true;
+    } else if (s->n_reasons && s->reasons[0].code) {
+        for (size_t i = 0; i < ARRAY_SIZE(readiness_plain); i++)
+            if (strcmp(s->reasons[0].code, readiness_plain[i].code) == 0)
+                p = &readiness_plain[i];
+    }
+    r.state = p->state;
+    r.code = p->code;
+    r.why = p->why;
+    for (size_t i = 0; i < SM_STATE_MAX_STEPS && p->steps[i]; i++)
+        r.steps[r.n_steps++] = p->steps[i];
     *ret = r;
     return 0;
 }

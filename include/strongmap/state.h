@@ -68,6 +68,16 @@ struct sm_state_answer {
 int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
                      struct sm_state_answer *ret);
 
+/**
+ * An account's readiness (sm_account_status()) in the same words, for the account's holder
+ * (who proved who they are): ready as will work, at risk, blocked as will fail, the why and the
+ * steps of its first reason (strong_certificate, strong_mapping, key_trust, no_strong_path,
+ * published_certificate_denied, weak_only; any other: code "refused"). An account that does not
+ * exist and a disabled one get one answer, code "account" with @account_reason, so that the
+ * two cannot be told apart. 0, or -EINVAL for a NULL @s.
+ */
+int sm_account_state(const struct sm_account_status *s, struct sm_state_answer *ret);
+
 #ifdef __cplusplus
 }
 #endif

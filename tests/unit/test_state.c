@@ -1,8 +1,9 @@
 /*
  * tests/unit/test_state.c - sm_verdict_state(): the three states of strongmap/state.h, the
- * reason that decides, and the generic answer for account reasons. The verdicts are built by
- * hand, one profile outcome per DC, as sm_verdict_evaluate() fills them; the API and browser
- * tiers classify real verdicts against the demo directory.
+ * reason that decides, and the generic answer for account reasons; sm_account_state(): an
+ * account's readiness in the same words, an unknown and a disabled account alike. The verdicts are
+ * built by hand, one profile outcome per DC, as sm_verdict_evaluate() fills them; the API and
+ * browser tiers classify real verdicts against the demo directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,6 +164,54 @@ static void test_unnamed_denial_and_bad_input(void **state)
     assert_int_equal(sm_verdict_state(&v, AT, true, &a), -EINVAL);
 }
 
+/* sm_account_state(): an account's readiness in the same words, by its first reason. */
+static void test_account_state(void **state)
+{
+    struct sm_account acc = { .dn = "cn=alice", .has_uac = true, .uac = 0x200 };
+    struct sm_account_status s = { .account = &acc, .n_reasons = 1 };
+    struct sm_state_answer a, unknown, off;
+    static const struct {
+        const char *code;
+        enum sm_state state;
+    } cases[] = {
+        { "strong_certificate", SM_STATE_WORKS },
+        { "strong_mapping", SM_STATE_WORKS },
+        { "key_trust", SM_STATE_WORKS },
+        { "no_strong_path", SM_STATE_AT_RISK },
+        { "published_certificate_denied", SM_STATE_AT_RISK },
+        { "weak_only", SM_STATE_AT_RISK },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s.reasons[0] = (struct sm_reason){ cases[i].code, "technical words" };
+        assert_int_equal(sm_account_state(&s, &a), 0);
+        assert_int_equal(a.state, cases[i].state);
+        assert_string_equal(a.code, cases[i].code);
+        assert_null(strstr(a.why, "altSecurityIdentities"));
+        assert_false(a.account_reason);
+    }
+    s.reasons[0] = (struct sm_reason){ "something_new", "?" };
+    assert_int_equal(sm_account_state(&s, &a), 0);
+    assert_int_equal(a.state, SM_STATE_FAILS);
+    assert_string_equal(a.code, "refused");
+    /* unknown and disabled: one answer */
+    s.account = NULL;
+    s.reasons[0] = (struct sm_reason){ "account_not_found", "No account answers to \"x\"." };
+    assert_int_equal(sm_account_state(&s, &unknown), 0);
+    s.account = &acc;
+    acc.uac = 0x202;
+    s.reasons[0] = (struct sm_reason){ "account_disabled", "The account is disabled." };
+    assert_int_equal(sm_account_state(&s, &off), 0);
+    assert_int_equal(unknown.state, SM_STATE_FAILS);
+    assert_string_equal(unknown.code, "account");
+    assert_true(unknown.account_reason);
+    assert_int_equal(off.state, unknown.state);
+    assert_ptr_equal(off.code, unknown.code);
+    assert_ptr_equal(off.why, unknown.why);
+    assert_int_equal(off.n_steps, unknown.n_steps);
+    assert_int_equal(sm_account_state(NULL, &a), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_expiring),
         cmocka_unit_test(test_account_reasons_generic),
         cmocka_unit_test(test_unnamed_denial_and_bad_input),
+        cmocka_unit_test(test_account_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
