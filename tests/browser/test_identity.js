@@ -13,7 +13,9 @@
 //      docs/self-service.md (auth_basic signs alice in, X-Remote-User set from $remote_user),
 //      connecting from 127.0.0.3, the only trusted proxy; the page through nginx shows alice's
 //      account, a header the browser adds itself is replaced by nginx, and the same forged
-//      header sent to strongmapd directly (from 127.0.0.1) is refused.
+//      header sent to strongmapd directly (from 127.0.0.1) is refused;
+//   3. lab mode ([page] lab_mode): a name typed with the keyboard only, sent with GET, the
+//      answer labelled lab mode.
 //
 // Each page works without JavaScript, and axe-core finds no serious or critical violation in
 // it; no Content-Security-Policy violation. Screenshots go to ARTIFACTS_DIR.
@@ -288,6 +290,34 @@ async function main() {
           `forged header past nginx: ${fr.status()}, refused without account data`);
     await shots(fp, 'self-forged-header');
     await forged.close();
+
+    // ---- 3. lab mode: a typed name, labelled as such, with the keyboard only
+    const lab = await startDaemon(['--page-lab-mode', 'yes']);
+    procs.push(lab.proc);
+    const lbase = `http://127.0.0.1:${lab.port}`;
+    for (const js of [true, false]) {
+      const ctx = await newContext(browser, { javaScriptEnabled: js }, seen);
+      const page = await ctx.newPage();
+      await page.goto(lbase + '/status');
+      check(/Lab mode\./.test(await page.textContent('#lab .lab-note')), `lab mode, JS ${js ? 'on' : 'off'}: labelled above the field`);
+      await page.keyboard.press('Tab');
+      check(await page.evaluate(() => document.activeElement.id) === 'account', 'lab mode: Tab reaches the name first');
+      await page.keyboard.type('gina');
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+      check(page.url() === lbase + '/status?account=gina', `lab mode: the form asks with GET (${page.url()})`);
+      const who = (await page.textContent('.identity').catch(() => '')) || '';
+      check(/^Lab mode: for the account name typed in, gina\. Nothing proves who asked\.$/.test(who.trim()),
+            `lab mode: the answer says so ("${who.trim()}")`);
+      const h2 = ((await page.textContent('#self-state').catch(() => '')) || '').trim();
+      check(h2 === 'Your account: Will work', `lab mode: gina's account ("${h2}")`);
+      check(await page.inputValue('#account') === 'gina', 'lab mode: the name stays in the field');
+      if (js) {
+        await cspOf(page, seen);
+        await shots(page, 'self-lab-mode');
+      }
+      await ctx.close();
+    }
+    await audit(browser, {}, lbase + '/status?account=gina', 'the page in lab mode');
   } finally {
     if (browser) await browser.close();
     for (const p of procs) p.kill('SIGTERM');
