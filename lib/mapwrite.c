@@ -211,6 +211,33 @@ static const struct sm_sid *cert_sid(const struct sm_cert *c)
     return c->sid.source == SM_SID_SOURCE_EXTENSION ? &c->sid.extension.sid : &c->sid.uri.sid;
 }
 
+/* The accounts other than the one planned for holding any of @values, into the refusal's
+   holders (bounded by SM_MAX_ACCOUNTS). */
+static int holders_of(struct mapwrite_impl *x, struct sm_dir *dir, const char *const *values,
+                      size_t n, struct sm_errinfo *reterr)
+{
+    struct sm_mapwrite *m = &x->pub;
+    struct sm_accounts *found = NULL;
+    int r;
+
+    if ((r = sm_dir_find_altsec(dir, values, n, &found, reterr)) < 0)
+        return r;
+    for (size_t i = 0; i < found->n; i++) {
+        bool seen = name_caseeq(found->v[i].dn, m->account->dn);
+        for (size_t k = 0; k < m->refusal.n_holders && !seen; k++)
+            seen = name_caseeq(found->v[i].dn, x->holders[k]);
+        if (seen || m->refusal.n_holders >= SM_MAX_ACCOUNTS)
+            continue;
+        if (!(x->holders[m->refusal.n_holders] = arena_strdup(x->a, found->v[i].dn))) {
+            r = -ENOMEM;
+            break;
+        }
+        m->refusal.n_holders++;
+    }
+    sm_accounts_free(found);
+    return r;
+}
+
 /* Checks 4 and 5 of an add. */
 static int check_others(struct mapwrite_impl *x, struct sm_dir *dir,
                         const struct sm_mapwrite_request *req, struct sm_errinfo *reterr)
@@ -219,25 +246,47 @@ static int check_others(struct mapwrite_impl *x, struct sm_dir *dir,
     const struct sm_account *acc = m->account;
     struct sm_accounts *found = NULL;
     const struct sm_sid *sid = cert_sid(req->cert);
+    const char *values[SM_MAX_ALTSEC];
+    size_t n = 0;
     int r;
 
-    if ((r = sm_dir_find_altsec(dir, &m->value, 1, &found, reterr)) < 0)
+    /* The value itself, held by another account: refused. */
+    if ((r = holders_of(x, dir, &m->value, 1, reterr)) < 0)
         return r;
-    for (size_t i = 0; i < found->n; i++)
-        if (!name_caseeq(found->v[i].dn, acc->dn) && m->refusal.n_holders < SM_MAX_ACCOUNTS) {
-            const char *dn = arena_strdup(x->a, found->v[i].dn);
-            if (!dn) {
-                r = -ENOMEM;
-                goto out;
-            }
-            x->holders[m->refusal.n_holders++] = dn;
-        }
-    found = sm_accounts_free(found);
     if (m->refusal.n_holders) {
         refuse(x, "duplicate",
-               "another account holds this value already: the KDC would not map the "
-               "certificate to one account");
+               "another account holds this value already: the KDC would not map the certificate "
+               "to one account");
         return 0;
+    }
+    /* Another strong value the KDC builds from this certificate (Windows' forms, and Samba's
+       where they differ), held by another account: that account maps the certificate strongly
+       too. A logon naming either account is mapped (the KDC finds the account by the name
+       first); one that leaves the KDC to search the explicit mappings finds both. Reported,
+       not refused: the other value is that account's, and removing it is a decision of its
+       own. */
+    for (size_t i = 0; req->cert && i < req->cert->n_mappings && n + 2 <= SM_MAX_ALTSEC; i++) {
+        const struct sm_mapping *mp = &req->cert->mappings[i];
+        if (!sm_map_type_strong(mp->type))
+            continue;
+        if (mp->value && strcasecmp(mp->value, m->value) != 0)
+            values[n++] = mp->value;
+        if (mp->samba && strcasecmp(mp->samba, m->value) != 0)
+            values[n++] = mp->samba;
+    }
+    if (n && (r = holders_of(x, dir, values, n, reterr)) < 0)
+        return r;
+    if (m->refusal.n_holders) {
+        r = findings_add(&m->findings, x->a, "mapped_elsewhere", SM_SEV_WARNING, NULL,
+                         "%s%s also maps this certificate strongly: a logon naming %s is mapped "
+                         "too, and a logon the KDC must find the account for by the certificate "
+                         "alone finds %s",
+                         x->holders[0], m->refusal.n_holders > 1 ? " (and others)" : "",
+                         m->refusal.n_holders > 1 ? "them" : "it",
+                         m->refusal.n_holders > 1 ? "several accounts" : "two accounts");
+        m->refusal.n_holders = 0;
+        if (r < 0)
+            return r;
     }
     if (!sid)
         return 0;

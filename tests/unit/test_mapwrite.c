@@ -235,6 +235,18 @@ static void test_duplicate_and_present(void **state)
     m = plan(SM_MAPWRITE_ADD, "carol", upn_only, SM_MAP_ISSUER_SERIAL, NULL, false, 0);
     assert_int_equal(m->outcome, SM_MAPWRITE_PRESENT);
     sm_mapwrite_free(m);
+    /* another form of the same certificate for bob: carol's issuer and serial map it strongly
+       already, which the plan says (before, only the value being added was searched, and
+       nothing was said) */
+    m = plan(SM_MAPWRITE_ADD, "bob", upn_only, SM_MAP_SHA1_PUKEY, NULL, false, 0);
+    assert_int_equal(m->outcome, SM_MAPWRITE_WOULD_ADD);
+    assert_true(sm_findings_has(&m->findings, "mapped_elsewhere"));
+    sm_mapwrite_free(m);
+    /* for carol herself nothing is said */
+    m = plan(SM_MAPWRITE_ADD, "carol", upn_only, SM_MAP_SHA1_PUKEY, NULL, false, 0);
+    assert_int_equal(m->outcome, SM_MAPWRITE_WOULD_ADD);
+    assert_false(sm_findings_has(&m->findings, "mapped_elsewhere"));
+    sm_mapwrite_free(m);
 }
 
 static void test_foreign_sid(void **state)
