@@ -45,8 +45,17 @@ extern struct cfg *running;         /* the configuration in force: @boot, or a r
 extern struct api_runtime *current; /* the runtime built from @running */
 extern struct api *servers[MAX_SERVERS];
 extern size_t n_servers;
-extern bool loopback_only; /* every listening socket is on a loopback address */
-extern uid_t service_uid;  /* user=, resolved: may own the files named */
+extern bool loopback_only;    /* every listening socket is on a loopback address */
+extern uid_t service_uid;     /* user=, resolved: may own the files named */
+extern char page_open_addr[]; /* a listener serving the page that is not loopback, "" none */
+#define PAGE_OPEN_ADDR_MAX 64
+
+/*
+ * [page] lab_mode answers any account name typed into the page with that account's details:
+ * refused (-EPERM, the reason in @e) while the page is open (scope.page none) on a listener
+ * that is not loopback (@where, NULL or "": none).
+ */
+int check_lab_mode(const struct cfg *c, const char *where, struct sm_errinfo *e);
 
 /* The file to read: -c, else the default when it exists; NULL: built-in defaults. */
 const char *config_path(const struct args *a);

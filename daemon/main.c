@@ -76,6 +76,7 @@ struct api_runtime *current;
 struct api *servers[MAX_SERVERS];
 size_t n_servers;
 bool loopback_only;
+char page_open_addr[PAGE_OPEN_ADDR_MAX];
 uid_t service_uid = FPERM_NO_UID;
 
 /* ---- arguments ---------------------------------------------------------------------------- */
@@ -432,6 +433,20 @@ static int check_unauthenticated(const struct cfg *c, const char *where, struct 
     return -EPERM;
 }
 
+int check_lab_mode(const struct cfg *c, const char *where, struct sm_errinfo *e)
+{
+    if (!c->page_lab_mode || !c->page_enabled || !where || !where[0] ||
+        c->route_scope[API_ROUTE_PAGE] != API_SCOPE_NONE)
+        return 0;
+    snprintf(e->text, sizeof(e->text),
+             "[page] lab_mode answers any account name typed into the page with that account's "
+             "details, and the page is open to anyone (scope.page = none) on %s, not a loopback "
+             "address: require a token for the page (scope.page), listen on loopback only, or "
+             "turn lab_mode off",
+             where);
+    return -EPERM;
+}
+
 /* ---- start-up ----------------------------------------------------------------------------- */
 
 /* Exit for a configuration error: 2 with the usage for a bad flag, else 1. */
@@ -462,7 +477,16 @@ static void check_only(struct cfg *c)
         socklen_t len;
 
         if (listen_parse(c->listen[i], &ss, &len) == 0 && !addr_loopback(&ss) &&
-            check_unauthenticated(c, c->listen[i], &e) < 0)
+            (check_unauthenticated(c, c->listen[i], &e) < 0 ||
+             check_lab_mode(c, c->listen[i], &e) < 0))
+            goto out_fail;
+    }
+    for (size_t i = 0; i < c->n_self_listen; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        if (listen_parse(c->self_listen[i], &ss, &len) == 0 && !addr_loopback(&ss) &&
+            check_lab_mode(c, c->self_listen[i], &e) < 0)
             goto out_fail;
     }
     if (c->user) {
@@ -611,6 +635,11 @@ int main(int argc, char **argv)
         loopback_only = false;
     }
     if (check_unauthenticated(boot, loopback_only ? NULL : addr, &e) < 0)
+        fatalx("%s", e.text);
+    for (size_t i = 0; i < n_fds && !page_open_addr[0]; i++)
+        if (!is_loopback(fds[i]))
+            listen_format_fd(fds[i], page_open_addr, sizeof(page_open_addr));
+    if (check_lab_mode(boot, page_open_addr, &e) < 0)
         fatalx("%s", e.text);
     running = boot;
     r = runtime_build(boot, boot->threads * (unsigned)n_fds, &current, &e);

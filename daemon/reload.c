@@ -241,6 +241,8 @@ static int check_reload(const struct cfg *prev, const struct cfg *next, struct s
                  "authentication (set allow_unauthenticated = yes if that is meant)");
         return -EPERM;
     }
+    if (check_lab_mode(next, page_open_addr, e) < 0)
+        return -EPERM;
     if (boot->tls_cert && !next->tls_cert) {
         snprintf(e->text, sizeof(e->text),
                  "the new configuration has no [tls] cert and key: it would serve plain HTTP "

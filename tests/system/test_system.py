@@ -378,6 +378,36 @@ class TConfig(Base):
                    r"token \(allow_unauthenticated\)")
         self.stop(d)
 
+    def test_lab_mode_needs_loopback_or_a_token(self):
+        """[page] lab_mode answers any typed account name with its details: refused on a
+        listener that is not loopback while the page is open (scope.page none), also a
+        [self] listener, also with tokens for the other routes; accepted on loopback, or with
+        the page behind a token. Before, it started without a word (security review 2)."""
+        refused = "[page] lab_mode answers any account name typed into the page"
+        token = "[auth]\ntoken = ops:%s:admin\n" % TOKEN_HASH
+        for text in ("[server]\nlisten = 0.0.0.0:0\n" + token + "[page]\nlab_mode = yes\n",
+                     "[server]\nlisten = 127.0.0.1:0\n[self]\nlisten = [::]:0\n"
+                     "[page]\nlab_mode = yes\n"):
+            with self.subTest(text=text):
+                path, p = self.check(text)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(refused.encode(), p.stderr)
+        for text in ("[server]\nlisten = 127.0.0.1:0\n[page]\nlab_mode = yes\n",
+                     "[server]\nlisten = 0.0.0.0:0\n" + token + "scope.page = admin\n"
+                     "[page]\nlab_mode = yes\n",
+                     "[server]\nlisten = 0.0.0.0:0\n" + token + "[page]\nlab_mode = no\n"):
+            with self.subTest(text=text):
+                path, p = self.check(text)
+                self.assertEqual(p.returncode, 0, p.stderr)
+        # the start itself
+        try:
+            p = self.run_daemon("-c", "/dev/null", "--listen", "127.0.0.1:0", "--self-listen",
+                                "0.0.0.0:0", "--page-lab-mode", "yes", *ROOT_OK, timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("started lab mode on 0.0.0.0")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(refused.encode(), p.stderr)
+
     def test_missing_file(self):
         p = self.run_daemon("-n", "-c", os.path.join(self.tmp, "missing.conf"))
         self.assertEqual(p.returncode, 1)
