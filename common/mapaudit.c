@@ -19,6 +19,27 @@ struct mapaudit {
     unsigned long seq;  /* operations of this process, for their ids */
 };
 
+/* fsync() the directory holding @path (best effort: the name of a file just created). */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    int fd;
+
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else if ((size_t)(slash - path) < sizeof(dir))
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    else
+        return;
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
 int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
 {
     struct mapaudit *log;
@@ -41,6 +62,14 @@ int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
         close(fd);
         return -EPERM;
     }
+    if (st.st_uid != geteuid()) {
+        snprintf(e->text, sizeof(e->text),
+                 "the audit log %.300s belongs to uid %u, not to the user writing it (%u): "
+                 "another user could rewrite the record",
+                 path, (unsigned)st.st_uid, (unsigned)geteuid());
+        close(fd);
+        return -EPERM;
+    }
     if (st.st_mode & 0027) {
         snprintf(e->text, sizeof(e->text),
                  "the audit log %.300s has mode %04o: others may read it or the group may "
@@ -55,6 +84,7 @@ int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
     }
     log->fd = fd;
     pthread_mutex_init(&log->mu, NULL);
+    sync_parent(path); /* a file just created: its name survives a crash too */
     *ret = log;
     return 0;
 }
@@ -73,11 +103,14 @@ struct mapaudit *mapaudit_close(struct mapaudit *log)
 static int append_line(struct mapaudit *log, const char *line)
 {
     size_t len = strlen(line), done = 0;
+    off_t before;
     char *buf;
     int r = 0;
 
     if (len >= MAPAUDIT_LINE_MAX)
         return -E2BIG;
+    if ((before = lseek(log->fd, 0, SEEK_END)) < 0)
+        return -errno;
     if (!(buf = malloc(len + 1)))
         return -ENOMEM;
     memcpy(buf, line, len);
@@ -93,6 +126,9 @@ static int append_line(struct mapaudit *log, const char *line)
         done += (size_t)n;
     }
     free(buf);
+    /* a line cut short (a full disk) is taken back, so that the next one does not join it */
+    if (r < 0 && done > 0 && ftruncate(log->fd, before) < 0)
+        r = -errno;
     if (r == 0 && fsync(log->fd) < 0)
         r = -errno;
     return r;

@@ -324,6 +324,19 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 1, err)
         self.assertIn("0644", err)
         self.assertIsNone(doc)
+        # a log another user owns: refused, even for root, who could write it (before, only the
+        # mode was looked at)
+        if os.geteuid() != 0:
+            return
+        other = os.path.join(TMP.name, "other.jsonl")
+        with open(other, "w", encoding="ascii"):
+            pass
+        os.chmod(other, 0o600)
+        os.chown(other, 65534, 65534)
+        rc, doc, err = self.map("add", "kate", "--cert", cert("upn_only.pem"), apply=True, log=other)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("belongs to uid 65534", err)
+        self.assertEqual(os.path.getsize(other), 0)
 
 
 class Api(ta.ApiTestCase):
