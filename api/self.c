@@ -9,7 +9,10 @@
  *   2. the header a trusted reverse proxy names the signed-in user in ([page] identity_header,
  *      believed from [page] trusted_proxies only: from any other peer the request is refused,
  *      400, whatever else it carries, so that a forgery is never judged nor silently dropped);
- *      the account is looked up as GET /v1/accounts/{name} does (sm_account_status());
+ *      the account is looked up as GET /v1/accounts/{name} does (sm_account_status()), for a
+ *      user name only (no SID, DN or DOMAIN\ form). A trusted proxy that sends the header
+ *      terminated the user's TLS, so a certificate on its connection is its own: there the
+ *      header comes first;
  *   3. only in lab mode ([page] lab_mode), an account name typed in (?account=NAME), answered
  *      as path 2 and labelled as lab mode.
  * The first that is there decides. An uploaded certificate proves nothing and is page.c's.
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -157,14 +161,25 @@ int self_identify(const struct api_request *req, bool strict, struct self_identi
                         req_client_ip(req));
     if (v && req_header_count(req, field) > 1)
         return api_fail(ae, API_P_BAD_REQUEST, field, "given more than once");
-    if (req_client_cert(req, &ret->der, &ret->der_len) == 0) {
-        ret->source = SELF_CERT;
-        return 0;
-    }
+    /* A proxy that names the user terminated the user's TLS: a client certificate on its own
+       connection is the proxy's (nginx's proxy_ssl_certificate), never the user's. So the
+       header, when a trusted proxy sends one, comes before any certificate of that
+       connection; a browser connecting directly sends no such header. */
     if (v && v[0]) { /* an empty value: the proxy signed nobody in */
         if ((r = take_name(field, v, strlen(v), ret->name, ae)) < 0)
             return r;
+        /* a user name, not whatever else the directory could look up: a SID, a DN or a
+           DOMAIN\ prefix (which would be dropped, so another domain's user of the same name
+           would be answered for this one's) is refused, not interpreted */
+        if (strchr(v, '=') || strchr(v, '\\') || strncasecmp(v, "S-1-", 4) == 0)
+            return api_fail(ae, API_P_BAD_REQUEST, field,
+                            "a user principal name (user@domain or user@REALM) or an account "
+                            "name, not a SID, a DN or DOMAIN\\name");
         ret->source = SELF_HEADER;
+        return 0;
+    }
+    if (req_client_cert(req, &ret->der, &ret->der_len) == 0) {
+        ret->source = SELF_CERT;
         return 0;
     }
     if ((r = lab_name(req, strict, ret, ae)) < 0)

@@ -461,6 +461,20 @@ class P4ProxyHeader(IdentityTestCase):
         self.assertEqual(g["account"]["mappings"],
                          [m["value"] for m in self.account("gina")["altsecurityidentities"]])
 
+    def test_user_names_only(self):
+        """The header names a user: a SID, a DN or a DOMAIN\\ prefix is refused (400), not
+        looked up. Before, each of these answered with alice's details (security review,
+        finding 4); user@REALM still finds her."""
+        for value in (ALICE_SID, "cn=alice,cn=Users,dc=example,dc=com", "OTHERDOMAIN\\alice",
+                      "s-1-5-21-1"):
+            with self.subTest(value=value):
+                r = self.ask("/v1/self", headers=[("X-Remote-User", value)])
+                self.assertEqual(r.status, 400, r.body[:300])
+                self.assertIn("a user principal name", r.json()["detail"])
+                self.assertNotIn(ALICE_SID, r.body.decode())
+        a = self.ask("/v1/self", headers=[("X-Remote-User", "alice@EXAMPLE.COM")]).json()
+        self.assertEqual(a["account"]["sid"], ALICE_SID)
+
     def test_page(self):
         """GET /status for the proxy's user: the answer in the server's page (no JavaScript
         needed), above the upload form; never stored."""
@@ -745,10 +759,15 @@ class P7ClientCertificate(IdentityTestCase):
         r = self.ask("/status")  # no certificate: the plain page
         self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
 
-    def test_certificate_beats_header(self):
-        a = self.ask("/v1/self", cert=self.sid, headers=[("X-Remote-User", "gina")]).json()
+    def test_certificate_and_header(self):
+        # a certificate alone: the browser's own
+        a = self.ask("/v1/self", cert=self.sid).json()
         self.assertEqual(a["identity"]["source"], "client_certificate")
-        self.assertEqual(a["account"]["sam"], "alice")
+        # a trusted proxy naming the user, with a certificate of its own on its connection (as
+        # nginx's proxy_ssl_certificate): the header is the user; before, the proxy's
+        # certificate was judged for every signed-in person (security review, finding 5)
+        a = self.ask("/v1/self", cert=self.sid, headers=[("X-Remote-User", "gina")]).json()
+        self.assertEqual(a["identity"], {"source": "proxy_header", "name": "gina"})
         a = self.ask("/v1/self", headers=[("X-Remote-User", "gina")]).json()
         self.assertEqual(a["identity"], {"source": "proxy_header", "name": "gina"})
         # a forged header is refused even with a certificate
