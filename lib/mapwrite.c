@@ -294,19 +294,36 @@ static int check_others(struct mapwrite_impl *x, struct sm_dir *dir,
     sm_sid_format(sid, st, sizeof(st));
     if (!(m->cert_sid = arena_strdup(x->a, st)))
         return -ENOMEM;
-    if (acc->has_sid && sm_sid_equal(&acc->sid, sid))
-        return 0;
-    if ((r = sm_dir_lookup(dir, SM_LOOKUP_SID, st, &found, reterr)) < 0)
-        return r;
-    for (size_t i = 0; i < found->n; i++)
-        if (!name_caseeq(found->v[i].dn, acc->dn) && m->refusal.n_holders < SM_MAX_ACCOUNTS) {
-            const char *dn = arena_strdup(x->a, found->v[i].dn);
-            if (!dn) {
-                r = -ENOMEM;
-                goto out;
+    /* Every SID the certificate carries validly, not only the one a DC reads first (the
+       extension, else the SAN URL): a DC that reads the other one (Windows reads the URL when
+       the extension is absent or ignored), or a certificate whose two disagree, could still
+       tie it to another account. */
+    const struct sm_sid *sids[2] = { sid, NULL };
+    const struct sm_sid_carrier *other =
+        sid == &req->cert->sid.extension.sid ? &req->cert->sid.uri : &req->cert->sid.extension;
+    if (other->status == SM_SID_VALID && !sm_sid_equal(&other->sid, sid))
+        sids[1] = &other->sid;
+    bool foreign = false;
+    for (size_t k = 0; k < 2 && sids[k]; k++) {
+        if (acc->has_sid && sm_sid_equal(&acc->sid, sids[k]))
+            continue;
+        foreign = true;
+        sm_sid_format(sids[k], st, sizeof(st));
+        found = sm_accounts_free(found);
+        if ((r = sm_dir_lookup(dir, SM_LOOKUP_SID, st, &found, reterr)) < 0)
+            return r;
+        for (size_t i = 0; i < found->n; i++)
+            if (!name_caseeq(found->v[i].dn, acc->dn) && m->refusal.n_holders < SM_MAX_ACCOUNTS) {
+                const char *dn = arena_strdup(x->a, found->v[i].dn);
+                if (!dn) {
+                    r = -ENOMEM;
+                    goto out;
+                }
+                x->holders[m->refusal.n_holders++] = dn;
             }
-            x->holders[m->refusal.n_holders++] = dn;
-        }
+    }
+    if (!foreign)
+        return 0;
     if (m->refusal.n_holders && !req->allow_foreign_sid) {
         refuse(x, "foreign_sid",
                "the certificate's SID is another account's: a strong explicit mapping wins over "

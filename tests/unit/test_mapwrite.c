@@ -52,7 +52,7 @@ static const char ldif_text[] = "dn: dc=example,dc=com\n"
 
 static char ldif_path[] = "/tmp/sm-test-mapwrite-XXXXXX";
 static struct sm_dir *dir;
-static struct sm_certs *upn_only, *sid_ext, *no_ski;
+static struct sm_certs *upn_only, *sid_ext, *no_ski, *both_sids;
 
 static struct sm_certs *load_cert(const char *name)
 {
@@ -90,6 +90,7 @@ static int setup(void **state)
     upn_only = load_cert("upn_only.pem");
     sid_ext = load_cert("sid_ext.pem");
     no_ski = load_cert("no_ski.pem");
+    both_sids = load_cert("sid_both_conflict.pem"); /* extension 1105, SAN URL 1106 */
     /* carol holds upn_only.pem's X509IssuerSerialNumber value, in lower case */
     m = sm_cert_mapping(&upn_only->certs[0], SM_MAP_ISSUER_SERIAL);
     assert_non_null(m);
@@ -115,6 +116,7 @@ static int teardown(void **state)
     sm_certs_free(upn_only);
     sm_certs_free(sid_ext);
     sm_certs_free(no_ski);
+    sm_certs_free(both_sids);
     return 0;
 }
 
@@ -265,6 +267,14 @@ static void test_foreign_sid(void **state)
     assert_int_equal(m->outcome, SM_MAPWRITE_WOULD_ADD);
     assert_true(m->foreign_sid_allowed);
     assert_true(sm_findings_has(&m->findings, "foreign_sid_allowed"));
+    sm_mapwrite_free(m);
+    /* two SIDs that disagree: the extension's is alice's, the SAN URL's bob's. For alice the
+       URL still ties the certificate to bob (before, only the extension's was looked at, and
+       this was "would add") */
+    m = plan(SM_MAPWRITE_ADD, "alice", both_sids, SM_MAP_ISSUER_SERIAL, NULL, false, 0);
+    assert_int_equal(m->outcome, SM_MAPWRITE_REFUSED);
+    assert_string_equal(m->refusal.code, "foreign_sid");
+    assert_string_equal(m->refusal.holders[0], "cn=bob,cn=Users,dc=example,dc=com");
     sm_mapwrite_free(m);
     /* a removal asks no such question */
     m = plan(SM_MAPWRITE_REMOVE, "bob", sid_ext, SM_MAP_SKI, NULL, false, 0);
