@@ -203,7 +203,7 @@ int h_hook_enrich(struct api_request *req)
     struct sm_preissue_input in;
     struct sm_preissue *plan = NULL;
     struct sm_csr *csr = NULL;
-    json_t *root = NULL, *obj, *raw = NULL;
+    json_t *root = NULL, *obj = NULL, *raw = NULL;
     char *account = NULL;
     int ret;
 
@@ -334,7 +334,7 @@ int h_hook_authorize(struct api_request *req)
     struct sm_verdict_input in;
     struct sm_verdict *v = NULL;
     struct sm_certs *certs = NULL;
-    json_t *root = NULL, *obj, *raw = NULL;
+    json_t *root = NULL, *obj = NULL, *raw = NULL;
     char *account = NULL;
     int ret;
 

@@ -482,7 +482,8 @@ int main(int argc, char **argv)
            o.threads, verdicts, secs,
            secs > 0 ? (unsigned long long)((double)verdicts / secs + 0.5) : 0ULL, o.searches);
     if (o.latency) {
-        qsort(w[0].ms, w[0].n_ms, sizeof(double), cmp_double);
+        if (w[0].n_ms) /* no sample: ms may be NULL */
+            qsort(w[0].ms, w[0].n_ms, sizeof(double), cmp_double);
         printf(",\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"min\":%.3f}",
                percentile(w[0].ms, w[0].n_ms, 50), percentile(w[0].ms, w[0].n_ms, 90),
                percentile(w[0].ms, w[0].n_ms, 99), w[0].n_ms ? w[0].ms[0] : 0.0);
