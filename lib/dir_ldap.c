@@ -92,8 +92,7 @@ static bool dn_ok(const char *dn)
 
 /* ---- searching ---- */
 
-/* Hand one entry to dir.c: its DN, then every value (dir.c keeps those of DIR_ATTRS). */
-static int add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out)
+int ldap_add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out)
 {
     BerElement *ber = NULL;
     char *dn = ldap_get_dn(ld, e);
@@ -227,7 +226,7 @@ static int collect_store(struct ldap_dir *l, int msgid, struct raw_entries *out)
     for (LDAPMessage *m = ldap_first_message(l->ld, res); m; m = ldap_next_message(l->ld, m)) {
         int type = ldap_msgtype(m);
         if (type == LDAP_RES_SEARCH_ENTRY && err == 0)
-            err = add_entry(l->ld, m, out);
+            err = ldap_add_entry(l->ld, m, out);
         else if (type == LDAP_RES_SEARCH_RESULT &&
                  ldap_parse_result(l->ld, m, &code, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
             code = LDAP_DECODING_ERROR;
@@ -291,7 +290,7 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
                     err = SM_E_DIR_LIMIT;
                     break;
                 }
-                err = add_entry(l->ld, m, out);
+                err = ldap_add_entry(l->ld, m, out);
                 if (err == SM_E_DIR_LIMIT)
                     errinfo_set(reterr, -1, "more than %d entries match", SM_MAX_ACCOUNTS);
                 else if (err == SM_E_DIR_DOWN)

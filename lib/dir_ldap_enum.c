@@ -26,29 +26,6 @@
 
 static char *walk_attrs[] = DIR_ATTRS_INIT;
 
-/* One entry into the walk's raw entries: its DN, then every value. */
-static int take_entry(LDAP *ld, LDAPMessage *m, struct raw_entries *out)
-{
-    BerElement *ber = NULL;
-    char *dn = ldap_get_dn(ld, m);
-    if (!dn)
-        return SM_E_DIR_DOWN;
-    int rc = raw_entry_begin(out, dn, strlen(dn));
-    ldap_memfree(dn);
-    for (char *a = rc ? NULL : ldap_first_attribute(ld, m, &ber); a;
-         a = ldap_next_attribute(ld, m, ber)) {
-        struct berval **vals = ldap_get_values_len(ld, m, a);
-        for (size_t i = 0; rc == 0 && vals && vals[i]; i++)
-            rc = raw_value(out, a, vals[i]->bv_val, vals[i]->bv_len);
-        ldap_value_free_len(vals);
-        ldap_memfree(a);
-        if (rc)
-            break;
-    }
-    ber_free(ber, 0);
-    return rc;
-}
-
 /* A failed page: what it means, in @reterr. The connection is dropped unless refused. */
 static int page_error(struct ldap_dir *l, int code, const char *diag, struct sm_errinfo *reterr)
 {
@@ -138,7 +115,7 @@ static int walk_page(struct ldap_dir *l, const char *filter, unsigned page_size,
          m = ldap_next_message(l->ld, m)) {
         switch (ldap_msgtype(m)) {
         case LDAP_RES_SEARCH_ENTRY:
-            err = take_entry(l->ld, m, dir_each_raw(w));
+            err = ldap_add_entry(l->ld, m, dir_each_raw(w));
             if (err == SM_E_DIR_DOWN)
                 errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
             if (err == 0)

@@ -83,6 +83,13 @@ static inline void diag_of(LDAP *ld, char *buf, size_t size)
     }
 }
 
+/* ---- lib/dir_ldap.c ---- */
+
+/** Hand one search entry to dir.c: its DN, then every value (dir.c keeps those of DIR_ATTRS;
+    an attribute's options, "userCertificate;binary", are ignored). 0, SM_E_DIR_DOWN or
+    -ENOMEM. */
+int ldap_add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out);
+
 /* ---- lib/dir_ldap_conn.c ---- */
 
 /** Set up @l's watchdog and the connect callback that arms it. 0 or -ENOMEM. */
