@@ -107,7 +107,8 @@ function makePki(dir) {
   return { p, cas };
 }
 
-// nginx with the ```nginx block of docs/self-service.md, its placeholders filled in.
+// nginx with the ```nginx block of docs/self-service.md, the test's addresses and paths in place
+// of its example values.
 async function startNginx(dir, pki, daemonPort) {
   const m = /```nginx\n([\s\S]*?)```/.exec(fs.readFileSync(SELF_DOC, 'utf8'));
   if (!m) throw new Error(`no \`\`\`nginx block in ${SELF_DOC}`);

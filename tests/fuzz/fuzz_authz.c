@@ -33,6 +33,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "fake_mhd.h"
+#include "fuzz_runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,32 +43,11 @@ static struct sockaddr_in proxy, other;
 
 static void setup(void)
 {
-    static char ldif[4096];
-    struct opt_dir od = { 0 };
-    struct dirpool_config dc = { 0 };
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    const char *env = getenv("SM_FUZZ_LDIF");
     size_t at;
 
-    if (env) {
-        snprintf(ldif, sizeof(ldif), "%s", env);
-    } else {
-        /* this file is <root>/tests/fuzz/fuzz_authz.c */
-        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_authz.c");
-        int n = tail ? (int)(tail - __FILE__) : 0;
-        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
-    }
-    od.ldif = ldif;
-    dc.dir = &od;
-    dc.handles = 1;
-    dc.cache_size = 0; /* no state from one input to the next */
-    if (api_runtime_new(&runtime) < 0 ||
-        su_cidr_list_parse("127.0.0.1 ::1", &runtime->trusted_proxies, &at) < 0)
+    runtime = fuzz_runtime("fuzz_authz", true);
+    if (su_cidr_list_parse("127.0.0.1 ::1", &runtime->trusted_proxies, &at) < 0)
         abort();
-    if (dirpool_open(&dc, &runtime->dir, &e) < 0) {
-        fprintf(stderr, "fuzz_authz: no directory (%s: %s)\n", ldif, e.text);
-        abort(); /* the checks below expect verdicts */
-    }
     metrics_init(&server.metrics);
     proxy = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
     other = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002) };

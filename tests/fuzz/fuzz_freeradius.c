@@ -24,48 +24,18 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "fake_mhd.h"
+#include "fuzz_runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct api server;
 static struct api_runtime *closed, *open;
 
-static struct api_runtime *runtime(bool fail_open, struct dirpool_config *dc)
-{
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    struct api_runtime *rt;
-
-    if (api_runtime_new(&rt) < 0)
-        abort();
-    rt->authz_fail_open = fail_open;
-    if (dirpool_open(dc, &rt->dir, &e) < 0) {
-        fprintf(stderr, "fuzz_freeradius: no directory (%s)\n", e.text);
-        abort(); /* the checks below expect verdicts */
-    }
-    return rt;
-}
-
 static void setup(void)
 {
-    static char ldif[4096];
-    struct opt_dir od = { 0 };
-    struct dirpool_config dc = { 0 };
-    const char *env = getenv("SM_FUZZ_LDIF");
-
-    if (env) {
-        snprintf(ldif, sizeof(ldif), "%s", env);
-    } else {
-        /* this file is <root>/tests/fuzz/fuzz_freeradius.c */
-        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_freeradius.c");
-        int n = tail ? (int)(tail - __FILE__) : 0;
-        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
-    }
-    od.ldif = ldif;
-    dc.dir = &od;
-    dc.handles = 1;
-    dc.cache_size = 0; /* no state from one input to the next */
-    closed = runtime(false, &dc);
-    open = runtime(true, &dc);
+    closed = fuzz_runtime("fuzz_freeradius", true);
+    open = fuzz_runtime("fuzz_freeradius", true);
+    open->authz_fail_open = true;
     metrics_init(&server.metrics);
 }
 

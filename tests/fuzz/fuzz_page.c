@@ -37,6 +37,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "fake_mhd.h"
+#include "fuzz_runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,32 +53,8 @@ static struct api_runtime *rt, *rt_lab;
 
 static void setup(void)
 {
-    static char ldif[4096];
-    struct opt_dir od = { 0 };
-    struct dirpool_config dc = { 0 };
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    const char *env = getenv("SM_FUZZ_LDIF");
-
-    if (env) {
-        snprintf(ldif, sizeof(ldif), "%s", env);
-    } else {
-        /* this file is <root>/tests/fuzz/fuzz_page.c */
-        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_page.c");
-        int n = tail ? (int)(tail - __FILE__) : 0;
-        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
-    }
-    od.ldif = ldif;
-    dc.dir = &od;
-    dc.handles = 1;
-    dc.cache_size = 0; /* no state from one input to the next */
-    if (api_runtime_new(&rt) < 0)
-        abort();
-    if (dirpool_open(&dc, &rt->dir, &e) < 0) {
-        fprintf(stderr, "fuzz_page: no directory (%s)\n", e.text);
-        abort(); /* the checks below expect verdicts */
-    }
-    if (api_runtime_new(&rt_lab) < 0 || dirpool_open(&dc, &rt_lab->dir, &e) < 0)
-        abort();
+    rt = fuzz_runtime("fuzz_page", true);
+    rt_lab = fuzz_runtime("fuzz_page", true);
     for (struct api_runtime *r = rt; r; r = r == rt ? rt_lab : NULL) {
         size_t at;
 

@@ -31,6 +31,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "fake_mhd.h"
+#include "fuzz_runtime.h"
 #include "su_hash.h"
 #include "su_hex.h"
 
@@ -54,32 +55,11 @@ static struct api_runtime *runtime;
 
 static void setup(void)
 {
-    static char ldif[4096];
-    struct opt_dir od = { 0 };
-    struct dirpool_config dc = { 0 };
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    const char *env = getenv("SM_FUZZ_LDIF");
-
-    if (env) {
-        snprintf(ldif, sizeof(ldif), "%s", env);
-    } else {
-        /* this file is <root>/tests/fuzz/fuzz_preissue.c */
-        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_preissue.c");
-        int n = tail ? (int)(tail - __FILE__) : 0;
-        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
-    }
-    od.ldif = ldif;
-    dc.dir = &od;
-    dc.handles = 1;
-    dc.cache_size = 0;
-    if (api_runtime_new(&runtime) < 0)
-        abort();
+    runtime = fuzz_runtime("fuzz_preissue", false);
     snprintf(runtime->webhooks[0].id, sizeof(runtime->webhooks[0].id), "%s", HOOK_ID);
     memcpy(runtime->webhooks[0].secret, "a webhook secret of 32 bytes....", 32);
     runtime->webhooks[0].secret_len = 32;
     runtime->n_webhooks = 1;
-    if (dirpool_open(&dc, &runtime->dir, &e) < 0)
-        fprintf(stderr, "fuzz_preissue: no directory (%s: %s); plans answer 503\n", ldif, e.text);
     metrics_init(&server.metrics);
 }
 

@@ -45,6 +45,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "fake_mhd.h"
+#include "fuzz_runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,28 +96,7 @@ static struct api_runtime *runtime;
 
 static void setup(void)
 {
-    static char ldif[4096];
-    struct opt_dir od = { 0 };
-    struct dirpool_config dc = { 0 };
-    struct sm_errinfo e = { .offset = -1, .text = "" };
-    const char *env = getenv("SM_FUZZ_LDIF");
-
-    if (env) {
-        snprintf(ldif, sizeof(ldif), "%s", env);
-    } else {
-        /* this file is <root>/tests/fuzz/fuzz_request.c */
-        const char *tail = strstr(__FILE__, "tests/fuzz/fuzz_request.c");
-        int n = tail ? (int)(tail - __FILE__) : 0;
-        snprintf(ldif, sizeof(ldif), "%.*sexamples/demo.ldif", n, __FILE__);
-    }
-    od.ldif = ldif;
-    dc.dir = &od;
-    dc.handles = 1;
-    dc.cache_size = 0; /* no state from one input to the next */
-    if (api_runtime_new(&runtime) < 0)
-        abort();
-    if (dirpool_open(&dc, &runtime->dir, &e) < 0)
-        fprintf(stderr, "fuzz_request: no directory (%s: %s); verdicts answer 503\n", ldif, e.text);
+    runtime = fuzz_runtime("fuzz_request", false);
     metrics_init(&server.metrics);
 }
 

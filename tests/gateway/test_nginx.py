@@ -62,7 +62,7 @@ def doc_config():
 
 
 class Nginx:
-    """nginx with the document's configuration, its placeholders filled in."""
+    """nginx with the document's configuration, the test's values in place of its examples."""
 
     def __init__(self, tmp, values):
         self.dir = os.path.join(tmp, "nginx")
