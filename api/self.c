@@ -17,11 +17,13 @@
  *      as path 2 and labelled as lab mode.
  * The first that is there decides. An uploaded certificate proves nothing and is page.c's.
  *
- * Paths 1 and 2 prove who the caller is, so the answer shows that account's own details (DN,
- * SID, enabled state, mappings, the published certificates, the exact fix), and nobody
- * else's. An unknown name and a disabled account get one and the same answer, without
- * details, whatever the path: nothing tells them apart from outside (lab mode, where anyone
- * types any name, needs that most).
+ * Path 2 proves who the caller is, so the answer shows that account's own details (DN, SID,
+ * enabled state, mappings, the published certificates, the exact fix), and nobody else's.
+ * Path 1 proves possession of the certificate's key; it proves the account only when the
+ * certificate maps to it strongly on some configured profile (proves_account()): else the
+ * answer is an upload's (page_check()), without the account. An unknown name and a disabled
+ * account get one and the same answer, without details, whatever the path: nothing tells them
+ * apart from outside (lab mode, where anyone types any name, needs that most).
  *
  * The words are lib/state.c's: a certificate's state (sm_verdict_state(), not generic: the
  * caller proved who they are) and an account's readiness (sm_account_state()).
@@ -199,6 +201,7 @@ struct self_cert {
 
 struct self_answer {
     enum self_source source;
+    bool generic; /* path 1 without proof of the account: an upload's answer (page_check()) */
     char name[SM_MAX_NAME + 1];       /* the name given (paths 2 and 3), else "" */
     const struct sm_account *account; /* the account to show, NULL: none (unknown, disabled,
                                          not resolved) */
@@ -228,7 +231,31 @@ static bool disabled(const struct sm_account *acc)
     return acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE);
 }
 
-/* Path 1: the presented certificate (@der, @len bytes) judged for the account it maps to. */
+/*
+ * Does the certificate prove that @v's account is its holder's? Only a strong mapping path that
+ * matched the account on some profile does: the certificate's SID (written by the CA from the
+ * requester's account), an explicit strong altSecurityIdentities value (written by IT) or key
+ * trust (the account holds the key). A weak one (the UPN or DNS name, Issuer and Subject,
+ * Subject, e-mail) repeats what whoever enrolled could write into the certificate ("enrollee
+ * supplies subject"), and a verdict allowing it everywhere only means that every DC is in
+ * compatibility mode, which is that very weakness (docs/self-service.md).
+ */
+static bool proves_account(const struct sm_verdict *v)
+{
+    if (!v->account)
+        return false;
+    for (size_t i = 0; i < v->n_profiles; i++)
+        for (size_t k = 0; k < v->profiles[i].n_paths; k++) {
+            const struct sm_path *p = &v->profiles[i].paths[k];
+
+            if (p->strength == SM_STRENGTH_STRONG && p->result == SM_PATH_MATCH)
+                return true;
+        }
+    return false;
+}
+
+/* Path 1: the presented certificate (@der, @len bytes) judged for the account it maps to, when
+   it proves that account (proves_account()); else as an upload is (page_check()). */
 static int answer_cert(const struct api_request *req, const unsigned char *der, size_t len,
                        struct self_answer *a, struct api_error *ae)
 {
@@ -247,13 +274,21 @@ static int answer_cert(const struct api_request *req, const unsigned char *der, 
         return api_fail(ae, API_P_BAD_CERTIFICATE, "client certificate",
                         "the certificate presented cannot be read");
     in.cert = &a->owned_certs->certs[0];
-    if ((r = dirpool_verdict(rt->dir, &in, &a->owned_verdict, &ae->info)) < 0 ||
-        (r = sm_verdict_state(a->owned_verdict, 0, false, &a->certs[0].st)) < 0)
+    if ((r = dirpool_verdict(rt->dir, &in, &a->owned_verdict, &ae->info)) < 0)
         return r;
+    if (proves_account(a->owned_verdict)) {
+        if ((r = sm_verdict_state(a->owned_verdict, 0, false, &a->certs[0].st)) < 0)
+            return r;
+        a->account = a->owned_verdict->account;
+    } else {
+        a->owned_verdict = sm_verdict_free(a->owned_verdict);
+        if ((r = page_check(req, in.cert, &a->owned_verdict, &a->certs[0].st, ae)) < 0)
+            return r;
+        a->generic = true;
+    }
     a->certs[0].v = a->owned_verdict;
     a->n_certs = 1;
     a->st = a->certs[0].st;
-    a->account = a->owned_verdict->account;
     return 0;
 }
 
@@ -317,16 +352,26 @@ static const char *identity_text(const struct self_answer *a)
     }
 }
 
-static void profiles_text(struct su_buf *b, const struct sm_verdict *v)
+/* Does the answer show the DCs' errors and events for @sc's denials? Not in an upload's
+   answer when they would tell about the account (as page.c). */
+static bool shows_errors(const struct self_answer *a, const struct self_cert *sc)
 {
+    return !(a->generic && sc->st.account_reason);
+}
+
+static void profiles_text(struct su_buf *b, const struct self_answer *a, const struct self_cert *sc)
+{
+    const struct sm_verdict *v = sc->v;
+    bool errors = shows_errors(a, sc);
+
     for (size_t i = 0; i < v->n_profiles; i++) {
         const struct sm_profile_outcome *o = &v->profiles[i];
 
         su_buf_printf(b, "    DC %s: %s", sm_profile_name(o->profile.kind),
                       o->allow ? "allow" : "deny");
-        if (!o->allow && o->kdc_error.name)
+        if (errors && !o->allow && o->kdc_error.name)
             su_buf_printf(b, ", %s", o->kdc_error.name);
-        if (!o->allow && o->event.id)
+        if (errors && !o->allow && o->event.id)
             su_buf_printf(b, ", KDC event %d", o->event.id);
         su_buf_putc(b, '\n');
     }
@@ -371,7 +416,7 @@ static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt,
         if (c)
             su_buf_printf(b, "    issuer %s, serial %s, SHA-1 %s, valid %s to %s\n",
                           c->issuer.rfc4514, c->serial, c->sha1, c->not_before, c->not_after);
-        profiles_text(b, a->certs[i].v);
+        profiles_text(b, a, &a->certs[i]);
         if (a->account && !a->certs[i].v->allow && a->certs[i].v->remediation.altsec_value)
             su_buf_printf(b, "    fix: add altSecurityIdentities %s\n",
                           a->certs[i].v->remediation.altsec_value);
@@ -444,14 +489,16 @@ static json_t *cert_json(const struct self_answer *a, const struct self_cert *sc
     const struct sm_verdict *v = sc->v;
     const struct sm_cert *c = v->cert;
     json_t *profiles = json_array();
+    bool errors = shows_errors(a, sc);
 
     for (size_t i = 0; profiles && i < v->n_profiles; i++) {
         const struct sm_profile_outcome *o = &v->profiles[i];
+        bool show = errors && !o->allow;
         json_t *p =
             json_pack("{s:s, s:s, s:o, s:o}", "profile", sm_profile_name(o->profile.kind),
                       "outcome", o->allow ? "allow" : "deny", "kdc_error",
-                      !o->allow && o->kdc_error.name ? json_string(o->kdc_error.name) : json_null(),
-                      "event", !o->allow && o->event.id ? json_integer(o->event.id) : json_null());
+                      show && o->kdc_error.name ? json_string(o->kdc_error.name) : json_null(),
+                      "event", show && o->event.id ? json_integer(o->event.id) : json_null());
 
         if (json_array_append_new(profiles, p) < 0) {
             json_decref(profiles);
@@ -551,6 +598,7 @@ static void details_html(struct su_buf *b, const struct self_answer *a)
     }
     for (size_t i = 0; i < a->n_certs; i++) {
         const struct sm_verdict *v = a->certs[i].v;
+        bool errors = shows_errors(a, &a->certs[i]);
 
         snprintf(name, sizeof(name), "Certificate %zu", i + 1);
         dl_row(b, name, v->cert ? v->cert->subject.rfc4514 : "");
@@ -561,10 +609,12 @@ static void details_html(struct su_buf *b, const struct self_answer *a)
             const struct sm_profile_outcome *o = &v->profiles[k];
 
             snprintf(name, sizeof(name), "DC %s", sm_profile_name(o->profile.kind));
+            bool show = errors && !o->allow;
+
             snprintf(line, sizeof(line), "%s%s%s", o->allow ? "allow" : "deny",
-                     !o->allow && o->kdc_error.name ? ", " : "",
-                     !o->allow && o->kdc_error.name ? o->kdc_error.name : "");
-            if (!o->allow && o->event.id)
+                     show && o->kdc_error.name ? ", " : "",
+                     show && o->kdc_error.name ? o->kdc_error.name : "");
+            if (show && o->event.id)
                 snprintf(line + strlen(line), sizeof(line) - strlen(line), ", KDC event %d",
                          o->event.id);
             dl_row(b, name, line);
@@ -595,6 +645,9 @@ static void answer_html(struct su_buf *b, const struct api_runtime *rt, const st
             su_buf_puts(b, "</strong>");
         }
         su_buf_puts(b, ".");
+        if (a->generic)
+            su_buf_puts(b, " It does not prove which account is yours, so this is what a "
+                           "check of the file shows.");
         break;
     case SELF_HEADER:
         su_buf_puts(b, "For <strong>");
@@ -608,9 +661,9 @@ static void answer_html(struct su_buf *b, const struct api_runtime *rt, const st
         su_buf_puts(b, "</strong>. Nothing proves who asked.");
     }
     su_buf_printf(b,
-                  "</p>\n<h2 id=\"self-state\"><span class=\"sr-only\">Your account: </span>%s"
+                  "</p>\n<h2 id=\"self-state\"><span class=\"sr-only\">%s</span>%s"
                   "</h2>\n<p class=\"why\">",
-                  state_label[a->st.state]);
+                  a->generic ? "Result: " : "Your account: ", state_label[a->st.state]);
     page_escape(b, a->st.why);
     su_buf_puts(b, "</p>\n");
     steps_html(b, &a->st);

@@ -350,6 +350,8 @@ class P3RateLimit(PageTestCase):
 
 READINESS_STATE = {"ready": "will_work", "at_risk": "at_risk", "blocked": "will_fail"}
 ALICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
+BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1106"
+CAROL_SID = "S-1-5-21-1004336348-1177238915-682003330-1107"
 
 
 class IdentityTestCase(PageTestCase):
@@ -709,6 +711,14 @@ class P7ClientCertificate(IdentityTestCase):
                    p.path("alice_upn", ".key"))
         cls.bob = (p.issue("bob", "issuing_ca", "/CN=Bob", "client_ext",
                            UPN_SAN.replace("alice", "bob"), days=400), p.path("bob", ".key"))
+        cls.bob_sid = (p.issue("bob_sid", "issuing_ca", "/CN=Bob", "client_ext",
+                               UPN_SAN.replace("alice", "bob") + "\n" +
+                               SID_EXT.replace(ALICE_SID, BOB_SID), days=400),
+                       p.path("bob_sid", ".key"))
+        # "enrollee supplies subject": eve's certificate names carol's UPN, from the right CA
+        cls.eve_ess = (p.issue("eve_ess", "issuing_ca", "/CN=Eve", "client_ext",
+                               UPN_SAN.replace("alice", "carol"), days=400),
+                       p.path("eve_ess", ".key"))
         p.ca("rogue", "/CN=Rogue CA")
         cls.rogue = (p.issue("eve", "rogue", "/CN=eve", "client_ext", UPN_SAN),
                      p.path("eve", ".key"))
@@ -739,25 +749,56 @@ class P7ClientCertificate(IdentityTestCase):
         c = a["certificates"][0]
         self.assertEqual(c["sha1"], hashlib.sha1(der).hexdigest().upper())  # exactly that one
         self.assertEqual(c["state"], "will_work")
-        # a certificate without the SID: will fail, with the exact fix for its own account
+        # a certificate without the SID: will fail, as for an upload (below)
         a = self.ask("/v1/self", cert=self.upn).json()
         self.assertEqual((a["state"], a["code"]), ("will_fail", "weak_mapping"))
-        fix = a["certificates"][0]["fix"]
-        self.assertTrue(fix.startswith("X509:<I>"), fix)
-        self.assertIn(fix, a["helpdesk_text"])
         p = a["certificates"][0]["profiles"][0]
         self.assertEqual((p["kdc_error"], p["event"]), ("KDC_ERR_CERTIFICATE_MISMATCH", 39))
 
     def test_page(self):
-        r = self.ask("/status", cert=self.upn)
+        r = self.ask("/status", cert=self.sid)
         html = r.body.decode()
         self.assertEqual(r.headers.get("cache-control"), "no-store")
         self.assertIn("For the certificate your browser presented, which names "
                       "<strong>alice</strong>.", html)
-        self.assertIn('<section class="answer self state-will_fail"', html)
-        self.assertIn("<dt>Fix</dt><dd>X509:&lt;I&gt;", html)
+        self.assertIn('<section class="answer self state-will_work"', html)
+        self.assertIn(f"<dt>objectSid</dt><dd>{ALICE_SID}</dd>", html)
         r = self.ask("/status")  # no certificate: the plain page
         self.assertEqual((r.status, r.headers.get("cache-control")), (200, "no-cache"))
+
+    def test_weak_certificate_proves_no_account(self):
+        """A certificate that maps only weakly (its UPN) proves possession of its key, not that
+        the account it names is the holder's: whoever enrols may write any UPN into a
+        certificate ("enrollee supplies subject"). The answer is then what an upload of it
+        shows: no account, no fix, account reasons in the generic words. Before, eve's
+        certificate naming carol showed carol's DN, SID and mappings (security review,
+        finding 6)."""
+        for name, c, code in (("eve_ess", self.eve_ess, "weak_mapping"),
+                              ("alice_upn", self.upn, "weak_mapping"),
+                              ("bob", self.bob, "account")):
+            with self.subTest(cert=name):
+                r = self.ask("/v1/self", cert=c)
+                a = r.json()
+                self.assertEqual(a["identity"], {"source": "client_certificate", "name": None})
+                self.assertEqual((a["state"], a["code"]), ("will_fail", code))
+                self.assertIsNone(a["account"])
+                self.assertIsNone(a["certificates"][0]["fix"])
+                html = self.ask("/status", cert=c).body.decode()
+                self.assertIn("For the certificate your browser presented.", html)
+                # the certificate's own subject and issuer are shown (CN=...), no account's
+                for word in ("S-1-5-21", "cn=", "objectSid", "sAMAccountName", "Enabled",
+                             '"enabled"', "Readiness", "altSecurityIdentities", "X509:<I>",
+                             "<dt>Fix</dt>", "which names", "KDC_ERR_CLIENT_REVOKED"):
+                    self.assertNotIn(word, r.body.decode())
+                    self.assertNotIn(word, html)
+                with open(c[0], "rb") as f:
+                    pem = f.read()
+                u = self.ask("/v1/self/check", method="POST", body=pem,
+                             headers=[("Content-Type", "application/x-pem-file"),
+                                      ("Content-Length", str(len(pem)))]).json()
+                self.assertEqual((a["state"], a["code"], a["why"], a["steps"]),
+                                 (u["state"], u["code"], u["why"], u["steps"]))
+                self.assertEqual(a["certificates"][0]["profiles"], u["details"]["profiles"])
 
     def test_certificate_and_header(self):
         # a certificate alone: the browser's own
@@ -776,11 +817,12 @@ class P7ClientCertificate(IdentityTestCase):
         self.assertEqual(r.status, 400)
 
     def test_disabled_account(self):
-        """bob's own certificate: his account's state is his to see (the certificate proves
-        who he is)."""
-        a = self.ask("/v1/self", cert=self.bob).json()
+        """bob's own certificate, with his SID: his account's state is his to see (the
+        certificate proves who he is). Without the SID it proves nothing (above)."""
+        a = self.ask("/v1/self", cert=self.bob_sid).json()
         self.assertEqual((a["state"], a["code"]), ("will_fail", "account_disabled"))
         self.assertFalse(a["account"]["enabled"])
+        self.assertEqual(a["account"]["sid"], BOB_SID)
 
     def test_untrusted_certificate(self):
         """A certificate from a CA not in [tls] client_ca: refused as every route refuses
