@@ -1,14 +1,16 @@
 /*
  * cli/audit.c - `strongmap audit`: every account with a published certificate or an
- * altSecurityIdentities value, walked with sm_dir_each_account() on one directory handle and
- * audited with sm_audit_account() through a second (an LDAP paged search keeps its connection
- * to itself), written as JSON lines or CSV as each account is done (docs/audit.md).
+ * altSecurityIdentities value, walked twice with sm_dir_each_account() on one directory handle
+ * (an LDAP paged search keeps its connection to itself): first for the values alone
+ * (sm_audit_index(): which values several accounts hold, and how many accounts there are),
+ * then whole, each account audited with sm_audit_account() through a second handle and
+ * written as JSON lines or CSV as it is done (docs/audit.md).
  *
- * Progress goes to stderr: on a terminal one line redrawn (counts, rate, and the ETA when the
- * total is known: an LDIF's; LDAP does not say how many entries match), otherwise a plain line
- * every --progress seconds. SIGINT and SIGTERM stop the walk after the account being audited;
- * the output then ends with a last line that says it is partial (JSON: the summary with
- * "partial": true; CSV: a "# partial" comment), and a second signal kills at once.
+ * Progress goes to stderr: on a terminal one line redrawn (counts, rate, ETA), otherwise a
+ * plain line every --progress seconds. SIGINT and SIGTERM stop the walk after the account
+ * being audited; the output then ends with a last line that says it is partial (JSON: the
+ * summary with "partial": true; CSV: a "# partial" comment), and a second signal kills at once.
+ * Stopped in the first pass, the output is that last line alone.
  */
 #include <errno.h>
 #include <signal.h>
@@ -97,7 +99,9 @@ struct run {
     struct sm_audit *au;
     struct sm_dir *lookups; /* the second handle */
     int64_t start_us, last_ms;
-    uint64_t total; /* accounts the walk will give, 0: unknown (LDAP) */
+    uint64_t indexed; /* accounts the first pass read */
+    uint64_t total;   /* accounts the second will audit (the first pass counts them) */
+    bool auditing;    /* in the second pass */
     bool tty;
     int worst;              /* the worst readiness seen, -1: none */
     int err;                /* the first write error */
@@ -225,13 +229,18 @@ static void progress(struct run *r, bool last)
     if (!last && now - r->last_ms < (r->tty ? TTY_REDRAW_MS : every_ms))
         return;
     r->last_ms = now;
-    sm_audit_totals(r->au, &t);
     double s = (double)(su_mono_us() - r->start_us) / 1e6;
+    if (!r->auditing) {
+        fprintf(stderr, "%saudit: reading the values: %llu accounts, %.1f/s%s",
+                r->tty ? "\r\033[K" : "", (unsigned long long)r->indexed,
+                s > 0 ? (double)r->indexed / s : 0.0, r->tty && !last ? "" : "\n");
+        fflush(stderr);
+        return;
+    }
+    sm_audit_totals(r->au, &t);
     double rate = s > 0 ? (double)t.accounts / s : 0;
     char eta[64];
-    if (!r->total)
-        snprintf(eta, sizeof(eta), "ETA unknown (LDAP does not say how many)");
-    else if (rate > 0 && t.accounts <= r->total)
+    if (rate > 0 && t.accounts <= r->total)
         snprintf(eta, sizeof(eta), "%llu of %llu, ETA %.0f s", (unsigned long long)t.accounts,
                  (unsigned long long)r->total, (double)(r->total - t.accounts) / rate);
     else
@@ -286,11 +295,21 @@ static int on_account(const struct sm_account *acc, void *ctx)
     return r->err;
 }
 
-static int count_one(const struct sm_account *acc, void *ctx)
+/* The first pass: the account's values into the audit's set, and the accounts counted. */
+static int index_one(const struct sm_account *acc, void *ctx)
 {
-    (void)acc;
-    ++*(uint64_t *)ctx;
-    return got_signal ? STOPPED : 0;
+    struct run *r = ctx;
+    time_t since = r->c->audit->since;
+
+    if (got_signal)
+        return STOPPED;
+    int rc = sm_audit_index(r->au, acc);
+    if (rc < 0)
+        return rc;
+    r->indexed++;
+    r->total += !since || (acc->has_changed && acc->changed > since);
+    progress(r, false);
+    return 0;
 }
 
 /* The last line: the totals, partial when @why says what stopped the walk. */
@@ -357,6 +376,9 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     struct sm_audit_opts ao = { .profiles = c->profiles->v,
                                 .n_profiles = c->profiles->n,
                                 .at = c->at };
+    /* the first pass reads every account's values, --since or not: a value an account
+       changed lately shares with one that did not is a duplicate all the same */
+    struct sm_dir_each_opts io = { .page_size = o->page_size, .values_only = true };
     struct sm_dir_each_opts wo = { .since = o->since, .page_size = o->page_size };
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct sm_dir *walk = NULL, *lookups = NULL;
@@ -387,14 +409,19 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    if (c->dir->ldif) /* the total, for the ETA: an LDIF is in memory */
-        sm_dir_each_account(walk, &wo, count_one, &r.total, NULL);
     if (o->csv)
         csv_header(stdout);
     r.start_us = su_mono_us();
     r.last_ms = su_mono_ms();
-    rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
+    rc = sm_dir_each_account(walk, &io, index_one, &r, &e);
     progress(&r, true);
+    if (rc == 0) {
+        r.auditing = true;
+        r.start_us = su_mono_us();
+        r.last_ms = su_mono_ms();
+        rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
+        progress(&r, true);
+    }
 
     struct sm_audit_totals t;
     sm_audit_totals(r.au, &t);

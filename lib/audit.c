@@ -16,13 +16,15 @@
 
 #define SET_MIN_CAP 1024u
 #define HASH_SEED   0x5354524f4e474d41ull /* fixed: the set is per run and never shown */
+#define SET_MANY    (1ull << 63)          /* a slot's flag: held by more than one account */
 
 struct sm_audit {
     struct sm_profile profiles[SM_MAX_PROFILES];
     size_t n_profiles;
     time_t at;
-    uint64_t *set; /* open addressing, 0 = empty; at most half full */
+    uint64_t *set; /* open addressing, 0 = empty; at most half full; a 63-bit hash | SET_MANY */
     size_t cap, used;
+    bool indexed; /* sm_audit_index() saw the walk first: the set knows every holder */
     struct sm_audit_totals totals;
 };
 
@@ -95,7 +97,7 @@ struct sm_audit_record *sm_audit_record_free(struct sm_audit_record *pub)
 
 /* ---- the set of values seen --------------------------------------------------------------- */
 
-/* The hash of @s with ASCII folded (caseIgnoreMatch; AD folds Unicode too). Never 0. */
+/* The hash of @s with ASCII folded (caseIgnoreMatch; AD folds Unicode too): 63 bits, never 0. */
 static uint64_t value_hash(const char *s)
 {
     char buf[256];
@@ -112,34 +114,39 @@ static uint64_t value_hash(const char *s)
         h = su_fnv1a64(h ^ basis, buf, n);
         off += n;
     }
+    h &= ~SET_MANY;
     return h ? h : 1;
 }
 
-static bool set_has(const struct sm_audit *au, uint64_t h)
+/* The slot of @h, or NULL when the set does not hold it. */
+static uint64_t *set_find(const struct sm_audit *au, uint64_t h)
 {
     if (!au->cap)
-        return false;
+        return NULL;
     for (size_t i = h & (au->cap - 1);; i = (i + 1) & (au->cap - 1)) {
-        if (au->set[i] == h)
-            return true;
+        if ((au->set[i] & ~SET_MANY) == h)
+            return &au->set[i];
         if (au->set[i] == 0)
-            return false;
+            return NULL;
     }
 }
 
-static void set_put_slot(uint64_t *set, size_t cap, uint64_t h)
+static void set_put_slot(uint64_t *set, size_t cap, uint64_t slot)
 {
-    size_t i = h & (cap - 1);
-    while (set[i] && set[i] != h)
+    size_t i = (slot & ~SET_MANY) & (cap - 1);
+    while (set[i])
         i = (i + 1) & (cap - 1);
-    set[i] = h;
+    set[i] = slot;
 }
 
-/* Add @h (once). 0 or -ENOMEM. */
+/* Add @h; when it is there already, flag it held by several accounts. 0 or -ENOMEM. */
 static int set_add(struct sm_audit *au, uint64_t h)
 {
-    if (set_has(au, h))
+    uint64_t *slot = set_find(au, h);
+    if (slot) {
+        *slot |= SET_MANY;
         return 0;
+    }
     if ((au->used + 1) * 2 > au->cap) {
         size_t cap = au->cap ? au->cap * 2 : SET_MIN_CAP;
         uint64_t *set = mem_calloc(cap, sizeof(*set));
@@ -155,6 +162,35 @@ static int set_add(struct sm_audit *au, uint64_t h)
     set_put_slot(au->set, au->cap, h);
     au->used++;
     return 0;
+}
+
+/* The account's values, each once (its own repeats are the linter's), into the set. */
+static int set_add_account(struct sm_audit *au, const char *const *values, size_t n)
+{
+    uint64_t seen[SM_MAX_ALTSEC];
+    size_t k = 0;
+    int rc;
+
+    for (size_t i = 0; i < n && k < SM_MAX_ALTSEC; i++) {
+        uint64_t h = value_hash(values[i]);
+        bool repeat = false;
+        for (size_t j = 0; j < k && !repeat; j++)
+            repeat = seen[j] == h;
+        if (repeat)
+            continue;
+        seen[k++] = h;
+        if ((rc = set_add(au, h)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sm_audit_index(struct sm_audit *au, const struct sm_account *acc)
+{
+    if (!au || !acc || au->totals.accounts || au->totals.errors)
+        return -EINVAL;
+    au->indexed = true;
+    return set_add_account(au, acc->altsec, acc->n_altsec);
 }
 
 /* ---- one account -------------------------------------------------------------------------- */
@@ -269,14 +305,16 @@ static int audit_values(struct sm_audit *au, struct record_impl *r, struct sm_di
         }
         v->stale = v->certs_known && v->readers != SM_READERS_NONE && !v->matches_windows &&
                    !v->matches_samba;
-        /* a value seen on an account audited earlier; the account's own repeats are the
-           linter's (finding "duplicate") */
+        /* a value another account holds: indexed, the set flags every holder; otherwise one
+           audited earlier holds it. The account's own repeats are the linter's (finding
+           "duplicate"). */
         uint64_t h = value_hash(a->value);
         bool own_repeat = false;
         for (size_t j = 0; j < i && !own_repeat; j++)
             own_repeat = value_hash(s->altsec[j]->value) == h;
-        if (!own_repeat && set_has(au, h) &&
-            (rc = find_holders(r, dir, s->account->dn, v, reterr)) < 0)
+        const uint64_t *slot = own_repeat ? NULL : set_find(au, h);
+        bool candidate = slot && (!au->indexed || (*slot & SET_MANY));
+        if (candidate && (rc = find_holders(r, dir, s->account->dn, v, reterr)) < 0)
             return rc;
         if (v->stale) {
             const char *fix = arena_printf(r->a,
@@ -304,11 +342,14 @@ static int audit_values(struct sm_audit *au, struct record_impl *r, struct sm_di
             if (a->findings.v[j].severity == SM_SEV_ERROR && a->findings.v[j].fix)
                 add_fix(r, a->findings.v[j].fix);
     }
-    /* into the set once the account is done: its own repeats are not duplicates */
+    /* not indexed: into the set once the account is done (its own repeats are not
+       duplicates) */
+    if (au->indexed)
+        return 0;
+    const char *values[SM_MAX_ALTSEC];
     for (size_t i = 0; i < s->n_altsec; i++)
-        if ((rc = set_add(au, value_hash(s->altsec[i]->value))) < 0)
-            return rc;
-    return 0;
+        values[i] = s->altsec[i]->value;
+    return set_add_account(au, values, s->n_altsec);
 }
 
 int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_account *acc,

@@ -668,6 +668,7 @@ void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s)
 struct dir_each {
     struct raw_entries r;
     time_t since;
+    bool values_only;
     sm_dir_each_fn fn;
     void *ctx;
 };
@@ -675,6 +676,11 @@ struct dir_each {
 struct raw_entries *dir_each_raw(struct dir_each *e)
 {
     return &e->r;
+}
+
+bool dir_each_values_only(const struct dir_each *e)
+{
+    return e->values_only;
 }
 
 int dir_each_entry(struct dir_each *e)
@@ -685,8 +691,9 @@ int dir_each_entry(struct dir_each *e)
     if (rc == 0 && e->r.n && (rc = convert(&e->r, CONV_ACCOUNTS, &acc)) == 0) {
         for (size_t i = 0; i < acc->n && rc == 0; i++) {
             const struct sm_account *a = &acc->v[i];
-            /* the backend's filter, checked again: an LDIF keeps whatever it holds */
-            if (a->n_certs == 0 && a->n_altsec == 0)
+            /* the backend's filter, checked again: an LDIF keeps whatever it holds (without
+               the certificates, values_only cannot tell: the backend's filter stands) */
+            if (!e->values_only && a->n_certs == 0 && a->n_altsec == 0)
                 continue;
             if (e->since && (!a->has_changed || a->changed <= e->since))
                 continue;
@@ -702,7 +709,9 @@ int dir_each_entry(struct dir_each *e)
 int sm_dir_each_account(struct sm_dir *d, const struct sm_dir_each_opts *o, sm_dir_each_fn fn,
                         void *ctx, struct sm_errinfo *reterr)
 {
-    struct dir_each e = { .since = o ? o->since : 0, .fn = fn, .ctx = ctx };
+    struct dir_each e = {
+        .since = o ? o->since : 0, .values_only = o && o->values_only, .fn = fn, .ctx = ctx
+    };
     unsigned page = o && o->page_size ? o->page_size : SM_DIR_PAGE_DEFAULT;
 
     if (!d || !fn || page > SM_DIR_PAGE_MAX || e.since < 0) {

@@ -56,6 +56,8 @@ struct raw_entries *dir_each_raw(struct dir_each *e);
 /** The entry added is complete: convert it, hand it to the caller, empty the raw entries. 0 to
     go on, or the negative code that stops the walk. */
 int dir_each_entry(struct dir_each *e);
+/** The walk wants only objectClass, altSecurityIdentities and whenChanged (sm_dir_each_opts). */
+bool dir_each_values_only(const struct dir_each *e);
 
 struct dir_ops {
     const char *kind; /* "ldap", "ldif" */

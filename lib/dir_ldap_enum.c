@@ -25,6 +25,8 @@
 #define MAX_WALK_PAGES 10000000 /* a server that keeps handing out cookies stops here */
 
 static char *walk_attrs[] = DIR_ATTRS_INIT;
+/* a first pass over the values (sm_dir_each_opts.values_only): objectClass tells an account */
+static char *value_attrs[] = { "objectClass", "altSecurityIdentities", "whenChanged", NULL };
 
 /* A failed page: what it means, in @reterr. The connection is dropped unless refused. */
 static int page_error(struct ldap_dir *l, int code, const char *diag, struct sm_errinfo *reterr)
@@ -63,7 +65,7 @@ static int page_error(struct ldap_dir *l, int code, const char *diag, struct sm_
 }
 
 /* Send the search for the page after @cookie (empty: the first). An LDAP result code. */
-static int send_page(struct ldap_dir *l, const char *filter, unsigned page_size,
+static int send_page(struct ldap_dir *l, const char *filter, char **attrs, unsigned page_size,
                      struct berval *cookie, int *msgid)
 {
     LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
@@ -73,8 +75,8 @@ static int send_page(struct ldap_dir *l, const char *filter, unsigned page_size,
     if (rc != LDAP_SUCCESS)
         return rc;
     sctrls[0] = pctrl;
-    rc = ldap_search_ext(l->ld, l->hdr.base, LDAP_SCOPE_SUBTREE, filter, walk_attrs, 0, sctrls,
-                         NULL, &tv, 0, msgid);
+    rc = ldap_search_ext(l->ld, l->hdr.base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, sctrls, NULL,
+                         &tv, 0, msgid);
     ldap_control_free(pctrl);
     return rc;
 }
@@ -89,7 +91,8 @@ static int walk_page(struct ldap_dir *l, const char *filter, unsigned page_size,
     char *diag = NULL;
     int code = LDAP_OTHER, msgid = -1, err = 0;
 
-    int rc = send_page(l, filter, page_size, cookie, &msgid);
+    int rc = send_page(l, filter, dir_each_values_only(w) ? value_attrs : walk_attrs, page_size,
+                       cookie, &msgid);
     ber_memfree(cookie->bv_val);
     cookie->bv_val = NULL;
     cookie->bv_len = 0;
@@ -183,7 +186,8 @@ out:
     /* stopped early with a cookie: tell the server to drop the search (page size 0) */
     if (cookie.bv_len && l->ld) {
         int msgid;
-        if (send_page(l, filter, 0, &cookie, &msgid) == LDAP_SUCCESS)
+        if (send_page(l, filter, dir_each_values_only(w) ? value_attrs : walk_attrs, 0, &cookie,
+                      &msgid) == LDAP_SUCCESS)
             ldap_abandon_ext(l->ld, msgid, NULL, NULL);
     }
     ber_memfree(cookie.bv_val);

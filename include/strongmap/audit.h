@@ -6,12 +6,15 @@
  * For each account: its readiness (sm_account_status_of(); also per DC profile when there are
  * several), every published certificate's verdict, every altSecurityIdentities value linted,
  * and for each value:
- *   - duplicate: an account audited earlier holds the same value (equal ignoring ASCII case,
- *     as the attribute's matching rule compares): the directory is asked which accounts hold
- *     it, and the record names them. The walk keeps 8 bytes per distinct value (a 64-bit hash
- *     in an open-addressing table, at most half full), never the values or the accounts, so
- *     the first holder is audited before the duplicate is known: only later holders are
- *     flagged, and a hash collision without a second holder is not reported;
+ *   - duplicate: another account holds the same value (equal ignoring ASCII case, as the
+ *     attribute's matching rule compares): the directory is asked which accounts hold it, and
+ *     the record names them. The audit keeps 8 bytes per distinct value (a 63-bit hash and a
+ *     flag "held by several accounts" in an open-addressing table, at most half full), never
+ *     the values or the accounts. Every holder is flagged when the walk was first given to
+ *     sm_audit_index() (a first pass: sm_dir_each_opts.values_only reads only the values);
+ *     without it the first holder is audited before the duplicate is known and only later
+ *     holders are flagged. A hash collision without a second holder is not reported (the
+ *     directory, asked, names nobody);
  *   - stale: a certificate mapping that matches none of the account's published certificates,
  *     on Windows or on Samba; only for accounts with at least one published certificate (the
  *     audit knows no other);
@@ -63,7 +66,7 @@ struct sm_audit_value {
     bool matches_windows;       /**< a published certificate matches it on Windows */
     bool matches_samba;         /**< ... on Samba */
     bool stale;                 /**< a certificate mapping that matches none of them */
-    bool duplicate;             /**< another account holds it too (one audited earlier) */
+    bool duplicate;             /**< another account holds it too (sm_audit_index()) */
     const char *const *holders; /**< with @duplicate: the other accounts' DNs */
     size_t n_holders;
 };
@@ -103,6 +106,15 @@ int sm_audit_new(const struct sm_audit_opts *o, struct sm_audit **ret);
 
 /** Free; NULL is fine. Returns NULL. */
 struct sm_audit *sm_audit_free(struct sm_audit *au);
+
+/**
+ * The first pass: @acc's values (borrowed, read during the call only) into the set of values,
+ * so that sm_audit_account() flags every holder of a value several accounts hold, the first
+ * one too. Give it every account of the directory (sm_dir_each_account() with values_only;
+ * those left out are not known to hold anything) before the first sm_audit_account(). 0,
+ * -ENOMEM, -EINVAL (an account was audited already).
+ */
+int sm_audit_index(struct sm_audit *au, const struct sm_account *acc);
 
 /**
  * Audit @acc (borrowed: it must outlive the record), looking up through @dir (not the handle

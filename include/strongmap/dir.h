@@ -164,6 +164,9 @@ void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s);
 struct sm_dir_each_opts {
     time_t since;       /**< only entries whose whenChanged is later (0: every entry) */
     unsigned page_size; /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
+    bool values_only;   /**< LDAP reads only objectClass, altSecurityIdentities and whenChanged
+                             (a first pass over the values: no certificate is transferred); the
+                             accounts then lack every other attribute. An LDIF gives them whole */
 };
 
 /** Called once per account; @acc is valid during the call only. 0 to go on, or a negative

@@ -80,14 +80,21 @@ class Demo(unittest.TestCase):
         self.assertEqual(summary["ready"] + summary["at_risk"] + summary["blocked"], 6)
         by = {a["sam"]: a for a in accounts}
         self.assertEqual(by["mallory"]["status"], "at_risk")
-        # henry holds the value first (lower case); judy's copy is the duplicate, henry named
+        # henry holds the value (lower case), judy a copy: both flagged, each naming the other
+        # (the first holder too: the first pass knows every holder before any line is written)
         judy = [v for v in by["judy"]["altsecurityidentities"] if v["duplicate"]]
         self.assertEqual(len(judy), 1)
         self.assertEqual(judy[0]["holders"], ["cn=henry,cn=Users,dc=example,dc=com"])
         self.assertEqual(by["judy"]["duplicates"], 1)
         self.assertTrue(any("one account only" in f for f in by["judy"]["fix"]))
-        self.assertFalse(any(v["duplicate"] for v in by["henry"]["altsecurityidentities"]))
-        self.assertEqual(summary["duplicate_values"], 1)
+        henry = [v for v in by["henry"]["altsecurityidentities"] if v["duplicate"]]
+        self.assertEqual(len(henry), 1)
+        self.assertEqual(henry[0]["holders"], ["cn=judy,cn=Users,dc=example,dc=com"])
+        self.assertEqual(by["henry"]["duplicates"], 1)
+        self.assertTrue(any("one account only" in f for f in by["henry"]["fix"]))
+        for sam in ("mallory", "erin", "frank", "gina"):
+            self.assertEqual(by[sam]["duplicates"], 0, sam)
+        self.assertEqual(summary["duplicate_values"], 2)
         # henry publishes a certificate his value matches on Windows; Samba reads "x509:"
         # case-sensitively and ignores it
         hv = by["henry"]["altsecurityidentities"][0]
@@ -109,9 +116,11 @@ class Demo(unittest.TestCase):
         self.assertEqual(rows[0]["status"], "at_risk")
         self.assertIn("no_strong_path", rows[0]["reasons"])
         self.assertTrue(rows[0]["fix"])
+        for sam in ("henry", "judy"):
+            row = [r for r in rows if r["sam"] == sam][0]
+            self.assertEqual(row["duplicates"], "1", sam)
+            self.assertIn("duplicate_value", row["reasons"].split(";"))
         judy = [r for r in rows if r["sam"] == "judy"][0]
-        self.assertEqual(judy["duplicates"], "1")
-        self.assertIn("duplicate_value", judy["reasons"].split(";"))
         self.assertIn('"X509:<I>', judy["fix"])  # quotes survive the CSV quoting
         erin = [r for r in rows if r["sam"] == "erin"][0]
         self.assertEqual(erin["fix"], "")

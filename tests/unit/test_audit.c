@@ -2,8 +2,9 @@
  * tests/unit/test_audit.c - the audit (lib/audit.c) over the walk of an LDIF
  * (sm_dir_each_account(), lib/dir.c and lib/dir_ldif.c): which accounts the walk gives, the
  * --since filter, stopping it; per account the stale values, the duplicates across accounts
- * (only later holders, named from the directory), which DCs can match each value; the totals;
- * and the set of values growing past its first table.
+ * (named from the directory: every holder after a first pass, sm_audit_index(); only later
+ * holders without it), which DCs can match each value; the totals; and the set of values
+ * growing past its first table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +303,61 @@ static void test_audit(void **state)
     free(text);
 }
 
+static int index_one(const struct sm_account *acc, void *ctx)
+{
+    return sm_audit_index(ctx, acc);
+}
+
+/* After a first pass over the values (sm_audit_index(), the walk reading the values only),
+   the first holder of a duplicate is flagged too, naming the later one. */
+static void test_first_holder(void **state)
+{
+    (void)state;
+    char *text = fixture();
+    struct check c = { .d = open_text(text) };
+    struct sm_audit_opts o = { .at = AT };
+    struct sm_dir_each_opts values = { .values_only = true };
+    struct sm_audit_totals t;
+
+    assert_int_equal(sm_audit_new(&o, &c.au), 0);
+    assert_int_equal(sm_dir_each_account(c.d, &values, index_one, c.au, NULL), 0);
+    sm_audit_totals(c.au, &t);
+    assert_int_equal(t.accounts, 0);
+    assert_int_equal(t.distinct_values, 6);
+    assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
+    assert_int_equal(c.n, 5);
+    /* alice holds the value first: flagged now, bob named */
+    assert_int_equal(c.dup[0], 1);
+    assert_string_equal(c.holder[0], "CN=bob,CN=Users," DOMAIN);
+    assert_int_equal(c.dup[1], 1);
+    assert_string_equal(c.holder[1], "CN=alice,CN=Users," DOMAIN);
+    for (size_t i = 2; i < c.n; i++)
+        assert_int_equal(c.dup[i], 0);
+    assert_int_equal(c.stale[0], 1); /* the rest as without the first pass */
+    sm_audit_totals(c.au, &t);
+    assert_int_equal(t.duplicate_values, 2);
+    assert_int_equal(t.distinct_values, 6);
+    /* too late for the first pass once an account is audited */
+    struct sm_accounts *a = NULL;
+    assert_int_equal(sm_dir_lookup(c.d, SM_LOOKUP_SAM, "alice", &a, NULL), 0);
+    assert_int_equal(sm_audit_index(c.au, &a->v[0]), -EINVAL);
+    sm_accounts_free(a);
+    sm_audit_free(c.au);
+
+    /* the first pass saw only alice: bob's copy is not known to it, so neither is flagged */
+    assert_int_equal(sm_audit_new(&o, &c.au), 0);
+    assert_int_equal(sm_dir_lookup(c.d, SM_LOOKUP_SAM, "alice", &a, NULL), 0);
+    assert_int_equal(sm_audit_index(c.au, &a->v[0]), 0);
+    sm_accounts_free(a);
+    c.n = 0;
+    memset(c.dup, 0, sizeof(c.dup));
+    assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
+    assert_int_equal(c.dup[0] + c.dup[1], 0);
+    sm_audit_free(c.au);
+    sm_dir_close(c.d);
+    free(text);
+}
+
 /* A value an account repeats is the linter's duplicate, not one across accounts. */
 static void test_own_repeat(void **state)
 {
@@ -317,6 +373,16 @@ static void test_own_repeat(void **state)
     assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
     sm_audit_totals(c.au, &t);
     assert_int_equal(t.values, 2);
+    assert_int_equal(t.duplicate_values, 0);
+    assert_int_equal(t.distinct_values, 1);
+    sm_audit_free(c.au);
+    /* nor after a first pass */
+    struct sm_dir_each_opts values = { .values_only = true };
+    c.n = 0;
+    assert_int_equal(sm_audit_new(NULL, &c.au), 0);
+    assert_int_equal(sm_dir_each_account(c.d, &values, index_one, c.au, NULL), 0);
+    assert_int_equal(sm_dir_each_account(c.d, NULL, audit_one, &c, NULL), 0);
+    sm_audit_totals(c.au, &t);
     assert_int_equal(t.duplicate_values, 0);
     assert_int_equal(t.distinct_values, 1);
     sm_audit_free(c.au);
@@ -390,9 +456,9 @@ int main(void)
 {
     load_cert();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk),       cmocka_unit_test(test_audit),
-        cmocka_unit_test(test_own_repeat), cmocka_unit_test(test_many),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_walk),         cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_first_holder), cmocka_unit_test(test_own_repeat),
+        cmocka_unit_test(test_many),         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
