@@ -332,6 +332,13 @@ void text_verdict(FILE *f, const struct sm_verdict *v)
                 !v->ntauth_known      ? "store not read"
                 : v->issuer_in_ntauth ? "the issuer is in the store"
                                       : "the issuer is NOT in the store");
+    text_printf(f, "%-12s %s\n", "Signature",
+                v->issuer_signature == SM_ISSUER_SIG_VALID ? "signed by the CA it names"
+                : v->issuer_signature == SM_ISSUER_SIG_INVALID
+                    ? "NOT signed by the CA of that name the DCs trust (forged or altered)"
+                : v->issuer_signature == SM_ISSUER_SIG_UNSUPPORTED
+                    ? "not checked: algorithm not supported"
+                    : "not checked: no key of the issuer known");
     if (v->n_profiles > 1) {
         text_printf(f, "Profiles\n");
         for (size_t i = 0; i < v->n_profiles; i++) {

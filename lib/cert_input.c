@@ -226,8 +226,16 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
     while (skip < len && is_space(p[skip]))
         skip++;
     if (skip < len && p[skip] == 0x30) {
+        /* copied: the set owns its certificates' DER (struct sm_cert), whatever the caller
+           does with @buf afterwards */
+        uint8_t *der = arena_alloc(impl->a, len - skip);
         format = "der";
-        r = split_der(p + skip, len - skip, (long)skip,
+        if (!der) {
+            r = -ENOMEM;
+            goto out_fail;
+        }
+        memcpy(der, p + skip, len - skip);
+        r = split_der(der, len - skip, (long)skip,
                       "not a DER certificate (the outer SEQUENCE is invalid or truncated)", blocks,
                       &n, true);
     } else if (find_str(p, p + len, "-----BEGIN ")) {

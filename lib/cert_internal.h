@@ -191,6 +191,13 @@ void build_mappings(struct ctx *x);
    x->planned, only those about what a request carries (no SKI, validity, serial or parse). */
 void cert_findings(struct ctx *x, size_t trailing);
 
+/* ---- lib/cert_mbedtls.c ---- */
+
+/* mbedtls_x509_crt_parse_der_with_ext_cb()'s callback: every extension is accepted (the
+   analysis decodes them itself), so that an unknown critical one does not stop the parse. */
+int cert_ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid, int critical,
+                const unsigned char *p, const unsigned char *end);
+
 /* ---- lib/cert_sig.c ---- */
 
 /* The signature @sig over @tbs by @pk with the algorithm mbedTLS read (@sig_pk, @md, @sig_opts),

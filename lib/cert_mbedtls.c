@@ -267,8 +267,8 @@ static int walk_tbs(const uint8_t *der, size_t der_len, struct view *v)
 
 /* ---- one certificate ------------------------------------------------------------------- */
 
-static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid, int critical,
-                  const unsigned char *p, const unsigned char *end)
+int cert_ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid, int critical,
+                const unsigned char *p, const unsigned char *end)
 {
     /* Every extension is decoded by walk_extensions(); accept what mbedTLS does not know. */
     (void)ctx, (void)crt, (void)oid, (void)critical, (void)p, (void)end;
@@ -341,7 +341,7 @@ int cert_analyse(struct arena *a, const uint8_t *der, size_t len, size_t trailin
     c->path_len = -1;
     c->tmpl.major = c->tmpl.minor = -1;
 
-    ret = mbedtls_x509_crt_parse_der_with_ext_cb(&crt, der, len, 0, ext_cb, NULL);
+    ret = mbedtls_x509_crt_parse_der_with_ext_cb(&crt, der, len, 0, cert_ext_cb, NULL);
     if (ret == 0) {
         c->full_parse = true;
         v.raw = crt.raw.p;

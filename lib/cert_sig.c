@@ -14,8 +14,11 @@
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ecp.h>
+#include <mbedtls/md.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform.h>
 #include <mbedtls/rsa.h>
+#include <mbedtls/x509.h>
 
 #include "cert_internal.h"
 #include "su_sig.h"
@@ -156,4 +159,58 @@ int cert_sig_check_eddsa(const mbedtls_x509_buf *spki, const mbedtls_x509_buf *a
         return -EBADMSG;
     return ed448 ? su_sig_ed448(key.p, tbs, tbs_len, sig->p)
                  : su_sig_ed25519(key.p, tbs, tbs_len, sig->p);
+}
+
+int sm_cert_signed_by(const struct sm_cert *cert, const struct sm_cert *ca)
+{
+    unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+    mbedtls_x509_buf alg, params, sig;
+    mbedtls_md_type_t md = MBEDTLS_MD_NONE;
+    mbedtls_pk_type_t sig_pk = MBEDTLS_PK_NONE;
+    void *sig_opts = NULL;
+    mbedtls_x509_crt k;
+    struct der in, c;
+    size_t l;
+    int r = -ENOTSUP;
+
+    if (!cert || !ca || !cert->der || !ca->der)
+        return -EINVAL;
+    mbedtls_x509_crt_init(&k);
+    /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } (RFC
+       5280, 4.1), read here: mbedTLS would refuse the whole certificate for a key it does not
+       read (RSASSA-PSS, EdDSA), which has nothing to do with its issuer's signature */
+    in = der_at(cert->der, cert->der_len);
+    if (der_seq(&in, &c) < 0)
+        return -EBADMSG;
+    const unsigned char *tbs = c.p;
+    if (mbedtls_asn1_get_tag(&c.p, c.end, &l, TAG_SEQ) != 0)
+        return -EBADMSG;
+    c.p += l;
+    size_t tbs_len = (size_t)(c.p - tbs);
+    if (mbedtls_x509_get_alg(&c.p, c.end, &alg, &params) != 0 ||
+        mbedtls_x509_get_sig(&c.p, c.end, &sig) != 0 || c.p != c.end)
+        return -EBADMSG;
+    if (mbedtls_x509_get_sig_alg(&alg, &params, &md, &sig_pk, &sig_opts) != 0)
+        goto out; /* EdDSA among them: no Active Directory CA signs with it */
+    if (mbedtls_x509_crt_parse_der_with_ext_cb(&k, ca->der, ca->der_len, 0, cert_ext_cb, NULL) != 0)
+        goto out; /* a CA key mbedTLS does not read */
+    if (!mbedtls_pk_can_do(&k.pk, sig_pk)) {
+        r = -EBADMSG; /* a key of another kind (ECDSA for an RSA CA): not the CA's signature */
+        goto out;
+    }
+    r = cert_sig_check(&k.pk, sig_pk, md, sig_opts, tbs, tbs_len, sig.p, sig.len);
+    if (r != -ENOTSUP)
+        goto out;
+    /* what Nettle does not take (DSA, other curves, PSS with another MGF1 hash): mbedTLS */
+    const mbedtls_md_info_t *mi = mbedtls_md_info_from_type(md);
+    if (!mi || mbedtls_md(mi, tbs, tbs_len, hash) != 0)
+        goto out;
+    r = mbedtls_pk_verify_ext(sig_pk, sig_opts, &k.pk, md, hash, mbedtls_md_get_size(mi), sig.p,
+                              sig.len) == 0
+            ? 0
+            : -EBADMSG;
+out:
+    mbedtls_free(sig_opts);
+    mbedtls_x509_crt_free(&k);
+    return r;
 }

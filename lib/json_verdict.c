@@ -284,6 +284,7 @@ static void verdict_obj(struct jsonw *w, const struct sm_verdict *v)
     else
         jsonw_knull(w, "issuer_trusted");
     jsonw_object_end(w);
+    jsonw_kstr(w, "issuer_signature", sm_issuer_sig_name(v->issuer_signature));
     keycreds_json(w, v);
     remediation_json(w, &v->remediation);
     jsonw_kint(w, "directory_lookups", v->lookups);

@@ -27,14 +27,14 @@
 #define NS_PER_S 1000000000LL
 
 /*
- * What the NTAuth check needs of each CA certificate in the store (subject and SKI), kept for
- * the store's exact bytes: analysing every CA certificate again for every verdict cost more
- * than the verdict's own certificate (docs/performance.md). One memo per directory handle
+ * The store's CA certificates analysed, kept for the store's exact bytes: analysing every CA
+ * certificate again for every verdict cost more than the verdict's own certificate
+ * (docs/performance.md). The check reads each one's subject and SKI, and its key when the
+ * verdict's certificate names it as issuer (lib/sigmemo.c). One memo per directory handle
  * (struct sm_dir): no state shared between directories.
  */
 struct ntauth_ca {
-    char *subject; /* RFC 4514 */
-    char *ski;     /* NULL when absent */
+    struct sm_certs *set; /* one certificate */
 };
 
 struct ntauth_memo {
@@ -50,10 +50,8 @@ struct ntauth_memo {
 
 static void ntauth_cas_free(struct ntauth_ca *ca, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        mem_free(ca[i].subject);
-        mem_free(ca[i].ski);
-    }
+    for (size_t i = 0; i < n; i++)
+        sm_certs_free(ca[i].set);
     mem_free(ca);
 }
 
@@ -96,16 +94,7 @@ static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size
         }
         if (r != 0)
             continue;
-        const struct sm_cert *cc = &certs->certs[0];
-        bool has_ski = cc->ski != NULL;
-        ca[n].subject = mem_strdup(cc->subject.rfc4514);
-        ca[n].ski = has_ski ? mem_strdup(cc->ski) : NULL;
-        sm_certs_free(certs);
-        if (!ca[n].subject || (has_ski && !ca[n].ski)) {
-            ntauth_cas_free(ca, n + 1);
-            return -ENOMEM;
-        }
-        n++;
+        ca[n++].set = certs;
     }
     *ret = ca;
     *ret_n = n;
@@ -173,18 +162,58 @@ static int memo_put(struct ntauth_memo *m, const struct sm_accounts *store, int6
     return 0;
 }
 
+/* Does @ca have @cert's issuer's name, and its key identifier when both have one? */
+static bool names_issuer(const struct sm_cert *ca, const struct sm_cert *cert)
+{
+    return strcmp(ca->subject.rfc4514, cert->issuer.rfc4514) == 0 &&
+           (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0);
+}
+
 /* Is @cert's issuer in the store @m keeps (its lock held)? UNKNOWN: none kept or held. */
 static enum ntauth_state memo_find(const struct ntauth_memo *m, const struct sm_cert *cert)
 {
     if (!m->have || m->absent)
         return NTAUTH_UNKNOWN;
-    for (size_t i = 0; i < m->n; i++) {
-        const struct ntauth_ca *ca = &m->ca[i];
-        if (strcmp(ca->subject, cert->issuer.rfc4514) == 0 &&
-            (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0))
+    for (size_t i = 0; i < m->n; i++)
+        if (names_issuer(&m->ca[i].set->certs[0], cert))
             return NTAUTH_PRESENT;
-    }
     return NTAUTH_ABSENT;
+}
+
+/*
+ * memo_find(), and for a certificate it names the issuer of, was it signed by one of the CAs of
+ * that name (*@sig)? None did: NTAUTH_FORGED. One that cannot be told (an algorithm not
+ * supported) counts as present, with SM_ISSUER_SIG_UNSUPPORTED. 0, or -ENOMEM.
+ */
+static int memo_verify(const struct ntauth_memo *m, const struct sm_cert *cert,
+                       enum ntauth_state *ret, enum sm_issuer_sig *sig)
+{
+    bool named = false, untold = false;
+
+    *sig = SM_ISSUER_SIG_NOT_CHECKED;
+    if ((*ret = memo_find(m, cert)) != NTAUTH_PRESENT)
+        return 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct sm_cert *ca = &m->ca[i].set->certs[0];
+        if (!names_issuer(ca, cert))
+            continue;
+        named = true;
+        int r = vx_signed_by(cert, ca);
+        if (r == 0) {
+            *sig = SM_ISSUER_SIG_VALID;
+            return 0;
+        }
+        if (r == -ENOMEM)
+            return r;
+        untold |= r != -EBADMSG;
+    }
+    if (named && untold) {
+        *sig = SM_ISSUER_SIG_UNSUPPORTED;
+    } else {
+        *ret = NTAUTH_FORGED;
+        *sig = SM_ISSUER_SIG_INVALID;
+    }
+    return 0;
 }
 
 /* Is the store @m keeps younger than @d's TTL at @now (its lock held)? */
@@ -225,7 +254,7 @@ int ntauth_keep(struct sm_dir *dir, struct dir_along *along)
 }
 
 int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct dir_along *along,
-                 enum ntauth_state *ret)
+                 enum ntauth_state *ret, enum sm_issuer_sig *sig)
 {
     struct ntauth_memo *memo;
     struct sm_accounts *store = NULL;
@@ -233,22 +262,22 @@ int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct di
     int r;
 
     *ret = NTAUTH_UNKNOWN;
+    *sig = SM_ISSUER_SIG_NOT_CHECKED;
     if (!(memo = memo_of(dir)))
         return -ENOMEM;
     pthread_mutex_lock(&memo->mu);
     if (along && along->kept) { /* read along with this verdict's lookup */
-        *ret = memo_find(memo, cert);
+        r = memo_verify(memo, cert, ret, sig);
         pthread_mutex_unlock(&memo->mu);
-        return 0;
+        return r;
     }
     if (memo_fresh(memo, dir, su_mono_ns())) {
-        *ret = memo_find(memo, cert);
         /* a miss is read again when the verdict reached the directory anyway */
-        if (*ret == NTAUTH_PRESENT || !along || !along->asked) {
+        if (memo_find(memo, cert) == NTAUTH_PRESENT || !along || !along->asked) {
+            r = memo_verify(memo, cert, ret, sig);
             pthread_mutex_unlock(&memo->mu);
-            return 0;
+            return r;
         }
-        *ret = NTAUTH_UNKNOWN;
     }
     pthread_mutex_unlock(&memo->mu);
 
@@ -256,7 +285,7 @@ int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct di
         return r == -ENOMEM ? r : 0; /* the directory's failure: not known */
     pthread_mutex_lock(&memo->mu);
     if ((r = memo_put(memo, store, su_mono_ns())) == 0)
-        *ret = memo_find(memo, cert);
+        r = memo_verify(memo, cert, ret, sig);
     pthread_mutex_unlock(&memo->mu);
     sm_accounts_free(store);
     return r;

@@ -211,6 +211,26 @@ static void reissue_texts(struct rctx *x, const struct sm_account *acc)
         x->err = -ENOMEM;
 }
 
+static const char *issuer_blocked(const struct sm_verdict *v)
+{
+    if (any_reason(v, "issuer_signature_invalid"))
+        return "The certificate was not signed by the CA it names (forged, or altered after "
+               "signing): no mapping or account change makes a DC accept it. Use a certificate "
+               "that CA really issued.";
+    if (v->account || v->lookups > 0)
+        return NULL;
+    if (any_reason(v, "issuer_not_in_ntauth"))
+        return "The issuing CA is not in NTAuth: only a certificate from a CA published there "
+               "(certutil -dspublish -f ca.cer NTAuthCA) can be used for logon.";
+    if (any_reason(v, "issuer_not_anchored"))
+        return "The issuing CA is not among Samba's pkinit_anchors: only a certificate from a "
+               "CA listed there can be used for logon.";
+    if (any_reason(v, "issuer_not_verified"))
+        return "The certificate's signature could not be checked with the key of a CA the DCs "
+               "trust for logon, so it was not judged further.";
+    return NULL;
+}
+
 static const char *blocked_by(const struct sm_verdict *v)
 {
     if (!v->account)
@@ -241,6 +261,12 @@ int remediate(struct sm_verdict *v, struct arena *a)
             all_strong = false;
     if (all_strong)
         return 0;
+    /* a certificate its issuer did not sign, or one judged without its account (an upload
+       whose signature no trusted CA's key verifies): no mapping or re-issue for it */
+    if ((r->blocked_by = issuer_blocked(v))) {
+        step(&x, "%s", r->blocked_by);
+        return x.err;
+    }
 
     const struct sm_mapping *isn = sm_cert_mapping(c, SM_MAP_ISSUER_SERIAL);
     const struct sm_mapping *ski = sm_cert_mapping(c, SM_MAP_SKI);

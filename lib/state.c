@@ -53,6 +53,18 @@ static const struct plain plain[] = {
       false,
       "The domain controllers do not trust the authority that issued this certificate.",
       { STEP_IT_CA } },
+    { "issuer_signature_invalid",
+      false,
+      "This certificate was not really issued by the authority it names: it is forged, or was "
+      "changed after it was issued. No domain controller accepts it.",
+      { "Use the certificate your organisation issued to you (in Company Portal, or on your "
+        "smart card).",
+        STEP_HELPDESK } },
+    { "issuer_not_verified",
+      false,
+      "This page cannot confirm that the certificate comes from an authority your "
+      "organisation's domain controllers trust for signing in, so it cannot check it further.",
+      { STEP_HELPDESK } },
     { "sid_malformed",
       false,
       "The certificate carries an account identifier that the domain controllers cannot read.",

@@ -44,6 +44,12 @@ const char *sm_resolution_name(enum sm_resolution r)
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : NULL;
 }
 
+const char *sm_issuer_sig_name(enum sm_issuer_sig s)
+{
+    static const char *const names[] = { "not_checked", "valid", "invalid", "unsupported" };
+    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : NULL;
+}
+
 static struct sm_kdc_error kdc_error(int code)
 {
     static const struct {
@@ -279,17 +285,125 @@ static void cert_names(struct ctx *x)
     }
 }
 
-/* Is @c's issuer among @anchors (by subject, and key identifier when both have one)? */
-static int samba_anchored(const struct sm_certs *anchors, const struct sm_cert *c)
+/*
+ * Is @c's issuer among @anchors (by subject, and key identifier when both have one), and did
+ * one of them sign @c? *@anchored: 1; 0 (not there, or none there of its name signed it, then
+ * *@sig is SM_ISSUER_SIG_INVALID); -1 when @anchors were not given (assumed, but a self-issued
+ * certificate is nobody's anchor). One that cannot be told (an algorithm not supported) counts
+ * as anchored. 0 or -ENOMEM.
+ */
+static int samba_anchored(const struct sm_certs *anchors, const struct sm_cert *c, int *anchored,
+                          enum sm_issuer_sig *sig)
 {
-    if (!anchors) /* not given: assumed, but a self-issued certificate is nobody's anchor */
-        return strcmp(c->subject.rfc4514, c->issuer.rfc4514) == 0 ? 0 : -1;
+    bool named = false, untold = false;
+
+    *sig = SM_ISSUER_SIG_NOT_CHECKED;
+    if (!anchors) {
+        *anchored = strcmp(c->subject.rfc4514, c->issuer.rfc4514) == 0 ? 0 : -1;
+        return 0;
+    }
     for (size_t i = 0; i < anchors->n_certs; i++) {
         const struct sm_cert *ca = &anchors->certs[i];
-        if (strcmp(ca->subject.rfc4514, c->issuer.rfc4514) == 0 &&
-            (!ca->ski || !c->aki || strcasecmp(ca->ski, c->aki) == 0))
-            return 1;
+        if (strcmp(ca->subject.rfc4514, c->issuer.rfc4514) != 0 ||
+            (ca->ski && c->aki && strcasecmp(ca->ski, c->aki) != 0))
+            continue;
+        named = true;
+        int r = vx_signed_by(c, ca);
+        if (r == 0) {
+            *anchored = 1;
+            *sig = SM_ISSUER_SIG_VALID;
+            return 0;
+        }
+        if (r == -ENOMEM)
+            return r;
+        untold |= r != -EBADMSG;
     }
+    *anchored = named && untold ? 1 : 0;
+    *sig = !named   ? SM_ISSUER_SIG_NOT_CHECKED
+           : untold ? SM_ISSUER_SIG_UNSUPPORTED
+                    : SM_ISSUER_SIG_INVALID;
+    return 0;
+}
+
+/* What the verdict says of the signature: valid when one trusted CA signed it, ... */
+static enum sm_issuer_sig sig_join(enum sm_issuer_sig a, enum sm_issuer_sig b)
+{
+    static const int rank[] = { [SM_ISSUER_SIG_NOT_CHECKED] = 0,
+                                [SM_ISSUER_SIG_UNSUPPORTED] = 1,
+                                [SM_ISSUER_SIG_INVALID] = 2,
+                                [SM_ISSUER_SIG_VALID] = 3 };
+    return rank[a] >= rank[b] ? a : b;
+}
+
+/*
+ * sm_verdict_input.require_issuer_signature: the issuer checked before any lookup. 0 with
+ * *@pass set when a CA the DCs trust signed the certificate (the verdict goes on); otherwise
+ * every profile denies with the issuer's reason, no account is looked up, and @x's outcomes
+ * are complete. -ENOMEM.
+ */
+static int issuer_first(struct ctx *x, const struct sm_verdict_input *in,
+                        const struct profile_eval *pe, size_t n, bool *pass)
+{
+    struct sm_verdict *v = &x->v->pub;
+    const struct sm_cert *c = x->cert;
+    enum sm_issuer_sig ws = SM_ISSUER_SIG_NOT_CHECKED, ss = SM_ISSUER_SIG_NOT_CHECKED;
+    bool windows = false, samba = false;
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        *(pe[i].p.kind == SM_PROFILE_SAMBA ? &samba : &windows) = true;
+    x->ntauth = NTAUTH_UNKNOWN;
+    x->samba_anchored = -1;
+    if (windows && (r = ntauth_check(x->dir, c, NULL, &x->ntauth, &ws)) < 0)
+        return r;
+    if (samba && (r = samba_anchored(in->samba_anchors, c, &x->samba_anchored, &ss)) < 0)
+        return r;
+    v->issuer_signature = sig_join(ws, ss);
+    v->ntauth_known = x->ntauth != NTAUTH_UNKNOWN;
+    v->issuer_in_ntauth = x->ntauth == NTAUTH_PRESENT;
+    if ((*pass = ws == SM_ISSUER_SIG_VALID || ss == SM_ISSUER_SIG_VALID))
+        return 0;
+
+    v->allow = false;
+    for (size_t i = 0; i < n; i++) {
+        struct sm_profile_outcome *o = &x->v->outcomes[i];
+        bool sb = pe[i].p.kind == SM_PROFILE_SAMBA;
+        enum sm_issuer_sig s = sb ? ss : ws;
+
+        memset(o, 0, sizeof(*o));
+        o->profile = pe[i].p;
+        o->profile_update_given = pe[i].update_given;
+        o->allow = false;
+        if (s == SM_ISSUER_SIG_INVALID) {
+            vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+            OUT_REASON(x, o, "issuer_signature_invalid",
+                       "The certificate names %s as its issuer, a CA %s trusts, but that CA's "
+                       "key did not sign it: it is forged, or was altered after signing.",
+                       c->issuer.rfc4514, sb ? "Samba's pkinit_anchors" : "the NTAuth store");
+        } else if (!sb && x->ntauth == NTAUTH_ABSENT) {
+            vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+            OUT_REASON(x, o, "issuer_not_in_ntauth",
+                       "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
+                       "certificate logon only from CAs published there.",
+                       c->issuer.rfc4514);
+        } else if (sb && x->samba_anchored == 0) {
+            vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+            OUT_REASON(x, o, "issuer_not_anchored",
+                       "The issuing CA (%s) is not among Samba's pkinit_anchors.",
+                       c->issuer.rfc4514);
+        } else {
+            OUT_REASON(x, o, "issuer_not_verified",
+                       "The certificate's signature could not be checked with the key of a CA "
+                       "the DCs trust for logon (%s), and a certificate that proves nothing "
+                       "about its holder is judged only when it can: no account was looked up.",
+                       s == SM_ISSUER_SIG_UNSUPPORTED ? "its algorithm is not supported here"
+                       : sb                           ? "Samba's pkinit_anchors were not given"
+                                                      : "the NTAuth store could not be read");
+        }
+    }
+    v->profiles = x->v->outcomes;
+    v->n_profiles = n;
+    v->primary = &x->v->outcomes[0];
     return 0;
 }
 
@@ -384,6 +498,16 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     bool windows = false;
     for (size_t i = 0; i < n_profiles; i++)
         windows |= profiles[i].kind != SM_PROFILE_SAMBA;
+    if (in->require_issuer_signature && x.cert && !in->issuer_unknown) {
+        bool pass = false;
+        if ((r = issuer_first(&x, in, pe, n_profiles, &pass)) < 0)
+            goto out_fail;
+        if (!pass) {
+            v->cert = x.cert;
+            v->redacted = x.redact;
+            goto out_done;
+        }
+    }
     if (windows && !in->issuer_unknown && (r = ntauth_prepare(dir, x.cert, &x.along)) < 0)
         goto out_fail;
     if (in->account)
@@ -399,7 +523,12 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     }
     v->cert = x.cert;
     v->redacted = x.redact;
-    x.samba_anchored = in->issuer_unknown ? -1 : samba_anchored(in->samba_anchors, x.cert);
+    enum sm_issuer_sig ws = SM_ISSUER_SIG_NOT_CHECKED, ss = SM_ISSUER_SIG_NOT_CHECKED;
+    x.samba_anchored = -1;
+    if (!in->issuer_unknown &&
+        (r = samba_anchored(in->samba_anchors, x.cert, &x.samba_anchored, &ss)) < 0)
+        goto out_fail;
+    x.samba_forged = ss == SM_ISSUER_SIG_INVALID;
     if ((r = vx_account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
         (r = vx_key_trust(&x)) < 0)
         goto out_fail;
@@ -418,10 +547,12 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
         }
     x.ntauth = NTAUTH_UNKNOWN;
     if (windows && !in->issuer_unknown && vx_budget(&x) &&
-        (r = ntauth_check(dir, x.cert, &x.along, &x.ntauth)) < 0)
+        (r = ntauth_check(dir, x.cert, &x.along, &x.ntauth, &ws)) < 0)
         goto out_fail;
     v->ntauth_known = x.ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x.ntauth == NTAUTH_PRESENT;
+    /* a Samba-only fleet: Samba's anchors; else what the NTAuth store says, or the anchors */
+    v->issuer_signature = windows ? sig_join(ws, ss) : ss;
     if (windows && in->issuer_unknown)
         REQ_REASON(&x, "issuer_not_known",
                    "The issuing CA is not known: whether it is in the forest's NTAuth store "
@@ -454,6 +585,7 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     v->n_profiles = n_profiles;
     if (!v->primary)
         v->primary = &x.v->outcomes[0];
+out_done:
     if (!x.err)
         x.err = remediate(v, x.a);
     free_altsec(&x);

@@ -38,6 +38,7 @@ enum ntauth_state {
     NTAUTH_UNKNOWN = -1, /**< the store could not be read */
     NTAUTH_ABSENT = 0,   /**< the issuing CA is not in the store */
     NTAUTH_PRESENT = 1,
+    NTAUTH_FORGED = 2, /**< the store holds CAs of the issuer's name, and none of them signed it */
 };
 
 /**
@@ -51,14 +52,20 @@ int ntauth_prepare(struct sm_dir *dir, const struct sm_cert *cert, struct dir_al
 int ntauth_keep(struct sm_dir *dir, struct dir_along *along);
 
 /**
- * Is @cert's issuing CA in @dir's NTAuth store? Answered from the store read along with the
- * verdict's lookups (@along), else from the store @dir keeps while younger than its TTL (a miss
- * only when the verdict reached the directory for nothing), else from one read now. 0 with the
- * answer in *@ret (NTAUTH_UNKNOWN when the directory cannot give the store, or holds none), or
- * -ENOMEM.
+ * Is @cert's issuing CA in @dir's NTAuth store, and did it sign @cert? Answered from the store
+ * read along with the verdict's lookups (@along), else from the store @dir keeps while younger
+ * than its TTL (a miss only when the verdict reached the directory for nothing), else from one
+ * read now. 0 with the answer in *@ret (NTAUTH_UNKNOWN when the directory cannot give the
+ * store, or holds none; NTAUTH_FORGED when CAs of the issuer's name are there and none signed
+ * @cert) and what the signature check found in *@sig, or -ENOMEM.
  */
 int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct dir_along *along,
-                 enum ntauth_state *ret);
+                 enum ntauth_state *ret, enum sm_issuer_sig *sig);
+
+/* ---- lib/sigmemo.c ---- */
+
+/** sm_cert_signed_by(), its answers (yes or no) remembered by the two certificates' SHA-256. */
+int vx_signed_by(const struct sm_cert *cert, const struct sm_cert *ca);
 
 /* ---- lib/remediation.c ---- */
 
@@ -123,6 +130,7 @@ struct ctx {
     bool keytrust_windows;  /* an NGC key credential holds the certificate's public key */
     bool keytrust_samba;    /* ... one Samba's KDC loads */
     int samba_anchored;     /* the issuer is among Samba's pkinit_anchors: 1, 0, -1 not known */
+    bool samba_forged;      /* 0 because the anchors of the issuer's name did not sign it */
     enum ntauth_state ntauth;
     struct dir_along along; /* the NTAuth store, read along with the lookups (lib/ntauth.c) */
     bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */

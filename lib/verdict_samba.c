@@ -52,7 +52,14 @@ void vx_evaluate_samba(struct ctx *x, const struct profile_eval *pe, struct sm_p
     if (x->samba_anchored == 0) {
         /* not validated by pkinit_anchors: only key trust lets it in, and then Samba checks no
            binding at all; its name check still applies */
-        if (!x->keytrust_samba) {
+        if (!x->keytrust_samba && x->samba_forged) {
+            vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+            OUT_REASON(x, o, "issuer_signature_invalid",
+                       "The certificate names %s as its issuer, one of Samba's pkinit_anchors, "
+                       "but that CA's key did not sign it: it is forged, or was altered after "
+                       "signing.",
+                       c->issuer.rfc4514);
+        } else if (!x->keytrust_samba) {
             vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
             OUT_REASON(x, o, "issuer_not_anchored",
                        "The issuing CA (%s) is not among Samba's pkinit_anchors, and no "

@@ -189,9 +189,18 @@ void vx_evaluate_windows(struct ctx *x, const struct profile_eval *pe, struct sm
     m.key_trust = x->keytrust_windows;
     /* NTAuth: always for implicit and SID mappings; for explicit ones since KB5057784 */
     const struct sm_altsec *em = m.strong ? m.strong : m.weak;
-    if (x->ntauth == NTAUTH_ABSENT && m.key_trust) {
+    if ((x->ntauth == NTAUTH_ABSENT || x->ntauth == NTAUTH_FORGED) && m.key_trust) {
         vx_path(o, "ntauth", SM_STRENGTH_NONE, SM_PATH_NOT_CHECKED,
                 "key trust: the KDC ignores certificate chain errors (MS-PKCA 3.1.5.2.1.4)");
+    } else if (x->ntauth == NTAUTH_FORGED) {
+        /* the chain does not verify: whatever the mapping, and before KB5057784 too */
+        vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
+        vx_event(o, 21, "error", event21(x, acc));
+        OUT_REASON(x, o, "issuer_signature_invalid",
+                   "The certificate names %s as its issuer, a CA of the NTAuth store, but that "
+                   "CA's key did not sign it: it is forged, or was altered after signing. The "
+                   "DC cannot build a valid chain for it.",
+                   c->issuer.rfc4514);
     } else if (x->ntauth == NTAUTH_ABSENT && em &&
                (ntauth_subject(em->type) || p->ntauth_bypass == 2)) {
         if (p->ntauth_bypass == 2) {

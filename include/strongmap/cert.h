@@ -226,6 +226,14 @@ int sm_certs_parse(const void *buf, size_t len, const struct sm_parse_opts *opts
 /** Free a result; NULL is fine. Always returns NULL. */
 struct sm_certs *sm_certs_free(struct sm_certs *certs);
 
+/**
+ * Was @cert signed with @ca's key? Its signature over its TBSCertificate is checked with @ca's
+ * public key, and nothing else (names, validity, extensions, revocation: the caller's). 0 yes,
+ * -EBADMSG no, -ENOTSUP when it cannot be told (an algorithm or a key not supported, or either
+ * certificate not one mbedTLS reads whole), -EINVAL (NULL, or a planned certificate: no DER).
+ */
+int sm_cert_signed_by(const struct sm_cert *cert, const struct sm_cert *ca);
+
 /** The mapping of a given type, or NULL when the certificate cannot have it. */
 const struct sm_mapping *sm_cert_mapping(const struct sm_cert *cert, enum sm_map_type type);
 

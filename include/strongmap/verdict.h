@@ -81,6 +81,14 @@ struct sm_verdict_input {
     bool issuer_unknown;                  /**< a certificate not issued yet whose CA is not known
                                                (strongmap/preissue.h): NTAuth and Samba's anchors are not
                                                checked, and the verdict says so */
+    bool require_issuer_signature;        /**< the caller proves nothing about the certificate (an
+                                               upload): unless its signature verifies with the key of
+                                               a CA the DCs trust for logon (the NTAuth store for
+                                               Windows profiles, samba_anchors for Samba's), no account
+                                               is looked up and every profile denies with the
+                                               issuer's reason (issuer_signature_invalid,
+                                               issuer_not_in_ntauth, issuer_not_anchored or
+                                               issuer_not_verified) */
     bool redact_account; /**< the caller may not see account data: the verdict then names no
                               account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
                               altSecurityIdentities, key credentials, creation time) in any text,
@@ -179,6 +187,20 @@ enum sm_resolution {
 
 const char *sm_resolution_name(enum sm_resolution r);
 
+/** What became of the certificate's signature, checked with the key of the CA it names. */
+enum sm_issuer_sig {
+    SM_ISSUER_SIG_NOT_CHECKED = 0, /**< no key of that CA known: not in the NTAuth store or the
+                                        store unreadable, Samba's anchors not given, or a
+                                        certificate not issued yet */
+    SM_ISSUER_SIG_VALID,           /**< signed by a CA of the NTAuth store or of Samba's anchors */
+    SM_ISSUER_SIG_INVALID,         /**< CAs of that name are there and none signed it: forged, or
+                                        altered after signing */
+    SM_ISSUER_SIG_UNSUPPORTED,     /**< an algorithm or a key that cannot be checked here */
+};
+
+/** "not_checked", "valid", "invalid", "unsupported". */
+const char *sm_issuer_sig_name(enum sm_issuer_sig s);
+
 /** The remediation: what to change so the DC allows it. */
 struct sm_remediation {
     const char *altsec_value;       /**< strong value to add to the account (Windows), or NULL */
@@ -216,8 +238,10 @@ struct sm_verdict {
     struct sm_reason reasons[SM_MAX_REASONS]; /**< request-level facts (resolution, lookups) */
     size_t n_reasons;
     struct sm_remediation remediation;
-    bool ntauth_known; /**< the NTAuth store could be read */
-    bool issuer_in_ntauth;
+    bool ntauth_known;                   /**< the NTAuth store could be read */
+    bool issuer_in_ntauth;               /**< and a CA there signed the certificate */
+    enum sm_issuer_sig issuer_signature; /**< VALID when a CA of the NTAuth store or of Samba's
+                                              anchors signed it */
     unsigned lookups; /**< directory lookups the verdict made (<= SM_MAX_VERDICT_LOOKUPS) */
     bool redacted;    /**< made with redact_account: account, sid_owner and keycreds are for
                            the engine only and must not be shown */
@@ -254,8 +278,10 @@ struct sm_account_status {
     size_t n_reasons;
     struct sm_altsec *const *altsec; /**< every value parsed and linted */
     size_t n_altsec;
-    const struct sm_verdict *const *cert_verdicts; /**< one per published userCertificate */
+    const struct sm_verdict *const *cert_verdicts; /**< one per published userCertificate, then
+                                                        one per certificate given */
     size_t n_cert_verdicts;
+    size_t n_given; /**< the last n_given of cert_verdicts are the given certificates' */
     const struct sm_profile *profiles;
     size_t n_profiles;
 };
@@ -271,6 +297,20 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
 int sm_account_status_of(struct sm_dir *dir, const struct sm_account *acc,
                          const struct sm_profile *profiles, size_t n_profiles, time_t at,
                          struct sm_account_status **ret, struct sm_errinfo *reterr);
+
+#define SM_MAX_GIVEN_CERTS 16 /**< certificates given to sm_account_status_given() */
+
+/**
+ * sm_account_status_of() with @given (DER, @n_given <= SM_MAX_GIVEN_CERTS, borrowed during the
+ * call) counted as the account's certificates too: certificates known from elsewhere (a CA's
+ * export) that map to it. Each goes through the full verdict for the account after the
+ * published ones; a denied one makes the account at risk (reason given_certificate_denied),
+ * and values that match none of them are stale. Each must parse (-EINVAL otherwise).
+ */
+int sm_account_status_given(struct sm_dir *dir, const struct sm_account *acc,
+                            const struct sm_blob *given, size_t n_given,
+                            const struct sm_profile *profiles, size_t n_profiles, time_t at,
+                            struct sm_account_status **ret, struct sm_errinfo *reterr);
 
 struct sm_account_status *sm_account_status_free(struct sm_account_status *s);
 

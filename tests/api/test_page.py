@@ -169,6 +169,41 @@ class P1Files(PageTestCase):
         self.assertEqual(bob["details"]["profiles"][0]["kdc_error"], None)
         self.assertEqual(bob["details"]["profiles"][0]["event"], None)
 
+    def test_forged_uploads(self):
+        """A certificate crafted with the NTAuth CA's name and key identifier, signed by another
+        key, answers the same whether or not an enabled account has the SID it claims: before,
+        alice's SID got "will work" and an unknown SID "will fail" (an oracle for anyone)."""
+        issuing = os.path.join(T.ROOT, "tests", "data", "certs", "issuing_ca.pem")
+        out = subprocess.run(["openssl", "x509", "-in", issuing, "-noout", "-ext",
+                              "subjectKeyIdentifier"], capture_output=True, text=True, check=True)
+        ski = out.stdout.strip().splitlines()[-1].strip()
+        nobody_sid = ALICE_SID.rsplit("-", 1)[0] + "-9999"
+        with tempfile.TemporaryDirectory(prefix="strongmapd-forged-") as tmp:
+            p = pki.Pki(tmp)
+            p.ca("forger", "/DC=com/DC=example/CN=Example Issuing CA",
+                 extra=f"subjectKeyIdentifier = {ski}", days=400)
+            answers = {}
+            for name, upn, sid in (("alice", "alice", ALICE_SID), ("nobody", "nobody", nobody_sid)):
+                pem = p.issue(name, "forger", f"/CN={upn}@example.com", "client_ext",
+                              UPN_SAN.replace("alice", upn) + "\n" +
+                              SID_EXT.replace(ALICE_SID, sid), days=400)
+                with open(pem, "rb") as f:
+                    r = self.req("POST", "/v1/self/check", body=f.read(),
+                                 headers={"Content-Type": "application/x-pem-file"})
+                self.assertEqual(r.status, 200, r.body[:300])
+                answers[name] = r.json()
+        for name, a in answers.items():
+            with self.subTest(cert=name):
+                self.assertEqual((a["state"], a["code"]), ("will_fail", "issuer_signature_invalid"))
+                self.assertIn("not really issued", a["why"])
+                for word in DIRECTORY:
+                    self.assertNotIn(word, json.dumps(a), name)
+        same = ("state", "code", "why", "steps")
+        self.assertEqual({k: answers["alice"][k] for k in same},
+                         {k: answers["nobody"][k] for k in same})
+        self.assertEqual(answers["alice"]["details"]["profiles"],
+                         answers["nobody"]["details"]["profiles"])
+
     def test_weak_details_for_it(self):
         a = self.check_json("alice-no-sid.pem")
         self.assertEqual((a["organisation"], a["helpdesk"]), (None, None))

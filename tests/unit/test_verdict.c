@@ -180,6 +180,16 @@ static const struct row rows[] = {
       -1, "deny", 66, 0, NULL, NULL, NULL, "sid_mismatch", "upn_san" },
     { "SID of another account: event 41", "certs/sid_ext.pem", "mallory", "windows-2022", 0, -1,
       "deny", 66, 41, "error", NULL, NULL, "sid_mismatch", "named" },
+    /* forged: the NTAuth CA's name and key identifier, another key's signature */
+    { "forged, alice's SID: no valid chain, 62", "verdict/forged_alice_sid.pem", NULL,
+      "windows-2022", 0, -1, "deny", 62, 21, "error", NULL, NULL, "issuer_signature_invalid",
+      "upn_san" },
+    { "forged, erin's strong serial mapping: 62", "verdict/forged_erin_serial.pem", NULL,
+      "windows-2022", 0, -1, "deny", 62, 21, "error", NULL, NULL, "issuer_signature_invalid",
+      "explicit_mapping" },
+    { "forged: before KB5057784 too (the chain, not NTAuth)", "verdict/forged_erin_serial.pem",
+      NULL, "windows-2022,update=2025-03-11", 0, -1, "deny", 62, 21, "error", NULL, NULL,
+      "issuer_signature_invalid", "explicit_mapping" },
     /* step 4: weak mappings and the enforcement mode */
     { "no SID, mode 2: event 39 error", "certs/upn_only.pem", NULL, "windows-2022", 0, -1, "deny",
       66, 39, "error", "upn_san", "weak", "weak_mapping", "upn_san" },
@@ -969,6 +979,10 @@ static void test_samba_anchors(void **state)
         /* validated by the anchors: the link is not looked at, the binding check decides */
         { "verdict/whfb.pem", NULL, "samba", 2, 66, NULL, "key_trust_not_used" },
         { "verdict/whfb.pem", NULL, "samba,mode=none", 2, 0, "upn_san", "key_trust_not_used" },
+        /* the anchor's name and key identifier, another key's signature */
+        { "verdict/forged_alice_sid.pem", NULL, "samba", 0, 62, NULL, "issuer_signature_invalid" },
+        { "verdict/forged_alice_sid.pem", NULL, "samba,mode=none", 0, 62, NULL,
+          "issuer_signature_invalid" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sm_profile p;
@@ -1003,6 +1017,125 @@ static void test_samba_anchors(void **state)
     sm_certs_free(issuing);
     sm_certs_free(root);
     sm_certs_free(self);
+}
+
+static struct sm_certs *load(const char *rel)
+{
+    struct sm_certs *c = NULL;
+    struct sm_parse_opts po = { .now = AT_2026 };
+    struct sm_errinfo e = { 0 };
+    size_t len;
+    char *pem = slurp(rel, &len);
+    assert_int_equal(sm_certs_parse(pem, len, &po, &c, &e), 0);
+    free(pem);
+    return c;
+}
+
+/* sm_cert_signed_by(): the issuer's key, nothing else */
+static void test_signed_by(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cert, *ca;
+        int want;
+    } cases[] = {
+        { "certs/sid_ext.pem", "certs/issuing_ca.pem", 0 },
+        { "certs/ec_p384.pem", "certs/issuing_ca.pem", 0 },
+        { "certs/rsa_pss.pem", "certs/issuing_ca.pem", 0 }, /* a key mbedTLS does not read */
+        { "certs/issuing_ca.pem", "certs/root_ca.pem", 0 },
+        { "certs/sid_ext.pem", "certs/root_ca.pem", -EBADMSG },
+        { "certs/issuing_ca.pem", "certs/ec_key.pem", -EBADMSG }, /* RSA signature, EC key */
+        { "verdict/forged_alice_sid.pem", "certs/issuing_ca.pem", -EBADMSG },
+        { "verdict/forged_erin_serial.pem", "certs/issuing_ca.pem", -EBADMSG },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sm_certs *c = load(cases[i].cert), *ca = load(cases[i].ca);
+        int r = sm_cert_signed_by(&c->certs[0], &ca->certs[0]);
+        if (r != cases[i].want)
+            fail_msg("%s by %s: %d, want %d", cases[i].cert, cases[i].ca, r, cases[i].want);
+        sm_certs_free(c);
+        sm_certs_free(ca);
+    }
+    /* one byte of the signed part changed: the signature no longer verifies */
+    struct sm_certs *c = load("certs/sid_ext.pem"), *ca = load("certs/issuing_ca.pem");
+    uint8_t *der = malloc(c->certs[0].der_len);
+    assert_non_null(der);
+    memcpy(der, c->certs[0].der, c->certs[0].der_len);
+    der[c->certs[0].der_len / 3] ^= 0x01;
+    struct sm_cert altered = c->certs[0];
+    altered.der = der;
+    assert_int_equal(sm_cert_signed_by(&altered, &ca->certs[0]), -EBADMSG);
+    assert_int_equal(sm_cert_signed_by(NULL, &ca->certs[0]), -EINVAL);
+    free(der);
+    sm_certs_free(c);
+    sm_certs_free(ca);
+}
+
+/*
+ * require_issuer_signature (an upload, which proves nothing): a certificate no trusted CA's key
+ * signed is judged without looking any account up, so that its answer cannot tell whether an
+ * account has the SID or the mapping it claims; a genuine one is judged as always.
+ */
+static void test_require_issuer_signature(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cert, *spec;
+        bool samba_anchors;
+        const char *reason; /* NULL: judged as always */
+        enum sm_issuer_sig sig;
+    } cases[] = {
+        { "verdict/forged_alice_sid.pem", "windows-2022", false, "issuer_signature_invalid",
+          SM_ISSUER_SIG_INVALID },
+        { "verdict/forged_erin_serial.pem", "windows-2022", false, "issuer_signature_invalid",
+          SM_ISSUER_SIG_INVALID },
+        { "verdict/forged_alice_sid.pem", "samba", true, "issuer_signature_invalid",
+          SM_ISSUER_SIG_INVALID },
+        { "verdict/forged_alice_sid.pem", "samba", false, "issuer_not_verified",
+          SM_ISSUER_SIG_NOT_CHECKED },
+        { "certs/ed25519.pem", "windows-2022", false, "issuer_not_in_ntauth",
+          SM_ISSUER_SIG_NOT_CHECKED },
+        { "certs/sid_ext.pem", "windows-2022", false, NULL, SM_ISSUER_SIG_VALID },
+        { "certs/sid_ext.pem", "samba", true, NULL, SM_ISSUER_SIG_VALID },
+    };
+    struct sm_certs *issuing = load("certs/issuing_ca.pem");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sm_profile p;
+        struct sm_errinfo e = { 0 };
+        struct sm_certs *c = load(cases[i].cert);
+        assert_int_equal(sm_profile_parse(cases[i].spec, &p, NULL), 0);
+        struct sm_verdict_input in = { .cert = &c->certs[0],
+                                       .profiles = &p,
+                                       .n_profiles = 1,
+                                       .at = AT_2026,
+                                       .samba_anchors = cases[i].samba_anchors ? issuing : NULL,
+                                       .require_issuer_signature = true,
+                                       .redact_account = true };
+        struct sm_verdict *v = NULL;
+        char codes[512];
+        assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+        if (v->issuer_signature != cases[i].sig ||
+            (cases[i].reason &&
+             (v->allow || v->account || v->lookups != 0 || !has_reason(v, cases[i].reason))) ||
+            (!cases[i].reason && (!v->allow || !v->account)))
+            fail_msg("case %zu (%s %s): %s sig %s lookups %u account %s (%s)", i, cases[i].cert,
+                     cases[i].spec, v->allow ? "allow" : "deny",
+                     sm_issuer_sig_name(v->issuer_signature), v->lookups, v->account ? "yes" : "no",
+                     reason_codes(v, codes, sizeof(codes)));
+        char *json = NULL;
+        assert_int_equal(sm_json_verdict(v, 0, &json), 0); /* the document holds */
+        free(json);
+        sm_verdict_free(v);
+        /* the same certificate without the requirement: the verdict as always (the same
+           signature finding) */
+        in.require_issuer_signature = false;
+        assert_int_equal(sm_verdict_evaluate(dir, &in, &v, &e), 0);
+        if (cases[i].reason && strcmp(cases[i].reason, "issuer_not_verified") != 0)
+            assert_false(v->allow);
+        sm_verdict_free(v);
+        sm_certs_free(c);
+    }
+    sm_certs_free(issuing);
 }
 
 struct ntauth_job {
@@ -1098,6 +1231,8 @@ int main(void)
         cmocka_unit_test(test_profile_specs),
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_samba_anchors),
+        cmocka_unit_test(test_signed_by),
+        cmocka_unit_test(test_require_issuer_signature),
         cmocka_unit_test(test_ntauth_threads),
         cmocka_unit_test(test_bad_input),
     };

@@ -1,0 +1,64 @@
+/*
+ * lib/sigmemo.c - sm_cert_signed_by() remembered: was this certificate signed by that CA?
+ *
+ * A verdict checks the certificate's signature with the key of the CA it names, when that CA is
+ * in the NTAuth store or among Samba's anchors (lib/ntauth.c, lib/verdict.c). One RSA-2048 check
+ * costs more than the rest of a verdict; gateways and portals ask about the same certificates
+ * again and again. The answer depends on the two certificates' bytes only, so it is kept by
+ * their SHA-256 thumbprints (the whole digests: a shorter key would let a crafted certificate
+ * take a verified one's place) in a table of SIGMEMO_SLOTS slots, one per index, the newest
+ * answer replacing the one it collides with. Process-wide, behind one mutex held for a
+ * comparison or a copy, never during a check.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <strongmap/cert.h>
+
+#include "su_hex.h"
+#include "verdict_internal.h"
+
+#define SIGMEMO_SLOTS 1024 /* 66 KiB */
+
+struct slot {
+    uint8_t cert[32], ca[32];
+    int8_t answer; /* 0, or -EBADMSG's sign: 1 = signed, -1 = not signed */
+};
+
+static struct slot memo[SIGMEMO_SLOTS];
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int digest(const struct sm_cert *c, uint8_t d[32])
+{
+    return su_hex_decode(c->sha256, strlen(c->sha256), d, 32) == 32 ? 0 : -1;
+}
+
+int vx_signed_by(const struct sm_cert *cert, const struct sm_cert *ca)
+{
+    uint8_t dc[32], dk[32];
+    int r;
+
+    if (digest(cert, dc) < 0 || digest(ca, dk) < 0) /* no thumbprint: not remembered */
+        return sm_cert_signed_by(cert, ca);
+    size_t i = ((size_t)(dc[0] ^ dk[1]) << 8 | (size_t)(dc[1] ^ dk[0])) % SIGMEMO_SLOTS;
+    pthread_mutex_lock(&memo_mu);
+    struct slot *s = &memo[i];
+    int8_t answer = s->answer != 0 && memcmp(s->cert, dc, 32) == 0 && memcmp(s->ca, dk, 32) == 0
+                        ? s->answer
+                        : 0;
+    pthread_mutex_unlock(&memo_mu);
+    if (answer != 0)
+        return answer > 0 ? 0 : -EBADMSG;
+
+    r = sm_cert_signed_by(cert, ca);
+    if (r != 0 && r != -EBADMSG)
+        return r; /* not told: asked again next time */
+    pthread_mutex_lock(&memo_mu);
+    memcpy(s->cert, dc, 32);
+    memcpy(s->ca, dk, 32);
+    s->answer = r == 0 ? 1 : -1;
+    pthread_mutex_unlock(&memo_mu);
+    return r;
+}
