@@ -1,7 +1,8 @@
 /*
  * lib/status.c - an account's readiness for certificate logon: every altSecurityIdentities
  * value parsed and linted, every published certificate (userCertificate) through the full
- * verdict, and a summary: ready, at risk or blocked.
+ * verdict, and the certificates a caller knows from elsewhere (an audit's, from a CA's
+ * export) with them, and a summary: ready, at risk or blocked.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,8 +24,8 @@ struct status_impl {
     struct arena *a;
     struct sm_accounts *acc;
     struct sm_altsec *altsec[SM_MAX_ALTSEC];
-    struct sm_verdict *verdicts[SM_MAX_USERCERTS];
-    struct sm_certs *certs[SM_MAX_USERCERTS];
+    struct sm_verdict *verdicts[SM_MAX_USERCERTS + SM_MAX_GIVEN_CERTS];
+    struct sm_certs *certs[SM_MAX_USERCERTS + SM_MAX_GIVEN_CERTS];
     struct sm_profile profiles[SM_MAX_PROFILES];
     int err; /* the first reason that could not be added */
 };
@@ -36,7 +37,7 @@ struct sm_account_status *sm_account_status_free(struct sm_account_status *pub)
     struct status_impl *s = (struct status_impl *)(void *)pub;
     for (size_t i = 0; i < SM_MAX_ALTSEC; i++)
         sm_altsec_free(s->altsec[i]);
-    for (size_t i = 0; i < SM_MAX_USERCERTS; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(s->verdicts); i++) {
         sm_verdict_free(s->verdicts[i]);
         sm_certs_free(s->certs[i]);
     }
@@ -109,7 +110,8 @@ static struct status_impl *status_new(struct sm_dir *dir, const struct sm_profil
 }
 
 static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct sm_account *acc,
-                       time_t at, struct sm_errinfo *reterr);
+                       const struct sm_blob *given, size_t n_given, time_t at,
+                       struct sm_errinfo *reterr);
 
 int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_profile *profiles,
                       size_t n_profiles, time_t at, struct sm_account_status **ret,
@@ -134,7 +136,7 @@ int sm_account_status(struct sm_dir *dir, const char *name, const struct sm_prof
         *ret = &s->pub;
         return 0;
     }
-    if ((r = status_fill(s, dir, &s->acc->v[0], at, reterr)) < 0)
+    if ((r = status_fill(s, dir, &s->acc->v[0], NULL, 0, at, reterr)) < 0)
         goto out_fail;
     *ret = &s->pub;
     return 0;
@@ -148,16 +150,25 @@ int sm_account_status_of(struct sm_dir *dir, const struct sm_account *acc,
                          const struct sm_profile *profiles, size_t n_profiles, time_t at,
                          struct sm_account_status **ret, struct sm_errinfo *reterr)
 {
+    return sm_account_status_given(dir, acc, NULL, 0, profiles, n_profiles, at, ret, reterr);
+}
+
+int sm_account_status_given(struct sm_dir *dir, const struct sm_account *acc,
+                            const struct sm_blob *given, size_t n_given,
+                            const struct sm_profile *profiles, size_t n_profiles, time_t at,
+                            struct sm_account_status **ret, struct sm_errinfo *reterr)
+{
     struct status_impl *s;
     int r;
 
-    if (!acc || !acc->dn) {
-        errinfo_set(reterr, -1, "no account");
+    if (!acc || !acc->dn || n_given > SM_MAX_GIVEN_CERTS || (n_given && !given)) {
+        errinfo_set(reterr, -1, "no account, or more than %d certificates given",
+                    SM_MAX_GIVEN_CERTS);
         return -EINVAL;
     }
     if (!(s = status_new(dir, profiles, n_profiles, &r, reterr)))
         return r;
-    if ((r = status_fill(s, dir, acc, at, reterr)) < 0) {
+    if ((r = status_fill(s, dir, acc, given, n_given, at, reterr)) < 0) {
         sm_account_status_free(&s->pub);
         return r;
     }
@@ -165,11 +176,39 @@ int sm_account_status_of(struct sm_dir *dir, const struct sm_account *acc,
     return 0;
 }
 
+/* One certificate (DER) through the full verdict for @acc, into s->verdicts[*nv]. A published
+   one that does not parse is left out (0, *nv unchanged); a given one must parse (-EINVAL). */
+static int cert_verdict(struct status_impl *s, struct sm_dir *dir, const struct sm_account *acc,
+                        const struct sm_blob *der, bool given, time_t at, size_t *nv,
+                        struct sm_errinfo *reterr)
+{
+    struct sm_parse_opts po = { .now = at };
+    struct sm_errinfo e;
+    int r = sm_certs_parse(der->data, der->len, &po, &s->certs[*nv], &e);
+    if (r == -ENOMEM)
+        return r;
+    if (r != 0 && given) {
+        errinfo_set(reterr, -1, "a certificate given for %s does not parse: %s", acc->dn, e.text);
+        return -EINVAL;
+    }
+    if (r != 0)
+        return 0;
+    struct sm_verdict_input in = { .cert = &s->certs[*nv]->certs[0],
+                                   .account = acc->dn,
+                                   .profiles = s->profiles,
+                                   .n_profiles = s->pub.n_profiles,
+                                   .at = at };
+    if ((r = sm_verdict_evaluate(dir, &in, &s->verdicts[*nv], reterr)) < 0)
+        return r;
+    ++*nv;
+    return 0;
+}
+
 /* Everything about @acc (borrowed) into @s. 0 or a negative code; @s is the caller's. */
 static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct sm_account *acc,
-                       time_t at, struct sm_errinfo *reterr)
+                       const struct sm_blob *given, size_t n_given, time_t at,
+                       struct sm_errinfo *reterr)
 {
-    size_t n_profiles = s->pub.n_profiles;
     int r;
 
     s->pub.account = acc;
@@ -205,32 +244,27 @@ static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct s
         sm_keycred_free(k);
     }
 
-    /* every published certificate, through the full verdict */
-    size_t nv = 0;
-    bool any_strong_cert = false, any_cert_denied = false;
-    for (size_t i = 0; i < acc->n_certs && nv < SM_MAX_USERCERTS; i++) {
-        struct sm_parse_opts po = { .now = at };
-        struct sm_errinfo e;
-        r = sm_certs_parse(acc->certs[i].data, acc->certs[i].len, &po, &s->certs[nv], &e);
-        if (r == -ENOMEM)
+    /* every published certificate, then every given one, through the full verdict */
+    size_t nv = 0, n_published;
+    for (size_t i = 0; i < acc->n_certs && nv < SM_MAX_USERCERTS; i++)
+        if ((r = cert_verdict(s, dir, acc, &acc->certs[i], false, at, &nv, reterr)) < 0)
             return r;
-        if (r != 0)
-            continue;
-        struct sm_verdict_input in = { .cert = &s->certs[nv]->certs[0],
-                                       .account = acc->dn,
-                                       .profiles = s->profiles,
-                                       .n_profiles = n_profiles,
-                                       .at = at };
-        if ((r = sm_verdict_evaluate(dir, &in, &s->verdicts[nv], reterr)) < 0)
+    n_published = nv;
+    for (size_t i = 0; i < n_given; i++)
+        if ((r = cert_verdict(s, dir, acc, &given[i], true, at, &nv, reterr)) < 0)
             return r;
-        if (verdict_all_strong(s->verdicts[nv]))
-            any_strong_cert = true;
-        if (!s->verdicts[nv]->allow)
-            any_cert_denied = true;
-        nv++;
+    bool any_strong_cert = false, strong_published = false;
+    bool published_denied = false, given_denied = false;
+    for (size_t i = 0; i < nv; i++) {
+        bool strong = verdict_all_strong(s->verdicts[i]), denied = !s->verdicts[i]->allow;
+        any_strong_cert |= strong;
+        strong_published |= strong && i < n_published;
+        published_denied |= denied && i < n_published;
+        given_denied |= denied && i >= n_published;
     }
     s->pub.cert_verdicts = (const struct sm_verdict *const *)s->verdicts;
     s->pub.n_cert_verdicts = nv;
+    s->pub.n_given = nv - n_published;
 
     bool disabled = acc->has_uac && (acc->uac & SM_UAC_ACCOUNTDISABLE);
     if (disabled) {
@@ -238,8 +272,9 @@ static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct s
         status_reason(s, "account_disabled", "The account is disabled: every logon fails.");
     } else if (any_strong_cert) {
         s->pub.readiness = SM_READY;
-        status_reason(s, "strong_certificate",
-                      "A published certificate maps strongly on every DC profile evaluated.");
+        status_reason(s, "strong_certificate", "%s maps strongly on every DC profile evaluated.",
+                      strong_published ? "A published certificate"
+                                       : "A certificate given (not published)");
     } else if (strong_value && nv == 0) {
         s->pub.readiness = SM_READY;
         status_reason(s, "strong_mapping",
@@ -257,12 +292,17 @@ static int status_fill(struct status_impl *s, struct sm_dir *dir, const struct s
             status_reason(s, "no_strong_path",
                           "No strong altSecurityIdentities value and no published certificate: "
                           "a certificate for this account must carry its SID to log on.");
-        if (any_cert_denied)
+        if (published_denied)
             status_reason(s, "published_certificate_denied",
                           "At least one published certificate would be denied.");
-        if (nv && !any_cert_denied)
-            status_reason(s, "weak_only",
-                          "Published certificates are allowed only through weak mappings.");
+        if (given_denied)
+            status_reason(s, "given_certificate_denied",
+                          "At least one certificate given (not published) would be denied.");
+        if (nv && !published_denied && !given_denied)
+            status_reason(s, "weak_only", "%s are allowed only through weak mappings.",
+                          n_published == nv ? "Published certificates"
+                          : n_published     ? "The certificates, published and given,"
+                                            : "The certificates given");
     }
     return s->err;
 }
