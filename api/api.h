@@ -124,13 +124,17 @@ enum api_scope {
     API_SCOPE_NONE = 0,         /**< open: no token needed (healthz, readyz) */
     API_SCOPE_CHECK = 1 << 0,   /**< "check": inspect, verdict */
     API_SCOPE_ACCOUNT = 1 << 1, /**< "account": account status */
-    API_SCOPE_ADMIN = 1 << 2,   /**< "admin": anything that writes (later); metrics too */
+    API_SCOPE_ADMIN = 1 << 2,   /**< "admin": metrics, KDC events, issuance plans, dry runs of
+                                     mapping write-back; it never writes (API_SCOPE_WRITE) */
     API_SCOPE_METRICS = 1 << 3, /**< "metrics": read /metrics only (for a Prometheus scraper) */
     API_SCOPE_ISSUE = 1 << 4,   /**< "issue": the issuance plan (CAs and portals) */
+    API_SCOPE_WRITE = 1 << 5,   /**< "write": mapping write-back applied (and its dry runs); the
+                                     only scope that writes to the directory, implied by none */
 };
 
 #define API_SCOPE_ALL                                                                              \
-    (API_SCOPE_CHECK | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN | API_SCOPE_METRICS | API_SCOPE_ISSUE)
+    (API_SCOPE_CHECK | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN | API_SCOPE_METRICS | API_SCOPE_ISSUE | \
+     API_SCOPE_WRITE)
 
 #define API_TOKEN_NAME_MAX 64  /**< bytes of a token name, NUL included */
 #define API_MAX_TOKENS     256 /**< tokens in one runtime */
@@ -159,7 +163,8 @@ enum api_route_id {
     API_ROUTE_PAGE,     /**< the status page: GET /, /status, /static/{name}; POST /status/check
                              and /v1/self/check (people, without a token: open by default) */
     API_ROUTE_MAPPINGS, /**< POST|DELETE /v1/accounts/{name}/mappings: mapping write-back;
-                             always "admin" (not configurable: it writes to the directory) */
+                             always "write" or "admin" (not configurable); applying needs
+                             "write" (api/h_mappings.c) */
     API_ROUTE__COUNT
 };
 
@@ -205,7 +210,9 @@ struct api_webhook {
  *
  * Defaults: inspect, verdict and authz need "check", account status "account", /metrics "metrics"
  * or "admin", the issuance plan "issue", "account" or "admin" (the plan is account data: whoever
- * may ask for it sees it), step-ca's webhooks nothing (their signature authenticates them),
+ * may ask for it sees it), mapping write-back "write" or "admin" (applying: "write" only, checked
+ * by its handler, since "apply" is in the body), step-ca's webhooks nothing (their signature
+ * authenticates them),
  * /healthz and /readyz nothing (probes carry no token; when open they also skip the
  * client-certificate check and the rate limit). A token may use a route when its scopes hold
  * any of the route's scope bits; API_SCOPE_NONE opens the route to requests without a token.

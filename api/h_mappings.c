@@ -5,9 +5,12 @@
  * Body: a JSON object {"certificate": PEM or base64 DER, "type": "X509SKI", "value": "X509:...",
  * "apply": false, "allow_foreign_sid": false}. POST adds the value computed from the
  * certificate; DELETE removes "value", or the value computed from the certificate. A dry run
- * unless "apply" is true. The route needs scope "admin" (not configurable); applying also
- * needs an authenticated token (a daemon without tokens answers dry runs only), whose name the
- * audit log records with the client's address.
+ * unless "apply" is true. The route admits scope "write" or "admin" (not configurable), and the
+ * handler, which alone sees "apply", decides the rest: applying needs an authenticated token
+ * with scope "write" (a daemon without tokens answers dry runs only; "admin" does not imply
+ * "write", so that a token given to a monitoring system cannot write), whose name the audit log
+ * records with the client's address. A dry run names accounts and their values: a "write" token
+ * gets it, another only when scope.account_data covers it.
  *
  * Answers: 200 with the plan or the write's document (sm_json_mapwrite()); 404 no-account;
  * 409 mapping-refused (the safety check in the detail); 502 write-failed (the directory
@@ -137,6 +140,33 @@ static int read_body(const struct api_request *req, bool remove, struct map_requ
     return 0;
 }
 
+/*
+ * The scope the request needs beyond the route's (see the top): 0, or 403 insufficient-scope in
+ * @ae with the WWW-Authenticate of RFC 6750 naming scope "write", counted as admission's refusals
+ * are.
+ */
+static int check_scope(struct api_request *req, bool apply, struct api_error *ae)
+{
+    const struct api_runtime *rt = req_runtime(req);
+    bool writer = req->token && (req->token->scopes & API_SCOPE_WRITE);
+
+    if (writer || (!apply && req_sees_accounts(req)))
+        return 0;
+    if (rt->n_tokens > 0) {
+        metric_inc(&req->api->metrics.auth_failures[AUTH_F_SCOPE]);
+        req->extra_header = "WWW-Authenticate";
+        req->extra_value =
+            "Bearer realm=\"strongmapd\", error=\"insufficient_scope\", scope=\"write\"";
+    }
+    if (apply)
+        return api_fail(ae, API_P_FORBIDDEN, NULL,
+                        "writing needs an authenticated token with scope write (scope admin does "
+                        "not write)");
+    return api_fail(ae, API_P_FORBIDDEN, NULL,
+                    "a dry run names accounts and their values: it needs scope write, or a scope "
+                    "that sees account data (scope.account_data)");
+}
+
 /* The answer to a plan or write that ended with @r (< 0) and *@m set. */
 static int reply_trouble(struct api_request *req, int r, const struct sm_mapwrite *m,
                          const struct sm_errinfo *e)
@@ -206,11 +236,8 @@ int h_mappings(struct api_request *req)
                        "runs only");
         goto out_fail;
     }
-    if (mr.apply && !req->token) {
-        ret = api_fail(&ae, API_P_FORBIDDEN, NULL,
-                       "writing needs an authenticated token with scope admin");
+    if ((ret = check_scope(req, mr.apply, &ae)) < 0)
         goto out_fail;
-    }
     if (!rt->map_dir && !rt->dir) {
         ret = no_directory(&ae);
         goto out_fail;

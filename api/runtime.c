@@ -24,7 +24,9 @@
 #include "log.h"
 #include "mapaudit.h"
 
-static const char *const scope_names[] = { "check", "account", "admin", "metrics", "issue" };
+static const char *const scope_names[] = {
+    "check", "account", "admin", "metrics", "issue", "write"
+};
 static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
                                                            "events",  "metrics",  "healthz",
                                                            "readyz",  "preissue", "hooks",
@@ -48,8 +50,9 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_PREISSUE] = API_SCOPE_ISSUE | API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->route_scope[API_ROUTE_HOOKS] = API_SCOPE_NONE; /* the webhook signature authenticates */
     rt->route_scope[API_ROUTE_AUTHZ] = API_SCOPE_CHECK;
-    rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE;      /* for people, who carry no token */
-    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_ADMIN; /* it writes: never configurable */
+    rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE; /* for people, who carry no token */
+    /* it writes: never configurable; applying needs API_SCOPE_WRITE (api/h_mappings.c) */
+    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_WRITE | API_SCOPE_ADMIN;
     rt->page_enabled = true;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;

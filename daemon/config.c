@@ -70,7 +70,8 @@ const struct directive directives[CFG__COUNT] = {
          "bearer token: name, SHA-256 of the secret (hex), scopes; repeatable"),
     DIRECTIVE(CFG_SCOPE_INSPECT, "auth", "scope.inspect", "scope-inspect", "SCOPES", T_SCOPE, 0, 0,
               0, "check", route_scope[API_ROUTE_INSPECT],
-              "scopes POST /v1/inspect accepts: none, or check, account, admin, metrics, issue"),
+              "scopes POST /v1/inspect accepts: none, or check, account, admin, metrics, issue, "
+              "write"),
     DIRECTIVE(CFG_SCOPE_VERDICT, "auth", "scope.verdict", "scope-verdict", "SCOPES", T_SCOPE, 0, 0,
               0, "check", route_scope[API_ROUTE_VERDICT], "scopes POST /v1/verdict accepts"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT, "auth", "scope.account", "scope-account", "SCOPES", T_SCOPE, 0, 0,

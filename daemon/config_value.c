@@ -183,7 +183,7 @@ static int parse_token(const char *v, struct api_token *t, struct sm_errinfo *e)
         return reason(e, "the hash must be 64 hexadecimal digits");
     if (api_scopes_parse(c2 + 1, &t->scopes) < 0 || t->scopes == API_SCOPE_NONE)
         return reason(e, "expected scopes after the hash: check, account, admin, metrics, "
-                         "comma-separated");
+                         "issue, write, comma-separated");
     return 0;
 }
 
@@ -275,7 +275,7 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
         if (api_scopes_parse(v, field(c, d)) < 0)
             return reason(e,
                           "\"%s\" is not none, or a comma-separated list of check, "
-                          "account, admin, metrics",
+                          "account, admin, metrics, issue, write",
                           printable(v, 32, val, sizeof(val)));
         return 0;
     case T_LEVEL:

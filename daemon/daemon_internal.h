@@ -106,7 +106,14 @@ int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo
 
 /* ---- reload.c: the runtime of a configuration, and the reload ---- */
 
-/* The directory, the lookup cache and the default DC profiles of @c, at info level. */
+/*
+ * [write] is configured but no token may write (scope write; scope admin wrote mappings before
+ * write existed, and no longer does): true with the warning, naming such a token, in @buf.
+ */
+bool write_scope_warning(const struct cfg *c, char *buf, size_t size);
+
+/* The directory, the lookup cache and the default DC profiles of @c, at info level; the write
+ * scope's warning (write_scope_warning()) at warning level. */
 void log_directory(const struct cfg *c, unsigned handles);
 
 /*

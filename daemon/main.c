@@ -517,6 +517,9 @@ static void check_only(struct cfg *c)
     if (runtime_build(c, 1, &rt, &e) < 0) /* the directory and the anchors, as a start would */
         goto out_fail;
     api_runtime_unref(rt);
+    char warning[512];
+    if (write_scope_warning(c, warning, sizeof(warning)))
+        fprintf(stderr, "strongmapd: warning: %s\n", warning);
     cfg_free(c);
     fprintf(stderr, "configuration OK\n");
     exit(0);

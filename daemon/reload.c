@@ -40,8 +40,38 @@ static void fleet_text(const struct opt_profiles *fleet, char *buf, size_t size)
     }
 }
 
+bool write_scope_warning(const struct cfg *c, char *buf, size_t size)
+{
+    size_t writers = 0, admins = 0;
+    const char *admin = NULL;
+
+    if (!c->write_bind_dn)
+        return false;
+    for (size_t i = 0; i < c->n_tokens; i++) {
+        if (c->tokens[i].scopes & API_SCOPE_WRITE)
+            writers++;
+        else if (c->tokens[i].scopes & API_SCOPE_ADMIN && !admins++)
+            admin = c->tokens[i].name;
+    }
+    if (writers)
+        return false;
+    if (admins)
+        snprintf(buf, size,
+                 "[write] is configured but no [auth] token has scope write: every write is "
+                 "refused (403), dry runs only. Scope admin no longer writes mappings (%zu "
+                 "token%s with admin, %s%s, did before): give scope write to the token that "
+                 "should write, and to no other (token = NAME:SHA256:write)",
+                 admins, admins > 1 ? "s" : "", admin, admins > 1 ? " and others" : "");
+    else
+        snprintf(buf, size,
+                 "[write] is configured but no [auth] token has scope write: every write is "
+                 "refused (403), dry runs only (token = NAME:SHA256:write)");
+    return true;
+}
+
 void log_directory(const struct cfg *c, unsigned handles)
 {
+    char warning[512];
     struct opt_dir dir, *d = &dir;
     char fleet[128];
 
@@ -70,6 +100,8 @@ void log_directory(const struct cfg *c, unsigned handles)
     if (c->write_bind_dn)
         log_info("mapping write-back: bind as %s, audit log %s", c->write_bind_dn,
                  c->write_audit_log);
+    if (write_scope_warning(c, warning, sizeof(warning)))
+        log_warnx("%s", warning);
     fleet_text(&c->fleet, fleet, sizeof(fleet));
     log_info("default DC profiles: %s", fleet);
 }
@@ -168,7 +200,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     memcpy(rt->tokens, c->tokens, c->n_tokens * sizeof(c->tokens[0]));
     rt->n_tokens = c->n_tokens;
     memcpy(rt->route_scope, c->route_scope, sizeof(rt->route_scope));
-    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_ADMIN; /* not configurable */
+    rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_WRITE | API_SCOPE_ADMIN; /* not configurable */
     rt->account_data_scope = c->account_data_scope;
     rt->rate_per_s = c->rate;
     rt->rate_burst = c->burst;

@@ -49,6 +49,11 @@ KATE = f"cn=kate,cn=Users,{BASE}"
 IVAN = f"cn=ivan,cn=Users,{BASE}"
 ADMIN_SECRET = "SECRET-MARKER-admin-mapwrite-0123"
 CHECK_SECRET = "SECRET-MARKER-check-mapwrite-0123"
+WRITE_SECRET = "SECRET-MARKER-write-mapwrite-0123"
+
+
+def token_line(name, secret, scopes):
+    return f"{name}:{hashlib.sha256(secret.encode()).hexdigest()}:{scopes}"
 
 SERVICE_ACCOUNTS = f"""
 dn: {READER}
@@ -350,8 +355,9 @@ class Api(ta.ApiTestCase):
         conf = os.path.join(TMP.name, "strongmapd.conf")
         with open(conf, "w", encoding="utf-8") as f:
             f.write(f"""[auth]
-token = admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin,check
-token = checker:{hashlib.sha256(CHECK_SECRET.encode()).hexdigest()}:check,account
+token = {token_line("admin1", ADMIN_SECRET, "admin,check")}
+token = {token_line("checker", CHECK_SECRET, "check,account")}
+token = {token_line("writer1", WRITE_SECRET, "write")}
 
 [directory]
 ldap_uri = {S.tls_uri}
@@ -377,7 +383,7 @@ audit_log = {cls.log}
                 raise AssertionError(f"daemon exited with {rc}:\n{d.log()}")
             ta.check_log_hygiene(d.log())
 
-    def call(self, method, name, doc=None, token=ADMIN_SECRET, body=None, daemon=None, ctype="application/json"):
+    def call(self, method, name, doc=None, token=WRITE_SECRET, body=None, daemon=None, ctype="application/json"):
         if body is None:
             body = json.dumps(doc).encode()
         return self.request(method, f"/v1/accounts/{name}/mappings", body=body,
@@ -390,10 +396,77 @@ audit_log = {cls.log}
             return f.read()
 
     def test_scope(self):
-        r = self.call("POST", "kate", {"certificate": self.pem("upn_only.pem")}, token=None)
+        doc = {"certificate": self.pem("multivalue_rdn.pem"), "type": "X509SKI"}
+        r = self.call("POST", "kate", doc, token=None)
         self.assertProblem(r, 401, "unauthorized")
-        r = self.call("POST", "kate", {"certificate": self.pem("upn_only.pem")}, token=CHECK_SECRET)
+        for apply in (False, True):
+            with self.subTest(apply=apply):
+                r = self.call("POST", "kate", dict(doc, apply=apply), token=CHECK_SECRET)
+                self.assertProblem(r, 403, "insufficient-scope")
+        # dry runs: admin (scope.account_data covers it) and write
+        for token in (ADMIN_SECRET, WRITE_SECRET):
+            r = self.call("POST", "kate", doc, token=token)
+            self.assertEqual((r.status, r.json()["outcome"]), (200, "would_add"), r.body)
+        # writing: write only; admin (metrics, the events explainer) does not imply it
+        before, lines = values(KATE), len(audit_lines(self.log))
+        for method in ("POST", "DELETE"):
+            with self.subTest(method=method):
+                r = self.call(method, "kate", dict(doc, apply=True), token=ADMIN_SECRET)
+                self.assertProblem(r, 403, "insufficient-scope")
+                self.assertIn("scope write", r.json()["detail"])
+                self.assertEqual(r.headers["www-authenticate"], 'Bearer realm="strongmapd", '
+                                 'error="insufficient_scope", scope="write"')
+        self.assertEqual(values(KATE), before)
+        self.assertEqual(len(audit_lines(self.log)), lines)  # refused before any line
+        r = self.call("POST", "kate", dict(doc, apply=True), token=WRITE_SECRET)
+        self.assertEqual((r.status, r.json()["outcome"]), (200, "added"), r.body)
+        self.assertEqual(values(KATE), sorted(before + [r.json()["value"]]))
+        self.assertEqual(audit_lines(self.log)[-1]["actor"]["name"], "writer1")
+        r = self.call("DELETE", "kate", dict(doc, apply=True), token=WRITE_SECRET)
+        self.assertEqual((r.status, r.json()["outcome"]), (200, "removed"), r.body)
+        self.assertEqual(values(KATE), before)
+        # and write grants nothing else
+        r = self.request("GET", "/metrics", token=WRITE_SECRET, daemon=self.daemon)
         self.assertProblem(r, 403, "insufficient-scope")
+        # the OpenAPI document says the same
+        for method in ("post", "delete"):
+            self.assertEqual(ta.SPEC.doc["paths"][self.SPEC_PATH][method]["security"],
+                             [{"bearerAuth": ["write", "admin"]}, {}])
+
+    def test_admin_alone_does_not_write(self):
+        """A configuration from before scope write: [write] with an admin token only. It starts,
+        says loudly that nothing can write (at start and with -n), and refuses every apply."""
+        log = os.path.join(TMP.name, "admin-only-audit.jsonl")
+        args = ["--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+                "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
+                "--write-audit-log", log, "--token", token_line("ops", ADMIN_SECRET, "admin")]
+        r = subprocess.run([ARGS.daemon, "--allow-root", "-n"] + args, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no [auth] token has scope write", r.stderr)
+        self.assertIn("Scope admin no longer writes mappings (1 token with admin, ops, did before)",
+                      r.stderr)
+        d = ta.Daemon(extra_args=args)
+        try:
+            d.wait_log("no [auth] token has scope write")
+            line = [x for x in d.log().splitlines() if "no [auth] token has scope write" in x][0]
+            self.assertTrue(line.startswith("<4>"), line)  # sd-daemon(3)'s warning priority
+            before = values(CAROL)
+            r = self.call("POST", "carol", {"certificate": self.pem("multivalue_rdn.pem"),
+                                            "type": "X509SKI", "apply": True},
+                          token=ADMIN_SECRET, daemon=d)
+            self.assertProblem(r, 403, "insufficient-scope")
+            self.assertEqual(values(CAROL), before)
+            self.assertEqual(audit_lines(log), [])
+        finally:
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
+        # with a write token beside it: no warning
+        r = subprocess.run([ARGS.daemon, "--allow-root", "-n"] + args +
+                           ["--token", token_line("writer", WRITE_SECRET, "write")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("scope write", r.stderr)
 
     def test_add_dry_run_apply_idempotent_remove(self):
         before = values(ALICE)
@@ -413,7 +486,7 @@ audit_log = {cls.log}
         mine = [x for x in lines if x["value"] == added["value"]]
         self.assertEqual([(x["phase"], x["outcome"]) for x in mine],
                          [("intent", "would_add"), ("result", "added"), ("result", "present")])
-        self.assertEqual(mine[0]["actor"], {"kind": "token", "name": "admin1", "client": "127.0.0.1"})
+        self.assertEqual(mine[0]["actor"], {"kind": "token", "name": "writer1", "client": "127.0.0.1"})
         r = self.call("DELETE", "alice", {"value": added["value"], "apply": True})
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json()["outcome"], "removed")
@@ -461,8 +534,7 @@ audit_log = {cls.log}
         d = ta.Daemon(extra_args=[
             "--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
             "--write-bind-dn", READER, "--write-password-file", pwfile("reader.pw"),
-            "--write-audit-log", log,
-            "--token", f"admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin"])
+            "--write-audit-log", log, "--token", token_line("writer1", WRITE_SECRET, "write")])
         try:
             before = values(CAROL)
             r = self.call("POST", "carol", {"certificate": self.pem("multivalue_rdn.pem"),
@@ -506,8 +578,7 @@ audit_log = {cls.log}
         d = ta.Daemon(extra_args=[
             "--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
             "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
-            "--write-audit-log", log,
-            "--token", f"admin1:{hashlib.sha256(ADMIN_SECRET.encode()).hexdigest()}:admin"])
+            "--write-audit-log", log, "--token", token_line("writer1", WRITE_SECRET, "write")])
         doc = {"certificate": self.pem("multivalue_rdn.pem"), "type": "X509SKI", "apply": True}
         try:
             self.assertEqual(self.call("POST", "carol", doc, daemon=d).json()["outcome"], "added")
