@@ -34,8 +34,6 @@
 /* Bytes of a multipart boundary (RFC 2046: 1 to 70 characters). */
 #define BOUNDARY_MAX 70
 
-static const char *const state_label[] = { "Will work", "At risk", "Will fail" };
-
 int page_check(const struct api_request *req, const struct sm_cert *cert, struct sm_verdict **ret_v,
                struct sm_state_answer *ret_st, struct api_error *ae)
 {
@@ -70,40 +68,72 @@ static bool shows_errors(const struct sm_state_answer *st)
     return !st->account_reason;
 }
 
-static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt,
-                          const struct sm_verdict *v, const struct sm_state_answer *st)
+/* The line of one DC in the answer's details and the helpdesk text, in @l: "allow", or "deny"
+   with the Kerberos error and the KDC event when @errors. */
+void page_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
+                  bool errors)
 {
-    const struct sm_cert *c = v->cert;
-    char now[32];
+    char event[16];
+
+    su_buf_puts(b, msg_text(l, o->allow ? "details.allow" : "details.deny"));
+    if (o->allow || !errors)
+        return;
+    if (o->kdc_error.name)
+        su_buf_printf(b, ", %s", o->kdc_error.name);
+    if (o->event.id) {
+        snprintf(event, sizeof(event), "%d", o->event.id);
+        su_buf_puts(b, ", ");
+        msg_put(b, l, "details.kdc_event", event, NULL);
+    }
+}
+
+void page_time(char *buf, size_t size)
+{
     time_t t = time(NULL);
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    su_buf_puts(b, "Certificate sign-in check (strongmapd self-service page)\n");
-    if (rt->page_organisation[0])
-        su_buf_printf(b, "Organisation: %s\n", rt->page_organisation);
-    su_buf_printf(b, "Result: %s (%s)\n", state_label[st->state], sm_state_name(st->state));
-    su_buf_printf(b, "Reason: %s [%s]\n", st->why, st->code);
-    if (c) {
-        su_buf_printf(b, "Certificate subject: %s\n", c->subject.rfc4514);
-        su_buf_printf(b, "Issuer: %s\n", c->issuer.rfc4514);
-        su_buf_printf(b, "Serial number: %s\n", c->serial);
-        su_buf_printf(b, "SHA-1 thumbprint: %s\n", c->sha1);
-        su_buf_printf(b, "Valid: %s to %s\n", c->not_before, c->not_after);
-    }
-    su_buf_puts(b, "Domain controllers (as configured in strongmapd):\n");
-    for (size_t i = 0; i < v->n_profiles; i++) {
-        const struct sm_profile_outcome *o = &v->profiles[i];
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
-        su_buf_printf(b, "  %s: %s", sm_profile_name(o->profile.kind), o->allow ? "allow" : "deny");
-        if (shows_errors(st) && o->kdc_error.name)
-            su_buf_printf(b, ", %s", o->kdc_error.name);
-        if (shows_errors(st) && o->event.id)
-            su_buf_printf(b, ", KDC event %d", o->event.id);
+static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l,
+                          const struct sm_verdict *v, const struct sm_state_answer *st)
+{
+    const struct sm_cert *c = v->cert;
+    char now[32];
+
+    page_time(now, sizeof(now));
+    msg_put(b, l, "text.title", NULL);
+    su_buf_putc(b, '\n');
+    if (rt->page_organisation[0]) {
+        msg_put(b, l, "text.organisation", rt->page_organisation, NULL);
         su_buf_putc(b, '\n');
     }
-    su_buf_printf(b, "Checked: %s\n", now);
+    msg_put(b, l, "text.result", msg_state_label(l, st->state), sm_state_name(st->state), NULL);
+    su_buf_putc(b, '\n');
+    msg_put(b, l, "text.reason", msg_why(l, st), st->code, NULL);
+    su_buf_putc(b, '\n');
+    if (c) {
+        msg_put(b, l, "text.subject", c->subject.rfc4514, NULL);
+        su_buf_putc(b, '\n');
+        msg_put(b, l, "text.issuer", c->issuer.rfc4514, NULL);
+        su_buf_putc(b, '\n');
+        msg_put(b, l, "text.serial", c->serial, NULL);
+        su_buf_putc(b, '\n');
+        msg_put(b, l, "text.sha1", c->sha1, NULL);
+        su_buf_putc(b, '\n');
+        msg_put(b, l, "text.valid", c->not_before, c->not_after, NULL);
+        su_buf_putc(b, '\n');
+    }
+    msg_put(b, l, "text.dcs", NULL);
+    su_buf_putc(b, '\n');
+    for (size_t i = 0; i < v->n_profiles; i++) {
+        su_buf_printf(b, "  %s: ", sm_profile_name(v->profiles[i].profile.kind));
+        page_outcome(b, l, &v->profiles[i], shows_errors(st));
+        su_buf_putc(b, '\n');
+    }
+    msg_put(b, l, "text.checked", now, NULL);
+    su_buf_putc(b, '\n');
 }
 
 /* A configured text, or JSON null. */
@@ -112,7 +142,7 @@ static json_t *text_or_null(const char *s)
     return s[0] ? json_string(s) : json_null();
 }
 
-int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
+int page_json(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret)
 {
     json_t *root = json_object(), *steps = json_array(), *profiles = json_array();
@@ -120,11 +150,11 @@ int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
     int r = -ENOMEM;
 
     su_buf_init(&b, NULL, NULL);
-    helpdesk_text(&b, rt, v, st);
+    helpdesk_text(&b, rt, l, v, st);
     if (!root || !steps || !profiles || !su_buf_str(&b))
         goto out;
     for (size_t i = 0; i < st->n_steps; i++)
-        if (json_array_append_new(steps, json_string(st->steps[i])) < 0)
+        if (json_array_append_new(steps, json_string(msg_step(l, st, i))) < 0)
             goto out;
     for (size_t i = 0; i < v->n_profiles; i++) {
         const struct sm_profile_outcome *o = &v->profiles[i];
@@ -140,7 +170,7 @@ int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
     }
     if (json_object_set_new(root, "state", json_string(sm_state_name(st->state))) < 0 ||
         json_object_set_new(root, "code", json_string(st->code)) < 0 ||
-        json_object_set_new(root, "why", json_string(st->why)) < 0 ||
+        json_object_set_new(root, "why", json_string(msg_why(l, st))) < 0 ||
         json_object_set(root, "steps", steps) < 0 ||
         json_object_set_new(root, "expires",
                             v->cert ? json_string(v->cert->not_after) : json_null()) < 0 ||
@@ -173,25 +203,30 @@ void page_escape(struct su_buf *b, const char *s)
     }
 }
 
-static void html_head(struct su_buf *b, const char *title)
+static void html_head(struct su_buf *b, const struct msg_lang *l, const char *title)
 {
-    su_buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    su_buf_puts(b, "<!doctype html>\n<html lang=\"");
+    page_escape(b, msg_tag(l));
+    su_buf_puts(b, "\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                    "<title>");
-    page_escape(b, title);
-    su_buf_puts(b, " - Will my certificate work?</title>\n"
+    msg_html(b, l, "page.answer_title", NULL, title, NULL);
+    su_buf_puts(b, "</title>\n"
                    "<link rel=\"stylesheet\" href=\"/static/status.css\">\n"
                    "<script src=\"/static/status.js\" defer></script>\n</head>\n<body>\n"
-                   "<main id=\"main\">\n<h1>Will my certificate work?</h1>\n");
+                   "<main id=\"main\">\n<h1>");
+    msg_html(b, l, "page.title", NULL, NULL);
+    su_buf_puts(b, "</h1>\n");
 }
 
-static void html_tail(struct su_buf *b)
+static void html_tail(struct su_buf *b, const struct msg_lang *l)
 {
-    su_buf_puts(b, "<p><a href=\"/status\">Check another certificate</a></p>\n</main>\n"
-                   "</body>\n</html>\n");
+    su_buf_puts(b, "<p><a href=\"/status\">");
+    msg_html(b, l, "page.another", NULL, NULL);
+    su_buf_puts(b, "</a></p>\n</main>\n</body>\n</html>\n");
 }
 
-static void dl_row(struct su_buf *b, const char *name, const char *value)
+void page_dl_row(struct su_buf *b, const char *name, const char *value)
 {
     su_buf_puts(b, "<dt>");
     page_escape(b, name);
@@ -200,68 +235,106 @@ static void dl_row(struct su_buf *b, const char *name, const char *value)
     su_buf_puts(b, "</dd>\n");
 }
 
-int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
+void page_dl_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
+                     bool errors)
+{
+    struct su_buf name, value;
+
+    su_buf_init(&name, NULL, NULL);
+    su_buf_init(&value, NULL, NULL);
+    msg_put(&name, l, "details.dc", sm_profile_name(o->profile.kind), NULL);
+    page_outcome(&value, l, o, errors);
+    if (su_buf_str(&name) && su_buf_str(&value))
+        page_dl_row(b, name.p, value.p);
+    else
+        b->oom = true;
+    su_buf_release(&name);
+    su_buf_release(&value);
+}
+
+void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st)
+{
+    if (!st->n_steps)
+        return;
+    su_buf_puts(b, "<h3>");
+    msg_html(b, l, "answer.what_to_do", NULL, NULL);
+    su_buf_puts(b, "</h3>\n<ol>\n");
+    for (size_t i = 0; i < st->n_steps; i++) {
+        su_buf_puts(b, "<li>");
+        page_escape(b, msg_step(l, st, i));
+        su_buf_puts(b, "</li>\n");
+    }
+    su_buf_puts(b, "</ol>\n");
+}
+
+void page_contact_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l)
+{
+    if (!rt->page_helpdesk[0] && !rt->page_organisation[0])
+        return;
+    su_buf_puts(b, "<p class=\"contact\">");
+    msg_html(b, l, "answer.contact", NULL,
+             rt->page_organisation[0] ? rt->page_organisation
+                                      : msg_text(l, "answer.your_organisation"),
+             rt->page_helpdesk[0] ? rt->page_helpdesk : msg_text(l, "answer.ask_it"), NULL);
+    su_buf_puts(b, "</p>\n");
+}
+
+void page_helpdesk_html(struct su_buf *b, const struct msg_lang *l, const char *id,
+                        const char *text)
+{
+    su_buf_puts(b, "<h3>");
+    msg_html(b, l, "helpdesk.heading", NULL, NULL);
+    su_buf_printf(b, "</h3>\n<p><label for=\"%s\">", id);
+    msg_html(b, l, "helpdesk.label", NULL, NULL);
+    su_buf_printf(b, "</label></p>\n<textarea id=\"%s\" rows=\"10\" readonly>", id);
+    if (text)
+        page_escape(b, text);
+    else
+        b->oom = true;
+    su_buf_printf(b,
+                  "</textarea>\n<p><button type=\"button\" class=\"secondary copy\" "
+                  "data-copy=\"%s\" data-copied=\"",
+                  id);
+    msg_html(b, l, "helpdesk.copied", NULL, NULL);
+    su_buf_puts(b, "\" hidden>");
+    msg_html(b, l, "helpdesk.copy", NULL, NULL);
+    su_buf_puts(b, "</button><span class=\"copied\"></span></p>\n");
+}
+
+int page_html(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret, size_t *ret_len)
 {
     struct su_buf b, t;
-    char line[160];
+    const char *label = msg_state_label(l, st->state);
 
     su_buf_init(&b, NULL, NULL);
     su_buf_init(&t, NULL, NULL);
-    helpdesk_text(&t, rt, v, st);
-    html_head(&b, state_label[st->state]);
+    helpdesk_text(&t, rt, l, v, st);
+    html_head(&b, l, label);
     su_buf_printf(&b, "<section class=\"answer state-%s\" aria-labelledby=\"state\">\n",
                   sm_state_name(st->state));
-    su_buf_printf(&b, "<h2 id=\"state\"><span class=\"sr-only\">Result: </span>%s</h2>\n",
-                  state_label[st->state]);
-    su_buf_puts(&b, "<p class=\"why\">");
-    page_escape(&b, st->why);
+    su_buf_puts(&b, "<h2 id=\"state\"><span class=\"sr-only\">");
+    msg_html(&b, l, "answer.result_sr", NULL, NULL);
+    su_buf_puts(&b, " </span>");
+    page_escape(&b, label);
+    su_buf_puts(&b, "</h2>\n<p class=\"why\">");
+    page_escape(&b, msg_why(l, st));
     su_buf_puts(&b, "</p>\n");
-    if (st->n_steps) {
-        su_buf_puts(&b, "<h3>What to do</h3>\n<ol>\n");
-        for (size_t i = 0; i < st->n_steps; i++) {
-            su_buf_puts(&b, "<li>");
-            page_escape(&b, st->steps[i]);
-            su_buf_puts(&b, "</li>\n");
-        }
-        su_buf_puts(&b, "</ol>\n");
-    }
-    if (rt->page_helpdesk[0] || rt->page_organisation[0]) {
-        su_buf_puts(&b, "<p class=\"contact\">");
-        page_escape(&b, rt->page_organisation[0] ? rt->page_organisation : "Your organisation");
-        su_buf_puts(&b, "&#39;s helpdesk: ");
-        page_escape(&b, rt->page_helpdesk[0] ? rt->page_helpdesk : "ask your IT department");
-        su_buf_puts(&b, "</p>\n");
-    }
-    su_buf_puts(&b, "<details>\n<summary>Details for IT</summary>\n<dl>\n");
-    dl_row(&b, "Result", sm_state_name(st->state));
-    dl_row(&b, "Reason code", st->code);
+    page_steps_html(&b, l, st);
+    page_contact_html(&b, rt, l);
+    su_buf_puts(&b, "<details>\n<summary>");
+    msg_html(&b, l, "details.summary", NULL, NULL);
+    su_buf_puts(&b, "</summary>\n<dl>\n");
+    page_dl_row(&b, msg_text(l, "details.result"), sm_state_name(st->state));
+    page_dl_row(&b, msg_text(l, "details.reason_code"), st->code);
     if (v->cert)
-        dl_row(&b, "Valid until", v->cert->not_after);
-    for (size_t i = 0; i < v->n_profiles; i++) {
-        const struct sm_profile_outcome *o = &v->profiles[i];
-        bool show = shows_errors(st) && !o->allow;
-        char name[64];
-
-        snprintf(name, sizeof(name), "DC %s", sm_profile_name(o->profile.kind));
-        snprintf(line, sizeof(line), "%s%s%s", o->allow ? "allow" : "deny",
-                 show && o->kdc_error.name ? ", " : "",
-                 show && o->kdc_error.name ? o->kdc_error.name : "");
-        if (show && o->event.id)
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), ", KDC event %d",
-                     o->event.id);
-        dl_row(&b, name, line);
-    }
-    su_buf_puts(&b, "</dl>\n</details>\n<h3>Helpdesk text</h3>\n"
-                    "<p><label for=\"helpdesk\">Text for your helpdesk (select it and copy it "
-                    "into your message)</label></p>\n"
-                    "<textarea id=\"helpdesk\" rows=\"10\" readonly>");
-    if (su_buf_str(&t))
-        page_escape(&b, su_buf_str(&t));
-    su_buf_puts(&b, "</textarea>\n<p><button type=\"button\" class=\"secondary copy\" "
-                    "data-copy=\"helpdesk\" hidden>Copy helpdesk text</button>"
-                    "<span class=\"copied\"></span></p>\n</section>\n");
-    html_tail(&b);
+        page_dl_row(&b, msg_text(l, "details.valid_until"), v->cert->not_after);
+    for (size_t i = 0; i < v->n_profiles; i++)
+        page_dl_outcome(&b, l, &v->profiles[i], shows_errors(st));
+    su_buf_puts(&b, "</dl>\n</details>\n");
+    page_helpdesk_html(&b, l, "helpdesk", su_buf_str(&t));
+    su_buf_puts(&b, "</section>\n");
+    html_tail(&b, l);
     su_buf_release(&t);
     if (!su_buf_str(&b) || t.oom) {
         su_buf_release(&b);
@@ -272,19 +345,20 @@ int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
     return 0;
 }
 
-int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len)
+int page_html_problem(const struct msg_lang *l, const char *title, const char *detail, char **ret,
+                      size_t *ret_len)
 {
     struct su_buf b;
 
     su_buf_init(&b, NULL, NULL);
-    html_head(&b, title);
+    html_head(&b, l, title);
     su_buf_puts(&b, "<section class=\"answer state-error\" aria-labelledby=\"state\">\n"
                     "<h2 id=\"state\">");
     page_escape(&b, title);
     su_buf_puts(&b, "</h2>\n<p class=\"why\">");
     page_escape(&b, detail);
     su_buf_puts(&b, "</p>\n</section>\n");
-    html_tail(&b);
+    html_tail(&b, l);
     if (!su_buf_str(&b)) {
         su_buf_release(&b);
         return -ENOMEM;

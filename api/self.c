@@ -49,8 +49,6 @@
 /* Where the page's section for the caller goes in web/status.html. */
 #define SELF_MARKER "<!--self-->"
 
-static const char *const state_label[] = { "Will work", "At risk", "Will fail" };
-
 static const char *const source_names[] = { NULL, "client_certificate", "proxy_header",
                                             "lab_mode" };
 
@@ -343,12 +341,12 @@ int self_answer(const struct api_request *req, const struct self_identity *id,
 
 /* ---- the helpdesk text ------------------------------------------------------------------- */
 
-static const char *identity_text(const struct self_answer *a)
+static const char *identity_key(const struct self_answer *a)
 {
     switch (a->source) {
-    case SELF_CERT: return "the certificate the browser presented";
-    case SELF_HEADER: return "signed in through the organisation's sign-in";
-    default: return "typed in lab mode (proves nothing)";
+    case SELF_CERT: return "text.identity_certificate";
+    case SELF_HEADER: return "text.identity_header";
+    default: return "text.identity_lab";
     }
 }
 
@@ -359,69 +357,72 @@ static bool shows_errors(const struct self_answer *a, const struct self_cert *sc
     return !(a->generic && sc->st.account_reason);
 }
 
-static void profiles_text(struct su_buf *b, const struct self_answer *a, const struct self_cert *sc)
+static void line(struct su_buf *b, const struct msg_lang *l, const char *key, const char *arg)
 {
-    const struct sm_verdict *v = sc->v;
-    bool errors = shows_errors(a, sc);
-
-    for (size_t i = 0; i < v->n_profiles; i++) {
-        const struct sm_profile_outcome *o = &v->profiles[i];
-
-        su_buf_printf(b, "    DC %s: %s", sm_profile_name(o->profile.kind),
-                      o->allow ? "allow" : "deny");
-        if (errors && !o->allow && o->kdc_error.name)
-            su_buf_printf(b, ", %s", o->kdc_error.name);
-        if (errors && !o->allow && o->event.id)
-            su_buf_printf(b, ", KDC event %d", o->event.id);
-        su_buf_putc(b, '\n');
-    }
+    msg_put(b, l, key, arg, NULL);
+    su_buf_putc(b, '\n');
 }
 
-static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt,
+static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l,
                           const struct self_answer *a)
 {
     const struct sm_account *acc = a->account;
-    char now[32], sid[SM_SID_TEXT_MAX];
-    time_t t = time(NULL);
-    struct tm tm;
+    char now[32], sid[SM_SID_TEXT_MAX], n[24];
 
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    su_buf_puts(b, "Certificate sign-in check (strongmapd self-service page)\n");
+    page_time(now, sizeof(now));
+    line(b, l, "text.title", NULL);
     if (rt->page_organisation[0])
-        su_buf_printf(b, "Organisation: %s\n", rt->page_organisation);
-    su_buf_printf(b, "Identity: %s%s%s\n", a->name[0] ? a->name : "", a->name[0] ? ", " : "",
-                  identity_text(a));
-    su_buf_printf(b, "Result: %s (%s)\n", state_label[a->st.state], sm_state_name(a->st.state));
-    su_buf_printf(b, "Reason: %s [%s]\n", a->st.why, a->st.code);
-    if (acc) {
-        su_buf_printf(b, "Account: %s\n", acc->dn);
+        line(b, l, "text.organisation", rt->page_organisation);
+    if (a->name[0])
+        msg_put(b, l, "text.identity_named", a->name, msg_text(l, identity_key(a)), NULL);
+    else
+        msg_put(b, l, "text.identity", msg_text(l, identity_key(a)), NULL);
+    su_buf_putc(b, '\n');
+    msg_put(b, l, "text.result", msg_state_label(l, a->st.state), sm_state_name(a->st.state), NULL);
+    su_buf_putc(b, '\n');
+    msg_put(b, l, "text.reason", msg_why(l, &a->st), a->st.code, NULL);
+    su_buf_putc(b, '\n');
+    if (acc) { /* LDAP attribute names are IT's words in every language */
+        line(b, l, "text.account", acc->dn);
         if (acc->sam)
             su_buf_printf(b, "sAMAccountName: %s\n", acc->sam);
         if (acc->upn)
             su_buf_printf(b, "userPrincipalName: %s\n", acc->upn);
         if (acc->has_sid)
             su_buf_printf(b, "objectSid: %s\n", sm_sid_format(&acc->sid, sid, sizeof(sid)));
-        su_buf_printf(b, "Enabled: %s\n", disabled(acc) ? "no" : "yes");
+        line(b, l, "text.enabled", msg_text(l, disabled(acc) ? "details.no" : "details.yes"));
         if (a->readiness)
-            su_buf_printf(b, "Readiness: %s\n", a->readiness);
+            line(b, l, "text.readiness", a->readiness);
         for (size_t i = 0; i < acc->n_altsec; i++)
             su_buf_printf(b, "altSecurityIdentities: %s\n", acc->altsec[i]);
     }
     for (size_t i = 0; i < a->n_certs; i++) {
-        const struct sm_cert *c = a->certs[i].v->cert;
+        const struct self_cert *sc = &a->certs[i];
+        const struct sm_cert *c = sc->v->cert;
 
-        su_buf_printf(b, "Certificate %zu: %s, %s [%s]\n", i + 1, c ? c->subject.rfc4514 : "",
-                      sm_state_name(a->certs[i].st.state), a->certs[i].st.code);
-        if (c)
-            su_buf_printf(b, "    issuer %s, serial %s, SHA-1 %s, valid %s to %s\n",
-                          c->issuer.rfc4514, c->serial, c->sha1, c->not_before, c->not_after);
-        profiles_text(b, a, &a->certs[i]);
-        if (a->account && !a->certs[i].v->allow && a->certs[i].v->remediation.altsec_value)
-            su_buf_printf(b, "    fix: add altSecurityIdentities %s\n",
-                          a->certs[i].v->remediation.altsec_value);
+        snprintf(n, sizeof(n), "%zu", i + 1);
+        msg_put(b, l, "text.certificate", n, c ? c->subject.rfc4514 : "",
+                sm_state_name(sc->st.state), sc->st.code, NULL);
+        su_buf_putc(b, '\n');
+        if (c) {
+            su_buf_puts(b, "    ");
+            msg_put(b, l, "text.certificate_facts", c->issuer.rfc4514, c->serial, c->sha1,
+                    c->not_before, c->not_after, NULL);
+            su_buf_putc(b, '\n');
+        }
+        for (size_t k = 0; k < sc->v->n_profiles; k++) {
+            su_buf_puts(b, "    ");
+            msg_put(b, l, "details.dc", sm_profile_name(sc->v->profiles[k].profile.kind), NULL);
+            su_buf_puts(b, ": ");
+            page_outcome(b, l, &sc->v->profiles[k], shows_errors(a, sc));
+            su_buf_putc(b, '\n');
+        }
+        if (a->account && !sc->v->allow && sc->v->remediation.altsec_value) {
+            su_buf_puts(b, "    ");
+            line(b, l, "text.fix", sc->v->remediation.altsec_value);
+        }
     }
-    su_buf_printf(b, "Checked: %s\n", now);
+    line(b, l, "text.checked", now);
 }
 
 /* ---- JSON -------------------------------------------------------------------------------- */
@@ -447,12 +448,12 @@ static json_t *jstr(const char *s)
     return j;
 }
 
-static json_t *steps_json(const struct sm_state_answer *st)
+static json_t *steps_json(const struct msg_lang *l, const struct sm_state_answer *st)
 {
     json_t *a = json_array();
 
     for (size_t i = 0; a && i < st->n_steps; i++)
-        if (json_array_append_new(a, json_string(st->steps[i])) < 0) {
+        if (json_array_append_new(a, json_string(msg_step(l, st, i))) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -484,7 +485,8 @@ fail:
     return NULL;
 }
 
-static json_t *cert_json(const struct self_answer *a, const struct self_cert *sc)
+static json_t *cert_json(const struct msg_lang *l, const struct self_answer *a,
+                         const struct self_cert *sc)
 {
     const struct sm_verdict *v = sc->v;
     const struct sm_cert *c = v->cert;
@@ -510,7 +512,7 @@ static json_t *cert_json(const struct self_answer *a, const struct self_cert *sc
         jstr(c ? c->subject.rfc4514 : NULL), "issuer", jstr(c ? c->issuer.rfc4514 : NULL), "serial",
         jstr(c ? c->serial : NULL), "sha1", c ? json_string(c->sha1) : json_null(), "expires",
         jstr(c ? c->not_after : NULL), "state", sm_state_name(sc->st.state), "code", sc->st.code,
-        "why", sc->st.why, "steps", steps_json(&sc->st), "profiles", profiles, "fix",
+        "why", msg_why(l, &sc->st), "steps", steps_json(l, &sc->st), "profiles", profiles, "fix",
         a->account && !v->allow ? jstr(v->remediation.altsec_value) : json_null());
 }
 
@@ -519,26 +521,27 @@ static json_t *text_or_null(const char *s)
     return s[0] ? json_string(s) : json_null();
 }
 
-int self_json(const struct api_runtime *rt, const struct self_answer *a, char **ret)
+int self_json(const struct api_runtime *rt, const struct msg_lang *l, const struct self_answer *a,
+              char **ret)
 {
     json_t *root = NULL, *certs = json_array();
     struct su_buf b;
     int r = -ENOMEM;
 
     su_buf_init(&b, NULL, NULL);
-    helpdesk_text(&b, rt, a);
+    helpdesk_text(&b, rt, l, a);
     if (!certs || !su_buf_str(&b))
         goto out;
     for (size_t i = 0; i < a->n_certs; i++)
-        if (json_array_append_new(certs, cert_json(a, &a->certs[i])) < 0)
+        if (json_array_append_new(certs, cert_json(l, a, &a->certs[i])) < 0)
             goto out;
     root = json_pack("{s:{s:s, s:o}, s:b, s:s, s:s, s:s, s:o, s:o, s:O, s:o, s:o, s:s}", "identity",
                      "source", source_names[a->source], "name",
                      a->name[0] ? jstr(a->name) : json_null(), "lab_mode", a->source == SELF_LAB,
-                     "state", sm_state_name(a->st.state), "code", a->st.code, "why", a->st.why,
-                     "steps", steps_json(&a->st), "account", account_json(a), "certificates", certs,
-                     "organisation", text_or_null(rt->page_organisation), "helpdesk",
-                     text_or_null(rt->page_helpdesk), "helpdesk_text", su_buf_str(&b));
+                     "state", sm_state_name(a->st.state), "code", a->st.code, "why",
+                     msg_why(l, &a->st), "steps", steps_json(l, &a->st), "account", account_json(a),
+                     "certificates", certs, "organisation", text_or_null(rt->page_organisation),
+                     "helpdesk", text_or_null(rt->page_helpdesk), "helpdesk_text", su_buf_str(&b));
     if (!root)
         goto out;
     *ret = json_dumps(root, JSON_COMPACT);
@@ -552,173 +555,148 @@ out:
 
 /* ---- HTML -------------------------------------------------------------------------------- */
 
-static void dl_row(struct su_buf *b, const char *name, const char *value)
-{
-    su_buf_puts(b, "<dt>");
-    page_escape(b, name);
-    su_buf_puts(b, "</dt><dd>");
-    page_escape(b, value);
-    su_buf_puts(b, "</dd>\n");
-}
-
-static void steps_html(struct su_buf *b, const struct sm_state_answer *st)
-{
-    if (!st->n_steps)
-        return;
-    su_buf_puts(b, "<h3>What to do</h3>\n<ol>\n");
-    for (size_t i = 0; i < st->n_steps; i++) {
-        su_buf_puts(b, "<li>");
-        page_escape(b, st->steps[i]);
-        su_buf_puts(b, "</li>\n");
-    }
-    su_buf_puts(b, "</ol>\n");
-}
-
-static void details_html(struct su_buf *b, const struct self_answer *a)
+static void details_html(struct su_buf *b, const struct msg_lang *l, const struct self_answer *a)
 {
     const struct sm_account *acc = a->account;
-    char sid[SM_SID_TEXT_MAX], name[64], line[160];
+    char sid[SM_SID_TEXT_MAX], n[24];
+    struct su_buf name, value;
 
-    su_buf_puts(b, "<details>\n<summary>Details for IT</summary>\n<dl>\n");
-    dl_row(b, "Result", sm_state_name(a->st.state));
-    dl_row(b, "Reason code", a->st.code);
-    if (acc) {
-        dl_row(b, "Account", acc->dn);
+    su_buf_init(&name, NULL, NULL);
+    su_buf_init(&value, NULL, NULL);
+    su_buf_puts(b, "<details>\n<summary>");
+    msg_html(b, l, "details.summary", NULL, NULL);
+    su_buf_puts(b, "</summary>\n<dl>\n");
+    page_dl_row(b, msg_text(l, "details.result"), sm_state_name(a->st.state));
+    page_dl_row(b, msg_text(l, "details.reason_code"), a->st.code);
+    if (acc) { /* LDAP attribute names are IT's words in every language */
+        page_dl_row(b, msg_text(l, "details.account"), acc->dn);
         if (acc->sam)
-            dl_row(b, "sAMAccountName", acc->sam);
+            page_dl_row(b, "sAMAccountName", acc->sam);
         if (acc->upn)
-            dl_row(b, "userPrincipalName", acc->upn);
+            page_dl_row(b, "userPrincipalName", acc->upn);
         if (acc->has_sid)
-            dl_row(b, "objectSid", sm_sid_format(&acc->sid, sid, sizeof(sid)));
-        dl_row(b, "Enabled", disabled(acc) ? "no" : "yes");
+            page_dl_row(b, "objectSid", sm_sid_format(&acc->sid, sid, sizeof(sid)));
+        page_dl_row(b, msg_text(l, "details.enabled"),
+                    msg_text(l, disabled(acc) ? "details.no" : "details.yes"));
         if (a->readiness)
-            dl_row(b, "Readiness", a->readiness);
+            page_dl_row(b, msg_text(l, "details.readiness"), a->readiness);
         for (size_t i = 0; i < acc->n_altsec; i++)
-            dl_row(b, "altSecurityIdentities", acc->altsec[i]);
+            page_dl_row(b, "altSecurityIdentities", acc->altsec[i]);
     }
     for (size_t i = 0; i < a->n_certs; i++) {
-        const struct sm_verdict *v = a->certs[i].v;
-        bool errors = shows_errors(a, &a->certs[i]);
+        const struct self_cert *sc = &a->certs[i];
+        const struct sm_verdict *v = sc->v;
 
-        snprintf(name, sizeof(name), "Certificate %zu", i + 1);
-        dl_row(b, name, v->cert ? v->cert->subject.rfc4514 : "");
-        snprintf(line, sizeof(line), "%s (%s), valid until %s", sm_state_name(a->certs[i].st.state),
-                 a->certs[i].st.code, v->cert ? v->cert->not_after : "?");
-        dl_row(b, "Result", line);
-        for (size_t k = 0; k < v->n_profiles; k++) {
-            const struct sm_profile_outcome *o = &v->profiles[k];
-
-            snprintf(name, sizeof(name), "DC %s", sm_profile_name(o->profile.kind));
-            bool show = errors && !o->allow;
-
-            snprintf(line, sizeof(line), "%s%s%s", o->allow ? "allow" : "deny",
-                     show && o->kdc_error.name ? ", " : "",
-                     show && o->kdc_error.name ? o->kdc_error.name : "");
-            if (show && o->event.id)
-                snprintf(line + strlen(line), sizeof(line) - strlen(line), ", KDC event %d",
-                         o->event.id);
-            dl_row(b, name, line);
+        snprintf(n, sizeof(n), "%zu", i + 1);
+        su_buf_release(&name);
+        su_buf_release(&value);
+        msg_put(&name, l, "details.certificate", n, NULL);
+        msg_put(&value, l, "details.certificate_result", sm_state_name(sc->st.state), sc->st.code,
+                v->cert ? v->cert->not_after : "?", NULL);
+        if (!su_buf_str(&name) || !su_buf_str(&value)) {
+            b->oom = true;
+            break;
         }
+        page_dl_row(b, name.p, v->cert ? v->cert->subject.rfc4514 : "");
+        page_dl_row(b, msg_text(l, "details.result"), value.p);
+        for (size_t k = 0; k < v->n_profiles; k++)
+            page_dl_outcome(b, l, &v->profiles[k], shows_errors(a, sc));
         if (acc && !v->allow && v->remediation.altsec_value)
-            dl_row(b, "Fix", v->remediation.altsec_value);
+            page_dl_row(b, msg_text(l, "details.fix"), v->remediation.altsec_value);
     }
+    su_buf_release(&name);
+    su_buf_release(&value);
     su_buf_puts(b, "</dl>\n</details>\n");
 }
 
+/* Who the answer is for, the first paragraph of its section. */
+static void identity_html(struct su_buf *b, const struct msg_lang *l, const struct self_answer *a)
+{
+    su_buf_puts(b, "<p class=\"identity\">");
+    switch (a->source) {
+    case SELF_CERT:
+        if (a->account && (a->account->sam || a->account->upn))
+            msg_html(b, l, "self.for_certificate_named", "strong",
+                     a->account->sam ? a->account->sam : a->account->upn, NULL);
+        else
+            msg_html(b, l, "self.for_certificate", NULL, NULL);
+        if (a->generic) {
+            su_buf_putc(b, ' ');
+            msg_html(b, l, "self.certificate_unproven", NULL, NULL);
+        }
+        break;
+    case SELF_HEADER: msg_html(b, l, "self.for_header", "strong", a->name, NULL); break;
+    default:
+        su_buf_puts(b, "<strong class=\"lab\">");
+        msg_html(b, l, "self.lab", NULL, NULL);
+        su_buf_puts(b, "</strong> ");
+        msg_html(b, l, "self.for_lab", "strong", a->name, NULL);
+    }
+    su_buf_puts(b, "</p>\n");
+}
+
 /* The section of the answer for the caller's own account. */
-static void answer_html(struct su_buf *b, const struct api_runtime *rt, const struct self_answer *a)
+static void answer_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l,
+                        const struct self_answer *a)
 {
     struct su_buf t;
 
     su_buf_init(&t, NULL, NULL);
-    helpdesk_text(&t, rt, a);
-    su_buf_printf(b,
-                  "<section class=\"answer self state-%s\" aria-labelledby=\"self-state\">\n"
-                  "<p class=\"identity\">",
+    helpdesk_text(&t, rt, l, a);
+    su_buf_printf(b, "<section class=\"answer self state-%s\" aria-labelledby=\"self-state\">\n",
                   sm_state_name(a->st.state));
-    switch (a->source) {
-    case SELF_CERT:
-        su_buf_puts(b, "For the certificate your browser presented");
-        if (a->account && (a->account->sam || a->account->upn)) {
-            su_buf_puts(b, ", which names <strong>");
-            page_escape(b, a->account->sam ? a->account->sam : a->account->upn);
-            su_buf_puts(b, "</strong>");
-        }
-        su_buf_puts(b, ".");
-        if (a->generic)
-            su_buf_puts(b, " It does not prove which account is yours, so this is what a "
-                           "check of the file shows.");
-        break;
-    case SELF_HEADER:
-        su_buf_puts(b, "For <strong>");
-        page_escape(b, a->name);
-        su_buf_puts(b, "</strong>, as your organisation's sign-in knows you.");
-        break;
-    default:
-        su_buf_puts(b, "<strong class=\"lab\">Lab mode:</strong> for the account name typed in, "
-                       "<strong>");
-        page_escape(b, a->name);
-        su_buf_puts(b, "</strong>. Nothing proves who asked.");
-    }
-    su_buf_printf(b,
-                  "</p>\n<h2 id=\"self-state\"><span class=\"sr-only\">%s</span>%s"
-                  "</h2>\n<p class=\"why\">",
-                  a->generic ? "Result: " : "Your account: ", state_label[a->st.state]);
-    page_escape(b, a->st.why);
+    identity_html(b, l, a);
+    su_buf_puts(b, "<h2 id=\"self-state\"><span class=\"sr-only\">");
+    msg_html(b, l, a->generic ? "answer.result_sr" : "answer.account_sr", NULL, NULL);
+    su_buf_puts(b, " </span>");
+    page_escape(b, msg_state_label(l, a->st.state));
+    su_buf_puts(b, "</h2>\n<p class=\"why\">");
+    page_escape(b, msg_why(l, &a->st));
     su_buf_puts(b, "</p>\n");
-    steps_html(b, &a->st);
-    if (rt->page_helpdesk[0] || rt->page_organisation[0]) {
-        su_buf_puts(b, "<p class=\"contact\">");
-        page_escape(b, rt->page_organisation[0] ? rt->page_organisation : "Your organisation");
-        su_buf_puts(b, "&#39;s helpdesk: ");
-        page_escape(b, rt->page_helpdesk[0] ? rt->page_helpdesk : "ask your IT department");
-        su_buf_puts(b, "</p>\n");
-    }
-    details_html(b, a);
-    su_buf_puts(b, "<h3>Helpdesk text</h3>\n<p><label for=\"self-helpdesk\">Text for your "
-                   "helpdesk (select it and copy it into your message)</label></p>\n"
-                   "<textarea id=\"self-helpdesk\" rows=\"10\" readonly>");
-    if (su_buf_str(&t))
-        page_escape(b, su_buf_str(&t));
-    else
-        b->oom = true;
-    su_buf_puts(b, "</textarea>\n<p><button type=\"button\" class=\"secondary copy\" "
-                   "data-copy=\"self-helpdesk\" hidden>Copy helpdesk text</button>"
-                   "<span class=\"copied\"></span></p>\n</section>\n");
+    page_steps_html(b, l, &a->st);
+    page_contact_html(b, rt, l);
+    details_html(b, l, a);
+    page_helpdesk_html(b, l, "self-helpdesk", su_buf_str(&t));
+    su_buf_puts(b, "</section>\n");
     su_buf_release(&t);
 }
 
 /* Lab mode's form: an account name, sent with GET (works without JavaScript). */
-static void lab_form_html(struct su_buf *b, const char *typed)
+static void lab_form_html(struct su_buf *b, const struct msg_lang *l, const char *typed)
 {
+    su_buf_puts(b, "<form id=\"lab\" class=\"lab\" method=\"get\" action=\"/status\">\n"
+                   "<p class=\"lab-note\"><strong class=\"lab\">");
+    msg_html(b, l, "lab.title", NULL, NULL);
+    su_buf_puts(b, "</strong> ");
+    msg_html(b, l, "lab.note", NULL, NULL);
+    su_buf_puts(b, "</p>\n<p><label for=\"account\">");
+    msg_html(b, l, "lab.account", NULL, NULL);
     su_buf_printf(b,
-                  "<form id=\"lab\" class=\"lab\" method=\"get\" action=\"/status\">\n"
-                  "<p class=\"lab-note\"><strong class=\"lab\">Lab mode.</strong> This page "
-                  "answers for any account name typed here, with that account's details: it is "
-                  "meant for a test lab, never for production.</p>\n"
-                  "<p><label for=\"account\">Account name</label></p>\n"
+                  "</label></p>\n"
                   "<p><input type=\"text\" id=\"account\" name=\"account\" maxlength=\"%d\" "
                   "autocomplete=\"off\" required value=\"",
                   SM_MAX_NAME);
     page_escape(b, typed ? typed : "");
-    su_buf_puts(b, "\"></p>\n<p><button type=\"submit\">Check this account</button></p>\n"
-                   "</form>\n");
+    su_buf_puts(b, "\"></p>\n<p><button type=\"submit\">");
+    msg_html(b, l, "lab.check", NULL, NULL);
+    su_buf_puts(b, "</button></p>\n</form>\n");
 }
 
-int self_page_html(const struct api_runtime *rt, const struct self_answer *a, bool lab_form,
-                   const char *tmpl, size_t tmpl_len, char **ret, size_t *ret_len)
+int self_page_html(const struct api_runtime *rt, const struct msg_lang *l,
+                   const struct self_answer *a, bool lab_form, const char *tmpl, size_t tmpl_len,
+                   char **ret, size_t *ret_len)
 {
     const char *at = tmpl_len ? strstr(tmpl, SELF_MARKER) : NULL;
     struct su_buf b;
 
     if (!at)
-        return -EINVAL; /* web/status.html lost its marker: the build's unit test says so */
+        return -EINVAL; /* web/status.html lost its marker: the page's API tests say so */
     su_buf_init(&b, NULL, NULL);
     su_buf_put(&b, tmpl, (size_t)(at - tmpl));
     if (lab_form)
-        lab_form_html(&b, a && a->source == SELF_LAB ? a->name : NULL);
+        lab_form_html(&b, l, a && a->source == SELF_LAB ? a->name : NULL);
     if (a)
-        answer_html(&b, rt, a);
+        answer_html(&b, rt, l, a);
     at += strlen(SELF_MARKER);
     su_buf_put(&b, at, tmpl_len - (size_t)(at - tmpl));
     if (!su_buf_str(&b)) {
