@@ -1,16 +1,31 @@
 // The status page with JavaScript on: the check goes to POST /v1/self/check (the certificate as
 // the body) and the answer is built with DOM calls (textContent only: no HTML from the server
 // reaches the page). Without JavaScript the form posts to /status/check, which answers a whole
-// page. The copy button appears only here, where it can work.
+// page. The copy button appears only here, where it can work. Every word comes from the page's
+// message catalogue, in the page's language: the server puts the texts this script needs in
+// <main data-messages> (api/messages.c), and the check asks for the page's language.
 'use strict';
 (function () {
+  var main = document.getElementById('main');
   var form = document.getElementById('check');
   var out = document.getElementById('answer');
+  var M = {};
+  try {
+    M = JSON.parse((main && main.getAttribute('data-messages')) || '{}');
+  } catch (e) {
+    M = {};
+  }
+  // The text of @key with its %s replaced by the further arguments in order, %% by %.
+  function t(key) {
+    var args = arguments, i = 1;
+    return (M[key] || key).replace(/%([s%])/g, function (m, c) {
+      return c === '%' ? '%' : (i < args.length ? String(args[i++]) : '');
+    });
+  }
   if (!form || !out || !window.fetch) {
     copyButtons(document);
     return;
   }
-  var LABEL = { will_work: 'Will work', at_risk: 'At risk', will_fail: 'Will fail' };
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -25,35 +40,42 @@
     dl.appendChild(el('dd', null, String(value)));
   }
 
+  function heading(text) {
+    var h = el('h2');
+    h.id = 'state';
+    h.setAttribute('tabindex', '-1');
+    h.appendChild(el('span', 'sr-only', t('answer.result_sr') + ' '));
+    h.appendChild(document.createTextNode(text));
+    return h;
+  }
+
   function render(a) {
     var sec = el('section', 'answer state-' + a.state);
     sec.setAttribute('aria-labelledby', 'state');
-    var h = el('h2', null, LABEL[a.state] || a.state);
-    h.id = 'state';
-    h.setAttribute('tabindex', '-1');
+    var h = heading(t('state.' + a.state));
     sec.appendChild(h);
     sec.appendChild(el('p', 'why', a.why));
     if (a.steps && a.steps.length) {
-      sec.appendChild(el('h3', null, 'What to do'));
+      sec.appendChild(el('h3', null, t('answer.what_to_do')));
       var ol = el('ol');
       a.steps.forEach(function (s) { ol.appendChild(el('li', null, s)); });
       sec.appendChild(ol);
     }
     if (a.helpdesk || a.organisation) {
-      sec.appendChild(el('p', 'contact', (a.organisation || 'Your organisation') +
-        "'s helpdesk: " + (a.helpdesk || 'ask your IT department')));
+      sec.appendChild(el('p', 'contact', t('answer.contact',
+        a.organisation || t('answer.your_organisation'), a.helpdesk || t('answer.ask_it'))));
     }
     var d = el('details');
-    d.appendChild(el('summary', null, 'Details for IT'));
+    d.appendChild(el('summary', null, t('details.summary')));
     var dl = el('dl');
-    row(dl, 'Result', a.state);
-    row(dl, 'Reason code', a.code);
-    row(dl, 'Valid until', a.expires);
+    row(dl, t('details.result'), a.state);
+    row(dl, t('details.reason_code'), a.code);
+    row(dl, t('details.valid_until'), a.expires);
     (a.details && a.details.profiles || []).forEach(function (p) {
-      var t = p.outcome;
-      if (p.kdc_error) t += ', ' + p.kdc_error;
-      if (p.event) t += ', KDC event ' + p.event;
-      row(dl, 'DC ' + p.profile, t);
+      var v = t(p.outcome === 'allow' ? 'details.allow' : 'details.deny');
+      if (p.kdc_error) v += ', ' + p.kdc_error;
+      if (p.event) v += ', ' + t('details.kdc_event', p.event);
+      row(dl, t('details.dc', p.profile), v);
     });
     d.appendChild(dl);
     sec.appendChild(d);
@@ -64,9 +86,9 @@
 
   function helpdesk(text) {
     var wrap = el('div');
-    var lab = el('label', null, 'Text for your helpdesk');
+    var lab = el('label', null, t('helpdesk.label'));
     lab.htmlFor = 'helpdesk';
-    wrap.appendChild(el('h3', null, 'Helpdesk text'));
+    wrap.appendChild(el('h3', null, t('helpdesk.heading')));
     wrap.appendChild(lab);
     var ta = el('textarea');
     ta.id = 'helpdesk';
@@ -74,7 +96,7 @@
     ta.rows = 8;
     ta.value = text;
     wrap.appendChild(ta);
-    var b = el('button', 'secondary copy', 'Copy helpdesk text');
+    var b = el('button', 'secondary copy', t('helpdesk.copy'));
     b.type = 'button';
     b.setAttribute('data-copy', 'helpdesk');
     wrap.appendChild(b);
@@ -83,13 +105,30 @@
     return wrap;
   }
 
-  function problem(p) {
+  // A problem (RFC 9457, in English like the whole API) in the page's words, by its type.
+  var UNREADABLE = ['bad-certificate', 'empty-body', 'missing-field', 'unsupported-media-type',
+    'body-too-large', 'too-many-certificates', 'no-certificate'];
+  var UNAVAILABLE = ['unavailable', 'no-directory', 'directory-unavailable', 'directory-refused',
+    'directory-limit'];
+  function problem(p, retry) {
+    var type = (p && typeof p.type === 'string') ? p.type.replace(/^.*\//, '') : '';
+    var title = t('problem.file_title'), text = t('problem.failed');
+    if (UNREADABLE.indexOf(type) >= 0) {
+      text = t('problem.bad_file');
+    } else if (UNAVAILABLE.indexOf(type) >= 0) {
+      title = t('problem.unavailable_title');
+      text = t('problem.unavailable');
+    } else if (type === 'rate-limited') {
+      var s = parseInt(retry, 10) || 1;
+      title = t('problem.rate_title');
+      text = t(s === 1 ? 'problem.wait_one' : 'problem.wait_many', s);
+    }
     var sec = el('section', 'answer state-error');
-    var h = el('h2', null, 'This file could not be checked');
+    var h = el('h2', null, title);
     h.id = 'state';
     h.setAttribute('tabindex', '-1');
     sec.appendChild(h);
-    sec.appendChild(el('p', 'why', (p && p.detail) || (p && p.title) || 'The check failed.'));
+    sec.appendChild(el('p', 'why', text));
     out.replaceChildren(sec);
     h.focus();
   }
@@ -98,14 +137,19 @@
     var input = document.getElementById('certificate');
     if (!input.files || !input.files[0]) return;
     ev.preventDefault();
-    out.replaceChildren(el('p', null, 'Checking…'));
+    out.replaceChildren(el('p', null, t('page.checking')));
     fetch('/v1/self/check', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/octet-stream' },
+      headers: {
+        'Content-Type': 'application/octet-stream',
+        'Accept-Language': document.documentElement.lang || 'en'
+      },
       body: input.files[0],
       credentials: 'same-origin'
     }).then(function (r) {
-      return r.json().then(function (j) { return r.ok ? render(j) : problem(j); });
+      return r.json().then(function (j) {
+        return r.ok ? render(j) : problem(j, r.headers.get('Retry-After'));
+      });
     }).catch(function () { problem(null); });
   });
   copyButtons(document);
@@ -116,7 +160,9 @@
       b.addEventListener('click', function () {
         var ta = document.getElementById(b.getAttribute('data-copy'));
         var note = b.nextElementSibling;
-        var done = function () { if (note) note.textContent = ' Copied.'; };
+        var done = function () {
+          if (note) note.textContent = ' ' + (b.getAttribute('data-copied') || t('helpdesk.copied'));
+        };
         if (navigator.clipboard && navigator.clipboard.writeText) {
           navigator.clipboard.writeText(ta.value).then(done, function () { ta.select(); });
         } else {

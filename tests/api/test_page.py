@@ -926,6 +926,188 @@ class P8SelfListener(IdentityTestCase):
             d.stop()
 
 
+# ---- languages: the message catalogues (web/messages/LANG.json) and Accept-Language;
+# docs/self-service.md "Languages"
+
+MESSAGES = os.path.join(T.ROOT, "web", "messages")
+KEY_PREFIXES = ("page.", "state.", "answer.", "details.", "helpdesk.", "text.", "self.", "lab.",
+                "problem.", "why.", "step.")
+
+
+def catalogue(lang):
+    with open(os.path.join(MESSAGES, lang + ".json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def placeholders(text):
+    return re.findall(r"%.", text)
+
+
+def data_messages(html):
+    """The script's texts the server put in <main data-messages="...">."""
+    m = re.search(r'<main id="main" data-messages="([^"]*)"', html)
+    return json.loads(html_unescape(m.group(1))) if m else None
+
+
+def html_unescape(s):
+    import html
+    return html.unescape(s)
+
+
+class P9Catalogues(unittest.TestCase):
+    """The shipped catalogues against English, and the code and the page against them."""
+
+    def test_same_keys_and_placeholders(self):
+        en = catalogue("en")
+        langs = sorted(f[:-5] for f in os.listdir(MESSAGES) if f.endswith(".json"))
+        self.assertIn("de", langs)
+        for lang in langs:
+            with self.subTest(lang=lang):
+                c = catalogue(lang)
+                self.assertEqual(sorted(c), sorted(en), f"{lang}.json: not English's keys")
+                for key, text in c.items():
+                    self.assertEqual(placeholders(text), placeholders(en[key]), f"{lang}: {key}")
+                    self.assertTrue(text.strip(), f"{lang}: {key} is empty")
+                    self.assertNotRegex("".join(placeholders(text)), r"%[^s%]", f"{lang}: {key}")
+
+    def test_every_key_is_known_and_used(self):
+        """Every key the C code, the page's template and the script name is English's; every
+        key of English is named somewhere (why.* and step.*: lib/state.c's ids, state.*:
+        sm_state_name())."""
+        en = catalogue("en")
+        used = set()
+        for name in os.listdir(os.path.join(T.ROOT, "api")):
+            if name.endswith(".c"):
+                with open(os.path.join(T.ROOT, "api", name), encoding="utf-8") as f:
+                    for key in re.findall(r'"([a-z_]+\.[a-z0-9_.]+)"', f.read()):
+                        if key.startswith(KEY_PREFIXES):
+                            used.add(key)
+        with open(os.path.join(T.ROOT, "web", "status.html"), encoding="utf-8") as f:
+            used |= {k for k in re.findall(r"\{\{([^}@]+)\}\}", f.read())}
+        with open(os.path.join(T.ROOT, "web", "status.js"), encoding="utf-8") as f:
+            used |= {k for k in re.findall(r"'([a-z_]+\.[a-z0-9_.]+)'", f.read())
+                     if k.startswith(KEY_PREFIXES)}
+        used = {k for k in used if not k.endswith(".")}  # "why." + an id: below
+        self.assertEqual(sorted(used - set(en)), [], "keys the code names that English lacks")
+        dynamic = ("state.", "why.", "step.")
+        self.assertEqual(sorted(k for k in set(en) - used if not k.startswith(dynamic)), [],
+                         "keys of English nothing names")
+        self.assertEqual(sorted(k[6:] for k in en if k.startswith("state.")),
+                         ["at_risk", "will_fail", "will_work"])
+
+
+class P9Languages(PageTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                          "--page-rate", "0"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def lang_of(self, r):
+        self.assertEqual(r.headers.get("vary"), "Accept-Language")
+        return r.headers.get("content-language")
+
+    def test_accept_language(self):
+        """RFC 9110 12.5.4: q-values, the field's order among equals, language ranges that
+        find a catalogue of their tag, of a region of it, or their shorter forms, q=0, '*',
+        English when nothing fits or the field cannot be read."""
+        cases = (
+            (None, "en"), ("de", "de"), ("DE", "de"), ("de-DE", "de"), ("de-CH-1996", "de"),
+            ("de-CH, fr;q=0.9", "de"), ("fr, de;q=0.5", "de"), ("en;q=0.5, de", "de"),
+            ("de;q=0.5, en;q=0.5", "de"), ("en , de", "en"), ("de;q=0, *", "en"),
+            ("en;q=0, *;q=0.5", "de"), ("*", "en"), ("xx, yy-ZZ", "en"), ("de;q=0", "en"),
+            ("en-GB;q=0.8, de;q=0.9", "de"), ("de; q=0.001", "de"), ("de;q=1.000", "de"),
+            ("de;q=1.5", "en"), ("de;q=0.0001", "en"), ("de;level=1", "en"), (";;,,q=", "en"),
+            ("d\u00e9", "en"), ("-de", "en"), ("toolongtag", "en"), ("x" * 300 + ", de", "de"),
+        )
+        for field, want in cases:
+            with self.subTest(field=field):
+                h = {"Accept-Language": field.encode("utf-8")} if field is not None else {}
+                r = self.req("GET", "/status", headers=h)
+                self.assertEqual(r.status, 200)
+                self.assertEqual(self.lang_of(r), want)
+                self.assertIn(f'<html lang="{want}">', r.body.decode())
+                r = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem"),
+                             headers=dict(h, **{"Content-Type": "application/x-pem-file"}))
+                self.assertEqual(self.lang_of(r), want)
+
+    def test_german(self):
+        """de: the page, the answers and the helpdesk text in German; the JSON's stable codes
+        and the technical values as in English."""
+        de = catalogue("de")
+        h = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}
+        html = self.req("GET", "/status", headers=h).body.decode()
+        self.assertIn(f"<h1>{de['page.title']}</h1>", html)
+        self.assertIn("<title>Funktioniert mein Zertifikat?</title>", html)
+        msgs = data_messages(html)
+        self.assertEqual(msgs["state.will_fail"], de["state.will_fail"])
+        a = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem"),
+                     headers=dict(h, **{"Content-Type": "application/x-pem-file"})).json()
+        self.assertEqual((a["state"], a["code"]), ("will_fail", "weak_mapping"))
+        self.assertIn("Ergebnis: Funktioniert nicht (will_fail)\n", a["helpdesk_text"])
+        self.assertIn("SHA-1-Fingerabdruck: ", a["helpdesk_text"])
+        self.assertIn("  windows-2022: abgelehnt, KDC_ERR_CERTIFICATE_MISMATCH, KDC-Ereignis 39\n",
+                      a["helpdesk_text"])
+        self.assertEqual(a["details"]["profiles"][0]["outcome"], "deny")  # a code: not words
+        body, mh = multipart("certificate", "a.cer", cert("alice-no-sid.pem"))
+        r = self.req("POST", "/status/check", body=body, headers=dict(mh, **h))
+        html = r.body.decode()
+        self.assertEqual(self.lang_of(r), "de")
+        self.assertIn('<html lang="de">', html)
+        self.assertIn('<span class="sr-only">Ergebnis: </span>Funktioniert nicht</h2>', html)
+        self.assertIn("<summary>Details für die IT</summary>", html)
+        self.assertIn("<dt>DC windows-2022</dt><dd>abgelehnt, KDC_ERR_CERTIFICATE_MISMATCH, "
+                      "KDC-Ereignis 39</dd>", html)
+        self.assertIn('data-copied="Kopiert."', html)
+        self.assertIn(f">{de['page.another']}</a>", html)
+        # an error page and the rate limit's in German too
+        body, mh = multipart("certificate", "x.cer", b"not a certificate")
+        r = self.req("POST", "/status/check", body=body, headers=dict(mh, **h))
+        self.assertEqual((r.status, self.lang_of(r)), (400, "de"))
+        self.assertIn(de["problem.bad_file"], r.body.decode())
+        # problem+json stays English, like the whole API
+        r = self.req("POST", "/v1/self/check", body=b"junk", headers=h)
+        self.assertEqual((r.status, r.json()["title"]), (400, "Not a readable certificate"))
+
+    def test_etag_per_language(self):
+        en = self.req("GET", "/status")
+        de = self.req("GET", "/status", headers={"Accept-Language": "de"})
+        self.assertNotEqual(en.headers["etag"], de.headers["etag"])
+        r = self.req("GET", "/status", headers={"Accept-Language": "de",
+                                                "If-None-Match": en.headers["etag"]})
+        self.assertEqual(r.status, 200)
+        r = self.req("GET", "/status", headers={"Accept-Language": "de",
+                                                "If-None-Match": de.headers["etag"]})
+        self.assertEqual((r.status, self.lang_of(r)), (304, "de"))
+        # the style sheet and the script are the same in every language
+        r = self.req("GET", "/static/status.js", headers={"Accept-Language": "de"})
+        self.assertIsNone(r.headers.get("content-language"))
+        self.assertEqual(self.req("GET", "/static/status.html").status, 404)  # the template
+
+    def test_budget_and_csp_in_each_language(self):
+        """The page's 50 KB in every shipped language; no inline script or style; the script
+        finds every text it asks for in the page."""
+        with open(os.path.join(T.ROOT, "web", "status.js"), encoding="utf-8") as f:
+            js_keys = {k for k in re.findall(r"'([a-z_]+\.[a-z0-9_.]+)'", f.read())
+                       if k.startswith(KEY_PREFIXES) and not k.endswith(".")}
+        js_keys |= {"state.will_work", "state.at_risk", "state.will_fail"}  # 'state.' + a.state
+        for lang in ("en", "de"):
+            with self.subTest(lang=lang):
+                page = self.req("GET", "/status", headers={"Accept-Language": lang})
+                total = len(page.body) + sum(len(self.req("GET", "/static/" + n).body)
+                                             for n in ("status.css", "status.js"))
+                self.assertLessEqual(total, 50 * 1024)
+                html = page.body.decode()
+                self.assertNotRegex(html, r"<script>|<style|\sstyle=|\son[a-z]+=")
+                self.assertNotIn("{{", html)
+                msgs = data_messages(html)
+                self.assertEqual(sorted(js_keys - set(msgs)), [])
+                self.assertEqual(sorted(k for k in msgs if msgs[k] != catalogue(lang)[k]), [])
+
+
 def setUpModule():
     T.SPEC = T.Spec()
 

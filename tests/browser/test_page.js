@@ -12,7 +12,9 @@
 // reported (securitypolicyviolation events and console errors) and no request leaves the
 // daemon's origin; the page's transfer stays within 50 KB; axe-core finds no serious or
 // critical accessibility violation on the page and on both kinds of answer. Screenshots of each state, at
-// desktop and phone widths, go to ARTIFACTS_DIR.
+// desktop and phone widths, go to ARTIFACTS_DIR. And in German (a browser whose locale is
+// de-DE sends Accept-Language: de-DE): the page, the script's answer and the server's answer
+// in the shipped German catalogue, lang="de", with the same checks of axe-core.
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -115,7 +117,7 @@ async function main() {
     await page.setInputFiles('#certificate', cert('alice-sid.pem'));
     await page.click('button[type=submit]');
     await page.waitForSelector('#answer h2');
-    check((await page.textContent('#answer h2')) === 'Will work', 'JS: allowed certificate -> Will work');
+    check((await page.textContent('#answer h2')) === 'Result: Will work', 'JS: allowed certificate -> Will work');
     check(page.url() === base + '/status', 'JS: answered in place (fetch, no navigation)');
     await shots(page, 'will-work');
 
@@ -123,7 +125,7 @@ async function main() {
     await page.click('button[type=submit]');
     await page.waitForFunction(() => {
       const h = document.querySelector('#answer h2');
-      return h && h.textContent === 'Will fail';
+      return h && h.textContent === 'Result: Will fail';
     });
     const why = await page.textContent('#answer .why');
     check(/does not carry the account identifier/.test(why), `JS: weak certificate -> Will fail: "${why}"`);
@@ -200,6 +202,55 @@ async function main() {
       p4.evaluate(() => document.getElementById('check').submit())]);
     await audit("the server's answer page");
     await ax.close();
+
+    // ---- German: the browser's locale picks the shipped catalogue (web/messages/de.json)
+    const de = JSON.parse(fs.readFileSync(path.join(examples, '..', 'web', 'messages', 'de.json'), 'utf8'));
+    const ctxDe = await newContext(browser, base, { javaScriptEnabled: true, locale: 'de-DE' }, seen);
+    const p5 = await ctxDe.newPage();
+    await p5.goto(base + '/status', { waitUntil: 'networkidle' });
+    check((await p5.getAttribute('html', 'lang')) === 'de', 'de: lang="de"');
+    check((await p5.textContent('h1')) === de['page.title'], 'de: the heading in German');
+    check((await p5.textContent('button[type=submit]')) === de['page.check'], 'de: the button in German');
+    await shots(p5, 'de-empty');
+    await p5.setInputFiles('#certificate', cert('alice-no-sid.pem'));
+    await p5.click('button[type=submit]');
+    await p5.waitForSelector('#answer h2');
+    const hDe = await p5.textContent('#answer h2');
+    check(hDe === de['answer.result_sr'] + ' ' + de['state.will_fail'], `de: the script's answer "${hDe}"`);
+    check((await p5.textContent('#answer summary')) === de['details.summary'], 'de: details for IT');
+    check(/Ergebnis: Funktioniert nicht \(will_fail\)/.test(await p5.inputValue('#helpdesk')),
+          'de: the helpdesk text in German');
+    await shots(p5, 'de-will-fail');
+    await p5.setInputFiles('#certificate', garbage);
+    await p5.click('button[type=submit]');
+    await p5.waitForFunction((t) => {
+      const h = document.querySelector('#answer h2');
+      return h && h.textContent === t;
+    }, de['problem.file_title']);
+    check((await p5.textContent('#answer .why')) === de['problem.bad_file'], 'de: a garbage file in German words');
+    await cspOf(p5, seen);
+    await ctxDe.close();
+    const axDe = await browser.newContext({ javaScriptEnabled: true, bypassCSP: true, locale: 'de-DE' });
+    const p6 = await axDe.newPage();
+    const auditDe = async (what) => {
+      await p6.addScriptTag({ content: axeSource });
+      const res = await p6.evaluate(() => window.axe.run());
+      const all = res.violations.map((v) => `${v.id} (${v.impact})`);
+      check(res.violations.every((v) => v.impact !== 'serious' && v.impact !== 'critical'),
+            `axe-core on ${what}: no serious or critical violation (all: ${JSON.stringify(all)})`);
+    };
+    await p6.goto(base + '/status');
+    await auditDe('the German page');
+    await p6.setInputFiles('#certificate', cert('alice-no-sid.pem'));
+    await p6.click('button[type=submit]');
+    await p6.waitForSelector('#answer h2');
+    await auditDe("the German answer shown by the script");
+    await p6.setInputFiles('#certificate', cert('alice-sid.pem'));
+    await Promise.all([p6.waitForNavigation(),
+      p6.evaluate(() => document.getElementById('check').submit())]);
+    check((await p6.getAttribute('html', 'lang')) === 'de', "de: the server's answer page in German");
+    await auditDe("the server's German answer page");
+    await axDe.close();
   } finally {
     await browser.close();
     proc.kill('SIGTERM');
