@@ -289,9 +289,10 @@ struct api_runtime {
     char *decision_log;             /**< path of the JSON-lines decision log, NULL: off; set by
                                          api_runtime_open_log() */
     int decision_fd;                /**< that file (O_APPEND), -1: off */
-    struct sm_dir *map_dir;         /**< mapping write-back: a handle with the write bind
-                                         ([write]), NULL: write-back off; used under
-                                         map_audit's lock only */
+    struct dirpool *map_pool;       /**< mapping write-back: handles with the write bind
+                                         ([write]), as many as the read pool's, no lookup
+                                         cache; NULL: write-back off. A write uses one under
+                                         map_audit's lock, a dry run one without it */
     struct mapaudit *map_audit;     /**< its audit log (common/mapaudit.h), NULL: off; set by
                                          api_runtime_open_audit() */
     /**

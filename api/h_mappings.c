@@ -16,8 +16,9 @@
  * 409 mapping-refused (the safety check in the detail); 502 write-failed (the directory
  * refused or failed the modify: the detail says whether the account changed, the access log
  * has the reason); 500 audit-log; 503 write-not-configured when applying without [write].
- * Dry runs use the write bind when one is configured (under the audit log's lock), else a
- * handle of the read pool.
+ * Every request takes a handle of its own: of the write bind's pool when [write] is configured
+ * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the audit log's
+ * lock (common/mapaudit.h): a dry run that waits on a slow directory holds up no write.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -230,7 +231,7 @@ int h_mappings(struct api_request *req)
         }
         in.cert = &certs->certs[0];
     }
-    if (mr.apply && !rt->map_dir) {
+    if (mr.apply && !rt->map_pool) {
         ret = api_fail(&ae, API_P_WRITE_OFF, NULL,
                        "this strongmapd has no write bind ([write] in its configuration): dry "
                        "runs only");
@@ -238,7 +239,7 @@ int h_mappings(struct api_request *req)
     }
     if ((ret = check_scope(req, mr.apply, &ae)) < 0)
         goto out_fail;
-    if (!rt->map_dir && !rt->dir) {
+    if (!rt->map_pool && !rt->dir) {
         ret = no_directory(&ae);
         goto out_fail;
     }
@@ -250,14 +251,12 @@ int h_mappings(struct api_request *req)
         .name = req->token ? req->token->name : NULL,
         .client = req_client_ip(req),
     };
-    if (rt->map_dir) {
-        ret = mapaudit_run(rt->map_audit, rt->map_dir, rt->map_dir, &in, mr.apply, &who, &m,
-                           &ae.info);
-    } else {
-        struct sm_dir *h = dirpool_acquire(rt->dir);
-        ret = sm_mapwrite_plan(h, &in, &m, &ae.info);
-        dirpool_release(rt->dir, h);
-    }
+    /* a handle of the write pool (else, for a dry run, of the read pool) for this request alone;
+       mapaudit_run() takes the audit log's lock for a write only */
+    struct dirpool *pool = rt->map_pool ? rt->map_pool : rt->dir;
+    struct sm_dir *h = dirpool_acquire(pool);
+    ret = mapaudit_run(rt->map_audit, h, h, &in, mr.apply, &who, &m, &ae.info);
+    dirpool_release(pool, h);
     if (ret < 0 && !m) {
         if (ret == -ENOENT)
             ae.problem = API_P_NO_ACCOUNT;

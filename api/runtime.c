@@ -201,7 +201,7 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
     if (rt->decision_fd >= 0)
         close(rt->decision_fd);
     free(rt->decision_log);
-    sm_dir_close(rt->map_dir);
+    dirpool_close(rt->map_pool);
     mapaudit_close(rt->map_audit);
     explicit_bzero(rt->tokens, sizeof(rt->tokens));
     explicit_bzero(rt->webhooks, sizeof(rt->webhooks));

@@ -15,7 +15,7 @@
 
 struct mapaudit {
     int fd;
-    pthread_mutex_t mu; /* one write at a time: plan, modify and lines */
+    pthread_mutex_t mu; /* one write at a time: plan, modify and lines (not dry runs) */
     unsigned long seq;  /* operations of this process, for their ids */
 };
 
@@ -156,9 +156,9 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
     int r;
 
     *ret = NULL;
-    if (!apply && !log)
+    if (!apply) /* a dry run: no lock, no line (see mapaudit.h) */
         return sm_mapwrite_plan(dir, req, ret, e);
-    if (!log || (apply && !wdir)) {
+    if (!log || !wdir) {
         snprintf(e->text, sizeof(e->text), "writing needs an audit log and a write bind");
         return -EINVAL;
     }
@@ -168,8 +168,6 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
     if ((r = sm_mapwrite_plan(dir, req, &m, e)) < 0)
         goto out;
     *ret = m;
-    if (!apply)
-        goto out;
     if (m->outcome != SM_MAPWRITE_WOULD_ADD && m->outcome != SM_MAPWRITE_WOULD_REMOVE) {
         if ((r = log_phase(log, m, "result", id, who)) < 0)
             snprintf(e->text, sizeof(e->text), "the audit log's result line: %s", strerror(-r));

@@ -10,7 +10,10 @@
  * line is. The log is JSON lines (sm_json_mapwrite_audit()), opened O_APPEND, created 0640,
  * refused when others may read it or anyone but its owner may write it. One mutex per log
  * serialises whole writes (plan, modify, lines) within a process, so two requests of one
- * daemon cannot both pass the duplicate check for the same value. Nothing here logs.
+ * daemon cannot both pass the duplicate check for the same value. Dry runs take no lock: a
+ * slow or stalled one (a directory that does not answer) never holds up a write, and what it
+ * answers is what the directory held when it read it; a write that follows plans again under
+ * the lock. Nothing here logs.
  */
 #ifndef SM_COMMON_MAPAUDIT_H
 #define SM_COMMON_MAPAUDIT_H
@@ -34,8 +37,10 @@ struct mapaudit *mapaudit_close(struct mapaudit *log);
 
 /**
  * Plan @req on @dir and, when @apply, carry it out on @wdir (see above; @wdir may be @dir).
- * @log is required when @apply; when given, its lock is held throughout, dry runs included
- * (a handle serves one thread at a time). Returns 0 with *@ret; a negative code with *@ret NULL
+ * @log and @wdir are required when @apply, and the log's lock is held throughout; a dry run
+ * (@apply false) is only the plan, without the lock and without a line, so @dir must be a
+ * handle no other thread uses meanwhile (a handle serves one thread at a time). Returns 0 with
+ * *@ret; a negative code with *@ret NULL
  * when nothing was planned (sm_mapwrite_plan()'s errors); or a negative code with *@ret set when
  * the plan was made but the write did not end well: -EIO when the intent line could not be
  * written (nothing was sent), the modify's error (outcome FAILED), -EIO when the result line

@@ -159,12 +159,17 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
 }
 
 /*
- * Open the write bind of [write] (*@ret NULL when none): a handle of its own over the same
- * servers, base and TLS settings as the read bind, with the write bind's DN and password.
+ * Open the write bind of [write] (*@ret NULL when none): @handles handles of its own over the
+ * same servers, base and TLS settings as the read bind, with the write bind's DN and password,
+ * without a lookup cache (a plan reads what the write will change). One per worker, as the read
+ * pool's: a write takes one under the audit log's lock, a dry run one without it, so that dry
+ * runs never wait for a write, nor a write for them.
  */
-static int open_writer(const struct cfg *c, struct sm_dir **ret, struct sm_errinfo *e)
+static int open_writer(const struct cfg *c, unsigned handles, struct dirpool **ret,
+                       struct sm_errinfo *e)
 {
     struct sm_errinfo de = SM_ERRINFO_INIT;
+    struct dirpool_config dc;
     struct opt_dir d;
     char *password = NULL;
     int r;
@@ -179,7 +184,8 @@ static int open_writer(const struct cfg *c, struct sm_dir **ret, struct sm_errin
     r = opt_read_password(d.password_file, password_check, NULL, &password, &de);
     if (r < 0)
         return cfg_fail(c, CFG_WRITE_PASSWORD_FILE, e, r == -EINVAL ? -EIO : r, "%s", de.text);
-    r = opt_dir_open(&d, password, false, ret, &de);
+    dc = (struct dirpool_config){ .dir = &d, .password = password, .handles = handles };
+    r = dirpool_open(&dc, ret, &de);
     password = opt_password_free(password);
     if (r < 0)
         return cfg_fail(c, CFG_WRITE_BIND_DN, e, r, "the write bind's LDAP settings: %s",
@@ -234,7 +240,7 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
         (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
         (r = load_stepca_issuer(c, &rt->stepca_issuer, e)) < 0 ||
-        (r = load_webhooks(c, rt, e)) < 0 || (r = open_writer(c, &rt->map_dir, e)) < 0) {
+        (r = load_webhooks(c, rt, e)) < 0 || (r = open_writer(c, handles, &rt->map_pool, e)) < 0) {
         api_runtime_unref(rt);
         return r;
     }

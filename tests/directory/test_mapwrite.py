@@ -9,7 +9,8 @@ altSecurityIdentities" would. Every change is checked with ldapsearch, the verdi
 `strongmap verdict`, and every audit log line is read back. The daemon's answers are checked
 against openapi/strongmapd.yaml with tests/api/test_api.py's harness. A second slapd, written
 to anonymously through a proxy that breaks the first modify (CutProxy), fails a write in
-mid-operation: the request lost, or the server's answer lost after it applied the change.
+mid-operation: the request lost, or the server's answer lost after it applied the change. A
+proxy that holds one connection (HoldProxy) keeps a dry run in flight while a write is answered.
 
     test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
         --data tests/data [unittest options]
@@ -613,6 +614,144 @@ audit_log = {cls.log}
         self.assertEqual(r.json()["outcome"], "would_add")
         r = self.call("POST", "kate", dict(doc, apply=True), token=None, daemon=self.plain)
         self.assertProblem(r, 503, "write-not-configured")
+
+
+class HoldProxy:
+    """A TCP proxy in front of slapd's ldaps:// port that, once armed, holds the next connection
+    it accepts: nothing is forwarded either way (the client waits in its TLS handshake) until
+    release(), which connects it to the server and relays both ways from there. Every other
+    connection is relayed at once."""
+
+    def __init__(self, port):
+        self.target = ("127.0.0.1", port)
+        self.lock = threading.Lock()
+        self.armed = False
+        self.held = threading.Event()  # set when the held connection is accepted
+        self.go = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = threading.Event()
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def arm(self):
+        with self.lock:
+            self.armed = True
+
+    def release(self):
+        self.go.set()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with self.lock:
+                hold, self.armed = self.armed, False
+            threading.Thread(target=self._serve, args=(c, hold), daemon=True).start()
+
+    def _serve(self, c, hold):
+        if hold:
+            self.held.set()
+            self.go.wait()
+        try:
+            s = socket.create_connection(self.target, timeout=10)
+        except OSError:
+            c.close()
+            return
+        s.settimeout(None)
+        self.conns += [c, s]
+        for a, b in ((c, s), (s, c)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            CutProxy._close(a, b)
+
+    def close(self):
+        self.go.set()
+        self.stopped.set()
+        self.thread.join(5)
+        self.sock.close()
+        CutProxy._close(*self.conns)
+
+
+class DryRunHeld(ta.ApiTestCase):
+    """A dry run does not hold up a write: the daemon's LDAP traffic crosses a HoldProxy, which
+    holds the dry run's connection (the dry run waits in its TLS handshake, in flight, as it
+    would on a slow or stalled DC) while a write for the same value is sent and answered; then
+    the dry run goes on and reads what the write left. No time is measured: the order of the
+    answers is the assertion. Before dry runs became lock-free they held the audit log's lock
+    for their whole duration, so the write could not be answered before the dry run was."""
+
+    SPEC_PATH = "/v1/accounts/{name}/mappings"
+
+    def test_write_not_held_up_by_a_dry_run_in_flight(self):
+        proxy = HoldProxy(S.tls_port)
+        log = os.path.join(TMP.name, "held-audit.jsonl")
+        uri = f"ldaps://127.0.0.1:{proxy.port}/"
+        # deadlines far longer than the test: the held dry run must still be in flight when
+        # the write is answered (the write itself takes milliseconds)
+        d = ta.Daemon(extra_args=[
+            "--ldap-uri", uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+            "--ldap-bind-dn", READER, "--ldap-password-file", pwfile("reader.pw"),
+            "--ldap-tls-timeout", "240s", "--ldap-op-timeout", "240s",
+            "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
+            "--write-audit-log", log, "--token", token_line("writer1", WRITE_SECRET, "write")])
+        doc = {"certificate": Api.pem("multivalue_rdn.pem"), "type": "X509SKI"}
+        dry = {}
+
+        def call(method, body, out):
+            try:
+                out["r"] = self.request(method, "/v1/accounts/carol/mappings",
+                                        body=json.dumps(body).encode(),
+                                        headers={"Content-Type": "application/json"},
+                                        token=WRITE_SECRET, daemon=d, spec_path=self.SPEC_PATH)
+            except Exception as e:  # noqa: BLE001 (a timeout: said by the assertions below)
+                out["error"] = e
+            return out.get("r")
+
+        try:
+            before = values(CAROL)
+            proxy.arm()  # the daemon has not connected yet: the dry run's connection is next
+            t = threading.Thread(target=call, args=("POST", doc, dry), daemon=True)
+            t.start()
+            self.assertTrue(proxy.held.wait(60), "the dry run did not reach the directory")
+            # the write, while the dry run is held (the client gives up after 30 s)
+            w = {}
+            call("POST", dict(doc, apply=True), w)
+            self.assertIn("r", w, f"the write waited for the dry run held in flight: {w}")
+            self.assertEqual((w["r"].status, w["r"].json()["outcome"]), (200, "added"), w["r"].body)
+            self.assertEqual(dry, {}, "the dry run was answered before it was released")
+            self.assertEqual(values(CAROL), sorted(before + [w["r"].json()["value"]]))
+            # released, the dry run reads the directory as it is now: the value is there
+            proxy.release()
+            t.join(60)
+            self.assertIn("r", dry, dry)
+            self.assertEqual((dry["r"].status, dry["r"].json()["outcome"]), (200, "present"),
+                             dry["r"].body)
+            self.assertEqual([x["outcome"] for x in audit_lines(log)], ["would_add", "added"])
+            r = call("DELETE", dict(doc, apply=True), {})
+            self.assertEqual(r.json()["outcome"], "removed", r.body)
+            self.assertEqual(values(CAROL), before)
+        finally:
+            proxy.close()
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
 
 
 class CutProxy:
