@@ -81,6 +81,13 @@ int audit_take_option(struct audit_opts *a, int id, const char *arg, struct sm_e
         }
         a->page_size = (unsigned)n;
         return 0;
+    case AUDIT_OPT_CERTS:
+        if (a->n_certs >= AUDIT_MAX_CERT_PATHS) {
+            snprintf(e->text, sizeof(e->text), "--certs: at most %d times", AUDIT_MAX_CERT_PATHS);
+            return -EINVAL;
+        }
+        a->certs[a->n_certs++] = arg;
+        return 0;
     case AUDIT_OPT_PROGRESS:
         if (opt_parse_ull(arg, PROGRESS_MAX_S, &n) < 0) {
             snprintf(e->text, sizeof(e->text), "%s", "--progress: 0 (none) to 86400 seconds");
@@ -103,9 +110,10 @@ struct run {
     uint64_t total;   /* accounts the second will audit (the first pass counts them) */
     bool auditing;    /* in the second pass */
     bool tty;
-    int worst;              /* the worst readiness seen, -1: none */
-    int err;                /* the first write error */
-    struct sm_errinfo stop; /* why the lookups stopped the walk */
+    int worst;                       /* the worst readiness seen, -1: none */
+    int err;                         /* the first write error */
+    struct sm_errinfo stop;          /* why the lookups stopped the walk */
+    struct audit_certs_report certs; /* --certs */
 };
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a field that a
@@ -133,7 +141,8 @@ static void csv_field(FILE *f, const char *s, bool last)
 static void csv_header(FILE *f)
 {
     fputs("dn,sam,upn,computer,enabled,status,profiles,reasons,certificates,"
-          "certificates_denied,values,duplicates,stale,samba_only,windows_only,fix\n",
+          "certificates_denied,certificates_given,values,duplicates,stale,samba_only,"
+          "windows_only,fix\n",
           f);
 }
 
@@ -173,9 +182,10 @@ static void csv_record(FILE *f, const struct sm_audit_record *rec)
     csv_field(f, su_buf_str(&b), false);
     for (size_t i = 0; i < s->n_cert_verdicts; i++)
         denied += !s->cert_verdicts[i]->allow;
-    const size_t nums[] = { s->n_cert_verdicts, denied,       rec->n_values,
-                            rec->n_duplicates,  rec->n_stale, rec->n_samba_only,
-                            rec->n_windows_only };
+    const size_t nums[] = {
+        s->n_cert_verdicts, denied,       s->n_given,        rec->n_values,
+        rec->n_duplicates,  rec->n_stale, rec->n_samba_only, rec->n_windows_only
+    };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         snprintf(buf, sizeof(buf), "%zu", nums[i]);
         csv_field(f, buf, false);
@@ -198,7 +208,7 @@ static void csv_error(FILE *f, const struct sm_account *a, int code, const char 
     csv_field(f, "error", false);
     csv_field(f, "", false);
     csv_field(f, sm_audit_error_name(code), false);
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         csv_field(f, "", false);
     csv_field(f, message, true);
 }
@@ -239,8 +249,11 @@ static void progress(struct run *r, bool last)
     }
     sm_audit_totals(r->au, &t);
     double rate = s > 0 ? (double)t.accounts / s : 0;
-    char eta[64];
-    if (rate > 0 && t.accounts <= r->total)
+    char eta[96];
+    if (t.accounts > r->total) /* after the walk: the accounts certificates were given for */
+        snprintf(eta, sizeof(eta), "%llu walked, then those certificates were given for",
+                 (unsigned long long)r->total);
+    else if (rate > 0)
         snprintf(eta, sizeof(eta), "%llu of %llu, ETA %.0f s", (unsigned long long)t.accounts,
                  (unsigned long long)r->total, (double)(r->total - t.accounts) / rate);
     else
@@ -312,22 +325,39 @@ static int index_one(const struct sm_account *acc, void *ctx)
     return 0;
 }
 
+/* The audit's totals, with the --certs files that never reached the engine. */
+static void totals(const struct run *r, struct sm_audit_totals *t)
+{
+    sm_audit_totals(r->au, t);
+    if (r->c->audit->n_certs) {
+        t->certs_given = true;
+        t->given_unreadable += r->certs.files_skipped;
+    }
+}
+
 /* The last line: the totals, partial when @why says what stopped the walk. */
 static void finish(struct run *r, const char *why)
 {
     struct sm_audit_totals t;
     char *json = NULL;
 
-    sm_audit_totals(r->au, &t);
+    totals(r, &t);
     if (r->c->audit->csv) {
         printf("# %s%s%s: %llu accounts (%llu ready, %llu at_risk, %llu blocked, %llu errors); "
-               "%llu duplicate, %llu stale, %llu samba_only, %llu windows_only values\n",
+               "%llu duplicate, %llu stale, %llu samba_only, %llu windows_only values",
                why ? "partial, stopped by " : "complete", why ? why : "", "",
                (unsigned long long)t.accounts, (unsigned long long)t.ready,
                (unsigned long long)t.at_risk, (unsigned long long)t.blocked,
                (unsigned long long)t.errors, (unsigned long long)t.duplicate_values,
                (unsigned long long)t.stale_values, (unsigned long long)t.samba_only_values,
                (unsigned long long)t.windows_only_values);
+        if (t.certs_given)
+            printf("; %llu certificates given (%llu matched, %llu unmatched, %llu repeated, %llu "
+                   "expired, %llu unreadable)",
+                   (unsigned long long)t.given, (unsigned long long)t.given_matched,
+                   (unsigned long long)t.given_unmatched, (unsigned long long)t.given_repeated,
+                   (unsigned long long)t.given_expired, (unsigned long long)t.given_unreadable);
+        putchar('\n');
     } else {
         int jr = sm_json_audit_summary(&t, why != NULL, why, 0, &json);
         put_json(r, jr, json);
@@ -337,6 +367,49 @@ static void finish(struct run *r, const char *why)
 }
 
 static int say(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* After the walk: the accounts that certificates were given for and the walk did not give
+   (no published certificate, no value: mapped by their UPN, say), --since applying. */
+static int given_accounts(struct run *r, struct sm_errinfo *e)
+{
+    time_t since = r->c->audit->since;
+    struct sm_accounts *found = NULL;
+    int n = 0, rc = 0;
+
+    while (rc == 0 && (n = sm_audit_given_next(r->au, r->lookups, &found, e)) == 1) {
+        const struct sm_account *acc = &found->v[0];
+        if (!since || (acc->has_changed && acc->changed > since))
+            rc = on_account(acc, r);
+        found = sm_accounts_free(found);
+    }
+    return rc < 0 ? rc : n;
+}
+
+/* --certs: the certificates given, matched to their accounts before the walk. */
+static int read_certs(struct run *r, struct sm_errinfo *e)
+{
+    const struct audit_opts *o = r->c->audit;
+    const struct audit_certs_report *c = &r->certs;
+
+    if (!o->n_certs)
+        return 0;
+    int rc = audit_read_certs(r->au, r->lookups, o->certs, o->n_certs, &got_signal, &r->certs, e);
+    if (rc == -EINTR)
+        return STOPPED;
+    if (rc == 0 && o->progress_s != 0) {
+        struct sm_audit_totals t;
+        sm_audit_totals(r->au, &t);
+        fprintf(stderr,
+                "audit: --certs: %llu files, %llu certificates: %llu match an account, %llu "
+                "none, %llu expired; %llu files skipped, %llu without a certificate, %llu "
+                "others in folders left alone\n",
+                (unsigned long long)c->files, (unsigned long long)c->certificates,
+                (unsigned long long)t.given_matched, (unsigned long long)t.given_unmatched,
+                (unsigned long long)t.given_expired, (unsigned long long)c->files_skipped,
+                (unsigned long long)c->files_unread, (unsigned long long)c->ignored);
+    }
+    return rc;
+}
 
 static int say(int status, const char *fmt, ...)
 {
@@ -411,20 +484,24 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
 
     if (o->csv)
         csv_header(stdout);
+    rc = read_certs(&r, &e);
     r.start_us = su_mono_us();
     r.last_ms = su_mono_ms();
-    rc = sm_dir_each_account(walk, &io, index_one, &r, &e);
-    progress(&r, true);
+    if (rc == 0)
+        rc = sm_dir_each_account(walk, &io, index_one, &r, &e);
     if (rc == 0) {
+        progress(&r, true);
         r.auditing = true;
         r.start_us = su_mono_us();
         r.last_ms = su_mono_ms();
         rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
-        progress(&r, true);
     }
+    if (rc == 0)
+        rc = given_accounts(&r, &e);
+    progress(&r, true);
 
     struct sm_audit_totals t;
-    sm_audit_totals(r.au, &t);
+    totals(&r, &t);
     if (got_signal) {
         finish(&r, got_signal == SIGINT ? "SIGINT" : "SIGTERM");
         say(0, "interrupted after %llu accounts: the output is partial",

@@ -104,6 +104,7 @@ static void usage(FILE *f)
             "                [--apply ...]\n"
             "       %s audit [WHAT-IF] DIRECTORY [--format jsonl|csv] [--since TIME]\n"
             "                [--fail-on at_risk|blocked] [--page-size N] [--progress SECONDS]\n"
+            "                [--certs FILE|FOLDER]...\n"
             "       %s version\n"
             "\n"
             "inspect   analyse certificates (PEM, DER or base64 DER; stdin when no FILE):\n"
@@ -145,7 +146,9 @@ static void usage(FILE *f)
             "          line (or CSV row) each and a summary (docs/audit.md); --since: whenChanged\n"
             "          later than TIME; --fail-on: exit 3 when an account is that or worse;\n"
             "          --page-size: LDAP entries per page (default 500); --progress: seconds\n"
-            "          between progress lines on stderr (0: none; a terminal's is redrawn)\n"
+            "          between progress lines on stderr (0: none; a terminal's is redrawn);\n"
+            "          --certs: certificates from a file (PEM, DER, .p7b) or a folder, each\n"
+            "          on the line of the account a DC maps it to (repeatable)\n"
             "\n"
             "  --text        human-readable output instead of JSON\n"
             "  --pretty      indented JSON\n"
@@ -1009,7 +1012,7 @@ static int take_option(struct opts *o, int id, const char *arg)
             map_take_option(&o->map, id, arg);
             break;
         }
-        if (id >= AUDIT_OPT_FORMAT && id <= AUDIT_OPT_PROGRESS) {
+        if (id >= AUDIT_OPT_FORMAT && id <= AUDIT_OPT_CERTS) {
             if (audit_take_option(&o->audit, id, arg, &e) < 0)
                 goto out_err;
             break;
@@ -1046,7 +1049,8 @@ static int check_options(struct opts *o, const char *cmd)
     }
     if (o->audit.given && strcmp(cmd, "audit") != 0) {
         fprintf(stderr,
-                "%s: --format, --since, --fail-on, --page-size and --progress are for audit\n",
+                "%s: --format, --since, --fail-on, --page-size, --progress and --certs are for "
+                "audit\n",
                 progname);
         return EXIT_USAGE;
     }

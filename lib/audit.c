@@ -1,8 +1,9 @@
 /*
  * lib/audit.c - the audit of a directory, one account at a time (strongmap/audit.h): the
- * account's status through lib/status.c, and what the walk adds: duplicate values across
- * accounts (a set of 64-bit hashes of the case-folded values), stale values, and which DCs
- * can match each value (Windows' reading in lib/altsecid.c, Samba's in lib/altsecid_samba.c).
+ * account's status through lib/status.c (with the certificates given for it,
+ * lib/audit_certs.c), and what the walk adds: duplicate values across accounts (a set of
+ * 63-bit hashes of the case-folded values), stale values, and which DCs can match each value
+ * (Windows' reading in lib/altsecid.c, Samba's in lib/altsecid_samba.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -11,22 +12,13 @@
 
 #include "alloc.h"
 #include "altsecid_internal.h"
+#include "audit_internal.h"
 #include "su_hash.h"
 #include "util.h"
 
 #define SET_MIN_CAP 1024u
 #define HASH_SEED   0x5354524f4e474d41ull /* fixed: the set is per run and never shown */
 #define SET_MANY    (1ull << 63)          /* a slot's flag: held by more than one account */
-
-struct sm_audit {
-    struct sm_profile profiles[SM_MAX_PROFILES];
-    size_t n_profiles;
-    time_t at;
-    uint64_t *set; /* open addressing, 0 = empty; at most half full; a 63-bit hash | SET_MANY */
-    size_t cap, used;
-    bool indexed; /* sm_audit_index() saw the walk first: the set knows every holder */
-    struct sm_audit_totals totals;
-};
 
 struct record_impl {
     struct sm_audit_record pub;
@@ -73,6 +65,7 @@ struct sm_audit *sm_audit_free(struct sm_audit *au)
 {
     if (au) {
         mem_free(au->set);
+        audit_given_free(&au->given);
         mem_free(au);
     }
     return NULL;
@@ -97,8 +90,7 @@ struct sm_audit_record *sm_audit_record_free(struct sm_audit_record *pub)
 
 /* ---- the set of values seen --------------------------------------------------------------- */
 
-/* The hash of @s with ASCII folded (caseIgnoreMatch; AD folds Unicode too): 63 bits, never 0. */
-static uint64_t value_hash(const char *s)
+uint64_t audit_hash(const char *s)
 {
     char buf[256];
     const uint64_t basis = su_fnv1a64(0, "", 0);
@@ -172,7 +164,7 @@ static int set_add_account(struct sm_audit *au, const char *const *values, size_
     int rc;
 
     for (size_t i = 0; i < n && k < SM_MAX_ALTSEC; i++) {
-        uint64_t h = value_hash(values[i]);
+        uint64_t h = audit_hash(values[i]);
         bool repeat = false;
         for (size_t j = 0; j < k && !repeat; j++)
             repeat = seen[j] == h;
@@ -308,10 +300,10 @@ static int audit_values(struct sm_audit *au, struct record_impl *r, struct sm_di
         /* a value another account holds: indexed, the set flags every holder; otherwise one
            audited earlier holds it. The account's own repeats are the linter's (finding
            "duplicate"). */
-        uint64_t h = value_hash(a->value);
+        uint64_t h = audit_hash(a->value);
         bool own_repeat = false;
         for (size_t j = 0; j < i && !own_repeat; j++)
-            own_repeat = value_hash(s->altsec[j]->value) == h;
+            own_repeat = audit_hash(s->altsec[j]->value) == h;
         const uint64_t *slot = own_repeat ? NULL : set_find(au, h);
         bool candidate = slot && (!au->indexed || (*slot & SET_MANY));
         if (candidate && (rc = find_holders(r, dir, s->account->dn, v, reterr)) < 0)
@@ -319,8 +311,10 @@ static int audit_values(struct sm_audit *au, struct record_impl *r, struct sm_di
         if (v->stale) {
             const char *fix = arena_printf(r->a,
                                            "Remove \"%s\": it matches none of the account's "
-                                           "published certificates.",
-                                           a->value);
+                                           "%s.",
+                                           a->value,
+                                           s->n_given ? "certificates, published or given"
+                                                      : "published certificates");
             if (!fix)
                 return -ENOMEM;
             p->n_stale++;
@@ -364,7 +358,22 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
     }
     if (!(r = mem_calloc(1, sizeof(*r))) || !(r->a = arena_new()))
         goto out_fail;
-    rc = sm_account_status_of(dir, acc, au->profiles, au->n_profiles, au->at, &r->status, reterr);
+    /* the certificates given for the account count as its own */
+    struct sm_blob given[SM_MAX_GIVEN_CERTS];
+    const char *sources[SM_MAX_GIVEN_CERTS], **mine = NULL;
+    size_t n_given;
+    audit_given_freeze(au);
+    audit_given_for(au, acc, given, sources, &n_given, &r->pub.n_given_skipped);
+    if (n_given) {
+        if (!(mine = arena_alloc(r->a, n_given * sizeof(*mine))))
+            goto out_fail;
+        for (size_t i = 0; i < n_given; i++)
+            if (!(mine[i] = arena_strdup(r->a, sources[i])))
+                goto out_fail;
+    }
+    r->pub.given_sources = mine;
+    rc = sm_account_status_given(dir, acc, given, n_given, au->profiles, au->n_profiles, au->at,
+                                 &r->status, reterr);
     if (rc < 0)
         goto out_fail;
     r->pub.status = r->status;
@@ -375,7 +384,8 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
             r->pub.profile_readiness[0] = r->status->readiness;
             break;
         }
-        rc = sm_account_status_of(dir, acc, &r->status->profiles[i], 1, au->at, &one, reterr);
+        rc = sm_account_status_given(dir, acc, given, n_given, &r->status->profiles[i], 1, au->at,
+                                     &one, reterr);
         if (rc < 0)
             goto out_fail;
         r->pub.profile_readiness[i] = one->readiness;

@@ -34,9 +34,12 @@ static void identity(struct jsonw *w, const struct sm_account *a)
     time_or_null(w, a->has_changed, a->changed);
 }
 
-static void certificate(struct jsonw *w, const struct sm_verdict *v)
+/* @source: the file a given certificate came from, NULL for a published one. */
+static void certificate(struct jsonw *w, const struct sm_verdict *v, const char *source)
 {
     jsonw_object_begin(w);
+    jsonw_kstr(w, "source", source ? "given" : "published");
+    jsonw_kstr(w, "file", source);
     jsonw_kstr(w, "subject", v->cert->subject.rfc4514);
     jsonw_kstr(w, "issuer", v->cert->issuer.rfc4514);
     jsonw_kstr(w, "serial", v->cert->serial);
@@ -119,9 +122,12 @@ int sm_json_audit_record(const struct sm_audit_record *rec, unsigned flags, char
     jsonw_array_end(&w);
     jsonw_key(&w, "certificates");
     jsonw_array_begin(&w);
+    size_t n_published = s->n_cert_verdicts - s->n_given;
     for (size_t i = 0; i < s->n_cert_verdicts; i++)
-        certificate(&w, s->cert_verdicts[i]);
+        certificate(&w, s->cert_verdicts[i],
+                    i < n_published ? NULL : rec->given_sources[i - n_published]);
     jsonw_array_end(&w);
+    jsonw_kint(&w, "given_not_evaluated", (int64_t)rec->n_given_skipped);
     jsonw_key(&w, "altsecurityidentities");
     jsonw_array_begin(&w);
     for (size_t i = 0; i < rec->n_values; i++)
@@ -174,6 +180,19 @@ int sm_json_audit_summary(const struct sm_audit_totals *t, bool partial, const c
     jsonw_kint(&w, "stale_values", (int64_t)t->stale_values);
     jsonw_kint(&w, "samba_only_values", (int64_t)t->samba_only_values);
     jsonw_kint(&w, "windows_only_values", (int64_t)t->windows_only_values);
+    jsonw_key(&w, "given");
+    if (!t->certs_given) {
+        jsonw_null(&w);
+    } else {
+        jsonw_object_begin(&w);
+        jsonw_kint(&w, "certificates", (int64_t)t->given);
+        jsonw_kint(&w, "matched", (int64_t)t->given_matched);
+        jsonw_kint(&w, "unmatched", (int64_t)t->given_unmatched);
+        jsonw_kint(&w, "repeated", (int64_t)t->given_repeated);
+        jsonw_kint(&w, "expired", (int64_t)t->given_expired);
+        jsonw_kint(&w, "unreadable", (int64_t)t->given_unreadable);
+        jsonw_object_end(&w);
+    }
     jsonw_object_end(&w);
     return finish(&w, ret_json);
 }

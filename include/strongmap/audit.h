@@ -15,12 +15,20 @@
  *     without it the first holder is audited before the duplicate is known and only later
  *     holders are flagged. A hash collision without a second holder is not reported (the
  *     directory, asked, names nobody);
- *   - stale: a certificate mapping that matches none of the account's published certificates,
- *     on Windows or on Samba; only for accounts with at least one published certificate (the
- *     audit knows no other);
+ *   - stale: a certificate mapping that matches none of the account's certificates (published,
+ *     and given: below), on Windows or on Samba; only for accounts with at least one (without
+ *     one the audit knows nothing the value should match);
  *   - which DCs can match it: "both", "windows" (Samba ignores the value), "samba" (Windows
  *     never matches it) or "none"; and, with published certificates, whether one matches on
  *     each.
+ *
+ * Certificates may be given besides the published ones (sm_audit_add_certs(): a folder, a CA's
+ * export), before the first account is audited. Each is matched to the account a DC would map
+ * it to (the verdict's resolution: UPN, a computer's DNS name, an altSecurityIdentities value),
+ * kept (its DER, bounded by SM_AUDIT_MAX_GIVEN_BYTES), and goes through the full verdict on
+ * that account's record, where it counts as published ones do (sm_account_status_given()).
+ * Accounts the walk does not give (one without a published certificate or a value, mapped by
+ * its UPN) come from sm_audit_given_next() after it.
  *
  * A struct sm_audit is used by one thread. Records own their memory.
  */
@@ -73,7 +81,11 @@ struct sm_audit_value {
 
 /** One account audited. */
 struct sm_audit_record {
-    const struct sm_account_status *status; /**< every profile together */
+    const struct sm_account_status *status; /**< every profile together; its last
+                                                 status->n_given certificates are given ones */
+    const char *const *given_sources;       /**< status->n_given: the source each came from */
+    size_t n_given_skipped; /**< given for the account beyond the SM_MAX_GIVEN_CERTS evaluated
+                                 (those with the latest notAfter) */
     /** with several profiles: the readiness for each alone (status->profiles' order) */
     enum sm_readiness profile_readiness[SM_MAX_PROFILES];
     size_t n_profiles;
@@ -89,7 +101,14 @@ struct sm_audit_totals {
     uint64_t accounts, ready, at_risk, blocked, errors;
     uint64_t certificates, values;
     uint64_t duplicate_values, stale_values, samba_only_values, windows_only_values;
-    uint64_t distinct_values; /**< values the duplicate table holds */
+    uint64_t distinct_values;  /**< values the duplicate table holds */
+    bool certs_given;          /**< sm_audit_add_certs() was called: the given_* count */
+    uint64_t given;            /**< certificates given and read */
+    uint64_t given_matched;    /**< ... that map to an account (kept for its record) */
+    uint64_t given_unmatched;  /**< ... that map to none (or to one gone before its turn) */
+    uint64_t given_repeated;   /**< ... given again for the same account (kept once) */
+    uint64_t given_expired;    /**< ... expired at the evaluation time: left out */
+    uint64_t given_unreadable; /**< inputs, or blocks of an input, that held no certificate */
 };
 
 struct sm_audit;
@@ -127,6 +146,45 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
 
 /** Free a record; NULL is fine. Returns NULL. */
 struct sm_audit_record *sm_audit_record_free(struct sm_audit_record *rec);
+
+#define SM_AUDIT_MAX_GIVEN       100000             /**< certificates given altogether */
+#define SM_AUDIT_MAX_GIVEN_BYTES (64 * 1024 * 1024) /**< DER kept of those matching an account */
+
+/** What sm_audit_add_certs() made of one input. */
+struct sm_audit_certs_result {
+    size_t certificates; /**< read */
+    size_t expired;      /**< expired at the evaluation time: left out (no logon with them) */
+    size_t matched;      /**< map to an account */
+    size_t unmatched;    /**< map to none */
+    size_t unreadable;   /**< blocks that held no certificate */
+    struct sm_errinfo first_unreadable; /**< why the first of them is none (offset in the input) */
+};
+
+/**
+ * Certificates given (the @len bytes at @buf: PEM, any number of blocks with any text around
+ * them; or DER, base64 DER, a PKCS#7 bundle of at most SM_MAX_CERTS, read whole, at most
+ * SM_MAX_INPUT bytes): each matched through @dir (the lookups' handle) to its account and kept
+ * for that account's record. @source names the input on the records (a file's name; copied).
+ * Before the first sm_audit_account().
+ *
+ * 0 when at least one certificate was read (blocks that held none counted in @res, which may
+ * be NULL). The input is skipped, nothing kept, with SM_E_FORMAT, SM_E_CERT, SM_E_EMPTY,
+ * SM_E_TOO_BIG or SM_E_TOO_MANY (reason in @reterr): the caller may go on with the next.
+ * -E2BIG: SM_AUDIT_MAX_GIVEN or SM_AUDIT_MAX_GIVEN_BYTES would be passed (those before are
+ * kept); -ENOMEM, SM_E_DIR_DOWN, SM_E_DIR_REFUSED; -EINVAL (NULL, or the audit has begun).
+ */
+int sm_audit_add_certs(struct sm_audit *au, struct sm_dir *dir, const void *buf, size_t len,
+                       const char *source, struct sm_audit_certs_result *res,
+                       struct sm_errinfo *reterr);
+
+/**
+ * After the walk: the next account that certificates were given for and that the walk did not
+ * give, looked up by DN through @dir, into *@ret (the caller audits ret->v[0] and frees it). 1
+ * with one, 0 when none is left; an account gone since is skipped (its certificates then count
+ * as unmatched). Negative directory errors as sm_dir_lookup()'s.
+ */
+int sm_audit_given_next(struct sm_audit *au, struct sm_dir *dir, struct sm_accounts **ret,
+                        struct sm_errinfo *reterr);
 
 /** The totals so far into *@out. */
 void sm_audit_totals(const struct sm_audit *au, struct sm_audit_totals *out);

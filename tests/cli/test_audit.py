@@ -220,6 +220,202 @@ class Demo(unittest.TestCase):
         self.assertEqual((docs[0]["partial"], docs[0]["stopped_by"]), (True, "directory"))
 
 
+class Certs(unittest.TestCase):
+    """--certs: certificates from a test CA (tests/lib/pki.py) that the demo directory's NTAuth
+    store trusts, in a folder (PEM with text around it, a bundle with a broken block, DER, a
+    .p7b; a FIFO, a dangling link, a file over the size bound, others left alone) and a file,
+    each on the line of the account a DC maps it to."""
+
+    @classmethod
+    def setUpClass(cls):
+        import base64
+        import pki  # tests/lib/pki.py
+        cls.tmp = tempfile.TemporaryDirectory(prefix="sm-audit-certs-")
+        t = cls.tmp.name
+        p = cls.pki = pki.Pki(os.path.join(t, "pki"))
+        p.ca("ca", "/DC=com/DC=example/CN=Audit Test CA", start="20200101000000Z",
+             end="20400101000000Z")
+        valid = dict(start="20250101000000Z", end="20350101000000Z")
+
+        def upn(name, who, extra="", **kw):
+            return p.issue(name, "ca", f"/CN={who}", "client_ext",
+                           f"subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:{who}"
+                           "@example.com\n" + extra, **kw)
+
+        # the demo directory with this CA in its NTAuth store
+        with open(p.path("ca"), encoding="ascii") as f:
+            ca_b64 = "".join(l.strip() for l in f if not l.startswith("-----"))
+        with open(os.path.join(EXAMPLES, "demo.ldif"), encoding="utf-8") as f:
+            text = f.read()
+        marker = "cn: NTAuthCertificates\n"
+        assert marker in text
+        text = text.replace(marker, marker + f"cACertificate:: {ca_b64}\n", 1)
+        cls.ldif = os.path.join(t, "demo.ldif")
+        with open(cls.ldif, "w", encoding="utf-8") as f:
+            f.write(text)
+        mallory_sid = [d for d in lines(demo().stdout)[:-1] if d["sam"] == "mallory"][0]["sid"]
+        sid_ext = json.loads(run(["sid", "extension", mallory_sid]).stdout)
+        erin = upn("erin", "erin", **valid)  # UPN only: weak; erin's value matches not it
+        ivan = upn("ivan", "ivan", **valid)  # ivan's implicit UPN; no cert, no value: unwalked
+        nobody = upn("nobody", "nobody", **valid)  # no such account
+        gina_old = upn("gina_old", "gina", start="20200101000000Z", end="20250101000000Z")
+        mallory = upn("mallory", "mallory", sid_ext["openssl_extension_config"], **valid)
+        cls.certs = os.path.join(t, "certs")
+        os.makedirs(os.path.join(cls.certs, "sub"))
+
+        def read(path):
+            with open(path, encoding="ascii") as f:
+                return f.read()
+
+        def write(name, data, mode="w"):
+            with open(os.path.join(cls.certs, name), mode) as f:
+                f.write(data)
+
+        write("erin.pem", "subject=CN = erin\nissuer=Audit Test CA\n" + read(erin) + "\n")
+        write("bundle.PEM", read(ivan) + "text between\n" + read(nobody) +
+              "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        write("mallory.cer", base64.b64decode("".join(
+            l for l in read(mallory).splitlines() if not l.startswith("-----"))), "wb")
+        r = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", gina_old,
+                            "-certfile", erin, "-outform", "DER", "-out",
+                            os.path.join(cls.certs, "old.p7b")], capture_output=True)
+        assert r.returncode == 0, r.stderr
+        write("notes.txt", read(nobody))  # not named as a certificate: left alone
+        write(os.path.join("sub", "x.pem"), read(nobody))  # not recursed
+        os.mkfifo(os.path.join(cls.certs, "fifo.pem"))
+        os.symlink("missing.pem", os.path.join(cls.certs, "dangling.pem"))
+        with open(os.path.join(cls.certs, "huge.pem"), "wb") as f:
+            f.truncate(33 * 1024 * 1024)  # sparse
+        cls.alice = os.path.join(DATA, "certs", "sid_ext.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def audit(self, *args):
+        return run(["audit", "--ldif", self.ldif, "--at", AT, "--progress", "0"] + list(args))
+
+    def test_jsonl(self):
+        p = self.audit("--certs", self.certs, "--certs", self.alice)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        docs = lines(p.stdout)
+        schema = SPEC.resolve(SPEC.doc["components"]["schemas"]["AuditLine"])
+        for d in docs:
+            SPEC.validate(schema, d)
+        by = {d["sam"]: d for d in docs[:-1]}
+        sams = [d["sam"] for d in docs[:-1]]
+        # the walk's accounts, then those certificates were given for (alice: sid_ext.pem;
+        # ivan: his implicit UPN), neither holding a value or a published certificate
+        self.assertEqual(sams[:6], ["mallory", "erin", "frank", "gina", "henry", "judy"])
+        self.assertEqual(sorted(sams[6:]), ["alice", "ivan"])
+
+        # erin: a strong value, ready without --certs; her certificate (UPN only) is on her
+        # line, denied (the value does not match it), and the value is stale now
+        e = by["erin"]
+        self.assertEqual(e["status"], "at_risk")
+        self.assertIn("given_certificate_denied", [r["code"] for r in e["reasons"]])
+        self.assertEqual(len(e["certificates"]), 1)  # given twice (erin.pem, old.p7b): once
+        c = e["certificates"][0]
+        self.assertEqual((c["source"], c["file"], c["verdict"], c["subject"]),
+                         ("given", os.path.join(self.certs, "erin.pem"), "deny", "CN=erin"))
+        v = e["altsecurityidentities"][0]
+        self.assertEqual((v["stale"], v["matches_windows"], v["matches_samba"]),
+                         (True, False, False))
+        self.assertEqual(e["stale"], 1)
+        self.assertTrue(any("published or given" in f for f in e["fix"]), e["fix"])
+        self.assertTrue(any(f.startswith("Set-ADUser") for f in e["fix"]), e["fix"])
+        # mallory: at risk without --certs; a certificate with her SID makes her ready, and
+        # her weak value (another subject) is stale
+        m = by["mallory"]
+        self.assertEqual(m["status"], "ready")
+        self.assertEqual(m["reasons"][0]["code"], "strong_certificate")
+        self.assertEqual(m["certificates"][0]["verdict"], "allow")
+        self.assertEqual(m["certificates"][0]["file"], os.path.join(self.certs, "mallory.cer"))
+        self.assertTrue(m["altsecurityidentities"][0]["stale"])
+        # ivan: not walked (no value, no published certificate); his line from the bundle
+        i = by["ivan"]
+        self.assertEqual([(c["source"], c["file"]) for c in i["certificates"]],
+                         [("given", os.path.join(self.certs, "bundle.PEM"))])
+        self.assertEqual(by["alice"]["certificates"][0]["file"], self.alice)
+        self.assertEqual(by["alice"]["certificates"][0]["verdict"], "allow")
+        # the others: no certificate given, nothing changes; henry's published one stays
+        self.assertEqual(by["henry"]["certificates"][0]["source"], "published")
+        self.assertIsNone(by["henry"]["certificates"][0]["file"])
+        for sam in ("frank", "gina", "judy"):
+            self.assertEqual(by[sam]["certificates"], [], sam)
+            self.assertEqual(by[sam]["given_not_evaluated"], 0)
+        # the totals: erin twice (repeated), gina's expired, nobody's unmatched; unreadable:
+        # the bundle's broken block, the FIFO, the dangling link, the file over 32 MiB
+        s = docs[-1]
+        self.assertEqual(s["given"], {"certificates": 7, "matched": 4, "unmatched": 1,
+                                      "repeated": 1, "expired": 1, "unreadable": 4})
+        self.assertEqual(s["accounts"], 8)
+        err = p.stderr.decode()
+        for name in ("fifo.pem", "dangling.pem", "huge.pem", "bundle.PEM"):
+            self.assertIn(os.path.join(self.certs, name), err)
+        for name in ("notes.txt", "x.pem", "erin.pem"):
+            self.assertNotIn(name, err)
+
+        # without --certs: erin ready, nothing stale; alice and ivan not audited
+        p = self.audit()
+        by = {d["sam"]: d for d in lines(p.stdout)[:-1]}
+        self.assertEqual(by["erin"]["status"], "ready")
+        self.assertFalse(by["erin"]["altsecurityidentities"][0]["stale"])
+        self.assertEqual(by["mallory"]["status"], "at_risk")
+        self.assertNotIn("ivan", by)
+        self.assertIsNone(lines(p.stdout)[-1]["given"])
+
+    def test_csv(self):
+        p = self.audit("--certs", self.certs, "--format", "csv")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = p.stdout.decode().splitlines()
+        rows = list(csv.DictReader(io.StringIO("\n".join(text[:-1]) + "\n")))
+        erin = [r for r in rows if r["sam"] == "erin"][0]
+        self.assertEqual((erin["certificates"], erin["certificates_denied"],
+                          erin["certificates_given"], erin["stale"]), ("1", "1", "1", "1"))
+        self.assertIn("given_certificate_denied", erin["reasons"].split(";"))
+        self.assertIn("; 6 certificates given (3 matched, 1 unmatched, 1 repeated, 1 expired, "
+                      "4 unreadable)", text[-1])
+
+    def test_since_and_files(self):
+        # --since applies to the accounts certificates were given for: ivan has no whenChanged
+        p = self.audit("--certs", os.path.join(self.certs, "bundle.PEM"),
+                       "--since", "2000-01-01T00:00:00Z")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("ivan", [d.get("sam") for d in lines(p.stdout)])
+        # a file with no certificate at all: said and skipped, the audit goes on
+        p = self.audit("--certs", os.path.join(self.certs, "notes.txt"),
+                       "--certs", os.path.join(EXAMPLES, "demo.ldif"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"demo.ldif", p.stderr)
+        self.assertEqual(lines(p.stdout)[-1]["given"]["unreadable"], 1)
+        self.assertEqual(lines(p.stdout)[-1]["given"]["certificates"], 1)
+
+    def test_per_account(self):
+        """17 certificates for frank: the 16 with the latest notAfter are evaluated, the line
+        says one was not."""
+        folder = os.path.join(self.tmp.name, "frank")
+        os.makedirs(folder, exist_ok=True)
+        for i in range(17):
+            pem = self.pki.issue(f"frank{i}", "ca", "/CN=frank", "client_ext",
+                                 "subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:"
+                                 "frank@example.com", start="20250101000000Z",
+                                 end=f"20{30 + i // 12}{1 + i % 12:02d}01000000Z")
+            os.rename(pem, os.path.join(folder, f"frank{i:02d}.pem"))
+        p = self.audit("--certs", folder)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        f = [d for d in lines(p.stdout) if d.get("sam") == "frank"][0]
+        self.assertEqual(len(f["certificates"]), 16)
+        self.assertEqual(f["given_not_evaluated"], 1)
+        files = [os.path.basename(c["file"]) for c in f["certificates"]]
+        self.assertEqual(files, [f"frank{i:02d}.pem" for i in range(16, 0, -1)])  # newest first
+
+    def test_bounds(self):
+        p = self.audit(*(["--certs", self.alice] * 65))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"--certs: at most 64", p.stderr)
+
+
 class Interrupt(unittest.TestCase):
     N = 1500  # the progress tests' directory, audited whole
     N_BIG = 16000  # the interrupted one: seconds to audit whole, signalled after one line

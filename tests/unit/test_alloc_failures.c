@@ -34,6 +34,7 @@
 #include <strongmap/strongmap.h>
 
 #include "alloc.h"
+#include "su_buf.h"
 
 #define AT_2026 1780272000 /* 2026-06-01T00:00:00Z: the time of tests/unit/test_verdict.c */
 
@@ -1212,13 +1213,21 @@ static int audit_one(const struct sm_account *acc, void *ctx)
     return r;
 }
 
-/* The whole audit of the demo directory, as strongmap audit makes it (one handle: an LDIF). */
+static int index_one(const struct sm_account *acc, void *ctx)
+{
+    return sm_audit_index(((struct audit_run *)ctx)->au, acc);
+}
+
+/* The whole audit of the demo directory, as strongmap audit makes it (one handle: an LDIF):
+   the certificates given (f->input, when there is one), the first pass over the values, the
+   walk, and the accounts certificates were given for that the walk did not give. */
 static int run_audit(struct fx *f)
 {
     struct sm_profile profiles[SM_MAX_PROFILES];
     size_t n = profiles_of(f->s->profiles, profiles);
     struct sm_audit_opts o = { .profiles = profiles, .n_profiles = n, .at = AT_2026 };
     struct audit_run a = { .f = f, .au = UNTOUCHED };
+    struct sm_dir_each_opts values = { .values_only = true };
     struct sm_audit_totals t;
     struct sm_errinfo e = SM_ERRINFO_INIT;
     char *json = UNTOUCHED;
@@ -1226,7 +1235,26 @@ static int run_audit(struct fx *f)
     int r = sm_audit_new(&o, &a.au);
     if (!result_ok(r, a.au, "*ret"))
         return r;
-    r = sm_dir_each_account(f->dir, NULL, audit_one, &a, &e);
+    if (f->input) {
+        struct sm_audit_certs_result res;
+        r = sm_audit_add_certs(a.au, f->dir, f->input, f->input_len, "given.pem", &res, &e);
+        if (r == 0)
+            digest_add(f, "given:%zu:%zu:%zu;", res.certificates, res.matched, res.unmatched);
+    }
+    if (r == 0)
+        r = sm_dir_each_account(f->dir, &values, index_one, &a, &e);
+    if (r == 0)
+        r = sm_dir_each_account(f->dir, NULL, audit_one, &a, &e);
+    while (r == 0) {
+        struct sm_accounts *found = UNTOUCHED;
+        int k = sm_audit_given_next(a.au, f->dir, &found, &e);
+        if (k <= 0) {
+            r = k;
+            break;
+        }
+        r = audit_one(&found->v[0], &a);
+        sm_accounts_free(found);
+    }
     if (r == 0) {
         sm_audit_totals(a.au, &t);
         r = json_result(sm_json_audit_summary(&t, false, NULL, 0, &json), &json);
@@ -1235,18 +1263,48 @@ static int run_audit(struct fx *f)
     return r;
 }
 
+/* The demo directory, and certificates given in one PEM bundle (f->input): two of alice's
+   (her UPN; she holds no value and publishes nothing: audited after the walk), ws01$'s (its
+   DNS name), one more, and a broken block. */
+static void setup_audit_certs(struct fx *f)
+{
+    static const char *const files[] = { "certs/upn_only.pem", "certs/computer_dns.pem",
+                                         "certs/sid_ext.pem", "verdict/many_dns.pem" };
+    struct su_buf b;
+    setup_verdict(f);
+    su_buf_init(&b, NULL, NULL);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *pem = slurp(files[i], &len);
+        su_buf_put(&b, pem, len);
+        free(pem);
+    }
+    su_buf_printf(&b, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    assert_non_null(su_buf_str(&b));
+    f->input = b.p;
+    f->input_len = b.len;
+}
+
+static void teardown_audit_certs(struct fx *f)
+{
+    free(f->input);
+    teardown_verdict(f);
+}
+
 static void test_audit(void **state)
 {
     (void)state;
     static const char *const profiles[] = { NULL, "windows-2016;samba" };
-    for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
-        struct scenario s = { .setup = setup_verdict,
+    for (size_t i = 0; i < 2 * sizeof(profiles) / sizeof(profiles[0]); i++) {
+        bool certs = i >= sizeof(profiles) / sizeof(profiles[0]);
+        const char *p = profiles[i % (sizeof(profiles) / sizeof(profiles[0]))];
+        struct scenario s = { .setup = certs ? setup_audit_certs : setup_verdict,
                               .run = run_audit,
                               .cleanup = cleanup_dir,
-                              .teardown = teardown_verdict,
-                              .profiles = profiles[i] };
-        snprintf(s.name, sizeof(s.name), "sm_audit_account over sm_dir_each_account%s%s",
-                 profiles[i] ? " " : "", profiles[i] ? profiles[i] : "");
+                              .teardown = certs ? teardown_audit_certs : teardown_verdict,
+                              .profiles = p };
+        snprintf(s.name, sizeof(s.name), "sm_audit_account over sm_dir_each_account%s%s%s",
+                 certs ? " with certificates given" : "", p ? " " : "", p ? p : "");
         check(&s);
     }
     group_done();

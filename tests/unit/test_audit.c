@@ -358,6 +358,74 @@ static void test_first_holder(void **state)
     free(text);
 }
 
+/* Certificates given (sm_audit_add_certs()): the inputs it refuses or counts unreadable, a
+   given certificate the account publishes (shown once, as published), the audit begun. */
+static void test_given(void **state)
+{
+    (void)state;
+    char *text = fixture();
+    struct sm_dir *d = open_text(text);
+    struct sm_audit_opts o = { .at = AT };
+    struct sm_audit *au = NULL;
+    struct sm_audit_certs_result res;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct sm_audit_totals t;
+    char pem[sizeof(cert_b64) + 64];
+
+    snprintf(pem, sizeof(pem), "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n",
+             cert_b64);
+    assert_int_equal(sm_audit_new(&o, &au), 0);
+    /* not PEM, over SM_MAX_INPUT: refused as a whole; nothing in it: SM_E_FORMAT */
+    size_t big = SM_MAX_INPUT + 1;
+    char *junk = calloc(1, big + SM_MAX_INPUT + sizeof(pem));
+    assert_non_null(junk);
+    memset(junk, 'A', big);
+    assert_int_equal(sm_audit_add_certs(au, d, junk, big, "big.der", &res, &e), SM_E_TOO_BIG);
+    assert_int_equal(sm_audit_add_certs(au, d, "hello\n", 6, "x.txt", &res, &e), SM_E_FORMAT);
+    assert_int_equal(res.unreadable, 1);
+    /* PEM: a block over SM_MAX_INPUT is unreadable, the certificate after it is read */
+    size_t n = (size_t)snprintf(junk, 64, "-----BEGIN CERTIFICATE-----\n");
+    memset(junk + n, 'A', SM_MAX_INPUT);
+    n += SM_MAX_INPUT;
+    n += (size_t)sprintf(junk + n, "\n-----END CERTIFICATE-----\n%s", pem);
+    assert_int_equal(sm_audit_add_certs(au, d, junk, n, "bundle.pem", &res, &e), 0);
+    assert_int_equal(res.certificates, 1);
+    assert_int_equal(res.matched, 1); /* alice, by her UPN */
+    assert_int_equal(res.unreadable, 1);
+    assert_int_equal(res.first_unreadable.offset, 0);
+    assert_non_null(strstr(res.first_unreadable.text, "larger than"));
+    free(junk);
+    /* the same certificate again: kept once */
+    assert_int_equal(sm_audit_add_certs(au, d, pem, strlen(pem), "again.pem", &res, &e), 0);
+    sm_audit_totals(au, &t);
+    assert_true(t.certs_given);
+    assert_int_equal(t.given, 2);
+    assert_int_equal(t.given_matched, 2);
+    assert_int_equal(t.given_unreadable, 3);
+
+    /* alice publishes it: her record shows it once, published */
+    struct sm_accounts *a = NULL;
+    struct sm_audit_record *rec = NULL;
+    assert_int_equal(sm_dir_lookup(d, SM_LOOKUP_SAM, "alice", &a, NULL), 0);
+    assert_int_equal(sm_audit_account(au, d, &a->v[0], &rec, &e), 0);
+    assert_int_equal(rec->status->n_cert_verdicts, 1);
+    assert_int_equal(rec->status->n_given, 0);
+    assert_int_equal(rec->n_given_skipped, 0);
+    sm_audit_record_free(rec);
+    sm_audit_totals(au, &t);
+    assert_int_equal(t.given_matched, 1);
+    assert_int_equal(t.given_repeated, 1);
+    /* too late to give more; nobody is left for after the walk */
+    assert_int_equal(sm_audit_add_certs(au, d, pem, strlen(pem), "late.pem", &res, &e), -EINVAL);
+    struct sm_accounts *left = NULL;
+    assert_int_equal(sm_audit_given_next(au, d, &left, &e), 0);
+    assert_null(left);
+    sm_accounts_free(a);
+    sm_audit_free(au);
+    sm_dir_close(d);
+    free(text);
+}
+
 /* A value an account repeats is the linter's duplicate, not one across accounts. */
 static void test_own_repeat(void **state)
 {
@@ -457,8 +525,9 @@ int main(void)
     load_cert();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),         cmocka_unit_test(test_audit),
-        cmocka_unit_test(test_first_holder), cmocka_unit_test(test_own_repeat),
-        cmocka_unit_test(test_many),         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_first_holder), cmocka_unit_test(test_given),
+        cmocka_unit_test(test_own_repeat),   cmocka_unit_test(test_many),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,67 @@
+/*
+ * lib/audit_internal.h - what the parts of the audit share: lib/audit.c (an account at a time,
+ * the set of values) and lib/audit_certs.c (the certificates given to it, matched to their
+ * accounts). Not installed.
+ */
+#ifndef SM_LIB_AUDIT_INTERNAL_H
+#define SM_LIB_AUDIT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <strongmap/strongmap.h>
+
+#include "util.h"
+
+/* One certificate given (sm_audit_add_certs()) that maps to an account. */
+struct audit_given {
+    uint64_t dn_hash; /* audit_hash() of the account's DN */
+    time_t not_after;
+    const char *dn, *source; /* in the store's arena */
+    const uint8_t *der;
+    size_t der_len;
+    bool visited; /* its account was audited, or left */
+};
+
+/* The certificates given: appended, then sorted by account (newest first) once the audit
+   starts (audit_given_freeze()), and found by the account's DN. */
+struct audit_given_store {
+    struct arena *a;
+    struct audit_given *v;
+    size_t n, cap;
+    size_t bytes; /* DER kept */
+    bool frozen;
+    size_t cursor; /* sm_audit_given_next() */
+};
+
+struct sm_audit {
+    struct sm_profile profiles[SM_MAX_PROFILES];
+    size_t n_profiles;
+    time_t at;
+    uint64_t *set; /* open addressing, 0 = empty; at most half full; a 63-bit hash | SET_MANY */
+    size_t cap, used;
+    bool indexed; /* sm_audit_index() saw the walk first: the set knows every holder */
+    struct audit_given_store given;
+    struct sm_audit_totals totals;
+};
+
+/* The hash of @s with ASCII folded (caseIgnoreMatch; AD folds Unicode too): 63 bits, never 0. */
+uint64_t audit_hash(const char *s);
+
+/* Sort the store (once): from then on it is read only. */
+void audit_given_freeze(struct sm_audit *au);
+
+/*
+ * The certificates given for @acc (at most SM_MAX_GIVEN_CERTS, the latest notAfter first; one
+ * @acc publishes is left out: its line shows it as published), marked visited: their DER into
+ * @der, their sources into @sources, how many into *@n, and how many more there were into
+ * *@skipped. The store must be frozen.
+ */
+void audit_given_for(struct sm_audit *au, const struct sm_account *acc,
+                     struct sm_blob der[SM_MAX_GIVEN_CERTS],
+                     const char *sources[SM_MAX_GIVEN_CERTS], size_t *n, size_t *skipped);
+
+/* Free the store's memory. */
+void audit_given_free(struct audit_given_store *g);
+
+#endif
