@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "api_internal.h"
+#include "su_hash.h"
 
 /* XFCC keys (Envoy's documentation): a value that starts with one of them and '=' is XFCC. */
 static const char *const xfcc_keys[] = { "By", "Hash", "Cert", "Chain", "Subject", "URI", "DNS" };
@@ -267,6 +268,8 @@ int read_authz(const struct api_request *req, struct authz_request *ar, struct a
 {
     const struct api_runtime *rt = req_runtime(req);
     const char *field = rt->authz_header, *v;
+    struct sm_certs *certs = NULL;
+    uint8_t key[SU_SHA256_LEN];
     char *input = NULL;
     size_t len, n = 0;
     unsigned count;
@@ -298,15 +301,24 @@ int read_authz(const struct api_request *req, struct authz_request *ar, struct a
         len--;
     if (len == 0)
         return 0;
+    /* the same header again (a proxy asks for each of its user's requests): its analysis */
+    su_sha256(v, len, key);
+    if ((ar->ref = certcache_get(req->api->authz_certs, key))) {
+        ar->certs = certref_certs(ar->ref);
+        metric_inc(&req->api->metrics.authz_cert_hits);
+        return 0;
+    }
     if ((r = header_input(v, len, field, &input, &n, ae)) < 0)
         return r;
-    r = read_one(input, n, field, &ar->certs, ae);
+    r = read_one(input, n, field, &certs, ae);
     free(input);
+    if (r == 0 && (r = certcache_add(req->api->authz_certs, key, certs, &ar->ref)) == 0)
+        ar->certs = certref_certs(ar->ref);
     return r;
 }
 
 void authz_request_free(struct authz_request *ar)
 {
-    sm_certs_free(ar->certs);
+    certref_put(ar->ref);
     memset(ar, 0, sizeof(*ar));
 }

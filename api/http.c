@@ -598,6 +598,7 @@ static void api_free(struct api *api)
     free_secret(api->tls_key);
     free(api->tls_ca);
     metrics_destroy(&api->metrics);
+    certcache_free(api->authz_certs);
     pthread_mutex_destroy(&api->rt_lock);
     pthread_mutex_destroy(&api->start_lock);
     pthread_mutex_destroy(&api->conns_lock);
@@ -680,6 +681,7 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
     api->id_prefix = random_u32();
     atomic_init(&api->body_mem, 0);
     metrics_init(&api->metrics);
+    api->authz_certs = certcache_new(); /* NULL: /v1/authz analyses every header */
     pthread_mutex_init(&api->rt_lock, NULL);
     pthread_mutex_init(&api->start_lock, NULL);
     pthread_mutex_init(&api->conns_lock, NULL);

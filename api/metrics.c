@@ -20,6 +20,8 @@
  *   account_statuses_total{status}                       counter
  *   authz_total{outcome}                                 counter, /v1/authz answers (allow, deny,
  *                                                        unknown: fail open, unavailable: 503)
+ *   authz_certificate_cache_hits_total                   counter, /v1/authz certificates whose
+ *                                                        analysis was kept (certcache.c)
  *   mapping_writes_total{operation,outcome}              counter, applied write-back requests
  *                                                        (add, remove; added, present, refused,
  *                                                        failed, ...)
@@ -277,6 +279,10 @@ static void render_verdicts(struct su_buf *b, struct api_metrics *m)
     for (unsigned i = 0; i < API_AUTHZ__COUNT; i++)
         su_buf_printf(b, "strongmapd_authz_total{outcome=\"%s\"} %llu\n", authz_outcomes[i],
                       (unsigned long long)load(&m->authz[i]));
+    counter(b, "strongmapd_authz_certificate_cache_hits_total",
+            "/v1/authz certificates whose analysis was kept from an earlier call with the same "
+            "header (kept 60 s, 256 at most).",
+            load(&m->authz_cert_hits));
     header(b, "strongmapd_mapping_writes_total", "counter",
            "Mapping write-back requests applied (not dry runs), by operation and outcome.");
     for (unsigned op = 0; op < 2; op++)

@@ -175,6 +175,31 @@ class A1Forms(AuthzTestCase):
                 self.assertGreater(len(fix), 10)
                 self.assertLessEqual(len(fix), 300)
 
+    def test_analysis_kept(self):
+        """A header seen before is not analysed again (api/certcache.c), and the verdict is
+        still made afresh: the same answer each time, another profile's answer for another
+        profile, a bad header refused each time and never kept."""
+        def hits():
+            r = self.request("GET", "/metrics", daemon=self.d)
+            return T.metric(T.parse_prometheus(self, r.body.decode()),
+                            "strongmapd_authz_certificate_cache_hits_total")
+
+        value = forms("upn_only.pem")[0][1]
+        before = hits()
+        answers = [self.authz(value) for _ in range(3)]
+        self.assertGreaterEqual(hits() - before, 2)
+        for r in answers:
+            self.assertVerdict(r, 403, "deny", "weak_mapping")
+            self.assertEqual(r.headers["x-strongmap-kdc-error"], "66 KDC_ERR_CERTIFICATE_MISMATCH")
+        # the analysis kept, the verdict for the profile asked: Samba compatibility mode
+        r = self.authz(value, query="profile=samba,mode=none")
+        self.assertVerdict(r, 200, "allow")
+        before = hits()
+        for _ in range(2):
+            self.assertProblem(self.authz(":bm90IGEgY2VydGlmaWNhdGU=:"), 400, "bad-certificate")
+        self.assertEqual(hits(), before)
+        self.assertHealthy()
+
     def test_same_as_verdict(self):
         """The outcome and codes are those of POST /v1/verdict for the same profiles."""
         for name in ("sid_ext.pem", "upn_only.pem", "expired.pem", "eku_server_only.pem"):
