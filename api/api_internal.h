@@ -21,10 +21,12 @@
 #include <strongmap/common.h>
 #include <strongmap/csr.h>
 #include <strongmap/mapwrite.h>
+#include <strongmap/state.h>
 #include <strongmap/dir.h>
 
 #include "api.h"
 #include "hist.h"
+#include "messages.h"
 #include "options.h"
 
 struct MHD_Connection; /* opaque here; only the server's files (http_internal.h) look inside */
@@ -503,6 +505,59 @@ void authz_request_free(struct authz_request *ar);
 /** @s on one line of printable ASCII into @out (@size bytes, at least 5): runs of blanks and
  * controls as one space, a non-ASCII character as '?', cut with "..." (h_authz.c). */
 void one_line(const char *s, char *out, size_t size);
+/* ---- messages.c: the page's words in the caller's language (docs/self-service.md) ---- */
+
+struct su_buf;
+
+/** One language of the runtime's catalogues (api.h, struct api_messages): borrowed from it. */
+struct msg_lang;
+
+/**
+ * The language for the Accept-Language field @field (NULL: none) among @m's (finished; NULL: the
+ * shipped ones, api_messages_shipped(); NULL when they could not be made: out of memory):
+ * the acceptable one of the highest weight (q), the field's order among equals; a range finds
+ * a catalogue of its tag, else one of a region of it (de: de-AT), else its shorter forms
+ * (de-CH: de); q=0 refuses what it matches; "*" is English, unless refused. None acceptable,
+ * or a field that cannot be read: English.
+ */
+const struct msg_lang *msg_negotiate(const struct api_messages *m, const char *field);
+
+/** The language tag of @l, as its catalogue's file names it ("en", "de"). */
+const char *msg_tag(const struct msg_lang *l);
+
+/** The text of @key in @l (English's when it has none); a key English lacks: the key itself. */
+const char *msg_text(const struct msg_lang *l, const char *key);
+
+/** msg_text() of the key @prefix@id ("why." "weak_mapping"). */
+const char *msg_text_of(const struct msg_lang *l, const char *prefix, const char *id);
+
+#if defined(__GNUC__)
+#define MSG_SENTINEL __attribute__((sentinel))
+#else
+#define MSG_SENTINEL
+#endif
+
+/** The text of @key into @b with its %s replaced by the arguments (const char *, up to a NULL)
+    in order. */
+void msg_put(struct su_buf *b, const struct msg_lang *l, const char *key, ...) MSG_SENTINEL;
+
+/** The same escaped for HTML, each argument in <@wrap>...</@wrap> when @wrap is not NULL. */
+void msg_html(struct su_buf *b, const struct msg_lang *l, const char *key, const char *wrap,
+              ...) MSG_SENTINEL;
+
+/** web/status.html rendered in @l: its bytes (*@ret_len), its ETag (quoted). */
+const char *msg_page(const struct msg_lang *l, size_t *ret_len, const char **ret_etag);
+
+/** The value of the page's data-messages attribute in @l (the script's texts), escaped. */
+const char *msg_js(const struct msg_lang *l);
+
+/** A state in @l's words: "Will work", "At risk", "Will fail" (state.will_work, ...). */
+const char *msg_state_label(const struct msg_lang *l, enum sm_state s);
+
+/** The sentence of why @st, and its step @i (< @st->n_steps), in @l. */
+const char *msg_why(const struct msg_lang *l, const struct sm_state_answer *st);
+const char *msg_step(const struct msg_lang *l, const struct sm_state_answer *st, size_t i);
+
 /* ---- page.c: the status page's answers (docs/self-service.md) ---- */
 
 struct sm_state_answer;
@@ -521,20 +576,40 @@ int read_form_file(const struct api_request *req, const char *field, const char 
 int page_check(const struct api_request *req, const struct sm_cert *cert, struct sm_verdict **ret_v,
                struct sm_state_answer *ret_st, struct api_error *ae);
 
-/** The JSON answer of POST /v1/self/check into *@ret (free()), with @rt's organisation and
- * helpdesk. 0 or -ENOMEM. */
-int page_json(const struct api_runtime *rt, const struct sm_verdict *v,
+/** The JSON answer of POST /v1/self/check into *@ret (free()), its texts in @l, with @rt's
+ * organisation and helpdesk. 0 or -ENOMEM. */
+int page_json(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret);
 
-/** The HTML page of the answer, and of a problem, into *@ret (free()). 0 or -ENOMEM. */
-int page_html(const struct api_runtime *rt, const struct sm_verdict *v,
+/** The HTML page of the answer, and of a problem (@title and @detail: its texts), in @l, into
+ * *@ret (free()). 0 or -ENOMEM. */
+int page_html(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret, size_t *ret_len);
-int page_html_problem(const char *title, const char *detail, char **ret, size_t *ret_len);
-
-struct su_buf;
+int page_html_problem(const struct msg_lang *l, const char *title, const char *detail, char **ret,
+                      size_t *ret_len);
 
 /** @s into @b with &, <, >, " and ' as character references. */
 void page_escape(struct su_buf *b, const char *s);
+
+/* The pieces of the page's answers that self.c shares, in @l. */
+
+/** The current time as the helpdesk text says it (RFC 3339, UTC) into @buf. */
+void page_time(char *buf, size_t size);
+/** One DC's outcome: allow, or deny with the Kerberos error and the KDC event when @errors. */
+void page_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
+                  bool errors);
+/** A row of the details for IT (<dt>@name</dt><dd>@value</dd>, escaped). */
+void page_dl_row(struct su_buf *b, const char *name, const char *value);
+/** The row of one DC's outcome (page_outcome()). */
+void page_dl_outcome(struct su_buf *b, const struct msg_lang *l,
+                     const struct sm_profile_outcome *o, bool errors);
+/** "What to do" and @st's steps, when it has any. */
+void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st);
+/** The organisation's helpdesk ([page] organisation, helpdesk), when either is set. */
+void page_contact_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l);
+/** The helpdesk text @text (NULL: out of memory) in the textarea @id, with its copy button. */
+void page_helpdesk_html(struct su_buf *b, const struct msg_lang *l, const char *id,
+                        const char *text);
 
 /* ---- self.c: who asks the page, and the answer for their own account ---- */
 
@@ -576,16 +651,18 @@ int self_answer(const struct api_request *req, const struct self_identity *id,
                 struct self_answer **ret, struct api_error *ae);
 struct self_answer *self_answer_free(struct self_answer *a);
 
-/** GET /v1/self's document into *@ret (free()). 0 or -ENOMEM. */
-int self_json(const struct api_runtime *rt, const struct self_answer *a, char **ret);
+/** GET /v1/self's document, its texts in @l, into *@ret (free()). 0 or -ENOMEM. */
+int self_json(const struct api_runtime *rt, const struct msg_lang *l, const struct self_answer *a,
+              char **ret);
 
 /**
- * The page @tmpl (web/status.html, @tmpl_len bytes, NUL-terminated) with, at its marker, lab
- * mode's form (@lab_form) and the answer @a (may be NULL), into *@ret (free()). 0, -ENOMEM, or
- * -EINVAL when @tmpl has no marker.
+ * The page @tmpl (web/status.html rendered in @l, @tmpl_len bytes, NUL-terminated) with, at
+ * its marker, lab mode's form (@lab_form) and the answer @a (may be NULL), in @l, into *@ret
+ * (free()). 0, -ENOMEM, or -EINVAL when @tmpl has no marker.
  */
-int self_page_html(const struct api_runtime *rt, const struct self_answer *a, bool lab_form,
-                   const char *tmpl, size_t tmpl_len, char **ret, size_t *ret_len);
+int self_page_html(const struct api_runtime *rt, const struct msg_lang *l,
+                   const struct self_answer *a, bool lab_form, const char *tmpl, size_t tmpl_len,
+                   char **ret, size_t *ret_len);
 
 /* ---- handlers ---- */
 
