@@ -460,6 +460,17 @@ int api_messages_new(struct api_messages **ret, struct sm_errinfo *e)
     }
     if (r == 0 && m->n_keys == 0)
         r = fail(e, "web/messages", NULL, "no English catalogue");
+    /* English has words for every sentence the engine names (lib/state.c) */
+    for (int kind = SM_STATE_TEXT_WHY; r == 0 && kind <= SM_STATE_TEXT_STEP; kind++) {
+        const char *prefix = kind == SM_STATE_TEXT_WHY ? "why." : "step.", *id;
+        char key[128];
+
+        for (size_t i = 0; r == 0 && (id = sm_state_text_id((enum sm_state_text)kind, i)); i++) {
+            snprintf(key, sizeof(key), "%s%s", prefix, id);
+            if (key_index(m, key) < 0)
+                r = fail(e, "web/messages/en.json", key, "missing: lib/state.c names it");
+        }
+    }
     if (r < 0) {
         api_messages_free(m);
         return r;
@@ -776,12 +787,10 @@ const char *msg_state_label(const struct msg_lang *l, enum sm_state s)
 
 const char *msg_why(const struct msg_lang *l, const struct sm_state_answer *st)
 {
-    (void)l;
-    return st->why;
+    return msg_text_of(l, "why.", st->why_id);
 }
 
 const char *msg_step(const struct msg_lang *l, const struct sm_state_answer *st, size_t i)
 {
-    (void)l;
-    return st->steps[i];
+    return msg_text_of(l, "step.", st->step_ids[i]);
 }

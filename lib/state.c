@@ -1,14 +1,19 @@
 /*
  * lib/state.c - a verdict for people (strongmap/state.h): will work, at risk or will fail, the
- * deciding reason in plain words and what to do.
+ * deciding reason, and which sentences say why and what to do.
  *
- * The table below is the one place where a verdict's reason codes get words for people. Its
+ * The sentences themselves are not here: the engine names each by a stable id, and whoever
+ * shows the answer words it in its language (the status page: web/messages/LANG.json, keys
+ * why.ID and step.ID; docs/self-service.md). sm_state_text_id() lists every id an answer may
+ * carry, so that a catalogue can be checked against them.
+ *
+ * The table below is the one place where a verdict's reason codes get their sentences. Its
  * order is the order of precedence: when a denying profile gives several reasons, the first
  * of the table decides (the certificate's validity before its purpose, before the account,
  * before the mapping). Codes the table does not name do not decide (information such as
  * pkinit_anchors or eku_not_checked); a denial without any named code is "refused". A second
- * table gives an account's readiness (sm_account_status()) the same states and words, by its
- * first reason, for the self-service page's caller who proved who they are.
+ * table gives an account's readiness (sm_account_status()) the same states and sentences, by
+ * its first reason, for the self-service page's caller who proved who they are.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,188 +23,129 @@
 #include "util.h"
 
 struct plain {
-    const char *code;
-    bool account; /* about the account in the directory */
-    const char *why;
-    const char *steps[SM_STATE_MAX_STEPS];
+    const char *code;    /* the reason code it answers (or, for the answers of their own, the
+                            answer's code) */
+    bool account;        /* about the account in the directory */
+    enum sm_state state; /* readiness only: the state it means */
+    const char *why;     /* the id of the sentence of why (NULL: the account's, below) */
+    const char *steps[SM_STATE_MAX_STEPS]; /* the ids of what to do, in order */
 };
 
-#define STEP_RENEW                                                                                 \
-    "Get a new certificate: re-enrol in Company Portal (or your organisation's enrolment page), "  \
-    "or ask the helpdesk for one."
-#define STEP_HELPDESK "Send the helpdesk text below to your IT helpdesk."
-#define STEP_IT_CA                                                                                 \
-    "Your IT department has to fix this for everyone whose certificate comes from this "           \
-    "authority; send them the helpdesk text below."
-
 static const struct plain plain[] = {
-    { "certificate_time_invalid",
-      false,
-      "The certificate has expired, or is not valid yet.",
-      { STEP_RENEW, STEP_HELPDESK } },
+    { "certificate_time_invalid", false, 0, "certificate_time_invalid", { "renew", "helpdesk" } },
     { "eku_not_logon",
       false,
-      "This certificate is not made for signing in: it is meant for something else.",
-      { "Use the certificate your organisation issued for VPN or Wi-Fi sign-in, if you have "
-        "one.",
-        "Otherwise ask the helpdesk for a sign-in certificate; send them the helpdesk text "
-        "below." } },
-    { "issuer_not_in_ntauth",
-      false,
-      "Your organisation's domain does not trust the authority that issued this certificate "
-      "for signing in.",
-      { STEP_IT_CA } },
-    { "issuer_not_anchored",
-      false,
-      "The domain controllers do not trust the authority that issued this certificate.",
-      { STEP_IT_CA } },
+      0,
+      "eku_not_logon",
+      { "use_logon_certificate", "ask_logon_certificate" } },
+    { "issuer_not_in_ntauth", false, 0, "issuer_not_in_ntauth", { "it_ca" } },
+    { "issuer_not_anchored", false, 0, "issuer_not_anchored", { "it_ca" } },
     { "issuer_signature_invalid",
       false,
-      "This certificate was not really issued by the authority it names: it is forged, or was "
-      "changed after it was issued. No domain controller accepts it.",
-      { "Use the certificate your organisation issued to you (in Company Portal, or on your "
-        "smart card).",
-        STEP_HELPDESK } },
-    { "issuer_not_verified",
-      false,
-      "This page cannot confirm that the certificate comes from an authority your "
-      "organisation's domain controllers trust for signing in, so it cannot check it further.",
-      { STEP_HELPDESK } },
-    { "sid_malformed",
-      false,
-      "The certificate carries an account identifier that the domain controllers cannot read.",
-      { STEP_RENEW,
-        "If a new certificate has the same problem, the authority that issues them writes the "
-        "identifier wrongly: send the helpdesk text below to IT." } },
-    { "account_not_found", true, NULL, { NULL } },
-    { "upn_not_found", true, NULL, { NULL } },
-    { "ambiguous_account", true, NULL, { NULL } },
-    { "account_disabled", true, NULL, { NULL } },
-    { "sid_mismatch", true, NULL, { NULL } },
-    { "strong_mapping_sid_mismatch", true, NULL, { NULL } },
-    { "name_mismatch", true, NULL, { NULL } },
-    { "ambiguous_mapping", true, NULL, { NULL } },
-    { "certificate_predates_account", true, NULL, { NULL } },
-    { "dns_host_disagrees", true, NULL, { NULL } },
-    { "dns_host_elsewhere", true, NULL, { NULL } },
-    { "samba_upn_required",
-      false,
-      "The certificate does not name your account the way the domain controllers need: they "
-      "look for exactly one sign-in name in it.",
-      { STEP_RENEW, STEP_HELPDESK } },
-    { "use_subject_alt_name_off",
-      false,
-      "Your organisation's domain controllers do not read the names inside certificates, and "
-      "nothing else links this certificate to your account.",
-      { "Ask IT to link this certificate to your account; send them the helpdesk text "
-        "below." } },
-    { "weak_mapping",
-      false,
-      "The certificate does not carry the account identifier that domain controllers now "
-      "require, and nothing else links it firmly to your account.",
-      { "Get a new certificate: re-enrol in Company Portal (or your organisation's enrolment "
-        "page); new certificates carry the identifier.",
-        "If that is not possible, ask IT to link this certificate to your account; send them "
-        "the helpdesk text below." } },
+      0,
+      "issuer_signature_invalid",
+      { "use_issued_certificate", "helpdesk" } },
+    { "issuer_not_verified", false, 0, "issuer_not_verified", { "helpdesk" } },
+    { "sid_malformed", false, 0, "sid_malformed", { "renew", "ca_writes_sid_wrongly" } },
+    { "account_not_found", true, 0, NULL, { NULL } },
+    { "upn_not_found", true, 0, NULL, { NULL } },
+    { "ambiguous_account", true, 0, NULL, { NULL } },
+    { "account_disabled", true, 0, NULL, { NULL } },
+    { "sid_mismatch", true, 0, NULL, { NULL } },
+    { "strong_mapping_sid_mismatch", true, 0, NULL, { NULL } },
+    { "name_mismatch", true, 0, NULL, { NULL } },
+    { "ambiguous_mapping", true, 0, NULL, { NULL } },
+    { "certificate_predates_account", true, 0, NULL, { NULL } },
+    { "dns_host_disagrees", true, 0, NULL, { NULL } },
+    { "dns_host_elsewhere", true, 0, NULL, { NULL } },
+    { "samba_upn_required", false, 0, "samba_upn_required", { "renew", "helpdesk" } },
+    { "use_subject_alt_name_off", false, 0, "use_subject_alt_name_off", { "ask_link" } },
+    { "weak_mapping", false, 0, "weak_mapping", { "renew_for_identifier", "ask_link_otherwise" } },
 };
 
 /* The generic answer for a reason about the account, whatever it is. */
 static const struct plain account_generic = {
-    "account",
-    true,
-    "The domain controllers cannot match this certificate to an account that can sign in.",
-    { "Check that this is your current certificate for VPN or Wi-Fi.", STEP_HELPDESK }
+    "account", true, 0, "account", { "check_current_certificate", "helpdesk" }
 };
 
 /* Account reasons in full, for a caller who proved who they are. */
-static const struct plain account_own = {
-    "account",
-    true,
-    "The domain controllers cannot match this certificate to your account, or your account "
-    "cannot sign in.",
-    { STEP_HELPDESK }
-};
+static const struct plain account_own = { "account", true, 0, "account_own", { "helpdesk" } };
 
-static const struct plain refused = {
-    "refused", false, "The domain controllers would refuse this certificate.", { STEP_HELPDESK }
-};
+static const struct plain refused = { "refused", false, 0, "refused", { "helpdesk" } };
 
 static const struct plain expiring = {
-    "expiring",
-    false,
-    "The certificate works today, but it expires within 30 days.",
-    { "Renew it before it expires: re-enrol in Company Portal (or your organisation's "
-      "enrolment page), or ask the helpdesk.",
-      NULL }
+    "expiring", false, 0, "expiring", { "renew_before_expiry" }
 };
 
-static const struct plain works = {
-    "works",
-    false,
-    "The certificate will work with your organisation's domain controllers.",
-    { NULL }
-};
+static const struct plain works = { "works", false, 0, "works", { NULL } };
 
 /* An account's readiness (sm_account_status()) by its first reason, for the account's holder. */
-struct readiness_plain {
-    const char *code;
-    enum sm_state state;
-    const char *why;
-    const char *steps[SM_STATE_MAX_STEPS];
-};
-
-#define STEP_CHECK_CERT                                                                            \
-    "Check the certificate your VPN or Wi-Fi uses: upload it below (or open this page with it)."
-#define STEP_RENEW_ID                                                                              \
-    "Get a new certificate: re-enrol in Company Portal (or your organisation's enrolment page); "  \
-    "new certificates carry your account identifier."
-
-static const struct readiness_plain readiness_plain[] = {
-    { "strong_certificate",
-      SM_STATE_WORKS,
-      "Your account is ready for certificate sign-in: a certificate published for it is firmly "
-      "linked to it.",
-      { NULL } },
+static const struct plain readiness_plain[] = {
+    { "strong_certificate", false, SM_STATE_WORKS, "readiness_strong_certificate", { NULL } },
     { "strong_mapping",
+      false,
       SM_STATE_WORKS,
-      "Your account is ready for certificate sign-in: a certificate is firmly linked to it.",
-      { STEP_CHECK_CERT } },
-    { "key_trust",
-      SM_STATE_WORKS,
-      "Your account is ready for sign-in with Windows Hello for Business.",
-      { NULL } },
+      "readiness_strong_mapping",
+      { "check_certificate_here" } },
+    { "key_trust", false, SM_STATE_WORKS, "readiness_key_trust", { NULL } },
     { "no_strong_path",
+      false,
       SM_STATE_AT_RISK,
-      "Nothing links a certificate firmly to your account yet: your certificate works only if "
-      "it carries your account identifier.",
-      { STEP_CHECK_CERT, STEP_RENEW_ID } },
+      "readiness_no_strong_path",
+      { "check_certificate_here", "renew_for_account_identifier" } },
     { "published_certificate_denied",
+      false,
       SM_STATE_AT_RISK,
-      "At least one certificate published for your account would be refused by the domain "
-      "controllers.",
-      { STEP_RENEW_ID, STEP_HELPDESK } },
+      "readiness_published_certificate_denied",
+      { "renew_for_account_identifier", "helpdesk" } },
     { "weak_only",
+      false,
       SM_STATE_AT_RISK,
-      "Your certificates are linked to your account only loosely: domain controllers that "
-      "enforce the current rules refuse them.",
-      { STEP_RENEW_ID, STEP_HELPDESK } },
+      "readiness_weak_only",
+      { "renew_for_account_identifier", "helpdesk" } },
 };
 
 /* An unknown name and a disabled account alike (no enumeration). */
-static const struct readiness_plain no_account = {
-    "account",
-    SM_STATE_FAILS,
-    "No account that can sign in with a certificate answers to this name.",
-    { "Check the name.", STEP_HELPDESK }
+static const struct plain no_account = {
+    "account", true, SM_STATE_FAILS, "readiness_no_account", { "check_name", "helpdesk" }
 };
 
 /* Blocked or at risk for a reason the table has no words for. */
-static const struct readiness_plain readiness_other = {
-    "refused",
-    SM_STATE_FAILS,
-    "Your account cannot sign in with a certificate as it is.",
-    { STEP_HELPDESK }
+static const struct plain readiness_other = {
+    "refused", false, SM_STATE_FAILS, "readiness_refused", { "helpdesk" }
 };
+
+/* The answers of their own, after the tables, for sm_state_text_id(). */
+static const struct plain *const own[] = { &account_generic, &account_own, &refused,
+                                           &expiring,        &works,       &no_account,
+                                           &readiness_other };
+
+/* Entry @i of all the above, or NULL past the last. */
+static const struct plain *entry(size_t i)
+{
+    if (i < ARRAY_SIZE(plain))
+        return &plain[i];
+    i -= ARRAY_SIZE(plain);
+    if (i < ARRAY_SIZE(readiness_plain))
+        return &readiness_plain[i];
+    i -= ARRAY_SIZE(readiness_plain);
+    return i < ARRAY_SIZE(own) ? own[i] : NULL;
+}
+
+const char *sm_state_text_id(enum sm_state_text kind, size_t i)
+{
+    const struct plain *p;
+    size_t n = 0;
+
+    for (size_t e = 0; (p = entry(e)); e++) {
+        if (kind == SM_STATE_TEXT_WHY && p->why && n++ == i)
+            return p->why;
+        for (size_t k = 0; kind == SM_STATE_TEXT_STEP && k < SM_STATE_MAX_STEPS && p->steps[k]; k++)
+            if (n++ == i)
+                return p->steps[k];
+    }
+    return NULL;
+}
 
 const char *sm_state_name(enum sm_state s)
 {
@@ -229,11 +175,11 @@ static void answer(struct sm_state_answer *r, enum sm_state state, const struct 
 {
     r->state = state;
     r->code = words->code;
-    r->why = words->why;
+    r->why_id = words->why;
     r->account_reason = p->account;
     r->n_steps = 0;
     for (size_t i = 0; i < SM_STATE_MAX_STEPS && words->steps[i]; i++)
-        r->steps[r->n_steps++] = words->steps[i];
+        r->step_ids[r->n_steps++] = words->steps[i];
 }
 
 int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
@@ -289,14 +235,13 @@ int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
 
 int sm_account_state(const struct sm_account_status *s, struct sm_state_answer *ret)
 {
-    const struct readiness_plain *p = &readiness_other;
+    const struct plain *p = &readiness_other;
     struct sm_state_answer r = { 0 };
 
     if (!s)
         return -EINVAL;
     if (!s->account || (s->account->has_uac && (s->account->uac & SM_UAC_ACCOUNTDISABLE))) {
         p = &no_account;
-        r.account_reason = true;
     } else if (s->n_reasons && s->reasons[0].code) {
         for (size_t i = 0; i < ARRAY_SIZE(readiness_plain); i++)
             if (strcmp(s->reasons[0].code, readiness_plain[i].code) == 0)
@@ -304,9 +249,10 @@ int sm_account_state(const struct sm_account_status *s, struct sm_state_answer *
     }
     r.state = p->state;
     r.code = p->code;
-    r.why = p->why;
+    r.why_id = p->why;
+    r.account_reason = p->account;
     for (size_t i = 0; i < SM_STATE_MAX_STEPS && p->steps[i]; i++)
-        r.steps[r.n_steps++] = p->steps[i];
+        r.step_ids[r.n_steps++] = p->steps[i];
     *ret = r;
     return 0;
 }

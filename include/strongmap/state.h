@@ -12,8 +12,10 @@
  *   at risk    allowed today but denied on some profile of the verdict (an older or
  *              differently configured DC), or expiring within SM_STATE_EXPIRY_WARN_S.
  *
- * The sentences are static English text without the words of the protocol (no attribute
- * names, no event numbers): those are for the verdict's own document.
+ * Why and what to do are said by sentences the engine names by stable ids and does not word:
+ * whoever shows the answer has them in its language (the status page's message catalogues,
+ * web/messages/LANG.json: keys "why.ID" and "step.ID"), in plain words without those of the
+ * protocol (no attribute names, no event numbers: those are for the verdict's own document).
  */
 #ifndef STRONGMAP_STATE_H
 #define STRONGMAP_STATE_H
@@ -42,15 +44,19 @@ enum sm_state {
 /** "will_work", "at_risk", "will_fail". */
 const char *sm_state_name(enum sm_state s);
 
-/** The state of a verdict, with its reason in plain words. Every string is static. */
+/** The state of a verdict, with its reason and the ids of its sentences. Every string is
+    static. */
 struct sm_state_answer {
     enum sm_state state;
     /** the deciding reason: a verdict reason code ("weak_mapping"), "expiring", "works",
         "account" (with @generic: a reason about the account in the directory) or "refused"
         (a denial this table has no words for; the verdict's reasons say more) */
     const char *code;
-    const char *why;                       /**< one sentence, plain words */
-    const char *steps[SM_STATE_MAX_STEPS]; /**< what to do, in order */
+    /** the id of the one sentence that says why ("weak_mapping", "account", "account_own",
+        "readiness_no_strong_path"): not always the code, since one code may have several
+        sentences (sm_state_text_id()) */
+    const char *why_id;
+    const char *step_ids[SM_STATE_MAX_STEPS]; /**< the ids of what to do, in order */
     size_t n_steps;
     /** the deciding reason is about the account (whether it exists, is enabled, what maps to
         it): with @generic its text is the generic one and @code "account" */
@@ -77,6 +83,19 @@ int sm_verdict_state(const struct sm_verdict *v, time_t at, bool generic,
  * two cannot be told apart. 0, or -EINVAL for a NULL @s.
  */
 int sm_account_state(const struct sm_account_status *s, struct sm_state_answer *ret);
+
+/** The kinds of sentence an answer names. */
+enum sm_state_text {
+    SM_STATE_TEXT_WHY = 0, /**< why_id */
+    SM_STATE_TEXT_STEP,    /**< step_ids */
+};
+
+/**
+ * The @i-th id of kind @kind that sm_verdict_state() and sm_account_state() may answer with
+ * (an id may come more than once), or NULL past the last: for whoever words them to check
+ * that it has words for every one.
+ */
+const char *sm_state_text_id(enum sm_state_text kind, size_t i);
 
 #ifdef __cplusplus
 }

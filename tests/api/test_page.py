@@ -1000,7 +1000,8 @@ class P9Languages(PageTestCase):
     @classmethod
     def setUpClass(cls):
         cls.daemon = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
-                                          "--page-rate", "0"])
+                                          "--page-rate", "0",
+                                          "--page-trusted-proxies", "127.0.0.1"])
 
     @classmethod
     def tearDownClass(cls):
@@ -1047,6 +1048,10 @@ class P9Languages(PageTestCase):
         a = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem"),
                      headers=dict(h, **{"Content-Type": "application/x-pem-file"})).json()
         self.assertEqual((a["state"], a["code"]), ("will_fail", "weak_mapping"))
+        self.assertEqual(a["why"], de["why.weak_mapping"])  # lib/state.c's sentence, worded
+        self.assertEqual(a["steps"], [de["step.renew_for_identifier"],
+                                      de["step.ask_link_otherwise"]])
+        self.assertIn(f"Grund: {de['why.weak_mapping']} [weak_mapping]\n", a["helpdesk_text"])
         self.assertIn("Ergebnis: Funktioniert nicht (will_fail)\n", a["helpdesk_text"])
         self.assertIn("SHA-1-Fingerabdruck: ", a["helpdesk_text"])
         self.assertIn("  windows-2022: abgelehnt, KDC_ERR_CERTIFICATE_MISMATCH, KDC-Ereignis 39\n",
@@ -1059,6 +1064,7 @@ class P9Languages(PageTestCase):
         self.assertIn('<html lang="de">', html)
         self.assertIn('<span class="sr-only">Ergebnis: </span>Funktioniert nicht</h2>', html)
         self.assertIn("<summary>Details für die IT</summary>", html)
+        self.assertIn(f'<p class="why">{de["why.weak_mapping"]}</p>', html)
         self.assertIn("<dt>DC windows-2022</dt><dd>abgelehnt, KDC_ERR_CERTIFICATE_MISMATCH, "
                       "KDC-Ereignis 39</dd>", html)
         self.assertIn('data-copied="Kopiert."', html)
@@ -1071,6 +1077,33 @@ class P9Languages(PageTestCase):
         # problem+json stays English, like the whole API
         r = self.req("POST", "/v1/self/check", body=b"junk", headers=h)
         self.assertEqual((r.status, r.json()["title"]), (400, "Not a readable certificate"))
+
+    def test_german_account(self):
+        """The answer for a known caller (GET /v1/self, the page) in German: the readiness's
+        sentence and steps, the identity, the details; the account's values as they are."""
+        de = catalogue("de")
+        h = {"Accept-Language": "de", "X-Remote-User": "alice"}
+        r = self.req("GET", "/v1/self", headers=h)
+        a = r.json()
+        self.assertEqual(self.lang_of(r), "de")
+        self.assertEqual((a["state"], a["code"]), ("at_risk", "no_strong_path"))
+        self.assertEqual(a["why"], de["why.readiness_no_strong_path"])
+        self.assertEqual(a["steps"], [de["step.check_certificate_here"],
+                                      de["step.renew_for_account_identifier"]])
+        self.assertEqual(a["account"]["sam"], "alice")
+        self.assertIn("Identität: alice, angemeldet über die Anmeldung der Organisation\n",
+                      a["helpdesk_text"])
+        self.assertIn(f"objectSid: {ALICE_SID}\n", a["helpdesk_text"])  # an attribute's name
+        self.assertIn("Aktiviert: ja\n", a["helpdesk_text"])
+        r = self.req("GET", "/status", headers=h)
+        html = r.body.decode()
+        self.assertEqual((self.lang_of(r), r.headers.get("cache-control")), ("de", "no-store"))
+        self.assertIn('<html lang="de">', html)
+        self.assertIn("Für <strong>alice</strong>, wie die Anmeldung Ihrer Organisation Sie "
+                      "kennt.", html)
+        self.assertIn('<span class="sr-only">Ihr Konto: </span>Gefährdet</h2>', html)
+        self.assertIn("<dt>Aktiviert</dt><dd>ja</dd>", html)
+        self.assertIn(f"<dt>objectSid</dt><dd>{ALICE_SID}</dd>", html)
 
     def test_etag_per_language(self):
         en = self.req("GET", "/status")

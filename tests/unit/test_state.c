@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -84,7 +85,7 @@ static void test_weak_fails_on_current_dc(void **state)
     assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
     assert_int_equal(a.state, SM_STATE_FAILS);
     assert_string_equal(a.code, "weak_mapping");
-    assert_null(strstr(a.why, "X509"));
+    assert_string_equal(a.why_id, "weak_mapping");
     assert_true(a.n_steps >= 1);
     assert_ptr_equal(a.decided_by, &outs[0]);
 }
@@ -143,7 +144,8 @@ static void test_account_reasons_generic(void **state)
     assert_int_equal(a.state, SM_STATE_FAILS);
     assert_string_equal(a.code, "account");
     assert_string_equal(b.code, "account");
-    assert_string_equal(a.why, b.why);
+    assert_string_equal(a.why_id, b.why_id);
+    assert_string_equal(a.why_id, "account");
     assert_true(a.account_reason);
     /* the caller proved who they are: the code stays */
     assert_int_equal(sm_verdict_state(&v, AT, false, &b), 0);
@@ -187,7 +189,7 @@ static void test_account_state(void **state)
         assert_int_equal(sm_account_state(&s, &a), 0);
         assert_int_equal(a.state, cases[i].state);
         assert_string_equal(a.code, cases[i].code);
-        assert_null(strstr(a.why, "altSecurityIdentities"));
+        assert_non_null(a.why_id);
         assert_false(a.account_reason);
     }
     s.reasons[0] = (struct sm_reason){ "something_new", "?" };
@@ -207,9 +209,83 @@ static void test_account_state(void **state)
     assert_true(unknown.account_reason);
     assert_int_equal(off.state, unknown.state);
     assert_ptr_equal(off.code, unknown.code);
-    assert_ptr_equal(off.why, unknown.why);
+    assert_ptr_equal(off.why_id, unknown.why_id);
     assert_int_equal(off.n_steps, unknown.n_steps);
     assert_int_equal(sm_account_state(NULL, &a), -EINVAL);
+}
+
+/* Is @id among sm_state_text_id()'s of @kind? */
+static bool listed(enum sm_state_text kind, const char *id)
+{
+    const char *t;
+
+    for (size_t i = 0; (t = sm_state_text_id(kind, i)); i++)
+        if (strcmp(t, id) == 0)
+            return true;
+    return false;
+}
+
+static void assert_listed(const struct sm_state_answer *a)
+{
+    assert_non_null(a->why_id);
+    assert_true(listed(SM_STATE_TEXT_WHY, a->why_id));
+    for (size_t i = 0; i < a->n_steps; i++)
+        assert_true(listed(SM_STATE_TEXT_STEP, a->step_ids[i]));
+}
+
+/* sm_state_text_id() lists every sentence an answer may name: those of each reason code, of
+   the answers of their own, and of each readiness. */
+static void test_text_ids(void **state)
+{
+    static const char *const codes[] = {
+        "certificate_time_invalid",
+        "eku_not_logon",
+        "issuer_not_in_ntauth",
+        "issuer_not_anchored",
+        "issuer_signature_invalid",
+        "issuer_not_verified",
+        "sid_malformed",
+        "account_disabled",
+        "samba_upn_required",
+        "use_subject_alt_name_off",
+        "weak_mapping",
+        "pkinit_anchors",
+    };
+    static const char *const readiness[] = {
+        "strong_certificate",           "strong_mapping", "key_trust",    "no_strong_path",
+        "published_certificate_denied", "weak_only",      "something_new"
+    };
+    struct sm_account acc = { .dn = "cn=alice", .has_uac = true, .uac = 0x200 };
+    struct sm_account_status s = { .account = &acc, .n_reasons = 1 };
+    struct sm_state_answer a;
+    size_t n = 0;
+    (void)state;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        for (int generic = 0; generic < 2; generic++) {
+            setup_verdict(1);
+            deny(0, codes[i], NULL);
+            assert_int_equal(sm_verdict_state(&v, AT, generic, &a), 0);
+            assert_listed(&a);
+        }
+    setup_verdict(1);
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0); /* works */
+    assert_listed(&a);
+    cert.not_after_t = AT + DAY; /* expiring */
+    assert_int_equal(sm_verdict_state(&v, AT, true, &a), 0);
+    assert_listed(&a);
+    for (size_t i = 0; i < sizeof(readiness) / sizeof(readiness[0]); i++) {
+        s.reasons[0] = (struct sm_reason){ readiness[i], "?" };
+        assert_int_equal(sm_account_state(&s, &a), 0);
+        assert_listed(&a);
+    }
+    s.account = NULL;
+    assert_int_equal(sm_account_state(&s, &a), 0);
+    assert_listed(&a);
+    while (sm_state_text_id(SM_STATE_TEXT_WHY, n))
+        n++;
+    assert_true(n >= 20);
+    assert_null(sm_state_text_id(SM_STATE_TEXT_WHY, n + 1000));
+    assert_non_null(sm_state_text_id(SM_STATE_TEXT_STEP, 0));
 }
 
 int main(void)
@@ -224,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_account_reasons_generic),
         cmocka_unit_test(test_unnamed_denial_and_bad_input),
         cmocka_unit_test(test_account_state),
+        cmocka_unit_test(test_text_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
