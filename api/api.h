@@ -295,6 +295,8 @@ struct api_runtime {
                                          map_audit's lock, a dry run one without it */
     struct mapaudit *map_audit;     /**< its audit log (common/mapaudit.h), NULL: off; set by
                                          api_runtime_open_audit() */
+    /** the status page's message catalogues, finished (api/messages.h); NULL: the shipped ones */
+    struct api_messages *page_messages;
     /**
      * Called once when the last reference goes (from any thread: a worker's, or the one calling
      * api_reconfigure(), api_stop() or api_runtime_unref()), e.g. to log it. NULL: nothing.

@@ -601,8 +601,8 @@ void page_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_pr
 /** A row of the details for IT (<dt>@name</dt><dd>@value</dd>, escaped). */
 void page_dl_row(struct su_buf *b, const char *name, const char *value);
 /** The row of one DC's outcome (page_outcome()). */
-void page_dl_outcome(struct su_buf *b, const struct msg_lang *l,
-                     const struct sm_profile_outcome *o, bool errors);
+void page_dl_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
+                     bool errors);
 /** "What to do" and @st's steps, when it has any. */
 void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st);
 /** The organisation's helpdesk ([page] organisation, helpdesk), when either is set. */

@@ -62,7 +62,8 @@ struct lang_headers {
    catalogues could not be made (out of memory). */
 static const struct msg_lang *page_lang(const struct api_request *req, struct lang_headers *ret)
 {
-    const struct msg_lang *l = msg_negotiate(NULL, req_header(req, "Accept-Language"));
+    const struct msg_lang *l =
+        msg_negotiate(req_runtime(req)->page_messages, req_header(req, "Accept-Language"));
 
     if (!l)
         return NULL;

@@ -212,7 +212,8 @@ static void warn_keys(api_messages_warn_fn *warn, void *arg, const char *origin,
 
     if (!warn || n == 0)
         return;
-    len = (size_t)snprintf(line, sizeof(line), "%s: %zu %s: ", origin, n, what);
+    len = (size_t)snprintf(line, sizeof(line), "%s: %zu key%s %s: ", origin, n, n == 1 ? "" : "s",
+                           what);
     for (; shown < n && len + strlen(keys[shown]) + 2 < MSG_LIST_MAX + 64; shown++)
         len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", shown ? ", " : "",
                                 keys[shown]);
@@ -407,7 +408,7 @@ static int add(struct api_messages *m, const char *tag, const char *json, size_t
         return -ENOMEM;
     free(l->origin);
     l->origin = copy;
-    warn_keys(warn, arg, origin, "keys English does not have, ignored", unknown, n_unknown);
+    warn_keys(warn, arg, origin, "English does not have, ignored", unknown, n_unknown);
     return 0;
 }
 
@@ -602,8 +603,8 @@ int api_messages_finish(struct api_messages *m, api_messages_warn_fn *warn, void
                 missing[n_missing++] = m->keys[k];
                 l->text[k] = m->langs[0].text[k];
             }
-        warn_keys(warn, arg, l->origin ? l->origin : l->tag, "keys missing (English is used)",
-                  missing, n_missing);
+        warn_keys(warn, arg, l->origin ? l->origin : l->tag, "missing (English is used)", missing,
+                  n_missing);
         free(missing);
         if ((r = js_attr(l)) < 0 || (r = render(l, tmpl, e)) < 0)
             return r;

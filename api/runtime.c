@@ -203,6 +203,7 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
     free(rt->decision_log);
     dirpool_close(rt->map_pool);
     mapaudit_close(rt->map_audit);
+    api_messages_free(rt->page_messages);
     explicit_bzero(rt->tokens, sizeof(rt->tokens));
     explicit_bzero(rt->webhooks, sizeof(rt->webhooks));
     free(rt);

@@ -223,6 +223,10 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_PAGE_LAB_MODE, "page", "lab_mode", "page-lab-mode", "BOOL", T_BOOL, 0, 0, 0,
               "no", page_lab_mode,
               "for a test lab only: the page answers for any account name typed in"),
+    DIRECTIVE(CFG_PAGE_MESSAGES, "page", "messages", "page-messages", "DIR", T_PATH, 0, 0,
+              CFG_VALUE_MAX, NULL, page_messages,
+              "a directory of the page's message catalogues (LANG.json): languages added, texts "
+              "overridden"),
 
     LIST(CFG_SELF_LISTEN, "self", "listen", "self-listen", "ADDR:PORT", T_LISTEN, F_RESTART, NULL,
          self_listen, n_self_listen, CFG_MAX_SELF_LISTEN,

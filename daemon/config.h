@@ -113,6 +113,7 @@ enum cfg_id {
     CFG_PAGE_IDENTITY_HEADER,
     CFG_PAGE_TRUSTED_PROXIES,
     CFG_PAGE_LAB_MODE,
+    CFG_PAGE_MESSAGES,
     CFG_SELF_LISTEN,
     CFG_WRITE_BIND_DN,
     CFG_WRITE_PASSWORD_FILE,
@@ -149,6 +150,7 @@ struct cfg {
        blocks), lab_mode */
     char *page_identity_header, *page_trusted_proxies;
     bool page_lab_mode;
+    char *page_messages; /* a directory of message catalogues (LANG.json), NULL: none */
     /* [self]: listeners of the page's own (its routes only) */
     char *self_listen[CFG_MAX_SELF_LISTEN];
     size_t n_self_listen;

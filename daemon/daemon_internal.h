@@ -104,6 +104,15 @@ int load_stepca_issuer(const struct cfg *c, struct sm_certs **ret, struct sm_err
  */
 int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
 
+/*
+ * The status page's message catalogues of [page] messages (every LANG.json of that directory,
+ * at most 32, each data owned as the LDIF is), added to the shipped ones into @rt's
+ * page_messages. Missing and unknown keys are logged (warning) and the catalogue is used; a
+ * file that is not JSON, or not texts with English's placeholders, is an error (@e: the file,
+ * its line and column).
+ */
+int load_page_messages(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
+
 /* ---- reload.c: the runtime of a configuration, and the reload ---- */
 
 /*

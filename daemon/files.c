@@ -2,11 +2,14 @@
  * daemon/files.c - the files the configuration names, read and checked by strongmapd at start-up
  * and at each reload: owner and mode (fileperm.c's rules, as OpenSSH checks them) of the TLS
  * files, the bind password, the LDIF export, the LDAP CA bundle, the keytab, the decision log,
- * the samba_pkinit_anchors and step-ca's webhook secrets; the TLS PEM files, the Samba anchors
- * and the webhook secrets read.
+ * the samba_pkinit_anchors, step-ca's webhook secrets and the status page's message catalogues;
+ * the TLS PEM files, the Samba anchors, the webhook secrets and the catalogues read.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "daemon_internal.h"
 #include "fileperm.h"
 #include "log.h"
+#include "messages.h"
 #include "su_base64.h"
 
 /*
@@ -367,5 +371,130 @@ out:
     }
     if (f)
         fclose(f);
+    return r;
+}
+
+/* ---- the status page's message catalogues -------------------------------------------------- */
+
+#define MESSAGES_MAX_FILES 32
+
+/* A catalogue's name: LANG.json, not hidden. */
+static int is_catalogue(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+
+    return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+}
+
+/* A catalogue's warning (keys missing or unknown), at warning level: at start, with -n and at
+   a reload, which still applies the catalogues. */
+static void messages_warn(void *arg, const char *text)
+{
+    const struct cfg *c = arg;
+    char where[CFG_ERR_MAX / 2];
+
+    log_warnx("%s: %s", cfg_where(c, CFG_PAGE_MESSAGES, where, sizeof(where)), text);
+}
+
+/* The file @path (at most API_MESSAGES_FILE_MAX bytes, owner and mode of data) into *@ret
+   (free()) and *@ret_len. */
+static int read_catalogue(const struct cfg *c, const char *path, char **ret, size_t *ret_len,
+                          struct sm_errinfo *e)
+{
+    const enum cfg_id id = CFG_PAGE_MESSAGES;
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int r = 0;
+
+    if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) < 0) {
+        r = -errno;
+        cfg_fail(c, id, e, r, "%s: %s", path, strerror(-r));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > API_MESSAGES_FILE_MAX) {
+        r = cfg_fail(c, id, e, -EINVAL, "%s is not a regular file of at most %d bytes", path,
+                     API_MESSAGES_FILE_MAX);
+        goto out;
+    }
+    if ((r = perm_check(c, id, &st, path, FPERM_DATA, e)) < 0)
+        goto out;
+    if (!(buf = malloc((size_t)st.st_size + 1))) {
+        r = cfg_fail(c, id, e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    len = fread(buf, 1, (size_t)st.st_size + 1, f);
+    if (ferror(f) || len > (size_t)st.st_size) {
+        r = cfg_fail(c, id, e, -EIO, "%s: read error (or it grew while read)", path);
+        goto out;
+    }
+    *ret = buf;
+    *ret_len = len;
+    buf = NULL;
+out:
+    free(buf);
+    if (f)
+        fclose(f);
+    return r;
+}
+
+int load_page_messages(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e)
+{
+    const enum cfg_id id = CFG_PAGE_MESSAGES;
+    struct sm_errinfo me = SM_ERRINFO_INIT;
+    struct api_messages *m = NULL;
+    struct dirent **names = NULL;
+    int n, r = 0;
+
+    if (!c->page_messages)
+        return 0;
+    if ((n = scandir(c->page_messages, &names, is_catalogue, alphasort)) < 0) {
+        r = -errno;
+        return cfg_fail(c, id, e, r, "%s: %s", c->page_messages, strerror(-r));
+    }
+    if (n > MESSAGES_MAX_FILES) {
+        r = cfg_fail(c, id, e, -EINVAL, "%s: more than %d catalogues", c->page_messages,
+                     MESSAGES_MAX_FILES);
+        goto out;
+    }
+    if ((r = api_messages_new(&m, &me)) < 0) {
+        cfg_fail(c, id, e, r, "the shipped catalogues: %s",
+                 r == -ENOMEM ? "out of memory" : me.text);
+        goto out;
+    }
+    for (int i = 0; i < n && r == 0; i++) {
+        char path[PATH_MAX], tag[64];
+        size_t len = strlen(names[i]->d_name) - 5, size = 0;
+        char *json = NULL;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->page_messages, names[i]->d_name) >=
+                sizeof(path) ||
+            len >= sizeof(tag)) {
+            r = cfg_fail(c, id, e, -EINVAL, "%s/%s: name too long", c->page_messages,
+                         names[i]->d_name);
+            break;
+        }
+        memcpy(tag, names[i]->d_name, len);
+        tag[len] = '\0';
+        if ((r = read_catalogue(c, path, &json, &size, e)) < 0)
+            break;
+        r = api_messages_add(m, tag, json, size, path, messages_warn, (void *)(uintptr_t)c, &me);
+        free(json);
+        if (r < 0)
+            cfg_fail(c, id, e, r, "%s", r == -ENOMEM ? "out of memory" : me.text);
+    }
+    if (r == 0 && (r = api_messages_finish(m, messages_warn, (void *)(uintptr_t)c, &me)) < 0)
+        cfg_fail(c, id, e, r, "%s", r == -ENOMEM ? "out of memory" : me.text);
+    if (r == 0) {
+        api_messages_free(rt->page_messages);
+        rt->page_messages = m;
+        m = NULL;
+    }
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    api_messages_free(m);
     return r;
 }

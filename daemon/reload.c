@@ -240,7 +240,8 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
     if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
         (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
         (r = load_stepca_issuer(c, &rt->stepca_issuer, e)) < 0 ||
-        (r = load_webhooks(c, rt, e)) < 0 || (r = open_writer(c, handles, &rt->map_pool, e)) < 0) {
+        (r = load_webhooks(c, rt, e)) < 0 || (r = load_page_messages(c, rt, e)) < 0 ||
+        (r = open_writer(c, handles, &rt->map_pool, e)) < 0) {
         api_runtime_unref(rt);
         return r;
     }

@@ -1141,6 +1141,106 @@ class P9Languages(PageTestCase):
                 self.assertEqual(sorted(k for k in msgs if msgs[k] != catalogue(lang)[k]), [])
 
 
+class P10MessagesDirectory(PageTestCase):
+    """[page] messages: an operator's catalogues, read at start and at each reload; a language
+    added, a shipped text overridden, per-key fallback, warnings that name the keys, and a
+    catalogue that cannot be used refused with the running ones kept."""
+
+    @staticmethod
+    def write(path, text):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def reload(self, d, expect):
+        """SIGHUP, and wait for the next @expect in the log."""
+        n = d.log().count(expect)
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while d.log().count(expect) <= n:
+            self.assertLess(time.monotonic(), deadline, f"{expect!r} not logged:\n{d.log()}")
+            time.sleep(0.02)
+
+    def test_directory_and_reload(self):
+        en = catalogue("en")
+        with tempfile.TemporaryDirectory(prefix="strongmapd-messages-") as tmp:
+            msgs = os.path.join(tmp, "messages")
+            os.mkdir(msgs)
+            conf = os.path.join(tmp, "strongmapd.conf")
+            self.write(conf, f"[directory]\nldif = {os.path.join(EXAMPLES, 'demo.ldif')}\n"
+                             f"[page]\nrate = 0\nmessages = {msgs}\n")
+            fr = {"page.title": "Mon certificat fonctionnera-t-il ?",
+                  "state.will_fail": "Ne fonctionnera pas",
+                  "why.weak_mapping": "Le certificat ne porte pas l'identifiant du compte.",
+                  "nope.key": "?"}
+            self.write(os.path.join(msgs, "fr.json"), json.dumps(fr))
+            self.write(os.path.join(msgs, "de.json"), '{"page.title": "Klappt es?"}')
+            self.write(os.path.join(msgs, "README"), "not a catalogue: ignored")
+            # -n: the check says which keys are missing, and passes
+            p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "-c", conf],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(f"{msgs}/fr.json: 1 key English does not have, ignored: nope.key",
+                          p.stderr)
+            n_missing = len(en) - 3
+            self.assertIn(f"{msgs}/fr.json: {n_missing} keys missing (English is used): "
+                          "answer.account_sr, ", p.stderr)
+            self.assertNotIn("de.json", p.stderr)  # de falls back to the shipped German
+            d = T.Daemon(extra_args=["-c", conf])
+            try:
+                self.assertIn("keys missing (English is used)", d.log())
+                fr_h = {"Accept-Language": "fr-FR, en;q=0.5"}
+                r = self.req("GET", "/status", headers=fr_h, daemon=d)
+                self.assertEqual(r.headers["content-language"], "fr")
+                html = r.body.decode()
+                self.assertIn('<html lang="fr">', html)
+                self.assertIn(f"<h1>{fr['page.title']}</h1>", html)
+                self.assertIn(f"<p>{en['page.intro'].replace(chr(39), '&#39;')}</p>", html)
+                a = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem"),
+                             headers=dict(fr_h, **{"Content-Type": "application/x-pem-file"}),
+                             daemon=d).json()
+                self.assertEqual((a["state"], a["code"]), ("will_fail", "weak_mapping"))
+                self.assertEqual(a["why"], fr["why.weak_mapping"])
+                self.assertEqual(a["steps"][0], en["step.renew_for_identifier"])  # per key
+                self.assertIn("Result: Ne fonctionnera pas (will_fail)\n", a["helpdesk_text"])
+                de_h = {"Accept-Language": "de"}
+                html = self.req("GET", "/status", headers=de_h, daemon=d).body.decode()
+                self.assertIn("<h1>Klappt es?</h1>", html)
+                self.assertIn(f"<p>{catalogue('de')['page.intro']}</p>", html)  # shipped German
+
+                # not JSON: the reload is refused, saying where, and the running texts stay
+                self.write(os.path.join(msgs, "de.json"), '{"page.title": "Klappt es jetzt?",}')
+                self.reload(d, "reload failed, keeping the running configuration")
+                self.assertIn(f"{msgs}/de.json: line 1, column 35: ", d.log())
+                html = self.req("GET", "/status", headers=de_h, daemon=d).body.decode()
+                self.assertIn("<h1>Klappt es?</h1>", html)
+                # placeholders other than English's: refused too
+                self.write(os.path.join(msgs, "de.json"),
+                           '{"page.answer_title": "%d - Klappt es?"}')
+                self.reload(d, "reload failed, keeping the running configuration")
+                self.assertIn(f"{msgs}/de.json: page.answer_title: a % that is neither %s",
+                              d.log())
+                self.write(os.path.join(msgs, "de.json"),
+                           '{"page.answer_title": "Klappt es?"}')
+                self.reload(d, "reload failed, keeping the running configuration")
+                self.assertIn("page.answer_title: 0 placeholders (%s), where English has 1",
+                              d.log())
+                # mended: the reload applies it
+                self.write(os.path.join(msgs, "de.json"), '{"page.title": "Klappt es jetzt?"}')
+                self.reload(d, "configuration reloaded")
+                html = self.req("GET", "/status", headers=de_h, daemon=d).body.decode()
+                self.assertIn("<h1>Klappt es jetzt?</h1>", html)
+                # a file name that is no language tag
+                self.write(os.path.join(msgs, "de_DE.json"), "{}")
+                self.reload(d, "reload failed, keeping the running configuration")
+                self.assertIn('"de_DE" is not a language tag', d.log())
+            finally:
+                d.stop()
+            p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "-c", conf],
+                               capture_output=True, text=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("is not a language tag", p.stderr)
+
+
 def setUpModule():
     T.SPEC = T.Spec()
 
