@@ -51,11 +51,12 @@ int audit_take_option(struct audit_opts *a, int id, const char *arg, struct sm_e
     a->given = true;
     switch (id) {
     case AUDIT_OPT_FORMAT:
-        if (strcmp(arg, "jsonl") != 0 && strcmp(arg, "csv") != 0) {
-            snprintf(e->text, sizeof(e->text), "%s", "--format: jsonl or csv");
+        if (strcmp(arg, "jsonl") != 0 && strcmp(arg, "csv") != 0 && strcmp(arg, "html") != 0) {
+            snprintf(e->text, sizeof(e->text), "%s", "--format: jsonl, csv or html");
             return -EINVAL;
         }
         a->csv = strcmp(arg, "csv") == 0;
+        a->html = strcmp(arg, "html") == 0;
         return 0;
     case AUDIT_OPT_SINCE:
         if (opt_parse_time(arg, &a->since) < 0) {
@@ -114,7 +115,14 @@ struct run {
     int err;                         /* the first write error */
     struct sm_errinfo stop;          /* why the lookups stopped the walk */
     struct audit_certs_report certs; /* --certs */
+    struct sm_audit_html *html;      /* --format html: the report */
+    FILE *rows;                      /* ... its rows until the totals are known */
 };
+
+static int file_sink(void *ctx, const void *p, size_t len)
+{
+    return fwrite(p, 1, len, ctx) == len ? 0 : -EIO;
+}
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a field that a
    spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe. */
@@ -285,7 +293,10 @@ static int on_account(const struct sm_account *acc, void *ctx)
         return rc;
     }
     if (rc < 0) { /* this account alone: say so and go on */
-        if (r->c->audit->csv)
+        if (r->html) {
+            int hr = sm_audit_html_error(r->html, acc, rc, e.text, file_sink, r->rows);
+            r->err = hr < 0 ? hr : r->err;
+        } else if (r->c->audit->csv)
             csv_error(stdout, acc, rc, e.text[0] ? e.text : sm_strerror(rc));
         else {
             int jr = sm_json_audit_error(acc, rc, e.text, 0, &json);
@@ -294,7 +305,10 @@ static int on_account(const struct sm_account *acc, void *ctx)
     } else {
         if ((int)rec->status->readiness > r->worst)
             r->worst = (int)rec->status->readiness;
-        if (r->c->audit->csv)
+        if (r->html) {
+            int hr = sm_audit_html_record(r->html, rec, file_sink, r->rows);
+            r->err = hr < 0 ? hr : r->err;
+        } else if (r->c->audit->csv)
             csv_record(stdout, rec);
         else {
             int jr = sm_json_audit_record(rec, 0, &json);
@@ -335,6 +349,24 @@ static void totals(const struct run *r, struct sm_audit_totals *t)
     }
 }
 
+/* The report: its head (the totals known now), the rows kept aside, its tail. */
+static void html_finish(struct run *r, const struct sm_audit_totals *t, const char *why)
+{
+    char buf[65536];
+    size_t n;
+    int rc = sm_audit_html_head(r->html, t, why != NULL, why, file_sink, stdout);
+    if (rc == 0 && (fflush(r->rows) != 0 || fseek(r->rows, 0, SEEK_SET) != 0))
+        rc = -EIO;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), r->rows)) > 0)
+        rc = file_sink(stdout, buf, n);
+    if (rc == 0 && ferror(r->rows))
+        rc = -EIO;
+    if (rc == 0)
+        rc = sm_audit_html_tail(r->html, file_sink, stdout);
+    if (rc < 0 && !r->err)
+        r->err = rc;
+}
+
 /* The last line: the totals, partial when @why says what stopped the walk. */
 static void finish(struct run *r, const char *why)
 {
@@ -342,7 +374,9 @@ static void finish(struct run *r, const char *why)
     char *json = NULL;
 
     totals(r, &t);
-    if (r->c->audit->csv) {
+    if (r->html) {
+        html_finish(r, &t, why);
+    } else if (r->c->audit->csv) {
         printf("# %s%s%s: %llu accounts (%llu ready, %llu at_risk, %llu blocked, %llu errors); "
                "%llu duplicate, %llu stale, %llu samba_only, %llu windows_only values",
                why ? "partial, stopped by " : "complete", why ? why : "", "",
@@ -424,6 +458,28 @@ static int say(int status, const char *fmt, ...)
     return status;
 }
 
+/* --format html: the report, and a temporary file for its rows (the head comes first but
+   needs the totals). */
+static int html_start(struct run *r)
+{
+    const struct opt_dir *d = r->c->dir;
+    char source[1024];
+    struct sm_audit_html_opts ho = { .profiles = r->c->profiles->v,
+                                     .n_profiles = r->c->profiles->n,
+                                     .at = r->c->at,
+                                     .source = source };
+    if (d->ldif)
+        snprintf(source, sizeof(source), "LDIF %s", d->ldif);
+    else
+        snprintf(source, sizeof(source), "LDAP %s, base %s", d->n_uris ? d->uris[0] : "?",
+                 d->base ? d->base : "?");
+    if (sm_audit_html_new(&ho, &r->html) < 0)
+        return say(EXIT_INPUT, "out of memory");
+    if (!(r->rows = tmpfile()))
+        return say(EXIT_INPUT, "a temporary file for the report's rows: %s", strerror(errno));
+    return 0;
+}
+
 static int open_dirs(const struct opt_dir *d, struct sm_dir **walk, struct sm_dir **lookups)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
@@ -473,6 +529,8 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         goto out;
     }
     r.lookups = lookups ? lookups : walk;
+    if (o->html && (status = html_start(&r)) != 0)
+        goto out;
 
     /* SIGINT and SIGTERM end the walk after the current account; a second one kills */
     memset(&sa, 0, sizeof(sa));
@@ -530,6 +588,9 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 out:
+    sm_audit_html_free(r.html);
+    if (r.rows)
+        fclose(r.rows);
     sm_audit_free(r.au);
     sm_dir_close(lookups);
     sm_dir_close(walk);

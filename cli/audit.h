@@ -40,6 +40,7 @@ enum audit_opt {
 struct audit_opts {
     bool given; /* any of them */
     bool csv;   /* --format csv */
+    bool html;  /* --format html */
     time_t since;
     int fail_on;        /* --fail-on: SM_AT_RISK or SM_BLOCKED; -1: not given */
     unsigned page_size; /* 0: the engine's default */

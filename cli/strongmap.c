@@ -12,7 +12,7 @@
  *   strongmap explain [FILE|-] [DIRECTORY]
  *   strongmap gate [FILE|-] [WHAT-IF] (--daemon URL [--token-file F] [--cacert F] | DIRECTORY)
  *   strongmap map add|remove NAME ... DIRECTORY (cli/map.c: mapping write-back)
- *   strongmap audit [WHAT-IF] DIRECTORY [--format jsonl|csv] ... (cli/audit.c)
+ *   strongmap audit [WHAT-IF] DIRECTORY [--format jsonl|csv|html] ... (cli/audit.c)
  *
  * Output is JSON on stdout (the same documents the daemon serves); --text is for people.
  * Exit status: 0 success (verdict: allow; account: ready), 1 bad input (one line on stderr),
@@ -102,7 +102,7 @@ static void usage(FILE *f)
             "                --write-password-file F]]\n"
             "       %s map remove NAME (--value V | --cert FILE [--type T]) DIRECTORY\n"
             "                [--apply ...]\n"
-            "       %s audit [WHAT-IF] DIRECTORY [--format jsonl|csv] [--since TIME]\n"
+            "       %s audit [WHAT-IF] DIRECTORY [--format jsonl|csv|html] [--since TIME]\n"
             "                [--fail-on at_risk|blocked] [--page-size N] [--progress SECONDS]\n"
             "                [--certs FILE|FOLDER]...\n"
             "       %s version\n"
@@ -143,8 +143,9 @@ static void usage(FILE *f)
             "          certificate's SID is another account's (--allow-foreign-sid); exit 3\n"
             "audit     every account with a published certificate or altSecurityIdentities:\n"
             "          status, verdicts, values linted, duplicates, stale values; one JSON\n"
-            "          line (or CSV row) each and a summary (docs/audit.md); --since: whenChanged\n"
-            "          later than TIME; --fail-on: exit 3 when an account is that or worse;\n"
+            "          line (or CSV row) each and a summary, or one HTML report (docs/audit.md);\n"
+            "          --since: whenChanged later than TIME; --fail-on: exit 3 when an account\n"
+            "          is that or worse;\n"
             "          --page-size: LDAP entries per page (default 500); --progress: seconds\n"
             "          between progress lines on stderr (0: none; a terminal's is redrawn);\n"
             "          --certs: certificates from a file (PEM, DER, .p7b) or a folder, each\n"
@@ -1057,7 +1058,7 @@ static int check_options(struct opts *o, const char *cmd)
     if (strcmp(cmd, "audit") == 0 &&
         (o->text || o->json || o->json_flags || o->account || o->samba_anchors)) {
         fprintf(stderr,
-                "%s: audit writes JSON lines or CSV (--format); --text, --json, --pretty, "
+                "%s: audit writes JSON lines, CSV or HTML (--format); --text, --json, --pretty, "
                 "--account and --samba-anchors do not apply\n",
                 progname);
         return EXIT_USAGE;

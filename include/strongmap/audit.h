@@ -201,6 +201,56 @@ int sm_json_audit_error(const struct sm_account *acc, int code, const char *mess
 int sm_json_audit_summary(const struct sm_audit_totals *t, bool partial, const char *why,
                           unsigned flags, char **ret_json);
 
+/*
+ * The HTML report (lib/html_audit.c; docs/audit.md): one file, no external asset, readable
+ * offline: the totals, charts as inline SVG (by status, reason, issuing CA, template, DC
+ * profile), and a table with a row per account and its fix, which a small script sorts and
+ * filters. The style and the script are fixed, allowed by their SHA-256 in the file's
+ * Content-Security-Policy (a meta element; sm_audit_html_csp() gives the same policy for a
+ * server's header). Every text from the directory or a certificate is escaped.
+ *
+ * Rows are written as the accounts come, to a sink of the caller's (a temporary file, say),
+ * and counted for the charts; once the walk is done (or stopped), sm_audit_html_head() writes
+ * the document up to the table's rows, the caller copies the rows after it, and
+ * sm_audit_html_tail() ends it. A report is used by one thread.
+ */
+
+/** Where text goes: 0, or a negative code that stops the writing and is returned. */
+typedef int (*sm_audit_sink)(void *ctx, const void *p, size_t len);
+
+struct sm_audit_html_opts {
+    const char *title;                 /**< NULL: "Certificate logon audit" */
+    const char *source;                /**< the directory as the report names it, or NULL */
+    const struct sm_profile *profiles; /**< as given to the audit (none: its default) */
+    size_t n_profiles;
+    time_t at;        /**< the evaluation time (0: @generated) */
+    time_t generated; /**< when the report is written (0: now) */
+};
+
+struct sm_audit_html;
+
+/** A new report (strings copied). 0, -EINVAL, -ENOMEM. */
+int sm_audit_html_new(const struct sm_audit_html_opts *o, struct sm_audit_html **ret);
+struct sm_audit_html *sm_audit_html_free(struct sm_audit_html *h);
+
+/** One account's row to @rows, and into the charts. 0, -ENOMEM, or the sink's code. */
+int sm_audit_html_record(struct sm_audit_html *h, const struct sm_audit_record *rec,
+                         sm_audit_sink rows, void *ctx);
+/** The row of an account that could not be audited (sm_json_audit_error()'s). */
+int sm_audit_html_error(struct sm_audit_html *h, const struct sm_account *acc, int code,
+                        const char *message, sm_audit_sink rows, void *ctx);
+
+/** The document up to the rows: the totals @t, the charts, the table's head; @partial with
+    @why (what stopped the walk) says so at the top. 0, -ENOMEM, -EINVAL, the sink's code. */
+int sm_audit_html_head(struct sm_audit_html *h, const struct sm_audit_totals *t, bool partial,
+                       const char *why, sm_audit_sink sink, void *ctx);
+/** The document after the rows: the table's end and the script. */
+int sm_audit_html_tail(struct sm_audit_html *h, sm_audit_sink sink, void *ctx);
+
+/** The report's Content-Security-Policy (its script's and style's hashes) into @buf, for a
+    server that sends the file. 0, or -ENOSPC when @size is short (256 bytes will do). */
+int sm_audit_html_csp(char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,8 @@
 # playwright-core, with axe-core (both pinned in package-lock.json here, installed by npm into
 # WORKDIR; no browser is downloaded: test_page.js launches /usr/bin/chromium).
 # Usage: tests/browser/run.sh WORKDIR STRONGMAPD [ARTIFACTS [SCRIPT]]  (SCRIPT: test_page.js,
-# the default, or test_identity.js)
+# the default, test_identity.js, or test_audit_report.js, which takes the strongmap CLI in
+# place of STRONGMAPD)
 # When Chromium, Node.js or the driver cannot be had: exit 77 (ctest: skipped), or 1 under
 # CI=true.
 set -euo pipefail

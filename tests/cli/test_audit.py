@@ -15,6 +15,7 @@ terminal and redrawn on one (a pty).
 
 import argparse
 import csv
+import html.parser
 import io
 import json
 import os
@@ -414,6 +415,218 @@ class Certs(unittest.TestCase):
         p = self.audit(*(["--certs", self.alice] * 65))
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"--certs: at most 64", p.stderr)
+
+
+class Report(html.parser.HTMLParser):
+    """An audit's HTML report read back: its elements in order (tag, attributes), the text of
+    each part the tests look at, the raw text of the script and the style."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.stack = [], []
+        self.raw = {}  # script, style: their text as it is in the file
+        self.totals, self.rows, self.cell, self.captions = {}, [], None, []
+        self.in_dd, self.in_caption, self.row = None, False, None
+        self.text_of = {"title": "", "h1": "", "header": ""}
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        self.stack.append(tag)
+        if tag == "dd" and "data-k" in a:
+            self.in_dd = a["data-k"]
+        if tag == "tr" and "data-status" in a:
+            self.row = {"status": a["data-status"], "cells": []}
+        if tag in ("th", "td") and self.row is not None:
+            self.cell = ""
+        if tag == "figcaption":
+            self.in_caption = True
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop() != tag:
+            pass
+        if tag == "dd":
+            self.in_dd = None
+        if tag in ("th", "td") and self.row is not None and self.cell is not None:
+            self.row["cells"].append(self.cell)
+            self.cell = None
+        if tag == "tr" and self.row is not None:
+            self.rows.append(self.row)
+            self.row = None
+        if tag == "figcaption":
+            self.in_caption = False
+
+    def handle_data(self, data):
+        top = self.stack[-1] if self.stack else None
+        if top in ("script", "style"):
+            self.raw[top] = self.raw.get(top, "") + data
+        if self.in_dd:
+            self.totals[self.in_dd] = int(data)
+        if self.cell is not None:
+            self.cell += data
+        if self.in_caption:
+            self.captions.append(data)
+        for k in self.text_of:
+            if k in self.stack:
+                self.text_of[k] += data
+
+
+def sha256_b64(text):
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+class Html(unittest.TestCase):
+    """--format html: one file, no external asset; its totals, rows, escaping and policy."""
+
+    HOSTILE_DN = "CN=\\<img src=x onerror=alert(1)\\>\\, \\\"q\\\" & 'ü',CN=Users,DC=example,DC=com"
+    HOSTILE_VALUE = "X509:<I>DC=com,DC=example,CN=</td><script>alert(2)</script><SR>0102"
+
+    @classmethod
+    def setUpClass(cls):
+        import base64
+        cls.tmp = tempfile.TemporaryDirectory(prefix="sm-audit-html-")
+        cls.ldif = os.path.join(cls.tmp.name, "hostile.ldif")
+        b64 = lambda b: base64.b64encode(b).decode()
+        with open(os.path.join(EXAMPLES, "demo.ldif"), encoding="utf-8") as f:
+            demo_text = f.read()
+        with open(cls.ldif, "w", encoding="utf-8") as f:
+            f.write(demo_text.rstrip("\n") + "\n\n")
+            sam = b64('<script>alert("x")</script>'.encode())
+            upn = b64("jürgen&\"'@example.com".encode())
+            f.write(f"dn:: {b64(cls.HOSTILE_DN.encode())}\nobjectClass: user\n"
+                    f"sAMAccountName:: {sam}\nuserPrincipalName:: {upn}\n"
+                    f"altSecurityIdentities:: {b64(cls.HOSTILE_VALUE.encode())}\n\n")
+            f.write("dn: CN=nihon,CN=Users,DC=example,DC=com\nobjectClass: user\n"
+                    f"sAMAccountName:: {b64('日本語&amp;'.encode())}\n"
+                    f"altSecurityIdentities:: {b64(cls.HOSTILE_VALUE.lower().encode())}\n\n")
+            f.write("dn: CN=bytes,CN=Users,DC=example,DC=com\nobjectClass: user\n"
+                    f"sAMAccountName:: {b64(b'bad' + bytes([0xff, 0xfe, 0x01]) + b'end')}\n"
+                    "altSecurityIdentities: X509:<SKI>0A0B0C\n\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def report(self, *args):
+        p = run(["audit", "--ldif", self.ldif, "--at", AT, "--progress", "0", "--format", "html"]
+                + list(args))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = p.stdout.decode("utf-8")  # strict: valid UTF-8 whatever the names hold
+        return text, Report(text)
+
+    def test_structure(self):
+        text, r = self.report()
+        jsonl = lines(run(["audit", "--ldif", self.ldif, "--at", AT, "--progress", "0"]).stdout)
+        summary, accounts = jsonl[-1], jsonl[:-1]
+        # totals equal the JSON lines'
+        for k in ("ready", "at_risk", "blocked", "errors", "certificates", "values",
+                  "duplicate_values", "stale_values", "samba_only_values",
+                  "windows_only_values"):
+            self.assertEqual(r.totals[k], summary[k], k)
+        self.assertEqual(r.totals["accounts"], summary["accounts"] + summary["errors"])
+        # every account a row, its DN and status as in the JSON lines
+        self.assertEqual(len(r.rows), len(accounts))
+        self.assertEqual(sorted(row["cells"][1] for row in r.rows),
+                         sorted(a["dn"] for a in accounts))
+        by_dn = {row["cells"][1]: row for row in r.rows}
+        for a in accounts:
+            self.assertEqual(by_dn[a["dn"]]["status"], a["status"], a["dn"])
+            self.assertEqual(by_dn[a["dn"]]["cells"][6], str(len(a["altsecurityidentities"])))
+        # the charts: five inline SVG images, labelled
+        svgs = [a for t, a in r.tags if t == "svg"]
+        self.assertEqual(len(svgs), 5)
+        self.assertTrue(all(a.get("role") == "img" and a.get("aria-labelledby") for a in svgs))
+        self.assertEqual([c.strip() for c in r.captions],
+                         ["By status", "By reason (accounts)", "By issuing CA (certificates)",
+                          "By template (certificates)", "By DC profile (accounts)"])
+        # nothing fetched: no src, href, srcset, url(), @import; one script, one style
+        for tag, attrs in r.tags:
+            for a in ("src", "href", "srcset", "action", "poster", "data"):
+                self.assertNotIn(a, attrs, (tag, attrs))
+            self.assertFalse(any(k.startswith("on") for k in attrs), (tag, attrs))
+        self.assertNotIn("url(", r.raw["style"])
+        self.assertNotIn("@import", r.raw["style"])
+        self.assertEqual([t for t, _ in r.tags].count("script"), 1)
+        self.assertEqual([t for t, _ in r.tags].count("style"), 1)
+        # the policy: the script's and the style's hashes, nothing inline allowed otherwise
+        csp = [a["content"] for t, a in r.tags if t == "meta"
+               and a.get("http-equiv") == "Content-Security-Policy"]
+        self.assertEqual(len(csp), 1)
+        policy = dict(d.strip().split(" ", 1) for d in csp[0].split(";"))
+        self.assertEqual(policy["default-src"], "'none'")
+        self.assertEqual(policy["script-src"], f"'sha256-{sha256_b64(r.raw['script'])}'")
+        self.assertEqual(policy["style-src"], f"'sha256-{sha256_b64(r.raw['style'])}'")
+        self.assertNotIn("unsafe", csp[0])
+        self.assertTrue(text.rstrip().endswith("</html>"))
+        self.assertNotIn("Partial report", text)
+        # accessible table: a caption, column headers with scope, a row header per row
+        self.assertIn(("caption", {}), r.tags)
+        cols = [a for t, a in r.tags if t == "th" and a.get("scope") == "col"]
+        self.assertEqual(len(cols), 10)
+        self.assertEqual(len([a for t, a in r.tags if t == "th" and a.get("scope") == "row"]),
+                         len(accounts))
+
+    def test_escaping(self):
+        text, r = self.report()
+        # what the directory holds comes back as text, never as markup
+        by_dn = {row["cells"][1]: row for row in r.rows}
+        hostile = by_dn[self.HOSTILE_DN]
+        self.assertEqual(hostile["cells"][0], '<script>alert("x")</script>')
+        self.assertIn(self.HOSTILE_VALUE, hostile["cells"][9])  # the duplicate's fix names it
+        nihon = by_dn["CN=nihon,CN=Users,DC=example,DC=com"]
+        self.assertEqual(nihon["cells"][0], "日本語&amp;")  # an entity in a name stays text
+        bad = by_dn["CN=bytes,CN=Users,DC=example,DC=com"]
+        self.assertEqual(bad["cells"][0], "bad\ufffd\ufffd\ufffdend")  # invalid UTF-8, a control
+        self.assertNotIn("<script>alert", text)
+        self.assertNotIn("<img", text)
+        self.assertNotIn("</td><script>", text)
+        self.assertEqual(text.count("<script>"), 1)
+        # elements: only those the report writes
+        allowed = {"html", "head", "meta", "title", "style", "body", "header", "h1", "p", "time",
+                   "strong", "main", "section", "h2", "dl", "div", "dt", "dd", "figure",
+                   "figcaption", "svg", "desc", "text", "g", "rect", "span", "label", "input",
+                   "select", "option", "table", "caption", "thead", "tr", "th", "tbody", "td",
+                   "ul", "li", "footer", "script"}
+        self.assertEqual({t for t, _ in r.tags} - allowed, set())
+
+    def test_given_and_profiles(self):
+        # a certificate whose names are anybody's: its issuer shows in a chart, escaped
+        text, r = self.report("--certs", os.path.join(DATA, "certs", "upn_only.pem"),
+                              "--profile", "windows-2016", "--profile", "samba")
+        self.assertEqual(r.totals["given"], 1)
+        self.assertIn("CN=Example Issuing CA,DC=example,DC=com", text)
+        alice = [row for row in r.rows if row["cells"][0] == "alice"][0]
+        self.assertEqual(alice["cells"][4], "1")
+        self.assertIn("windows-2016: ", alice["cells"][2])
+
+    def test_partial(self):
+        big = os.path.join(self.tmp.name, "big.ldif")
+        big_ldif(big, Interrupt.N_BIG)
+        p = subprocess.Popen([CLI, "audit", "--ldif", big, "--at", AT, "--progress", "1",
+                              "--format", "html"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        line = p.stderr.readline()
+        while line and b"reading the values" in line:  # into the second pass
+            line = p.stderr.readline()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 130, err)
+        text = out.decode()
+        r = Report(text)
+        self.assertIn("Partial report.", text)
+        self.assertIn("stopped by SIGINT", text)
+        self.assertIn("(partial)", r.text_of["title"])
+        self.assertGreater(len(r.rows), 0)
+        self.assertLess(len(r.rows), Interrupt.N_BIG)
+        self.assertEqual(r.totals["accounts"], len(r.rows))
+        self.assertTrue(text.rstrip().endswith("</html>"))
 
 
 class Interrupt(unittest.TestCase):

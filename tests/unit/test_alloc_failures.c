@@ -1195,7 +1195,16 @@ static void test_account_status(void **state)
 struct audit_run {
     struct fx *f;
     struct sm_audit *au;
+    struct sm_audit_html *html; /* the HTML report's rows and charts, written nowhere */
 };
+
+static int discard(void *ctx, const void *p, size_t len)
+{
+    (void)ctx;
+    (void)p;
+    (void)len;
+    return 0;
+}
 
 static int audit_one(const struct sm_account *acc, void *ctx)
 {
@@ -1209,6 +1218,8 @@ static int audit_one(const struct sm_account *acc, void *ctx)
     digest_add(a->f, "%s:%zu:%zu;", sm_readiness_name(rec->status->readiness), rec->n_duplicates,
                rec->n_stale);
     r = json_result(sm_json_audit_record(rec, 0, &json), &json);
+    if (r == 0)
+        r = sm_audit_html_record(a->html, rec, discard, NULL);
     sm_audit_record_free(rec);
     return r;
 }
@@ -1232,9 +1243,16 @@ static int run_audit(struct fx *f)
     struct sm_errinfo e = SM_ERRINFO_INIT;
     char *json = UNTOUCHED;
 
-    int r = sm_audit_new(&o, &a.au);
-    if (!result_ok(r, a.au, "*ret"))
+    struct sm_audit_html_opts ho = { .profiles = profiles, .n_profiles = n, .source = "<LDIF>" };
+    a.html = UNTOUCHED;
+    int r = sm_audit_html_new(&ho, &a.html);
+    if (!result_ok(r, a.html, "*ret"))
         return r;
+    r = sm_audit_new(&o, &a.au);
+    if (!result_ok(r, a.au, "*ret")) {
+        sm_audit_html_free(a.html);
+        return r;
+    }
     if (f->input) {
         struct sm_audit_certs_result res;
         r = sm_audit_add_certs(a.au, f->dir, f->input, f->input_len, "given.pem", &res, &e);
@@ -1259,6 +1277,11 @@ static int run_audit(struct fx *f)
         sm_audit_totals(a.au, &t);
         r = json_result(sm_json_audit_summary(&t, false, NULL, 0, &json), &json);
     }
+    if (r == 0)
+        r = sm_audit_html_head(a.html, &t, false, NULL, discard, NULL);
+    if (r == 0)
+        r = sm_audit_html_tail(a.html, discard, NULL);
+    sm_audit_html_free(a.html);
     sm_audit_free(a.au);
     return r;
 }
