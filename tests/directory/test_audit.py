@@ -2,10 +2,10 @@
 """`strongmap audit` against a real slapd (tests/lib/slapd.py): the paged walk (RFC 2696) with
 pages smaller than the directory gives the same JSON lines as the LDIF backend on the same
 entries; the pages are counted by a proxy in front of slapd (tests/lib/delayproxy.py); the
---since filter sent to the server (whenChanged) agrees with the LDIF's; a slapd that stops
-answering in mid-walk leaves a partial output and exit 4 within the operation timeout; SIGINT
-between pages, a partial output and exit 130, and in the first pass (the values), the summary
-alone; OpenLDAP's size limit on a paged search.
+--since filter sent to the server (whenChanged) agrees with the LDIF's, and so does --certs; a
+slapd that stops answering in mid-walk leaves a partial output and exit 4 within the
+operation timeout; SIGINT between pages, a partial output and exit 130, and in the first pass
+(the values), the summary alone; OpenLDAP's size limit on a paged search.
 
 The directory: examples/demo.ldif and four accounts of this test: ann publishes sid_ext.pem
 and holds a value that matches it and one that matches nothing (stale); ben holds ann's stale
@@ -213,6 +213,26 @@ class Audit(unittest.TestCase):
             self.assertEqual(a.returncode, 0, a.stderr)
             self.assertEqual([d["sam"] for d in docs(a)[:-1]], want, since)
             self.assertEqual(docs(a), docs(b), since)
+
+    def test_certs_same_as_ldif(self):
+        """--certs over LDAP: each certificate matched through the lookups' connection, the
+        accounts the walk does not give read by DN after it; the same lines as the LDIF's."""
+        certs = []
+        for name in ("certs/upn_only.pem", "certs/computer_dns.pem", "verdict/implicit_upn.pem",
+                     "certs/expired.pem", "certs/kb_serial.pem"):
+            certs += ["--certs", os.path.join(ARGS.data, name)]
+        a, b = audit_ldap("--page-size", "2", *certs), audit_ldif(*certs)
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(docs(a), docs(b))
+        out = docs(a)
+        by = {d["sam"]: d for d in out[:-1]}
+        walked = [d["sam"] for d in docs(audit_ldap())[:-1]]
+        # alice (her UPN), ws01$ (its DNS name) and ivan (his implicit UPN): not walked
+        self.assertEqual([d["sam"] for d in out[:-1]][:len(walked)], walked)
+        self.assertEqual(sorted(d["sam"] for d in out[len(walked):-1]), ["alice", "ivan", "ws01$"])
+        self.assertEqual({c["source"] for c in by["alice"]["certificates"]}, {"given"})
+        self.assertEqual(out[-1]["given"], {"certificates": 5, "matched": 4, "unmatched": 0,
+                                            "repeated": 0, "expired": 1, "unreadable": 0})
 
     def test_csv_same_as_ldif(self):
         a = audit_ldap("--page-size", "3", "--format", "csv")
