@@ -222,7 +222,8 @@ static int one_folder(struct certs_run *c, const char *path)
         }
         n++;
     }
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n) /* names is NULL when the folder holds none */
+        qsort(names, n, sizeof(*names), name_cmp);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char file[CERT_NAME_MAX];
         if (*c->stop) {

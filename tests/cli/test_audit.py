@@ -384,6 +384,13 @@ class Certs(unittest.TestCase):
                        "--since", "2000-01-01T00:00:00Z")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("ivan", [d.get("sam") for d in lines(p.stdout)])
+        # an empty folder: nothing given, nothing said
+        empty = os.path.join(self.tmp.name, "empty")
+        os.makedirs(empty, exist_ok=True)
+        p = self.audit("--certs", empty)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, b"")
+        self.assertEqual(lines(p.stdout)[-1]["given"]["certificates"], 0)
         # a file with no certificate at all: said and skipped, the audit goes on
         p = self.audit("--certs", os.path.join(self.certs, "notes.txt"),
                        "--certs", os.path.join(EXAMPLES, "demo.ldif"))
