@@ -2,8 +2,10 @@
  * api/page.c - the status page's answers (docs/self-service.md): one uploaded certificate
  * judged with the runtime's DC profiles, classified by sm_verdict_state(), and written as the
  * JSON of POST /v1/self/check or as the whole HTML page POST /status/check answers without
- * JavaScript; the helpdesk text both carry; and the certificate file of a
- * multipart/form-data upload.
+ * JavaScript; the helpdesk text both carry; the pieces of HTML self.c shares; and the
+ * certificate file of a multipart/form-data upload. Every word is the message catalogue's, in
+ * the language the request asked for (messages.c); codes, names of profiles, Kerberos errors
+ * and the certificate's values are written as they are.
  *
  * An upload proves no possession of the certificate's key: the verdict is made with the
  * account redacted, the state with the generic words for account reasons, and nothing written
