@@ -9,6 +9,9 @@
  * take a verified one's place) in a table of SIGMEMO_SLOTS slots, one per index, the newest
  * answer replacing the one it collides with. Process-wide, behind one mutex held for a
  * comparison or a copy, never during a check.
+ *
+ * A certificate request's self-signature (lib/cert_csr.c) is remembered the same way, by the
+ * request's SHA-256 alone: a portal's check and its CA's hook read the same request.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +20,7 @@
 
 #include <strongmap/cert.h>
 
+#include "sigmemo.h"
 #include "su_hex.h"
 #include "verdict_internal.h"
 
@@ -29,6 +33,38 @@ struct slot {
 
 static struct slot memo[SIGMEMO_SLOTS];
 static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+static const uint8_t none[32];
+
+static size_t index_of(const uint8_t a[32], const uint8_t b[32])
+{
+    return ((size_t)(a[0] ^ b[1]) << 8 | (size_t)(a[1] ^ b[0])) % SIGMEMO_SLOTS;
+}
+
+int sigmemo_get(const uint8_t a[32], const uint8_t b[32])
+{
+    int8_t answer;
+
+    if (!b)
+        b = none;
+    pthread_mutex_lock(&memo_mu);
+    const struct slot *s = &memo[index_of(a, b)];
+    answer =
+        s->answer != 0 && memcmp(s->cert, a, 32) == 0 && memcmp(s->ca, b, 32) == 0 ? s->answer : 0;
+    pthread_mutex_unlock(&memo_mu);
+    return answer;
+}
+
+void sigmemo_put(const uint8_t a[32], const uint8_t b[32], bool yes)
+{
+    if (!b)
+        b = none;
+    pthread_mutex_lock(&memo_mu);
+    struct slot *s = &memo[index_of(a, b)];
+    memcpy(s->cert, a, 32);
+    memcpy(s->ca, b, 32);
+    s->answer = yes ? 1 : -1;
+    pthread_mutex_unlock(&memo_mu);
+}
 
 static int digest(const struct sm_cert *c, uint8_t d[32])
 {
@@ -42,23 +78,10 @@ int vx_signed_by(const struct sm_cert *cert, const struct sm_cert *ca)
 
     if (digest(cert, dc) < 0 || digest(ca, dk) < 0) /* no thumbprint: not remembered */
         return sm_cert_signed_by(cert, ca);
-    size_t i = ((size_t)(dc[0] ^ dk[1]) << 8 | (size_t)(dc[1] ^ dk[0])) % SIGMEMO_SLOTS;
-    pthread_mutex_lock(&memo_mu);
-    struct slot *s = &memo[i];
-    int8_t answer = s->answer != 0 && memcmp(s->cert, dc, 32) == 0 && memcmp(s->ca, dk, 32) == 0
-                        ? s->answer
-                        : 0;
-    pthread_mutex_unlock(&memo_mu);
-    if (answer != 0)
-        return answer > 0 ? 0 : -EBADMSG;
-
+    if ((r = sigmemo_get(dc, dk)) != 0)
+        return r > 0 ? 0 : -EBADMSG;
     r = sm_cert_signed_by(cert, ca);
-    if (r != 0 && r != -EBADMSG)
-        return r; /* not told: asked again next time */
-    pthread_mutex_lock(&memo_mu);
-    memcpy(s->cert, dc, 32);
-    memcpy(s->ca, dk, 32);
-    s->answer = r == 0 ? 1 : -1;
-    pthread_mutex_unlock(&memo_mu);
+    if (r == 0 || r == -EBADMSG) /* what cannot be told is asked again next time */
+        sigmemo_put(dc, dk, r == 0);
     return r;
 }

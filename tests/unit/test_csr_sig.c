@@ -277,6 +277,31 @@ static void test_ecdsa_not_der(void **state)
 }
 
 /* su_sig.c on its own: keys out of bounds, signatures of the wrong size or range. */
+/* A request's answer is remembered by its bytes (lib/sigmemo.c): the same request twice is
+   valid twice, and a copy with one byte of its signature changed is still refused afterwards,
+   whichever came first. */
+static void test_remembered(void **state)
+{
+    (void)state;
+    char path[512];
+    size_t len, der_len = 0;
+    snprintf(path, sizeof(path), "%s/csr/all_san.pem", data_dir());
+    uint8_t *pem = read_file(path, &len), *der = NULL;
+    assert_int_equal(reference(pem, len + 1, &der, &der_len), R_VALID);
+    free(pem);
+    uint8_t *bad = malloc(der_len);
+    assert_non_null(bad);
+    memcpy(bad, der, der_len);
+    bad[der_len - 1] ^= 0x01;
+    assert_int_equal(engine(bad, der_len), R_BAD);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(engine(der, der_len), R_VALID);
+        assert_int_equal(engine(bad, der_len), R_BAD);
+    }
+    free(bad);
+    free(der);
+}
+
 static void test_su_sig_bounds(void **state)
 {
     (void)state;
@@ -343,7 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agrees_with_mbedtls), cmocka_unit_test(test_algorithms),
         cmocka_unit_test(test_eddsa_flipped),       cmocka_unit_test(test_ecdsa_not_der),
-        cmocka_unit_test(test_su_sig_bounds),
+        cmocka_unit_test(test_su_sig_bounds),       cmocka_unit_test(test_remembered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
