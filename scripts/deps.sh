@@ -21,9 +21,12 @@ run_packages=(
     libsasl2-modules-gssapi-mit curl jq
 )
 # benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,
-# openssl for the generated directory's certificates, the libsss_certmap peer, hyperfine
+# openssl for the generated directory's certificates, the libsss_certmap peer, hyperfine;
+# Chromium for the page part's first paint (and the browser tier), driven by playwright-core
+# from npm with the machine's Node.js >= 20 (see openapi.lint below)
 bench_packages=(
     python3 openssl wrk nginx-light slapd ldap-utils libsss-certmap-dev libtalloc-dev hyperfine
+    chromium
 )
 # the test tiers, on top of the two sets above (bench.smoke is a test)
 test_packages=(
@@ -33,9 +36,8 @@ test_packages=(
     openssl python3-jsonschema python3-yaml valgrind
     # openapi.lint also needs Node.js >= 20.19 with npm: the machine's (NodeSource's nodejs);
     # Debian 12's nodejs is 18. npm installs the linter itself (tests/openapi/lint.sh).
-    # browser tier: the status page in Debian's Chromium (playwright-core, from npm, drives it;
-    # tests/browser/run.sh installs it and downloads no browser)
-    chromium
+    # browser tier: the status page in Debian's Chromium (in bench_packages; playwright-core,
+    # from npm, drives it: tests/browser/run.sh installs it and downloads no browser)
     # system tests: the cipher suites HTTPS offers, probed with gnutls-cli too
     gnutls-bin
     # gateway tier: FreeRADIUS 3.2 with rlm_rest, and eapol_test for EAP-TLS (tests/gateway)
