@@ -38,9 +38,21 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             interleaved; and the p99 of step-ca's hooks (signed calls: enrich with the request,
             authorize with the certificate) at half of each one's peak against the p99 of that
             verdict at half of its peak.
+  page      (issue 13) the self-service status page: its first paint in Debian's Chromium
+            (bench/page_paint.js, playwright-core from tests/browser's package-lock.json, npm
+            installs it into BUILD/bench/npm; no browser download), GET /status and its CSS and
+            JS from strongmapd (the demo directory) against the very same bytes with the same
+            Content-Type and headers served by nginx: a fresh browser context per load (no
+            cache), the Paint Timing API's first-paint and first-contentful-paint, the median
+            of many loads per round (4 per second of --duration unless --page-loads), rounds
+            interleaved; the page's bytes (HTML, CSS, JS); and POST /v1/self/check, the check
+            behind the page, against POST /v1/verdict with the same certificate and body
+            (PEM, warm cache; the page's per-client rate limit off: --page-rate 0), wrk,
+            rounds interleaved. Needs /usr/bin/chromium, Node.js >= 20 and npm: the part
+            fails without them.
 
 Usage: bench/run.py --build DIR [--smoke] [--duration S] [--rounds N] [--connections N]
-                    [--json FILE] [--only PART,...]
+                    [--json FILE] [--only PART,...] [--page-loads N]
 --smoke runs every part for about a second (CI keeps the harness working with it); its numbers
 mean nothing. Exit status: 0 when every part ran (a missed target is reported, not an error),
 1 when a part failed.
@@ -50,6 +62,7 @@ import argparse
 import base64
 import hashlib
 import hmac
+import http.client as httpclient
 import json
 import os
 import re
@@ -90,8 +103,13 @@ TARGETS = {
     "auth_request": 0.5,
     "wan_rt_factor": 1.2,  # cold verdict p50 <= factor x round trip + wan_rt_plus_ms
     "wan_rt_plus_ms": 2.0,
+    "page_paint": 1.2,  # strongmapd's first paint <= factor x nginx's
+    "page_bytes": 50 * 1024,  # the page's HTML, CSS and JS, headers included
+    "page_check": 1.0,  # POST /v1/self/check >= factor x POST /v1/verdict
 }
 WAN_DELAY_MS = 20  # each way
+PAGE_FILES = ("/status", "/static/status.css", "/static/status.js")  # what /status loads
+CHROMIUM = "/usr/bin/chromium"  # Debian's, as tests/browser drives it
 
 
 def log(msg):
@@ -224,6 +242,118 @@ def run_tool(cmd, timeout):
 
 def med(xs):
     return statistics.median(xs) if xs else 0.0
+
+
+# ---- the browser (the page part) -------------------------------------------------------------
+
+
+def browser_driver(build):
+    """playwright-core for Debian's Chromium, installed as tests/browser/run.sh installs it:
+    npm ci of tests/browser's package.json and package-lock.json (the pinned versions; no
+    browser download), here into BUILD/bench/npm, again only when the lock changed. Returns the
+    node_modules directory. Raises, saying what is missing, without Chromium, Node.js >= 20 or
+    npm."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(f"no {CHROMIUM} (Debian package chromium; scripts/deps.sh bench)")
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        raise RuntimeError("node and npm not found: the page part needs Node.js >= 20 and npm")
+    v = subprocess.run([node, "-p", "process.versions.node"], capture_output=True, text=True,
+                       timeout=30).stdout.strip()
+    if not re.match(r"\d+", v) or int(v.split(".")[0]) < 20:
+        raise RuntimeError(f"Node.js {v or '?'} is too old: playwright-core needs >= 20")
+    src = os.path.join(ROOT, "tests", "browser")
+    work = os.path.join(build, "bench", "npm")
+    lock = os.path.join(src, "package-lock.json")
+    marker = os.path.join(work, "installed.lock")
+    mods = os.path.join(work, "node_modules")
+    installed = False
+    if os.path.exists(marker):
+        with open(lock, "rb") as a, open(marker, "rb") as b:
+            installed = a.read() == b.read()
+    if not installed or not os.path.isdir(os.path.join(mods, "playwright-core")):
+        os.makedirs(work, exist_ok=True)
+        if os.path.exists(marker):
+            os.unlink(marker)
+        for f in ("package.json", "package-lock.json"):
+            shutil.copyfile(os.path.join(src, f), os.path.join(work, f))
+        r = subprocess.run([npm, "ci", "--prefer-offline", "--ignore-scripts", "--no-audit",
+                            "--no-fund", "--loglevel=error"], cwd=work, capture_output=True,
+                           text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError("npm ci of tests/browser/package-lock.json failed: " +
+                               (r.stderr or r.stdout)[-800:])
+        shutil.copyfile(lock, marker)
+    return mods
+
+
+def run_node(script, spec, node_modules, timeout):
+    """node @script with @spec (JSON) and playwright-core: its last line of output as JSON. After
+    @timeout seconds it gets SIGTERM (playwright-core then kills its browser), then SIGKILL."""
+    p = rl.spawn(["node", os.path.join(HERE, script), json.dumps(spec)],
+                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True, env=dict(os.environ, NODE_PATH=node_modules))
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        rl.stop_process(p)
+        p.communicate()
+        raise RuntimeError(f"{script} was still running after {timeout} s: stopped")
+    finally:
+        if p.poll() is None:  # an exception in this thread (a signal): stop it anyway
+            rl.stop_process(p)
+    if p.returncode != 0:
+        raise RuntimeError(f"{script} failed ({p.returncode}): {err[-1500:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def fetch_raw(port, path):
+    """GET @path from 127.0.0.1:@port on a fresh connection: (status, the headers as sent, in
+    order, body)."""
+    conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.getheaders(), r.read()
+    finally:
+        conn.close()
+
+
+def nginx_page_server(port, root, files):
+    """An nginx server block on @port answering each of @files ({path: (headers, body)}) with
+    that body, its Content-Type and every other header strongmapd sent, as constants (nginx adds
+    Date and Content-Length itself; it also sends Server and Last-Modified, which it cannot be
+    told not to). Writes the bodies under @root."""
+    own = ("date", "content-length", "connection", "keep-alive", "transfer-encoding")
+    locations = []
+    for i, (path, (headers, body)) in enumerate(sorted(files.items())):
+        name = os.path.join(root, f"file{i}")
+        with open(name, "wb") as f:
+            f.write(body)
+        lines = []
+        for k, v in headers:
+            if not re.fullmatch(r"[A-Za-z0-9-]+", k) or re.search(r"[$\x00-\x1f]", v):
+                raise RuntimeError(f"{path}: header {k}: {v!r}: not written as an nginx constant")
+            v = v.replace("\\", "\\\\").replace('"', '\\"')  # a quoted string of nginx's
+            if k.lower() == "content-type":
+                lines.append(f'default_type "{v}";')
+            elif k.lower() not in own:
+                lines.append(f'add_header {k} "{v}" always;')
+        directives = "\n            ".join(lines)
+        locations.append(f"""
+        location = {path} {{
+            alias {name};
+            {directives}
+        }}""")
+    return f"""
+    server {{
+        listen 127.0.0.1:{port};
+        server_tokens off;
+        etag off;
+        max_ranges 0;
+        types {{ }}
+        location / {{ return 404; }}{"".join(locations)}
+    }}"""
 
 
 class Bench:
@@ -740,6 +870,110 @@ class Bench:
                                          out["hook_authorize_p99_vs_verdict"])
         self.results["issuance"] = out
 
+    def page(self):
+        """The status page's first paint in Chromium, strongmapd against nginx serving the same
+        bytes; the page's size; POST /v1/self/check against POST /v1/verdict (first: it needs
+        no browser)."""
+        self.results["page"] = {}
+        self._page_check()
+        node_modules = browser_driver(self.build)
+        d = self.daemon("--ldif", os.path.join(EXAMPLES, "demo.ldif"), "--page-rate", "0")
+        files = {}
+        for path in PAGE_FILES:
+            status, headers, body = fetch_raw(d.port, path)
+            if status != 200:
+                raise RuntimeError(f"GET {path}: HTTP {status}: {body[:300]!r}")
+            files[path] = (headers, body)
+        port = rl.free_ports(1)[0]
+        root = os.path.join(self.tmp, "page")
+        os.makedirs(root)
+        ng = Nginx(self.tmp, self.a.threads, name="nginx-page",
+                   extra=nginx_page_server(port, root, files))
+        try:
+            for path, (headers, body) in files.items():  # the same bytes, the same headers
+                status, got, copy = fetch_raw(port, path)
+                mine = {k.lower(): v for k, v in got}
+                lost = [k for k, v in headers if k.lower() not in ("date", "content-length")
+                        and mine.get(k.lower()) != v]
+                if status != 200 or copy != body or lost:
+                    raise RuntimeError(f"nginx's {path}: HTTP {status}, same body "
+                                       f"{copy == body}, headers not as strongmapd's: {lost}")
+            self._page_paint(d, port, files, node_modules)
+        finally:
+            ng.stop()
+
+    def _page_paint(self, d, port, files, node_modules):
+        loads = self.a.page_loads or 4 * self.a.duration
+        warmup = 1 if self.a.smoke else 3
+        servers = [["nginx", f"http://127.0.0.1:{port}"],
+                   ["strongmapd", f"http://127.0.0.1:{d.port}"]]
+        spec = {"servers": servers, "loads": loads, "warmup": warmup, "rounds": self.a.rounds,
+                "files": list(PAGE_FILES)}
+        # a load takes about half a second here; ten seconds each is the bound
+        spec["budget_s"] = 60 + 10 * len(servers) * (warmup + loads * self.a.rounds)
+        got = run_node("page_paint.js", spec, node_modules, spec["budget_s"] + 30)
+        sm, ng = got["servers"]["strongmapd"], got["servers"]["nginx"]
+        out = self.results["page"]
+        out.update(chromium=got["chromium"], loads_per_round=loads, warmup_loads=warmup,
+                   target_paint=TARGETS["page_paint"], target_bytes=TARGETS["page_bytes"])
+        limit = TARGETS["page_paint"]
+        log(f"Chromium {got['chromium']}, a fresh context per load, {loads} loads per round, "
+            f"{self.a.rounds} round(s) interleaved, after {warmup} load(s) of each unmeasured")
+        for key, what in (("fp", "first-paint"), ("fcp", "first-contentful-paint"),
+                          ("fetched", "the three files in (Resource Timing)"),
+                          ("served", "asked to had, summed over the files")):
+            a = [round(med(r), 2) for r in sm[key]]
+            b = [round(med(r), 2) for r in ng[key]]
+            ratio = med(a) / med(b) if med(b) else float("inf")
+            out[key] = {"strongmapd_ms": sm[key], "nginx_ms": ng[key],
+                        "strongmapd_round_medians": a, "nginx_round_medians": b,
+                        "ratio": round(ratio, 3)}
+            met = "" if key not in ("fp", "fcp") else \
+                f" (target <= {limit}: {'met' if ratio <= limit else 'MISSED'})"
+            log(f"{what:37} strongmapd {med(a):7.2f} ms  nginx {med(b):7.2f} ms  ratio "
+                f"{ratio:.2f}{met}; round medians {a} / {b}")
+        sizes = {p: (t, n) for p, t, n in sm["sizes"]}
+        if sorted(sizes) != sorted(PAGE_FILES):
+            raise RuntimeError(f"Resource Timing gave {sorted(sizes)}")
+        body = sum(len(b) for _, b in files.values())
+        wire = sum(t for t, _ in sizes.values())
+        out["bytes"] = {"files": {p: {"body": len(files[p][1]), "transfer": sizes[p][0]}
+                                  for p in PAGE_FILES},
+                        "bodies": body, "transfer": wire,
+                        "nginx_transfer": sum(t for _, t, _ in ng["sizes"])}
+        log("page bytes: " + ", ".join(f"{p} {len(files[p][1])}" for p in PAGE_FILES) +
+            f": {body} B of HTML, CSS and JS; {wire} B with strongmapd's headers "
+            f"({out['bytes']['nginx_transfer']} B from nginx) (target <= {TARGETS['page_bytes']}: "
+            f"{'met' if wire <= TARGETS['page_bytes'] else 'MISSED'})")
+
+    def _page_check(self):
+        # the page's limit per client would refuse wrk within a second: off (--page-rate 0)
+        d = self.daemon(*self.ldap_args(), "--page-rate", "0")
+        with open(self.cert_pem, "rb") as f:
+            pem = f.read()
+        cases = (("verdict", "/v1/verdict", b'"outcome":"allow"'),
+                 ("self_check", "/v1/self/check", b'"state":"will_work"'))
+        for _, path, want in cases:  # warms the directory cache and the signature's memo
+            reply = get(d, "POST", path, pem, "application/x-pem-file")
+            if want not in reply:
+                raise RuntimeError(f"POST {path} did not answer {want.decode()}: {reply[:300]!r}")
+        rps = {name: [] for name, _, _ in cases}
+        for _ in range(self.a.rounds):
+            for name, path, _ in cases:
+                r = wrk(f"http://127.0.0.1:{d.port}{path}", self.a.duration, self.a.connections,
+                        body=self.cert_pem, ctype="application/x-pem-file")
+                if r.non2xx or r.errors:
+                    raise RuntimeError(f"{path}: {r.non2xx} non-2xx, {r.errors} socket errors")
+                rps[name].append(r.rps)
+        ratio = med(rps["self_check"]) / med(rps["verdict"])
+        self.results["page"]["check"] = {"self_check_rps": rps["self_check"],
+                                         "verdict_rps": rps["verdict"], "ratio": round(ratio, 3),
+                                         "target": TARGETS["page_check"], "page_rate": 0}
+        log(f"POST /v1/self/check {med(rps['self_check']):8.0f} req/s  POST /v1/verdict "
+            f"{med(rps['verdict']):8.0f} req/s (PEM body, warm cache, --page-rate 0)  ratio "
+            f"{ratio:.2f} (target >= {TARGETS['page_check']}: "
+            f"{'met' if ratio >= TARGETS['page_check'] else 'MISSED'})")
+
     def run(self):
         try:
             self.setup()
@@ -752,6 +986,7 @@ class Bench:
             self.part("memory", self.memory)
             self.part("startup", self.startup)
             self.part("issuance", self.issuance)
+            self.part("page", self.page)
         finally:
             for d in self.procs:
                 d.kill()
@@ -850,6 +1085,8 @@ def main():
     p.add_argument("--keepalive", type=int, default=1000)
     p.add_argument("--starts", type=int, default=20)
     p.add_argument("--only", type=lambda s: s.split(","), help="parts to run")
+    p.add_argument("--page-loads", type=int, default=0,
+                   help="page loads per server and round (default: 4 per second of --duration)")
     p.add_argument("--json", help="write the results here")
     a = p.parse_args()
     if a.smoke:
