@@ -17,8 +17,9 @@
  * refused or failed the modify: the detail says whether the account changed, the access log
  * has the reason); 500 audit-log; 503 write-not-configured when applying without [write].
  * Every request takes a handle of its own: of the write bind's pool when [write] is configured
- * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the audit log's
- * lock (common/mapaudit.h): a dry run that waits on a slow directory holds up no write.
+ * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the write lock,
+ * one for the process (common/mapaudit.h): a dry run that waits on a slow directory holds up no
+ * write, and a write begun before a reload and one after it wait for each other.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -252,7 +253,7 @@ int h_mappings(struct api_request *req)
         .client = req_client_ip(req),
     };
     /* a handle of the write pool (else, for a dry run, of the read pool) for this request alone;
-       mapaudit_run() takes the audit log's lock for a write only */
+       mapaudit_run() takes the process's write lock for a write only */
     struct dirpool *pool = rt->map_pool ? rt->map_pool : rt->dir;
     struct sm_dir *h = dirpool_acquire(pool);
     ret = mapaudit_run(rt->map_audit, h, h, &in, mr.apply, &who, &m, &ae.info);

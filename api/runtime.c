@@ -153,6 +153,11 @@ int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_err
     return 0;
 }
 
+/*
+ * Each runtime opens the audit log anew (a reload reopens it: rotation), while requests of the
+ * previous runtime may still write through its own; mapaudit_run()'s lock is the process's, not
+ * the log's, so their writes and lines stay serialised (common/mapaudit.h).
+ */
 int api_runtime_open_audit(struct api_runtime *rt, const char *path, struct sm_errinfo *e)
 {
     struct sm_errinfo le = SM_ERRINFO_INIT;

@@ -15,9 +15,17 @@
 
 struct mapaudit {
     int fd;
-    pthread_mutex_t mu; /* one write at a time: plan, modify and lines (not dry runs) */
-    unsigned long seq;  /* operations of this process, for their ids */
 };
+
+/*
+ * One write at a time in the whole process: plan, lines and modify (not dry runs). Not a lock of
+ * the log's: strongmapd opens its log again in a new struct mapaudit at each reload, while writes
+ * begun under the previous runtime go on with the previous one (the same file, another
+ * descriptor), and those must wait for each other too. Every line is appended under it, so the
+ * lines of two descriptors of one file follow each other whole.
+ */
+static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long write_seq; /* writes of this process, for their ids (under write_mu) */
 
 /* fsync() the directory holding @path (best effort: the name of a file just created). */
 static void sync_parent(const char *path)
@@ -83,7 +91,6 @@ int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
         return -ENOMEM;
     }
     log->fd = fd;
-    pthread_mutex_init(&log->mu, NULL);
     sync_parent(path); /* a file just created: its name survives a crash too */
     *ret = log;
     return 0;
@@ -94,7 +101,6 @@ struct mapaudit *mapaudit_close(struct mapaudit *log)
     if (!log)
         return NULL;
     close(log->fd);
-    pthread_mutex_destroy(&log->mu);
     free(log);
     return NULL;
 }
@@ -162,9 +168,9 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
         snprintf(e->text, sizeof(e->text), "writing needs an audit log and a write bind");
         return -EINVAL;
     }
-    pthread_mutex_lock(&log->mu);
+    pthread_mutex_lock(&write_mu);
     snprintf(id, sizeof(id), "%llx-%lx-%lu", (unsigned long long)time(NULL),
-             (unsigned long)getpid(), ++log->seq);
+             (unsigned long)getpid(), ++write_seq);
     if ((r = sm_mapwrite_plan(dir, req, &m, e)) < 0)
         goto out;
     *ret = m;
@@ -192,6 +198,6 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
     }
     r = err;
 out:
-    pthread_mutex_unlock(&log->mu);
+    pthread_mutex_unlock(&write_mu);
     return r;
 }

@@ -8,12 +8,14 @@
  *
  * No modify is sent unless its intent line is on disk; the answer is given once the result
  * line is. The log is JSON lines (sm_json_mapwrite_audit()), opened O_APPEND, created 0640,
- * refused when others may read it or anyone but its owner may write it. One mutex per log
- * serialises whole writes (plan, modify, lines) within a process, so two requests of one
- * daemon cannot both pass the duplicate check for the same value. Dry runs take no lock: a
- * slow or stalled one (a directory that does not answer) never holds up a write, and what it
- * answers is what the directory held when it read it; a write that follows plans again under
- * the lock. Nothing here logs.
+ * refused when others may read it or anyone but its owner may write it. One mutex for the
+ * whole process, whatever log a write goes to, serialises whole writes (plan, modify, lines), so
+ * two requests of one daemon cannot both pass the duplicate check for the same value, not even
+ * across a reload, which opens the log again (a new struct mapaudit) while writes begun before
+ * it still use the previous one; and their lines, appended under it, cannot interleave. Dry runs
+ * take no lock: a slow or stalled one (a directory that does not answer) never holds up a write,
+ * and what it answers is what the directory held when it read it; a write that follows plans
+ * again under the lock. Nothing here logs.
  */
 #ifndef SM_COMMON_MAPAUDIT_H
 #define SM_COMMON_MAPAUDIT_H
@@ -37,7 +39,8 @@ struct mapaudit *mapaudit_close(struct mapaudit *log);
 
 /**
  * Plan @req on @dir and, when @apply, carry it out on @wdir (see above; @wdir may be @dir).
- * @log and @wdir are required when @apply, and the log's lock is held throughout; a dry run
+ * @log and @wdir are required when @apply, and the process's write lock is held throughout (a
+ * write through another struct mapaudit waits, and so does one on a stalled directory); a dry run
  * (@apply false) is only the plan, without the lock and without a line, so @dir must be a
  * handle no other thread uses meanwhile (a handle serves one thread at a time). Returns 0 with
  * *@ret; a negative code with *@ret NULL

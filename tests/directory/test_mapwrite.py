@@ -10,7 +10,9 @@ altSecurityIdentities" would. Every change is checked with ldapsearch, the verdi
 against openapi/strongmapd.yaml with tests/api/test_api.py's harness. A second slapd, written
 to anonymously through a proxy that breaks the first modify (CutProxy), fails a write in
 mid-operation: the request lost, or the server's answer lost after it applied the change. A
-proxy that holds one connection (HoldProxy) keeps a dry run in flight while a write is answered.
+proxy that holds one connection (HoldProxy) keeps a dry run in flight while a write is answered,
+and a write in flight across a reload while the same write, sent under the new configuration,
+waits for it.
 
     test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
         --data tests/data [unittest options]
@@ -20,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -749,6 +753,128 @@ class DryRunHeld(ta.ApiTestCase):
             self.assertEqual(r.json()["outcome"], "removed", r.body)
             self.assertEqual(values(CAROL), before)
         finally:
+            proxy.close()
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
+
+
+class WriteHeldOverReload(ta.ApiTestCase):
+    """Writes stay serialised across a reload. A reload (SIGHUP) builds a new runtime, with its
+    own write pool and the audit log opened again, while requests begun under the old one go on
+    with it. A HoldProxy holds a write (apply) under the first configuration in flight, in its
+    TLS handshake, before it has read anything; the daemon reloads a configuration with the same
+    [write] bind and audit log; the same write is sent under the new runtime and seen in progress
+    (GET /metrics); then the first is released. The second must not be answered before the
+    first, must answer present, the value must have been added once, and the audit log must hold
+    the first write's intent and result, whole lines, before the second's result, with another
+    id. The assertions are on the order of the answers and of the lines; the one wait (3 s, for
+    an unserialised second write to finish and be caught) decides nothing when writes are
+    serialised. The lock that serialised writes was the audit log's, one per runtime: the second
+    write passed it at once and added the value while the first was held; the first, released,
+    answered present after it, and both lines had the same id (its counter was the log's)."""
+
+    SPEC_PATH = "/v1/accounts/{name}/mappings"
+
+    def test_write_under_a_new_runtime_waits_for_one_under_the_old(self):
+        proxy = HoldProxy(S.tls_port)
+        log = os.path.join(TMP.name, "reload-audit.jsonl")
+        conf = os.path.join(TMP.name, "reload.conf")
+
+        def configure(tokens):
+            # deadlines far longer than the test: the held write must still be in flight when
+            # the second is sent (each takes milliseconds)
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("[auth]\n" + "".join(f"token = {t}\n" for t in tokens) + f"""
+[directory]
+ldap_uri = ldaps://127.0.0.1:{proxy.port}/
+ldap_base = {BASE}
+ldap_bind_dn = {READER}
+ldap_password_file = {pwfile("reader.pw")}
+ldap_ca_file = {S.ca}
+tls_timeout = 240s
+op_timeout = 240s
+
+[write]
+bind_dn = {MAPPER}
+password_file = {pwfile("mapper.pw")}
+audit_log = {log}
+""")
+            os.chmod(conf, 0o600)
+
+        tokens = [token_line("writer1", WRITE_SECRET, "write"),
+                  token_line("admin1", ADMIN_SECRET, "admin")]
+        configure(tokens)
+        d = ta.Daemon(extra_args=["-c", conf])
+        doc = {"certificate": Api.pem("multivalue_rdn.pem"), "type": "X509SKI", "apply": True}
+        first, second = {}, {}
+
+        def call(method, body, out):
+            try:
+                out["r"] = self.request(method, "/v1/accounts/carol/mappings",
+                                        body=json.dumps(body).encode(),
+                                        headers={"Content-Type": "application/json"},
+                                        token=WRITE_SECRET, daemon=d, spec_path=self.SPEC_PATH)
+            except Exception as e:  # noqa: BLE001 (said by the assertions below)
+                out["error"] = e
+            return out.get("r")
+
+        def in_progress():
+            r = self.request("GET", "/metrics", token=ADMIN_SECRET, daemon=d)
+            m = re.search(r"(?m)^strongmapd_http_requests_in_progress (\d+)$", r.body.decode())
+            return int(m.group(1))
+
+        before = values(CAROL)
+        try:
+            proxy.arm()  # the write pool has not connected yet: the first write's connection
+            t1 = threading.Thread(target=call, args=("POST", doc, first), daemon=True)
+            t1.start()
+            self.assertTrue(proxy.held.wait(60), "the first write did not reach the directory")
+            # a new configuration, the same [write] bind and audit log: a new runtime
+            configure(tokens + [token_line("checker", CHECK_SECRET, "check")])
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log("configuration reloaded: 3 tokens", timeout=60)
+            t2 = threading.Thread(target=call, args=("POST", doc, second), daemon=True)
+            t2.start()
+            # the second is in the daemon (the held write, the second, this GET), or answered
+            deadline = time.monotonic() + 60
+            while t2.is_alive() and in_progress() < 3:
+                self.assertLess(time.monotonic(), deadline, "the second write was not received")
+                time.sleep(0.02)
+            # Nothing outside the daemon shows a request waiting for the lock: give an
+            # unserialised second write the time to finish (it takes milliseconds), so that it
+            # is caught. Serialised, it waits for the first whatever this lasts; the assertions
+            # below are on the order of the answers and the lines, not on the time.
+            t2.join(3)
+            self.assertEqual(first, {}, "the first write was answered while held")
+            self.assertNotIn("r", second, "the second write was answered while the first, begun "
+                             "under the previous configuration, was in flight: "
+                             f"{second.get('r') and second['r'].body}")
+            proxy.release()
+            t1.join(60)
+            t2.join(60)
+            self.assertIn("r", first, first)
+            self.assertIn("r", second, second)
+            self.assertEqual((first["r"].status, first["r"].json()["outcome"]), (200, "added"),
+                             first["r"].body)
+            self.assertEqual((second["r"].status, second["r"].json()["outcome"]),
+                             (200, "present"), second["r"].body)
+            value = first["r"].json()["value"]
+            self.assertEqual(values(CAROL), sorted(before + [value]))
+            lines = audit_lines(log)  # each line is whole JSON
+            self.assertEqual([(x["phase"], x["outcome"]) for x in lines],
+                             [("intent", "would_add"), ("result", "added"),
+                              ("result", "present")])
+            self.assertEqual(lines[0]["id"], lines[1]["id"])
+            # ids count the process's writes, across reloads: never the same id twice
+            self.assertLess(int(lines[1]["id"].rsplit("-", 1)[1]),
+                            int(lines[2]["id"].rsplit("-", 1)[1]), lines)
+            r = call("DELETE", doc, {})
+            self.assertEqual(r.json()["outcome"], "removed", r.body)
+            self.assertEqual(values(CAROL), before)
+        finally:
+            proxy.release()
+            if values(CAROL) != before:  # a failure above: leave carol to the other tests as found
+                call("DELETE", doc, {})
             proxy.close()
             rc, _ = d.stop()
             self.assertEqual(rc, 0, d.log())
