@@ -292,7 +292,8 @@ struct api_runtime {
     struct dirpool *map_pool;       /**< mapping write-back: handles with the write bind
                                          ([write]), as many as the read pool's, no lookup
                                          cache; NULL: write-back off. A write uses one under
-                                         map_audit's lock, a dry run one without it */
+                                         the process's write lock (mapaudit.h), a dry run
+                                         one without it */
     struct mapaudit *map_audit;     /**< its audit log (common/mapaudit.h), NULL: off; set by
                                          api_runtime_open_audit() */
     /** the status page's message catalogues, finished (api/messages.h); NULL: the shipped ones */

@@ -162,8 +162,8 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
  * Open the write bind of [write] (*@ret NULL when none): @handles handles of its own over the
  * same servers, base and TLS settings as the read bind, with the write bind's DN and password,
  * without a lookup cache (a plan reads what the write will change). One per worker, as the read
- * pool's: a write takes one under the audit log's lock, a dry run one without it, so that dry
- * runs never wait for a write, nor a write for them.
+ * pool's: a write takes one under the process's write lock (common/mapaudit.h), a dry run one
+ * without it, so that dry runs never wait for a write, nor a write for them.
  */
 static int open_writer(const struct cfg *c, unsigned handles, struct dirpool **ret,
                        struct sm_errinfo *e)
