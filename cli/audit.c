@@ -1,10 +1,11 @@
 /*
  * cli/audit.c - `strongmap audit`: every account with a published certificate or an
- * altSecurityIdentities value, walked twice with sm_dir_each_account() on one directory handle
- * (an LDAP paged search keeps its connection to itself): first for the values alone
- * (sm_audit_index(): which values several accounts hold, and how many accounts there are),
- * then whole, each account audited with sm_audit_account() through a second handle and
- * written as JSON lines or CSV as it is done (docs/audit.md).
+ * altSecurityIdentities value (docs/audit.md). The walk is the engine's (sm_audit_walk(): the
+ * values first, then each account audited through a second handle, an LDAP paged search
+ * keeping its connection to itself), and so is the report (sm_audit_report_*(): JSON lines, CSV
+ * or HTML), the same code strongmapd's audit jobs run; this file opens the directory, reads the
+ * --certs files (cli/audit_certs.c), writes the report to stdout and its progress to stderr,
+ * and turns the outcome into an exit status.
  *
  * Progress goes to stderr: on a terminal one line redrawn (counts, rate, ETA), otherwise a
  * plain line every --progress seconds. SIGINT and SIGTERM stop the walk after the account
@@ -107,16 +108,13 @@ struct run {
     struct sm_audit *au;
     struct sm_dir *lookups; /* the second handle */
     int64_t start_us, last_ms;
-    uint64_t indexed; /* accounts the first pass read */
-    uint64_t total;   /* accounts the second will audit (the first pass counts them) */
-    bool auditing;    /* in the second pass */
+    struct sm_audit_progress p; /* the walk's, as its last tick saw it */
+    bool auditing;              /* in the second pass */
     bool tty;
-    int worst;                       /* the worst readiness seen, -1: none */
     int err;                         /* the first write error */
-    struct sm_errinfo stop;          /* why the lookups stopped the walk */
     struct audit_certs_report certs; /* --certs */
-    struct sm_audit_html *html;      /* --format html: the report */
-    FILE *rows;                      /* ... its rows until the totals are known */
+    struct sm_audit_report *report;
+    FILE *rows; /* --format html: the report's rows until the totals are known */
 };
 
 static int file_sink(void *ctx, const void *p, size_t len)
@@ -124,113 +122,21 @@ static int file_sink(void *ctx, const void *p, size_t len)
     return fwrite(p, 1, len, ctx) == len ? 0 : -EIO;
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; a field that a
-   spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe. */
-static void csv_field(FILE *f, const char *s, bool last)
+/* --format html: the rows kept in the temporary file, after the report's head. */
+static int rows_replay(void *ctx, sm_audit_sink sink, void *sink_ctx)
 {
-    if (!s)
-        s = "";
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (quote)
-        fputc('"', f);
-    if (formula)
-        fputc('\'', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fputc('"', f);
-        fputc(*p, f);
-    }
-    if (quote)
-        fputc('"', f);
-    fputc(last ? '\n' : ',', f);
-}
+    FILE *rows = ctx;
+    char buf[65536];
+    size_t n;
+    int rc = 0;
 
-static void csv_header(FILE *f)
-{
-    fputs("dn,sam,upn,computer,enabled,status,profiles,reasons,certificates,"
-          "certificates_denied,certificates_given,values,duplicates,stale,samba_only,"
-          "windows_only,fix\n",
-          f);
-}
-
-static void csv_record(FILE *f, const struct sm_audit_record *rec)
-{
-    const struct sm_account_status *s = rec->status;
-    const struct sm_account *a = s->account;
-    char buf[64];
-    size_t denied = 0;
-    struct su_buf b;
-
-    su_buf_init(&b, NULL, NULL);
-    csv_field(f, a->dn, false);
-    csv_field(f, a->sam, false);
-    csv_field(f, a->upn, false);
-    csv_field(f, a->is_computer ? "true" : "false", false);
-    csv_field(f, a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "false" : "true", false);
-    csv_field(f, sm_readiness_name(s->readiness), false);
-    for (size_t i = 0; i < rec->n_profiles; i++)
-        su_buf_printf(&b, "%s%s=%s", i ? ";" : "", sm_profile_name(s->profiles[i].kind),
-                      sm_readiness_name(rec->profile_readiness[i]));
-    csv_field(f, su_buf_str(&b), false);
-    su_buf_release(&b);
-    su_buf_init(&b, NULL, NULL);
-    for (size_t i = 0; i < s->n_reasons; i++)
-        su_buf_printf(&b, "%s%s", b.len ? ";" : "", s->reasons[i].code);
-    const struct {
-        size_t n;
-        const char *code;
-    } extra[] = { { rec->n_duplicates, "duplicate_value" },
-                  { rec->n_stale, "stale_value" },
-                  { rec->n_samba_only, "samba_only_value" },
-                  { rec->n_windows_only, "windows_only_value" } };
-    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
-        if (extra[i].n)
-            su_buf_printf(&b, "%s%s", b.len ? ";" : "", extra[i].code);
-    csv_field(f, su_buf_str(&b), false);
-    for (size_t i = 0; i < s->n_cert_verdicts; i++)
-        denied += !s->cert_verdicts[i]->allow;
-    const size_t nums[] = {
-        s->n_cert_verdicts, denied,       s->n_given,        rec->n_values,
-        rec->n_duplicates,  rec->n_stale, rec->n_samba_only, rec->n_windows_only
-    };
-    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        snprintf(buf, sizeof(buf), "%zu", nums[i]);
-        csv_field(f, buf, false);
-    }
-    su_buf_release(&b);
-    su_buf_init(&b, NULL, NULL);
-    for (size_t i = 0; i < rec->n_fixes; i++)
-        su_buf_printf(&b, "%s%s", i ? " | " : "", rec->fixes[i]);
-    csv_field(f, su_buf_str(&b), true);
-    su_buf_release(&b);
-}
-
-static void csv_error(FILE *f, const struct sm_account *a, int code, const char *message)
-{
-    csv_field(f, a->dn, false);
-    csv_field(f, a->sam, false);
-    csv_field(f, a->upn, false);
-    csv_field(f, a->is_computer ? "true" : "false", false);
-    csv_field(f, a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "false" : "true", false);
-    csv_field(f, "error", false);
-    csv_field(f, "", false);
-    csv_field(f, sm_audit_error_name(code), false);
-    for (int i = 0; i < 8; i++)
-        csv_field(f, "", false);
-    csv_field(f, message, true);
-}
-
-/* The JSON document @json (taken) as one line. */
-static void put_json(struct run *r, int rc, char *json)
-{
-    if (rc < 0) {
-        r->err = rc;
-        return;
-    }
-    fputs(json, stdout);
-    fputc('\n', stdout);
-    free(json);
+    if (fflush(rows) != 0 || fseek(rows, 0, SEEK_SET) != 0)
+        return -EIO;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), rows)) > 0)
+        rc = sink(sink_ctx, buf, n);
+    if (rc == 0 && ferror(rows))
+        rc = -EIO;
+    return rc;
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */
@@ -250,23 +156,24 @@ static void progress(struct run *r, bool last)
     double s = (double)(su_mono_us() - r->start_us) / 1e6;
     if (!r->auditing) {
         fprintf(stderr, "%saudit: reading the values: %llu accounts, %.1f/s%s",
-                r->tty ? "\r\033[K" : "", (unsigned long long)r->indexed,
-                s > 0 ? (double)r->indexed / s : 0.0, r->tty && !last ? "" : "\n");
+                r->tty ? "\r\033[K" : "", (unsigned long long)r->p.indexed,
+                s > 0 ? (double)r->p.indexed / s : 0.0, r->tty && !last ? "" : "\n");
         fflush(stderr);
         return;
     }
     sm_audit_totals(r->au, &t);
     double rate = s > 0 ? (double)t.accounts / s : 0;
+    uint64_t total = r->p.total;
     char eta[96];
-    if (t.accounts > r->total) /* after the walk: the accounts certificates were given for */
+    if (t.accounts > total) /* after the walk: the accounts certificates were given for */
         snprintf(eta, sizeof(eta), "%llu walked, then those certificates were given for",
-                 (unsigned long long)r->total);
+                 (unsigned long long)total);
     else if (rate > 0)
         snprintf(eta, sizeof(eta), "%llu of %llu, ETA %.0f s", (unsigned long long)t.accounts,
-                 (unsigned long long)r->total, (double)(r->total - t.accounts) / rate);
+                 (unsigned long long)total, (double)(total - t.accounts) / rate);
     else
         snprintf(eta, sizeof(eta), "%llu of %llu", (unsigned long long)t.accounts,
-                 (unsigned long long)r->total);
+                 (unsigned long long)total);
     fprintf(stderr,
             "%saudit: %llu accounts (%llu ready, %llu at risk, %llu blocked, %llu errors), "
             "%.1f/s, %s%s",
@@ -276,67 +183,38 @@ static void progress(struct run *r, bool last)
     fflush(stderr);
 }
 
-/* ---- the walk -------------------------------------------------------------------------------- */
+/* ---- the walk (sm_audit_walk()) ------------------------------------------------------------- */
 
-static int on_account(const struct sm_account *acc, void *ctx)
+/* Before each account and at each pass: stop after a signal; the progress line. */
+static int on_tick(void *ctx, const struct sm_audit_progress *p)
 {
     struct run *r = ctx;
-    struct sm_errinfo e = SM_ERRINFO_INIT;
-    struct sm_audit_record *rec = NULL;
-    char *json = NULL;
 
     if (got_signal)
         return STOPPED;
-    int rc = sm_audit_account(r->au, r->lookups, acc, &rec, &e);
-    if (rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED || rc == -ENOMEM) {
-        r->stop = e; /* the lookups' directory is gone or refuses: every account would fail */
-        return rc;
+    r->p = *p;
+    if (p->phase != SM_AUDIT_INDEXING && !r->auditing) { /* the first pass is done */
+        progress(r, true);
+        r->auditing = true;
+        r->start_us = su_mono_us();
+        r->last_ms = su_mono_ms();
     }
-    if (rc < 0) { /* this account alone: say so and go on */
-        if (r->html) {
-            int hr = sm_audit_html_error(r->html, acc, rc, e.text, file_sink, r->rows);
-            r->err = hr < 0 ? hr : r->err;
-        } else if (r->c->audit->csv)
-            csv_error(stdout, acc, rc, e.text[0] ? e.text : sm_strerror(rc));
-        else {
-            int jr = sm_json_audit_error(acc, rc, e.text, 0, &json);
-            put_json(r, jr, json);
-        }
-    } else {
-        if ((int)rec->status->readiness > r->worst)
-            r->worst = (int)rec->status->readiness;
-        if (r->html) {
-            int hr = sm_audit_html_record(r->html, rec, file_sink, r->rows);
-            r->err = hr < 0 ? hr : r->err;
-        } else if (r->c->audit->csv)
-            csv_record(stdout, rec);
-        else {
-            int jr = sm_json_audit_record(rec, 0, &json);
-            put_json(r, jr, json);
-        }
-        sm_audit_record_free(rec);
-    }
-    if (ferror(stdout))
-        r->err = -EIO;
-    progress(r, false);
-    return r->err;
-}
-
-/* The first pass: the account's values into the audit's set, and the accounts counted. */
-static int index_one(const struct sm_account *acc, void *ctx)
-{
-    struct run *r = ctx;
-    time_t since = r->c->audit->since;
-
-    if (got_signal)
-        return STOPPED;
-    int rc = sm_audit_index(r->au, acc);
-    if (rc < 0)
-        return rc;
-    r->indexed++;
-    r->total += !since || (acc->has_changed && acc->changed > since);
     progress(r, false);
     return 0;
+}
+
+/* Each account's line, on stdout. */
+static int on_line(void *ctx, const struct sm_account *acc, const struct sm_audit_record *rec,
+                   int code, const char *message)
+{
+    struct run *r = ctx;
+    int rc = sm_audit_report_line(r->report, acc, rec, code, message);
+
+    if (rc < 0 && !r->err)
+        r->err = rc;
+    if (ferror(stdout))
+        r->err = -EIO;
+    return r->err;
 }
 
 /* The audit's totals, with the --certs files that never reached the engine. */
@@ -349,75 +227,21 @@ static void totals(const struct run *r, struct sm_audit_totals *t)
     }
 }
 
-/* The report: its head (the totals known now), the rows kept aside, its tail. */
-static void html_finish(struct run *r, const struct sm_audit_totals *t, const char *why)
-{
-    char buf[65536];
-    size_t n;
-    int rc = sm_audit_html_head(r->html, t, why != NULL, why, file_sink, stdout);
-    if (rc == 0 && (fflush(r->rows) != 0 || fseek(r->rows, 0, SEEK_SET) != 0))
-        rc = -EIO;
-    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), r->rows)) > 0)
-        rc = file_sink(stdout, buf, n);
-    if (rc == 0 && ferror(r->rows))
-        rc = -EIO;
-    if (rc == 0)
-        rc = sm_audit_html_tail(r->html, file_sink, stdout);
-    if (rc < 0 && !r->err)
-        r->err = rc;
-}
-
-/* The last line: the totals, partial when @why says what stopped the walk. */
+/* The last line (or the HTML report's head, rows and tail): the totals, partial when @why says
+   what stopped the walk. */
 static void finish(struct run *r, const char *why)
 {
     struct sm_audit_totals t;
-    char *json = NULL;
 
     totals(r, &t);
-    if (r->html) {
-        html_finish(r, &t, why);
-    } else if (r->c->audit->csv) {
-        printf("# %s%s%s: %llu accounts (%llu ready, %llu at_risk, %llu blocked, %llu errors); "
-               "%llu duplicate, %llu stale, %llu samba_only, %llu windows_only values",
-               why ? "partial, stopped by " : "complete", why ? why : "", "",
-               (unsigned long long)t.accounts, (unsigned long long)t.ready,
-               (unsigned long long)t.at_risk, (unsigned long long)t.blocked,
-               (unsigned long long)t.errors, (unsigned long long)t.duplicate_values,
-               (unsigned long long)t.stale_values, (unsigned long long)t.samba_only_values,
-               (unsigned long long)t.windows_only_values);
-        if (t.certs_given)
-            printf("; %llu certificates given (%llu matched, %llu unmatched, %llu repeated, %llu "
-                   "expired, %llu unreadable)",
-                   (unsigned long long)t.given, (unsigned long long)t.given_matched,
-                   (unsigned long long)t.given_unmatched, (unsigned long long)t.given_repeated,
-                   (unsigned long long)t.given_expired, (unsigned long long)t.given_unreadable);
-        putchar('\n');
-    } else {
-        int jr = sm_json_audit_summary(&t, why != NULL, why, 0, &json);
-        put_json(r, jr, json);
-    }
+    int rc = sm_audit_report_end(r->report, &t, why);
+    if (rc < 0 && !r->err)
+        r->err = rc;
     if (fflush(stdout) != 0)
         r->err = -EIO;
 }
 
 static int say(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* After the walk: the accounts that certificates were given for and the walk did not give
-   (no published certificate, no value: mapped by their UPN, say), --since applying. */
-static int given_accounts(struct run *r, struct sm_errinfo *e)
-{
-    time_t since = r->c->audit->since;
-    struct sm_accounts *found = NULL;
-    int n = 0, rc = 0;
-
-    while (rc == 0 && (n = sm_audit_given_next(r->au, r->lookups, &found, e)) == 1) {
-        const struct sm_account *acc = &found->v[0];
-        if (!since || (acc->has_changed && acc->changed > since))
-            rc = on_account(acc, r);
-        found = sm_accounts_free(found);
-    }
-    return rc < 0 ? rc : n;
-}
 
 /* --certs: the certificates given, matched to their accounts before the walk. */
 static int read_certs(struct run *r, struct sm_errinfo *e)
@@ -458,25 +282,40 @@ static int say(int status, const char *fmt, ...)
     return status;
 }
 
-/* --format html: the report, and a temporary file for its rows (the head comes first but
-   needs the totals). */
-static int html_start(struct run *r)
+/* The report in the --format asked for, on stdout; for HTML a temporary file for its rows (the
+   head comes first but needs the totals). */
+static int report_start(struct run *r)
 {
+    const struct audit_opts *o = r->c->audit;
     const struct opt_dir *d = r->c->dir;
     char source[1024];
     struct sm_audit_html_opts ho = { .profiles = r->c->profiles->v,
                                      .n_profiles = r->c->profiles->n,
                                      .at = r->c->at,
                                      .source = source };
+    struct sm_audit_report_opts ro = {
+        .format = o->html  ? SM_AUDIT_HTML
+                  : o->csv ? SM_AUDIT_CSV
+                           : SM_AUDIT_JSONL,
+        .out = file_sink,
+        .out_ctx = stdout,
+        .rows = file_sink,
+        .replay = rows_replay,
+        .html = &ho,
+    };
     if (d->ldif)
         snprintf(source, sizeof(source), "LDIF %s", d->ldif);
     else
         snprintf(source, sizeof(source), "LDAP %s, base %s", d->n_uris ? d->uris[0] : "?",
                  d->base ? d->base : "?");
-    if (sm_audit_html_new(&ho, &r->html) < 0)
-        return say(EXIT_INPUT, "out of memory");
-    if (!(r->rows = tmpfile()))
+    if (o->html && !(r->rows = tmpfile()))
         return say(EXIT_INPUT, "a temporary file for the report's rows: %s", strerror(errno));
+    ro.rows_ctx = r->rows;
+    int rc = sm_audit_report_new(&ro, &r->report);
+    if (rc == -EIO)
+        return say(EXIT_INPUT, "cannot write the output");
+    if (rc < 0)
+        return say(EXIT_INPUT, "out of memory");
     return 0;
 }
 
@@ -505,13 +344,12 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     struct sm_audit_opts ao = { .profiles = c->profiles->v,
                                 .n_profiles = c->profiles->n,
                                 .at = c->at };
-    /* the first pass reads every account's values, --since or not: a value an account
-       changed lately shares with one that did not is a duplicate all the same */
-    struct sm_dir_each_opts io = { .page_size = o->page_size, .values_only = true };
-    struct sm_dir_each_opts wo = { .since = o->since, .page_size = o->page_size };
+    struct sm_audit_walk_opts wo = {
+        .since = o->since, .page_size = o->page_size, .line = on_line, .tick = on_tick
+    };
     struct sm_errinfo e = SM_ERRINFO_INIT;
     struct sm_dir *walk = NULL, *lookups = NULL;
-    struct run r = { .c = c, .worst = -1, .tty = isatty(STDERR_FILENO) == 1 };
+    struct run r = { .c = c, .p.worst = -1, .tty = isatty(STDERR_FILENO) == 1 };
     struct sigaction sa, old_int, old_term;
     int status, rc;
 
@@ -529,8 +367,7 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         goto out;
     }
     r.lookups = lookups ? lookups : walk;
-    if (o->html && (status = html_start(&r)) != 0)
-        goto out;
+    wo.ctx = &r;
 
     /* SIGINT and SIGTERM end the walk after the current account; a second one kills */
     memset(&sa, 0, sizeof(sa));
@@ -540,22 +377,13 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    if (o->csv)
-        csv_header(stdout);
+    if ((status = report_start(&r)) != 0)
+        goto out_signals;
     rc = read_certs(&r, &e);
     r.start_us = su_mono_us();
     r.last_ms = su_mono_ms();
     if (rc == 0)
-        rc = sm_dir_each_account(walk, &io, index_one, &r, &e);
-    if (rc == 0) {
-        progress(&r, true);
-        r.auditing = true;
-        r.start_us = su_mono_us();
-        r.last_ms = su_mono_ms();
-        rc = sm_dir_each_account(walk, &wo, on_account, &r, &e);
-    }
-    if (rc == 0)
-        rc = given_accounts(&r, &e);
+        rc = sm_audit_walk(r.au, walk, r.lookups, &wo, &r.p, &e);
     progress(&r, true);
 
     struct sm_audit_totals t;
@@ -569,7 +397,7 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         status = say(EXIT_INPUT, "cannot write the output");
     } else if (rc < 0) {
         bool dir = rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED || rc == SM_E_DIR_LIMIT;
-        const char *why = e.text[0] ? e.text : r.stop.text[0] ? r.stop.text : sm_strerror(rc);
+        const char *why = e.text[0] ? e.text : sm_strerror(rc);
         finish(&r, dir ? "directory" : "error");
         status = say(rc == SM_E_DIR_DOWN || rc == SM_E_DIR_REFUSED ? EXIT_DIR : EXIT_INPUT,
                      "%s%s (the output is partial)", dir ? "directory: " : "", why);
@@ -580,15 +408,16 @@ int cmd_audit(int argc, char **argv, const struct audit_cmd *c)
         else if (t.errors)
             status = say(EXIT_INPUT, "%llu accounts could not be audited (status \"error\")",
                          (unsigned long long)t.errors);
-        else if (o->fail_on >= 0 && r.worst >= o->fail_on)
+        else if (o->fail_on >= 0 && r.p.worst >= o->fail_on)
             status = EXIT_DENY;
         else
             status = 0;
     }
+out_signals:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 out:
-    sm_audit_html_free(r.html);
+    sm_audit_report_free(r.report);
     if (r.rows)
         fclose(r.rows);
     sm_audit_free(r.au);

@@ -251,6 +251,114 @@ int sm_audit_html_tail(struct sm_audit_html *h, sm_audit_sink sink, void *ctx);
     server that sends the file. 0, or -ENOSPC when @size is short (256 bytes will do). */
 int sm_audit_html_csp(char *buf, size_t size);
 
+/*
+ * The whole audit (lib/audit_walk.c), what `strongmap audit` and strongmapd's POST /v1/audits
+ * both run: two passes over the directory through one handle (sm_dir_each_account()), the
+ * values alone into the set (sm_audit_index()), then each account (--since applied) audited
+ * through a second handle (sm_audit_account()); then the accounts certificates were given for
+ * that the walk did not give (sm_audit_given_next(), --since applied). Each account's outcome
+ * goes to the caller's @line as it comes; @tick, called before each account and at the start
+ * of each pass, reports progress and may stop the walk (a signal, a cancellation, a deadline).
+ */
+enum sm_audit_phase {
+    SM_AUDIT_INDEXING = 0, /**< the first pass: the values */
+    SM_AUDIT_AUDITING,     /**< the second pass: each account audited */
+    SM_AUDIT_GIVEN,        /**< after the walk: the accounts certificates were given for */
+};
+
+/** How far a walk is. */
+struct sm_audit_progress {
+    enum sm_audit_phase phase;
+    uint64_t indexed; /**< accounts the first pass read */
+    uint64_t total;   /**< accounts the second pass audits (--since applied), final once the
+                           first pass is done; the accounts certificates were given for come
+                           on top (@lines may pass it) */
+    uint64_t lines;   /**< accounts handed to @line: audited, or not (errors) */
+    int worst;        /**< the worst readiness of an audited account (enum sm_readiness), -1:
+                           none yet */
+};
+
+/** One account's outcome: @rec (borrowed, valid during the call), or NULL with @code (< 0)
+    and @message (may be empty) when the account could not be audited (the walk goes on). 0, or
+    a negative code that stops the walk: sm_audit_walk() returns it. */
+typedef int (*sm_audit_line_fn)(void *ctx, const struct sm_account *acc,
+                                const struct sm_audit_record *rec, int code, const char *message);
+/** Before each account and at the start of each pass: 0 to go on, or a negative code that
+    stops the walk (sm_audit_walk() returns it). */
+typedef int (*sm_audit_tick_fn)(void *ctx, const struct sm_audit_progress *p);
+
+struct sm_audit_walk_opts {
+    time_t since;          /**< audit only accounts whose whenChanged is later (0: every one);
+                                the first pass reads every account's values all the same */
+    unsigned page_size;    /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
+    sm_audit_line_fn line; /**< required */
+    sm_audit_tick_fn tick; /**< may be NULL */
+    void *ctx;             /**< theirs */
+};
+
+/**
+ * Run the audit @au (new: nothing indexed or audited yet; certificates may have been given)
+ * over @walk, looking up through @lookups (for LDAP another handle than @walk: strongmap/dir.h;
+ * an LDIF handle may be both). The progress at the end into *@ret (may be NULL). 0 when every
+ * account was handed to @line; @line's or @tick's own negative code when one stopped it;
+ * SM_E_DIR_DOWN, SM_E_DIR_REFUSED, -ENOMEM or -EINVAL, the reason in @reterr, when the
+ * directory stopped it (the walk's handle, or the lookups' failing in a way every account
+ * would: unavailable, refused, out of memory). Whatever stopped it, every account handed to
+ * @line before is whole: a partial report.
+ */
+int sm_audit_walk(struct sm_audit *au, struct sm_dir *walk, struct sm_dir *lookups,
+                  const struct sm_audit_walk_opts *o, struct sm_audit_progress *ret,
+                  struct sm_errinfo *reterr);
+
+/*
+ * A report of an audit in one format (lib/audit_report.c; docs/audit.md): JSON lines (the
+ * sm_json_audit_*() documents, one a line), CSV (RFC 4180: a header, a row per account, a last
+ * line "# complete: ..." or "# partial, stopped by WHY: ..."), or the HTML report
+ * (sm_audit_html_*()). Lines go to the caller's sink as they come; the HTML report's rows
+ * wait in the caller's store until the totals are known (its head comes first): @rows writes
+ * to it, and @replay copies what it holds to the sink it is given. A report is used by one
+ * thread.
+ */
+enum sm_audit_format {
+    SM_AUDIT_JSONL = 0, /**< "jsonl" */
+    SM_AUDIT_CSV,       /**< "csv" */
+    SM_AUDIT_HTML,      /**< "html" */
+    SM_AUDIT__FORMATS
+};
+
+/** "jsonl", "csv", "html"; NULL for anything else. */
+const char *sm_audit_format_name(enum sm_audit_format f);
+/** The format named @name ("jsonl", "csv", "html"). 0, or -EINVAL. */
+int sm_audit_format_parse(const char *name, enum sm_audit_format *ret);
+
+struct sm_audit_report_opts {
+    enum sm_audit_format format;
+    sm_audit_sink out; /**< the report */
+    void *out_ctx;
+    /** HTML only: where the rows wait (both required), and the report's settings */
+    sm_audit_sink rows;
+    void *rows_ctx;
+    int (*replay)(void *rows_ctx, sm_audit_sink sink, void *sink_ctx);
+    const struct sm_audit_html_opts *html; /**< NULL: the defaults */
+};
+
+struct sm_audit_report;
+
+/** A new report (CSV: its header written). 0, -EINVAL (a sink missing), -ENOMEM or the sink's
+    code. */
+int sm_audit_report_new(const struct sm_audit_report_opts *o, struct sm_audit_report **ret);
+struct sm_audit_report *sm_audit_report_free(struct sm_audit_report *r);
+
+/** One account's line (an sm_audit_line_fn's arguments). 0, -ENOMEM or the sink's code. */
+int sm_audit_report_line(struct sm_audit_report *r, const struct sm_account *acc,
+                         const struct sm_audit_record *rec, int code, const char *message);
+
+/** The end: the totals @t, complete (@why NULL) or partial, stopped by @why ("SIGINT",
+    "directory", ...). HTML: the head, the rows replayed, the tail. 0, -ENOMEM or the first
+    sink's or @replay's code. */
+int sm_audit_report_end(struct sm_audit_report *r, const struct sm_audit_totals *t,
+                        const char *why);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1190,12 +1190,12 @@ static void test_account_status(void **state)
     group_done();
 }
 
-/* ---- the audit (lib/audit.c, lib/json_audit.c, the walk of lib/dir.c and lib/dir_ldif.c) -- */
+/* ---- the audit (lib/audit.c, lib/audit_walk.c, lib/audit_report.c, the walk of lib/dir.c and
+   lib/dir_ldif.c) -- */
 
 struct audit_run {
     struct fx *f;
-    struct sm_audit *au;
-    struct sm_audit_html *html; /* the HTML report's rows and charts, written nowhere */
+    struct sm_audit_report *reports[SM_AUDIT__FORMATS]; /* written nowhere */
 };
 
 static int discard(void *ctx, const void *p, size_t len)
@@ -1206,83 +1206,83 @@ static int discard(void *ctx, const void *p, size_t len)
     return 0;
 }
 
-static int audit_one(const struct sm_account *acc, void *ctx)
+static int discard_replay(void *ctx, sm_audit_sink sink, void *sink_ctx)
+{
+    (void)ctx;
+    return sink(sink_ctx, "<tr></tr>", 9);
+}
+
+static int audit_line(void *ctx, const struct sm_account *acc, const struct sm_audit_record *rec,
+                      int code, const char *message)
 {
     struct audit_run *a = ctx;
-    struct sm_audit_record *rec = UNTOUCHED;
-    struct sm_errinfo e = SM_ERRINFO_INIT;
     char *json = UNTOUCHED;
-    int r = sm_audit_account(a->au, a->f->dir, acc, &rec, &e);
-    if (!result_ok(r, rec, "*ret"))
-        return r;
-    digest_add(a->f, "%s:%zu:%zu;", sm_readiness_name(rec->status->readiness), rec->n_duplicates,
-               rec->n_stale);
-    r = json_result(sm_json_audit_record(rec, 0, &json), &json);
-    if (r == 0)
-        r = sm_audit_html_record(a->html, rec, discard, NULL);
-    sm_audit_record_free(rec);
+    int r = 0;
+
+    if (rec) {
+        digest_add(a->f, "%s:%zu:%zu;", sm_readiness_name(rec->status->readiness),
+                   rec->n_duplicates, rec->n_stale);
+        r = json_result(sm_json_audit_record(rec, 0, &json), &json); /* its contract */
+    } else {
+        digest_add(a->f, "error:%d;", code);
+    }
+    for (size_t i = 0; i < SM_AUDIT__FORMATS && r == 0; i++)
+        r = sm_audit_report_line(a->reports[i], acc, rec, code, message);
     return r;
 }
 
-static int index_one(const struct sm_account *acc, void *ctx)
-{
-    return sm_audit_index(((struct audit_run *)ctx)->au, acc);
-}
-
-/* The whole audit of the demo directory, as strongmap audit makes it (one handle: an LDIF):
-   the certificates given (f->input, when there is one), the first pass over the values, the
-   walk, and the accounts certificates were given for that the walk did not give. */
+/* The whole audit of the demo directory, as strongmap audit makes it (one handle: an LDIF;
+   sm_audit_walk()): the certificates given (f->input, when there is one), the first pass over
+   the values, the walk, and the accounts certificates were given for that the walk did not
+   give, reported in every format. */
 static int run_audit(struct fx *f)
 {
     struct sm_profile profiles[SM_MAX_PROFILES];
     size_t n = profiles_of(f->s->profiles, profiles);
     struct sm_audit_opts o = { .profiles = profiles, .n_profiles = n, .at = AT_2026 };
-    struct audit_run a = { .f = f, .au = UNTOUCHED };
-    struct sm_dir_each_opts values = { .values_only = true };
+    struct audit_run a = { .f = f };
+    struct sm_audit_walk_opts wo = { .line = audit_line, .ctx = &a };
+    struct sm_audit *au = NULL;
     struct sm_audit_totals t;
     struct sm_errinfo e = SM_ERRINFO_INIT;
-    char *json = UNTOUCHED;
-
     struct sm_audit_html_opts ho = { .profiles = profiles, .n_profiles = n, .source = "<LDIF>" };
-    a.html = UNTOUCHED;
-    int r = sm_audit_html_new(&ho, &a.html);
-    if (!result_ok(r, a.html, "*ret"))
-        return r;
-    r = sm_audit_new(&o, &a.au);
-    if (!result_ok(r, a.au, "*ret")) {
-        sm_audit_html_free(a.html);
-        return r;
+    int r = 0;
+
+    for (size_t i = 0; i < SM_AUDIT__FORMATS && r == 0; i++) {
+        struct sm_audit_report_opts ro = { .format = (enum sm_audit_format)i,
+                                           .out = discard,
+                                           .rows = discard,
+                                           .replay = discard_replay,
+                                           .html = &ho };
+        a.reports[i] = UNTOUCHED;
+        r = sm_audit_report_new(&ro, &a.reports[i]);
+        if (!result_ok(r, a.reports[i], "*ret"))
+            a.reports[i] = NULL;
     }
-    if (f->input) {
+    if (r == 0) {
+        au = UNTOUCHED;
+        r = sm_audit_new(&o, &au);
+        if (!result_ok(r, au, "*ret"))
+            au = NULL;
+    }
+    if (r == 0 && f->input) {
         struct sm_audit_certs_result res;
-        r = sm_audit_add_certs(a.au, f->dir, f->input, f->input_len, "given.pem", &res, &e);
+        r = sm_audit_add_certs(au, f->dir, f->input, f->input_len, "given.pem", &res, &e);
         if (r == 0)
             digest_add(f, "given:%zu:%zu:%zu;", res.certificates, res.matched, res.unmatched);
     }
     if (r == 0)
-        r = sm_dir_each_account(f->dir, &values, index_one, &a, &e);
-    if (r == 0)
-        r = sm_dir_each_account(f->dir, NULL, audit_one, &a, &e);
-    while (r == 0) {
-        struct sm_accounts *found = UNTOUCHED;
-        int k = sm_audit_given_next(a.au, f->dir, &found, &e);
-        if (k <= 0) {
-            r = k;
-            break;
-        }
-        r = audit_one(&found->v[0], &a);
-        sm_accounts_free(found);
-    }
+        r = sm_audit_walk(au, f->dir, f->dir, &wo, NULL, &e);
     if (r == 0) {
-        sm_audit_totals(a.au, &t);
+        char *json = UNTOUCHED;
+        sm_audit_totals(au, &t);
         r = json_result(sm_json_audit_summary(&t, false, NULL, 0, &json), &json);
     }
-    if (r == 0)
-        r = sm_audit_html_head(a.html, &t, false, NULL, discard, NULL);
-    if (r == 0)
-        r = sm_audit_html_tail(a.html, discard, NULL);
-    sm_audit_html_free(a.html);
-    sm_audit_free(a.au);
+    for (size_t i = 0; i < SM_AUDIT__FORMATS && r == 0; i++)
+        r = sm_audit_report_end(a.reports[i], &t, NULL);
+    for (size_t i = 0; i < SM_AUDIT__FORMATS; i++)
+        sm_audit_report_free(a.reports[i]);
+    sm_audit_free(au);
     return r;
 }
 
@@ -1326,7 +1326,7 @@ static void test_audit(void **state)
                               .cleanup = cleanup_dir,
                               .teardown = certs ? teardown_audit_certs : teardown_verdict,
                               .profiles = p };
-        snprintf(s.name, sizeof(s.name), "sm_audit_account over sm_dir_each_account%s%s%s",
+        snprintf(s.name, sizeof(s.name), "sm_audit_walk and its reports%s%s%s",
                  certs ? " with certificates given" : "", p ? " " : "", p ? p : "");
         check(&s);
     }

@@ -4,7 +4,8 @@
  * --since filter, stopping it; per account the stale values, the duplicates across accounts
  * (named from the directory: every holder after a first pass, sm_audit_index(); only later
  * holders without it), which DCs can match each value; the totals; and the set of values
- * growing past its first table.
+ * growing past its first table; the whole audit (sm_audit_walk()) in every report format,
+ * stopped by its tick or its line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -504,6 +505,207 @@ static void test_many(void **state)
     su_buf_release(&b);
 }
 
+/* ---- the whole audit and its reports (sm_audit_walk(), sm_audit_report_*()) --------------- */
+
+struct report_run {
+    struct sm_audit_report *rep[SM_AUDIT__FORMATS];
+    struct su_buf out[SM_AUDIT__FORMATS];
+    struct su_buf rows;         /* HTML's */
+    size_t ticks, stop_at_line; /* 0: never stop */
+    size_t lines;
+    int line_err; /* returned by the line callback at stop_at_line when set */
+    enum sm_audit_phase phases_seen[8];
+    size_t n_phases;
+};
+
+static int buf_sink(void *ctx, const void *p, size_t len)
+{
+    su_buf_put(ctx, p, len);
+    return ((struct su_buf *)ctx)->oom ? -ENOMEM : 0;
+}
+
+static int buf_replay(void *ctx, sm_audit_sink sink, void *sink_ctx)
+{
+    struct su_buf *b = ctx;
+    return b->len ? sink(sink_ctx, b->p, b->len) : 0;
+}
+
+static int rr_tick(void *ctx, const struct sm_audit_progress *p)
+{
+    struct report_run *r = ctx;
+    r->ticks++;
+    if (!r->n_phases || r->phases_seen[r->n_phases - 1] != p->phase) {
+        assert_true(r->n_phases < 8);
+        r->phases_seen[r->n_phases++] = p->phase;
+    }
+    if (p->phase == SM_AUDIT_AUDITING && r->stop_at_line && !r->line_err &&
+        p->lines >= r->stop_at_line)
+        return -ECANCELED;
+    return 0;
+}
+
+static int rr_line(void *ctx, const struct sm_account *acc, const struct sm_audit_record *rec,
+                   int code, const char *message)
+{
+    struct report_run *r = ctx;
+    int rc = 0;
+    r->lines++;
+    for (size_t i = 0; i < SM_AUDIT__FORMATS && rc == 0; i++)
+        rc = sm_audit_report_line(r->rep[i], acc, rec, code, message);
+    if (rc == 0 && r->line_err && r->lines == r->stop_at_line)
+        return r->line_err;
+    return rc;
+}
+
+static void rr_open(struct report_run *r)
+{
+    struct sm_audit_html_opts ho = { .source = "LDIF test", .at = AT, .generated = AT };
+    su_buf_init(&r->rows, NULL, NULL);
+    for (size_t i = 0; i < SM_AUDIT__FORMATS; i++) {
+        su_buf_init(&r->out[i], NULL, NULL);
+        struct sm_audit_report_opts ro = { .format = (enum sm_audit_format)i,
+                                           .out = buf_sink,
+                                           .out_ctx = &r->out[i],
+                                           .rows = buf_sink,
+                                           .rows_ctx = &r->rows,
+                                           .replay = buf_replay,
+                                           .html = &ho };
+        assert_int_equal(sm_audit_report_new(&ro, &r->rep[i]), 0);
+    }
+}
+
+static void rr_close(struct report_run *r)
+{
+    for (size_t i = 0; i < SM_AUDIT__FORMATS; i++) {
+        sm_audit_report_free(r->rep[i]);
+        su_buf_release(&r->out[i]);
+    }
+    su_buf_release(&r->rows);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void test_walk_report(void **state)
+{
+    (void)state;
+    char *text = fixture();
+    struct sm_dir *d = open_text(text);
+    struct sm_audit_opts ao = { .at = AT };
+    struct sm_audit *au = NULL;
+    struct sm_audit_progress p;
+    struct sm_audit_totals t;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct report_run r = { 0 };
+
+    /* whole: every account in every format, the duplicate flagged on its first holder too */
+    rr_open(&r);
+    struct sm_audit_walk_opts wo = { .line = rr_line, .tick = rr_tick, .ctx = &r };
+    assert_int_equal(sm_audit_new(&ao, &au), 0);
+    assert_int_equal(sm_audit_walk(au, d, d, &wo, &p, &e), 0);
+    assert_int_equal(p.phase, SM_AUDIT_GIVEN);
+    assert_int_equal(p.indexed, 5);
+    assert_int_equal(p.total, 5);
+    assert_int_equal(p.lines, 5);
+    assert_int_equal(p.worst, SM_BLOCKED); /* carol */
+    assert_int_equal(r.n_phases, 3);
+    assert_int_equal(r.phases_seen[0], SM_AUDIT_INDEXING);
+    assert_int_equal(r.phases_seen[1], SM_AUDIT_AUDITING);
+    assert_int_equal(r.phases_seen[2], SM_AUDIT_GIVEN);
+    assert_int_equal(r.ticks, 3 + 5 + 5); /* each pass's start, each account of both */
+    sm_audit_totals(au, &t);
+    for (size_t i = 0; i < SM_AUDIT__FORMATS; i++)
+        assert_int_equal(sm_audit_report_end(r.rep[i], &t, NULL), 0);
+    const char *jsonl = su_buf_str(&r.out[SM_AUDIT_JSONL]);
+    assert_int_equal(count_lines(jsonl), 6);
+    assert_non_null(strstr(jsonl, "\"sam\":\"alice\""));
+    assert_non_null(strstr(jsonl, "\"duplicate\":true"));
+    assert_non_null(strstr(jsonl, "{\"summary\":true,\"partial\":false,\"stopped_by\":null"));
+    const char *csv = su_buf_str(&r.out[SM_AUDIT_CSV]);
+    assert_int_equal(count_lines(csv), 7);
+    assert_true(strncmp(csv, "dn,sam,upn,computer,", 20) == 0);
+    assert_non_null(strstr(csv, "\n# complete: 5 accounts (3 ready, 1 at_risk, 1 blocked, "));
+    const char *html = su_buf_str(&r.out[SM_AUDIT_HTML]);
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    assert_non_null(strstr(html, r.rows.p)); /* the rows replayed after the head */
+    assert_non_null(strstr(html, "</html>"));
+    rr_close(&r);
+    au = sm_audit_free(au);
+
+    /* --since: one account audited, its duplicate still known from the first pass */
+    memset(&r, 0, sizeof(r));
+    rr_open(&r);
+    wo = (struct sm_audit_walk_opts){ .since = 1748736000, .line = rr_line, .ctx = &r };
+    assert_int_equal(sm_audit_new(&ao, &au), 0);
+    assert_int_equal(sm_audit_walk(au, d, d, &wo, &p, &e), 0);
+    assert_int_equal(p.indexed, 5);
+    assert_int_equal(p.total, 1);
+    assert_int_equal(p.lines, 1);
+    rr_close(&r);
+    au = sm_audit_free(au);
+
+    /* the tick stops it after two accounts: two whole lines, then a partial summary */
+    memset(&r, 0, sizeof(r));
+    rr_open(&r);
+    r.stop_at_line = 2;
+    wo = (struct sm_audit_walk_opts){ .line = rr_line, .tick = rr_tick, .ctx = &r };
+    assert_int_equal(sm_audit_new(&ao, &au), 0);
+    assert_int_equal(sm_audit_walk(au, d, d, &wo, &p, &e), -ECANCELED);
+    assert_int_equal(p.lines, 2);
+    assert_int_equal(p.phase, SM_AUDIT_AUDITING);
+    sm_audit_totals(au, &t);
+    assert_int_equal(t.accounts, 2);
+    for (size_t i = 0; i < SM_AUDIT__FORMATS; i++)
+        assert_int_equal(sm_audit_report_end(r.rep[i], &t, "cancelled"), 0);
+    jsonl = su_buf_str(&r.out[SM_AUDIT_JSONL]);
+    assert_int_equal(count_lines(jsonl), 3);
+    assert_non_null(strstr(jsonl, "\"partial\":true,\"stopped_by\":\"cancelled\""));
+    assert_non_null(
+        strstr(su_buf_str(&r.out[SM_AUDIT_CSV]), "\n# partial, stopped by cancelled: 2"));
+    assert_non_null(strstr(su_buf_str(&r.out[SM_AUDIT_HTML]), "Partial report."));
+    rr_close(&r);
+    au = sm_audit_free(au);
+
+    /* the line's own error stops it and comes back as is; stopped at the first tick, nothing */
+    memset(&r, 0, sizeof(r));
+    rr_open(&r);
+    r.stop_at_line = 3;
+    r.line_err = -EIO;
+    wo = (struct sm_audit_walk_opts){ .line = rr_line, .tick = rr_tick, .ctx = &r };
+    assert_int_equal(sm_audit_new(&ao, &au), 0);
+    assert_int_equal(sm_audit_walk(au, d, d, &wo, &p, &e), -EIO);
+    assert_int_equal(r.lines, 3);
+    rr_close(&r);
+    au = sm_audit_free(au);
+
+    /* bad arguments */
+    struct sm_audit_report *rep = NULL;
+    struct sm_audit_report_opts ro = { .format = SM_AUDIT_HTML, .out = buf_sink };
+    assert_int_equal(sm_audit_report_new(&ro, &rep), -EINVAL); /* HTML without its rows */
+    ro.format = SM_AUDIT__FORMATS;
+    assert_int_equal(sm_audit_report_new(&ro, &rep), -EINVAL);
+    assert_int_equal(sm_audit_report_new(NULL, &rep), -EINVAL);
+    assert_null(sm_audit_report_free(NULL));
+    assert_int_equal(sm_audit_new(&ao, &au), 0);
+    wo = (struct sm_audit_walk_opts){ 0 };
+    assert_int_equal(sm_audit_walk(au, d, d, &wo, NULL, NULL), -EINVAL); /* no line */
+    au = sm_audit_free(au);
+    enum sm_audit_format f;
+    assert_int_equal(sm_audit_format_parse("csv", &f), 0);
+    assert_int_equal(f, SM_AUDIT_CSV);
+    assert_int_equal(sm_audit_format_parse("CSV", &f), -EINVAL);
+    assert_int_equal(sm_audit_format_parse(NULL, &f), -EINVAL);
+    assert_string_equal(sm_audit_format_name(SM_AUDIT_HTML), "html");
+    assert_null(sm_audit_format_name(SM_AUDIT__FORMATS));
+    sm_dir_close(d);
+    free(text);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -527,7 +729,7 @@ int main(void)
         cmocka_unit_test(test_walk),         cmocka_unit_test(test_audit),
         cmocka_unit_test(test_first_holder), cmocka_unit_test(test_given),
         cmocka_unit_test(test_own_repeat),   cmocka_unit_test(test_many),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_walk_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
