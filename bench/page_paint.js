@@ -9,12 +9,14 @@
 // Each load is a fresh browser context (its own network context: no HTTP cache, no kept
 // connection) opening URL; the figure is the Paint Timing API's first-paint and
 // first-contentful-paint (performance.getEntriesByType('paint'), ms since the navigation
-// began). Rounds are interleaved: round 1 loads the first server N times, then the second, ...;
-// then round 2. Every load must ask for exactly FILES (paths of the server's origin) and get
-// 200 for each; anything else ends the run (the two servers would not be compared on the same
-// work). Prints one line of JSON: each server's loads per round (first-paint, first-contentful-
-// paint; from Resource Timing, when the last of the files was in and the sum over the files of
-// the time from asking for each to having it), and the files' sizes.
+// began). A round is N loads of each server, interleaved load by load (the first server, the
+// second, ..., the first again: a load takes about half a second, and a busy machine's load
+// moves within the seconds a round takes), then the next round. Every load must ask for
+// exactly FILES (paths of the server's origin) and get 200 for each; anything else ends the run
+// (the servers would not be compared on the same work). Prints one line of JSON: each
+// server's loads per round (first-paint, first-contentful-paint; from Resource Timing, when
+// the last of the files was in and the sum over the files of the time from asking for each to
+// having it), and the files' sizes.
 'use strict';
 const { chromium } = require('playwright-core');
 
@@ -88,25 +90,16 @@ async function main() {
     for (let i = 0; i < (spec.warmup || 0); i++) {
       for (const [, url] of spec.servers) await load(browser, url);
     }
+    const keys = ['fp', 'fcp', 'fetched', 'served'];
     for (let r = 0; r < spec.rounds; r++) {
-      for (const [name, url] of spec.servers) {
-        const s = out.servers[name];
-        const fp = [];
-        const fcp = [];
-        const fetched = [];
-        const served = [];
-        for (let i = 0; i < spec.loads; i++) {
+      for (const [name] of spec.servers) for (const k of keys) out.servers[name][k].push([]);
+      for (let i = 0; i < spec.loads; i++) {
+        for (const [name, url] of spec.servers) {
+          const s = out.servers[name];
           const l = await load(browser, url);
-          fp.push(l.fp);
-          fcp.push(l.fcp);
-          fetched.push(l.fetched);
-          served.push(l.served);
+          for (const k of keys) s[k][r].push(l[k]);
           s.sizes = l.sizes.map((f) => f.slice(0, 3));
         }
-        s.fp.push(fp);
-        s.fcp.push(fcp);
-        s.fetched.push(fetched);
-        s.served.push(served);
       }
     }
   } finally {
