@@ -202,6 +202,7 @@ enum api_problem {
     API_P_WRITE_OFF,         /* mapping write-back: no write bind configured ([write]) */
     API_P_WRITE_FAILED,      /* mapping write-back: the directory refused or failed the modify */
     API_P_AUDIT_LOG,         /* mapping write-back: the audit log could not be written */
+    API_P_WRITE_BUSY,        /* mapping write-back: another write holds the lock too long */
     API_P__COUNT
 };
 

@@ -15,11 +15,15 @@
  * Answers: 200 with the plan or the write's document (sm_json_mapwrite()); 404 no-account;
  * 409 mapping-refused (the safety check in the detail); 502 write-failed (the directory
  * refused or failed the modify: the detail says whether the account changed, the access log
- * has the reason); 500 audit-log; 503 write-not-configured when applying without [write].
+ * has the reason); 500 audit-log; 503 write-not-configured when applying without [write];
+ * 503 write-busy (Retry-After) when the write could not start: the process's write lock was not
+ * had in time (nothing written or sent).
  * Every request takes a handle of its own: of the write bind's pool when [write] is configured
  * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the write lock,
  * one for the process (common/mapaudit.h): a dry run that waits on a slow directory holds up no
- * write, and a write begun before a reload and one after it wait for each other.
+ * write, and a write begun before a reload and one after it wait for each other. The wait is
+ * bounded (MAPAUDIT_LOCK_WAIT_MS) and one write at most waits, none on a server with fewer than
+ * three job threads (see write_waiters()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -201,6 +205,19 @@ static int reply_refused(struct api_request *req, const struct sm_mapwrite *m)
     return reply_problem(req, API_P_MAPPING_REFUSED, detail);
 }
 
+/*
+ * How many writes may wait for the process's write lock (mapaudit_run()) while one holds it:
+ * one, or none when the server has fewer than three job threads. A write stuck on a directory
+ * that does not answer holds the lock and its job thread up to the [directory] deadlines, and
+ * the job threads also serve the verdicts and /v1/authz: writes then take two of them at most
+ * (the one stuck, the one waiting, for MAPAUDIT_LOCK_WAIT_MS), and always leave one to the other
+ * routes (with a single job thread, a write in progress has it, as any request does).
+ */
+static unsigned write_waiters(const struct api_request *req)
+{
+    return req->api->n_job_threads >= 3 ? 1 : 0;
+}
+
 int h_mappings(struct api_request *req)
 {
     const struct api_runtime *rt = req_runtime(req);
@@ -256,11 +273,13 @@ int h_mappings(struct api_request *req)
        mapaudit_run() takes the process's write lock for a write only */
     struct dirpool *pool = rt->map_pool ? rt->map_pool : rt->dir;
     struct sm_dir *h = dirpool_acquire(pool);
-    ret = mapaudit_run(rt->map_audit, h, h, &in, mr.apply, &who, &m, &ae.info);
+    ret = mapaudit_run(rt->map_audit, h, h, &in, mr.apply, write_waiters(req), &who, &m, &ae.info);
     dirpool_release(pool, h);
     if (ret < 0 && !m) {
         if (ret == -ENOENT)
             ae.problem = API_P_NO_ACCOUNT;
+        else if (ret == -EBUSY && mr.apply)
+            ae.problem = API_P_WRITE_BUSY;
         else if (ret == -EINVAL && !ae.info.field)
             ae.info.field = mr.value ? "value" : "certificate";
         goto out_fail;

@@ -66,6 +66,7 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_WRITE_OFF] = { "write-not-configured", 503, "Mapping write-back not configured", 0 },
     [API_P_WRITE_FAILED] = { "write-failed", 502, "Directory write failed", 0 },
     [API_P_AUDIT_LOG] = { "audit-log", 500, "Audit log unavailable", 0 },
+    [API_P_WRITE_BUSY] = { "write-busy", 503, "Another write in progress", 2 },
 };
 
 const struct api_problem_info *problem_info(enum api_problem p)

@@ -247,7 +247,8 @@ int cmd_map(int argc, char **argv, const struct map_cmd *c)
     }
     actor_name(who_name, sizeof(who_name));
     struct sm_mapwrite_actor who = { .kind = "cli", .name = who_name, .client = NULL };
-    r = mapaudit_run(log, wdir ? wdir : dir, wdir, &req, mo->apply, &who, &m, &e);
+    /* one write at a time in this process: none waits for the process's lock */
+    r = mapaudit_run(log, wdir ? wdir : dir, wdir, &req, mo->apply, 0, &who, &m, &e);
     if (r < 0 && !m) {
         status =
             r == -ENOENT ? say(EXIT_INPUT, "%s: no such account", req.account) : engine_fail(r, &e);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mapaudit.h"
+#include "su_clock.h"
 
 struct mapaudit {
     int fd;
@@ -22,10 +23,77 @@ struct mapaudit {
  * the log's: strongmapd opens its log again in a new struct mapaudit at each reload, while writes
  * begun under the previous runtime go on with the previous one (the same file, another
  * descriptor), and those must wait for each other too. Every line is appended under it, so the
- * lines of two descriptors of one file follow each other whole.
+ * lines of two descriptors of one file follow each other whole. The lock is write_busy, taken and
+ * given back under write_mu, which is held only for that: a waiter waits on write_cond
+ * (CLOCK_MONOTONIC) with a deadline, and the writes waiting are counted, so that a caller can
+ * refuse at once the ones past its bound (mapaudit.h).
  */
 static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t write_cond; /* write_busy went false; set up by init_cond() */
+static pthread_once_t write_once = PTHREAD_ONCE_INIT;
+static bool write_busy;         /* a write holds the lock (under write_mu) */
+static unsigned write_waiting;  /* writes waiting for it (under write_mu) */
 static unsigned long write_seq; /* writes of this process, for their ids (under write_mu) */
+
+static void init_cond(void)
+{
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&write_cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/*
+ * Take the process's write lock, waiting MAPAUDIT_LOCK_WAIT_MS at most, unless @max_waiting
+ * writes wait already; its id into @id. 0, or -EBUSY with the reason in @e.
+ */
+static int lock_writes(unsigned max_waiting, char *id, size_t id_size, struct sm_errinfo *e)
+{
+    struct timespec until = su_ts_add_ms(su_mono_ts(), MAPAUDIT_LOCK_WAIT_MS);
+    int r = 0;
+
+    pthread_once(&write_once, init_cond);
+    pthread_mutex_lock(&write_mu);
+    if (write_busy && write_waiting >= max_waiting) {
+        if (write_waiting)
+            snprintf(e->text, sizeof(e->text),
+                     "another write is in progress and %u wait%s for it already: nothing was "
+                     "done, retry later",
+                     write_waiting, write_waiting == 1 ? "s" : "");
+        else
+            snprintf(e->text, sizeof(e->text),
+                     "another write is in progress: nothing was done, retry later");
+        r = -EBUSY;
+        goto out;
+    }
+    write_waiting++;
+    while (write_busy && pthread_cond_timedwait(&write_cond, &write_mu, &until) != ETIMEDOUT)
+        ;
+    write_waiting--;
+    if (write_busy) {
+        snprintf(e->text, sizeof(e->text),
+                 "the write in progress did not end within %u s: nothing was done, retry later",
+                 MAPAUDIT_LOCK_WAIT_MS / 1000);
+        r = -EBUSY;
+        goto out;
+    }
+    write_busy = true;
+    snprintf(id, id_size, "%llx-%lx-%lu", (unsigned long long)time(NULL), (unsigned long)getpid(),
+             ++write_seq);
+out:
+    pthread_mutex_unlock(&write_mu);
+    return r;
+}
+
+static void unlock_writes(void)
+{
+    pthread_mutex_lock(&write_mu);
+    write_busy = false;
+    pthread_cond_signal(&write_cond);
+    pthread_mutex_unlock(&write_mu);
+}
 
 /* fsync() the directory holding @path (best effort: the name of a file just created). */
 static void sync_parent(const char *path)
@@ -153,7 +221,7 @@ static int log_phase(struct mapaudit *log, const struct sm_mapwrite *m, const ch
 }
 
 int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
-                 const struct sm_mapwrite_request *req, bool apply,
+                 const struct sm_mapwrite_request *req, bool apply, unsigned max_waiting,
                  const struct sm_mapwrite_actor *who, struct sm_mapwrite **ret,
                  struct sm_errinfo *e)
 {
@@ -168,9 +236,8 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
         snprintf(e->text, sizeof(e->text), "writing needs an audit log and a write bind");
         return -EINVAL;
     }
-    pthread_mutex_lock(&write_mu);
-    snprintf(id, sizeof(id), "%llx-%lx-%lu", (unsigned long long)time(NULL),
-             (unsigned long)getpid(), ++write_seq);
+    if ((r = lock_writes(max_waiting, id, sizeof(id), e)) < 0)
+        return r;
     if ((r = sm_mapwrite_plan(dir, req, &m, e)) < 0)
         goto out;
     *ret = m;
@@ -198,6 +265,6 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
     }
     r = err;
 out:
-    pthread_mutex_unlock(&write_mu);
+    unlock_writes();
     return r;
 }

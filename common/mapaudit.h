@@ -8,14 +8,21 @@
  *
  * No modify is sent unless its intent line is on disk; the answer is given once the result
  * line is. The log is JSON lines (sm_json_mapwrite_audit()), opened O_APPEND, created 0640,
- * refused when others may read it or anyone but its owner may write it. One mutex for the
- * whole process, whatever log a write goes to, serialises whole writes (plan, modify, lines), so
- * two requests of one daemon cannot both pass the duplicate check for the same value, not even
- * across a reload, which opens the log again (a new struct mapaudit) while writes begun before
- * it still use the previous one; and their lines, appended under it, cannot interleave. Dry runs
- * take no lock: a slow or stalled one (a directory that does not answer) never holds up a write,
- * and what it answers is what the directory held when it read it; a write that follows plans
- * again under the lock. Nothing here logs.
+ * refused when others may read it or anyone but its owner may write it.
+ *
+ * The process's write lock, whatever log a write goes to, serialises whole writes
+ * (plan, modify, lines), so two requests of one daemon cannot both pass the duplicate check for
+ * the same value, not even across a reload, which opens the log again (a new struct mapaudit)
+ * while writes begun before it still use the previous one. A write waits for it at most
+ * MAPAUDIT_LOCK_WAIT_MS, and only as many writes as the caller allows wait at once; the others
+ * are refused at once (-EBUSY, nothing planned, written or sent): a write stuck on a directory
+ * that does not answer holds the lock up to the directory's deadlines, and the writes queued
+ * behind it must not take every thread of a server. Its lines, appended under it, cannot
+ * interleave.
+ *
+ * Dry runs take no lock: a slow or stalled one (a directory that does not answer) never
+ * holds up a write, and what it answers is what the directory held when it read it; a write
+ * that follows plans again under the lock. Nothing here logs.
  */
 #ifndef SM_COMMON_MAPAUDIT_H
 #define SM_COMMON_MAPAUDIT_H
@@ -25,6 +32,8 @@
 #include <strongmap/mapwrite.h>
 
 #define MAPAUDIT_LINE_MAX (64 * 1024) /* bytes of one audit line (values are at most 4 KiB) */
+/* The longest wait for the process's write lock */
+#define MAPAUDIT_LOCK_WAIT_MS 10000
 
 struct mapaudit;
 
@@ -40,17 +49,19 @@ struct mapaudit *mapaudit_close(struct mapaudit *log);
 /**
  * Plan @req on @dir and, when @apply, carry it out on @wdir (see above; @wdir may be @dir).
  * @log and @wdir are required when @apply, and the process's write lock is held throughout (a
- * write through another struct mapaudit waits, and so does one on a stalled directory); a dry run
- * (@apply false) is only the plan, without the lock and without a line, so @dir must be a
- * handle no other thread uses meanwhile (a handle serves one thread at a time). Returns 0 with
- * *@ret; a negative code with *@ret NULL
- * when nothing was planned (sm_mapwrite_plan()'s errors); or a negative code with *@ret set when
- * the plan was made but the write did not end well: -EIO when the intent line could not be
- * written (nothing was sent), the modify's error (outcome FAILED), -EIO when the result line
- * could not be written after the modify (its outcome stands). The reason is in @e.
+ * write through another struct mapaudit waits, and so does one on a stalled directory, each for
+ * MAPAUDIT_LOCK_WAIT_MS at most; when @max_waiting writes wait for it already, one more is
+ * refused at once); a dry run (@apply false) is only the plan, without the lock and without a
+ * line, so @dir must be a handle no other thread uses meanwhile (a handle serves one thread at a
+ * time). Returns 0 with *@ret; a negative code with *@ret NULL when nothing was planned
+ * (sm_mapwrite_plan()'s errors) or nothing was done: -EBUSY when the write lock was not had in
+ * time (nothing was written or sent, a retry may pass); or a negative code with *@ret set when the
+ * plan was made but the write did not end well: -EIO when the intent line could not be written
+ * (nothing was sent), the modify's error (outcome FAILED), -EIO when the result line could not be
+ * written after the modify (its outcome stands). The reason is in @e.
  */
 int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
-                 const struct sm_mapwrite_request *req, bool apply,
+                 const struct sm_mapwrite_request *req, bool apply, unsigned max_waiting,
                  const struct sm_mapwrite_actor *who, struct sm_mapwrite **ret,
                  struct sm_errinfo *e);
 

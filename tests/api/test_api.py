@@ -77,7 +77,7 @@ class Daemon:
     LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 
     def __init__(self, extra_args=(), listen="127.0.0.1:0", notify_socket=None, cmd=None,
-                 tls_ca=None):
+                 tls_ca=None, threads=2):
         self.lines = []
         self.tls_ca = tls_ca  # CA file: talk HTTPS
         self.lock = threading.Lock()
@@ -92,7 +92,7 @@ class Daemon:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         if cmd is None:
             cmd = [ARGS.daemon, "--allow-root"]
-        cmd = list(cmd) + ["--listen", listen, "--threads", "2", "-v"] + list(extra_args)
+        cmd = list(cmd) + ["--listen", listen, "--threads", str(threads), "-v"] + list(extra_args)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env)

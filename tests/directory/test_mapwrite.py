@@ -11,8 +11,9 @@ against openapi/strongmapd.yaml with tests/api/test_api.py's harness. A second s
 to anonymously through a proxy that breaks the first modify (CutProxy), fails a write in
 mid-operation: the request lost, or the server's answer lost after it applied the change. A
 proxy that holds one connection (HoldProxy) keeps a dry run in flight while a write is answered,
-and a write in flight across a reload while the same write, sent under the new configuration,
-waits for it.
+a write in flight across a reload while the same write, sent under the new configuration,
+waits for it, and a write in flight while the writes sent behind it are refused (one waits, for
+a bounded time) and a verdict is answered.
 
     test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
         --data tests/data [unittest options]
@@ -769,8 +770,10 @@ class WriteHeldOverReload(ta.ApiTestCase):
     the first write's intent and result, whole lines, before the second's result, with another
     id. The assertions are on the order of the answers and of the lines; the one wait (3 s, for
     an unserialised second write to finish and be caught) decides nothing when writes are
-    serialised. The lock that serialised writes was the audit log's, one per runtime: the second
-    write passed it at once and added the value while the first was held; the first, released,
+    serialised. Four job threads: on a server with fewer than three, no write waits for another
+    (503 write-busy at once, StuckWriteHoldsTwoThreads), and a write waits 10 s at most. The
+    lock that serialised writes was the audit log's, one per runtime: the second write passed it
+    at once and added the value while the first was held; the first, released,
     answered present after it, and both lines had the same id (its counter was the log's)."""
 
     SPEC_PATH = "/v1/accounts/{name}/mappings"
@@ -804,7 +807,7 @@ audit_log = {log}
         tokens = [token_line("writer1", WRITE_SECRET, "write"),
                   token_line("admin1", ADMIN_SECRET, "admin")]
         configure(tokens)
-        d = ta.Daemon(extra_args=["-c", conf])
+        d = ta.Daemon(extra_args=["-c", conf], threads=4)
         doc = {"certificate": Api.pem("multivalue_rdn.pem"), "type": "X509SKI", "apply": True}
         first, second = {}, {}
 
@@ -874,6 +877,119 @@ audit_log = {log}
         finally:
             proxy.release()
             if values(CAROL) != before:  # a failure above: leave carol to the other tests as found
+                call("DELETE", doc, {})
+            proxy.close()
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
+
+
+class StuckWriteHoldsTwoThreads(ta.ApiTestCase):
+    """Writes queued behind a stuck write do not take the job threads the verdicts need. A write
+    stuck on a directory that does not answer holds the process's write lock up to the
+    [directory] deadlines, and the job threads that run the writes also run the verdicts and
+    /v1/authz. A HoldProxy holds a write (apply) in its TLS handshake, before it has planned;
+    three more writes are sent behind it to a daemon with four job threads: one may wait for the
+    lock (MAPAUDIT_LOCK_WAIT_MS, 10 s), the two others are answered 503 write-busy at once, with
+    Retry-After, and a verdict (POST /v1/verdict) is answered while the first is held; the one
+    waiting gives up after 10 s, 503 as well. Nothing refused wrote an audit line. A write sent
+    then waits; released, the first adds the value and the last answers present. Before the
+    bound, the three writes waited on the lock for as long as the first was held, each on a job
+    thread: with the fourth taken too, the verdict was not answered."""
+
+    SPEC_PATH = "/v1/accounts/{name}/mappings"
+
+    def test_writes_behind_a_held_write_are_refused_and_a_verdict_answers(self):
+        proxy = HoldProxy(S.tls_port)
+        log = os.path.join(TMP.name, "busy-audit.jsonl")
+        uri = f"ldaps://127.0.0.1:{proxy.port}/"
+        # deadlines far longer than the test: the held write stays in flight until released
+        d = ta.Daemon(extra_args=[
+            "--ldap-uri", uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+            "--ldap-bind-dn", READER, "--ldap-password-file", pwfile("reader.pw"),
+            "--ldap-tls-timeout", "240s", "--ldap-op-timeout", "240s",
+            "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
+            "--write-audit-log", log, "--token", token_line("writer1", WRITE_SECRET, "write"),
+            "--token", token_line("admin1", ADMIN_SECRET, "admin,check")], threads=4)
+        pem = Api.pem("upn_only.pem")
+        doc = {"certificate": pem, "type": "X509SKI", "apply": True}
+
+        def call(method, body, out):
+            try:
+                out["r"] = self.request(method, "/v1/accounts/ivan/mappings",
+                                        body=json.dumps(body).encode(),
+                                        headers={"Content-Type": "application/json"},
+                                        token=WRITE_SECRET, daemon=d, spec_path=self.SPEC_PATH)
+            except Exception as e:  # noqa: BLE001 (a timeout: said by the assertions below)
+                out["error"] = e
+            out["t"] = time.monotonic()
+            return out.get("r")
+
+        def start(out):
+            t = threading.Thread(target=call, args=("POST", doc, out), daemon=True)
+            t.start()
+            return t
+
+        def assert_busy(out):
+            self.assertIn("r", out, out)
+            self.assertProblem(out["r"], 503, "write-busy")
+            self.assertEqual(out["r"].headers.get("retry-after"), "2")
+            self.assertIn("nothing was done", out["r"].json()["detail"])
+
+        before = values(IVAN)
+        first, last = {}, {}
+        try:
+            proxy.arm()  # the write pool has not connected yet: the first write's connection
+            t1 = start(first)
+            self.assertTrue(proxy.held.wait(60), "the first write did not reach the directory")
+            more = [{}, {}, {}]
+            sent = time.monotonic()
+            waiters = [start(m) for m in more]
+            # two of them answered at once (well within the 10 s one may wait)
+            while sum("t" in m for m in more) < 2 and time.monotonic() < sent + 5:
+                time.sleep(0.02)
+            done = [m for m in more if "t" in m]
+            self.assertEqual(len(done), 2, f"the writes behind the held one were not refused at "
+                             f"once: {more}")
+            for m in done:
+                assert_busy(m)
+            self.assertIn("in progress", done[0]["r"].json()["detail"])
+            waiting = [m for m in more if "t" not in m][0]
+            # a verdict, while one write is held and another waits
+            r = self.request("POST", "/v1/verdict", body=json.dumps(
+                {"certificate": pem, "account": "ivan"}).encode(),
+                headers={"Content-Type": "application/json"}, token=ADMIN_SECRET, daemon=d)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(first, {}, "the first write was answered while held")
+            # the one waiting gives up after 10 s: refused too, the first still held
+            for t in waiters:
+                t.join(60)
+            assert_busy(waiting)
+            self.assertIn("did not end within 10 s", waiting["r"].json()["detail"])
+            self.assertGreaterEqual(waiting["t"] - sent, 9.5)
+            self.assertEqual(first, {}, "the first write was answered while held")
+            self.assertEqual(values(IVAN), before)
+            self.assertEqual(audit_lines(log), [])  # refused: no line (the first has not planned)
+            # a write that may wait, then the first released: it adds, the last finds the value
+            t3 = start(last)
+            proxy.release()
+            t1.join(60)
+            t3.join(60)
+            self.assertIn("r", first, first)
+            self.assertIn("r", last, last)
+            self.assertEqual((first["r"].status, first["r"].json()["outcome"]), (200, "added"),
+                             first["r"].body)
+            self.assertEqual((last["r"].status, last["r"].json()["outcome"]), (200, "present"),
+                             last["r"].body)
+            self.assertLessEqual(first["t"], last["t"])
+            self.assertEqual(values(IVAN), sorted(before + [first["r"].json()["value"]]))
+            self.assertEqual([(x["phase"], x["outcome"]) for x in audit_lines(log)],
+                             [("intent", "would_add"), ("result", "added"), ("result", "present")])
+            r = call("DELETE", doc, {})
+            self.assertEqual(r.json()["outcome"], "removed", r.body)
+            self.assertEqual(values(IVAN), before)
+        finally:
+            proxy.release()
+            if values(IVAN) != before:  # a failure above: leave ivan to the other tests as found
                 call("DELETE", doc, {})
             proxy.close()
             rc, _ = d.stop()
