@@ -17,7 +17,7 @@
  * refused or failed the modify: the detail says whether the account changed, the access log
  * has the reason); 500 audit-log; 503 write-not-configured when applying without [write];
  * 503 write-busy (Retry-After) when the write could not start: the process's write lock was not
- * had in time (nothing written or sent).
+ * had in time, or another process held the audit log's file lock (nothing written or sent).
  * Every request takes a handle of its own: of the write bind's pool when [write] is configured
  * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the write lock,
  * one for the process (common/mapaudit.h): a dry run that waits on a slow directory holds up no

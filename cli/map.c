@@ -250,8 +250,12 @@ int cmd_map(int argc, char **argv, const struct map_cmd *c)
     /* one write at a time in this process: none waits for the process's lock */
     r = mapaudit_run(log, wdir ? wdir : dir, wdir, &req, mo->apply, 0, &who, &m, &e);
     if (r < 0 && !m) {
-        status =
-            r == -ENOENT ? say(EXIT_INPUT, "%s: no such account", req.account) : engine_fail(r, &e);
+        if (r == -ENOENT)
+            status = say(EXIT_INPUT, "%s: no such account", req.account);
+        else if (r == -EBUSY) /* another process held the audit log's lock: nothing was done */
+            status = say(EXIT_INPUT, "--audit-log: %s", e.text);
+        else
+            status = engine_fail(r, &e);
         goto out;
     }
     if (c->text) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,10 +24,11 @@ struct mapaudit {
  * the log's: strongmapd opens its log again in a new struct mapaudit at each reload, while writes
  * begun under the previous runtime go on with the previous one (the same file, another
  * descriptor), and those must wait for each other too. Every line is appended under it, so the
- * lines of two descriptors of one file follow each other whole. The lock is write_busy, taken and
- * given back under write_mu, which is held only for that: a waiter waits on write_cond
- * (CLOCK_MONOTONIC) with a deadline, and the writes waiting are counted, so that a caller can
- * refuse at once the ones past its bound (mapaudit.h).
+ * lines of two descriptors of one file follow each other whole (the file lock, taken on each
+ * descriptor in turn, never finds the other one's). The lock is write_busy, taken and given back
+ * under write_mu, which is held only for that: a waiter waits on write_cond (CLOCK_MONOTONIC)
+ * with a deadline, and the writes waiting are counted, so that a caller can refuse at once the
+ * ones past its bound (mapaudit.h).
  */
 static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t write_cond; /* write_busy went false; set up by init_cond() */
@@ -173,22 +175,55 @@ struct mapaudit *mapaudit_close(struct mapaudit *log)
     return NULL;
 }
 
-/* Append @line and a newline in one write() and fsync() it. 0 or -errno. */
+/*
+ * Take the file lock of @fd (flock(LOCK_EX), see mapaudit.h) without blocking: tried again after
+ * 1 ms, 2 ms, ... up to 64 ms between tries, for MAPAUDIT_FILE_LOCK_WAIT_MS. 0, -EWOULDBLOCK
+ * when another holds it still, or flock()'s -errno (a file system without locks).
+ */
+static int lock_file(int fd)
+{
+    struct timespec until = su_ts_add_ms(su_mono_ts(), MAPAUDIT_FILE_LOCK_WAIT_MS);
+    struct timespec pause = { 0, 1000000 };
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return -errno;
+        if (su_ts_diff_ms(until, su_mono_ts()) <= 0)
+            return -EWOULDBLOCK;
+        (void)nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 64000000)
+            pause.tv_nsec *= 2;
+    }
+}
+
+/*
+ * Append @line and a newline in one write() under the file lock, then fsync() it. 0, -errno, or
+ * -EWOULDBLOCK when the file lock was not had in time (nothing was written).
+ */
 static int append_line(struct mapaudit *log, const char *line)
 {
     size_t len = strlen(line), done = 0;
     off_t before;
     char *buf;
-    int r = 0;
+    int r;
 
     if (len >= MAPAUDIT_LINE_MAX)
         return -E2BIG;
-    if ((before = lseek(log->fd, 0, SEEK_END)) < 0)
-        return -errno;
     if (!(buf = malloc(len + 1)))
         return -ENOMEM;
     memcpy(buf, line, len);
     buf[len++] = '\n';
+    if ((r = lock_file(log->fd)) < 0)
+        goto out;
+    /* the end as it is under the lock: what another process appended stays before it */
+    if ((before = lseek(log->fd, 0, SEEK_END)) < 0) {
+        r = -errno;
+        goto out_unlock;
+    }
     while (done < len) {
         ssize_t n = write(log->fd, buf + done, len - done);
         if (n < 0 && errno == EINTR)
@@ -199,12 +234,15 @@ static int append_line(struct mapaudit *log, const char *line)
         }
         done += (size_t)n;
     }
-    free(buf);
     /* a line cut short (a full disk) is taken back, so that the next one does not join it */
     if (r < 0 && done > 0 && ftruncate(log->fd, before) < 0)
         r = -errno;
+out_unlock:
+    (void)flock(log->fd, LOCK_UN);
     if (r == 0 && fsync(log->fd) < 0)
         r = -errno;
+out:
+    free(buf);
     return r;
 }
 
@@ -218,6 +256,24 @@ static int log_phase(struct mapaudit *log, const struct sm_mapwrite *m, const ch
         r = append_line(log, line);
     free(line);
     return r;
+}
+
+/* The reason a line could not be appended (append_line()'s @r). */
+static const char *append_error(int r)
+{
+    return r == -EWOULDBLOCK ? "another process holds the file's lock (flock) for too long"
+                             : strerror(-r);
+}
+
+/* The audit log's file lock was not had for the first line: nothing written, nothing sent. */
+static int refuse_busy(struct sm_mapwrite **m, struct sm_errinfo *e)
+{
+    *m = sm_mapwrite_free(*m);
+    snprintf(e->text, sizeof(e->text),
+             "the audit log is locked by another process (flock) for more than %u s: nothing "
+             "was written or changed, retry later",
+             MAPAUDIT_FILE_LOCK_WAIT_MS / 1000);
+    return -EBUSY;
 }
 
 int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
@@ -240,16 +296,20 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
         return r;
     if ((r = sm_mapwrite_plan(dir, req, &m, e)) < 0)
         goto out;
-    *ret = m;
     if (m->outcome != SM_MAPWRITE_WOULD_ADD && m->outcome != SM_MAPWRITE_WOULD_REMOVE) {
-        if ((r = log_phase(log, m, "result", id, who)) < 0)
-            snprintf(e->text, sizeof(e->text), "the audit log's result line: %s", strerror(-r));
+        if ((r = log_phase(log, m, "result", id, who)) == -EWOULDBLOCK)
+            r = refuse_busy(&m, e);
+        else if (r < 0)
+            snprintf(e->text, sizeof(e->text), "the audit log's result line: %s", append_error(r));
         goto out;
     }
-    if ((r = log_phase(log, m, "intent", id, who)) < 0) {
+    if ((r = log_phase(log, m, "intent", id, who)) == -EWOULDBLOCK) {
+        r = refuse_busy(&m, e);
+        goto out;
+    } else if (r < 0) {
         snprintf(e->text, sizeof(e->text),
                  "the audit log's intent line could not be written (%s): nothing was changed",
-                 strerror(-r));
+                 append_error(r));
         r = -EIO;
         goto out;
     }
@@ -259,12 +319,13 @@ int mapaudit_run(struct mapaudit *log, struct sm_dir *dir, struct sm_dir *wdir,
         snprintf(e->text + len, sizeof(e->text) - len,
                  "%sthe outcome (%s) stands, but the audit log's result line could not be "
                  "written (%s)",
-                 len ? "; " : "", sm_mapwrite_outcome_name(m->outcome), strerror(-r));
+                 len ? "; " : "", sm_mapwrite_outcome_name(m->outcome), append_error(r));
         r = err < 0 ? err : -EIO;
         goto out;
     }
     r = err;
 out:
+    *ret = m;
     unlock_writes();
     return r;
 }

@@ -13,13 +13,15 @@ mid-operation: the request lost, or the server's answer lost after it applied th
 proxy that holds one connection (HoldProxy) keeps a dry run in flight while a write is answered,
 a write in flight across a reload while the same write, sent under the new configuration,
 waits for it, and a write in flight while the writes sent behind it are refused (one waits, for
-a bounded time) and a verdict is answered.
+a bounded time) and a verdict is answered. The audit log's file lock, held by the test
+(fcntl.flock), makes the CLI and the daemon wait, or refuse once held too long.
 
     test_mapwrite.py --cli build/cli/strongmap --daemon build/daemon/strongmapd \\
         --data tests/data [unittest options]
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -994,6 +996,143 @@ class StuckWriteHoldsTwoThreads(ta.ApiTestCase):
             proxy.close()
             rc, _ = d.stop()
             self.assertEqual(rc, 0, d.log())
+
+
+class AuditLogLocked(ta.ApiTestCase):
+    """The CLI and the daemon append to the same audit log under its file lock (flock): the test
+    holds the lock from its own descriptor, as another process would, and has written half a
+    line under it. A CLI `map add --apply` and a daemon write started meanwhile plan, then wait
+    for the lock; released once the line is whole, both write their intent and result lines
+    after it, whole. Held past the bound (5 s, MAPAUDIT_FILE_LOCK_WAIT_MS), both refuse before
+    their first line: the CLI exits 1, the daemon answers 503 write-busy, nothing is sent and
+    the file is as the holder left it. Before the lock, both wrote their lines into the middle
+    of the held one, and wrote (and changed the account) whatever the holder did."""
+
+    SPEC_PATH = "/v1/accounts/{name}/mappings"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.log = os.path.join(TMP.name, "shared-audit.jsonl")
+        fd = os.open(cls.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        cls.daemon = ta.Daemon(extra_args=[
+            "--ldap-uri", S.tls_uri, "--ldap-base", BASE, "--ldap-ca-file", S.ca,
+            "--ldap-bind-dn", READER, "--ldap-password-file", pwfile("reader.pw"),
+            "--write-bind-dn", MAPPER, "--write-password-file", pwfile("mapper.pw"),
+            "--write-audit-log", cls.log, "--token", token_line("writer1", WRITE_SECRET, "write")])
+
+    @classmethod
+    def tearDownClass(cls):
+        rc, _ = cls.daemon.stop()
+        if rc != 0:
+            raise AssertionError(f"daemon exited with {rc}:\n{cls.daemon.log()}")
+
+    def cli(self, op, kind):
+        """strongmap map @op ivan --cert upn_only.pem --type @kind --apply, started."""
+        return subprocess.Popen(
+            [ARGS.cli, "map", op, "ivan", "--cert", cert("upn_only.pem"), "--type", kind,
+             "--apply", "--audit-log", self.log, "--write-bind-dn", MAPPER,
+             "--write-password-file", pwfile("mapper.pw")] + dir_flags(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def api(self, method, kind, out):
+        try:
+            out["r"] = self.request(method, "/v1/accounts/ivan/mappings", body=json.dumps(
+                {"certificate": Api.pem("upn_only.pem"), "type": kind, "apply": True}).encode(),
+                headers={"Content-Type": "application/json"}, token=WRITE_SECRET,
+                daemon=self.daemon, spec_path=self.SPEC_PATH)
+        except Exception as e:  # noqa: BLE001 (said by the assertions)
+            out["error"] = e
+        out["t"] = time.monotonic()
+
+    def both(self, op):
+        """The CLI (X509SHA1PublicKey) and the daemon (X509SKI) started."""
+        p = self.cli(op, "X509SHA1PublicKey")
+        out = {}
+        t = threading.Thread(target=self.api, args=("POST" if op == "add" else "DELETE",
+                                                    "X509SKI", out), daemon=True)
+        t.start()
+        return p, t, out
+
+    def hold(self, text):
+        """The log's lock, taken from a descriptor of the test's, and @text appended under it."""
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, text.encode())
+        return fd
+
+    @staticmethod
+    def content(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def test_1_writers_wait_for_the_lock_and_write_whole_lines(self):
+        before = values(IVAN)
+        start = len(self.content(self.log))
+        fd = self.hold('{"holder": "the test", ')
+        try:
+            p, t, out = self.both("add")
+            # both plan at once, then wait for the lock: unserialised, they would have written
+            # by now, into the line held (a wait that decides nothing when they wait)
+            time.sleep(2)
+            self.assertIsNone(p.poll(), "the CLI did not wait for the audit log's lock")
+            self.assertNotIn("t", out, "the daemon's write did not wait for the lock")
+            self.assertEqual(self.content(self.log)[start:], b'{"holder": "the test", ')
+            os.write(fd, b'"whole": true}\n')
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        stdout, stderr = p.communicate(timeout=60)
+        t.join(60)
+        self.assertEqual(p.returncode, 0, stderr)
+        self.assertEqual(json.loads(stdout)["outcome"], "added")
+        self.assertIn("r", out, out)
+        self.assertEqual(out["r"].status, 200, out["r"].body)
+        self.assertEqual(out["r"].json()["outcome"], "added", out["r"].body)
+        lines = audit_lines(self.log)  # every line whole JSON
+        mine = lines[-5:]
+        self.assertEqual(mine[0], {"holder": "the test", "whole": True})
+        phases = {}
+        for x in mine[1:]:
+            phases.setdefault(x["id"], []).append((x["phase"], x["outcome"], x["actor"]["kind"]))
+        self.assertEqual(sorted(phases.values()),
+                         [[("intent", "would_add", "cli"), ("result", "added", "cli")],
+                          [("intent", "would_add", "token"), ("result", "added", "token")]])
+        self.assertEqual(len(values(IVAN)), len(before) + 2)
+        # and back, not held: both removed
+        p, t, out = self.both("remove")
+        stdout, stderr = p.communicate(timeout=60)
+        t.join(60)
+        self.assertEqual((p.returncode, json.loads(stdout)["outcome"]), (0, "removed"), stderr)
+        self.assertEqual(out["r"].json()["outcome"], "removed", out["r"].body)
+        self.assertEqual(values(IVAN), before)
+        audit_lines(self.log)
+
+    def test_2_held_too_long_refuses_before_the_first_line(self):
+        before = values(IVAN)
+        fd = self.hold('{"holder": "the test", "stuck": ')
+        try:
+            held = self.content(self.log)
+            sent = time.monotonic()
+            p, t, out = self.both("add")
+            stdout, stderr = p.communicate(timeout=60)
+            t.join(60)
+            self.assertEqual(p.returncode, 1, stderr)
+            self.assertEqual(stdout, "")
+            self.assertIn("--audit-log: the audit log is locked by another process (flock) for "
+                          "more than 5 s: nothing was written or changed", stderr)
+            self.assertIn("r", out, out)
+            self.assertProblem(out["r"], 503, "write-busy")
+            self.assertEqual(out["r"].headers.get("retry-after"), "2")
+            self.assertIn("locked by another process", out["r"].json()["detail"])
+            self.assertGreaterEqual(out["t"] - sent, 4.5)
+            self.assertEqual(self.content(self.log), held)
+            self.assertEqual(values(IVAN), before)
+            os.write(fd, b'true}\n')
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        self.assertEqual(audit_lines(self.log)[-1], {"holder": "the test", "stuck": True})
 
 
 class CutProxy:
