@@ -184,6 +184,19 @@ struct api_webhook {
 
 #define API_PAGE_TEXT_MAX 256 /**< bytes of [page] organisation and helpdesk, NUL included */
 
+#define API_PAGE_LINKS_MAX      8   /**< [page] link: the organisation's links, at most */
+#define API_PAGE_LINK_TITLE_MAX 120 /**< bytes of a link's title */
+#define API_PAGE_LINK_URL_MAX   512 /**< bytes of a link's URL */
+
+/** One of the organisation's links on the status page ([page] link = TITLE | URL). */
+struct api_page_link {
+    char title[API_PAGE_LINK_TITLE_MAX + 1]; /**< plain text, 1..API_PAGE_LINK_TITLE_MAX bytes
+                                                  of UTF-8 without control characters */
+    char url[API_PAGE_LINK_URL_MAX + 1];     /**< an absolute http:// or https:// URL with a
+                                                  host and no user name or password, of RFC
+                                                  3986's characters only (api_page_link_parse()) */
+};
+
 /** [page] identity_header's default */
 #define API_PAGE_IDENTITY_HEADER_DEFAULT "X-Remote-User"
 
@@ -281,6 +294,10 @@ struct api_runtime {
     /** lab mode: the page and GET /v1/self answer for a typed account name, as for a proven
         identity (anyone may ask for any account: for a lab, never by default) */
     bool page_lab_mode;
+    /** the organisation's links ([page] link), each checked by api_page_link_parse(): shown
+        on the page (written escaped) and in the page's JSON */
+    struct api_page_link page_links[API_PAGE_LINKS_MAX];
+    size_t n_page_links; /**< 0..API_PAGE_LINKS_MAX */
 
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */
@@ -353,6 +370,16 @@ const char *api_scope_name(unsigned scope);
  * with a one-line reason naming where it stopped reading in @e.
  */
 int api_tls_priorities_check(const char *prio, struct sm_errinfo *e);
+
+/**
+ * [page] link's value @text, "TITLE | URL" (split at the last '|', blanks around each part
+ * dropped), checked into *@ret: the title 1..API_PAGE_LINK_TITLE_MAX bytes of UTF-8 without
+ * control characters; the URL at most API_PAGE_LINK_URL_MAX bytes, absolute, http:// or
+ * https://, a host (a name, an IPv4 address or [an IPv6 address]) with an optional port, no
+ * user name or password, and only the characters RFC 3986 allows in a URI (non-ASCII
+ * percent-encoded). 0, or -EINVAL with a one-line reason in @e.
+ */
+int api_page_link_parse(const char *text, struct api_page_link *ret, struct sm_errinfo *e);
 
 /** "inspect", "verdict", "account", "events", "metrics", ...; NULL for anything else. */
 const char *api_route_name(enum api_route_id route);

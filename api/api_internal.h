@@ -586,8 +586,8 @@ int page_json(const struct api_runtime *rt, const struct msg_lang *l, const stru
  * *@ret (free()). 0 or -ENOMEM. */
 int page_html(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret, size_t *ret_len);
-int page_html_problem(const struct msg_lang *l, const char *title, const char *detail, char **ret,
-                      size_t *ret_len);
+int page_html_problem(const struct api_runtime *rt, const struct msg_lang *l, const char *title,
+                      const char *detail, char **ret, size_t *ret_len);
 
 /** @s into @b with &, <, >, " and ' as character references. */
 void page_escape(struct su_buf *b, const char *s);
@@ -611,6 +611,22 @@ void page_contact_html(struct su_buf *b, const struct api_runtime *rt, const str
 /** The helpdesk text @text (NULL: out of memory) in the textarea @id, with its copy button. */
 void page_helpdesk_html(struct su_buf *b, const struct msg_lang *l, const char *id,
                         const char *text);
+
+/* ---- links.c: the organisation's help on the page ([page] organisation, helpdesk, link) ---- */
+
+/* Around the empty page's help section, so that a page with an answer (which carries the same
+   help) can leave it out (self.c). */
+#define PAGE_HELP_START "<!--help-->"
+#define PAGE_HELP_END   "<!--/help-->\n"
+
+/** Does @rt have help to show: an organisation, a helpdesk or a link? */
+bool page_has_help(const struct api_runtime *rt);
+/** The empty page's section of help (h2): the helpdesk and the links, when page_has_help(). */
+void page_help_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l);
+/** An answer's links (h3 and a list), when there are any. */
+void page_links_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l);
+/** The links as the page's JSON gives them, [{"title", "url"}] (NULL: out of memory). */
+json_t *page_links_json(const struct api_runtime *rt);
 
 /* ---- self.c: who asks the page, and the answer for their own account ---- */
 

@@ -236,7 +236,7 @@ static int html_fail(struct api_request *req, const struct msg_lang *l,
             detail = info->title;
     }
     req->problem = info->code;
-    if (page_html_problem(l, title, detail, &page, &len) < 0)
+    if (page_html_problem(req_runtime(req), l, title, detail, &page, &len) < 0)
         return reply_fail(req, -ENOMEM, NULL);
     return reply_body(req, info->status, CT_HTML, NULL, lh->h, lh->n, page, len, true);
 }
@@ -296,9 +296,9 @@ static int reply_page_limited(struct api_request *req, const struct msg_lang *l,
     su_buf_init(&b, NULL, NULL);
     msg_put(&b, l, req->retry_after == 1 ? "problem.wait_one" : "problem.wait_many", secs, NULL);
     req->problem = problem_info(API_P_RATE_LIMITED)->code;
-    r = su_buf_str(&b)
-            ? page_html_problem(l, msg_text(l, "problem.rate_title"), su_buf_str(&b), &page, &len)
-            : -ENOMEM;
+    r = su_buf_str(&b) ? page_html_problem(req_runtime(req), l, msg_text(l, "problem.rate_title"),
+                                           su_buf_str(&b), &page, &len)
+                       : -ENOMEM;
     su_buf_release(&b);
     if (r < 0)
         return reply_fail(req, -ENOMEM, NULL);

@@ -52,7 +52,7 @@ static const char *const js_keys[] = {
     "details.kdc_event",   "helpdesk.heading",   "helpdesk.label",   "helpdesk.copy",
     "helpdesk.copied",     "problem.file_title", "problem.bad_file", "problem.unavailable_title",
     "problem.unavailable", "problem.rate_title", "problem.wait_one", "problem.wait_many",
-    "problem.failed",
+    "problem.failed",      "links.heading",
 };
 
 struct msg_lang {
@@ -74,6 +74,8 @@ struct api_messages {
     size_t n_langs;
     json_t **docs; /* the parsed catalogues, which hold the texts */
     size_t n_docs;
+    const struct api_runtime *help; /* whose organisation's help the page shows, NULL: none
+                                       (borrowed until api_messages_finish()) */
     bool finished;
 };
 
@@ -531,7 +533,8 @@ static int js_attr(struct msg_lang *l)
     return 0;
 }
 
-/* web/status.html with its {{key}} (a text), {{@lang}} and {{@messages}} filled in for @l. */
+/* web/status.html with its {{key}} (a text), {{@lang}}, {{@messages}} and {{@help}} (the
+   organisation's help, api_messages_set_help()) filled in for @l. */
 static int render(struct msg_lang *l, const struct web_file *tmpl, struct sm_errinfo *e)
 {
     const char *p = (const char *)tmpl->data, *end = p + tmpl->len;
@@ -558,6 +561,9 @@ static int render(struct msg_lang *l, const struct web_file *tmpl, struct sm_err
             put_text(&b, l->tag, strlen(l->tag), true);
         } else if (strcmp(name, "@messages") == 0) {
             su_buf_puts(&b, l->js);
+        } else if (strcmp(name, "@help") == 0) {
+            if (l->m->help)
+                page_help_html(&b, l->m->help, l);
         } else if (key_index(l->m, name) >= 0) {
             const char *t = msg_text(l, name);
 
@@ -576,6 +582,11 @@ static int render(struct msg_lang *l, const struct web_file *tmpl, struct sm_err
     snprintf(l->etag, sizeof(l->etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
              h[3], h[4], h[5], h[6], h[7]);
     return 0;
+}
+
+void api_messages_set_help(struct api_messages *m, const struct api_runtime *rt)
+{
+    m->help = rt;
 }
 
 int api_messages_finish(struct api_messages *m, api_messages_warn_fn *warn, void *arg,

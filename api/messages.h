@@ -39,6 +39,15 @@ int api_messages_add(struct api_messages *m, const char *tag, const char *json, 
                      const char *origin, api_messages_warn_fn *warn, void *arg,
                      struct sm_errinfo *e);
 
+struct api_runtime;
+
+/**
+ * Show the organisation's help of @rt ([page] organisation, helpdesk and links: api.h) on the
+ * page @m renders, in each language; @rt is read by api_messages_finish() only and must live
+ * until it returns. Without this call the page shows none.
+ */
+void api_messages_set_help(struct api_messages *m, const struct api_runtime *rt);
+
 /**
  * Finish @m: each key a language lacks gets the English text (told to @warn, may be NULL, one
  * line per language), and the page is rendered for each language. 0, -ENOMEM, or -EINVAL

@@ -179,7 +179,8 @@ int page_json(const struct api_runtime *rt, const struct msg_lang *l, const stru
         json_object_set_new(root, "details", json_pack("{s:O}", "profiles", profiles)) < 0 ||
         json_object_set_new(root, "helpdesk_text", json_string(su_buf_str(&b))) < 0 ||
         json_object_set_new(root, "organisation", text_or_null(rt->page_organisation)) < 0 ||
-        json_object_set_new(root, "helpdesk", text_or_null(rt->page_helpdesk)) < 0)
+        json_object_set_new(root, "helpdesk", text_or_null(rt->page_helpdesk)) < 0 ||
+        json_object_set_new(root, "links", page_links_json(rt)) < 0)
         goto out;
     *ret = json_dumps(root, JSON_COMPACT);
     r = *ret ? 0 : -ENOMEM;
@@ -324,6 +325,7 @@ int page_html(const struct api_runtime *rt, const struct msg_lang *l, const stru
     su_buf_puts(&b, "</p>\n");
     page_steps_html(&b, l, st);
     page_contact_html(&b, rt, l);
+    page_links_html(&b, rt, l);
     su_buf_puts(&b, "<details>\n<summary>");
     msg_html(&b, l, "details.summary", NULL, NULL);
     su_buf_puts(&b, "</summary>\n<dl>\n");
@@ -347,8 +349,8 @@ int page_html(const struct api_runtime *rt, const struct msg_lang *l, const stru
     return 0;
 }
 
-int page_html_problem(const struct msg_lang *l, const char *title, const char *detail, char **ret,
-                      size_t *ret_len)
+int page_html_problem(const struct api_runtime *rt, const struct msg_lang *l, const char *title,
+                      const char *detail, char **ret, size_t *ret_len)
 {
     struct su_buf b;
 
@@ -360,6 +362,7 @@ int page_html_problem(const struct msg_lang *l, const char *title, const char *d
     su_buf_puts(&b, "</h2>\n<p class=\"why\">");
     page_escape(&b, detail);
     su_buf_puts(&b, "</p>\n</section>\n");
+    page_help_html(&b, rt, l); /* no answer: the organisation's help, as on the empty page */
     html_tail(&b, l);
     if (!su_buf_str(&b)) {
         su_buf_release(&b);

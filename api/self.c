@@ -535,13 +535,14 @@ int self_json(const struct api_runtime *rt, const struct msg_lang *l, const stru
     for (size_t i = 0; i < a->n_certs; i++)
         if (json_array_append_new(certs, cert_json(l, a, &a->certs[i])) < 0)
             goto out;
-    root = json_pack("{s:{s:s, s:o}, s:b, s:s, s:s, s:s, s:o, s:o, s:O, s:o, s:o, s:s}", "identity",
-                     "source", source_names[a->source], "name",
+    root = json_pack("{s:{s:s, s:o}, s:b, s:s, s:s, s:s, s:o, s:o, s:O, s:o, s:o, s:o, s:s}",
+                     "identity", "source", source_names[a->source], "name",
                      a->name[0] ? jstr(a->name) : json_null(), "lab_mode", a->source == SELF_LAB,
                      "state", sm_state_name(a->st.state), "code", a->st.code, "why",
                      msg_why(l, &a->st), "steps", steps_json(l, &a->st), "account", account_json(a),
                      "certificates", certs, "organisation", text_or_null(rt->page_organisation),
-                     "helpdesk", text_or_null(rt->page_helpdesk), "helpdesk_text", su_buf_str(&b));
+                     "helpdesk", text_or_null(rt->page_helpdesk), "links", page_links_json(rt),
+                     "helpdesk_text", su_buf_str(&b));
     if (!root)
         goto out;
     *ret = json_dumps(root, JSON_COMPACT);
@@ -655,6 +656,7 @@ static void answer_html(struct su_buf *b, const struct api_runtime *rt, const st
     su_buf_puts(b, "</p>\n");
     page_steps_html(b, l, &a->st);
     page_contact_html(b, rt, l);
+    page_links_html(b, rt, l);
     details_html(b, l, a);
     page_helpdesk_html(b, l, "self-helpdesk", su_buf_str(&t));
     su_buf_puts(b, "</section>\n");
@@ -686,11 +688,17 @@ int self_page_html(const struct api_runtime *rt, const struct msg_lang *l,
                    const struct self_answer *a, bool lab_form, const char *tmpl, size_t tmpl_len,
                    char **ret, size_t *ret_len)
 {
-    const char *at = tmpl_len ? strstr(tmpl, SELF_MARKER) : NULL;
+    const char *at = tmpl_len ? strstr(tmpl, SELF_MARKER) : NULL, *end = tmpl + tmpl_len;
+    const char *help = NULL, *help_end = NULL;
     struct su_buf b;
 
     if (!at)
         return -EINVAL; /* web/status.html lost its marker: the page's API tests say so */
+    /* the answer carries the organisation's help: the empty page's section would repeat it */
+    if (a && (help = strstr(at, PAGE_HELP_START)) && (help_end = strstr(help, PAGE_HELP_END)))
+        help_end += strlen(PAGE_HELP_END);
+    else
+        help = help_end = end;
     su_buf_init(&b, NULL, NULL);
     su_buf_put(&b, tmpl, (size_t)(at - tmpl));
     if (lab_form)
@@ -698,7 +706,8 @@ int self_page_html(const struct api_runtime *rt, const struct msg_lang *l,
     if (a)
         answer_html(&b, rt, l, a);
     at += strlen(SELF_MARKER);
-    su_buf_put(&b, at, tmpl_len - (size_t)(at - tmpl));
+    su_buf_put(&b, at, (size_t)(help - at));
+    su_buf_put(&b, help_end, (size_t)(end - help_end));
     if (!su_buf_str(&b)) {
         su_buf_release(&b);
         return -ENOMEM;

@@ -208,6 +208,10 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_PAGE_HELPDESK, "page", "helpdesk", "page-helpdesk", "TEXT", T_STR, 0, 0,
               API_PAGE_TEXT_MAX - 1, NULL, page_helpdesk,
               "how to reach the helpdesk (e-mail, phone, web address), shown in the answers"),
+    LIST(CFG_PAGE_LINK, "page", "link", "page-link", "TITLE|URL", T_LINK, 0, NULL, page_link,
+         n_page_link, API_PAGE_LINKS_MAX,
+         "a link of the organisation's on the page, \"TITLE | URL\" (http or https); "
+         "repeatable"),
     DIRECTIVE(CFG_PAGE_RATE, "page", "rate", "page-rate", "PER_SECOND", T_DOUBLE,
               F_LIMIT | F_NOLIMIT, 0, API_RATE_MAX, "0.2", page_rate,
               "the page's checks per second per client (IP; IPv6 by /64), 0: no limit"),

@@ -108,6 +108,7 @@ enum cfg_id {
     CFG_PAGE_ENABLED,
     CFG_PAGE_ORGANISATION,
     CFG_PAGE_HELPDESK,
+    CFG_PAGE_LINK,
     CFG_PAGE_RATE,
     CFG_PAGE_BURST,
     CFG_PAGE_IDENTITY_HEADER,
@@ -144,6 +145,8 @@ struct cfg {
     bool health_details;
     bool page_enabled; /* [page] enabled */
     char *page_organisation, *page_helpdesk;
+    char *page_link[API_PAGE_LINKS_MAX]; /* [page] link: "TITLE | URL" each, as given */
+    size_t n_page_link;
     double page_rate;    /* [page] rate: checks per second per client */
     unsigned page_burst; /* [page] burst */
     /* [page] identity_header, trusted_proxies (checked by cfg_finish(): a field name, address

@@ -27,6 +27,7 @@ enum type {
     T_STR,     /* char *: printable text */
     T_PATH,    /* char *: a file; relative to the configuration file's directory */
     T_URI,     /* char *[]: ldap:// or ldaps:// */
+    T_LINK,    /* char *[]: "TITLE | URL" (api_page_link_parse()) */
     T_SASL,    /* char *: GSSAPI */
     T_TOKEN,   /* struct api_token[] */
     T_SCOPE,   /* unsigned: enum api_scope */

@@ -31,7 +31,7 @@ bool cfg_same(const struct cfg *a, const struct cfg *b, enum cfg_id id)
         if (n != ccount_of(b, d))
             return false;
         for (size_t i = 0; i < n; i++) {
-            if (d->type == T_LISTEN || d->type == T_URI) {
+            if (d->type == T_LISTEN || d->type == T_URI || d->type == T_LINK) {
                 if (!same_str(((char *const *)fa)[i], ((char *const *)fb)[i]))
                     return false;
             } else if (d->type == T_TOKEN) {
@@ -88,7 +88,8 @@ static bool value_text(const struct cfg *c, const struct directive *d, size_t i,
 
     switch (d->type) {
     case T_LISTEN:
-    case T_URI: snprintf(buf, size, "%s", ((char *const *)f)[i]); return true;
+    case T_URI:
+    case T_LINK: snprintf(buf, size, "%s", ((char *const *)f)[i]); return true;
     case T_TOKEN: {
         const struct api_token *t = (const struct api_token *)f + i;
         char hex[2 * sizeof(t->sha256) + 1];

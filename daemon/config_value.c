@@ -191,7 +191,7 @@ static int parse_token(const char *v, struct api_token *t, struct sm_errinfo *e)
 
 void clear_value(struct cfg *c, const struct directive *d)
 {
-    if (d->type == T_LISTEN || d->type == T_URI) {
+    if (d->type == T_LISTEN || d->type == T_URI || d->type == T_LINK) {
         char **v = field(c, d);
         for (size_t i = 0; i < *count_of(c, d); i++)
             free(v[i]);
@@ -303,10 +303,12 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
     }
     case T_LISTEN:
     case T_URI:
+    case T_LINK:
     case T_STR:
     case T_PATH:
     case T_SASL: {
         struct sockaddr_storage ss;
+        struct api_page_link link;
         socklen_t len;
         char *s;
 
@@ -317,6 +319,8 @@ int set_value(struct cfg *c, const struct directive *d, const char *v, const cha
                                                     strncasecmp(v, "ldaps://", 8) != 0)))
             return reason(e, "\"%s\" is not an ldap:// or ldaps:// URI",
                           printable(v, 64, val, sizeof(val)));
+        if (d->type == T_LINK && api_page_link_parse(v, &link, e) < 0)
+            return -EINVAL; /* its reason in @e */
         if (d->type == T_SASL && strcasecmp(v, "GSSAPI") != 0)
             return reason(e, "only GSSAPI is supported");
         if ((d->type == T_STR || d->type == T_PATH) && strlen(v) > d->max)

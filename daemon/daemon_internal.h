@@ -109,7 +109,9 @@ int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo
  * at most 32, each data owned as the LDIF is), added to the shipped ones into @rt's
  * page_messages. Missing and unknown keys are logged (warning) and the catalogue is used; a
  * file that is not JSON, or not texts with English's placeholders, is an error (@e: the file,
- * its line and column).
+ * its line and column). When @rt has the organisation's help to show (its organisation,
+ * helpdesk or links, set before), its catalogues are its own, also without [page] messages,
+ * and their page shows that help.
  */
 int load_page_messages(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo *e);
 

@@ -447,9 +447,13 @@ int load_page_messages(const struct cfg *c, struct api_runtime *rt, struct sm_er
     struct dirent **names = NULL;
     int n, r = 0;
 
-    if (!c->page_messages)
-        return 0;
-    if ((n = scandir(c->page_messages, &names, is_catalogue, alphasort)) < 0) {
+    if (!c->page_messages) {
+        /* the shipped catalogues, unless the page shows the organisation's help (api/links.c):
+           then catalogues of this runtime's own, whose page has it */
+        if (!rt->page_organisation[0] && !rt->page_helpdesk[0] && rt->n_page_links == 0)
+            return 0;
+        n = 0;
+    } else if ((n = scandir(c->page_messages, &names, is_catalogue, alphasort)) < 0) {
         r = -errno;
         return cfg_fail(c, id, e, r, "%s: %s", c->page_messages, strerror(-r));
     }
@@ -484,6 +488,8 @@ int load_page_messages(const struct cfg *c, struct api_runtime *rt, struct sm_er
         if (r < 0)
             cfg_fail(c, id, e, r, "%s", r == -ENOMEM ? "out of memory" : me.text);
     }
+    if (r == 0)
+        api_messages_set_help(m, rt);
     if (r == 0 && (r = api_messages_finish(m, messages_warn, (void *)(uintptr_t)c, &me)) < 0)
         cfg_fail(c, id, e, r, "%s", r == -ENOMEM ? "out of memory" : me.text);
     if (r == 0) {

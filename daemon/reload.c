@@ -222,6 +222,12 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
              c->page_organisation ? c->page_organisation : "");
     snprintf(rt->page_helpdesk, sizeof(rt->page_helpdesk), "%s",
              c->page_helpdesk ? c->page_helpdesk : "");
+    for (size_t i = 0; i < c->n_page_link; i++) {
+        struct sm_errinfo le = SM_ERRINFO_INIT;
+
+        if (api_page_link_parse(c->page_link[i], &rt->page_links[rt->n_page_links], &le) == 0)
+            rt->n_page_links++; /* checked by set_value(): always */
+    }
     snprintf(rt->page_identity_header, sizeof(rt->page_identity_header), "%s",
              c->page_identity_header);
     if (c->page_trusted_proxies) {

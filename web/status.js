@@ -9,6 +9,7 @@
   var main = document.getElementById('main');
   var form = document.getElementById('check');
   var out = document.getElementById('answer');
+  var help = document.getElementById('help');
   var M = {};
   try {
     M = JSON.parse((main && main.getAttribute('data-messages')) || '{}');
@@ -65,6 +66,18 @@
       sec.appendChild(el('p', 'contact', t('answer.contact',
         a.organisation || t('answer.your_organisation'), a.helpdesk || t('answer.ask_it'))));
     }
+    var links = (a.links || []).filter(function (k) { return /^https?:\/\//i.test(k.url); });
+    if (links.length) {
+      sec.appendChild(el('h3', null, t('links.heading')));
+      var ul = el('ul', 'links');
+      links.forEach(function (k) {
+        var li = el('li'), x = el('a', null, k.title);
+        x.href = k.url;
+        li.appendChild(x);
+        ul.appendChild(li);
+      });
+      sec.appendChild(ul);
+    }
     var d = el('details');
     d.appendChild(el('summary', null, t('details.summary')));
     var dl = el('dl');
@@ -81,6 +94,7 @@
     sec.appendChild(d);
     sec.appendChild(helpdesk(a.helpdesk_text));
     out.replaceChildren(sec);
+    if (help) help.hidden = true; /* the answer carries the organisation's help */
     h.focus();
   }
 
@@ -130,6 +144,7 @@
     sec.appendChild(h);
     sec.appendChild(el('p', 'why', text));
     out.replaceChildren(sec);
+    if (help) help.hidden = false;
     h.focus();
   }
 

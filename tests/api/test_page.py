@@ -931,7 +931,7 @@ class P8SelfListener(IdentityTestCase):
 
 MESSAGES = os.path.join(T.ROOT, "web", "messages")
 KEY_PREFIXES = ("page.", "state.", "answer.", "details.", "helpdesk.", "text.", "self.", "lab.",
-                "problem.", "why.", "step.")
+                "problem.", "why.", "step.", "links.")
 
 
 def catalogue(lang):
@@ -1239,6 +1239,245 @@ class P10MessagesDirectory(PageTestCase):
                                capture_output=True, text=True, timeout=10)
             self.assertNotEqual(p.returncode, 0)
             self.assertIn("is not a language tag", p.stderr)
+
+
+# ---- [page] link: the organisation's links (docs/self-service.md, "Configuration")
+
+LINKS = [("Company Portal", "https://portal.manage.microsoft.com/"),
+         ("Re-enrol <your> VPN", "https://it.example.com/vpn?a=1&b='2'#top")]
+LINKS_HTML = ('<ul class="links">\n'
+              '<li><a href="https://portal.manage.microsoft.com/">Company Portal</a></li>\n'
+              '<li><a href="https://it.example.com/vpn?a=1&amp;b=&#39;2&#39;#top">'
+              'Re-enrol &lt;your&gt; VPN</a></li>\n</ul>\n')
+HELP_START = '<!--help--><section id="help" class="help" aria-labelledby="help-heading">'
+
+
+class P11Links(IdentityTestCase):
+    """[page] link (repeatable, "TITLE | URL"): the organisation's links on the empty page (with
+    its helpdesk, in a section of help), in every answer (the server's, JSON's), escaped, in
+    each language; checked at start, by -n and at a reload, with the file and line."""
+
+    @classmethod
+    def setUpClass(cls):
+        args = ["--ldif", os.path.join(EXAMPLES, "demo.ldif"), "--page-rate", "0",
+                "--page-lab-mode", "yes", "--page-organisation", "Example Corp",
+                "--page-helpdesk", "help@example.com"]
+        for title, url in LINKS:
+            args += ["--page-link", f"  {title} |{url} "]  # blanks around either part dropped
+        cls.daemon = T.Daemon(extra_args=args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def test_empty_page(self):
+        for lang, heading, links in (("en", "Need help?", "Useful links"),
+                                     ("de", catalogue("de")["links.help"],
+                                      catalogue("de")["links.heading"])):
+            with self.subTest(lang=lang):
+                html = self.ask("/status", headers=[("Accept-Language", lang)]).body.decode()
+                self.assertIn(HELP_START + f'\n<h2 id="help-heading">{heading}</h2>\n', html)
+                self.assertIn(f"<h3>{links}</h3>\n" + LINKS_HTML + "</section>\n<!--/help-->",
+                              html)
+                self.assertIn('<p class="contact">', html)
+                self.assertNotIn("<your>", html)
+                self.assertNotIn("target=", html)  # links open in the same tab
+                self.assertNotRegex(html, r"<script>|<style|\sstyle=|\son[a-z]+=")
+                # the help comes after the answer's place, before the file how-to
+                self.assertLess(html.index('id="answer"'), html.index(HELP_START))
+                self.assertLess(html.index(HELP_START), html.index("<details>"))
+
+    def test_answers(self):
+        want = [{"title": t, "url": u} for t, u in LINKS]
+        a = self.req("POST", "/v1/self/check", body=cert("alice-no-sid.pem")).json()
+        self.assertEqual(a["links"], want)
+        self.assertEqual(self.ask("/v1/self?account=alice").json()["links"], want)
+        # the server's answer: the links with the answer, and no second section of help
+        body, h = multipart("certificate", "a.cer", cert("alice-no-sid.pem"))
+        html = self.req("POST", "/status/check", body=body, headers=h).body.decode()
+        self.assertIn("</p>\n<h3>Useful links</h3>\n" + LINKS_HTML + "<details>", html)
+        self.assertNotIn("<!--help-->", html)
+        html = self.ask("/status?account=alice").body.decode()
+        self.assertIn("<h3>Useful links</h3>\n" + LINKS_HTML + "<details>", html)
+        self.assertNotIn("<!--help-->", html)
+        self.assertNotIn('id="help"', html)
+        # lab mode's form alone: the page's help stays
+        self.assertIn(HELP_START, self.ask("/status").body.decode())
+        # a problem has no answer to carry them: the section of help
+        body, h = multipart("certificate", "a.cer", b"not a certificate")
+        r = self.req("POST", "/status/check", body=body, headers=h)
+        self.assertEqual(r.status, 400)
+        self.assertIn(HELP_START, r.body.decode())
+        self.assertIn(LINKS_HTML, r.body.decode())
+
+    def test_none(self):
+        """Without any of them: no section, an empty list in the JSON."""
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif")])
+        try:
+            self.assertNotIn("<!--help-->", self.ask("/status", daemon=d).body.decode())
+            a = self.req("POST", "/v1/self/check", body=cert("alice-sid.pem"), daemon=d).json()
+            self.assertEqual(a["links"], [])
+        finally:
+            d.stop()
+        # links alone: the section has them, and no helpdesk line
+        d = T.Daemon(extra_args=["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                                 "--page-link", "IT | http://it.example"])
+        try:
+            html = self.ask("/status", daemon=d).body.decode()
+            self.assertIn(HELP_START, html)
+            self.assertIn('<li><a href="http://it.example">IT</a></li>', html)
+            self.assertNotIn('class="contact"', html)
+        finally:
+            d.stop()
+
+    def check_conf(self, text):
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = os.path.join(tmp, "strongmapd.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write(text)
+            p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "-c", conf],
+                               capture_output=True, text=True, timeout=10)
+            return p, conf
+
+    def test_bad_links(self):
+        """A link that is not TITLE | an absolute http(s) URL with a host and no credentials,
+        or too long, or one too many: -n fails naming the file, line and key, and so does the
+        daemon's start."""
+        long_title = "T" * 121
+        long_url = "https://a.example/" + "x" * 495
+        for value, reason in (
+                ("Portal https://portal.example/", "expected TITLE | URL"),
+                (" | https://portal.example/", "the title is empty"),
+                ("Portal | ", "the URL is empty"),
+                ("Portal | javascript:alert(1)", "is not an absolute http:// or https:// URL"),
+                ("Portal | data:text/html,x", "is not an absolute http:// or https:// URL"),
+                ("Portal | /status", "is not an absolute http:// or https:// URL"),
+                ("Portal | //portal.example/", "is not an absolute http:// or https:// URL"),
+                ("Portal | ftp://portal.example/", "is not an absolute http:// or https:// URL"),
+                ("Portal | https://", "the URL has no host"),
+                ("Portal | https:///x", "the URL has no host"),
+                ("Portal | https://bob@portal.example/", "a user name or password in the URL"),
+                ("Portal | https://bob:pw@portal.example/", "a user name or password in the URL"),
+                ("Portal | https://portal.example:0/", "only :PORT (1 to 65535)"),
+                ("Portal | https://portal.example:65536/", "only :PORT (1 to 65535)"),
+                ("Portal | https://portal.example:x/", "only :PORT (1 to 65535)"),
+                ("Portal | https://portal_x.example/", "the host may hold letters, digits"),
+                ("Portal | https://[zz::1]/", "is not an IPv6 address"),
+                ("Portal | https://portal.example/a b", "byte 25 of the URL (a space)"),
+                ('Portal | https://portal.example/"><script>', "RFC 3986 does not allow"),
+                ("Portal | https://portal.example/%zz", "a % not followed by two hexadecimal"),
+                ("Portal | https://portal.example/\u00e9", "(not ASCII)"),
+                ("Portal | https://b\u00fccher.example/", "its punycode form"),
+                ("Portal | https://portal.example/[x]", "RFC 3986 does not allow")):
+            with self.subTest(value=value):
+                p, conf = self.check_conf(f"[page]\norganisation = X\nlink = {value}\n")
+                self.assertNotEqual(p.returncode, 0, value)
+                self.assertIn(f"{conf}:3: link: ", p.stderr)
+                self.assertIn(reason, p.stderr)
+        # past the bounds (a line of the file holds 198 bytes: these on the command line)
+        for value, reason in ((f"{long_title} | https://a.example/", "the title is longer than "
+                               "120 bytes"), (f"Portal | {long_url}", "the URL is longer than "
+                                              "512 bytes")):
+            p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "--page-link", value],
+                               capture_output=True, text=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(f"--page-link: {reason}", p.stderr)
+        with tempfile.TemporaryDirectory() as tmp:  # a title that is not UTF-8
+            conf = os.path.join(tmp, "strongmapd.conf")
+            with open(conf, "wb") as f:
+                f.write(b"[page]\nlink = Bad \xff title | https://a.example/\n")
+            p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "-c", conf],
+                               capture_output=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b":2: link: the title is not valid UTF-8", p.stderr)
+        links = "".join(f"link = L{i} | https://a.example/{i}\n" for i in range(9))
+        p, conf = self.check_conf("[page]\n" + links)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(f"{conf}:10: link: given more than 8 times", p.stderr)
+        # the longest that are allowed, and IPv6 and IPv4 hosts, ports, queries, fragments
+        good = [f"{'T' * 120} | https://a.example/" + "x" * 494,
+                "v6 | https://[2001:db8::1]:8443/p?q=1#f", "v4 | http://192.0.2.1/",
+                "Pipes | in | the title | HTTPS://IT.example/~me/(x);y=1,2*3+$!"]
+        p, conf = self.check_conf("[page]\n" + "".join(f"link = {g}\n" for g in good[1:]))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run([T.ARGS.daemon, "--allow-root", "-n", "--page-link", good[0]],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # -p prints them as given
+        p = subprocess.run([T.ARGS.daemon, "--allow-root", "-p", "--page-link", good[1],
+                            "--page-link", good[2]], capture_output=True, text=True, timeout=10)
+        self.assertIn(f"link = {good[1]}\nlink = {good[2]}\n", p.stdout)
+        # a daemon does not start with one
+        p = subprocess.run([T.ARGS.daemon, "--allow-root", "--listen", "127.0.0.1:0",
+                            "--page-link", "x | javascript:1"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--page-link: ", p.stderr)
+
+    def test_reload(self):
+        """A reload applies the links (the page, its ETag, the answers); one it cannot take is
+        refused and the running ones kept."""
+        ldif = os.path.join(EXAMPLES, "demo.ldif")
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = os.path.join(tmp, "strongmapd.conf")
+
+            def write(page):
+                with open(conf, "w", encoding="utf-8") as f:
+                    f.write(f"[directory]\nldif = {ldif}\n[page]\nrate = 0\n{page}")
+
+            write("link = Portal | https://portal.example/\n")
+            d = T.Daemon(extra_args=["-c", conf])
+
+            def reload(expect):
+                n = d.log().count(expect)
+                d.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 10
+                while d.log().count(expect) <= n:
+                    self.assertLess(time.monotonic(), deadline, f"{expect!r}:\n{d.log()}")
+                    time.sleep(0.02)
+            try:
+                r = self.ask("/status", daemon=d)
+                self.assertIn('<a href="https://portal.example/">Portal</a>', r.body.decode())
+                write("link = Portal | https://portal.example/\n"
+                      "link = VPN | https://vpn.example/enrol\n")
+                reload("configuration reloaded")
+                r2 = self.ask("/status", daemon=d)
+                self.assertIn('<a href="https://vpn.example/enrol">VPN</a>', r2.body.decode())
+                self.assertNotEqual(r.headers["etag"], r2.headers["etag"])
+                self.assertEqual(self.ask("/status", daemon=d, headers=[
+                    ("If-None-Match", r.headers["etag"])]).status, 200)
+                a = self.req("POST", "/v1/self/check", body=cert("alice-sid.pem"), daemon=d).json()
+                self.assertEqual([k["title"] for k in a["links"]], ["Portal", "VPN"])
+                write("link = VPN | https://user:pw@vpn.example/\n")
+                reload("reload failed, keeping the running configuration")
+                self.assertIn(f"{conf}:5: link: a user name or password in the URL", d.log())
+                r3 = self.ask("/status", daemon=d)
+                self.assertEqual(r3.headers["etag"], r2.headers["etag"])
+                write("")  # none: back to the shipped page
+                reload("configuration reloaded")
+                self.assertNotIn("<!--help-->", self.ask("/status", daemon=d).body.decode())
+            finally:
+                d.stop()
+
+    def test_budget(self):
+        """The page with the most and the longest links, of the characters escaping makes
+        longest, stays within its 50 KB in each shipped language."""
+        url = "https://a.example/" + "'" * 494
+        args = ["--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                "--page-organisation", '"' * 255, "--page-helpdesk", '"' * 255]
+        for i in range(8):
+            args += ["--page-link", '"' * 119 + str(i) + " | " + url]
+        d = T.Daemon(extra_args=args)
+        try:
+            files = sum(len(self.ask("/static/" + n, daemon=d).body)
+                        for n in ("status.css", "status.js"))
+            for lang in ("en", "de"):
+                with self.subTest(lang=lang):
+                    page = self.ask("/status", daemon=d, headers=[("Accept-Language", lang)])
+                    self.assertEqual(page.body.decode().count("<li><a href="), 8)
+                    self.assertLessEqual(len(page.body) + files, 50 * 1024)
+        finally:
+            d.stop()
 
 
 def setUpModule():
