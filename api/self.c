@@ -240,13 +240,19 @@ static bool disabled(const struct sm_account *acc)
  */
 static bool proves_account(const struct sm_verdict *v)
 {
+    /* a strong path binds the account only when a CA the DCs trust for logon made the
+       certificate (a CA outside NTAuth could write any SID or serial into it), or when the
+       account's own key credential holds the key the TLS handshake proved (key trust) */
+    bool issued = v->issuer_signature == SM_ISSUER_SIG_VALID;
+
     if (!v->account)
         return false;
     for (size_t i = 0; i < v->n_profiles; i++)
         for (size_t k = 0; k < v->profiles[i].n_paths; k++) {
             const struct sm_path *p = &v->profiles[i].paths[k];
 
-            if (p->strength == SM_STRENGTH_STRONG && p->result == SM_PATH_MATCH)
+            if (p->strength == SM_STRENGTH_STRONG && p->result == SM_PATH_MATCH &&
+                (issued || (p->method && strcmp(p->method, "key_trust") == 0)))
                 return true;
         }
     return false;

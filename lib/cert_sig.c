@@ -190,10 +190,15 @@ int sm_cert_signed_by(const struct sm_cert *cert, const struct sm_cert *ca)
     if (mbedtls_x509_get_alg(&c.p, c.end, &alg, &params) != 0 ||
         mbedtls_x509_get_sig(&c.p, c.end, &sig) != 0 || c.p != c.end)
         return -EBADMSG;
-    if (mbedtls_x509_get_sig_alg(&alg, &params, &md, &sig_pk, &sig_opts) != 0)
-        goto out; /* EdDSA among them: no Active Directory CA signs with it */
+    int known = mbedtls_x509_get_sig_alg(&alg, &params, &md, &sig_pk, &sig_opts);
     if (mbedtls_x509_crt_parse_der_with_ext_cb(&k, ca->der, ca->der_len, 0, cert_ext_cb, NULL) != 0)
-        goto out; /* a CA key mbedTLS does not read */
+        goto out; /* a CA key mbedTLS does not read (EdDSA: no Active Directory CA has one) */
+    if (known != 0) {
+        /* an EdDSA signature cannot come from the RSA or EC key mbedTLS just read */
+        if (OID_IS(&alg, OID_ED25519) || OID_IS(&alg, OID_ED448))
+            r = -EBADMSG;
+        goto out;
+    }
     if (!mbedtls_pk_can_do(&k.pk, sig_pk)) {
         r = -EBADMSG; /* a key of another kind (ECDSA for an RSA CA): not the CA's signature */
         goto out;

@@ -401,6 +401,12 @@ static int issuer_first(struct ctx *x, const struct sm_verdict_input *in,
                                                       : "the NTAuth store could not be read");
         }
     }
+    /* a self-signed certificate (Windows Hello for Business key trust) is not judged either:
+       that would look the account's keys up */
+    if (strcmp(c->subject.rfc4514, c->issuer.rfc4514) == 0)
+        REQ_REASON(x, "key_trust_not_evaluated",
+                   "A self-signed certificate maps only through key trust, which is judged for a "
+                   "caller that may see account data: no account was looked up.");
     v->profiles = x->v->outcomes;
     v->n_profiles = n;
     v->primary = &x->v->outcomes[0];
@@ -498,7 +504,9 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     bool windows = false;
     for (size_t i = 0; i < n_profiles; i++)
         windows |= profiles[i].kind != SM_PROFILE_SAMBA;
-    if (in->require_issuer_signature && x.cert && !in->issuer_unknown) {
+    /* a caller who may not see accounts learns from a verdict only about certificates a
+       trusted CA made: else a crafted one would ask whether an account has its SID or mapping */
+    if ((in->require_issuer_signature || in->redact_account) && x.cert && !in->issuer_unknown) {
         bool pass = false;
         if ((r = issuer_first(&x, in, pe, n_profiles, &pass)) < 0)
             goto out_fail;

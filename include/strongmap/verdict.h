@@ -89,10 +89,12 @@ struct sm_verdict_input {
                                                issuer's reason (issuer_signature_invalid,
                                                issuer_not_in_ntauth, issuer_not_anchored or
                                                issuer_not_verified) */
-    bool redact_account; /**< the caller may not see account data: the verdict then names no
-                              account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
-                              altSecurityIdentities, key credentials, creation time) in any text,
-                              path or remediation; the outcome, codes and events stay */
+    bool redact_account;                  /**< the caller may not see account data (implies
+                                               require_issuer_signature): the verdict then names no
+                                               account attribute (DN, sAMAccountName, UPN, SID, dNSHostName,
+                                               altSecurityIdentities, key credentials, creation time) in any text,
+                                               path or remediation; for a certificate a trusted CA signed, the
+                                               outcome, codes and events stay those of any caller */
 };
 
 /** A Kerberos error as the KDC returns it. */

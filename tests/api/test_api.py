@@ -1990,6 +1990,29 @@ class TDAuth(HostTestCase):
             self.assertIn("Set-ADUser", text)
         finally:
             self.stop(d)
+        # a forged certificate (the NTAuth CA's name and key identifier, another key's
+        # signature) is not judged for a check token: no lookup, so that the answer cannot tell
+        # whether an account has the SID or mapping it carries (security review of 2026-12-08,
+        # finding 1: the paths and lookups differed for alice's SID and an unknown one)
+        d2 = host(runtime=TOKENS + "scope verdict check,account\n")
+        try:
+            for name in ("forged_alice_sid.pem", "forged_alice_ed25519.pem",
+                         "forged_erin_serial.pem"):
+                with self.subTest(cert=name):
+                    with open(os.path.join(ROOT, "tests", "data", "verdict", name)) as f:
+                        doc = {"certificate": f.read(), "at": AT}
+                    _, v = self.verdict_as(d2, SECRET_CHECK, doc)
+                    self.assertEqual(v["outcome"], "deny")
+                    self.assertEqual((v["directory_lookups"], v["resolved_by"], v["paths"]),
+                                     (0, None, []))
+                    self.assertEqual(v["issuer_signature"], "invalid")
+                    self.assertIn("issuer_signature_invalid", [r["code"] for r in v["reasons"]])
+                    # an account token gets the verdict itself (still a deny)
+                    _, full = self.verdict_as(d2, SECRET_ACCOUNT, doc)
+                    self.assertEqual(full["outcome"], "deny")
+                    self.assertGreater(full["directory_lookups"], 0)
+        finally:
+            self.stop(d2)
         # the same token sees account data when the operator says so
         d = host(runtime=TOKENS + "scope account_data none\n")
         try:

@@ -757,9 +757,14 @@ class P7ClientCertificate(IdentityTestCase):
         p.ca("rogue", "/CN=Rogue CA")
         cls.rogue = (p.issue("eve", "rogue", "/CN=eve", "client_ext", UPN_SAN),
                      p.path("eve", ".key"))
+        # a CA the TLS listener accepts but the forest's NTAuth store does not hold
+        p.ca("partner", "/CN=Partner CA", days=400)
+        cls.partner = (p.issue("partner_alice", "partner", "/CN=Alice", "client_ext",
+                               UPN_SAN + "\n" + SID_EXT, days=400),
+                       p.path("partner_alice", ".key"))
         client_cas = os.path.join(cls.tmp.name, "client_cas.pem")
         with open(client_cas, "w", encoding="ascii") as out:
-            for name in ("issuing_ca", "root_ca"):
+            for name in ("issuing_ca", "root_ca", "partner"):
                 with open(p.path(name), encoding="ascii") as f:
                     out.write(f.read())
         cls.daemon = T.Daemon(extra_args=[
@@ -834,6 +839,19 @@ class P7ClientCertificate(IdentityTestCase):
                 self.assertEqual((a["state"], a["code"], a["why"], a["steps"]),
                                  (u["state"], u["code"], u["why"], u["steps"]))
                 self.assertEqual(a["certificates"][0]["profiles"], u["details"]["profiles"])
+
+    def test_ca_outside_ntauth_proves_no_account(self):
+        """A certificate from a CA the TLS listener accepts but NTAuth does not hold, carrying
+        alice's SID: such a CA can write any SID into what it issues, so the SID proves no
+        account. Before, alice's DN, SID and mappings were shown (security review of
+        2026-12-08, finding 3)."""
+        r = self.ask("/v1/self", cert=self.partner)
+        a = r.json()
+        self.assertEqual(a["identity"], {"source": "client_certificate", "name": None})
+        self.assertEqual((a["state"], a["code"]), ("will_fail", "issuer_not_in_ntauth"))
+        self.assertIsNone(a["account"])
+        for word in ("S-1-5-21", "objectSid", "sAMAccountName", "altSecurityIdentities"):
+            self.assertNotIn(word, r.body.decode())
 
     def test_certificate_and_header(self):
         # a certificate alone: the browser's own

@@ -6,6 +6,8 @@
 # them; the engine must deny them (issuer_signature_invalid) whatever they carry.
 #   forged_alice_sid.pem  alice's UPN and SID (S-1-5-21-...-1105): allowed if the signature
 #                         were not checked (the SID is strong)
+#   forged_alice_ed25519.pem  alice's UPN and SID, signed by an Ed25519 key (an algorithm
+#                         mbedTLS 2.28 cannot read): must not pass as "not checkable"
 #   forged_erin_serial.pem  the serial of erin's strong X509:<I><SR> mapping (verdict.ldif.in,
 #                         the demo directory), no UPN: allowed through the explicit mapping if
 #                         it were not checked
@@ -75,6 +77,24 @@ issue() { # issue NAME SERIAL SUBJECT SECTION
         -in "$WORK/$1.csr" -out "$HERE/$1.pem" 2>"$WORK/$1.log" || { cat "$WORK/$1.log" >&2; exit 1; }
 }
 
+# the same CA name and key identifier with an Ed25519 key
+openssl genpkey -algorithm ED25519 -out "$WORK/forger_ed.key" 2>/dev/null
+openssl req -new -config "$CA_CNF" -key "$WORK/forger_ed.key" -subj "$SUBJ" -out "$WORK/forger_ed.csr"
+echo 02 >"$WORK/serial"
+openssl ca -batch -config "$CA_CNF" -notext -preserveDN -selfsign -keyfile "$WORK/forger_ed.key" \
+    -startdate 20240101000000Z -enddate 20450101000000Z -extfile "$WORK/ext.cnf" \
+    -extensions forged_ca -in "$WORK/forger_ed.csr" -out "$WORK/forger_ed.pem" 2>"$WORK/forger_ed.log" ||
+    { cat "$WORK/forger_ed.log" >&2; exit 1; }
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/ed_alice.key" 2>/dev/null
+openssl req -new -config "$CA_CNF" -key "$WORK/ed_alice.key" -subj '/CN=alice@example.com' \
+    -out "$WORK/ed_alice.csr"
+echo 1A2B3C4D5E6F0203 >"$WORK/serial"
+openssl ca -batch -config "$CA_CNF" -notext -preserveDN -utf8 \
+    -cert "$WORK/forger_ed.pem" -keyfile "$WORK/forger_ed.key" \
+    -startdate 20250101000000Z -enddate 20350101000000Z -extfile "$WORK/ext.cnf" -extensions x_sid \
+    -in "$WORK/ed_alice.csr" -out "$HERE/forged_alice_ed25519.pem" 2>"$WORK/ed_alice.log" ||
+    { cat "$WORK/ed_alice.log" >&2; exit 1; }
+
 issue forged_alice_sid 1A2B3C4D5E6F0201 '/CN=alice@example.com' x_sid
 issue forged_erin_serial 1A2B3C4D5E6F0001 '/DC=com/DC=example/OU=Users/CN=Mallory' x_serial
-echo "wrote forged_alice_sid.pem and forged_erin_serial.pem to $HERE"
+echo "wrote forged_alice_sid.pem, forged_alice_ed25519.pem and forged_erin_serial.pem to $HERE"
