@@ -3,7 +3,8 @@
  * account's status through lib/status.c (with the certificates given for it,
  * lib/audit_certs.c), and what the walk adds: duplicate values across accounts (a set of
  * 63-bit hashes of the case-folded values), stale values, and which DCs can match each value
- * (Windows' reading in lib/altsecid.c, Samba's in lib/altsecid_samba.c).
+ * (Windows' reading in lib/altsecid.c, Samba's in lib/altsecid_samba.c). The verdicts read
+ * the account by DN: the copy in hand answers them (dir_known()), not the directory.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "alloc.h"
 #include "altsecid_internal.h"
 #include "audit_internal.h"
+#include "dir_internal.h"
 #include "su_hash.h"
 #include "util.h"
 
@@ -372,6 +374,8 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
                 goto out_fail;
     }
     r->pub.given_sources = mine;
+    /* each verdict reads its account by DN: the walk's copy answers, no round trip each */
+    dir_known(dir, acc);
     rc = sm_account_status_given(dir, acc, given, n_given, au->profiles, au->n_profiles, au->at,
                                  &r->status, reterr);
     if (rc < 0)
@@ -391,6 +395,7 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
         r->pub.profile_readiness[i] = one->readiness;
         sm_account_status_free(one);
     }
+    dir_known(NULL, NULL);
     status_fixes(r);
     if ((rc = audit_values(au, r, dir, reterr)) < 0)
         goto out_fail;
@@ -410,6 +415,7 @@ int sm_audit_account(struct sm_audit *au, struct sm_dir *dir, const struct sm_ac
     return 0;
 
 out_fail:
+    dir_known(NULL, NULL);
     au->totals.errors++;
     if (rc == -ENOMEM)
         errinfo_set(reterr, -1, "out of memory");

@@ -371,6 +371,73 @@ struct sm_accounts *sm_accounts_free(struct sm_accounts *acc)
     return NULL;
 }
 
+/* ---- the account in hand (dir_known()) ----------------------------------------------------- */
+
+static _Thread_local const struct sm_dir *known_dir;
+static _Thread_local const struct sm_account *known_acc;
+
+void dir_known(const struct sm_dir *d, const struct sm_account *acc)
+{
+    known_dir = d && acc && acc->dn ? d : NULL;
+    known_acc = known_dir ? acc : NULL;
+}
+
+static const char *arena_strdup_opt(struct arena *a, const char *s, bool *oom)
+{
+    char *c = s ? arena_strdup(a, s) : NULL;
+    *oom |= s && !c;
+    return c;
+}
+
+/* A copy of the array of @n strings @v in @a (NULL when @n is 0). */
+static const char *const *arena_strv(struct arena *a, const char *const *v, size_t n, bool *oom)
+{
+    const char **c = n ? arena_alloc(a, n * sizeof(*c)) : NULL;
+    *oom |= n && !c;
+    for (size_t i = 0; c && i < n; i++)
+        c[i] = arena_strdup_opt(a, v[i], oom);
+    return c;
+}
+
+/* A result of one account, a deep copy of @acc. 0 or -ENOMEM. */
+static int copy_account(const struct sm_account *acc, struct sm_accounts **ret)
+{
+    struct arena *a = arena_new();
+    struct result *res = NULL;
+    struct sm_account *v = NULL;
+    struct sm_blob *certs = NULL;
+    bool oom = false;
+
+    if (!a || !(res = arena_alloc(a, sizeof(*res))) || !(v = arena_alloc(a, sizeof(*v))) ||
+        (acc->n_certs && !(certs = arena_alloc(a, acc->n_certs * sizeof(*certs)))))
+        goto fail;
+    *v = *acc;
+    v->dn = arena_strdup_opt(a, acc->dn, &oom);
+    v->sam = arena_strdup_opt(a, acc->sam, &oom);
+    v->upn = arena_strdup_opt(a, acc->upn, &oom);
+    v->dns_host = arena_strdup_opt(a, acc->dns_host, &oom);
+    v->altsec = arena_strv(a, acc->altsec, acc->n_altsec, &oom);
+    v->keycreds = arena_strv(a, acc->keycreds, acc->n_keycreds, &oom);
+    for (size_t i = 0; certs && i < acc->n_certs; i++) {
+        uint8_t *p = acc->certs[i].len ? arena_alloc(a, acc->certs[i].len) : NULL;
+        oom |= acc->certs[i].len && !p;
+        if (p)
+            memcpy(p, acc->certs[i].data, acc->certs[i].len);
+        certs[i] = (struct sm_blob){ p, acc->certs[i].len };
+    }
+    v->certs = certs;
+    if (oom)
+        goto fail;
+    res->arena = a;
+    res->pub.v = v;
+    res->pub.n = 1;
+    *ret = &res->pub;
+    return 0;
+fail:
+    arena_free(a);
+    return -ENOMEM;
+}
+
 /* ---- queries ------------------------------------------------------------------------------ */
 
 enum op { OP_FIND = 1, OP_READ = 2 };
@@ -565,6 +632,8 @@ int dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct di
                                      : "not a distinguished name");
             return rc;
         }
+        if (known_dir == d && strcmp(name, known_acc->dn) == 0)
+            return copy_account(known_acc, ret); /* in hand: as a lookup the cache answers */
         return read_dn(d, name, CONV_ACCOUNTS, true, along, ret, reterr);
     case SM_LOOKUP_UPN: return find(d, "userPrincipalName", name, len, along, ret, reterr);
     case SM_LOOKUP_DNS_HOST: {

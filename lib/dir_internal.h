@@ -109,6 +109,16 @@ int dir_lookup(struct sm_dir *d, enum sm_lookup how, const char *name, struct di
                struct sm_accounts **ret, struct sm_errinfo *reterr);
 int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n, struct dir_along *along,
                     struct sm_accounts **ret, struct sm_errinfo *reterr);
+/*
+ * The account @acc, just read from @d by the caller (a walk's entry), is in hand: until the
+ * next call (NULL: none), a lookup by its DN (exactly @acc->dn) on @d in this thread is
+ * answered with a copy of it, without asking the directory, as a lookup the cache answers
+ * (nothing read along). For the audit, whose verdicts read by DN the account it holds.
+ * Per thread: other threads' lookups on @d are not affected. @acc stays the caller's and must
+ * outlive its use here.
+ */
+void dir_known(const struct sm_dir *d, const struct sm_account *acc);
+
 /* The NTAuth store from the backend, never from the lookup cache (lib/ntauth.c keeps it). */
 int dir_ntauth_read(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
 

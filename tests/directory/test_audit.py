@@ -127,12 +127,13 @@ def tearDownModule():
 class Proxy:
     """tests/lib/delayproxy.py in front of slapd: counts the SearchRequests."""
 
-    def __init__(self, delay_ms=1):
+    def __init__(self, delay_ms=1, target=None):
+        """@target: the slapd to forward to (default the module's)."""
         self.port_file = os.path.join(TMP.name, f"proxy{time.monotonic_ns()}.port")
         self.stats = self.port_file + ".stats"
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "lib", "delayproxy.py"),
-             S.uri.split("//")[1].rstrip("/"), "--delay-ms", str(delay_ms),
+             (target or S).uri.split("//")[1].rstrip("/"), "--delay-ms", str(delay_ms),
              "--port-file", self.port_file, "--stats", self.stats])
         deadline = time.monotonic() + 20
         while not (os.path.exists(self.port_file) and read(self.port_file).strip()):
@@ -314,6 +315,40 @@ class Audit(unittest.TestCase):
                              (True, "SIGINT", 0))
         finally:
             proxy.close()
+
+
+class Lookups(unittest.TestCase):
+    """The accounts the walk gives are not read again: each verdict asks for its account by DN,
+    and the walk's copy answers (lib/dir.c dir_known()). N accounts that each publish a
+    certificate with no SID and no DNS name (nothing else to look up): the searches are the
+    two passes' pages and the NTAuth store's read, not one more per account."""
+
+    N = 20
+
+    def test_no_read_per_account(self):
+        b64 = cert_b64("upn_only.pem")
+        with tempfile.TemporaryDirectory(prefix="sm-audit-lookups-") as tmp:
+            text = slapd_mod.demo_ldif_for_slapd() + "".join(
+                f"\ndn: cn=l{i},cn=Users,{BASE}\nobjectClass: user\ncn: l{i}\n"
+                f"sAMAccountName: l{i}\nuserCertificate;binary:: {b64}\n"
+                for i in range(self.N))
+            s = slapd_mod.Slapd(tmp, ldif_text=text)
+            s.start_anywhere()
+            proxy = Proxy(target=s)
+            try:
+                p = audit_ldap("--page-size", "1000", uri=proxy.uri)
+                searches = proxy.searches()
+            finally:
+                proxy.close()
+                s.kill()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = docs(p)
+        self.assertEqual(sum(1 for d in out[:-1] if d["sam"].startswith("l")), self.N)
+        self.assertGreaterEqual(out[-1]["certificates"], self.N)
+        # the two passes of one page each, the store's read, and the demo's few lookups
+        # (a SID owned elsewhere, a computer's DNS name, a duplicate's holders); before: + N
+        print(f"searches: {searches} for {out[-1]['accounts']} accounts", file=sys.stderr)
+        self.assertLess(searches, self.N, out[-1])
 
 
 class SizeLimit(unittest.TestCase):
