@@ -95,22 +95,35 @@ static bool dn_ok(const char *dn)
 int ldap_add_entry(LDAP *ld, LDAPMessage *e, struct raw_entries *out)
 {
     BerElement *ber = NULL;
-    char *dn = ldap_get_dn(ld, e);
-    if (!dn)
-        return SM_E_DIR_DOWN;
-    int rc = raw_entry_begin(out, dn, strlen(dn));
-    ldap_memfree(dn);
-    for (char *a = rc ? NULL : ldap_first_attribute(ld, e, &ber); a;
-         a = ldap_next_attribute(ld, e, ber)) {
-        /* the name may carry options ("userCertificate;binary"): raw_value() ignores them */
-        struct berval **vals = ldap_get_values_len(ld, e, a);
-        for (size_t i = 0; rc == 0 && vals && vals[i]; i++)
-            rc = raw_value(out, a, vals[i]->bv_val, vals[i]->bv_len);
-        ldap_value_free_len(vals);
-        ldap_memfree(a);
-        if (rc)
+    struct berval dn, attr;
+    BerVarray vals = NULL;
+    char name[64]; /* an attribute name of ours, options included ("userCertificate;binary") */
+    int rc = SM_E_DIR_DOWN;
+
+    /* the entry read once, attribute after attribute, the values pointing into the message
+       (ldap_get_values_len() would scan the entry from its start for each attribute) */
+    if (ldap_get_dn_ber(ld, e, &ber, &dn) != LDAP_SUCCESS || !dn.bv_val)
+        goto out;
+    rc = raw_entry_begin(out, dn.bv_val, dn.bv_len);
+    while (rc == 0) {
+        if (ldap_get_attribute_ber(ld, e, ber, &attr, &vals) != LDAP_SUCCESS) {
+            rc = SM_E_DIR_DOWN;
             break;
+        }
+        if (!attr.bv_val)
+            break; /* no attribute left */
+        /* a longer name is none of DIR_ATTRS: raw_value() would drop its values */
+        if (attr.bv_len < sizeof(name)) {
+            memcpy(name, attr.bv_val, attr.bv_len);
+            name[attr.bv_len] = '\0';
+            /* the options ("userCertificate;binary"): raw_value() ignores them */
+            for (size_t i = 0; rc == 0 && vals && vals[i].bv_val; i++)
+                rc = raw_value(out, name, vals[i].bv_val, vals[i].bv_len);
+        }
+        ber_memfree(vals);
+        vals = NULL;
     }
+out:
     ber_free(ber, 0);
     return rc;
 }
