@@ -3,7 +3,11 @@
  * under the base for every user and computer holding userCertificate or
  * altSecurityIdentities, read with the Simple Paged Results control (RFC 2696, libldap's
  * ldap_create_page_control() and ldap_parse_pageresponse_control()). One page is held at a
- * time; each page's answer has the operation timeout (op_timeout_ms) of its own. The walk
+ * time, and the next one is asked for as soon as its cookie is known, before the page's
+ * entries are handed on: the server reads the next page while the caller audits this one
+ * (otherwise each waits for the other, page after page). Stopped early, the page on its way is
+ * abandoned. Each page's answer has the operation timeout (op_timeout_ms) of its own, from
+ * when it is awaited. The walk
  * needs the one connection for itself: a paged search's cookie belongs to its connection, and
  * OpenLDAP keeps one paged search per connection (a lookup on the same handle would end it),
  * so the caller looks accounts up on another handle (strongmap/dir.h). A connection lost
@@ -64,79 +68,66 @@ static int page_error(struct ldap_dir *l, int code, const char *diag, struct sm_
     }
 }
 
-/* Send the search for the page after @cookie (empty: the first). An LDAP result code. */
-static int send_page(struct ldap_dir *l, const char *filter, char **attrs, unsigned page_size,
-                     struct berval *cookie, int *msgid)
+/* Ask for the page after @cookie (empty: the first), then free @cookie's bytes. 0, or what the
+   failure means (page_error()). */
+static int ask_page(struct ldap_dir *l, const char *filter, char **attrs, unsigned page_size,
+                    struct berval *cookie, int *msgid, struct sm_errinfo *reterr)
 {
     LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
     struct timeval tv = ms_to_tv(l->op_ms);
     /* critical: a server without paged results must refuse, not send everything at once */
     int rc = ldap_create_page_control(l->ld, (ber_int_t)page_size, cookie, 1, &pctrl);
-    if (rc != LDAP_SUCCESS)
-        return rc;
-    sctrls[0] = pctrl;
-    rc = ldap_search_ext(l->ld, l->hdr.base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, sctrls, NULL,
-                         &tv, 0, msgid);
-    ldap_control_free(pctrl);
-    return rc;
-}
-
-/* One page: its entries handed on, its cookie into @cookie (empty after the last page). */
-static int walk_page(struct ldap_dir *l, const char *filter, unsigned page_size,
-                     struct berval *cookie, struct dir_each *w, struct sm_errinfo *reterr)
-{
-    struct timeval tv = ms_to_tv(l->op_ms);
-    LDAPMessage *res = NULL;
-    LDAPControl **rctrls = NULL;
-    char *diag = NULL;
-    int code = LDAP_OTHER, msgid = -1, err = 0;
-
-    int rc = send_page(l, filter, dir_each_values_only(w) ? value_attrs : walk_attrs, page_size,
-                       cookie, &msgid);
+    if (rc == LDAP_SUCCESS) {
+        sctrls[0] = pctrl;
+        rc = ldap_search_ext(l->ld, l->hdr.base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, sctrls, NULL,
+                             &tv, 0, msgid);
+        ldap_control_free(pctrl);
+    }
     ber_memfree(cookie->bv_val);
     cookie->bv_val = NULL;
     cookie->bv_len = 0;
-    if (rc == LDAP_SUCCESS) {
-        rc = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, &res);
-        if (rc == 0) {
-            ldap_abandon_ext(l->ld, msgid, NULL, NULL);
-            rc = LDAP_TIMEOUT;
-        } else if (rc < 0) {
-            rc = LDAP_OTHER;
-            ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &rc);
-        } else {
-            rc = LDAP_SUCCESS;
-        }
+    if (rc == LDAP_SUCCESS)
+        return 0;
+    *msgid = -1;
+    char d[120];
+    diag_of(l->ld, d, sizeof(d));
+    return page_error(l, rc, d, reterr);
+}
+
+/* The whole page @msgid into *@res (the caller's to free), its cookie into @cookie (empty after
+   the last page). The wait has the operation timeout, from now. */
+static int read_page(struct ldap_dir *l, int msgid, LDAPMessage **res, struct berval *cookie,
+                     struct sm_errinfo *reterr)
+{
+    struct timeval tv = ms_to_tv(l->op_ms);
+    LDAPControl **rctrls = NULL;
+    char *diag = NULL;
+    int code = LDAP_OTHER, err = 0;
+
+    int rc = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, res);
+    if (rc == 0) {
+        ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+        rc = LDAP_TIMEOUT;
+    } else if (rc < 0) {
+        rc = LDAP_OTHER;
+        ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &rc);
+    } else {
+        rc = LDAP_SUCCESS;
     }
     if (rc != LDAP_SUCCESS) {
         char d[120];
         diag_of(l->ld, d, sizeof(d));
-        err = page_error(l, rc, d, reterr);
-        goto out;
+        return page_error(l, rc, d, reterr);
     }
-    for (LDAPMessage *m = ldap_first_message(l->ld, res); m && err == 0;
-         m = ldap_next_message(l->ld, m)) {
-        switch (ldap_msgtype(m)) {
-        case LDAP_RES_SEARCH_ENTRY:
-            err = ldap_add_entry(l->ld, m, dir_each_raw(w));
-            if (err == SM_E_DIR_DOWN)
-                errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
-            if (err == 0)
-                err = dir_each_entry(w);
-            break;
-        case LDAP_RES_SEARCH_RESULT:
-            if (ldap_parse_result(l->ld, m, &code, NULL, &diag, NULL, &rctrls, 0) != LDAP_SUCCESS)
-                code = LDAP_DECODING_ERROR;
-            break;
-        default: /* search references (referrals are off) */ break;
-        }
-    }
-    if (err == 0 && code != LDAP_SUCCESS) {
+    for (LDAPMessage *m = ldap_first_message(l->ld, *res); m; m = ldap_next_message(l->ld, m))
+        if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT &&
+            ldap_parse_result(l->ld, m, &code, NULL, &diag, NULL, &rctrls, 0) != LDAP_SUCCESS)
+            code = LDAP_DECODING_ERROR;
+    if (code != LDAP_SUCCESS) {
         char d[120];
         copy_line(d, sizeof(d), diag);
         err = page_error(l, code, d, reterr);
-    }
-    if (err == 0) {
+    } else {
         LDAPControl *c = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
         ber_int_t estimate = 0;
         if (c && ldap_parse_pageresponse_control(l->ld, c, &estimate, cookie) != LDAP_SUCCESS) {
@@ -144,10 +135,24 @@ static int walk_page(struct ldap_dir *l, const char *filter, unsigned page_size,
             err = SM_E_DIR_DOWN;
         }
     }
-out:
     ldap_controls_free(rctrls);
     ber_memfree(diag);
-    ldap_msgfree(res);
+    return err;
+}
+
+/* The entries of a page read, handed on one by one. */
+static int hand_on(struct ldap_dir *l, LDAPMessage *res, struct dir_each *w,
+                   struct sm_errinfo *reterr)
+{
+    int err = 0;
+    for (LDAPMessage *m = ldap_first_entry(l->ld, res); m && err == 0;
+         m = ldap_next_entry(l->ld, m)) {
+        err = ldap_add_entry(l->ld, m, dir_each_raw(w));
+        if (err == SM_E_DIR_DOWN)
+            errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
+        if (err == 0)
+            err = dir_each_entry(w);
+    }
     return err;
 }
 
@@ -157,8 +162,10 @@ int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_eac
     struct ldap_dir *l = (struct ldap_dir *)d;
     struct berval cookie = { 0, NULL };
     char when[40] = "", filter[sizeof(WALK_FILTER) + sizeof(when)];
+    char **attrs = dir_each_values_only(w) ? value_attrs : walk_attrs;
+    LDAPMessage *res = NULL;
     bool fresh = false;
-    int rc;
+    int rc, msgid = -1; /* the page asked for and not read yet */
 
     if (page_size == 0 || page_size > SM_DIR_PAGE_MAX)
         return -EINVAL;
@@ -176,20 +183,28 @@ int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_eac
     snprintf(filter, sizeof(filter), WALK_FILTER, when);
     if ((rc = ensure_conn(l, &fresh, reterr)) < 0)
         return rc;
-    for (long page = 0; page < MAX_WALK_PAGES; page++) {
-        if ((rc = walk_page(l, filter, page_size, &cookie, w, reterr)) < 0 || cookie.bv_len == 0)
-            goto out;
+    rc = ask_page(l, filter, attrs, page_size, &cookie, &msgid, reterr);
+    for (long page = 0; rc == 0 && msgid >= 0; page++) {
+        if (page == MAX_WALK_PAGES) {
+            errinfo_set(reterr, -1, "more than %d pages of results", MAX_WALK_PAGES);
+            rc = SM_E_DIR_LIMIT;
+            break;
+        }
+        rc = read_page(l, msgid, &res, &cookie, reterr);
+        msgid = -1;
+        /* the next page asked for before this one's entries are handed on: the server reads
+           it while the caller works (one page held here, the next one on its way) */
+        if (rc == 0 && cookie.bv_len)
+            rc = ask_page(l, filter, attrs, page_size, &cookie, &msgid, reterr);
+        if (rc == 0)
+            rc = hand_on(l, res, w, reterr);
+        ldap_msgfree(res);
+        res = NULL;
     }
-    errinfo_set(reterr, -1, "more than %d pages of results", MAX_WALK_PAGES);
-    rc = SM_E_DIR_LIMIT;
-out:
-    /* stopped early with a cookie: tell the server to drop the search (page size 0) */
-    if (cookie.bv_len && l->ld) {
-        int msgid;
-        if (send_page(l, filter, dir_each_values_only(w) ? value_attrs : walk_attrs, 0, &cookie,
-                      &msgid) == LDAP_SUCCESS)
-            ldap_abandon_ext(l->ld, msgid, NULL, NULL);
-    }
+    /* stopped early with a page on its way: the server drops the search when it is abandoned
+       (or when the connection closes) */
+    if (msgid >= 0 && l->ld)
+        ldap_abandon_ext(l->ld, msgid, NULL, NULL);
     ber_memfree(cookie.bv_val);
     return rc;
 }
