@@ -40,6 +40,7 @@
 #define MSG_MAX_KEYS   1024          /* keys of the English catalogue */
 #define MSG_MAX_RANGES 32            /* Accept-Language: the language ranges read */
 #define MSG_LIST_MAX   400           /* bytes of the keys a warning lists */
+#define MSG_NAMED_MAX  200           /* keys a warning names at most: MSG_LIST_MAX / 2 */
 #define MSG_TEMPLATE   "status.html" /* web/'s template, rendered per language */
 
 /* The keys the page's script needs (web/status.js), given to it in the page's data-messages
@@ -206,22 +207,27 @@ void msg_html(struct su_buf *b, const struct msg_lang *l, const char *key, const
 
 /* ---- loading ----------------------------------------------------------------------------- */
 
+/* The warning that @n keys are @what, naming the first of @keys (@n_keys of them) that fit in
+   MSG_LIST_MAX bytes; none when it cannot be allocated. */
 static void warn_keys(api_messages_warn_fn *warn, void *arg, const char *origin, const char *what,
-                      const char *const *keys, size_t n)
+                      const char *const *keys, size_t n_keys, size_t n)
 {
-    char line[MSG_LIST_MAX + 256];
-    size_t len, shown = 0;
+    size_t list = 0, shown = 0;
+    struct su_buf b;
 
     if (!warn || n == 0)
         return;
-    len = (size_t)snprintf(line, sizeof(line), "%s: %zu key%s %s: ", origin, n, n == 1 ? "" : "s",
-                           what);
-    for (; shown < n && len + strlen(keys[shown]) + 2 < MSG_LIST_MAX + 64; shown++)
-        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", shown ? ", " : "",
-                                keys[shown]);
+    su_buf_init(&b, NULL, NULL);
+    su_buf_printf(&b, "%s: %zu key%s %s: ", origin, n, n == 1 ? "" : "s", what);
+    for (; shown < n_keys && list + strlen(keys[shown]) + 2 <= MSG_LIST_MAX; shown++) {
+        su_buf_printf(&b, "%s%s", shown ? ", " : "", keys[shown]);
+        list += strlen(keys[shown]) + 2;
+    }
     if (shown < n)
-        snprintf(line + len, sizeof(line) - len, " and %zu more", n - shown);
-    warn(arg, line);
+        su_buf_printf(&b, " and %zu more", n - shown);
+    if (su_buf_str(&b))
+        warn(arg, b.p);
+    su_buf_release(&b);
 }
 
 static bool is_alpha(char c)
@@ -359,8 +365,8 @@ static int lang_of(struct api_messages *m, const char *tag, const char *origin,
 static int add(struct api_messages *m, const char *tag, const char *json, size_t len,
                const char *origin, api_messages_warn_fn *warn, void *arg, struct sm_errinfo *e)
 {
-    const char *unknown[MSG_MAX_KEYS], *key;
-    size_t n_unknown = 0;
+    const char *unknown[MSG_NAMED_MAX], *key; /* the first of them, named in the warning */
+    size_t n_unknown = 0;                     /* all of them */
     json_error_t jerr;
     json_t *root, *v, **docs;
     struct msg_lang *l = NULL;
@@ -396,7 +402,9 @@ static int add(struct api_messages *m, const char *tag, const char *json, size_t
         int i = key_index(m, key);
 
         if (i < 0) {
-            unknown[n_unknown++] = key;
+            if (n_unknown < MSG_NAMED_MAX)
+                unknown[n_unknown] = key;
+            n_unknown++;
             continue;
         }
         if ((r = check_text(origin, key, v, &n, e)) < 0)
@@ -410,7 +418,8 @@ static int add(struct api_messages *m, const char *tag, const char *json, size_t
         return -ENOMEM;
     free(l->origin);
     l->origin = copy;
-    warn_keys(warn, arg, origin, "English does not have, ignored", unknown, n_unknown);
+    warn_keys(warn, arg, origin, "English does not have, ignored", unknown,
+              n_unknown < MSG_NAMED_MAX ? n_unknown : MSG_NAMED_MAX, n_unknown);
     return 0;
 }
 
@@ -615,7 +624,7 @@ int api_messages_finish(struct api_messages *m, api_messages_warn_fn *warn, void
                 l->text[k] = m->langs[0].text[k];
             }
         warn_keys(warn, arg, l->origin ? l->origin : l->tag, "missing (English is used)", missing,
-                  n_missing);
+                  n_missing, n_missing);
         free(missing);
         if ((r = js_attr(l)) < 0 || (r = render(l, tmpl, e)) < 0)
             return r;

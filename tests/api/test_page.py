@@ -1258,6 +1258,44 @@ class P10MessagesDirectory(PageTestCase):
             self.assertNotEqual(p.returncode, 0)
             self.assertIn("is not a language tag", p.stderr)
 
+    def test_many_keys_and_a_long_path(self):
+        """Security review of 2026-12-08, findings 4 and 5: a catalogue with 1,100 keys English
+        does not have overflowed their list on the stack ("stack smashing detected", exit 134
+        from -n; a reload killed the daemon), and a directory's path of 717 bytes made the
+        warning's line overflow its buffer. Both are warnings, the keys English has are taken,
+        and a reload applies them."""
+        with tempfile.TemporaryDirectory(prefix="strongmapd-messages-") as tmp:
+            msgs = os.path.join(tmp, "d" * 200, "e" * 200, "f" * 200, "m" * 100)
+            self.assertGreater(len(msgs), 717)
+            os.makedirs(msgs)
+            fr = {"page.title": "Mon certificat fonctionnera-t-il ?"}
+            fr.update((f"zz.k{i:04}", "x") for i in range(1100))
+            self.write(os.path.join(msgs, "fr.json"), json.dumps(fr))
+            args = ["--allow-root", "--ldif", os.path.join(EXAMPLES, "demo.ldif"),
+                    "--page-rate", "0", "--page-messages", msgs]
+            p = subprocess.run([T.ARGS.daemon, "-n"] + args, capture_output=True, text=True,
+                               timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+            warning = re.search(re.escape(msgs) + r"/fr\.json: 1100 keys English does not "
+                                r"have, ignored: zz\.k\d{4}(, zz\.k\d{4})* and (\d+) more\n",
+                                p.stderr)
+            self.assertIsNotNone(warning, p.stderr[-2000:])
+            self.assertIn(f"{msgs}/fr.json: {len(catalogue('en')) - 1} keys missing (English "
+                          "is used): ", p.stderr)
+            d = T.Daemon(extra_args=args[1:])
+            try:
+                fr_h = {"Accept-Language": "fr"}
+                html = self.req("GET", "/status", headers=fr_h, daemon=d).body.decode()
+                self.assertIn(f"<h1>{fr['page.title']}</h1>", html)
+                fr["page.title"] = "Fonctionnera-t-il ?"
+                self.write(os.path.join(msgs, "fr.json"), json.dumps(fr))
+                self.reload(d, "configuration reloaded")
+                self.assertIsNone(d.proc.poll(), d.log()[-2000:])
+                html = self.req("GET", "/status", headers=fr_h, daemon=d).body.decode()
+                self.assertIn("<h1>Fonctionnera-t-il ?</h1>", html)
+            finally:
+                d.stop()
+
 
 # ---- [page] link: the organisation's links (docs/self-service.md, "Configuration")
 

@@ -190,6 +190,64 @@ static void test_too_many(void **state)
     api_messages_free(m);
 }
 
+/* More keys English does not have than English has keys (security review of 2026-12-08,
+   finding 4: their list overflowed the stack): all counted, the first named, the rest said to
+   be more; the keys English has are still taken. */
+static void test_many_unknown_keys(void **state)
+{
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct api_messages *m = fresh();
+    const char *line, *more;
+    size_t shown = 1, rest = 0;
+    struct su_buf b;
+    (void)state;
+    su_buf_init(&b, NULL, NULL);
+    su_buf_puts(&b, "{\"state.will_work\": \"Fonctionnera\"");
+    for (int i = 0; i < 1100; i++)
+        su_buf_printf(&b, ", \"zz.k%04d\": \"x\"", i);
+    su_buf_puts(&b, "}");
+    assert_non_null(su_buf_str(&b));
+    assert_int_equal(add(m, "fr", b.p, &e), 0);
+    su_buf_release(&b);
+    line = strstr(warned, "test.json: 1100 keys English does not have, ignored: zz.k");
+    assert_non_null(line);
+    assert_ptr_equal(strchr(warned, '\n'), warned + strlen(warned) - 1); /* one line */
+    for (const char *p = line; (p = strstr(p, ", zz.k")); p++)
+        shown++;
+    more = strstr(line, " and ");
+    assert_non_null(more);
+    assert_int_equal(sscanf(more, " and %zu more\n", &rest), 1);
+    assert_true(shown > 10 && shown < 200);
+    assert_int_equal(shown + rest, 1100);
+    assert_int_equal(api_messages_finish(m, NULL, NULL, &e), 0);
+    assert_string_equal(msg_text(msg_negotiate(m, "fr"), "state.will_work"), "Fonctionnera");
+    api_messages_free(m);
+}
+
+/* A catalogue's path longer than a warning's line once was (security review of 2026-12-08,
+   finding 5: the line's length went past its buffer): its warnings name it whole. */
+static void test_long_origin(void **state)
+{
+    static const char json[] = "{\"state.will_work\": \"Fonctionnera\", \"x.y\": \"?\"}";
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    struct api_messages *m = fresh();
+    char origin[1200], want[1300];
+    (void)state;
+    memset(origin, 'd', sizeof(origin));
+    origin[0] = '/';
+    snprintf(origin + 1000, sizeof(origin) - 1000, "/fr.json");
+    assert_int_equal(api_messages_add(m, "fr", json, strlen(json), origin, warn, NULL, &e), 0);
+    snprintf(want, sizeof(want), "%s: 1 key English does not have, ignored: x.y\n", origin);
+    assert_string_equal(warned, want);
+    warned[0] = '\0';
+    assert_int_equal(api_messages_finish(m, warn, NULL, &e), 0);
+    snprintf(want, sizeof(want), "%s: ", origin);
+    assert_true(strncmp(warned, want, strlen(want)) == 0);
+    assert_non_null(strstr(warned, " keys missing (English is used): answer.account_sr, "));
+    assert_non_null(strstr(warned, " more\n"));
+    api_messages_free(m);
+}
+
 static void test_format(void **state)
 {
     struct sm_errinfo e = SM_ERRINFO_INIT;
@@ -274,6 +332,8 @@ int main(void)
         cmocka_unit_test(test_operator_catalogue),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_too_many),
+        cmocka_unit_test(test_many_unknown_keys),
+        cmocka_unit_test(test_long_origin),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_negotiate),
     };
