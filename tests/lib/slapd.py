@@ -114,14 +114,17 @@ class Slapd:
     STATE = "state.json"  # what the command line needs to find this slapd again
 
     def __init__(self, tmp, tls=False, ldif_text=None, tls_files=None, sasl_realm=None,
-                 env=None, detach=False, access=None, rootpw=None, allow=None):
+                 env=None, detach=False, access=None, rootpw=None, allow=None, maxsize=None,
+                 load_timeout=60):
         """@ldif_text: what to load instead of the demo directory (already in slapd's form).
         @access: slapd.conf "access to ..." lines for the database (default: slapd's: everyone
         reads, only the rootdn writes); @allow: slapd's "allow" features ("update_anon")
         @tls: ldaps:// with a server certificate for 127.0.0.1 from a throw-away CA made here
         (self.ca); @tls_files: (certificate, key) to use instead. @sasl_realm: GSSAPI as
         ldap/127.0.0.1@REALM. @env: variables for slapd (KRB5_KTNAME). @detach: see the
-        module's text. @rootpw: cn=admin,dc=example,dc=com binds with it (and writes)."""
+        module's text. @rootpw: cn=admin,dc=example,dc=com binds with it (and writes).
+        @maxsize: the MDB map's bytes (default 64 MiB: the tests' directories; the benchmark's
+        100,000 accounts need more); @load_timeout: seconds slapadd may take."""
         for tool in (SLAPD, SLAPADD, "ldapsearch"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} not found (Debian: slapd ldap-utils)")
@@ -158,7 +161,7 @@ class Slapd:
             conf += ["sasl-host  127.0.0.1", f"sasl-realm {sasl_realm}"]
         conf += [
             "database  mdb",
-            "maxsize   67108864",
+            f"maxsize   {maxsize or 67108864}",
             f'suffix    "{BASE_DN}"',
             f'rootdn    "cn=admin,{BASE_DN}"',
         ] + ([f"rootpw    {rootpw}"] if rootpw else []) + [
@@ -172,7 +175,7 @@ class Slapd:
             f.write("\n".join(conf) + "\n")
         os.mkdir(os.path.join(self.dir, "db"))
         r = subprocess.run([SLAPADD, "-q", "-f", self.conf, "-l", ldif],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=load_timeout)
         if r.returncode != 0:
             raise RuntimeError("slapadd failed: " + r.stderr[-2000:])
         self.port, self.tls_port = free_ports(2)
