@@ -21,12 +21,14 @@ run_packages=(
     libsasl2-modules-gssapi-mit curl jq
 )
 # benchmarks (bench/run.py): wrk and the nginx baseline, slapd for the directory part,
-# openssl for the generated directory's certificates, the libsss_certmap peer, hyperfine;
+# openssl and Python's cryptography for the generated directory's certificates (its published
+# ones: bench/gen_directory.py), /usr/bin/time for the audit part's peak RSS, the libsss_certmap
+# peer, hyperfine;
 # Chromium for the page part's first paint (and the browser tier), driven by playwright-core
 # from npm with the machine's Node.js >= 20 (see openapi.lint below)
 bench_packages=(
-    python3 openssl wrk nginx-light slapd ldap-utils libsss-certmap-dev libtalloc-dev hyperfine
-    chromium
+    python3 openssl python3-cryptography time wrk nginx-light slapd ldap-utils libsss-certmap-dev
+    libtalloc-dev hyperfine chromium
 )
 # the test tiers, on top of the two sets above (bench.smoke is a test)
 test_packages=(
