@@ -239,7 +239,7 @@ USER_KINDS = (
     ("altsec_ski", 5),   # no SID; the account holds X509SKI for it: strong
     ("altsec_is", 4),    # no SID; the account holds X509IssuerSubject for it: weak
     ("upn_only", 12),    # no SID, no value: the UPN alone (weak)
-    ("sid_stale", 4),    # the SID extension, and a serial-number value of a certificate not published
+    ("sid_stale", 4),    # the SID extension, and a serial-number value of another certificate
     ("expired", 3),      # the SID extension, expired
     ("other_sid", 2),    # the SID extension with another account's SID
     ("dup_cert", 2),     # the SID extension; the same certificate published on another user too
