@@ -13,7 +13,7 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
   directory POST /v1/verdict with the cache off against bench/ldap_client, a minimal libldap
             client doing the same LDAP searches as one verdict (the account search: each
             directory handle keeps the NTAuth store), both against one slapd holding 10,000
-            AD-like accounts (bench/gen_directory.py).
+            AD-like accounts, 1,250 certificates published on them (bench/gen_directory.py).
   wan       (issue 12) the directory a WAN away: slapd behind tests/lib/delayproxy.py, 20 ms
             each way. A cold verdict's latency (cache off, one connection, one request after
             the other: p50 from wrk) against the round trip, bench/ldap_client timing one
@@ -50,12 +50,25 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             (PEM, warm cache; the page's per-client rate limit off: --page-rate 0), wrk,
             rounds interleaved. Needs /usr/bin/chromium, Node.js >= 20 and npm: the part
             fails without them.
+  audit     (issue 14) strongmap audit over LDAP (JSON lines to a file) against ldapsearch's
+            paged dump (-E pr=N/noprompt, LDIF to a file) of what the audit reads: the walk's
+            filter with its second pass's attributes, a superset of the first pass's (both
+            read from lib/dir_ldap_enum.c and lib/dir_internal.h), from the same slapd with
+            the same page size; for reference also the two passes' dumps one after the other.
+            Rounds interleaved, after one unmeasured run of each (the outputs checked: the
+            same accounts); wall time around each process, its CPU time and peak RSS
+            (/usr/bin/time %U %S %M), and slapd's CPU time meanwhile. At the benchmark
+            directory's size and again at --audit-large accounts (100,000: a directory
+            generated and a slapd started for it, its MDB map larger than the tests'). Targets:
+            the audit's speed >= 0.7 x the dump's, peak RSS <= 64 MiB + 200 B per account (also
+            reported: the RSS's growth per account between the two sizes).
 
 Usage: bench/run.py --build DIR [--smoke] [--duration S] [--rounds N] [--connections N]
-                    [--json FILE] [--only PART,...] [--page-loads N]
---smoke runs every part for about a second (CI keeps the harness working with it); its numbers
-mean nothing. Exit status: 0 when every part ran (a missed target is reported, not an error),
-1 when a part failed.
+                    [--json FILE] [--only PART,...] [--page-loads N] [--audit-large N]
+                    [--audit-page N]
+--smoke runs every part for about a second (CI keeps the harness working with it; the audit
+part at 200 and 400 accounts); its numbers mean nothing. Exit status: 0 when every part ran (a
+missed target is reported, not an error), 1 when a part failed.
 """
 
 import argparse
@@ -106,6 +119,9 @@ TARGETS = {
     "page_paint": 1.2,  # strongmapd's first paint <= factor x nginx's
     "page_bytes": 50 * 1024,  # the page's HTML, CSS and JS, headers included
     "page_check": 1.0,  # POST /v1/self/check >= factor x POST /v1/verdict
+    "audit": 0.7,  # strongmap audit's speed >= factor x ldapsearch's paged dump's
+    "audit_rss_base_mib": 64,  # the audit's peak RSS <= this many MiB ...
+    "audit_rss_per_account": 200,  # ... plus this many bytes per account of the directory
 }
 WAN_DELAY_MS = 20  # each way
 PAGE_FILES = ("/status", "/static/status.css", "/static/status.js")  # what /status loads
@@ -359,6 +375,66 @@ def nginx_page_server(port, root, files):
     }}"""
 
 
+# ---- the audit part --------------------------------------------------------------------------
+
+
+def c_macro(text, name):
+    """The body of C macro @name in @text (its continued lines joined)."""
+    m = re.search(r"^#define " + name + r"\b(.*?)(?<!\\)$", text, re.M | re.S)
+    if not m:
+        raise RuntimeError(f"no #define {name}")
+    return m.group(1)
+
+
+def audit_reads():
+    """What strongmap audit asks slapd for, read from its source so that the baseline follows
+    it: the walk's filter (lib/dir_ldap_enum.c, without --since), the first pass's attributes
+    (value_attrs there) and the second's (DIR_ATTRS_INIT, lib/dir_internal.h)."""
+    with open(os.path.join(ROOT, "lib", "dir_ldap_enum.c"), encoding="utf-8") as f:
+        enum = f.read()
+    with open(os.path.join(ROOT, "lib", "dir_internal.h"), encoding="utf-8") as f:
+        internal = f.read()
+    filt = "".join(re.findall(r'"([^"]*)"', c_macro(enum, "WALK_FILTER")))
+    first = re.search(r"value_attrs\[\]\s*=\s*\{(.*?)\}", enum, re.S)
+    attrs = re.findall(r'"([^"]*)"', c_macro(internal, "DIR_ATTRS_INIT"))
+    if filt.count("%s") != 1 or not first or not attrs:
+        raise RuntimeError("lib/dir_ldap_enum.c or lib/dir_internal.h: the walk's filter or "
+                           "attributes not found")
+    return {"filter": filt.replace("%s", ""), "attrs": attrs,
+            "first_pass_attrs": re.findall(r'"([^"]*)"', first.group(1))}
+
+
+def bench_slapd(tmp, ldif, accounts):
+    """The benchmarks' slapd (tests/lib/slapd.py) holding @ldif: as the tests' but with an MDB
+    map for @accounts accounts (64 MiB holds about 25,000 of the generator's: 8 KiB each, and
+    at least 256 MiB) and no size limit on a search (slapd's default, 500 entries, counts a
+    paged search's entries too: the audit and ldapsearch read every account)."""
+    with open(ldif, encoding="utf-8") as f:
+        text = f.read()
+    return slapd.Slapd(tmp, ldif_text=text, maxsize=max(256, accounts * 8 // 1024 + 64) << 20,
+                       load_timeout=60 + accounts // 500,
+                       access=["limits * size=unlimited", "access to * by * read"])
+
+
+def proc_cpu_s(pid):
+    """User and system CPU seconds of process @pid so far (0 without it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def count_entries(path):
+    """Entries of an LDIF file (its dn: lines; dn:: when base64)."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            n += line.startswith(b"dn:")
+    return n
+
+
 class Bench:
     def __init__(self, args):
         self.a = args
@@ -377,11 +453,21 @@ class Bench:
 
     # -- fixtures --
 
+    def make_directory(self, accounts, out):
+        """bench/gen_directory.py's directory of @accounts accounts into @out: its line."""
+        r = subprocess.run([sys.executable, os.path.join(HERE, "gen_directory.py"), "--accounts",
+                            str(accounts), "--out", out], capture_output=True, text=True,
+                           timeout=300 + accounts // 100)
+        if r.returncode != 0:
+            raise RuntimeError(f"gen_directory.py failed: {r.stderr[-1500:]}")
+        line = r.stdout.strip().splitlines()[-1]
+        log(line)
+        return line
+
     def setup(self):
         out = os.path.join(self.tmp, "dir")
         t = time.monotonic()
-        subprocess.run([sys.executable, os.path.join(HERE, "gen_directory.py"), "--accounts",
-                        str(self.a.accounts), "--out", out], check=True, timeout=300)
+        self.dir_summary = self.make_directory(self.a.accounts, out)
         self.ldif = os.path.join(out, "bench.ldif")
         self.cert_pem = os.path.join(out, "bench.pem")
         with open(self.cert_pem, "rb") as f:
@@ -393,8 +479,7 @@ class Bench:
         log(f"directory: {self.a.accounts} accounts generated in {time.monotonic() - t:.1f} s; "
             f"certificate {self.cert_der_len} bytes DER")
         t = time.monotonic()
-        with open(self.ldif, encoding="utf-8") as f:
-            self.slapd = slapd.Slapd(self.tmp, ldif_text=f.read())
+        self.slapd = bench_slapd(self.tmp, self.ldif, self.a.accounts)
         self.slapd.start_anywhere()
         log(f"slapd: loaded and answering in {time.monotonic() - t:.1f} s ({self.slapd.uri})")
 
@@ -982,6 +1067,141 @@ class Bench:
             f"{ratio:.2f} (target >= {TARGETS['page_check']}: "
             f"{'met' if ratio >= TARGETS['page_check'] else 'MISSED'})")
 
+    def audit(self):
+        """strongmap audit over LDAP against ldapsearch's paged dump of what it reads, both from
+        the same slapd, rounds interleaved; at the benchmark directory's size and at
+        --audit-large accounts (a directory generated and a slapd started for it)."""
+        reads = audit_reads()
+        out = {"reads": reads, "page_size": self.a.audit_page,
+               "target_ratio": TARGETS["audit"],
+               "target_rss": f"{TARGETS['audit_rss_base_mib']} MiB + "
+                             f"{TARGETS['audit_rss_per_account']} B per account"}
+        self.results["audit"] = out
+        sizes = [self.a.accounts] + ([self.a.audit_large] if self.a.audit_large else [])
+        for n in sizes:
+            if n == self.a.accounts:
+                out[str(n)] = self._audit(self.slapd, n, reads, self.dir_summary)
+                continue
+            where = os.path.join(self.tmp, f"audit-{n}")
+            os.makedirs(where)
+            t = time.monotonic()
+            summary = self.make_directory(n, os.path.join(where, "dir"))
+            s = bench_slapd(where, os.path.join(where, "dir", "bench.ldif"), n)
+            try:
+                s.start_anywhere()
+                log(f"directory of {n} accounts: generated and loaded in "
+                    f"{time.monotonic() - t:.1f} s ({s.uri})")
+                out[str(n)] = self._audit(s, n, reads, summary)
+            finally:
+                s.kill()
+                shutil.rmtree(where, ignore_errors=True)
+        if len(sizes) > 1:  # what the audit's memory grows by, per account of the directory
+            a, b = out[str(sizes[0])], out[str(sizes[-1])]
+            per = (b["audit_rss_kib"] - a["audit_rss_kib"]) * 1024 / (sizes[-1] - sizes[0])
+            out["rss_growth_bytes_per_account"] = round(per, 1)
+            ok = per <= TARGETS["audit_rss_per_account"]
+            log(f"the audit's peak RSS grew by {per:.1f} B per account from {sizes[0]} to "
+                f"{sizes[-1]} accounts (target <= {TARGETS['audit_rss_per_account']} B: "
+                f"{'met' if ok else 'MISSED'})")
+
+    def _audit(self, s, n, reads, summary):
+        page = self.a.audit_page
+        env = dict(os.environ, LDAPNOINIT="1")  # neither reads ~/.ldaprc nor ldap.conf
+        dump = ["ldapsearch", "-x", "-LLL", "-H", s.uri, "-b", slapd.BASE_DN, "-E",
+                f"pr={page}/noprompt", reads["filter"]]
+        cmds = {
+            "dump": [dump + reads["attrs"]],
+            "passes": [dump + reads["first_pass_attrs"], dump + reads["attrs"]],
+            "audit": [[os.path.join(self.build, "cli", "strongmap"), "audit", "--ldap-uri",
+                       s.uri, "--ldap-base", slapd.BASE_DN, "--page-size", str(page),
+                       "--progress", "0"]],
+        }
+        outs = os.path.join(self.tmp, "audit-out")
+        os.makedirs(outs, exist_ok=True)
+
+        def run(name):
+            """@name's commands one after the other, their output to files: wall seconds (the
+            sum), user and system CPU seconds (sums), peak RSS (KiB, the largest), slapd's CPU
+            seconds meanwhile."""
+            wall = user = system = 0.0
+            rss = 0
+            cpu0 = proc_cpu_s(s.pid())
+            for k, cmd in enumerate(cmds[name]):
+                tf = os.path.join(outs, f"{name}.time")
+                with open(os.path.join(outs, f"{name}{k}.out"), "wb") as f:
+                    t = time.monotonic()
+                    r = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf] + cmd,
+                                       stdin=subprocess.DEVNULL, stdout=f,
+                                       stderr=subprocess.PIPE, env=env, timeout=1800)
+                    wall += time.monotonic() - t
+                if r.returncode != 0:
+                    raise RuntimeError(f"{name}: {os.path.basename(cmd[0])} exited with "
+                                       f"{r.returncode}: {r.stderr[-800:]!r}")
+                with open(tf, encoding="ascii") as f:
+                    u, sy, m = f.read().split()[-3:]
+                user, system, rss = user + float(u), system + float(sy), max(rss, int(m))
+            return wall, user, system, rss, proc_cpu_s(s.pid()) - cpu0
+
+        # once each, unmeasured (slapd's pages in memory), and the outputs compared: the dump
+        # and the audit give the same accounts
+        for name in cmds:
+            run(name)
+        entries = [count_entries(os.path.join(outs, "dump0.out")),
+                   count_entries(os.path.join(outs, "passes0.out")),
+                   count_entries(os.path.join(outs, "passes1.out"))]
+        with open(os.path.join(outs, "audit0.out"), "rb") as f:
+            lines = f.read().splitlines()
+        last = json.loads(lines[-1])
+        if not last.get("summary") or last["partial"] or last["errors"]:
+            raise RuntimeError(f"the audit's last line: {lines[-1][:400]!r}")
+        if len(set(entries)) != 1 or entries[0] != last["accounts"] or \
+                len(lines) - 1 != last["accounts"]:
+            raise RuntimeError(f"ldapsearch gave {entries} entries, the audit "
+                               f"{last['accounts']} accounts in {len(lines) - 1} lines")
+        dump_bytes = os.path.getsize(os.path.join(outs, "dump0.out"))
+        audit_bytes = os.path.getsize(os.path.join(outs, "audit0.out"))
+        runs = {name: [] for name in cmds}
+        for _ in range(self.a.rounds):
+            for name in cmds:
+                runs[name].append(run(name))
+        wall = {name: [round(r[0], 3) for r in rs] for name, rs in runs.items()}
+        ratio = med(wall["dump"]) / med(wall["audit"])
+        ratio2 = med(wall["passes"]) / med(wall["audit"])
+        rss = {name: max(r[3] for r in rs) for name, rs in runs.items()}
+        limit_kib = TARGETS["audit_rss_base_mib"] * 1024 + \
+            TARGETS["audit_rss_per_account"] * n / 1024
+        res = {
+            "accounts": n, "directory": summary,
+            "walked": last["accounts"], "summary": last,
+            "dump_output_bytes": dump_bytes, "audit_output_bytes": audit_bytes,
+            "wall_s": wall,
+            "cpu_s": {name: [round(r[1] + r[2], 3) for r in rs] for name, rs in runs.items()},
+            "slapd_cpu_s": {name: [round(r[4], 3) for r in rs] for name, rs in runs.items()},
+            "ratio": round(ratio, 3), "ratio_vs_two_dumps": round(ratio2, 3),
+            "audit_rss_kib": rss["audit"], "ldapsearch_rss_kib": max(rss["dump"],
+                                                                     rss["passes"]),
+            "rss_limit_kib": round(limit_kib), "target_ratio": TARGETS["audit"],
+            "ratio_met": ratio >= TARGETS["audit"], "rss_met": rss["audit"] <= limit_kib,
+        }
+        log(f"{n} accounts: {last['accounts']} walked ({last['certificates']} certificates, "
+            f"{last['values']} values; {last['ready']} ready, {last['at_risk']} at risk, "
+            f"{last['blocked']} blocked), page size {page}, {self.a.rounds} round(s)")
+        log(f"  ldapsearch paged dump {med(wall['dump']):7.3f} s  (rounds {wall['dump']}; "
+            f"{dump_bytes} B of LDIF)")
+        log(f"  the two passes' dumps {med(wall['passes']):7.3f} s  (rounds {wall['passes']})")
+        log(f"  strongmap audit       {med(wall['audit']):7.3f} s  (rounds {wall['audit']}; "
+            f"{audit_bytes} B of JSON lines)")
+        log(f"  ratio {ratio:.2f} (target >= {TARGETS['audit']}: "
+            f"{'met' if ratio >= TARGETS['audit'] else 'MISSED'}); against both passes' dumps "
+            f"{ratio2:.2f}")
+        log(f"  CPU s (user+system): audit {med(res['cpu_s']['audit'])}, ldapsearch "
+            f"{med(res['cpu_s']['dump'])}; slapd meanwhile: {med(res['slapd_cpu_s']['audit'])} "
+            f"and {med(res['slapd_cpu_s']['dump'])}")
+        log(f"  peak RSS: audit {rss['audit'] / 1024:.1f} MiB (target <= "
+            f"{limit_kib / 1024:.1f} MiB: {'met' if rss['audit'] <= limit_kib else 'MISSED'}), "
+            f"ldapsearch {res['ldapsearch_rss_kib'] / 1024:.1f} MiB")
+        return res
+
     def run(self):
         try:
             self.setup()
@@ -994,6 +1214,7 @@ class Bench:
             self.part("memory", self.memory)
             self.part("startup", self.startup)
             self.part("issuance", self.issuance)
+            self.part("audit", self.audit)
             self.part("page", self.page)
         finally:
             for d in self.procs:
@@ -1095,11 +1316,16 @@ def main():
     p.add_argument("--only", type=lambda s: s.split(","), help="parts to run")
     p.add_argument("--page-loads", type=int, default=0,
                    help="page loads per server and round (default: 4 per second of --duration)")
+    p.add_argument("--audit-large", type=int, default=100000, metavar="N",
+                   help="the audit part again with a directory of N accounts (0: not)")
+    p.add_argument("--audit-page", type=int, default=500, metavar="N",
+                   help="the page size of the audit and of ldapsearch (default 500)")
     p.add_argument("--json", help="write the results here")
     a = p.parse_args()
     if a.smoke:
         a.duration, a.rounds, a.keepalive, a.starts = 1, 1, 50, 2
         a.accounts = min(a.accounts, 200)
+        a.audit_large = min(a.audit_large, 2 * a.accounts)
     rl.raise_nofile(8192)
     return Bench(a).run()
 
