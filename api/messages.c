@@ -46,14 +46,14 @@
 /* The keys the page's script needs (web/status.js), given to it in the page's data-messages
    attribute: tests/api/test_page.py checks that the script asks for no other. */
 static const char *const js_keys[] = {
-    "page.checking",       "state.will_work",    "state.at_risk",    "state.will_fail",
-    "answer.result_sr",    "answer.what_to_do",  "answer.contact",   "answer.your_organisation",
-    "answer.ask_it",       "details.summary",    "details.result",   "details.reason_code",
-    "details.valid_until", "details.dc",         "details.allow",    "details.deny",
-    "details.kdc_event",   "helpdesk.heading",   "helpdesk.label",   "helpdesk.copy",
-    "helpdesk.copied",     "problem.file_title", "problem.bad_file", "problem.unavailable_title",
-    "problem.unavailable", "problem.rate_title", "problem.wait_one", "problem.wait_many",
-    "problem.failed",      "links.heading",
+    "page.checking",       "state.will_work",    "state.at_risk",     "state.will_fail",
+    "answer.result_sr",    "answer.what_to_do",  "answer.contact",    "answer.your_organisation",
+    "answer.ask_it",       "details.summary",    "details.result",    "details.reason_code",
+    "details.valid_until", "details.dc",         "details.allow",     "details.deny",
+    "details.kdc_event",   "helpdesk.heading",   "helpdesk.label",    "helpdesk.copy",
+    "helpdesk.copied",     "problem.file_title", "problem.bad_file",  "problem.unavailable_title",
+    "problem.unavailable", "problem.rate_title", "problem.wait_one",  "problem.wait_many",
+    "problem.failed",      "links.heading",      "page.answer_title", "helpdesk.select",
 };
 
 struct msg_lang {

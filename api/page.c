@@ -299,9 +299,12 @@ void page_helpdesk_html(struct su_buf *b, const struct msg_lang *l, const char *
                   "data-copy=\"%s\" data-copied=\"",
                   id);
     msg_html(b, l, "helpdesk.copied", NULL, NULL);
+    su_buf_puts(b, "\" data-select=\"");
+    msg_html(b, l, "helpdesk.select", NULL, NULL);
     su_buf_puts(b, "\" hidden>");
     msg_html(b, l, "helpdesk.copy", NULL, NULL);
-    su_buf_puts(b, "</button><span class=\"copied\"></span></p>\n");
+    /* the script's confirmation, in a live region that is there before it is written */
+    su_buf_puts(b, "</button><span class=\"copied\" role=\"status\"></span></p>\n");
 }
 
 int page_html(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,

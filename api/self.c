@@ -652,12 +652,15 @@ static void answer_html(struct su_buf *b, const struct api_runtime *rt, const st
     helpdesk_text(&t, rt, l, a);
     su_buf_printf(b, "<section class=\"answer self state-%s\" aria-labelledby=\"self-state\">\n",
                   sm_state_name(a->st.state));
-    identity_html(b, l, a);
     su_buf_puts(b, "<h2 id=\"self-state\"><span class=\"sr-only\">");
     msg_html(b, l, a->generic ? "answer.result_sr" : "answer.account_sr", NULL, NULL);
     su_buf_puts(b, " </span>");
     page_escape(b, msg_state_label(l, a->st.state));
-    su_buf_puts(b, "</h2>\n<p class=\"why\">");
+    su_buf_puts(b, "</h2>\n");
+    /* whose answer it is, after the heading: a screen reader that jumps to the heading reads on
+       from there */
+    identity_html(b, l, a);
+    su_buf_puts(b, "<p class=\"why\">");
     page_escape(b, msg_why(l, &a->st));
     su_buf_puts(b, "</p>\n");
     page_steps_html(b, l, &a->st);

@@ -4,12 +4,20 @@
 // page. The copy button appears only here, where it can work. Every word comes from the page's
 // message catalogue, in the page's language: the server puts the texts this script needs in
 // <main data-messages> (api/messages.c), and the check asks for the page's language.
+//
+// For screen readers (docs/self-service.md, "Accessibility"): the state and its reason go into
+// the polite live region #result, the rest of the answer beside it into #result-more, so that a
+// check is announced once and briefly; focus stays on the button pressed, which the answer
+// follows in the reading and Tab order. The copy button's confirmation is a live region too.
 'use strict';
 (function () {
   var main = document.getElementById('main');
   var form = document.getElementById('check');
   var out = document.getElementById('answer');
+  var live = document.getElementById('result');
+  var more = document.getElementById('result-more');
   var help = document.getElementById('help');
+  var busy = false;
   var M = {};
   try {
     M = JSON.parse((main && main.getAttribute('data-messages')) || '{}');
@@ -23,7 +31,7 @@
       return c === '%' ? '%' : (i < args.length ? String(args[i++]) : '');
     });
   }
-  if (!form || !out || !window.fetch) {
+  if (!form || !out || !live || !more || !window.fetch) {
     copyButtons(document);
     return;
   }
@@ -41,34 +49,44 @@
     dl.appendChild(el('dd', null, String(value)));
   }
 
-  function heading(text) {
+  function heading(text, sr) {
     var h = el('h2');
     h.id = 'state';
-    h.setAttribute('tabindex', '-1');
-    h.appendChild(el('span', 'sr-only', t('answer.result_sr') + ' '));
+    if (sr) h.appendChild(el('span', 'sr-only', sr + ' '));
     h.appendChild(document.createTextNode(text));
     return h;
   }
 
+  // The answer: its heading and reason into the live region (spoken once), the rest beside it;
+  // the page's own help hidden while an answer (which carries it) is shown.
+  function show(state, title, h, why, rest, answered) {
+    out.className = 'answer state-' + state;
+    out.setAttribute('aria-labelledby', 'state');
+    more.replaceChildren();
+    rest.forEach(function (e) { more.appendChild(e); });
+    live.replaceChildren(h, el('p', 'why', why));
+    if (help) help.hidden = answered;
+    document.title = t('page.answer_title', title);
+    var top = out.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 48) out.scrollIntoView();
+    busy = false;
+  }
+
   function render(a) {
-    var sec = el('section', 'answer state-' + a.state);
-    sec.setAttribute('aria-labelledby', 'state');
-    var h = heading(t('state.' + a.state));
-    sec.appendChild(h);
-    sec.appendChild(el('p', 'why', a.why));
+    var label = t('state.' + a.state), rest = [];
     if (a.steps && a.steps.length) {
-      sec.appendChild(el('h3', null, t('answer.what_to_do')));
+      rest.push(el('h3', null, t('answer.what_to_do')));
       var ol = el('ol');
       a.steps.forEach(function (s) { ol.appendChild(el('li', null, s)); });
-      sec.appendChild(ol);
+      rest.push(ol);
     }
     if (a.helpdesk || a.organisation) {
-      sec.appendChild(el('p', 'contact', t('answer.contact',
+      rest.push(el('p', 'contact', t('answer.contact',
         a.organisation || t('answer.your_organisation'), a.helpdesk || t('answer.ask_it'))));
     }
     var links = (a.links || []).filter(function (k) { return /^https?:\/\//i.test(k.url); });
     if (links.length) {
-      sec.appendChild(el('h3', null, t('links.heading')));
+      rest.push(el('h3', null, t('links.heading')));
       var ul = el('ul', 'links');
       links.forEach(function (k) {
         var li = el('li'), x = el('a', null, k.title);
@@ -76,7 +94,7 @@
         li.appendChild(x);
         ul.appendChild(li);
       });
-      sec.appendChild(ul);
+      rest.push(ul);
     }
     var d = el('details');
     d.appendChild(el('summary', null, t('details.summary')));
@@ -91,11 +109,9 @@
       row(dl, t('details.dc', p.profile), v);
     });
     d.appendChild(dl);
-    sec.appendChild(d);
-    sec.appendChild(helpdesk(a.helpdesk_text));
-    out.replaceChildren(sec);
-    if (help) help.hidden = true; /* the answer carries the organisation's help */
-    h.focus();
+    rest.push(d);
+    rest.push(helpdesk(a.helpdesk_text));
+    show(a.state, label, heading(label, t('answer.result_sr')), a.why, rest, true);
   }
 
   function helpdesk(text) {
@@ -114,7 +130,9 @@
     b.type = 'button';
     b.setAttribute('data-copy', 'helpdesk');
     wrap.appendChild(b);
-    wrap.appendChild(el('span', 'copied', ''));
+    var note = el('span', 'copied', '');
+    note.setAttribute('role', 'status');
+    wrap.appendChild(note);
     copyButtons(wrap);
     return wrap;
   }
@@ -137,22 +155,19 @@
       title = t('problem.rate_title');
       text = t(s === 1 ? 'problem.wait_one' : 'problem.wait_many', s);
     }
-    var sec = el('section', 'answer state-error');
-    var h = el('h2', null, title);
-    h.id = 'state';
-    h.setAttribute('tabindex', '-1');
-    sec.appendChild(h);
-    sec.appendChild(el('p', 'why', text));
-    out.replaceChildren(sec);
-    if (help) help.hidden = false;
-    h.focus();
+    show('error', title, heading(title), text, [], false);
   }
 
   form.addEventListener('submit', function (ev) {
     var input = document.getElementById('certificate');
     if (!input.files || !input.files[0]) return;
     ev.preventDefault();
-    out.replaceChildren(el('p', null, t('page.checking')));
+    if (busy) return;
+    busy = true;
+    out.className = '';
+    out.removeAttribute('aria-labelledby');
+    more.replaceChildren();
+    live.replaceChildren(el('p', null, t('page.checking')));
     fetch('/v1/self/check', {
       method: 'POST',
       headers: {
@@ -175,13 +190,20 @@
       b.addEventListener('click', function () {
         var ta = document.getElementById(b.getAttribute('data-copy'));
         var note = b.nextElementSibling;
-        var done = function () {
-          if (note) note.textContent = ' ' + (b.getAttribute('data-copied') || t('helpdesk.copied'));
+        // said in the live region beside the button: emptied first, so that a second copy is
+        // announced again
+        var say = function (what) {
+          if (note) note.textContent = ' ' + (b.getAttribute('data-' + what) || t('helpdesk.' + what));
         };
-        if (navigator.clipboard && navigator.clipboard.writeText) {
-          navigator.clipboard.writeText(ta.value).then(done, function () { ta.select(); });
-        } else {
+        var select = function () {
           ta.select();
+          say('select');
+        };
+        if (note) note.textContent = '';
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(ta.value).then(function () { say('copied'); }, select);
+        } else {
+          select();
         }
       });
     });
