@@ -100,6 +100,10 @@ struct api_config {
                                         404 not-found */
     const char *tls_priorities;    /**< GnuTLS priority string; NULL: API_TLS_PRIORITIES_DEFAULT
                                         (TLS 1.2 and 1.3) */
+    struct api_audits *audits;     /**< the audit jobs (POST /v1/audits), shared by every server
+                                        of the process so that each listener sees each job
+                                        (borrowed: freed after api_stop() by its owner); NULL:
+                                        the server keeps its own */
 
     /* Connection limits; 0 means the default given. */
     unsigned conn_limit;        /**< connections at once (API_CONN_LIMIT), @threads to
@@ -165,6 +169,7 @@ enum api_route_id {
     API_ROUTE_MAPPINGS, /**< POST|DELETE /v1/accounts/{name}/mappings: mapping write-back;
                              always "write" or "admin" (not configurable); applying needs
                              "write" (api/h_mappings.c) */
+    API_ROUTE_AUDITS,   /**< POST /v1/audits, GET|DELETE /v1/audits/{id}: audit jobs ("admin") */
     API_ROUTE__COUNT
 };
 
@@ -200,6 +205,16 @@ struct api_page_link {
 /** [page] identity_header's default */
 #define API_PAGE_IDENTITY_HEADER_DEFAULT "X-Remote-User"
 
+/* [audit]: audit jobs (api/audits.c) */
+#define API_AUDIT_JOBS_MAX       16u             /**< audits running at once, at most */
+#define API_AUDIT_KEEP_PER_JOB   4u              /**< audits held (any state) per job slot */
+#define API_AUDIT_TTL_MAX        604800u         /**< seconds a finished audit is kept */
+#define API_AUDIT_TIMEOUT_MAX    604800u         /**< seconds an audit may run */
+#define API_AUDIT_REPORT_MIN     (64ull * 1024)  /**< bytes of one audit's reports, at least */
+#define API_AUDIT_REPORT_MAX     (4096ull << 20) /**< ... at most */
+#define API_AUDIT_REPORT_DEFAULT (64ull << 20)   /**< ... by default */
+#define API_AUDIT_SOURCE_MAX     256             /**< bytes of api_runtime.audit_source */
+
 #define API_RATE_MAX    1000000u /**< requests per second: beyond, "unlimited" is meant */
 #define API_LOOKUPS_MAX 8192u    /**< [limits] lookups: two per event of SM_MAX_KDC_EVENTS */
 #define API_BURST_MAX   1000000u
@@ -224,8 +239,8 @@ struct api_page_link {
  * Defaults: inspect, verdict and authz need "check", account status "account", /metrics "metrics"
  * or "admin", the issuance plan "issue", "account" or "admin" (the plan is account data: whoever
  * may ask for it sees it), mapping write-back "write" or "admin" (applying: "write" only, checked
- * by its handler, since "apply" is in the body), step-ca's webhooks nothing (their signature
- * authenticates them),
+ * by its handler, since "apply" is in the body), the audit jobs "admin" (a report names every
+ * account), step-ca's webhooks nothing (their signature authenticates them),
  * /healthz and /readyz nothing (probes carry no token; when open they also skip the
  * client-certificate check and the rate limit). A token may use a route when its scopes hold
  * any of the route's scope bits; API_SCOPE_NONE opens the route to requests without a token.
@@ -299,8 +314,32 @@ struct api_runtime {
     struct api_page_link page_links[API_PAGE_LINKS_MAX];
     size_t n_page_links; /**< 0..API_PAGE_LINKS_MAX */
 
+    /** [audit]: the audit jobs of POST /v1/audits (api/audits.c, docs/audit.md). A job takes
+        the settings of the runtime its request came with (a reload changes later jobs); the
+        limit of jobs is checked against the request's runtime, over every job of the process */
+    unsigned audit_jobs;                     /**< audits running at once, 1..API_AUDIT_JOBS_MAX
+                                                  (default 1); API_AUDIT_KEEP_PER_JOB times as
+                                                  many held in any state */
+    unsigned audit_ttl_s;                    /**< a finished audit is kept this long (unless
+                                                  fetched or deleted first), 1..API_AUDIT_TTL_MAX
+                                                  (default 3600) */
+    unsigned audit_timeout_s;                /**< an audit still running after this long stops,
+                                                  its report partial, 1..API_AUDIT_TIMEOUT_MAX
+                                                  (default 3600) */
+    unsigned long long audit_max_report;     /**< bytes of one audit's reports in memory, every
+                                                  format together, API_AUDIT_REPORT_MIN..MAX
+                                                  (default API_AUDIT_REPORT_DEFAULT); more fails
+                                                  the audit (report_too_large) */
+    char audit_source[API_AUDIT_SOURCE_MAX]; /**< the directory as the HTML report names it
+                                                  ("LDAP URI, base DN"); "": its kind */
+
     /* Owned: closed or freed with the runtime. */
     struct dirpool *dir;            /**< the directory, NULL: none */
+    struct dirpool *audit_dir;      /**< LDAP: the audit jobs' handles, two per job (the walk's
+                                         paged search, the lookups), no lookup cache, so that
+                                         an audit takes none of the workers' handles nor floods
+                                         their cache; NULL: none, or an LDIF (@dir's one shared
+                                         handle serves) */
     struct sm_certs *samba_anchors; /**< Samba's pkinit_anchors for verdicts, NULL: not known */
     struct sm_certs *stepca_issuer; /**< the CA step-ca signs with (one), NULL: not known */
     char *decision_log;             /**< path of the JSON-lines decision log, NULL: off; set by
@@ -383,6 +422,24 @@ int api_page_link_parse(const char *text, struct api_page_link *ret, struct sm_e
 
 /** "inspect", "verdict", "account", "events", "metrics", ...; NULL for anything else. */
 const char *api_route_name(enum api_route_id route);
+
+/*
+ * The audit jobs of a process (api/audits.c): POST /v1/audits starts one on a thread of its
+ * own, GET /v1/audits/{id} reads it, DELETE cancels or forgets it. Kept in memory only: none
+ * survives a restart.
+ */
+struct api_audits;
+
+/** An empty set of audit jobs into *@ret. 0 or -ENOMEM. */
+int api_audits_new(struct api_audits **ret);
+
+/**
+ * Cancel every audit still running, wait for its thread (it stops after the account it is
+ * auditing, or once a page of the directory it awaits has come or timed out), and free every
+ * job and report. After api_stop() of every server that was given @a. NULL is fine. Returns
+ * NULL.
+ */
+struct api_audits *api_audits_free(struct api_audits *a);
 
 struct api;
 

@@ -104,6 +104,10 @@ struct api_request {
     struct MHD_Response *pending; /* owned: the response to queue after the resume */
     unsigned pending_status;
     struct api_request *job_next; /* job queue link (under api->jobs_lock) */
+    /* Called once when the request ends (http.c's completion), @whole when its response was
+       sent in full (not for HEAD): what a handler holds for its response is released there */
+    void (*on_done)(void *arg, bool whole);
+    void *on_done_arg;
 };
 
 /* ---- routes.c ---- */
@@ -114,9 +118,10 @@ typedef int (*api_handler_fn)(struct api_request *req);
 
 struct api_route {
     const char *method; /* "GET" routes also answer HEAD */
-    const char *path;   /* exact match; a path ending in "/{name}" matches any non-empty rest,
-                           "/" included (the handler reads it from req->target); "{name}"
-                           before a last segment matches one non-empty segment */
+    const char *path;   /* exact match; a path ending in a parameter ("/{name}", "/{id}")
+                           matches any non-empty rest, "/" included (the handler reads it from
+                           req->target); one before a last segment matches one non-empty
+                           segment */
     api_handler_fn handler;
     bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
     bool directory;  /* may wait on the directory: runs on the job pool, off MHD's threads */
@@ -147,7 +152,7 @@ int req_client_cert(const struct api_request *req, const unsigned char **ret_der
 
 /* Routes in the table (routes.c checks it); metrics label requests without a route
  * API_N_ROUTES ("other"). */
-#define API_N_ROUTES 19
+#define API_N_ROUTES 21
 
 /** Position of @r in the route table, 0..API_N_ROUTES-1. */
 unsigned route_index(const struct api_route *r);
@@ -197,6 +202,9 @@ enum api_problem {
     API_P_TOO_MANY_EVENTS,   /* more KDC events than SM_MAX_KDC_EVENTS */
     API_P_NO_EVENTS,         /* a readable input without any KDC event to explain */
     API_P_NO_IDENTITY,       /* GET /v1/self: the request proves no identity (the page) */
+    API_P_TOO_MANY_AUDITS,   /* POST /v1/audits: [audit] jobs running, or too many held */
+    API_P_AUDIT_NOT_DONE,    /* GET /v1/audits/{id}: a report of an audit still running */
+    API_P_NOT_ACCEPTABLE,    /* GET /v1/audits/{id}: no representation the client accepts */
     API_P_NO_ACCOUNT,        /* mapping write-back: no account answers to the name */
     API_P_MAPPING_REFUSED,   /* mapping write-back: a safety check refused the change */
     API_P_WRITE_OFF,         /* mapping write-back: no write bind configured ([write]) */
@@ -336,6 +344,14 @@ int reply_text(struct api_request *req, const char *ctype, char *text, size_t le
 int reply_body(struct api_request *req, unsigned status, const char *ctype, const char *cache,
                const struct api_header *h, size_t n, char *body, size_t len, bool owned);
 
+/**
+ * The same with @body borrowed (a large report, not copied): @release(@arg) is called once
+ * libmicrohttpd is done with it, also on failure (then before this returns).
+ */
+int reply_shared(struct api_request *req, unsigned status, const char *ctype,
+                 const struct api_header *h, size_t n, const char *body, size_t len,
+                 void (*release)(void *arg), void *arg);
+
 /** The problem response for @p with @detail (may be NULL; copied). */
 int reply_problem(struct api_request *req, enum api_problem p, const char *detail);
 
@@ -459,6 +475,16 @@ int read_events(const struct api_request *req, struct sm_kdc_events **ret, struc
  */
 int read_account(const struct api_request *req, char **ret_path, const char **ret_name,
                  struct api_whatif *wi, struct api_error *ae);
+
+/*
+ * The what-if members of a JSON body (struct api_whatif): whatif_start() before the members,
+ * whatif_member() for each (1 when @key is none of "profile", "mode", "backdating_seconds",
+ * "at", then nothing is read), whatif_end() after them (the fleet's profiles unless some were
+ * named, the overrides applied and checked).
+ */
+void whatif_start(struct api_whatif *wi);
+int whatif_member(struct api_whatif *wi, const char *key, json_t *val, struct api_error *ae);
+int whatif_end(const struct api_request *req, struct api_whatif *wi, struct api_error *ae);
 
 /* ---- authz.c: GET|POST /v1/authz's request ---- */
 
@@ -700,6 +726,8 @@ int h_page(struct api_request *req);
 int h_status_check(struct api_request *req);
 int h_self_check(struct api_request *req);
 int h_self(struct api_request *req);
+int h_audits(struct api_request *req);
+int h_audit(struct api_request *req);
 
 /* ---- runtime.c: the server's runtime (struct api_runtime, api.h) ---- */
 
@@ -925,6 +953,9 @@ struct api {
     bool jobs_stop; /* under jobs_lock */
     pthread_t *job_threads;
     unsigned n_job_threads;
+    /* the audit jobs (api/audits.c): api_config's, or the server's own (@audits_own) */
+    struct api_audits *audits;
+    bool audits_own;
 };
 
 #endif

@@ -477,6 +477,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     metrics_request(&api->metrics, req->label, status, us > 0 ? (uint64_t)us : 0);
     access_log(req, status, us, toe, cut);
     conn_request_ends(api, req->cs);
+    if (req->on_done)
+        req->on_done(req->on_done_arg, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->head);
     request_free(req);
     atomic_fetch_sub(&api->active, 1);
 }
@@ -599,6 +601,8 @@ static void api_free(struct api *api)
     free(api->tls_ca);
     metrics_destroy(&api->metrics);
     certcache_free(api->authz_certs);
+    if (api->audits_own)
+        api_audits_free(api->audits);
     pthread_mutex_destroy(&api->rt_lock);
     pthread_mutex_destroy(&api->start_lock);
     pthread_mutex_destroy(&api->conns_lock);
@@ -694,6 +698,12 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
 
     if ((r = config_check(api, cfg, e)) < 0)
         goto out_fail;
+    api->audits = cfg->audits;
+    if (!api->audits && (r = api_audits_new(&api->audits)) < 0) {
+        settings_fail(e, r, "out of memory");
+        goto out_fail;
+    }
+    api->audits_own = !cfg->audits;
     runtime_first(api, cfg->runtime);
     if ((r = conn_clients_init(api)) < 0) {
         settings_fail(e, r, "out of memory");

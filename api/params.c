@@ -3,7 +3,8 @@
  * bodies, the certificates of POST /v1/inspect and /v1/verdict, the members and query
  * parameters of a verdict and of an issuance plan (POST /v1/preissue, and its certificate
  * request), the name and what-if parameters of GET /v1/accounts/{name}
- * (profile, mode, backdating_seconds, at), %-decoding of the path and query.
+ * (profile, mode, backdating_seconds, at), the what-if members of other bodies (whatif_*():
+ * POST /v1/audits), %-decoding of the path and query.
  *
  * The KDC events of POST /v1/events/explain are read here too (read_events()).
  *
@@ -548,6 +549,53 @@ static int whatif_query(const struct api_request *req, struct api_whatif *wi, ch
     return r;
 }
 
+void whatif_start(struct api_whatif *wi)
+{
+    whatif_init(wi);
+}
+
+int whatif_member(struct api_whatif *wi, const char *key, json_t *val, struct api_error *ae)
+{
+    size_t i;
+    json_t *item;
+
+    if (strcmp(key, "profile") == 0) {
+        if (json_is_string(val))
+            return whatif_profile(wi, json_string_value(val), ae);
+        if (!json_is_array(val) || json_array_size(val) == 0)
+            return bad(ae, "profile", "a profile name or a non-empty array of them");
+        json_array_foreach(val, i, item)
+        {
+            if (!json_is_string(item))
+                return bad(ae, "profile", "a profile name or a non-empty array of them");
+            if (whatif_profile(wi, json_string_value(item), ae) < 0)
+                return -EINVAL;
+        }
+        return 0;
+    }
+    if (strcmp(key, "mode") == 0) {
+        if (!json_is_integer(val))
+            return bad(ae, "mode", "1 or 2 (Samba: 0, 1 or 2)");
+        return whatif_mode(wi, json_integer_value(val), ae);
+    }
+    if (strcmp(key, "backdating_seconds") == 0) {
+        if (!json_is_integer(val))
+            return bad(ae, "backdating_seconds", "an integer number of seconds, 0 or more");
+        return whatif_backdating(wi, json_integer_value(val), ae);
+    }
+    if (strcmp(key, "at") == 0) {
+        if (!json_is_string(val))
+            return bad(ae, "at", "an RFC 3339 date-time string, e.g. 2026-06-01T00:00:00Z");
+        return whatif_at(wi, json_string_value(val), ae);
+    }
+    return 1;
+}
+
+int whatif_end(const struct api_request *req, struct api_whatif *wi, struct api_error *ae)
+{
+    return whatif_finish(req, wi, ae);
+}
+
 /* ---- POST /v1/verdict -------------------------------------------------------------------------
  */
 
@@ -555,9 +603,6 @@ static int whatif_query(const struct api_request *req, struct api_whatif *wi, ch
 static int verdict_member(struct verdict_request *vr, const char *key, json_t *val,
                           const char **ret_cert, size_t *ret_cert_len, struct api_error *ae)
 {
-    size_t i;
-    json_t *item;
-
     if (strcmp(key, "certificate") == 0) {
         if (json_is_null(val))
             return 0;
@@ -576,35 +621,10 @@ static int verdict_member(struct verdict_request *vr, const char *key, json_t *v
         vr->account = json_string_value(val);
         return check_name("account", vr->account, json_string_length(val), ae);
     }
-    if (strcmp(key, "profile") == 0) {
-        if (json_is_string(val))
-            return whatif_profile(&vr->wi, json_string_value(val), ae);
-        if (!json_is_array(val) || json_array_size(val) == 0)
-            return bad(ae, "profile", "a profile name or a non-empty array of them");
-        json_array_foreach(val, i, item)
-        {
-            if (!json_is_string(item))
-                return bad(ae, "profile", "a profile name or a non-empty array of them");
-            if (whatif_profile(&vr->wi, json_string_value(item), ae) < 0)
-                return -EINVAL;
-        }
-        return 0;
-    }
-    if (strcmp(key, "mode") == 0) {
-        if (!json_is_integer(val))
-            return bad(ae, "mode", "1 or 2 (Samba: 0, 1 or 2)");
-        return whatif_mode(&vr->wi, json_integer_value(val), ae);
-    }
-    if (strcmp(key, "backdating_seconds") == 0) {
-        if (!json_is_integer(val))
-            return bad(ae, "backdating_seconds", "an integer number of seconds, 0 or more");
-        return whatif_backdating(&vr->wi, json_integer_value(val), ae);
-    }
-    if (strcmp(key, "at") == 0) {
-        if (!json_is_string(val))
-            return bad(ae, "at", "an RFC 3339 date-time string, e.g. 2026-06-01T00:00:00Z");
-        return whatif_at(&vr->wi, json_string_value(val), ae);
-    }
+    int r = whatif_member(&vr->wi, key, val, ae);
+
+    if (r <= 0)
+        return r;
     return bad(ae, NULL,
                "unknown member \"%.40s\" (certificate, account, profile, mode, "
                "backdating_seconds, at)",

@@ -61,6 +61,12 @@ static const struct api_problem_info problems[API_P__COUNT] = {
     [API_P_TOO_MANY_EVENTS] = { "too-many-events", 413, "Too many KDC events", 0 },
     [API_P_NO_EVENTS] = { "no-events", 422, "No KDC event to explain", 0 },
     [API_P_NO_IDENTITY] = { "no-identity", 403, "No identity presented", 0 },
+    /* audit jobs: the limit (Retry-After: the reply's estimate), a report asked for before the
+       audit ended (RFC 9110 409: the resource's state, not the request, is at fault; 425 is for
+       replayed early data, RFC 8470), a representation the client does not accept */
+    [API_P_TOO_MANY_AUDITS] = { "too-many-audits", 429, "Too many audits", 5 },
+    [API_P_AUDIT_NOT_DONE] = { "audit-not-done", 409, "The audit has not ended", 0 },
+    [API_P_NOT_ACCEPTABLE] = { "not-acceptable", 406, "No acceptable representation", 0 },
     [API_P_NO_ACCOUNT] = { "no-account", 404, "No such account", 0 },
     [API_P_MAPPING_REFUSED] = { "mapping-refused", 409, "Mapping refused", 0 },
     [API_P_WRITE_OFF] = { "write-not-configured", 503, "Mapping write-back not configured", 0 },

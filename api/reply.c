@@ -82,11 +82,13 @@ void req_note(struct api_request *req, const char *text)
  * Queue @body (@len bytes) with @status and the common headers. Ownership: with @owned, takes
  * @body (free()), also on failure; otherwise @body is static. Returns 0, -ENOMEM or -EIO.
  */
+static int queue_response(struct api_request *req, unsigned status, const char *ctype,
+                          struct MHD_Response *resp, size_t len);
+
 static int queue(struct api_request *req, unsigned status, const char *ctype, char *body,
                  size_t len, bool owned)
 {
     struct MHD_Response *resp;
-    int ret = 0;
 
     if (owned)
         resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
@@ -98,6 +100,15 @@ static int queue(struct api_request *req, unsigned status, const char *ctype, ch
             free(body);
         return -ENOMEM;
     }
+    return queue_response(req, status, ctype, resp, len);
+}
+
+/* Queue @resp (@len bytes of body; taken) with @status and the common headers. */
+static int queue_response(struct api_request *req, unsigned status, const char *ctype,
+                          struct MHD_Response *resp, size_t len)
+{
+    int ret = 0;
+
     if ((ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) ||
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 req->cache_control ? req->cache_control : "no-store") != MHD_YES ||
@@ -194,6 +205,26 @@ int reply_body(struct api_request *req, unsigned status, const char *ctype, cons
     req->headers = NULL;
     req->n_headers = 0;
     req->cache_control = NULL;
+    return ret;
+}
+
+int reply_shared(struct api_request *req, unsigned status, const char *ctype,
+                 const struct api_header *h, size_t n, const char *body, size_t len,
+                 void (*release)(void *arg), void *arg)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, (void *)(uintptr_t)body, release, arg);
+    int ret;
+
+    if (!resp) {
+        release(arg);
+        return -ENOMEM;
+    }
+    req->headers = h;
+    req->n_headers = n;
+    ret = queue_response(req, status, ctype, resp, len);
+    req->headers = NULL;
+    req->n_headers = 0;
     return ret;
 }
 

@@ -36,6 +36,10 @@ static const struct api_route routes[] = {
     /* mapping write-back: POST adds, DELETE removes (one route: one label in the metrics) */
     { "POST|DELETE", "/v1/accounts/{name}/mappings", h_mappings, true, true, API_ROUTE_MAPPINGS,
       false },
+    /* audit jobs (api/audits.c): POST starts one on a thread of its own, GET reads it (its
+       progress, then its report), DELETE cancels or forgets it; none waits on the directory */
+    { "POST", "/v1/audits", h_audits, true, false, API_ROUTE_AUDITS, false },
+    { "GET|DELETE", "/v1/audits/{id}", h_audit, false, false, API_ROUTE_AUDITS, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -52,14 +56,25 @@ const char *route_label(unsigned i)
     return i < N_ROUTES ? routes[i].path : "other";
 }
 
-#define PARAM_SUFFIX "{name}"
+/* The parameter of a route path, "{...}" ("{name}", "{id}"): its start and length; NULL when
+   the path has none. */
+static const char *param_of(const char *pattern, size_t *ret_len)
+{
+    const char *open = strchr(pattern, '{'), *close = open ? strchr(open, '}') : NULL;
 
-/* Does @path match the route path @pattern (exactly, or with a non-empty last segment, or with
-   one non-empty segment for a "{name}" before the last)? */
+    if (!close)
+        return NULL;
+    *ret_len = (size_t)(close - open) + 1;
+    return open;
+}
+
+/* Does @path match the route path @pattern (exactly, or with a non-empty last segment for a
+   parameter last, or with one non-empty segment for a parameter before the last)? */
 static bool path_matches(const char *pattern, const char *path)
 {
-    size_t plen = strlen(pattern), slen = strlen(PARAM_SUFFIX);
-    const char *mid = strstr(pattern, PARAM_SUFFIX "/");
+    size_t plen = strlen(pattern), slen = 0;
+    const char *param = param_of(pattern, &slen);
+    const char *mid = param && param[slen] == '/' ? param : NULL;
 
     if (mid) {
         size_t pre = (size_t)(mid - pattern), post = plen - pre - slen, len = strlen(path);
@@ -68,17 +83,20 @@ static bool path_matches(const char *pattern, const char *path)
                memchr(path + pre, '/', len - pre - post) == NULL;
     }
 
-    if (plen > slen && strcmp(pattern + plen - slen, PARAM_SUFFIX) == 0)
+    if (param && param + slen == pattern + plen)
         return strncmp(pattern, path, plen - slen) == 0 && path[plen - slen] != '\0';
     return strcmp(pattern, path) == 0;
 }
 
-/* How specific a route path is: 0 exact, 1 "{name}" before a last segment, 2 "{name}" last. */
+/* How specific a route path is: 0 exact, 1 a parameter before a last segment, 2 one last. */
 static int path_level(const char *pattern)
 {
-    if (!strstr(pattern, PARAM_SUFFIX))
+    size_t len = 0;
+    const char *param = param_of(pattern, &len);
+
+    if (!param)
         return 0;
-    return strstr(pattern, PARAM_SUFFIX "/") ? 1 : 2;
+    return param[len] == '/' ? 1 : 2;
 }
 
 /* The most specific level of the route paths that match @path (3: none), so that

@@ -27,10 +27,10 @@
 static const char *const scope_names[] = {
     "check", "account", "admin", "metrics", "issue", "write"
 };
-static const char *const route_names[API_ROUTE__COUNT] = { "inspect", "verdict",  "account",
-                                                           "events",  "metrics",  "healthz",
-                                                           "readyz",  "preissue", "hooks",
-                                                           "authz",   "page",     "mappings" };
+static const char *const route_names[API_ROUTE__COUNT] = {
+    "inspect",  "verdict", "account", "events", "metrics",  "healthz", "readyz",
+    "preissue", "hooks",   "authz",   "page",   "mappings", "audits"
+};
 
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
@@ -53,6 +53,11 @@ int api_runtime_new(struct api_runtime **ret)
     rt->route_scope[API_ROUTE_PAGE] = API_SCOPE_NONE; /* for people, who carry no token */
     /* it writes: never configurable; applying needs API_SCOPE_WRITE (api/h_mappings.c) */
     rt->route_scope[API_ROUTE_MAPPINGS] = API_SCOPE_WRITE | API_SCOPE_ADMIN;
+    rt->route_scope[API_ROUTE_AUDITS] = API_SCOPE_ADMIN; /* every account's data */
+    rt->audit_jobs = 1;
+    rt->audit_ttl_s = 3600;
+    rt->audit_timeout_s = 3600;
+    rt->audit_max_report = API_AUDIT_REPORT_DEFAULT;
     rt->page_enabled = true;
     rt->account_data_scope = API_SCOPE_ACCOUNT | API_SCOPE_ADMIN;
     rt->max_body = API_MAX_BODY_DEFAULT;
@@ -207,6 +212,7 @@ struct api_runtime *api_runtime_unref(struct api_runtime *rt)
         close(rt->decision_fd);
     free(rt->decision_log);
     dirpool_close(rt->map_pool);
+    dirpool_close(rt->audit_dir);
     mapaudit_close(rt->map_audit);
     api_messages_free(rt->page_messages);
     explicit_bzero(rt->tokens, sizeof(rt->tokens));

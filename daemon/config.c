@@ -100,6 +100,10 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_SCOPE_PAGE, "auth", "scope.page", "scope-page", "SCOPES", T_SCOPE, 0, 0, 0,
               "none", route_scope[API_ROUTE_PAGE],
               "scopes the status page and its check accept (none: open, for people)"),
+    DIRECTIVE(CFG_SCOPE_AUDITS, "auth", "scope.audits", "scope-audits", "SCOPES", T_SCOPE, 0, 0,
+              0, "admin", route_scope[API_ROUTE_AUDITS],
+              "scopes POST /v1/audits and GET|DELETE /v1/audits/{id} accept (every account's "
+              "data)"),
     DIRECTIVE(CFG_SCOPE_ACCOUNT_DATA, "auth", "scope.account_data", "scope-account-data",
               "SCOPES", T_SCOPE, 0, 0, 0, "account,admin", account_data_scope,
               "scopes whose requests see account data (DN, SID, UPN, mappings) in verdicts"),
@@ -252,6 +256,19 @@ const struct directive directives[CFG__COUNT] = {
     DIRECTIVE(CFG_WRITE_AUDIT_LOG, "write", "audit_log", "write-audit-log", "FILE", T_PATH, 0, 0,
               CFG_VALUE_MAX, NULL, write_audit_log,
               "append-only audit log of every write (JSON lines, fsync'd)"),
+
+    DIRECTIVE(CFG_AUDIT_JOBS, "audit", "jobs", "audit-jobs", "N", T_UINT, F_LIMIT, 1,
+              API_AUDIT_JOBS_MAX, "1", audit_jobs,
+              "audits (POST /v1/audits) running at once; four times as many held"),
+    DIRECTIVE(CFG_AUDIT_TTL, "audit", "ttl", "audit-ttl", "SECONDS", T_ULL, F_LIMIT, 1,
+              API_AUDIT_TTL_MAX, "3600", audit_ttl,
+              "seconds an audit that ended is kept with its reports (fetched: a minute)"),
+    DIRECTIVE(CFG_AUDIT_TIMEOUT, "audit", "timeout", "audit-timeout", "SECONDS", T_ULL, F_LIMIT,
+              1, API_AUDIT_TIMEOUT_MAX, "3600", audit_timeout,
+              "an audit still running after this long stops, its report partial"),
+    DIRECTIVE(CFG_AUDIT_MAX_REPORT, "audit", "max_report", "audit-max-report", "BYTES", T_SIZE,
+              F_LIMIT, API_AUDIT_REPORT_MIN, API_AUDIT_REPORT_MAX, "64M", audit_max_report,
+              "bytes of one audit's reports in memory, every format together; more fails it"),
 };
 /* clang-format on */
 

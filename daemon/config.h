@@ -67,6 +67,7 @@ enum cfg_id {
     CFG_SCOPE_HOOKS,
     CFG_SCOPE_AUTHZ,
     CFG_SCOPE_PAGE,
+    CFG_SCOPE_AUDITS,
     CFG_SCOPE_ACCOUNT_DATA,
     CFG_ALLOW_UNAUTHENTICATED,
     CFG_LDIF,
@@ -119,6 +120,10 @@ enum cfg_id {
     CFG_WRITE_BIND_DN,
     CFG_WRITE_PASSWORD_FILE,
     CFG_WRITE_AUDIT_LOG,
+    CFG_AUDIT_JOBS,
+    CFG_AUDIT_TTL,
+    CFG_AUDIT_TIMEOUT,
+    CFG_AUDIT_MAX_REPORT,
     CFG__COUNT
 };
 
@@ -191,6 +196,9 @@ struct cfg {
     char *decision_log;
     /* [write]: mapping write-back (docs/write-back.md), all three or none, with ldap_uri */
     char *write_bind_dn, *write_password_file, *write_audit_log;
+    /* [audit]: POST /v1/audits */
+    unsigned audit_jobs;
+    unsigned long long audit_ttl, audit_timeout, audit_max_report;
     /* [step-ca] */
     char *stepca_webhooks; /* the webhooks' IDs and signing secrets (a file), or NULL */
     char *stepca_issuer;   /* the CA certificate step-ca signs with (a file), or NULL */

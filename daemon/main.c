@@ -74,6 +74,7 @@ struct cfg *boot;
 struct cfg *running;
 struct api_runtime *current;
 struct api *servers[MAX_SERVERS];
+static struct api_audits *audits; /* the audit jobs of every server (POST /v1/audits) */
 size_t n_servers;
 bool loopback_only;
 char page_open_addr[PAGE_OPEN_ADDR_MAX];
@@ -664,6 +665,9 @@ int main(int argc, char **argv)
         fatalx("%s", e.text);
 
     signals_init(&waitmask);
+    /* one set of audit jobs for every listener, so that each sees every job */
+    if (api_audits_new(&audits) < 0)
+        fatalx("out of memory");
     len = (size_t)snprintf(status, sizeof(status), "READY=1\nSTATUS=Listening on ");
     for (size_t i = 0; i < n_fds; i++) {
         struct api_config cfg = {
@@ -682,6 +686,7 @@ int main(int argc, char **argv)
             .idle_timeout_s = boot->idle_timeout,
             .request_timeout_s = boot->request_timeout,
             .header_limit = (size_t)boot->max_header,
+            .audits = audits,
         };
 
         listen_format_fd(fds[i], addr, sizeof(addr));
@@ -717,7 +722,8 @@ int main(int argc, char **argv)
     log_info("stop signal received, finishing requests in progress (at most %d s)",
              DRAIN_TIMEOUT_MS / 1000);
     shutdown_servers(&waitmask);
-    api_runtime_unref(current); /* the servers released theirs in api_stop() */
+    audits = api_audits_free(audits); /* cancels what runs: no audit survives a restart */
+    api_runtime_unref(current);       /* the servers released theirs in api_stop() */
     if (running != boot)
         cfg_free(running);
     cfg_free(boot);

@@ -107,13 +107,14 @@ void log_directory(const struct cfg *c, unsigned handles)
 }
 
 /*
- * Open the directory @c names (*@ret NULL when none): the bind password is read once, here, and
+ * Open the directory @c names (*@ret NULL when none), and over LDAP the audit jobs' handles
+ * (*@ret_audit, [audit]; NULL otherwise): the bind password is read once, here, and
  * wiped once the handles hold their copies. On failure @e names the directive; -EINVAL means
  * LDAP settings the backend refuses (placed at ldap_uri: origin argument when a flag gave it),
  * other codes an unreadable or unparsable file (-EIO) or no memory.
  */
 static int open_directory(const struct cfg *c, unsigned handles, struct dirpool **ret,
-                          struct sm_errinfo *e)
+                          struct dirpool **ret_audit, struct sm_errinfo *e)
 {
     struct sm_errinfo de = SM_ERRINFO_INIT;
     struct dirpool_config dc;
@@ -122,7 +123,7 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
     int r;
 
     cfg_dir(c, &d);
-    *ret = NULL;
+    *ret = *ret_audit = NULL;
     if ((r = check_named_files(c, e)) < 0)
         return r;
     if (!opt_dir_configured(&d))
@@ -142,6 +143,15 @@ static int open_directory(const struct cfg *c, unsigned handles, struct dirpool 
         .ntauth_ttl_s = (unsigned)c->ntauth_ttl,
     };
     r = dirpool_open(&dc, ret, &de);
+    if (r == 0 && !d.ldif) {
+        /* the audit jobs' handles ([audit]): two a job, the walk's and the lookups', no cache */
+        struct dirpool_config ac = { .dir = &d,
+                                     .password = password,
+                                     .handles = 2 * c->audit_jobs,
+                                     .ntauth_ttl_s = (unsigned)c->ntauth_ttl };
+        if ((r = dirpool_open(&ac, ret_audit, &de)) < 0)
+            *ret = dirpool_close(*ret);
+    }
     password = opt_password_free(password);
     if (r < 0 && d.ldif)
         return cfg_fail(c, CFG_LDIF, e, r == -EINVAL ? -EIO : r,
@@ -243,7 +253,16 @@ int runtime_build(const struct cfg *c, unsigned handles, struct api_runtime **re
         su_cidr_list_parse(c->authz_trusted_proxies, &rt->trusted_proxies, &at); /* checked */
     }
     rt->authz_fail_open = strcmp(c->authz_directory_down, "fail_open") == 0;
-    if ((r = open_directory(c, handles, &rt->dir, e)) < 0 ||
+    rt->audit_jobs = c->audit_jobs;
+    rt->audit_ttl_s = (unsigned)c->audit_ttl;
+    rt->audit_timeout_s = (unsigned)c->audit_timeout;
+    rt->audit_max_report = c->audit_max_report;
+    if (c->ldif)
+        snprintf(rt->audit_source, sizeof(rt->audit_source), "LDIF %s", c->ldif);
+    else if (c->n_ldap_uri)
+        snprintf(rt->audit_source, sizeof(rt->audit_source), "LDAP %s, base %s", c->ldap_uri[0],
+                 c->ldap_base ? c->ldap_base : "?");
+    if ((r = open_directory(c, handles, &rt->dir, &rt->audit_dir, e)) < 0 ||
         (r = load_samba_anchors(c, &rt->samba_anchors, e)) < 0 ||
         (r = load_stepca_issuer(c, &rt->stepca_issuer, e)) < 0 ||
         (r = load_webhooks(c, rt, e)) < 0 || (r = load_page_messages(c, rt, e)) < 0 ||

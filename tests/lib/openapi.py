@@ -14,6 +14,7 @@ Needs python3-yaml and python3-jsonschema (Debian packages; scripts/deps.sh inst
 
 import copy
 import os
+import re
 
 import jsonschema  # python3-jsonschema
 import yaml  # python3-yaml
@@ -89,14 +90,15 @@ class Spec:
 
     def documented(self, path, method, status):
         """Is @status listed for @method on the request path @path (None: the route is not in
-        the document)? {name} templates match one last segment, or one segment before a
+        the document)? Templates ({name}, {id}) match one last segment, or one segment before a
         fixed rest ("/v1/accounts/{name}/mappings", preferred over a last-segment match)."""
         op = None
         for p, ops in sorted(self.doc.get("paths", {}).items(), key=lambda kv: kv[0] != path
-                             and not ("{name}/" in kv[0])):
-            pre, _, post = p.partition("{name}")
+                             and not re.search(r"\{[^}]*\}/", kv[0])):
+            m = re.search(r"\{[^}]*\}", p)
+            pre, post = (p[:m.start()], p[m.end():]) if m else (p, "")
             mid = path[len(pre):len(path) - len(post)] if len(path) > len(pre) + len(post) else ""
-            if p == path or (p.endswith("/{name}") and path.startswith(pre)) or (
+            if p == path or (m and not post and path.startswith(pre)) or (
                     post and path.startswith(pre) and path.endswith(post) and mid
                     and "/" not in mid):
                 op = ops.get(method.lower()) or (ops.get("get") if method == "HEAD" else None)
