@@ -3,7 +3,9 @@
  * and at each reload: owner and mode (fileperm.c's rules, as OpenSSH checks them) of the TLS
  * files, the bind password, the LDIF export, the LDAP CA bundle, the keytab, the decision log,
  * the samba_pkinit_anchors, step-ca's webhook secrets and the status page's message catalogues;
- * the TLS PEM files, the Samba anchors, the webhook secrets and the catalogues read.
+ * the TLS PEM files, the Samba anchors, the webhook secrets and the catalogues read. Each is
+ * opened by su_open_regular(): a regular file only, so that a FIFO (or a device) in its place is
+ * refused at once instead of hanging the start, -n or a reload on the main thread.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "messages.h"
 #include "su_base64.h"
+#include "su_file.h"
 
 /*
  * Owner and mode of the file at @path (status @st), named by directive @id, for what it holds
@@ -50,6 +53,25 @@ static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path
     if (stat(path, &st) < 0)
         return 0;
     return perm_check(c, id, &st, path, kind, e);
+}
+
+/* The file @path of directive @id opened for reading by su_open_regular() into *@ret, its status
+   into *@st; a refusal ("PATH is not a regular file", or why it cannot be opened) in @e. */
+static int open_file(const struct cfg *c, enum cfg_id id, const char *path, struct stat *st,
+                     FILE **ret, struct sm_errinfo *e)
+{
+    int fd = su_open_regular(path, st), r;
+
+    if (fd == -EINVAL)
+        return cfg_fail(c, id, e, fd, "%s is not a regular file", path);
+    if (fd < 0)
+        return cfg_fail(c, id, e, fd, "%s: %s", path, strerror(-fd));
+    if (!(*ret = fdopen(fd, "rb"))) {
+        r = -errno;
+        close(fd);
+        return cfg_fail(c, id, e, r, "%s: %s", path, strerror(-r));
+    }
+    return 0;
 }
 
 /* opt_read_password()'s check of the bind password file. */
@@ -106,12 +128,10 @@ static int read_pem(const struct cfg *c, enum cfg_id id, const char *path, const
     size_t len = 0, cap = 0;
     int fd, r;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        r = -errno;
-        return cfg_fail(c, id, e, r, "cannot read %s: %s", path, strerror(-r));
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)API_TLS_PEM_MAX) {
+    fd = su_open_regular(path, &st);
+    if (fd < 0 && fd != -EINVAL)
+        return cfg_fail(c, id, e, fd, "cannot read %s: %s", path, strerror(-fd));
+    if (fd < 0 || st.st_size > (off_t)API_TLS_PEM_MAX) {
         r = cfg_fail(c, id, e, -EINVAL, "%s is not a regular file of at most %u bytes", path,
                      API_TLS_PEM_MAX);
         goto out;
@@ -158,7 +178,8 @@ out:
         explicit_bzero(buf, cap);
         free(buf);
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return r;
 }
 
@@ -186,6 +207,7 @@ static int load_certs(const struct cfg *c, enum cfg_id id, const char *path, str
                       struct sm_errinfo *e)
 {
     struct sm_errinfo pe = SM_ERRINFO_INIT;
+    struct stat st;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = NULL;
@@ -194,11 +216,11 @@ static int load_certs(const struct cfg *c, enum cfg_id id, const char *path, str
     *ret = NULL;
     if (!path)
         return 0;
-    if ((r = perm_check_path(c, id, path, FPERM_DATA, e)) < 0)
-        return r;
-    if (!(f = fopen(path, "rb")) || !(buf = malloc(SM_MAX_INPUT + 1))) {
-        r = f ? -ENOMEM : -errno;
-        cfg_fail(c, id, e, r, "%s: %s", path, strerror(-r));
+    if ((r = open_file(c, id, path, &st, &f, e)) < 0 ||
+        (r = perm_check(c, id, &st, path, FPERM_DATA, e)) < 0)
+        goto out;
+    if (!(buf = malloc(SM_MAX_INPUT + 1))) {
+        r = cfg_fail(c, id, e, -ENOMEM, "out of memory");
         goto out;
     }
     len = fread(buf, 1, SM_MAX_INPUT + 1, f);
@@ -329,12 +351,8 @@ int load_webhooks(const struct cfg *c, struct api_runtime *rt, struct sm_errinfo
 
     if (!c->stepca_webhooks)
         return 0;
-    if (!(f = fopen(c->stepca_webhooks, "rb")) || fstat(fileno(f), &st) < 0) {
-        r = -errno;
-        cfg_fail(c, id, e, r, "%s: %s", c->stepca_webhooks, strerror(-r));
-        goto out;
-    }
-    if ((r = perm_check(c, id, &st, c->stepca_webhooks, FPERM_SECRET, e)) < 0)
+    if ((r = open_file(c, id, c->stepca_webhooks, &st, &f, e)) < 0 ||
+        (r = perm_check(c, id, &st, c->stepca_webhooks, FPERM_SECRET, e)) < 0)
         goto out;
     if (!(buf = malloc(WEBHOOKS_FILE_MAX + 1))) {
         r = cfg_fail(c, id, e, -ENOMEM, "out of memory");
@@ -405,17 +423,13 @@ static int read_catalogue(const struct cfg *c, const char *path, char **ret, siz
     struct stat st;
     char *buf = NULL;
     size_t len = 0;
-    FILE *f;
+    FILE *f = NULL;
     int r = 0;
 
-    if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) < 0) {
-        r = -errno;
-        cfg_fail(c, id, e, r, "%s: %s", path, strerror(-r));
+    if ((r = open_file(c, id, path, &st, &f, e)) < 0)
         goto out;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > API_MESSAGES_FILE_MAX) {
-        r = cfg_fail(c, id, e, -EINVAL, "%s is not a regular file of at most %d bytes", path,
-                     API_MESSAGES_FILE_MAX);
+    if (st.st_size > API_MESSAGES_FILE_MAX) {
+        r = cfg_fail(c, id, e, -EINVAL, "%s is larger than %d bytes", path, API_MESSAGES_FILE_MAX);
         goto out;
     }
     if ((r = perm_check(c, id, &st, path, FPERM_DATA, e)) < 0)

@@ -12,6 +12,8 @@ protocols and privileges.
   TPerms        (root only) owners and modes of the configuration, the TLS key, the bind
                 password, the keytab and the other files named: refused or warned about by -n,
                 at start and at a reload
+  TFifo         a FIFO where a file is named: refused at once by -n and by a reload, which
+                keeps the running configuration
   TTls          the cipher suites HTTPS offers, probed with openssl s_client and gnutls-cli:
                 forward-secret AEAD only by default; [tls] priorities, checked by -n
   TSocket       socket activation: LISTEN_FDS / LISTEN_PID with the sockets at fd 3.., through
@@ -1175,6 +1177,87 @@ class TPerms(Base):
         d.signal(signal.SIGHUP)
         d.wait_log(r"^<4>reload failed, keeping the running configuration: "
                    + re.escape(path) + r" is writable by everyone")
+        self.stop(d)
+
+
+class TFifo(Base):
+    """Security review of 2026-12-08, finding 6: a FIFO where the configuration names a file
+    strongmapd reads (a catalogue of [page] messages, the Samba anchors, step-ca's issuer and
+    webhooks, the TLS files). The open waited for a writer: -n hung, and a reload hung the main
+    thread, after which SIGTERM no longer stopped the daemon. Now the FIFO is "not a regular
+    file", at once."""
+
+    def setUp(self):
+        super().setUp()
+        self.fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(self.fifo, 0o644)
+        self.key = os.path.join(self.tmp, "key.pem")
+        self.cert = os.path.join(self.tmp, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "2", "-keyout", self.key, "-out", self.cert],
+                       check=True, capture_output=True)
+        os.chmod(self.key, 0o600)
+        os.chmod(self.cert, 0o644)
+        self.msgs = os.path.join(self.tmp, "messages")
+        os.mkdir(self.msgs)
+        self.ldif = os.path.join(self.tmp, "demo.ldif")
+        shutil.copy(src("examples", "demo.ldif"), self.ldif)
+        os.chmod(self.ldif, 0o644)
+
+    def check(self, text):
+        path = self.conf(text, "fifo.conf")
+        try:
+            p = self.run_daemon("-n", "-c", path, timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("strongmapd -n hangs on a FIFO")
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+
+    def test_check(self):
+        fifo = self.fifo
+        tls = "[tls]\ncert = %s\nkey = %s\n"
+        for key, text, what in (
+                ("cert", tls % (fifo, self.key), "%s is not a regular file of at most" % fifo),
+                ("key", tls % (self.cert, fifo), "%s is not a regular file of at most" % fifo),
+                ("client_ca", tls % (self.cert, self.key) + "client_ca = %s\n" % fifo,
+                 "%s is not a regular file of at most" % fifo),
+                ("samba_pkinit_anchors", "[profiles]\nsamba_pkinit_anchors = %s\n" % fifo,
+                 "%s is not a regular file" % fifo),
+                ("issuer", "[step-ca]\nissuer = %s\n" % fifo, "%s is not a regular file" % fifo),
+                ("webhooks", "[step-ca]\nwebhooks = %s\n" % fifo,
+                 "%s is not a regular file" % fifo),
+                ("messages", "[page]\nmessages = %s\n" % self.msgs,
+                 "%s/fr.json is not a regular file" % self.msgs)):
+            with self.subTest(key=key):
+                os.mkfifo(os.path.join(self.msgs, "fr.json"), 0o644)
+                try:
+                    rc, err = self.check(text)
+                finally:
+                    os.unlink(os.path.join(self.msgs, "fr.json"))
+                self.assertEqual(rc, 1, err)
+                self.assertRegex(err, r"^strongmapd: .*fifo\.conf:\d+: %s: %s" % (
+                    key, re.escape(what)))
+                self.assertEqual(len(err.splitlines()), 1, err)
+
+    def test_reload(self):
+        """A reload that meets a FIFO fails and keeps the running configuration; the daemon
+        still answers, reloads again and stops on SIGTERM."""
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\n[directory]\nldif = %s\n"
+                         "[page]\nmessages = %s\n" % (self.ldif, self.msgs))
+        with open(os.path.join(self.msgs, "fr.json"), "w", encoding="utf-8") as f:
+            f.write('{"page.title": "Fonctionnera-t-il ?"}')
+        os.chmod(os.path.join(self.msgs, "fr.json"), 0o644)
+        d = self.start("-c", path, *ROOT_OK)
+        os.mkfifo(os.path.join(self.msgs, "es.json"), 0o644)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: .*messages: "
+                   + re.escape(self.msgs) + r"/es\.json is not a regular file", timeout=5)
+        status, body = d.request("GET", "/status", headers={"Accept-Language": "fr"})
+        self.assertEqual(status, 200)
+        self.assertIn("<h1>Fonctionnera-t-il ?</h1>", body.decode())
+        os.unlink(os.path.join(self.msgs, "es.json"))
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<6>configuration reloaded", timeout=5)
         self.stop(d)
 
 

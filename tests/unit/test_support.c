@@ -13,11 +13,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "su_base64.h"
 #include "su_buf.h"
 #include "su_clock.h"
 #include "su_dec.h"
 #include "su_escape.h"
+#include "su_file.h"
 #include "su_hash.h"
 #include "su_hex.h"
 #include "su_time.h"
@@ -563,6 +568,40 @@ static void test_utf8_invalid(void **state)
     assert_int_equal(cp, 0);
 }
 
+/* ---- su_file.h ----------------------------------------------------------------------------- */
+
+/* A regular file opens, blocking; a FIFO without a writer (which open() waits for), a directory
+   and a device are refused at once. */
+static void test_open_regular(void **state)
+{
+    char dir[] = "/tmp/sm_test_support_XXXXXX", path[64], fifo[64];
+    struct stat st;
+    int fd;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/file", dir);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fd = su_open_regular(path, &st);
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 3);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
+    assert_int_equal(su_open_regular(fifo, &st), -EINVAL);
+    assert_int_equal(su_open_regular(dir, &st), -EINVAL);
+    assert_int_equal(su_open_regular("/dev/null", &st), -EINVAL);
+    unlink(path);
+    assert_int_equal(su_open_regular(path, &st), -ENOENT);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_utf8_invalid),  cmocka_unit_test(test_buf_writes),
         cmocka_unit_test(test_buf_oom),       cmocka_unit_test(test_buf_read),
         cmocka_unit_test(test_escape),        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_open_regular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
