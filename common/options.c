@@ -141,7 +141,9 @@ int opt_read_password(const char *path, opt_file_check *check, void *arg, char *
     size_t len = 0;
     int fd, r;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO does not hang the open (it is refused below); a regular file's reads
+       ignore it */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         r = -errno;
         return fail(e, r, NULL, "%s: %s", path, strerror(-r));

@@ -204,7 +204,9 @@ int cfg_load_file(struct cfg *c, const char *path, struct sm_errinfo *e)
     e->origin = SM_ORIGIN_CONFIG; /* the file as a whole: no line, no field */
     e->line = 0;
     e->field = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO does not hang the open (it is refused below); a regular file's reads
+       ignore it */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         r = -errno;
         snprintf(e->text, sizeof(e->text), "cannot read %s: %s", path, strerror(-r));

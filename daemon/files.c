@@ -44,14 +44,17 @@ static int perm_check(const struct cfg *c, enum cfg_id id, const struct stat *st
     return 0;
 }
 
-/* The same by path, for files a library opens itself; a missing file is left to it. */
+/* The same by path, for files a library opens itself; a missing file is left to it. One to be
+   read (@read) must be a regular file: the library's open would wait for a FIFO's writer. */
 static int perm_check_path(const struct cfg *c, enum cfg_id id, const char *path,
-                           enum fperm_kind kind, struct sm_errinfo *e)
+                           enum fperm_kind kind, bool read, struct sm_errinfo *e)
 {
     struct stat st;
 
     if (stat(path, &st) < 0)
         return 0;
+    if (read && !S_ISREG(st.st_mode))
+        return cfg_fail(c, id, e, -EINVAL, "%s is not a regular file", path);
     return perm_check(c, id, &st, path, kind, e);
 }
 
@@ -91,17 +94,17 @@ int check_named_files(const struct cfg *c, struct sm_errinfo *e)
     int r = 0;
 
     if (c->ldif)
-        r = perm_check_path(c, CFG_LDIF, c->ldif, FPERM_DATA, e);
+        r = perm_check_path(c, CFG_LDIF, c->ldif, FPERM_DATA, true, e);
     if (r == 0 && c->ldap_ca_file)
-        r = perm_check_path(c, CFG_LDAP_CA_FILE, c->ldap_ca_file, FPERM_DATA, e);
+        r = perm_check_path(c, CFG_LDAP_CA_FILE, c->ldap_ca_file, FPERM_DATA, true, e);
     if (r == 0 && c->ldap_sasl_mech && kt) {
         if (strncmp(kt, "FILE:", 5) == 0)
             kt += 5;
         if (kt[0] == '/')
-            r = perm_check_path(c, CFG_LDAP_SASL_MECH, kt, FPERM_SECRET, e);
+            r = perm_check_path(c, CFG_LDAP_SASL_MECH, kt, FPERM_SECRET, true, e);
     }
     if (r == 0 && c->decision_log)
-        r = perm_check_path(c, CFG_DECISION_LOG, c->decision_log, FPERM_DATA, e);
+        r = perm_check_path(c, CFG_DECISION_LOG, c->decision_log, FPERM_DATA, false, e);
     return r;
 }
 

@@ -347,8 +347,10 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct sm_er
     size_t len = 0, cap;
     int fd, rc;
 
-    /* open(), fstat() and read() set errno when they fail: rc < 0, and *ret is set on 0 only */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    /* open(), fstat() and read() set errno when they fail: rc < 0, and *ret is set on 0 only.
+       O_NONBLOCK: a FIFO does not hang the open (it is refused below); a regular file's reads
+       ignore it */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
         rc = -errno;
         assert(rc < 0);
         errinfo_set(reterr, -1, "cannot open %s: %s", path, sm_strerror(rc));

@@ -1239,6 +1239,62 @@ class TFifo(Base):
                     key, re.escape(what)))
                 self.assertEqual(len(err.splitlines()), 1, err)
 
+    def test_check_more(self):
+        """The same for the configuration file itself, the bind passwords (read by
+        common/options.c), the LDIF (lib/dir_ldif.c), and the files libldap and Kerberos open
+        themselves (the LDAP CA bundle, the keytab), which are now checked to be regular files
+        first: -n passed those, and the first lookup would have hung."""
+        fifo = self.fifo
+        pw = self.conf("secret\n", "bind.pw")
+        os.chmod(pw, 0o600)
+        ldap = ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=example,dc=com\n"
+                "ldap_starttls = yes\n")
+        simple = ldap + "ldap_bind_dn = cn=svc,dc=example,dc=com\nldap_password_file = %s\n"
+        keytab = os.path.join(self.tmp, "keytab")  # a secret's mode: that check passes
+        os.mkfifo(keytab, 0o600)
+        env = env_for()
+        env["KRB5_CLIENT_KTNAME"] = "FILE:" + keytab
+        for key, text, what, case_env in (
+                ("ldif", "[directory]\nldif = %s\n" % fifo, "%s is not a regular file" % fifo,
+                 None),
+                ("ldap_password_file", simple % fifo,
+                 "%s: not a regular file of at most" % fifo, None),
+                ("password_file", simple % pw + "[write]\nbind_dn = cn=w,dc=example,dc=com\n"
+                 "password_file = %s\naudit_log = %s\n" % (fifo, os.path.join(self.tmp, "a.log")),
+                 "%s: not a regular file of at most" % fifo, None),
+                ("ldap_ca_file", simple % pw + "ldap_ca_file = %s\n" % fifo,
+                 "%s is not a regular file" % fifo, None),
+                ("ldap_sasl_mech", ldap + "ldap_sasl_mech = GSSAPI\n",
+                 "%s is not a regular file" % keytab, env)):
+            with self.subTest(key=key):
+                path = self.conf(text, "fifo.conf")
+                try:
+                    p = self.run_daemon("-n", "-c", path, env=case_env, timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.fail("strongmapd -n hangs on a FIFO")
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 1, err)
+                self.assertRegex(err, r"^strongmapd: .*fifo\.conf:\d+: %s: %s" % (
+                    key, re.escape(what)))
+                self.assertEqual(len(err.splitlines()), 1, err)
+        # the configuration file, given by -c and at a reload
+        for args in (["-n", "-c", fifo], ["-c", fifo, *ROOT_OK]):
+            with self.subTest(args=args):
+                try:
+                    p = self.run_daemon(*args, timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.fail("strongmapd hangs on a FIFO as its configuration file")
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(f"{fifo}: not a regular file of at most".encode(), p.stderr)
+        path = self.conf("[server]\nlisten = 127.0.0.1:0\n")
+        d = self.start("-c", path, *ROOT_OK)
+        os.rename(path, path + ".real")
+        os.mkfifo(path, 0o644)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^<4>reload failed, keeping the running configuration: .*"
+                   + re.escape(path) + ": not a regular file", timeout=5)
+        self.stop(d)
+
     def test_reload(self):
         """A reload that meets a FIFO fails and keeps the running configuration; the daemon
         still answers, reloads again and stops on SIGTERM."""
