@@ -10,7 +10,8 @@
  * Rows come as the accounts are audited and are written to the caller's sink (a temporary
  * file), the charts' counts kept here; the document's head, which needs the totals, is written
  * once they are known, then the caller copies the rows, then the tail. Every text from the
- * directory or a certificate (names, DNs, values, fixes) is escaped here, and made valid UTF-8.
+ * directory or a certificate (names, DNs, values, fixes) is escaped here, and made valid UTF-8
+ * without the characters that would make it display other than it is (esc_n()).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -143,10 +144,20 @@ static void printf_(struct out *o, const char *fmt, ...)
         put(o, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* Would @cp make text display other than it is stored? The C1 controls, and Unicode's
+   bidirectional formatting characters (UAX #9, 2.1-2.6; Trojan Source, CVE-2021-42574): the
+   embeddings and overrides U+202A..U+202E, the isolates U+2066..U+2069, the marks U+200E,
+   U+200F and U+061C. A certificate's issuer with U+202E showed reversed in a chart and a fix. */
+static bool is_c1_or_bidi(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
 /*
  * @s (@len bytes) as HTML text or attribute value: & < > " ' escaped, invalid UTF-8, controls
- * (but tab and line feed) and noncharacters as U+FFFD. At most @chars characters, then "…"
- * (0: all).
+ * (but tab and line feed; C1 too), bidirectional formatting characters and noncharacters as
+ * U+FFFD. At most @chars characters, then "…" (0: all).
  */
 static void esc_n(struct out *o, const char *s, size_t len, size_t chars)
 {
@@ -162,7 +173,7 @@ static void esc_n(struct out *o, const char *s, size_t len, size_t chars)
             puts_(o, "\xe2\x80\xa6");
             return;
         }
-        if (k == 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f ||
+        if (k == 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f || is_c1_or_bidi(cp) ||
             (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
             rep = "\xef\xbf\xbd";
         else if (cp == '&')

@@ -23,6 +23,7 @@
 #include <strongmap/strongmap.h>
 
 #include "su_buf.h"
+#include "su_utf8.h"
 
 #define DOMAIN "DC=example,DC=com"
 #define ISSUER "DC=com,DC=example,CN=Example Issuing CA"
@@ -706,6 +707,106 @@ static void test_walk_report(void **state)
     free(text);
 }
 
+/* A code point that can make text display other than it is stored: the bidirectional
+   embeddings, overrides and isolates, the marks, and the C1 controls. */
+static bool is_bidi_or_c1(uint32_t cp)
+{
+    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+           cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f);
+}
+
+/* The HTML report (security review of 2026-12-08, finding 8): a certificate's issuer with U+202E
+   (RIGHT-TO-LEFT OVERRIDE) reached the issuer chart and the Fix column's command unchanged, so
+   that they displayed reversed. Every escaped text now has U+FFFD in place of each bidirectional
+   control, mark and C1 control; other characters (é, Arabic letters) stay. */
+static void test_html_bidi(void **state)
+{
+    (void)state;
+    /* U+202E, then U+2066..U+2069, U+202A..U+202D, U+200E, U+200F, U+061C, U+0080, U+0085 and
+       U+009F, around letters that stay */
+    static const char evil[] = "\xe2\x80\xae"
+                               "exe.gpj "
+                               "\xe2\x81\xa6"
+                               "a"
+                               "\xe2\x81\xa7"
+                               "b"
+                               "\xe2\x81\xa8"
+                               "c"
+                               "\xe2\x81\xa9"
+                               "\xe2\x80\xaa"
+                               "\xe2\x80\xab"
+                               "\xe2\x80\xac"
+                               "\xe2\x80\xad"
+                               "\xe2\x80\x8e"
+                               "\xe2\x80\x8f"
+                               "\xd8\x9c"
+                               "\xc2\x80"
+                               "\xc2\x85"
+                               "\xc2\x9f"
+                               " caf\xc3\xa9 \xd8\xa8";
+    char issuer[256], fix[512], sam[128], dn[256];
+    snprintf(issuer, sizeof(issuer), "CN=%s,DC=example,DC=com", evil);
+    snprintf(fix, sizeof(fix),
+             "Set-ADUser -Identity 'CN=mallory,CN=Users,DC=example,DC=com' -Add "
+             "@{altSecurityIdentities='X509:<I>DC=com,DC=example,CN=%s<SR>01'}",
+             evil);
+    snprintf(sam, sizeof(sam), "mallory%s", evil);
+    snprintf(dn, sizeof(dn), "CN=mallory%s,CN=Users," DOMAIN, evil);
+    struct sm_cert cert = { 0 };
+    cert.issuer.rfc4514 = issuer;
+    struct sm_verdict v = { 0 };
+    v.cert = &cert;
+    const struct sm_verdict *verdicts[] = { &v };
+    struct sm_account acc = { .dn = dn, .sam = sam };
+    struct sm_account_status st = {
+        .account = &acc, .readiness = SM_BLOCKED, .cert_verdicts = verdicts, .n_cert_verdicts = 1
+    };
+    struct sm_audit_record rec = { .status = &st, .fixes = { fix }, .n_fixes = 1 };
+    struct sm_audit_html_opts ho = { .source = evil, .at = AT, .generated = AT };
+    struct sm_audit_totals t = { .accounts = 1, .blocked = 1, .certificates = 1 };
+    struct sm_audit_html *h = NULL;
+    struct su_buf rows, doc;
+    su_buf_init(&rows, NULL, NULL);
+    su_buf_init(&doc, NULL, NULL);
+    assert_int_equal(sm_audit_html_new(&ho, &h), 0);
+    assert_int_equal(sm_audit_html_record(h, &rec, buf_sink, &rows), 0);
+    assert_int_equal(sm_audit_html_head(h, &t, false, NULL, buf_sink, &doc), 0);
+    su_buf_put(&doc, rows.p, rows.len);
+    assert_int_equal(sm_audit_html_tail(h, buf_sink, &doc), 0);
+    const char *html = su_buf_str(&doc);
+    assert_non_null(html);
+    for (size_t i = 0; i < doc.len;) {
+        uint32_t cp = 0;
+        size_t k = su_utf8_seq((const unsigned char *)html + i, doc.len - i, &cp);
+        assert_true(k > 0);
+        if (is_bidi_or_c1(cp))
+            fail_msg("U+%04X at byte %zu: ...%.80s", (unsigned)cp, i, html + (i > 40 ? i - 40 : 0));
+        i += k;
+    }
+    /* each in its place, the rest of the text as it was: the chart's label, the fix, the row */
+    const char *clean = "\xef\xbf\xbd"
+                        "exe.gpj \xef\xbf\xbd"
+                        "a\xef\xbf\xbd"
+                        "b\xef\xbf\xbd"
+                        "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                        "\xef\xbf\xbd caf\xc3\xa9 \xd8\xa8";
+    char want[512];
+    snprintf(want, sizeof(want), "<g><title>CN=%s,DC=example,DC=com:", clean);
+    assert_non_null(strstr(html, want));
+    snprintf(want, sizeof(want),
+             "<li>Set-ADUser -Identity &#39;CN=mallory,CN=Users,"
+             "DC=example,DC=com&#39; -Add @{altSecurityIdentities=&#39;X509:&lt;I&gt;DC=com,"
+             "DC=example,CN=%s&lt;SR&gt;01&#39;}</li>",
+             clean);
+    assert_non_null(strstr(html, want));
+    snprintf(want, sizeof(want), "<th scope=\"row\">mallory%s</th>", clean);
+    assert_non_null(strstr(html, want));
+    sm_audit_html_free(h);
+    su_buf_release(&rows);
+    su_buf_release(&doc);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -730,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_first_holder), cmocka_unit_test(test_given),
         cmocka_unit_test(test_own_repeat),   cmocka_unit_test(test_many),
         cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_walk_report),
+        cmocka_unit_test(test_html_bidi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
