@@ -44,8 +44,9 @@ targets of issue 5 (docs/performance.md explains each and shows a run):
             JS from strongmapd (the demo directory) against the very same bytes with the same
             Content-Type and headers served by nginx: a fresh browser context per load (no
             cache), the Paint Timing API's first-paint and first-contentful-paint, the median
-            of many loads per round (4 per second of --duration unless --page-loads), rounds
-            interleaved; the page's bytes (HTML, CSS, JS); and POST /v1/self/check, the check
+            of many loads per round (4 per second of --duration unless --page-loads; the two
+            servers' loads interleaved one by one); the page's bytes (HTML, CSS and JS, and
+            with the headers each server sent); and POST /v1/self/check, the check
             behind the page, against POST /v1/verdict with the same certificate and body
             (PEM, warm cache; the page's per-client rate limit off: --page-rate 0), wrk,
             rounds interleaved. Needs /usr/bin/chromium, Node.js >= 20 and npm: the part
@@ -1007,7 +1008,8 @@ class Bench:
                    target_paint=TARGETS["page_paint"], target_bytes=TARGETS["page_bytes"])
         limit = TARGETS["page_paint"]
         log(f"Chromium {got['chromium']}, a fresh context per load, {loads} loads per round, "
-            f"{self.a.rounds} round(s) interleaved, after {warmup} load(s) of each unmeasured")
+            f"{self.a.rounds} round(s), nginx and strongmapd one load after the other, after "
+            f"{warmup} load(s) of each unmeasured")
         for key, what in (("fp", "first-paint"), ("fcp", "first-contentful-paint"),
                           ("fetched", "the three files in (Resource Timing)"),
                           ("served", "asked to had, summed over the files")):
