@@ -15,9 +15,11 @@
  * Answers: 200 with the plan or the write's document (sm_json_mapwrite()); 404 no-account;
  * 409 mapping-refused (the safety check in the detail); 502 write-failed (the directory
  * refused or failed the modify: the detail says whether the account changed, the access log
- * has the reason); 500 audit-log; 503 write-not-configured when applying without [write];
- * 503 write-busy (Retry-After) when the write could not start: the process's write lock was not
- * had in time, or another process held the audit log's file lock (nothing written or sent).
+ * has the reason); 500 audit-log; 503 write-not-configured when a token with scope write applies
+ * without [write] (the scope is checked first: to any other caller an apply is 403, with [write]
+ * or without); 503 write-busy (Retry-After) when the write could not start: the process's write
+ * lock was not had in time, or another process held the audit log's file lock (nothing written
+ * or sent).
  * Every request takes a handle of its own: of the write bind's pool when [write] is configured
  * (no lookup cache), else, for a dry run, of the read pool. Only a write takes the write lock,
  * one for the process (common/mapaudit.h): a dry run that waits on a slow directory holds up no
@@ -249,14 +251,15 @@ int h_mappings(struct api_request *req)
         }
         in.cert = &certs->certs[0];
     }
+    /* the scope first: only a caller that may write learns whether [write] is configured */
+    if ((ret = check_scope(req, mr.apply, &ae)) < 0)
+        goto out_fail;
     if (mr.apply && !rt->map_pool) {
         ret = api_fail(&ae, API_P_WRITE_OFF, NULL,
                        "this strongmapd has no write bind ([write] in its configuration): dry "
                        "runs only");
         goto out_fail;
     }
-    if ((ret = check_scope(req, mr.apply, &ae)) < 0)
-        goto out_fail;
     if (!rt->map_pool && !rt->dir) {
         ret = no_directory(&ae);
         goto out_fail;

@@ -619,8 +619,42 @@ audit_log = {cls.log}
         r = self.call("POST", "kate", doc, token=None, daemon=self.plain)
         self.assertEqual(r.status, 200, r.body)  # a dry run against the read directory
         self.assertEqual(r.json()["outcome"], "would_add")
+        # without tokens nobody may write: refused as with [write] (no WWW-Authenticate, there
+        # being no token to ask for)
         r = self.call("POST", "kate", dict(doc, apply=True), token=None, daemon=self.plain)
-        self.assertProblem(r, 503, "write-not-configured")
+        self.assertProblem(r, 403, "insufficient-scope")
+        self.assertNotIn("www-authenticate", r.headers)
+
+    def test_without_write_bind_scope_first(self):
+        """Security review of 2026-12-08, finding 7: the handler answered 503
+        write-not-configured before it checked the scope, so a token that may not write learnt
+        whether [write] was configured (and the scope's decision on an apply was never reached
+        without it). Now only a token with scope write learns it; admin gets 403, as with
+        [write]."""
+        d = ta.Daemon(extra_args=[
+            "--ldif", os.path.join(ROOT, "examples", "demo.ldif"),
+            "--token", token_line("admin1", ADMIN_SECRET, "admin,check"),
+            "--token", token_line("checker", CHECK_SECRET, "check,account"),
+            "--token", token_line("writer1", WRITE_SECRET, "write")])
+        doc = {"certificate": self.pem("multivalue_rdn.pem"), "type": "X509SKI"}
+        try:
+            for method in ("POST", "DELETE"):
+                with self.subTest(method=method):
+                    # admin passes the route's admission, and the handler refuses it (before:
+                    # 503); check is refused by the admission, as before
+                    for token, scope in ((ADMIN_SECRET, "write"), (CHECK_SECRET, "admin write")):
+                        r = self.call(method, "kate", dict(doc, apply=True), token=token,
+                                      daemon=d)
+                        self.assertProblem(r, 403, "insufficient-scope")
+                        self.assertIn(f'scope="{scope}"', r.headers["www-authenticate"])
+                    r = self.call(method, "kate", dict(doc, apply=True), token=WRITE_SECRET,
+                                  daemon=d)
+                    self.assertProblem(r, 503, "write-not-configured")
+                    r = self.call(method, "kate", doc, token=ADMIN_SECRET, daemon=d)
+                    self.assertEqual(r.status, 200, r.body)  # dry runs still
+        finally:
+            rc, _ = d.stop()
+            self.assertEqual(rc, 0, d.log())
 
 
 class HoldProxy:

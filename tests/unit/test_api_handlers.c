@@ -1143,8 +1143,9 @@ static void test_events_bad(void **state)
 /* ---- POST|DELETE /v1/accounts/{name}/mappings (without [write]: dry runs on the pool) ---- */
 
 static const struct bad_case mappings_bad[] = {
-    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"apply\": true}", 503,
-      "write-not-configured", "no write bind" },
+    /* no token may write, and none learns whether [write] is configured */
+    { "/v1/accounts/alice/mappings", "application/json", "@CERT{\"apply\": true}", 403,
+      "insufficient-scope", "writing needs an authenticated token with scope write" },
     { "/v1/accounts/alice/mappings", "application/json", "{", 400, "bad-json", NULL },
     { "/v1/accounts/alice/mappings", "application/json", NULL, 400, "empty-body", NULL },
     { "/v1/accounts/alice/mappings", "application/json", "[1]", 400, "bad-request", "JSON object" },
@@ -1183,7 +1184,7 @@ static void test_mappings(void **state)
 
     (void)state;
     run_bad_cases(s_dir, h_mappings, mappings_bad, sizeof(mappings_bad) / sizeof(mappings_bad[0]));
-    run_bad_cases(s_nodir, h_mappings, mappings_bad, 1); /* apply: write-not-configured first */
+    run_bad_cases(s_nodir, h_mappings, mappings_bad, 1); /* apply: the scope first */
 
     /* a dry run on the read pool: alice's certificate carries her SID */
     text = jbody("{s:s, s:s}", "certificate", pem, "type", "X509SKI");
