@@ -125,10 +125,14 @@ const char *msg_text(const struct msg_lang *l, const char *key)
 const char *msg_text_of(const struct msg_lang *l, const char *prefix, const char *id)
 {
     char key[128];
+    int i;
 
     if ((size_t)snprintf(key, sizeof(key), "%s%s", prefix, id) >= sizeof(key))
         return id;
-    return msg_text(l, key);
+    i = key_index(l->m, key);
+    /* a key missing: the id, never @key, which dies with this frame (msg_text() would return
+       it: scan-build) */
+    return i >= 0 && l->text[i] ? l->text[i] : id;
 }
 
 const char *msg_tag(const struct msg_lang *l)

@@ -65,6 +65,9 @@ static void test_shipped(void **state)
     assert_string_equal(msg_text(en, "state.will_work"), "Will work");
     assert_string_equal(msg_text(de, "state.will_work"), "Funktioniert");
     assert_string_equal(msg_text(de, "no.such.key"), "no.such.key");
+    /* an id without a text: the id itself, not the key built on msg_text_of()'s stack */
+    static const char no_such[] = "no_such_id";
+    assert_ptr_equal(msg_text_of(de, "why.", no_such), no_such);
     page = msg_page(de, &len, &etag);
     assert_int_equal(strlen(page), len);
     assert_non_null(strstr(page, "<html lang=\"de\">"));
