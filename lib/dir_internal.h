@@ -119,6 +119,12 @@ int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n, struc
  */
 void dir_known(const struct sm_dir *d, const struct sm_account *acc);
 
+/*
+ * Tests only: make the LDIF directory @d (another kind: nothing happens) answer by scanning its
+ * entries, as before its indexes (lib/dir_ldif.c), which are freed. Before @d is shared.
+ */
+void dir_ldif_drop_index(struct sm_dir *d);
+
 /* The NTAuth store from the backend, never from the lookup cache (lib/ntauth.c keeps it). */
 int dir_ntauth_read(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo *reterr);
 

@@ -8,13 +8,23 @@
  * follows "include:" lines to other files, and its line counter cannot place an error inside a
  * record. URL values ("type:< file:///...") are refused before libldap would open them.
  *
- * Only the attributes of DIR_ATTRS_INIT are kept. Queries are linear scans: an export is for
- * tests and offline what-ifs, not for a directory of millions.
+ * Only the attributes of DIR_ATTRS_INIT are kept. The entries stay in the file's order; the
+ * queries are answered from two hash tables built once the file is read (build_index()): one of
+ * the values the lookups search (objectSid, sAMAccountName, userPrincipalName, dNSHostName,
+ * altSecurityIdentities of the user and computer entries), keyed as value_eq() compares them,
+ * and one of the normalised DNs of all entries. Their answers are those of a scan of the
+ * entries in order, the same entries in the same order (each chain of a table is in the
+ * file's order); the scans are kept for the other attributes, and for the tests
+ * (dir_ldif_drop_index()). Memory: 16 bytes per indexed value and 4 to 8 bytes per value for
+ * its table's buckets, 4 bytes per entry and 4 to 8 for the DN table's buckets: at most
+ * 12 + 24 * (indexed values) bytes per entry, about 130 for an account with a SID, a
+ * sAMAccountName, a UPN and two mappings.
  */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h> /* ldif.h needs FILE */
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +43,9 @@
 static const char *const dir_attrs[] = DIR_ATTRS_INIT;
 /* positions in DIR_ATTRS_INIT */
 enum { ATTR_OBJECTCLASS = 0, ATTR_OBJECTSID = 1, ATTR_ALTSEC = 7, ATTR_USERCERT = 8 };
+/* The attributes find_eq() is asked about (lib/dir.c): objectSid, sAMAccountName,
+   userPrincipalName, dNSHostName, altSecurityIdentities */
+#define ATTRS_INDEXED ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 7))
 
 struct ldif_value {
     unsigned attr; /* index into dir_attrs */
@@ -51,11 +64,27 @@ struct ldif_entry {
     size_t n;
 };
 
+/* One indexed value: d->e[entry].v[value]. Chains link with next, an index into the keys
+   plus one (0 ends a chain), as the buckets do. */
+struct ldif_key {
+    uint32_t hash;
+    uint32_t entry;
+    uint32_t value;
+    uint32_t next;
+};
+
 struct ldif_dir {
     struct sm_dir pub; /* first: the dir_ops get this pointer */
     struct arena *arena;
     struct ldif_entry *e; /* heap */
     size_t n, cap;
+    /* The indexes (heap; NULL: the queries scan). Bucket counts are powers of two. */
+    struct ldif_key *keys; /* the values of ATTRS_INDEXED of the account entries */
+    uint32_t *key_head;    /* per bucket: first key + 1, or 0 */
+    size_t key_buckets;
+    uint32_t *dn_head; /* per bucket: first entry + 1, or 0 */
+    uint32_t *dn_next; /* per entry: the next entry of its bucket + 1, or 0 */
+    size_t dn_buckets;
 };
 
 static int attr_index(const char *name, size_t len)
@@ -435,6 +464,183 @@ static int emit(const struct ldif_entry *e, struct raw_entries *out)
     return rc;
 }
 
+/* ---- the indexes ----------------------------------------------------------------------- */
+
+/* FNV-1a over @len bytes of @p after @seed (the attribute), ASCII upper case folded when @fold
+   (as ascii_caseeq() compares), finished with MurmurHash3's fmix32 for the low bits that pick
+   the bucket. */
+static uint32_t hash_bytes(unsigned seed, bool fold, const void *p, size_t len)
+{
+    const uint8_t *s = p;
+    uint32_t h = (2166136261u ^ seed) * 16777619u;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = s[i];
+        if (fold && c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32);
+        h = (h ^ c) * 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* The key of a value of attribute @attr: equal for values value_eq() finds equal. */
+static uint32_t hash_value(unsigned attr, const void *p, size_t len)
+{
+    return hash_bytes(attr, attr != ATTR_OBJECTSID, p, len);
+}
+
+/* The key of a normalised DN (compared byte for byte). */
+static uint32_t hash_dn(const char *ndn, size_t len)
+{
+    return hash_bytes(0xd1, false, ndn, len);
+}
+
+static bool indexed(unsigned attr)
+{
+    return attr < 32 && (ATTRS_INDEXED >> attr & 1u);
+}
+
+static size_t buckets_for(size_t n)
+{
+    size_t b = 1;
+    while (b < n)
+        b <<= 1;
+    return b;
+}
+
+/*
+ * Build both indexes (struct ldif_dir) over the entries parsed. Each chain is linked from the
+ * last entry to the first, so that it runs in the file's order. 0, -ENOMEM, SM_E_TOO_BIG (more
+ * entries or values than 32 bits count: a file within LDIF_MAX_FILE has far fewer). What was
+ * allocated on failure is freed with the directory.
+ */
+static int build_index(struct ldif_dir *d, struct sm_errinfo *reterr)
+{
+    size_t nkeys = 0;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; d->e[i].account && j < d->e[i].n; j++)
+            nkeys += indexed(d->e[i].v[j].attr);
+    if (d->n >= UINT32_MAX || nkeys >= UINT32_MAX) {
+        errinfo_set(reterr, -1, "too many entries or values to index");
+        return SM_E_TOO_BIG;
+    }
+    d->key_buckets = buckets_for(nkeys);
+    d->dn_buckets = buckets_for(d->n);
+    if ((nkeys && !(d->keys = mem_malloc(nkeys * sizeof(*d->keys)))) ||
+        !(d->key_head = mem_calloc(d->key_buckets, sizeof(*d->key_head))) ||
+        !(d->dn_head = mem_calloc(d->dn_buckets, sizeof(*d->dn_head))) ||
+        !(d->dn_next = mem_malloc((d->n ? d->n : 1) * sizeof(*d->dn_next))))
+        return -ENOMEM;
+    size_t k = nkeys;
+    for (size_t i = d->n; i-- > 0;) {
+        const struct ldif_entry *e = &d->e[i];
+        size_t b = hash_dn(e->ndn, e->ndn_len) & (d->dn_buckets - 1);
+        d->dn_next[i] = d->dn_head[b];
+        d->dn_head[b] = (uint32_t)(i + 1);
+        for (size_t j = e->n; e->account && j-- > 0;) {
+            if (!indexed(e->v[j].attr))
+                continue;
+            uint32_t h = hash_value(e->v[j].attr, e->v[j].p, e->v[j].len);
+            b = h & (d->key_buckets - 1);
+            d->keys[--k] = (struct ldif_key){ h, (uint32_t)i, (uint32_t)j, d->key_head[b] };
+            d->key_head[b] = (uint32_t)(k + 1);
+        }
+    }
+    assert(k == 0);
+    return 0;
+}
+
+static void free_index(struct ldif_dir *d)
+{
+    mem_free(d->keys);
+    mem_free(d->key_head);
+    mem_free(d->dn_head);
+    mem_free(d->dn_next);
+    d->keys = NULL;
+    d->key_head = d->dn_head = d->dn_next = NULL;
+}
+
+void dir_ldif_drop_index(struct sm_dir *sd)
+{
+    if (sd && sd->ops && strcmp(sd->ops->kind, "ldif") == 0)
+        free_index((struct ldif_dir *)sd);
+}
+
+/* The first key from chain position @k (a key + 1; 0: the end) that holds @b as a value of
+   @attr (whose key is @h): its position, or 0. */
+static uint32_t next_match(const struct ldif_dir *d, uint32_t k, unsigned attr, uint32_t h,
+                           const struct sm_blob *b)
+{
+    for (; k; k = d->keys[k - 1].next) {
+        const struct ldif_key *key = &d->keys[k - 1];
+        const struct ldif_value *v = &d->e[key->entry].v[key->value];
+        if (key->hash == h && v->attr == attr && value_eq(attr, v, b))
+            return k;
+    }
+    return 0;
+}
+
+/*
+ * find_eq() from the index: the account entries holding one of @values (n <= SM_MAX_ALTSEC),
+ * in the file's order, each once. One cursor per value walks its chain (in the file's order);
+ * each round emits the smallest entry the cursors are at and moves every cursor at it past it.
+ */
+static int find_indexed(const struct ldif_dir *d, unsigned attr, const struct sm_blob *values,
+                        size_t n, struct raw_entries *out)
+{
+    uint32_t pos[SM_MAX_ALTSEC], hash[SM_MAX_ALTSEC];
+    assert(n <= SM_MAX_ALTSEC);
+    for (size_t i = 0; i < n; i++) {
+        hash[i] = hash_value(attr, values[i].data, values[i].len);
+        pos[i] =
+            next_match(d, d->key_head[hash[i] & (d->key_buckets - 1)], attr, hash[i], &values[i]);
+    }
+    for (;;) {
+        uint32_t min = UINT32_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (pos[i] && d->keys[pos[i] - 1].entry < min)
+                min = d->keys[pos[i] - 1].entry;
+        if (min == UINT32_MAX) /* no entry has that index (build_index()) */
+            return 0;
+        int rc = emit(&d->e[min], out);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            while (pos[i] && d->keys[pos[i] - 1].entry == min)
+                pos[i] = next_match(d, d->keys[pos[i] - 1].next, attr, hash[i], &values[i]);
+    }
+}
+
+/* find_eq() by a scan of the entries: the same answer. */
+static int find_scan(const struct ldif_dir *d, unsigned attr, const struct sm_blob *values,
+                     size_t n, struct raw_entries *out)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const struct ldif_entry *e = &d->e[i];
+        bool hit = false;
+        if (!e->account)
+            continue;
+        for (size_t j = 0; j < e->n && !hit; j++) {
+            if (e->v[j].attr != attr)
+                continue;
+            for (size_t k = 0; k < n && !hit; k++)
+                hit = value_eq(attr, &e->v[j], &values[k]);
+        }
+        if (!hit)
+            continue;
+        int rc = emit(e, out);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the queries ------------------------------------------------------------------------- */
+
 static int read_entry(const struct ldif_dir *d, const char *dn, struct raw_entries *out,
                       struct sm_errinfo *reterr)
 {
@@ -446,11 +652,22 @@ static int read_entry(const struct ldif_dir *d, const char *dn, struct raw_entri
         return -ENOMEM;
     }
     size_t nlen = dn_normalize(dn, len, ndn);
-    for (size_t i = 0; i < d->n; i++) {
-        const struct ldif_entry *e = &d->e[i];
-        if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
-            rc = emit(e, out); /* the first entry of that name */
-            break;
+    if (d->dn_head) {
+        uint32_t i = d->dn_head[hash_dn(ndn, nlen) & (d->dn_buckets - 1)];
+        for (; i; i = d->dn_next[i - 1]) {
+            const struct ldif_entry *e = &d->e[i - 1];
+            if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
+                rc = emit(e, out); /* the first entry of that name */
+                break;
+            }
+        }
+    } else {
+        for (size_t i = 0; i < d->n; i++) {
+            const struct ldif_entry *e = &d->e[i];
+            if (e->ndn_len == nlen && memcmp(e->ndn, ndn, nlen) == 0) {
+                rc = emit(e, out); /* the first entry of that name */
+                break;
+            }
         }
     }
     mem_free(ndn);
@@ -474,25 +691,13 @@ static int ldif_find_eq(struct sm_dir *sd, const char *attr, const struct sm_blo
         errinfo_set(reterr, -1, "attribute %s is not searched", attr);
         return -EINVAL;
     }
-    for (size_t i = 0; i < d->n; i++) {
-        const struct ldif_entry *e = &d->e[i];
-        bool hit = false;
-        if (!e->account)
-            continue;
-        for (size_t j = 0; j < e->n && !hit; j++) {
-            if (e->v[j].attr != (unsigned)a)
-                continue;
-            for (size_t k = 0; k < n && !hit; k++)
-                hit = value_eq((unsigned)a, &e->v[j], &values[k]);
-        }
-        if (!hit)
-            continue;
-        int rc = emit(e, out);
-        if (rc == SM_E_DIR_LIMIT)
-            errinfo_set(reterr, -1, "more than %d accounts have this %s", SM_MAX_ACCOUNTS, attr);
-        if (rc < 0)
-            return rc;
-    }
+    int rc = d->key_head && indexed((unsigned)a) && n <= SM_MAX_ALTSEC
+                 ? find_indexed(d, (unsigned)a, values, n, out)
+                 : find_scan(d, (unsigned)a, values, n, out);
+    if (rc == SM_E_DIR_LIMIT)
+        errinfo_set(reterr, -1, "more than %d accounts have this %s", SM_MAX_ACCOUNTS, attr);
+    if (rc < 0)
+        return rc;
     read_store(d, store);
     return 0;
 }
@@ -548,6 +753,7 @@ static void ldif_free(struct sm_dir *sd)
 {
     struct ldif_dir *d = (struct ldif_dir *)sd;
     arena_free(d->arena); /* base and ntauth_dn live there */
+    free_index(d);
     mem_free(d->e);
     mem_free(d);
 }
@@ -608,7 +814,8 @@ int sm_dir_open_ldif(const char *path, struct sm_dir **ret, struct sm_errinfo *r
     ps.d = d;
     ps.buf = buf;
     ps.reterr = reterr;
-    if ((rc = parse(&ps, buf, len)) < 0 || (rc = derive_base(d)) < 0)
+    if ((rc = parse(&ps, buf, len)) < 0 || (rc = derive_base(d)) < 0 ||
+        (rc = build_index(d, reterr)) < 0)
         goto out;
     *ret = &d->pub;
     d = NULL;
