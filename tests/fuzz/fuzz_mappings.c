@@ -19,16 +19,20 @@
  *
  * Never a write: the runtimes have no write bind (struct api_runtime's map_pool NULL), so an
  * "apply" gets 503 write-not-configured at most, and no LDAP handle exists that could modify
- * anything. The directory is examples/demo.ldif (or SM_FUZZ_LDIF), opened once per runtime
- * without a cache (tests/lib/fuzz_runtime.c), so dry runs run to the end: the account, the
- * value and its lint, the duplicate and SID searches.
+ * anything. The scope is decided first, so an "apply" reaches that decision: only the token
+ * with scope write may learn that [write] is not configured; anyone else gets 403. The
+ * directory is examples/demo.ldif (or SM_FUZZ_LDIF), opened once per runtime without a cache
+ * (tests/lib/fuzz_runtime.c), so dry runs run to the end: the account, the value and its lint,
+ * the duplicate and SID searches.
  *
  * As tests/fuzz/fuzz_request.c (whose fake libmicrohttpd, tests/lib/fake_mhd.c, it shares), the
  * target aborts when the handler answers other than once, answers 5xx but 503
- * write-not-configured for an "apply", answers a body that is not JSON (a problem's "status"
- * equal to the HTTP status); and when a 200 is not a dry run's (apply false, an outcome of a
- * plan, the operation of the method), or goes to a token that may neither write nor see account
- * data (check).
+ * write-not-configured, or that to a caller without scope write (security review of
+ * 2026-12-08, finding 7: it told an admin token, or anyone on a daemon without tokens, whether
+ * [write] was configured), answers a body that is not JSON (a problem's "status" equal to the
+ * HTTP status); and when a 200 is not a dry run's (apply false, an outcome of a plan, the
+ * operation of the method), or goes to a token that may neither write nor see account data
+ * (check). The seeds apply_* send an "apply" with each token and none.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -86,9 +90,10 @@ static void setup(void)
     metrics_init(&server.metrics);
 }
 
-/* The answer must be JSON, a problem's status the HTTP status; a 200 a dry run's (see the top).
- */
-static void check_body(const struct MHD_Response *r, unsigned status, bool remove)
+/* The answer must be JSON, a problem's status the HTTP status, 503 write-not-configured for
+   @token only when it may write; a 200 a dry run's (see the top). */
+static void check_body(const struct MHD_Response *r, unsigned status, bool remove,
+                       const struct api_token *token)
 {
     static const char *const dry[] = { "would_add", "would_remove", "present", "absent" };
     const char *ctype = fake_mhd_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -111,6 +116,8 @@ static void check_body(const struct MHD_Response *r, unsigned status, bool remov
         if (status >= 500 &&
             (status != 503 || !type || strcmp(type, "/problems/write-not-configured") != 0))
             abort();
+        if (status == 503 && (!token || !(token->scopes & API_SCOPE_WRITE)))
+            abort(); /* told whether [write] is configured without the scope to write */
         json_decref(doc);
         return;
     }
@@ -227,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (!req->token || (!(req->token->scopes & API_SCOPE_WRITE) &&
                          !(req->token->scopes & auth_rt->account_data_scope))))
         abort();
-    check_body(conn.response, conn.status, remove);
+    check_body(conn.response, conn.status, remove, req->token);
 
 out:
     fake_mhd_clear(&conn);
