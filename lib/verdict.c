@@ -361,6 +361,12 @@ static int issuer_first(struct ctx *x, const struct sm_verdict_input *in,
     v->issuer_signature = sig_join(ws, ss);
     v->ntauth_known = x->ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x->ntauth == NTAUTH_PRESENT;
+    /* kept for the verdict that follows: the same checks are not made twice */
+    x->gated = true;
+    x->gate_ntauth = windows;
+    x->gate_samba = samba;
+    x->gate_ws = ws;
+    x->gate_ss = ss;
     if ((*pass = ws == SM_ISSUER_SIG_VALID || ss == SM_ISSUER_SIG_VALID))
         return 0;
 
@@ -516,7 +522,8 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
             goto out_done;
         }
     }
-    if (windows && !in->issuer_unknown && (r = ntauth_prepare(dir, x.cert, &x.along)) < 0)
+    if (windows && !in->issuer_unknown && !x.gated &&
+        (r = ntauth_prepare(dir, x.cert, &x.along)) < 0)
         goto out_fail;
     if (in->account)
         r = vx_resolve_named(&x, in->account, reterr);
@@ -532,10 +539,14 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
     v->cert = x.cert;
     v->redacted = x.redact;
     enum sm_issuer_sig ws = SM_ISSUER_SIG_NOT_CHECKED, ss = SM_ISSUER_SIG_NOT_CHECKED;
-    x.samba_anchored = -1;
-    if (!in->issuer_unknown &&
-        (r = samba_anchored(in->samba_anchors, x.cert, &x.samba_anchored, &ss)) < 0)
-        goto out_fail;
+    if (x.gated && x.gate_samba) {
+        ss = x.gate_ss; /* x.samba_anchored was set by issuer_first() */
+    } else {
+        x.samba_anchored = -1;
+        if (!in->issuer_unknown &&
+            (r = samba_anchored(in->samba_anchors, x.cert, &x.samba_anchored, &ss)) < 0)
+            goto out_fail;
+    }
     x.samba_forged = ss == SM_ISSUER_SIG_INVALID;
     if ((r = vx_account_facts(&x, reterr)) < 0 || (r = sid_owner(&x, reterr)) < 0 ||
         (r = vx_key_trust(&x)) < 0)
@@ -553,10 +564,14 @@ int sm_verdict_evaluate(struct sm_dir *dir, const struct sm_verdict_input *in,
             if (r == 0)
                 x.n_altsec++;
         }
-    x.ntauth = NTAUTH_UNKNOWN;
-    if (windows && !in->issuer_unknown && vx_budget(&x) &&
-        (r = ntauth_check(dir, x.cert, &x.along, &x.ntauth, &ws)) < 0)
-        goto out_fail;
+    if (x.gated && x.gate_ntauth) {
+        ws = x.gate_ws; /* x.ntauth was set by issuer_first() */
+    } else {
+        x.ntauth = NTAUTH_UNKNOWN;
+        if (windows && !in->issuer_unknown && vx_budget(&x) &&
+            (r = ntauth_check(dir, x.cert, &x.along, &x.ntauth, &ws)) < 0)
+            goto out_fail;
+    }
     v->ntauth_known = x.ntauth != NTAUTH_UNKNOWN;
     v->issuer_in_ntauth = x.ntauth == NTAUTH_PRESENT;
     /* a Samba-only fleet: Samba's anchors; else what the NTAuth store says, or the anchors */

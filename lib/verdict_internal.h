@@ -131,6 +131,9 @@ struct ctx {
     bool keytrust_samba;    /* ... one Samba's KDC loads */
     int samba_anchored;     /* the issuer is among Samba's pkinit_anchors: 1, 0, -1 not known */
     bool samba_forged;      /* 0 because the anchors of the issuer's name did not sign it */
+    /* issuer_first() (lib/verdict.c) checked the issuer before the lookups: what it found */
+    bool gated, gate_ntauth, gate_samba;
+    enum sm_issuer_sig gate_ws, gate_ss;
     enum ntauth_state ntauth;
     struct dir_along along; /* the NTAuth store, read along with the lookups (lib/ntauth.c) */
     bool redact; /* name no account attribute in any text (sm_verdict_input.redact_account) */

@@ -37,7 +37,11 @@ EXAMPLES = os.path.join(T.ROOT, "examples")
 DEMO = os.path.join(EXAMPLES, "demo.ldif")
 AT = "2026-06-01T00:00:00Z"
 CLI = None
-N_BIG = 16000  # accounts of the generated LDIF: seconds to audit whole without a lookup cache
+# accounts of the generated LDIF: an audit of it must outlast B2Bounds' 1 s timeout and give the
+# mid-audit tests time to act. Each account's certificate is its own (big_ldif()), so that each
+# verdict checks a signature: about 3 s on an idle machine (the same certificate for every
+# account took 0.8 s for 16,000 once the LDIF backend had indexes, 978402e).
+N_BIG = 24000
 # (the daemons of the big tests have none: with one, the lookups of accounts that all publish
 # the same certificate are the cache's, and an audit takes a fraction of a second)
 ADMIN = "SECRET-MARKER-audit-admin-0123456789"
@@ -46,16 +50,25 @@ MEDIA = {"jsonl": "application/jsonl", "csv": "text/csv", "html": "text/html"}
 
 
 def big_ldif(path, n):
-    """@n users, each publishing sid_ext.pem (a verdict each) and holding a value."""
-    with open(os.path.join(T.ROOT, "tests", "data", "certs", "sid_ext.pem"),
-              encoding="ascii") as f:
-        b64 = "".join(l.strip() for l in f if not l.startswith("-----"))
+    """@n users, each publishing a certificate of its own and holding a value; the NTAuth store
+    holds the test issuing CA. Each certificate is sid_ext.pem with the last bytes of its
+    signature changed: the engine checks each one's signature with the CA's key (a verdict's
+    real work, remembered by thumbprint, so the same certificate everywhere would be checked
+    once) and denies it as not signed by that CA."""
+    def der(name):
+        with open(os.path.join(T.ROOT, "tests", "data", "certs", name), encoding="ascii") as f:
+            return base64.b64decode("".join(l.strip() for l in f if not l.startswith("-----")))
+    cert, ca = der("sid_ext.pem"), base64.b64encode(der("issuing_ca.pem")).decode()
     with open(path, "w", encoding="ascii") as f:
         f.write("dn: DC=example,DC=com\nobjectClass: domain\ndc: example\n\n")
+        f.write("dn: CN=NTAuthCertificates,CN=Public Key Services,CN=Services,"
+                "CN=Configuration,DC=example,DC=com\nobjectClass: certificationAuthority\n"
+                f"cACertificate:: {ca}\n\n")
         for i in range(n):
+            own = base64.b64encode(cert[:-3] + i.to_bytes(3, "big")).decode()
             f.write(f"dn: CN=u{i},CN=Users,DC=example,DC=com\nobjectClass: user\n"
                     f"sAMAccountName: u{i}\nuserPrincipalName: u{i}@example.com\n"
-                    f"userCertificate:: {b64}\n"
+                    f"userCertificate:: {own}\n"
                     f"altSecurityIdentities: X509:<SKI>{i:08X}\n\n")
 
 
