@@ -142,11 +142,22 @@ int api_runtime_open_log(struct api_runtime *rt, const char *path, struct sm_err
 
     if (!copy)
         return settings_fail(e, -ENOMEM, "out of memory");
-    fd = open(copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    /* non-blocking: a FIFO without a reader is an error (ENXIO), not a start that never ends;
+       one with a reader (a log collector) is then written to blocking, as a file is */
+    fd = open(copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
     if (fd < 0) {
         r = -errno;
         assert(r < 0); /* open() sets errno when it fails */
+        settings_fail(e, r, "cannot open the decision log %s: %s", copy,
+                      r == -ENXIO ? "a FIFO nothing reads" : strerror(-r));
+        free(copy);
+        return r;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        r = -errno;
         settings_fail(e, r, "cannot open the decision log %s: %s", copy, strerror(-r));
+        close(fd);
         free(copy);
         return r;
     }

@@ -128,11 +128,15 @@ int mapaudit_open(const char *path, struct mapaudit **ret, struct sm_errinfo *e)
         snprintf(e->text, sizeof(e->text), "no audit log named");
         return -EINVAL;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
+    /* non-blocking, so that a FIFO without a reader fails (ENXIO) instead of hanging the start;
+       any FIFO is refused below, and O_NONBLOCK means nothing to a regular file */
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+              0640);
     if (fd < 0) {
         r = -errno;
         snprintf(e->text, sizeof(e->text), "cannot open the audit log %.300s: %s", path,
-                 strerror(-r));
+                 r == -ENXIO ? "a FIFO nothing reads (the audit log must be a regular file)"
+                             : strerror(-r));
         return r;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -1295,6 +1295,52 @@ class TFifo(Base):
                    + re.escape(path) + ": not a regular file", timeout=5)
         self.stop(d)
 
+    def test_logs(self):
+        """The logs it writes: a FIFO nothing reads as the decision log or the write-back's
+        audit log made the start hang in open(). Now each is refused at once; a decision log
+        FIFO that something reads (a log collector) is taken and written to."""
+        fifo = self.fifo
+        pw = self.conf("secret\n", "bind.pw")
+        os.chmod(pw, 0o600)
+        write = ("[directory]\nldap_uri = ldap://127.0.0.1:1\nldap_base = dc=example,dc=com\n"
+                 "ldap_starttls = yes\nldap_bind_dn = cn=svc,dc=example,dc=com\n"
+                 "ldap_password_file = %s\n[write]\nbind_dn = cn=w,dc=example,dc=com\n"
+                 "password_file = %s\naudit_log = %s\n" % (pw, pw, fifo))
+        for key, text, what in (
+                ("decision_log", "[directory]\nldif = %s\n[log]\ndecision_log = %s\n" % (
+                    self.ldif, fifo), "cannot open the decision log %s: a FIFO nothing reads"),
+                ("audit_log", write, "cannot open the audit log %s: a FIFO nothing reads")):
+            with self.subTest(key=key):
+                path = self.conf(text + "[server]\nlisten = 127.0.0.1:0\n", "fifo.conf")
+                try:  # -n does not open the logs: the start does
+                    p = self.run_daemon("-c", path, *ROOT_OK, timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.fail("strongmapd hangs on a FIFO as its %s" % key)
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 1, err)
+                self.assertIn(what % fifo, err)
+        # with a reader: the decision log's lines reach it
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            path = self.conf("[directory]\nldif = %s\n[log]\ndecision_log = %s\n"
+                             "[server]\nlisten = 127.0.0.1:0\n" % (self.ldif, fifo))
+            d = self.start("-c", path, *ROOT_OK)
+            try:
+                status, v = d.verdict("alice-sid.pem")
+                self.assertEqual((status, v["outcome"]), (200, "allow"))
+                got = b""
+                deadline = time.monotonic() + 10
+                while b"\n" not in got and time.monotonic() < deadline:
+                    try:
+                        got += os.read(reader, 65536)
+                    except BlockingIOError:
+                        time.sleep(0.05)
+                self.assertIn(b'"outcome":"allow"', got)
+            finally:
+                self.stop(d)
+        finally:
+            os.close(reader)
+
     def test_reload(self):
         """A reload that meets a FIFO fails and keeps the running configuration; the daemon
         still answers, reloads again and stops on SIGTERM."""
