@@ -1,12 +1,12 @@
 /*
  * lib/json.c - the JSON documents of the CLI and the API, written with the streaming writer
- * of jsonw.c straight into one buffer (no document model).
+ * of support/su_jsonw.c straight into one buffer (no document model).
  *
  * The output is byte for byte what the earlier Jansson renderer (json_dumps with
  * JSON_PRESERVE_ORDER and JSON_COMPACT or JSON_INDENT(2)) printed: same member order, same
  * escaping, same layout. Every string comes from the engine, which guarantees valid UTF-8; the
  * writer still puts a marker rather than invalid JSON. Allocation failures are sticky in the
- * writer and reported once, as -ENOMEM, by jsonw_finish().
+ * writer and reported once, as -ENOMEM, by su_jsonw_finish().
  *
  * One file per document family: lib/json_cert.c the certificates, lib/json_verdict.c the
  * verdict and the account status; this file the altSecurityIdentities and SID documents and
@@ -19,113 +19,113 @@
 #include "json_internal.h"
 #include "util.h"
 
-void str_array(struct jsonw *w, const char *const *v, size_t n)
+void str_array(struct su_jsonw *w, const char *const *v, size_t n)
 {
-    jsonw_array_begin(w);
+    su_jsonw_array_begin(w);
     for (size_t i = 0; i < n; i++)
-        jsonw_string(w, v[i]);
-    jsonw_array_end(w);
+        su_jsonw_string(w, v[i]);
+    su_jsonw_array_end(w);
 }
 
-void findings_json(struct jsonw *w, const struct sm_findings *f)
+void findings_json(struct su_jsonw *w, const struct sm_findings *f)
 {
-    jsonw_key(w, "findings");
-    jsonw_array_begin(w);
+    su_jsonw_key(w, "findings");
+    su_jsonw_array_begin(w);
     for (size_t i = 0; i < f->n; i++) {
-        jsonw_object_begin(w);
-        jsonw_kstr(w, "code", f->v[i].code);
-        jsonw_kstr(w, "severity", sm_severity_name(f->v[i].severity));
-        jsonw_kstr(w, "message", f->v[i].message);
+        su_jsonw_object_begin(w);
+        su_jsonw_kstr(w, "code", f->v[i].code);
+        su_jsonw_kstr(w, "severity", sm_severity_name(f->v[i].severity));
+        su_jsonw_kstr(w, "message", f->v[i].message);
         if (f->v[i].fix)
-            jsonw_kstr(w, "fix", f->v[i].fix);
-        jsonw_object_end(w);
+            su_jsonw_kstr(w, "fix", f->v[i].fix);
+        su_jsonw_object_end(w);
     }
     if (f->truncated) {
-        jsonw_object_begin(w);
-        jsonw_kstr(w, "code", "findings_truncated");
-        jsonw_kstr(w, "severity", "info");
-        jsonw_kstr(w, "message", "More findings were raised than are shown.");
-        jsonw_object_end(w);
+        su_jsonw_object_begin(w);
+        su_jsonw_kstr(w, "code", "findings_truncated");
+        su_jsonw_kstr(w, "severity", "info");
+        su_jsonw_kstr(w, "message", "More findings were raised than are shown.");
+        su_jsonw_object_end(w);
     }
-    jsonw_array_end(w);
+    su_jsonw_array_end(w);
 }
 
 /* ---- altSecurityIdentities -------------------------------------------------------------- */
 
-void altsec_json(struct jsonw *w, const struct sm_altsec *v, const struct sm_cert *cert)
+void altsec_json(struct su_jsonw *w, const struct sm_altsec *v, const struct sm_cert *cert)
 {
     static const char *const kinds[] = { "mapping", "not_x509", "invalid" };
     bool mapping = v->kind == SM_ALTSEC_MAPPING;
-    jsonw_object_begin(w);
-    jsonw_kstr(w, "value", v->value);
-    jsonw_kstr(w, "kind", kinds[v->kind]);
-    jsonw_kstr(w, "type", mapping ? sm_map_type_name(v->type) : NULL);
-    jsonw_kstr(w, "strength", mapping ? (v->strong ? "strong" : "weak") : NULL);
+    su_jsonw_object_begin(w);
+    su_jsonw_kstr(w, "value", v->value);
+    su_jsonw_kstr(w, "kind", kinds[v->kind]);
+    su_jsonw_kstr(w, "type", mapping ? sm_map_type_name(v->type) : NULL);
+    su_jsonw_kstr(w, "strength", mapping ? (v->strong ? "strong" : "weak") : NULL);
     if (v->invalid_reason)
-        jsonw_kstr(w, "invalid_reason", v->invalid_reason);
+        su_jsonw_kstr(w, "invalid_reason", v->invalid_reason);
     if (v->samba_may_match)
-        jsonw_kbool(w, "samba_may_match", true);
+        su_jsonw_kbool(w, "samba_may_match", true);
     const struct {
         const char *k, *v;
     } fields[] = { { "issuer", v->issuer }, { "subject", v->subject }, { "serial", v->serial },
                    { "ski", v->ski },       { "sha1", v->sha1 },       { "sid", v->sid },
                    { "rfc822", v->rfc822 } };
-    jsonw_key(w, "fields");
-    jsonw_object_begin(w);
+    su_jsonw_key(w, "fields");
+    su_jsonw_object_begin(w);
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
         if (fields[i].v) {
             dyn_key(w, fields[i].k);
-            jsonw_string(w, fields[i].v);
+            su_jsonw_string(w, fields[i].v);
         }
     }
-    jsonw_object_end(w);
+    su_jsonw_object_end(w);
     if (cert) {
-        jsonw_kbool(w, "matches", sm_altsec_matches(v, cert));
-        jsonw_kbool(w, "matches_samba", sm_altsec_matches_samba(v, cert));
+        su_jsonw_kbool(w, "matches", sm_altsec_matches(v, cert));
+        su_jsonw_kbool(w, "matches_samba", sm_altsec_matches_samba(v, cert));
     }
     findings_json(w, &v->findings);
-    jsonw_object_end(w);
+    su_jsonw_object_end(w);
 }
 
 int sm_json_altsec(struct sm_altsec *const *values, size_t n, const struct sm_cert *cert,
                    unsigned flags, char **ret_json)
 {
-    struct jsonw w;
+    struct su_jsonw w;
     start(&w, flags);
-    jsonw_object_begin(&w);
-    jsonw_key(&w, "values");
-    jsonw_array_begin(&w);
+    su_jsonw_object_begin(&w);
+    su_jsonw_key(&w, "values");
+    su_jsonw_array_begin(&w);
     for (size_t i = 0; i < n; i++)
         altsec_json(&w, values[i], cert);
-    jsonw_array_end(&w);
+    su_jsonw_array_end(&w);
     if (cert) {
-        jsonw_key(&w, "certificate");
-        jsonw_object_begin(&w);
-        jsonw_kstr(&w, "subject", cert->subject.rfc4514);
-        jsonw_kstr(&w, "issuer", cert->issuer.rfc4514);
-        jsonw_kstr(&w, "serial", cert->serial);
-        jsonw_kstr(&w, "sha1", cert->sha1);
-        jsonw_key(&w, "strong_mappings");
-        jsonw_array_begin(&w);
+        su_jsonw_key(&w, "certificate");
+        su_jsonw_object_begin(&w);
+        su_jsonw_kstr(&w, "subject", cert->subject.rfc4514);
+        su_jsonw_kstr(&w, "issuer", cert->issuer.rfc4514);
+        su_jsonw_kstr(&w, "serial", cert->serial);
+        su_jsonw_kstr(&w, "sha1", cert->sha1);
+        su_jsonw_key(&w, "strong_mappings");
+        su_jsonw_array_begin(&w);
         for (size_t i = 0; i < cert->n_mappings; i++)
             if (sm_map_type_strong(cert->mappings[i].type))
-                jsonw_string(&w, cert->mappings[i].value);
-        jsonw_array_end(&w);
-        jsonw_object_end(&w);
+                su_jsonw_string(&w, cert->mappings[i].value);
+        su_jsonw_array_end(&w);
+        su_jsonw_object_end(&w);
     }
-    jsonw_object_end(&w);
+    su_jsonw_object_end(&w);
     return finish(&w, ret_json);
 }
 
 /* ---- SID -------------------------------------------------------------------------------- */
 
 /* The text built in @b as a string value; @b is then emptied for the next one. */
-static void buf_string(struct jsonw *w, struct su_buf *b)
+static void buf_string(struct su_jsonw *w, struct su_buf *b)
 {
     if (b->oom)
-        jsonw_null(w); /* not written: sm_json_sid() returns -ENOMEM */
+        su_jsonw_null(w); /* not written: sm_json_sid() returns -ENOMEM */
     else
-        jsonw_stringn(w, b->p ? b->p : "", b->len);
+        su_jsonw_stringn(w, b->p ? b->p : "", b->len);
     b->len = 0;
 }
 
@@ -135,7 +135,7 @@ int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
     uint8_t der[256], bin[SM_SID_BINARY_MAX];
     long dlen = sm_sid_extension_der(sid, der, sizeof(der));
     size_t blen = sm_sid_to_binary(sid, bin);
-    struct jsonw w;
+    struct su_jsonw w;
     struct su_buf b;
     bool oom;
     int r;
@@ -145,40 +145,40 @@ int sm_json_sid(const struct sm_sid *sid, unsigned flags, char **ret_json)
     sm_sid_format(sid, text, sizeof(text));
     start(&w, flags);
     arena_buf_init(&b, NULL);
-    jsonw_object_begin(&w);
-    jsonw_kstr(&w, "sid", text);
-    jsonw_kstr(&w, "extension_oid", SM_OID_SID_EXTENSION);
+    su_jsonw_object_begin(&w);
+    su_jsonw_kstr(&w, "sid", text);
+    su_jsonw_kstr(&w, "extension_oid", SM_OID_SID_EXTENSION);
     su_buf_hex(&b, der, (size_t)dlen);
-    jsonw_key(&w, "extension_der_hex");
+    su_jsonw_key(&w, "extension_der_hex");
     buf_string(&w, &b);
     su_buf_base64(&b, der, (size_t)dlen);
-    jsonw_key(&w, "extension_der_base64");
+    su_jsonw_key(&w, "extension_der_base64");
     buf_string(&w, &b);
     su_buf_puts(&b, SM_OID_SID_EXTENSION " = DER:");
     for (long i = 0; i < dlen; i++)
         su_buf_printf(&b, "%s%02X", i ? ":" : "", der[i]);
-    jsonw_key(&w, "openssl_extension_config");
+    su_jsonw_key(&w, "openssl_extension_config");
     buf_string(&w, &b);
     su_buf_printf(&b, "%s%s", SM_SID_URI_PREFIX, text);
-    jsonw_key(&w, "san_uri");
+    su_jsonw_key(&w, "san_uri");
     buf_string(&w, &b);
     su_buf_hex(&b, bin, blen);
-    jsonw_key(&w, "object_sid_hex");
+    su_jsonw_key(&w, "object_sid_hex");
     buf_string(&w, &b);
     su_buf_base64(&b, bin, blen);
-    jsonw_key(&w, "object_sid_base64");
+    su_jsonw_key(&w, "object_sid_base64");
     buf_string(&w, &b);
     su_buf_puts(&b, "(objectSid=");
     for (size_t i = 0; i < blen; i++)
         su_buf_printf(&b, "\\%02x", bin[i]);
     su_buf_putc(&b, ')');
-    jsonw_key(&w, "ldap_filter");
+    su_jsonw_key(&w, "ldap_filter");
     buf_string(&w, &b);
-    jsonw_object_end(&w);
+    su_jsonw_object_end(&w);
     oom = b.oom;
     su_buf_release(&b);
     if (oom) {
-        jsonw_release(&w);
+        su_jsonw_release(&w);
         return -ENOMEM;
     }
     r = finish(&w, ret_json);

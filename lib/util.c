@@ -164,7 +164,7 @@ static void *buf_arena_alloc(void *ctx, void *p, size_t keep, size_t size)
     return n;
 }
 
-static void *buf_heap_alloc(void *ctx, void *p, size_t keep, size_t size)
+void *mem_buf_alloc(void *ctx, void *p, size_t keep, size_t size)
 {
     (void)ctx;
     (void)keep;
@@ -177,7 +177,7 @@ static void *buf_heap_alloc(void *ctx, void *p, size_t keep, size_t size)
 
 void arena_buf_init(struct su_buf *b, struct arena *a)
 {
-    su_buf_init(b, a ? buf_arena_alloc : buf_heap_alloc, a);
+    su_buf_init(b, a ? buf_arena_alloc : mem_buf_alloc, a);
 }
 
 /* ---- decimal ---------------------------------------------------------------------------- */

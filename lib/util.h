@@ -55,6 +55,8 @@ char *arena_hex(struct arena *a, const uint8_t *p, size_t len);
  * failing-allocation tests reach it either way.
  */
 void arena_buf_init(struct su_buf *b, struct arena *a);
+/* The engine's allocator (lib/alloc.h) as su_buf's and su_jsonw's (su_buf_alloc_fn). */
+void *mem_buf_alloc(void *ctx, void *p, size_t keep, size_t size);
 
 /** Decimal digits of @v into @out (no NUL); returns how many (1 to 20). */
 size_t dec_u64(uint64_t v, char out[20]);

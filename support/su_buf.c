@@ -11,7 +11,7 @@
 
 #define SU_BUF_FIRST 64 /* bytes of a buffer's first block */
 
-static void *heap_alloc(void *ctx, void *p, size_t keep, size_t size)
+void *su_buf_heap_alloc(void *ctx, void *p, size_t keep, size_t size)
 {
     (void)ctx;
     (void)keep;
@@ -25,7 +25,7 @@ static void *heap_alloc(void *ctx, void *p, size_t keep, size_t size)
 void su_buf_init(struct su_buf *b, su_buf_alloc_fn *alloc, void *ctx)
 {
     memset(b, 0, sizeof(*b));
-    b->alloc = alloc ? alloc : heap_alloc;
+    b->alloc = alloc ? alloc : su_buf_heap_alloc;
     b->ctx = ctx;
 }
 

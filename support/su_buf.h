@@ -20,6 +20,8 @@
  * none), like realloc(), or NULL with @p untouched; with @size 0, release @p and return NULL.
  */
 typedef void *su_buf_alloc_fn(void *ctx, void *p, size_t keep, size_t size);
+/** realloc() and free() as such an allocator (@ctx unused): the default. */
+void *su_buf_heap_alloc(void *ctx, void *p, size_t keep, size_t size);
 
 struct su_buf {
     char *p;                /* the text, NUL-terminated once anything was written */

@@ -1,8 +1,8 @@
 /*
  * tests/library/link_collide.c - a program with functions of its own named like libstrongmap's
- * internal helpers (arena_new, su_hex_decode and su_buf_init of support/, jsonw_init), linked
- * against libstrongmap.a. It must link (no "multiple definition"), and the library must go on
- * using its own helpers: parsing an msDS-KeyCredentialLink and an altSecurityIdentities value
+ * internal helpers (arena_new; su_hex_decode, su_buf_init and su_jsonw_init of support/),
+ * linked against libstrongmap.a. It must link (no "multiple definition"), and the library must go
+ * on using its own helpers: parsing an msDS-KeyCredentialLink and an altSecurityIdentities value
  * (which allocate with arena_new and decode with su_hex_decode inside the library) succeeds,
  * and none of the program's functions, which count their calls and fail, is called by the
  * library.
@@ -16,7 +16,7 @@
 int arena_new(int x);
 int su_hex_decode(const char *s);
 int su_buf_init(void);
-int jsonw_init(void);
+int su_jsonw_init(void);
 
 static int calls;
 
@@ -38,7 +38,7 @@ int su_buf_init(void)
     return -1;
 }
 
-int jsonw_init(void)
+int su_jsonw_init(void)
 {
     calls++;
     return -1;
@@ -55,7 +55,7 @@ int main(void)
     int r, fails = 0;
 
     if (arena_new(1) != 2 || su_hex_decode("00") != -1 || su_buf_init() != -1 ||
-        jsonw_init() != -1 || calls != 4) {
+        su_jsonw_init() != -1 || calls != 4) {
         fprintf(stderr, "the program's own functions were not called\n");
         return 1;
     }

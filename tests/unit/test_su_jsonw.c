@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_jsonw.c - the streaming JSON writer (lib/jsonw.c): escaping, UTF-8
+ * tests/unit/test_su_jsonw.c - the streaming JSON writer (support/su_jsonw.c): escaping, UTF-8
  * validation, layouts, errors, and byte-for-byte agreement with Jansson's json_dumps() (the
  * renderer lib/json.c replaced) on hand-made, generated and real (sm_json_certs) documents.
  */
@@ -18,9 +18,9 @@
 
 #include <strongmap/strongmap.h>
 
-#include "jsonw.h"
+#include "su_jsonw.h"
 
-#define MARKER "\"" JSONW_NOT_UTF8 "\""
+#define MARKER "\"" SU_JSONW_NOT_UTF8 "\""
 
 /* Jansson's flags for the two layouts of lib/json.c */
 #define JANSSON_COMPACT (JSON_PRESERVE_ORDER | JSON_COMPACT)
@@ -28,13 +28,13 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *finish_ok(struct jsonw *w)
+static char *finish_ok(struct su_jsonw *w)
 {
     char *s = NULL;
     size_t len = 0;
-    int r = jsonw_finish(w, &s, &len);
+    int r = su_jsonw_finish(w, &s, &len);
     if (r != 0)
-        fail_msg("jsonw_finish: %d", r);
+        fail_msg("su_jsonw_finish: %d", r);
     assert_non_null(s);
     assert_int_equal(len, strlen(s));
     return s;
@@ -43,9 +43,9 @@ static char *finish_ok(struct jsonw *w)
 /* One string value as a whole document. */
 static char *string_doc(const char *s, size_t len)
 {
-    struct jsonw w;
-    jsonw_init(&w, 0);
-    assert_int_equal(jsonw_stringn(&w, s, len), 0);
+    struct su_jsonw w;
+    su_jsonw_init(&w, 0, NULL, NULL);
+    assert_int_equal(su_jsonw_stringn(&w, s, len), 0);
     return finish_ok(&w);
 }
 
@@ -68,7 +68,7 @@ static char *jansson_string_doc(const char *s, size_t len)
 }
 
 /* Write the Jansson value @v with the writer (objects in their insertion order). */
-static void write_jansson(struct jsonw *w, json_t *v)
+static void write_jansson(struct su_jsonw *w, json_t *v)
 {
     const char *key;
     json_t *item;
@@ -76,24 +76,24 @@ static void write_jansson(struct jsonw *w, json_t *v)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        jsonw_object_begin(w);
+        su_jsonw_object_begin(w);
         json_object_foreach(v, key, item)
         {
-            jsonw_keyn(w, key, strlen(key));
+            su_jsonw_keyn(w, key, strlen(key));
             write_jansson(w, item);
         }
-        jsonw_object_end(w);
+        su_jsonw_object_end(w);
         break;
     case JSON_ARRAY:
-        jsonw_array_begin(w);
+        su_jsonw_array_begin(w);
         json_array_foreach(v, i, item) write_jansson(w, item);
-        jsonw_array_end(w);
+        su_jsonw_array_end(w);
         break;
-    case JSON_STRING: jsonw_stringn(w, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: jsonw_int(w, json_integer_value(v)); break;
-    case JSON_TRUE: jsonw_bool(w, true); break;
-    case JSON_FALSE: jsonw_bool(w, false); break;
-    case JSON_NULL: jsonw_null(w); break;
+    case JSON_STRING: su_jsonw_stringn(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: su_jsonw_int(w, json_integer_value(v)); break;
+    case JSON_TRUE: su_jsonw_bool(w, true); break;
+    case JSON_FALSE: su_jsonw_bool(w, false); break;
+    case JSON_NULL: su_jsonw_null(w); break;
     default: fail_msg("unexpected JSON type %d", (int)json_typeof(v));
     }
 }
@@ -104,10 +104,10 @@ static void assert_same_as_jansson(json_t *v)
     static const struct {
         unsigned jw;
         size_t jansson;
-    } layouts[] = { { 0, JANSSON_COMPACT }, { JSONW_PRETTY, JANSSON_PRETTY } };
+    } layouts[] = { { 0, JANSSON_COMPACT }, { SU_JSONW_PRETTY, JANSSON_PRETTY } };
     for (size_t i = 0; i < 2; i++) {
-        struct jsonw w;
-        jsonw_init(&w, layouts[i].jw);
+        struct su_jsonw w;
+        su_jsonw_init(&w, layouts[i].jw, NULL, NULL);
         write_jansson(&w, v);
         char *got = finish_ok(&w);
         char *want = json_dumps(v, layouts[i].jansson);
@@ -237,12 +237,12 @@ static void test_invalid_utf8(void **state)
             fail_msg("Jansson accepts bad[%zu]", i);
     }
     /* inside a document, only the value is replaced */
-    struct jsonw w;
-    jsonw_init(&w, 0);
-    jsonw_object_begin(&w);
-    jsonw_kstr(&w, "a", "x\xff");
-    jsonw_kstr(&w, "b", "y");
-    jsonw_object_end(&w);
+    struct su_jsonw w;
+    su_jsonw_init(&w, 0, NULL, NULL);
+    su_jsonw_object_begin(&w);
+    su_jsonw_kstr(&w, "a", "x\xff");
+    su_jsonw_kstr(&w, "b", "y");
+    su_jsonw_object_end(&w);
     char *s = finish_ok(&w);
     assert_string_equal(s, "{\"a\":" MARKER ",\"b\":\"y\"}");
     free(s);
@@ -278,9 +278,9 @@ static void test_integers(void **state)
         { INT64_MIN + 1, "-9223372036854775807" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct jsonw w;
-        jsonw_init(&w, 0);
-        assert_int_equal(jsonw_int(&w, cases[i].v), 0);
+        struct su_jsonw w;
+        su_jsonw_init(&w, 0, NULL, NULL);
+        assert_int_equal(su_jsonw_int(&w, cases[i].v), 0);
         char *s = finish_ok(&w);
         assert_string_equal(s, cases[i].want);
         free(s);
@@ -293,40 +293,40 @@ static void test_integers(void **state)
 }
 
 /* A small document with every kind of value and nesting, written with the writer. */
-static void write_sample(struct jsonw *w)
+static void write_sample(struct su_jsonw *w)
 {
-    jsonw_object_begin(w);
-    jsonw_kint(w, "a", 1);
-    jsonw_key(w, "b");
-    jsonw_array_begin(w);
-    jsonw_int(w, 1);
-    jsonw_int(w, -2);
-    jsonw_object_begin(w);
-    jsonw_kbool(w, "t", true);
-    jsonw_kbool(w, "f", false);
-    jsonw_knull(w, "n");
-    jsonw_object_end(w);
-    jsonw_array_begin(w);
-    jsonw_array_end(w);
-    jsonw_object_begin(w);
-    jsonw_object_end(w);
-    jsonw_array_end(w);
-    jsonw_kstr(w, "s", "x\ty");
-    jsonw_kstr(w, "null_string", NULL);
-    jsonw_key(w, "empty_object");
-    jsonw_object_begin(w);
-    jsonw_object_end(w);
-    jsonw_key(w, "empty_array");
-    jsonw_array_begin(w);
-    jsonw_array_end(w);
-    jsonw_object_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_kint(w, "a", 1);
+    su_jsonw_key(w, "b");
+    su_jsonw_array_begin(w);
+    su_jsonw_int(w, 1);
+    su_jsonw_int(w, -2);
+    su_jsonw_object_begin(w);
+    su_jsonw_kbool(w, "t", true);
+    su_jsonw_kbool(w, "f", false);
+    su_jsonw_knull(w, "n");
+    su_jsonw_object_end(w);
+    su_jsonw_array_begin(w);
+    su_jsonw_array_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_object_end(w);
+    su_jsonw_array_end(w);
+    su_jsonw_kstr(w, "s", "x\ty");
+    su_jsonw_kstr(w, "null_string", NULL);
+    su_jsonw_key(w, "empty_object");
+    su_jsonw_object_begin(w);
+    su_jsonw_object_end(w);
+    su_jsonw_key(w, "empty_array");
+    su_jsonw_array_begin(w);
+    su_jsonw_array_end(w);
+    su_jsonw_object_end(w);
 }
 
 static void test_layouts(void **state)
 {
     (void)state;
-    struct jsonw w;
-    jsonw_init(&w, 0);
+    struct su_jsonw w;
+    su_jsonw_init(&w, 0, NULL, NULL);
     write_sample(&w);
     char *s = finish_ok(&w);
     assert_string_equal(s, "{\"a\":1,\"b\":[1,-2,{\"t\":true,\"f\":false,\"n\":null},[],{}],"
@@ -334,7 +334,7 @@ static void test_layouts(void **state)
                            "\"empty_array\":[]}");
     free(s);
 
-    jsonw_init(&w, JSONW_PRETTY);
+    su_jsonw_init(&w, SU_JSONW_PRETTY, NULL, NULL);
     write_sample(&w);
     s = finish_ok(&w);
     assert_string_equal(s, "{\n"
@@ -368,18 +368,18 @@ static void test_empty_containers(void **state)
     } cases[] = {
         { 0, true, "{}" },
         { 0, false, "[]" },
-        { JSONW_PRETTY, true, "{}" },
-        { JSONW_PRETTY, false, "[]" },
+        { SU_JSONW_PRETTY, true, "{}" },
+        { SU_JSONW_PRETTY, false, "[]" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct jsonw w;
-        jsonw_init(&w, cases[i].flags);
+        struct su_jsonw w;
+        su_jsonw_init(&w, cases[i].flags, NULL, NULL);
         if (cases[i].object) {
-            jsonw_object_begin(&w);
-            jsonw_object_end(&w);
+            su_jsonw_object_begin(&w);
+            su_jsonw_object_end(&w);
         } else {
-            jsonw_array_begin(&w);
-            jsonw_array_end(&w);
+            su_jsonw_array_begin(&w);
+            su_jsonw_array_end(&w);
         }
         char *s = finish_ok(&w);
         assert_string_equal(s, cases[i].want);
@@ -395,16 +395,16 @@ static void test_empty_containers(void **state)
 static void test_depth(void **state)
 {
     (void)state;
-    struct jsonw w;
+    struct su_jsonw w;
     char *s;
 
-    /* exactly JSONW_MAX_DEPTH levels are fine */
-    jsonw_init(&w, JSONW_PRETTY);
-    for (int i = 0; i < JSONW_MAX_DEPTH; i++)
-        assert_int_equal(jsonw_array_begin(&w), 0);
-    jsonw_int(&w, 7);
-    for (int i = 0; i < JSONW_MAX_DEPTH; i++)
-        assert_int_equal(jsonw_array_end(&w), 0);
+    /* exactly SU_JSONW_MAX_DEPTH levels are fine */
+    su_jsonw_init(&w, SU_JSONW_PRETTY, NULL, NULL);
+    for (int i = 0; i < SU_JSONW_MAX_DEPTH; i++)
+        assert_int_equal(su_jsonw_array_begin(&w), 0);
+    su_jsonw_int(&w, 7);
+    for (int i = 0; i < SU_JSONW_MAX_DEPTH; i++)
+        assert_int_equal(su_jsonw_array_end(&w), 0);
     s = finish_ok(&w);
     json_t *v = json_loads(s, 0, NULL);
     assert_non_null(v);
@@ -412,86 +412,86 @@ static void test_depth(void **state)
     json_decref(v);
     free(s);
 
-    /* one more is an error, sticky, reported by jsonw_finish(); nothing leaks */
-    jsonw_init(&w, 0);
-    for (int i = 0; i < JSONW_MAX_DEPTH; i++)
-        assert_int_equal(jsonw_object_begin(&w) == 0 && jsonw_key(&w, "k") == 0, 1);
-    assert_int_equal(jsonw_object_begin(&w), -EINVAL);
-    assert_int_equal(jsonw_int(&w, 1), -EINVAL);
-    assert_int_equal(jsonw_object_end(&w), -EINVAL);
+    /* one more is an error, sticky, reported by su_jsonw_finish(); nothing leaks */
+    su_jsonw_init(&w, 0, NULL, NULL);
+    for (int i = 0; i < SU_JSONW_MAX_DEPTH; i++)
+        assert_int_equal(su_jsonw_object_begin(&w) == 0 && su_jsonw_key(&w, "k") == 0, 1);
+    assert_int_equal(su_jsonw_object_begin(&w), -EINVAL);
+    assert_int_equal(su_jsonw_int(&w, 1), -EINVAL);
+    assert_int_equal(su_jsonw_object_end(&w), -EINVAL);
     s = NULL;
-    assert_int_equal(jsonw_finish(&w, &s, NULL), -EINVAL);
+    assert_int_equal(su_jsonw_finish(&w, &s, NULL), -EINVAL);
     assert_null(s);
 }
 
-static int misuse(void (*f)(struct jsonw *w))
+static int misuse(void (*f)(struct su_jsonw *w))
 {
-    struct jsonw w;
+    struct su_jsonw w;
     char *s = NULL;
-    jsonw_init(&w, 0);
+    su_jsonw_init(&w, 0, NULL, NULL);
     f(&w);
-    int r = jsonw_finish(&w, &s, NULL);
+    int r = su_jsonw_finish(&w, &s, NULL);
     assert_null(s);
     return r;
 }
 
-static void key_in_array(struct jsonw *w)
+static void key_in_array(struct su_jsonw *w)
 {
-    jsonw_array_begin(w);
-    jsonw_key(w, "k");
-    jsonw_int(w, 1);
-    jsonw_array_end(w);
+    su_jsonw_array_begin(w);
+    su_jsonw_key(w, "k");
+    su_jsonw_int(w, 1);
+    su_jsonw_array_end(w);
 }
 
-static void value_without_key(struct jsonw *w)
+static void value_without_key(struct su_jsonw *w)
 {
-    jsonw_object_begin(w);
-    jsonw_int(w, 1);
-    jsonw_object_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_int(w, 1);
+    su_jsonw_object_end(w);
 }
 
-static void key_without_value(struct jsonw *w)
+static void key_without_value(struct su_jsonw *w)
 {
-    jsonw_object_begin(w);
-    jsonw_key(w, "k");
-    jsonw_object_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_key(w, "k");
+    su_jsonw_object_end(w);
 }
 
-static void two_keys(struct jsonw *w)
+static void two_keys(struct su_jsonw *w)
 {
-    jsonw_object_begin(w);
-    jsonw_key(w, "k");
-    jsonw_key(w, "l");
-    jsonw_int(w, 1);
-    jsonw_object_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_key(w, "k");
+    su_jsonw_key(w, "l");
+    su_jsonw_int(w, 1);
+    su_jsonw_object_end(w);
 }
 
-static void wrong_end(struct jsonw *w)
+static void wrong_end(struct su_jsonw *w)
 {
-    jsonw_object_begin(w);
-    jsonw_array_end(w);
+    su_jsonw_object_begin(w);
+    su_jsonw_array_end(w);
 }
 
-static void unbalanced_end(struct jsonw *w)
+static void unbalanced_end(struct su_jsonw *w)
 {
-    jsonw_array_begin(w);
-    jsonw_array_end(w);
-    jsonw_array_end(w);
+    su_jsonw_array_begin(w);
+    su_jsonw_array_end(w);
+    su_jsonw_array_end(w);
 }
 
-static void left_open(struct jsonw *w)
+static void left_open(struct su_jsonw *w)
 {
-    jsonw_array_begin(w);
-    jsonw_int(w, 1);
+    su_jsonw_array_begin(w);
+    su_jsonw_int(w, 1);
 }
 
-static void two_roots(struct jsonw *w)
+static void two_roots(struct su_jsonw *w)
 {
-    jsonw_int(w, 1);
-    jsonw_int(w, 2);
+    su_jsonw_int(w, 1);
+    su_jsonw_int(w, 2);
 }
 
-static void nothing(struct jsonw *w)
+static void nothing(struct su_jsonw *w)
 {
     (void)w;
 }
@@ -510,11 +510,11 @@ static void test_misuse(void **state)
     assert_int_equal(misuse(nothing), -EINVAL);
 
     /* release without finishing */
-    struct jsonw w;
-    jsonw_init(&w, 0);
-    jsonw_object_begin(&w);
-    jsonw_kstr(&w, "a", "b");
-    jsonw_release(&w);
+    struct su_jsonw w;
+    su_jsonw_init(&w, 0, NULL, NULL);
+    su_jsonw_object_begin(&w);
+    su_jsonw_kstr(&w, "a", "b");
+    su_jsonw_release(&w);
 }
 
 static void test_large_document(void **state)

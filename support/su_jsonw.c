@@ -1,17 +1,16 @@
 /*
- * lib/jsonw.c - the streaming JSON writer (see jsonw.h): output identical to Jansson 2.14's
- * json_dumps() with JSON_COMPACT or JSON_INDENT(2), at a fraction of the cost (no document
- * model, no callback per fragment, no printf).
+ * support/su_jsonw.c - the streaming JSON writer (see su_jsonw.h): output identical to
+ * Jansson 2.14's json_dumps() with JSON_COMPACT or JSON_INDENT(2), at a fraction of the cost (no
+ * document model, no callback per fragment, no printf).
  *
- * The buffer always keeps one spare byte, so jsonw_finish() can terminate it without growing.
+ * The buffer always keeps one spare byte, so su_jsonw_finish() can terminate it without growing.
  * Each call reserves the room it needs once (the separator, the key, the value in its plain
  * form) and then writes without further checks; only escapes reserve more.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "jsonw.h"
+#include "su_jsonw.h"
 #include "su_utf8.h"
 
 enum {
@@ -19,9 +18,9 @@ enum {
     JW_NONEMPTY = 1 << 1, /* it has a member: the next one needs a comma */
 };
 
-/* "\n" and the indentation of JSONW_MAX_DEPTH levels, two spaces each */
+/* "\n" and the indentation of SU_JSONW_MAX_DEPTH levels, two spaces each */
 static const char indent[] = "\n                                                                ";
-_Static_assert(sizeof(indent) == 2 + 2 * JSONW_MAX_DEPTH, "indentation for JSONW_MAX_DEPTH");
+_Static_assert(sizeof(indent) == 2 + 2 * SU_JSONW_MAX_DEPTH, "indentation for SU_JSONW_MAX_DEPTH");
 
 /* What each byte of a string needs: 0 copy, 1 escape, 2 start of a multi-byte sequence */
 #define JW_16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
@@ -34,26 +33,29 @@ static const unsigned char byte_class[256] = {
 /* clang-format on */
 #undef JW_16
 
-void jsonw_init(struct jsonw *w, unsigned flags)
+void su_jsonw_init(struct su_jsonw *w, unsigned flags, su_buf_alloc_fn *alloc, void *ctx)
 {
     memset(w, 0, sizeof(*w));
-    w->pretty = (flags & JSONW_PRETTY) != 0;
+    w->pretty = (flags & SU_JSONW_PRETTY) != 0;
+    w->alloc = alloc ? alloc : su_buf_heap_alloc;
+    w->ctx = ctx;
 }
 
-void jsonw_release(struct jsonw *w)
+void su_jsonw_release(struct su_jsonw *w)
 {
-    mem_free(w->p);
+    if (w->p)
+        w->alloc(w->ctx, w->p, 0, 0);
     w->p = NULL;
     w->len = w->cap = 0;
 }
 
-static void fail(struct jsonw *w, int err)
+static void fail(struct su_jsonw *w, int err)
 {
     if (!w->err)
         w->err = err;
 }
 
-static bool grow(struct jsonw *w, size_t extra)
+static bool grow(struct su_jsonw *w, size_t extra)
 {
     size_t need = w->len + extra + 1, cap = w->cap ? w->cap : 8192;
     if (need < w->len) {
@@ -62,7 +64,7 @@ static bool grow(struct jsonw *w, size_t extra)
     }
     while (cap < need)
         cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
-    char *p = mem_realloc(w->p, cap);
+    char *p = w->alloc(w->ctx, w->p, w->len, cap);
     if (!p) {
         fail(w, -ENOMEM);
         return false;
@@ -73,7 +75,7 @@ static bool grow(struct jsonw *w, size_t extra)
 }
 
 /* Room for @extra more bytes (and the spare one)? */
-static inline bool reserve(struct jsonw *w, size_t extra)
+static inline bool reserve(struct su_jsonw *w, size_t extra)
 {
     return extra < w->cap - w->len || grow(w, extra);
 }
@@ -108,20 +110,20 @@ static inline char *copy(char *o, const char *s, size_t n)
     return o + n;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+static void put(struct su_jsonw *w, const char *s, size_t n)
 {
     if (reserve(w, n))
         w->len = (size_t)(copy(w->p + w->len, s, n) - w->p);
 }
 
 /* The most a separator takes: a comma, a newline and the indentation. */
-static inline size_t separator_room(const struct jsonw *w)
+static inline size_t separator_room(const struct su_jsonw *w)
 {
     return w->pretty ? 2 + 2 * (size_t)w->depth : 1;
 }
 
 /* The separator before an element of the innermost container, at the end (room reserved). */
-static inline void separator(struct jsonw *w)
+static inline void separator(struct su_jsonw *w)
 {
     uint8_t *st = &w->state[w->depth - 1];
     char *o = w->p + w->len;
@@ -134,7 +136,7 @@ static inline void separator(struct jsonw *w)
 }
 
 /* Before a value: its separator, and room for @room more bytes; false on error. */
-static inline bool value_start(struct jsonw *w, size_t room)
+static inline bool value_start(struct su_jsonw *w, size_t room)
 {
     if (w->err)
         return false;
@@ -160,7 +162,7 @@ static inline bool value_start(struct jsonw *w, size_t room)
 }
 
 /* After a value. */
-static inline int value_end(struct jsonw *w)
+static inline int value_end(struct su_jsonw *w)
 {
     if (w->depth == 0)
         w->done = true;
@@ -168,7 +170,7 @@ static inline int value_end(struct jsonw *w)
 }
 
 /* Before a member: its separator and quoted key, and room for @room more bytes. */
-static inline bool member_start(struct jsonw *w, const char *quoted, size_t qlen, size_t room)
+static inline bool member_start(struct su_jsonw *w, const char *quoted, size_t qlen, size_t room)
 {
     if (w->err)
         return false;
@@ -238,7 +240,7 @@ static inline bool plain8(uint64_t x)
  * validation) or escaped, at @o. Returns the end, or NULL when it is not UTF-8 or (with
  * w->err set) on allocation failure. Room for the rest of the string as it is is reserved.
  */
-static inline char *character(struct jsonw *w, char *o, const unsigned char **pp,
+static inline char *character(struct su_jsonw *w, char *o, const unsigned char **pp,
                               const unsigned char *end)
 {
     const unsigned char *p = *pp;
@@ -268,7 +270,7 @@ static inline char *character(struct jsonw *w, char *o, const unsigned char **pp
  * reserved; the marker instead when @s is not valid UTF-8. Plain runs are checked and copied 8
  * bytes at a time, the last 1 to 7 bytes of a longer string as the 8 bytes that end there.
  */
-static void string(struct jsonw *w, const char *s, size_t len)
+static void string(struct su_jsonw *w, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     size_t mark = w->len;
@@ -306,11 +308,11 @@ invalid:
     if (w->err)
         return;
     w->len = mark;
-    put(w, "\"" JSONW_NOT_UTF8 "\"", sizeof(JSONW_NOT_UTF8) + 1);
+    put(w, "\"" SU_JSONW_NOT_UTF8 "\"", sizeof(SU_JSONW_NOT_UTF8) + 1);
 }
 
 /* An integer at the end of the buffer, where room for 20 bytes is reserved. */
-static void integer(struct jsonw *w, int64_t v)
+static void integer(struct su_jsonw *w, int64_t v)
 {
     char tmp[20], *q = tmp + sizeof(tmp); /* INT64_MIN: '-' and 19 digits */
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -326,7 +328,7 @@ static void integer(struct jsonw *w, int64_t v)
 }
 
 /* true or false at the end of the buffer, where room for 5 bytes is reserved. */
-static inline void boolean(struct jsonw *w, bool v)
+static inline void boolean(struct su_jsonw *w, bool v)
 {
     if (v) {
         memcpy(w->p + w->len, "true", 4);
@@ -338,18 +340,18 @@ static inline void boolean(struct jsonw *w, bool v)
 }
 
 /* null at the end of the buffer, where room for 4 bytes is reserved. */
-static inline void null(struct jsonw *w)
+static inline void null(struct su_jsonw *w)
 {
     memcpy(w->p + w->len, "null", 4);
     w->len += 4;
 }
 
-int jsonw_finish(struct jsonw *w, char **ret, size_t *ret_len)
+int su_jsonw_finish(struct su_jsonw *w, char **ret, size_t *ret_len)
 {
     if (!w->err && (w->depth || w->want_value || !w->done))
         fail(w, -EINVAL);
     if (w->err) {
-        jsonw_release(w);
+        su_jsonw_release(w);
         return w->err;
     }
     w->p[w->len] = '\0'; /* the spare byte */
@@ -361,9 +363,9 @@ int jsonw_finish(struct jsonw *w, char **ret, size_t *ret_len)
     return 0;
 }
 
-static int begin(struct jsonw *w, char open, uint8_t state)
+static int begin(struct su_jsonw *w, char open, uint8_t state)
 {
-    if (!w->err && w->depth == JSONW_MAX_DEPTH)
+    if (!w->err && w->depth == SU_JSONW_MAX_DEPTH)
         fail(w, -EINVAL);
     if (!value_start(w, 1))
         return w->err;
@@ -372,7 +374,7 @@ static int begin(struct jsonw *w, char open, uint8_t state)
     return 0;
 }
 
-static int end(struct jsonw *w, char close, uint8_t kind)
+static int end(struct su_jsonw *w, char close, uint8_t kind)
 {
     if (w->err)
         return w->err;
@@ -391,27 +393,27 @@ static int end(struct jsonw *w, char close, uint8_t kind)
     return value_end(w);
 }
 
-int jsonw_object_begin(struct jsonw *w)
+int su_jsonw_object_begin(struct su_jsonw *w)
 {
     return begin(w, '{', JW_OBJECT);
 }
 
-int jsonw_object_end(struct jsonw *w)
+int su_jsonw_object_end(struct su_jsonw *w)
 {
     return end(w, '}', JW_OBJECT);
 }
 
-int jsonw_array_begin(struct jsonw *w)
+int su_jsonw_array_begin(struct su_jsonw *w)
 {
     return begin(w, '[', 0);
 }
 
-int jsonw_array_end(struct jsonw *w)
+int su_jsonw_array_end(struct su_jsonw *w)
 {
     return end(w, ']', 0);
 }
 
-int jsonw_keyn(struct jsonw *w, const char *key, size_t len)
+int su_jsonw_keyn(struct su_jsonw *w, const char *key, size_t len)
 {
     if (member_start(w, "", 0, len + 2)) {
         string(w, key, len);
@@ -421,66 +423,66 @@ int jsonw_keyn(struct jsonw *w, const char *key, size_t len)
     return w->err;
 }
 
-int jsonw_quoted_key(struct jsonw *w, const char *quoted, size_t qlen)
+int su_jsonw_quoted_key(struct su_jsonw *w, const char *quoted, size_t qlen)
 {
     if (member_start(w, quoted, qlen, 0))
         w->want_value = true;
     return w->err;
 }
 
-int jsonw_member_string(struct jsonw *w, const char *quoted, size_t qlen, const char *s)
+int su_jsonw_member_string(struct su_jsonw *w, const char *quoted, size_t qlen, const char *s)
 {
     if (!s)
-        return jsonw_member_null(w, quoted, qlen);
+        return su_jsonw_member_null(w, quoted, qlen);
     size_t len = strlen(s);
     if (member_start(w, quoted, qlen, len + 2))
         string(w, s, len);
     return w->err;
 }
 
-int jsonw_member_int(struct jsonw *w, const char *quoted, size_t qlen, int64_t v)
+int su_jsonw_member_int(struct su_jsonw *w, const char *quoted, size_t qlen, int64_t v)
 {
     if (member_start(w, quoted, qlen, 20))
         integer(w, v);
     return w->err;
 }
 
-int jsonw_member_bool(struct jsonw *w, const char *quoted, size_t qlen, bool v)
+int su_jsonw_member_bool(struct su_jsonw *w, const char *quoted, size_t qlen, bool v)
 {
     if (member_start(w, quoted, qlen, 5))
         boolean(w, v);
     return w->err;
 }
 
-int jsonw_member_null(struct jsonw *w, const char *quoted, size_t qlen)
+int su_jsonw_member_null(struct su_jsonw *w, const char *quoted, size_t qlen)
 {
     if (member_start(w, quoted, qlen, 4))
         null(w);
     return w->err;
 }
 
-int jsonw_stringn(struct jsonw *w, const char *s, size_t len)
+int su_jsonw_stringn(struct su_jsonw *w, const char *s, size_t len)
 {
     if (value_start(w, len + 2))
         string(w, s, len);
     return value_end(w);
 }
 
-int jsonw_int(struct jsonw *w, int64_t v)
+int su_jsonw_int(struct su_jsonw *w, int64_t v)
 {
     if (value_start(w, 20))
         integer(w, v);
     return value_end(w);
 }
 
-int jsonw_bool(struct jsonw *w, bool v)
+int su_jsonw_bool(struct su_jsonw *w, bool v)
 {
     if (value_start(w, 5))
         boolean(w, v);
     return value_end(w);
 }
 
-int jsonw_null(struct jsonw *w)
+int su_jsonw_null(struct su_jsonw *w)
 {
     if (value_start(w, 4))
         null(w);
