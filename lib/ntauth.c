@@ -15,7 +15,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <strings.h>
 
 #include <strongmap/strongmap.h>
 
@@ -33,8 +32,10 @@
  * verdict's certificate names it as issuer (lib/sigmemo.c). One memo per directory handle
  * (struct sm_dir): no state shared between directories.
  */
-struct ntauth_ca {
-    struct sm_certs *set; /* one certificate */
+struct ntauth_cas {
+    struct sm_certs **sets; /* one certificate each: what owns ca[i]'s strings */
+    struct sm_cert *ca;     /* sets[i]->certs[0], side by side for vx_issuer_signed() */
+    size_t n;               /* certificates that parsed */
 };
 
 struct ntauth_memo {
@@ -44,15 +45,16 @@ struct ntauth_memo {
     bool absent;        /* the directory holds no store */
     uint8_t *raw;       /* the store's certificates, each as a 4-byte length and the DER */
     size_t raw_len;
-    struct ntauth_ca *ca;
-    size_t n; /* certificates that parsed */
+    struct ntauth_cas cas;
 };
 
-static void ntauth_cas_free(struct ntauth_ca *ca, size_t n)
+static void ntauth_cas_free(struct ntauth_cas *cas)
 {
-    for (size_t i = 0; i < n; i++)
-        sm_certs_free(ca[i].set);
-    mem_free(ca);
+    for (size_t i = 0; i < cas->n; i++)
+        sm_certs_free(cas->sets[i]);
+    mem_free(cas->sets);
+    mem_free(cas->ca);
+    *cas = (struct ntauth_cas){ 0 };
 }
 
 /* The store's bytes in the memo's key form (malloc'd), or NULL. */
@@ -78,26 +80,29 @@ static uint8_t *ntauth_key(const struct sm_account *s, size_t *ret_len)
 }
 
 /* Analyse the store's certificates (those that do not parse are left out): 0, or -ENOMEM. */
-static int ntauth_parse(const struct sm_account *s, struct ntauth_ca **ret, size_t *ret_n)
+static int ntauth_parse(const struct sm_account *s, struct ntauth_cas *ret)
 {
-    struct ntauth_ca *ca = mem_calloc(s->n_certs ? s->n_certs : 1, sizeof(*ca));
-    size_t n = 0;
-    if (!ca)
+    size_t max = s->n_certs ? s->n_certs : 1;
+    struct ntauth_cas cas = { .sets = mem_calloc(max, sizeof(*cas.sets)),
+                              .ca = mem_calloc(max, sizeof(*cas.ca)) };
+    if (!cas.sets || !cas.ca) {
+        ntauth_cas_free(&cas);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < s->n_certs; i++) {
         struct sm_certs *certs = NULL;
         struct sm_errinfo e;
         int r = sm_certs_parse(s->certs[i].data, s->certs[i].len, NULL, &certs, &e);
         if (r == -ENOMEM) {
-            ntauth_cas_free(ca, n);
+            ntauth_cas_free(&cas);
             return r;
         }
         if (r != 0)
             continue;
-        ca[n++].set = certs;
+        cas.sets[cas.n] = certs;
+        cas.ca[cas.n++] = certs->certs[0]; /* its pointers are into certs, kept with it */
     }
-    *ret = ca;
-    *ret_n = n;
+    *ret = cas;
     return 0;
 }
 
@@ -124,7 +129,7 @@ void dir_ntauth_memo_free(struct sm_dir *d)
     struct ntauth_memo *m = atomic_load_explicit(&d->ntauth_memo, memory_order_acquire);
     if (!m)
         return;
-    ntauth_cas_free(m->ca, m->n);
+    ntauth_cas_free(&m->cas);
     mem_free(m->raw);
     pthread_mutex_destroy(&m->mu);
     mem_free(m);
@@ -139,19 +144,17 @@ static int memo_put(struct ntauth_memo *m, const struct sm_accounts *store, int6
         if (!key)
             return -ENOMEM;
         if (!m->raw || m->raw_len != klen || memcmp(m->raw, key, klen) != 0) {
-            struct ntauth_ca *ca = NULL;
-            size_t n = 0;
-            int r = ntauth_parse(&store->v[0], &ca, &n);
+            struct ntauth_cas cas;
+            int r = ntauth_parse(&store->v[0], &cas);
             if (r < 0) {
                 mem_free(key);
                 return r;
             }
-            ntauth_cas_free(m->ca, m->n);
+            ntauth_cas_free(&m->cas);
             mem_free(m->raw);
             m->raw = key;
             m->raw_len = klen;
-            m->ca = ca;
-            m->n = n;
+            m->cas = cas;
         } else {
             mem_free(key);
         }
@@ -162,20 +165,13 @@ static int memo_put(struct ntauth_memo *m, const struct sm_accounts *store, int6
     return 0;
 }
 
-/* Does @ca have @cert's issuer's name, and its key identifier when both have one? */
-static bool names_issuer(const struct sm_cert *ca, const struct sm_cert *cert)
-{
-    return strcmp(ca->subject.rfc4514, cert->issuer.rfc4514) == 0 &&
-           (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0);
-}
-
 /* Is @cert's issuer in the store @m keeps (its lock held)? UNKNOWN: none kept or held. */
 static enum ntauth_state memo_find(const struct ntauth_memo *m, const struct sm_cert *cert)
 {
     if (!m->have || m->absent)
         return NTAUTH_UNKNOWN;
-    for (size_t i = 0; i < m->n; i++)
-        if (names_issuer(&m->ca[i].set->certs[0], cert))
+    for (size_t i = 0; i < m->cas.n; i++)
+        if (vx_names_issuer(&m->cas.ca[i], cert))
             return NTAUTH_PRESENT;
     return NTAUTH_ABSENT;
 }
@@ -188,31 +184,15 @@ static enum ntauth_state memo_find(const struct ntauth_memo *m, const struct sm_
 static int memo_verify(const struct ntauth_memo *m, const struct sm_cert *cert,
                        enum ntauth_state *ret, enum sm_issuer_sig *sig)
 {
-    bool named = false, untold = false;
+    int r;
 
     *sig = SM_ISSUER_SIG_NOT_CHECKED;
     if ((*ret = memo_find(m, cert)) != NTAUTH_PRESENT)
         return 0;
-    for (size_t i = 0; i < m->n; i++) {
-        const struct sm_cert *ca = &m->ca[i].set->certs[0];
-        if (!names_issuer(ca, cert))
-            continue;
-        named = true;
-        int r = vx_signed_by(cert, ca);
-        if (r == 0) {
-            *sig = SM_ISSUER_SIG_VALID;
-            return 0;
-        }
-        if (r == -ENOMEM)
-            return r;
-        untold |= r != -EBADMSG;
-    }
-    if (named && untold) {
-        *sig = SM_ISSUER_SIG_UNSUPPORTED;
-    } else {
+    if ((r = vx_issuer_signed(cert, m->cas.ca, m->cas.n, sig)) < 0)
+        return r;
+    if (*sig == SM_ISSUER_SIG_INVALID)
         *ret = NTAUTH_FORGED;
-        *sig = SM_ISSUER_SIG_INVALID;
-    }
     return 0;
 }
 

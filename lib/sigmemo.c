@@ -12,11 +12,16 @@
  *
  * A certificate request's self-signature (lib/cert_csr.c) is remembered the same way, by the
  * request's SHA-256 alone: a portal's check and its CA's hook read the same request.
+ *
+ * vx_issuer_signed() is the one loop both trust lists use (the NTAuth store, Samba's anchors):
+ * try each CA of the issuer's name until one signed the certificate, and tell "none did" from
+ * "one could not be told".
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <strongmap/cert.h>
 
@@ -84,4 +89,34 @@ int vx_signed_by(const struct sm_cert *cert, const struct sm_cert *ca)
     if (r == 0 || r == -EBADMSG) /* what cannot be told is asked again next time */
         sigmemo_put(dc, dk, r == 0);
     return r;
+}
+
+bool vx_names_issuer(const struct sm_cert *ca, const struct sm_cert *cert)
+{
+    return strcmp(ca->subject.rfc4514, cert->issuer.rfc4514) == 0 &&
+           (!cert->aki || !ca->ski || strcasecmp(cert->aki, ca->ski) == 0);
+}
+
+int vx_issuer_signed(const struct sm_cert *cert, const struct sm_cert *cas, size_t n,
+                     enum sm_issuer_sig *sig)
+{
+    bool named = false, untold = false;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!vx_names_issuer(&cas[i], cert))
+            continue;
+        named = true;
+        int r = vx_signed_by(cert, &cas[i]);
+        if (r == 0) {
+            *sig = SM_ISSUER_SIG_VALID;
+            return 0;
+        }
+        if (r == -ENOMEM)
+            return r;
+        untold |= r != -EBADMSG;
+    }
+    *sig = !named   ? SM_ISSUER_SIG_NOT_CHECKED
+           : untold ? SM_ISSUER_SIG_UNSUPPORTED
+                    : SM_ISSUER_SIG_INVALID;
+    return 0;
 }

@@ -17,7 +17,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <strongmap/verdict.h>
 
@@ -295,33 +294,16 @@ static void cert_names(struct ctx *x)
 static int samba_anchored(const struct sm_certs *anchors, const struct sm_cert *c, int *anchored,
                           enum sm_issuer_sig *sig)
 {
-    bool named = false, untold = false;
+    int r;
 
     *sig = SM_ISSUER_SIG_NOT_CHECKED;
     if (!anchors) {
         *anchored = strcmp(c->subject.rfc4514, c->issuer.rfc4514) == 0 ? 0 : -1;
         return 0;
     }
-    for (size_t i = 0; i < anchors->n_certs; i++) {
-        const struct sm_cert *ca = &anchors->certs[i];
-        if (strcmp(ca->subject.rfc4514, c->issuer.rfc4514) != 0 ||
-            (ca->ski && c->aki && strcasecmp(ca->ski, c->aki) != 0))
-            continue;
-        named = true;
-        int r = vx_signed_by(c, ca);
-        if (r == 0) {
-            *anchored = 1;
-            *sig = SM_ISSUER_SIG_VALID;
-            return 0;
-        }
-        if (r == -ENOMEM)
-            return r;
-        untold |= r != -EBADMSG;
-    }
-    *anchored = named && untold ? 1 : 0;
-    *sig = !named   ? SM_ISSUER_SIG_NOT_CHECKED
-           : untold ? SM_ISSUER_SIG_UNSUPPORTED
-                    : SM_ISSUER_SIG_INVALID;
+    if ((r = vx_issuer_signed(c, anchors->certs, anchors->n_certs, sig)) < 0)
+        return r;
+    *anchored = *sig == SM_ISSUER_SIG_VALID || *sig == SM_ISSUER_SIG_UNSUPPORTED ? 1 : 0;
     return 0;
 }
 

@@ -67,6 +67,19 @@ int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct di
 /** sm_cert_signed_by(), its answers (yes or no) remembered by the two certificates' SHA-256. */
 int vx_signed_by(const struct sm_cert *cert, const struct sm_cert *ca);
 
+/** Does @ca have @cert's issuer's name, and its key identifier when both have one? */
+bool vx_names_issuer(const struct sm_cert *ca, const struct sm_cert *cert);
+
+/**
+ * Which of the @n CAs @cas of @cert's issuer's name (vx_names_issuer()) signed @cert
+ * (vx_signed_by())? *@sig: SM_ISSUER_SIG_VALID when one did; SM_ISSUER_SIG_NOT_CHECKED when none
+ * has that name; SM_ISSUER_SIG_UNSUPPORTED when none did and one could not be told (an
+ * algorithm or a key not supported); SM_ISSUER_SIG_INVALID when each one could be told and none
+ * did. 0, or -ENOMEM.
+ */
+int vx_issuer_signed(const struct sm_cert *cert, const struct sm_cert *cas, size_t n,
+                     enum sm_issuer_sig *sig);
+
 /* ---- lib/remediation.c ---- */
 
 /**
