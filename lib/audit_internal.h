@@ -1,7 +1,8 @@
 /*
  * lib/audit_internal.h - what the parts of the audit share: lib/audit.c (an account at a time,
  * the set of values) and lib/audit_certs.c (the certificates given to it, matched to their
- * accounts). Not installed.
+ * accounts), and what its reports share: lib/audit_report.c (CSV) and lib/html_audit.c (HTML).
+ * Not installed.
  */
 #ifndef SM_LIB_AUDIT_INTERNAL_H
 #define SM_LIB_AUDIT_INTERNAL_H
@@ -47,6 +48,17 @@ struct sm_audit {
 
 /* The hash of @s with ASCII folded (caseIgnoreMatch; AD folds Unicode too): 63 bits, never 0. */
 uint64_t audit_hash(const char *s);
+
+/* The value-level reason codes: one for each count of struct sm_audit_record's values. */
+#define AUDIT_VALUE_REASONS 4
+
+/*
+ * The value-level reason codes @rec has ("duplicate_value", "stale_value", "samba_only_value",
+ * "windows_only_value": those whose count is not 0, in that order; static strings) into
+ * @codes: how many. The reports list them after the account's own reasons (lib/audit_report.c).
+ */
+size_t audit_value_reasons(const struct sm_audit_record *rec,
+                           const char *codes[AUDIT_VALUE_REASONS]);
 
 /* Sort the store (once): from then on it is read only. */
 void audit_given_freeze(struct sm_audit *au);

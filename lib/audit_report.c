@@ -11,6 +11,7 @@
 #include <strongmap/strongmap.h>
 
 #include "alloc.h"
+#include "audit_internal.h"
 #include "util.h"
 
 struct sm_audit_report {
@@ -78,6 +79,24 @@ static void csv_identity(struct su_buf *b, const struct sm_account *a)
     csv_field(b, a->has_uac && (a->uac & SM_UAC_ACCOUNTDISABLE) ? "false" : "true", false);
 }
 
+size_t audit_value_reasons(const struct sm_audit_record *rec,
+                           const char *codes[AUDIT_VALUE_REASONS])
+{
+    const struct {
+        size_t n;
+        const char *code;
+    } v[AUDIT_VALUE_REASONS] = { { rec->n_duplicates, "duplicate_value" },
+                                 { rec->n_stale, "stale_value" },
+                                 { rec->n_samba_only, "samba_only_value" },
+                                 { rec->n_windows_only, "windows_only_value" } };
+    size_t n = 0;
+
+    for (size_t i = 0; i < AUDIT_VALUE_REASONS; i++)
+        if (v[i].n)
+            codes[n++] = v[i].code;
+    return n;
+}
+
 /* The row of @rec into @b; @t is scratch for the joined fields. */
 static void csv_record(struct su_buf *b, struct su_buf *t, const struct sm_audit_record *rec)
 {
@@ -94,16 +113,9 @@ static void csv_record(struct su_buf *b, struct su_buf *t, const struct sm_audit
     t->len = 0;
     for (size_t i = 0; i < s->n_reasons; i++)
         su_buf_printf(t, "%s%s", t->len ? ";" : "", s->reasons[i].code);
-    const struct {
-        size_t n;
-        const char *code;
-    } extra[] = { { rec->n_duplicates, "duplicate_value" },
-                  { rec->n_stale, "stale_value" },
-                  { rec->n_samba_only, "samba_only_value" },
-                  { rec->n_windows_only, "windows_only_value" } };
-    for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
-        if (extra[i].n)
-            su_buf_printf(t, "%s%s", t->len ? ";" : "", extra[i].code);
+    const char *extra[AUDIT_VALUE_REASONS];
+    for (size_t i = 0, n = audit_value_reasons(rec, extra); i < n; i++)
+        su_buf_printf(t, "%s%s", t->len ? ";" : "", extra[i]);
     csv_field(b, t->len ? t->p : "", false);
     t->len = 0;
     for (size_t i = 0; i < s->n_cert_verdicts; i++)

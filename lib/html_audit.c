@@ -23,6 +23,7 @@
 #include <strongmap/strongmap.h>
 
 #include "alloc.h"
+#include "audit_internal.h"
 #include "su_base64.h"
 #include "su_hash.h"
 #include "su_utf8.h"
@@ -346,16 +347,10 @@ int sm_audit_html_record(struct sm_audit_html *h, const struct sm_audit_record *
     h->status[st]++;
     for (size_t i = 0; i < s->n_reasons && rc == 0; i++)
         rc = agg_add(&h->reasons, s->reasons[i].code, 0);
-    const struct {
-        size_t n;
-        const char *code;
-    } extra[] = { { rec->n_duplicates, "duplicate_value" },
-                  { rec->n_stale, "stale_value" },
-                  { rec->n_samba_only, "samba_only_value" },
-                  { rec->n_windows_only, "windows_only_value" } };
-    for (size_t i = 0; i < ARRAY_SIZE(extra) && rc == 0; i++)
-        if (extra[i].n)
-            rc = agg_add(&h->reasons, extra[i].code, 0);
+    const char *extra[AUDIT_VALUE_REASONS];
+    size_t n_extra = audit_value_reasons(rec, extra);
+    for (size_t i = 0; i < n_extra && rc == 0; i++)
+        rc = agg_add(&h->reasons, extra[i], 0);
     for (size_t i = 0; i < s->n_cert_verdicts && rc == 0; i++) {
         const struct sm_verdict *v = s->cert_verdicts[i];
         const struct sm_cert *c = v->cert;
@@ -396,11 +391,10 @@ int sm_audit_html_record(struct sm_audit_html *h, const struct sm_audit_record *
         puts_(&o, i ? ", " : "");
         esc(&o, s->reasons[i].code);
     }
-    for (size_t i = 0, n = s->n_reasons; i < ARRAY_SIZE(extra); i++)
-        if (extra[i].n) {
-            puts_(&o, n++ ? ", " : "");
-            puts_(&o, extra[i].code);
-        }
+    for (size_t i = 0; i < n_extra; i++) {
+        puts_(&o, s->n_reasons + i ? ", " : "");
+        puts_(&o, extra[i]);
+    }
     puts_(&o, "</td>");
     num_cell(&o, s->n_cert_verdicts);
     num_cell(&o, denied);
