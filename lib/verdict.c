@@ -224,6 +224,14 @@ void vx_sid_mismatch_reason(struct ctx *x, struct sm_profile_outcome *o,
                    sid_text(x, &sid->sid), acc->has_sid ? sid_text(x, &acc->sid) : "(none)");
 }
 
+void vx_not_in_ntauth_reason(struct ctx *x, struct sm_profile_outcome *o)
+{
+    OUT_REASON(x, o, "issuer_not_in_ntauth",
+               "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
+               "certificate logon only from CAs published there.",
+               x->cert->issuer.rfc4514);
+}
+
 void vx_key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool samba)
 {
     const struct sm_verdict *v = &x->v->pub;
@@ -370,10 +378,7 @@ static int issuer_first(struct ctx *x, const struct sm_verdict_input *in,
                        c->issuer.rfc4514, sb ? "Samba's pkinit_anchors" : "the NTAuth store");
         } else if (!sb && x->ntauth == NTAUTH_ABSENT) {
             vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
-            OUT_REASON(x, o, "issuer_not_in_ntauth",
-                       "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
-                       "certificate logon only from CAs published there.",
-                       c->issuer.rfc4514);
+            vx_not_in_ntauth_reason(x, o);
         } else if (sb && x->samba_anchored == 0) {
             vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
             OUT_REASON(x, o, "issuer_not_anchored",

@@ -174,6 +174,8 @@ enum sid_state vx_read_sid(struct ctx *x, const struct profile_eval *pe,
                            const char **method);
 void vx_sid_mismatch_reason(struct ctx *x, struct sm_profile_outcome *o,
                             const struct sm_sid_carrier *sid, bool samba);
+/* The reason issuer_not_in_ntauth (a DC takes logon only from the CAs of the NTAuth store). */
+void vx_not_in_ntauth_reason(struct ctx *x, struct sm_profile_outcome *o);
 void vx_key_trust_paths(struct ctx *x, struct sm_profile_outcome *o, bool samba);
 
 /* lib/resolve.c: the account, and the facts every profile shares */

@@ -219,10 +219,7 @@ void vx_evaluate_windows(struct ctx *x, const struct profile_eval *pe, struct sm
     } else if (x->ntauth == NTAUTH_ABSENT && !em) {
         vx_deny(o, KDC_ERR_CLIENT_NOT_TRUSTED);
         vx_event(o, 21, "error", event21(x, acc));
-        OUT_REASON(x, o, "issuer_not_in_ntauth",
-                   "The issuing CA (%s) is not in the forest's NTAuth store: a DC accepts "
-                   "certificate logon only from CAs published there.",
-                   c->issuer.rfc4514);
+        vx_not_in_ntauth_reason(x, o);
     }
     bool mapped = m.strong || m.weak || m.upn || m.dns || m.key_trust;
     if (!mapped && res != SM_RESOLVED_NAMED) {
