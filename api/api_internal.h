@@ -535,6 +535,7 @@ void one_line(const char *s, char *out, size_t size);
 /* ---- messages.c: the page's words in the caller's language (docs/self-service.md) ---- */
 
 struct su_buf;
+struct su_jsonw;
 
 /** One language of the runtime's catalogues (api.h, struct api_messages): borrowed from it. */
 struct msg_lang;
@@ -625,6 +626,12 @@ void page_time(char *buf, size_t size);
 /** One DC's outcome: allow, or deny with the Kerberos error and the KDC event when @errors. */
 void page_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
                   bool errors);
+/** @st's steps as a JSON array of strings. */
+void page_steps_json(struct su_jsonw *w, const struct msg_lang *l,
+                     const struct sm_state_answer *st);
+/** @v's outcomes as the JSON answers give them, [{"profile", "outcome", "kdc_error", "event"}],
+ * the Kerberos error and the KDC event of a denial when @errors, else null. */
+void page_profiles_json(struct su_jsonw *w, const struct sm_verdict *v, bool errors);
 /** A row of the details for IT (<dt>@name</dt><dd>@value</dd>, escaped). */
 void page_dl_row(struct su_buf *b, const char *name, const char *value);
 /** The row of one DC's outcome (page_outcome()). */
@@ -651,8 +658,8 @@ bool page_has_help(const struct api_runtime *rt);
 void page_help_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l);
 /** An answer's links (h3 and a list), when there are any. */
 void page_links_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l);
-/** The links as the page's JSON gives them, [{"title", "url"}] (NULL: out of memory). */
-json_t *page_links_json(const struct api_runtime *rt);
+/** The links as the page's JSON gives them, [{"title", "url"}]. */
+void page_links_json(struct su_jsonw *w, const struct api_runtime *rt);
 
 /* ---- self.c: who asks the page, and the answer for their own account ---- */
 

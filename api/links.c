@@ -20,10 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "api_internal.h"
 #include "su_buf.h"
+#include "su_jsonw.h"
 #include "su_utf8.h"
 
 static int link_fail(struct sm_errinfo *e, const char *fmt, ...)
@@ -231,15 +230,14 @@ void page_help_html(struct su_buf *b, const struct api_runtime *rt, const struct
     su_buf_puts(b, "</section>\n" PAGE_HELP_END);
 }
 
-json_t *page_links_json(const struct api_runtime *rt)
+void page_links_json(struct su_jsonw *w, const struct api_runtime *rt)
 {
-    json_t *a = json_array();
-
-    for (size_t i = 0; a && i < rt->n_page_links; i++)
-        if (json_array_append_new(a, json_pack("{s:s, s:s}", "title", rt->page_links[i].title,
-                                               "url", rt->page_links[i].url)) < 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
+    su_jsonw_array_begin(w);
+    for (size_t i = 0; i < rt->n_page_links; i++) {
+        su_jsonw_object_begin(w);
+        su_jsonw_kstr(w, "title", rt->page_links[i].title);
+        su_jsonw_kstr(w, "url", rt->page_links[i].url);
+        su_jsonw_object_end(w);
+    }
+    su_jsonw_array_end(w);
 }

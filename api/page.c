@@ -24,14 +24,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include <strongmap/state.h>
 #include <strongmap/verdict.h>
 
 #include "api_internal.h"
 #include "dirpool.h"
 #include "su_buf.h"
+#include "su_jsonw.h"
 
 /* Bytes of a multipart boundary (RFC 2046: 1 to 70 characters). */
 #define BOUNDARY_MAX 70
@@ -138,58 +137,66 @@ static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt, const 
     su_buf_putc(b, '\n');
 }
 
-/* A configured text, or JSON null. */
-static json_t *text_or_null(const char *s)
+void page_steps_json(struct su_jsonw *w, const struct msg_lang *l, const struct sm_state_answer *st)
 {
-    return s[0] ? json_string(s) : json_null();
+    su_jsonw_array_begin(w);
+    for (size_t i = 0; i < st->n_steps; i++)
+        su_jsonw_string(w, msg_step(l, st, i));
+    su_jsonw_array_end(w);
+}
+
+void page_profiles_json(struct su_jsonw *w, const struct sm_verdict *v, bool errors)
+{
+    su_jsonw_array_begin(w);
+    for (size_t i = 0; i < v->n_profiles; i++) {
+        const struct sm_profile_outcome *o = &v->profiles[i];
+        bool show = errors && !o->allow;
+
+        su_jsonw_object_begin(w);
+        su_jsonw_kstr(w, "profile", sm_profile_name(o->profile.kind));
+        su_jsonw_kstr(w, "outcome", o->allow ? "allow" : "deny");
+        su_jsonw_kstr(w, "kdc_error", show ? o->kdc_error.name : NULL);
+        if (show && o->event.id)
+            su_jsonw_kint(w, "event", o->event.id);
+        else
+            su_jsonw_knull(w, "event");
+        su_jsonw_object_end(w);
+    }
+    su_jsonw_array_end(w);
 }
 
 int page_json(const struct api_runtime *rt, const struct msg_lang *l, const struct sm_verdict *v,
               const struct sm_state_answer *st, char **ret)
 {
-    json_t *root = json_object(), *steps = json_array(), *profiles = json_array();
+    struct su_jsonw w;
     struct su_buf b;
-    int r = -ENOMEM;
 
     su_buf_init(&b, NULL, NULL);
     helpdesk_text(&b, rt, l, v, st);
-    if (!root || !steps || !profiles || !su_buf_str(&b))
-        goto out;
-    for (size_t i = 0; i < st->n_steps; i++)
-        if (json_array_append_new(steps, json_string(msg_step(l, st, i))) < 0)
-            goto out;
-    for (size_t i = 0; i < v->n_profiles; i++) {
-        const struct sm_profile_outcome *o = &v->profiles[i];
-        bool show = shows_errors(st) && !o->allow;
-        json_t *p =
-            json_pack("{s:s, s:s, s:o, s:o}", "profile", sm_profile_name(o->profile.kind),
-                      "outcome", o->allow ? "allow" : "deny", "kdc_error",
-                      show && o->kdc_error.name ? json_string(o->kdc_error.name) : json_null(),
-                      "event", show && o->event.id ? json_integer(o->event.id) : json_null());
-
-        if (!p || json_array_append_new(profiles, p) < 0)
-            goto out;
-    }
-    if (json_object_set_new(root, "state", json_string(sm_state_name(st->state))) < 0 ||
-        json_object_set_new(root, "code", json_string(st->code)) < 0 ||
-        json_object_set_new(root, "why", json_string(msg_why(l, st))) < 0 ||
-        json_object_set(root, "steps", steps) < 0 ||
-        json_object_set_new(root, "expires",
-                            v->cert ? json_string(v->cert->not_after) : json_null()) < 0 ||
-        json_object_set_new(root, "details", json_pack("{s:O}", "profiles", profiles)) < 0 ||
-        json_object_set_new(root, "helpdesk_text", json_string(su_buf_str(&b))) < 0 ||
-        json_object_set_new(root, "organisation", text_or_null(rt->page_organisation)) < 0 ||
-        json_object_set_new(root, "helpdesk", text_or_null(rt->page_helpdesk)) < 0 ||
-        json_object_set_new(root, "links", page_links_json(rt)) < 0)
-        goto out;
-    *ret = json_dumps(root, JSON_COMPACT);
-    r = *ret ? 0 : -ENOMEM;
-out:
-    json_decref(root);
-    json_decref(steps);
-    json_decref(profiles);
+    if (!su_buf_str(&b))
+        return -ENOMEM;
+    /* the members in the order of the Jansson document this replaced, byte for byte */
+    su_jsonw_init(&w, 0, NULL, NULL);
+    su_jsonw_object_begin(&w);
+    su_jsonw_kstr(&w, "state", sm_state_name(st->state));
+    su_jsonw_kstr(&w, "code", st->code);
+    su_jsonw_kstr(&w, "why", msg_why(l, st));
+    su_jsonw_key(&w, "steps");
+    page_steps_json(&w, l, st);
+    su_jsonw_kstr(&w, "expires", v->cert ? v->cert->not_after : NULL);
+    su_jsonw_key(&w, "details");
+    su_jsonw_object_begin(&w);
+    su_jsonw_key(&w, "profiles");
+    page_profiles_json(&w, v, shows_errors(st));
+    su_jsonw_object_end(&w);
+    su_jsonw_kstr(&w, "helpdesk_text", su_buf_str(&b));
+    su_jsonw_kstr(&w, "organisation", rt->page_organisation[0] ? rt->page_organisation : NULL);
+    su_jsonw_kstr(&w, "helpdesk", rt->page_helpdesk[0] ? rt->page_helpdesk : NULL);
+    su_jsonw_key(&w, "links");
+    page_links_json(&w, rt);
+    su_jsonw_object_end(&w);
     su_buf_release(&b);
-    return r;
+    return su_jsonw_finish(&w, ret, NULL);
 }
 
 void page_escape(struct su_buf *b, const char *s)

@@ -35,8 +35,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include <strongmap/sid.h>
 #include <strongmap/state.h>
 #include <strongmap/verdict.h>
@@ -44,6 +42,7 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "su_buf.h"
+#include "su_jsonw.h"
 #include "su_utf8.h"
 
 /* Where the page's section for the caller goes in web/status.html. */
@@ -433,131 +432,123 @@ static void helpdesk_text(struct su_buf *b, const struct api_runtime *rt, const 
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-/* @s as a JSON string (invalid UTF-8 as '?'; the directory's values are not checked), or
-   null. */
-static json_t *jstr(const char *s)
+/* @s as a JSON string (invalid UTF-8 with '?' for each byte above 0x7f: the directory's values
+   are not checked), or null. */
+static void jstr(struct su_jsonw *w, const char *s)
 {
-    json_t *j;
+    size_t len = s ? strlen(s) : 0;
     char *copy;
 
-    if (!s)
-        return json_null();
-    if (su_utf8_valid(s, strlen(s)))
-        return json_string(s);
-    if (!(copy = strdup(s)))
-        return NULL;
+    if (!s || su_utf8_valid(s, len)) {
+        su_jsonw_string(w, s);
+        return;
+    }
+    if (!(copy = strdup(s))) {
+        su_jsonw_fail(w, -ENOMEM);
+        return;
+    }
     for (unsigned char *p = (unsigned char *)copy; *p; p++)
         if (*p >= 0x80)
             *p = '?';
-    j = json_string(copy);
+    su_jsonw_stringn(w, copy, len);
     free(copy);
-    return j;
 }
 
-static json_t *steps_json(const struct msg_lang *l, const struct sm_state_answer *st)
-{
-    json_t *a = json_array();
-
-    for (size_t i = 0; a && i < st->n_steps; i++)
-        if (json_array_append_new(a, json_string(msg_step(l, st, i))) < 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
-static json_t *account_json(const struct self_answer *a)
+static void account_json(struct su_jsonw *w, const struct self_answer *a)
 {
     const struct sm_account *acc = a->account;
     char sid[SM_SID_TEXT_MAX];
-    json_t *maps = json_array(), *j;
 
     if (!acc) {
-        json_decref(maps);
-        return json_null();
+        su_jsonw_null(w);
+        return;
     }
-    for (size_t i = 0; maps && i < acc->n_altsec; i++)
-        if (json_array_append_new(maps, jstr(acc->altsec[i])) < 0)
-            goto fail;
-    j = json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "dn", jstr(acc->dn), "sam", jstr(acc->sam),
-                  "upn", jstr(acc->upn), "sid",
-                  acc->has_sid ? json_string(sm_sid_format(&acc->sid, sid, sizeof(sid)))
-                               : json_null(),
-                  "enabled", !disabled(acc), "status",
-                  a->readiness ? json_string(a->readiness) : json_null(), "mappings", maps);
-    return j;
-fail:
-    json_decref(maps);
-    return NULL;
+    su_jsonw_object_begin(w);
+    su_jsonw_key(w, "dn");
+    jstr(w, acc->dn);
+    su_jsonw_key(w, "sam");
+    jstr(w, acc->sam);
+    su_jsonw_key(w, "upn");
+    jstr(w, acc->upn);
+    su_jsonw_kstr(w, "sid", acc->has_sid ? sm_sid_format(&acc->sid, sid, sizeof(sid)) : NULL);
+    su_jsonw_kbool(w, "enabled", !disabled(acc));
+    su_jsonw_kstr(w, "status", a->readiness);
+    su_jsonw_key(w, "mappings");
+    su_jsonw_array_begin(w);
+    for (size_t i = 0; i < acc->n_altsec; i++)
+        jstr(w, acc->altsec[i]);
+    su_jsonw_array_end(w);
+    su_jsonw_object_end(w);
 }
 
-static json_t *cert_json(const struct msg_lang *l, const struct self_answer *a,
-                         const struct self_cert *sc)
+static void cert_json(struct su_jsonw *w, const struct msg_lang *l, const struct self_answer *a,
+                      const struct self_cert *sc)
 {
     const struct sm_verdict *v = sc->v;
     const struct sm_cert *c = v->cert;
-    json_t *profiles = json_array();
-    bool errors = shows_errors(a, sc);
 
-    for (size_t i = 0; profiles && i < v->n_profiles; i++) {
-        const struct sm_profile_outcome *o = &v->profiles[i];
-        bool show = errors && !o->allow;
-        json_t *p =
-            json_pack("{s:s, s:s, s:o, s:o}", "profile", sm_profile_name(o->profile.kind),
-                      "outcome", o->allow ? "allow" : "deny", "kdc_error",
-                      show && o->kdc_error.name ? json_string(o->kdc_error.name) : json_null(),
-                      "event", show && o->event.id ? json_integer(o->event.id) : json_null());
-
-        if (json_array_append_new(profiles, p) < 0) {
-            json_decref(profiles);
-            return NULL;
-        }
-    }
-    return json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o}", "subject",
-        jstr(c ? c->subject.rfc4514 : NULL), "issuer", jstr(c ? c->issuer.rfc4514 : NULL), "serial",
-        jstr(c ? c->serial : NULL), "sha1", c ? json_string(c->sha1) : json_null(), "expires",
-        jstr(c ? c->not_after : NULL), "state", sm_state_name(sc->st.state), "code", sc->st.code,
-        "why", msg_why(l, &sc->st), "steps", steps_json(l, &sc->st), "profiles", profiles, "fix",
-        a->account && !v->allow ? jstr(v->remediation.altsec_value) : json_null());
-}
-
-static json_t *text_or_null(const char *s)
-{
-    return s[0] ? json_string(s) : json_null();
+    su_jsonw_object_begin(w);
+    su_jsonw_key(w, "subject");
+    jstr(w, c ? c->subject.rfc4514 : NULL);
+    su_jsonw_key(w, "issuer");
+    jstr(w, c ? c->issuer.rfc4514 : NULL);
+    su_jsonw_key(w, "serial");
+    jstr(w, c ? c->serial : NULL);
+    su_jsonw_kstr(w, "sha1", c ? c->sha1 : NULL);
+    su_jsonw_key(w, "expires");
+    jstr(w, c ? c->not_after : NULL);
+    su_jsonw_kstr(w, "state", sm_state_name(sc->st.state));
+    su_jsonw_kstr(w, "code", sc->st.code);
+    su_jsonw_kstr(w, "why", msg_why(l, &sc->st));
+    su_jsonw_key(w, "steps");
+    page_steps_json(w, l, &sc->st);
+    su_jsonw_key(w, "profiles");
+    page_profiles_json(w, v, shows_errors(a, sc));
+    su_jsonw_key(w, "fix");
+    jstr(w, a->account && !v->allow ? v->remediation.altsec_value : NULL);
+    su_jsonw_object_end(w);
 }
 
 int self_json(const struct api_runtime *rt, const struct msg_lang *l, const struct self_answer *a,
               char **ret)
 {
-    json_t *root = NULL, *certs = json_array();
+    struct su_jsonw w;
     struct su_buf b;
-    int r = -ENOMEM;
 
     su_buf_init(&b, NULL, NULL);
     helpdesk_text(&b, rt, l, a);
-    if (!certs || !su_buf_str(&b))
-        goto out;
+    if (!su_buf_str(&b))
+        return -ENOMEM;
+    /* the members in the order of the Jansson document this replaced, byte for byte */
+    su_jsonw_init(&w, 0, NULL, NULL);
+    su_jsonw_object_begin(&w);
+    su_jsonw_key(&w, "identity");
+    su_jsonw_object_begin(&w);
+    su_jsonw_kstr(&w, "source", source_names[a->source]);
+    su_jsonw_key(&w, "name");
+    jstr(&w, a->name[0] ? a->name : NULL);
+    su_jsonw_object_end(&w);
+    su_jsonw_kbool(&w, "lab_mode", a->source == SELF_LAB);
+    su_jsonw_kstr(&w, "state", sm_state_name(a->st.state));
+    su_jsonw_kstr(&w, "code", a->st.code);
+    su_jsonw_kstr(&w, "why", msg_why(l, &a->st));
+    su_jsonw_key(&w, "steps");
+    page_steps_json(&w, l, &a->st);
+    su_jsonw_key(&w, "account");
+    account_json(&w, a);
+    su_jsonw_key(&w, "certificates");
+    su_jsonw_array_begin(&w);
     for (size_t i = 0; i < a->n_certs; i++)
-        if (json_array_append_new(certs, cert_json(l, a, &a->certs[i])) < 0)
-            goto out;
-    root = json_pack("{s:{s:s, s:o}, s:b, s:s, s:s, s:s, s:o, s:o, s:O, s:o, s:o, s:o, s:s}",
-                     "identity", "source", source_names[a->source], "name",
-                     a->name[0] ? jstr(a->name) : json_null(), "lab_mode", a->source == SELF_LAB,
-                     "state", sm_state_name(a->st.state), "code", a->st.code, "why",
-                     msg_why(l, &a->st), "steps", steps_json(l, &a->st), "account", account_json(a),
-                     "certificates", certs, "organisation", text_or_null(rt->page_organisation),
-                     "helpdesk", text_or_null(rt->page_helpdesk), "links", page_links_json(rt),
-                     "helpdesk_text", su_buf_str(&b));
-    if (!root)
-        goto out;
-    *ret = json_dumps(root, JSON_COMPACT);
-    r = *ret ? 0 : -ENOMEM;
-out:
-    json_decref(root);
-    json_decref(certs);
+        cert_json(&w, l, a, &a->certs[i]);
+    su_jsonw_array_end(&w);
+    su_jsonw_kstr(&w, "organisation", rt->page_organisation[0] ? rt->page_organisation : NULL);
+    su_jsonw_kstr(&w, "helpdesk", rt->page_helpdesk[0] ? rt->page_helpdesk : NULL);
+    su_jsonw_key(&w, "links");
+    page_links_json(&w, rt);
+    su_jsonw_kstr(&w, "helpdesk_text", su_buf_str(&b));
+    su_jsonw_object_end(&w);
     su_buf_release(&b);
-    return r;
+    return su_jsonw_finish(&w, ret, NULL);
 }
 
 /* ---- HTML -------------------------------------------------------------------------------- */

@@ -55,6 +55,12 @@ static void fail(struct su_jsonw *w, int err)
         w->err = err;
 }
 
+int su_jsonw_fail(struct su_jsonw *w, int err)
+{
+    fail(w, err);
+    return w->err;
+}
+
 static bool grow(struct su_jsonw *w, size_t extra)
 {
     size_t need = w->len + extra + 1, cap = w->cap ? w->cap : 8192;

@@ -57,6 +57,11 @@ void su_jsonw_init(struct su_jsonw *w, unsigned flags, su_buf_alloc_fn *alloc, v
 /** Free the buffer (not needed after su_jsonw_finish()). */
 void su_jsonw_release(struct su_jsonw *w);
 /**
+ * Fail the document with @err (< 0), a failure of the caller's own while writing it (an
+ * allocation): sticky like the writer's errors; a first error stays. Returns the error.
+ */
+int su_jsonw_fail(struct su_jsonw *w, int err);
+/**
  * The NUL-terminated document in *@ret (free() it; its length in *@ret_len when non-NULL) and
  * 0, or the sticky error (-EINVAL also when containers are still open or nothing was written).
  * The writer's buffer is handed over or freed either way.

@@ -515,6 +515,71 @@ static void test_misuse(void **state)
     su_jsonw_object_begin(&w);
     su_jsonw_kstr(&w, "a", "b");
     su_jsonw_release(&w);
+
+    /* a caller's own failure: sticky, the first one stays, nothing is handed over */
+    char *s = NULL;
+    su_jsonw_init(&w, 0, NULL, NULL);
+    su_jsonw_object_begin(&w);
+    assert_int_equal(su_jsonw_fail(&w, -ENOMEM), -ENOMEM);
+    assert_int_equal(su_jsonw_fail(&w, -EIO), -ENOMEM);
+    assert_int_equal(su_jsonw_kstr(&w, "a", "b"), -ENOMEM);
+    assert_int_equal(su_jsonw_object_end(&w), -ENOMEM);
+    assert_int_equal(su_jsonw_finish(&w, &s, NULL), -ENOMEM);
+    assert_null(s);
+}
+
+/* An allocator that counts its calls and fails after @ctx's budget of growths. */
+struct counted {
+    int grows, releases, budget;
+};
+
+static void *counted_alloc(void *ctx, void *p, size_t keep, size_t size)
+{
+    struct counted *c = ctx;
+    (void)keep;
+    if (size == 0) {
+        c->releases++;
+        free(p);
+        return NULL;
+    }
+    if (c->grows == c->budget)
+        return NULL;
+    c->grows++;
+    return realloc(p, size);
+}
+
+static void test_allocator(void **state)
+{
+    (void)state;
+    static char big[20000];
+    struct su_jsonw w;
+    struct counted c = { .budget = 10 };
+    char *s = NULL;
+
+    memset(big, 'x', sizeof(big) - 1);
+    /* the owner's allocator serves every growth; the document is handed over, not released */
+    su_jsonw_init(&w, 0, counted_alloc, &c);
+    su_jsonw_array_begin(&w);
+    su_jsonw_string(&w, big);
+    su_jsonw_string(&w, big);
+    su_jsonw_array_end(&w);
+    s = finish_ok(&w);
+    assert_int_equal(strlen(s), 2 * (sizeof(big) + 1) + 3);
+    assert_int_equal(c.grows, 3); /* 8 KiB for "[", 32 KiB, then 64 KiB */
+    assert_int_equal(c.releases, 0);
+    free(s);
+
+    /* its failure is the writer's -ENOMEM, and the buffer goes back to it */
+    c = (struct counted){ .budget = 1 };
+    su_jsonw_init(&w, 0, counted_alloc, &c);
+    su_jsonw_array_begin(&w);
+    assert_int_equal(su_jsonw_string(&w, big), -ENOMEM);
+    su_jsonw_array_end(&w);
+    s = NULL;
+    assert_int_equal(su_jsonw_finish(&w, &s, NULL), -ENOMEM);
+    assert_null(s);
+    assert_int_equal(c.grows, 1);
+    assert_int_equal(c.releases, 1);
 }
 
 static void test_large_document(void **state)
@@ -718,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_empty_containers),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_large_document),
         cmocka_unit_test(test_same_as_jansson_generated),
         cmocka_unit_test(test_same_as_jansson_documents),
