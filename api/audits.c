@@ -18,6 +18,9 @@
  *   first of those times and forgets the job then. Nothing survives a restart:
  *   api_audits_free() cancels what runs, joins the threads and frees every report.
  *
+ * - Counted for GET /metrics (audits_metrics()): under the set's lock, at the changes it is
+ *   held for anyway (a start, each tick, an end, a job forgotten).
+ *
  * Locking: one mutex per set, held for list and state changes and for the copies of progress,
  * never while the directory is asked or a report written. A job's thread is joined once it
  * has ended, under the lock (it takes no lock after its last state change), before the job
@@ -49,6 +52,8 @@ enum audit_state { ST_QUEUED = 0, ST_RUNNING, ST_DONE, ST_FAILED, ST_CANCELLED }
 
 static const char *const state_names[] = { "queued", "running", "done", "failed", "cancelled" };
 
+_Static_assert(ST_CANCELLED - ST_DONE + 1 == AUDITS_ENDS, "audits_metrics.ended[]: one a state");
+
 struct membuf {
     char *p;
     size_t len, cap;
@@ -78,6 +83,7 @@ struct audit_job {
     const char *error_code; /* static text; NULL: none */
     char error_message[sizeof(((struct sm_errinfo *)0)->text) + 64];
     const char *outcome; /* "pass", "fail", "errors"; NULL: not done */
+    uint64_t counted;    /* of totals.accounts, what the set's metrics have counted */
     unsigned fetched;    /* reports sent in full (1 << format) */
     bool has_report;     /* ended with its reports */
     bool thread_started, joined;
@@ -94,6 +100,10 @@ struct api_audits {
     struct audit_job *jobs; /* newest first */
     bool stopping;
     pthread_t reaper; /* forgets the jobs whose time has come, at that time */
+    /* what /metrics says, under the lock: jobs started, ended (done, failed, cancelled) and
+       forgotten (expired, deleted), accounts audited, the last end's duration */
+    uint64_t started, ended[AUDITS_ENDS], forgotten[2], accounts;
+    int64_t last_ms;
 };
 
 /* ---- references and the set ---------------------------------------------------------------- */
@@ -206,6 +216,7 @@ static void reap(struct api_audits *a)
         struct audit_job *j = *link;
         if (ended(j) && now >= j->expires_ms) {
             log_info("audit %.8s...: expired, its report dropped", j->id);
+            a->forgotten[0]++;
             unlink_job(link, j);
         } else {
             link = &j->next;
@@ -339,6 +350,15 @@ static void drop_reports(struct audit_job *j)
 
 /* ---- the job's thread ---------------------------------------------------------------------- */
 
+/* The accounts @j audited since it last counted them, into the set's metrics. Under the lock. */
+static void count_accounts(struct audit_job *j)
+{
+    if (j->totals.accounts > j->counted) {
+        j->set->accounts += j->totals.accounts - j->counted;
+        j->counted = j->totals.accounts;
+    }
+}
+
 struct run {
     struct audit_job *j;
     struct sm_audit *au;
@@ -362,6 +382,7 @@ static int on_tick(void *ctx, const struct sm_audit_progress *p)
     pthread_mutex_lock(&j->set->lock);
     j->progress = *p;
     sm_audit_totals(r->au, &j->totals);
+    count_accounts(j);
     if (p->phase != SM_AUDIT_INDEXING && !r->auditing) {
         r->auditing = true;
         j->audit_start_ms = now;
@@ -532,6 +553,9 @@ static void *audit_main(void *arg)
     j->finished = time(NULL);
     j->end_ms = su_mono_ms();
     j->expires_ms = j->end_ms + (int64_t)j->ttl_s * 1000;
+    count_accounts(j);
+    j->set->ended[j->state - ST_DONE]++;
+    j->set->last_ms = j->end_ms - j->start_ms;
     pthread_cond_signal(&j->set->changed); /* the reaper: one more to forget in time */
     log_info("audit %.8s...: %s after %.1f s, %" PRIu64 " accounts%s%s%s", j->id,
              state_names[j->state], (double)(j->end_ms - j->start_ms) / 1000, t.accounts,
@@ -624,6 +648,7 @@ int audits_start(struct api_audits *a, struct api_runtime *rt, const struct audi
             j->thread_started = true;
             j->next = a->jobs;
             a->jobs = j;
+            a->started++;
         }
     }
     pthread_mutex_unlock(&a->lock);
@@ -676,6 +701,7 @@ int audits_delete(struct api_audits *a, struct audit_job *j)
         for (struct audit_job **link = &a->jobs; *link; link = &(*link)->next) {
             if (*link == j) {
                 log_info("audit %.8s...: deleted", j->id);
+                a->forgotten[1]++;
                 unlink_job(link, j);
                 break;
             }
@@ -721,6 +747,29 @@ enum audit_report_state audit_job_report(struct audit_job *j, enum sm_audit_form
     }
     pthread_mutex_unlock(&j->set->lock);
     return st;
+}
+
+void audits_metrics(struct api_audits *a, struct audits_metrics *m)
+{
+    *m = (struct audits_metrics){ 0 };
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->lock);
+    m->started = a->started;
+    for (unsigned i = 0; i < AUDITS_ENDS; i++)
+        m->ended[i] = a->ended[i];
+    m->expired = a->forgotten[0];
+    m->deleted = a->forgotten[1];
+    m->accounts = a->accounts;
+    m->last_seconds = (double)a->last_ms / 1000;
+    for (const struct audit_job *j = a->jobs; j; j = j->next) {
+        m->held++;
+        if (!ended(j))
+            m->running++;
+        else
+            m->report_bytes += j->bytes; /* written by its thread alone, which has ended */
+    }
+    pthread_mutex_unlock(&a->lock);
 }
 
 /* ---- the document -------------------------------------------------------------------------- */

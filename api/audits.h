@@ -1,6 +1,6 @@
 /*
  * api/audits.h - the audit jobs (api/audits.c) as their handlers (api/h_audits.c) use them.
- * Private to those two files.
+ * Private to those two files, and to api/metrics.c, which reads audits_metrics().
  *
  * A job is reference-counted: the set of jobs holds one while it lists the job, and a handler
  * takes one for what it answers (audits_find(), audits_start()); a report being sent holds one
@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <strongmap/audit.h>
@@ -87,5 +88,21 @@ unsigned audit_job_formats(const struct audit_job *j);
 void audit_job_fetched(struct api_audits *a, struct audit_job *j, enum sm_audit_format f);
 
 #define AUDIT_FETCHED_S 60 /* seconds a job is kept once every report of it was fetched */
+
+#define AUDITS_ENDS 3 /* how a job ends: done, failed, cancelled (audits_metrics.ended[]) */
+
+/* What GET /metrics says of a set's jobs since it was made (api/metrics.c). */
+struct audits_metrics {
+    uint64_t started;            /* jobs started */
+    uint64_t ended[AUDITS_ENDS]; /* jobs ended: done, failed, cancelled */
+    uint64_t expired, deleted;   /* ended jobs forgotten: their time came, or DELETE */
+    uint64_t accounts;           /* accounts audited, counted as the audits go */
+    uint64_t running, held;      /* jobs now: queued or running; in memory, in any state */
+    uint64_t report_bytes;       /* the reports the ended jobs hold */
+    double last_seconds;         /* from start to end, of the job that ended last; 0: none */
+};
+
+/** A copy of @a's counts into *@m (all 0 for NULL: a server not started). */
+void audits_metrics(struct api_audits *a, struct audits_metrics *m);
 
 #endif

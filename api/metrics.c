@@ -31,6 +31,16 @@
  *   directory_operation_duration_seconds{op}             histogram
  *   directory_cache_{hits,misses,evictions,expirations}_total, directory_cache_entries
  *   decision_log_errors_total, runtime_reloads_total     counters
+ *   audit_jobs_started_total                             counter, POST /v1/audits jobs started
+ *   audit_jobs_finished_total{result}                    counter, jobs ended: done, failed,
+ *                                                        cancelled
+ *   audit_jobs_forgotten_total{reason}                   counter, ended jobs gone from memory:
+ *                                                        expired, deleted
+ *   audit_jobs_running, audit_jobs_held                  gauges, jobs queued or running; jobs
+ *                                                        in memory in any state
+ *   audit_report_bytes                                   gauge, reports held by ended jobs
+ *   audit_accounts_total                                 counter, accounts the jobs audited
+ *   audit_last_duration_seconds                          gauge, the last job to end
  * Route labels are the paths of openapi/strongmapd.yaml ("/v1/accounts/{name}"), "other" for
  * requests no route matched, so label sets stay bounded whatever clients send.
  */
@@ -43,6 +53,7 @@
 #include <strongmap/verdict.h>
 
 #include "api_internal.h"
+#include "audits.h"
 #include "dirpool.h"
 #include "hist.h"
 #include "su_buf.h"
@@ -337,6 +348,40 @@ static void render_directory(struct su_buf *b, const struct api_runtime *rt)
     gauge(b, "strongmapd_directory_cache_entries", "Entries in the lookup cache.", cs.entries);
 }
 
+/* The audit jobs of POST /v1/audits: counted by their set (audits.c), under its lock. */
+static void render_audits(struct su_buf *b, struct api_audits *a)
+{
+    static const char *const results[AUDITS_ENDS] = { "done", "failed", "cancelled" };
+    struct audits_metrics m;
+
+    audits_metrics(a, &m);
+    counter(b, "strongmapd_audit_jobs_started_total", "Audit jobs started (POST /v1/audits).",
+            m.started);
+    header(b, "strongmapd_audit_jobs_finished_total", "counter",
+           "Audit jobs ended, by result (done: the audit ran to its end; failed: the "
+           "directory, the time limit, max_report or an error; cancelled: DELETE or a stop).");
+    for (unsigned i = 0; i < AUDITS_ENDS; i++)
+        su_buf_printf(b, "strongmapd_audit_jobs_finished_total{result=\"%s\"} %llu\n", results[i],
+                      (unsigned long long)m.ended[i]);
+    header(b, "strongmapd_audit_jobs_forgotten_total", "counter",
+           "Ended audit jobs gone from memory with their reports, by reason (expired: the "
+           "audit TTL passed, or a minute after each report was fetched; deleted: DELETE).");
+    su_buf_printf(b, "strongmapd_audit_jobs_forgotten_total{reason=\"expired\"} %llu\n",
+                  (unsigned long long)m.expired);
+    su_buf_printf(b, "strongmapd_audit_jobs_forgotten_total{reason=\"deleted\"} %llu\n",
+                  (unsigned long long)m.deleted);
+    gauge(b, "strongmapd_audit_jobs_running", "Audit jobs queued or running.", m.running);
+    gauge(b, "strongmapd_audit_jobs_held",
+          "Audit jobs in memory, in any state (at most 4 per [audit] jobs).", m.held);
+    gauge(b, "strongmapd_audit_report_bytes", "Bytes of the reports the ended audit jobs hold.",
+          m.report_bytes);
+    counter(b, "strongmapd_audit_accounts_total",
+            "Accounts the audit jobs audited, counted as they go.", m.accounts);
+    header(b, "strongmapd_audit_last_duration_seconds", "gauge",
+           "Seconds from start to end of the audit job that ended last (0: none yet).");
+    su_buf_printf(b, "strongmapd_audit_last_duration_seconds %.3f\n", m.last_seconds);
+}
+
 int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, size_t *ret_len)
 {
     struct su_buf b;
@@ -347,6 +392,7 @@ int metrics_render(struct api *api, const struct api_runtime *rt, char **ret, si
     render_http(&b, api);
     render_verdicts(&b, &api->metrics);
     render_directory(&b, rt);
+    render_audits(&b, api->audits);
     counter(&b, "strongmapd_decision_log_errors_total",
             "Decision log lines that could not be "
             "written.",

@@ -10,6 +10,8 @@ shorter life of a job whose reports were fetched. Against a generated LDIF big e
 while: progress, a report asked for too early, the limit while one runs, a cancellation (a
 partial report that says so), the time limit, max_report, a reload while one runs (it ends as
 it began) and a stop while one runs (the daemon exits at once and clean; under ASan, no leak).
+GET /metrics counts the jobs all along: started, ended by result, forgotten (expired, deleted),
+running and held, the reports' bytes, the accounts audited (as they go), the last duration.
 Every answer is checked against openapi/strongmapd.yaml.
 
     test_audits.py --daemon build/daemon/strongmapd --cli build/cli/strongmap [unittest options]
@@ -177,6 +179,17 @@ class AuditTestCase(unittest.TestCase):
                          rf'^(attachment|inline); filename="strongmap-audit-{job_id[:8]}\.{fmt}"$')
         return r
 
+    def metrics(self, daemon=None):
+        """GET /metrics: {name without strongmapd_audit_, or (name, labels): value} of the
+        audit jobs' metrics."""
+        r = self.req("GET", "/metrics", daemon=daemon)
+        self.assertEqual(r.status, 200, r.body[:300])
+        got = {}
+        for (name, labels), v in T.parse_prometheus(self, r.body.decode()).items():
+            if name.startswith("strongmapd_audit_"):
+                got[(name[len("strongmapd_audit_"):],) + tuple(v for _, v in labels)] = v
+        return got
+
 
 def lines(body):
     return [json.loads(l) for l in body.decode().splitlines()]
@@ -194,10 +207,22 @@ class D1Demo(AuditTestCase):
         cls.stop_clean(cls.daemon)
 
     def test_formats_equal_cli(self):
+        before = self.metrics()
         job = self.start({"at": AT, "format": ["jsonl", "csv", "html"]})
         job = self.wait(job["id"])
         self.assertEqual((job["state"], job["outcome"], job["partial"], job["stopped_by"]),
                          ("done", "pass", False, None))
+        m = self.metrics()
+        delta = {k: m[k] - before.get(k, 0) for k in m}
+        self.assertEqual((delta[("jobs_started_total",)], delta[("jobs_finished_total", "done")],
+                          delta[("jobs_finished_total", "failed")],
+                          delta[("jobs_finished_total", "cancelled")],
+                          delta[("accounts_total",)], delta[("jobs_held",)],
+                          m[("jobs_running",)]), (1, 1, 0, 0, 6, 1, 0))
+        self.assertEqual(delta[("report_bytes",)], sum(r["bytes"] for r in job["reports"]))
+        # the job's own elapsed time (milliseconds: 0 for this small audit; B2Bounds sees more)
+        self.assertAlmostEqual(m[("last_duration_seconds",)],
+                               job["progress"]["elapsed_seconds"], delta=0.0015)
         self.assertEqual(job["totals"]["accounts"], 6)
         self.assertEqual(job["progress"]["indexed"], 6)
         self.assertEqual(job["options"]["at"], AT)
@@ -325,10 +350,17 @@ class D1Demo(AuditTestCase):
 
     def test_delete_ended(self):
         job = self.wait(self.start({"at": AT})["id"])
+        before = self.metrics()
         r = self.req("DELETE", "/v1/audits/" + job["id"])
         self.assertEqual(r.status, 204)
         self.assertEqual(r.body, b"")
         self.assertProblem(self.req("GET", "/v1/audits/" + job["id"]), 404, "not-found")
+        m = self.metrics()
+        self.assertEqual(m[("jobs_forgotten_total", "deleted")] -
+                         before[("jobs_forgotten_total", "deleted")], 1)
+        self.assertEqual(m[("jobs_held",)] - before[("jobs_held",)], -1)
+        self.assertEqual(m[("jobs_forgotten_total", "expired")],
+                         before[("jobs_forgotten_total", "expired")])
 
     def test_fetched_goes_sooner(self):
         """Once each report was sent in full, the job goes a minute later, not after the TTL;
@@ -393,11 +425,19 @@ class D3Limits(AuditTestCase):
         cls.stop_clean(cls.daemon)
 
     def test_held_then_expired(self):
+        def counts():
+            m = self.metrics()
+            return tuple(m[k] for k in (("jobs_started_total",), ("jobs_finished_total", "done"),
+                                        ("jobs_forgotten_total", "expired"),
+                                        ("jobs_forgotten_total", "deleted"), ("jobs_held",),
+                                        ("jobs_running",), ("accounts_total",)))
+        self.assertEqual(counts(), (0, 0, 0, 0, 0, 0, 0))  # this class's own daemon
         ids = [self.wait(self.start({"at": AT})["id"])["id"] for _ in range(4)]
         r = self.req("POST", "/v1/audits", body={"at": AT})
         self.assertProblem(r, 429, "too-many-audits")
         self.assertLessEqual(int(r.headers["retry-after"]), 3)
         self.assertIn("DELETE", r.json()["detail"])
+        self.assertEqual(counts(), (4, 4, 0, 0, 4, 0, 24))  # the refused one is not counted
         self.assertEqual(self.req("DELETE", "/v1/audits/" + ids[0]).status, 204)
         last = self.wait(self.start({"at": AT})["id"])
         # past the TTL the reaper forgets them, no request needed
@@ -405,6 +445,8 @@ class D3Limits(AuditTestCase):
                              timeout=10)
         for i in ids[1:] + [last["id"]]:
             self.assertProblem(self.req("GET", "/v1/audits/" + i), 404, "not-found")
+        self.assertEqual(counts(), (5, 5, 4, 1, 0, 0, 30))
+        self.assertEqual(self.metrics()[("report_bytes",)], 0)
         self.start({"at": AT})
 
 
@@ -428,9 +470,17 @@ class B1Big(AuditTestCase):
             j["state"] != "running" or j["totals"]["accounts"] >= accounts))
 
     def test_progress_limit_cancel(self):
+        before = self.metrics()
         job = self.start({"at": AT, "format": ["jsonl", "csv"]})
         j = self.running(job["id"], accounts=50)
         self.assertEqual(j["state"], "running", "the audit ended before the test could look")
+        # counted as it goes: at least what the job said a moment before
+        m = self.metrics()
+        self.assertEqual(m[("jobs_running",)], 1)
+        self.assertGreaterEqual(m[("accounts_total",)] - before.get(("accounts_total",), 0),
+                                j["totals"]["accounts"])
+        self.assertEqual(m[("jobs_finished_total", "cancelled")],
+                         before.get(("jobs_finished_total", "cancelled"), 0))
         p = j["progress"]
         self.assertEqual((p["phase"], p["indexed"], p["total"]), ("auditing", N_BIG, N_BIG))
         self.assertGreater(p["rate"], 0)
@@ -463,6 +513,12 @@ class B1Big(AuditTestCase):
         self.assertEqual(last["accounts"], len(docs) - 1)
         self.assertLess(last["accounts"], N_BIG)
         self.assertEqual(last["accounts"], j["totals"]["accounts"])
+        m = self.metrics()
+        self.assertEqual(m[("jobs_running",)], 0)
+        self.assertEqual(m[("jobs_finished_total", "cancelled")] -
+                         before.get(("jobs_finished_total", "cancelled"), 0), 1)
+        self.assertEqual(m[("accounts_total",)] - before.get(("accounts_total",), 0),
+                         j["totals"]["accounts"])
         T.SPEC.validate(T.SPEC.resolve(T.SPEC.doc["components"]["schemas"]["AuditLine"]), last)
         csv = self.report(job["id"], "csv").body.decode().splitlines()
         self.assertTrue(csv[-1].startswith("# partial, stopped by cancelled: "), csv[-1])
@@ -509,6 +565,12 @@ class B2Bounds(AuditTestCase):
                              ("failed", True, "time_limit"), j)
             self.assertEqual(j["error"]["code"], "time_limit")
             self.assertLessEqual(j["progress"]["elapsed_seconds"], 5)
+            m = self.metrics()
+            self.assertEqual((m[("jobs_finished_total", "failed")],
+                              m[("jobs_finished_total", "done")]), (1, 0))
+            self.assertGreaterEqual(m[("last_duration_seconds",)], 1)  # the 1 s timeout
+            self.assertAlmostEqual(m[("last_duration_seconds",)],
+                                   j["progress"]["elapsed_seconds"], delta=0.0015)
             last = lines(self.report(job["id"], "jsonl").body)[-1]
             self.assertEqual((last["partial"], last["stopped_by"]), (True, "time_limit"))
         finally:
