@@ -19,7 +19,7 @@
 #include <strongmap/strongmap.h>
 #include <strongmap/verdict.h>
 
-#include "verdict_internal.h" /* ps_quote() */
+#include "verdict_internal.h" /* ps_quote(), vx_issuer_signed() */
 
 #define AT_2026         1780272000 /* 2026-06-01T00:00:00Z */
 #define NOT_BEFORE_2025 1735689600
@@ -1087,6 +1087,55 @@ static void test_signed_by(void **state)
 }
 
 /*
+ * vx_issuer_signed(), the loop over the trusted CAs both the NTAuth store and Samba's anchors
+ * use: only CAs of the issuer's name are tried; one that signed wins; none that signed is
+ * INVALID only when each one could be told, UNSUPPORTED when one could not (here a copy of the
+ * issuing CA whose DER is cut short: mbedTLS cannot read its key).
+ */
+static void test_issuer_signed(void **state)
+{
+    (void)state;
+    struct sm_certs *good = load("certs/sid_ext.pem"),
+                    *forged = load("verdict/forged_alice_sid.pem");
+    struct sm_certs *issuing = load("certs/issuing_ca.pem"), *copy = load("certs/ca_cert.pem");
+    struct sm_certs *root = load("certs/root_ca.pem");
+    struct sm_cert unread = issuing->certs[0];
+    unread.der_len = 16;
+    unread.sha256[0] = '\0'; /* not remembered: asked each time */
+    const struct sm_cert *g = &good->certs[0], *f = &forged->certs[0];
+    const struct sm_cert *I = &issuing->certs[0], *C = &copy->certs[0], *R = &root->certs[0];
+    const struct {
+        const struct sm_cert *cert;
+        struct sm_cert cas[3];
+        size_t n;
+        enum sm_issuer_sig want;
+    } cases[] = {
+        { g, { *I }, 1, SM_ISSUER_SIG_VALID },
+        { g, { *R, *I }, 2, SM_ISSUER_SIG_VALID }, /* the root is not of its issuer's name */
+        { g, { unread, *I }, 2, SM_ISSUER_SIG_VALID },
+        { g, { *R }, 1, SM_ISSUER_SIG_NOT_CHECKED },
+        { g, { { 0 } }, 0, SM_ISSUER_SIG_NOT_CHECKED },
+        { f, { *I }, 1, SM_ISSUER_SIG_INVALID },
+        { f, { *I, *C, *R }, 3, SM_ISSUER_SIG_INVALID },
+        { f, { unread }, 1, SM_ISSUER_SIG_UNSUPPORTED },
+        { f, { *I, unread }, 2, SM_ISSUER_SIG_UNSUPPORTED },
+        { g, { unread }, 1, SM_ISSUER_SIG_UNSUPPORTED },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum sm_issuer_sig sig = SM_ISSUER_SIG_NOT_CHECKED;
+        assert_int_equal(vx_issuer_signed(cases[i].cert, cases[i].cas, cases[i].n, &sig), 0);
+        if (sig != cases[i].want)
+            fail_msg("case %zu: %s, want %s", i, sm_issuer_sig_name(sig),
+                     sm_issuer_sig_name(cases[i].want));
+    }
+    sm_certs_free(good);
+    sm_certs_free(forged);
+    sm_certs_free(issuing);
+    sm_certs_free(copy);
+    sm_certs_free(root);
+}
+
+/*
  * require_issuer_signature (an upload, which proves nothing): a certificate no trusted CA's key
  * signed is judged without looking any account up, so that its answer cannot tell whether an
  * account has the SID or the mapping it claims; a genuine one is judged as always.
@@ -1249,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_samba_anchors),
         cmocka_unit_test(test_signed_by),
+        cmocka_unit_test(test_issuer_signed),
         cmocka_unit_test(test_require_issuer_signature),
         cmocka_unit_test(test_ntauth_threads),
         cmocka_unit_test(test_bad_input),
