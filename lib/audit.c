@@ -125,6 +125,12 @@ static uint64_t *set_find(const struct sm_audit *au, uint64_t h)
     }
 }
 
+bool audit_held_elsewhere(const struct sm_audit *au, uint64_t h)
+{
+    const uint64_t *slot = set_find(au, h);
+    return slot && (*slot & SET_MANY);
+}
+
 static void set_put_slot(uint64_t *set, size_t cap, uint64_t slot)
 {
     size_t i = (slot & ~SET_MANY) & (cap - 1);

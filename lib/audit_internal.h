@@ -76,4 +76,21 @@ void audit_given_for(struct sm_audit *au, const struct sm_account *acc,
 /* Free the store's memory. */
 void audit_given_free(struct audit_given_store *g);
 
+/* Is the value of hash @h (audit_hash()) one the first pass saw on more than one account? */
+bool audit_held_elsewhere(const struct sm_audit *au, uint64_t h);
+
+/*
+ * The lookups the audit of @page's accounts will make, fetched in advance in a few batched
+ * searches on @dir (dir_prefetch(), lib/dir.c): the holders of each duplicate value, the
+ * dNSHostName of each computer certificate's DNS name, the owner of each SID a certificate
+ * names that is not its account's; the answers of the page before are forgotten. The verdicts'
+ * and the duplicates' lookups then find them in this thread, with the same answers as the
+ * directory's. Only for an LDAP @dir (an LDIF answers from memory). 0, or SM_E_DIR_DOWN,
+ * SM_E_DIR_REFUSED, -ENOMEM (reason in @reterr).
+ */
+int audit_prefetch(struct sm_audit *au, struct sm_dir *dir, const struct sm_accounts *page,
+                   struct sm_errinfo *reterr);
+/* Forget the answers fetched in advance (the walk is over). */
+void audit_prefetch_done(void);
+
 #endif

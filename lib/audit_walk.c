@@ -9,6 +9,8 @@
 
 #include <strongmap/strongmap.h>
 
+#include "audit_internal.h"
+
 struct walk {
     struct sm_audit *au;
     struct sm_dir *lookups;
@@ -69,6 +71,18 @@ static int audit_one(const struct sm_account *acc, void *ctx)
     return rc;
 }
 
+/* A page of the second pass: its lookups fetched in advance (lib/audit_prefetch.c); a failure
+   of the directory stops the walk as a lookup's would. */
+static int audit_page(const struct sm_accounts *page, void *ctx)
+{
+    struct walk *w = ctx;
+    struct sm_errinfo e = SM_ERRINFO_INIT;
+    int rc = audit_prefetch(w->au, w->lookups, page, &e);
+    if (rc < 0)
+        w->stop = e;
+    return rc;
+}
+
 /* After the walk: the accounts certificates were given for that it did not give. */
 static int given_accounts(struct walk *w, struct sm_errinfo *e)
 {
@@ -91,7 +105,9 @@ int sm_audit_walk(struct sm_audit *au, struct sm_dir *walk, struct sm_dir *looku
     /* the first pass reads every account's values, --since or not: a value an account changed
        lately shares with one that did not is a duplicate all the same */
     struct sm_dir_each_opts io = { .page_size = o ? o->page_size : 0, .values_only = true };
-    struct sm_dir_each_opts wo = { .since = o ? o->since : 0, .page_size = io.page_size };
+    struct sm_dir_each_opts wo = { .since = o ? o->since : 0,
+                                   .page_size = io.page_size,
+                                   .page = audit_page };
     struct walk w = { .au = au, .lookups = lookups, .o = o, .p.worst = -1 };
     struct sm_errinfo e = SM_ERRINFO_INIT;
     int rc;
@@ -104,6 +120,7 @@ int sm_audit_walk(struct sm_audit *au, struct sm_dir *walk, struct sm_dir *looku
         w.p.phase = SM_AUDIT_AUDITING;
         if ((rc = tick(&w)) == 0)
             rc = sm_dir_each_account(walk, &wo, audit_one, &w, &e);
+        audit_prefetch_done();
     }
     if (rc == 0) {
         w.p.phase = SM_AUDIT_GIVEN;

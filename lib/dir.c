@@ -14,6 +14,7 @@
 
 #include <strongmap/strongmap.h>
 
+#include "alloc.h"
 #include "dir_internal.h"
 
 /* ---- limits ----------------------------------------------------------------------------- */
@@ -77,7 +78,9 @@ static int attr_index(const char *name)
 struct raw_entries {
     struct su_buf buf;         /* records (heap) */
     size_t n;                  /* entries begun */
+    size_t max;                /* entries allowed (0: SM_MAX_ACCOUNTS) */
     unsigned counts[A__COUNT]; /* values kept in the current entry, per attribute */
+    unsigned dropped;          /* bit (1 << attr): a value left out beyond attr_max */
 };
 
 struct rec {
@@ -108,9 +111,27 @@ static int raw_put(struct raw_entries *r, unsigned kind, const void *p, size_t l
     return r->buf.oom ? -ENOMEM : 0;
 }
 
+size_t raw_limit(const struct raw_entries *r)
+{
+    return r->max ? r->max : SM_MAX_ACCOUNTS;
+}
+
+struct raw_pos raw_tell(const struct raw_entries *r)
+{
+    return (struct raw_pos){ r->buf.len, r->n };
+}
+
+void raw_rewind(struct raw_entries *r, struct raw_pos pos)
+{
+    if (pos.len <= r->buf.len && pos.n <= r->n) {
+        r->buf.len = pos.len;
+        r->n = pos.n;
+    }
+}
+
 int raw_entry_begin(struct raw_entries *r, const char *dn, size_t len)
 {
-    if (r->n >= SM_MAX_ACCOUNTS || len > DIR_MAX_VALUE)
+    if (r->n >= raw_limit(r) || len > DIR_MAX_VALUE)
         return SM_E_DIR_LIMIT;
     r->n++;
     memset(r->counts, 0, sizeof(r->counts));
@@ -122,8 +143,12 @@ int raw_value(struct raw_entries *r, const char *attr, const void *val, size_t l
     int i = attr_index(attr);
     /* Values of other attributes, beyond the per-attribute count, or absurdly large (no
        certificate exceeds SM_MAX_CERT_DER) are not kept. */
-    if (r->n == 0 || i < 0 || len > DIR_MAX_VALUE || r->counts[i] >= attr_max[i])
+    if (r->n == 0 || i < 0 || len > DIR_MAX_VALUE)
         return 0;
+    if (r->counts[i] >= attr_max[i]) {
+        r->dropped |= 1u << i;
+        return 0;
+    }
     r->counts[i]++;
     return raw_put(r, (unsigned)i, val, len);
 }
@@ -438,6 +463,75 @@ fail:
     return -ENOMEM;
 }
 
+/* ---- answers fetched in advance (dir_prefetch()) ------------------------------------------ */
+
+/* One value's answer: the records of the entries that hold it, in the directory's order. */
+struct pf_answer {
+    int attr;
+    const uint8_t *key; /* the value, ASCII folded unless objectSid */
+    size_t key_len;
+    const char *recs; /* records (raw_entries' form) */
+    size_t recs_len, n;
+};
+
+struct prefetch {
+    const struct sm_dir *d;
+    struct arena *a;
+    struct pf_answer *v;
+    size_t n, cap;
+    size_t hits;
+};
+
+static _Thread_local struct prefetch *pf;
+static _Thread_local size_t pf_hits; /* dir_prefetch_hits(): kept across clears */
+
+void dir_prefetch_clear(void)
+{
+    if (pf) {
+        arena_free(pf->a);
+        mem_free(pf->v);
+        mem_free(pf);
+        pf = NULL;
+    }
+}
+
+size_t dir_prefetch_hits(void)
+{
+    return pf_hits;
+}
+
+/* Does caseIgnoreMatch compare @p as ASCII compares it: printable ASCII, spaces single and
+   inside? (objectSid: always, bytes compare as bytes.) */
+static bool pf_plain(int attr, const uint8_t *p, size_t len)
+{
+    if (attr == A_OBJECTSID)
+        return len > 0;
+    if (len == 0 || p[0] == ' ' || p[len - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e || (p[i] == ' ' && p[i + 1] == ' '))
+            return false;
+    return true;
+}
+
+static bool pf_eq(int attr, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (attr == A_OBJECTSID)
+        return alen == blen && memcmp(a, b, alen) == 0;
+    return ascii_caseeq((const char *)a, alen, (const char *)b, blen);
+}
+
+static const struct pf_answer *pf_find(const struct sm_dir *d, int attr, const uint8_t *p,
+                                       size_t len)
+{
+    if (!pf || pf->d != d)
+        return NULL;
+    for (size_t i = 0; i < pf->n; i++)
+        if (pf->v[i].attr == attr && pf_eq(attr, pf->v[i].key, pf->v[i].key_len, p, len))
+            return &pf->v[i];
+    return NULL;
+}
+
 /* ---- queries ------------------------------------------------------------------------------ */
 
 enum op { OP_FIND = 1, OP_READ = 2 };
@@ -493,7 +587,18 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
     raw_init(&r);
     raw_init(&sr);
     arena_buf_init(&key, NULL);
-    if (c) {
+    const struct pf_answer *pa = op == OP_FIND && n == 1
+                                     ? pf_find(d, attr_index(attr), values[0].data, values[0].len)
+                                     : NULL;
+    if (pa) { /* fetched in advance: as the cache answers, nothing read along */
+        su_buf_put(&r.buf, pa->recs, pa->recs_len);
+        r.n = pa->n;
+        pf_hits++;
+        rc = r.buf.oom ? -ENOMEM : 1;
+        if (rc < 0)
+            goto out;
+    }
+    if (c && !pa) {
         make_key(&key, d, op, attr, values, n);
         if (key.oom) {
             rc = -ENOMEM;
@@ -532,6 +637,115 @@ out:
     raw_release(&r);
     raw_release(&sr);
     su_buf_release(&key);
+    return rc;
+}
+
+/* The entries of one batch (@r, for @vals) shared out to each value into pf: only when every
+   entry holds plain values of @attr only, none left out, and matches a value asked. */
+static int pf_share(int attr, const struct raw_entries *r, const struct sm_blob *vals, size_t k)
+{
+    size_t start[DIR_PREFETCH_ENTRIES + 1], n = 0, off = 0;
+    uint64_t matched[DIR_PREFETCH_ENTRIES]; /* bit j: the entry holds vals[j] (k <= 64) */
+    struct rec x;
+
+    _Static_assert(DIR_PREFETCH_BATCH <= 64, "a value's bit in matched[]");
+    if (r->dropped & (1u << attr) || r->n > DIR_PREFETCH_ENTRIES)
+        return 0;
+    for (size_t at = off; rec_next(r, &off, &x); at = off) {
+        if (x.kind == REC_DN) {
+            if (n && !matched[n - 1])
+                return 0; /* an entry the server matched otherwise than ASCII does */
+            start[n] = at;
+            matched[n++] = 0;
+        } else if (n && (int)x.kind == attr) {
+            if (!pf_plain(attr, x.p, x.len))
+                return 0;
+            for (size_t j = 0; j < k; j++)
+                if (pf_eq(attr, x.p, x.len, vals[j].data, vals[j].len))
+                    matched[n - 1] |= 1ull << j;
+        }
+    }
+    if (n != r->n || (n && !matched[n - 1]))
+        return 0;
+    start[n] = off;
+    for (size_t j = 0; j < k && pf->n < DIR_PREFETCH_MAX; j++) {
+        struct su_buf recs;
+        size_t cnt = 0;
+        arena_buf_init(&recs, pf->a);
+        for (size_t e = 0; e < n; e++)
+            if (matched[e] & (1ull << j)) {
+                su_buf_put(&recs, (const char *)r->buf.p + start[e], start[e + 1] - start[e]);
+                cnt++;
+            }
+        if (cnt > SM_MAX_ACCOUNTS)
+            continue; /* the lookup's own SM_E_DIR_LIMIT */
+        uint8_t *key = arena_alloc(pf->a, vals[j].len);
+        if (recs.oom || !key)
+            return -ENOMEM;
+        memcpy(key, vals[j].data, vals[j].len);
+        if (pf->n == pf->cap) {
+            size_t cap = pf->cap ? pf->cap * 2 : 64;
+            struct pf_answer *v = mem_realloc(pf->v, cap * sizeof(*v));
+            if (!v)
+                return -ENOMEM;
+            pf->v = v;
+            pf->cap = cap;
+        }
+        pf->v[pf->n++] = (struct pf_answer){ attr, key, vals[j].len, recs.p, recs.len, cnt };
+    }
+    return 0;
+}
+
+int dir_prefetch(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
+                 struct sm_errinfo *reterr)
+{
+    struct sm_blob batch[DIR_PREFETCH_BATCH];
+    int a = attr ? attr_index(attr) : -1;
+    size_t k = 0;
+    int rc = 0;
+
+    if (!d || (n && !values) || (a != A_DNS_HOST && a != A_OBJECTSID && a != A_ALTSEC))
+        return -EINVAL;
+    if (pf && pf->d != d)
+        dir_prefetch_clear();
+    if (!pf) {
+        if (!(pf = mem_calloc(1, sizeof(*pf))) || !(pf->a = arena_new())) {
+            mem_free(pf);
+            pf = NULL;
+            return -ENOMEM;
+        }
+        pf->d = d;
+    }
+    for (size_t i = 0; i <= n && rc == 0; i++) {
+        if (i < n) {
+            const struct sm_blob *v = &values[i];
+            bool dup = v->len > SM_MAX_ALTSEC_VALUE || !pf_plain(a, v->data, v->len) ||
+                       pf_find(d, a, v->data, v->len);
+            for (size_t j = 0; j < k && !dup; j++)
+                dup = pf_eq(a, batch[j].data, batch[j].len, v->data, v->len);
+            if (!dup)
+                batch[k++] = *v;
+            if (k < DIR_PREFETCH_BATCH)
+                continue;
+        }
+        if (k == 0 || pf->n + k > DIR_PREFETCH_MAX)
+            break;
+        struct raw_entries r;
+        struct sm_errinfo e = SM_ERRINFO_INIT;
+        raw_init(&r);
+        r.max = DIR_PREFETCH_ENTRIES;
+        rc = d->ops->find_eq(d, dir_attrs[a], batch, k, &r, NULL, &e);
+        if (rc == 0 && r.buf.oom)
+            rc = -ENOMEM;
+        if (rc == 0)
+            rc = pf_share(a, &r, batch, k);
+        else if (rc != SM_E_DIR_DOWN && rc != SM_E_DIR_REFUSED && rc != -ENOMEM)
+            rc = 0; /* over the limit, or refused as a query: each lookup asks on its own */
+        else if (reterr)
+            *reterr = e;
+        raw_release(&r);
+        k = 0;
+    }
     return rc;
 }
 
@@ -739,6 +953,7 @@ struct dir_each {
     time_t since;
     bool values_only;
     sm_dir_each_fn fn;
+    sm_dir_page_fn page;
     void *ctx;
 };
 
@@ -758,7 +973,8 @@ int dir_each_entry(struct dir_each *e)
     int rc = e->r.buf.oom ? -ENOMEM : 0;
 
     if (rc == 0 && e->r.n && (rc = convert(&e->r, CONV_ACCOUNTS, &acc)) == 0) {
-        for (size_t i = 0; i < acc->n && rc == 0; i++) {
+        size_t kept = 0;
+        for (size_t i = 0; i < acc->n; i++) {
             const struct sm_account *a = &acc->v[i];
             /* the backend's filter, checked again: an LDIF keeps whatever it holds (without
                the certificates, values_only cannot tell: the backend's filter stands) */
@@ -766,21 +982,30 @@ int dir_each_entry(struct dir_each *e)
                 continue;
             if (e->since && (!a->has_changed || a->changed <= e->since))
                 continue;
-            rc = e->fn(a, e->ctx);
+            /* in place (the array is the result's own): the values stay in its arena */
+            ((struct sm_account *)(uintptr_t)acc->v)[kept++] = *a;
         }
+        acc->n = kept;
+        if (kept && e->page)
+            rc = e->page(acc, e->ctx);
+        for (size_t i = 0; i < acc->n && rc == 0; i++)
+            rc = e->fn(&acc->v[i], e->ctx);
     }
     sm_accounts_free(acc);
     raw_release(&e->r);
     raw_init(&e->r);
+    e->r.max = SM_DIR_PAGE_MAX;
     return rc;
 }
 
 int sm_dir_each_account(struct sm_dir *d, const struct sm_dir_each_opts *o, sm_dir_each_fn fn,
                         void *ctx, struct sm_errinfo *reterr)
 {
-    struct dir_each e = {
-        .since = o ? o->since : 0, .values_only = o && o->values_only, .fn = fn, .ctx = ctx
-    };
+    struct dir_each e = { .since = o ? o->since : 0,
+                          .values_only = o && o->values_only,
+                          .fn = fn,
+                          .page = o ? o->page : NULL,
+                          .ctx = ctx };
     unsigned page = o && o->page_size ? o->page_size : SM_DIR_PAGE_DEFAULT;
 
     if (!d || !fn || page > SM_DIR_PAGE_MAX || e.since < 0) {
@@ -793,6 +1018,7 @@ int sm_dir_each_account(struct sm_dir *d, const struct sm_dir_each_opts *o, sm_d
         return -EINVAL;
     }
     raw_init(&e.r);
+    e.r.max = SM_DIR_PAGE_MAX; /* a page's entries at once (the LDAP backend's) */
     int rc = d->ops->each(d, e.since, page, &e, reterr);
     raw_release(&e.r);
     if (rc == -ENOMEM)

@@ -37,6 +37,15 @@ struct raw_entries;
 int raw_entry_begin(struct raw_entries *r, const char *dn, size_t len);
 /** Add one value of @attr (case-insensitive name) to the current entry. 0 or -ENOMEM. */
 int raw_value(struct raw_entries *r, const char *attr, const void *val, size_t len);
+/** How many entries @r may hold (raw_entry_begin() refuses more with SM_E_DIR_LIMIT):
+    SM_MAX_ACCOUNTS for a lookup, more for a walk's page or a batch (dir_prefetch()). */
+size_t raw_limit(const struct raw_entries *r);
+/** Where @r ends now, to go back to with raw_rewind() (an entry that could not be read). */
+struct raw_pos {
+    size_t len, n;
+};
+struct raw_pos raw_tell(const struct raw_entries *r);
+void raw_rewind(struct raw_entries *r, struct raw_pos pos);
 
 /*
  * The NTAuth store read along with a query (dir_ops.find_eq, read_dn): the LDAP backend sends
@@ -118,6 +127,31 @@ int dir_find_altsec(struct sm_dir *d, const char *const *values, size_t n, struc
  * outlive its use here.
  */
 void dir_known(const struct sm_dir *d, const struct sm_account *acc);
+
+/*
+ * Answers fetched in advance (the audit's batched lookups, lib/audit_prefetch.c): one search for
+ * up to DIR_PREFETCH_BATCH values of @attr ("dNSHostName", "objectSid" or
+ * "altSecurityIdentities"), whose entries are then shared out to each value, so that a lookup of
+ * one of those values on @d in this thread (find_eq of that one value: sm_dir_lookup() by
+ * dNSHostName or SID, sm_dir_find_altsec() of one value) is answered from them, as a lookup the
+ * cache answers, until dir_prefetch_clear(). An answer is kept only where it is exactly the
+ * lookup's own: values that caseIgnoreMatch compares as ASCII does (printable ASCII, no
+ * leading, trailing or repeated spaces; objectSid as bytes), a batch whose every entry holds
+ * such values only and matches one of the values asked, no value of an entry left out
+ * (attr_max), at most SM_MAX_ACCOUNTS entries a value (more: the lookup's SM_E_DIR_LIMIT is
+ * left to it). Any other value or batch is not answered: its lookups go to the directory as
+ * before. 0 (also when nothing could be kept), or what the directory said (SM_E_DIR_DOWN,
+ * SM_E_DIR_REFUSED, -ENOMEM).
+ */
+#define DIR_PREFETCH_BATCH   32   /* values in one search (its filter: at most 32 escaped values) */
+#define DIR_PREFETCH_ENTRIES 256  /* entries one batch may return (more: not kept) */
+#define DIR_PREFETCH_MAX     4096 /* answers kept until dir_prefetch_clear() */
+int dir_prefetch(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
+                 struct sm_errinfo *reterr);
+/** Forget this thread's answers fetched in advance. */
+void dir_prefetch_clear(void);
+/** How many lookups this thread's answers fetched in advance answered (tests). */
+size_t dir_prefetch_hits(void);
 
 /*
  * Tests only: make the LDIF directory @d (another kind: nothing happens) answer by scanning its

@@ -181,21 +181,24 @@ static int search_error(struct ldap_dir *l, int rc, const char *diag, bool *lost
     }
 }
 
-/* Send one search (@cookie non-NULL: paged, from that cookie); *@msgid. An LDAP result code. */
+/* Send one search (@cookie non-NULL: paged, from that cookie) for at most @limit entries (more:
+   the server's size limit); *@msgid. An LDAP result code. */
 static int send_search(struct ldap_dir *l, const char *base, int scope, const char *filter,
-                       char **attrs, struct berval *cookie, int *msgid)
+                       char **attrs, struct berval *cookie, size_t limit, int *msgid)
 {
     LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
     struct timeval tv = ms_to_tv(l->op_ms);
+    /* a batch (dir_prefetch()) in one page; a lookup in small ones (above) */
+    ber_int_t page = limit > SM_MAX_ACCOUNTS ? (ber_int_t)limit + 1 : DIR_PAGE_SIZE;
 
     if (cookie) {
-        int rc = ldap_create_page_control(l->ld, DIR_PAGE_SIZE, cookie, 0, &pctrl);
+        int rc = ldap_create_page_control(l->ld, page, cookie, 0, &pctrl);
         if (rc != LDAP_SUCCESS)
             return rc;
         sctrls[0] = pctrl;
     }
     int rc = ldap_search_ext(l->ld, base, scope, filter, attrs, 0, cookie ? sctrls : NULL, NULL,
-                             &tv, SM_MAX_ACCOUNTS + 1, msgid);
+                             &tv, (int)limit + 1, msgid);
     ldap_control_free(pctrl);
     return rc;
 }
@@ -264,7 +267,7 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
                        bool *lost, struct sm_errinfo *reterr)
 {
     struct berval cookie = { 0, NULL };
-    size_t total = 0;
+    size_t total = 0, limit = out ? raw_limit(out) : SM_MAX_ACCOUNTS;
     int err = 0, store_id = -1;
 
     *lost = false;
@@ -276,10 +279,10 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
         char *diag = NULL;
         int code = LDAP_SUCCESS, msgid = -1;
 
-        int rc = send_search(l, base, scope, filter, attrs, paged ? &cookie : NULL, &msgid);
+        int rc = send_search(l, base, scope, filter, attrs, paged ? &cookie : NULL, limit, &msgid);
         if (rc == LDAP_SUCCESS && page == 0 && store &&
             send_search(l, l->hdr.ntauth_dn, LDAP_SCOPE_BASE, "(objectClass=*)", dir_attrs, NULL,
-                        &store_id) != LDAP_SUCCESS)
+                        SM_MAX_ACCOUNTS, &store_id) != LDAP_SUCCESS)
             store_id = -1;
         if (rc == LDAP_SUCCESS)
             rc = await_search(l, msgid, &res);
@@ -298,8 +301,8 @@ static int search_once(struct ldap_dir *l, const char *base, int scope, const ch
             case LDAP_RES_SEARCH_ENTRY:
                 if (!out)
                     break;
-                if (++total > SM_MAX_ACCOUNTS) {
-                    errinfo_set(reterr, -1, "more than %d entries match", SM_MAX_ACCOUNTS);
+                if (++total > limit) {
+                    errinfo_set(reterr, -1, "more than %zu entries match", limit);
                     err = SM_E_DIR_LIMIT;
                     break;
                 }

@@ -140,20 +140,24 @@ static int read_page(struct ldap_dir *l, int msgid, LDAPMessage **res, struct be
     return err;
 }
 
-/* The entries of a page read, handed on one by one. */
+/* The entries of a page read, handed on together (the caller sees the page, then each entry);
+   an entry that cannot be read stops the walk after the ones before it. */
 static int hand_on(struct ldap_dir *l, LDAPMessage *res, struct dir_each *w,
                    struct sm_errinfo *reterr)
 {
+    struct raw_entries *r = dir_each_raw(w);
     int err = 0;
     for (LDAPMessage *m = ldap_first_entry(l->ld, res); m && err == 0;
          m = ldap_next_entry(l->ld, m)) {
-        err = ldap_add_entry(l->ld, m, dir_each_raw(w));
+        struct raw_pos before = raw_tell(r);
+        err = ldap_add_entry(l->ld, m, r);
         if (err == SM_E_DIR_DOWN)
             errinfo_set(reterr, -1, "%s: malformed entry", l->uris[l->uri_idx]);
-        if (err == 0)
-            err = dir_each_entry(w);
+        if (err)
+            raw_rewind(r, before);
     }
-    return err;
+    int rc = dir_each_entry(w);
+    return err ? err : rc;
 }
 
 int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_each *w,

@@ -161,12 +161,18 @@ void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s);
 #define SM_DIR_PAGE_DEFAULT 500  /**< entries per page unless told */
 #define SM_DIR_PAGE_MAX     1000 /**< Active Directory's MaxPageSize default: no more per page */
 
+/** Called with the accounts of a page (those @fn is about to see, in the same order) before
+    @fn sees them one by one; valid during the call only. 0 to go on, or a negative code to stop.
+    The LDAP backend gives a page of the walk at a time, an LDIF one account at a time. */
+typedef int (*sm_dir_page_fn)(const struct sm_accounts *page, void *ctx);
+
 struct sm_dir_each_opts {
-    time_t since;       /**< only entries whose whenChanged is later (0: every entry) */
-    unsigned page_size; /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
-    bool values_only;   /**< LDAP reads only objectClass, altSecurityIdentities and whenChanged
-                             (a first pass over the values: no certificate is transferred); the
-                             accounts then lack every other attribute. An LDIF gives them whole */
+    time_t since;        /**< only entries whose whenChanged is later (0: every entry) */
+    unsigned page_size;  /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
+    bool values_only;    /**< LDAP reads only objectClass, altSecurityIdentities and whenChanged
+                              (a first pass over the values: no certificate is transferred); the
+                              accounts then lack every other attribute. An LDIF gives them whole */
+    sm_dir_page_fn page; /**< may be NULL (above) */
 };
 
 /** Called once per account; @acc is valid during the call only. 0 to go on, or a negative

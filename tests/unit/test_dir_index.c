@@ -6,8 +6,10 @@
  * values) is opened twice, once with its indexes and once without (dir_ldif_drop_index(): the
  * scan the backend answered with before), and every lookup kind, sm_dir_find_altsec() with one
  * to 64 values and sm_dir_ntauth() must give the same code, the same error text and the same
- * accounts in the same order, byte for byte.
+ * accounts in the same order, byte for byte. And the answers fetched in advance
+ * (dir_prefetch()) are the lookups' own, compared in the same way.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -413,10 +415,145 @@ static void test_index_as_scan(void **state)
     sm_dir_close(f.scan);
 }
 
+/* Prefetch @n values of @attr on f->idx in rounds of @step (more than one batch each). */
+static void prefetch(struct fx *f, const char *attr, const struct sm_blob *v, size_t n, size_t step)
+{
+    struct sm_errinfo e = { 0 };
+    for (size_t i = 0; i < n; i += step) {
+        int rc = dir_prefetch(f->idx, attr, v + i, n - i < step ? n - i : step, &e);
+        if (rc)
+            fail_msg("dir_prefetch %s: %d %s", attr, rc, e.text);
+    }
+}
+
+/*
+ * The answers fetched in advance (dir_prefetch(), the audit's batched lookups) are each
+ * lookup's own: the same directory opened twice, lookups on the first answered from batches of
+ * host names, SIDs and mapping values (in other cases, repeated, shared by several or more than
+ * SM_MAX_ACCOUNTS accounts, absent, and values that caseIgnoreMatch would compare otherwise than
+ * ASCII does, which must be left to the lookup), compared with the second's.
+ */
+static void test_prefetch_as_lookup(void **state)
+{
+    (void)state;
+    enum { N = 1200 };
+    static char names[N][160];
+    static uint8_t sids[N][SM_SID_BINARY_MAX];
+    static struct sm_blob v[N];
+    struct text t = { 0 };
+    struct fx f = { 0 };
+    char path[512];
+    struct sm_errinfo e = { 0 };
+    size_t n = 0;
+
+    rng = 0x9e3779b9u;
+    gen(&t);
+    snprintf(path, sizeof(path), "%s/sm_test_dir_prefetch_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, t.p, t.len), (ssize_t)t.len);
+    close(fd);
+    int r1 = sm_dir_open_ldif(path, &f.idx, &e);
+    int r2 = sm_dir_open_ldif(path, &f.scan, &e);
+    unlink(path);
+    free(t.p);
+    if (r1 || r2)
+        fail_msg("open: %d %d %s", r1, r2, e.text);
+    size_t hits0 = dir_prefetch_hits();
+    assert_int_equal(dir_prefetch(f.idx, "sAMAccountName", v, 0, &e), -EINVAL);
+
+    /* host names: shared ones, own ones, absent ones, in other cases, and not plain */
+    for (unsigned i = 0; i < N - 4; i++) {
+        unsigned k = i < 2 * N_POOL ? i % N_POOL : i * 3;
+        snprintf(names[n], sizeof(names[n]), "ws%u.example.com", k);
+        vary(names[n]);
+        n++;
+    }
+    snprintf(names[n++], sizeof(names[0]), "ws1.example.com ");
+    snprintf(names[n++], sizeof(names[0]), " ws2.example.com");
+    snprintf(names[n++], sizeof(names[0]), "ws3  .example.com");
+    snprintf(names[n++], sizeof(names[0]), "wsÃ©.example.com");
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct sm_blob){ (const uint8_t *)names[i], strlen(names[i]) };
+    prefetch(&f, "dNSHostName", v, n, 100);
+    size_t hits = dir_prefetch_hits();
+    for (size_t i = 0; i < n; i++)
+        same_lookup(&f, SM_LOOKUP_DNS_HOST, names[i]);
+    assert_true(dir_prefetch_hits() - hits >= n / 2);
+    for (size_t i = n - 4; i < n; i++) { /* not plain: each asks the directory */
+        hits = dir_prefetch_hits();
+        same_lookup(&f, SM_LOOKUP_DNS_HOST, names[i]);
+        assert_true(dir_prefetch_hits() == hits);
+    }
+
+    /* SIDs: shared, own, absent (the batch of 32 has up to 16 * 32 entries: some over) */
+    dir_prefetch_clear();
+    n = 0;
+    for (unsigned rid = 0; n < N && rid < 5000 + N_ACCOUNTS + N_OTHERS + 10;
+         rid = rid < N_POOL + 2 ? rid + 1
+               : rid < 5000     ? 5000
+                                : rid + 3) {
+        v[n] = (struct sm_blob){ sids[n], sid_bin(sids[n], rid) };
+        n++;
+    }
+    prefetch(&f, "objectSid", v, n, 500);
+    hits = dir_prefetch_hits();
+    for (size_t i = 0; i < n; i++) {
+        struct sm_sid sid;
+        char text[SM_SID_TEXT_MAX];
+        assert_int_equal(sm_sid_from_binary(v[i].data, v[i].len, &sid), 0);
+        same_lookup(&f, SM_LOOKUP_SID, sm_sid_format(&sid, text, sizeof(text)));
+    }
+    assert_true(dir_prefetch_hits() - hits >= n / 2);
+
+    /* mapping values, one lookup each, as the audit asks for a duplicate's holders */
+    dir_prefetch_clear();
+    n = 0;
+    for (unsigned i = 0; i < N_ALTSEC + 5 && n < N; i++) {
+        altsec_value(names[n], sizeof(names[n]), i);
+        vary(names[n++]);
+        if (i % 7 == 0 && n < N) { /* again, in another case */
+            altsec_value(names[n], sizeof(names[n]), i);
+            vary(names[n++]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct sm_blob){ (const uint8_t *)names[i], strlen(names[i]) };
+    prefetch(&f, "altSecurityIdentities", v, n, 64);
+    hits = dir_prefetch_hits();
+    for (size_t i = 0; i < n; i++) {
+        const char *one[1] = { names[i] };
+        same_altsec(&f, one, 1);
+    }
+    assert_true(dir_prefetch_hits() - hits >= n / 2);
+    print_message("%zu lookups answered in advance; %u answers compared: %u with one account, "
+                  "%u with several, %u with none, %u over the limit\n",
+                  dir_prefetch_hits() - hits0, f.compared, f.one, f.multi, f.none, f.limit);
+    assert_true(f.multi >= 50);
+    assert_true(f.none >= 50);
+    assert_true(f.limit >= 5);
+
+    /* a value not fetched asks the directory, another handle's lookups are not answered (one
+       hit for the pair), and a clear forgets */
+    hits = dir_prefetch_hits();
+    same_lookup(&f, SM_LOOKUP_DNS_HOST, "ws5.example.com");
+    assert_int_equal(dir_prefetch_hits(), hits);
+    const char *one[1] = { names[n - 1] }; /* held by nobody: answered */
+    same_altsec(&f, one, 1);
+    assert_int_equal(dir_prefetch_hits(), hits + 1);
+    dir_prefetch_clear();
+    same_altsec(&f, one, 1);
+    assert_int_equal(dir_prefetch_hits(), hits + 1);
+    sm_dir_close(f.idx);
+    sm_dir_close(f.scan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_as_scan),
+        cmocka_unit_test(test_prefetch_as_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
