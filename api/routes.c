@@ -133,7 +133,10 @@ const struct api_route *route_lookup(const char *method, const char *path, bool 
     if (strcmp(method, "HEAD") == 0)
         method = "GET";
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (path_level(routes[i].path) != level || !path_matches(routes[i].path, path))
+        /* an exact path (level 0) is a route path that equals it: one strcmp() a route, not
+           path_level() and path_matches() (the status page's routes come late in the table) */
+        if (level == 0 ? strcmp(routes[i].path, path) != 0
+                       : path_level(routes[i].path) != level || !path_matches(routes[i].path, path))
             continue;
         known = true;
         if (method_listed(routes[i].method, method)) {
