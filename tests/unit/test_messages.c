@@ -68,6 +68,12 @@ static void test_shipped(void **state)
     /* an id without a text: the id itself, not the key built on msg_text_of()'s stack */
     static const char no_such[] = "no_such_id";
     assert_ptr_equal(msg_text_of(de, "why.", no_such), no_such);
+    assert_string_equal(msg_text_of(de, "why.", "works"), msg_text(de, "why.works"));
+    /* a key longer than its buffer: the id, as for one without a text */
+    char long_id[200];
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    assert_ptr_equal(msg_text_of(de, "why.", long_id), long_id);
     page = msg_page(de, &len, &etag);
     assert_int_equal(strlen(page), len);
     assert_non_null(strstr(page, "<html lang=\"de\">"));
@@ -75,6 +81,46 @@ static void test_shipped(void **state)
     assert_non_null(strstr(page, "<!--self-->"));
     assert_int_equal(strlen(etag), 18);
     assert_non_null(strstr(msg_js(de), "&quot;state.will_fail&quot;:&quot;Funktioniert nicht"));
+}
+
+/* Every key of the shipped catalogues is found, with
+   its own text; keys that differ in one byte from one, or are a prefix of one, are not. */
+static void test_every_key(void **state)
+{
+    const struct api_messages *m = api_messages_shipped();
+    static const char *const tags[] = { "en", "de" };
+    json_error_t err;
+    const char *key;
+    json_t *v;
+    char path[512], near[256];
+    size_t n = 0;
+    (void)state;
+
+    for (size_t t = 0; t < 2; t++) {
+        const struct msg_lang *l = msg_negotiate(m, tags[t]);
+
+        snprintf(path, sizeof(path), "%s/web/messages/%s.json", SM_SOURCE_DIR, tags[t]);
+        json_t *doc = json_load_file(path, 0, &err);
+
+        assert_non_null(doc);
+        assert_string_equal(msg_tag(l), tags[t]);
+        json_object_foreach(doc, key, v)
+        {
+            size_t len = strlen(key);
+
+            assert_string_equal(msg_text(l, key), json_string_value(v));
+            assert_true(len + 2 < sizeof(near));
+            snprintf(near, sizeof(near), "%sx", key);
+            assert_ptr_equal(msg_text(l, near), near);
+            memcpy(near, key, len - 1);
+            near[len - 1] = '\0';
+            if (!json_object_get(doc, near))
+                assert_ptr_equal(msg_text(l, near), near);
+            n++;
+        }
+        json_decref(doc);
+    }
+    assert_true(n > 200);
 }
 
 /* English has a why.ID and a step.ID for every id of lib/state.c (api_messages_new() fails
@@ -331,6 +377,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped),
+        cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_state_ids),
         cmocka_unit_test(test_operator_catalogue),
         cmocka_unit_test(test_refused),
