@@ -637,6 +637,16 @@ void page_dl_row(struct su_buf *b, const char *name, const char *value);
 /** The row of one DC's outcome (page_outcome()). */
 void page_dl_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm_profile_outcome *o,
                      bool errors);
+/** What writes item @i of a list (page_list_html()) into @b: the content of its <li>. */
+typedef void page_item_fn(struct su_buf *b, const void *ctx, size_t i);
+/**
+ * An answer's list under its heading, when @n > 0: <h3>, the text of the key @heading in @l,
+ * </h3>, then <@list@attrs> ("ol", "" or "ul", " class=\"links\"") holding @n items <li>, each
+ * written by @item(@b, @ctx, i). Nothing when @n is 0.
+ */
+void page_list_html(struct su_buf *b, const struct msg_lang *l, const char *heading,
+                    const char *list, const char *attrs, size_t n, page_item_fn *item,
+                    const void *ctx);
 /** "What to do" and @st's steps, when it has any. */
 void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st);
 /** The organisation's helpdesk ([page] organisation, helpdesk), when either is set. */

@@ -195,21 +195,22 @@ int api_page_link_parse(const char *text, struct api_page_link *ret, struct sm_e
 
 /* ---- the help, written out ---------------------------------------------------------------- */
 
+/* Link @i of the runtime @ctx, as a list item's content. */
+static void link_item(struct su_buf *b, const void *ctx, size_t i)
+{
+    const struct api_page_link *k = &((const struct api_runtime *)ctx)->page_links[i];
+
+    su_buf_puts(b, "<a href=\"");
+    page_escape(b, k->url);
+    su_buf_puts(b, "\">");
+    page_escape(b, k->title);
+    su_buf_puts(b, "</a>");
+}
+
 void page_links_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l)
 {
-    if (rt->n_page_links == 0)
-        return;
-    su_buf_puts(b, "<h3>");
-    msg_html(b, l, "links.heading", NULL, NULL);
-    su_buf_puts(b, "</h3>\n<ul class=\"links\">\n");
-    for (size_t i = 0; i < rt->n_page_links; i++) {
-        su_buf_puts(b, "<li><a href=\"");
-        page_escape(b, rt->page_links[i].url);
-        su_buf_puts(b, "\">");
-        page_escape(b, rt->page_links[i].title);
-        su_buf_puts(b, "</a></li>\n");
-    }
-    su_buf_puts(b, "</ul>\n");
+    page_list_html(b, l, "links.heading", "ul", " class=\"links\"", rt->n_page_links, link_item,
+                   rt);
 }
 
 bool page_has_help(const struct api_runtime *rt)

@@ -287,19 +287,46 @@ void page_dl_outcome(struct su_buf *b, const struct msg_lang *l, const struct sm
     su_buf_release(&value);
 }
 
-void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st)
+void page_list_html(struct su_buf *b, const struct msg_lang *l, const char *heading,
+                    const char *list, const char *attrs, size_t n, page_item_fn *item,
+                    const void *ctx)
 {
-    if (!st->n_steps)
+    if (!n)
         return;
     su_buf_puts(b, "<h3>");
-    msg_html(b, l, "answer.what_to_do", NULL, NULL);
-    su_buf_puts(b, "</h3>\n<ol>\n");
-    for (size_t i = 0; i < st->n_steps; i++) {
+    msg_html(b, l, heading, NULL, NULL);
+    su_buf_puts(b, "</h3>\n<");
+    su_buf_puts(b, list);
+    su_buf_puts(b, attrs);
+    su_buf_puts(b, ">\n");
+    for (size_t i = 0; i < n; i++) {
         su_buf_puts(b, "<li>");
-        page_escape(b, msg_step(l, st, i));
+        item(b, ctx, i);
         su_buf_puts(b, "</li>\n");
     }
-    su_buf_puts(b, "</ol>\n");
+    su_buf_puts(b, "</");
+    su_buf_puts(b, list);
+    su_buf_puts(b, ">\n");
+}
+
+/* What page_steps_html() lists: the steps of @st in @l. */
+struct steps {
+    const struct msg_lang *l;
+    const struct sm_state_answer *st;
+};
+
+static void step_item(struct su_buf *b, const void *ctx, size_t i)
+{
+    const struct steps *s = ctx;
+
+    page_escape(b, msg_step(s->l, s->st, i));
+}
+
+void page_steps_html(struct su_buf *b, const struct msg_lang *l, const struct sm_state_answer *st)
+{
+    const struct steps s = { l, st };
+
+    page_list_html(b, l, "answer.what_to_do", "ol", "", st->n_steps, step_item, &s);
 }
 
 void page_contact_html(struct su_buf *b, const struct api_runtime *rt, const struct msg_lang *l)
