@@ -165,7 +165,10 @@ static void progress(struct run *r, bool last)
     double rate = s > 0 ? (double)t.accounts / s : 0;
     uint64_t total = r->p.total;
     char eta[96];
-    if (t.accounts > total) /* after the walk: the accounts certificates were given for */
+    if (r->p.total_partial) /* LDAP: the first pass counted the values' holders alone */
+        snprintf(eta, sizeof(eta), "%llu with values and those with certificates only",
+                 (unsigned long long)total);
+    else if (t.accounts > total) /* after the walk: the accounts certificates were given for */
         snprintf(eta, sizeof(eta), "%llu walked, then those certificates were given for",
                  (unsigned long long)total);
     else if (rate > 0)

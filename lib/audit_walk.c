@@ -118,9 +118,14 @@ int sm_audit_walk(struct sm_audit *au, struct sm_dir *walk, struct sm_dir *looku
         rc = sm_dir_each_account(walk, &io, index_one, &w, &e);
     if (rc == 0) {
         w.p.phase = SM_AUDIT_AUDITING;
+        w.p.total_partial = strcmp(sm_dir_kind(walk), "ldap") == 0; /* values' holders alone */
         if ((rc = tick(&w)) == 0)
             rc = sm_dir_each_account(walk, &wo, audit_one, &w, &e);
         audit_prefetch_done();
+        if (rc == 0) { /* every account the walk gave: now the total is known */
+            w.p.total = w.p.lines;
+            w.p.total_partial = false;
+        }
     }
     if (rc == 0) {
         w.p.phase = SM_AUDIT_GIVEN;

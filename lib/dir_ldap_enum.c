@@ -11,7 +11,8 @@
  * needs the one connection for itself: a paged search's cookie belongs to its connection, and
  * OpenLDAP keeps one paged search per connection (a lookup on the same handle would end it),
  * so the caller looks accounts up on another handle (strongmap/dir.h). A connection lost
- * mid-walk ends it (SM_E_DIR_DOWN): a cookie does not move to a new connection.
+ * mid-walk ends it (SM_E_DIR_DOWN): a cookie does not move to a new connection. A first pass
+ * over the values (values_only) asks for the holders of altSecurityIdentities alone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@
 #define WALK_FILTER                                                                                \
     "(&(|(objectClass=user)(objectClass=computer))(|(userCertificate=*)"                           \
     "(altSecurityIdentities=*))%s)"
+/* The first pass over the values (sm_dir_each_opts.values_only): only the accounts that hold
+   one, which Active Directory answers from its index of altSecurityIdentities (searchFlags
+   fATTINDEX, docs/audit.md); userCertificate has none, so the walk's filter makes a DC read
+   every user and computer. */
+#define VALUES_FILTER  "(&(|(objectClass=user)(objectClass=computer))(altSecurityIdentities=*)%s)"
 #define MAX_WALK_PAGES 10000000 /* a server that keeps handing out cookies stops here */
 
 static char *walk_attrs[] = DIR_ATTRS_INIT;
@@ -165,8 +171,9 @@ int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_eac
 {
     struct ldap_dir *l = (struct ldap_dir *)d;
     struct berval cookie = { 0, NULL };
-    char when[40] = "", filter[sizeof(WALK_FILTER) + sizeof(when)];
-    char **attrs = dir_each_values_only(w) ? value_attrs : walk_attrs;
+    char when[40] = "", filter[sizeof(WALK_FILTER) + sizeof(VALUES_FILTER) + sizeof(when)];
+    bool values_only = dir_each_values_only(w);
+    char **attrs = values_only ? value_attrs : walk_attrs;
     LDAPMessage *res = NULL;
     bool fresh = false;
     int rc, msgid = -1; /* the page asked for and not read yet */
@@ -184,7 +191,10 @@ int ldap_each(struct sm_dir *d, time_t since, unsigned page_size, struct dir_eac
             return -EINVAL;
         }
     }
-    snprintf(filter, sizeof(filter), WALK_FILTER, when);
+    if (values_only)
+        snprintf(filter, sizeof(filter), VALUES_FILTER, when);
+    else
+        snprintf(filter, sizeof(filter), WALK_FILTER, when);
     if ((rc = ensure_conn(l, &fresh, reterr)) < 0)
         return rc;
     rc = ask_page(l, filter, attrs, page_size, &cookie, &msgid, reterr);

@@ -269,13 +269,17 @@ enum sm_audit_phase {
 /** How far a walk is. */
 struct sm_audit_progress {
     enum sm_audit_phase phase;
-    uint64_t indexed; /**< accounts the first pass read */
-    uint64_t total;   /**< accounts the second pass audits (--since applied), final once the
-                           first pass is done; the accounts certificates were given for come
-                           on top (@lines may pass it) */
-    uint64_t lines;   /**< accounts handed to @line: audited, or not (errors) */
-    int worst;        /**< the worst readiness of an audited account (enum sm_readiness), -1:
-                           none yet */
+    uint64_t indexed;   /**< accounts the first pass read */
+    uint64_t total;     /**< accounts the second pass audits (--since applied), final once the
+                             first pass is done unless @total_partial; the accounts certificates
+                             were given for come on top (@lines may pass it) */
+    bool total_partial; /**< over LDAP the first pass reads only the accounts holding
+                             altSecurityIdentities values (an index answers it): until the second
+                             pass is done, @total counts those alone and the accounts with
+                             certificates only come on top; then it is exact and this false */
+    uint64_t lines;     /**< accounts handed to @line: audited, or not (errors) */
+    int worst;          /**< the worst readiness of an audited account (enum sm_readiness), -1:
+                             none yet */
 };
 
 /** One account's outcome: @rec (borrowed, valid during the call), or NULL with @code (< 0)

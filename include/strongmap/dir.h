@@ -169,9 +169,12 @@ typedef int (*sm_dir_page_fn)(const struct sm_accounts *page, void *ctx);
 struct sm_dir_each_opts {
     time_t since;        /**< only entries whose whenChanged is later (0: every entry) */
     unsigned page_size;  /**< LDAP entries per page, 1..SM_DIR_PAGE_MAX (0: the default) */
-    bool values_only;    /**< LDAP reads only objectClass, altSecurityIdentities and whenChanged
-                              (a first pass over the values: no certificate is transferred); the
-                              accounts then lack every other attribute. An LDIF gives them whole */
+    bool values_only;    /**< LDAP reads only the accounts holding altSecurityIdentities, and only
+                              their objectClass, altSecurityIdentities and whenChanged (a first
+                              pass over the values, which AD's index of the attribute answers: no
+                              certificate is transferred, no account with certificates only is
+                              read); the accounts then lack every other attribute. An LDIF gives
+                              every account, whole */
     sm_dir_page_fn page; /**< may be NULL (above) */
 };
 

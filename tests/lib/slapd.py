@@ -167,7 +167,10 @@ class Slapd:
         ] + ([f"rootpw    {rootpw}"] if rootpw else []) + [
             f"directory {self.dir}/db",
             "index objectClass eq",
-            "index userPrincipalName,sAMAccountName,altSecurityIdentities,dNSHostName eq",
+            "index userPrincipalName,sAMAccountName,dNSHostName eq",
+            # as on Active Directory (searchFlags fATTINDEX): the audit's first pass asks for
+            # (altSecurityIdentities=*)
+            "index altSecurityIdentities eq,pres",
             "index objectSid eq",
         ] + list(access or [])
         self.conf = os.path.join(self.dir, "slapd.conf")
