@@ -574,7 +574,7 @@ static unsigned eta_of(const struct audit_job *j, int64_t now)
     uint64_t done = j->totals.accounts;
 
     if (j->state != ST_RUNNING || p->phase != SM_AUDIT_AUDITING || !j->audit_start_ms ||
-        done == 0 || done > p->total || now <= j->audit_start_ms)
+        done == 0 || done > p->total || p->total_partial || now <= j->audit_start_ms)
         return 0;
     double rate = (double)done / ((double)(now - j->audit_start_ms) / 1000);
     double eta = (double)(p->total - done) / rate;
@@ -827,7 +827,7 @@ static json_t *progress_json(const struct audit_job *j, int64_t now)
                         j->state == ST_RUNNING ? json_string(phases[p->phase]) : json_null());
     json_object_set_new(o, "indexed", json_integer((json_int_t)p->indexed));
     json_object_set_new(o, "total",
-                        p->phase == SM_AUDIT_INDEXING && !ended(j)
+                        (p->phase == SM_AUDIT_INDEXING || p->total_partial) && !ended(j)
                             ? json_null()
                             : json_integer((json_int_t)p->total));
     json_object_set_new(o, "accounts", json_integer((json_int_t)j->totals.accounts));
