@@ -37,6 +37,19 @@ static void hint(struct hints *h, const void *p, size_t len)
         h->v[h->n++] = (struct sm_blob){ p, len };
 }
 
+/* The first @n bytes @pat in @der (@len bytes) at or after @from, or NULL. */
+static const uint8_t *find(const uint8_t *der, size_t len, const uint8_t *from, const uint8_t *pat,
+                           size_t n)
+{
+    const uint8_t *end = der + len;
+    while (from && (size_t)(end - from) >= n) {
+        if (memcmp(from, pat, n) == 0)
+            return from;
+        from = memchr(from + 1, pat[0], (size_t)(end - from) - 1);
+    }
+    return NULL;
+}
+
 /* The tag and length at *@off (within @len bytes); *@off moves to the contents, *@clen their
    length. false when it does not fit. */
 static bool der_tl(const uint8_t *p, size_t len, size_t *off, uint8_t *tag, size_t *clen)
@@ -65,10 +78,8 @@ static bool der_tl(const uint8_t *p, size_t len, size_t *off, uint8_t *tag, size
 static bool first_dns_name(const uint8_t *der, size_t len, const uint8_t **name, size_t *nlen)
 {
     static const uint8_t oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x11 };
-    for (size_t at = 0; at + sizeof(oid) <= len; at++) {
-        if (memcmp(der + at, oid, sizeof(oid)) != 0)
-            continue;
-        size_t off = at + sizeof(oid), cl, end;
+    for (const uint8_t *hit = der; (hit = find(der, len, hit, oid, sizeof(oid))); hit++) {
+        size_t off = (size_t)(hit - der) + sizeof(oid), cl, end;
         uint8_t tag;
         if (!der_tl(der, len, &off, &tag, &cl))
             continue;
@@ -112,15 +123,16 @@ static void sids_in(struct page_hints *ph, const uint8_t *der, size_t len,
                     const struct sm_account *acc)
 {
     struct hints *h = &ph->sid;
-    for (size_t at = 0; at + 4 <= len && h->n < MAX_HINTS; at++) {
-        size_t l;
+    for (const uint8_t *hit = der;
+         h->n < MAX_HINTS && (hit = find(der, len, hit, (const uint8_t *)"S-1-", 4)); hit++) {
+        size_t at = (size_t)(hit - der), l;
         struct sm_sid sid;
-        if (memcmp(der + at, "S-1-", 4) != 0 || !(l = sid_text_len(der, len, at)))
+        if (!(l = sid_text_len(der, len, at)))
             continue;
         if (sm_sid_parse((const char *)der + at, l, &sid, NULL, NULL) == 0 &&
             !(acc->has_sid && sm_sid_equal(&sid, &acc->sid)))
             hint(h, ph->sids[h->n], sm_sid_to_binary(&sid, ph->sids[h->n]));
-        at += l - 1;
+        hit += l - 1;
     }
 }
 
