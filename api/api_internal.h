@@ -100,7 +100,14 @@ struct api_request {
     char hdr_buf[128]; /* extra_value when built per request */
     /* Directory-bound routes run on the job pool with the connection suspended: the response
        is built there and queued by the next handler call after the resume. */
-    bool deferred;                /* handed to the job pool (set before suspending) */
+    bool deferred; /* handed to the job pool (set before suspending) */
+    /* A route answered from the caches first (api_route.cached_first) runs its handler on
+       libmicrohttpd's thread with cached_try set; req_verdict() then answers from the caches
+       or returns SM_E_DIR_WOULD_BLOCK, which the handler returns at once, having answered and
+       counted nothing. The handler then runs again on the job pool with retried set (what it
+       counted per request before its verdict, it does not count again). */
+    bool cached_try, retried;
+
     struct MHD_Response *pending; /* owned: the response to queue after the resume */
     unsigned pending_status;
     struct api_request *job_next; /* job queue link (under api->jobs_lock) */
@@ -123,11 +130,13 @@ struct api_route {
                            req->target); one before a last segment matches one non-empty
                            segment */
     api_handler_fn handler;
-    bool takes_body; /* the body is kept for the handler; otherwise it is read and dropped */
-    bool directory;  /* may wait on the directory: runs on the job pool, off MHD's threads */
-    int scope;       /* enum api_route_id: whose scope is configured (route_scope[scope]) */
-    bool probe;      /* /healthz, /readyz: when open (scope none), also no client-certificate
-                        check and no rate limit */
+    bool takes_body;   /* the body is kept for the handler; otherwise it is read and dropped */
+    bool directory;    /* may wait on the directory: runs on the job pool, off MHD's threads */
+    int scope;         /* enum api_route_id: whose scope is configured (route_scope[scope]) */
+    bool probe;        /* /healthz, /readyz: when open (scope none), also no client-certificate
+                          check and no rate limit */
+    bool cached_first; /* directory: try on libmicrohttpd's thread from the caches first
+                          (api_request.cached_try); only the job pool asks the directory */
 };
 
 /*
@@ -391,6 +400,16 @@ int pct_decode(const char *s, size_t len, bool plus, char *out, size_t *ret_len)
 
 /** 503 no-directory, for a route that needs the directory when none is configured. */
 int no_directory(struct api_error *ae);
+
+struct sm_verdict_input;
+struct sm_verdict;
+/**
+ * The verdict a handler answers with, on the runtime's directory pool: dirpool_verdict(), or
+ * on a cached try (req->cached_try) dirpool_verdict_cached(), whose SM_E_DIR_WOULD_BLOCK the
+ * handler returns as it is, before it answers or counts anything (api_request.cached_try).
+ */
+int req_verdict(const struct api_request *req, const struct sm_verdict_input *in,
+                struct sm_verdict **ret, struct sm_errinfo *reterr);
 
 /**
  * The certificates of @input (@len bytes) with @po (may be NULL), within the runtime's
@@ -899,6 +918,8 @@ struct api_metrics {
     atomic_uint_fast64_t account_statuses[3];
     atomic_uint_fast64_t authz[API_AUTHZ__COUNT];
     atomic_uint_fast64_t authz_cert_hits; /* /v1/authz headers whose analysis was kept */
+    atomic_uint_fast64_t cached_tries[2]; /* api_route.cached_first: answered, to the jobs */
+
     atomic_uint_fast64_t mapping_writes[2][SM_MAPWRITE__COUNT]; /* applied: add, remove */
     atomic_uint_fast64_t decision_log_errors;
     atomic_uint_fast64_t reloads;

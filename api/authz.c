@@ -305,7 +305,8 @@ int read_authz(const struct api_request *req, struct authz_request *ar, struct a
     su_sha256(v, len, key);
     if ((ar->ref = certcache_get(req->api->authz_certs, key))) {
         ar->certs = certref_certs(ar->ref);
-        metric_inc(&req->api->metrics.authz_cert_hits);
+        if (!req->retried) /* counted by the cached try already */
+            metric_inc(&req->api->metrics.authz_cert_hits);
         return 0;
     }
     if ((r = header_input(v, len, field, &input, &n, ae)) < 0)

@@ -199,8 +199,11 @@ int h_authz(struct api_request *req)
         .redact_account = !req_sees_accounts(req),
         .samba_anchors = req_runtime(req)->samba_anchors,
     };
-    ret = dirpool_verdict(dir, &in, &v, &ae.info);
+    ret = req_verdict(req, &in, &v, &ae.info);
+    if (ret == SM_E_DIR_WOULD_BLOCK)
+        goto out; /* a cached try: to the job pool, nothing answered */
     if (ret == SM_E_DIR_DOWN || ret == SM_E_DIR_REFUSED) {
+
         ret = directory_down(req, &ar, ret, &ae);
         goto out;
     }

@@ -323,14 +323,16 @@ int h_status_check(struct api_request *req)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     if (!(l = page_lang(req, &lh)))
         return reply_fail(req, -ENOMEM, NULL);
-    if (page_take(req) < 0)
+    if (!req->retried && page_take(req) < 0) /* a retry took its token on its cached try */
         return reply_page_limited(req, l, &lh);
     if ((ret = read_form_file(req, "certificate", &file, &len, &ae)) < 0 ||
         (ret = read_certs(req, file, len, NULL, "certificate", &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0) {
-        ret = html_fail(req, l, &lh, ret, &ae, NULL);
+        if (ret != SM_E_DIR_WOULD_BLOCK) /* a cached try: to the job pool, nothing answered */
+            ret = html_fail(req, l, &lh, ret, &ae, NULL);
         goto out;
     }
+
     if ((ret = page_html(req_runtime(req), l, v, &st, &page, &page_len)) < 0) {
         ret = reply_fail(req, ret, NULL);
         goto out;
@@ -357,12 +359,15 @@ int h_self_check(struct api_request *req)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     if (!(l = page_lang(req, &lh)))
         return reply_fail(req, -ENOMEM, NULL);
-    if (page_take(req) < 0)
+    if (!req->retried && page_take(req) < 0) /* a retry took its token on its cached try */
         return reply_page_limited(req, NULL, NULL);
     if ((ret = read_inspect(req, &certs, &ae)) < 0 ||
         (ret = page_check(req, their_certificate(certs), &v, &st, &ae)) < 0 ||
-        (ret = page_json(req_runtime(req), l, v, &st, &json)) < 0)
-        ret = reply_fail(req, ret, &ae);
+        (ret = page_json(req_runtime(req), l, v, &st, &json)) < 0) {
+        if (ret != SM_E_DIR_WOULD_BLOCK) /* a cached try: to the job pool, nothing answered */
+            ret = reply_fail(req, ret, &ae);
+    }
+
     else
         ret = reply_body(req, 200, "application/json", NULL, lh.h, lh.n, json, strlen(json), true);
     sm_verdict_free(v);

@@ -45,8 +45,11 @@ int h_verdict(struct api_request *req)
         .redact_account = !req_sees_accounts(req),
         .samba_anchors = req_runtime(req)->samba_anchors,
     };
-    if ((ret = dirpool_verdict(dir, &in, &v, &ae.info)) < 0)
+    if ((ret = req_verdict(req, &in, &v, &ae.info)) == SM_E_DIR_WOULD_BLOCK)
+        goto out; /* a cached try: to the job pool, nothing answered */
+    if (ret < 0)
         goto out_fail;
+
     metrics_verdict(&req->api->metrics, v);
     decision_log(req, v);
     if ((ret = sm_json_verdict(v, 0, &json)) < 0)

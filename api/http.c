@@ -37,7 +37,9 @@
 #include <microhttpd.h>
 
 #include "api_internal.h"
+#include "dirpool.h"
 #include "http_internal.h"
+
 #include "log.h"
 #include "su_clock.h"
 #include "su_dec.h"
@@ -342,11 +344,11 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
     return 0;
 }
 
-/* The route's handler, and the fallbacks when it did not answer. */
-int run_handler(struct api_request *req)
+/* The fallbacks when the route's handler, which returned @ret, did not answer. */
+static int handler_done(struct api_request *req, int ret)
 {
-    int ret = req->route->handler(req);
     if (req->replied)
+
         return 0; /* a handler may answer an error itself and return its code */
     if (ret < 0)
         return reply_error(req, ret, NULL);
@@ -354,10 +356,52 @@ int run_handler(struct api_request *req)
     return reply_problem(req, API_P_INTERNAL, NULL);
 }
 
+/* The route's handler, and the fallbacks when it did not answer. */
+int run_handler(struct api_request *req)
+{
+    return handler_done(req, req->route->handler(req));
+}
+
+int req_verdict(const struct api_request *req, const struct sm_verdict_input *in,
+                struct sm_verdict **ret, struct sm_errinfo *reterr)
+{
+    struct dirpool *dir = req_runtime(req)->dir;
+
+    return req->cached_try ? dirpool_verdict_cached(dir, in, ret, reterr)
+                           : dirpool_verdict(dir, in, ret, reterr);
+}
+
+/*
+ * A directory-bound route's request: on this thread when the caches answer it (the route's
+ * cached_first; a verdict whose lookups and NTAuth store are all cached costs less than the
+ * two thread switches of the job pool), else on the job pool. True when it was handled (an
+ * answer, or its job queued).
+ */
+static bool run_directory(struct api_request *req, int *ret)
+{
+    if (req->route->cached_first) {
+        req->cached_try = true;
+        int r = req->route->handler(req);
+        req->cached_try = false;
+        if (r != SM_E_DIR_WOULD_BLOCK || req->replied) {
+            metric_inc(&req->api->metrics.cached_tries[0]);
+            *ret = handler_done(req, r);
+            return true;
+        }
+        metric_inc(&req->api->metrics.cached_tries[1]);
+        req->retried = true;
+    }
+    *ret = 0;
+    return jobs_submit(req);
+}
+
 /* Last call: the whole request is in; answer it. */
 static int dispatch(struct api_request *req)
 {
+    int ret;
+
     if (req->denied)
+
         return reply_refusal(req);
     if (req->body_too_large) {
         char detail[96];
@@ -374,8 +418,8 @@ static int dispatch(struct api_request *req)
         return reply_problem(req, API_P_NOT_FOUND, NULL);
     }
     /* may wait on the directory: off libmicrohttpd's thread, which stays free for others */
-    if (req->route->directory && req->api->n_job_threads && jobs_submit(req))
-        return 0;
+    if (req->route->directory && req->api->n_job_threads && run_directory(req, &ret))
+        return ret;
     return run_handler(req);
 }
 

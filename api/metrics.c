@@ -294,7 +294,15 @@ static void render_verdicts(struct su_buf *b, struct api_metrics *m)
             "/v1/authz certificates whose analysis was kept from an earlier call with the same "
             "header (kept 60 s, 256 at most).",
             load(&m->authz_cert_hits));
+    header(b, "strongmapd_cached_tries_total", "counter",
+           "Verdict requests first tried on the HTTP thread from the directory caches: answered "
+           "there, or deferred to the job pool because the directory had to be asked.");
+    su_buf_printf(b, "strongmapd_cached_tries_total{result=\"answered\"} %llu\n",
+                  (unsigned long long)load(&m->cached_tries[0]));
+    su_buf_printf(b, "strongmapd_cached_tries_total{result=\"deferred\"} %llu\n",
+                  (unsigned long long)load(&m->cached_tries[1]));
     header(b, "strongmapd_mapping_writes_total", "counter",
+
            "Mapping write-back requests applied (not dry runs), by operation and outcome.");
     for (unsigned op = 0; op < 2; op++)
         for (unsigned o = 0; o < SM_MAPWRITE__COUNT; o++) {

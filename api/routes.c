@@ -12,34 +12,37 @@
  * configuration); probes (/healthz, /readyz) are open by default. */
 static const struct api_route routes[] = {
     /* method (or methods, "GET|POST"), path, handler, takes a body, waits on the directory,
-       scope, probe */
-    { "GET", "/healthz", h_health, false, false, API_ROUTE_HEALTHZ, true },
-    { "GET", "/readyz", h_ready, false, true, API_ROUTE_READYZ, true },
-    { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT, false },
-    { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT, false },
-    { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false },
-    { "POST", "/v1/events/explain", h_events, true, true, API_ROUTE_EVENTS, false },
-    { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false },
-    { "GET|POST", "/v1/authz", h_authz, false, true, API_ROUTE_AUTHZ, false },
-    { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false },
-    { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false },
-    { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false },
+       scope, probe, answered from the caches first when they can (api_route.cached_first) */
+    { "GET", "/healthz", h_health, false, false, API_ROUTE_HEALTHZ, true, false },
+    { "GET", "/readyz", h_ready, false, true, API_ROUTE_READYZ, true, false },
+    { "POST", "/v1/inspect", h_inspect, true, false, API_ROUTE_INSPECT, false, false },
+    { "POST", "/v1/verdict", h_verdict, true, true, API_ROUTE_VERDICT, false, true },
+    { "GET", "/v1/accounts/{name}", h_account, false, true, API_ROUTE_ACCOUNT, false, false },
+    { "POST", "/v1/events/explain", h_events, true, true, API_ROUTE_EVENTS, false, false },
+    { "GET", "/metrics", h_metrics, false, false, API_ROUTE_METRICS, false, false },
+    { "GET|POST", "/v1/authz", h_authz, false, true, API_ROUTE_AUTHZ, false, true },
+    { "POST", "/v1/preissue", h_preissue, true, true, API_ROUTE_PREISSUE, false, false },
+    { "POST", "/v1/hooks/step-ca/enrich", h_hook_enrich, true, true, API_ROUTE_HOOKS, false,
+      false },
+    { "POST", "/v1/hooks/step-ca/authorize", h_hook_authorize, true, true, API_ROUTE_HOOKS, false,
+      false },
     /* a gateway's question, as /v1/authz's: its scope (scope.authz) */
-    { "POST", "/v1/hooks/freeradius", h_hook_freeradius, true, true, API_ROUTE_AUTHZ, false },
+    { "POST", "/v1/hooks/freeradius", h_hook_freeradius, true, true, API_ROUTE_AUTHZ, false,
+      false },
     /* the page looks the caller's account up when it knows who they are (docs/self-service.md) */
-    { "GET", "/", h_page, false, true, API_ROUTE_PAGE, false },
-    { "GET", "/status", h_page, false, true, API_ROUTE_PAGE, false },
-    { "GET", "/static/{name}", h_page, false, false, API_ROUTE_PAGE, false },
-    { "POST", "/status/check", h_status_check, true, true, API_ROUTE_PAGE, false },
-    { "POST", "/v1/self/check", h_self_check, true, true, API_ROUTE_PAGE, false },
-    { "GET", "/v1/self", h_self, false, true, API_ROUTE_PAGE, false },
+    { "GET", "/", h_page, false, true, API_ROUTE_PAGE, false, false },
+    { "GET", "/status", h_page, false, true, API_ROUTE_PAGE, false, false },
+    { "GET", "/static/{name}", h_page, false, false, API_ROUTE_PAGE, false, false },
+    { "POST", "/status/check", h_status_check, true, true, API_ROUTE_PAGE, false, true },
+    { "POST", "/v1/self/check", h_self_check, true, true, API_ROUTE_PAGE, false, true },
+    { "GET", "/v1/self", h_self, false, true, API_ROUTE_PAGE, false, false },
     /* mapping write-back: POST adds, DELETE removes (one route: one label in the metrics) */
     { "POST|DELETE", "/v1/accounts/{name}/mappings", h_mappings, true, true, API_ROUTE_MAPPINGS,
-      false },
+      false, false },
     /* audit jobs (api/audits.c): POST starts one on a thread of its own, GET reads it (its
        progress, then its report), DELETE cancels or forgets it; none waits on the directory */
-    { "POST", "/v1/audits", h_audits, true, false, API_ROUTE_AUDITS, false },
-    { "GET|DELETE", "/v1/audits/{id}", h_audit, false, false, API_ROUTE_AUDITS, false },
+    { "POST", "/v1/audits", h_audits, true, false, API_ROUTE_AUDITS, false, false },
+    { "GET|DELETE", "/v1/audits/{id}", h_audit, false, false, API_ROUTE_AUDITS, false, false },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

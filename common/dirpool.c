@@ -284,7 +284,33 @@ int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct
     return reason(r, reterr);
 }
 
+int dirpool_verdict_cached(struct dirpool *p, const struct sm_verdict_input *in,
+                           struct sm_verdict **ret, struct sm_errinfo *reterr)
+{
+    struct sm_dir *h = NULL;
+    int64_t t0;
+    int r;
+
+    if (p->shared) /* the LDIF: in memory, it never waits */
+        return dirpool_verdict(p, in, ret, reterr);
+    pthread_mutex_lock(&p->lock);
+    if (p->n_free > 0)
+        h = p->free[--p->n_free];
+    pthread_mutex_unlock(&p->lock);
+    if (!h)
+        return SM_E_DIR_WOULD_BLOCK; /* every handle busy: not worth a wait on this thread */
+    t0 = su_mono_us();
+    sm_dir_set_cache_only(h, true);
+    r = sm_verdict_evaluate(h, in, ret, reterr);
+    sm_dir_set_cache_only(h, false);
+    if (r != SM_E_DIR_WOULD_BLOCK)
+        count_op(DIRPOOL_OP_VERDICT, t0, r);
+    dirpool_release(p, h);
+    return r == SM_E_DIR_WOULD_BLOCK ? r : reason(r, reterr);
+}
+
 int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
+
                            size_t n_profiles, time_t at, struct sm_account_status **ret,
                            struct sm_errinfo *reterr)
 {

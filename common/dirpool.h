@@ -84,6 +84,16 @@ void dirpool_cache_clear(struct dirpool *p);
  */
 int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
                     struct sm_errinfo *reterr);
+/**
+ * dirpool_verdict() for a thread that must not wait: with a handle that is free now, from the
+ * lookup cache and the handle's kept NTAuth store alone (sm_dir_set_cache_only()). The same
+ * verdict as dirpool_verdict(), or SM_E_DIR_WOULD_BLOCK, with nothing counted, when the
+ * directory would have to be asked or no handle is free: then call dirpool_verdict() where
+ * waiting is fine. An LDIF pool always answers.
+ */
+int dirpool_verdict_cached(struct dirpool *p, const struct sm_verdict_input *in,
+                           struct sm_verdict **ret, struct sm_errinfo *reterr);
+
 int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
                            size_t n_profiles, time_t at, struct sm_account_status **ret,
                            struct sm_errinfo *reterr);

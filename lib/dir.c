@@ -604,11 +604,20 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
             rc = -ENOMEM;
             goto out;
         }
-        if ((rc = dir_cache_get(c, &key, &r.buf, &r.n)) < 0)
+        if ((rc = dir_cache_get(c, &key, &r.buf, &r.n, d->cache_only)) < 0)
             goto out;
+        d->quiet_hits += d->cache_only && rc == 1;
     }
+    if (rc == 0 && d->cache_only && !d->ops->never_waits) {
+        rc = SM_E_DIR_WOULD_BLOCK; /* nothing asked, nothing counted: the caller asks again */
+        d->would_block = true;
+        errinfo_set(reterr, -1, "%s", sm_strerror(rc));
+        goto out;
+    }
+
     if (rc == 0) {
         if (along && along->want_store && d->ntauth_dn && !along->store)
+
             with = &store;
         if (op == OP_FIND)
             rc = d->ops->find_eq(d, attr, values, n, &r, with, reterr);
@@ -944,6 +953,19 @@ void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s)
 {
     if (d)
         d->ntauth_ttl_s = ttl_s > SM_NTAUTH_TTL_MAX ? SM_NTAUTH_TTL_MAX : ttl_s;
+}
+
+void sm_dir_set_cache_only(struct sm_dir *d, bool on)
+{
+    if (!d || d->cache_only == on)
+        return;
+    /* an attempt that answered counts its cache hits; one that gave up counts nothing, as the
+       same lookups are made again */
+    if (!on && !d->would_block && d->quiet_hits && d->cache)
+        dir_cache_count_hits(d->cache, d->quiet_hits);
+    d->cache_only = on;
+    d->would_block = false;
+    d->quiet_hits = 0;
 }
 
 /* ---- the walk ----------------------------------------------------------------------------- */

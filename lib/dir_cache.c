@@ -120,8 +120,10 @@ static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
 
 /* 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a miss;
    -ENOMEM. */
-int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n)
+int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n,
+                  bool quiet)
 {
+
     const uint8_t *k = (const uint8_t *)key->p;
     uint64_t h = key_hash(c, k, key->len);
     int rc = 0;
@@ -134,9 +136,10 @@ int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_bu
         e = NULL;
     }
     if (!e) {
-        c->st.misses++;
+        c->st.misses += !quiet;
         goto out;
     }
+
     if (e != c->head) { /* move to the front */
         e->prev->next = e->next;
         if (e->next)
@@ -145,13 +148,20 @@ int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_bu
             c->tail = e->prev;
         lru_push(c, e);
     }
-    c->st.hits++;
+    c->st.hits += !quiet;
     su_buf_put(data, (const char *)e->bytes + e->key_len, e->data_len);
     *n = e->n;
     rc = data->oom ? -ENOMEM : 1;
 out:
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+void dir_cache_count_hits(struct sm_dir_cache *c, uint64_t n)
+{
+    pthread_mutex_lock(&c->lock);
+    c->st.hits += n;
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* Store a copy of the records in @data (@n entries) under @key. Failing to cache is not an

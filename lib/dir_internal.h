@@ -70,6 +70,8 @@ bool dir_each_values_only(const struct dir_each *e);
 
 struct dir_ops {
     const char *kind; /* "ldap", "ldif" */
+    bool never_waits; /* answers from memory (LDIF): sm_dir_set_cache_only() does not apply */
+
     /* @store: NULL, or the NTAuth store to read on the same round trip (above). */
     int (*find_eq)(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
                    struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr);
@@ -174,8 +176,12 @@ void dir_ntauth_memo_free(struct sm_dir *d);
 /** Does @c (may be NULL) store anything? A cache of 0 entries does not. */
 bool dir_cache_stores(const struct sm_dir_cache *c);
 /** 1 on a hit, the stored records appended to @data and their entry count in *@n; 0 on a
-    miss; -ENOMEM. */
-int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n);
+    miss; -ENOMEM. Counted in the statistics unless @quiet (a cache-only attempt: its hits are
+    counted with dir_cache_count_hits() if it answers, its miss never). */
+int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n,
+                  bool quiet);
+void dir_cache_count_hits(struct sm_dir_cache *c, uint64_t n);
+
 /** Store a copy of the records in @data (@n entries) under @key, with the TTL for answers with
     entries or without. Failing to cache is not an error. */
 void dir_cache_put(struct sm_dir_cache *c, const struct su_buf *key, const struct su_buf *data,
@@ -189,6 +195,9 @@ struct sm_dir {
     char *base;                 /* search base / domain DN (may be NULL for LDIF: derived) */
     char *ntauth_dn;            /* NTAuth store DN */
     struct sm_dir_cache *cache; /* shared, may be NULL */
+    bool cache_only;            /* sm_dir_set_cache_only(): the server is not asked */
+    bool would_block;           /* ... and the attempt needed it (nothing is counted) */
+    uint64_t quiet_hits;        /* the attempt's cache hits, counted if it answered */
 };
 
 #endif

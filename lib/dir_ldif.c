@@ -760,7 +760,9 @@ static void ldif_free(struct sm_dir *sd)
 
 static const struct dir_ops ldif_ops = {
     .kind = "ldif",
+    .never_waits = true,
     .find_eq = ldif_find_eq,
+
     .read_dn = ldif_read_dn,
     .ping = ldif_ping,
     .free = ldif_free,

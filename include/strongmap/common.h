@@ -33,9 +33,11 @@ enum sm_err {
     SM_E_CSR = -1010,           /**< a certificate request (PKCS#10) is structurally invalid */
     SM_E_CSR_SIGNATURE = -1011, /**< a certificate request's self-signature does not verify */
     /* the directory (strongmap/dir.h) */
-    SM_E_DIR_DOWN = -1100,    /**< no directory server reachable / deadline passed */
-    SM_E_DIR_REFUSED = -1101, /**< bind refused (credentials, TLS) */
-    SM_E_DIR_LIMIT = -1102,   /**< a search returned more entries than allowed */
+    SM_E_DIR_DOWN = -1100,        /**< no directory server reachable / deadline passed */
+    SM_E_DIR_REFUSED = -1101,     /**< bind refused (credentials, TLS) */
+    SM_E_DIR_LIMIT = -1102,       /**< a search returned more entries than allowed */
+    SM_E_DIR_WOULD_BLOCK = -1103, /**< the handle answers from its caches only
+                                     (sm_dir_set_cache_only()), and they could not answer */
 };
 
 /** Text for an error code (negative errno or SM_E_*); never NULL. */

@@ -151,6 +151,16 @@ int sm_dir_ntauth(struct sm_dir *d, struct sm_accounts **ret, struct sm_errinfo 
  */
 void sm_dir_set_ntauth_ttl(struct sm_dir *d, unsigned ttl_s);
 
+/**
+ * Cache-only mode for @d (off by default): while it is on, a lookup that @d's cache (and its
+ * kept NTAuth store) cannot answer fails with SM_E_DIR_WOULD_BLOCK instead of asking the server,
+ * so that a caller that must not wait (strongmapd's HTTP threads) can try a verdict and hand it
+ * to a thread that may wait only when the directory must be asked. Nothing is counted or kept
+ * by the attempt. A backend that never waits (the LDIF file) answers as usual. @d must not be
+ * in use by another thread while the mode changes.
+ */
+void sm_dir_set_cache_only(struct sm_dir *d, bool on);
+
 /*
  * Every account of the directory that holds a published certificate (userCertificate), an
  * altSecurityIdentities value, or both: users and computers (objectClass user or computer), in

@@ -22,6 +22,7 @@
 #include <strongmap/cert.h>
 #include <strongmap/dir.h>
 #include <strongmap/events.h>
+#include <strongmap/json.h>
 #include <strongmap/keycred.h>
 #include <strongmap/sid.h>
 #include <strongmap/verdict.h>
@@ -509,6 +510,108 @@ static void test_ntauth_kept(void **state)
     sm_certs_free(certs);
 }
 
+/* Cache-only mode's answer for @in on @d: its code, and the round trips and cache counters it
+   cost in @trips and @st (after minus before). */
+static int cache_only_verdict(struct sm_dir *d, struct sm_dir_cache *cache,
+                              const struct sm_verdict_input *in, char **json, int *trips,
+                              struct sm_dir_cache_stats *st)
+{
+    struct sm_dir_cache_stats s0, s1;
+    struct sm_errinfo e = { 0 };
+    struct sm_verdict *v = NULL;
+    sm_dir_cache_stats(cache, &s0);
+    struct trips t0 = trips_now();
+    sm_dir_set_cache_only(d, true);
+    int rc = sm_verdict_evaluate(d, in, &v, &e);
+    sm_dir_set_cache_only(d, false);
+    struct trips t1 = trips_now();
+    sm_dir_cache_stats(cache, &s1);
+    *trips = t1.turns - t0.turns;
+    *st = (struct sm_dir_cache_stats){ .hits = s1.hits - s0.hits,
+                                       .misses = s1.misses - s0.misses,
+                                       .insertions = s1.insertions - s0.insertions };
+    *json = NULL;
+    if (rc == 0)
+        assert_int_equal(sm_json_verdict(v, 0, json), 0);
+    else
+        assert_null(v);
+    sm_verdict_free(v);
+    return rc;
+}
+
+/*
+ * Cache-only mode (sm_dir_set_cache_only(): strongmapd's first try on its HTTP thread). A
+ * verdict the caches cannot answer fails with SM_E_DIR_WOULD_BLOCK, with no round trip and
+ * nothing counted in the lookup cache's statistics (the same lookups are made again where
+ * waiting is fine). Once a verdict has filled the caches, the same verdict answers in
+ * cache-only mode with no round trip: the same document, its hits counted as a warm verdict's.
+ * A kept NTAuth store older than the TTL sends it back to the directory.
+ */
+static void test_cache_only(void **state)
+{
+    (void)state;
+    enum { TTL = 2 };
+    const char *u[] = { env("SM_TEST_PROXY_URI") };
+    struct sm_ldap_config c = config(u, 1);
+    c.bind_dn = c.password = NULL; /* anonymous over ldap://: the proxy sees the messages */
+    c.ca_file = NULL;
+    c.ntauth_dn = env("SM_TEST_STORE_DN");
+    struct sm_dir *d = open_cfg(&c);
+    sm_dir_set_ntauth_ttl(d, TTL);
+    struct sm_dir_cache *cache = sm_dir_cache_new(16, 60, 60);
+    sm_dir_set_cache(d, cache);
+    size_t len;
+    const uint8_t *der = slurp(env("SM_TEST_ALICE_DER"), &len);
+    struct sm_certs *certs = NULL;
+    struct sm_errinfo e = { 0 };
+    assert_int_equal(sm_certs_parse(der, len, NULL, &certs, &e), 0);
+    struct sm_profile p;
+    assert_int_equal(sm_profile_parse("windows-2022", &p, NULL), 0);
+    struct sm_verdict_input in = {
+        .cert = &certs->certs[0], .profiles = &p, .n_profiles = 1, .at = time(NULL)
+    };
+    assert_int_equal(sm_dir_ping(d, &e), 0); /* connected */
+    struct sm_dir_cache_stats st;
+    char *json = NULL, *cold = NULL;
+    int trips;
+
+    /* cold: nothing asked, nothing counted */
+    assert_int_equal(cache_only_verdict(d, cache, &in, &json, &trips, &st), SM_E_DIR_WOULD_BLOCK);
+    assert_int_equal(trips, 0);
+    assert_int_equal(st.hits + st.misses + st.insertions, 0);
+
+    /* a verdict that may wait fills the caches; a warm one counts its hits */
+    struct sm_verdict *v = NULL;
+    assert_int_equal(sm_verdict_evaluate(d, &in, &v, &e), 0);
+    assert_int_equal(sm_json_verdict(v, 0, &cold), 0);
+    sm_verdict_free(v);
+    struct sm_dir_cache_stats w0, w1;
+    sm_dir_cache_stats(cache, &w0);
+    assert_int_equal(sm_verdict_evaluate(d, &in, &v, &e), 0);
+    sm_verdict_free(v);
+    sm_dir_cache_stats(cache, &w1);
+    assert_true(w1.hits > w0.hits);
+
+    /* warm: answered in cache-only mode, the same document, the same hits, no round trip */
+    assert_int_equal(cache_only_verdict(d, cache, &in, &json, &trips, &st), 0);
+    assert_string_equal(json, cold);
+    assert_int_equal(trips, 0);
+    assert_int_equal(st.hits, w1.hits - w0.hits);
+    assert_int_equal(st.misses, 0);
+    free(json);
+
+    /* the kept store grown old: back to the directory, nothing asked, nothing counted */
+    usleep((useconds_t)((TTL + 0.2) * 1e6));
+    assert_int_equal(cache_only_verdict(d, cache, &in, &json, &trips, &st), SM_E_DIR_WOULD_BLOCK);
+    assert_int_equal(trips, 0);
+    assert_int_equal(st.hits + st.misses + st.insertions, 0);
+
+    free(cold);
+    sm_dir_close(d);
+    sm_dir_cache_free(cache);
+    sm_certs_free(certs);
+}
+
 /*
  * strongmap explain over LDAP: an event 39 for alice whose issuer is printed by its CN only.
  * The account is found, the value comes from the certificate she publishes (the event's
@@ -934,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_ntauth),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_ntauth_kept), /* through the delaying proxy */
+        cmocka_unit_test(test_cache_only),  /* and this one */
         cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_anonymous_plain),
