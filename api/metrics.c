@@ -22,6 +22,9 @@
  *                                                        unknown: fail open, unavailable: 503)
  *   authz_certificate_cache_hits_total                   counter, /v1/authz certificates whose
  *                                                        analysis was kept (certcache.c)
+ *   cached_tries_total{result}                           counter, cached_first routes tried on
+ *                                                        the HTTP thread: answered, deferred
+
  *   mapping_writes_total{operation,outcome}              counter, applied write-back requests
  *                                                        (add, remove; added, present, refused,
  *                                                        failed, ...)
