@@ -59,15 +59,18 @@ def pem(name):
 
 class CachedTries(T.HostTestCase):
     def setUp(self):
+        # cleanups run whatever fails: a proxy left running would hold ctest's pipe open
         self.proxy = DA.Proxy(delay_ms=1)
+        self.addCleanup(self.proxy.close)
         self.d = T.Daemon(extra_args=[
             "--ldap-uri", self.proxy.uri, "--ldap-base", BASE, "--ntauth-ttl", str(TTL),
             "--authz-trusted-proxies", "127.0.0.1", "--page-rate", "0.01", "--page-burst",
             "2"])
+        self.addCleanup(self.d.kill)
 
     def tearDown(self):
         self.stop(self.d)
-        self.proxy.close()
+
 
     def counters(self):
         s = self.metrics(self.d)
