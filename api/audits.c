@@ -567,17 +567,26 @@ static void *audit_main(void *arg)
 
 /* ---- starting, finding, deleting ----------------------------------------------------------- */
 
-/* The seconds @j may still take, from its pace so far; 0: not known. Under the lock. */
+/* The second pass's total: exact, or while it is partial (over LDAP) the estimate from the
+   share of value holders seen (sm_audit_estimated_total()); 0: neither. Under the lock. */
+static uint64_t total_of(const struct audit_job *j)
+{
+    const struct sm_audit_progress *p = &j->progress;
+    return p->total_partial ? sm_audit_estimated_total(p) : p->total;
+}
+
+/* The seconds @j may still take, from its pace so far; 0: not known. An estimate while the
+   total is partial (progress.eta_estimated). Under the lock. */
 static unsigned eta_of(const struct audit_job *j, int64_t now)
 {
     const struct sm_audit_progress *p = &j->progress;
-    uint64_t done = j->totals.accounts;
+    uint64_t done = j->totals.accounts, total = total_of(j);
 
     if (j->state != ST_RUNNING || p->phase != SM_AUDIT_AUDITING || !j->audit_start_ms ||
-        done == 0 || done > p->total || p->total_partial || now <= j->audit_start_ms)
+        done == 0 || done > total || now <= j->audit_start_ms)
         return 0;
     double rate = (double)done / ((double)(now - j->audit_start_ms) / 1000);
-    double eta = (double)(p->total - done) / rate;
+    double eta = (double)(total - done) / rate;
     return eta > 86400 ? 86400 : (unsigned)eta;
 }
 
@@ -834,11 +843,13 @@ static json_t *progress_json(const struct audit_job *j, int64_t now)
     json_object_set_new(o, "elapsed_seconds", json_real(elapsed));
     json_object_set_new(o, "rate",
                         json_real(audit_s > 0 ? (double)j->totals.accounts / audit_s : 0));
-    json_object_set_new(o, "eta_seconds",
-                        j->state == ST_RUNNING && p->phase == SM_AUDIT_AUDITING &&
-                                j->totals.accounts && j->totals.accounts <= p->total
-                            ? json_integer(eta)
-                            : json_null());
+    uint64_t guess = !ended(j) ? sm_audit_estimated_total(p) : 0;
+    bool has_eta = j->state == ST_RUNNING && p->phase == SM_AUDIT_AUDITING && j->totals.accounts &&
+                   j->totals.accounts <= total_of(j);
+    json_object_set_new(o, "eta_seconds", has_eta ? json_integer(eta) : json_null());
+    json_object_set_new(o, "estimated_total",
+                        guess ? json_integer((json_int_t)guess) : json_null());
+    json_object_set_new(o, "eta_estimated", json_boolean(has_eta && p->total_partial));
     return o;
 }
 

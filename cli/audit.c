@@ -164,8 +164,13 @@ static void progress(struct run *r, bool last)
     sm_audit_totals(r->au, &t);
     double rate = s > 0 ? (double)t.accounts / s : 0;
     uint64_t total = r->p.total;
-    char eta[96];
-    if (r->p.total_partial) /* LDAP: the first pass counted the values' holders alone */
+    uint64_t guess = sm_audit_estimated_total(&r->p);
+    char eta[128];
+    if (guess && rate > 0) /* LDAP, the total partial: from the share of holders seen */
+        snprintf(eta, sizeof(eta), "%llu of ~%llu, ETA ~%.0f s (estimated)",
+                 (unsigned long long)t.accounts, (unsigned long long)guess,
+                 guess > t.accounts ? (double)(guess - t.accounts) / rate : 0.0);
+    else if (r->p.total_partial) /* LDAP: the first pass counted the values' holders alone */
         snprintf(eta, sizeof(eta), "%llu with values and those with certificates only",
                  (unsigned long long)total);
     else if (t.accounts > total) /* after the walk: the accounts certificates were given for */

@@ -42,6 +42,7 @@ static int index_one(const struct sm_account *acc, void *ctx)
         return rc;
     w->p.indexed++;
     w->p.total += wanted(w, acc);
+    w->p.holders += wanted(w, acc) && acc->n_altsec > 0;
     return 0;
 }
 
@@ -62,6 +63,7 @@ static int audit_one(const struct sm_account *acc, void *ctx)
         return rc;
     }
     w->p.lines++;
+    w->p.holders_seen += w->p.phase == SM_AUDIT_AUDITING && acc->n_altsec > 0;
     if (rc < 0)
         return w->o->line(w->o->ctx, acc, NULL, rc, e.text);
     if ((int)rec->status->readiness > w->p.worst)
@@ -96,6 +98,17 @@ static int given_accounts(struct walk *w, struct sm_errinfo *e)
         found = sm_accounts_free(found);
     }
     return rc < 0 ? rc : n;
+}
+
+uint64_t sm_audit_estimated_total(const struct sm_audit_progress *p)
+{
+    if (!p || !p->total_partial || p->phase != SM_AUDIT_AUDITING || p->holders == 0 ||
+        p->holders_seen == 0 || p->holders_seen * 100 < p->holders)
+        return 0;
+    double est = (double)p->lines * (double)p->holders / (double)p->holders_seen + 0.5;
+    if (est >= 0x1p64) /* past UINT64_MAX: not from any directory */
+        return UINT64_MAX;
+    return (uint64_t)est > p->lines ? (uint64_t)est : p->lines;
 }
 
 int sm_audit_walk(struct sm_audit *au, struct sm_dir *walk, struct sm_dir *lookups,

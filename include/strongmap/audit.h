@@ -280,7 +280,21 @@ struct sm_audit_progress {
     uint64_t lines;     /**< accounts handed to @line: audited, or not (errors) */
     int worst;          /**< the worst readiness of an audited account (enum sm_readiness), -1:
                              none yet */
+
+    /* the second pass's total estimated while it is partial (sm_audit_estimated_total()) */
+    uint64_t holders;      /**< accounts the first pass read that hold altSecurityIdentities values
+                                (--since applied): the second pass gives each of them again */
+    uint64_t holders_seen; /**< of those, the ones the second pass handed to @line so far */
 };
+
+/**
+ * The second pass's total estimated while @p's total is partial (over LDAP): the share of the
+ * value holders already audited (@holders_seen of @holders) taken as the share of the pass
+ * done, assuming holders are spread evenly among the accounts walked: @lines * @holders /
+ * @holders_seen, at least @lines. 0 when there is none: the total is exact (not partial), not
+ * in the second pass, no holder to go by, or fewer than 1% of them seen yet.
+ */
+uint64_t sm_audit_estimated_total(const struct sm_audit_progress *p);
 
 /** One account's outcome: @rec (borrowed, valid during the call), or NULL with @code (< 0)
     and @message (may be empty) when the account could not be audited (the walk goes on). 0, or

@@ -485,6 +485,8 @@ class B1Big(AuditTestCase):
         self.assertEqual((p["phase"], p["indexed"], p["total"]), ("auditing", N_BIG, N_BIG))
         self.assertGreater(p["rate"], 0)
         self.assertIsNotNone(p["eta_seconds"])
+        # the LDIF's first pass counted every account: the exact total and ETA, no estimate
+        self.assertEqual((p["estimated_total"], p["eta_estimated"]), (None, False), p)
         # its report is not there yet: 409, with an estimate
         r = self.req("GET", f"/v1/audits/{job['id']}?format=jsonl")
         self.assertProblem(r, 409, "audit-not-done")

@@ -697,7 +697,9 @@ class Interrupt(unittest.TestCase):
         self.assertGreaterEqual(len(err), 1)
         self.assertNotIn("\r", p.stderr.decode())
         self.assertRegex(err[-1], rf"^audit: {self.N} accounts \(.*\), [0-9.]+/s, "
-                                  rf"{self.N} of {self.N}")
+                                  rf"{self.N} of {self.N}, ETA 0 s$")
+        # an LDIF's first pass counts every account: an exact total and ETA, never estimated
+        self.assertNotIn("estimated", p.stderr.decode())
 
     def test_progress_tty(self):
         master, slave = pty.openpty()
@@ -722,7 +724,8 @@ class Interrupt(unittest.TestCase):
         os.close(master)
         self.assertEqual(p.returncode, 0)
         self.assertIn(b"\r\x1b[K", got)  # redrawn in place
-        self.assertRegex(got.decode(), r"ETA [0-9]+ s|of 1500")
+        self.assertRegex(got.decode(), r"of 1500, ETA [0-9]+ s")
+        self.assertNotIn(b"estimated", got)  # the LDIF's total is exact
 
 
 def main():

@@ -296,6 +296,33 @@ class Audit(unittest.TestCase):
         finally:
             proxy.close()
 
+    def test_progress_estimated(self):
+        """Over LDAP the first pass counts the accounts holding values alone (dan, with a
+        certificate only, is not among them): in the second pass (pages of one entry, 100 ms
+        away: seconds) the progress line gives an estimated total and ETA from the share of
+        those holders audited; once the walk is done, the exact total. From the LDIF the total
+        is exact from the start: no estimate."""
+        proxy = Proxy(delay_ms=100)
+        try:
+            p = run(["audit", "--ldap-uri", proxy.uri, "--ldap-base", BASE, "--at", AT,
+                     "--progress", "1", "--page-size", "1"])
+        finally:
+            proxy.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        n = len(docs(p)) - 1
+        err = p.stderr.decode().splitlines()
+        print("\n".join(err), file=sys.stderr)
+        second = [l for l in err[:-1] if "reading the values" not in l]
+        self.assertTrue(second, err)  # a line in mid-pass (a pass of 2 s or more)
+        for line in second:
+            self.assertRegex(line, r", [0-9]+ of ~[0-9]+, ETA ~[0-9]+ s \(estimated\)$")
+        self.assertRegex(err[-1], rf", {n} of {n}, ETA 0 s$")
+        ldif = audit_ldif("--progress", "1")
+        self.assertEqual(ldif.returncode, 0, ldif.stderr)
+        last = ldif.stderr.decode().splitlines()[-1]
+        self.assertRegex(last, rf", {n} of {n}, ETA 0 s$")
+        self.assertNotIn(b"estimated", ldif.stderr)
+
     def test_sigint_in_first_pass(self):
         """SIGINT while the first pass reads the values (pages of one entry, 100 ms away):
         no account is audited yet, the output is the partial summary alone, exit 130."""

@@ -72,6 +72,7 @@ class Jobs(TA.AuditTestCase):
             # holds none: the second pass alone reads him), the total exact once done
             p = job["progress"]
             self.assertEqual((p["indexed"], p["total"]), (n - 1, n), p)
+            self.assertEqual((p["estimated_total"], p["eta_estimated"]), (None, False), p)
         finally:
             self.stop_clean(self.daemon)
 
@@ -83,6 +84,13 @@ class Jobs(TA.AuditTestCase):
             j = self.wait(job["id"], lambda j: j["state"] != "queued" and (
                 j["state"] != "running" or j["totals"]["accounts"] >= 1), timeout=60)
             self.assertEqual(j["state"], "running")
+            # in the second pass over LDAP the total is unknown (the first pass read the
+            # holders of values alone), the ETA an estimate from the share of them audited
+            p = j["progress"]
+            self.assertEqual((p["phase"], p["total"], p["eta_estimated"]),
+                             ("auditing", None, True), p)
+            self.assertGreaterEqual(p["estimated_total"], j["totals"]["accounts"])
+            self.assertIsInstance(p["eta_seconds"], int)
             # a request of the workers' while the audit walks: the daemon's two worker handles
             # are both free (an audit that took them for its walk and lookups would hold this
             # request for the seconds its walk takes)

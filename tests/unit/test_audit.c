@@ -592,6 +592,41 @@ static size_t count_lines(const char *s)
     return n;
 }
 
+/* The second pass's total estimated over LDAP from the share of value holders seen. */
+static void test_estimated_total(void **state)
+{
+    (void)state;
+    struct sm_audit_progress p = { .phase = SM_AUDIT_AUDITING,
+                                   .total = 200,
+                                   .total_partial = true,
+                                   .lines = 3,
+                                   .holders = 200,
+                                   .holders_seen = 1 };
+
+    assert_int_equal(sm_audit_estimated_total(&p), 0); /* under 1% of the holders seen */
+    p.holders_seen = 2;
+    assert_int_equal(sm_audit_estimated_total(&p), 300); /* 3 accounts for 2 holders of 200 */
+    p.lines = 5;
+    assert_int_equal(sm_audit_estimated_total(&p), 500);
+    p.holders_seen = 3;
+    assert_int_equal(sm_audit_estimated_total(&p), 333); /* 333.3, rounded */
+    p.lines = 250;
+    p.holders_seen = 200; /* every holder seen: what is done, at least */
+    assert_int_equal(sm_audit_estimated_total(&p), 250);
+    p.holders_seen = 201; /* one changed between the passes: never under what is done */
+    assert_int_equal(sm_audit_estimated_total(&p), 250);
+    p.holders_seen = 2;
+    p.total_partial = false; /* an exact total: no estimate */
+    assert_int_equal(sm_audit_estimated_total(&p), 0);
+    p.total_partial = true;
+    p.phase = SM_AUDIT_GIVEN;
+    assert_int_equal(sm_audit_estimated_total(&p), 0);
+    p.phase = SM_AUDIT_AUDITING;
+    p.holders = p.holders_seen = 0; /* nobody holds a value (--since): nothing to go by */
+    assert_int_equal(sm_audit_estimated_total(&p), 0);
+    assert_int_equal(sm_audit_estimated_total(NULL), 0);
+}
+
 static void test_walk_report(void **state)
 {
     (void)state;
@@ -614,6 +649,9 @@ static void test_walk_report(void **state)
     assert_int_equal(p.total, 5);
     assert_int_equal(p.lines, 5);
     assert_int_equal(p.worst, SM_BLOCKED); /* carol */
+    assert_int_equal(p.holders, 5);        /* every account holds values */
+    assert_int_equal(p.holders_seen, 5);
+    assert_int_equal(sm_audit_estimated_total(&p), 0); /* an LDIF's total is exact */
     assert_int_equal(r.n_phases, 3);
     assert_int_equal(r.phases_seen[0], SM_AUDIT_INDEXING);
     assert_int_equal(r.phases_seen[1], SM_AUDIT_AUDITING);
@@ -647,6 +685,8 @@ static void test_walk_report(void **state)
     assert_int_equal(p.indexed, 5);
     assert_int_equal(p.total, 1);
     assert_int_equal(p.lines, 1);
+    assert_int_equal(p.holders, 1); /* the holders --since lets through, as the total */
+    assert_int_equal(p.holders_seen, 1);
     rr_close(&r);
     au = sm_audit_free(au);
 
@@ -831,7 +871,7 @@ int main(void)
         cmocka_unit_test(test_first_holder), cmocka_unit_test(test_given),
         cmocka_unit_test(test_own_repeat),   cmocka_unit_test(test_many),
         cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_walk_report),
-        cmocka_unit_test(test_html_bidi),
+        cmocka_unit_test(test_html_bidi),    cmocka_unit_test(test_estimated_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
