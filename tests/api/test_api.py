@@ -2745,8 +2745,22 @@ class TIEvents(HostTestCase):
         before = scrape()
         self.assertEqual(self.explain(event_file("messages.txt"), "text/plain").status, 200)
         self.assertProblem(self.explain(LAUGHS), 400, "bad-events")
+
+        def counted(after):
+            return all(metric(after, "strongmapd_http_requests_total", route=route, status=s) >
+                       metric(before, "strongmapd_http_requests_total", route=route, status=s)
+                       for s in ("200", "400"))
+
+        # counted when libmicrohttpd says the request has ended, which may be just after the
+        # client has the whole answer (as in TCMetrics): wait for that, bounded (the 400 was
+        # seen uncounted with api.http beside api.audits and api.authz, ctest -j2 --repeat)
+        deadline = time.monotonic() + 5
         after = scrape()
+        while not counted(after) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            after = scrape()
         for status, n in (("200", 1), ("400", 1)):
+
             self.assertEqual(
                 metric(after, "strongmapd_http_requests_total", route=route, status=status) -
                 metric(before, "strongmapd_http_requests_total", route=route, status=status), n)
