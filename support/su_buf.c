@@ -56,8 +56,10 @@ void su_buf_put(struct su_buf *b, const char *s, size_t len)
 {
     if ((b->oom || len >= b->cap - b->len) && !su_buf_reserve(b, len))
         return;
-    memcpy(b->p + b->len, s, len);
+    if (len) /* @s may be NULL then (an empty answer): memcpy() must not see it */
+        memcpy(b->p + b->len, s, len);
     b->len += len;
+
     b->p[b->len] = '\0';
 }
 
