@@ -107,7 +107,6 @@ struct api_request {
        counted nothing. The handler then runs again on the job pool with retried set (what it
        counted per request before its verdict, it does not count again). */
     bool cached_try, retried;
-
     struct MHD_Response *pending; /* owned: the response to queue after the resume */
     unsigned pending_status;
     struct api_request *job_next; /* job queue link (under api->jobs_lock) */
@@ -919,7 +918,6 @@ struct api_metrics {
     atomic_uint_fast64_t authz[API_AUTHZ__COUNT];
     atomic_uint_fast64_t authz_cert_hits; /* /v1/authz headers whose analysis was kept */
     atomic_uint_fast64_t cached_tries[2]; /* api_route.cached_first: answered, to the jobs */
-
     atomic_uint_fast64_t mapping_writes[2][SM_MAPWRITE__COUNT]; /* applied: add, remove */
     atomic_uint_fast64_t decision_log_errors;
     atomic_uint_fast64_t reloads;

@@ -203,7 +203,6 @@ int h_authz(struct api_request *req)
     if (ret == SM_E_DIR_WOULD_BLOCK)
         goto out; /* a cached try: to the job pool, nothing answered */
     if (ret == SM_E_DIR_DOWN || ret == SM_E_DIR_REFUSED) {
-
         ret = directory_down(req, &ar, ret, &ae);
         goto out;
     }

@@ -332,7 +332,6 @@ int h_status_check(struct api_request *req)
             ret = html_fail(req, l, &lh, ret, &ae, NULL);
         goto out;
     }
-
     if ((ret = page_html(req_runtime(req), l, v, &st, &page, &page_len)) < 0) {
         ret = reply_fail(req, ret, NULL);
         goto out;
@@ -366,10 +365,9 @@ int h_self_check(struct api_request *req)
         (ret = page_json(req_runtime(req), l, v, &st, &json)) < 0) {
         if (ret != SM_E_DIR_WOULD_BLOCK) /* a cached try: to the job pool, nothing answered */
             ret = reply_fail(req, ret, &ae);
-    }
-
-    else
+    } else {
         ret = reply_body(req, 200, "application/json", NULL, lh.h, lh.n, json, strlen(json), true);
+    }
     sm_verdict_free(v);
     sm_certs_free(certs);
     return ret;

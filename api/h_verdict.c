@@ -49,7 +49,6 @@ int h_verdict(struct api_request *req)
         goto out; /* a cached try: to the job pool, nothing answered */
     if (ret < 0)
         goto out_fail;
-
     metrics_verdict(&req->api->metrics, v);
     decision_log(req, v);
     if ((ret = sm_json_verdict(v, 0, &json)) < 0)

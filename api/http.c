@@ -39,7 +39,6 @@
 #include "api_internal.h"
 #include "dirpool.h"
 #include "http_internal.h"
-
 #include "log.h"
 #include "su_clock.h"
 #include "su_dec.h"
@@ -348,7 +347,6 @@ static int body_add(struct api *api, struct api_request *req, const char *data, 
 static int handler_done(struct api_request *req, int ret)
 {
     if (req->replied)
-
         return 0; /* a handler may answer an error itself and return its code */
     if (ret < 0)
         return reply_error(req, ret, NULL);
@@ -401,7 +399,6 @@ static int dispatch(struct api_request *req)
     int ret;
 
     if (req->denied)
-
         return reply_refusal(req);
     if (req->body_too_large) {
         char detail[96];
@@ -704,7 +701,6 @@ int api_start(const struct api_config *cfg, struct api **ret_api, struct sm_erri
        (docs/performance.md). */
     unsigned int flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-
     struct MHD_OptionItem tls[5];
     size_t n_tls = 0;
     pthread_condattr_t ca;

@@ -24,7 +24,6 @@
  *                                                        analysis was kept (certcache.c)
  *   cached_tries_total{result}                           counter, cached_first routes tried on
  *                                                        the HTTP thread: answered, deferred
-
  *   mapping_writes_total{operation,outcome}              counter, applied write-back requests
  *                                                        (add, remove; added, present, refused,
  *                                                        failed, ...)
@@ -305,7 +304,6 @@ static void render_verdicts(struct su_buf *b, struct api_metrics *m)
     su_buf_printf(b, "strongmapd_cached_tries_total{result=\"deferred\"} %llu\n",
                   (unsigned long long)load(&m->cached_tries[1]));
     header(b, "strongmapd_mapping_writes_total", "counter",
-
            "Mapping write-back requests applied (not dry runs), by operation and outcome.");
     for (unsigned op = 0; op < 2; op++)
         for (unsigned o = 0; o < SM_MAPWRITE__COUNT; o++) {

@@ -54,7 +54,6 @@ int page_check(const struct api_request *req, const struct sm_cert *cert, struct
         return no_directory(ae);
     if ((r = req_verdict(req, &in, &v, &ae->info)) < 0)
         return r; /* SM_E_DIR_WOULD_BLOCK too: the caller returns it as it is */
-
     if ((r = sm_verdict_state(v, 0, true, ret_st)) < 0) {
         sm_verdict_free(v);
         return r;

@@ -310,7 +310,6 @@ int dirpool_verdict_cached(struct dirpool *p, const struct sm_verdict_input *in,
 }
 
 int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
-
                            size_t n_profiles, time_t at, struct sm_account_status **ret,
                            struct sm_errinfo *reterr)
 {

@@ -84,6 +84,9 @@ void dirpool_cache_clear(struct dirpool *p);
  */
 int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct sm_verdict **ret,
                     struct sm_errinfo *reterr);
+int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
+                           size_t n_profiles, time_t at, struct sm_account_status **ret,
+                           struct sm_errinfo *reterr);
 /**
  * dirpool_verdict() for a thread that must not wait: with a handle that is free now, from the
  * lookup cache and the handle's kept NTAuth store alone (sm_dir_set_cache_only()). The same
@@ -93,10 +96,6 @@ int dirpool_verdict(struct dirpool *p, const struct sm_verdict_input *in, struct
  */
 int dirpool_verdict_cached(struct dirpool *p, const struct sm_verdict_input *in,
                            struct sm_verdict **ret, struct sm_errinfo *reterr);
-
-int dirpool_account_status(struct dirpool *p, const char *name, const struct sm_profile *profiles,
-                           size_t n_profiles, time_t at, struct sm_account_status **ret,
-                           struct sm_errinfo *reterr);
 
 /** sm_events_explain() on a handle of the pool, counted the same way. */
 int dirpool_explain(struct dirpool *p, const struct sm_kdc_events *ev, size_t max_lookups,

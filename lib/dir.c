@@ -614,10 +614,8 @@ static int query(struct sm_dir *d, enum op op, const char *attr, const struct sm
         errinfo_set(reterr, -1, "%s", sm_strerror(rc));
         goto out;
     }
-
     if (rc == 0) {
         if (along && along->want_store && d->ntauth_dn && !along->store)
-
             with = &store;
         if (op == OP_FIND)
             rc = d->ops->find_eq(d, attr, values, n, &r, with, reterr);

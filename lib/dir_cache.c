@@ -123,7 +123,6 @@ static void lru_push(struct sm_dir_cache *c, struct cache_entry *e)
 int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_buf *data, size_t *n,
                   bool quiet)
 {
-
     const uint8_t *k = (const uint8_t *)key->p;
     uint64_t h = key_hash(c, k, key->len);
     int rc = 0;
@@ -139,7 +138,6 @@ int dir_cache_get(struct sm_dir_cache *c, const struct su_buf *key, struct su_bu
         c->st.misses += !quiet;
         goto out;
     }
-
     if (e != c->head) { /* move to the front */
         e->prev->next = e->next;
         if (e->next)

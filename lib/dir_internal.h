@@ -71,7 +71,6 @@ bool dir_each_values_only(const struct dir_each *e);
 struct dir_ops {
     const char *kind; /* "ldap", "ldif" */
     bool never_waits; /* answers from memory (LDIF): sm_dir_set_cache_only() does not apply */
-
     /* @store: NULL, or the NTAuth store to read on the same round trip (above). */
     int (*find_eq)(struct sm_dir *d, const char *attr, const struct sm_blob *values, size_t n,
                    struct raw_entries *out, struct dir_store *store, struct sm_errinfo *reterr);

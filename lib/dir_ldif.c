@@ -762,7 +762,6 @@ static const struct dir_ops ldif_ops = {
     .kind = "ldif",
     .never_waits = true,
     .find_eq = ldif_find_eq,
-
     .read_dn = ldif_read_dn,
     .ping = ldif_ping,
     .free = ldif_free,

@@ -25,7 +25,6 @@ const char *sm_strerror(int err)
     case SM_E_DIR_REFUSED: return "directory refused the connection or bind";
     case SM_E_DIR_LIMIT: return "directory search returned too many entries";
     case SM_E_DIR_WOULD_BLOCK: return "the directory would have to be asked";
-
     default: break;
     }
     if (err < 0 && err > SM_E_BASE)

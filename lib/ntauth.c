@@ -263,7 +263,6 @@ int ntauth_check(struct sm_dir *dir, const struct sm_cert *cert, const struct di
 
     if ((r = dir_ntauth_read(dir, &store, &e)) != 0) /* the directory's failure: not known */
         return r == -ENOMEM || r == SM_E_DIR_WOULD_BLOCK ? r : 0; /* cache-only: ask later */
-
     pthread_mutex_lock(&memo->mu);
     if ((r = memo_put(memo, store, su_mono_ns())) == 0)
         r = memo_verify(memo, cert, ret, sig);

@@ -59,7 +59,6 @@ void su_buf_put(struct su_buf *b, const char *s, size_t len)
     if (len) /* @s may be NULL then (an empty answer): memcpy() must not see it */
         memcpy(b->p + b->len, s, len);
     b->len += len;
-
     b->p[b->len] = '\0';
 }
 

@@ -37,7 +37,6 @@ void su_buf_init(struct su_buf *b, su_buf_alloc_fn *alloc, void *ctx);
 bool su_buf_reserve(struct su_buf *b, size_t extra);
 /** @len bytes of @s (NULL when @len is 0). */
 void su_buf_put(struct su_buf *b, const char *s, size_t len);
-
 void su_buf_putc(struct su_buf *b, char c);
 void su_buf_puts(struct su_buf *b, const char *s);
 #if defined(__GNUC__)

@@ -2760,7 +2760,6 @@ class TIEvents(HostTestCase):
             time.sleep(0.02)
             after = scrape()
         for status, n in (("200", 1), ("400", 1)):
-
             self.assertEqual(
                 metric(after, "strongmapd_http_requests_total", route=route, status=status) -
                 metric(before, "strongmapd_http_requests_total", route=route, status=status), n)

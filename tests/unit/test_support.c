@@ -209,14 +209,13 @@ static void test_buf_writes(void **state)
     assert_int_equal(b.len, 6);
     assert_memory_equal(b.p, "abcd\0e", 7);
     su_buf_release(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len, 0);
     /* nothing from nowhere (an empty prefetched answer, lib/dir.c): no memcpy() from NULL,
        which UBSan reports */
     su_buf_put(&b, NULL, 0);
     assert_string_equal(su_buf_str(&b), "");
     su_buf_release(&b);
-
-    assert_null(b.p);
-    assert_int_equal(b.len, 0);
 
     su_buf_printf(&b, "%d-%s", 42, "x");
     memset(big, 'z', sizeof(big) - 1);
